@@ -1,0 +1,154 @@
+package embedded
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/collections-ledger/ledger/eventstore"
+)
+
+// Key layout. Every key starts with a one-byte prefix so that each kind of key
+// is one contiguous, ordered range:
+//
+//	prefixMeta   + name                                  → meta value (format version)
+//	prefixEvent  + be64(position)                        → record (see encodeRecord)
+//	prefixStream + be16(len(stream)) + stream + be64(rev) → be64(position)
+//	prefixID     + eventID[16]                           → be64(position)
+//
+// Reading $all is one ordered scan of the prefixEvent range; reading a stream
+// is one ordered scan of its prefixStream range (the length prefix keeps one
+// stream's keys from interleaving with another's) plus a point read per event;
+// the last position and a stream's last revision are each one seek, so opening
+// a store never scans its events.
+const (
+	prefixMeta   byte = 0x01
+	prefixEvent  byte = 0x02
+	prefixStream byte = 0x03
+	prefixID     byte = 0x04
+)
+
+// formatVersion is written once when a store is created and checked on every
+// open. Change it whenever the key layout or the record encoding changes.
+const formatVersion = "collections-ledger/embedded/v1"
+
+var formatKey = []byte{prefixMeta, 'f', 'o', 'r', 'm', 'a', 't'}
+
+// recordVersion is the first byte of every encoded record after its checksum.
+const recordVersion byte = 1
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func eventKey(p eventstore.Position) []byte {
+	k := make([]byte, 9)
+	k[0] = prefixEvent
+	binary.BigEndian.PutUint64(k[1:], uint64(p))
+	return k
+}
+
+func streamPrefix(stream string) []byte {
+	k := make([]byte, 0, 3+len(stream)+8)
+	k = append(k, prefixStream)
+	k = binary.BigEndian.AppendUint16(k, uint16(len(stream)))
+	return append(k, stream...)
+}
+
+func streamKey(stream string, rev uint64) []byte {
+	return binary.BigEndian.AppendUint64(streamPrefix(stream), rev)
+}
+
+func idKey(id uuid.UUID) []byte {
+	k := make([]byte, 17)
+	k[0] = prefixID
+	copy(k[1:], id[:])
+	return k
+}
+
+func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+// encodeRecord lays out an event as
+//
+//	crc32c(be64(position) ‖ body) [4] ‖ body
+//	body = recordVersion [1] ‖ id [16] ‖ uvarint(revision) ‖ varint(recordedAt, Unix ns)
+//	       ‖ uvarint(len) stream ‖ uvarint(len) type ‖ uvarint(len) data ‖ uvarint(len) metadata
+//
+// The checksum covers the position (the key) too, so a record that ended up
+// under another key is caught as well as a flipped bit.
+func encodeRecord(dst []byte, pos eventstore.Position, id uuid.UUID, stream string, rev uint64, at time.Time, e eventstore.EventData) []byte {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0, recordVersion)
+	dst = append(dst, id[:]...)
+	dst = binary.AppendUvarint(dst, rev)
+	dst = binary.AppendVarint(dst, at.UnixNano())
+	dst = binary.AppendUvarint(dst, uint64(len(stream)))
+	dst = append(dst, stream...)
+	dst = binary.AppendUvarint(dst, uint64(len(e.Type)))
+	dst = append(dst, e.Type...)
+	dst = binary.AppendUvarint(dst, uint64(len(e.Data)))
+	dst = append(dst, e.Data...)
+	dst = binary.AppendUvarint(dst, uint64(len(e.Metadata)))
+	dst = append(dst, e.Metadata...)
+	binary.LittleEndian.PutUint32(dst[start:], recordChecksum(pos, dst[start+4:]))
+	return dst
+}
+
+func recordChecksum(pos eventstore.Position, body []byte) uint32 {
+	var p [8]byte
+	binary.BigEndian.PutUint64(p[:], uint64(pos))
+	return crc32.Update(crc32.Checksum(p[:], castagnoli), castagnoli, body)
+}
+
+// decodeRecord decodes a record stored under pos. It copies value, which may
+// be a buffer the caller reuses. A checksum mismatch or a malformed record is
+// ErrCorrupt, naming the position.
+func decodeRecord(pos eventstore.Position, value []byte) (eventstore.RecordedEvent, error) {
+	corrupt := func(why string) (eventstore.RecordedEvent, error) {
+		return eventstore.RecordedEvent{}, fmt.Errorf("%w: event at position %d: %s", eventstore.ErrCorrupt, pos, why)
+	}
+	if len(value) < 4+1+16 {
+		return corrupt("record too short")
+	}
+	if binary.LittleEndian.Uint32(value) != recordChecksum(pos, value[4:]) {
+		return corrupt("checksum mismatch")
+	}
+	if value[4] != recordVersion {
+		return corrupt(fmt.Sprintf("unknown record version %d", value[4]))
+	}
+	buf := make([]byte, len(value)-5)
+	copy(buf, value[5:])
+	r := eventstore.RecordedEvent{Position: pos}
+	copy(r.ID[:], buf[:16])
+	b := buf[16:]
+	rev, n := binary.Uvarint(b)
+	if n <= 0 {
+		return corrupt("bad revision")
+	}
+	r.Revision, b = rev, b[n:]
+	at, n := binary.Varint(b)
+	if n <= 0 {
+		return corrupt("bad timestamp")
+	}
+	r.RecordedAt, b = time.Unix(0, at).UTC(), b[n:]
+	var fields [4][]byte
+	for i := range fields {
+		l, n := binary.Uvarint(b)
+		if n <= 0 || l > uint64(len(b)-n) {
+			return corrupt("bad field length")
+		}
+		fields[i], b = b[n:n+int(l):n+int(l)], b[n+int(l):]
+	}
+	if len(b) != 0 {
+		return corrupt("trailing bytes")
+	}
+	r.Stream, r.Type = string(fields[0]), string(fields[1])
+	if len(fields[2]) > 0 {
+		r.Data = fields[2]
+	}
+	if len(fields[3]) > 0 {
+		r.Metadata = fields[3]
+	}
+	return r, nil
+}

@@ -1,0 +1,646 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/google/uuid"
+
+	"github.com/collections-ledger/ledger/eventstore"
+)
+
+var _ eventstore.Store = (*Store)(nil)
+
+// Options tune an embedded store. The zero value is ready to use.
+type Options struct {
+	// FS is the file system Pebble runs on; nil means the operating system's.
+	// Tests inject faults through it (pebble's vfs/errorfs).
+	FS vfs.FS
+	// Logger receives Pebble's messages and the engine's own; nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// CacheBytes is the size of Pebble's block cache; 0 means 64 MiB.
+	CacheBytes int64
+	// Now is the clock that stamps RecordedAt; nil means time.Now.
+	Now func() time.Time
+}
+
+// maxGroupRequests bounds how many queued appends one commit takes, so that a
+// commit's latency stays bounded under any load.
+const maxGroupRequests = 512
+
+// Store is the embedded engine. Open one with Open; it is safe for concurrent
+// use.
+type Store struct {
+	db     *pebble.DB
+	dir    string
+	logger *slog.Logger
+	now    func() time.Time
+
+	reqs    chan *appendRequest
+	stop    chan struct{} // closed by Close: the writer drains and exits
+	stopped chan struct{} // closed by the writer when it has exited
+	done    chan struct{} // closed once the store is closed: wakes subscribers
+
+	// life guards db against use after Close: every read holds it shared.
+	life   sync.RWMutex
+	closed bool
+
+	// failed holds the error that stopped the engine (a failed commit or
+	// sync). Once set it is never cleared: see "fsyncgate".
+	failed atomic.Pointer[error]
+
+	// head is the position of the last committed event.
+	head atomic.Uint64
+	// notifyMu guards notify, which is closed and replaced on every commit so
+	// that waiting subscribers wake up.
+	notifyMu sync.Mutex
+	notify   chan struct{}
+
+	// revisions caches each touched stream's last revision. Only the writer
+	// goroutine uses it.
+	revisions map[string]uint64
+}
+
+// maxCachedStreams bounds the writer's revision cache; past it the cache is
+// dropped and refilled from disk on demand (one seek per stream).
+const maxCachedStreams = 1 << 20
+
+type appendRequest struct {
+	ctx      context.Context
+	stream   string
+	expected eventstore.ExpectedRevision
+	events   []eventstore.EventData
+	result   eventstore.AppendResult
+	err      error
+	done     chan struct{}
+}
+
+// Open opens the store in directory dir, creating it if needed. A store whose
+// format version is not this engine's is refused with ErrUnknownFormat; a
+// damaged one with ErrCorrupt.
+func Open(dir string, opts Options) (*Store, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	cacheBytes := opts.CacheBytes
+	if cacheBytes == 0 {
+		cacheBytes = 64 << 20
+	}
+	cache := pebble.NewCache(cacheBytes)
+	defer cache.Unref()
+	po := &pebble.Options{
+		FS:                 opts.FS,
+		Cache:              cache,
+		Logger:             pebbleLogger{logger},
+		MemTableSize:       64 << 20,
+		FormatMajorVersion: pebble.FormatNewest,
+	}
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	db, err := pebble.Open(dir, po)
+	if err != nil {
+		if errors.Is(err, pebble.ErrCorruption) {
+			return nil, fmt.Errorf("%w: %s: %v", eventstore.ErrCorrupt, dir, err)
+		}
+		return nil, fmt.Errorf("eventstore/embedded: open %s: %w", dir, err)
+	}
+	s := &Store{
+		db:        db,
+		dir:       dir,
+		logger:    logger,
+		now:       opts.Now,
+		reqs:      make(chan *appendRequest, maxGroupRequests),
+		stop:      make(chan struct{}),
+		stopped:   make(chan struct{}),
+		done:      make(chan struct{}),
+		notify:    make(chan struct{}),
+		revisions: make(map[string]uint64),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if err := s.checkFormat(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	head, err := s.lastPosition()
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.head.Store(uint64(head))
+	go s.writer()
+	return s, nil
+}
+
+// checkFormat writes the format version into a new store and refuses a store
+// written in any other format.
+func (s *Store) checkFormat() error {
+	v, closer, err := s.db.Get(formatKey)
+	switch {
+	case err == nil:
+		defer closer.Close()
+		if string(v) != formatVersion {
+			return fmt.Errorf("%w: %s holds format %q; this ledger reads %q", eventstore.ErrUnknownFormat, s.dir, v, formatVersion)
+		}
+		return nil
+	case errors.Is(err, pebble.ErrNotFound):
+	default:
+		return s.readErr(err)
+	}
+	// No format key: only an empty directory may become a store.
+	it, err := s.db.NewIter(nil)
+	if err != nil {
+		return s.readErr(err)
+	}
+	nonEmpty := it.First()
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return s.readErr(err)
+	}
+	if nonEmpty {
+		return fmt.Errorf("%w: %s holds data but no format version: it was not written by this ledger", eventstore.ErrUnknownFormat, s.dir)
+	}
+	if err := s.db.Set(formatKey, []byte(formatVersion), pebble.Sync); err != nil {
+		return fmt.Errorf("eventstore/embedded: initialise %s: %w", s.dir, err)
+	}
+	return nil
+}
+
+// lastPosition finds the last event with one seek and checks that it decodes,
+// so a store whose tail is damaged refuses to open.
+func (s *Store) lastPosition() (eventstore.Position, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixEvent}, UpperBound: []byte{prefixEvent + 1}})
+	if err != nil {
+		return 0, s.readErr(err)
+	}
+	defer it.Close()
+	if !it.Last() {
+		return eventstore.Start, s.readErr(it.Error())
+	}
+	pos, err := positionFromKey(it.Key())
+	if err != nil {
+		return 0, err
+	}
+	if _, err := decodeRecord(pos, it.Value()); err != nil {
+		return 0, err
+	}
+	return pos, nil
+}
+
+func positionFromKey(k []byte) (eventstore.Position, error) {
+	if len(k) != 9 || k[0] != prefixEvent {
+		return 0, fmt.Errorf("%w: malformed event key %x", eventstore.ErrCorrupt, k)
+	}
+	return eventstore.Position(binary.BigEndian.Uint64(k[1:])), nil
+}
+
+// readErr classifies an error from Pebble on a read path.
+func (s *Store) readErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pebble.ErrCorruption) {
+		return fmt.Errorf("%w: %s: %v", eventstore.ErrCorrupt, s.dir, err)
+	}
+	return fmt.Errorf("%w: %s: %v", eventstore.ErrUnavailable, s.dir, err)
+}
+
+// usable reports why the store cannot serve a call, if it cannot.
+func (s *Store) usable() error {
+	if s.closed {
+		return eventstore.ErrClosed
+	}
+	if err := s.failed.Load(); err != nil {
+		return fmt.Errorf("%w: the embedded store stopped after a failed write and must be restarted: %v", eventstore.ErrUnavailable, *err)
+	}
+	return nil
+}
+
+// Append implements eventstore.Store. Once the request is queued, Append waits
+// for the writer's answer even if ctx ends (the writer skips requests whose
+// context has ended before it writes them), so the caller always learns
+// whether the events were written.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+	if err := eventstore.ValidateAppend(stream, expected, events); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	req := &appendRequest{ctx: ctx, stream: stream, expected: expected, events: events, done: make(chan struct{})}
+	s.life.RLock()
+	if err := s.usable(); err != nil {
+		s.life.RUnlock()
+		return eventstore.AppendResult{}, err
+	}
+	select {
+	case s.reqs <- req:
+		s.life.RUnlock()
+	case <-ctx.Done():
+		s.life.RUnlock()
+		return eventstore.AppendResult{}, ctx.Err()
+	}
+	<-req.done
+	return req.result, req.err
+}
+
+// writer is the one goroutine that writes. It takes every queued append (up
+// to maxGroupRequests), commits them in one batch with one sync, and only then
+// answers them, so positions are assigned inside the commit and $all never
+// shows a gap or a reordering.
+func (s *Store) writer() {
+	defer close(s.stopped)
+	group := make([]*appendRequest, 0, maxGroupRequests)
+	for {
+		select {
+		case req := <-s.reqs:
+			group = append(group[:0], req)
+		case <-s.stop:
+			// Close holds life exclusively, so nothing new can be queued:
+			// answer what is left and exit.
+			for {
+				select {
+				case req := <-s.reqs:
+					s.commit([]*appendRequest{req})
+				default:
+					return
+				}
+			}
+		}
+	drain:
+		for len(group) < maxGroupRequests {
+			select {
+			case req := <-s.reqs:
+				group = append(group, req)
+			default:
+				break drain
+			}
+		}
+		s.commit(group)
+	}
+}
+
+type streamState struct {
+	rev    uint64
+	exists bool
+}
+
+// commit decides, writes and answers one group of appends.
+func (s *Store) commit(group []*appendRequest) {
+	if err := s.failed.Load(); err != nil {
+		for _, req := range group {
+			req.err = fmt.Errorf("%w: the embedded store stopped after a failed write and must be restarted: %v", eventstore.ErrUnavailable, *err)
+			close(req.done)
+		}
+		return
+	}
+	batch := s.db.NewBatch()
+	defer batch.Close()
+	pending := make(map[string]streamState)
+	pendingIDs := make(map[uuid.UUID]eventstore.RecordedEvent)
+	next := eventstore.Position(s.head.Load()) + 1
+	now := s.now().UTC()
+	var buf []byte
+	written := group[:0:0]
+	for _, req := range group {
+		if err := req.ctx.Err(); err != nil {
+			req.err = err
+			close(req.done)
+			continue
+		}
+		state, err := s.streamState(req.stream, pending)
+		if err != nil {
+			req.err = err
+			close(req.done)
+			continue
+		}
+		if res, done, err := s.idempotent(req, state, pendingIDs); done {
+			req.result, req.err = res, err
+			written = append(written, req) // answered after the commit, like a write
+			continue
+		}
+		if !req.expected.Matches(state.rev, state.exists) {
+			req.err = &eventstore.ConcurrencyError{Stream: req.stream, Expected: req.expected, Actual: state.rev, Exists: state.exists}
+			close(req.done)
+			continue
+		}
+		rev := state.rev + 1
+		if !state.exists {
+			rev = 0
+		}
+		for _, e := range req.events {
+			buf = encodeRecord(buf[:0], next, e.ID, req.stream, rev, now, e)
+			_ = batch.Set(eventKey(next), buf, nil)
+			_ = batch.Set(streamKey(req.stream, rev), be64(uint64(next)), nil)
+			_ = batch.Set(idKey(e.ID), be64(uint64(next)), nil)
+			pendingIDs[e.ID] = eventstore.RecordedEvent{Stream: req.stream, Revision: rev, Position: next}
+			req.result = eventstore.AppendResult{Revision: rev, Position: next}
+			rev++
+			next++
+		}
+		pending[req.stream] = streamState{rev: req.result.Revision, exists: true}
+		written = append(written, req)
+	}
+	if len(written) == 0 {
+		return
+	}
+	if !batch.Empty() {
+		if err := batch.Commit(pebble.Sync); err != nil {
+			// fsyncgate: after a failed sync the state of the file is
+			// unknown, so the engine stops for good and nothing is retried.
+			s.failed.Store(&err)
+			s.logger.Error("embedded event store: commit failed; refusing all further calls", "dir", s.dir, "err", err)
+			for _, req := range written {
+				req.result = eventstore.AppendResult{}
+				req.err = fmt.Errorf("%w: commit failed: %v", eventstore.ErrUnavailable, err)
+				close(req.done)
+			}
+			return
+		}
+		if len(s.revisions)+len(pending) > maxCachedStreams {
+			clear(s.revisions)
+		}
+		for stream, st := range pending {
+			s.revisions[stream] = st.rev
+		}
+		s.head.Store(uint64(next - 1))
+		s.notifyMu.Lock()
+		close(s.notify)
+		s.notify = make(chan struct{})
+		s.notifyMu.Unlock()
+	}
+	for _, req := range written {
+		close(req.done)
+	}
+}
+
+// streamState returns the last revision of stream as seen by the group being
+// built: earlier appends of the group first, then the cache, then disk.
+func (s *Store) streamState(stream string, pending map[string]streamState) (streamState, error) {
+	if st, ok := pending[stream]; ok {
+		return st, nil
+	}
+	if rev, ok := s.revisions[stream]; ok {
+		return streamState{rev: rev, exists: true}, nil
+	}
+	prefix := streamPrefix(stream)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return streamState{}, s.readErr(err)
+	}
+	defer it.Close()
+	if !it.Last() {
+		return streamState{}, s.readErr(it.Error())
+	}
+	k := it.Key()
+	rev := binary.BigEndian.Uint64(k[len(k)-8:])
+	s.revisions[stream] = rev
+	return streamState{rev: rev, exists: true}, nil
+}
+
+// idempotent recognises a retried append: if its first event ID is stored
+// already, the append is a repeat. It is answered with the first result when
+// all of its IDs are that stream's consecutive events and the expected
+// revision matches where they were written; otherwise it is refused. done is
+// false when the append is new.
+func (s *Store) idempotent(req *appendRequest, state streamState, pendingIDs map[uuid.UUID]eventstore.RecordedEvent) (res eventstore.AppendResult, done bool, err error) {
+	lookup := func(id uuid.UUID) (eventstore.RecordedEvent, bool, error) {
+		if rec, ok := pendingIDs[id]; ok {
+			// Written earlier in this very group, so not yet in Pebble.
+			return rec, true, nil
+		}
+		v, closer, err := s.db.Get(idKey(id))
+		if errors.Is(err, pebble.ErrNotFound) {
+			return eventstore.RecordedEvent{}, false, nil
+		}
+		if err != nil {
+			return eventstore.RecordedEvent{}, false, s.readErr(err)
+		}
+		pos := eventstore.Position(binary.BigEndian.Uint64(v))
+		closer.Close()
+		rec, err := s.readEvent(pos)
+		return rec, err == nil, err
+	}
+	for i, e := range req.events {
+		rec, found, err := lookup(e.ID)
+		if err != nil {
+			return res, true, err
+		}
+		if !found {
+			if i == 0 {
+				return res, false, nil
+			}
+			return res, true, fmt.Errorf("%w: events 0..%d of this append are stored already but event %d is not: a retry must repeat the first append exactly", eventstore.ErrInvalidArgument, i-1, i)
+		}
+		if rec.Stream != req.stream {
+			return res, true, fmt.Errorf("%w: event %d's ID %s is already stored in stream %q", eventstore.ErrInvalidArgument, i, e.ID, rec.Stream)
+		}
+		if i == 0 {
+			exists, before := rec.Revision > 0, rec.Revision-1
+			if !req.expected.Matches(before, exists) {
+				return res, true, &eventstore.ConcurrencyError{Stream: req.stream, Expected: req.expected, Actual: state.rev, Exists: state.exists}
+			}
+			res.Revision = rec.Revision
+		} else if rec.Revision != res.Revision+1 {
+			return res, true, fmt.Errorf("%w: event %d's ID %s is stored, but not right after event %d's", eventstore.ErrInvalidArgument, i, e.ID, i-1)
+		}
+		res.Revision, res.Position = rec.Revision, rec.Position
+	}
+	return res, true, nil
+}
+
+func (s *Store) readEvent(pos eventstore.Position) (eventstore.RecordedEvent, error) {
+	v, closer, err := s.db.Get(eventKey(pos))
+	if err != nil {
+		if errors.Is(err, pebble.ErrNotFound) {
+			return eventstore.RecordedEvent{}, fmt.Errorf("%w: an index points at position %d, which holds no event", eventstore.ErrCorrupt, pos)
+		}
+		return eventstore.RecordedEvent{}, s.readErr(err)
+	}
+	defer closer.Close()
+	return decodeRecord(pos, v)
+}
+
+// ReadStream implements eventstore.Store.
+func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.RecordedEvent, error) {
+	if err := eventstore.ValidateStreamName(stream); err != nil {
+		return nil, err
+	}
+	if err := eventstore.ValidateReadLimit(limit); err != nil {
+		return nil, err
+	}
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	prefix := streamPrefix(stream)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return nil, s.readErr(err)
+	}
+	defer it.Close()
+	var out []eventstore.RecordedEvent
+	for ok := it.SeekGE(streamKey(stream, from)); ok && len(out) < limit; ok = it.Next() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rec, err := s.readEvent(eventstore.Position(binary.BigEndian.Uint64(it.Value())))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	if err := it.Error(); err != nil {
+		return nil, s.readErr(err)
+	}
+	if len(out) == 0 && !it.First() {
+		if err := it.Error(); err != nil {
+			return nil, s.readErr(err)
+		}
+		return nil, fmt.Errorf("%w: %q", eventstore.ErrStreamNotFound, stream)
+	}
+	return out, nil
+}
+
+// ReadAll implements eventstore.Store. It reads only what is committed: the
+// writer publishes a batch's positions after Pebble has applied it.
+func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
+	if err := eventstore.ValidateReadLimit(limit); err != nil {
+		return nil, err
+	}
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	head := eventstore.Position(s.head.Load())
+	if after >= head {
+		return nil, nil
+	}
+	if n := uint64(head - after); n < uint64(limit) {
+		limit = int(n)
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: eventKey(after + 1), UpperBound: eventKey(head + 1)})
+	if err != nil {
+		return nil, s.readErr(err)
+	}
+	defer it.Close()
+	out := make([]eventstore.RecordedEvent, 0, limit)
+	want := after + 1
+	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
+		pos, err := positionFromKey(it.Key())
+		if err != nil {
+			return nil, err
+		}
+		if pos != want {
+			return nil, fmt.Errorf("%w: $all jumps from position %d to %d", eventstore.ErrCorrupt, want-1, pos)
+		}
+		rec, err := decodeRecord(pos, it.Value())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+		want++
+	}
+	if err := it.Error(); err != nil {
+		return nil, s.readErr(err)
+	}
+	if len(out) < limit {
+		return nil, fmt.Errorf("%w: $all ends at position %d, before the committed head %d", eventstore.ErrCorrupt, want-1, head)
+	}
+	return out, nil
+}
+
+// Head implements eventstore.Store.
+func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if err := s.usable(); err != nil {
+		return 0, err
+	}
+	return eventstore.Position(s.head.Load()), nil
+}
+
+// Flush writes Pebble's memtables to sorted files, so that the next open has
+// no log to replay. Close does it too.
+func (s *Store) Flush() error {
+	s.life.RLock()
+	defer s.life.RUnlock()
+	if err := s.usable(); err != nil {
+		return err
+	}
+	return s.db.Flush()
+}
+
+// Close stops the writer after it has answered every queued append, flushes
+// and closes Pebble. Later calls fail with ErrClosed.
+func (s *Store) Close() error {
+	s.life.Lock()
+	if s.closed {
+		s.life.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.stop)
+	<-s.stopped
+	close(s.done)
+	var err error
+	if s.failed.Load() == nil {
+		err = s.db.Flush()
+	}
+	err = errors.Join(err, s.db.Close())
+	s.life.Unlock()
+	return err
+}
+
+// waitChan returns a channel that is closed at the next commit.
+func (s *Store) waitChan() <-chan struct{} {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	return s.notify
+}
+
+// prefixEnd returns the smallest key greater than every key with prefix p.
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] != 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// pebbleLogger routes Pebble's messages to slog. Pebble calls Fatalf for
+// states it cannot continue from; the process exits, as Pebble's own default
+// logger would, so that a supervisor restarts it and recovery runs.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug("pebble: " + fmt.Sprintf(format, args...))
+}
+
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error("pebble: " + fmt.Sprintf(format, args...))
+}
+
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	p.l.Error("pebble: fatal: " + fmt.Sprintf(format, args...))
+	os.Exit(70)
+}
