@@ -152,3 +152,5 @@ func decodeRecord(pos eventstore.Position, value []byte) (eventstore.RecordedEve
 	}
 	return r, nil
 }
+
+func nowUTC() time.Time { return time.Now().UTC() }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -107,13 +106,27 @@ func Open(dir string, opts Options) (*Store, error) {
 		Logger:             pebbleLogger{logger},
 		MemTableSize:       64 << 20,
 		FormatMajorVersion: pebble.FormatNewest,
+		EventListener: &pebble.EventListener{
+			// Pebble's default for corruption is Fatalf. The read that met it
+			// returns the error too, and the engine reports it as ErrCorrupt
+			// with the path, so the process can say what is damaged.
+			DataCorruption: func(info pebble.DataCorruptionInfo) {
+				logger.Error("embedded event store: on-disk corruption", "file", info.Path, "err", info.Details.Error())
+			},
+			BackgroundError: func(err error) {
+				logger.Error("embedded event store: background error", "dir", dir, "err", err)
+			},
+			DiskSlow: func(info pebble.DiskSlowInfo) {
+				logger.Warn("embedded event store: slow disk", "dir", dir, "detail", info.String())
+			},
+		},
 	}
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
-		if errors.Is(err, pebble.ErrCorruption) {
+		if pebble.IsCorruptionError(err) {
 			return nil, fmt.Errorf("%w: %s: %v", eventstore.ErrCorrupt, dir, err)
 		}
 		return nil, fmt.Errorf("eventstore/embedded: open %s: %w", dir, err)
@@ -213,7 +226,9 @@ func (s *Store) readErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, pebble.ErrCorruption) {
+	// Pebble marks corruption with cockroachdb/errors marks, which the
+	// standard errors.Is does not see.
+	if pebble.IsCorruptionError(err) {
 		return fmt.Errorf("%w: %s: %v", eventstore.ErrCorrupt, s.dir, err)
 	}
 	return fmt.Errorf("%w: %s: %v", eventstore.ErrUnavailable, s.dir, err)
@@ -356,7 +371,7 @@ func (s *Store) commit(group []*appendRequest) {
 		return
 	}
 	if !batch.Empty() {
-		if err := batch.Commit(pebble.Sync); err != nil {
+		if err := commitSync(batch); err != nil {
 			// fsyncgate: after a failed sync the state of the file is
 			// unknown, so the engine stops for good and nothing is retried.
 			s.failed.Store(&err)
@@ -599,13 +614,14 @@ func (s *Store) Close() error {
 	close(s.stop)
 	<-s.stopped
 	close(s.done)
-	var err error
-	if s.failed.Load() == nil {
-		err = s.db.Flush()
+	defer s.life.Unlock()
+	if f := s.failed.Load(); f != nil {
+		// After a failed commit Pebble's commit pipeline is broken and
+		// closing it may block; the process is expected to exit, which
+		// releases the files. Recovery happens on the next open.
+		return fmt.Errorf("%w: closed without flushing after a failed write: %v", eventstore.ErrUnavailable, *f)
 	}
-	err = errors.Join(err, s.db.Close())
-	s.life.Unlock()
-	return err
+	return errors.Join(s.db.Flush(), s.db.Close())
 }
 
 // waitChan returns a channel that is closed at the next commit.
@@ -627,9 +643,31 @@ func prefixEnd(p []byte) []byte {
 	return nil
 }
 
-// pebbleLogger routes Pebble's messages to slog. Pebble calls Fatalf for
-// states it cannot continue from; the process exits, as Pebble's own default
-// logger would, so that a supervisor restarts it and recovery runs.
+// commitSync commits a batch durably. Pebble reports a failed WAL write or
+// sync through Logger.Fatalf and, should Fatalf return, goes on to report the
+// commit as a success. So pebbleLogger.Fatalf never returns: it panics with
+// pebbleFatal, which is recovered here, on the writer goroutine that called
+// Commit, and becomes the engine's permanent failure.
+func commitSync(b *pebble.Batch) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(pebbleFatal)
+			if !ok {
+				panic(r)
+			}
+			err = errors.New(f.msg)
+		}
+	}()
+	return b.Commit(pebble.Sync)
+}
+
+type pebbleFatal struct{ msg string }
+
+// pebbleLogger routes Pebble's messages to slog. Fatalf panics with
+// pebbleFatal: on the writer goroutine commitSync recovers it; on one of
+// Pebble's background goroutines nothing does, and the process dies, which is
+// the only safe reaction to a state Pebble cannot continue from (a supervisor
+// restarts it and recovery runs from the write-ahead log).
 type pebbleLogger struct{ l *slog.Logger }
 
 func (p pebbleLogger) Infof(format string, args ...any) {
@@ -641,6 +679,7 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 }
 
 func (p pebbleLogger) Fatalf(format string, args ...any) {
-	p.l.Error("pebble: fatal: " + fmt.Sprintf(format, args...))
-	os.Exit(70)
+	msg := fmt.Sprintf(format, args...)
+	p.l.Error("pebble: fatal: " + msg)
+	panic(pebbleFatal{msg: msg})
 }

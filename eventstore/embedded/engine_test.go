@@ -1,0 +1,236 @@
+package embedded
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/eventstore/storetest"
+)
+
+func mustOpen(tb testing.TB, dir string, opts Options) *Store {
+	tb.Helper()
+	s, err := Open(dir, opts)
+	require.NoError(tb, err)
+	tb.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestReopenKeepsEverything(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir, Options{})
+	events := storetest.Events(5)
+	storetest.MustAppend(t, s, "a", eventstore.NoStream(), events[:3])
+	res := storetest.MustAppend(t, s, "b", eventstore.NoStream(), events[3:])
+	require.NoError(t, s.Close())
+
+	s2 := mustOpen(t, dir, Options{})
+	head, err := s2.Head(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, res.Position, head, "the head is found again without a scan")
+	assert.Len(t, storetest.MustReadStream(t, s2, "a"), 3)
+	// The stream's revision is found again too: a stale expectation is refused,
+	// the right one accepted, and positions continue without a gap.
+	_, err = s2.Append(context.Background(), "a", eventstore.Exact(1), storetest.Events(1))
+	assert.ErrorIs(t, err, eventstore.ErrConcurrency)
+	r := storetest.MustAppend(t, s2, "a", eventstore.Exact(2), storetest.Events(1))
+	assert.Equal(t, uint64(3), r.Revision)
+	assert.Equal(t, head+1, r.Position)
+	// An idempotent retry is still recognised after the restart.
+	again := storetest.MustAppend(t, s2, "b", eventstore.NoStream(), events[3:])
+	assert.Equal(t, res, again)
+}
+
+func TestErrClosed(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), Options{})
+	require.NoError(t, s.Close())
+	ctx := context.Background()
+	_, err := s.Append(ctx, "a", eventstore.Any(), storetest.Events(1))
+	assert.ErrorIs(t, err, eventstore.ErrClosed)
+	_, err = s.ReadStream(ctx, "a", 0, 1)
+	assert.ErrorIs(t, err, eventstore.ErrClosed)
+	_, err = s.ReadAll(ctx, 0, 1)
+	assert.ErrorIs(t, err, eventstore.ErrClosed)
+	_, err = s.SubscribeAll(ctx, 0)
+	assert.ErrorIs(t, err, eventstore.ErrClosed)
+	assert.NoError(t, s.Close(), "closing twice is fine")
+}
+
+func TestErrUnknownFormat(t *testing.T) {
+	t.Run("ErrOtherVersion", func(t *testing.T) {
+		dir := t.TempDir()
+		s := mustOpen(t, dir, Options{})
+		storetest.MustAppend(t, s, "a", eventstore.NoStream(), storetest.Events(1))
+		require.NoError(t, s.Close())
+		db, err := pebble.Open(dir, &pebble.Options{})
+		require.NoError(t, err)
+		require.NoError(t, db.Set(formatKey, []byte("collections-ledger/embedded/v99"), pebble.Sync))
+		require.NoError(t, db.Close())
+		_, err = Open(dir, Options{})
+		require.ErrorIs(t, err, eventstore.ErrUnknownFormat)
+		assert.Contains(t, err.Error(), "v99")
+	})
+	t.Run("ErrForeignData", func(t *testing.T) {
+		dir := t.TempDir()
+		db, err := pebble.Open(dir, &pebble.Options{})
+		require.NoError(t, err)
+		require.NoError(t, db.Set([]byte("someone else's key"), []byte("x"), pebble.Sync))
+		require.NoError(t, db.Close())
+		_, err = Open(dir, Options{})
+		require.ErrorIs(t, err, eventstore.ErrUnknownFormat)
+		assert.Contains(t, err.Error(), "not written by this ledger")
+	})
+}
+
+// TestErrDamagedStore flips bytes in the middle of every sorted file of a
+// closed store: opening it or reading it back must fail with ErrCorrupt,
+// never return wrong events.
+func TestErrDamagedStore(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir, Options{})
+	for range 50 {
+		storetest.MustAppend(t, s, "stream-"+uuid.NewString(), eventstore.NoStream(), storetest.Events(20))
+	}
+	require.NoError(t, s.Close()) // flushes: the events are in .sst files now
+	files, err := filepath.Glob(filepath.Join(dir, "*.sst"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for i := len(b) / 4; i < len(b)/2; i += 97 {
+			b[i] ^= 0x5a
+		}
+		require.NoError(t, os.WriteFile(f, b, 0o644))
+	}
+	s2, err := Open(dir, Options{})
+	if err == nil {
+		defer s2.Close()
+		var after eventstore.Position
+		for {
+			var batch []eventstore.RecordedEvent
+			batch, err = s2.ReadAll(context.Background(), after, 1000)
+			if err != nil || len(batch) == 0 {
+				break
+			}
+			after = batch[len(batch)-1].Position
+		}
+	}
+	require.ErrorIs(t, err, eventstore.ErrCorrupt)
+	t.Logf("damage reported as: %v", err)
+}
+
+func TestDecodeRecordRefusesDamage(t *testing.T) {
+	e := storetest.Events(1)[0]
+	rec := encodeRecord(nil, 7, e.ID, "s", 3, nowUTC(), e)
+	got, err := decodeRecord(7, rec)
+	require.NoError(t, err)
+	assert.Equal(t, e.Data, got.Data)
+	_, err = decodeRecord(8, rec)
+	assert.ErrorIs(t, err, eventstore.ErrCorrupt, "a record under another key")
+	for i := range rec {
+		bad := append([]byte(nil), rec...)
+		bad[i] ^= 1
+		_, err := decodeRecord(7, bad)
+		assert.ErrorIs(t, err, eventstore.ErrCorrupt, "bit flipped at byte %d", i)
+	}
+	_, err = decodeRecord(7, rec[:len(rec)-1])
+	assert.ErrorIs(t, err, eventstore.ErrCorrupt, "truncated")
+}
+
+// FuzzDecodeRecord: whatever bytes the disk returns, decoding never panics
+// and anything it accepts re-encodes to the same bytes.
+func FuzzDecodeRecord(f *testing.F) {
+	e := storetest.Events(1)[0]
+	f.Add(uint64(7), encodeRecord(nil, 7, e.ID, "stream", 3, nowUTC(), e))
+	f.Add(uint64(1), []byte{})
+	f.Add(uint64(1), []byte{0, 0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, pos uint64, value []byte) {
+		rec, err := decodeRecord(eventstore.Position(pos), value)
+		if err != nil {
+			require.ErrorIs(t, err, eventstore.ErrCorrupt)
+			return
+		}
+		again := encodeRecord(nil, rec.Position, rec.ID, rec.Stream, rec.Revision, rec.RecordedAt,
+			eventstore.EventData{ID: rec.ID, Type: rec.Type, Data: rec.Data, Metadata: rec.Metadata})
+		require.Equal(t, value, again)
+	})
+}
+
+// TestErrFailedSyncStopsEngine injects a failing sync of Pebble's write-ahead
+// log: the append in flight fails with ErrUnavailable, every later call fails
+// too (nothing is retried after a failed fsync), and a reopened store has every
+// event that was acknowledged before the fault.
+func TestErrFailedSyncStopsEngine(t *testing.T) {
+	for _, kind := range []errorfs.OpKind{errorfs.OpFileSync, errorfs.OpFileWrite} {
+		t.Run(kindName(kind), func(t *testing.T) {
+			dir := t.TempDir()
+			var on atomic.Bool
+			inj := errorfs.InjectorFunc(func(op errorfs.Op) error {
+				if on.Load() && strings.HasSuffix(op.Path, ".log") && (op.Kind == kind || (kind == errorfs.OpFileSync && op.Kind == errorfs.OpFileSyncData)) {
+					return errorfs.ErrInjected
+				}
+				return nil
+			})
+			s, err := Open(dir, Options{FS: errorfs.Wrap(vfs.Default, inj)})
+			require.NoError(t, err)
+			ctx := context.Background()
+			acked := storetest.MustAppend(t, s, "a", eventstore.NoStream(), storetest.Events(3))
+
+			on.Store(true)
+			_, err = s.Append(ctx, "a", eventstore.Exact(2), storetest.Events(1))
+			require.ErrorIs(t, err, eventstore.ErrUnavailable)
+			on.Store(false) // even with the disk healthy again, the engine stays stopped
+			_, err = s.Append(ctx, "b", eventstore.NoStream(), storetest.Events(1))
+			assert.ErrorIs(t, err, eventstore.ErrUnavailable)
+			assert.Contains(t, err.Error(), "must be restarted")
+			_, err = s.ReadAll(ctx, 0, 10)
+			assert.ErrorIs(t, err, eventstore.ErrUnavailable)
+			assert.ErrorIs(t, s.Close(), eventstore.ErrUnavailable)
+
+			// The process is meant to exit now; its Pebble instance still holds
+			// the directory's lock. Recover from a copy of the files as they are
+			// on disk, which is what a restarted process finds.
+			s2 := mustOpen(t, copyDir(t, dir), Options{})
+			got := storetest.MustReadStream(t, s2, "a")
+			require.GreaterOrEqual(t, len(got), 3, "every acknowledged event survives")
+			assert.Equal(t, acked.Position, got[2].Position)
+			_, err = s2.ReadStream(ctx, "b", 0, 1)
+			assert.ErrorIs(t, err, eventstore.ErrStreamNotFound, "nothing is written after the fault")
+		})
+	}
+}
+
+func copyDir(t *testing.T, dir string) string {
+	t.Helper()
+	dst := t.TempDir()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		if e.IsDir() || e.Name() == "LOCK" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644))
+	}
+	return dst
+}
+
+func kindName(k errorfs.OpKind) string {
+	if k == errorfs.OpFileSync {
+		return "ErrSync"
+	}
+	return "ErrWrite"
+}
