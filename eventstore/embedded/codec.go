@@ -101,10 +101,26 @@ func recordChecksum(pos eventstore.Position, body []byte) uint32 {
 	return crc32.Update(crc32.Checksum(p[:], castagnoli), castagnoli, body)
 }
 
-// decodeRecord decodes a record stored under pos. It copies value, which may
-// be a buffer the caller reuses. A checksum mismatch or a malformed record is
-// ErrCorrupt, naming the position.
+// decodeRecord decodes one record stored under pos (see decoder).
 func decodeRecord(pos eventstore.Position, value []byte) (eventstore.RecordedEvent, error) {
+	var d decoder
+	return d.decode(pos, value)
+}
+
+// decoder decodes the records of one read. It copies each value (Pebble
+// reuses its buffers) into an arena shared by the batch, one allocation per
+// arenaBytes instead of one per event, and reuses the strings of event types
+// and of consecutive events of one stream. A checksum mismatch or a malformed
+// record is ErrCorrupt, naming the position.
+type decoder struct {
+	arena      []byte
+	types      map[string]string
+	lastStream string
+}
+
+const arenaBytes = 256 << 10
+
+func (d *decoder) decode(pos eventstore.Position, value []byte) (eventstore.RecordedEvent, error) {
 	corrupt := func(why string) (eventstore.RecordedEvent, error) {
 		return eventstore.RecordedEvent{}, fmt.Errorf("%w: event at position %d: %s", eventstore.ErrCorrupt, pos, why)
 	}
@@ -117,33 +133,53 @@ func decodeRecord(pos eventstore.Position, value []byte) (eventstore.RecordedEve
 	if value[4] != recordVersion {
 		return corrupt(fmt.Sprintf("unknown record version %d", value[4]))
 	}
-	buf := make([]byte, len(value)-5)
-	copy(buf, value[5:])
+	n := len(value) - 5
+	if cap(d.arena)-len(d.arena) < n {
+		d.arena = make([]byte, 0, max(n, arenaBytes))
+	}
+	start := len(d.arena)
+	d.arena = append(d.arena, value[5:]...)
+	buf := d.arena[start:len(d.arena):len(d.arena)]
+
 	r := eventstore.RecordedEvent{Position: pos}
 	copy(r.ID[:], buf[:16])
 	b := buf[16:]
-	rev, n := binary.Uvarint(b)
-	if n <= 0 {
+	rev, k := binary.Uvarint(b)
+	if k <= 0 {
 		return corrupt("bad revision")
 	}
-	r.Revision, b = rev, b[n:]
-	at, n := binary.Varint(b)
-	if n <= 0 {
+	r.Revision, b = rev, b[k:]
+	at, k := binary.Varint(b)
+	if k <= 0 {
 		return corrupt("bad timestamp")
 	}
-	r.RecordedAt, b = time.Unix(0, at).UTC(), b[n:]
+	r.RecordedAt, b = time.Unix(0, at).UTC(), b[k:]
 	var fields [4][]byte
 	for i := range fields {
-		l, n := binary.Uvarint(b)
-		if n <= 0 || l > uint64(len(b)-n) {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
 			return corrupt("bad field length")
 		}
-		fields[i], b = b[n:n+int(l):n+int(l)], b[n+int(l):]
+		fields[i], b = b[k:k+int(l):k+int(l)], b[k+int(l):]
 	}
 	if len(b) != 0 {
 		return corrupt("trailing bytes")
 	}
-	r.Stream, r.Type = string(fields[0]), string(fields[1])
+	if string(fields[0]) == d.lastStream {
+		r.Stream = d.lastStream
+	} else {
+		r.Stream = string(fields[0])
+		d.lastStream = r.Stream
+	}
+	if t, ok := d.types[string(fields[1])]; ok {
+		r.Type = t
+	} else {
+		if d.types == nil {
+			d.types = make(map[string]string)
+		}
+		r.Type = string(fields[1])
+		d.types[r.Type] = r.Type
+	}
 	if len(fields[2]) > 0 {
 		r.Data = fields[2]
 	}

@@ -307,10 +307,13 @@ func (c *contract) idempotentMismatch(t *testing.T) {
 	first := Events(2)
 	MustAppend(t, s, stream, eventstore.NoStream(), first)
 	MustAppend(t, s, stream, eventstore.Exact(1), Events(1))
-	// The same IDs with an expected revision that does not match where they
-	// were written is not a retry: it is refused, and nothing is written.
-	_, err := s.Append(ctxFor(t), stream, eventstore.Exact(2), first)
-	require.Error(t, err)
+	// The same IDs with a stale expected revision that is not where they were
+	// written is no retry: it is refused as a conflict, and nothing is written.
+	_, err := s.Append(ctxFor(t), stream, eventstore.Exact(0), first)
+	assert.ErrorIs(t, err, eventstore.ErrConcurrency)
+	// A conflicting append with new IDs is refused the same way.
+	_, err = s.Append(ctxFor(t), stream, eventstore.Exact(1), Events(2))
+	assert.ErrorIs(t, err, eventstore.ErrConcurrency)
 	assert.Len(t, MustReadStream(t, s, stream), 3)
 }
 

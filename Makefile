@@ -1,0 +1,48 @@
+# The collections ledger. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO          ?= go
+BIN         ?= bin
+LEDGER_STORE ?= ./data/ledger.db
+BENCH_DIR   ?= $(CURDIR)/data/bench
+BENCH_TIME  ?= 3s
+FUZZ_TIME   ?= 30s
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the ledger binary into bin/.
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ledger ./cmd/ledger
+
+.PHONY: run
+run: build ## Build and start the ledger on the embedded store (LEDGER_STORE, default ./data/ledger.db).
+	LEDGER_STORE=$(LEDGER_STORE) ./$(BIN)/ledger serve
+
+.PHONY: test
+test: ## Run every test with the race detector, after vet and a gofmt check.
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+.PHONY: test-kurrentdb
+test-kurrentdb: ## Run the store contract against KurrentDB (docker compose up -d kurrentdb first).
+	LEDGER_TEST_KURRENTDB=$${LEDGER_TEST_KURRENTDB:-esdb://localhost:2113?tls=false} \
+	  $(GO) test -count=1 -run TestContract -v ./eventstore/kurrent/
+
+.PHONY: bench
+bench: ## Run the event-store benchmarks behind docs/PERFORMANCE.md (data under $(BENCH_DIR)).
+	@mkdir -p $(BENCH_DIR)
+	LEDGER_BENCH_DIR=$(BENCH_DIR) $(GO) test -run '^$$' -bench . -benchtime=$(BENCH_TIME) -count=1 ./eventstore/embedded/
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZ_TIME each.
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime=$(FUZZ_TIME) ./eventstore/embedded/
+
+.PHONY: clean
+clean: ## Remove the binary and benchmark data (never ./data/ledger.db).
+	rm -rf $(BIN) $(BENCH_DIR)

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRedactStore(t *testing.T) {
+	assert.Equal(t, "./data/ledger.db", redactStore("./data/ledger.db"))
+	assert.Equal(t, "esdb://admin:xxxxx@localhost:2113?tls=false", redactStore("esdb://admin:changeit@localhost:2113?tls=false"))
+	assert.NotContains(t, redactStore("kurrentdb://admin:s3cret@a:2113,b:2113"), "s3cret")
+}
+
+func TestParseConfig(t *testing.T) {
+	env := map[string]string{"LEDGER_ADDR": ":9000"}
+	var stderr bytes.Buffer
+	c, err := parseConfig(nil, func(k string) string { return env[k] }, &stderr)
+	require.NoError(t, err)
+	assert.Equal(t, config{Addr: ":9000", Store: "./data/ledger.db"}, c, "environment first, defaults after")
+	c, err = parseConfig([]string{"-LEDGER_ADDR", ":7000", "-LEDGER_STORE", "/tmp/x"}, func(k string) string { return env[k] }, &stderr)
+	require.NoError(t, err)
+	assert.Equal(t, config{Addr: ":7000", Store: "/tmp/x"}, c, "a flag overrides the environment")
+	_, err = parseConfig([]string{"extra"}, func(string) string { return "" }, &stderr)
+	assert.Error(t, err)
+}
+
+func TestRunUnknownCommand(t *testing.T) {
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 2, run(context.Background(), []string{"nope"}, func(string) string { return "" }, &out, &errOut))
+	assert.Contains(t, errOut.String(), `unknown command "nope"`)
+	assert.Equal(t, 2, run(context.Background(), nil, func(string) string { return "" }, &out, &errOut))
+}
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// TestServeOnEmbeddedStore starts the server on a fresh embedded store,
+// checks its health endpoints, and stops it as SIGTERM would: exit code 0.
+func TestServeOnEmbeddedStore(t *testing.T) {
+	addr := freeAddr(t)
+	store := filepath.Join(t.TempDir(), "ledger.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-LEDGER_ADDR", addr, "-LEDGER_STORE", store}, func(string) string { return "" }, &stdout, &stderr)
+	}()
+	var resp *http.Response
+	require.Eventually(t, func() bool {
+		var err error
+		resp, err = http.Get("http://" + addr + "/healthz")
+		return err == nil
+	}, 30*time.Second, 20*time.Millisecond, "server did not start: %s", stderr.String())
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.JSONEq(t, `{"status":"ok"}`, string(body))
+
+	resp, err := http.Get("http://" + addr + "/readyz")
+	require.NoError(t, err)
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.JSONEq(t, `{"status":"ready","head":0}`, string(body))
+
+	cancel()
+	select {
+	case code := <-done:
+		assert.Equal(t, 0, code, "stderr: %s", stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	assert.Contains(t, stderr.String(), "stopped cleanly")
+	assert.DirExists(t, store, "the embedded store was created")
+}
+
+func TestServeRefusesBadStore(t *testing.T) {
+	var stdout, stderr syncBuffer
+	code := run(context.Background(), []string{"serve", "-LEDGER_ADDR", freeAddr(t), "-LEDGER_STORE", "kurrentdb://"}, func(string) string { return "" }, &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr.String(), "cannot open the event store")
+}
