@@ -1,0 +1,461 @@
+package domain
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+)
+
+// Command is something a client asks of a placement. Each carries the time
+// it is decided at, so Decide never reads a clock.
+type Command interface{ CommandType() string }
+
+type Place struct {
+	PlacementID    uuid.UUID
+	CreditorID     string
+	ClaimNumber    string
+	CustomerNumber string
+	Currency       string
+	FeeRate        decimal.Decimal
+	Invoices       []Invoice
+	At             time.Time
+}
+
+type StartEmailSequence struct {
+	SequenceID uuid.UUID
+	NextSendAt time.Time
+	At         time.Time
+}
+
+type ScheduleCall struct {
+	CallID      uuid.UUID
+	ScheduledAt time.Time
+	At          time.Time
+}
+
+type DialCall struct {
+	CallID uuid.UUID
+	At     time.Time
+}
+
+type CompleteCall struct {
+	CallID  uuid.UUID
+	Outcome string
+	At      time.Time
+}
+
+// Recall is a total recall.
+type Recall struct{ At time.Time }
+
+// Waiver is one line of a partial recall.
+type Waiver struct {
+	CreditWaiverNumber string
+	InvoiceNumber      string
+	ContractNumber     string
+	Date               string
+	Description        string
+	Amount             decimal.Decimal
+	Currency           string
+}
+
+type PartialRecall struct {
+	Waivers []Waiver
+	At      time.Time
+}
+
+type ReceivePayment struct {
+	PaymentNumber string
+	Amount        decimal.Decimal
+	At            time.Time
+}
+
+func (Place) CommandType() string              { return "place" }
+func (StartEmailSequence) CommandType() string { return "start_email_sequence" }
+func (ScheduleCall) CommandType() string       { return "schedule_call" }
+func (DialCall) CommandType() string           { return "dial_call" }
+func (CompleteCall) CommandType() string       { return "complete_call" }
+func (Recall) CommandType() string             { return "recall" }
+func (PartialRecall) CommandType() string      { return "partial_recall" }
+func (ReceivePayment) CommandType() string     { return "payment_received" }
+
+// Limits on what a command may carry.
+const (
+	MaxInvoices      = 500
+	MaxWaivers       = 500
+	MaxIdentifierLen = 64
+	MaxTextLen       = 1000
+)
+
+// RejectedReason is the text of a rejection of a recall of a closed claim.
+const RejectedReason = "Das Verfahren ist bereits eingestellt."
+
+var (
+	identifierPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$`)
+	creditorPattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+)
+
+// ValidIdentifier reports whether s may be a claim, invoice, contract,
+// payment or waiver number.
+func ValidIdentifier(s string) bool { return identifierPattern.MatchString(s) }
+
+// ValidCreditorID reports whether s may be a creditor id.
+func ValidCreditorID(s string) bool { return creditorPattern.MatchString(s) }
+
+// ParseDate parses a YYYY-MM-DD date.
+func ParseDate(s string) (time.Time, bool) {
+	t, err := time.Parse(time.DateOnly, s)
+	return t, err == nil && t.Format(time.DateOnly) == s
+}
+
+// Decision is what Decide returns: the events to append and, when the command
+// is refused, the error to answer with. A refusal usually appends nothing;
+// a recall of a closed placement appends its RecallRejected and still answers
+// with ErrClosed.
+type Decision struct {
+	Events []Event
+	Err    error
+}
+
+func ok(events ...Event) Decision { return Decision{Events: events} }
+func refuse(err error) Decision   { return Decision{Err: err} }
+
+// Decide decides a command against a placement's state.
+func Decide(p Placement, c Command) Decision {
+	if _, isPlace := c.(Place); !isPlace && !p.Exists() {
+		return refuse(ErrNotFound)
+	}
+	switch c := c.(type) {
+	case Place:
+		return decidePlace(p, c)
+	case StartEmailSequence:
+		if p.Status.Closed() {
+			return refuse(ErrClosed)
+		}
+		if c.SequenceID == uuid.Nil || c.NextSendAt.IsZero() {
+			return refuse(Invalid(FieldError{Field: "nextSendAt", Message: "is required"}))
+		}
+		return ok(EmailSequenceStarted{SequenceID: c.SequenceID, NextSendAt: c.NextSendAt.UTC()})
+	case ScheduleCall:
+		if p.Status.Closed() {
+			return refuse(ErrClosed)
+		}
+		if c.CallID == uuid.Nil || c.ScheduledAt.IsZero() {
+			return refuse(Invalid(FieldError{Field: "scheduledAt", Message: "is required"}))
+		}
+		return ok(CallScheduled{CallID: c.CallID, ScheduledAt: c.ScheduledAt.UTC()})
+	case DialCall:
+		if p.Status.Closed() {
+			return refuse(ErrClosed)
+		}
+		call := p.call(c.CallID)
+		if call == nil {
+			return refuse(&Error{Kind: KindNotFound, Code: "call_not_found", Message: "the placement has no such call"})
+		}
+		if call.Status != CallScheduledStatus {
+			return refuse(&Error{Kind: KindConflict, Code: "invalid_transition", Message: fmt.Sprintf("the call is %s; only a scheduled call can be dialed", call.Status)})
+		}
+		return ok(CallDialed{CallID: c.CallID})
+	case CompleteCall:
+		call := p.call(c.CallID)
+		if call == nil {
+			return refuse(&Error{Kind: KindNotFound, Code: "call_not_found", Message: "the placement has no such call"})
+		}
+		if call.Status != CallInProgressStatus {
+			if p.Status.Closed() && call.Status == CallScheduledStatus {
+				return refuse(ErrClosed)
+			}
+			return refuse(&Error{Kind: KindConflict, Code: "invalid_transition", Message: fmt.Sprintf("the call is %s; only a call in progress can be completed", call.Status)})
+		}
+		if c.Outcome == "" || utf8.RuneCountInString(c.Outcome) > MaxTextLen {
+			return refuse(Invalid(FieldError{Field: "outcome", Message: fmt.Sprintf("is required, at most %d characters", MaxTextLen)}))
+		}
+		// Allowed after a recall: an in-flight call finishes naturally.
+		return ok(CallCompleted{CallID: c.CallID, Outcome: c.Outcome})
+	case Recall:
+		if p.Status.Closed() {
+			return Decision{Events: []Event{rejected(p, RecallTotal, c.At)}, Err: ErrClosed}
+		}
+		return ok(closeOut(p, c.At, true)...)
+	case PartialRecall:
+		return decidePartialRecall(p, c)
+	case ReceivePayment:
+		return decidePayment(p, c)
+	default:
+		return refuse(fmt.Errorf("domain: unknown command %T", c))
+	}
+}
+
+func rejected(p Placement, kind string, at time.Time) RecallRejected {
+	return RecallRejected{Kind: kind, Status: p.Status, Reason: RejectedReason, RejectedAt: at.UTC()}
+}
+
+func decidePlace(p Placement, c Place) Decision {
+	if p.Exists() {
+		return refuse(ErrPlacementExists)
+	}
+	var errs []FieldError
+	add := func(field, msg string) { errs = append(errs, FieldError{Field: field, Message: msg}) }
+	if c.PlacementID == uuid.Nil {
+		add("placementId", "is required")
+	}
+	if !ValidCreditorID(c.CreditorID) {
+		add("creditorId", "is not a valid creditor id")
+	}
+	if !ValidIdentifier(c.ClaimNumber) {
+		add("claimNumber", "must be 1 to 64 letters, digits, '.', '_', '/' or '-', starting with a letter or digit")
+	}
+	if strings.TrimSpace(c.CustomerNumber) == "" || utf8.RuneCountInString(c.CustomerNumber) > MaxIdentifierLen {
+		add("customerNumber", fmt.Sprintf("is required, at most %d characters", MaxIdentifierLen))
+	}
+	if _, known := MinorUnits(c.Currency); !known {
+		add("currency", fmt.Sprintf("%q is not an ISO 4217 currency the ledger accepts", c.Currency))
+	}
+	if c.FeeRate.IsNegative() || c.FeeRate.GreaterThan(decimal.NewFromInt(1)) || c.FeeRate.Exponent() < -4 {
+		add("feeRate", "must be between 0 and 1 with at most 4 decimals")
+	}
+	switch {
+	case len(c.Invoices) == 0:
+		add("invoices", "at least one invoice is required")
+	case len(c.Invoices) > MaxInvoices:
+		add("invoices", fmt.Sprintf("at most %d invoices", MaxInvoices))
+	}
+	seen := map[string]bool{}
+	for i, inv := range c.Invoices {
+		f := fmt.Sprintf("invoices[%d]", i)
+		if !ValidIdentifier(inv.InvoiceNumber) {
+			add(f+".invoiceNumber", "must be 1 to 64 letters, digits, '.', '_', '/' or '-'")
+		} else if seen[inv.InvoiceNumber] {
+			add(f+".invoiceNumber", "appears twice")
+		}
+		seen[inv.InvoiceNumber] = true
+		if inv.ContractNumber != "" && !ValidIdentifier(inv.ContractNumber) {
+			add(f+".contractNumber", "must be 1 to 64 letters, digits, '.', '_', '/' or '-'")
+		}
+		if !inv.Amount.IsPositive() {
+			add(f+".amount", "must be positive")
+		}
+		if _, valid := ParseDate(inv.DueDate); !valid {
+			add(f+".dueDate", "must be a date YYYY-MM-DD")
+		}
+	}
+	if len(errs) > 0 {
+		return refuse(Invalid(errs...))
+	}
+	return ok(PlacementOpened{
+		PlacementID: c.PlacementID, CreditorID: c.CreditorID, ClaimNumber: c.ClaimNumber,
+		CustomerNumber: c.CustomerNumber, Currency: c.Currency, FeeRate: c.FeeRate,
+		Invoices: slices.Clone(c.Invoices), OpenedAt: c.At.UTC(),
+	})
+}
+
+// closeOut returns the events that stop all outreach and close the placement:
+// for a recall PlacementRecalled first, for a full payment PlacementPaid.
+// Active sequences are paused and scheduled calls cancelled; a call in
+// progress is left to finish.
+func closeOut(p Placement, at time.Time, recall bool) []Event {
+	at = at.UTC()
+	var seqs, calls []uuid.UUID
+	for _, s := range p.Sequences {
+		if s.Status == SequenceActive {
+			seqs = append(seqs, s.ID)
+		}
+	}
+	for _, c := range p.Calls {
+		if c.Status == CallScheduledStatus {
+			calls = append(calls, c.ID)
+		}
+	}
+	var events []Event
+	outstanding := p.Outstanding()
+	if recall {
+		events = append(events, PlacementRecalled{RecalledAt: at, OutstandingAmount: outstanding, SequencesPaused: len(seqs), CallsCancelled: len(calls)})
+	} else {
+		events = append(events, PlacementPaid{PaidAt: at})
+	}
+	events = append(events,
+		SequencesPaused{SequenceIDs: orEmpty(seqs)},
+		CallsCancelled{CallIDs: orEmpty(calls)},
+		OutcomeScoreSnapshotted{Score: OutcomeScore(p.Recovered, p.Original), RecoveredAmount: p.Recovered, OriginalAmount: p.Original},
+	)
+	if recall {
+		doc := AccountingDocumentIssued{
+			DocumentNumber: documentNumber(p, 0), Type: DocCancellation, Date: at.Format(time.DateOnly),
+			Amount: outstanding.Neg(), Currency: p.Currency, LineItems: []LineItem{},
+		}
+		for _, inv := range p.Invoices {
+			if inv.Open.IsPositive() {
+				doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open.Neg()})
+			}
+		}
+		events = append(events, doc)
+	}
+	return events
+}
+
+func orEmpty(ids []uuid.UUID) []uuid.UUID {
+	if ids == nil {
+		return []uuid.UUID{}
+	}
+	return ids
+}
+
+// documentNumber numbers a placement's accounting documents: the claim
+// number is unique within the creditor and the sequence never repeats within
+// the placement, so numbers are unique within the creditor and never reused.
+// extra counts documents issued earlier in the same decision.
+func documentNumber(p Placement, extra int) string {
+	return fmt.Sprintf("%s-AD%03d", p.ClaimNumber, p.Documents+extra+1)
+}
+
+func decidePartialRecall(p Placement, c PartialRecall) Decision {
+	if p.Status.Closed() {
+		return Decision{Events: []Event{rejected(p, RecallPartial, c.At)}, Err: ErrClosed}
+	}
+	if len(c.Waivers) == 0 {
+		return refuse(Invalid(FieldError{Field: "waivers", Message: "at least one credit waiver is required"}))
+	}
+	if len(c.Waivers) > MaxWaivers {
+		return refuse(Invalid(FieldError{Field: "waivers", Message: fmt.Sprintf("at most %d credit waivers", MaxWaivers)}))
+	}
+	at := c.At.UTC()
+	open := map[string]decimal.Decimal{}
+	for _, inv := range p.Invoices {
+		open[inv.InvoiceNumber] = inv.Open
+	}
+	var events []Event
+	var lines []LineItem
+	total := decimal.Zero
+	seenNumbers := map[string]bool{}
+	for i, w := range c.Waivers {
+		f := func(name string) string {
+			if len(c.Waivers) == 1 {
+				return name
+			}
+			return fmt.Sprintf("[%d].%s", i, name)
+		}
+		if w.CreditWaiverNumber != "" {
+			if !ValidIdentifier(w.CreditWaiverNumber) {
+				return refuse(Invalid(FieldError{Field: f("creditWaiverNumber"), Message: "must be 1 to 64 letters, digits, '.', '_', '/' or '-'"}))
+			}
+			if p.WaiverNumbers[w.CreditWaiverNumber] {
+				continue // processed before: processed once
+			}
+			if seenNumbers[w.CreditWaiverNumber] {
+				return refuse(Invalid(FieldError{Field: f("creditWaiverNumber"), Message: "appears twice in the request"}))
+			}
+			seenNumbers[w.CreditWaiverNumber] = true
+		}
+		inv := p.invoice(w.InvoiceNumber)
+		if inv == nil {
+			return refuse(Unprocessable("unknown_invoice", f("invoiceNumber"), fmt.Sprintf("the claim has no invoice %q", w.InvoiceNumber)))
+		}
+		if w.ContractNumber != inv.ContractNumber {
+			return refuse(Unprocessable("contract_mismatch", f("contractNumber"), fmt.Sprintf("invoice %q belongs to contract %q", w.InvoiceNumber, inv.ContractNumber)))
+		}
+		if w.Currency != p.Currency {
+			return refuse(Unprocessable("currency_mismatch", f("currency"), fmt.Sprintf("the claim is in %s", p.Currency)))
+		}
+		if !w.Amount.IsPositive() {
+			return refuse(Unprocessable("invalid_amount", f("amount"), "must be positive"))
+		}
+		if w.Amount.GreaterThan(open[w.InvoiceNumber]) {
+			return refuse(Unprocessable("amount_exceeds_open", f("amount"),
+				fmt.Sprintf("%s is more than the %s still open on invoice %q", w.Amount, FormatMoney(open[w.InvoiceNumber], p.Currency), w.InvoiceNumber)))
+		}
+		open[w.InvoiceNumber] = open[w.InvoiceNumber].Sub(w.Amount)
+		events = append(events, CreditWaiverIssued{
+			CreditWaiverNumber: w.CreditWaiverNumber, InvoiceNumber: w.InvoiceNumber, ContractNumber: inv.ContractNumber,
+			Date: w.Date, Description: w.Description, Amount: w.Amount, Currency: w.Currency,
+		})
+		lines = append(lines, LineItem{InvoiceNumber: w.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: w.Amount.Neg()})
+		total = total.Add(w.Amount)
+	}
+	if len(events) == 0 {
+		return ok() // every waiver was processed before
+	}
+	events = append(events, AccountingDocumentIssued{
+		DocumentNumber: documentNumber(p, 0), Type: DocCreditWaiver, Date: at.Format(time.DateOnly),
+		Amount: total.Neg(), Currency: p.Currency, LineItems: lines,
+	})
+	after := p
+	for _, e := range events {
+		after = Evolve(after, e)
+	}
+	if after.Outstanding().IsZero() {
+		events = append(events, closeOut(after, at, true)...)
+	}
+	return ok(events...)
+}
+
+func decidePayment(p Placement, c ReceivePayment) Decision {
+	if p.Status.Closed() {
+		return refuse(ErrClosed)
+	}
+	if c.PaymentNumber != "" {
+		if !ValidIdentifier(c.PaymentNumber) {
+			return refuse(Invalid(FieldError{Field: "paymentNumber", Message: "must be 1 to 64 letters, digits, '.', '_', '/' or '-'"}))
+		}
+		if p.PaymentNumbers[c.PaymentNumber] {
+			return ok() // processed before: processed once
+		}
+	}
+	if !c.Amount.IsPositive() {
+		return refuse(Invalid(FieldError{Field: "amount", Message: "must be positive"}))
+	}
+	if units, _ := MinorUnits(p.Currency); !c.Amount.Equal(c.Amount.Truncate(units)) {
+		return refuse(Invalid(FieldError{Field: "amount", Message: fmt.Sprintf("has more decimals than %s allows (%d)", p.Currency, units)}))
+	}
+	outstanding := p.Outstanding()
+	if c.Amount.GreaterThan(outstanding) {
+		e := *ErrAmountExceeds
+		e.Message = fmt.Sprintf("the payment of %s is more than the %s still owed", FormatMoney(c.Amount, p.Currency), FormatMoney(outstanding, p.Currency))
+		e.Fields = []FieldError{{Field: "amount", Message: e.Message}}
+		return refuse(&e)
+	}
+	at := c.At.UTC()
+	// Allocate to open invoices, oldest due date first.
+	order := make([]InvoiceState, len(p.Invoices))
+	copy(order, p.Invoices)
+	sort.SliceStable(order, func(i, j int) bool { return order[i].DueDate < order[j].DueDate })
+	left := c.Amount
+	var allocs []Allocation
+	var lines []LineItem
+	for _, inv := range order {
+		if left.IsZero() {
+			break
+		}
+		if !inv.Open.IsPositive() {
+			continue
+		}
+		a := decimal.Min(left, inv.Open)
+		allocs = append(allocs, Allocation{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: a})
+		lines = append(lines, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: a.Neg()})
+		left = left.Sub(a)
+	}
+	recovered := p.Recovered.Add(c.Amount)
+	events := []Event{
+		PaymentReceived{
+			PaymentNumber: c.PaymentNumber, Amount: c.Amount, Currency: p.Currency, Allocations: allocs,
+			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReceivedAt: at,
+		},
+		AccountingDocumentIssued{
+			DocumentNumber: documentNumber(p, 0), Type: DocDirectPayment, Date: at.Format(time.DateOnly),
+			Amount: c.Amount.Neg(), Currency: p.Currency, LineItems: lines,
+		},
+	}
+	after := p
+	for _, e := range events {
+		after = Evolve(after, e)
+	}
+	if after.Outstanding().IsZero() {
+		events = append(events, closeOut(after, at, false)...)
+	}
+	return ok(events...)
+}

@@ -1,0 +1,336 @@
+package domain_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/domain"
+)
+
+var (
+	t0      = time.Date(2024, 8, 7, 10, 0, 0, 0, time.UTC)
+	seqID   = uuid.MustParse("11111111-1111-4111-8111-111111111111")
+	callID  = uuid.MustParse("22222222-2222-4222-8222-222222222222")
+	call2ID = uuid.MustParse("33333333-3333-4333-8333-333333333333")
+)
+
+func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+func place() domain.Place {
+	return domain.Place{
+		PlacementID: uuid.MustParse("44444444-4444-4444-8444-444444444444"), CreditorID: "acme",
+		ClaimNumber: "DE-S242243704005", CustomerNumber: "K508647", Currency: "EUR", FeeRate: d("0.20"),
+		Invoices: []domain.Invoice{
+			{InvoiceNumber: "I0417211448", ContractNumber: "166271782837", Amount: d("100"), DueDate: "2024-05-01"},
+			{InvoiceNumber: "I0417211449", ContractNumber: "166271782837", Amount: d("300"), DueDate: "2024-06-01"},
+		},
+		At: t0,
+	}
+}
+
+// MustApply decides c against p, requires success and returns the new state.
+func MustApply(tb testing.TB, p domain.Placement, c domain.Command) domain.Placement {
+	tb.Helper()
+	dec := domain.Decide(p, c)
+	require.NoError(tb, dec.Err)
+	for _, e := range dec.Events {
+		p = domain.Evolve(p, e)
+	}
+	return p
+}
+
+// states builds a placement in each status, with an active sequence, a
+// scheduled call and a call in progress where it can have them.
+func states(t *testing.T) map[string]domain.Placement {
+	active := MustApply(t, domain.Placement{}, place())
+	active = MustApply(t, active, domain.StartEmailSequence{SequenceID: seqID, NextSendAt: t0.Add(time.Hour), At: t0})
+	active = MustApply(t, active, domain.ScheduleCall{CallID: callID, ScheduledAt: t0.Add(time.Hour), At: t0})
+	active = MustApply(t, active, domain.ScheduleCall{CallID: call2ID, ScheduledAt: t0.Add(time.Hour), At: t0})
+	active = MustApply(t, active, domain.DialCall{CallID: call2ID, At: t0})
+	return map[string]domain.Placement{
+		"none":     {},
+		"active":   active,
+		"recalled": MustApply(t, active, domain.Recall{At: t0}),
+		"paid":     MustApply(t, active, domain.ReceivePayment{Amount: d("400"), At: t0}),
+	}
+}
+
+func types(events []domain.Event) []string {
+	out := make([]string, len(events))
+	for i, e := range events {
+		out[i] = e.EventType()
+	}
+	return out
+}
+
+func TestDecideEveryCommandInEveryStatus(t *testing.T) {
+	st := states(t)
+	closeRecall := []string{"PlacementRecalled", "SequencesPaused", "CallsCancelled", "OutcomeScoreSnapshotted", "AccountingDocumentIssued"}
+	waiver := domain.Waiver{InvoiceNumber: "I0417211448", ContractNumber: "166271782837", Date: "2023-06-23", Description: "goodwill", Amount: d("100"), Currency: "EUR"}
+	cmds := map[string]domain.Command{
+		"place":    place(),
+		"sequence": domain.StartEmailSequence{SequenceID: uuid.New(), NextSendAt: t0, At: t0},
+		"schedule": domain.ScheduleCall{CallID: uuid.New(), ScheduledAt: t0, At: t0},
+		"dial":     domain.DialCall{CallID: callID, At: t0},
+		"complete": domain.CompleteCall{CallID: call2ID, Outcome: "promised to pay", At: t0},
+		"recall":   domain.Recall{At: t0},
+		"partial":  domain.PartialRecall{Waivers: []domain.Waiver{waiver}, At: t0},
+		"payment":  domain.ReceivePayment{Amount: d("120.50"), At: t0},
+	}
+	type want struct {
+		events []string
+		code   string // "" = success
+	}
+	table := map[string]map[string]want{
+		"none": {
+			"place": {events: []string{"PlacementOpened"}}, "sequence": {code: "not_found"}, "schedule": {code: "not_found"},
+			"dial": {code: "not_found"}, "complete": {code: "not_found"}, "recall": {code: "not_found"},
+			"partial": {code: "not_found"}, "payment": {code: "not_found"},
+		},
+		"active": {
+			"place": {code: "placement_exists"}, "sequence": {events: []string{"EmailSequenceStarted"}},
+			"schedule": {events: []string{"CallScheduled"}}, "dial": {events: []string{"CallDialed"}},
+			"complete": {events: []string{"CallCompleted"}}, "recall": {events: closeRecall},
+			"partial": {events: []string{"CreditWaiverIssued", "AccountingDocumentIssued"}},
+			"payment": {events: []string{"PaymentReceived", "AccountingDocumentIssued"}},
+		},
+		"recalled": {
+			"place": {code: "placement_exists"}, "sequence": {code: "placement_closed"}, "schedule": {code: "placement_closed"},
+			"dial": {code: "placement_closed"}, "complete": {events: []string{"CallCompleted"}},
+			"recall":  {events: []string{"RecallRejected"}, code: "placement_closed"},
+			"partial": {events: []string{"RecallRejected"}, code: "placement_closed"}, "payment": {code: "placement_closed"},
+		},
+		"paid": {
+			"place": {code: "placement_exists"}, "sequence": {code: "placement_closed"}, "schedule": {code: "placement_closed"},
+			"dial": {code: "placement_closed"}, "complete": {events: []string{"CallCompleted"}},
+			"recall":  {events: []string{"RecallRejected"}, code: "placement_closed"},
+			"partial": {events: []string{"RecallRejected"}, code: "placement_closed"}, "payment": {code: "placement_closed"},
+		},
+	}
+	for status, row := range table {
+		for name, w := range row {
+			prefix := "OK"
+			if w.code != "" {
+				prefix = "Err"
+			}
+			t.Run(prefix+"_"+status+"_"+name, func(t *testing.T) {
+				dec := domain.Decide(st[status], cmds[name])
+				if w.code == "" {
+					require.NoError(t, dec.Err)
+				} else {
+					e, ok := domain.AsError(dec.Err)
+					require.True(t, ok, "a domain error, got %v", dec.Err)
+					assert.Equal(t, w.code, e.Code)
+				}
+				if w.events == nil {
+					assert.Empty(t, dec.Events, "a refusal records nothing")
+				} else {
+					assert.Equal(t, w.events, types(dec.Events))
+				}
+			})
+		}
+	}
+}
+
+func TestRecallStopsOutreach(t *testing.T) {
+	p := states(t)["active"]
+	dec := domain.Decide(p, domain.Recall{At: t0})
+	require.NoError(t, dec.Err)
+	r := dec.Events[0].(domain.PlacementRecalled)
+	assert.Equal(t, 1, r.SequencesPaused)
+	assert.Equal(t, 1, r.CallsCancelled, "only the scheduled call; the one in progress finishes")
+	assert.True(t, d("400").Equal(r.OutstandingAmount))
+	after := p
+	for _, e := range dec.Events {
+		after = domain.Evolve(after, e)
+	}
+	assert.Equal(t, domain.StatusRecalled, after.Status)
+	require.NotNil(t, after.ResolvedAt)
+	assert.Equal(t, domain.SequencePaused, after.Sequences[0].Status)
+	assert.Nil(t, after.Sequences[0].NextSendAt)
+	assert.Equal(t, domain.CallFailedStatus, after.Calls[0].Status)
+	assert.Equal(t, domain.CallInProgressStatus, after.Calls[1].Status)
+	doc := dec.Events[4].(domain.AccountingDocumentIssued)
+	assert.Equal(t, domain.DocCancellation, doc.Type)
+	assert.True(t, d("-400").Equal(doc.Amount))
+	assert.Len(t, doc.LineItems, 2)
+	require.NotNil(t, after.OutcomeScore)
+	assert.Equal(t, "0", after.OutcomeScore.String())
+}
+
+func TestPaymentFeeAndPaid(t *testing.T) {
+	p := MustApply(t, domain.Placement{}, place())
+	// Fee is recomputed from the total: 0.20 × 0.03 = 0.006 → 0.01 (half-up),
+	// then 0.20 × 0.06 = 0.012 → 0.01, not 0.01 + 0.01.
+	p = MustApply(t, p, domain.ReceivePayment{Amount: d("0.03"), At: t0})
+	assert.Equal(t, "0.01", domain.FormatMoney(p.Fee, "EUR"))
+	p = MustApply(t, p, domain.ReceivePayment{Amount: d("0.03"), At: t0})
+	assert.Equal(t, "0.01", domain.FormatMoney(p.Fee, "EUR"), "fee from the total, never a sum of rounded parts")
+	p = MustApply(t, p, domain.ReceivePayment{Amount: d("0.02"), At: t0})
+	assert.Equal(t, "0.02", domain.FormatMoney(p.Fee, "EUR"), "0.20 × 0.08 = 0.016 rounds half-up to 0.02")
+
+	t.Run("ErrAmountExceedsOutstanding", func(t *testing.T) {
+		dec := domain.Decide(p, domain.ReceivePayment{Amount: d("399.93"), At: t0})
+		assert.ErrorIs(t, dec.Err, domain.ErrAmountExceeds)
+		assert.Empty(t, dec.Events)
+	})
+	t.Run("ErrTooManyDecimals", func(t *testing.T) {
+		dec := domain.Decide(p, domain.ReceivePayment{Amount: d("1.001"), At: t0})
+		require.Error(t, dec.Err)
+		assert.Empty(t, dec.Events)
+	})
+	t.Run("OKPaidInFull", func(t *testing.T) {
+		dec := domain.Decide(p, domain.ReceivePayment{Amount: d("399.92"), At: t0})
+		require.NoError(t, dec.Err)
+		assert.Equal(t, []string{"PaymentReceived", "AccountingDocumentIssued", "PlacementPaid", "SequencesPaused", "CallsCancelled", "OutcomeScoreSnapshotted"}, types(dec.Events))
+		paid := p
+		for _, e := range dec.Events {
+			paid = domain.Evolve(paid, e)
+		}
+		assert.Equal(t, domain.StatusPaid, paid.Status)
+		assert.True(t, paid.Outstanding().IsZero())
+		assert.Equal(t, "80.00", domain.FormatMoney(paid.Fee, "EUR"))
+		assert.Equal(t, "1", paid.OutcomeScore.String())
+		for _, inv := range paid.Invoices {
+			assert.True(t, inv.Open.IsZero(), "invoice %s fully paid", inv.InvoiceNumber)
+		}
+	})
+}
+
+func TestPaymentNumberProcessedOnce(t *testing.T) {
+	p := MustApply(t, domain.Placement{}, place())
+	p = MustApply(t, p, domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("10"), At: t0})
+	dec := domain.Decide(p, domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("10"), At: t0})
+	require.NoError(t, dec.Err)
+	assert.Empty(t, dec.Events)
+	assert.Equal(t, "10", p.Recovered.String())
+}
+
+func TestPartialRecall(t *testing.T) {
+	p := MustApply(t, domain.Placement{}, place())
+	w := func(inv, contract, amount, currency string) domain.Waiver {
+		return domain.Waiver{InvoiceNumber: inv, ContractNumber: contract, Date: "2023-06-23", Description: "x", Amount: d(amount), Currency: currency}
+	}
+	refusals := map[string]struct {
+		waivers []domain.Waiver
+		code    string
+	}{
+		"ErrUnknownInvoice":    {[]domain.Waiver{w("NOPE", "166271782837", "10", "EUR")}, "unknown_invoice"},
+		"ErrWrongCurrency":     {[]domain.Waiver{w("I0417211448", "166271782837", "10", "USD")}, "currency_mismatch"},
+		"ErrZeroAmount":        {[]domain.Waiver{w("I0417211448", "166271782837", "0", "EUR")}, "invalid_amount"},
+		"ErrAboveOpen":         {[]domain.Waiver{w("I0417211448", "166271782837", "100.01", "EUR")}, "amount_exceeds_open"},
+		"ErrAboveOpenTogether": {[]domain.Waiver{w("I0417211448", "166271782837", "60", "EUR"), w("I0417211448", "166271782837", "60", "EUR")}, "amount_exceeds_open"},
+		"ErrWrongContract":     {[]domain.Waiver{w("I0417211448", "999", "10", "EUR")}, "contract_mismatch"},
+		"ErrNoWaivers":         {nil, "validation_failed"},
+	}
+	for name, tc := range refusals {
+		t.Run(name, func(t *testing.T) {
+			dec := domain.Decide(p, domain.PartialRecall{Waivers: tc.waivers, At: t0})
+			e, ok := domain.AsError(dec.Err)
+			require.True(t, ok, "%v", dec.Err)
+			assert.Equal(t, tc.code, e.Code)
+			assert.Empty(t, dec.Events, "nothing recorded")
+		})
+	}
+	t.Run("OKLowersOpenAmount", func(t *testing.T) {
+		after := MustApply(t, p, domain.PartialRecall{Waivers: []domain.Waiver{w("I0417211448", "166271782837", "100", "EUR")}, At: t0})
+		assert.Equal(t, "0", after.Invoices[0].Open.String())
+		assert.Equal(t, "300", after.Outstanding().String())
+		assert.Equal(t, "100", after.Waived.String())
+		assert.Equal(t, domain.StatusActive, after.Status)
+	})
+	t.Run("OKWaivingEverythingRecalls", func(t *testing.T) {
+		dec := domain.Decide(p, domain.PartialRecall{Waivers: []domain.Waiver{
+			w("I0417211448", "166271782837", "100", "EUR"), w("I0417211449", "166271782837", "300", "EUR"),
+		}, At: t0})
+		require.NoError(t, dec.Err)
+		assert.Equal(t, []string{"CreditWaiverIssued", "CreditWaiverIssued", "AccountingDocumentIssued",
+			"PlacementRecalled", "SequencesPaused", "CallsCancelled", "OutcomeScoreSnapshotted", "AccountingDocumentIssued"}, types(dec.Events))
+		docs := []string{dec.Events[2].(domain.AccountingDocumentIssued).DocumentNumber, dec.Events[7].(domain.AccountingDocumentIssued).DocumentNumber}
+		assert.NotEqual(t, docs[0], docs[1], "document numbers are never reused")
+	})
+	t.Run("OKWaiverNumberProcessedOnce", func(t *testing.T) {
+		ww := w("I0417211449", "166271782837", "50", "EUR")
+		ww.CreditWaiverNumber = "CW-1"
+		after := MustApply(t, p, domain.PartialRecall{Waivers: []domain.Waiver{ww}, At: t0})
+		dec := domain.Decide(after, domain.PartialRecall{Waivers: []domain.Waiver{ww}, At: t0})
+		require.NoError(t, dec.Err)
+		assert.Empty(t, dec.Events)
+	})
+}
+
+func TestPlaceValidation(t *testing.T) {
+	mut := map[string]func(*domain.Place){
+		"ErrClaimNumber":    func(c *domain.Place) { c.ClaimNumber = "has space" },
+		"ErrCustomerNumber": func(c *domain.Place) { c.CustomerNumber = "" },
+		"ErrCurrency":       func(c *domain.Place) { c.Currency = "XXX" },
+		"ErrFeeRate":        func(c *domain.Place) { c.FeeRate = d("1.5") },
+		"ErrNoInvoices":     func(c *domain.Place) { c.Invoices = nil },
+		"ErrDueDate":        func(c *domain.Place) { c.Invoices[0].DueDate = "2024-02-30" },
+		"ErrDuplicate":      func(c *domain.Place) { c.Invoices[1].InvoiceNumber = c.Invoices[0].InvoiceNumber },
+		"ErrAmount":         func(c *domain.Place) { c.Invoices[0].Amount = d("0") },
+	}
+	for name, m := range mut {
+		t.Run(name, func(t *testing.T) {
+			c := place()
+			c.Invoices = append([]domain.Invoice(nil), c.Invoices...)
+			m(&c)
+			dec := domain.Decide(domain.Placement{}, c)
+			e, ok := domain.AsError(dec.Err)
+			require.True(t, ok)
+			assert.Equal(t, domain.KindInvalid, e.Kind)
+			assert.NotEmpty(t, e.Fields)
+			assert.Empty(t, dec.Events)
+		})
+	}
+}
+
+func TestParseAmount(t *testing.T) {
+	for _, in := range []string{`100`, `100.5`, `"100.50"`, `0.01`} {
+		_, err := domain.ParseAmount([]byte(in), "EUR", "amount")
+		assert.NoError(t, err, in)
+	}
+	for _, in := range []string{`-1`, `1e3`, `"abc"`, `100.001`, `null`, `""`, `10000000000001`, `true`, `"1.5.2"`, `1.`} {
+		_, err := domain.ParseAmount([]byte(in), "EUR", "amount")
+		assert.Error(t, err, in)
+	}
+	_, err := domain.ParseAmount([]byte(`100.5`), "JPY", "amount")
+	assert.Error(t, err, "JPY has no minor unit")
+	v, err := domain.ParseAmount([]byte(`100.500`), "EUR", "amount")
+	assert.NoError(t, err, "trailing zeros beyond the minor unit are the same amount")
+	assert.Equal(t, "100.50", domain.FormatMoney(v, "EUR"))
+}
+
+func TestEventsRoundTrip(t *testing.T) {
+	st := states(t)
+	dec := domain.Decide(st["active"], domain.Recall{At: t0})
+	for _, e := range dec.Events {
+		typ, data, err := domain.EncodeEvent(e)
+		require.NoError(t, err)
+		back, err := domain.DecodeEvent(typ, data)
+		require.NoError(t, err)
+		_, data2, _ := domain.EncodeEvent(back)
+		assert.JSONEq(t, string(data), string(data2))
+	}
+	_, err := domain.DecodeEvent("NoSuchEvent", []byte(`{}`))
+	assert.Error(t, err, "an unknown type is an error, not a silent skip")
+}
+
+// TestDomainImportsNoInfrastructure keeps the domain pure: no engine, no
+// HTTP, no client library.
+func TestDomainImportsNoInfrastructure(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	require.NoError(t, err)
+	for _, dep := range strings.Fields(string(out)) {
+		for _, banned := range []string{"/eventstore", "/http", "/projections", "labstack/echo", "EventStore-Client-Go", "cockroachdb/pebble", "net/http"} {
+			assert.NotContains(t, dep, banned, "domain must not depend on %s", banned)
+		}
+	}
+}

@@ -1,0 +1,73 @@
+package domain
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies a domain error; the HTTP layer maps each kind to a status.
+type Kind string
+
+const (
+	KindInvalid       Kind = "invalid"       // the command is malformed: 400/422
+	KindNotFound      Kind = "not_found"     // the thing does not exist: 404
+	KindConflict      Kind = "conflict"      // the state does not allow it: 409
+	KindClosed        Kind = "closed"        // the placement is recalled or paid: 409
+	KindUnprocessable Kind = "unprocessable" // well-formed but refused by a rule: 422
+)
+
+// Error is a domain error with a stable machine code and, for validation,
+// the fields at fault.
+type Error struct {
+	Kind    Kind
+	Code    string
+	Message string
+	Fields  []FieldError
+}
+
+// FieldError names one field at fault.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string {
+	if len(e.Fields) == 0 {
+		return e.Message
+	}
+	return fmt.Sprintf("%s: %s: %s", e.Message, e.Fields[0].Field, e.Fields[0].Message)
+}
+
+// Is matches errors of the same kind and code, so errors.Is(err, ErrClosed)
+// works for any placement_closed error.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Kind == e.Kind && t.Code == e.Code
+}
+
+// Sentinels for errors.Is.
+var (
+	ErrClosed            = &Error{Kind: KindClosed, Code: "placement_closed", Message: "the placement is closed (recalled or paid)"}
+	ErrNotFound          = &Error{Kind: KindNotFound, Code: "not_found", Message: "not found"}
+	ErrAmountExceeds     = &Error{Kind: KindUnprocessable, Code: "amount_exceeds_outstanding", Message: "the amount exceeds what is still owed"}
+	ErrClaimNumberTaken  = &Error{Kind: KindConflict, Code: "claim_number_taken", Message: "the claim number is already used by another placement of this creditor"}
+	ErrInvalidTransition = &Error{Kind: KindConflict, Code: "invalid_transition", Message: "the call is not in a state that allows this"}
+	ErrPlacementExists   = &Error{Kind: KindConflict, Code: "placement_exists", Message: "the placement exists already"}
+)
+
+// Invalid builds a validation error naming the fields at fault.
+func Invalid(fields ...FieldError) *Error {
+	return &Error{Kind: KindInvalid, Code: "validation_failed", Message: "the request is invalid", Fields: fields}
+}
+
+// Unprocessable builds a rule refusal with its own code.
+func Unprocessable(code, field, message string) *Error {
+	return &Error{Kind: KindUnprocessable, Code: code, Message: message, Fields: []FieldError{{Field: field, Message: message}}}
+}
+
+// AsError returns err as a domain error, if it is one.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}

@@ -1,0 +1,228 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+)
+
+// SchemaVersion is the version of the event payloads written by this code;
+// it goes into every event's metadata.
+const SchemaVersion = 1
+
+// Event is a fact about a placement. Each has a stable type name that is
+// written to the store.
+type Event interface{ EventType() string }
+
+// Invoice is one invoice of a placement as placed.
+type Invoice struct {
+	InvoiceNumber  string          `json:"invoiceNumber"`
+	ContractNumber string          `json:"contractNumber"`
+	Amount         decimal.Decimal `json:"amount"`
+	DueDate        string          `json:"dueDate"`
+}
+
+// LineItem is one line of an accounting document.
+type LineItem struct {
+	InvoiceNumber  string          `json:"invoiceNumber"`
+	ContractNumber string          `json:"contractNumber"`
+	Amount         decimal.Decimal `json:"amount"`
+}
+
+// Allocation is the part of a payment applied to one invoice.
+type Allocation struct {
+	InvoiceNumber  string          `json:"invoiceNumber"`
+	ContractNumber string          `json:"contractNumber"`
+	Amount         decimal.Decimal `json:"amount"`
+}
+
+type PlacementOpened struct {
+	PlacementID    uuid.UUID       `json:"placementId"`
+	CreditorID     string          `json:"creditorId"`
+	ClaimNumber    string          `json:"claimNumber"`
+	CustomerNumber string          `json:"customerNumber"`
+	Currency       string          `json:"currency"`
+	FeeRate        decimal.Decimal `json:"feeRate"`
+	Invoices       []Invoice       `json:"invoices"`
+	OpenedAt       time.Time       `json:"openedAt"`
+}
+
+type EmailSequenceStarted struct {
+	SequenceID uuid.UUID `json:"sequenceId"`
+	NextSendAt time.Time `json:"nextSendAt"`
+}
+
+type CallScheduled struct {
+	CallID      uuid.UUID `json:"callId"`
+	ScheduledAt time.Time `json:"scheduledAt"`
+}
+
+type CallDialed struct {
+	CallID uuid.UUID `json:"callId"`
+}
+
+type CallCompleted struct {
+	CallID  uuid.UUID `json:"callId"`
+	Outcome string    `json:"outcome"`
+}
+
+// PlacementRecalled closes the placement for good.
+type PlacementRecalled struct {
+	RecalledAt        time.Time       `json:"recalledAt"`
+	OutstandingAmount decimal.Decimal `json:"outstandingAmount"`
+	SequencesPaused   int             `json:"sequencesPaused"`
+	CallsCancelled    int             `json:"callsCancelled"`
+}
+
+type SequencesPaused struct {
+	SequenceIDs []uuid.UUID `json:"sequenceIds"`
+}
+
+type CallsCancelled struct {
+	CallIDs []uuid.UUID `json:"callIds"`
+}
+
+type OutcomeScoreSnapshotted struct {
+	Score           decimal.Decimal `json:"score"`
+	RecoveredAmount decimal.Decimal `json:"recoveredAmount"`
+	OriginalAmount  decimal.Decimal `json:"originalAmount"`
+}
+
+// Accounting document types.
+const (
+	DocCreditWaiver  = "CREDIT_WAIVER"
+	DocCancellation  = "CANCELLATION"
+	DocDirectPayment = "DIRECT_PAYMENT"
+)
+
+// AccountingDocumentIssued records a document; its amount is negative (it
+// lowers the claim) and equals the sum of its lines.
+type AccountingDocumentIssued struct {
+	DocumentNumber string          `json:"documentNumber"`
+	Type           string          `json:"type"`
+	Date           string          `json:"date"`
+	Amount         decimal.Decimal `json:"amount"`
+	Currency       string          `json:"currency"`
+	LineItems      []LineItem      `json:"lineItems"`
+}
+
+type CreditWaiverIssued struct {
+	CreditWaiverNumber string          `json:"creditWaiverNumber,omitempty"`
+	InvoiceNumber      string          `json:"invoiceNumber"`
+	ContractNumber     string          `json:"contractNumber"`
+	Date               string          `json:"date"`
+	Description        string          `json:"description"`
+	Amount             decimal.Decimal `json:"amount"`
+	Currency           string          `json:"currency"`
+}
+
+type PaymentReceived struct {
+	PaymentNumber   string          `json:"paymentNumber,omitempty"`
+	Amount          decimal.Decimal `json:"amount"`
+	Currency        string          `json:"currency"`
+	Allocations     []Allocation    `json:"allocations"`
+	RecoveredAmount decimal.Decimal `json:"recoveredAmount"`
+	FeeAmount       decimal.Decimal `json:"feeAmount"`
+	ReceivedAt      time.Time       `json:"receivedAt"`
+}
+
+type PlacementPaid struct {
+	PaidAt time.Time `json:"paidAt"`
+}
+
+// Recall kinds, as they appear in rejections.
+const (
+	RecallTotal   = "RECALL"
+	RecallPartial = "PARTIAL_RECALL"
+)
+
+// RecallRejected records a recall of a closed placement, so that auditors see
+// the attempt; it changes nothing else.
+type RecallRejected struct {
+	Kind       string    `json:"kind"`
+	Status     Status    `json:"status"`
+	Reason     string    `json:"reason"`
+	RejectedAt time.Time `json:"rejectedAt"`
+}
+
+func (PlacementOpened) EventType() string          { return "PlacementOpened" }
+func (EmailSequenceStarted) EventType() string     { return "EmailSequenceStarted" }
+func (CallScheduled) EventType() string            { return "CallScheduled" }
+func (CallDialed) EventType() string               { return "CallDialed" }
+func (CallCompleted) EventType() string            { return "CallCompleted" }
+func (PlacementRecalled) EventType() string        { return "PlacementRecalled" }
+func (SequencesPaused) EventType() string          { return "SequencesPaused" }
+func (CallsCancelled) EventType() string           { return "CallsCancelled" }
+func (OutcomeScoreSnapshotted) EventType() string  { return "OutcomeScoreSnapshotted" }
+func (AccountingDocumentIssued) EventType() string { return "AccountingDocumentIssued" }
+func (CreditWaiverIssued) EventType() string       { return "CreditWaiverIssued" }
+func (PaymentReceived) EventType() string          { return "PaymentReceived" }
+func (PlacementPaid) EventType() string            { return "PlacementPaid" }
+func (RecallRejected) EventType() string           { return "RecallRejected" }
+
+// registry maps each stored type name to a decoder. An unknown type is an
+// error, never a silent skip.
+var registry = map[string]func([]byte) (Event, error){}
+
+func register[E Event]() {
+	var zero E
+	registry[zero.EventType()] = func(b []byte) (Event, error) {
+		var e E
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			return nil, err
+		}
+		return e, nil
+	}
+}
+
+func init() {
+	register[PlacementOpened]()
+	register[EmailSequenceStarted]()
+	register[CallScheduled]()
+	register[CallDialed]()
+	register[CallCompleted]()
+	register[PlacementRecalled]()
+	register[SequencesPaused]()
+	register[CallsCancelled]()
+	register[OutcomeScoreSnapshotted]()
+	register[AccountingDocumentIssued]()
+	register[CreditWaiverIssued]()
+	register[PaymentReceived]()
+	register[PlacementPaid]()
+	register[RecallRejected]()
+}
+
+// EncodeEvent returns an event's stored type name and payload.
+func EncodeEvent(e Event) (string, []byte, error) {
+	b, err := json.Marshal(e)
+	return e.EventType(), b, err
+}
+
+// DecodeEvent decodes a stored event. An unknown type or a payload that does
+// not decode is an error.
+func DecodeEvent(eventType string, data []byte) (Event, error) {
+	dec, ok := registry[eventType]
+	if !ok {
+		return nil, fmt.Errorf("domain: unknown event type %q", eventType)
+	}
+	e, err := dec(data)
+	if err != nil {
+		return nil, fmt.Errorf("domain: decode %s: %w", eventType, err)
+	}
+	return e, nil
+}
+
+// EventTypes lists the registered type names.
+func EventTypes() []string {
+	out := make([]string, 0, len(registry))
+	for t := range registry {
+		out = append(out, t)
+	}
+	return out
+}

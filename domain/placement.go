@@ -1,0 +1,205 @@
+package domain
+
+import (
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+)
+
+// Status of a placement.
+type Status string
+
+const (
+	StatusActive   Status = "active"
+	StatusPaused   Status = "paused"
+	StatusRecalled Status = "recalled"
+	StatusPaid     Status = "paid"
+)
+
+// Closed reports whether the status is terminal.
+func (s Status) Closed() bool { return s == StatusRecalled || s == StatusPaid }
+
+// Sequence and call statuses.
+const (
+	SequenceActive    = "active"
+	SequencePaused    = "paused"
+	SequenceCompleted = "completed"
+
+	CallScheduledStatus  = "scheduled"
+	CallInProgressStatus = "in_progress"
+	CallCompletedStatus  = "completed"
+	CallFailedStatus     = "failed"
+)
+
+// InvoiceState is an invoice with what is still open on it.
+type InvoiceState struct {
+	Invoice
+	Open decimal.Decimal
+}
+
+type SequenceState struct {
+	ID         uuid.UUID
+	Status     string
+	NextSendAt *time.Time
+}
+
+type CallState struct {
+	ID          uuid.UUID
+	Status      string
+	ScheduledAt time.Time
+	Outcome     string
+}
+
+// Placement is the aggregate's state, folded from its events by Evolve.
+type Placement struct {
+	ID             uuid.UUID
+	CreditorID     string
+	ClaimNumber    string
+	CustomerNumber string
+	Currency       string
+	FeeRate        decimal.Decimal
+	Status         Status
+	OpenedAt       time.Time
+	Invoices       []InvoiceState
+	Original       decimal.Decimal
+	Waived         decimal.Decimal
+	Recovered      decimal.Decimal
+	Fee            decimal.Decimal
+	ResolvedAt     *time.Time
+	OutcomeScore   *decimal.Decimal
+	Sequences      []SequenceState
+	Calls          []CallState
+	// Documents counts accounting documents issued, for their numbers.
+	Documents int
+	// Processed numbers of payments and credit waivers, for processing each once.
+	PaymentNumbers map[string]bool
+	WaiverNumbers  map[string]bool
+}
+
+// Exists reports whether the placement was opened.
+func (p *Placement) Exists() bool { return p.ID != uuid.Nil }
+
+// Outstanding is what is still owed: original − waived − recovered.
+func (p *Placement) Outstanding() decimal.Decimal {
+	return p.Original.Sub(p.Waived).Sub(p.Recovered)
+}
+
+func (p *Placement) invoice(number string) *InvoiceState {
+	for i := range p.Invoices {
+		if p.Invoices[i].InvoiceNumber == number {
+			return &p.Invoices[i]
+		}
+	}
+	return nil
+}
+
+func (p *Placement) call(id uuid.UUID) *CallState {
+	for i := range p.Calls {
+		if p.Calls[i].ID == id {
+			return &p.Calls[i]
+		}
+	}
+	return nil
+}
+
+// Evolve applies one event. It never fails: Decide only produces events
+// that apply, and stored events were produced by Decide.
+func Evolve(p Placement, e Event) Placement {
+	switch e := e.(type) {
+	case PlacementOpened:
+		p = Placement{
+			ID: e.PlacementID, CreditorID: e.CreditorID, ClaimNumber: e.ClaimNumber, CustomerNumber: e.CustomerNumber,
+			Currency: e.Currency, FeeRate: e.FeeRate, Status: StatusActive, OpenedAt: e.OpenedAt,
+			Original: decimal.Zero, Waived: decimal.Zero, Recovered: decimal.Zero, Fee: decimal.Zero,
+			PaymentNumbers: map[string]bool{}, WaiverNumbers: map[string]bool{},
+		}
+		for _, inv := range e.Invoices {
+			p.Invoices = append(p.Invoices, InvoiceState{Invoice: inv, Open: inv.Amount})
+			p.Original = p.Original.Add(inv.Amount)
+		}
+	case EmailSequenceStarted:
+		at := e.NextSendAt
+		p.Sequences = append(slices.Clone(p.Sequences), SequenceState{ID: e.SequenceID, Status: SequenceActive, NextSendAt: &at})
+	case CallScheduled:
+		p.Calls = append(slices.Clone(p.Calls), CallState{ID: e.CallID, Status: CallScheduledStatus, ScheduledAt: e.ScheduledAt})
+	case CallDialed:
+		p.Calls = slices.Clone(p.Calls)
+		if c := p.call(e.CallID); c != nil {
+			c.Status = CallInProgressStatus
+		}
+	case CallCompleted:
+		p.Calls = slices.Clone(p.Calls)
+		if c := p.call(e.CallID); c != nil {
+			c.Status, c.Outcome = CallCompletedStatus, e.Outcome
+		}
+	case PlacementRecalled:
+		at := e.RecalledAt
+		p.Status, p.ResolvedAt = StatusRecalled, &at
+	case SequencesPaused:
+		p.Sequences = slices.Clone(p.Sequences)
+		for i := range p.Sequences {
+			if slices.Contains(e.SequenceIDs, p.Sequences[i].ID) {
+				p.Sequences[i].Status, p.Sequences[i].NextSendAt = SequencePaused, nil
+			}
+		}
+	case CallsCancelled:
+		p.Calls = slices.Clone(p.Calls)
+		for i := range p.Calls {
+			if slices.Contains(e.CallIDs, p.Calls[i].ID) {
+				p.Calls[i].Status = CallFailedStatus
+			}
+		}
+	case OutcomeScoreSnapshotted:
+		s := e.Score
+		p.OutcomeScore = &s
+	case AccountingDocumentIssued:
+		p.Documents++
+	case CreditWaiverIssued:
+		p.Invoices = slices.Clone(p.Invoices)
+		if inv := p.invoice(e.InvoiceNumber); inv != nil {
+			inv.Open = inv.Open.Sub(e.Amount)
+		}
+		p.Waived = p.Waived.Add(e.Amount)
+		if e.CreditWaiverNumber != "" {
+			p.WaiverNumbers = cloneSet(p.WaiverNumbers)
+			p.WaiverNumbers[e.CreditWaiverNumber] = true
+		}
+	case PaymentReceived:
+		p.Invoices = slices.Clone(p.Invoices)
+		for _, a := range e.Allocations {
+			if inv := p.invoice(a.InvoiceNumber); inv != nil {
+				inv.Open = inv.Open.Sub(a.Amount)
+			}
+		}
+		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
+		if e.PaymentNumber != "" {
+			p.PaymentNumbers = cloneSet(p.PaymentNumbers)
+			p.PaymentNumbers[e.PaymentNumber] = true
+		}
+	case PlacementPaid:
+		at := e.PaidAt
+		p.Status, p.ResolvedAt = StatusPaid, &at
+	case RecallRejected:
+		// Recorded for auditors; the placement does not change.
+	}
+	return p
+}
+
+func cloneSet(m map[string]bool) map[string]bool {
+	out := make(map[string]bool, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Fold applies events in order to an empty placement.
+func Fold(events []Event) Placement {
+	var p Placement
+	for _, e := range events {
+		p = Evolve(p, e)
+	}
+	return p
+}
