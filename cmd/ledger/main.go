@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,7 +20,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore"
+	httpapi "github.com/collections-ledger/ledger/http"
+	"github.com/collections-ledger/ledger/projections"
 )
 
 var version = "dev"
@@ -63,8 +67,10 @@ Run "ledger serve -h" for its settings.
 // config is serve's settings: each comes from the environment variable of
 // the same name, and a flag may override it.
 type config struct {
-	Addr  string
-	Store string
+	Addr      string
+	Store     string
+	APIKeys   string
+	AgencyKey string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -80,6 +86,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.Addr, "LEDGER_ADDR", env("LEDGER_ADDR", ":8080"), "address to listen on")
 	fs.StringVar(&c.Store, "LEDGER_STORE", env("LEDGER_STORE", "./data/ledger.db"),
 		"embedded store directory, or a KurrentDB connection string (esdb://… or kurrentdb://…)")
+	fs.StringVar(&c.APIKeys, "LEDGER_API_KEYS", env("LEDGER_API_KEYS", ""), "creditor keys: creditorID=key,…")
+	fs.StringVar(&c.AgencyKey, "LEDGER_AGENCY_KEY", env("LEDGER_AGENCY_KEY", ""), "the agency's key")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -99,48 +107,75 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		logger.Error("bad settings", "err", err)
 		return 2
 	}
+	keys, err := httpapi.ParseKeys(cfg.APIKeys, cfg.AgencyKey)
+	if err != nil {
+		logger.Error("bad settings", "err", err)
+		return 2
+	}
+	devKey := ""
+	if keys.Empty() {
+		keys, devKey = httpapi.DevelopmentKeys()
+	}
 	store, engine, err := openStore(cfg.Store, logger)
 	if err != nil {
-		logger.Error("cannot open the event store", "store", cfg.Store, "err", err)
+		logger.Error("cannot open the event store", "store", redactStore(cfg.Store), "err", err)
 		return 1
 	}
 	defer store.Close()
 	logger.Info("event store open", "engine", engine, "store", redactStore(cfg.Store))
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, `{"status":"ok"}`)
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		head, err := store.Head(r.Context())
-		if err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, `{"status":"unavailable"}`)
-			return
-		}
-		fmt.Fprintf(w, `{"status":"ready","head":%d}`, head)
-	})
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	idem := command.NewIdempotencyIndex()
+	runner := projections.NewRunner(store, idem, logger)
+	runCtx, stopRunner := context.WithCancel(context.Background())
+	runnerDone := make(chan error, 1)
+	go func() { runnerDone <- runner.Run(runCtx) }()
+	api := httpapi.New(httpapi.Config{Store: store, Commands: command.NewHandler(store, idem, nil), Runner: runner, Keys: keys, Logger: logger})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		logger.Error("cannot listen", "addr", cfg.Addr, "err", err)
+		stopRunner()
+		return 1
+	}
 	srv := &http.Server{
-		Addr:              cfg.Addr,
-		Handler:           mux,
+		Handler:           api,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	logger.Info("ledger listening", "addr", cfg.Addr)
-	fmt.Fprintf(stdout, "ledger is listening on %s (store: %s, engine: %s)\n", cfg.Addr, redactStore(cfg.Store), engine)
+	go func() { errc <- srv.Serve(ln) }()
+	logger.Info("ledger listening", "addr", ln.Addr().String())
+	fmt.Fprintf(stdout, "ledger is listening on %s (store: %s, engine: %s)\n", ln.Addr(), redactStore(cfg.Store), engine)
+	if devKey != "" {
+		fmt.Fprintf(stdout, `
+  ************************************************************************
+  DEVELOPMENT MODE: no LEDGER_API_KEYS or LEDGER_AGENCY_KEY configured.
+  A development creditor "demo" was created with this key (shown once):
+
+      %s
+
+  Try:  curl -s -H "Authorization: Bearer %s" http://localhost%s/v1/placements
+  Set LEDGER_API_KEYS=creditorID=key,… and LEDGER_AGENCY_KEY for real use.
+  ************************************************************************
+
+`, devKey, devKey, portOf(ln.Addr().String()))
+		logger.Warn("development mode: a random key for creditor demo was printed on standard output; configure LEDGER_API_KEYS for real use")
+	}
+	code := 0
 	select {
 	case err := <-errc:
 		logger.Error("server stopped", "err", err)
-		return 1
+		code = 1
+	case err := <-runnerDone:
+		if err != nil {
+			logger.Error("projections stopped; shutting down", "err", err)
+			code = 1
+		}
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: finishing requests in flight")
@@ -148,14 +183,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		logger.Error("shutdown", "err", err)
-		return 1
+		code = 1
 	}
+	stopRunner()
 	if err := store.Close(); err != nil && !errors.Is(err, eventstore.ErrClosed) {
 		logger.Error("closing the event store", "err", err)
-		return 1
+		code = 1
 	}
-	logger.Info("stopped cleanly")
-	return 0
+	if code == 0 {
+		logger.Info("stopped cleanly")
+	}
+	return code
+}
+
+func portOf(addr string) string {
+	if i := strings.LastIndex(addr, ":"); i >= 0 {
+		return addr[i:]
+	}
+	return addr
 }
 
 // redactStore hides a password in a KurrentDB connection string for logs.

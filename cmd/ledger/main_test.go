@@ -96,7 +96,8 @@ func TestServeOnEmbeddedStore(t *testing.T) {
 	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.JSONEq(t, `{"status":"ready","head":0}`, string(body))
+	assert.JSONEq(t, `{"status":"ready","position":0}`, string(body))
+	assert.Contains(t, stdout.String(), "DEVELOPMENT MODE", "no keys configured: the development key is printed")
 
 	cancel()
 	select {

@@ -1,0 +1,14 @@
+// Package command executes the ledger's commands: it loads a placement's
+// stream, folds it, asks domain.Decide, and appends the decided events in one
+// append with the stream's revision as the expected revision, retrying a
+// bounded number of times when another writer got there first.
+//
+// It also keeps the promises that span more than one stream:
+//
+//   - a claim number is unique per creditor because it is reserved by
+//     appending to a reservation stream with "no stream" expected, which only
+//     one writer can win;
+//   - an Idempotency-Key is written into the metadata of the events it
+//     produced (with a hash of the request), so the index that answers repeats
+//     is rebuilt from the log after a restart.
+package command

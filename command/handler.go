@@ -1,0 +1,333 @@
+package command
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
+)
+
+// Errors of command handling itself (the domain's are in package domain).
+var (
+	ErrPreconditionFailed = &domain.Error{Kind: "precondition_failed", Code: "precondition_failed", Message: "the placement's revision is not the one given in If-Match"}
+	ErrIdempotencyReused  = &domain.Error{Kind: domain.KindUnprocessable, Code: "idempotency_key_reused", Message: "this Idempotency-Key was used before with a different request"}
+	ErrTooMuchContention  = &domain.Error{Kind: "contention", Code: "too_much_contention", Message: "the placement changed too often while the command was decided; try again"}
+)
+
+// maxAttempts bounds the retries of a command whose append lost a race.
+const maxAttempts = 8
+
+// Request describes who asks and how.
+type Request struct {
+	Actor          string // creditor id, agency id or "system"
+	ActorType      string
+	RequestID      string
+	IdempotencyKey string
+	RequestHash    string
+	// IfMatch, when set, makes the command conditional on the placement's
+	// revision (If-Match: "<revision>").
+	IfMatch *uint64
+	// Creditor, when set, restricts the command to that creditor's
+	// placements: another creditor's placement is not found.
+	Creditor string
+}
+
+// Result is what a command did.
+type Result struct {
+	Placement domain.Placement
+	// Revision is the placement stream's revision after the command.
+	Revision uint64
+	// Position is the $all position of the command's last event, or of the
+	// placement's last event when the command recorded nothing.
+	Position eventstore.Position
+	// Recorded counts the events appended.
+	Recorded int
+	// Replayed is true when an Idempotency-Key repeat was answered from the
+	// first execution; Placement is then the placement as it was right after it.
+	Replayed  bool
+	RequestID string
+	// Err is a refusal that nevertheless recorded events (RecallRejected).
+	Err error
+}
+
+// Handler executes commands against a store.
+type Handler struct {
+	store eventstore.Store
+	now   func() time.Time
+	idem  *IdempotencyIndex
+	locks [64]sync.Mutex
+	// streams serialises commands on one placement within this process, so
+	// they do not race each other into retries; optimistic concurrency still
+	// guards against writers in other processes.
+	streams [256]sync.Mutex
+}
+
+func (h *Handler) streamLock(id uuid.UUID) func() {
+	m := &h.streams[(uint(id[14])<<8|uint(id[15]))%uint(len(h.streams))]
+	m.Lock()
+	return m.Unlock
+}
+
+// NewHandler returns a handler; idem is the index of idempotency keys (fed
+// from the log by the projections runner as well).
+func NewHandler(store eventstore.Store, idem *IdempotencyIndex, now func() time.Time) *Handler {
+	if now == nil {
+		now = time.Now
+	}
+	return &Handler{store: store, now: now, idem: idem}
+}
+
+// Idempotency returns the handler's idempotency index.
+func (h *Handler) Idempotency() *IdempotencyIndex { return h.idem }
+
+// keyLock serialises requests that carry the same idempotency key in this
+// process, so a repeat that arrives while the first is running waits for it.
+func (h *Handler) keyLock(req Request) func() {
+	if req.IdempotencyKey == "" {
+		return func() {}
+	}
+	f := fnv.New32a()
+	_, _ = f.Write([]byte(req.Actor + "\x00" + req.IdempotencyKey))
+	m := &h.locks[f.Sum32()%uint32(len(h.locks))]
+	m.Lock()
+	return m.Unlock
+}
+
+// replay answers a repeated idempotency key, if it is one.
+func (h *Handler) replay(ctx context.Context, req Request) (Result, bool, error) {
+	if req.IdempotencyKey == "" {
+		return Result{}, false, nil
+	}
+	rec, found := h.idem.Lookup(req.Actor, req.IdempotencyKey)
+	if !found {
+		return Result{}, false, nil
+	}
+	if rec.RequestHash != req.RequestHash {
+		return Result{}, true, ErrIdempotencyReused
+	}
+	p, rev, err := h.LoadAt(ctx, rec.PlacementID, rec.Position)
+	if err != nil {
+		return Result{}, true, err
+	}
+	res := Result{Placement: p, Revision: rev, Position: rec.Position, Replayed: true, RequestID: rec.RequestID}
+	if rec.Outcome != "" {
+		res.Err = outcomeError(rec.Outcome)
+	}
+	return res, true, nil
+}
+
+func outcomeError(code string) error {
+	if code == domain.ErrClosed.Code {
+		return domain.ErrClosed
+	}
+	return &domain.Error{Kind: domain.KindConflict, Code: code, Message: code}
+}
+
+// Load reads and folds a placement's stream. A placement that does not exist
+// (or belongs to another creditor than creditor, when set) is
+// domain.ErrNotFound.
+func (h *Handler) Load(ctx context.Context, id uuid.UUID, creditor string) (domain.Placement, uint64, eventstore.Position, error) {
+	p, rev, pos, err := h.load(ctx, id, eventstore.Position(^uint64(0)))
+	if err != nil {
+		return p, rev, pos, err
+	}
+	if creditor != "" && p.CreditorID != creditor {
+		return domain.Placement{}, 0, 0, domain.ErrNotFound
+	}
+	return p, rev, pos, nil
+}
+
+// LoadAt folds a placement's events up to and including position until.
+func (h *Handler) LoadAt(ctx context.Context, id uuid.UUID, until eventstore.Position) (domain.Placement, uint64, error) {
+	p, rev, _, err := h.load(ctx, id, until)
+	return p, rev, err
+}
+
+func (h *Handler) load(ctx context.Context, id uuid.UUID, until eventstore.Position) (domain.Placement, uint64, eventstore.Position, error) {
+	var p domain.Placement
+	var rev uint64
+	var pos eventstore.Position
+	stream := StreamName(id)
+	for from := uint64(0); ; {
+		batch, err := h.store.ReadStream(ctx, stream, from, 1000)
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return domain.Placement{}, 0, 0, domain.ErrNotFound
+		}
+		if err != nil {
+			return p, 0, 0, err
+		}
+		for _, rec := range batch {
+			if rec.Position > until {
+				return p, rev, pos, nil
+			}
+			e, err := domain.DecodeEvent(rec.Type, rec.Data)
+			if err != nil {
+				return p, 0, 0, fmt.Errorf("%s revision %d: %w", stream, rec.Revision, err)
+			}
+			p = domain.Evolve(p, e)
+			rev, pos = rec.Revision, rec.Position
+		}
+		if len(batch) < 1000 {
+			return p, rev, pos, nil
+		}
+		from = batch[len(batch)-1].Revision + 1
+	}
+}
+
+// Execute runs a command on an existing placement. build receives the time
+// the command is decided at.
+func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build func(at time.Time) domain.Command) (Result, error) {
+	defer h.keyLock(req)()
+	if res, repeated, err := h.replay(ctx, req); repeated {
+		return res, err
+	}
+	defer h.streamLock(id)()
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		if attempt > 0 {
+			// Another process won the race: back off a little, with jitter.
+			select {
+			case <-time.After(time.Duration(rand.Int64N(int64(attempt) * int64(2*time.Millisecond)))):
+			case <-ctx.Done():
+				return Result{}, ctx.Err()
+			}
+		}
+		p, rev, pos, err := h.Load(ctx, id, req.Creditor)
+		if err != nil {
+			return Result{}, err
+		}
+		if req.IfMatch != nil && *req.IfMatch != rev {
+			return Result{}, ErrPreconditionFailed
+		}
+		at := h.now().UTC()
+		cmd := build(at)
+		dec := domain.Decide(p, cmd)
+		if len(dec.Events) == 0 {
+			if dec.Err != nil {
+				return Result{}, dec.Err
+			}
+			// Nothing to record (a number processed before): answer with the
+			// placement as it is.
+			return Result{Placement: p, Revision: rev, Position: pos, RequestID: req.RequestID}, nil
+		}
+		res, err := h.append(ctx, id, req, cmd, dec, p, eventstore.Exact(rev), at)
+		if errors.Is(err, eventstore.ErrConcurrency) {
+			if req.IfMatch != nil {
+				return Result{}, ErrPreconditionFailed
+			}
+			continue
+		}
+		return res, err
+	}
+	return Result{}, ErrTooMuchContention
+}
+
+// append writes a decision's events in one append and records the
+// idempotency key.
+func (h *Handler) append(ctx context.Context, id uuid.UUID, req Request, cmd domain.Command, dec domain.Decision, p domain.Placement, expected eventstore.ExpectedRevision, at time.Time) (Result, error) {
+	outcome := ""
+	if e, ok := domain.AsError(dec.Err); ok {
+		outcome = e.Code
+	}
+	events := make([]eventstore.EventData, len(dec.Events))
+	for i, e := range dec.Events {
+		typ, data, err := domain.EncodeEvent(e)
+		if err != nil {
+			return Result{}, err
+		}
+		meta, err := json.Marshal(Metadata{
+			Actor: req.Actor, ActorType: req.ActorType, RequestID: req.RequestID,
+			IdempotencyKey: req.IdempotencyKey, RequestHash: req.RequestHash,
+			CausationID: req.RequestID, CorrelationID: req.RequestID, SchemaVersion: domain.SchemaVersion,
+			OccurredAt: at, Command: cmd.CommandType(), Outcome: outcome, Index: i, Count: len(dec.Events),
+		})
+		if err != nil {
+			return Result{}, err
+		}
+		events[i] = eventstore.EventData{ID: eventID(req.Actor, req.IdempotencyKey, id, i), Type: typ, Data: data, Metadata: meta}
+		p = domain.Evolve(p, e)
+	}
+	ar, err := h.store.Append(ctx, StreamName(id), expected, events)
+	if err != nil {
+		return Result{}, err
+	}
+	if req.IdempotencyKey != "" {
+		h.idem.Record(req.Actor, req.IdempotencyKey, IdempotencyRecord{
+			RequestHash: req.RequestHash, PlacementID: id, Position: ar.Position, Outcome: outcome, RequestID: req.RequestID,
+		})
+	}
+	return Result{Placement: p, Revision: ar.Revision, Position: ar.Position, Recorded: len(events), RequestID: req.RequestID, Err: dec.Err}, nil
+}
+
+// Place opens a placement. The claim number is reserved first by appending
+// to its reservation stream with "no stream" expected, so two requests for
+// the same number can never both succeed. A reservation whose placement was
+// never opened (the process died in between) is adopted by the next request
+// that wins the "no stream" append to that placement's stream.
+func (h *Handler) Place(ctx context.Context, req Request, cmd domain.Place) (Result, error) {
+	defer h.keyLock(req)()
+	if res, repeated, err := h.replay(ctx, req); repeated {
+		return res, err
+	}
+	cmd.At = h.now().UTC()
+	// Validate before reserving, so a refused request burns no claim number.
+	if dec := domain.Decide(domain.Placement{}, cmd); dec.Err != nil {
+		return Result{}, dec.Err
+	}
+	reservation, err := json.Marshal(ClaimNumberReserved{PlacementID: cmd.PlacementID, CreditorID: cmd.CreditorID, ClaimNumber: cmd.ClaimNumber})
+	if err != nil {
+		return Result{}, err
+	}
+	meta, _ := json.Marshal(Metadata{Actor: req.Actor, ActorType: req.ActorType, RequestID: req.RequestID, CausationID: req.RequestID,
+		CorrelationID: req.RequestID, SchemaVersion: domain.SchemaVersion, OccurredAt: cmd.At, Command: cmd.CommandType(), Count: 1})
+	_, err = h.store.Append(ctx, ClaimStream(cmd.CreditorID, cmd.ClaimNumber), eventstore.NoStream(), []eventstore.EventData{{
+		ID: eventID(req.Actor, req.IdempotencyKey, cmd.PlacementID, -1), Type: ClaimReservedType, Data: reservation, Metadata: meta,
+	}})
+	switch {
+	case err == nil:
+	case errors.Is(err, eventstore.ErrConcurrency):
+		owner, found, lerr := h.ClaimOwner(ctx, cmd.CreditorID, cmd.ClaimNumber)
+		if lerr != nil {
+			return Result{}, lerr
+		}
+		if !found {
+			return Result{}, domain.ErrClaimNumberTaken
+		}
+		cmd.PlacementID = owner // the placement stream's "no stream" decides below
+	default:
+		return Result{}, err
+	}
+	dec := domain.Decide(domain.Placement{}, cmd)
+	res, err := h.append(ctx, cmd.PlacementID, req, cmd, dec, domain.Placement{}, eventstore.NoStream(), cmd.At)
+	if errors.Is(err, eventstore.ErrConcurrency) {
+		return Result{}, domain.ErrClaimNumberTaken
+	}
+	return res, err
+}
+
+// ClaimOwner returns the placement that holds a creditor's claim number.
+func (h *Handler) ClaimOwner(ctx context.Context, creditor, claimNumber string) (uuid.UUID, bool, error) {
+	if !domain.ValidIdentifier(claimNumber) || !domain.ValidCreditorID(creditor) {
+		return uuid.Nil, false, nil
+	}
+	recs, err := h.store.ReadStream(ctx, ClaimStream(creditor, claimNumber), 0, 1)
+	if errors.Is(err, eventstore.ErrStreamNotFound) || (err == nil && len(recs) == 0) {
+		return uuid.Nil, false, nil
+	}
+	if err != nil {
+		return uuid.Nil, false, err
+	}
+	var r ClaimNumberReserved
+	if err := json.Unmarshal(recs[0].Data, &r); err != nil {
+		return uuid.Nil, false, fmt.Errorf("claim reservation %s: %w", recs[0].Stream, err)
+	}
+	return r.PlacementID, true, nil
+}

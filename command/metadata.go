@@ -1,0 +1,82 @@
+package command
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Actor types.
+const (
+	ActorCreditor = "creditor"
+	ActorAgency   = "agency"
+	ActorSystem   = "system"
+)
+
+// Metadata is written with every event a command appends.
+type Metadata struct {
+	Actor          string    `json:"actor"`
+	ActorType      string    `json:"actorType"`
+	RequestID      string    `json:"requestId"`
+	IdempotencyKey string    `json:"idempotencyKey,omitempty"`
+	RequestHash    string    `json:"requestHash,omitempty"`
+	CausationID    string    `json:"causationId"`
+	CorrelationID  string    `json:"correlationId"`
+	SchemaVersion  int       `json:"schemaVersion"`
+	OccurredAt     time.Time `json:"occurredAt"`
+	Command        string    `json:"command"`
+	// Outcome is the code of the refusal a command answered with although it
+	// recorded events (a recall of a closed placement); empty for success.
+	Outcome string `json:"outcome,omitempty"`
+	// Index and Count place the event within its command's append, so a
+	// reader knows where a command's events end.
+	Index int `json:"index"`
+	Count int `json:"count"`
+}
+
+// DecodeMetadata decodes an event's metadata.
+func DecodeMetadata(b []byte) (Metadata, error) {
+	var m Metadata
+	if len(b) == 0 {
+		return m, fmt.Errorf("command: event has no metadata")
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("command: decode metadata: %w", err)
+	}
+	return m, nil
+}
+
+// eventID returns the ID of the i-th event of a command. With an idempotency
+// key the IDs are derived from it, so the store itself recognises a retried
+// append; without one they are random.
+func eventID(actor, key string, placement uuid.UUID, i int) uuid.UUID {
+	if key == "" {
+		return uuid.New()
+	}
+	return uuid.NewSHA1(idNamespace, []byte(fmt.Sprintf("%s\x00%s\x00%s\x00%d", actor, key, placement, i)))
+}
+
+var idNamespace = uuid.MustParse("6f1d2a9e-5c1b-4c55-9a8e-2f0b7d4e8a10")
+
+// StreamName is the stream of a placement.
+func StreamName(id uuid.UUID) string { return "placement-" + id.String() }
+
+// StreamPrefix starts every placement stream's name.
+const StreamPrefix = "placement-"
+
+// ClaimStream is the reservation stream of a creditor's claim number.
+func ClaimStream(creditor, claimNumber string) string {
+	return "claimnumber-" + creditor + "-" + claimNumber
+}
+
+// ClaimNumberReserved is the one event of a reservation stream.
+type ClaimNumberReserved struct {
+	PlacementID uuid.UUID `json:"placementId"`
+	CreditorID  string    `json:"creditorId"`
+	ClaimNumber string    `json:"claimNumber"`
+}
+
+// ClaimReservedType is the stored type of ClaimNumberReserved.
+const ClaimReservedType = "ClaimNumberReserved"

@@ -1,0 +1,468 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	httpapi "github.com/collections-ledger/ledger/http"
+)
+
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	l := MustLedger(t, "")
+	var doc struct {
+		Paths map[string]map[string]any `yaml:"paths"`
+	}
+	require.NoError(t, yaml.Unmarshal(httpapi.OpenAPI(), &doc))
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+	routed := map[string]bool{}
+	param := regexp.MustCompile(`:([A-Za-z]+)`)
+	for _, r := range l.server.Routes() {
+		if strings.HasPrefix(r.Method, "echo_") {
+			continue // echo's own not-found routes for groups
+		}
+		routed[r.Method+" "+param.ReplaceAllString(r.Path, "{$1}")] = true
+	}
+	assert.Equal(t, sortedKeys(documented), sortedKeys(routed), "every route is documented and every documented route exists")
+	r := l.do("GET", "/openapi.yaml", "", nil)
+	assert.Equal(t, http.StatusOK, r.Status)
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestAuthAndTenancy(t *testing.T) {
+	l := MustLedger(t, "")
+	id := l.MustPlace("DE-TENANT-1")
+	head := l.head()
+	cases := []struct {
+		name, method, path, key string
+		body                    any
+		status                  int
+	}{
+		{"ErrNoKey", "GET", "/v1/placements", "", nil, 401},
+		{"ErrUnknownKey", "GET", "/v1/placements", "nope-nope-nope-nope", nil, 401},
+		{"ErrAgencyKeyOnCreditorRoute", "GET", "/v1/placements", agencyKey, nil, 403},
+		{"ErrCreditorKeyOnAgencyRoute", "POST", "/v1/placements/" + id + "/calls", acmeKey, map[string]any{"scheduledAt": "2030-01-01T10:00:00Z"}, 403},
+		{"ErrOtherCreditorGet", "GET", "/v1/placements/" + id, otherKey, nil, 404},
+		{"ErrOtherCreditorRecall", "POST", "/v1/placements/" + id + "/recall", otherKey, nil, 404},
+		{"ErrOtherCreditorPayment", "POST", "/v1/placements/" + id + "/payment-received", otherKey, map[string]any{"amount": 1}, 404},
+		{"ErrOtherCreditorAudit", "GET", "/v1/placements/" + id + "/audit", otherKey, nil, 404},
+		{"ErrOtherCreditorClaimRecall", "POST", "/v1/claims/DE-TENANT-1/recalls", otherKey, nil, 404},
+		{"ErrOtherCreditorClaimFeed", "GET", "/v1/claims/DE-TENANT-1/transactions", otherKey, nil, 404},
+		{"ErrMissingPlacement", "GET", "/v1/placements/3fa85f64-5717-4562-b3fc-2c963f66afa6", acmeKey, nil, 404},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := l.do(tc.method, tc.path, tc.key, tc.body)
+			assert.Equal(t, tc.status, r.Status, "%s", r.Body)
+			assert.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
+			assert.NotContains(t, string(r.Body), "K508647", "no other tenant's data in the body")
+			assert.Equal(t, head, l.head(), "nothing appended")
+		})
+	}
+	// A missing placement and another creditor's answer alike.
+	a := l.do("GET", "/v1/placements/"+id, otherKey, nil).JSON(t)
+	b := l.do("GET", "/v1/placements/3fa85f64-5717-4562-b3fc-2c963f66afa6", otherKey, nil).JSON(t)
+	assert.Equal(t, a["code"], b["code"])
+	assert.Equal(t, a["detail"], b["detail"])
+}
+
+func TestPlaceAndRead(t *testing.T) {
+	l := MustLedger(t, "")
+	r := l.do("POST", "/v1/placements", acmeKey, placeBody("DE-S242243704005"))
+	require.Equal(t, http.StatusCreated, r.Status, "%s", r.Body)
+	p := r.JSON(t)
+	assert.Equal(t, "active", p["status"])
+	assert.Equal(t, "400.00", p["originalAmount"])
+	assert.Equal(t, "400.00", p["outstandingAmount"])
+	assert.Equal(t, "0.00", p["feeAmount"])
+	assert.Equal(t, "acme", p["creditorId"])
+	assert.Nil(t, p["resolvedAt"])
+	assert.Equal(t, "/v1/placements/"+p["placementId"].(string), r.Header.Get("Location"))
+	pos := r.Position(t)
+
+	got := l.get("/v1/placements/"+p["placementId"].(string), acmeKey, pos)
+	require.Equal(t, http.StatusOK, got.Status)
+	assert.JSONEq(t, string(r.Body), string(got.Body), "the read model renders what the command returned")
+
+	t.Run("ErrClaimNumberTaken", func(t *testing.T) {
+		head := l.head()
+		r := l.do("POST", "/v1/placements", acmeKey, placeBody("DE-S242243704005"))
+		assert.Equal(t, http.StatusConflict, r.Status)
+		assert.Equal(t, "claim_number_taken", r.JSON(t)["code"])
+		assert.Equal(t, head, l.head(), "nothing appended")
+	})
+	t.Run("OKSameClaimNumberOtherCreditor", func(t *testing.T) {
+		r := l.do("POST", "/v1/placements", otherKey, placeBody("DE-S242243704005"))
+		assert.Equal(t, http.StatusCreated, r.Status, "claim numbers are unique per creditor")
+	})
+	t.Run("OKClaimNumberAssigned", func(t *testing.T) {
+		b := placeBody("")
+		delete(b, "claimNumber")
+		r := l.do("POST", "/v1/placements", acmeKey, b)
+		require.Equal(t, http.StatusCreated, r.Status)
+		assert.Regexp(t, `^CL-[A-Z0-9]{12}$`, r.JSON(t)["claimNumber"])
+	})
+	t.Run("OKList", func(t *testing.T) {
+		r := l.get("/v1/placements?limit=1", acmeKey, l.head())
+		require.Equal(t, http.StatusOK, r.Status)
+		page := r.JSON(t)
+		assert.Len(t, page["items"], 1)
+		require.NotNil(t, page["nextCursor"])
+		r2 := l.do("GET", "/v1/placements?limit=1&cursor="+page["nextCursor"].(string), acmeKey, nil)
+		page2 := r2.JSON(t)
+		assert.Len(t, page2["items"], 1)
+		assert.Nil(t, page2["nextCursor"])
+		assert.Empty(t, l.do("GET", "/v1/placements?status=recalled", acmeKey, nil).JSON(t)["items"])
+	})
+}
+
+// TestRefusalsAppendNothing: bad input gets a clear error naming the field
+// and changes nothing.
+func TestRefusalsAppendNothing(t *testing.T) {
+	l := MustLedger(t, "")
+	id := l.MustPlace("DE-REFUSE")
+	withInvoice := func(mut func(map[string]any)) map[string]any {
+		b := placeBody("DE-NEW")
+		inv := b["invoices"].([]map[string]any)
+		mut(inv[0])
+		return b
+	}
+	with := func(k string, v any) map[string]any {
+		b := placeBody("DE-NEW")
+		b[k] = v
+		return b
+	}
+	cases := []struct {
+		name, method, path string
+		body               any
+		headers            []string
+		status             int
+		code, field        string
+	}{
+		{"ErrUnknownField", "POST", "/v1/placements", with("color", "red"), nil, 400, "unknown_field", "color"},
+		{"ErrWrongType", "POST", "/v1/placements", with("customerNumber", 5), nil, 400, "wrong_type", "customerNumber"},
+		{"ErrBrokenJSON", "POST", "/v1/placements", `{"claimNumber": `, nil, 400, "malformed_json", ""},
+		{"ErrTrailingData", "POST", "/v1/placements", `{"customerNumber":"K"} {}`, nil, 400, "trailing_data", ""},
+		{"ErrDuplicateKey", "POST", "/v1/placements", `{"customerNumber":"a","customerNumber":"b"}`, nil, 400, "duplicate_key", "customerNumber"},
+		{"ErrTooManyDecimals", "POST", "/v1/placements", withInvoice(func(m map[string]any) { m["amount"] = "100.001" }), nil, 422, "validation_failed", "invoices[0].amount"},
+		{"ErrNegativeAmount", "POST", "/v1/placements", withInvoice(func(m map[string]any) { m["amount"] = -5 }), nil, 422, "validation_failed", "invoices[0].amount"},
+		{"ErrExponentAmount", "POST", "/v1/placements", withInvoice(func(m map[string]any) { m["amount"] = json.Number("1e3") }), nil, 422, "validation_failed", "invoices[0].amount"},
+		{"ErrBadDate", "POST", "/v1/placements", withInvoice(func(m map[string]any) { m["dueDate"] = "2024-13-01" }), nil, 422, "validation_failed", "invoices[0].dueDate"},
+		{"ErrUnknownCurrency", "POST", "/v1/placements", with("currency", "XYZ"), nil, 422, "validation_failed", "currency"},
+		{"ErrMissingCustomer", "POST", "/v1/placements", with("customerNumber", ""), nil, 422, "validation_failed", "customerNumber"},
+		{"ErrBadFeeRate", "POST", "/v1/placements", with("feeRate", "abc"), nil, 422, "validation_failed", "feeRate"},
+		{"ErrWrongContentType", "POST", "/v1/placements", "customerNumber=x", []string{"Content-Type", "text/plain"}, 415, "unsupported_media_type", ""},
+		{"ErrBodyTooLarge", "POST", "/v1/placements", `{"customerNumber":"` + strings.Repeat("x", 1<<20) + `"}`, nil, 413, "body_too_large", ""},
+		{"ErrBadUUID", "GET", "/v1/placements/not-a-uuid", nil, nil, 400, "invalid_id", "id"},
+		{"ErrPaymentNoAmount", "POST", "/v1/placements/" + id + "/payment-received", map[string]any{}, nil, 422, "validation_failed", "amount"},
+		{"ErrPaymentStringGarbage", "POST", "/v1/placements/" + id + "/payment-received", map[string]any{"amount": "12,50"}, nil, 422, "validation_failed", "amount"},
+		{"ErrPaymentTooMuch", "POST", "/v1/placements/" + id + "/payment-received", map[string]any{"amount": "400.01"}, nil, 422, "amount_exceeds_outstanding", "amount"},
+		{"ErrRecallBody", "POST", "/v1/placements/" + id + "/recall", map[string]any{"why": "x"}, nil, 400, "unexpected_body", ""},
+		{"ErrWaiverUnknownInvoice", "POST", "/v1/claims/DE-REFUSE/recalls", waiver("NOPE", "10"), nil, 422, "unknown_invoice", "invoiceNumber"},
+		{"ErrWaiverWrongCurrency", "POST", "/v1/claims/DE-REFUSE/recalls", func() map[string]any { w := waiver("I0417211448", "10"); w["currency"] = "USD"; return w }(), nil, 422, "currency_mismatch", "currency"},
+		{"ErrWaiverZero", "POST", "/v1/claims/DE-REFUSE/recalls", waiver("I0417211448", "0"), nil, 422, "invalid_amount", "amount"},
+		{"ErrWaiverAboveOpen", "POST", "/v1/claims/DE-REFUSE/recalls", waiver("I0417211448", "100.01"), nil, 422, "amount_exceeds_open", "amount"},
+		{"ErrWaiverBadType", "POST", "/v1/claims/DE-REFUSE/recalls", func() map[string]any { w := waiver("I0417211448", "10"); w["type"] = "GIFT"; return w }(), nil, 422, "validation_failed", "type"},
+		{"ErrWaiverEmptyArray", "POST", "/v1/claims/DE-REFUSE/recalls", `[]`, nil, 422, "validation_failed", "(body)"},
+		{"ErrIfMatchGarbage", "POST", "/v1/placements/" + id + "/recall", nil, []string{"If-Match", "abc"}, 400, "invalid_if_match", ""},
+		{"ErrIfMatchStale", "POST", "/v1/placements/" + id + "/recall", nil, []string{"If-Match", `"7"`}, 412, "precondition_failed", ""},
+		{"ErrUnknownClaim", "POST", "/v1/claims/NO-SUCH-CLAIM/recalls", nil, nil, 404, "not_found", ""},
+		{"ErrListBadStatus", "GET", "/v1/placements?status=open", nil, nil, 400, "invalid_query", "status"},
+		{"ErrFeedBadLimit", "GET", "/v1/claims/DE-REFUSE/transactions?limit=0", nil, nil, 400, "invalid_query", "limit"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			head := l.head()
+			r := l.do(tc.method, tc.path, acmeKey, tc.body, tc.headers...)
+			require.Equal(t, tc.status, r.Status, "%s", r.Body)
+			assert.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
+			p := r.JSON(t)
+			assert.Equal(t, tc.code, p["code"])
+			assert.NotEmpty(t, p["detail"])
+			assert.EqualValues(t, tc.status, p["status"])
+			if tc.field != "" {
+				require.NotEmpty(t, p["errors"], "the problem names the field")
+				assert.Equal(t, tc.field, p["errors"].([]any)[0].(map[string]any)["field"])
+			}
+			assert.Equal(t, head, l.head(), "a refused command appends nothing")
+		})
+	}
+}
+
+func waiver(invoice, amount string) map[string]any {
+	return map[string]any{"invoiceNumber": invoice, "contractNumber": "166271782837", "type": "CREDIT_WAIVER",
+		"date": "2023-06-23", "description": "goodwill", "amount": json.Number(amount), "currency": "EUR"}
+}
+
+// TestRecallLifecycle walks the claim-recalls document and the recall page:
+// outreach, partial recall, recall, rejection, feed and audit.
+func TestRecallLifecycle(t *testing.T) {
+	l := MustLedger(t, "")
+	id := l.MustPlace("DE-S242243704005")
+	base := "/v1/placements/" + id
+	seq := l.do("POST", base+"/email-sequences", agencyKey, map[string]any{"nextSendAt": "2030-01-01T09:00:00Z"})
+	require.Equal(t, http.StatusCreated, seq.Status, "%s", seq.Body)
+	c1 := l.do("POST", base+"/calls", agencyKey, map[string]any{"scheduledAt": "2030-01-02T09:00:00Z"}).JSON(t)["callId"].(string)
+	c2 := l.do("POST", base+"/calls", agencyKey, map[string]any{"scheduledAt": "2030-01-03T09:00:00Z"}).JSON(t)["callId"].(string)
+	require.Equal(t, http.StatusOK, l.do("POST", base+"/calls/"+c2+"/dial", agencyKey, nil).Status)
+
+	// Partial recall through the claims API: 202 with a request id.
+	pr := l.do("POST", "/v1/claims/DE-S242243704005/recalls", acmeKey, waiver("I0417211448", "100"))
+	require.Equal(t, http.StatusAccepted, pr.Status, "%s", pr.Body)
+	assert.Regexp(t, `^[0-9a-f-]{36}$`, pr.JSON(t)["requestId"])
+	p := l.get(base, acmeKey, pr.Position(t)).JSON(t)
+	assert.Equal(t, "100.00", p["waivedAmount"])
+	assert.Equal(t, "300.00", p["outstandingAmount"])
+	assert.Equal(t, "0.00", p["invoices"].([]any)[0].(map[string]any)["openAmount"])
+
+	// Total recall through the placements API.
+	rc := l.do("POST", base+"/recall", acmeKey, nil)
+	require.Equal(t, http.StatusOK, rc.Status, "%s", rc.Body)
+	p = rc.JSON(t)
+	assert.Equal(t, "recalled", p["status"])
+	assert.NotNil(t, p["resolvedAt"])
+	assert.Equal(t, "0.0000", p["outcomeScore"])
+	seqs := p["emailSequences"].([]any)
+	assert.Equal(t, "paused", seqs[0].(map[string]any)["status"])
+	assert.Nil(t, seqs[0].(map[string]any)["nextSendAt"])
+	calls := map[string]string{}
+	for _, c := range p["calls"].([]any) {
+		calls[c.(map[string]any)["callId"].(string)] = c.(map[string]any)["status"].(string)
+	}
+	assert.Equal(t, map[string]string{c1: "failed", c2: "in_progress"}, calls, "scheduled calls cancelled, the call in progress left to finish")
+
+	// Closed: a second recall is 409 and records a rejection; so does a claim recall (202).
+	head := l.head()
+	again := l.do("POST", base+"/recall", acmeKey, nil)
+	assert.Equal(t, http.StatusConflict, again.Status)
+	assert.Equal(t, "placement_closed", again.JSON(t)["code"])
+	assert.Equal(t, head+1, l.head(), "the rejection is recorded")
+	claimAgain := l.do("POST", "/v1/claims/DE-S242243704005/recalls", acmeKey, `{}`)
+	assert.Equal(t, http.StatusAccepted, claimAgain.Status)
+	partialAgain := l.do("POST", "/v1/claims/DE-S242243704005/recalls", acmeKey, []any{waiver("I0417211449", "1")})
+	assert.Equal(t, http.StatusAccepted, partialAgain.Status)
+
+	// Other commands on a closed placement: 409, nothing recorded.
+	head = l.head()
+	for name, r := range map[string]response{
+		"payment":  l.do("POST", base+"/payment-received", acmeKey, map[string]any{"amount": 1}),
+		"sequence": l.do("POST", base+"/email-sequences", agencyKey, map[string]any{"nextSendAt": "2030-01-01T09:00:00Z"}),
+		"call":     l.do("POST", base+"/calls", agencyKey, map[string]any{"scheduledAt": "2030-01-01T09:00:00Z"}),
+		"dial":     l.do("POST", base+"/calls/"+c1+"/dial", agencyKey, nil),
+	} {
+		assert.Equal(t, http.StatusConflict, r.Status, name)
+		assert.Equal(t, "placement_closed", r.JSON(t)["code"], name)
+	}
+	assert.Equal(t, head, l.head(), "refused commands on a closed placement record nothing")
+	// The one exception: a call in progress may complete.
+	done := l.do("POST", base+"/calls/"+c2+"/complete", agencyKey, map[string]any{"outcome": "debtor agreed"})
+	require.Equal(t, http.StatusOK, done.Status, "%s", done.Body)
+
+	// The feed, in sortNumber order, in the document's shape.
+	feed := l.do("GET", "/v1/claims/DE-S242243704005/transactions", acmeKey, nil)
+	require.Equal(t, http.StatusOK, feed.Status)
+	items := feed.Array(t)
+	var kinds []string
+	for i, it := range items {
+		assert.EqualValues(t, i, it["sortNumber"], "sortNumber from 0 with no gaps")
+		assert.Equal(t, "K508647", it["customerNumber"])
+		assert.Equal(t, "DE-S242243704005", it["claimNumber"])
+		k := it["type"].(string)
+		switch k {
+		case "CONFIRMATION":
+			k += ":" + it["confirmation"].(map[string]any)["type"].(string)
+		case "CLOSING":
+			k += ":" + it["closing"].(map[string]any)["type"].(string)
+		case "ACCOUNTING_DOCUMENT":
+			k += ":" + it["accountingDocument"].(map[string]any)["type"].(string)
+		case "REJECTION":
+			rej := it["rejection"].(map[string]any)
+			assert.Equal(t, "Das Verfahren ist bereits eingestellt.", rej["description"])
+			assert.Equal(t, "OTHER", rej["reason"])
+			assert.Equal(t, "RECALL", rej["type"])
+		}
+		kinds = append(kinds, k)
+	}
+	assert.Equal(t, []string{
+		"CONFIRMATION:PARTIAL_RECALL", "ACCOUNTING_DOCUMENT:CREDIT_WAIVER",
+		"CONFIRMATION:RECALL", "ACCOUNTING_DOCUMENT:CANCELLATION", "CLOSING:RECALLED_BY_CLIENT",
+		"REJECTION", "REJECTION", "REJECTION",
+	}, kinds)
+	// Amounts in the feed are JSON numbers written exactly.
+	assert.Contains(t, string(feed.Body), `"amount":300}`)
+	assert.Contains(t, string(feed.Body), `"amount":-300,`)
+	conf := items[0]["confirmation"].(map[string]any)
+	assert.Equal(t, "166271782837", conf["contractNumber"])
+	assert.Equal(t, "EUR", conf["currency"])
+	// Paging.
+	page := l.do("GET", "/v1/claims/DE-S242243704005/transactions?fromSortNumber=2&limit=2", acmeKey, nil).Array(t)
+	require.Len(t, page, 2)
+	assert.EqualValues(t, 2, page[0]["sortNumber"])
+
+	// The audit trail shows the recall with both counts.
+	audit := l.do("GET", base+"/audit", acmeKey, nil)
+	require.Equal(t, http.StatusOK, audit.Status)
+	entries := audit.Array(t)
+	var recall map[string]any
+	var last float64
+	for _, e := range entries {
+		assert.Greater(t, e["position"].(float64), last, "in order")
+		last = e["position"].(float64)
+		assert.NotEmpty(t, e["actor"])
+		assert.NotEmpty(t, e["requestId"])
+		assert.NotEmpty(t, e["occurredAt"])
+		if e["type"] == "PlacementRecalled" {
+			recall = e["data"].(map[string]any)
+		}
+	}
+	require.NotNil(t, recall)
+	assert.EqualValues(t, 1, recall["sequencesPaused"])
+	assert.EqualValues(t, 1, recall["callsCancelled"])
+}
+
+func TestPaymentsToPaid(t *testing.T) {
+	l := MustLedger(t, "")
+	id := l.MustPlace("DE-PAY")
+	base := "/v1/placements/" + id
+	r := l.do("POST", base+"/payment-received", acmeKey, map[string]any{"amount": 120.50})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	p := r.JSON(t)
+	assert.Equal(t, "120.50", p["recoveredAmount"])
+	assert.Equal(t, "24.10", p["feeAmount"])
+	assert.Equal(t, "279.50", p["outstandingAmount"])
+
+	r = l.do("POST", base+"/payment-received", acmeKey, map[string]any{"amount": "279.50", "paymentNumber": "P-2"})
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	p = r.JSON(t)
+	assert.Equal(t, "paid", p["status"])
+	assert.Equal(t, "80.00", p["feeAmount"])
+	assert.Equal(t, "1.0000", p["outcomeScore"])
+
+	feed := l.do("GET", "/v1/claims/DE-PAY/transactions", acmeKey, nil).Array(t)
+	last := feed[len(feed)-1]
+	assert.Equal(t, "CLOSING", last["type"], "within one command its CLOSING comes last")
+	assert.Equal(t, "FULL_PAYMENT", last["closing"].(map[string]any)["type"])
+	assert.Contains(t, fmt.Sprint(feed[0]["confirmation"]), "DIRECT_PAYMENT")
+
+	// The global feed, by type and time window.
+	all := l.get("/v1/transactions?type=CLOSING&from=2000-01-01", acmeKey, r.Position(t))
+	require.Equal(t, http.StatusOK, all.Status, "%s", all.Body)
+	assert.Len(t, all.Array(t), 1)
+	none := l.do("GET", "/v1/transactions?to=2000-01-01", acmeKey, nil)
+	assert.Empty(t, none.Array(t))
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	dir := t.TempDir()
+	l := MustLedger(t, dir)
+	id := l.MustPlace("DE-IDEM")
+	path := "/v1/placements/" + id + "/payment-received"
+	first := l.do("POST", path, acmeKey, `{"amount": 10}`, "Idempotency-Key", "pay-1")
+	require.Equal(t, http.StatusOK, first.Status)
+	head := l.head()
+	again := l.do("POST", path, acmeKey, `{"amount": 10}`, "Idempotency-Key", "pay-1")
+	assert.Equal(t, http.StatusOK, again.Status)
+	assert.JSONEq(t, string(first.Body), string(again.Body), "the first response again")
+	assert.Equal(t, "true", again.Header.Get("Idempotent-Replayed"))
+	assert.Equal(t, head, l.head(), "a repeat records nothing")
+	reused := l.do("POST", path, acmeKey, `{"amount": 11}`, "Idempotency-Key", "pay-1")
+	assert.Equal(t, http.StatusUnprocessableEntity, reused.Status)
+	assert.Equal(t, "idempotency_key_reused", reused.JSON(t)["code"])
+	// Another payment moves the placement on; a repeat still answers as the first did.
+	l.do("POST", path, acmeKey, `{"amount": 5}`)
+	again = l.do("POST", path, acmeKey, `{"amount": 10}`, "Idempotency-Key", "pay-1")
+	assert.JSONEq(t, string(first.Body), string(again.Body))
+
+	// It survives a restart: the key is in the events.
+	l.stop()
+	l2 := MustLedger(t, dir)
+	head = l2.head()
+	again = l2.do("POST", path, acmeKey, `{"amount": 10}`, "Idempotency-Key", "pay-1")
+	assert.Equal(t, http.StatusOK, again.Status)
+	assert.JSONEq(t, string(first.Body), string(again.Body))
+	assert.Equal(t, head, l2.head())
+	reused = l2.do("POST", path, acmeKey, `{"amount": 12}`, "Idempotency-Key", "pay-1")
+	assert.Equal(t, http.StatusUnprocessableEntity, reused.Status)
+
+	// Placing with a key is idempotent too.
+	b := placeBody("DE-IDEM-2")
+	p1 := l2.do("POST", "/v1/placements", acmeKey, b, "Idempotency-Key", "place-1")
+	p2 := l2.do("POST", "/v1/placements", acmeKey, b, "Idempotency-Key", "place-1")
+	require.Equal(t, http.StatusCreated, p1.Status)
+	assert.Equal(t, http.StatusCreated, p2.Status)
+	assert.JSONEq(t, string(p1.Body), string(p2.Body))
+}
+
+func TestIfMatch(t *testing.T) {
+	l := MustLedger(t, "")
+	id := l.MustPlace("DE-IFMATCH")
+	path := "/v1/placements/" + id + "/payment-received"
+	head := l.head()
+	r := l.do("POST", path, acmeKey, `{"amount": 1}`, "If-Match", `"5"`)
+	assert.Equal(t, http.StatusPreconditionFailed, r.Status)
+	assert.Equal(t, head, l.head())
+	r = l.do("POST", path, acmeKey, `{"amount": 1}`, "If-Match", `"0"`)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.Equal(t, `"2"`, r.Header.Get("ETag"), "a payment appends two events: revision 0 → 2")
+}
+
+// TestConcurrentCommandsLoseNothing: 24 concurrent payments on one placement
+// all land (optimistic concurrency, retried inside the server).
+func TestConcurrentCommandsLoseNothing(t *testing.T) {
+	l := MustLedger(t, "")
+	id := l.MustPlace("DE-RACE")
+	var wg sync.WaitGroup
+	statuses := make([]int, 24)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = l.do("POST", "/v1/placements/"+id+"/payment-received", acmeKey, `{"amount": 10}`).Status
+		}()
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		assert.Equal(t, http.StatusOK, s, "payment %d", i)
+	}
+	p := l.get("/v1/placements/"+id, acmeKey, l.head()).JSON(t)
+	assert.Equal(t, "240.00", p["recoveredAmount"], "no lost update")
+	assert.Equal(t, "48.00", p["feeAmount"])
+}
+
+func TestOperations(t *testing.T) {
+	l := MustLedger(t, "")
+	l.MustPlace("DE-OPS")
+	assert.Equal(t, http.StatusOK, l.do("GET", "/healthz", "", nil).Status)
+	ready := l.do("GET", "/readyz", "", nil)
+	assert.Equal(t, http.StatusOK, ready.Status)
+	m := l.do("GET", "/metrics", "", nil)
+	require.Equal(t, http.StatusOK, m.Status)
+	assert.Contains(t, string(m.Body), `ledger_commands_total{command="place",outcome="ok"} 1`)
+	assert.Contains(t, string(m.Body), "ledger_projection_lag_events")
+	assert.Contains(t, string(m.Body), "ledger_command_duration_seconds")
+	r := l.do("GET", "/v1/placements?minPosition=999999", acmeKey, nil)
+	assert.Equal(t, http.StatusServiceUnavailable, r.Status, "a position never reached: bounded wait, then 503")
+	assert.Equal(t, "not_caught_up", r.JSON(t)["code"])
+}

@@ -1,0 +1,123 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
+)
+
+// Keys are the configured API keys. Only their SHA-256 digests are kept.
+type Keys struct {
+	creditors []keyEntry
+	agency    *keyEntry
+}
+
+type keyEntry struct {
+	principal string
+	digest    [32]byte
+}
+
+// ParseKeys parses LEDGER_API_KEYS ("creditorID=key,…") and LEDGER_AGENCY_KEY.
+// Errors never quote a key.
+func ParseKeys(apiKeys, agencyKey string) (Keys, error) {
+	var k Keys
+	seen := map[string]bool{}
+	for i, pair := range strings.Split(apiKeys, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		id, key, ok := strings.Cut(pair, "=")
+		if !ok || !domain.ValidCreditorID(id) || len(key) < 16 {
+			return Keys{}, fmt.Errorf("LEDGER_API_KEYS entry %d must be creditorID=key, with a creditor id of letters, digits, '.', '_' or '-' and a key of at least 16 characters", i+1)
+		}
+		if seen[id] {
+			return Keys{}, fmt.Errorf("LEDGER_API_KEYS names creditor %q twice", id)
+		}
+		seen[id] = true
+		k.creditors = append(k.creditors, keyEntry{principal: id, digest: sha256.Sum256([]byte(key))})
+	}
+	if agencyKey = strings.TrimSpace(agencyKey); agencyKey != "" {
+		if len(agencyKey) < 16 {
+			return Keys{}, fmt.Errorf("LEDGER_AGENCY_KEY must be at least 16 characters")
+		}
+		k.agency = &keyEntry{principal: "agency", digest: sha256.Sum256([]byte(agencyKey))}
+	}
+	return k, nil
+}
+
+// Empty reports whether no key is configured.
+func (k Keys) Empty() bool { return len(k.creditors) == 0 && k.agency == nil }
+
+// DevelopmentKeys creates the development creditor "demo" with a random key.
+func DevelopmentKeys() (Keys, string) {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	key := "dev_" + hex.EncodeToString(b)
+	return Keys{creditors: []keyEntry{{principal: "demo", digest: sha256.Sum256([]byte(key))}}}, key
+}
+
+// principal is who a request is made by.
+type principal struct {
+	id   string
+	kind string // command.ActorCreditor or command.ActorAgency
+}
+
+// identify finds the principal of a presented key. Every configured key is
+// compared, in constant time, whatever matches: the time taken says nothing
+// about which key, or which prefix, was right.
+func (k Keys) identify(presented string) (principal, bool) {
+	d := sha256.Sum256([]byte(presented))
+	var found principal
+	match := 0
+	for _, e := range k.creditors {
+		if subtle.ConstantTimeCompare(d[:], e.digest[:]) == 1 {
+			found, match = principal{id: e.principal, kind: command.ActorCreditor}, 1
+		}
+	}
+	if k.agency != nil && subtle.ConstantTimeCompare(d[:], k.agency.digest[:]) == 1 {
+		found, match = principal{id: k.agency.principal, kind: command.ActorAgency}, 1
+	}
+	return found, match == 1
+}
+
+const principalKey = "ledger.principal"
+
+// authenticate resolves the Authorization header; kind is the principal kind
+// the route wants.
+func (s *Server) authenticate(kind string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Request().Header.Get(echo.HeaderAuthorization)
+			token, ok := strings.CutPrefix(h, "Bearer ")
+			if !ok || token == "" {
+				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="ledger"`)
+				return newError(http.StatusUnauthorized, "unauthenticated", "send Authorization: Bearer <key>")
+			}
+			p, found := s.keys.identify(strings.TrimSpace(token))
+			if !found {
+				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="ledger", error="invalid_token"`)
+				return newError(http.StatusUnauthorized, "unauthenticated", "the key is not known")
+			}
+			if p.kind != kind {
+				return newError(http.StatusForbidden, "forbidden", fmt.Sprintf("this route is for %s keys", kind))
+			}
+			c.Set(principalKey, p)
+			return next(c)
+		}
+	}
+}
+
+func who(c echo.Context) principal {
+	p, _ := c.Get(principalKey).(principal)
+	return p
+}

@@ -1,0 +1,228 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/projections"
+)
+
+type waiverRequest struct {
+	CreditWaiverNumber string          `json:"creditWaiverNumber"`
+	InvoiceNumber      string          `json:"invoiceNumber"`
+	ContractNumber     string          `json:"contractNumber"`
+	Type               string          `json:"type"`
+	Date               string          `json:"date"`
+	Description        string          `json:"description"`
+	Amount             json.RawMessage `json:"amount"`
+	Currency           string          `json:"currency"`
+}
+
+func (w waiverRequest) toDomain(prefix string) (domain.Waiver, error) {
+	f := func(name string) string { return prefix + name }
+	if w.Type != "CREDIT_WAIVER" {
+		return domain.Waiver{}, domain.Invalid(domain.FieldError{Field: f("type"), Message: `must be "CREDIT_WAIVER"`})
+	}
+	if _, ok := domain.ParseDate(w.Date); !ok {
+		return domain.Waiver{}, domain.Invalid(domain.FieldError{Field: f("date"), Message: "must be a date YYYY-MM-DD"})
+	}
+	if utf8.RuneCountInString(w.Description) > domain.MaxTextLen {
+		return domain.Waiver{}, domain.Invalid(domain.FieldError{Field: f("description"), Message: fmt.Sprintf("at most %d characters", domain.MaxTextLen)})
+	}
+	if _, ok := domain.MinorUnits(w.Currency); !ok {
+		return domain.Waiver{}, domain.Invalid(domain.FieldError{Field: f("currency"), Message: fmt.Sprintf("%q is not an ISO 4217 currency the ledger accepts", w.Currency)})
+	}
+	amount, err := domain.ParseAmount(w.Amount, w.Currency, f("amount"))
+	if err != nil {
+		return domain.Waiver{}, err
+	}
+	if w.InvoiceNumber == "" {
+		return domain.Waiver{}, domain.Invalid(domain.FieldError{Field: f("invoiceNumber"), Message: "is required"})
+	}
+	return domain.Waiver{CreditWaiverNumber: w.CreditWaiverNumber, InvoiceNumber: w.InvoiceNumber, ContractNumber: w.ContractNumber,
+		Date: w.Date, Description: w.Description, Amount: amount, Currency: w.Currency}, nil
+}
+
+// parseRecallBody: empty or {} is a total recall (nil); a credit waiver
+// object, or an array of them, is a partial recall.
+func parseRecallBody(body []byte) ([]domain.Waiver, error) {
+	total, err := emptyOrEmptyObject(body)
+	if err != nil {
+		return nil, err
+	}
+	if total {
+		return nil, nil
+	}
+	trimmed := strings.TrimSpace(string(body))
+	var reqs []waiverRequest
+	prefix := func(i int) string { return "" }
+	if trimmed[0] == '[' {
+		if err := decodeStrict(body, &reqs); err != nil {
+			return nil, err
+		}
+		if len(reqs) == 0 {
+			return nil, domain.Invalid(domain.FieldError{Field: "(body)", Message: "an empty array recalls nothing; send {} for a total recall"})
+		}
+		if len(reqs) > domain.MaxWaivers {
+			return nil, domain.Invalid(domain.FieldError{Field: "(body)", Message: fmt.Sprintf("at most %d credit waivers", domain.MaxWaivers)})
+		}
+		prefix = func(i int) string { return fmt.Sprintf("[%d].", i) }
+	} else {
+		var one waiverRequest
+		if err := decodeStrict(body, &one); err != nil {
+			return nil, err
+		}
+		reqs = []waiverRequest{one}
+	}
+	out := make([]domain.Waiver, len(reqs))
+	for i, r := range reqs {
+		w, err := r.toDomain(prefix(i))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = w
+	}
+	return out, nil
+}
+
+func (s *Server) claimRecall(c echo.Context) error {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	waivers, err := parseRecallBody(body)
+	if err != nil {
+		return err
+	}
+	id, found, err := s.commands.ClaimOwner(c.Request().Context(), who(c).id, c.Param("claimNumber"))
+	if err != nil {
+		return err
+	}
+	if !found {
+		return domain.ErrNotFound
+	}
+	name := "recall"
+	if waivers != nil {
+		name = "partial_recall"
+	}
+	res, err := s.execute(c, name, id, body, func(at time.Time) domain.Command {
+		if waivers == nil {
+			return domain.Recall{At: at}
+		}
+		return domain.PartialRecall{Waivers: waivers, At: at}
+	})
+	if err != nil {
+		return err
+	}
+	// A recall of a closed claim is accepted too: its REJECTION is in the feed.
+	reqID := res.RequestID
+	if reqID == "" {
+		reqID = requestID(c)
+	}
+	return c.JSON(http.StatusAccepted, map[string]string{"requestId": reqID})
+}
+
+func (s *Server) claimTransactions(c echo.Context) error {
+	from, err := queryInt(c, "fromSortNumber", 0, 0, 1<<31-1)
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(c, "limit", 100, 1, 1000)
+	if err != nil {
+		return err
+	}
+	id, found, err := s.commands.ClaimOwner(c.Request().Context(), who(c).id, c.Param("claimNumber"))
+	if err != nil {
+		return err
+	}
+	if !found {
+		return domain.ErrNotFound
+	}
+	events, err := projections.ReadPlacement(c.Request().Context(), s.store, id)
+	if err != nil {
+		return err
+	}
+	if projections.CreditorOf(events) != who(c).id {
+		return domain.ErrNotFound
+	}
+	items := projections.FeedItems(events)
+	if from >= len(items) {
+		items = nil
+	} else {
+		items = items[from:min(len(items), from+limit)]
+	}
+	if items == nil {
+		items = []projections.FeedItem{}
+	}
+	return c.JSON(http.StatusOK, items)
+}
+
+// parseWhen accepts an RFC 3339 time or a YYYY-MM-DD date (midnight UTC).
+func parseWhen(raw, field string) (time.Time, error) {
+	if t, ok := domain.ParseDate(raw); ok {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		return time.Time{}, newError(http.StatusBadRequest, "invalid_query", fmt.Sprintf("%s must be an RFC 3339 time or a YYYY-MM-DD date", field),
+			domain.FieldError{Field: field, Message: "must be an RFC 3339 time or a YYYY-MM-DD date"})
+	}
+	return t, nil
+}
+
+// transactions is the creditor's feed across claims within [from, to).
+func (s *Server) transactions(c echo.Context) error {
+	if err := s.waitMinPosition(c); err != nil {
+		return err
+	}
+	var from, to time.Time
+	var err error
+	if raw := c.QueryParam("from"); raw != "" {
+		if from, err = parseWhen(raw, "from"); err != nil {
+			return err
+		}
+	}
+	to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	if raw := c.QueryParam("to"); raw != "" {
+		if to, err = parseWhen(raw, "to"); err != nil {
+			return err
+		}
+	}
+	typ := c.QueryParam("type")
+	switch typ {
+	case "", projections.ItemConfirmation, projections.ItemClosing, projections.ItemRejection, projections.ItemAccountingDocument:
+	default:
+		return newError(http.StatusBadRequest, "invalid_query", "type must be CONFIRMATION, CLOSING, REJECTION or ACCOUNTING_DOCUMENT",
+			domain.FieldError{Field: "type", Message: "must be CONFIRMATION, CLOSING, REJECTION or ACCOUNTING_DOCUMENT"})
+	}
+	limit, err := queryInt(c, "limit", 1000, 1, 1000)
+	if err != nil {
+		return err
+	}
+	items := []projections.FeedItem{}
+	for _, id := range s.runner.Placements.IDs(who(c).id) {
+		events, err := projections.ReadPlacement(c.Request().Context(), s.store, id)
+		if err != nil {
+			return err
+		}
+		for _, it := range projections.FeedItems(events) {
+			if it.OccurredAt.Before(from) || !it.OccurredAt.Before(to) || (typ != "" && it.Type != typ) {
+				continue
+			}
+			items = append(items, it)
+		}
+	}
+	sort.SliceStable(items, func(i, j int) bool { return items[i].Position < items[j].Position })
+	if len(items) > limit {
+		items = items[:limit]
+	}
+	return c.JSON(http.StatusOK, items)
+}

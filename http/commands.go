@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/shopspring/decimal"
+
+	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
+)
+
+var idempotencyKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
+
+// commandRequest builds the command.Request of an HTTP request: who asks,
+// its id, its Idempotency-Key with a hash of method, path and body, and
+// If-Match.
+func (s *Server) commandRequest(c echo.Context, body []byte) (command.Request, error) {
+	p := who(c)
+	req := command.Request{Actor: p.id, ActorType: p.kind, RequestID: requestID(c)}
+	if p.kind == command.ActorCreditor {
+		req.Creditor = p.id
+	}
+	if key := c.Request().Header.Get("Idempotency-Key"); key != "" {
+		if !idempotencyKeyPattern.MatchString(key) {
+			return req, newError(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters")
+		}
+		h := sha256.New()
+		fmt.Fprintf(h, "%s\n%s\n", c.Request().Method, c.Request().URL.Path)
+		h.Write(body)
+		req.IdempotencyKey, req.RequestHash = key, hex.EncodeToString(h.Sum(nil))
+	}
+	if im := c.Request().Header.Get("If-Match"); im != "" {
+		v := strings.Trim(strings.TrimPrefix(strings.TrimSpace(im), "W/"), `"`)
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return req, newError(http.StatusBadRequest, "invalid_if_match", `If-Match must be a placement revision in quotes, like "3"`)
+		}
+		req.IfMatch = &n
+	}
+	return req, nil
+}
+
+// finish writes a command's outcome headers and metrics.
+func (s *Server) finish(c echo.Context, name string, res command.Result, err error, start time.Time) {
+	outcome := "ok"
+	switch {
+	case err != nil:
+		if p, _ := problemFor(err); p.Code != "" {
+			outcome = p.Code
+		}
+	case res.Err != nil:
+		if p, _ := problemFor(res.Err); p.Code != "" {
+			outcome = p.Code
+		}
+	case res.Replayed:
+		outcome = "replayed"
+	}
+	s.metrics.commands.WithLabelValues(name, outcome).Inc()
+	s.metrics.append.Observe(time.Since(start).Seconds())
+	pos := res.Position
+	if err != nil || pos == 0 {
+		if head, herr := s.store.Head(c.Request().Context()); herr == nil {
+			pos = head
+		}
+	}
+	c.Response().Header().Set("Ledger-Position", strconv.FormatUint(uint64(pos), 10))
+	if res.Placement.Exists() {
+		c.Response().Header().Set("ETag", fmt.Sprintf(`"%d"`, res.Revision))
+	}
+	if res.Replayed {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+	}
+}
+
+// execute runs one command on placement id.
+func (s *Server) execute(c echo.Context, name string, id uuid.UUID, body []byte, build func(at time.Time) domain.Command) (command.Result, error) {
+	start := time.Now()
+	req, err := s.commandRequest(c, body)
+	if err != nil {
+		return command.Result{}, err
+	}
+	res, err := s.commands.Execute(c.Request().Context(), id, req, build)
+	s.finish(c, name, res, err, start)
+	return res, err
+}
+
+func pathUUID(c echo.Context, name string) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Param(name))
+	if err != nil || len(c.Param(name)) != 36 {
+		return uuid.Nil, newError(http.StatusBadRequest, "invalid_id", fmt.Sprintf("%s must be a UUID", name),
+			domain.FieldError{Field: name, Message: "must be a UUID like 3fa85f64-5717-4562-b3fc-2c963f66afa6"})
+	}
+	return id, nil
+}
+
+var decimalPattern = regexp.MustCompile(`^[0-9]{1,13}(\.[0-9]{1,12})?$`)
+
+// parseDecimal parses a JSON number or string as a decimal without float64.
+func parseDecimal(raw json.RawMessage, field string) (decimal.Decimal, error) {
+	s := strings.Trim(strings.TrimSpace(string(raw)), `"`)
+	if len(raw) == 0 || s == "null" || s == "" {
+		return decimal.Decimal{}, domain.Invalid(domain.FieldError{Field: field, Message: "is required"})
+	}
+	if !decimalPattern.MatchString(s) {
+		return decimal.Decimal{}, domain.Invalid(domain.FieldError{Field: field, Message: fmt.Sprintf("%q is not a decimal number", s)})
+	}
+	return decimal.RequireFromString(s), nil
+}
+
+func parseTime(s, field string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, domain.Invalid(domain.FieldError{Field: field, Message: "is required"})
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, domain.Invalid(domain.FieldError{Field: field, Message: fmt.Sprintf("%q is not an RFC 3339 time like 2024-08-07T10:00:00Z", s)})
+	}
+	return t.UTC(), nil
+}
+
+// emptyOrEmptyObject reports whether a body is empty or {}.
+func emptyOrEmptyObject(body []byte) (bool, error) {
+	b := strings.TrimSpace(string(body))
+	if b == "" {
+		return true, nil
+	}
+	if b[0] != '{' {
+		return false, nil
+	}
+	var m map[string]json.RawMessage
+	if err := decodeStrict(body, &m); err != nil {
+		return false, err
+	}
+	return len(m) == 0, nil
+}

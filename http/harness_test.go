@@ -1,0 +1,170 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/eventstore/embedded"
+	httpapi "github.com/collections-ledger/ledger/http"
+	"github.com/collections-ledger/ledger/projections"
+)
+
+const (
+	acmeKey   = "acme-key-0123456789abcdef"
+	otherKey  = "other-key-0123456789abcdef"
+	agencyKey = "agency-key-0123456789abcdef"
+)
+
+// ledger is a running server on an embedded store, driven through HTTP.
+type ledger struct {
+	t      *testing.T
+	dir    string
+	store  *embedded.Store
+	server *httpapi.Server
+	runner *projections.Runner
+	stop   func()
+}
+
+// MustLedger starts a server on a store in dir (a fresh one when dir is "").
+func MustLedger(t *testing.T, dir string) *ledger {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	store, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	keys, err := httpapi.ParseKeys("acme="+acmeKey+",other="+otherKey, agencyKey)
+	require.NoError(t, err)
+	idem := command.NewIdempotencyIndex()
+	runner := projections.NewRunner(store, idem, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = runner.Run(ctx); close(done) }()
+	srv := httpapi.New(httpapi.Config{Store: store, Commands: command.NewHandler(store, idem, nil), Runner: runner, Keys: keys,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	l := &ledger{t: t, dir: dir, store: store, server: srv, runner: runner}
+	stopped := false
+	l.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		<-done
+		_ = store.Close()
+	}
+	t.Cleanup(l.stop)
+	require.Eventually(t, func() bool { ok, _ := runner.Ready(); return ok }, testWait, pollEvery)
+	return l
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) JSON(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(r.Body, &m), "body: %s", r.Body)
+	return m
+}
+
+func (r response) Array(t *testing.T) []map[string]any {
+	t.Helper()
+	var a []map[string]any
+	require.NoError(t, json.Unmarshal(r.Body, &a), "body: %s", r.Body)
+	return a
+}
+
+func (r response) Position(t *testing.T) eventstore.Position {
+	t.Helper()
+	n, err := strconv.ParseUint(r.Header.Get("Ledger-Position"), 10, 64)
+	require.NoError(t, err, "Ledger-Position header")
+	return eventstore.Position(n)
+}
+
+// do sends a request; body may be a string (sent as is) or a value (JSON).
+func (l *ledger) do(method, path, key string, body any, headers ...string) response {
+	l.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		require.NoError(l.t, err)
+		rd = bytes.NewReader(raw)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	l.server.ServeHTTP(rec, req)
+	return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+}
+
+func (l *ledger) head() eventstore.Position {
+	l.t.Helper()
+	h, err := l.store.Head(context.Background())
+	require.NoError(l.t, err)
+	return h
+}
+
+// placeBody is the API.md example placement with a given claim number.
+func placeBody(claim string) map[string]any {
+	return map[string]any{
+		"claimNumber": claim, "customerNumber": "K508647", "currency": "EUR", "feeRate": "0.20",
+		"invoices": []map[string]any{
+			{"invoiceNumber": "I0417211448", "contractNumber": "166271782837", "amount": 100, "dueDate": "2024-05-01"},
+			{"invoiceNumber": "I0417211449", "contractNumber": "166271782837", "amount": 300, "dueDate": "2024-06-01"},
+		},
+	}
+}
+
+// MustPlace places the example claim for acme and returns its id.
+func (l *ledger) MustPlace(claim string) string {
+	l.t.Helper()
+	r := l.do("POST", "/v1/placements", acmeKey, placeBody(claim))
+	require.Equal(l.t, http.StatusCreated, r.Status, "%s", r.Body)
+	return r.JSON(l.t)["placementId"].(string)
+}
+
+// get reads after the given position has been projected.
+func (l *ledger) get(path, key string, after eventstore.Position) response {
+	l.t.Helper()
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	return l.do("GET", path+sep+"minPosition="+strconv.FormatUint(uint64(after), 10), key, nil)
+}
+
+const (
+	testWait  = 30 * time.Second // a liveness bound, not a timing assertion
+	pollEvery = 5 * time.Millisecond
+)

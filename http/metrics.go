@@ -1,0 +1,54 @@
+package httpapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/projections"
+)
+
+type metrics struct {
+	requests *prometheus.HistogramVec
+	commands *prometheus.CounterVec
+	append   prometheus.Histogram
+}
+
+func newMetrics(reg *prometheus.Registry, store eventstore.Store, runner *projections.Runner) *metrics {
+	m := &metrics{
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ledger_http_request_duration_seconds", Help: "HTTP requests by method, route and status.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"method", "route", "status"}),
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ledger_commands_total", Help: "Commands by type and outcome (ok, replayed, or the refusal's code).",
+		}, []string{"command", "outcome"}),
+		append: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "ledger_command_duration_seconds", Help: "Time to decide and durably append a command.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+	}
+	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ledger_projection_lag_events", Help: "Events (embedded store) or log bytes (KurrentDB) between the log's head and the projections.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		head, err := store.Head(ctx)
+		if err != nil {
+			return -1
+		}
+		pos := runner.Position()
+		if head < pos {
+			return 0
+		}
+		return float64(head - pos)
+	})
+	position := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ledger_projection_position", Help: "The log position the projections have applied.",
+	}, func() float64 { return float64(runner.Position()) })
+	reg.MustRegister(m.requests, m.commands, m.append, lag, position,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}

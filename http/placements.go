@@ -1,0 +1,222 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/projections"
+)
+
+type invoiceRequest struct {
+	InvoiceNumber  string          `json:"invoiceNumber"`
+	ContractNumber string          `json:"contractNumber"`
+	Amount         json.RawMessage `json:"amount"`
+	DueDate        string          `json:"dueDate"`
+}
+
+type placeRequest struct {
+	ClaimNumber    *string          `json:"claimNumber"`
+	CustomerNumber string           `json:"customerNumber"`
+	Currency       string           `json:"currency"`
+	FeeRate        json.RawMessage  `json:"feeRate"`
+	Invoices       []invoiceRequest `json:"invoices"`
+}
+
+// newClaimNumber assigns a claim number when the client gives none.
+func newClaimNumber() string {
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return "CL-" + string(b)
+}
+
+func (s *Server) place(c echo.Context) error {
+	start := time.Now()
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var r placeRequest
+	if err := decodeStrict(body, &r); err != nil {
+		return err
+	}
+	cmd := domain.Place{PlacementID: uuid.New(), CreditorID: who(c).id, CustomerNumber: r.CustomerNumber, Currency: r.Currency}
+	if r.ClaimNumber != nil {
+		cmd.ClaimNumber = *r.ClaimNumber
+	} else {
+		cmd.ClaimNumber = newClaimNumber()
+	}
+	if cmd.FeeRate, err = parseDecimal(r.FeeRate, "feeRate"); err != nil {
+		return err
+	}
+	if len(r.Invoices) > domain.MaxInvoices {
+		return domain.Invalid(domain.FieldError{Field: "invoices", Message: fmt.Sprintf("at most %d invoices", domain.MaxInvoices)})
+	}
+	for i, inv := range r.Invoices {
+		amount, err := domain.ParseAmount(inv.Amount, r.Currency, fmt.Sprintf("invoices[%d].amount", i))
+		if err != nil {
+			return err
+		}
+		cmd.Invoices = append(cmd.Invoices, domain.Invoice{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: amount, DueDate: inv.DueDate})
+	}
+	req, err := s.commandRequest(c, body)
+	if err != nil {
+		return err
+	}
+	res, err := s.commands.Place(c.Request().Context(), req, cmd)
+	s.finish(c, "place", res, err, start)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/v1/placements/"+res.Placement.ID.String())
+	return c.JSON(http.StatusCreated, projections.Render(res.Placement, res.Revision))
+}
+
+type placementList struct {
+	Items      []projections.Placement `json:"items"`
+	NextCursor *string                 `json:"nextCursor"`
+}
+
+func (s *Server) listPlacements(c echo.Context) error {
+	if err := s.waitMinPosition(c); err != nil {
+		return err
+	}
+	status := domain.Status(c.QueryParam("status"))
+	switch status {
+	case "", domain.StatusActive, domain.StatusPaused, domain.StatusRecalled, domain.StatusPaid:
+	default:
+		return newError(http.StatusBadRequest, "invalid_query", "status must be active, paused, recalled or paid",
+			domain.FieldError{Field: "status", Message: "must be active, paused, recalled or paid"})
+	}
+	limit, err := queryInt(c, "limit", 50, 1, 200)
+	if err != nil {
+		return err
+	}
+	from := 0
+	if cur := c.QueryParam("cursor"); cur != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cur)
+		n, perr := strconv.Atoi(string(b))
+		if err != nil || perr != nil || n < 0 {
+			return newError(http.StatusBadRequest, "invalid_cursor", "cursor is not one this server returned", domain.FieldError{Field: "cursor", Message: "is not valid"})
+		}
+		from = n
+	}
+	items, next := s.runner.Placements.List(who(c).id, status, from, limit)
+	out := placementList{Items: items}
+	if next >= 0 {
+		cur := base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(next)))
+		out.NextCursor = &cur
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func queryInt(c echo.Context, name string, def, min, max int) (int, error) {
+	raw := c.QueryParam(name)
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < min || n > max {
+		return 0, newError(http.StatusBadRequest, "invalid_query", fmt.Sprintf("%s must be a whole number from %d to %d", name, min, max),
+			domain.FieldError{Field: name, Message: fmt.Sprintf("must be a whole number from %d to %d", min, max)})
+	}
+	return n, nil
+}
+
+func (s *Server) getPlacement(c echo.Context) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.waitMinPosition(c); err != nil {
+		return err
+	}
+	p, ok := s.runner.Placements.Get(id, who(c).id)
+	if !ok {
+		return domain.ErrNotFound
+	}
+	c.Response().Header().Set("ETag", fmt.Sprintf(`"%d"`, p.Revision))
+	return c.JSON(http.StatusOK, p)
+}
+
+func (s *Server) recallPlacement(c echo.Context) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	if empty, err := emptyOrEmptyObject(body); err != nil {
+		return err
+	} else if !empty {
+		return newError(http.StatusBadRequest, "unexpected_body", "a recall takes no body")
+	}
+	res, err := s.execute(c, "recall", id, body, func(at time.Time) domain.Command { return domain.Recall{At: at} })
+	if err != nil {
+		return err
+	}
+	if res.Err != nil {
+		return res.Err // the rejection is recorded; the answer is still 409
+	}
+	return c.JSON(http.StatusOK, projections.Render(res.Placement, res.Revision))
+}
+
+type paymentRequest struct {
+	Amount        json.RawMessage `json:"amount"`
+	PaymentNumber string          `json:"paymentNumber"`
+}
+
+func (s *Server) paymentReceived(c echo.Context) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var r paymentRequest
+	if err := decodeStrict(body, &r); err != nil {
+		return err
+	}
+	amount, err := domain.ParseAmount(r.Amount, "", "amount")
+	if err != nil {
+		return err
+	}
+	res, err := s.execute(c, "payment_received", id, body, func(at time.Time) domain.Command {
+		return domain.ReceivePayment{PaymentNumber: r.PaymentNumber, Amount: amount, At: at}
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, projections.Render(res.Placement, res.Revision))
+}
+
+func (s *Server) audit(c echo.Context) error {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return err
+	}
+	events, err := projections.ReadPlacement(c.Request().Context(), s.store, id)
+	if err != nil {
+		return err
+	}
+	if projections.CreditorOf(events) != who(c).id {
+		return domain.ErrNotFound
+	}
+	return c.JSON(http.StatusOK, projections.AuditItems(events))
+}

@@ -1,0 +1,161 @@
+package httpapi
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/projections"
+)
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// OpenAPI returns the OpenAPI document served at /openapi.yaml.
+func OpenAPI() []byte { return openAPI }
+
+// Config wires a server.
+type Config struct {
+	Store    eventstore.Store
+	Commands *command.Handler
+	Runner   *projections.Runner
+	Keys     Keys
+	Logger   *slog.Logger
+	// Registry receives the server's metrics; nil means a new registry.
+	Registry *prometheus.Registry
+	// MinPositionWait bounds how long ?minPosition= waits; 0 means 5 s.
+	MinPositionWait time.Duration
+}
+
+// Server is the ledger's HTTP API.
+type Server struct {
+	*echo.Echo
+	store    eventstore.Store
+	commands *command.Handler
+	runner   *projections.Runner
+	keys     Keys
+	logger   *slog.Logger
+	metrics  *metrics
+	registry *prometheus.Registry
+	minWait  time.Duration
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.MinPositionWait == 0 {
+		cfg.MinPositionWait = 5 * time.Second
+	}
+	s := &Server{
+		Echo: echo.New(), store: cfg.Store, commands: cfg.Commands, runner: cfg.Runner, keys: cfg.Keys,
+		logger: cfg.Logger, registry: cfg.Registry, minWait: cfg.MinPositionWait,
+	}
+	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Runner)
+	s.HideBanner, s.HidePort = true, true
+	s.HTTPErrorHandler = s.errorHandler
+	s.Use(s.requestContext)
+
+	s.GET("/healthz", s.healthz)
+	s.GET("/readyz", s.readyz)
+	s.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+	s.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", openAPI) })
+
+	cred := s.Group("/v1", s.authenticate(command.ActorCreditor))
+	cred.POST("/placements", s.place)
+	cred.GET("/placements", s.listPlacements)
+	cred.GET("/placements/:id", s.getPlacement)
+	cred.POST("/placements/:id/recall", s.recallPlacement)
+	cred.POST("/placements/:id/payment-received", s.paymentReceived)
+	cred.GET("/placements/:id/audit", s.audit)
+	cred.POST("/claims/:claimNumber/recalls", s.claimRecall)
+	cred.GET("/claims/:claimNumber/transactions", s.claimTransactions)
+	cred.GET("/transactions", s.transactions)
+
+	agency := s.Group("/v1", s.authenticate(command.ActorAgency))
+	agency.POST("/placements/:id/email-sequences", s.startSequence)
+	agency.POST("/placements/:id/calls", s.scheduleCall)
+	agency.POST("/placements/:id/calls/:callId/dial", s.dialCall)
+	agency.POST("/placements/:id/calls/:callId/complete", s.completeCall)
+	return s
+}
+
+const requestIDKey = "ledger.requestId"
+
+// requestContext gives every request an id (X-Request-Id) and measures it.
+func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := uuid.NewString()
+		c.Set(requestIDKey, id)
+		c.Response().Header().Set("X-Request-Id", id)
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		s.metrics.requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(c.Response().Status)).Observe(time.Since(start).Seconds())
+		return nil
+	}
+}
+
+func requestID(c echo.Context) string {
+	id, _ := c.Get(requestIDKey).(string)
+	return id
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(c echo.Context) error {
+	ready, err := s.runner.Ready()
+	body := map[string]any{"position": s.runner.Position()}
+	switch {
+	case err != nil:
+		body["status"] = "failed"
+		body["detail"] = "the projections stopped; see the server's log"
+		return c.JSON(http.StatusServiceUnavailable, body)
+	case !ready:
+		body["status"] = "catching_up"
+		return c.JSON(http.StatusServiceUnavailable, body)
+	}
+	body["status"] = "ready"
+	return c.JSON(http.StatusOK, body)
+}
+
+// waitMinPosition honours ?minPosition=N on reads.
+func (s *Server) waitMinPosition(c echo.Context) error {
+	raw := c.QueryParam("minPosition")
+	if raw == "" {
+		return nil
+	}
+	n, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil {
+		return newError(http.StatusBadRequest, "invalid_query", "minPosition must be a non-negative integer")
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.minWait)
+	defer cancel()
+	if err := s.runner.WaitFor(ctx, eventstore.Position(n)); err != nil {
+		return newError(http.StatusServiceUnavailable, "not_caught_up",
+			"the projections have not reached position "+raw+" yet; try again")
+	}
+	return nil
+}

@@ -1,0 +1,241 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
+)
+
+// StoredEvent is a decoded placement event with what the store and the
+// command recorded about it.
+type StoredEvent struct {
+	ID       uuid.UUID
+	Revision uint64
+	Position eventstore.Position
+	Type     string
+	Data     json.RawMessage
+	Event    domain.Event
+	Meta     command.Metadata
+}
+
+// Decode decodes a recorded placement event.
+func Decode(rec eventstore.RecordedEvent) (StoredEvent, error) {
+	e, err := domain.DecodeEvent(rec.Type, rec.Data)
+	if err != nil {
+		return StoredEvent{}, fmt.Errorf("%s revision %d: %w", rec.Stream, rec.Revision, err)
+	}
+	m, err := command.DecodeMetadata(rec.Metadata)
+	if err != nil {
+		return StoredEvent{}, fmt.Errorf("%s revision %d: %w", rec.Stream, rec.Revision, err)
+	}
+	return StoredEvent{ID: rec.ID, Revision: rec.Revision, Position: rec.Position, Type: rec.Type, Data: rec.Data, Event: e, Meta: m}, nil
+}
+
+// Exact is an amount written as a JSON number, exactly ("400", "100.5").
+type Exact decimal.Decimal
+
+func (e Exact) MarshalJSON() ([]byte, error) { return []byte(decimal.Decimal(e).String()), nil }
+
+// Feed item types.
+const (
+	ItemConfirmation       = "CONFIRMATION"
+	ItemClosing            = "CLOSING"
+	ItemRejection          = "REJECTION"
+	ItemAccountingDocument = "ACCOUNTING_DOCUMENT"
+)
+
+// FeedItem is one item of a transaction feed, in the shape of the claim
+// recalls document.
+type FeedItem struct {
+	SortNumber         uint64              `json:"sortNumber"`
+	ID                 uuid.UUID           `json:"id"`
+	Type               string              `json:"type"`
+	CustomerNumber     string              `json:"customerNumber"`
+	ClaimNumber        string              `json:"claimNumber"`
+	Confirmation       *Confirmation       `json:"confirmation,omitempty"`
+	Closing            *Closing            `json:"closing,omitempty"`
+	Rejection          *Rejection          `json:"rejection,omitempty"`
+	AccountingDocument *AccountingDocument `json:"accountingDocument,omitempty"`
+
+	// Position and OccurredAt place the item in the global feed.
+	Position   eventstore.Position `json:"-"`
+	OccurredAt time.Time           `json:"-"`
+}
+
+type Confirmation struct {
+	Date           string `json:"date"`
+	Type           string `json:"type"`
+	Number         string `json:"number"`
+	ContractNumber string `json:"contractNumber"`
+	Amount         Exact  `json:"amount"`
+	Currency       string `json:"currency,omitempty"`
+}
+
+type Closing struct {
+	Date string `json:"date"`
+	Type string `json:"type"`
+}
+
+type Rejection struct {
+	Date           string `json:"date"`
+	Type           string `json:"type"`
+	Description    string `json:"description"`
+	Number         string `json:"number"`
+	ContractNumber string `json:"contractNumber"`
+	Reason         string `json:"reason"`
+}
+
+type AccountingDocument struct {
+	Date      string     `json:"date"`
+	Type      string     `json:"type"`
+	Number    string     `json:"number"`
+	Amount    Exact      `json:"amount"`
+	Currency  string     `json:"currency"`
+	LineItems []LineItem `json:"lineItems"`
+}
+
+type LineItem struct {
+	InvoiceNumber  string `json:"invoiceNumber"`
+	ContractNumber string `json:"contractNumber"`
+	Amount         Exact  `json:"amount"`
+}
+
+var itemNamespace = uuid.MustParse("0b8f6a52-3d0e-4f57-9c0a-8f5b1f4d2e61")
+
+// itemID derives an item's id from the event it comes from.
+func itemID(event uuid.UUID, k int) uuid.UUID {
+	return uuid.NewSHA1(itemNamespace, []byte(fmt.Sprintf("%s/%d", event, k)))
+}
+
+// FeedItems renders a placement's events as its transaction feed, sortNumber
+// from 0 with no gaps. Within one command its CLOSING item comes last.
+func FeedItems(events []StoredEvent) []FeedItem {
+	var items []FeedItem
+	var p domain.Placement
+	var closing []FeedItem // held back until the command's last event
+	add := func(it FeedItem) {
+		it.SortNumber = uint64(len(items))
+		items = append(items, it)
+	}
+	for _, se := range events {
+		p = domain.Evolve(p, se.Event)
+		date := se.Meta.OccurredAt.UTC().Format(time.DateOnly)
+		base := func(k int, typ string) FeedItem {
+			return FeedItem{ID: itemID(se.ID, k), Type: typ, CustomerNumber: p.CustomerNumber, ClaimNumber: p.ClaimNumber,
+				Position: se.Position, OccurredAt: se.Meta.OccurredAt}
+		}
+		switch e := se.Event.(type) {
+		case domain.CreditWaiverIssued:
+			it := base(0, ItemConfirmation)
+			it.Confirmation = &Confirmation{Date: date, Type: "PARTIAL_RECALL", Number: p.CustomerNumber,
+				ContractNumber: e.ContractNumber, Amount: Exact(e.Amount), Currency: e.Currency}
+			add(it)
+		case domain.PlacementRecalled:
+			it := base(0, ItemConfirmation)
+			it.Confirmation = &Confirmation{Date: date, Type: "RECALL", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.OutstandingAmount)}
+			add(it)
+			c := base(1, ItemClosing)
+			c.Closing = &Closing{Date: date, Type: "RECALLED_BY_CLIENT"}
+			closing = append(closing, c)
+		case domain.RecallRejected:
+			it := base(0, ItemRejection)
+			it.Rejection = &Rejection{Date: date, Type: "RECALL", Description: e.Reason, Number: p.CustomerNumber, ContractNumber: "", Reason: "OTHER"}
+			add(it)
+		case domain.PaymentReceived:
+			it := base(0, ItemConfirmation)
+			it.Confirmation = &Confirmation{Date: date, Type: "DIRECT_PAYMENT", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.Amount), Currency: e.Currency}
+			add(it)
+		case domain.AccountingDocumentIssued:
+			it := base(0, ItemAccountingDocument)
+			doc := &AccountingDocument{Date: e.Date, Type: e.Type, Number: e.DocumentNumber, Amount: Exact(e.Amount), Currency: e.Currency, LineItems: []LineItem{}}
+			for _, l := range e.LineItems {
+				doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: l.InvoiceNumber, ContractNumber: l.ContractNumber, Amount: Exact(l.Amount)})
+			}
+			it.AccountingDocument = doc
+			add(it)
+		case domain.PlacementPaid:
+			c := base(0, ItemClosing)
+			c.Closing = &Closing{Date: date, Type: "FULL_PAYMENT"}
+			closing = append(closing, c)
+		}
+		if se.Meta.Index == se.Meta.Count-1 {
+			for _, c := range closing {
+				add(c)
+			}
+			closing = nil
+		}
+	}
+	for _, c := range closing { // a command whose metadata lacked its count
+		add(c)
+	}
+	return items
+}
+
+// AuditItem is one entry of a placement's audit trail: the event itself.
+type AuditItem struct {
+	Position   eventstore.Position `json:"position"`
+	Revision   uint64              `json:"revision"`
+	EventID    uuid.UUID           `json:"eventId"`
+	Type       string              `json:"type"`
+	OccurredAt time.Time           `json:"occurredAt"`
+	Actor      string              `json:"actor"`
+	ActorType  string              `json:"actorType"`
+	RequestID  string              `json:"requestId"`
+	Data       json.RawMessage     `json:"data"`
+}
+
+// AuditItems renders a placement's events as its audit trail.
+func AuditItems(events []StoredEvent) []AuditItem {
+	out := make([]AuditItem, len(events))
+	for i, se := range events {
+		out[i] = AuditItem{Position: se.Position, Revision: se.Revision, EventID: se.ID, Type: se.Type, OccurredAt: se.Meta.OccurredAt,
+			Actor: se.Meta.Actor, ActorType: se.Meta.ActorType, RequestID: se.Meta.RequestID, Data: se.Data}
+	}
+	return out
+}
+
+// ReadPlacement reads and decodes all events of a placement's stream.
+// A placement that does not exist is domain.ErrNotFound.
+func ReadPlacement(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]StoredEvent, error) {
+	var out []StoredEvent
+	for from := uint64(0); ; {
+		batch, err := store.ReadStream(ctx, command.StreamName(id), from, 1000)
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return nil, domain.ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range batch {
+			se, err := Decode(rec)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, se)
+		}
+		if len(batch) < 1000 {
+			return out, nil
+		}
+		from = batch[len(batch)-1].Revision + 1
+	}
+}
+
+// CreditorOf returns the creditor a placement's events belong to.
+func CreditorOf(events []StoredEvent) string {
+	if len(events) == 0 {
+		return ""
+	}
+	if o, ok := events[0].Event.(domain.PlacementOpened); ok {
+		return o.CreditorID
+	}
+	return ""
+}

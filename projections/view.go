@@ -1,0 +1,83 @@
+package projections
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/collections-ledger/ledger/domain"
+)
+
+// Placement is the placement resource of API.md section 3. Money is a JSON
+// string with the currency's decimals ("400.00").
+type Placement struct {
+	PlacementID       uuid.UUID      `json:"placementId"`
+	ClaimNumber       string         `json:"claimNumber"`
+	CustomerNumber    string         `json:"customerNumber"`
+	CreditorID        string         `json:"creditorId"`
+	Status            domain.Status  `json:"status"`
+	Currency          string         `json:"currency"`
+	FeeRate           string         `json:"feeRate"`
+	OriginalAmount    string         `json:"originalAmount"`
+	WaivedAmount      string         `json:"waivedAmount"`
+	RecoveredAmount   string         `json:"recoveredAmount"`
+	OutstandingAmount string         `json:"outstandingAmount"`
+	FeeAmount         string         `json:"feeAmount"`
+	ResolvedAt        *time.Time     `json:"resolvedAt"`
+	OutcomeScore      *string        `json:"outcomeScore"`
+	Invoices          []InvoiceView  `json:"invoices"`
+	EmailSequences    []SequenceView `json:"emailSequences"`
+	Calls             []CallView     `json:"calls"`
+	PlacedAt          time.Time      `json:"placedAt"`
+	Revision          uint64         `json:"revision"`
+}
+
+type InvoiceView struct {
+	InvoiceNumber  string `json:"invoiceNumber"`
+	ContractNumber string `json:"contractNumber"`
+	DueDate        string `json:"dueDate"`
+	Amount         string `json:"amount"`
+	OpenAmount     string `json:"openAmount"`
+}
+
+type SequenceView struct {
+	SequenceID uuid.UUID  `json:"sequenceId"`
+	Status     string     `json:"status"`
+	NextSendAt *time.Time `json:"nextSendAt"`
+}
+
+type CallView struct {
+	CallID      uuid.UUID `json:"callId"`
+	Status      string    `json:"status"`
+	ScheduledAt time.Time `json:"scheduledAt"`
+	Outcome     string    `json:"outcome,omitempty"`
+}
+
+// Render renders a placement's state at a stream revision.
+func Render(p domain.Placement, revision uint64) Placement {
+	money := func(d decimal.Decimal) string { return domain.FormatMoney(d, p.Currency) }
+	v := Placement{
+		PlacementID: p.ID, ClaimNumber: p.ClaimNumber, CustomerNumber: p.CustomerNumber, CreditorID: p.CreditorID,
+		Status: p.Status, Currency: p.Currency, FeeRate: p.FeeRate.String(),
+		OriginalAmount: money(p.Original), WaivedAmount: money(p.Waived), RecoveredAmount: money(p.Recovered),
+		OutstandingAmount: money(p.Outstanding()), FeeAmount: money(p.Fee), ResolvedAt: p.ResolvedAt,
+		Invoices: make([]InvoiceView, len(p.Invoices)), EmailSequences: make([]SequenceView, len(p.Sequences)),
+		Calls: make([]CallView, len(p.Calls)), PlacedAt: p.OpenedAt, Revision: revision,
+	}
+	if p.OutcomeScore != nil {
+		s := p.OutcomeScore.StringFixed(4)
+		v.OutcomeScore = &s
+	}
+	for i, inv := range p.Invoices {
+		v.Invoices[i] = InvoiceView{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, DueDate: inv.DueDate,
+			Amount: money(inv.Amount), OpenAmount: money(inv.Open)}
+	}
+	for i, s := range p.Sequences {
+		v.EmailSequences[i] = SequenceView{SequenceID: s.ID, Status: s.Status, NextSendAt: s.NextSendAt}
+	}
+	for i, c := range p.Calls {
+		v.Calls[i] = CallView{CallID: c.ID, Status: c.Status, ScheduledAt: c.ScheduledAt, Outcome: c.Outcome}
+	}
+	return v
+}
