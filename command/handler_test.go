@@ -1,0 +1,146 @@
+package command_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/eventstore/embedded"
+)
+
+func mustStore(t *testing.T) *embedded.Store {
+	t.Helper()
+	s, err := embedded.Open(t.TempDir(), embedded.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func placeCmd(claim string) domain.Place {
+	return domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: claim, CustomerNumber: "K1", Currency: "EUR",
+		FeeRate: decimal.RequireFromString("0.2"),
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}}
+}
+
+func req() command.Request {
+	return command.Request{Actor: "acme", ActorType: command.ActorCreditor, RequestID: uuid.NewString(), Creditor: "acme"}
+}
+
+// TestClaimNumberRace: 16 requests place the same claim number at once;
+// exactly one wins, through the store, not through a check both could pass.
+func TestClaimNumberRace(t *testing.T) {
+	s := mustStore(t)
+	h := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+	var wg sync.WaitGroup
+	errs := make([]error, 16)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = h.Place(context.Background(), req(), placeCmd("DE-RACE"))
+		}()
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		if err == nil {
+			wins++
+		} else {
+			assert.ErrorIs(t, err, domain.ErrClaimNumberTaken)
+		}
+	}
+	assert.Equal(t, 1, wins)
+	recs, err := s.ReadStream(context.Background(), command.ClaimStream("acme", "DE-RACE"), 0, 10)
+	require.NoError(t, err)
+	assert.Len(t, recs, 1, "one reservation")
+	var placements int
+	var after eventstore.Position
+	for {
+		batch, err := s.ReadAll(context.Background(), after, 100)
+		require.NoError(t, err)
+		if len(batch) == 0 {
+			break
+		}
+		for _, e := range batch {
+			if e.Type == "PlacementOpened" {
+				placements++
+			}
+			after = e.Position
+		}
+	}
+	assert.Equal(t, 1, placements, "one placement opened")
+}
+
+// TestOrphanReservationIsAdopted: a reservation whose placement was never
+// opened (the process died in between) does not burn the claim number.
+func TestOrphanReservationIsAdopted(t *testing.T) {
+	s := mustStore(t)
+	h := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+	orphan := uuid.New()
+	data, _ := json.Marshal(command.ClaimNumberReserved{PlacementID: orphan, CreditorID: "acme", ClaimNumber: "DE-ORPHAN"})
+	_, err := s.Append(context.Background(), command.ClaimStream("acme", "DE-ORPHAN"), eventstore.NoStream(),
+		[]eventstore.EventData{{ID: uuid.New(), Type: command.ClaimReservedType, Data: data, Metadata: []byte(`{}`)}})
+	require.NoError(t, err)
+	res, err := h.Place(context.Background(), req(), placeCmd("DE-ORPHAN"))
+	require.NoError(t, err)
+	assert.Equal(t, orphan, res.Placement.ID, "the reserved placement id is adopted")
+	_, err = h.Place(context.Background(), req(), placeCmd("DE-ORPHAN"))
+	assert.ErrorIs(t, err, domain.ErrClaimNumberTaken, "and then it is taken")
+}
+
+func TestInvalidPlacementBurnsNoClaimNumber(t *testing.T) {
+	s := mustStore(t)
+	h := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+	bad := placeCmd("DE-BAD")
+	bad.Currency = "XXX"
+	_, err := h.Place(context.Background(), req(), bad)
+	require.Error(t, err)
+	head, _ := s.Head(context.Background())
+	assert.Equal(t, eventstore.Start, head, "nothing appended, not even the reservation")
+	_, err = h.Place(context.Background(), req(), placeCmd("DE-BAD"))
+	assert.NoError(t, err)
+}
+
+func TestMetadataOnEveryEvent(t *testing.T) {
+	s := mustStore(t)
+	now := time.Date(2024, 8, 7, 12, 0, 0, 0, time.UTC)
+	h := command.NewHandler(s, command.NewIdempotencyIndex(), func() time.Time { return now })
+	r := req()
+	r.IdempotencyKey, r.RequestHash = "k-1", "h-1"
+	res, err := h.Place(context.Background(), r, placeCmd("DE-META"))
+	require.NoError(t, err)
+	res, err = h.Execute(context.Background(), res.Placement.ID, req(), func(at time.Time) domain.Command { return domain.Recall{At: at} })
+	require.NoError(t, err)
+	recs, err := s.ReadStream(context.Background(), command.StreamName(res.Placement.ID), 0, 100)
+	require.NoError(t, err)
+	require.Len(t, recs, 6)
+	for i, rec := range recs {
+		m, err := command.DecodeMetadata(rec.Metadata)
+		require.NoError(t, err)
+		assert.Equal(t, "acme", m.Actor)
+		assert.Equal(t, command.ActorCreditor, m.ActorType)
+		assert.NotEmpty(t, m.RequestID)
+		assert.Equal(t, m.RequestID, m.CausationID)
+		assert.Equal(t, m.RequestID, m.CorrelationID)
+		assert.Equal(t, domain.SchemaVersion, m.SchemaVersion)
+		assert.Equal(t, now, m.OccurredAt)
+		if i == 0 {
+			assert.Equal(t, "k-1", m.IdempotencyKey)
+			assert.Equal(t, "place", m.Command)
+		} else {
+			assert.Equal(t, "recall", m.Command)
+			assert.Equal(t, i-1, m.Index)
+			assert.Equal(t, 5, m.Count)
+		}
+	}
+}
