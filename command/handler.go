@@ -69,6 +69,47 @@ type Handler struct {
 	// they do not race each other into retries; optimistic concurrency still
 	// guards against writers in other processes.
 	streams [256]sync.Mutex
+	// cache holds placements as this process last wrote or read them, with
+	// their revision, so a command need not re-read and decode its stream.
+	// It is only read and written under the placement's stream lock. A
+	// writer in another process shows up as a revision conflict on append,
+	// which evicts the entry and reloads.
+	cacheMu sync.Mutex
+	cache   map[uuid.UUID]cachedPlacement
+	// owners caches claim reservations, which never change once written.
+	owners map[string]uuid.UUID
+}
+
+type cachedPlacement struct {
+	p   domain.Placement
+	rev uint64
+	pos eventstore.Position
+}
+
+// maxCached bounds the aggregate cache; past it the cache is dropped and
+// refilled from the store on demand.
+const maxCached = 50_000
+
+func (h *Handler) cached(id uuid.UUID) (cachedPlacement, bool) {
+	h.cacheMu.Lock()
+	defer h.cacheMu.Unlock()
+	c, ok := h.cache[id]
+	return c, ok
+}
+
+func (h *Handler) remember(id uuid.UUID, c cachedPlacement) {
+	h.cacheMu.Lock()
+	defer h.cacheMu.Unlock()
+	if len(h.cache) >= maxCached {
+		clear(h.cache)
+	}
+	h.cache[id] = c
+}
+
+func (h *Handler) forget(id uuid.UUID) {
+	h.cacheMu.Lock()
+	defer h.cacheMu.Unlock()
+	delete(h.cache, id)
 }
 
 func (h *Handler) streamLock(id uuid.UUID) func() {
@@ -83,7 +124,7 @@ func NewHandler(store eventstore.Store, idem *IdempotencyIndex, now func() time.
 	if now == nil {
 		now = time.Now
 	}
-	return &Handler{store: store, now: now, idem: idem}
+	return &Handler{store: store, now: now, idem: idem, cache: map[uuid.UUID]cachedPlacement{}, owners: map[string]uuid.UUID{}}
 }
 
 // Idempotency returns the handler's idempotency index.
@@ -200,9 +241,18 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 				return Result{}, ctx.Err()
 			}
 		}
-		p, rev, pos, err := h.Load(ctx, id, req.Creditor)
-		if err != nil {
-			return Result{}, err
+		c, hit := h.cached(id)
+		if !hit || attempt > 0 {
+			p, rev, pos, err := h.load(ctx, id, eventstore.Position(^uint64(0)))
+			if err != nil {
+				return Result{}, err
+			}
+			c = cachedPlacement{p: p, rev: rev, pos: pos}
+			h.remember(id, c)
+		}
+		p, rev, pos := c.p, c.rev, c.pos
+		if req.Creditor != "" && p.CreditorID != req.Creditor {
+			return Result{}, domain.ErrNotFound
 		}
 		if req.IfMatch != nil && *req.IfMatch != rev {
 			return Result{}, ErrPreconditionFailed
@@ -219,6 +269,11 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 			return Result{Placement: p, Revision: rev, Position: pos, RequestID: req.RequestID}, nil
 		}
 		res, err := h.append(ctx, id, req, cmd, dec, p, eventstore.Exact(rev), at)
+		if err != nil {
+			h.forget(id)
+		} else {
+			h.remember(id, cachedPlacement{p: res.Placement, rev: res.Revision, pos: res.Position})
+		}
 		if errors.Is(err, eventstore.ErrConcurrency) {
 			if req.IfMatch != nil {
 				return Result{}, ErrPreconditionFailed
@@ -310,6 +365,9 @@ func (h *Handler) Place(ctx context.Context, req Request, cmd domain.Place) (Res
 	if errors.Is(err, eventstore.ErrConcurrency) {
 		return Result{}, domain.ErrClaimNumberTaken
 	}
+	if err == nil {
+		h.remember(cmd.PlacementID, cachedPlacement{p: res.Placement, rev: res.Revision, pos: res.Position})
+	}
 	return res, err
 }
 
@@ -318,7 +376,14 @@ func (h *Handler) ClaimOwner(ctx context.Context, creditor, claimNumber string) 
 	if !domain.ValidIdentifier(claimNumber) || !domain.ValidCreditorID(creditor) {
 		return uuid.Nil, false, nil
 	}
-	recs, err := h.store.ReadStream(ctx, ClaimStream(creditor, claimNumber), 0, 1)
+	stream := ClaimStream(creditor, claimNumber)
+	h.cacheMu.Lock()
+	owner, known := h.owners[stream]
+	h.cacheMu.Unlock()
+	if known {
+		return owner, true, nil
+	}
+	recs, err := h.store.ReadStream(ctx, stream, 0, 1)
 	if errors.Is(err, eventstore.ErrStreamNotFound) || (err == nil && len(recs) == 0) {
 		return uuid.Nil, false, nil
 	}
@@ -329,5 +394,11 @@ func (h *Handler) ClaimOwner(ctx context.Context, creditor, claimNumber string) 
 	if err := json.Unmarshal(recs[0].Data, &r); err != nil {
 		return uuid.Nil, false, fmt.Errorf("claim reservation %s: %w", recs[0].Stream, err)
 	}
+	h.cacheMu.Lock()
+	if len(h.owners) >= maxCached {
+		clear(h.owners)
+	}
+	h.owners[stream] = r.PlacementID
+	h.cacheMu.Unlock()
 	return r.PlacementID, true, nil
 }

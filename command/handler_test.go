@@ -28,7 +28,7 @@ func mustStore(t *testing.T) *embedded.Store {
 
 func placeCmd(claim string) domain.Place {
 	return domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: claim, CustomerNumber: "K1", Currency: "EUR",
-		FeeRate: decimal.RequireFromString("0.2"),
+		FeeRate:  decimal.RequireFromString("0.2"),
 		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}}
 }
 
@@ -143,4 +143,29 @@ func TestMetadataOnEveryEvent(t *testing.T) {
 			assert.Equal(t, 5, m.Count)
 		}
 	}
+}
+
+// TestCacheSeesOtherWriters: two handlers on one store stand for two
+// processes; each one's cached placement goes stale when the other writes,
+// and no update is lost.
+func TestCacheSeesOtherWriters(t *testing.T) {
+	s := mustStore(t)
+	h1 := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+	h2 := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+	res, err := h1.Place(context.Background(), req(), placeCmd("DE-TWO"))
+	require.NoError(t, err)
+	id := res.Placement.ID
+	pay := func(h *command.Handler) command.Result {
+		res, err := h.Execute(context.Background(), id, req(), func(at time.Time) domain.Command {
+			return domain.ReceivePayment{Amount: decimal.NewFromInt(10), At: at}
+		})
+		require.NoError(t, err)
+		return res
+	}
+	pay(h1)
+	pay(h2)
+	pay(h1) // h1's cache is stale: the append conflicts, h1 reloads and retries
+	last := pay(h2)
+	assert.Equal(t, "40", last.Placement.Recovered.String())
+	assert.Equal(t, uint64(8), last.Revision)
 }

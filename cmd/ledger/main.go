@@ -1,6 +1,7 @@
 // Command ledger runs the collections ledger.
 //
 //	ledger serve    run the HTTP server (settings from the environment; flags of the same name override)
+//	ledger load     drive a bounded load at a ledger on this machine and verify what it acknowledged
 //	ledger version  print the version
 package main
 
@@ -13,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"os/signal"
@@ -40,6 +42,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "load":
+		return load(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "ledger", version)
 		return 0
@@ -58,6 +62,7 @@ func usage(w io.Writer) {
 
 commands:
   serve     run the ledger's HTTP server
+  load      drive a load against a running ledger (loopback only) and verify it afterwards
   version   print the version
 
 Run "ledger serve -h" for its settings.
@@ -133,6 +138,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go func() { runnerDone <- runner.Run(runCtx) }()
 	api := httpapi.New(httpapi.Config{Store: store, Commands: command.NewHandler(store, idem, nil), Runner: runner, Keys: keys, Logger: logger})
 
+	if dbg := getenv("LEDGER_DEBUG_ADDR"); dbg != "" {
+		// Opt-in profiling endpoints (net/http/pprof), for loopback use only.
+		go func() {
+			mux := http.NewServeMux()
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			logger.Warn("profiling endpoints enabled", "addr", dbg)
+			_ = http.ListenAndServe(dbg, mux)
+		}()
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		logger.Error("cannot listen", "addr", cfg.Addr, "err", err)

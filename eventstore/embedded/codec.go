@@ -108,17 +108,20 @@ func decodeRecord(pos eventstore.Position, value []byte) (eventstore.RecordedEve
 }
 
 // decoder decodes the records of one read. It copies each value (Pebble
-// reuses its buffers) into an arena shared by the batch, one allocation per
-// arenaBytes instead of one per event, and reuses the strings of event types
-// and of consecutive events of one stream. A checksum mismatch or a malformed
-// record is ErrCorrupt, naming the position.
+// reuses its buffers) into an arena shared by the batch instead of one
+// allocation per event: the arena's chunks start at the first record's size
+// and double up to maxArenaChunk, so a one-event read allocates one record's
+// worth and a long scan a few large chunks. It also reuses the strings of
+// event types and of consecutive events of one stream. A checksum mismatch or
+// a malformed record is ErrCorrupt, naming the position.
 type decoder struct {
 	arena      []byte
+	chunk      int
 	types      map[string]string
 	lastStream string
 }
 
-const arenaBytes = 256 << 10
+const maxArenaChunk = 256 << 10
 
 func (d *decoder) decode(pos eventstore.Position, value []byte) (eventstore.RecordedEvent, error) {
 	corrupt := func(why string) (eventstore.RecordedEvent, error) {
@@ -135,7 +138,8 @@ func (d *decoder) decode(pos eventstore.Position, value []byte) (eventstore.Reco
 	}
 	n := len(value) - 5
 	if cap(d.arena)-len(d.arena) < n {
-		d.arena = make([]byte, 0, max(n, arenaBytes))
+		d.chunk = min(max(2*d.chunk, n), maxArenaChunk)
+		d.arena = make([]byte, 0, max(n, d.chunk))
 	}
 	start := len(d.arena)
 	d.arena = append(d.arena, value[5:]...)

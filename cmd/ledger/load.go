@@ -1,0 +1,357 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// loadConfig bounds a load run: loopback only, limited in count and time.
+type loadConfig struct {
+	Addr        string
+	Key         string
+	Placements  int
+	Connections int
+	Duration    time.Duration
+	Seed        uint64
+}
+
+const (
+	maxLoadPlacements  = 1_000_000
+	maxLoadConnections = 1024
+	maxLoadDuration    = 10 * time.Minute
+)
+
+func parseLoadConfig(args []string, getenv func(string) string, stderr io.Writer) (loadConfig, error) {
+	var c loadConfig
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Addr, "addr", "http://127.0.0.1:8080", "the ledger to load (loopback only)")
+	fs.StringVar(&c.Key, "key", getenv("LEDGER_LOAD_KEY"), "a creditor API key (or LEDGER_LOAD_KEY)")
+	fs.IntVar(&c.Placements, "placements", 1000, "placements to create first")
+	fs.IntVar(&c.Connections, "connections", 64, "concurrent connections")
+	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "how long to drive the command mix")
+	fs.Uint64Var(&c.Seed, "seed", uint64(time.Now().UnixNano()), "random seed")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	u, err := url.Parse(c.Addr)
+	if err != nil || u.Host == "" {
+		return c, fmt.Errorf("-addr must be a URL like http://127.0.0.1:8080")
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); !(host == "localhost" || (ip != nil && ip.IsLoopback())) {
+		return c, fmt.Errorf("-addr must be a loopback address (127.0.0.0/8, ::1 or localhost), not %q", host)
+	}
+	switch {
+	case c.Key == "":
+		return c, fmt.Errorf("-key (or LEDGER_LOAD_KEY) is required")
+	case c.Placements < 1 || c.Placements > maxLoadPlacements:
+		return c, fmt.Errorf("-placements must be 1..%d", maxLoadPlacements)
+	case c.Connections < 1 || c.Connections > maxLoadConnections:
+		return c, fmt.Errorf("-connections must be 1..%d", maxLoadConnections)
+	case c.Duration <= 0 || c.Duration > maxLoadDuration:
+		return c, fmt.Errorf("-duration must be more than 0 and at most %s", maxLoadDuration)
+	}
+	c.Addr = strings.TrimSuffix(c.Addr, "/")
+	return c, nil
+}
+
+type loadOp string
+
+const (
+	opPlace   loadOp = "place"
+	opPayment loadOp = "payment"
+	opWaiver  loadOp = "partial_recall"
+	opRecall  loadOp = "recall"
+	opRead    loadOp = "read"
+)
+
+// loadStats collects latencies per operation and outcome counts.
+type loadStats struct {
+	mu      sync.Mutex
+	lat     map[loadOp][]time.Duration
+	refused map[loadOp]int
+	failed  map[loadOp]int
+}
+
+func (s *loadStats) add(op loadOp, d time.Duration, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case status >= 200 && status < 300:
+		s.lat[op] = append(s.lat[op], d)
+	case status == http.StatusConflict || status == http.StatusUnprocessableEntity:
+		s.refused[op]++
+		s.lat[op] = append(s.lat[op], d)
+	default:
+		s.failed[op]++
+	}
+}
+
+// acked is a command the ledger acknowledged, to be found afterwards.
+type acked struct {
+	placement string
+	kind      string // PaymentReceived (found by its number) or a claim recall (found by its request id)
+	number    string
+}
+
+type loadRun struct {
+	cfg    loadConfig
+	client *http.Client
+	stats  *loadStats
+	maxPos atomic.Uint64
+}
+
+func (r *loadRun) send(ctx context.Context, method, path string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.cfg.Addr+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+r.cfg.Key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if p := resp.Header.Get("Ledger-Position"); p != "" {
+		var n uint64
+		if _, perr := fmt.Sscan(p, &n); perr == nil {
+			for {
+				cur := r.maxPos.Load()
+				if n <= cur || r.maxPos.CompareAndSwap(cur, n) {
+					break
+				}
+			}
+		}
+	}
+	return resp.StatusCode, b, err
+}
+
+func load(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := parseLoadConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger load:", err)
+		return 2
+	}
+	r := &loadRun{cfg: cfg, stats: &loadStats{lat: map[loadOp][]time.Duration{}, refused: map[loadOp]int{}, failed: map[loadOp]int{}},
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Connections, MaxConnsPerHost: cfg.Connections}}}
+	runID := fmt.Sprintf("%x", cfg.Seed&0xffffffff)
+
+	// Phase 1: placements.
+	fmt.Fprintf(stdout, "creating %d placements with %d connections…\n", cfg.Placements, cfg.Connections)
+	ids := make([]string, cfg.Placements)
+	next := atomic.Int64{}
+	start := time.Now()
+	var wg sync.WaitGroup
+	var placeErr atomic.Pointer[error]
+	for range cfg.Connections {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < cfg.Placements; i = int(next.Add(1) - 1) {
+				body := map[string]any{"claimNumber": fmt.Sprintf("LOAD-%s-%07d", runID, i), "customerNumber": fmt.Sprintf("K%07d", i),
+					"currency": "EUR", "feeRate": "0.20", "invoices": []map[string]any{
+						{"invoiceNumber": "I1", "contractNumber": "C1", "amount": "100.00", "dueDate": "2024-05-01"},
+						{"invoiceNumber": "I2", "contractNumber": "C1", "amount": "300.00", "dueDate": "2024-06-01"}}}
+				t0 := time.Now()
+				status, b, err := r.send(ctx, "POST", "/v1/placements", body)
+				r.stats.add(opPlace, time.Since(t0), status)
+				if err != nil || status != http.StatusCreated {
+					e := fmt.Errorf("placing: status %d, %v, %s", status, err, b)
+					placeErr.Store(&e)
+					return
+				}
+				var p struct {
+					PlacementID string `json:"placementId"`
+				}
+				_ = json.Unmarshal(b, &p)
+				ids[i] = p.PlacementID
+			}
+		}()
+	}
+	wg.Wait()
+	if e := placeErr.Load(); e != nil {
+		fmt.Fprintln(stderr, "ledger load:", *e)
+		return 1
+	}
+	fmt.Fprintf(stdout, "placed %d in %s\n", cfg.Placements, time.Since(start).Round(time.Millisecond))
+
+	// Phase 2: the mix, for the duration.
+	fmt.Fprintf(stdout, "driving payments 45%%, partial recalls 20%%, recalls 1%%, reads 34%% for %s…\n", cfg.Duration)
+	var ackMu sync.Mutex
+	var acks []acked
+	deadline := time.Now().Add(cfg.Duration)
+	mixStart := time.Now()
+	for w := range cfg.Connections {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(w)))
+			for n := 0; time.Now().Before(deadline); n++ {
+				idx := rng.IntN(len(ids))
+				id := ids[idx]
+				roll := rng.IntN(100)
+				t0 := time.Now()
+				switch {
+				case roll < 45:
+					num := fmt.Sprintf("P-%s-%d-%d", runID, w, n)
+					status, _, _ := r.send(ctx, "POST", "/v1/placements/"+id+"/payment-received", map[string]any{"amount": "1.00", "paymentNumber": num})
+					r.stats.add(opPayment, time.Since(t0), status)
+					if status == http.StatusOK {
+						ackMu.Lock()
+						acks = append(acks, acked{id, "PaymentReceived", num})
+						ackMu.Unlock()
+					}
+				case roll < 65:
+					num := fmt.Sprintf("W-%s-%d-%d", runID, w, n)
+					claim := fmt.Sprintf("LOAD-%s-%07d", runID, idx)
+					status, b, _ := r.send(ctx, "POST", "/v1/claims/"+claim+"/recalls", map[string]any{"creditWaiverNumber": num, "invoiceNumber": "I2",
+						"contractNumber": "C1", "type": "CREDIT_WAIVER", "date": "2024-08-07", "description": "load", "amount": "0.50", "currency": "EUR"})
+					r.stats.add(opWaiver, time.Since(t0), status)
+					var accepted struct {
+						RequestID string `json:"requestId"`
+					}
+					if status == http.StatusAccepted && json.Unmarshal(b, &accepted) == nil {
+						// Accepted: a CreditWaiverIssued, or the REJECTION of a closed claim.
+						ackMu.Lock()
+						acks = append(acks, acked{id, "request", accepted.RequestID})
+						ackMu.Unlock()
+					}
+				case roll < 66:
+					status, _, _ := r.send(ctx, "POST", "/v1/placements/"+id+"/recall", nil)
+					r.stats.add(opRecall, time.Since(t0), status)
+				default:
+					status, _, _ := r.send(ctx, "GET", "/v1/placements/"+id, nil)
+					r.stats.add(opRead, time.Since(t0), status)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(mixStart)
+	r.report(stdout, elapsed)
+
+	// Phase 3: every acknowledged command is visible, exactly once.
+	fmt.Fprintf(stdout, "verifying %d acknowledged commands through the API…\n", len(acks))
+	missing, dup, err := r.verify(ctx, acks)
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger load: verify:", err)
+		return 1
+	}
+	failed := 0
+	for _, n := range r.stats.failed {
+		failed += n
+	}
+	fmt.Fprintf(stdout, "verified: %d acknowledged, %d missing, %d seen twice; %d requests failed (5xx or transport)\n", len(acks), missing, dup, failed)
+	if missing > 0 || dup > 0 || failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+func (r *loadRun) report(w io.Writer, elapsed time.Duration) {
+	fmt.Fprintf(w, "\n%-16s %9s %10s %9s %9s %9s %9s %8s %7s\n", "operation", "count", "per sec", "p50 ms", "p95 ms", "p99 ms", "max ms", "refused", "failed")
+	total, commands := 0, 0
+	for _, op := range []loadOp{opPayment, opWaiver, opRecall, opRead} {
+		lat := slices.Clone(r.stats.lat[op])
+		slices.Sort(lat)
+		pct := func(p float64) float64 {
+			if len(lat) == 0 {
+				return 0
+			}
+			return float64(lat[min(len(lat)-1, int(float64(len(lat))*p))].Microseconds()) / 1000
+		}
+		n := len(lat) + r.stats.failed[op]
+		total += n
+		if op != opRead {
+			commands += n
+		}
+		fmt.Fprintf(w, "%-16s %9d %10.0f %9.2f %9.2f %9.2f %9.2f %8d %7d\n", op, n, float64(n)/elapsed.Seconds(),
+			pct(0.50), pct(0.95), pct(0.99), pct(1.0), r.stats.refused[op], r.stats.failed[op])
+	}
+	var all []time.Duration
+	for _, op := range []loadOp{opPayment, opWaiver, opRecall} {
+		all = append(all, r.stats.lat[op]...)
+	}
+	slices.Sort(all)
+	p99 := 0.0
+	if len(all) > 0 {
+		p99 = float64(all[len(all)*99/100].Microseconds()) / 1000
+	}
+	fmt.Fprintf(w, "\ncommands: %d in %s = %.0f/s (p99 %.2f ms); all requests: %.0f/s\n\n", commands, elapsed.Round(time.Millisecond),
+		float64(commands)/elapsed.Seconds(), p99, float64(total)/elapsed.Seconds())
+}
+
+// verify reads the audit trail of every placement that has acknowledged
+// commands, after the projections reached the highest position seen.
+func (r *loadRun) verify(ctx context.Context, acks []acked) (missing, dup int, err error) {
+	byPlacement := map[string][]acked{}
+	for _, a := range acks {
+		byPlacement[a.placement] = append(byPlacement[a.placement], a)
+	}
+	for id, list := range byPlacement {
+		status, b, err := r.send(ctx, "GET", fmt.Sprintf("/v1/placements/%s/audit", id), nil)
+		if err != nil || status != http.StatusOK {
+			return 0, 0, fmt.Errorf("audit of %s: status %d, %v", id, status, err)
+		}
+		var items []struct {
+			Type      string `json:"type"`
+			RequestID string `json:"requestId"`
+			Data      struct {
+				PaymentNumber      string `json:"paymentNumber"`
+				CreditWaiverNumber string `json:"creditWaiverNumber"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(b, &items); err != nil {
+			return 0, 0, err
+		}
+		seen := map[string]int{}
+		for _, it := range items {
+			switch it.Type {
+			case "PaymentReceived":
+				seen["PaymentReceived/"+it.Data.PaymentNumber]++
+			case "CreditWaiverIssued", "RecallRejected":
+				seen["request/"+it.RequestID]++
+			}
+		}
+		for _, a := range list {
+			switch seen[a.kind+"/"+a.number] {
+			case 0:
+				missing++
+			case 1:
+			default:
+				dup++
+			}
+		}
+	}
+	return missing, dup, nil
+}
