@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -165,16 +164,16 @@ func (PlacementPaid) EventType() string            { return "PlacementPaid" }
 func (RecallRejected) EventType() string           { return "RecallRejected" }
 
 // registry maps each stored type name to a decoder. An unknown type is an
-// error, never a silent skip.
+// error, never a silent skip. Unknown fields inside a known type are
+// ignored, so that events written by a later schema version that only added
+// fields still replay.
 var registry = map[string]func([]byte) (Event, error){}
 
 func register[E Event]() {
 	var zero E
 	registry[zero.EventType()] = func(b []byte) (Event, error) {
 		var e E
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&e); err != nil {
+		if err := json.Unmarshal(b, &e); err != nil {
 			return nil, err
 		}
 		return e, nil

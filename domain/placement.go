@@ -73,7 +73,8 @@ type Placement struct {
 	Calls          []CallState
 	// Documents counts accounting documents issued, for their numbers.
 	Documents int
-	// Processed numbers of payments and credit waivers, for processing each once.
+	// Processed numbers of payments and credit waivers, for processing each
+	// once; nil until the first one.
 	PaymentNumbers map[string]bool
 	WaiverNumbers  map[string]bool
 }
@@ -113,7 +114,6 @@ func Evolve(p Placement, e Event) Placement {
 			ID: e.PlacementID, CreditorID: e.CreditorID, ClaimNumber: e.ClaimNumber, CustomerNumber: e.CustomerNumber,
 			Currency: e.Currency, FeeRate: e.FeeRate, Status: StatusActive, OpenedAt: e.OpenedAt,
 			Original: decimal.Zero, Waived: decimal.Zero, Recovered: decimal.Zero, Fee: decimal.Zero,
-			PaymentNumbers: map[string]bool{}, WaiverNumbers: map[string]bool{},
 		}
 		for _, inv := range e.Invoices {
 			p.Invoices = append(p.Invoices, InvoiceState{Invoice: inv, Open: inv.Amount})

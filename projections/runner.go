@@ -1,16 +1,19 @@
 package projections
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 
 	"github.com/google/uuid"
 
 	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 )
 
@@ -49,40 +52,119 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.target = head
 	r.ready = head == eventstore.Start
 	r.mu.Unlock()
+	// The pipeline below stops with this context, whichever way Run returns.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	sub, err := r.store.SubscribeAll(ctx, eventstore.Start)
 	if err != nil {
 		return r.fail(fmt.Errorf("projections: subscribe: %w", err))
 	}
 	defer sub.Close()
-	for {
-		rec, err := sub.Recv()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, eventstore.ErrClosed) {
-				return nil
+	// Decoding is the expensive part of applying an event, so it fans out:
+	// the receiver hands records round-robin to one decoder per core, and
+	// this goroutine takes the results back in the same round-robin order,
+	// so events are applied in log order.
+	workers := max(1, runtime.GOMAXPROCS(0))
+	in := make([]chan eventstore.RecordedEvent, workers)
+	out := make([]chan decodedEvent, workers)
+	for i := range workers {
+		in[i] = make(chan eventstore.RecordedEvent, 256)
+		out[i] = make(chan decodedEvent, 256)
+		go func() {
+			defer close(out[i])
+			for rec := range in[i] {
+				select {
+				case out[i] <- decode(rec):
+				case <-ctx.Done():
+					return
+				}
 			}
-			return r.fail(fmt.Errorf("projections: subscription ended: %w", err))
+		}()
+	}
+	recvErr := make(chan error, 1)
+	go func() {
+		defer func() {
+			for _, c := range in {
+				close(c)
+			}
+		}()
+		for i := 0; ; i = (i + 1) % workers {
+			rec, err := sub.Recv()
+			if err != nil {
+				if ctx.Err() != nil || errors.Is(err, eventstore.ErrClosed) {
+					err = nil
+				}
+				recvErr <- err
+				return
+			}
+			select {
+			case in[i] <- rec:
+			case <-ctx.Done():
+				recvErr <- nil
+				return
+			}
 		}
-		if err := r.apply(rec); err != nil {
-			return r.fail(err)
+	}()
+	for i := 0; ; i = (i + 1) % workers {
+		d, ok := <-out[i]
+		if !ok {
+			if err := <-recvErr; err != nil {
+				return r.fail(fmt.Errorf("projections: subscription ended: %w", err))
+			}
+			return nil
 		}
+		if d.err != nil {
+			return r.fail(d.err)
+		}
+		r.apply(d)
 	}
 }
 
-func (r *Runner) apply(rec eventstore.RecordedEvent) error {
-	if id, ok := strings.CutPrefix(rec.Stream, command.StreamPrefix); ok {
-		pid, err := uuid.Parse(id)
-		if err != nil {
-			return fmt.Errorf("projections: stream %q is not a placement stream: %w", rec.Stream, err)
+// decodedEvent is a recorded event ready to apply.
+type decodedEvent struct {
+	pos       eventstore.Position
+	placement uuid.UUID // uuid.Nil for events of other streams
+	revision  uint64
+	se        StoredEvent
+	err       error
+}
+
+func decode(rec eventstore.RecordedEvent) decodedEvent {
+	d := decodedEvent{pos: rec.Position, revision: rec.Revision}
+	id, ok := strings.CutPrefix(rec.Stream, command.StreamPrefix)
+	if !ok {
+		return d
+	}
+	pid, err := uuid.Parse(id)
+	if err != nil {
+		d.err = fmt.Errorf("projections: stream %q is not a placement stream: %w", rec.Stream, err)
+		return d
+	}
+	e, err := domain.DecodeEvent(rec.Type, rec.Data)
+	if err != nil {
+		d.err = fmt.Errorf("projections: %s revision %d: %w", rec.Stream, rec.Revision, err)
+		return d
+	}
+	d.placement, d.se.Event = pid, e
+	// Only the idempotency index reads metadata here; most events carry no
+	// key, and their metadata is not decoded at all.
+	if bytes.Contains(rec.Metadata, idempotencyKeyField) {
+		if d.se.Meta, err = command.DecodeMetadata(rec.Metadata); err != nil {
+			d.err = fmt.Errorf("projections: %s revision %d: %w", rec.Stream, rec.Revision, err)
 		}
-		se, err := Decode(rec)
-		if err != nil {
-			return fmt.Errorf("projections: %w", err)
-		}
-		r.Placements.Apply(pid, rec.Revision, se.Event)
-		r.Idem.Apply(pid, rec.Position, se.Meta)
+	}
+	return d
+}
+
+var idempotencyKeyField = []byte(`"idempotencyKey"`)
+
+func (r *Runner) apply(d decodedEvent) {
+	if d.placement != uuid.Nil {
+		r.Placements.Apply(d.placement, d.revision, d.se.Event)
+		r.Idem.Apply(d.placement, d.pos, d.se.Meta)
 	}
 	r.mu.Lock()
-	r.position = rec.Position
+	r.position = d.pos
 	if !r.ready && r.position >= r.target {
 		r.ready = true
 		r.logger.Info("projections caught up", "position", r.position, "placements", r.Placements.Count())
@@ -93,7 +175,6 @@ func (r *Runner) apply(rec eventstore.RecordedEvent) error {
 		r.waiting = false
 	}
 	r.mu.Unlock()
-	return nil
 }
 
 func (r *Runner) fail(err error) error {

@@ -29,7 +29,7 @@ type Options struct {
 	// Logger receives Pebble's messages and the engine's own; nil means
 	// slog.Default().
 	Logger *slog.Logger
-	// CacheBytes is the size of Pebble's block cache; 0 means 64 MiB.
+	// CacheBytes is the size of Pebble's block cache; 0 means 32 MiB.
 	CacheBytes int64
 	// Now is the clock that stamps RecordedAt; nil means time.Now.
 	Now func() time.Time
@@ -96,15 +96,16 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	cacheBytes := opts.CacheBytes
 	if cacheBytes == 0 {
-		cacheBytes = 64 << 20
+		cacheBytes = 32 << 20
 	}
 	cache := pebble.NewCache(cacheBytes)
 	defer cache.Unref()
 	po := &pebble.Options{
-		FS:                 opts.FS,
-		Cache:              cache,
-		Logger:             pebbleLogger{logger},
-		MemTableSize:       64 << 20,
+		FS:     opts.FS,
+		Cache:  cache,
+		Logger: pebbleLogger{logger},
+		// Memtables live outside the Go heap; two can exist at once.
+		MemTableSize:       16 << 20,
 		FormatMajorVersion: pebble.FormatNewest,
 		EventListener: &pebble.EventListener{
 			// Pebble's default for corruption is Fatalf. The read that met it
