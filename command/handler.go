@@ -86,8 +86,10 @@ type cachedPlacement struct {
 	pos eventstore.Position
 }
 
-// maxCached bounds the aggregate cache; past it the cache is dropped and
-// refilled from the store on demand.
+// maxCached bounds the aggregate cache and the claim-owner cache; when one
+// is full, an arbitrary entry makes room (Go's map iteration order is
+// random), which under uniform access keeps a hit rate of maxCached/N where
+// dropping the whole cache would keep almost none.
 const maxCached = 50_000
 
 func (h *Handler) cached(id uuid.UUID) (cachedPlacement, bool) {
@@ -100,8 +102,11 @@ func (h *Handler) cached(id uuid.UUID) (cachedPlacement, bool) {
 func (h *Handler) remember(id uuid.UUID, c cachedPlacement) {
 	h.cacheMu.Lock()
 	defer h.cacheMu.Unlock()
-	if len(h.cache) >= maxCached {
-		clear(h.cache)
+	if _, present := h.cache[id]; !present && len(h.cache) >= maxCached {
+		for victim := range h.cache {
+			delete(h.cache, victim)
+			break
+		}
 	}
 	h.cache[id] = c
 }
@@ -396,7 +401,10 @@ func (h *Handler) ClaimOwner(ctx context.Context, creditor, claimNumber string) 
 	}
 	h.cacheMu.Lock()
 	if len(h.owners) >= maxCached {
-		clear(h.owners)
+		for victim := range h.owners {
+			delete(h.owners, victim)
+			break
+		}
 	}
 	h.owners[stream] = r.PlacementID
 	h.cacheMu.Unlock()

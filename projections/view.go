@@ -59,7 +59,7 @@ func Render(p domain.Placement, revision uint64) Placement {
 	money := func(d decimal.Decimal) string { return domain.FormatMoney(d, p.Currency) }
 	v := Placement{
 		PlacementID: p.ID, ClaimNumber: p.ClaimNumber, CustomerNumber: p.CustomerNumber, CreditorID: p.CreditorID,
-		Status: p.Status, Currency: p.Currency, FeeRate: p.FeeRate.String(),
+		Status: p.Status, Currency: p.Currency, FeeRate: p.FeeRate.StringFixed(max(2, -p.FeeRate.Exponent())),
 		OriginalAmount: money(p.Original), WaivedAmount: money(p.Waived), RecoveredAmount: money(p.Recovered),
 		OutstandingAmount: money(p.Outstanding()), FeeAmount: money(p.Fee), ResolvedAt: p.ResolvedAt,
 		Invoices: make([]InvoiceView, len(p.Invoices)), EmailSequences: make([]SequenceView, len(p.Sequences)),

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestLoadConfigRefusals(t *testing.T) {
+	env := func(string) string { return "" }
+	var stderr syncBuffer
+	for name, args := range map[string][]string{
+		"ErrNotLoopback":      {"-addr", "http://10.0.0.1:8080", "-key", "k"},
+		"ErrPublicHost":       {"-addr", "http://example.com", "-key", "k"},
+		"ErrNoKey":            {"-addr", "http://127.0.0.1:8080"},
+		"ErrTooManyConns":     {"-key", "k", "-connections", "5000"},
+		"ErrTooLong":          {"-key", "k", "-duration", "1h"},
+		"ErrNoPlacements":     {"-key", "k", "-placements", "0"},
+		"ErrNotAURL":          {"-key", "k", "-addr", "127.0.0.1"},
+		"ErrTooManyPlacement": {"-key", "k", "-placements", "2000000"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := parseLoadConfig(args, env, &stderr)
+			assert.Error(t, err)
+		})
+	}
+	c, err := parseLoadConfig([]string{"-addr", "http://localhost:9/", "-key", "k"}, env, &stderr)
+	require.NoError(t, err)
+	assert.Equal(t, "http://localhost:9", c.Addr)
+}
+
+// TestLoadAgainstServe runs a short load against a real server and expects
+// every acknowledged command to be verified.
+func TestLoadAgainstServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test skipped in -short mode")
+	}
+	addr := freeAddr(t)
+	key := "acme-key-0123456789abcdef"
+	env := map[string]string{"LEDGER_API_KEYS": "acme=" + key}
+	getenv := func(k string) string { return env[k] }
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var srvOut, srvErr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-LEDGER_ADDR", addr, "-LEDGER_STORE", filepath.Join(t.TempDir(), "s")}, getenv, &srvOut, &srvErr)
+	}()
+	require.Eventually(t, func() bool { return len(srvOut.String()) > 0 }, 30*time.Second, 10*time.Millisecond)
+	var out, errOut syncBuffer
+	code := run(context.Background(), []string{"load", "-addr", "http://" + addr, "-key", key, "-placements", "40", "-connections", "8", "-duration", "1s", "-seed", "1"}, getenv, &out, &errOut)
+	assert.Equal(t, 0, code, "stdout: %s\nstderr: %s", out.String(), errOut.String())
+	assert.Contains(t, out.String(), "0 missing, 0 seen twice; 0 requests failed")
+	assert.Contains(t, out.String(), "p99 ms")
+	cancel()
+	assert.Equal(t, 0, <-done)
+}
