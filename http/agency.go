@@ -11,91 +11,63 @@ import (
 	"github.com/collections-ledger/ledger/projections"
 )
 
-type sequenceRequest struct {
-	NextSendAt string `json:"nextSendAt"`
+// schedule runs StartEmailSequence or ScheduleCall: req is the route's own
+// body, when reads its time field, build makes the command with a fresh id,
+// and the answer is {idField: id}: on an idempotent repeat, the first
+// execution's id, the newest one of the placement as it stood then.
+func (s *Server) schedule(c echo.Context, name, idField string, req any, when func() (time.Time, error),
+	build func(id uuid.UUID, when, at time.Time) domain.Command, newest func(domain.Placement) uuid.UUID) error {
+	id, body, err := placementCommand(c, req)
+	if err != nil {
+		return err
+	}
+	t, err := when()
+	if err != nil {
+		return err
+	}
+	newID := uuid.New()
+	res, err := s.execute(c, name, id, body, func(at time.Time) domain.Command { return build(newID, t, at) })
+	if err != nil {
+		return err
+	}
+	if res.Replayed {
+		newID = newest(res.Placement)
+	}
+	return c.JSON(http.StatusCreated, map[string]any{idField: newID})
 }
 
 func (s *Server) startSequence(c echo.Context) error {
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return err
+	var r struct {
+		NextSendAt string `json:"nextSendAt"`
 	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
-	var r sequenceRequest
-	if err := decodeStrict(body, &r); err != nil {
-		return err
-	}
-	next, err := parseTime(r.NextSendAt, "nextSendAt")
-	if err != nil {
-		return err
-	}
-	seq := uuid.New()
-	res, err := s.execute(c, "start_email_sequence", id, body, func(at time.Time) domain.Command {
-		return domain.StartEmailSequence{SequenceID: seq, NextSendAt: next, At: at}
-	})
-	if err != nil {
-		return err
-	}
-	if res.Replayed && len(res.Placement.Sequences) > 0 {
-		seq = res.Placement.Sequences[len(res.Placement.Sequences)-1].ID
-	}
-	return c.JSON(http.StatusCreated, map[string]any{"sequenceId": seq})
-}
-
-type callRequest struct {
-	ScheduledAt string `json:"scheduledAt"`
+	return s.schedule(c, "start_email_sequence", "sequenceId", &r,
+		func() (time.Time, error) { return parseTime(r.NextSendAt, "nextSendAt") },
+		func(id uuid.UUID, when, at time.Time) domain.Command {
+			return domain.StartEmailSequence{SequenceID: id, NextSendAt: when, At: at}
+		},
+		func(p domain.Placement) uuid.UUID { return p.Sequences[len(p.Sequences)-1].ID })
 }
 
 func (s *Server) scheduleCall(c echo.Context) error {
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return err
+	var r struct {
+		ScheduledAt string `json:"scheduledAt"`
 	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
-	var r callRequest
-	if err := decodeStrict(body, &r); err != nil {
-		return err
-	}
-	when, err := parseTime(r.ScheduledAt, "scheduledAt")
-	if err != nil {
-		return err
-	}
-	call := uuid.New()
-	res, err := s.execute(c, "schedule_call", id, body, func(at time.Time) domain.Command {
-		return domain.ScheduleCall{CallID: call, ScheduledAt: when, At: at}
-	})
-	if err != nil {
-		return err
-	}
-	if res.Replayed && len(res.Placement.Calls) > 0 {
-		call = res.Placement.Calls[len(res.Placement.Calls)-1].ID
-	}
-	return c.JSON(http.StatusCreated, map[string]any{"callId": call})
+	return s.schedule(c, "schedule_call", "callId", &r,
+		func() (time.Time, error) { return parseTime(r.ScheduledAt, "scheduledAt") },
+		func(id uuid.UUID, when, at time.Time) domain.Command {
+			return domain.ScheduleCall{CallID: id, ScheduledAt: when, At: at}
+		},
+		func(p domain.Placement) uuid.UUID { return p.Calls[len(p.Calls)-1].ID })
 }
 
 func (s *Server) dialCall(c echo.Context) error {
-	id, err := pathUUID(c, "id")
+	id, body, err := placementCommand(c, nil)
 	if err != nil {
 		return err
 	}
 	call, err := pathUUID(c, "callId")
 	if err != nil {
 		return err
-	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
-	if empty, err := emptyOrEmptyObject(body); err != nil {
-		return err
-	} else if !empty {
-		return newError(http.StatusBadRequest, "unexpected_body", "dialing a call takes no body")
 	}
 	res, err := s.execute(c, "dial_call", id, body, func(at time.Time) domain.Command { return domain.DialCall{CallID: call, At: at} })
 	if err != nil {
@@ -109,20 +81,13 @@ type completeRequest struct {
 }
 
 func (s *Server) completeCall(c echo.Context) error {
-	id, err := pathUUID(c, "id")
+	var r completeRequest
+	id, body, err := placementCommand(c, &r)
 	if err != nil {
 		return err
 	}
 	call, err := pathUUID(c, "callId")
 	if err != nil {
-		return err
-	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
-	var r completeRequest
-	if err := decodeStrict(body, &r); err != nil {
 		return err
 	}
 	res, err := s.execute(c, "complete_call", id, body, func(at time.Time) domain.Command {

@@ -466,3 +466,49 @@ func TestOperations(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, r.Status, "a position never reached: bounded wait, then 503")
 	assert.Equal(t, "not_caught_up", r.JSON(t)["code"])
 }
+
+func TestAgencyRefusals(t *testing.T) {
+	l := MustLedger(t, "")
+	id := l.MustPlace("DE-AGENCY")
+	base := "/v1/placements/" + id
+	call := l.do("POST", base+"/calls", agencyKey, map[string]any{"scheduledAt": "2030-01-01T09:00:00Z"}).JSON(t)["callId"].(string)
+	cases := []struct {
+		name, path string
+		body       any
+		status     int
+		code       string
+		field      string
+	}{
+		{"ErrSequenceNoTime", base + "/email-sequences", `{}`, 422, "validation_failed", "nextSendAt"},
+		{"ErrSequenceBadTime", base + "/email-sequences", map[string]any{"nextSendAt": "tomorrow"}, 422, "validation_failed", "nextSendAt"},
+		{"ErrSequenceOtherField", base + "/email-sequences", map[string]any{"scheduledAt": "2030-01-01T09:00:00Z"}, 400, "unknown_field", "scheduledAt"},
+		{"ErrCallNoTime", base + "/calls", `{}`, 422, "validation_failed", "scheduledAt"},
+		{"ErrCallNoBody", base + "/calls", nil, 400, "body_required", ""},
+		{"ErrCompleteScheduledCall", base + "/calls/" + call + "/complete", map[string]any{"outcome": "x"}, 409, "invalid_transition", ""},
+		{"ErrDialUnknownCall", base + "/calls/3fa85f64-5717-4562-b3fc-2c963f66afa6/dial", nil, 404, "call_not_found", ""},
+		{"ErrDialBadCallID", base + "/calls/nope/dial", nil, 400, "invalid_id", "callId"},
+		{"ErrDialWithBody", base + "/calls/" + call + "/dial", map[string]any{"x": 1}, 400, "unexpected_body", ""},
+		{"ErrMissingPlacement", "/v1/placements/3fa85f64-5717-4562-b3fc-2c963f66afa6/calls", map[string]any{"scheduledAt": "2030-01-01T09:00:00Z"}, 404, "not_found", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			head := l.head()
+			r := l.do("POST", tc.path, agencyKey, tc.body)
+			require.Equal(t, tc.status, r.Status, "%s", r.Body)
+			p := r.JSON(t)
+			assert.Equal(t, tc.code, p["code"])
+			if tc.field != "" {
+				require.NotEmpty(t, p["errors"])
+				assert.Equal(t, tc.field, p["errors"].([]any)[0].(map[string]any)["field"])
+			}
+			assert.Equal(t, head, l.head(), "nothing appended")
+		})
+	}
+	t.Run("OKIdempotentScheduleReturnsFirstID", func(t *testing.T) {
+		a := l.do("POST", base+"/calls", agencyKey, `{"scheduledAt":"2030-02-01T09:00:00Z"}`, "Idempotency-Key", "call-1")
+		b := l.do("POST", base+"/calls", agencyKey, `{"scheduledAt":"2030-02-01T09:00:00Z"}`, "Idempotency-Key", "call-1")
+		require.Equal(t, http.StatusCreated, a.Status)
+		require.Equal(t, http.StatusCreated, b.Status)
+		assert.Equal(t, a.JSON(t)["callId"], b.JSON(t)["callId"])
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/collections-ledger/ledger/domain"
@@ -93,6 +94,15 @@ func parseRecallBody(body []byte) ([]domain.Waiver, error) {
 	return out, nil
 }
 
+// claimPlacement finds the placement of the caller's claim in the path.
+func (s *Server) claimPlacement(c echo.Context) (uuid.UUID, error) {
+	id, found, err := s.commands.ClaimOwner(c.Request().Context(), who(c).id, c.Param("claimNumber"))
+	if err == nil && !found {
+		err = domain.ErrNotFound
+	}
+	return id, err
+}
+
 func (s *Server) claimRecall(c echo.Context) error {
 	body, err := readBody(c)
 	if err != nil {
@@ -102,12 +112,9 @@ func (s *Server) claimRecall(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, found, err := s.commands.ClaimOwner(c.Request().Context(), who(c).id, c.Param("claimNumber"))
+	id, err := s.claimPlacement(c)
 	if err != nil {
 		return err
-	}
-	if !found {
-		return domain.ErrNotFound
 	}
 	name := "recall"
 	if waivers != nil {
@@ -139,12 +146,9 @@ func (s *Server) claimTransactions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, found, err := s.commands.ClaimOwner(c.Request().Context(), who(c).id, c.Param("claimNumber"))
+	id, err := s.claimPlacement(c)
 	if err != nil {
 		return err
-	}
-	if !found {
-		return domain.ErrNotFound
 	}
 	events, err := projections.ReadPlacement(c.Request().Context(), s.store, id)
 	if err != nil {

@@ -94,6 +94,29 @@ func (s *Server) execute(c echo.Context, name string, id uuid.UUID, body []byte,
 	return res, err
 }
 
+// placementCommand reads what every command on a placement starts with: the
+// placement id from the path and the body. When v is not nil the body is
+// decoded strictly into it; otherwise it must be empty or {}.
+func placementCommand(c echo.Context, v any) (uuid.UUID, []byte, error) {
+	id, err := pathUUID(c, "id")
+	if err != nil {
+		return uuid.Nil, nil, err
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return uuid.Nil, nil, err
+	}
+	if v != nil {
+		return id, body, decodeStrict(body, v)
+	}
+	if empty, err := emptyOrEmptyObject(body); err != nil {
+		return uuid.Nil, nil, err
+	} else if !empty {
+		return uuid.Nil, nil, newError(http.StatusBadRequest, "unexpected_body", "this command takes no body")
+	}
+	return id, body, nil
+}
+
 func pathUUID(c echo.Context, name string) (uuid.UUID, error) {
 	id, err := uuid.Parse(c.Param(name))
 	if err != nil || len(c.Param(name)) != 36 {

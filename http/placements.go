@@ -152,18 +152,9 @@ func (s *Server) getPlacement(c echo.Context) error {
 }
 
 func (s *Server) recallPlacement(c echo.Context) error {
-	id, err := pathUUID(c, "id")
+	id, body, err := placementCommand(c, nil)
 	if err != nil {
 		return err
-	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
-	if empty, err := emptyOrEmptyObject(body); err != nil {
-		return err
-	} else if !empty {
-		return newError(http.StatusBadRequest, "unexpected_body", "a recall takes no body")
 	}
 	res, err := s.execute(c, "recall", id, body, func(at time.Time) domain.Command { return domain.Recall{At: at} })
 	if err != nil {
@@ -181,16 +172,9 @@ type paymentRequest struct {
 }
 
 func (s *Server) paymentReceived(c echo.Context) error {
-	id, err := pathUUID(c, "id")
-	if err != nil {
-		return err
-	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
 	var r paymentRequest
-	if err := decodeStrict(body, &r); err != nil {
+	id, body, err := placementCommand(c, &r)
+	if err != nil {
 		return err
 	}
 	amount, err := domain.ParseAmount(r.Amount, "", "amount")
