@@ -150,12 +150,9 @@ func (s *Server) claimTransactions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	events, err := projections.ReadPlacement(c.Request().Context(), s.store, id)
+	events, err := s.placementEvents(c, id)
 	if err != nil {
 		return err
-	}
-	if projections.CreditorOf(events) != who(c).id {
-		return domain.ErrNotFound
 	}
 	items := projections.FeedItems(events)
 	if from >= len(items) {

@@ -195,12 +195,19 @@ func (s *Server) audit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	events, err := projections.ReadPlacement(c.Request().Context(), s.store, id)
+	events, err := s.placementEvents(c, id)
 	if err != nil {
 		return err
 	}
-	if projections.CreditorOf(events) != who(c).id {
-		return domain.ErrNotFound
-	}
 	return c.JSON(http.StatusOK, projections.AuditItems(events))
+}
+
+// placementEvents reads the events of one of the caller's placements;
+// another creditor's is not found, exactly like a missing one.
+func (s *Server) placementEvents(c echo.Context, id uuid.UUID) ([]projections.StoredEvent, error) {
+	events, err := projections.ReadPlacement(c.Request().Context(), s.store, id)
+	if err == nil && projections.CreditorOf(events) != who(c).id {
+		err = domain.ErrNotFound
+	}
+	return events, err
 }
