@@ -266,7 +266,7 @@ func TestPowerLossKeepsAcknowledged(t *testing.T) {
 			defer wg.Done()
 			stream := fmt.Sprintf("power-%d", w)
 			exp := eventstore.NoStream()
-			for ctx.Err() == nil {
+			for i := 0; i < 400 && ctx.Err() == nil; i++ { // bounded in count
 				res, err := s.Append(ctx, stream, exp, storetest.Events(2))
 				if err != nil {
 					return
