@@ -57,6 +57,8 @@ type Result struct {
 	RequestID string
 	// Err is a refusal that nevertheless recorded events (RecallRejected).
 	Err error
+	// Hash is the hash-chain hash of the placement's last event.
+	Hash Hash
 }
 
 // Handler executes commands against a store.
@@ -81,9 +83,10 @@ type Handler struct {
 }
 
 type cachedPlacement struct {
-	p   domain.Placement
-	rev uint64
-	pos eventstore.Position
+	p    domain.Placement
+	rev  uint64
+	pos  eventstore.Position
+	hash Hash // the hash of the stream's last event
 }
 
 // maxCached bounds the aggregate cache and the claim-owner cache; when one
@@ -182,48 +185,50 @@ func outcomeError(code string) error {
 // (or belongs to another creditor than creditor, when set) is
 // domain.ErrNotFound.
 func (h *Handler) Load(ctx context.Context, id uuid.UUID, creditor string) (domain.Placement, uint64, eventstore.Position, error) {
-	p, rev, pos, err := h.load(ctx, id, eventstore.Position(^uint64(0)))
+	c, err := h.load(ctx, id, eventstore.Position(^uint64(0)))
 	if err != nil {
-		return p, rev, pos, err
+		return domain.Placement{}, 0, 0, err
 	}
-	if creditor != "" && p.CreditorID != creditor {
+	if creditor != "" && c.p.CreditorID != creditor {
 		return domain.Placement{}, 0, 0, domain.ErrNotFound
 	}
-	return p, rev, pos, nil
+	return c.p, c.rev, c.pos, nil
 }
 
 // LoadAt folds a placement's events up to and including position until.
+// A placement that did not exist yet then is domain.ErrNotFound.
 func (h *Handler) LoadAt(ctx context.Context, id uuid.UUID, until eventstore.Position) (domain.Placement, uint64, error) {
-	p, rev, _, err := h.load(ctx, id, until)
-	return p, rev, err
+	c, err := h.load(ctx, id, until)
+	if err == nil && !c.p.Exists() {
+		err = domain.ErrNotFound
+	}
+	return c.p, c.rev, err
 }
 
-func (h *Handler) load(ctx context.Context, id uuid.UUID, until eventstore.Position) (domain.Placement, uint64, eventstore.Position, error) {
-	var p domain.Placement
-	var rev uint64
-	var pos eventstore.Position
+func (h *Handler) load(ctx context.Context, id uuid.UUID, until eventstore.Position) (cachedPlacement, error) {
+	var c cachedPlacement
 	stream := StreamName(id)
 	for from := uint64(0); ; {
 		batch, err := h.store.ReadStream(ctx, stream, from, 1000)
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
-			return domain.Placement{}, 0, 0, domain.ErrNotFound
+			return cachedPlacement{}, domain.ErrNotFound
 		}
 		if err != nil {
-			return p, 0, 0, err
+			return cachedPlacement{}, err
 		}
 		for _, rec := range batch {
 			if rec.Position > until {
-				return p, rev, pos, nil
+				return c, nil
 			}
 			e, err := domain.DecodeEvent(rec.Type, rec.Data)
 			if err != nil {
-				return p, 0, 0, fmt.Errorf("%s revision %d: %w", stream, rec.Revision, err)
+				return cachedPlacement{}, fmt.Errorf("%s revision %d: %w", stream, rec.Revision, err)
 			}
-			p = domain.Evolve(p, e)
-			rev, pos = rec.Revision, rec.Position
+			c.p = domain.Evolve(c.p, e)
+			c.rev, c.pos, c.hash = rec.Revision, rec.Position, lastHash(rec.Metadata)
 		}
 		if len(batch) < 1000 {
-			return p, rev, pos, nil
+			return c, nil
 		}
 		from = batch[len(batch)-1].Revision + 1
 	}
@@ -248,11 +253,10 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 		}
 		c, hit := h.cached(id)
 		if !hit || attempt > 0 {
-			p, rev, pos, err := h.load(ctx, id, eventstore.Position(^uint64(0)))
-			if err != nil {
+			var err error
+			if c, err = h.load(ctx, id, eventstore.Position(^uint64(0))); err != nil {
 				return Result{}, err
 			}
-			c = cachedPlacement{p: p, rev: rev, pos: pos}
 			h.remember(id, c)
 		}
 		p, rev, pos := c.p, c.rev, c.pos
@@ -273,11 +277,11 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 			// placement as it is.
 			return Result{Placement: p, Revision: rev, Position: pos, RequestID: req.RequestID}, nil
 		}
-		res, err := h.append(ctx, id, req, cmd, dec, p, eventstore.Exact(rev), at)
+		res, err := h.append(ctx, id, req, cmd, dec, c, at)
 		if err != nil {
 			h.forget(id)
 		} else {
-			h.remember(id, cachedPlacement{p: res.Placement, rev: res.Revision, pos: res.Position})
+			h.remember(id, cachedPlacement{p: res.Placement, rev: res.Revision, pos: res.Position, hash: res.Hash})
 		}
 		if errors.Is(err, eventstore.ErrConcurrency) {
 			if req.IfMatch != nil {
@@ -290,20 +294,27 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 	return Result{}, ErrTooMuchContention
 }
 
-// append writes a decision's events in one append and records the
-// idempotency key.
-func (h *Handler) append(ctx context.Context, id uuid.UUID, req Request, cmd domain.Command, dec domain.Decision, p domain.Placement, expected eventstore.ExpectedRevision, at time.Time) (Result, error) {
+// append writes a decision's events in one append, chained to the
+// placement's last event (from is the placement before the command; a zero
+// from means a new stream), and records the idempotency key.
+func (h *Handler) append(ctx context.Context, id uuid.UUID, req Request, cmd domain.Command, dec domain.Decision, from cachedPlacement, at time.Time) (Result, error) {
 	outcome := ""
 	if e, ok := domain.AsError(dec.Err); ok {
 		outcome = e.Code
 	}
+	expected, rev := eventstore.NoStream(), uint64(0)
+	if from.p.Exists() {
+		expected, rev = eventstore.Exact(from.rev), from.rev+1
+	}
+	stream := StreamName(id)
+	p, prev := from.p, from.hash
 	events := make([]eventstore.EventData, len(dec.Events))
 	for i, e := range dec.Events {
 		typ, data, err := domain.EncodeEvent(e)
 		if err != nil {
 			return Result{}, err
 		}
-		meta, err := json.Marshal(Metadata{
+		core, err := json.Marshal(Metadata{
 			Actor: req.Actor, ActorType: req.ActorType, RequestID: req.RequestID,
 			IdempotencyKey: req.IdempotencyKey, RequestHash: req.RequestHash,
 			CausationID: req.RequestID, CorrelationID: req.RequestID, SchemaVersion: domain.SchemaVersion,
@@ -312,10 +323,13 @@ func (h *Handler) append(ctx context.Context, id uuid.UUID, req Request, cmd dom
 		if err != nil {
 			return Result{}, err
 		}
-		events[i] = eventstore.EventData{ID: eventID(req.Actor, req.IdempotencyKey, id, i), Type: typ, Data: data, Metadata: meta}
+		eid := eventID(req.Actor, req.IdempotencyKey, id, i)
+		hash := EventHash(prev, stream, rev+uint64(i), eid, typ, data, core)
+		events[i] = eventstore.EventData{ID: eid, Type: typ, Data: data, Metadata: seal(hash, prev, core)}
+		prev = hash
 		p = domain.Evolve(p, e)
 	}
-	ar, err := h.store.Append(ctx, StreamName(id), expected, events)
+	ar, err := h.store.Append(ctx, stream, expected, events)
 	if err != nil {
 		return Result{}, err
 	}
@@ -324,7 +338,7 @@ func (h *Handler) append(ctx context.Context, id uuid.UUID, req Request, cmd dom
 			RequestHash: req.RequestHash, PlacementID: id, Position: ar.Position, Outcome: outcome, RequestID: req.RequestID,
 		})
 	}
-	return Result{Placement: p, Revision: ar.Revision, Position: ar.Position, Recorded: len(events), RequestID: req.RequestID, Err: dec.Err}, nil
+	return Result{Placement: p, Revision: ar.Revision, Position: ar.Position, Recorded: len(events), RequestID: req.RequestID, Err: dec.Err, Hash: prev}, nil
 }
 
 // Place opens a placement. The claim number is reserved first by appending
@@ -346,10 +360,13 @@ func (h *Handler) Place(ctx context.Context, req Request, cmd domain.Place) (Res
 	if err != nil {
 		return Result{}, err
 	}
-	meta, _ := json.Marshal(Metadata{Actor: req.Actor, ActorType: req.ActorType, RequestID: req.RequestID, CausationID: req.RequestID,
+	core, _ := json.Marshal(Metadata{Actor: req.Actor, ActorType: req.ActorType, RequestID: req.RequestID, CausationID: req.RequestID,
 		CorrelationID: req.RequestID, SchemaVersion: domain.SchemaVersion, OccurredAt: cmd.At, Command: cmd.CommandType(), Count: 1})
-	_, err = h.store.Append(ctx, ClaimStream(cmd.CreditorID, cmd.ClaimNumber), eventstore.NoStream(), []eventstore.EventData{{
-		ID: eventID(req.Actor, req.IdempotencyKey, cmd.PlacementID, -1), Type: ClaimReservedType, Data: reservation, Metadata: meta,
+	claimStream := ClaimStream(cmd.CreditorID, cmd.ClaimNumber)
+	rid := eventID(req.Actor, req.IdempotencyKey, cmd.PlacementID, -1)
+	hash := EventHash(Hash{}, claimStream, 0, rid, ClaimReservedType, reservation, core)
+	_, err = h.store.Append(ctx, claimStream, eventstore.NoStream(), []eventstore.EventData{{
+		ID: rid, Type: ClaimReservedType, Data: reservation, Metadata: seal(hash, Hash{}, core),
 	}})
 	switch {
 	case err == nil:
@@ -366,12 +383,12 @@ func (h *Handler) Place(ctx context.Context, req Request, cmd domain.Place) (Res
 		return Result{}, err
 	}
 	dec := domain.Decide(domain.Placement{}, cmd)
-	res, err := h.append(ctx, cmd.PlacementID, req, cmd, dec, domain.Placement{}, eventstore.NoStream(), cmd.At)
+	res, err := h.append(ctx, cmd.PlacementID, req, cmd, dec, cachedPlacement{}, cmd.At)
 	if errors.Is(err, eventstore.ErrConcurrency) {
 		return Result{}, domain.ErrClaimNumberTaken
 	}
 	if err == nil {
-		h.remember(cmd.PlacementID, cachedPlacement{p: res.Placement, rev: res.Revision, pos: res.Position})
+		h.remember(cmd.PlacementID, cachedPlacement{p: res.Placement, rev: res.Revision, pos: res.Position, hash: res.Hash})
 	}
 	return res, err
 }

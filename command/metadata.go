@@ -15,8 +15,12 @@ const (
 	ActorSystem   = "system"
 )
 
-// Metadata is written with every event a command appends.
+// Metadata is written with every event a command appends. Hash and PrevHash
+// are the hash chain (see chain.go); they are empty in the core that is
+// hashed and filled when stored metadata is decoded.
 type Metadata struct {
+	Hash           string    `json:"hash,omitempty"`
+	PrevHash       string    `json:"prevHash,omitempty"`
 	Actor          string    `json:"actor"`
 	ActorType      string    `json:"actorType"`
 	RequestID      string    `json:"requestId"`

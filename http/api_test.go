@@ -512,3 +512,13 @@ func TestAgencyRefusals(t *testing.T) {
 		assert.Equal(t, a.JSON(t)["callId"], b.JSON(t)["callId"])
 	})
 }
+
+func TestAdminVerify(t *testing.T) {
+	l := MustLedger(t, "")
+	id := l.MustPlace("DE-VERIFY")
+	l.do("POST", "/v1/placements/"+id+"/payment-received", acmeKey, `{"amount": 10}`)
+	assert.Equal(t, http.StatusForbidden, l.do("GET", "/v1/admin/verify", acmeKey, nil).Status)
+	r := l.do("GET", "/v1/admin/verify", agencyKey, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	assert.Equal(t, true, r.JSON(t)["ok"])
+}

@@ -91,6 +91,7 @@ func New(cfg Config) *Server {
 	agency.POST("/placements/:id/calls", s.scheduleCall)
 	agency.POST("/placements/:id/calls/:callId/dial", s.dialCall)
 	agency.POST("/placements/:id/calls/:callId/complete", s.completeCall)
+	agency.GET("/admin/verify", s.adminVerify)
 	return s
 }
 

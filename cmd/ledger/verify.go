@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/verify"
+)
+
+// progress returns a progress bar on w when w is a terminal, and nil (no
+// output) otherwise.
+func progress(w io.Writer, max int64, what string) *progressbar.ProgressBar {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions64(max, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(), progressbar.OptionThrottle(100_000_000), progressbar.OptionClearOnFinish())
+}
+
+// openForCLI opens the store named by -LEDGER_STORE (or the environment) for
+// a command-line tool, with a message that says what to do when a running
+// server holds it.
+func openForCLI(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (eventstore.Store, *flag.FlagSet, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	def := getenv("LEDGER_STORE")
+	if def == "" {
+		def = "./data/ledger.db"
+	}
+	location := fs.String("LEDGER_STORE", def, "embedded store directory, or a KurrentDB connection string")
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, fs, err
+	}
+	s, _, err := openStore(*location, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		if strings.Contains(err.Error(), "lock") {
+			return nil, fs, fmt.Errorf("%s is in use by a running ledger: stop it first, or ask the server (GET /v1/admin/verify): %w", redactStore(*location), err)
+		}
+		return nil, fs, fmt.Errorf("open %s: %w", redactStore(*location), err)
+	}
+	return s, fs, nil
+}
+
+func verifyCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	asJSON := false
+	store, _, err := openForCLI("verify", args, getenv, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	})
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger verify:", err)
+		return 2
+	}
+	defer store.Close()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var bar *progressbar.ProgressBar
+	report, err := verify.Run(ctx, store, verify.Options{Progress: func(pos, head eventstore.Position) {
+		if bar == nil {
+			bar = progress(stderr, int64(head), "verifying")
+		}
+		if bar != nil {
+			_ = bar.Set64(int64(pos))
+		}
+	}})
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "ledger verify: interrupted")
+		return 130
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger verify:", err)
+		return 1
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(report)
+	} else {
+		fmt.Fprintf(stdout, "verified %d events in %d streams (%d placements) up to position %d in %.2fs: ",
+			report.Events, report.Streams, report.Placements, report.Head, report.Seconds)
+		if report.OK() {
+			fmt.Fprintln(stdout, "all hash chains, invariants and projections hold")
+		} else {
+			fmt.Fprintf(stdout, "%d problems\n", len(report.Findings))
+			for _, f := range report.Findings {
+				fmt.Fprintln(stdout, "  "+f.String())
+			}
+		}
+	}
+	if !report.OK() {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,120 @@
+package command
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+// The hash chain. Every event the ledger writes carries, at the start of its
+// metadata, the SHA-256 of its canonical content and the hash of the
+// previous event of its stream (64 zeros for a stream's first event):
+//
+//	metadata = {"hash":"<64 hex>","prevHash":"<64 hex>",<core…
+//
+// where core is the rest of the metadata JSON, exactly the bytes that were
+// hashed (core starts with the '{' that the prefix replaces). The hash is
+//
+//	SHA-256( "collections-ledger/event/v1\n"
+//	         ‖ prevHash (32 raw bytes)
+//	         ‖ stream "\n" ‖ revision (decimal) "\n" ‖ event id (36 characters) "\n" ‖ type "\n"
+//	         ‖ len(data) (decimal) "\n" ‖ data
+//	         ‖ core )
+//
+// So changing any byte of an event's data, type, id, metadata or place in its
+// stream, or removing or reordering events, breaks the chain from that event
+// on. The chain is computed by the ledger, not the store, so it works the
+// same on both engines.
+
+// Hash is a SHA-256 digest in the chain.
+type Hash [32]byte
+
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+const chainDomain = "collections-ledger/event/v1\n"
+
+// EventHash computes an event's hash from its parts.
+func EventHash(prev Hash, stream string, revision uint64, id uuid.UUID, eventType string, data, core []byte) Hash {
+	h := sha256.New()
+	h.Write([]byte(chainDomain))
+	h.Write(prev[:])
+	fmt.Fprintf(h, "%s\n%d\n%s\n%s\n%d\n", stream, revision, id, eventType, len(data))
+	h.Write(data)
+	h.Write(core)
+	var out Hash
+	h.Sum(out[:0])
+	return out
+}
+
+var (
+	sealHash = []byte(`{"hash":"`)
+	sealPrev = []byte(`","prevHash":"`)
+	sealEnd  = []byte(`",`)
+)
+
+// seal returns the metadata to store: the chain prefix and core.
+func seal(hash, prev Hash, core []byte) []byte {
+	out := make([]byte, 0, len(core)+160)
+	out = append(out, sealHash...)
+	out = hex.AppendEncode(out, hash[:])
+	out = append(out, sealPrev...)
+	out = hex.AppendEncode(out, prev[:])
+	out = append(out, sealEnd...)
+	return append(out, core[1:]...)
+}
+
+// Unseal splits stored metadata into its hash, its previous hash and the
+// core that was hashed.
+func Unseal(meta []byte) (hash, prev Hash, core []byte, err error) {
+	rest, ok := bytes.CutPrefix(meta, sealHash)
+	if !ok || len(rest) < 64+len(sealPrev)+64+len(sealEnd) {
+		return hash, prev, nil, fmt.Errorf("metadata does not start with the hash chain")
+	}
+	if _, err := hex.Decode(hash[:], rest[:64]); err != nil {
+		return hash, prev, nil, fmt.Errorf("hash is not hexadecimal")
+	}
+	rest, ok = bytes.CutPrefix(rest[64:], sealPrev)
+	if !ok {
+		return hash, prev, nil, fmt.Errorf("metadata has no prevHash after its hash")
+	}
+	if _, err := hex.Decode(prev[:], rest[:64]); err != nil {
+		return hash, prev, nil, fmt.Errorf("prevHash is not hexadecimal")
+	}
+	rest, ok = bytes.CutPrefix(rest[64:], sealEnd)
+	if !ok {
+		return hash, prev, nil, fmt.Errorf("metadata is malformed after prevHash")
+	}
+	core = make([]byte, 0, len(rest)+1)
+	core = append(append(core, '{'), rest...)
+	return hash, prev, core, nil
+}
+
+// CheckLink verifies one event against the hash of the event before it in
+// its stream. It returns the event's hash and, when the link is broken, which
+// field is wrong: "metadata" (no chain), "prevHash" (the link to the previous
+// event) or "hash" (the event's own content).
+func CheckLink(prev Hash, stream string, revision uint64, id uuid.UUID, eventType string, data, meta []byte) (Hash, string, error) {
+	hash, linked, core, err := Unseal(meta)
+	if err != nil {
+		return hash, "metadata", err
+	}
+	if linked != prev {
+		return hash, "prevHash", fmt.Errorf("prevHash %s does not match the previous event's hash %s", linked, prev)
+	}
+	if want := EventHash(prev, stream, revision, id, eventType, data, core); want != hash {
+		return hash, "hash", fmt.Errorf("stored hash %s does not match the content, which hashes to %s", hash, want)
+	}
+	return hash, "", nil
+}
+
+// lastHash returns the hash in an event's metadata (zero if it has none).
+func lastHash(meta []byte) Hash {
+	h, _, _, err := Unseal(meta)
+	if err != nil {
+		return Hash{}
+	}
+	return h
+}

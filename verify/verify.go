@@ -1,0 +1,282 @@
+// Package verify checks a ledger's history the way an auditor would: every
+// stream's hash chain, the log's order, every event's decoding, the domain's
+// invariants, and that the read models rebuilt from position 0 equal those
+// folded stream by stream (and, on a running server, the live ones).
+//
+// It reports what it finds instead of stopping at the first problem; each
+// finding names the stream, the revision, the log position and the field.
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/projections"
+)
+
+// Finding is one problem.
+type Finding struct {
+	Stream   string              `json:"stream,omitempty"`
+	Revision uint64              `json:"revision"`
+	Position eventstore.Position `json:"position,omitempty"`
+	Field    string              `json:"field"`
+	Problem  string              `json:"problem"`
+}
+
+func (f Finding) String() string {
+	where := fmt.Sprintf("position %d", f.Position)
+	if f.Stream != "" {
+		where = fmt.Sprintf("stream %s revision %d (position %d)", f.Stream, f.Revision, f.Position)
+	}
+	return fmt.Sprintf("%s: %s: %s", where, f.Field, f.Problem)
+}
+
+// Report is the outcome of a verification.
+type Report struct {
+	Events     int           `json:"events"`
+	Streams    int           `json:"streams"`
+	Placements int           `json:"placements"`
+	Head       uint64        `json:"head"`
+	Duration   time.Duration `json:"-"`
+	Seconds    float64       `json:"seconds"`
+	Findings   []Finding     `json:"findings"`
+}
+
+// OK reports whether nothing was found.
+func (r Report) OK() bool { return len(r.Findings) == 0 }
+
+// maxFindings bounds a report, so a badly damaged store does not exhaust
+// memory; the count of what was left out is reported as a last finding.
+const maxFindings = 1000
+
+// Options tune a verification.
+type Options struct {
+	// Progress, when set, is called now and then with the position reached
+	// and the head.
+	Progress func(pos, head eventstore.Position)
+	// Live, when set, is a running server's read model to compare with the
+	// rebuild (read after the runner reached the head).
+	Live *projections.Placements
+}
+
+type streamState struct {
+	next uint64
+	hash command.Hash
+}
+
+type verifier struct {
+	report  Report
+	dropped int
+}
+
+func (v *verifier) add(f Finding) {
+	if len(v.report.Findings) < maxFindings {
+		v.report.Findings = append(v.report.Findings, f)
+	} else {
+		v.dropped++
+	}
+}
+
+// Run verifies the store.
+func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, error) {
+	start := time.Now()
+	v := &verifier{}
+	head, err := store.Head(ctx)
+	if err != nil {
+		return v.report, err
+	}
+	v.report.Head = uint64(head)
+	streams := map[string]*streamState{}
+	rebuilt := projections.NewPlacements()
+	var placements []uuid.UUID
+	var after eventstore.Position
+	for after < head {
+		batch, err := store.ReadAll(ctx, after, 5000)
+		if errors.Is(err, eventstore.ErrCorrupt) {
+			// Find the damaged event one at a time, report it, go on after it
+			// (embedded positions are dense; its stream shows the gap too).
+			one, oerr := store.ReadAll(ctx, after, 1)
+			if oerr == nil && len(one) == 1 {
+				batch = one
+			} else {
+				v.add(Finding{Position: after + 1, Field: "storage", Problem: firstLine(oerr)})
+				after++
+				continue
+			}
+		} else if err != nil {
+			return v.report, err
+		}
+		if len(batch) == 0 {
+			break
+		}
+		for _, rec := range batch {
+			st := streams[rec.Stream]
+			if st == nil {
+				st = &streamState{}
+				streams[rec.Stream] = st
+			}
+			v.checkEvent(rec, st)
+			if id, ok := strings.CutPrefix(rec.Stream, command.StreamPrefix); ok {
+				pid, perr := uuid.Parse(id)
+				e, derr := domain.DecodeEvent(rec.Type, rec.Data)
+				switch {
+				case perr != nil:
+					v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "stream", Problem: "not a placement id"})
+				case derr != nil:
+					v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "data", Problem: derr.Error()})
+				default:
+					if _, opened := e.(domain.PlacementOpened); opened {
+						placements = append(placements, pid)
+					}
+					v.checkDocument(rec, e)
+					rebuilt.Apply(pid, rec.Revision, e)
+				}
+			}
+			after = rec.Position
+			v.report.Events++
+		}
+		if opts.Progress != nil {
+			opts.Progress(after, head)
+		}
+		if err := ctx.Err(); err != nil {
+			return v.report, err
+		}
+	}
+	v.report.Streams = len(streams)
+	v.report.Placements = len(placements)
+	if err := v.checkPlacements(ctx, store, rebuilt, placements); err != nil {
+		return v.report, err
+	}
+	if opts.Live != nil {
+		live, fresh := opts.Live.Snapshot(), rebuilt.Snapshot()
+		for id, want := range fresh {
+			if got, ok := live[id]; !ok || !reflect.DeepEqual(got, want) {
+				v.add(Finding{Stream: command.StreamName(id), Revision: want.Revision, Field: "projection",
+					Problem: "the live read model differs from a rebuild from position 0"})
+			}
+		}
+	}
+	if v.dropped > 0 {
+		v.report.Findings = append(v.report.Findings, Finding{Field: "report", Problem: fmt.Sprintf("%d more findings left out", v.dropped)})
+	}
+	v.report.Duration = time.Since(start)
+	v.report.Seconds = v.report.Duration.Seconds()
+	return v.report, nil
+}
+
+// checkEvent checks the stream's revision order and the event's hash link.
+func (v *verifier) checkEvent(rec eventstore.RecordedEvent, st *streamState) {
+	if rec.Revision != st.next {
+		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "revision",
+			Problem: fmt.Sprintf("expected revision %d: events %d..%d of this stream are missing or unreadable", st.next, st.next, rec.Revision-1)})
+		st.hash = command.Hash{} // the link across a gap cannot be checked
+		if hash, _, _, err := command.Unseal(rec.Metadata); err == nil {
+			st.hash = hash
+		}
+		st.next = rec.Revision + 1
+		return
+	}
+	hash, field, err := command.CheckLink(st.hash, rec.Stream, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata)
+	if err != nil {
+		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: field, Problem: err.Error()})
+	}
+	st.hash, st.next = hash, rec.Revision+1
+}
+
+// checkDocument checks that an accounting document balances its lines.
+func (v *verifier) checkDocument(rec eventstore.RecordedEvent, e domain.Event) {
+	doc, ok := e.(domain.AccountingDocumentIssued)
+	if !ok {
+		return
+	}
+	sum := decimal.Zero
+	for _, l := range doc.LineItems {
+		sum = sum.Add(l.Amount)
+	}
+	if !sum.Equal(doc.Amount) {
+		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "accountingDocument.amount",
+			Problem: fmt.Sprintf("document %s is %s but its lines add up to %s", doc.DocumentNumber, doc.Amount, sum)})
+	}
+	if doc.Amount.IsPositive() {
+		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "accountingDocument.amount",
+			Problem: fmt.Sprintf("document %s is positive (%s); documents lower the claim", doc.DocumentNumber, doc.Amount)})
+	}
+}
+
+// checkPlacements checks each placement's invariants, folds it again from
+// its own stream (the stream index, not $all) and compares with the rebuild,
+// and checks its feed.
+func (v *verifier) checkPlacements(ctx context.Context, store eventstore.Store, rebuilt *projections.Placements, ids []uuid.UUID) error {
+	fresh := rebuilt.Snapshot()
+	for _, id := range ids {
+		stream := command.StreamName(id)
+		events, err := projections.ReadPlacement(ctx, store, id)
+		if err != nil {
+			if errors.Is(err, eventstore.ErrCorrupt) || errors.Is(err, domain.ErrNotFound) {
+				v.add(Finding{Stream: stream, Field: "storage", Problem: firstLine(err)})
+				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			v.add(Finding{Stream: stream, Field: "data", Problem: firstLine(err)})
+			continue
+		}
+		var p domain.Placement
+		for _, se := range events {
+			p = domain.Evolve(p, se.Event)
+		}
+		last := events[len(events)-1]
+		at := func(field, problem string) Finding {
+			return Finding{Stream: stream, Revision: last.Revision, Position: last.Position, Field: field, Problem: problem}
+		}
+		if got, want := fresh[id], projections.Render(p, last.Revision); !reflect.DeepEqual(got, want) {
+			v.add(at("projection", "the placement folded from $all differs from the one folded from its stream"))
+		}
+		outstanding := p.Outstanding()
+		if outstanding.IsNegative() {
+			v.add(at("outstandingAmount", fmt.Sprintf("original %s − waived %s − recovered %s is negative", p.Original, p.Waived, p.Recovered)))
+		}
+		open := decimal.Zero
+		for _, inv := range p.Invoices {
+			if inv.Open.IsNegative() {
+				v.add(at("invoices.openAmount", fmt.Sprintf("invoice %s has a negative open amount %s", inv.InvoiceNumber, inv.Open)))
+			}
+			open = open.Add(inv.Open)
+		}
+		if !open.Equal(outstanding) {
+			v.add(at("outstandingAmount", fmt.Sprintf("the invoices' open amounts add up to %s, but original − waived − recovered is %s", open, outstanding)))
+		}
+		if want := domain.Fee(p.Recovered, p.FeeRate, p.Currency); !want.Equal(p.Fee) {
+			v.add(at("feeAmount", fmt.Sprintf("fee is %s; recovered %s × rate %s rounded half-up is %s", p.Fee, p.Recovered, p.FeeRate, want)))
+		}
+		if p.Status == domain.StatusPaid && !outstanding.IsZero() {
+			v.add(at("status", fmt.Sprintf("paid with %s still outstanding", outstanding)))
+		}
+		for i, it := range projections.FeedItems(events) {
+			if it.SortNumber != uint64(i) {
+				v.add(at("feed.sortNumber", fmt.Sprintf("item %d has sortNumber %d", i, it.SortNumber)))
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func firstLine(err error) string {
+	if err == nil {
+		return "unreadable"
+	}
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
