@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -521,4 +522,42 @@ func TestAdminVerify(t *testing.T) {
 	r := l.do("GET", "/v1/admin/verify", agencyKey, nil)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	assert.Equal(t, true, r.JSON(t)["ok"])
+}
+
+func TestTimeTravel(t *testing.T) {
+	l := MustLedger(t, "")
+	created := l.do("POST", "/v1/placements", acmeKey, placeBody("DE-TIME"))
+	id := created.JSON(t)["placementId"].(string)
+	base := "/v1/placements/" + id
+	p1 := l.do("POST", base+"/payment-received", acmeKey, `{"amount": 100}`)
+	afterFirst := p1.Position(t)
+	time.Sleep(5 * time.Millisecond) // distinct occurredAt for the asOf cut (not a timing assertion)
+	asOf := time.Now().UTC().Format(time.RFC3339Nano)
+	time.Sleep(5 * time.Millisecond)
+	l.do("POST", base+"/payment-received", acmeKey, `{"amount": 50}`)
+	rc := l.do("POST", base+"/recall", acmeKey, nil)
+	require.Equal(t, http.StatusOK, rc.Status)
+
+	then := l.do("GET", fmt.Sprintf("%s?atPosition=%d", base, afterFirst), acmeKey, nil)
+	require.Equal(t, http.StatusOK, then.Status, "%s", then.Body)
+	assert.JSONEq(t, string(p1.Body), string(then.Body), "at the first payment's position: exactly what the payment returned")
+	byTime := l.do("GET", base+"?asOf="+asOf, acmeKey, nil)
+	assert.JSONEq(t, string(p1.Body), string(byTime.Body), "as of a time between the payments")
+	now := l.do("GET", base+"?atPosition=999999", acmeKey, nil).JSON(t)
+	assert.Equal(t, "recalled", now["status"])
+	// A position inside the recall's append means the command before it.
+	inside := l.do("GET", fmt.Sprintf("%s?atPosition=%d", base, rc.Position(t)-1), acmeKey, nil).JSON(t)
+	assert.Equal(t, "active", inside["status"])
+	assert.Equal(t, "150.00", inside["recoveredAmount"])
+	// Before it existed: 404. Bad parameters: 400.
+	assert.Equal(t, http.StatusNotFound, l.do("GET", base+"?asOf=2000-01-01T00:00:00Z", acmeKey, nil).Status)
+	assert.Equal(t, http.StatusBadRequest, l.do("GET", base+"?atPosition=x", acmeKey, nil).Status)
+	assert.Equal(t, http.StatusBadRequest, l.do("GET", base+"?asOf=yesterday", acmeKey, nil).Status)
+	// Another creditor cannot travel either.
+	assert.Equal(t, http.StatusNotFound, l.do("GET", base+"?asOf="+asOf, otherKey, nil).Status)
+	// Feed and audit up to then.
+	feed := l.do("GET", fmt.Sprintf("/v1/claims/DE-TIME/transactions?atPosition=%d", afterFirst), acmeKey, nil).Array(t)
+	assert.Len(t, feed, 2, "the first payment's confirmation and accounting document")
+	audit := l.do("GET", base+"/audit?asOf="+asOf, acmeKey, nil).Array(t)
+	assert.Len(t, audit, 3, "opened, payment received, accounting document")
 }

@@ -146,6 +146,10 @@ func (s *Server) claimTransactions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	cut, err := parseCut(c)
+	if err != nil {
+		return err
+	}
 	id, err := s.claimPlacement(c)
 	if err != nil {
 		return err
@@ -154,7 +158,7 @@ func (s *Server) claimTransactions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items := projections.FeedItems(events)
+	items := projections.FeedItems(projections.Until(events, cut))
 	if from >= len(items) {
 		items = nil
 	} else {

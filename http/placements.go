@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -135,10 +136,49 @@ func queryInt(c echo.Context, name string, def, min, max int) (int, error) {
 	return n, nil
 }
 
+// parseCut reads ?asOf=<RFC 3339> and ?atPosition=N.
+func parseCut(c echo.Context) (projections.Cut, error) {
+	var cut projections.Cut
+	if raw := c.QueryParam("atPosition"); raw != "" {
+		n, err := strconv.ParseUint(raw, 10, 64)
+		if err != nil || n == 0 {
+			return cut, newError(http.StatusBadRequest, "invalid_query", "atPosition must be a positive log position",
+				domain.FieldError{Field: "atPosition", Message: "must be a positive integer"})
+		}
+		cut.Position = eventstore.Position(n)
+	}
+	if raw := c.QueryParam("asOf"); raw != "" {
+		t, err := time.Parse(time.RFC3339Nano, raw)
+		if err != nil {
+			return cut, newError(http.StatusBadRequest, "invalid_query", "asOf must be an RFC 3339 time like 2024-08-07T10:00:00Z",
+				domain.FieldError{Field: "asOf", Message: "must be an RFC 3339 time"})
+		}
+		cut.Time = t
+	}
+	return cut, nil
+}
+
 func (s *Server) getPlacement(c echo.Context) error {
 	id, err := pathUUID(c, "id")
 	if err != nil {
 		return err
+	}
+	cut, err := parseCut(c)
+	if err != nil {
+		return err
+	}
+	if !cut.IsZero() {
+		// The placement as it stood then, folded from its events.
+		events, err := s.placementEvents(c, id)
+		if err != nil {
+			return err
+		}
+		p, existed := projections.RenderEvents(projections.Until(events, cut))
+		if !existed {
+			return &domain.Error{Kind: domain.KindNotFound, Code: "not_found", Message: "the placement did not exist yet at that point"}
+		}
+		c.Response().Header().Set("ETag", fmt.Sprintf(`"%d"`, p.Revision))
+		return c.JSON(http.StatusOK, p)
 	}
 	if err := s.waitMinPosition(c); err != nil {
 		return err
@@ -195,11 +235,15 @@ func (s *Server) audit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	cut, err := parseCut(c)
+	if err != nil {
+		return err
+	}
 	events, err := s.placementEvents(c, id)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, projections.AuditItems(events))
+	return c.JSON(http.StatusOK, projections.AuditItems(projections.Until(events, cut)))
 }
 
 // placementEvents reads the events of one of the caller's placements;

@@ -2,12 +2,19 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore/embedded"
 )
 
 func TestLoadConfigRefusals(t *testing.T) {
@@ -85,4 +92,36 @@ func TestVerifyCommand(t *testing.T) {
 	code := run(context.Background(), []string{"verify", "-LEDGER_STORE", dir}, getenv, &v2Out, &v2Err)
 	assert.Equal(t, 0, code, "stdout: %s stderr: %s", v2Out.String(), v2Err.String())
 	assert.Contains(t, v2Out.String(), "all hash chains, invariants and projections hold")
+}
+
+func TestReplayCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "s")
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	h := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+	req := command.Request{Actor: "acme", ActorType: command.ActorCreditor, RequestID: "r1"}
+	res, err := h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "CL-1",
+		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+	require.NoError(t, err)
+	id := res.Placement.ID
+	pay, err := h.Execute(context.Background(), id, req, func(at time.Time) domain.Command {
+		return domain.ReceivePayment{Amount: decimal.NewFromInt(30), At: at}
+	})
+	require.NoError(t, err)
+	_, err = h.Execute(context.Background(), id, req, func(at time.Time) domain.Command { return domain.Recall{At: at} })
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	var out, errOut syncBuffer
+	require.Equal(t, 0, run(context.Background(), []string{"replay", "-LEDGER_STORE", dir, "-placement", id.String()}, func(string) string { return "" }, &out, &errOut), errOut.String())
+	assert.Contains(t, out.String(), "PaymentReceived  by acme (creditor)")
+	assert.Contains(t, out.String(), `recoveredAmount: "0.00" → "30.00"`)
+	assert.Contains(t, out.String(), `status: "active" → "recalled"`)
+	var upTo syncBuffer
+	require.Equal(t, 0, run(context.Background(), []string{"replay", "-LEDGER_STORE", dir, "-placement", id.String(), "-position", fmt.Sprint(pay.Position)}, func(string) string { return "" }, &upTo, &errOut))
+	assert.NotContains(t, upTo.String(), "PlacementRecalled")
+	assert.Contains(t, upTo.String(), `"status": "active"`)
+	var bad syncBuffer
+	assert.Equal(t, 2, run(context.Background(), []string{"replay", "-LEDGER_STORE", dir, "-placement", "nope"}, func(string) string { return "" }, &out, &bad))
 }

@@ -2,6 +2,7 @@
 //
 //	ledger serve    run the HTTP server (settings from the environment; flags of the same name override)
 //	ledger verify   check a store's hash chains, invariants and projections
+//	ledger replay   print a placement's history event by event, and the state at the end
 //	ledger load     drive a bounded load at a ledger on this machine and verify what it acknowledged
 //	ledger version  print the version
 package main
@@ -45,6 +46,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "verify":
 		return verifyCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "replay":
+		return replayCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "load":
 		return load(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
@@ -66,6 +69,7 @@ func usage(w io.Writer) {
 commands:
   serve     run the ledger's HTTP server
   verify    check every hash chain, invariant and projection of a store (exit 1 on any problem)
+  replay    print a placement's history event by event (-placement ID [-until TIME | -position N])
   load      drive a load against a running ledger (loopback only) and verify it afterwards
   version   print the version
 
