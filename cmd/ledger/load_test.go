@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,4 +126,61 @@ func TestReplayCommand(t *testing.T) {
 	assert.Contains(t, upTo.String(), `"status": "active"`)
 	var bad syncBuffer
 	assert.Equal(t, 2, run(context.Background(), []string{"replay", "-LEDGER_STORE", dir, "-placement", "nope"}, func(string) string { return "" }, &out, &bad))
+}
+
+func TestExportAndVerifyExport(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "s")
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	h := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+	var ids []uuid.UUID
+	for i, cred := range []string{"acme", "other", "acme"} {
+		req := command.Request{Actor: cred, ActorType: command.ActorCreditor, RequestID: "r"}
+		res, err := h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: cred, ClaimNumber: fmt.Sprintf("CL-%d", i),
+			CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
+			Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+		require.NoError(t, err)
+		ids = append(ids, res.Placement.ID)
+		_, err = h.Execute(context.Background(), res.Placement.ID, req, func(at time.Time) domain.Command {
+			return domain.ReceivePayment{Amount: decimal.NewFromInt(40), At: at}
+		})
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.Close())
+	env := func(string) string { return "" }
+	run1 := func(args ...string) (int, string, string) {
+		var out, errOut syncBuffer
+		code := run(context.Background(), args, env, &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	all := filepath.Join(t.TempDir(), "all.jsonl")
+	code, _, stderr := run1("export", "-LEDGER_STORE", dir, "-o", all)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "exported 12 of 12 events", "3 placements × (reservation + opened + payment + document)")
+	code, out, _ := run1("verify-export", all)
+	assert.Equal(t, 0, code, out)
+	assert.Contains(t, out, "every hash chain holds")
+
+	code, _, stderr = run1("export", "-LEDGER_STORE", dir, "-creditor", "acme", "-o", filepath.Join(t.TempDir(), "acme.jsonl"))
+	require.Equal(t, 0, code)
+	assert.Contains(t, stderr, "exported 8 of 12 events")
+	code, _, stderr = run1("export", "-LEDGER_STORE", dir, "-placement", ids[1].String(), "-format", "csv", "-o", filepath.Join(t.TempDir(), "p.csv"))
+	require.Equal(t, 0, code)
+	assert.Contains(t, stderr, "exported 3 of 12 events")
+	code, out, _ = run1("export", "-LEDGER_STORE", dir, "-placement", ids[0].String(), "-format", "csv")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "position,stream,revision,event_id,type,recorded_at,hash,prev_hash,data,metadata")
+	code, _, _ = run1("export", "-LEDGER_STORE", dir, "-format", "xml")
+	assert.Equal(t, 1, code)
+
+	// One edited byte in the export is named by stream and revision.
+	b, err := os.ReadFile(all)
+	require.NoError(t, err)
+	edited := strings.Replace(string(b), `"amount":"40"`, `"amount":"90"`, 1)
+	require.NotEqual(t, string(b), edited)
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	require.NoError(t, os.WriteFile(bad, []byte(edited), 0o644))
+	code, out, _ = run1("verify-export", bad)
+	assert.Equal(t, 1, code)
+	assert.Regexp(t, `stream placement-[0-9a-f-]+ revision 1 \(position \d+\): hash:`, out)
 }

@@ -46,6 +46,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "verify":
 		return verifyCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "export":
+		return exportCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "verify-export":
+		return verifyExportCmd(ctx, args[1:], stdout, stderr)
 	case "replay":
 		return replayCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "load":
@@ -69,6 +73,8 @@ func usage(w io.Writer) {
 commands:
   serve     run the ledger's HTTP server
   verify    check every hash chain, invariant and projection of a store (exit 1 on any problem)
+  export    write events with their positions, metadata and hashes (-format jsonl|csv, -creditor, -placement, -from, -to, -o)
+  verify-export  re-check the hash chains of a JSON Lines export, without the store
   replay    print a placement's history event by event (-placement ID [-until TIME | -position N])
   load      drive a load against a running ledger (loopback only) and verify it afterwards
   version   print the version
