@@ -561,3 +561,29 @@ func TestTimeTravel(t *testing.T) {
 	audit := l.do("GET", base+"/audit?asOf="+asOf, acmeKey, nil).Array(t)
 	assert.Len(t, audit, 3, "opened, payment received, accounting document")
 }
+
+func TestReconciliationReport(t *testing.T) {
+	l := MustLedger(t, "")
+	id := l.MustPlace("DE-REC")
+	l.do("POST", "/v1/placements/"+id+"/payment-received", acmeKey, `{"amount": "120.50", "paymentNumber": "P-1"}`)
+	// The payment went to the oldest invoice first (I0417211448 is paid), so waive the other.
+	w := l.do("POST", "/v1/claims/DE-REC/recalls", acmeKey, waiver("I0417211449", "100"))
+	require.Equal(t, http.StatusAccepted, w.Status, "%s", w.Body)
+	l.do("POST", "/v1/placements/"+id+"/recall", acmeKey, nil)
+	r := l.do("GET", "/v1/reports/reconciliation?from=2000-01-01", acmeKey, nil)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	eur := r.JSON(t)["totals"].(map[string]any)["EUR"].(map[string]any)
+	assert.EqualValues(t, 1, eur["payments"])
+	assert.Equal(t, "120.50", eur["recovered"])
+	assert.Equal(t, "24.10", eur["fees"])
+	assert.Equal(t, "96.40", eur["netToCreditor"])
+	assert.Equal(t, "100.00", eur["waived"])
+	assert.Equal(t, "179.50", eur["recalled"])
+	csv := l.do("GET", "/v1/reports/reconciliation", acmeKey, nil, "Accept", "text/csv")
+	require.Equal(t, http.StatusOK, csv.Status)
+	assert.Equal(t, "text/csv; charset=utf-8", csv.Header.Get("Content-Type"))
+	assert.Contains(t, string(csv.Body), "TOTAL,,,EUR,1,120.50,24.10,96.40,100.00,179.50")
+	other := l.do("GET", "/v1/reports/reconciliation", otherKey, nil)
+	assert.Empty(t, other.JSON(t)["lines"], "another creditor sees none of it")
+	assert.Equal(t, http.StatusBadRequest, l.do("GET", "/v1/reports/reconciliation?from=yesterday", acmeKey, nil).Status)
+}

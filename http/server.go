@@ -85,6 +85,7 @@ func New(cfg Config) *Server {
 	cred.POST("/claims/:claimNumber/recalls", s.claimRecall)
 	cred.GET("/claims/:claimNumber/transactions", s.claimTransactions)
 	cred.GET("/transactions", s.transactions)
+	cred.GET("/reports/reconciliation", s.reconciliation)
 
 	agency := s.Group("/v1", s.authenticate(command.ActorAgency))
 	agency.POST("/placements/:id/email-sequences", s.startSequence)

@@ -184,3 +184,43 @@ func TestExportAndVerifyExport(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Regexp(t, `stream placement-[0-9a-f-]+ revision 1 \(position \d+\): hash:`, out)
 }
+
+func TestReconcileCommandWithStatement(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "s")
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	clock := time.Date(2024, 4, 1, 9, 0, 0, 0, time.UTC)
+	h := command.NewHandler(s, command.NewIdempotencyIndex(), func() time.Time { return clock })
+	req := command.Request{Actor: "acme", ActorType: command.ActorCreditor, RequestID: "r"}
+	for i := range 2 {
+		res, err := h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%d", i),
+			CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
+			Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+		require.NoError(t, err)
+		for j := range 2 {
+			_, err = h.Execute(context.Background(), res.Placement.ID, req, func(at time.Time) domain.Command {
+				return domain.ReceivePayment{PaymentNumber: fmt.Sprintf("P-%d-%d", i, j), Amount: decimal.NewFromInt(10), At: at}
+			})
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, s.Close())
+	stmt := filepath.Join(t.TempDir(), "statement.csv")
+	require.NoError(t, os.WriteFile(stmt, []byte("date,claimNumber,paymentNumber,amount,currency\n"+
+		"2024-04-01,CL-0,P-0-0,10.00,EUR\n"+ // matched
+		"2024-04-01,CL-0,P-0-1,11.00,EUR\n"+ // amount mismatch
+		"2024-04-01,CL-1,P-1-0,10,EUR\n"+ // matched
+		"2024-04-01,CL-9,P-9-9,5,EUR\n"), 0o644)) // missing from the ledger; P-1-1 is missing from the statement
+	var out, errOut syncBuffer
+	code := run(context.Background(), []string{"reconcile", "-LEDGER_STORE", dir, "-creditor", "acme", "-from", "2024-04-01", "-to", "2024-05-01", "-statement", stmt},
+		func(string) string { return "" }, &out, &errOut)
+	assert.Equal(t, 1, code, "anything unmatched exits non-zero: %s %s", out.String(), errOut.String())
+	assert.Contains(t, out.String(), "EUR          4            40.00           8.00            32.00")
+	assert.Contains(t, out.String(), "2 matched, 1 missing from the ledger, 1 missing from the statement, 1 amount mismatches")
+	assert.Contains(t, out.String(), "statement line 5")
+	assert.Contains(t, out.String(), "P-1-1")
+	clean := filepath.Join(t.TempDir(), "clean.csv")
+	require.NoError(t, os.WriteFile(clean, []byte("date,claimNumber,paymentNumber,amount,currency\n2024-04-01,CL-0,P-0-0,10,EUR\n2024-04-01,CL-0,P-0-1,10,EUR\n2024-04-01,CL-1,P-1-0,10,EUR\n2024-04-01,CL-1,P-1-1,10,EUR\n"), 0o644))
+	var out2 syncBuffer
+	assert.Equal(t, 0, run(context.Background(), []string{"reconcile", "-LEDGER_STORE", dir, "-creditor", "acme", "-statement", clean}, func(string) string { return "" }, &out2, &errOut), out2.String())
+}

@@ -46,6 +46,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args[1:], getenv, stdout, stderr)
 	case "verify":
 		return verifyCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "reconcile":
+		return reconcileCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "export":
 		return exportCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "verify-export":
@@ -73,6 +75,7 @@ func usage(w io.Writer) {
 commands:
   serve     run the ledger's HTTP server
   verify    check every hash chain, invariant and projection of a store (exit 1 on any problem)
+  reconcile reconcile a creditor's payments, fees, waivers and recalls; -statement FILE.csv matches its own list (exit 1 on any difference)
   export    write events with their positions, metadata and hashes (-format jsonl|csv, -creditor, -placement, -from, -to, -o)
   verify-export  re-check the hash chains of a JSON Lines export, without the store
   replay    print a placement's history event by event (-placement ID [-until TIME | -position N])

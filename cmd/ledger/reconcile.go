@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/reconcile"
+)
+
+func reconcileCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	var creditor, from, to, statement string
+	var asJSON bool
+	store, _, err := openForCLI("reconcile", args, getenv, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&creditor, "creditor", "", "the creditor (required)")
+		fs.StringVar(&from, "from", "", "start, inclusive (RFC 3339 or YYYY-MM-DD)")
+		fs.StringVar(&to, "to", "", "end, exclusive (RFC 3339 or YYYY-MM-DD)")
+		fs.StringVar(&statement, "statement", "", "the creditor's statement of direct payments (CSV: date,claimNumber,paymentNumber,amount,currency)")
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+	})
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger reconcile:", err)
+		return 2
+	}
+	defer store.Close()
+	if !domain.ValidCreditorID(creditor) {
+		fmt.Fprintln(stderr, "ledger reconcile: -creditor is required")
+		return 2
+	}
+	window := [2]time.Time{{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for i, raw := range []string{from, to} {
+		if raw == "" {
+			continue
+		}
+		if t, ok := domain.ParseDate(raw); ok {
+			window[i] = t
+		} else if window[i], err = time.Parse(time.RFC3339Nano, raw); err != nil {
+			fmt.Fprintf(stderr, "ledger reconcile: %q is not an RFC 3339 time or a YYYY-MM-DD date\n", raw)
+			return 2
+		}
+	}
+	var lines []reconcile.StatementLine
+	if statement != "" {
+		f, err := os.Open(statement)
+		if err != nil {
+			fmt.Fprintln(stderr, "ledger reconcile:", err)
+			return 2
+		}
+		lines, err = reconcile.ParseStatement(f)
+		f.Close()
+		if err != nil {
+			fmt.Fprintln(stderr, "ledger reconcile:", err)
+			return 2
+		}
+	}
+	r, err := reconcile.Build(ctx, store, creditor, window[0], window[1])
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger reconcile:", err)
+		return 1
+	}
+	var m *reconcile.Matching
+	if statement != "" {
+		mm := reconcile.Match(r.Payments, lines)
+		m = &mm
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(map[string]any{"report": r.View(), "statement": m})
+	} else {
+		v := r.View()
+		currencies := make([]string, 0, len(v.Totals))
+		for cur := range v.Totals {
+			currencies = append(currencies, cur)
+		}
+		sort.Strings(currencies)
+		fmt.Fprintf(stdout, "reconciliation of %s from %s to %s\n", creditor, v.From, v.To)
+		fmt.Fprintf(stdout, "%-4s %9s %16s %14s %16s %14s %14s\n", "cur", "payments", "recovered", "fees", "net to creditor", "waived", "recalled")
+		for _, cur := range currencies {
+			t := v.Totals[cur]
+			fmt.Fprintf(stdout, "%-4s %9d %16s %14s %16s %14s %14s\n", cur, t.Payments, t.Recovered, t.Fees, t.NetToCreditor, t.Waived, t.Recalled)
+		}
+		if m != nil {
+			fmt.Fprintf(stdout, "\nstatement: %d matched, %d missing from the ledger, %d missing from the statement, %d amount mismatches\n",
+				len(m.Matched), len(m.MissingFromLedger), len(m.MissingFromStatement), len(m.AmountMismatches))
+			for _, l := range m.MissingFromLedger {
+				fmt.Fprintf(stdout, "  missing from the ledger:    statement line %d: %s %s %s %s %s\n", l.Line, l.Date, l.ClaimNumber, l.PaymentNumber, l.Amount, l.Currency)
+			}
+			for _, p := range m.MissingFromStatement {
+				fmt.Fprintf(stdout, "  missing from the statement: %s %s %s %s %s\n", p.Date, p.ClaimNumber, p.PaymentNumber, p.Amount, p.Currency)
+			}
+			for _, p := range m.AmountMismatches {
+				fmt.Fprintf(stdout, "  amount mismatch:            statement line %d: %s %s %s in the statement, %s %s in the ledger\n",
+					p.Statement.Line, p.Statement.ClaimNumber, p.Statement.Amount, p.Statement.Currency, p.Ledger.Amount, p.Ledger.Currency)
+			}
+		}
+	}
+	if m != nil && !m.Clean() {
+		return 1
+	}
+	return 0
+}

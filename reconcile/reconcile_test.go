@@ -1,0 +1,215 @@
+package reconcile_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/projections"
+	"github.com/collections-ledger/ledger/reconcile"
+)
+
+func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// TestTotalsEqualSumsOverEvents is the property: over random command
+// sequences, for several seeds, the report's totals equal the sums over the
+// events (and the lines add up to the totals).
+func TestTotalsEqualSumsOverEvents(t *testing.T) {
+	for seed := range uint64(8) {
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			s, err := embedded.Open(t.TempDir(), embedded.Options{})
+			require.NoError(t, err)
+			defer s.Close()
+			h := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+			rng := rand.New(rand.NewPCG(seed, 99))
+			ctx := context.Background()
+			var ids []uuid.UUID
+			currencies := []string{"EUR", "USD", "JPY"}
+			for i := range 12 {
+				cur := currencies[rng.IntN(len(currencies))]
+				creditor := []string{"acme", "other"}[rng.IntN(2)]
+				res, err := h.Place(ctx, command.Request{Actor: creditor, RequestID: "r"}, domain.Place{PlacementID: uuid.New(), CreditorID: creditor,
+					ClaimNumber: fmt.Sprintf("CL-%d", i), CustomerNumber: "K", Currency: cur, FeeRate: decimal.New(int64(rng.IntN(3000)), -4),
+					Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: d("1000"), DueDate: "2024-01-01"}}})
+				require.NoError(t, err)
+				ids = append(ids, res.Placement.ID)
+			}
+			for range 150 {
+				id := ids[rng.IntN(len(ids))]
+				_, _ = h.Execute(ctx, id, command.Request{Actor: "x", RequestID: "r"}, func(at time.Time) domain.Command {
+					amount := decimal.New(int64(rng.IntN(9000)+1), -2)
+					switch rng.IntN(8) {
+					case 0:
+						return domain.Recall{At: at}
+					case 1, 2:
+						return domain.PartialRecall{Waivers: []domain.Waiver{{InvoiceNumber: "A", ContractNumber: "C", Date: "2024-01-01", Amount: amount.Truncate(0).Add(d("1")), Currency: "EUR"}}, At: at}
+					default:
+						return domain.ReceivePayment{Amount: amount.Truncate(0).Add(d("1")), At: at}
+					}
+				})
+			}
+			from, to := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+			r, err := reconcile.Build(ctx, s, "acme", from, to)
+			require.NoError(t, err)
+
+			// The sums over the events, computed the naive way.
+			want := map[string]reconcile.Amounts{}
+			for _, id := range ids {
+				events, err := projections.ReadPlacement(ctx, s, id)
+				require.NoError(t, err)
+				opened := events[0].Event.(domain.PlacementOpened)
+				if opened.CreditorID != "acme" {
+					continue
+				}
+				a := want[opened.Currency]
+				for _, se := range events {
+					switch e := se.Event.(type) {
+					case domain.PaymentReceived:
+						a.Payments++
+						a.Recovered = a.Recovered.Add(e.Amount)
+					case domain.CreditWaiverIssued:
+						a.Waived = a.Waived.Add(e.Amount)
+					case domain.PlacementRecalled:
+						a.Recalled = a.Recalled.Add(e.OutstandingAmount)
+					}
+				}
+				var p domain.Placement
+				for _, se := range events {
+					p = domain.Evolve(p, se.Event)
+				}
+				a.Fees = a.Fees.Add(p.Fee) // over all time, the fees add up to each placement's fee
+				want[opened.Currency] = a
+			}
+			for cur, w := range want {
+				if w.Payments == 0 && w.Waived.IsZero() && w.Recalled.IsZero() {
+					continue
+				}
+				got := r.Totals[cur]
+				assert.Equal(t, w.Payments, got.Payments, cur)
+				assert.True(t, w.Recovered.Equal(got.Recovered), "%s recovered: %s vs %s", cur, w.Recovered, got.Recovered)
+				assert.True(t, w.Fees.Equal(got.Fees), "%s fees: %s vs %s", cur, w.Fees, got.Fees)
+				assert.True(t, w.Recovered.Sub(w.Fees).Equal(got.NetToCreditor), "%s net", cur)
+				assert.True(t, w.Waived.Equal(got.Waived), "%s waived", cur)
+				assert.True(t, w.Recalled.Equal(got.Recalled), "%s recalled", cur)
+			}
+			sum := map[string]reconcile.Amounts{}
+			for _, l := range r.Lines {
+				a := sum[l.Currency]
+				a.Payments += l.Payments
+				a.Recovered = a.Recovered.Add(l.Recovered)
+				a.Fees = a.Fees.Add(l.Fees)
+				sum[l.Currency] = a
+			}
+			for cur, a := range sum {
+				assert.True(t, a.Recovered.Equal(r.Totals[cur].Recovered) && a.Fees.Equal(r.Totals[cur].Fees) && a.Payments == r.Totals[cur].Payments, "lines add up to totals")
+			}
+		})
+	}
+}
+
+func TestWindow(t *testing.T) {
+	s, err := embedded.Open(t.TempDir(), embedded.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	clock := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	h := command.NewHandler(s, command.NewIdempotencyIndex(), func() time.Time { return clock })
+	ctx := context.Background()
+	res, err := h.Place(ctx, command.Request{Actor: "acme", RequestID: "r"}, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "CL-W",
+		CustomerNumber: "K", Currency: "EUR", FeeRate: d("0.2"), Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: d("100"), DueDate: "2024-01-01"}}})
+	require.NoError(t, err)
+	pay := func(amount string) {
+		_, err := h.Execute(ctx, res.Placement.ID, command.Request{Actor: "acme", RequestID: "r"}, func(at time.Time) domain.Command {
+			return domain.ReceivePayment{Amount: d(amount), At: at}
+		})
+		require.NoError(t, err)
+	}
+	pay("10.03") // fee 2.006 -> 2.01
+	clock = clock.AddDate(0, 1, 0)
+	pay("10.03") // fee total 4.012 -> 4.01: this payment's fee is 2.00
+	r, err := reconcile.Build(ctx, s, "acme", time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	eur := r.Totals["EUR"]
+	assert.Equal(t, 1, eur.Payments)
+	assert.Equal(t, "10.03", eur.Recovered.String())
+	assert.Equal(t, "2", eur.Fees.String(), "the fee the second payment added, from the rounded totals")
+	assert.Equal(t, "8.03", eur.NetToCreditor.String())
+	require.Len(t, r.Payments, 1)
+	assert.Equal(t, "2024-04-01", r.Payments[0].Date)
+	none, err := reconcile.Build(ctx, s, "other", time.Time{}, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	assert.Empty(t, none.Lines, "another creditor's placements are not in the report")
+}
+
+func TestMatchEveryKind(t *testing.T) {
+	ledger := []reconcile.Payment{
+		{Date: "2024-04-01", ClaimNumber: "CL-1", PaymentNumber: "P-1", Amount: d("10"), Currency: "EUR"}, // matched
+		{Date: "2024-04-02", ClaimNumber: "CL-1", PaymentNumber: "P-2", Amount: d("20"), Currency: "EUR"}, // amount mismatch
+		{Date: "2024-04-03", ClaimNumber: "CL-2", PaymentNumber: "", Amount: d("30"), Currency: "EUR"},    // matched by date and amount
+		{Date: "2024-04-04", ClaimNumber: "CL-3", PaymentNumber: "P-9", Amount: d("40"), Currency: "EUR"}, // missing from statement
+		{Date: "2024-04-05", ClaimNumber: "CL-4", PaymentNumber: "P-5", Amount: d("50"), Currency: "EUR"}, // currency mismatch
+	}
+	stmt, err := reconcile.ParseStatement(strings.NewReader("date,claimNumber,paymentNumber,amount,currency\n" +
+		"2024-04-01,CL-1,P-1,10.00,EUR\n" +
+		"2024-04-02,CL-1,P-2,21.00,EUR\n" +
+		"2024-04-03,CL-2,,30,EUR\n" +
+		"2024-04-06,CL-5,P-7,70,EUR\n" +
+		"2024-04-05,CL-4,P-5,50,USD\n"))
+	require.NoError(t, err)
+	m := reconcile.Match(ledger, stmt)
+	assert.Len(t, m.Matched, 2)
+	require.Len(t, m.AmountMismatches, 2)
+	assert.Equal(t, "P-2", m.AmountMismatches[0].Ledger.PaymentNumber)
+	assert.Equal(t, "P-5", m.AmountMismatches[1].Ledger.PaymentNumber)
+	require.Len(t, m.MissingFromLedger, 1)
+	assert.Equal(t, 5, m.MissingFromLedger[0].Line)
+	require.Len(t, m.MissingFromStatement, 1)
+	assert.Equal(t, "P-9", m.MissingFromStatement[0].PaymentNumber)
+	assert.False(t, m.Clean())
+	assert.True(t, reconcile.Match(ledger[:1], stmt[:1]).Clean())
+}
+
+func TestErrStatement(t *testing.T) {
+	for name, tc := range map[string]struct{ csv, want string }{
+		"ErrEmpty":       {"", "empty"},
+		"ErrNoColumn":    {"date,claimNumber,amount,currency\n", `no "paymentNumber" column`},
+		"ErrBadDate":     {"date,claimNumber,paymentNumber,amount,currency\n2024-13-01,CL,P,1,EUR\n", "line 2, column date"},
+		"ErrBadAmount":   {"date,claimNumber,paymentNumber,amount,currency\n2024-01-01,CL,P,1.001,EUR\n", "line 2, column amount"},
+		"ErrBadCurrency": {"date,claimNumber,paymentNumber,amount,currency\n2024-01-01,CL,P,1,XXX\n", "line 2, column currency"},
+		"ErrBadClaim":    {"date,claimNumber,paymentNumber,amount,currency\n2024-01-01,,P,1,EUR\n", "line 2, column claimNumber"},
+		"ErrQuote":       {"date,claimNumber,paymentNumber,amount,currency\n\"2024-01-01,CL,P,1,EUR\n", "line 2"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := reconcile.ParseStatement(strings.NewReader(tc.csv))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func FuzzParseStatement(f *testing.F) {
+	f.Add("date,claimNumber,paymentNumber,amount,currency\n2024-04-01,CL-1,P-1,10.00,EUR\n")
+	f.Add("currency,amount,paymentNumber,claimNumber,date\nEUR,1,,CL,2024-01-01\n")
+	f.Add("\ufeffdate,claimNumber,paymentNumber,amount,currency\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		lines, err := reconcile.ParseStatement(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		for _, l := range lines {
+			require.True(t, l.Amount.IsPositive() || l.Amount.IsZero())
+			_, ok := domain.MinorUnits(l.Currency)
+			require.True(t, ok)
+		}
+	})
+}
