@@ -23,7 +23,7 @@ func (s *Server) adminVerify(c echo.Context) error {
 	if err := s.runner.WaitFor(ctx, head); err != nil {
 		return newError(http.StatusServiceUnavailable, "not_caught_up", "the projections have not reached the log's head; try again")
 	}
-	report, err := verify.Run(ctx, s.store, verify.Options{Live: s.runner.Placements})
+	report, err := verify.Run(ctx, s.store, verify.Options{Live: s.runner.Placements, Deep: true})
 	if err != nil {
 		return err
 	}

@@ -83,6 +83,15 @@ func (m *Placements) IDs(creditor string) []uuid.UUID {
 	return append([]uuid.UUID(nil), m.byCreditor[creditor]...)
 }
 
+// Each calls f with every placement's folded state and revision.
+func (m *Placements) Each(f func(id uuid.UUID, p domain.Placement, revision uint64)) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for id, ent := range m.byID {
+		f(id, ent.state, ent.revision)
+	}
+}
+
 // Count returns how many placements the model holds.
 func (m *Placements) Count() int {
 	m.mu.RLock()

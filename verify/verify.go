@@ -70,6 +70,10 @@ type Options struct {
 	// Live, when set, is a running server's read model to compare with the
 	// rebuild (read after the runner reached the head).
 	Live *projections.Placements
+	// Deep also reads every placement through its own stream (the stream
+	// index, not $all), folds it again and compares, and checks its feed.
+	// It costs a point read per event.
+	Deep bool
 }
 
 type streamState struct {
@@ -157,8 +161,13 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 	}
 	v.report.Streams = len(streams)
 	v.report.Placements = len(placements)
-	if err := v.checkPlacements(ctx, store, rebuilt, placements); err != nil {
-		return v.report, err
+	rebuilt.Each(func(id uuid.UUID, p domain.Placement, rev uint64) {
+		v.checkInvariants(command.StreamName(id), rev, p)
+	})
+	if opts.Deep {
+		if err := v.checkPlacements(ctx, store, rebuilt, placements); err != nil {
+			return v.report, err
+		}
 	}
 	if opts.Live != nil {
 		live, fresh := opts.Live.Snapshot(), rebuilt.Snapshot()
@@ -216,9 +225,35 @@ func (v *verifier) checkDocument(rec eventstore.RecordedEvent, e domain.Event) {
 	}
 }
 
-// checkPlacements checks each placement's invariants, folds it again from
-// its own stream (the stream index, not $all) and compares with the rebuild,
-// and checks its feed.
+// checkInvariants checks the domain's invariants on a placement's state.
+func (v *verifier) checkInvariants(stream string, rev uint64, p domain.Placement) {
+	at := func(field, problem string) Finding {
+		return Finding{Stream: stream, Revision: rev, Field: field, Problem: problem}
+	}
+	outstanding := p.Outstanding()
+	if outstanding.IsNegative() {
+		v.add(at("outstandingAmount", fmt.Sprintf("original %s − waived %s − recovered %s is negative", p.Original, p.Waived, p.Recovered)))
+	}
+	open := decimal.Zero
+	for _, inv := range p.Invoices {
+		if inv.Open.IsNegative() {
+			v.add(at("invoices.openAmount", fmt.Sprintf("invoice %s has a negative open amount %s", inv.InvoiceNumber, inv.Open)))
+		}
+		open = open.Add(inv.Open)
+	}
+	if !open.Equal(outstanding) {
+		v.add(at("outstandingAmount", fmt.Sprintf("the invoices' open amounts add up to %s, but original − waived − recovered is %s", open, outstanding)))
+	}
+	if want := domain.Fee(p.Recovered, p.FeeRate, p.Currency); !want.Equal(p.Fee) {
+		v.add(at("feeAmount", fmt.Sprintf("fee is %s; recovered %s × rate %s rounded half-up is %s", p.Fee, p.Recovered, p.FeeRate, want)))
+	}
+	if p.Status == domain.StatusPaid && !outstanding.IsZero() {
+		v.add(at("status", fmt.Sprintf("paid with %s still outstanding", outstanding)))
+	}
+}
+
+// checkPlacements folds each placement again from its own stream (the
+// stream index, not $all), compares with the rebuild, and checks its feed.
 func (v *verifier) checkPlacements(ctx context.Context, store eventstore.Store, rebuilt *projections.Placements, ids []uuid.UUID) error {
 	fresh := rebuilt.Snapshot()
 	for _, id := range ids {
@@ -240,31 +275,12 @@ func (v *verifier) checkPlacements(ctx context.Context, store eventstore.Store, 
 			p = domain.Evolve(p, se.Event)
 		}
 		last := events[len(events)-1]
+		if got, want := fresh[id], projections.Render(p, last.Revision); !reflect.DeepEqual(got, want) {
+			v.add(Finding{Stream: stream, Revision: last.Revision, Position: last.Position, Field: "projection",
+				Problem: "the placement folded from $all differs from the one folded from its stream"})
+		}
 		at := func(field, problem string) Finding {
 			return Finding{Stream: stream, Revision: last.Revision, Position: last.Position, Field: field, Problem: problem}
-		}
-		if got, want := fresh[id], projections.Render(p, last.Revision); !reflect.DeepEqual(got, want) {
-			v.add(at("projection", "the placement folded from $all differs from the one folded from its stream"))
-		}
-		outstanding := p.Outstanding()
-		if outstanding.IsNegative() {
-			v.add(at("outstandingAmount", fmt.Sprintf("original %s − waived %s − recovered %s is negative", p.Original, p.Waived, p.Recovered)))
-		}
-		open := decimal.Zero
-		for _, inv := range p.Invoices {
-			if inv.Open.IsNegative() {
-				v.add(at("invoices.openAmount", fmt.Sprintf("invoice %s has a negative open amount %s", inv.InvoiceNumber, inv.Open)))
-			}
-			open = open.Add(inv.Open)
-		}
-		if !open.Equal(outstanding) {
-			v.add(at("outstandingAmount", fmt.Sprintf("the invoices' open amounts add up to %s, but original − waived − recovered is %s", open, outstanding)))
-		}
-		if want := domain.Fee(p.Recovered, p.FeeRate, p.Currency); !want.Equal(p.Fee) {
-			v.add(at("feeAmount", fmt.Sprintf("fee is %s; recovered %s × rate %s rounded half-up is %s", p.Fee, p.Recovered, p.FeeRate, want)))
-		}
-		if p.Status == domain.StatusPaid && !outstanding.IsZero() {
-			v.add(at("status", fmt.Sprintf("paid with %s still outstanding", outstanding)))
 		}
 		for i, it := range projections.FeedItems(events) {
 			if it.SortNumber != uint64(i) {

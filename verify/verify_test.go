@@ -61,7 +61,7 @@ func mustVerify(t *testing.T, dir string) verify.Report {
 	s, err := embedded.Open(dir, embedded.Options{})
 	require.NoError(t, err)
 	defer s.Close()
-	r, err := verify.Run(context.Background(), s, verify.Options{})
+	r, err := verify.Run(context.Background(), s, verify.Options{Deep: true})
 	require.NoError(t, err)
 	return r
 }

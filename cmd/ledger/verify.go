@@ -59,9 +59,10 @@ func openForCLI(name string, args []string, getenv func(string) string, stderr i
 }
 
 func verifyCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	asJSON := false
+	asJSON, deep := false, false
 	store, _, err := openForCLI("verify", args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+		fs.BoolVar(&deep, "deep", false, "also re-read every placement through its own stream and compare (a point read per event)")
 	})
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -74,7 +75,7 @@ func verifyCmd(ctx context.Context, args []string, getenv func(string) string, s
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var bar *progressbar.ProgressBar
-	report, err := verify.Run(ctx, store, verify.Options{Progress: func(pos, head eventstore.Position) {
+	report, err := verify.Run(ctx, store, verify.Options{Deep: deep, Progress: func(pos, head eventstore.Position) {
 		if bar == nil {
 			bar = progress(stderr, int64(head), "verifying")
 		}
@@ -104,7 +105,11 @@ func verifyCmd(ctx context.Context, args []string, getenv func(string) string, s
 			fmt.Fprintln(stdout, "all hash chains, invariants and projections hold")
 		} else {
 			fmt.Fprintf(stdout, "%d problems\n", len(report.Findings))
-			for _, f := range report.Findings {
+			for i, f := range report.Findings {
+				if i == 50 {
+					fmt.Fprintf(stdout, "  … and %d more (-json lists them all)\n", len(report.Findings)-50)
+					break
+				}
 				fmt.Fprintln(stdout, "  "+f.String())
 			}
 		}
