@@ -169,3 +169,29 @@ func TestCacheSeesOtherWriters(t *testing.T) {
 	assert.Equal(t, "40", last.Placement.Recovered.String())
 	assert.Equal(t, uint64(8), last.Revision)
 }
+
+func TestLastEventAndAppendSystem(t *testing.T) {
+	s := mustStore(t)
+	ctx := context.Background()
+	_, found, err := command.LastEvent(ctx, s, "webhook-acme")
+	require.NoError(t, err)
+	assert.False(t, found)
+	for i := range 37 {
+		res, err := command.AppendSystem(ctx, s, "webhook-acme", "acme", command.ActorCreditor, "Thing", map[string]int{"i": i}, time.Now())
+		require.NoError(t, err)
+		assert.Equal(t, uint64(i), res.Revision)
+		last, found, err := command.LastEvent(ctx, s, "webhook-acme")
+		require.NoError(t, err)
+		require.True(t, found)
+		assert.Equal(t, uint64(i), last.Revision, "after %d appends", i+1)
+	}
+	// Every event is chained to the one before it.
+	recs, err := s.ReadStream(ctx, "webhook-acme", 0, 100)
+	require.NoError(t, err)
+	var prev command.Hash
+	for _, r := range recs {
+		h, field, err := command.CheckLink(prev, r.Stream, r.Revision, r.ID, r.Type, r.Data, r.Metadata)
+		require.NoError(t, err, field)
+		prev = h
+	}
+}

@@ -587,3 +587,34 @@ func TestReconciliationReport(t *testing.T) {
 	assert.Empty(t, other.JSON(t)["lines"], "another creditor sees none of it")
 	assert.Equal(t, http.StatusBadRequest, l.do("GET", "/v1/reports/reconciliation?from=yesterday", acmeKey, nil).Status)
 }
+
+func TestWebhookConfiguration(t *testing.T) {
+	l := MustLedger(t, "")
+	assert.Equal(t, http.StatusNotFound, l.do("GET", "/v1/webhook", acmeKey, nil).Status)
+	head := l.head()
+	for name, body := range map[string]any{
+		"ErrNotHTTP":     map[string]any{"url": "ftp://example.com", "secret": "whsec_0123456789abcdef"},
+		"ErrShortSecret": map[string]any{"url": "https://example.com/hook", "secret": "short"},
+		"ErrUnknown":     map[string]any{"url": "https://example.com/hook", "secret": "whsec_0123456789abcdef", "x": 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := l.do("PUT", "/v1/webhook", acmeKey, body)
+			assert.Contains(t, []int{400, 422}, r.Status, "%s", r.Body)
+			assert.Equal(t, head, l.head(), "nothing appended")
+		})
+	}
+	put := l.do("PUT", "/v1/webhook", acmeKey, map[string]any{"url": "https://example.com/hook", "secret": "whsec_0123456789abcdef"})
+	require.Equal(t, http.StatusOK, put.Status, "%s", put.Body)
+	assert.NotContains(t, string(put.Body), "whsec_")
+	got := l.do("GET", "/v1/webhook", acmeKey, nil)
+	require.Equal(t, http.StatusOK, got.Status)
+	assert.Equal(t, "https://example.com/hook", got.JSON(t)["url"])
+	assert.NotContains(t, string(got.Body), "whsec_", "the secret is never returned")
+	assert.Equal(t, http.StatusNotFound, l.do("GET", "/v1/webhook", otherKey, nil).Status, "per creditor")
+	d := l.do("GET", "/v1/webhook/deliveries", acmeKey, nil)
+	require.Equal(t, http.StatusOK, d.Status)
+	assert.Empty(t, d.JSON(t)["items"])
+	// The configuration is part of the verified history.
+	v := l.do("GET", "/v1/admin/verify", agencyKey, nil)
+	assert.Equal(t, http.StatusOK, v.Status, "%s", v.Body)
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/projections"
+	"github.com/collections-ledger/ledger/webhook"
 )
 
 //go:embed openapi.yaml
@@ -35,6 +36,9 @@ type Config struct {
 	Registry *prometheus.Registry
 	// MinPositionWait bounds how long ?minPosition= waits; 0 means 5 s.
 	MinPositionWait time.Duration
+	// Webhooks is the running webhook reactor (for its deliveries list); nil
+	// when none runs.
+	Webhooks *webhook.Reactor
 }
 
 // Server is the ledger's HTTP API.
@@ -48,6 +52,7 @@ type Server struct {
 	metrics  *metrics
 	registry *prometheus.Registry
 	minWait  time.Duration
+	webhooks *webhook.Reactor
 }
 
 // New builds the server and its routes.
@@ -63,7 +68,7 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{
 		Echo: echo.New(), store: cfg.Store, commands: cfg.Commands, runner: cfg.Runner, keys: cfg.Keys,
-		logger: cfg.Logger, registry: cfg.Registry, minWait: cfg.MinPositionWait,
+		logger: cfg.Logger, registry: cfg.Registry, minWait: cfg.MinPositionWait, webhooks: cfg.Webhooks,
 	}
 	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Runner)
 	s.HideBanner, s.HidePort = true, true
@@ -86,6 +91,9 @@ func New(cfg Config) *Server {
 	cred.GET("/claims/:claimNumber/transactions", s.claimTransactions)
 	cred.GET("/transactions", s.transactions)
 	cred.GET("/reports/reconciliation", s.reconciliation)
+	cred.PUT("/webhook", s.putWebhook)
+	cred.GET("/webhook", s.getWebhook)
+	cred.GET("/webhook/deliveries", s.webhookDeliveries)
 
 	agency := s.Group("/v1", s.authenticate(command.ActorAgency))
 	agency.POST("/placements/:id/email-sequences", s.startSequence)

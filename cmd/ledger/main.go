@@ -28,6 +28,7 @@ import (
 	"github.com/collections-ledger/ledger/eventstore"
 	httpapi "github.com/collections-ledger/ledger/http"
 	"github.com/collections-ledger/ledger/projections"
+	"github.com/collections-ledger/ledger/webhook"
 )
 
 var version = "dev"
@@ -153,7 +154,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	runCtx, stopRunner := context.WithCancel(context.Background())
 	runnerDone := make(chan error, 1)
 	go func() { runnerDone <- runner.Run(runCtx) }()
-	api := httpapi.New(httpapi.Config{Store: store, Commands: command.NewHandler(store, idem, nil), Runner: runner, Keys: keys, Logger: logger})
+	hooks := webhook.New(store, webhook.Options{Logger: logger})
+	hooksDone := make(chan error, 1)
+	go func() { hooksDone <- hooks.Run(runCtx) }()
+	api := httpapi.New(httpapi.Config{Store: store, Commands: command.NewHandler(store, idem, nil), Runner: runner, Keys: keys, Logger: logger, Webhooks: hooks})
 
 	if dbg := getenv("LEDGER_DEBUG_ADDR"); dbg != "" {
 		// Opt-in profiling endpoints (net/http/pprof), for loopback use only.
@@ -218,6 +222,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		code = 1
 	}
 	stopRunner()
+	if err := <-hooksDone; err != nil {
+		logger.Error("webhook reactor", "err", err)
+	}
 	if err := store.Close(); err != nil && !errors.Is(err, eventstore.ErrClosed) {
 		logger.Error("closing the event store", "err", err)
 		code = 1

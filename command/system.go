@@ -1,0 +1,93 @@
+package command
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
+)
+
+// LastEvent returns a stream's last event, found with O(log n) reads
+// (exponential probing, then a binary search), since the store reads streams
+// forward only. found is false for a stream with no events.
+func LastEvent(ctx context.Context, store eventstore.Store, stream string) (eventstore.RecordedEvent, bool, error) {
+	at := func(rev uint64) (eventstore.RecordedEvent, bool, error) {
+		recs, err := store.ReadStream(ctx, stream, rev, 1)
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return eventstore.RecordedEvent{}, false, nil
+		}
+		if err != nil || len(recs) == 0 {
+			return eventstore.RecordedEvent{}, false, err
+		}
+		return recs[0], true, nil
+	}
+	first, ok, err := at(0)
+	if err != nil || !ok {
+		return first, ok, err
+	}
+	lo, last := uint64(0), first // lo exists
+	hi := uint64(1)
+	for {
+		rec, ok, err := at(hi)
+		if err != nil {
+			return rec, false, err
+		}
+		if !ok {
+			break
+		}
+		lo, last = hi, rec
+		hi *= 2
+	}
+	for hi-lo > 1 { // lo exists, hi does not
+		mid := lo + (hi-lo)/2
+		rec, ok, err := at(mid)
+		if err != nil {
+			return rec, false, err
+		}
+		if ok {
+			lo, last = mid, rec
+		} else {
+			hi = mid
+		}
+	}
+	return last, true, nil
+}
+
+// AppendSystem appends one event to a stream that is not a placement's (a
+// creditor's webhook configuration, the webhook checkpoint), chained to the
+// stream's last event like every event the ledger writes, and retried when
+// another writer got there first.
+func AppendSystem(ctx context.Context, store eventstore.Store, stream, actor, actorType, eventType string, payload any, at time.Time) (eventstore.AppendResult, error) {
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		last, exists, err := LastEvent(ctx, store, stream)
+		if err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		expected, rev, prev := eventstore.NoStream(), uint64(0), Hash{}
+		if exists {
+			expected, rev, prev = eventstore.Exact(last.Revision), last.Revision+1, lastHash(last.Metadata)
+		}
+		core, err := json.Marshal(Metadata{Actor: actor, ActorType: actorType, RequestID: uuid.NewString(), SchemaVersion: domain.SchemaVersion,
+			OccurredAt: at.UTC(), Command: eventType, Count: 1})
+		if err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		id := uuid.New()
+		hash := EventHash(prev, stream, rev, id, eventType, data, core)
+		res, err := store.Append(ctx, stream, expected, []eventstore.EventData{{ID: id, Type: eventType, Data: data, Metadata: seal(hash, prev, core)}})
+		if errors.Is(err, eventstore.ErrConcurrency) {
+			continue
+		}
+		return res, err
+	}
+	return eventstore.AppendResult{}, ErrTooMuchContention
+}

@@ -1,0 +1,218 @@
+package webhook_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/webhook"
+)
+
+const secret = "whsec_0123456789abcdef"
+
+// receiver is a real local HTTP receiver that fails the first `fail`
+// requests with 500 and records the payloads it accepts, after checking
+// their signature.
+type receiver struct {
+	*httptest.Server
+	fail     atomic.Int64
+	mu       sync.Mutex
+	accepted []webhook.Payload
+	badSig   atomic.Int64
+}
+
+func newReceiver(t *testing.T, fail int64) *receiver {
+	r := &receiver{}
+	r.fail.Store(fail)
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		if err := webhook.Verify(secret, req.Header.Get(webhook.SignatureHeader), body, time.Now(), 5*time.Minute); err != nil {
+			r.badSig.Add(1)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if r.fail.Add(-1) >= 0 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		var p webhook.Payload
+		_ = json.Unmarshal(body, &p)
+		r.mu.Lock()
+		r.accepted = append(r.accepted, p)
+		r.mu.Unlock()
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) payloads() []webhook.Payload {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]webhook.Payload(nil), r.accepted...)
+}
+
+type ledger struct {
+	store *embedded.Store
+	h     *command.Handler
+}
+
+func mustLedger(t *testing.T, dir string) *ledger {
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return &ledger{store: s, h: command.NewHandler(s, command.NewIdempotencyIndex(), nil)}
+}
+
+func (l *ledger) configure(t *testing.T, url string) {
+	_, err := command.AppendSystem(context.Background(), l.store, webhook.ConfigStream("acme"), "acme", command.ActorCreditor,
+		webhook.ConfiguredType, webhook.Configured{CreditorID: "acme", URL: url, Secret: secret}, time.Now())
+	require.NoError(t, err)
+}
+
+func (l *ledger) placeAndRecall(t *testing.T, claim string) (uuid.UUID, eventstore.Position) {
+	req := command.Request{Actor: "acme", ActorType: command.ActorCreditor, RequestID: "r"}
+	res, err := l.h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: claim,
+		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+	require.NoError(t, err)
+	rec, err := l.h.Execute(context.Background(), res.Placement.ID, req, func(at time.Time) domain.Command { return domain.Recall{At: at} })
+	require.NoError(t, err)
+	return res.Placement.ID, rec.Position
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// start runs a reactor until the returned stop is called.
+func start(t *testing.T, s eventstore.Store, opts webhook.Options) (*webhook.Reactor, func()) {
+	opts.Logger = quiet()
+	if opts.FirstBackoff == 0 {
+		opts.FirstBackoff = 5 * time.Millisecond
+	}
+	opts.MaxBackoff = 20 * time.Millisecond
+	opts.CheckpointEvery = 10 * time.Millisecond
+	r := webhook.New(s, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			require.NoError(t, <-done)
+		})
+	}
+	t.Cleanup(stop)
+	return r, stop
+}
+
+const wait = 30 * time.Second // a liveness bound, not a timing assertion
+
+func TestRetriedSignedInOrder(t *testing.T) {
+	l := mustLedger(t, t.TempDir())
+	rcv := newReceiver(t, 2)
+	l.configure(t, rcv.URL)
+	p1, _ := l.placeAndRecall(t, "CL-1")
+	p2, last := l.placeAndRecall(t, "CL-2")
+	r, _ := start(t, l.store, webhook.Options{})
+	require.Eventually(t, func() bool { return len(rcv.payloads()) == 2 }, wait, 5*time.Millisecond)
+	got := rcv.payloads()
+	assert.Equal(t, p1.String(), got[0].Data.PlacementID, "in log order")
+	assert.Equal(t, p2.String(), got[1].Data.PlacementID)
+	assert.Equal(t, webhook.EventStatusChanged, got[0].Type)
+	assert.Equal(t, "active", got[0].Data.PreviousStatus)
+	assert.Equal(t, "recalled", got[0].Data.Status)
+	assert.Equal(t, "CL-1", got[0].Data.ClaimNumber)
+	assert.Zero(t, rcv.badSig.Load(), "every request carried a valid signature")
+	attempts := r.Deliveries("acme")
+	require.GreaterOrEqual(t, len(attempts), 4)
+	assert.Equal(t, []string{"retrying", "retrying", "delivered"}, []string{attempts[0].Outcome, attempts[1].Outcome, attempts[2].Outcome})
+	assert.Equal(t, 500, attempts[0].HTTPStatus)
+	require.Eventually(t, func() bool { return r.Checkpoint() >= last }, wait, 5*time.Millisecond, "the checkpoint moves past delivered events")
+}
+
+func TestRestartLosesNothing(t *testing.T) {
+	dir := t.TempDir()
+	l := mustLedger(t, dir)
+	rcv := newReceiver(t, 1<<30) // fails until told otherwise
+	l.configure(t, rcv.URL)
+	_, pos := l.placeAndRecall(t, "CL-R")
+	r1, stop1 := start(t, l.store, webhook.Options{})
+	require.Eventually(t, func() bool { return len(r1.Deliveries("acme")) >= 2 }, wait, 5*time.Millisecond)
+	stop1()
+	assert.Less(t, r1.Checkpoint(), pos, "an undelivered event keeps the checkpoint behind it")
+	rcv.fail.Store(0)
+	r2, _ := start(t, l.store, webhook.Options{})
+	require.Eventually(t, func() bool { return len(rcv.payloads()) == 1 }, wait, 5*time.Millisecond, "delivered after the restart")
+	require.Eventually(t, func() bool { return r2.Checkpoint() >= pos }, wait, 5*time.Millisecond)
+	// A third reactor, after the checkpoint moved, does not deliver it again.
+	_, stop3 := start(t, l.store, webhook.Options{})
+	time.Sleep(100 * time.Millisecond) // give it the chance to (wrongly) deliver; not a timing assertion
+	stop3()
+	assert.Len(t, rcv.payloads(), 1)
+}
+
+func TestGiveUpIsRecorded(t *testing.T) {
+	l := mustLedger(t, t.TempDir())
+	rcv := newReceiver(t, 1<<30)
+	l.configure(t, rcv.URL)
+	id, pos := l.placeAndRecall(t, "CL-G")
+	r, _ := start(t, l.store, webhook.Options{GiveUpAfter: 40 * time.Millisecond})
+	require.Eventually(t, func() bool { return r.Checkpoint() >= pos }, wait, 5*time.Millisecond, "a given-up event no longer holds the checkpoint")
+	recs, err := l.store.ReadStream(context.Background(), webhook.ConfigStream("acme"), 0, 100)
+	require.NoError(t, err)
+	var gaveUp *webhook.GivenUp
+	for _, rec := range recs {
+		if rec.Type == webhook.GivenUpType {
+			gaveUp = &webhook.GivenUp{}
+			require.NoError(t, json.Unmarshal(rec.Data, gaveUp))
+		}
+	}
+	require.NotNil(t, gaveUp, "the give-up is in the log")
+	placement, err := l.store.ReadStream(context.Background(), command.StreamName(id), 0, 100)
+	require.NoError(t, err)
+	for _, rec := range placement {
+		if rec.Type == "PlacementRecalled" {
+			assert.Equal(t, uint64(rec.Position), gaveUp.Position, "the give-up names the status change it was for")
+		}
+	}
+	assert.Contains(t, gaveUp.LastError, "500")
+	attempts := r.Deliveries("acme")
+	assert.Equal(t, "given_up", attempts[len(attempts)-1].Outcome)
+}
+
+func TestValidationAndSignature(t *testing.T) {
+	for _, ok := range []string{"https://example.com/hook", "http://127.0.0.1:9000/x"} {
+		assert.NoError(t, webhook.ValidateURL(ok), ok)
+	}
+	for _, bad := range []string{"ftp://x", "/relative", "https://", "https://user:pw@example.com/", "not a url"} {
+		assert.Error(t, webhook.ValidateURL(bad), bad)
+	}
+	assert.Error(t, webhook.ValidateSecret("short"))
+	assert.Error(t, webhook.ValidateSecret("has a space in it 123"))
+	assert.NoError(t, webhook.ValidateSecret(secret))
+	now := time.Unix(1_700_000_000, 0)
+	body := []byte(`{"a":1}`)
+	h := webhook.Sign(secret, now, body)
+	assert.Regexp(t, `^t=1700000000,v1=[0-9a-f]{64}$`, h)
+	assert.NoError(t, webhook.Verify(secret, h, body, now, time.Minute))
+	assert.Error(t, webhook.Verify(secret, h, []byte(`{"a":2}`), now, time.Minute), "another body")
+	assert.Error(t, webhook.Verify("another-secret-0123456789", h, body, now, time.Minute), "another secret")
+	assert.Error(t, webhook.Verify(secret, h, body, now.Add(time.Hour), time.Minute), "too old")
+	assert.Error(t, webhook.Verify(secret, "garbage", body, now, time.Minute))
+}
