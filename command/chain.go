@@ -92,22 +92,43 @@ func Unseal(meta []byte) (hash, prev Hash, core []byte, err error) {
 	return hash, prev, core, nil
 }
 
+// Seal is what one event's stored metadata says about the chain, and whether
+// its content matches: everything about an event that can be checked
+// without looking at the event before it (so it can be computed in
+// parallel). Field and Err are set when the event itself is broken.
+type Seal struct {
+	Hash, Prev Hash
+	Field      string
+	Err        error
+}
+
+// CheckSeal checks one event's own hash against its content, using the
+// previous hash its metadata names. Whether that previous hash is the
+// previous event's is the caller's check (Seal.Prev against it).
+func CheckSeal(stream string, revision uint64, id uuid.UUID, eventType string, data, meta []byte) Seal {
+	hash, prev, core, err := Unseal(meta)
+	if err != nil {
+		return Seal{Field: "metadata", Err: err}
+	}
+	if want := EventHash(prev, stream, revision, id, eventType, data, core); want != hash {
+		return Seal{Hash: hash, Prev: prev, Field: "hash", Err: fmt.Errorf("stored hash %s does not match the content, which hashes to %s", hash, want)}
+	}
+	return Seal{Hash: hash, Prev: prev}
+}
+
 // CheckLink verifies one event against the hash of the event before it in
 // its stream. It returns the event's hash and, when the link is broken, which
 // field is wrong: "metadata" (no chain), "prevHash" (the link to the previous
 // event) or "hash" (the event's own content).
 func CheckLink(prev Hash, stream string, revision uint64, id uuid.UUID, eventType string, data, meta []byte) (Hash, string, error) {
-	hash, linked, core, err := Unseal(meta)
-	if err != nil {
-		return hash, "metadata", err
+	s := CheckSeal(stream, revision, id, eventType, data, meta)
+	switch {
+	case s.Field == "metadata":
+		return s.Hash, s.Field, s.Err
+	case s.Prev != prev:
+		return s.Hash, "prevHash", fmt.Errorf("prevHash %s does not match the previous event's hash %s", s.Prev, prev)
 	}
-	if linked != prev {
-		return hash, "prevHash", fmt.Errorf("prevHash %s does not match the previous event's hash %s", linked, prev)
-	}
-	if want := EventHash(prev, stream, revision, id, eventType, data, core); want != hash {
-		return hash, "hash", fmt.Errorf("stored hash %s does not match the content, which hashes to %s", hash, want)
-	}
-	return hash, "", nil
+	return s.Hash, s.Field, s.Err
 }
 
 // lastHash returns the hash in an event's metadata (zero if it has none).

@@ -15,7 +15,9 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -126,28 +128,30 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 		if len(batch) == 0 {
 			break
 		}
-		for _, rec := range batch {
+		// The per-event work (hashing, decoding) runs on every core; links
+		// between events and the fold run in log order below.
+		checked := checkBatch(batch)
+		for i, rec := range batch {
+			c := checked[i]
 			st := streams[rec.Stream]
 			if st == nil {
 				st = &streamState{}
 				streams[rec.Stream] = st
 			}
-			v.checkEvent(rec, st)
-			if id, ok := strings.CutPrefix(rec.Stream, command.StreamPrefix); ok {
-				pid, perr := uuid.Parse(id)
-				e, derr := domain.DecodeEvent(rec.Type, rec.Data)
+			v.link(rec, st, c.seal)
+			if c.placement != uuid.Nil {
 				switch {
-				case perr != nil:
-					v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "stream", Problem: "not a placement id"})
-				case derr != nil:
-					v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "data", Problem: derr.Error()})
+				case c.decodeErr != nil:
+					v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "data", Problem: c.decodeErr.Error()})
 				default:
-					if _, opened := e.(domain.PlacementOpened); opened {
-						placements = append(placements, pid)
+					if _, opened := c.event.(domain.PlacementOpened); opened {
+						placements = append(placements, c.placement)
 					}
-					v.checkDocument(rec, e)
-					rebuilt.Apply(pid, rec.Revision, e)
+					v.checkDocument(rec, c.event)
+					rebuilt.Apply(c.placement, rec.Revision, c.event)
 				}
+			} else if c.badStream {
+				v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "stream", Problem: "not a placement id"})
 			}
 			after = rec.Position
 			v.report.Events++
@@ -186,23 +190,73 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 	return v.report, nil
 }
 
-// checkEvent checks the stream's revision order and the event's hash link.
-func (v *verifier) checkEvent(rec eventstore.RecordedEvent, st *streamState) {
+// checked is the order-independent part of checking one event.
+type checked struct {
+	seal      command.Seal
+	placement uuid.UUID
+	badStream bool
+	event     domain.Event
+	decodeErr error
+}
+
+// checkBatch checks the events of a batch in parallel, one slice per core.
+func checkBatch(batch []eventstore.RecordedEvent) []checked {
+	out := make([]checked, len(batch))
+	workers := max(1, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	per := (len(batch) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*per, min(len(batch), (w+1)*per)
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				rec := batch[i]
+				c := &out[i]
+				c.seal = command.CheckSeal(rec.Stream, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata)
+				if id, ok := strings.CutPrefix(rec.Stream, command.StreamPrefix); ok {
+					pid, err := uuid.Parse(id)
+					if err != nil {
+						c.badStream = true
+						continue
+					}
+					c.placement = pid
+					c.event, c.decodeErr = domain.DecodeEvent(rec.Type, rec.Data)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// link checks the stream's revision order and the event's link to the
+// previous event of its stream, given the event's own seal.
+func (v *verifier) link(rec eventstore.RecordedEvent, st *streamState, seal command.Seal) {
 	if rec.Revision != st.next {
 		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "revision",
 			Problem: fmt.Sprintf("expected revision %d: events %d..%d of this stream are missing or unreadable", st.next, st.next, rec.Revision-1)})
-		st.hash = command.Hash{} // the link across a gap cannot be checked
-		if hash, _, _, err := command.Unseal(rec.Metadata); err == nil {
-			st.hash = hash
-		}
-		st.next = rec.Revision + 1
+		st.hash, st.next = seal.Hash, rec.Revision+1 // the link across a gap cannot be checked
 		return
 	}
-	hash, field, err := command.CheckLink(st.hash, rec.Stream, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata)
-	if err != nil {
-		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: field, Problem: err.Error()})
+	switch {
+	case seal.Field == "metadata":
+		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: seal.Field, Problem: seal.Err.Error()})
+	case seal.Prev != st.hash:
+		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "prevHash",
+			Problem: fmt.Sprintf("prevHash %s does not match the previous event's hash %s", seal.Prev, st.hash)})
+	case seal.Err != nil:
+		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: seal.Field, Problem: seal.Err.Error()})
 	}
-	st.hash, st.next = hash, rec.Revision+1
+	st.hash, st.next = seal.Hash, rec.Revision+1
+}
+
+// checkEvent checks one event's seal, its place in its stream and its link.
+func (v *verifier) checkEvent(rec eventstore.RecordedEvent, st *streamState) {
+	v.link(rec, st, command.CheckSeal(rec.Stream, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata))
 }
 
 // checkDocument checks that an accounting document balances its lines.
