@@ -81,8 +81,6 @@ func Write(ctx context.Context, store eventstore.Store, w io.Writer, format Form
 	if filter.Placement != uuid.Nil {
 		placementStream = command.StreamName(filter.Placement)
 	}
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
 	for after := eventstore.Start; after < head; {
 		batch, err := store.ReadAll(ctx, after, 5000)
 		if err != nil {
@@ -103,7 +101,7 @@ func Write(ctx context.Context, store eventstore.Store, w io.Writer, format Form
 			if (!filter.From.IsZero() && rec.RecordedAt.Before(filter.From)) || (!filter.To.IsZero() && !rec.RecordedAt.Before(filter.To)) {
 				continue
 			}
-			if err := writeOne(enc, cw, rec); err != nil {
+			if err := writeOne(bw, cw, rec); err != nil {
 				return st, err
 			}
 			st.Written++
@@ -124,11 +122,32 @@ func Write(ctx context.Context, store eventstore.Store, w io.Writer, format Form
 	return st, bw.Flush()
 }
 
-func writeOne(enc *json.Encoder, cw *csv.Writer, rec eventstore.RecordedEvent) error {
+func writeOne(w *bufio.Writer, cw *csv.Writer, rec eventstore.RecordedEvent) error {
 	data, meta := rawJSON(rec.Data), rawJSON(rec.Metadata)
 	if cw == nil {
-		return enc.Encode(Line{Position: uint64(rec.Position), Stream: rec.Stream, Revision: rec.Revision, EventID: rec.ID,
-			Type: rec.Type, RecordedAt: rec.RecordedAt, Data: data, Metadata: meta})
+		// The line is written by hand: encoding/json would validate and
+		// compact data and metadata again, which rawJSON already checked.
+		// Its fields and their order are Line's.
+		buf := w.AvailableBuffer()
+		buf = append(buf, `{"position":`...)
+		buf = strconv.AppendUint(buf, uint64(rec.Position), 10)
+		buf = append(buf, `,"stream":`...)
+		buf = appendJSONString(buf, rec.Stream)
+		buf = append(buf, `,"revision":`...)
+		buf = strconv.AppendUint(buf, rec.Revision, 10)
+		buf = append(buf, `,"eventId":"`...)
+		buf = append(buf, rec.ID.String()...)
+		buf = append(buf, `","type":`...)
+		buf = appendJSONString(buf, rec.Type)
+		buf = append(buf, `,"recordedAt":"`...)
+		buf = rec.RecordedAt.UTC().AppendFormat(buf, time.RFC3339Nano)
+		buf = append(buf, `","data":`...)
+		buf = append(buf, data...)
+		buf = append(buf, `,"metadata":`...)
+		buf = append(buf, meta...)
+		buf = append(buf, "}\n"...)
+		_, err := w.Write(buf)
+		return err
 	}
 	hash, prev, _, err := command.Unseal(rec.Metadata)
 	hashS, prevS := "", ""
@@ -137,6 +156,14 @@ func writeOne(enc *json.Encoder, cw *csv.Writer, rec eventstore.RecordedEvent) e
 	}
 	return cw.Write([]string{strconv.FormatUint(uint64(rec.Position), 10), rec.Stream, strconv.FormatUint(rec.Revision, 10),
 		rec.ID.String(), rec.Type, rec.RecordedAt.UTC().Format(time.RFC3339Nano), hashS, prevS, string(data), string(meta)})
+}
+
+// appendJSONString appends s as a JSON string (stream names and event types
+// are validated UTF-8 without control characters, but quote them properly
+// all the same).
+func appendJSONString(buf []byte, s string) []byte {
+	q, _ := json.Marshal(s)
+	return append(buf, q...)
 }
 
 // rawJSON returns b when it is JSON, and a JSON string of it otherwise (the

@@ -109,8 +109,30 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 	rebuilt := projections.NewPlacements()
 	var placements []uuid.UUID
 	var after eventstore.Position
+	// The next batch is read while the current one is checked.
+	type read struct {
+		batch []eventstore.RecordedEvent
+		err   error
+	}
+	prefetch := func(from eventstore.Position) chan read {
+		ch := make(chan read, 1)
+		go func() {
+			b, err := store.ReadAll(ctx, from, 5000)
+			ch <- read{b, err}
+		}()
+		return ch
+	}
+	var next chan read
 	for after < head {
-		batch, err := store.ReadAll(ctx, after, 5000)
+		if next == nil {
+			next = prefetch(after)
+		}
+		r := <-next
+		next = nil
+		batch, err := r.batch, r.err
+		if err == nil && len(batch) > 0 && batch[len(batch)-1].Position < head {
+			next = prefetch(batch[len(batch)-1].Position)
+		}
 		if errors.Is(err, eventstore.ErrCorrupt) {
 			// Find the damaged event one at a time, report it, go on after it
 			// (embedded positions are dense; its stream shows the gap too).
