@@ -195,3 +195,54 @@ func TestLastEventAndAppendSystem(t *testing.T) {
 		prev = h
 	}
 }
+
+// TestAutomaticResumeExactlyOnce: two instances (two handlers with their own
+// caches on one store) run the resumer at the same moment; exactly one
+// resumes, and nothing happens before resumeAt.
+func TestAutomaticResumeExactlyOnce(t *testing.T) {
+	s := mustStore(t)
+	now := time.Date(2024, 8, 7, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	h1 := command.NewHandler(s, command.NewIdempotencyIndex(), clock)
+	h2 := command.NewHandler(s, command.NewIdempotencyIndex(), clock)
+	res, err := h1.Place(context.Background(), req(), placeCmd("DE-AUTO"))
+	require.NoError(t, err)
+	id := res.Placement.ID
+	resumeAt := now.Add(time.Hour)
+	_, err = h1.Execute(context.Background(), id, req(), func(at time.Time) domain.Command {
+		return domain.Pause{Reason: domain.PauseDispute, ResumeAt: &resumeAt, At: at}
+	})
+	require.NoError(t, err)
+	due := func(n time.Time) []command.Due {
+		if n.Before(resumeAt) {
+			return nil
+		}
+		return []command.Due{{ID: id, ResumeAt: resumeAt}}
+	}
+	r1, r2 := command.NewResumer(h1, due, nil), command.NewResumer(h2, due, nil)
+	assert.Zero(t, r1.RunOnce(context.Background()), "not yet")
+	now = resumeAt.Add(time.Minute) // the ledger was down at resumeAt
+	var wg sync.WaitGroup
+	counts := make([]int, 2)
+	for i, r := range []*command.Resumer{r1, r2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			counts[i] = r.RunOnce(context.Background())
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, 1, counts[0]+counts[1], "exactly one instance resumes")
+	recs, err := s.ReadStream(context.Background(), command.StreamName(id), 0, 100)
+	require.NoError(t, err)
+	resumed := 0
+	for _, r := range recs {
+		if r.Type == "PlacementResumed" {
+			resumed++
+			m, err := command.DecodeMetadata(r.Metadata)
+			require.NoError(t, err)
+			assert.Equal(t, command.ActorSystem, m.Actor)
+		}
+	}
+	assert.Equal(t, 1, resumed)
+}

@@ -84,6 +84,23 @@ func (CompleteCall) CommandType() string       { return "complete_call" }
 func (Recall) CommandType() string             { return "recall" }
 func (PartialRecall) CommandType() string      { return "partial_recall" }
 func (ReceivePayment) CommandType() string     { return "payment_received" }
+func (Pause) CommandType() string              { return "pause" }
+func (Resume) CommandType() string             { return "resume" }
+
+// Pause puts an active placement on a reversible hold.
+type Pause struct {
+	Reason   string
+	ResumeAt *time.Time
+	At       time.Time
+}
+
+// Resume ends a hold. When Due is set, it is the ledger's automatic resume
+// for the hold that was to end at Due: refused if the placement is no longer
+// held, or held with another resumeAt (resumed and paused again meanwhile).
+type Resume struct {
+	Due *time.Time
+	At  time.Time
+}
 
 // Limits on what a command may carry.
 const (
@@ -138,6 +155,9 @@ func Decide(p Placement, c Command) Decision {
 		if p.Status.Closed() {
 			return refuse(ErrClosed)
 		}
+		if p.Status == StatusPaused {
+			return refuse(ErrPaused)
+		}
 		if c.SequenceID == uuid.Nil || c.NextSendAt.IsZero() {
 			return refuse(Invalid(FieldError{Field: "nextSendAt", Message: "is required"}))
 		}
@@ -146,6 +166,9 @@ func Decide(p Placement, c Command) Decision {
 		if p.Status.Closed() {
 			return refuse(ErrClosed)
 		}
+		if p.Status == StatusPaused {
+			return refuse(ErrPaused)
+		}
 		if c.CallID == uuid.Nil || c.ScheduledAt.IsZero() {
 			return refuse(Invalid(FieldError{Field: "scheduledAt", Message: "is required"}))
 		}
@@ -153,6 +176,9 @@ func Decide(p Placement, c Command) Decision {
 	case DialCall:
 		if p.Status.Closed() {
 			return refuse(ErrClosed)
+		}
+		if p.Status == StatusPaused {
+			return refuse(ErrPaused)
 		}
 		call := p.call(c.CallID)
 		if call == nil {
@@ -187,6 +213,10 @@ func Decide(p Placement, c Command) Decision {
 		return decidePartialRecall(p, c)
 	case ReceivePayment:
 		return decidePayment(p, c)
+	case Pause:
+		return decidePause(p, c)
+	case Resume:
+		return decideResume(p, c)
 	default:
 		return refuse(fmt.Errorf("domain: unknown command %T", c))
 	}
@@ -458,4 +488,70 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 		events = append(events, closeOut(after, at, false)...)
 	}
 	return ok(events...)
+}
+
+func decidePause(p Placement, c Pause) Decision {
+	switch {
+	case p.Status.Closed():
+		return refuse(ErrClosed)
+	case p.Status == StatusPaused:
+		return refuse(ErrAlreadyPaused)
+	}
+	switch c.Reason {
+	case PauseDispute, PauseCreditorRequest, PauseOther:
+	default:
+		return refuse(Invalid(FieldError{Field: "reason", Message: "must be DISPUTE, CREDITOR_REQUEST or OTHER"}))
+	}
+	at := c.At.UTC()
+	var resumeAt *time.Time
+	if c.ResumeAt != nil {
+		if !c.ResumeAt.After(at) {
+			return refuse(Invalid(FieldError{Field: "resumeAt", Message: "must be in the future"}))
+		}
+		r := c.ResumeAt.UTC()
+		resumeAt = &r
+	}
+	var seqs []PausedSequence
+	var seqIDs, calls []uuid.UUID
+	for _, s := range p.Sequences {
+		if s.Status == SequenceActive && s.NextSendAt != nil {
+			seqs = append(seqs, PausedSequence{SequenceID: s.ID, NextSendAt: *s.NextSendAt})
+			seqIDs = append(seqIDs, s.ID)
+		}
+	}
+	for _, cl := range p.Calls {
+		if cl.Status == CallScheduledStatus {
+			calls = append(calls, cl.ID)
+		}
+	}
+	if seqs == nil {
+		seqs = []PausedSequence{}
+	}
+	return ok(
+		PlacementPaused{Reason: c.Reason, PausedAt: at, ResumeAt: resumeAt, Sequences: seqs, SequencesPaused: len(seqs), CallsCancelled: len(calls)},
+		SequencesPaused{SequenceIDs: orEmpty(seqIDs)},
+		CallsCancelled{CallIDs: orEmpty(calls)},
+	)
+}
+
+func decideResume(p Placement, c Resume) Decision {
+	switch {
+	case p.Status.Closed():
+		return refuse(ErrClosed)
+	case p.Status != StatusPaused || p.Pause == nil:
+		return refuse(ErrNotPaused)
+	}
+	if c.Due != nil && (p.Pause.ResumeAt == nil || !p.Pause.ResumeAt.Equal(*c.Due)) {
+		return refuse(ErrNotPaused) // resumed and paused again since: not this hold
+	}
+	at := c.At.UTC()
+	seqs := make([]PausedSequence, 0, len(p.Pause.Sequences))
+	for _, s := range p.Pause.Sequences {
+		next := s.NextSendAt
+		if next.Before(at) {
+			next = at // overdue while held: send now
+		}
+		seqs = append(seqs, PausedSequence{SequenceID: s.SequenceID, NextSendAt: next})
+	}
+	return ok(PlacementResumed{ResumedAt: at, Automatic: c.Due != nil, Sequences: seqs})
 }

@@ -54,9 +54,11 @@ func states(t *testing.T) map[string]domain.Placement {
 	active = MustApply(t, active, domain.ScheduleCall{CallID: callID, ScheduledAt: t0.Add(time.Hour), At: t0})
 	active = MustApply(t, active, domain.ScheduleCall{CallID: call2ID, ScheduledAt: t0.Add(time.Hour), At: t0})
 	active = MustApply(t, active, domain.DialCall{CallID: call2ID, At: t0})
+	resume := t0.Add(48 * time.Hour)
 	return map[string]domain.Placement{
 		"none":     {},
 		"active":   active,
+		"paused":   MustApply(t, active, domain.Pause{Reason: domain.PauseDispute, ResumeAt: &resume, At: t0}),
 		"recalled": MustApply(t, active, domain.Recall{At: t0}),
 		"paid":     MustApply(t, active, domain.ReceivePayment{Amount: d("400"), At: t0}),
 	}
@@ -83,6 +85,8 @@ func TestDecideEveryCommandInEveryStatus(t *testing.T) {
 		"recall":   domain.Recall{At: t0},
 		"partial":  domain.PartialRecall{Waivers: []domain.Waiver{waiver}, At: t0},
 		"payment":  domain.ReceivePayment{Amount: d("120.50"), At: t0},
+		"pause":    domain.Pause{Reason: domain.PauseCreditorRequest, At: t0},
+		"resume":   domain.Resume{At: t0},
 	}
 	type want struct {
 		events []string
@@ -92,7 +96,7 @@ func TestDecideEveryCommandInEveryStatus(t *testing.T) {
 		"none": {
 			"place": {events: []string{"PlacementOpened"}}, "sequence": {code: "not_found"}, "schedule": {code: "not_found"},
 			"dial": {code: "not_found"}, "complete": {code: "not_found"}, "recall": {code: "not_found"},
-			"partial": {code: "not_found"}, "payment": {code: "not_found"},
+			"partial": {code: "not_found"}, "payment": {code: "not_found"}, "pause": {code: "not_found"}, "resume": {code: "not_found"},
 		},
 		"active": {
 			"place": {code: "placement_exists"}, "sequence": {events: []string{"EmailSequenceStarted"}},
@@ -100,18 +104,29 @@ func TestDecideEveryCommandInEveryStatus(t *testing.T) {
 			"complete": {events: []string{"CallCompleted"}}, "recall": {events: closeRecall},
 			"partial": {events: []string{"CreditWaiverIssued", "AccountingDocumentIssued"}},
 			"payment": {events: []string{"PaymentReceived", "AccountingDocumentIssued"}},
+			"pause":   {events: []string{"PlacementPaused", "SequencesPaused", "CallsCancelled"}},
+			"resume":  {code: "not_paused"},
+		},
+		"paused": {
+			"place": {code: "placement_exists"}, "sequence": {code: "placement_paused"}, "schedule": {code: "placement_paused"},
+			"dial": {code: "placement_paused"}, "complete": {events: []string{"CallCompleted"}}, "recall": {events: closeRecall},
+			"partial": {events: []string{"CreditWaiverIssued", "AccountingDocumentIssued"}},
+			"payment": {events: []string{"PaymentReceived", "AccountingDocumentIssued"}},
+			"pause":   {code: "already_paused"}, "resume": {events: []string{"PlacementResumed"}},
 		},
 		"recalled": {
 			"place": {code: "placement_exists"}, "sequence": {code: "placement_closed"}, "schedule": {code: "placement_closed"},
 			"dial": {code: "placement_closed"}, "complete": {events: []string{"CallCompleted"}},
 			"recall":  {events: []string{"RecallRejected"}, code: "placement_closed"},
 			"partial": {events: []string{"RecallRejected"}, code: "placement_closed"}, "payment": {code: "placement_closed"},
+			"pause":   {code: "placement_closed"}, "resume": {code: "placement_closed"},
 		},
 		"paid": {
 			"place": {code: "placement_exists"}, "sequence": {code: "placement_closed"}, "schedule": {code: "placement_closed"},
 			"dial": {code: "placement_closed"}, "complete": {events: []string{"CallCompleted"}},
 			"recall":  {events: []string{"RecallRejected"}, code: "placement_closed"},
 			"partial": {events: []string{"RecallRejected"}, code: "placement_closed"}, "payment": {code: "placement_closed"},
+			"pause":   {code: "placement_closed"}, "resume": {code: "placement_closed"},
 		},
 	}
 	for status, row := range table {
@@ -333,4 +348,55 @@ func TestDomainImportsNoInfrastructure(t *testing.T) {
 			assert.NotContains(t, dep, banned, "domain must not depend on %s", banned)
 		}
 	}
+}
+
+func TestPauseAndResume(t *testing.T) {
+	st := states(t)
+	paused := st["paused"]
+	assert.Equal(t, domain.StatusPaused, paused.Status)
+	assert.Equal(t, domain.SequencePaused, paused.Sequences[0].Status)
+	assert.Nil(t, paused.Sequences[0].NextSendAt)
+	assert.Equal(t, domain.CallFailedStatus, paused.Calls[0].Status, "the scheduled call is cancelled")
+	assert.Equal(t, domain.CallInProgressStatus, paused.Calls[1].Status, "the call in progress goes on")
+
+	t.Run("OKResumeRestoresSequences", func(t *testing.T) {
+		later := t0.Add(72 * time.Hour) // after the sequence was due
+		resumed := MustApply(t, paused, domain.Resume{At: later})
+		assert.Equal(t, domain.StatusActive, resumed.Status)
+		assert.Equal(t, domain.SequenceActive, resumed.Sequences[0].Status)
+		require.NotNil(t, resumed.Sequences[0].NextSendAt)
+		assert.Equal(t, later, *resumed.Sequences[0].NextSendAt, "overdue while held: due now")
+		early := MustApply(t, paused, domain.Resume{At: t0.Add(time.Minute)})
+		assert.Equal(t, t0.Add(time.Hour), *early.Sequences[0].NextSendAt, "not yet due: keeps its time")
+	})
+	t.Run("OKAutomaticResume", func(t *testing.T) {
+		due := t0.Add(48 * time.Hour)
+		dec := domain.Decide(paused, domain.Resume{Due: &due, At: due})
+		require.NoError(t, dec.Err)
+		assert.True(t, dec.Events[0].(domain.PlacementResumed).Automatic)
+	})
+	t.Run("ErrAutomaticResumeOfAnotherHold", func(t *testing.T) {
+		other := t0.Add(24 * time.Hour)
+		dec := domain.Decide(paused, domain.Resume{Due: &other, At: other})
+		assert.ErrorIs(t, dec.Err, domain.ErrNotPaused)
+		assert.Empty(t, dec.Events)
+	})
+	t.Run("ErrBadPause", func(t *testing.T) {
+		past := t0.Add(-time.Hour)
+		for name, c := range map[string]domain.Pause{
+			"reason":   {Reason: "BORED", At: t0},
+			"resumeAt": {Reason: domain.PauseOther, ResumeAt: &past, At: t0},
+		} {
+			dec := domain.Decide(st["active"], c)
+			e, ok := domain.AsError(dec.Err)
+			require.True(t, ok, name)
+			assert.Equal(t, name, e.Fields[0].Field)
+			assert.Empty(t, dec.Events)
+		}
+	})
+	t.Run("OKRecallWhilePaused", func(t *testing.T) {
+		recalled := MustApply(t, paused, domain.Recall{At: t0})
+		assert.Equal(t, domain.StatusRecalled, recalled.Status)
+		assert.Nil(t, recalled.Pause)
+	})
 }

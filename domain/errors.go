@@ -53,6 +53,9 @@ var (
 	ErrClaimNumberTaken  = &Error{Kind: KindConflict, Code: "claim_number_taken", Message: "the claim number is already used by another placement of this creditor"}
 	ErrInvalidTransition = &Error{Kind: KindConflict, Code: "invalid_transition", Message: "the call is not in a state that allows this"}
 	ErrPlacementExists   = &Error{Kind: KindConflict, Code: "placement_exists", Message: "the placement exists already"}
+	ErrPaused            = &Error{Kind: KindConflict, Code: "placement_paused", Message: "the placement is paused: no sequence starts and no call is scheduled or dialed until it is resumed"}
+	ErrAlreadyPaused     = &Error{Kind: KindConflict, Code: "already_paused", Message: "the placement is paused already"}
+	ErrNotPaused         = &Error{Kind: KindConflict, Code: "not_paused", Message: "the placement is not paused"}
 )
 
 // Invalid builds a validation error naming the fields at fault.

@@ -148,6 +148,39 @@ type RecallRejected struct {
 	RejectedAt time.Time `json:"rejectedAt"`
 }
 
+// Pause reasons.
+const (
+	PauseDispute         = "DISPUTE"
+	PauseCreditorRequest = "CREDITOR_REQUEST"
+	PauseOther           = "OTHER"
+)
+
+// PausedSequence remembers when a sequence was due, to resume it.
+type PausedSequence struct {
+	SequenceID uuid.UUID `json:"sequenceId"`
+	NextSendAt time.Time `json:"nextSendAt"`
+}
+
+// PlacementPaused is a reversible hold.
+type PlacementPaused struct {
+	Reason          string           `json:"reason"`
+	PausedAt        time.Time        `json:"pausedAt"`
+	ResumeAt        *time.Time       `json:"resumeAt,omitempty"`
+	Sequences       []PausedSequence `json:"sequences"`
+	SequencesPaused int              `json:"sequencesPaused"`
+	CallsCancelled  int              `json:"callsCancelled"`
+}
+
+// PlacementResumed ends a hold; Automatic when the ledger did it at resumeAt.
+type PlacementResumed struct {
+	ResumedAt time.Time        `json:"resumedAt"`
+	Automatic bool             `json:"automatic"`
+	Sequences []PausedSequence `json:"sequences"`
+}
+
+func (PlacementPaused) EventType() string  { return "PlacementPaused" }
+func (PlacementResumed) EventType() string { return "PlacementResumed" }
+
 func (PlacementOpened) EventType() string          { return "PlacementOpened" }
 func (EmailSequenceStarted) EventType() string     { return "EmailSequenceStarted" }
 func (CallScheduled) EventType() string            { return "CallScheduled" }
@@ -195,6 +228,8 @@ func init() {
 	register[PaymentReceived]()
 	register[PlacementPaid]()
 	register[RecallRejected]()
+	register[PlacementPaused]()
+	register[PlacementResumed]()
 }
 
 // EncodeEvent returns an event's stored type name and payload.

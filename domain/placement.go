@@ -73,6 +73,8 @@ type Placement struct {
 	Calls          []CallState
 	// Documents counts accounting documents issued, for their numbers.
 	Documents int
+	// Pause is the current hold, while Status is paused.
+	Pause *PlacementPaused
 	// Processed numbers of payments and credit waivers, for processing each
 	// once; nil until the first one.
 	PaymentNumbers map[string]bool
@@ -136,7 +138,7 @@ func Evolve(p Placement, e Event) Placement {
 		}
 	case PlacementRecalled:
 		at := e.RecalledAt
-		p.Status, p.ResolvedAt = StatusRecalled, &at
+		p.Status, p.ResolvedAt, p.Pause = StatusRecalled, &at, nil
 	case SequencesPaused:
 		p.Sequences = slices.Clone(p.Sequences)
 		for i := range p.Sequences {
@@ -180,7 +182,21 @@ func Evolve(p Placement, e Event) Placement {
 		}
 	case PlacementPaid:
 		at := e.PaidAt
-		p.Status, p.ResolvedAt = StatusPaid, &at
+		p.Status, p.ResolvedAt, p.Pause = StatusPaid, &at, nil
+	case PlacementPaused:
+		pause := e
+		p.Status, p.Pause = StatusPaused, &pause
+	case PlacementResumed:
+		p.Status, p.Pause = StatusActive, nil
+		p.Sequences = slices.Clone(p.Sequences)
+		for _, ps := range e.Sequences {
+			for i := range p.Sequences {
+				if p.Sequences[i].ID == ps.SequenceID {
+					at := ps.NextSendAt
+					p.Sequences[i].Status, p.Sequences[i].NextSendAt = SequenceActive, &at
+				}
+			}
+		}
 	case RecallRejected:
 		// Recorded for auditors; the placement does not change.
 	}

@@ -618,3 +618,108 @@ func TestWebhookConfiguration(t *testing.T) {
 	v := l.do("GET", "/v1/admin/verify", agencyKey, nil)
 	assert.Equal(t, http.StatusOK, v.Status, "%s", v.Body)
 }
+
+func TestPauseAndResumeThroughHTTP(t *testing.T) {
+	l := MustLedger(t, "")
+	id := l.MustPlace("DE-PAUSE")
+	base := "/v1/placements/" + id
+	require.Equal(t, http.StatusCreated, l.do("POST", base+"/email-sequences", agencyKey, map[string]any{"nextSendAt": "2030-01-01T09:00:00Z"}).Status)
+	call := l.do("POST", base+"/calls", agencyKey, map[string]any{"scheduledAt": "2030-01-02T09:00:00Z"}).JSON(t)["callId"].(string)
+
+	head := l.head()
+	for name, body := range map[string]any{
+		"ErrReason":   map[string]any{"reason": "BORED"},
+		"ErrResumeAt": map[string]any{"reason": "DISPUTE", "resumeAt": "2000-01-01T00:00:00Z"},
+		"ErrNoReason": map[string]any{},
+	} {
+		r := l.do("POST", base+"/pause", acmeKey, body)
+		assert.Equal(t, http.StatusUnprocessableEntity, r.Status, name)
+		assert.Equal(t, head, l.head(), "%s: nothing appended", name)
+	}
+	assert.Equal(t, http.StatusConflict, l.do("POST", base+"/resume", acmeKey, nil).Status, "not paused")
+
+	p := l.do("POST", base+"/pause", acmeKey, map[string]any{"reason": "DISPUTE", "resumeAt": "2031-01-01T00:00:00Z"})
+	require.Equal(t, http.StatusOK, p.Status, "%s", p.Body)
+	got := p.JSON(t)
+	assert.Equal(t, "paused", got["status"])
+	assert.Equal(t, "paused", got["emailSequences"].([]any)[0].(map[string]any)["status"])
+	assert.Equal(t, "failed", got["calls"].([]any)[0].(map[string]any)["status"])
+	assert.Equal(t, "paused", l.get(base, acmeKey, p.Position(t)).JSON(t)["status"], "in the read model too")
+	assert.Len(t, l.get("/v1/placements?status=paused", acmeKey, p.Position(t)).JSON(t)["items"], 1)
+
+	head = l.head()
+	for name, r := range map[string]response{
+		"sequence": l.do("POST", base+"/email-sequences", agencyKey, map[string]any{"nextSendAt": "2030-01-01T09:00:00Z"}),
+		"call":     l.do("POST", base+"/calls", agencyKey, map[string]any{"scheduledAt": "2030-01-01T09:00:00Z"}),
+		"dial":     l.do("POST", base+"/calls/"+call+"/dial", agencyKey, nil),
+		"pause":    l.do("POST", base+"/pause", acmeKey, map[string]any{"reason": "OTHER"}),
+	} {
+		assert.Equal(t, http.StatusConflict, r.Status, name)
+	}
+	assert.Equal(t, head, l.head(), "refused while paused: nothing appended")
+	pay := l.do("POST", base+"/payment-received", acmeKey, `{"amount": 10}`)
+	assert.Equal(t, http.StatusOK, pay.Status, "payments still work while paused")
+	assert.Equal(t, "paused", pay.JSON(t)["status"])
+
+	rs := l.do("POST", base+"/resume", acmeKey, nil)
+	require.Equal(t, http.StatusOK, rs.Status, "%s", rs.Body)
+	seq := rs.JSON(t)["emailSequences"].([]any)[0].(map[string]any)
+	assert.Equal(t, "active", seq["status"])
+	assert.Equal(t, "2030-01-01T09:00:00Z", seq["nextSendAt"], "the sequence keeps its time")
+	assert.Equal(t, "active", rs.JSON(t)["status"])
+}
+
+func TestBulkOperations(t *testing.T) {
+	l := MustLedger(t, "")
+	a, b, closed := l.MustPlace("DE-B1"), l.MustPlace("DE-B2"), l.MustPlace("DE-B3")
+	require.Equal(t, http.StatusOK, l.do("POST", "/v1/placements/"+closed+"/recall", acmeKey, nil).Status)
+	theirs := l.do("POST", "/v1/placements", otherKey, placeBody("DE-THEIRS")).JSON(t)["placementId"].(string)
+	missing := "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+
+	head := l.head()
+	for name, body := range map[string]any{
+		"ErrEmpty":      map[string]any{"placementIds": []string{}},
+		"ErrNotUUID":    map[string]any{"placementIds": []string{a, "nope"}},
+		"ErrDuplicate":  map[string]any{"placementIds": []string{a, a}},
+		"ErrTooMany":    map[string]any{"placementIds": make([]string, 1001)},
+		"ErrPauseField": map[string]any{"placementIds": []string{a}, "reason": "DISPUTE"},
+	} {
+		r := l.do("POST", "/v1/placements/bulk/recall", acmeKey, body)
+		assert.Contains(t, []int{400, 422}, r.Status, "%s: %s", name, r.Body)
+		assert.Equal(t, head, l.head(), "%s: nothing appended", name)
+	}
+	assert.Equal(t, http.StatusUnprocessableEntity, l.do("POST", "/v1/placements/bulk/pause", acmeKey, map[string]any{"placementIds": []string{a}, "reason": "x"}).Status)
+	assert.Equal(t, head, l.head())
+
+	body := map[string]any{"placementIds": []string{a, closed, theirs, missing}}
+	r := l.do("POST", "/v1/placements/bulk/recall", acmeKey, body, "Idempotency-Key", "bulk-1")
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var out struct {
+		Results []struct {
+			PlacementID string         `json:"placementId"`
+			Outcome     string         `json:"outcome"`
+			Problem     map[string]any `json:"problem"`
+		} `json:"results"`
+	}
+	require.NoError(t, json.Unmarshal(r.Body, &out))
+	require.Len(t, out.Results, 4)
+	assert.Equal(t, "recalled", out.Results[0].Outcome)
+	assert.Nil(t, out.Results[0].Problem)
+	assert.Equal(t, "rejected", out.Results[1].Outcome)
+	assert.Equal(t, "placement_closed", out.Results[1].Problem["code"])
+	assert.Equal(t, "not_found", out.Results[2].Outcome, "another creditor's placement is not found")
+	assert.Equal(t, "not_found", out.Results[3].Outcome)
+	feed := l.do("GET", "/v1/claims/DE-B3/transactions", acmeKey, nil).Array(t)
+	assert.Equal(t, "REJECTION", feed[len(feed)-1]["type"], "the rejected recall is recorded")
+
+	head = l.head()
+	again := l.do("POST", "/v1/placements/bulk/recall", acmeKey, body, "Idempotency-Key", "bulk-1")
+	assert.JSONEq(t, string(r.Body), string(again.Body), "a repeated bulk call answers as the first did")
+	assert.Equal(t, head, l.head(), "and changes nothing")
+
+	p := l.do("POST", "/v1/placements/bulk/pause", acmeKey, map[string]any{"placementIds": []string{b, a}, "reason": "DISPUTE"})
+	require.Equal(t, http.StatusOK, p.Status, "%s", p.Body)
+	require.NoError(t, json.Unmarshal(p.Body, &out))
+	assert.Equal(t, "paused", out.Results[0].Outcome)
+	assert.Equal(t, "rejected", out.Results[1].Outcome, "a recalled placement cannot be paused")
+}

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -14,6 +15,8 @@ type Placements struct {
 	mu         sync.RWMutex
 	byID       map[uuid.UUID]*placementEntry
 	byCreditor map[string][]uuid.UUID
+	// resumeAt indexes the held placements that the ledger resumes by itself.
+	resumeAt map[uuid.UUID]time.Time
 }
 
 type placementEntry struct {
@@ -23,7 +26,7 @@ type placementEntry struct {
 
 // NewPlacements returns an empty read model.
 func NewPlacements() *Placements {
-	return &Placements{byID: map[uuid.UUID]*placementEntry{}, byCreditor: map[string][]uuid.UUID{}}
+	return &Placements{byID: map[uuid.UUID]*placementEntry{}, byCreditor: map[string][]uuid.UUID{}, resumeAt: map[uuid.UUID]time.Time{}}
 }
 
 // Apply folds one event of placement id into the model.
@@ -40,6 +43,30 @@ func (m *Placements) Apply(id uuid.UUID, revision uint64, e domain.Event) {
 	if opened, isOpen := e.(domain.PlacementOpened); isOpen {
 		m.byCreditor[opened.CreditorID] = append(m.byCreditor[opened.CreditorID], id)
 	}
+	if p := ent.state.Pause; p != nil && p.ResumeAt != nil && ent.state.Status == domain.StatusPaused {
+		m.resumeAt[id] = *p.ResumeAt
+	} else {
+		delete(m.resumeAt, id)
+	}
+}
+
+// DueResume is a held placement whose resumeAt has come.
+type DueResume struct {
+	ID       uuid.UUID
+	ResumeAt time.Time
+}
+
+// Due returns the held placements whose resumeAt is not after now.
+func (m *Placements) Due(now time.Time) []DueResume {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []DueResume
+	for id, at := range m.resumeAt {
+		if !at.After(now) {
+			out = append(out, DueResume{ID: id, ResumeAt: at})
+		}
+	}
+	return out
 }
 
 // Get returns a placement as the model holds it. creditor, when not empty,

@@ -154,10 +154,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	runCtx, stopRunner := context.WithCancel(context.Background())
 	runnerDone := make(chan error, 1)
 	go func() { runnerDone <- runner.Run(runCtx) }()
+	commands := command.NewHandler(store, idem, nil)
+	// The ledger resumes held placements at their resumeAt, starting with
+	// those that fell due while it was down, once the projections are ready.
+	go func() {
+		head, err := store.Head(runCtx)
+		if err != nil || runner.WaitFor(runCtx, head) != nil {
+			return
+		}
+		command.NewResumer(commands, func(now time.Time) []command.Due {
+			var out []command.Due
+			for _, d := range runner.Placements.Due(now) {
+				out = append(out, command.Due{ID: d.ID, ResumeAt: d.ResumeAt})
+			}
+			return out
+		}, logger).Run(runCtx, time.Second)
+	}()
 	hooks := webhook.New(store, webhook.Options{Logger: logger})
 	hooksDone := make(chan error, 1)
 	go func() { hooksDone <- hooks.Run(runCtx) }()
-	api := httpapi.New(httpapi.Config{Store: store, Commands: command.NewHandler(store, idem, nil), Runner: runner, Keys: keys, Logger: logger, Webhooks: hooks})
+	api := httpapi.New(httpapi.Config{Store: store, Commands: commands, Runner: runner, Keys: keys, Logger: logger, Webhooks: hooks})
 
 	if dbg := getenv("LEDGER_DEBUG_ADDR"); dbg != "" {
 		// Opt-in profiling endpoints (net/http/pprof), for loopback use only.
