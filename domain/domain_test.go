@@ -119,14 +119,14 @@ func TestDecideEveryCommandInEveryStatus(t *testing.T) {
 			"dial": {code: "placement_closed"}, "complete": {events: []string{"CallCompleted"}},
 			"recall":  {events: []string{"RecallRejected"}, code: "placement_closed"},
 			"partial": {events: []string{"RecallRejected"}, code: "placement_closed"}, "payment": {code: "placement_closed"},
-			"pause":   {code: "placement_closed"}, "resume": {code: "placement_closed"},
+			"pause": {code: "placement_closed"}, "resume": {code: "placement_closed"},
 		},
 		"paid": {
 			"place": {code: "placement_exists"}, "sequence": {code: "placement_closed"}, "schedule": {code: "placement_closed"},
 			"dial": {code: "placement_closed"}, "complete": {events: []string{"CallCompleted"}},
 			"recall":  {events: []string{"RecallRejected"}, code: "placement_closed"},
 			"partial": {events: []string{"RecallRejected"}, code: "placement_closed"}, "payment": {code: "placement_closed"},
-			"pause":   {code: "placement_closed"}, "resume": {code: "placement_closed"},
+			"pause": {code: "placement_closed"}, "resume": {code: "placement_closed"},
 		},
 	}
 	for status, row := range table {
