@@ -53,6 +53,7 @@ type Server struct {
 	registry *prometheus.Registry
 	minWait  time.Duration
 	webhooks *webhook.Reactor
+	sessions *sessions
 }
 
 // New builds the server and its routes.
@@ -69,6 +70,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		Echo: echo.New(), store: cfg.Store, commands: cfg.Commands, runner: cfg.Runner, keys: cfg.Keys,
 		logger: cfg.Logger, registry: cfg.Registry, minWait: cfg.MinPositionWait, webhooks: cfg.Webhooks,
+		sessions: &sessions{m: map[string]session{}},
 	}
 	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Runner)
 	s.HideBanner, s.HidePort = true, true
@@ -79,6 +81,8 @@ func New(cfg Config) *Server {
 	s.GET("/readyz", s.readyz)
 	s.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	s.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", openAPI) })
+
+	s.registerDashboard()
 
 	cred := s.Group("/v1", s.authenticate(command.ActorCreditor))
 	cred.POST("/placements", s.place)
