@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"sort"
 	"strings"
@@ -725,4 +726,51 @@ func TestBulkOperations(t *testing.T) {
 	require.NoError(t, json.Unmarshal(p.Body, &out))
 	assert.Equal(t, "paused", out.Results[0].Outcome)
 	assert.Equal(t, "rejected", out.Results[1].Outcome, "a recalled placement cannot be paused")
+}
+
+func TestDashboardSessionAndCSRF(t *testing.T) {
+	l := MustLedger(t, "")
+	id := l.MustPlace("DE-CSRF")
+	page := l.do("GET", "/", "", nil)
+	assert.Equal(t, http.StatusOK, page.Status)
+	assert.Contains(t, string(page.Body), `id="signin"`, "signed out: the sign-in form")
+	form := func(path, body string, cookie string) response {
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		rec := httptest.NewRecorder()
+		l.server.ServeHTTP(rec, req)
+		return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+	}
+	bad := form("/signin", "key=nope", "")
+	assert.Equal(t, http.StatusUnauthorized, bad.Status)
+	assert.Contains(t, string(bad.Body), "That key is not a creditor key")
+	assert.Equal(t, http.StatusUnauthorized, form("/signin", "key="+agencyKey, "").Status, "the agency key does not sign in here")
+	ok := form("/signin", "key="+acmeKey, "")
+	require.Equal(t, http.StatusSeeOther, ok.Status)
+	cookie := ok.Header.Get("Set-Cookie")
+	assert.Contains(t, cookie, "HttpOnly")
+	assert.Contains(t, cookie, "SameSite=Strict")
+	assert.NotContains(t, cookie, acmeKey, "the key never goes to the browser")
+	session := strings.Split(cookie, ";")[0]
+
+	head := l.head()
+	for name, body := range map[string]string{"ErrNoCSRF": "action=recall&id=" + id, "ErrWrongCSRF": "csrf=forged&action=recall&id=" + id} {
+		r := form("/dashboard/bulk", body, session)
+		assert.Equal(t, http.StatusSeeOther, r.Status, name)
+		assert.Contains(t, r.Header.Get("Location"), "error=", name)
+		assert.Equal(t, head, l.head(), "%s: nothing appended", name)
+	}
+	r := form("/dashboard/placements/"+id+"/recall", "csrf=forged", session)
+	assert.Contains(t, r.Header.Get("Location"), "error=")
+	assert.Equal(t, head, l.head(), "a forged form recalls nothing")
+	noSession := form("/dashboard/bulk", "csrf=x&action=recall&id="+id, "")
+	assert.Contains(t, noSession.Header.Get("Location"), "error=")
+	assert.Equal(t, head, l.head())
+	list := l.do("GET", "/", "", nil, "Cookie", session)
+	assert.Contains(t, string(list.Body), "DE-CSRF")
+	assert.Equal(t, "DENY", list.Header.Get("X-Frame-Options"))
+	assert.Contains(t, list.Header.Get("Content-Security-Policy"), "default-src 'self'")
 }

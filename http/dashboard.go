@@ -166,7 +166,12 @@ func (s *Server) render(c echo.Context, status int, name string, p page) error {
 	h.Set("Cache-Control", "no-store")
 	h.Set(echo.HeaderContentType, "text/html; charset=utf-8")
 	c.Response().WriteHeader(status)
-	p.Notice, p.Error = c.QueryParam("notice"), c.QueryParam("error")
+	if p.Notice == "" {
+		p.Notice = c.QueryParam("notice")
+	}
+	if p.Error == "" {
+		p.Error = c.QueryParam("error")
+	}
 	return pages[name].ExecuteTemplate(c.Response(), "layout", p)
 }
 

@@ -216,3 +216,26 @@ func TestValidationAndSignature(t *testing.T) {
 	assert.Error(t, webhook.Verify(secret, h, body, now.Add(time.Hour), time.Minute), "too old")
 	assert.Error(t, webhook.Verify(secret, "garbage", body, now, time.Minute))
 }
+
+func TestPauseAndResumeAreNotified(t *testing.T) {
+	l := mustLedger(t, t.TempDir())
+	rcv := newReceiver(t, 0)
+	l.configure(t, rcv.URL)
+	req := command.Request{Actor: "acme", ActorType: command.ActorCreditor, RequestID: "r"}
+	res, err := l.h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "CL-P",
+		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+	require.NoError(t, err)
+	for _, cmd := range []func(time.Time) domain.Command{
+		func(at time.Time) domain.Command { return domain.Pause{Reason: domain.PauseDispute, At: at} },
+		func(at time.Time) domain.Command { return domain.Resume{At: at} },
+	} {
+		_, err := l.h.Execute(context.Background(), res.Placement.ID, req, cmd)
+		require.NoError(t, err)
+	}
+	start(t, l.store, webhook.Options{})
+	require.Eventually(t, func() bool { return len(rcv.payloads()) == 2 }, wait, 5*time.Millisecond)
+	got := rcv.payloads()
+	assert.Equal(t, []string{"active→paused", "paused→active"}, []string{
+		got[0].Data.PreviousStatus + "→" + got[0].Data.Status, got[1].Data.PreviousStatus + "→" + got[1].Data.Status})
+}
