@@ -774,3 +774,40 @@ func TestDashboardSessionAndCSRF(t *testing.T) {
 	assert.Equal(t, "DENY", list.Header.Get("X-Frame-Options"))
 	assert.Contains(t, list.Header.Get("Content-Security-Policy"), "default-src 'self'")
 }
+
+func TestTooManyRequestsPerKey(t *testing.T) {
+	l := MustLedger(t, "")
+	store, keys := l.store, func() httpapi.Keys { k, _ := httpapi.ParseKeys("acme="+acmeKey, ""); return k }()
+	srv := httpapi.New(httpapi.Config{Store: store, Commands: nil, Runner: l.runner, Keys: keys, MaxConcurrentPerKey: 1, MinPositionWait: 2 * time.Second})
+	// One request holds the key's only slot (waiting for a position never reached)…
+	started := make(chan struct{})
+	finished := make(chan int, 1)
+	go func() {
+		req := httptest.NewRequest("GET", "/v1/placements?minPosition=999999", nil)
+		req.Header.Set("Authorization", "Bearer "+acmeKey)
+		rec := httptest.NewRecorder()
+		close(started)
+		srv.ServeHTTP(rec, req)
+		finished <- rec.Code
+	}()
+	<-started
+	// …so another is refused with 429 and Retry-After while it lasts.
+	var got int
+	require.Eventually(t, func() bool {
+		req := httptest.NewRequest("GET", "/v1/placements", nil)
+		req.Header.Set("Authorization", "Bearer "+acmeKey)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		got = rec.Code
+		if got == http.StatusTooManyRequests {
+			assert.Equal(t, "1", rec.Header().Get("Retry-After"))
+		}
+		return got == http.StatusTooManyRequests
+	}, 2*time.Second, time.Millisecond)
+	assert.Equal(t, http.StatusServiceUnavailable, <-finished)
+	req := httptest.NewRequest("GET", "/v1/placements", nil)
+	req.Header.Set("Authorization", "Bearer "+acmeKey)
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusOK, rec.Code, "the slot is free again")
+}

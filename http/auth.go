@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
 
@@ -111,6 +112,16 @@ func (s *Server) authenticate(kind string) echo.MiddlewareFunc {
 			if p.kind != kind {
 				return newError(http.StatusForbidden, "forbidden", fmt.Sprintf("this route is for %s keys", kind))
 			}
+			// One key may not hold all of the server: bound its requests in flight.
+			v, _ := s.inFlight.LoadOrStore(p.id, new(atomic.Int64))
+			n := v.(*atomic.Int64)
+			if n.Add(1) > s.maxPerKey {
+				n.Add(-1)
+				c.Response().Header().Set("Retry-After", "1")
+				return newError(http.StatusTooManyRequests, "too_many_requests",
+					fmt.Sprintf("this key has %d requests in flight already; wait for some to finish", s.maxPerKey))
+			}
+			defer n.Add(-1)
 			c.Set(principalKey, p)
 			return next(c)
 		}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -39,21 +40,26 @@ type Config struct {
 	// Webhooks is the running webhook reactor (for its deliveries list); nil
 	// when none runs.
 	Webhooks *webhook.Reactor
+	// MaxConcurrentPerKey bounds the requests one key may have in flight;
+	// past it, 429. 0 means 256.
+	MaxConcurrentPerKey int
 }
 
 // Server is the ledger's HTTP API.
 type Server struct {
 	*echo.Echo
-	store    eventstore.Store
-	commands *command.Handler
-	runner   *projections.Runner
-	keys     Keys
-	logger   *slog.Logger
-	metrics  *metrics
-	registry *prometheus.Registry
-	minWait  time.Duration
-	webhooks *webhook.Reactor
-	sessions *sessions
+	store     eventstore.Store
+	commands  *command.Handler
+	runner    *projections.Runner
+	keys      Keys
+	logger    *slog.Logger
+	metrics   *metrics
+	registry  *prometheus.Registry
+	minWait   time.Duration
+	webhooks  *webhook.Reactor
+	sessions  *sessions
+	inFlight  sync.Map // principal id -> *atomic.Int64
+	maxPerKey int64
 }
 
 // New builds the server and its routes.
@@ -70,7 +76,10 @@ func New(cfg Config) *Server {
 	s := &Server{
 		Echo: echo.New(), store: cfg.Store, commands: cfg.Commands, runner: cfg.Runner, keys: cfg.Keys,
 		logger: cfg.Logger, registry: cfg.Registry, minWait: cfg.MinPositionWait, webhooks: cfg.Webhooks,
-		sessions: &sessions{m: map[string]session{}},
+		sessions: &sessions{m: map[string]session{}}, maxPerKey: int64(cfg.MaxConcurrentPerKey),
+	}
+	if s.maxPerKey <= 0 {
+		s.maxPerKey = 256
 	}
 	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Runner)
 	s.HideBanner, s.HidePort = true, true

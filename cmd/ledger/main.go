@@ -191,14 +191,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		stopRunner()
 		return 1
 	}
-	srv := &http.Server{
-		Handler:           api,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-	}
+	srv := newHTTPServer(api)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("ledger listening", "addr", ln.Addr().String())
@@ -249,6 +242,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		logger.Info("stopped cleanly")
 	}
 	return code
+}
+
+// newHTTPServer bounds what a client can hold: slow headers, slow bodies,
+// slow readers of responses, idle connections and header size.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 func portOf(addr string) string {

@@ -116,3 +116,59 @@ func TestServeRefusesBadStore(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr.String(), "cannot open the event store")
 }
+
+func TestServerBoundsClients(t *testing.T) {
+	srv := newHTTPServer(http.NotFoundHandler())
+	assert.Equal(t, 5*time.Second, srv.ReadHeaderTimeout)
+	assert.Equal(t, 30*time.Second, srv.ReadTimeout)
+	assert.Equal(t, 30*time.Second, srv.WriteTimeout)
+	assert.Equal(t, 120*time.Second, srv.IdleTimeout)
+	assert.Equal(t, 64<<10, srv.MaxHeaderBytes)
+
+	// A slowloris that never finishes its headers is cut off.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv.ReadHeaderTimeout = 200 * time.Millisecond // shortened for the test; the production value is asserted above
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, _ = conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n")) // and then nothing
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second)))
+	buf := make([]byte, 512)
+	_, err = conn.Read(buf)
+	assert.Error(t, err, "the server closed the connection instead of waiting forever")
+}
+
+// TestKeysNeverLogged runs a server with its log captured and uses every kind
+// of key, right and wrong: no key appears in the log.
+func TestKeysNeverLogged(t *testing.T) {
+	addr := freeAddr(t)
+	keys := []string{"acme-key-0123456789abcdef", "agency-key-0123456789abcdef"}
+	env := map[string]string{"LEDGER_API_KEYS": "acme=" + keys[0], "LEDGER_AGENCY_KEY": keys[1]}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, logs syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-LEDGER_ADDR", addr, "-LEDGER_STORE", filepath.Join(t.TempDir(), "s")}, func(k string) string { return env[k] }, &out, &logs)
+	}()
+	require.Eventually(t, func() bool { return len(out.String()) > 0 }, 30*time.Second, 10*time.Millisecond)
+	wrong := "wrong-key-0123456789abcdef-SECRET"
+	for _, k := range append(keys, wrong) {
+		for _, path := range []string{"/v1/placements", "/v1/placements/nope", "/v1/admin/verify"} {
+			req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+			req.Header.Set("Authorization", "Bearer "+k)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}
+	}
+	cancel()
+	require.Equal(t, 0, <-done)
+	for _, k := range append(keys, wrong) {
+		assert.NotContains(t, logs.String(), k, "a key in the log")
+		assert.NotContains(t, out.String(), k, "a key on standard output")
+	}
+	assert.Contains(t, logs.String(), "stopped cleanly", "the log was captured")
+}
