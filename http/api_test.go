@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -769,6 +770,9 @@ func TestDashboardSessionAndCSRF(t *testing.T) {
 	noSession := form("/dashboard/bulk", "csrf=x&action=recall&id="+id, "")
 	assert.Contains(t, noSession.Header.Get("Location"), "error=")
 	assert.Equal(t, head, l.head())
+	wctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+	require.NoError(t, l.runner.WaitFor(wctx, l.head()), "the list reads the read model: let it catch up")
 	list := l.do("GET", "/", "", nil, "Cookie", session)
 	assert.Contains(t, string(list.Body), "DE-CSRF")
 	assert.Equal(t, "DENY", list.Header.Get("X-Frame-Options"))
