@@ -112,6 +112,9 @@ func TestDashboardSignInAndBulkRecall(t *testing.T) {
 	for _, c := range []string{"DE-DASH-1", "DE-DASH-2", "DE-DASH-3"} {
 		l.MustPlace(c)
 	}
+	wctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+	require.NoError(t, l.runner.WaitFor(wctx, l.head()), "the list reads the read model: let it catch up")
 	var prompt, notice, s1, s2, s3 string
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Navigate(srv.URL+"/"),
