@@ -39,9 +39,16 @@ bench: ## Run the event-store benchmarks behind docs/PERFORMANCE.md (data under 
 	@mkdir -p $(BENCH_DIR)
 	LEDGER_BENCH_DIR=$(BENCH_DIR) $(GO) test -run '^$$' -bench . -benchtime=$(BENCH_TIME) -count=1 ./eventstore/embedded/
 
+FUZZ_TARGETS := ./eventstore/embedded/:FuzzDecodeRecord ./domain/:FuzzParseAmount ./domain/:FuzzParseDate \
+	./domain/:FuzzDecodeEvent ./reconcile/:FuzzParseStatement ./http/:FuzzCommandBody
+
 .PHONY: fuzz
-fuzz: ## Run every fuzz target for FUZZ_TIME each.
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime=$(FUZZ_TIME) ./eventstore/embedded/
+fuzz: ## Run every fuzz target for FUZZ_TIME each (their seeds also run in make test).
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "== $$name ($$pkg) for $(FUZZ_TIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime=$(FUZZ_TIME) $$pkg; \
+	done
 
 .PHONY: clean
 clean: ## Remove the binary and benchmark data (never ./data/ledger.db).

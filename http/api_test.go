@@ -815,3 +815,20 @@ func TestTooManyRequestsPerKey(t *testing.T) {
 	srv.ServeHTTP(rec, req)
 	assert.Equal(t, http.StatusOK, rec.Code, "the slot is free again")
 }
+
+// TestMalformedJSONDoesNotSpin: found by FuzzCommandBody. A malformed value
+// inside an array made the duplicate-key check loop forever (a request that
+// pinned a core); each must be refused at once.
+func TestMalformedJSONDoesNotSpin(t *testing.T) {
+	l := MustLedger(t, "")
+	for _, body := range []string{`{"placementIds":["a",}`, `[1,2,}`, `{"a":[{"b":}]}`, `[[[[`, `{"a":[1 2]}`, `[{"x":1},{"x":}]`} {
+		done := make(chan int, 1)
+		go func() { done <- l.do("POST", "/v1/placements/bulk/recall", acmeKey, body).Status }()
+		select {
+		case status := <-done:
+			assert.Equal(t, http.StatusBadRequest, status, body)
+		case <-time.After(testWait):
+			t.Fatalf("%q is still being decoded", body)
+		}
+	}
+}

@@ -100,6 +100,10 @@ func jsonKind(k string) string {
 	}
 }
 
+// errStopWalk ends checkDuplicateKeys' walk at the first malformed token:
+// the real decode reports the syntax error, with its position.
+var errStopWalk = errors.New("stop")
+
 // checkDuplicateKeys refuses an object that names one key twice, at any
 // depth: encoding/json would silently keep the last.
 func checkDuplicateKeys(body []byte) error {
@@ -109,7 +113,7 @@ func checkDuplicateKeys(body []byte) error {
 	walk = func(path string) error {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil // syntax errors are reported by the real decode
+			return errStopWalk
 		}
 		d, ok := tok.(json.Delim)
 		if !ok {
@@ -121,7 +125,7 @@ func checkDuplicateKeys(body []byte) error {
 			for dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
-					return nil
+					return errStopWalk
 				}
 				k, _ := kt.(string)
 				if seen[k] {
@@ -133,18 +137,25 @@ func checkDuplicateKeys(body []byte) error {
 					return err
 				}
 			}
-			_, _ = dec.Token()
+			if _, err := dec.Token(); err != nil {
+				return errStopWalk
+			}
 		case '[':
 			for i := 0; dec.More(); i++ {
 				if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
 					return err
 				}
 			}
-			_, _ = dec.Token()
+			if _, err := dec.Token(); err != nil {
+				return errStopWalk
+			}
 		}
 		return nil
 	}
-	return walk("")
+	if err := walk(""); err != nil && !errors.Is(err, errStopWalk) {
+		return err
+	}
+	return nil
 }
 
 func jsonEncode(w io.Writer, v any) error {

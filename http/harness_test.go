@@ -30,7 +30,7 @@ const (
 
 // ledger is a running server on an embedded store, driven through HTTP.
 type ledger struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	store  *embedded.Store
 	server *httpapi.Server
@@ -39,7 +39,7 @@ type ledger struct {
 }
 
 // MustLedger starts a server on a store in dir (a fresh one when dir is "").
-func MustLedger(t *testing.T, dir string) *ledger {
+func MustLedger(t testing.TB, dir string) *ledger {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -77,21 +77,21 @@ type response struct {
 	Body   []byte
 }
 
-func (r response) JSON(t *testing.T) map[string]any {
+func (r response) JSON(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(r.Body, &m), "body: %s", r.Body)
 	return m
 }
 
-func (r response) Array(t *testing.T) []map[string]any {
+func (r response) Array(t testing.TB) []map[string]any {
 	t.Helper()
 	var a []map[string]any
 	require.NoError(t, json.Unmarshal(r.Body, &a), "body: %s", r.Body)
 	return a
 }
 
-func (r response) Position(t *testing.T) eventstore.Position {
+func (r response) Position(t testing.TB) eventstore.Position {
 	t.Helper()
 	n, err := strconv.ParseUint(r.Header.Get("Ledger-Position"), 10, 64)
 	require.NoError(t, err, "Ledger-Position header")
@@ -126,6 +126,13 @@ func (l *ledger) do(method, path, key string, body any, headers ...string) respo
 	rec := httptest.NewRecorder()
 	l.server.ServeHTTP(rec, req)
 	return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+}
+
+// with returns the ledger reporting to another test (a fuzz input's t).
+func (l *ledger) with(t testing.TB) *ledger {
+	c := *l
+	c.t = t
+	return &c
 }
 
 func (l *ledger) head() eventstore.Position {
