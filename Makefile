@@ -50,6 +50,12 @@ fuzz: ## Run every fuzz target for FUZZ_TIME each (their seeds also run in make 
 	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime=$(FUZZ_TIME) $$pkg; \
 	done
 
+SOAK_ROUNDS ?= 60
+
+.PHONY: soak
+soak: ## Kill a loaded server SOAK_ROUNDS times (default 60) and check that nothing acknowledged is lost.
+	LEDGER_SOAK_ROUNDS=$(SOAK_ROUNDS) $(GO) test -count=1 -timeout 60m -run '^TestCrashUnderLoad$$' -v ./cmd/ledger/ | grep -E 'round|PASS|FAIL|ok'
+
 .PHONY: clean
 clean: ## Remove the binary and benchmark data (never ./data/ledger.db).
 	rm -rf $(BIN) $(BENCH_DIR)
