@@ -11,8 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/eventstore/embedded"
 )
 
 func TestRedactStore(t *testing.T) {
@@ -171,4 +175,23 @@ func TestKeysNeverLogged(t *testing.T) {
 		assert.NotContains(t, out.String(), k, "a key on standard output")
 	}
 	assert.Contains(t, logs.String(), "stopped cleanly", "the log was captured")
+}
+
+// TestServeExitsWhenProjectionsStop: a store holding an event the ledger
+// cannot apply stops the projections, and serve exits non-zero (so a
+// supervisor restarts it or pages someone) instead of serving stale reads.
+func TestServeExitsWhenProjectionsStop(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "s")
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	_, err = s.Append(context.Background(), "placement-3fa85f64-5717-4562-b3fc-2c963f66afa6", eventstore.NoStream(),
+		[]eventstore.EventData{{ID: uuid.New(), Type: "SomethingUnknown", Data: []byte(`{}`), Metadata: []byte(`{}`)}})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	var out, logs syncBuffer
+	code := run(context.Background(), []string{"serve", "-LEDGER_ADDR", freeAddr(t), "-LEDGER_STORE", dir},
+		func(string) string { return "" }, &out, &logs)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, logs.String(), "projections stopped")
+	assert.Contains(t, logs.String(), "unknown event type")
 }

@@ -201,6 +201,11 @@ func TestErrFailedSyncStopsEngine(t *testing.T) {
 			require.NoError(t, err)
 			ctx := context.Background()
 			acked := storetest.MustAppend(t, s, "a", eventstore.NoStream(), storetest.Events(3))
+			// A subscriber that has caught up and waits for new events…
+			sub, err := s.SubscribeAll(context.Background(), acked.Position)
+			require.NoError(t, err)
+			subErr := make(chan error, 1)
+			go func() { _, err := sub.Recv(); subErr <- err }()
 
 			on.Store(true)
 			_, err = s.Append(ctx, "a", eventstore.Exact(2), storetest.Events(1))
@@ -211,6 +216,13 @@ func TestErrFailedSyncStopsEngine(t *testing.T) {
 			assert.Contains(t, err.Error(), "must be restarted")
 			_, err = s.ReadAll(ctx, 0, 10)
 			assert.ErrorIs(t, err, eventstore.ErrUnavailable)
+			// …learns that the engine stopped, instead of waiting forever.
+			select {
+			case err := <-subErr:
+				assert.ErrorIs(t, err, eventstore.ErrUnavailable)
+			case <-time.After(30 * time.Second):
+				t.Fatal("a waiting subscriber was not told that the engine stopped")
+			}
 			assert.ErrorIs(t, s.Close(), eventstore.ErrUnavailable)
 
 			// The process is meant to exit now; its Pebble instance still holds

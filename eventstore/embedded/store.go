@@ -57,8 +57,10 @@ type Store struct {
 	closed bool
 
 	// failed holds the error that stopped the engine (a failed commit or
-	// sync). Once set it is never cleared: see "fsyncgate".
+	// sync). Once set it is never cleared: see "fsyncgate". broken is closed
+	// at the same moment, so that waiting subscribers learn of it too.
 	failed atomic.Pointer[error]
+	broken chan struct{}
 
 	// head is the position of the last committed event.
 	head atomic.Uint64
@@ -145,6 +147,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		stop:      make(chan struct{}),
 		stopped:   make(chan struct{}),
 		done:      make(chan struct{}),
+		broken:    make(chan struct{}),
 		notify:    make(chan struct{}),
 		revisions: make(map[string]uint64),
 	}
@@ -386,6 +389,7 @@ func (s *Store) commit(group []*appendRequest) {
 			// fsyncgate: after a failed sync the state of the file is
 			// unknown, so the engine stops for good and nothing is retried.
 			s.failed.Store(&err)
+			close(s.broken)
 			s.logger.Error("embedded event store: commit failed; refusing all further calls", "dir", s.dir, "err", err)
 			for _, req := range written {
 				req.result = eventstore.AppendResult{}

@@ -62,6 +62,8 @@ func (sub *subscription) Recv() (eventstore.RecordedEvent, error) {
 		}
 		select {
 		case <-wake:
+		case <-sub.s.broken:
+			// The engine stopped: the next read says so.
 		case <-sub.s.done:
 			sub.fail(eventstore.ErrClosed)
 		case <-sub.ctx.Done():
