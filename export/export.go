@@ -64,10 +64,6 @@ func Write(ctx context.Context, store eventstore.Store, w io.Writer, format Form
 	if format != JSONL && format != CSV {
 		return st, fmt.Errorf("export: format must be jsonl or csv, not %q", format)
 	}
-	head, err := store.Head(ctx)
-	if err != nil {
-		return st, err
-	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	var cw *csv.Writer
 	if format == CSV {
@@ -81,17 +77,9 @@ func Write(ctx context.Context, store eventstore.Store, w io.Writer, format Form
 	if filter.Placement != uuid.Nil {
 		placementStream = command.StreamName(filter.Placement)
 	}
-	for after := eventstore.Start; after < head; {
-		batch, err := store.ReadAll(ctx, after, 5000)
-		if err != nil {
-			return st, err
-		}
-		if len(batch) == 0 {
-			break
-		}
+	err := eventstore.ScanAll(ctx, store, eventstore.Start, 5000, func(batch []eventstore.RecordedEvent, head eventstore.Position) error {
 		for _, rec := range batch {
 			st.Read++
-			after = rec.Position
 			if placementStream != "" && rec.Stream != placementStream {
 				continue
 			}
@@ -102,16 +90,17 @@ func Write(ctx context.Context, store eventstore.Store, w io.Writer, format Form
 				continue
 			}
 			if err := writeOne(bw, cw, rec); err != nil {
-				return st, err
+				return err
 			}
 			st.Written++
 		}
 		if progress != nil {
-			progress(after, head)
+			progress(batch[len(batch)-1].Position, head)
 		}
-		if err := ctx.Err(); err != nil {
-			return st, err
-		}
+		return nil
+	})
+	if err != nil {
+		return st, err
 	}
 	if cw != nil {
 		cw.Flush()

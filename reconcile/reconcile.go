@@ -83,22 +83,10 @@ type placementState struct {
 // by the time each command happened.
 func Build(ctx context.Context, store eventstore.Store, creditor string, from, to time.Time) (Report, error) {
 	r := Report{Creditor: creditor, From: from, To: to, Totals: map[string]Amounts{}}
-	head, err := store.Head(ctx)
-	if err != nil {
-		return r, err
-	}
 	states := map[string]*placementState{}
 	var order []string
-	for after := eventstore.Start; after < head; {
-		batch, err := store.ReadAll(ctx, after, 5000)
-		if err != nil {
-			return r, err
-		}
-		if len(batch) == 0 {
-			break
-		}
+	err := eventstore.ScanAll(ctx, store, eventstore.Start, 5000, func(batch []eventstore.RecordedEvent, _ eventstore.Position) error {
 		for _, rec := range batch {
-			after = rec.Position
 			if !strings.HasPrefix(rec.Stream, command.StreamPrefix) {
 				continue
 			}
@@ -109,7 +97,7 @@ func Build(ctx context.Context, store eventstore.Store, creditor string, from, t
 				}
 				e, err := domain.DecodeEvent(rec.Type, rec.Data)
 				if err != nil {
-					return r, err
+					return err
 				}
 				o := e.(domain.PlacementOpened)
 				if o.CreditorID != creditor {
@@ -125,12 +113,13 @@ func Build(ctx context.Context, store eventstore.Store, creditor string, from, t
 				continue
 			}
 			if err := st.apply(rec, from, to, &r); err != nil {
-				return r, err
+				return err
 			}
 		}
-		if err := ctx.Err(); err != nil {
-			return r, err
-		}
+		return nil
+	})
+	if err != nil {
+		return r, err
 	}
 	for _, stream := range order {
 		st := states[stream]

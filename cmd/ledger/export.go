@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,7 +20,7 @@ import (
 
 func exportCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	var creditor, placement, from, to, format, out string
-	store, _, err := openForCLI("export", args, getenv, stderr, func(fs *flag.FlagSet) {
+	store, code, ok := openForCLI("export", args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&creditor, "creditor", "", "only this creditor's streams")
 		fs.StringVar(&placement, "placement", "", "only this placement's stream")
 		fs.StringVar(&from, "from", "", "only events recorded at or after this RFC 3339 time")
@@ -29,14 +28,11 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 		fs.StringVar(&format, "format", "jsonl", "jsonl or csv")
 		fs.StringVar(&out, "o", "-", "output file (- for standard output)")
 	})
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "ledger export:", err)
-		return 2
+	if !ok {
+		return code
 	}
 	defer store.Close()
+	var err error
 	f := export.Filter{Creditor: creditor}
 	if placement != "" {
 		if f.Placement, err = uuid.Parse(placement); err != nil {

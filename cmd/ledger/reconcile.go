@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,21 +17,18 @@ import (
 func reconcileCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	var creditor, from, to, statement string
 	var asJSON bool
-	store, _, err := openForCLI("reconcile", args, getenv, stderr, func(fs *flag.FlagSet) {
+	store, code, ok := openForCLI("reconcile", args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&creditor, "creditor", "", "the creditor (required)")
 		fs.StringVar(&from, "from", "", "start, inclusive (RFC 3339 or YYYY-MM-DD)")
 		fs.StringVar(&to, "to", "", "end, exclusive (RFC 3339 or YYYY-MM-DD)")
 		fs.StringVar(&statement, "statement", "", "the creditor's statement of direct payments (CSV: date,claimNumber,paymentNumber,amount,currency)")
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
 	})
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "ledger reconcile:", err)
-		return 2
+	if !ok {
+		return code
 	}
 	defer store.Close()
+	var err error
 	if !domain.ValidCreditorID(creditor) {
 		fmt.Fprintln(stderr, "ledger reconcile: -creditor is required")
 		return 2

@@ -23,19 +23,16 @@ import (
 func replayCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	var placement, until string
 	var position uint64
-	store, _, err := openForCLI("replay", args, getenv, stderr, func(fs *flag.FlagSet) {
+	store, code, ok := openForCLI("replay", args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&placement, "placement", "", "the placement id (required)")
 		fs.StringVar(&until, "until", "", "stop at this RFC 3339 time")
 		fs.Uint64Var(&position, "position", 0, "stop at this log position")
 	})
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "ledger replay:", err)
-		return 2
+	if !ok {
+		return code
 	}
 	defer store.Close()
+	var err error
 	id, err := uuid.Parse(placement)
 	if err != nil {
 		fmt.Fprintln(stderr, "ledger replay: -placement must be a placement id (a UUID)")

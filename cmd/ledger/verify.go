@@ -31,10 +31,12 @@ func progress(w io.Writer, max int64, what string) *progressbar.ProgressBar {
 		progressbar.OptionShowCount(), progressbar.OptionThrottle(100_000_000), progressbar.OptionClearOnFinish())
 }
 
-// openForCLI opens the store named by -LEDGER_STORE (or the environment) for
-// a command-line tool, with a message that says what to do when a running
-// server holds it.
-func openForCLI(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (eventstore.Store, *flag.FlagSet, error) {
+// openForCLI parses a command-line tool's flags (-LEDGER_STORE and those
+// extra adds) and opens the store, with a message that says what to do when
+// a running server holds it. When ok is false the tool exits with code: 0
+// for -h, 2 for bad flags or a store that cannot be opened (the message is
+// written already).
+func openForCLI(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (store eventstore.Store, code int, ok bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	def := getenv("LEDGER_STORE")
@@ -46,30 +48,32 @@ func openForCLI(name string, args []string, getenv func(string) string, stderr i
 		extra(fs)
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, fs, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, 0, false
+		}
+		fmt.Fprintf(stderr, "ledger %s: %v\n", name, err)
+		return nil, 2, false
 	}
 	s, _, err := openStore(*location, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		if strings.Contains(err.Error(), "lock") {
-			return nil, fs, fmt.Errorf("%s is in use by a running ledger: stop it first, or ask the server (GET /v1/admin/verify): %w", redactStore(*location), err)
+			fmt.Fprintf(stderr, "ledger %s: %s is in use by a running ledger: stop it first, or ask the server (GET /v1/admin/verify): %v\n", name, redactStore(*location), err)
+		} else {
+			fmt.Fprintf(stderr, "ledger %s: open %s: %v\n", name, redactStore(*location), err)
 		}
-		return nil, fs, fmt.Errorf("open %s: %w", redactStore(*location), err)
+		return nil, 2, false
 	}
-	return s, fs, nil
+	return s, 0, true
 }
 
 func verifyCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	asJSON, deep := false, false
-	store, _, err := openForCLI("verify", args, getenv, stderr, func(fs *flag.FlagSet) {
+	store, code, ok := openForCLI("verify", args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 		fs.BoolVar(&deep, "deep", false, "also re-read every placement through its own stream and compare (a point read per event)")
 	})
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "ledger verify:", err)
-		return 2
+	if !ok {
+		return code
 	}
 	defer store.Close()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
