@@ -135,9 +135,6 @@ func NewHandler(store eventstore.Store, idem *IdempotencyIndex, now func() time.
 	return &Handler{store: store, now: now, idem: idem, cache: map[uuid.UUID]cachedPlacement{}, owners: map[string]uuid.UUID{}}
 }
 
-// Idempotency returns the handler's idempotency index.
-func (h *Handler) Idempotency() *IdempotencyIndex { return h.idem }
-
 // keyLock serialises requests that carry the same idempotency key in this
 // process, so a repeat that arrives while the first is running waits for it.
 func (h *Handler) keyLock(req Request) func() {

@@ -210,12 +210,3 @@ func cloneSet(m map[string]bool) map[string]bool {
 	}
 	return out
 }
-
-// Fold applies events in order to an empty placement.
-func Fold(events []Event) Placement {
-	var p Placement
-	for _, e := range events {
-		p = Evolve(p, e)
-	}
-	return p
-}
