@@ -5,8 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/eventstore/storetest"
 	httpapi "github.com/collections-ledger/ledger/http"
 	"github.com/collections-ledger/ledger/projections"
 )
@@ -71,18 +70,7 @@ func TestStorageFaults(t *testing.T) {
 			_ = store.Close()
 
 			// A restart (from the files as they are on disk) has the acknowledged payment.
-			copyDir := t.TempDir()
-			entries, err := os.ReadDir(dir)
-			require.NoError(t, err)
-			for _, e := range entries {
-				if e.IsDir() || e.Name() == "LOCK" {
-					continue
-				}
-				b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-				require.NoError(t, err)
-				require.NoError(t, os.WriteFile(filepath.Join(copyDir, e.Name()), b, 0o644))
-			}
-			l2 := MustLedger(t, copyDir)
+			l2 := MustLedger(t, storetest.CopyStoreFiles(t, dir))
 			audit := string(l2.do("GET", "/v1/placements/"+id+"/audit", acmeKey, nil).Body)
 			assert.Contains(t, audit, "P-OK", "the acknowledged payment survived")
 			assert.NotContains(t, audit, "P-2", "nothing was written after the fault")

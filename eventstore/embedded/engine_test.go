@@ -228,7 +228,7 @@ func TestErrFailedSyncStopsEngine(t *testing.T) {
 			// The process is meant to exit now; its Pebble instance still holds
 			// the directory's lock. Recover from a copy of the files as they are
 			// on disk, which is what a restarted process finds.
-			s2 := mustOpen(t, copyDir(t, dir), Options{})
+			s2 := mustOpen(t, storetest.CopyStoreFiles(t, dir), Options{})
 			got := storetest.MustReadStream(t, s2, "a")
 			require.GreaterOrEqual(t, len(got), 3, "every acknowledged event survives")
 			assert.Equal(t, acked.Position, got[2].Position)
@@ -236,22 +236,6 @@ func TestErrFailedSyncStopsEngine(t *testing.T) {
 			assert.ErrorIs(t, err, eventstore.ErrStreamNotFound, "nothing is written after the fault")
 		})
 	}
-}
-
-func copyDir(t *testing.T, dir string) string {
-	t.Helper()
-	dst := t.TempDir()
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	for _, e := range entries {
-		if e.IsDir() || e.Name() == "LOCK" {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644))
-	}
-	return dst
 }
 
 // TestPowerLossKeepsAcknowledged runs appends on Pebble's crashable in-memory
