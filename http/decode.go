@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"github.com/labstack/echo/v4"
 
@@ -35,6 +36,9 @@ func readBody(c echo.Context) ([]byte, error) {
 		if perr != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return nil, newError(http.StatusUnsupportedMediaType, "unsupported_media_type", fmt.Sprintf("the body must be application/json, not %q", ct))
 		}
+		if err := checkDepth(body); err != nil {
+			return nil, err
+		}
 	}
 	return body, nil
 }
@@ -44,6 +48,9 @@ func readBody(c echo.Context) ([]byte, error) {
 func decodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return newError(http.StatusBadRequest, "body_required", "a JSON body is required")
+	}
+	if err := checkDepth(body); err != nil {
+		return err
 	}
 	if err := checkDuplicateKeys(body); err != nil {
 		return err
@@ -100,62 +107,130 @@ func jsonKind(k string) string {
 	}
 }
 
+// MaxJSONDepth bounds how deeply a request body may nest arrays and objects.
+// No body of this API needs more than five levels; the bound is checked by a
+// byte scan before any decoder sees the body, so a body of a million '['
+// costs one pass and no memory.
+const MaxJSONDepth = 10
+
+// checkDepth refuses a body that nests arrays and objects deeper than
+// MaxJSONDepth. It looks only at brackets outside strings; whether the body
+// is valid JSON is the decoder's question.
+func checkDepth(body []byte) error {
+	depth, inString, escaped := 0, false, false
+	for _, b := range body {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case b == '\\':
+				escaped = true
+			case b == '"':
+				inString = false
+			}
+		case b == '"':
+			inString = true
+		case b == '[' || b == '{':
+			if depth++; depth > MaxJSONDepth {
+				return newError(http.StatusBadRequest, "too_deep",
+					fmt.Sprintf("the body nests arrays and objects more than %d levels deep", MaxJSONDepth))
+			}
+		case b == ']' || b == '}':
+			depth--
+		}
+	}
+	return nil
+}
+
 // errStopWalk ends checkDuplicateKeys' walk at the first malformed token:
 // the real decode reports the syntax error, with its position.
 var errStopWalk = errors.New("stop")
 
+// frame is one open array or object of the duplicate-key walk. Paths are
+// built from the frames only when a duplicate is reported.
+type frame struct {
+	object  bool
+	wantKey bool            // an object expects a key (or its end) next
+	seen    map[string]bool // an object's keys so far, case-folded
+	key     string          // an object's current key
+	index   int             // an array's current index
+}
+
 // checkDuplicateKeys refuses an object that names one key twice, at any
-// depth: encoding/json would silently keep the last.
+// depth, also when the two differ only in case: encoding/json would
+// silently keep the last, and it matches field names case-insensitively.
+// checkDepth has bounded the nesting before this runs.
 func checkDuplicateKeys(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	var walk func(path string) error
-	walk = func(path string) error {
+	var stack []frame
+	// valueDone moves the innermost frame past the value just read.
+	valueDone := func() {
+		if n := len(stack); n > 0 {
+			if stack[n-1].object {
+				stack[n-1].wantKey = true
+			} else {
+				stack[n-1].index++
+			}
+		}
+	}
+	for {
 		tok, err := dec.Token()
 		if err != nil {
-			return errStopWalk
+			return nil // the end, or malformed JSON: the real decode reports it, with its position
 		}
-		d, ok := tok.(json.Delim)
-		if !ok {
-			return nil
-		}
-		switch d {
-		case '{':
-			seen := map[string]bool{}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return errStopWalk
+		if n := len(stack); n > 0 && stack[n-1].wantKey {
+			top := &stack[n-1]
+			if k, isKey := tok.(string); isKey {
+				folded := foldKey(k)
+				if top.seen[folded] {
+					field := keyPath(stack[:n-1], k)
+					return newError(http.StatusBadRequest, "duplicate_key", fmt.Sprintf("the key %q appears twice", field),
+						domain.FieldError{Field: field, Message: "appears twice (keys that differ only in case are the same key)"})
 				}
-				k, _ := kt.(string)
-				if seen[k] {
-					field := strings.TrimPrefix(path+"."+k, ".")
-					return newError(http.StatusBadRequest, "duplicate_key", fmt.Sprintf("the key %q appears twice", field), domain.FieldError{Field: field, Message: "appears twice"})
-				}
-				seen[k] = true
-				if err := walk(path + "." + k); err != nil {
-					return err
-				}
-			}
-			if _, err := dec.Token(); err != nil {
-				return errStopWalk
-			}
-		case '[':
-			for i := 0; dec.More(); i++ {
-				if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
-					return err
-				}
-			}
-			if _, err := dec.Token(); err != nil {
-				return errStopWalk
+				top.seen[folded], top.key, top.wantKey = true, k, false
+				continue
 			}
 		}
-		return nil
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{object: true, wantKey: true, seen: map[string]bool{}})
+		case json.Delim('['):
+			stack = append(stack, frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+		default:
+			valueDone()
+		}
 	}
-	if err := walk(""); err != nil && !errors.Is(err, errStopWalk) {
-		return err
+}
+
+// keyPath names key inside the open frames, as field errors do: a.b[2].c.
+func keyPath(frames []frame, key string) string {
+	var b strings.Builder
+	for _, f := range frames {
+		if f.object {
+			b.WriteString("." + f.key)
+		} else {
+			fmt.Fprintf(&b, "[%d]", f.index)
+		}
 	}
-	return nil
+	b.WriteString("." + key)
+	return strings.TrimPrefix(b.String(), ".")
+}
+
+// foldKey maps a key to one representative of its case-folding class, so two
+// keys fold alike exactly when strings.EqualFold holds between them.
+func foldKey(k string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, k)
 }
 
 func jsonEncode(w io.Writer, v any) error {
