@@ -93,3 +93,40 @@ func TestKeysDifferingOnlyInCaseAreDuplicates(t *testing.T) {
 		assert.Equal(t, head, l.head(), "nothing appended for %s", tc.body)
 	}
 }
+
+// TestUnknownRoutesAre404AndWrongMethods405: with a creditor key every
+// unknown /v1 path or wrong method answered 403 "this route is for agency
+// keys" (the agency group's middleware ran for the group's catch-all). Now
+// the router decides first, the same for every kind of key or none.
+func TestUnknownRoutesAre404AndWrongMethods405(t *testing.T) {
+	l := MustLedger(t, "")
+	id := l.MustPlace("DE-ROUTES")
+	for _, key := range []string{acmeKey, agencyKey, "", "not-a-key-0123456789"} {
+		for _, tc := range []struct {
+			method, path string
+			status       int
+			allow        []string
+		}{
+			{"GET", "/v1/nope", http.StatusNotFound, nil},
+			{"POST", "/v1/placements/" + id + "/nope", http.StatusNotFound, nil},
+			{"GET", "/v1/claims", http.StatusNotFound, nil},
+			{"DELETE", "/v1/placements", http.StatusMethodNotAllowed, []string{"GET", "POST"}},
+			{"PUT", "/v1/placements/" + id + "/recall", http.StatusMethodNotAllowed, []string{"POST"}},
+			{"GET", "/v1/placements/" + id + "/calls", http.StatusMethodNotAllowed, []string{"POST"}},
+			{"PATCH", "/v1/admin/verify", http.StatusMethodNotAllowed, []string{"GET"}},
+		} {
+			head := l.head()
+			r := l.do(tc.method, tc.path, key, nil)
+			require.Equal(t, tc.status, r.Status, "%s %s with key %q: %s", tc.method, tc.path, key, r.Body)
+			assert.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
+			for _, m := range tc.allow {
+				assert.Contains(t, r.Header.Get("Allow"), m, "%s %s", tc.method, tc.path)
+			}
+			assert.Equal(t, head, l.head())
+		}
+	}
+	// A route that exists still tells the kinds of key apart.
+	assert.Equal(t, http.StatusForbidden, l.do("GET", "/v1/admin/verify", acmeKey, nil).Status)
+	assert.Equal(t, http.StatusForbidden, l.do("GET", "/v1/placements", agencyKey, nil).Status)
+	assert.Equal(t, http.StatusUnauthorized, l.do("GET", "/v1/placements", "", nil).Status)
+}
