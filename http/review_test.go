@@ -5,6 +5,7 @@ package httpapi_test
 // before its fix.
 
 import (
+	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
@@ -129,4 +130,28 @@ func TestUnknownRoutesAre404AndWrongMethods405(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, l.do("GET", "/v1/admin/verify", acmeKey, nil).Status)
 	assert.Equal(t, http.StatusForbidden, l.do("GET", "/v1/placements", agencyKey, nil).Status)
 	assert.Equal(t, http.StatusUnauthorized, l.do("GET", "/v1/placements", "", nil).Status)
+}
+
+// TestMetricsLabelsAreBounded: 2,000 requests with made-up methods grew
+// /metrics from 13 KB to 7.7 MB for the life of the process. Unknown methods
+// and unmatched routes now share one label each.
+func TestMetricsLabelsAreBounded(t *testing.T) {
+	l := MustLedger(t, "")
+	size := func() int { return len(l.do("GET", "/metrics", "", nil).Body) }
+	for i := 0; i < 50; i++ { // every series a normal client creates
+		l.do("GET", "/healthz", "", nil)
+		l.do("GET", "/v1/placements", acmeKey, nil)
+	}
+	before := size()
+	for i := 0; i < 2000; i++ {
+		l.do(fmt.Sprintf("M%d", i), "/healthz", "", nil)
+		l.do("GET", fmt.Sprintf("/no/such/path/%d", i), "", nil)
+		l.do(fmt.Sprintf("X%d", i), fmt.Sprintf("/v1/x/%d", i), acmeKey, nil)
+	}
+	after := size()
+	assert.Less(t, after-before, 16<<10, "/metrics grew from %d to %d bytes", before, after)
+	metrics := string(l.do("GET", "/metrics", "", nil).Body)
+	assert.Contains(t, metrics, `method="OTHER"`)
+	assert.Contains(t, metrics, `route="unmatched"`)
+	assert.NotContains(t, metrics, "/no/such/path")
 }
