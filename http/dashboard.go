@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -49,6 +50,9 @@ type session struct {
 	creditor string
 	csrf     string
 	expires  time.Time
+	// notice and err are shown once, on the next page this session renders
+	// (messages never travel in URLs, where anyone could write them).
+	notice, err string
 }
 
 type sessions struct {
@@ -85,6 +89,30 @@ func (ss *sessions) get(id string) (session, bool) {
 		return session{}, false
 	}
 	return s, true
+}
+
+// flash keeps a message for the session's next page.
+func (ss *sessions) flash(id, notice, err string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if s, ok := ss.m[id]; ok {
+		s.notice, s.err = notice, err
+		ss.m[id] = s
+	}
+}
+
+// takeFlash returns and forgets the session's messages.
+func (ss *sessions) takeFlash(id string) (notice, err string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.m[id]
+	if !ok {
+		return "", ""
+	}
+	notice, err = s.notice, s.err
+	s.notice, s.err = "", ""
+	ss.m[id] = s
+	return notice, err
 }
 
 func (ss *sessions) drop(id string) {
@@ -147,15 +175,112 @@ func humanize(err error) string {
 	return p.Detail
 }
 
+// Limits on the dashboard's forms, which anyone can post to.
+const (
+	// MaxFormBytes bounds every dashboard form body: the largest, a bulk
+	// action on one page of placements, is about 1 KiB.
+	MaxFormBytes = 8 << 10
+	// MaxDashboardBulk bounds the placements of one dashboard bulk action.
+	MaxDashboardBulk = 100
+)
+
+// signedOutCodes are the only messages a URL can ask the sign-in page to
+// show (there is no session to carry them): codes, never text.
+var signedOutCodes = map[string]string{
+	"signed_out":  "You are signed out.",
+	"session_end": "Your session has ended; please sign in again.",
+}
+
 func (s *Server) registerDashboard() {
 	static, _ := fs.Sub(staticFS, "web/static")
-	s.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServer(http.FS(static)))))
-	s.GET("/", s.dashList)
-	s.POST("/signin", s.signin)
-	s.POST("/signout", s.signout)
-	s.POST("/dashboard/bulk", s.dashBulk)
-	s.GET("/dashboard/placements/:id", s.dashPlacement)
-	s.POST("/dashboard/placements/:id/:action", s.dashAction)
+	files := http.StripPrefix("/static/", http.FileServer(http.FS(noDirectories{static})))
+	s.GET("/static/*", echo.WrapHandler(files), s.boundAnonymous)
+	s.GET("/", s.dashList, s.boundAnonymous)
+	s.GET("/dashboard/placements/:id", s.dashPlacement, s.boundAnonymous)
+	form := []echo.MiddlewareFunc{s.boundAnonymous, s.formGuard}
+	s.POST("/signin", s.signin, form...)
+	s.POST("/signout", s.signout, form...)
+	s.POST("/dashboard/bulk", s.dashBulk, form...)
+	s.POST("/dashboard/placements/:id/:action", s.dashAction, form...)
+}
+
+// noDirectories serves files only: a directory (with or without its
+// index) is not found, so /static/ lists nothing.
+type noDirectories struct{ fs.FS }
+
+func (n noDirectories) Open(name string) (fs.File, error) {
+	f, err := n.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || st.IsDir() {
+		_ = f.Close()
+		return nil, fs.ErrNotExist
+	}
+	return f, nil
+}
+
+// boundAnonymous bounds the requests in flight that no API key vouches for
+// (the dashboard, its sign-in and static files): past the bound, 429.
+func (s *Server) boundAnonymous(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.anonymous.Add(1) > s.maxAnonymous {
+			s.anonymous.Add(-1)
+			c.Response().Header().Set("Retry-After", "1")
+			return newError(http.StatusTooManyRequests, "too_many_requests", "the dashboard is busy; try again in a moment")
+		}
+		defer s.anonymous.Add(-1)
+		return next(c)
+	}
+}
+
+// formGuard checks a dashboard form post before anything reads it: it
+// must come from the dashboard's own origin (no login CSRF, no cross-site
+// posts), be URL-encoded (no multipart, which would spool uploads to disk)
+// and fit in MaxFormBytes. The form is then parsed from the body only:
+// fields in the query string are ignored.
+func (s *Server) formGuard(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if !s.sameOrigin(r) {
+			return newError(http.StatusForbidden, "cross_origin", "dashboard forms are accepted only from the dashboard's own pages")
+		}
+		if mt, _, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); err != nil || mt != "application/x-www-form-urlencoded" {
+			return newError(http.StatusUnsupportedMediaType, "unsupported_media_type", "dashboard forms must be application/x-www-form-urlencoded")
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, MaxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return newError(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("a dashboard form is at most %d bytes", MaxFormBytes))
+			}
+			return newError(http.StatusBadRequest, "malformed_form", "the form could not be read")
+		}
+		return next(c)
+	}
+}
+
+// sameOrigin reports whether a browser's form post comes from this
+// server's own pages. Browsers say so in Sec-Fetch-Site, or else in Origin;
+// a client that sends neither is not a browser and cannot be a victim of
+// cross-site forgery. The origin is the public URL when one is configured,
+// else the Host the request was sent to.
+func (s *Server) sameOrigin(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin"
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false // includes "null", sent by sandboxed and privacy-sensitive contexts
+	}
+	if s.publicURL != nil {
+		return strings.EqualFold(u.Scheme, s.publicURL.Scheme) && strings.EqualFold(u.Host, s.publicURL.Host)
+	}
+	return strings.EqualFold(u.Host, r.Host)
 }
 
 func (s *Server) render(c echo.Context, status int, name string, p page) error {
@@ -166,16 +291,10 @@ func (s *Server) render(c echo.Context, status int, name string, p page) error {
 	h.Set("Cache-Control", "no-store")
 	h.Set(echo.HeaderContentType, "text/html; charset=utf-8")
 	c.Response().WriteHeader(status)
-	if p.Notice == "" {
-		p.Notice = c.QueryParam("notice")
-	}
-	if p.Error == "" {
-		p.Error = c.QueryParam("error")
-	}
 	return pages[name].ExecuteTemplate(c.Response(), "layout", p)
 }
 
-// current returns the signed-in session, if any.
+// current returns the signed-in session, if any, and its id.
 func (s *Server) current(c echo.Context) (string, session, bool) {
 	ck, err := c.Cookie(sessionCookie)
 	if err != nil {
@@ -185,54 +304,77 @@ func (s *Server) current(c echo.Context) (string, session, bool) {
 	return ck.Value, sess, ok
 }
 
-// postSession checks a form post's session and CSRF token.
-func (s *Server) postSession(c echo.Context) (session, error) {
-	_, sess, ok := s.current(c)
+// postSession checks a form post's session and its CSRF token (from the
+// form body; formGuard parsed it).
+func (s *Server) postSession(c echo.Context) (string, session, error) {
+	id, sess, ok := s.current(c)
 	if !ok {
-		return session{}, newError(http.StatusUnauthorized, "signed_out", "your session has ended; please sign in again")
+		return "", session{}, newError(http.StatusUnauthorized, "signed_out", "your session has ended; please sign in again")
 	}
-	if subtle.ConstantTimeCompare([]byte(c.FormValue("csrf")), []byte(sess.csrf)) != 1 {
-		return session{}, newError(http.StatusForbidden, "csrf", "the form is out of date; please reload the page and try again")
+	if subtle.ConstantTimeCompare([]byte(c.Request().PostForm.Get("csrf")), []byte(sess.csrf)) != 1 {
+		return "", session{}, newError(http.StatusForbidden, "csrf", "the form is out of date; please reload the page and try again")
 	}
-	return sess, nil
+	return id, sess, nil
 }
 
-func redirect(c echo.Context, path, key, msg string) error {
-	if msg != "" {
-		sep := "?"
-		if strings.Contains(path, "?") {
-			sep = "&"
+// refuseForm answers a form post that failed its session or CSRF check.
+func (s *Server) refuseForm(c echo.Context, sessID string, err error) error {
+	if sessID == "" {
+		if _, _, ok := s.current(c); !ok {
+			return c.Redirect(http.StatusSeeOther, "/?error=session_end")
 		}
-		path += sep + key + "=" + url.QueryEscape(msg)
+		sessID, _, _ = s.current(c)
 	}
+	s.sessions.flash(sessID, "", humanize(err))
+	return c.Redirect(http.StatusSeeOther, "/")
+}
+
+// done redirects to path, showing notice or err there once.
+func (s *Server) done(c echo.Context, sessID, path, notice, err string) error {
+	s.sessions.flash(sessID, notice, err)
 	return c.Redirect(http.StatusSeeOther, path)
 }
 
+// pageFor starts a page for the signed-in session, with its messages.
+func (s *Server) pageFor(id string, sess session, title string) page {
+	notice, err := s.sessions.takeFlash(id)
+	return page{Title: title, Creditor: sess.creditor, CSRF: sess.csrf, Notice: notice, Error: err}
+}
+
 func (s *Server) signin(c echo.Context) error {
-	p, ok := s.keys.identify(strings.TrimSpace(c.FormValue("key")))
+	p, ok := s.keys.identify(strings.TrimSpace(c.Request().PostForm.Get("key")))
 	if !ok || p.kind != command.ActorCreditor {
 		return s.render(c, http.StatusUnauthorized, "signin", page{Title: "Sign in", Error: "That key is not a creditor key this ledger knows."})
 	}
 	id, _ := s.sessions.create(p.id)
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: c.Request().TLS != nil, MaxAge: int(sessionTTL.Seconds())})
+		Secure: s.secureCookies(c), MaxAge: int(sessionTTL.Seconds())})
 	return c.Redirect(http.StatusSeeOther, "/")
 }
 
+// secureCookies: the session cookie is Secure when the dashboard is served
+// over TLS, directly or (as LEDGER_PUBLIC_URL says) behind a proxy that
+// terminates it.
+func (s *Server) secureCookies(c echo.Context) bool {
+	return c.Request().TLS != nil || (s.publicURL != nil && s.publicURL.Scheme == "https")
+}
+
 func (s *Server) signout(c echo.Context) error {
-	if _, err := s.postSession(c); err != nil {
-		return redirect(c, "/", "error", humanize(err))
+	id, _, err := s.postSession(c)
+	if err != nil {
+		return s.refuseForm(c, "", err)
 	}
-	id, _, _ := s.current(c)
 	s.sessions.drop(id)
-	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
-	return redirect(c, "/", "notice", "You are signed out.")
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: s.secureCookies(c), MaxAge: -1})
+	return c.Redirect(http.StatusSeeOther, "/?notice=signed_out")
 }
 
 func (s *Server) dashList(c echo.Context) error {
-	_, sess, ok := s.current(c)
+	sessID, sess, ok := s.current(c)
 	if !ok {
-		return s.render(c, http.StatusOK, "signin", page{Title: "Sign in"})
+		return s.render(c, http.StatusOK, "signin", page{Title: "Sign in",
+			Notice: signedOutCodes[c.QueryParam("notice")], Error: signedOutCodes[c.QueryParam("error")]})
 	}
 	status := domain.Status(c.QueryParam("status"))
 	switch status {
@@ -247,8 +389,9 @@ func (s *Server) dashList(c echo.Context) error {
 		}
 	}
 	items, next := s.runner.Placements.List(sess.creditor, status, from, 25)
-	p := page{Title: "Placements", Creditor: sess.creditor, CSRF: sess.csrf, Status: string(status), Items: items,
-		Statuses: []domain.Status{domain.StatusActive, domain.StatusPaused, domain.StatusRecalled, domain.StatusPaid}}
+	p := s.pageFor(sessID, sess, "Placements")
+	p.Status, p.Items = string(status), items
+	p.Statuses = []domain.Status{domain.StatusActive, domain.StatusPaused, domain.StatusRecalled, domain.StatusPaid}
 	if next >= 0 {
 		p.Next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(next)))
 	}
@@ -256,40 +399,41 @@ func (s *Server) dashList(c echo.Context) error {
 }
 
 func (s *Server) dashPlacement(c echo.Context) error {
-	_, sess, ok := s.current(c)
+	sessID, sess, ok := s.current(c)
 	if !ok {
 		return c.Redirect(http.StatusSeeOther, "/")
 	}
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		return redirect(c, "/", "error", humanMessages["not_found"])
+		return s.done(c, sessID, "/", "", humanMessages["not_found"])
 	}
 	events, err := projections.ReadPlacement(c.Request().Context(), s.store, id)
 	if err == nil && projections.CreditorOf(events) != sess.creditor {
 		err = domain.ErrNotFound
 	}
 	if err != nil {
-		return redirect(c, "/", "error", humanize(err))
+		return s.done(c, sessID, "/", "", humanize(err))
 	}
-	p, _ := projections.RenderEvents(events)
+	pl, _ := projections.RenderEvents(events)
 	var feed []feedRow
 	for _, it := range projections.FeedItems(events) {
 		row := feedRow{SortNumber: it.SortNumber, Type: it.Type}
 		switch {
 		case it.Confirmation != nil:
-			row.Date, row.Detail, row.Amount = it.Confirmation.Date, it.Confirmation.Type, money(it.Confirmation.Amount, p.Currency)
+			row.Date, row.Detail, row.Amount = it.Confirmation.Date, it.Confirmation.Type, money(it.Confirmation.Amount, pl.Currency)
 		case it.Closing != nil:
 			row.Date, row.Detail = it.Closing.Date, it.Closing.Type
 		case it.Rejection != nil:
 			row.Date, row.Detail = it.Rejection.Date, it.Rejection.Description
 		case it.AccountingDocument != nil:
 			row.Date, row.Detail, row.Amount = it.AccountingDocument.Date, it.AccountingDocument.Type+" "+it.AccountingDocument.Number,
-				money(it.AccountingDocument.Amount, p.Currency)
+				money(it.AccountingDocument.Amount, pl.Currency)
 		}
 		feed = append(feed, row)
 	}
-	return s.render(c, http.StatusOK, "detail", page{Title: "Claim " + p.ClaimNumber, Creditor: sess.creditor, CSRF: sess.csrf,
-		Placement: p, Feed: feed, Audit: projections.AuditItems(events)})
+	p := s.pageFor(sessID, sess, "Claim "+pl.ClaimNumber)
+	p.Placement, p.Feed, p.Audit = pl, feed, projections.AuditItems(events)
+	return s.render(c, http.StatusOK, "detail", p)
 }
 
 func money(e projections.Exact, currency string) string {
@@ -299,41 +443,42 @@ func money(e projections.Exact, currency string) string {
 
 // dashAction runs recall, pay, pause or resume from the placement page.
 func (s *Server) dashAction(c echo.Context) error {
-	sess, err := s.postSession(c)
+	sessID, sess, err := s.postSession(c)
 	if err != nil {
-		return redirect(c, "/", "error", humanize(err))
+		return s.refuseForm(c, "", err)
 	}
 	id, err := uuid.Parse(c.Param("id"))
 	if err != nil {
-		return redirect(c, "/", "error", humanMessages["not_found"])
+		return s.done(c, sessID, "/", "", humanMessages["not_found"])
 	}
 	back := "/dashboard/placements/" + id.String()
+	form := c.Request().PostForm
 	var build func(at time.Time) domain.Command
 	var done string
 	switch c.Param("action") {
 	case "recall":
 		build, done = func(at time.Time) domain.Command { return domain.Recall{At: at} }, "The placement is recalled. All collection has stopped."
 	case "pay":
-		amount, err := domain.ParseAmount([]byte(strings.TrimSpace(c.FormValue("amount"))), "", "amount")
+		amount, err := domain.ParseAmount([]byte(strings.TrimSpace(form.Get("amount"))), "", "amount")
 		if err != nil {
-			return redirect(c, back, "error", humanize(err))
+			return s.done(c, sessID, back, "", humanize(err))
 		}
 		build, done = func(at time.Time) domain.Command { return domain.ReceivePayment{Amount: amount, At: at} }, "The payment is recorded."
 	case "pause":
 		var resumeAt *time.Time
-		if raw := c.FormValue("resumeAt"); raw != "" {
+		if raw := form.Get("resumeAt"); raw != "" {
 			t, ok := domain.ParseDate(raw)
 			if !ok {
-				return redirect(c, back, "error", "Please check the resume date.")
+				return s.done(c, sessID, back, "", "Please check the resume date.")
 			}
 			resumeAt = &t
 		}
-		reason := c.FormValue("reason")
+		reason := form.Get("reason")
 		build, done = func(at time.Time) domain.Command { return domain.Pause{Reason: reason, ResumeAt: resumeAt, At: at} }, "The placement is paused."
 	case "resume":
 		build, done = func(at time.Time) domain.Command { return domain.Resume{At: at} }, "The placement is resumed."
 	default:
-		return redirect(c, back, "error", "That action is not known.")
+		return s.done(c, sessID, back, "", "That action is not known.")
 	}
 	req := command.Request{Actor: sess.creditor, ActorType: command.ActorCreditor, RequestID: requestID(c), Creditor: sess.creditor}
 	res, err := s.commands.Execute(c.Request().Context(), id, req, build)
@@ -341,29 +486,26 @@ func (s *Server) dashAction(c echo.Context) error {
 		err = res.Err
 	}
 	if err != nil {
-		return redirect(c, back, "error", humanize(err))
+		return s.done(c, sessID, back, "", humanize(err))
 	}
-	return redirect(c, back, "notice", done)
+	return s.done(c, sessID, back, done, "")
 }
 
 // dashBulk recalls or pauses the selected placements, each on its own.
 func (s *Server) dashBulk(c echo.Context) error {
-	sess, err := s.postSession(c)
+	sessID, sess, err := s.postSession(c)
 	if err != nil {
-		return redirect(c, "/", "error", humanize(err))
+		return s.refuseForm(c, "", err)
 	}
-	form, err := c.FormParams()
-	if err != nil {
-		return redirect(c, "/", "error", "The form could not be read.")
-	}
+	form := c.Request().PostForm
 	ids := form["id"]
 	if len(ids) == 0 {
-		return redirect(c, "/", "error", "Select at least one placement first.")
+		return s.done(c, sessID, "/", "", "Select at least one placement first.")
 	}
-	if len(ids) > MaxBulk {
-		return redirect(c, "/", "error", fmt.Sprintf("Select at most %d placements at a time.", MaxBulk))
+	if len(ids) > MaxDashboardBulk {
+		return s.done(c, sessID, "/", "", fmt.Sprintf("Select at most %d placements at a time.", MaxDashboardBulk))
 	}
-	action, reason := c.FormValue("action"), c.FormValue("reason")
+	action, reason := form.Get("action"), form.Get("reason")
 	var build func(at time.Time) domain.Command
 	verb := ""
 	switch action {
@@ -372,7 +514,7 @@ func (s *Server) dashBulk(c echo.Context) error {
 	case "pause":
 		build, verb = func(at time.Time) domain.Command { return domain.Pause{Reason: reason, At: at} }, "paused"
 	default:
-		return redirect(c, "/", "error", "That action is not known.")
+		return s.done(c, sessID, "/", "", "That action is not known.")
 	}
 	okCount := 0
 	var problems []string
@@ -389,7 +531,7 @@ func (s *Server) dashBulk(c echo.Context) error {
 			err = res.Err
 		}
 		if err != nil {
-			name := raw
+			name := "one selection"
 			if p, ok := s.runner.Placements.Get(id, sess.creditor); ok {
 				name = "claim " + p.ClaimNumber
 			}
@@ -407,10 +549,9 @@ func (s *Server) dashBulk(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
 	_ = s.runner.WaitFor(ctx, last)
 	cancel()
-	notice := fmt.Sprintf("%d placement(s) %s.", okCount, verb)
+	notice, problem := fmt.Sprintf("%d placement(s) %s.", okCount, verb), ""
 	if len(problems) > 0 {
-		return c.Redirect(http.StatusSeeOther, "/?notice="+url.QueryEscape(notice)+"&error="+
-			url.QueryEscape(fmt.Sprintf("%d could not be %s: %s.", len(problems), verb, strings.Join(problems, "; "))))
+		problem = fmt.Sprintf("%d could not be %s: %s.", len(problems), verb, strings.Join(problems, "; "))
 	}
-	return redirect(c, "/", "notice", notice)
+	return s.done(c, sessID, "/", notice, problem)
 }

@@ -6,13 +6,18 @@ package httpapi_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	httpapi "github.com/collections-ledger/ledger/http"
 )
 
 // allocatedBy returns the bytes the process allocated while f ran.
@@ -154,4 +159,164 @@ func TestMetricsLabelsAreBounded(t *testing.T) {
 	assert.Contains(t, metrics, `method="OTHER"`)
 	assert.Contains(t, metrics, `route="unmatched"`)
 	assert.NotContains(t, metrics, "/no/such/path")
+}
+
+// postForm posts a dashboard form with the given headers (name, value, …).
+func (l *ledger) postForm(path, body string, headers ...string) response {
+	l.t.Helper()
+	req := httptest.NewRequest("POST", path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	l.server.ServeHTTP(rec, req)
+	return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+}
+
+// signIn signs acme in and returns the session cookie ("name=value").
+func (l *ledger) signIn() string {
+	l.t.Helper()
+	r := l.postForm("/signin", "key="+acmeKey)
+	require.Equal(l.t, http.StatusSeeOther, r.Status, "%s", r.Body)
+	return strings.Split(r.Header.Get("Set-Cookie"), ";")[0]
+}
+
+// TestDashboardFormsAreBounded: POST /signin read form bodies of any size
+// (a 400 MiB multipart upload was spooled to disk; eight 30 MiB fields took
+// the server from 32 to 395 MB), and requests without a key had no bound in
+// flight. Forms are now URL-encoded only, at most 8 KiB, and at most a
+// configured number of keyless requests run at once.
+func TestDashboardFormsAreBounded(t *testing.T) {
+	l := MustLedger(t, "")
+	big := "key=" + strings.Repeat("a", 30<<20)
+	var r response
+	used := allocatedBy(func() { r = l.postForm("/signin", big) })
+	assert.Equal(t, http.StatusRequestEntityTooLarge, r.Status, "%s", r.Body)
+	assert.Empty(t, r.Header.Get("Set-Cookie"))
+	assert.Less(t, used, uint64(1<<20), "a 30 MiB form must not be read: %d bytes allocated", used)
+
+	multipart := "--x\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n" + acmeKey + "\r\n--x--\r\n"
+	r = l.postForm("/signin", multipart, "Content-Type", "multipart/form-data; boundary=x")
+	assert.Equal(t, http.StatusUnsupportedMediaType, r.Status, "multipart is refused, not spooled")
+	assert.Empty(t, r.Header.Get("Set-Cookie"))
+
+	// Two sign-ins whose bodies never finish hold the only two slots…
+	keys, err := httpapi.ParseKeys("acme="+acmeKey, "")
+	require.NoError(t, err)
+	srv := httpapi.New(httpapi.Config{Store: l.store, Runner: l.runner, Keys: keys, MaxAnonymousInFlight: 2})
+	var writers []*io.PipeWriter
+	done := make(chan int, 2)
+	for range 2 {
+		pr, pw := io.Pipe()
+		writers = append(writers, pw)
+		go func() {
+			req := httptest.NewRequest("POST", "/signin", pr)
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			rec := httptest.NewRecorder()
+			srv.ServeHTTP(rec, req)
+			done <- rec.Code
+		}()
+		_, _ = pw.Write([]byte("key=")) // the handler is reading now
+	}
+	// …so a third keyless request is refused, while /v1 with a key is not.
+	get := func(path, key string) int {
+		req := httptest.NewRequest("GET", path, nil)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	assert.Equal(t, http.StatusTooManyRequests, get("/", ""))
+	assert.Equal(t, http.StatusTooManyRequests, get("/static/app.css", ""))
+	assert.Equal(t, http.StatusOK, get("/v1/placements", acmeKey))
+	for _, w := range writers {
+		_ = w.Close()
+	}
+	<-done
+	<-done
+	assert.Equal(t, http.StatusOK, get("/", ""), "the slots are free again")
+}
+
+// TestLoginCSRFAndBodyOnlyTokens: POST /signin from another origin signed
+// the browser in, and the CSRF token was also taken from the query string.
+func TestLoginCSRFAndBodyOnlyTokens(t *testing.T) {
+	l := MustLedger(t, "")
+	id := l.MustPlace("DE-LOGIN-CSRF")
+	for name, headers := range map[string][]string{
+		"cross-site fetch metadata":    {"Sec-Fetch-Site", "cross-site"},
+		"same-site is not same-origin": {"Sec-Fetch-Site", "same-site"},
+		"another origin":               {"Origin", "https://evil.example"},
+		"an opaque origin":             {"Origin", "null"},
+		"origin on another port":       {"Origin", "http://example.com:8081"},
+	} {
+		r := l.postForm("/signin", "key="+acmeKey, append(headers, "Host", "example.com")...)
+		assert.Equal(t, http.StatusForbidden, r.Status, name)
+		assert.Empty(t, r.Header.Get("Set-Cookie"), "%s: no session", name)
+	}
+	for name, headers := range map[string][]string{
+		"same-origin fetch metadata": {"Sec-Fetch-Site", "same-origin"},
+		"own origin":                 {"Origin", "http://example.com"},
+		"no browser headers (curl)":  {},
+	} {
+		r := l.postForm("/signin", "key="+acmeKey, append(headers, "Host", "example.com")...)
+		assert.Equal(t, http.StatusSeeOther, r.Status, name)
+		assert.NotEmpty(t, r.Header.Get("Set-Cookie"), name)
+	}
+
+	// The right token in the query string, none in the body: refused.
+	session := l.signIn()
+	page := string(l.do("GET", "/dashboard/placements/"+id, "", nil, "Cookie", session).Body)
+	csrf := page[strings.Index(page, `name="csrf" value="`)+len(`name="csrf" value="`):]
+	csrf = csrf[:strings.Index(csrf, `"`)]
+	head := l.head()
+	r := l.postForm("/dashboard/placements/"+id+"/recall?csrf="+csrf, "", "Cookie", session)
+	assert.Equal(t, http.StatusSeeOther, r.Status)
+	assert.Equal(t, head, l.head(), "a token in the URL is not a token")
+	r = l.postForm("/dashboard/placements/"+id+"/recall", "csrf="+csrf, "Cookie", session)
+	assert.Equal(t, http.StatusSeeOther, r.Status)
+	assert.Greater(t, l.head(), head, "the token in the body works")
+}
+
+// TestDashboardHeadersAndNotices: /static/ listed its directory, responses
+// lacked nosniff, the session cookie was not Secure behind a TLS proxy, and
+// the dashboard showed free text from ?notice= and ?error=.
+func TestDashboardHeadersAndNotices(t *testing.T) {
+	l := MustLedger(t, "")
+	assert.Equal(t, http.StatusNotFound, l.do("GET", "/static/", "", nil).Status, "no directory listing")
+	assert.Equal(t, http.StatusOK, l.do("GET", "/static/app.css", "", nil).Status)
+	for _, path := range []string{"/healthz", "/", "/static/app.css", "/v1/placements", "/v1/nope", "/openapi.yaml"} {
+		assert.Equal(t, "nosniff", l.do("GET", path, acmeKey, nil).Header.Get("X-Content-Type-Options"), path)
+	}
+
+	lure := "Your account is locked and must be verified today"
+	for _, q := range []string{"?notice=", "?error="} {
+		signedOut := string(l.do("GET", "/"+q+url.QueryEscape(lure), "", nil).Body)
+		assert.NotContains(t, signedOut, "must be verified today", "signed out: a URL cannot put words on the page")
+		signedIn := string(l.do("GET", "/"+q+url.QueryEscape(lure), "", nil, "Cookie", l.signIn()).Body)
+		assert.NotContains(t, signedIn, "must be verified today", "signed in: a URL cannot put words on the page")
+	}
+	assert.Contains(t, string(l.do("GET", "/?notice=signed_out", "", nil).Body), "You are signed out.", "known codes are shown")
+
+	// Behind a proxy that terminates TLS, LEDGER_PUBLIC_URL says so.
+	keys, err := httpapi.ParseKeys("acme="+acmeKey, "")
+	require.NoError(t, err)
+	public, err := url.Parse("https://ledger.example.com")
+	require.NoError(t, err)
+	srv := httpapi.New(httpapi.Config{Store: l.store, Runner: l.runner, Keys: keys, PublicURL: public})
+	req := httptest.NewRequest("POST", "/signin", strings.NewReader("key="+acmeKey))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://ledger.example.com")
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusSeeOther, rec.Code, rec.Body.String())
+	assert.Contains(t, rec.Header().Get("Set-Cookie"), "Secure")
+	req = httptest.NewRequest("POST", "/signin", strings.NewReader("key="+acmeKey))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://ledger.example.com")
+	rec = httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusForbidden, rec.Code, "the public URL's scheme is part of its origin")
 }

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -44,6 +46,15 @@ type Config struct {
 	// MaxConcurrentPerKey bounds the requests one key may have in flight;
 	// past it, 429. 0 means 256.
 	MaxConcurrentPerKey int
+	// MaxAnonymousInFlight bounds the dashboard requests in flight that no
+	// API key vouches for (sign-in, pages, static files); past it, 429.
+	// 0 means 64.
+	MaxAnonymousInFlight int
+	// PublicURL is where users reach the server (LEDGER_PUBLIC_URL), when a
+	// proxy stands in front: its origin is the one dashboard forms must come
+	// from, and https makes the session cookie Secure. nil: the request's
+	// own Host and TLS decide.
+	PublicURL *url.URL
 }
 
 // Server is the ledger's HTTP API.
@@ -61,6 +72,10 @@ type Server struct {
 	sessions  *sessions
 	inFlight  sync.Map // principal id -> *atomic.Int64
 	maxPerKey int64
+	// anonymous counts dashboard requests in flight without an API key.
+	anonymous    atomic.Int64
+	maxAnonymous int64
+	publicURL    *url.URL
 }
 
 // New builds the server and its routes.
@@ -78,9 +93,13 @@ func New(cfg Config) *Server {
 		Echo: echo.New(), store: cfg.Store, commands: cfg.Commands, runner: cfg.Runner, keys: cfg.Keys,
 		logger: cfg.Logger, registry: cfg.Registry, minWait: cfg.MinPositionWait, webhooks: cfg.Webhooks,
 		sessions: &sessions{m: map[string]session{}}, maxPerKey: int64(cfg.MaxConcurrentPerKey),
+		maxAnonymous: int64(cfg.MaxAnonymousInFlight), publicURL: cfg.PublicURL,
 	}
 	if s.maxPerKey <= 0 {
 		s.maxPerKey = 256
+	}
+	if s.maxAnonymous <= 0 {
+		s.maxAnonymous = 64
 	}
 	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Runner)
 	s.HideBanner, s.HidePort = true, true
@@ -132,7 +151,9 @@ func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := uuid.NewString()
 		c.Set(requestIDKey, id)
-		c.Response().Header().Set("X-Request-Id", id)
+		h := c.Response().Header()
+		h.Set("X-Request-Id", id)
+		h.Set("X-Content-Type-Options", "nosniff") // every body is what its Content-Type says
 		start := time.Now()
 		err := next(c)
 		if err != nil {

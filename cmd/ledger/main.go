@@ -94,6 +94,7 @@ type config struct {
 	Store     string
 	APIKeys   string
 	AgencyKey string
+	PublicURL string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -111,6 +112,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		"embedded store directory, or a KurrentDB connection string (esdb://… or kurrentdb://…)")
 	fs.StringVar(&c.APIKeys, "LEDGER_API_KEYS", env("LEDGER_API_KEYS", ""), "creditor keys: creditorID=key,…")
 	fs.StringVar(&c.AgencyKey, "LEDGER_AGENCY_KEY", env("LEDGER_AGENCY_KEY", ""), "the agency's key")
+	fs.StringVar(&c.PublicURL, "LEDGER_PUBLIC_URL", env("LEDGER_PUBLIC_URL", ""),
+		"where users reach the ledger, when a proxy stands in front (https://… makes the session cookie Secure)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -131,6 +134,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return 2
 	}
 	keys, err := httpapi.ParseKeys(cfg.APIKeys, cfg.AgencyKey)
+	if err != nil {
+		logger.Error("bad settings", "err", err)
+		return 2
+	}
+	publicURL, err := parsePublicURL(cfg.PublicURL)
 	if err != nil {
 		logger.Error("bad settings", "err", err)
 		return 2
@@ -173,7 +181,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	hooks := webhook.New(store, webhook.Options{Logger: logger})
 	hooksDone := make(chan error, 1)
 	go func() { hooksDone <- hooks.Run(runCtx) }()
-	api := httpapi.New(httpapi.Config{Store: store, Commands: commands, Runner: runner, Keys: keys, Logger: logger, Webhooks: hooks})
+	api := httpapi.New(httpapi.Config{Store: store, Commands: commands, Runner: runner, Keys: keys, Logger: logger, Webhooks: hooks,
+		PublicURL: publicURL})
 
 	if dbg := getenv("LEDGER_DEBUG_ADDR"); dbg != "" {
 		// Opt-in profiling endpoints (net/http/pprof), for loopback use only.
@@ -242,6 +251,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		logger.Info("stopped cleanly")
 	}
 	return code
+}
+
+// parsePublicURL checks LEDGER_PUBLIC_URL: empty, or an absolute http(s)
+// URL with a host and nothing after it but an optional "/".
+func parsePublicURL(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("LEDGER_PUBLIC_URL must be like https://ledger.example.com, not %q", raw)
+	}
+	return u, nil
 }
 
 // newHTTPServer bounds what a client can hold: slow headers, slow bodies,

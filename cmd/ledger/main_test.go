@@ -38,6 +38,21 @@ func TestParseConfig(t *testing.T) {
 	assert.Error(t, err)
 }
 
+func TestParsePublicURL(t *testing.T) {
+	for _, ok := range []string{"", "https://ledger.example.com", "http://localhost:8080/", "https://ledger.example.com:8443"} {
+		_, err := parsePublicURL(ok)
+		assert.NoError(t, err, ok)
+	}
+	for _, bad := range []string{"ledger.example.com", "ftp://x", "https://", "https://u:p@x", "https://x/ledger", "https://x?a=1", "https://x#f"} {
+		_, err := parsePublicURL(bad)
+		assert.Error(t, err, bad)
+	}
+	var stdout, stderr syncBuffer
+	code := run(context.Background(), []string{"serve", "-LEDGER_PUBLIC_URL", "ledger.example.com"}, func(string) string { return "" }, &stdout, &stderr)
+	assert.Equal(t, 2, code, "a bad setting stops serve before it starts")
+	assert.Contains(t, stderr.String(), "LEDGER_PUBLIC_URL")
+}
+
 func TestRunUnknownCommand(t *testing.T) {
 	var out, errOut bytes.Buffer
 	assert.Equal(t, 2, run(context.Background(), []string{"nope"}, func(string) string { return "" }, &out, &errOut))
