@@ -40,7 +40,8 @@ bench: ## Run the event-store benchmarks behind docs/PERFORMANCE.md (data under 
 	LEDGER_BENCH_DIR=$(BENCH_DIR) $(GO) test -run '^$$' -bench . -benchtime=$(BENCH_TIME) -count=1 ./eventstore/embedded/
 
 FUZZ_TARGETS := ./eventstore/embedded/:FuzzDecodeRecord ./domain/:FuzzParseAmount ./domain/:FuzzParseDate \
-	./domain/:FuzzDecodeEvent ./reconcile/:FuzzParseStatement ./http/:FuzzCommandBody ./http/:FuzzJSONDepth
+	./domain/:FuzzDecodeEvent ./reconcile/:FuzzParseStatement ./http/:FuzzCommandBody ./http/:FuzzJSONDepth \
+	./journal/:FuzzStreamNames
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZ_TIME each (their seeds also run in make test).

@@ -14,6 +14,7 @@ import (
 
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
 )
 
 // Errors of command handling itself (the domain's are in package domain).
@@ -204,7 +205,7 @@ func (h *Handler) LoadAt(ctx context.Context, id uuid.UUID, until eventstore.Pos
 
 func (h *Handler) load(ctx context.Context, id uuid.UUID, until eventstore.Position) (cachedPlacement, error) {
 	var c cachedPlacement
-	stream := StreamName(id)
+	stream := journal.PlacementStream(id)
 	for from := uint64(0); ; {
 		batch, err := h.store.ReadStream(ctx, stream, from, 1000)
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
@@ -303,7 +304,7 @@ func (h *Handler) append(ctx context.Context, id uuid.UUID, req Request, cmd dom
 	if from.p.Exists() {
 		expected, rev = eventstore.Exact(from.rev), from.rev+1
 	}
-	stream := StreamName(id)
+	stream := journal.PlacementStream(id)
 	p, prev := from.p, from.hash
 	events := make([]eventstore.EventData, len(dec.Events))
 	for i, e := range dec.Events {
@@ -359,7 +360,7 @@ func (h *Handler) Place(ctx context.Context, req Request, cmd domain.Place) (Res
 	}
 	core, _ := json.Marshal(Metadata{Actor: req.Actor, ActorType: req.ActorType, RequestID: req.RequestID, CausationID: req.RequestID,
 		CorrelationID: req.RequestID, SchemaVersion: domain.SchemaVersion, OccurredAt: cmd.At, Command: cmd.CommandType(), Count: 1})
-	claimStream := ClaimStream(cmd.CreditorID, cmd.ClaimNumber)
+	claimStream := journal.ClaimStream(cmd.CreditorID, cmd.ClaimNumber)
 	rid := eventID(req.Actor, req.IdempotencyKey, cmd.PlacementID, -1)
 	hash := EventHash(Hash{}, claimStream, 0, rid, ClaimReservedType, reservation, core)
 	_, err = h.store.Append(ctx, claimStream, eventstore.NoStream(), []eventstore.EventData{{
@@ -395,7 +396,7 @@ func (h *Handler) ClaimOwner(ctx context.Context, creditor, claimNumber string) 
 	if !domain.ValidIdentifier(claimNumber) || !domain.ValidCreditorID(creditor) {
 		return uuid.Nil, false, nil
 	}
-	stream := ClaimStream(creditor, claimNumber)
+	stream := journal.ClaimStream(creditor, claimNumber)
 	h.cacheMu.Lock()
 	owner, known := h.owners[stream]
 	h.cacheMu.Unlock()

@@ -16,6 +16,7 @@ import (
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/journal"
 )
 
 func mustStore(t *testing.T) *embedded.Store {
@@ -60,7 +61,7 @@ func TestClaimNumberRace(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, wins)
-	recs, err := s.ReadStream(context.Background(), command.ClaimStream("acme", "DE-RACE"), 0, 10)
+	recs, err := s.ReadStream(context.Background(), journal.ClaimStream("acme", "DE-RACE"), 0, 10)
 	require.NoError(t, err)
 	assert.Len(t, recs, 1, "one reservation")
 	var placements int
@@ -88,7 +89,7 @@ func TestOrphanReservationIsAdopted(t *testing.T) {
 	h := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
 	orphan := uuid.New()
 	data, _ := json.Marshal(command.ClaimNumberReserved{PlacementID: orphan, CreditorID: "acme", ClaimNumber: "DE-ORPHAN"})
-	_, err := s.Append(context.Background(), command.ClaimStream("acme", "DE-ORPHAN"), eventstore.NoStream(),
+	_, err := s.Append(context.Background(), journal.ClaimStream("acme", "DE-ORPHAN"), eventstore.NoStream(),
 		[]eventstore.EventData{{ID: uuid.New(), Type: command.ClaimReservedType, Data: data, Metadata: []byte(`{}`)}})
 	require.NoError(t, err)
 	res, err := h.Place(context.Background(), req(), placeCmd("DE-ORPHAN"))
@@ -121,7 +122,7 @@ func TestMetadataOnEveryEvent(t *testing.T) {
 	require.NoError(t, err)
 	res, err = h.Execute(context.Background(), res.Placement.ID, req(), func(at time.Time) domain.Command { return domain.Recall{At: at} })
 	require.NoError(t, err)
-	recs, err := s.ReadStream(context.Background(), command.StreamName(res.Placement.ID), 0, 100)
+	recs, err := s.ReadStream(context.Background(), journal.PlacementStream(res.Placement.ID), 0, 100)
 	require.NoError(t, err)
 	require.Len(t, recs, 6)
 	for i, rec := range recs {
@@ -233,7 +234,7 @@ func TestAutomaticResumeExactlyOnce(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, 1, counts[0]+counts[1], "exactly one instance resumes")
-	recs, err := s.ReadStream(context.Background(), command.StreamName(id), 0, 100)
+	recs, err := s.ReadStream(context.Background(), journal.PlacementStream(id), 0, 100)
 	require.NoError(t, err)
 	resumed := 0
 	for _, r := range recs {
@@ -245,4 +246,25 @@ func TestAutomaticResumeExactlyOnce(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, resumed)
+}
+
+// TestClaimNumbersOfCreditorsDoNotCollide: in log format 1, creditor acme's
+// claim x-1 and creditor acme-x's claim 1 shared a reservation stream, so the
+// second was 409 claim_number_taken (an existence oracle across tenants).
+func TestClaimNumbersOfCreditorsDoNotCollide(t *testing.T) {
+	s := mustStore(t)
+	h := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+	for _, pair := range [][2]string{{"acme", "x-1"}, {"acme-x", "1"}, {"acme", "x"}, {"acme-x", "x"}} {
+		cmd := placeCmd(pair[1])
+		cmd.CreditorID = pair[0]
+		r := command.Request{Actor: pair[0], ActorType: command.ActorCreditor, RequestID: uuid.NewString(), Creditor: pair[0]}
+		_, err := h.Place(context.Background(), r, cmd)
+		require.NoError(t, err, "creditor %s, claim %s", pair[0], pair[1])
+		owner, found, err := h.ClaimOwner(context.Background(), pair[0], pair[1])
+		require.NoError(t, err)
+		assert.True(t, found)
+		assert.Equal(t, cmd.PlacementID, owner, "creditor %s, claim %s", pair[0], pair[1])
+	}
+	_, err := h.Place(context.Background(), req(), placeCmd("x-1"))
+	assert.ErrorIs(t, err, domain.ErrClaimNumberTaken, "within one creditor a number is still taken once")
 }

@@ -64,17 +64,6 @@ func eventID(actor, key string, placement uuid.UUID, i int) uuid.UUID {
 
 var idNamespace = uuid.MustParse("6f1d2a9e-5c1b-4c55-9a8e-2f0b7d4e8a10")
 
-// StreamName is the stream of a placement.
-func StreamName(id uuid.UUID) string { return "placement-" + id.String() }
-
-// StreamPrefix starts every placement stream's name.
-const StreamPrefix = "placement-"
-
-// ClaimStream is the reservation stream of a creditor's claim number.
-func ClaimStream(creditor, claimNumber string) string {
-	return "claimnumber-" + creditor + "-" + claimNumber
-}
-
 // ClaimNumberReserved is the one event of a reservation stream.
 type ClaimNumberReserved struct {
 	PlacementID uuid.UUID `json:"placementId"`

@@ -59,22 +59,34 @@ func LastEvent(ctx context.Context, store eventstore.Store, stream string) (even
 }
 
 // AppendSystem appends one event to a stream that is not a placement's (a
-// creditor's webhook configuration, the webhook checkpoint), chained to the
+// creditor's webhook configuration, its delivery progress), chained to the
 // stream's last event like every event the ledger writes, and retried when
 // another writer got there first.
 func AppendSystem(ctx context.Context, store eventstore.Store, stream, actor, actorType, eventType string, payload any, at time.Time) (eventstore.AppendResult, error) {
+	return appendSystem(ctx, store, stream, actor, actorType, eventType, payload, at, false)
+}
+
+// CreateSystem appends the first event of a stream that is not a
+// placement's; eventstore.ErrConcurrency when the stream exists already.
+func CreateSystem(ctx context.Context, store eventstore.Store, stream, actor, actorType, eventType string, payload any, at time.Time) (eventstore.AppendResult, error) {
+	return appendSystem(ctx, store, stream, actor, actorType, eventType, payload, at, true)
+}
+
+func appendSystem(ctx context.Context, store eventstore.Store, stream, actor, actorType, eventType string, payload any, at time.Time, create bool) (eventstore.AppendResult, error) {
 	data, err := json.Marshal(payload)
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		last, exists, err := LastEvent(ctx, store, stream)
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
 		expected, rev, prev := eventstore.NoStream(), uint64(0), Hash{}
-		if exists {
-			expected, rev, prev = eventstore.Exact(last.Revision), last.Revision+1, lastHash(last.Metadata)
+		if !create {
+			last, exists, err := LastEvent(ctx, store, stream)
+			if err != nil {
+				return eventstore.AppendResult{}, err
+			}
+			if exists {
+				expected, rev, prev = eventstore.Exact(last.Revision), last.Revision+1, lastHash(last.Metadata)
+			}
 		}
 		core, err := json.Marshal(Metadata{Actor: actor, ActorType: actorType, RequestID: uuid.NewString(), SchemaVersion: domain.SchemaVersion,
 			OccurredAt: at.UTC(), Command: eventType, Count: 1})
@@ -84,7 +96,7 @@ func AppendSystem(ctx context.Context, store eventstore.Store, stream, actor, ac
 		id := uuid.New()
 		hash := EventHash(prev, stream, rev, id, eventType, data, core)
 		res, err := store.Append(ctx, stream, expected, []eventstore.EventData{{ID: id, Type: eventType, Data: data, Metadata: seal(hash, prev, core)}})
-		if errors.Is(err, eventstore.ErrConcurrency) {
+		if errors.Is(err, eventstore.ErrConcurrency) && !create {
 			continue
 		}
 		return res, err

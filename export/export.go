@@ -21,6 +21,7 @@ import (
 
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
 )
 
 // Format of an export.
@@ -75,7 +76,7 @@ func Write(ctx context.Context, store eventstore.Store, w io.Writer, format Form
 	creditorOf := map[string]string{}
 	placementStream := ""
 	if filter.Placement != uuid.Nil {
-		placementStream = command.StreamName(filter.Placement)
+		placementStream = journal.PlacementStream(filter.Placement)
 	}
 	err := eventstore.ScanAll(ctx, store, eventstore.Start, 5000, func(batch []eventstore.RecordedEvent, head eventstore.Position) error {
 		for _, rec := range batch {
@@ -175,7 +176,7 @@ func streamCreditor(known map[string]string, rec eventstore.RecordedEvent) strin
 	}
 	c := ""
 	switch {
-	case strings.HasPrefix(rec.Stream, command.StreamPrefix) && rec.Type == "PlacementOpened":
+	case strings.HasPrefix(rec.Stream, journal.PlacementPrefix) && rec.Type == "PlacementOpened":
 		var o struct {
 			CreditorID string `json:"creditorId"`
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/webhook"
 )
 
@@ -39,7 +40,7 @@ func (s *Server) putWebhook(c echo.Context) error {
 		return domain.Invalid(domain.FieldError{Field: "secret", Message: err.Error()})
 	}
 	p := who(c)
-	res, err := command.AppendSystem(c.Request().Context(), s.store, webhook.ConfigStream(p.id), p.id, p.kind, webhook.ConfiguredType,
+	res, err := command.AppendSystem(c.Request().Context(), s.store, journal.WebhookStream(p.id), p.id, p.kind, webhook.ConfiguredType,
 		webhook.Configured{CreditorID: p.id, URL: r.URL, Secret: r.Secret}, time.Now())
 	if err != nil {
 		return err
@@ -50,7 +51,7 @@ func (s *Server) putWebhook(c echo.Context) error {
 
 // getWebhook shows the configured URL, never the secret.
 func (s *Server) getWebhook(c echo.Context) error {
-	stream := webhook.ConfigStream(who(c).id)
+	stream := journal.WebhookStream(who(c).id)
 	var last *webhook.Configured
 	for from := uint64(0); ; {
 		batch, err := s.store.ReadStream(c.Request().Context(), stream, from, 1000)

@@ -13,6 +13,7 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
 )
 
 // StoredEvent is a decoded placement event with what the store and the
@@ -208,7 +209,7 @@ func AuditItems(events []StoredEvent) []AuditItem {
 func ReadPlacement(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]StoredEvent, error) {
 	var out []StoredEvent
 	for from := uint64(0); ; {
-		batch, err := store.ReadStream(ctx, command.StreamName(id), from, 1000)
+		batch, err := store.ReadStream(ctx, journal.PlacementStream(id), from, 1000)
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
 			return nil, domain.ErrNotFound
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
 )
 
 // Runner feeds the read models from the log and says how far it got.
@@ -131,7 +132,7 @@ type decodedEvent struct {
 
 func decode(rec eventstore.RecordedEvent) decodedEvent {
 	d := decodedEvent{pos: rec.Position, revision: rec.Revision}
-	id, ok := strings.CutPrefix(rec.Stream, command.StreamPrefix)
+	id, ok := strings.CutPrefix(rec.Stream, journal.PlacementPrefix)
 	if !ok {
 		return d
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
 )
 
 // Amounts are the figures of a line or a total.
@@ -87,7 +88,7 @@ func Build(ctx context.Context, store eventstore.Store, creditor string, from, t
 	var order []string
 	err := eventstore.ScanAll(ctx, store, eventstore.Start, 5000, func(batch []eventstore.RecordedEvent, _ eventstore.Position) error {
 		for _, rec := range batch {
-			if !strings.HasPrefix(rec.Stream, command.StreamPrefix) {
+			if !strings.HasPrefix(rec.Stream, journal.PlacementPrefix) {
 				continue
 			}
 			st := states[rec.Stream]

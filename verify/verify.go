@@ -26,6 +26,7 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -188,7 +189,7 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 	v.report.Streams = len(streams)
 	v.report.Placements = len(placements)
 	rebuilt.Each(func(id uuid.UUID, p domain.Placement, rev uint64) {
-		v.checkInvariants(command.StreamName(id), rev, p)
+		v.checkInvariants(journal.PlacementStream(id), rev, p)
 	})
 	if opts.Deep {
 		if err := v.checkPlacements(ctx, store, rebuilt, placements); err != nil {
@@ -199,7 +200,7 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 		live, fresh := opts.Live.Snapshot(), rebuilt.Snapshot()
 		for id, want := range fresh {
 			if got, ok := live[id]; !ok || !reflect.DeepEqual(got, want) {
-				v.add(Finding{Stream: command.StreamName(id), Revision: want.Revision, Field: "projection",
+				v.add(Finding{Stream: journal.PlacementStream(id), Revision: want.Revision, Field: "projection",
 					Problem: "the live read model differs from a rebuild from position 0"})
 			}
 		}
@@ -239,7 +240,7 @@ func checkBatch(batch []eventstore.RecordedEvent) []checked {
 				rec := batch[i]
 				c := &out[i]
 				c.seal = command.CheckSeal(rec.Stream, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata)
-				if id, ok := strings.CutPrefix(rec.Stream, command.StreamPrefix); ok {
+				if id, ok := strings.CutPrefix(rec.Stream, journal.PlacementPrefix); ok {
 					pid, err := uuid.Parse(id)
 					if err != nil {
 						c.badStream = true
@@ -333,7 +334,7 @@ func (v *verifier) checkInvariants(stream string, rev uint64, p domain.Placement
 func (v *verifier) checkPlacements(ctx context.Context, store eventstore.Store, rebuilt *projections.Placements, ids []uuid.UUID) error {
 	fresh := rebuilt.Snapshot()
 	for _, id := range ids {
-		stream := command.StreamName(id)
+		stream := journal.PlacementStream(id)
 		events, err := projections.ReadPlacement(ctx, store, id)
 		if err != nil {
 			if errors.Is(err, eventstore.ErrCorrupt) || errors.Is(err, domain.ErrNotFound) {

@@ -3,12 +3,12 @@
 // exponential backoff and jitter for up to 24 hours, after which a delivery
 // is given up and the give-up is recorded in the log.
 //
-// Configuration lives in the log (stream webhook-<creditor>, events
+// Configuration lives in the log (stream webhookconfig-<creditor>, events
 // WebhookConfigured), so it is replayed and hash-chained like everything
 // else; the secret is never returned by the API, but it is part of the
 // history (a raw export contains it: rotate it if an export leaves your
 // control). The reactor follows $all from its own checkpoint, stored in the
-// log too (stream webhook-checkpoint), which moves only past events whose
+// log too (stream ledger-webhooks), which moves only past events whose
 // notifications were delivered or given up, so a restart re-delivers and
 // never loses one.
 package webhook
@@ -22,12 +22,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/collections-ledger/ledger/journal"
 )
 
 // Stream names and event types of the webhook's own streams.
 const (
-	ConfigStreamPrefix   = "webhook-"
-	CheckpointStream     = "webhook-checkpoint"
 	ConfiguredType       = "WebhookConfigured"
 	GivenUpType          = "WebhookDeliveryGivenUp"
 	CheckpointType       = "WebhookCheckpointed"
@@ -43,8 +43,8 @@ const (
 	maxDeliveriesHistory = 200
 )
 
-// ConfigStream is a creditor's webhook configuration stream.
-func ConfigStream(creditor string) string { return ConfigStreamPrefix + creditor }
+// CheckpointStream holds the reactor's checkpoint.
+var CheckpointStream = journal.LedgerStream("webhooks")
 
 // Configured is the event that sets (or, with an empty URL, removes) a
 // creditor's webhook.

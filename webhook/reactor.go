@@ -19,6 +19,7 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
 )
 
 // Options tune a reactor. Zero values take the defaults.
@@ -164,7 +165,7 @@ func (r *Reactor) Run(ctx context.Context) error {
 func (r *Reactor) observe(ctx context.Context, rec eventstore.RecordedEvent) error {
 	var j *job
 	switch {
-	case rec.Type == ConfiguredType && strings.HasPrefix(rec.Stream, ConfigStreamPrefix):
+	case rec.Type == ConfiguredType && strings.HasPrefix(rec.Stream, journal.KindWebhook+"-"):
 		var c Configured
 		if err := json.Unmarshal(rec.Data, &c); err != nil {
 			return fmt.Errorf("webhook: %s revision %d: %w", rec.Stream, rec.Revision, err)
@@ -172,7 +173,7 @@ func (r *Reactor) observe(ctx context.Context, rec eventstore.RecordedEvent) err
 		r.mu.Lock()
 		r.configs[c.CreditorID] = c
 		r.mu.Unlock()
-	case strings.HasPrefix(rec.Stream, command.StreamPrefix):
+	case strings.HasPrefix(rec.Stream, journal.PlacementPrefix):
 		j = r.statusChange(rec)
 	}
 	r.mu.Lock()
@@ -210,7 +211,7 @@ func (r *Reactor) statusChange(rec eventstore.RecordedEvent) *job {
 	default:
 		return nil
 	}
-	id, err := uuid.Parse(strings.TrimPrefix(rec.Stream, command.StreamPrefix))
+	id, err := uuid.Parse(strings.TrimPrefix(rec.Stream, journal.PlacementPrefix))
 	if err != nil {
 		return nil
 	}
@@ -302,7 +303,7 @@ func (r *Reactor) deliver(creditor string, j job) bool {
 		if r.opts.Now().Sub(first) >= r.opts.GiveUpAfter {
 			a.Outcome = "given_up"
 			r.record(creditor, a)
-			_, aerr := command.AppendSystem(context.Background(), r.store, ConfigStream(creditor), "system", command.ActorSystem, GivenUpType,
+			_, aerr := command.AppendSystem(context.Background(), r.store, journal.WebhookStream(creditor), "system", command.ActorSystem, GivenUpType,
 				GivenUp{CreditorID: creditor, EventID: j.eventID, Position: uint64(j.position), Attempts: attempt, LastError: lastErr, GivenUpAt: r.opts.Now().UTC()}, r.opts.Now())
 			if aerr != nil {
 				r.opts.Logger.Error("webhook: could not record a given-up delivery; it will be retried after a restart", "creditor", creditor, "err", aerr)

@@ -21,6 +21,7 @@ import (
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/webhook"
 )
 
@@ -80,7 +81,7 @@ func mustLedger(t *testing.T, dir string) *ledger {
 }
 
 func (l *ledger) configure(t *testing.T, url string) {
-	_, err := command.AppendSystem(context.Background(), l.store, webhook.ConfigStream("acme"), "acme", command.ActorCreditor,
+	_, err := command.AppendSystem(context.Background(), l.store, journal.WebhookStream("acme"), "acme", command.ActorCreditor,
 		webhook.ConfiguredType, webhook.Configured{CreditorID: "acme", URL: url, Secret: secret}, time.Now())
 	require.NoError(t, err)
 }
@@ -174,7 +175,7 @@ func TestGiveUpIsRecorded(t *testing.T) {
 	id, pos := l.placeAndRecall(t, "CL-G")
 	r, _ := start(t, l.store, webhook.Options{GiveUpAfter: 40 * time.Millisecond})
 	require.Eventually(t, func() bool { return r.Checkpoint() >= pos }, wait, 5*time.Millisecond, "a given-up event no longer holds the checkpoint")
-	recs, err := l.store.ReadStream(context.Background(), webhook.ConfigStream("acme"), 0, 100)
+	recs, err := l.store.ReadStream(context.Background(), journal.WebhookStream("acme"), 0, 100)
 	require.NoError(t, err)
 	var gaveUp *webhook.GivenUp
 	for _, rec := range recs {
@@ -184,7 +185,7 @@ func TestGiveUpIsRecorded(t *testing.T) {
 		}
 	}
 	require.NotNil(t, gaveUp, "the give-up is in the log")
-	placement, err := l.store.ReadStream(context.Background(), command.StreamName(id), 0, 100)
+	placement, err := l.store.ReadStream(context.Background(), journal.PlacementStream(id), 0, 100)
 	require.NoError(t, err)
 	for _, rec := range placement {
 		if rec.Type == "PlacementRecalled" {

@@ -3,6 +3,7 @@
 //	ledger serve    run the HTTP server (settings from the environment; flags of the same name override)
 //	ledger verify   check a store's hash chains, invariants and projections
 //	ledger replay   print a placement's history event by event, and the state at the end
+//	ledger migrate  move a store to the log format this ledger writes
 //	ledger load     drive a bounded load at a ledger on this machine and verify what it acknowledged
 //	ledger version  print the version
 package main
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return verifyExportCmd(ctx, args[1:], stdout, stderr)
 	case "replay":
 		return replayCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		return migrateCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "load":
 		return load(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
@@ -80,6 +83,7 @@ commands:
   export    write events with their positions, metadata and hashes (-format jsonl|csv, -creditor, -placement, -from, -to, -o)
   verify-export  re-check the hash chains of a JSON Lines export, without the store
   replay    print a placement's history event by event (-placement ID [-until TIME | -position N])
+  migrate   move a stopped ledger's store to the log format this ledger writes (serve says when)
   load      drive a load against a running ledger (loopback only) and verify it afterwards
   version   print the version
 
@@ -154,6 +158,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer store.Close()
 	logger.Info("event store open", "engine", engine, "store", redactStore(cfg.Store))
+	if err := command.EnsureFormat(ctx, store); err != nil {
+		logger.Error("cannot use the event store", "store", redactStore(cfg.Store), "err", err)
+		return 1
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
 )
@@ -115,7 +116,7 @@ func TestServeOnEmbeddedStore(t *testing.T) {
 	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.JSONEq(t, `{"status":"ready","position":0}`, string(body))
+	assert.JSONEq(t, `{"status":"ready","position":1}`, string(body), "a new store is declared to be in the current log format")
 	assert.Contains(t, stdout.String(), "DEVELOPMENT MODE", "no keys configured: the development key is printed")
 
 	cancel()
@@ -199,6 +200,7 @@ func TestServeExitsWhenProjectionsStop(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "s")
 	s, err := embedded.Open(dir, embedded.Options{})
 	require.NoError(t, err)
+	require.NoError(t, command.DeclareFormat(context.Background(), s))
 	_, err = s.Append(context.Background(), "placement-3fa85f64-5717-4562-b3fc-2c963f66afa6", eventstore.NoStream(),
 		[]eventstore.EventData{{ID: uuid.New(), Type: "SomethingUnknown", Data: []byte(`{}`), Metadata: []byte(`{}`)}})
 	require.NoError(t, err)

@@ -1,0 +1,20 @@
+// Package journal is the ledger's log format: what every reader of the log
+// and its one writer agree on. Today it holds the names of streams and the
+// format marker of a store; the rest of the format (event metadata, the hash
+// chain, the record decoder) still lives in package command.
+//
+// Stream names are built by one function per kind of stream and parsed by
+// one function, ParseStream. A name is the kind, a '-', and the stream's
+// parts separated by ':'. Kinds contain no '-', so the kind is everything
+// before the first '-'; parts are percent-encoded (every byte outside
+// A-Z a-z 0-9 . _ ~ -, so ':' and '%' too), so no part can contain the
+// separator and no two (kind, parts) give the same name, whatever ids
+// clients choose: creditor "acme" with claim "x-1" is claim-acme:x-1, and
+// creditor "acme-x" with claim "1" is claim-acme-x:1.
+//
+// Stores written before format 2 named claim reservations
+// "claimnumber-<creditor>-<claim>" and webhook configurations
+// "webhook-<creditor>" beside a checkpoint stream "webhook-checkpoint",
+// which was ambiguous. Such a store has no format marker; ledger serve
+// refuses it and names the command that migrates it (ledger migrate).
+package journal

@@ -1,0 +1,154 @@
+// Package migrate moves a store from an older log format to the one this
+// ledger writes. The log is append-only and hash-chained, so nothing is
+// rewritten: what the new format needs is appended to new streams, and the
+// old streams stay in the history, readable and verifiable, but unused.
+//
+// Format 1 to 2 (unambiguous stream names, see package journal): every
+// claim number reservation is appended again under its format 2 name, each
+// creditor's latest webhook configuration too, and the webhook reactor's
+// checkpoint; then the store is declared to be in format 2. Every step
+// checks what is there first, so a migration that was interrupted is
+// finished by running it again.
+package migrate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/webhook"
+)
+
+// Report says what a migration found and did.
+type Report struct {
+	From, To int // the store's format before and after; From == To: nothing to do
+	Claims   int // claim number reservations appended under their new names
+	Webhooks int // webhook configurations appended under their new names
+	// Checkpoint is the webhook reactor's checkpoint carried over (0: none).
+	Checkpoint uint64
+}
+
+// Run migrates store to journal.Format.
+func Run(ctx context.Context, store eventstore.Store) (Report, error) {
+	format, empty, err := command.StoreFormat(ctx, store)
+	switch {
+	case err != nil:
+		return Report{}, err
+	case format == journal.Format:
+		return Report{From: format, To: format}, nil
+	case format > journal.Format:
+		return Report{}, journal.ErrNewerFormat
+	case empty:
+		return Report{From: journal.Format, To: journal.Format}, command.DeclareFormat(ctx, store)
+	}
+	legacy, err := readLegacy(ctx, store)
+	if err != nil {
+		return Report{}, err
+	}
+	rep := Report{From: 1, To: journal.Format}
+	now := time.Now()
+	for _, r := range legacy.claims {
+		created, err := create(ctx, store, journal.ClaimStream(r.CreditorID, r.ClaimNumber), command.ClaimReservedType, r, now,
+			func(data []byte) error {
+				var have command.ClaimNumberReserved
+				if err := json.Unmarshal(data, &have); err != nil || have.PlacementID != r.PlacementID {
+					return fmt.Errorf("claim number %q of %q is reserved for placement %s under its new name, but for %s under its old one",
+						r.ClaimNumber, r.CreditorID, have.PlacementID, r.PlacementID)
+				}
+				return nil
+			})
+		if err != nil {
+			return rep, err
+		}
+		if created {
+			rep.Claims++
+		}
+	}
+	for _, c := range legacy.webhooks {
+		created, err := create(ctx, store, journal.WebhookStream(c.CreditorID), webhook.ConfiguredType, c, now, nil)
+		if err != nil {
+			return rep, err
+		}
+		if created {
+			rep.Webhooks++
+		}
+	}
+	if legacy.checkpoint > 0 {
+		if _, err := create(ctx, store, webhook.CheckpointStream, webhook.CheckpointType, webhook.Checkpointed{Position: legacy.checkpoint}, now, nil); err != nil {
+			return rep, err
+		}
+		rep.Checkpoint = legacy.checkpoint
+	}
+	return rep, command.DeclareFormat(ctx, store)
+}
+
+// create appends payload as the first event of stream, unless the stream
+// exists: then same (when not nil) checks its first event's data.
+func create(ctx context.Context, store eventstore.Store, stream, eventType string, payload any, at time.Time, same func([]byte) error) (bool, error) {
+	_, err := command.CreateSystem(ctx, store, stream, command.ActorSystem, command.ActorSystem, eventType, payload, at)
+	if !errors.Is(err, eventstore.ErrConcurrency) {
+		return err == nil, err
+	}
+	if same == nil {
+		return false, nil
+	}
+	first, err := store.ReadStream(ctx, stream, 0, 1)
+	if err != nil || len(first) == 0 {
+		return false, fmt.Errorf("read %s: %v", stream, err)
+	}
+	return false, same(first[0].Data)
+}
+
+type legacyStreams struct {
+	claims     []command.ClaimNumberReserved
+	webhooks   []webhook.Configured // the latest of each creditor, in the order creditors first configured
+	checkpoint uint64
+}
+
+// readLegacy collects what format 1 kept under ambiguous names. Events are
+// told apart by their type and data, never by the name alone: a creditor
+// named "checkpoint" shared its configuration stream with the checkpoints.
+func readLegacy(ctx context.Context, store eventstore.Store) (legacyStreams, error) {
+	var out legacyStreams
+	latest := map[string]int{}
+	err := eventstore.ScanAll(ctx, store, eventstore.Start, 1000, func(batch []eventstore.RecordedEvent, _ eventstore.Position) error {
+		for _, rec := range batch {
+			kind, _, err := journal.ParseStream(rec.Stream)
+			if err != nil {
+				continue
+			}
+			switch {
+			case kind == journal.LegacyKindClaim && rec.Type == command.ClaimReservedType:
+				var r command.ClaimNumberReserved
+				if err := json.Unmarshal(rec.Data, &r); err != nil {
+					return fmt.Errorf("%s revision %d: %w", rec.Stream, rec.Revision, err)
+				}
+				out.claims = append(out.claims, r)
+			case kind == journal.LegacyKindWebhook && rec.Type == webhook.ConfiguredType:
+				var c webhook.Configured
+				if err := json.Unmarshal(rec.Data, &c); err != nil {
+					return fmt.Errorf("%s revision %d: %w", rec.Stream, rec.Revision, err)
+				}
+				if i, seen := latest[c.CreditorID]; seen {
+					out.webhooks[i] = c
+				} else {
+					latest[c.CreditorID] = len(out.webhooks)
+					out.webhooks = append(out.webhooks, c)
+				}
+			case rec.Stream == journal.LegacyWebhookCheckpoint && rec.Type == webhook.CheckpointType:
+				var cp webhook.Checkpointed
+				if err := json.Unmarshal(rec.Data, &cp); err != nil {
+					return fmt.Errorf("%s revision %d: %w", rec.Stream, rec.Revision, err)
+				}
+				out.checkpoint = cp.Position
+			}
+		}
+		return nil
+	})
+	return out, err
+}
