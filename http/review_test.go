@@ -320,3 +320,43 @@ func TestDashboardHeadersAndNotices(t *testing.T) {
 	srv.ServeHTTP(rec, req)
 	assert.Equal(t, http.StatusForbidden, rec.Code, "the public URL's scheme is part of its origin")
 }
+
+// TestWebhookTargetsMustBePublic: PUT /v1/webhook accepted the metadata
+// service, loopback, private and unspecified addresses and numeric forms
+// such as 2130706433. Each is refused, naming the field, appending nothing.
+func TestWebhookTargetsMustBePublic(t *testing.T) {
+	l := MustLedger(t, "")
+	for _, url := range []string{
+		"http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:8080/", "http://[::1]:8080/", "http://10.0.0.1/",
+		"http://0.0.0.0:8080/", "http://2130706433:8080/", "http://localhost:8080/", "http://[::ffff:10.0.0.1]/",
+	} {
+		head := l.head()
+		r := l.do("PUT", "/v1/webhook", acmeKey, map[string]any{"url": url, "secret": "whsec_0123456789abcdef"})
+		require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%s: %s", url, r.Body)
+		assert.Equal(t, "url", r.JSON(t)["errors"].([]any)[0].(map[string]any)["field"], url)
+		assert.Equal(t, head, l.head(), "%s: nothing appended", url)
+	}
+	assert.Equal(t, http.StatusNotFound, l.do("GET", "/v1/webhook", acmeKey, nil).Status)
+}
+
+// TestDeleteWebhook: there was no way to remove a webhook (url "" was 422,
+// no DELETE). DELETE /v1/webhook removes it and records the removal.
+func TestDeleteWebhook(t *testing.T) {
+	l := MustLedger(t, "")
+	head := l.head()
+	assert.Equal(t, http.StatusNotFound, l.do("DELETE", "/v1/webhook", acmeKey, nil).Status, "nothing to remove")
+	assert.Equal(t, head, l.head())
+	put := l.do("PUT", "/v1/webhook", acmeKey, map[string]any{"url": "https://hooks.example.com/h", "secret": "whsec_0123456789abcdef"})
+	require.Equal(t, http.StatusOK, put.Status, "%s", put.Body)
+	assert.Equal(t, http.StatusNotFound, l.do("DELETE", "/v1/webhook", otherKey, nil).Status, "another creditor's is not touched")
+	del := l.do("DELETE", "/v1/webhook", acmeKey, nil)
+	require.Equal(t, http.StatusNoContent, del.Status, "%s", del.Body)
+	assert.Greater(t, del.Position(t), head, "the removal is recorded")
+	assert.Equal(t, http.StatusNotFound, l.do("GET", "/v1/webhook", acmeKey, nil).Status)
+	assert.Equal(t, http.StatusNotFound, l.do("DELETE", "/v1/webhook", acmeKey, nil).Status)
+	put = l.do("PUT", "/v1/webhook", acmeKey, map[string]any{"url": "https://hooks.example.com/2", "secret": "whsec_0123456789abcdef"})
+	require.Equal(t, http.StatusOK, put.Status)
+	assert.Equal(t, "https://hooks.example.com/2", l.do("GET", "/v1/webhook", acmeKey, nil).JSON(t)["url"], "and can be set again")
+	v := l.do("GET", "/v1/admin/verify", agencyKey, nil)
+	assert.Equal(t, http.StatusOK, v.Status, "%s", v.Body)
+}

@@ -50,6 +50,9 @@ type Config struct {
 	// API key vouches for (sign-in, pages, static files); past it, 429.
 	// 0 means 64.
 	MaxAnonymousInFlight int
+	// WebhookPolicy says where webhooks may point (the reactor enforces the
+	// same policy when it connects).
+	WebhookPolicy webhook.Policy
 	// PublicURL is where users reach the server (LEDGER_PUBLIC_URL), when a
 	// proxy stands in front: its origin is the one dashboard forms must come
 	// from, and https makes the session cookie Secure. nil: the request's
@@ -73,9 +76,10 @@ type Server struct {
 	inFlight  sync.Map // principal id -> *atomic.Int64
 	maxPerKey int64
 	// anonymous counts dashboard requests in flight without an API key.
-	anonymous    atomic.Int64
-	maxAnonymous int64
-	publicURL    *url.URL
+	anonymous     atomic.Int64
+	maxAnonymous  int64
+	publicURL     *url.URL
+	webhookPolicy webhook.Policy
 }
 
 // New builds the server and its routes.
@@ -93,7 +97,7 @@ func New(cfg Config) *Server {
 		Echo: echo.New(), store: cfg.Store, commands: cfg.Commands, runner: cfg.Runner, keys: cfg.Keys,
 		logger: cfg.Logger, registry: cfg.Registry, minWait: cfg.MinPositionWait, webhooks: cfg.Webhooks,
 		sessions: &sessions{m: map[string]session{}}, maxPerKey: int64(cfg.MaxConcurrentPerKey),
-		maxAnonymous: int64(cfg.MaxAnonymousInFlight), publicURL: cfg.PublicURL,
+		maxAnonymous: int64(cfg.MaxAnonymousInFlight), publicURL: cfg.PublicURL, webhookPolicy: cfg.WebhookPolicy,
 	}
 	if s.maxPerKey <= 0 {
 		s.maxPerKey = 256
@@ -134,6 +138,7 @@ func New(cfg Config) *Server {
 	v1.GET("/reports/reconciliation", s.reconciliation, cred)
 	v1.PUT("/webhook", s.putWebhook, cred)
 	v1.GET("/webhook", s.getWebhook, cred)
+	v1.DELETE("/webhook", s.deleteWebhook, cred)
 	v1.GET("/webhook/deliveries", s.webhookDeliveries, cred)
 
 	v1.POST("/placements/:id/email-sequences", s.startSequence, agency)

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
-	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/webhook"
 )
@@ -22,8 +20,9 @@ type webhookRequest struct {
 }
 
 // putWebhook sets where the creditor's placement.status_changed
-// notifications go. The secret is kept in the log (for signing) and never
-// returned.
+// notifications go. The URL must lead to a public address (unless the
+// server allows private ones); the secret is kept in the log (for signing)
+// and never returned.
 func (s *Server) putWebhook(c echo.Context) error {
 	body, err := readBody(c)
 	if err != nil {
@@ -33,7 +32,7 @@ func (s *Server) putWebhook(c echo.Context) error {
 	if err := decodeStrict(body, &r); err != nil {
 		return err
 	}
-	if err := webhook.ValidateURL(r.URL); err != nil {
+	if err := webhook.CheckURL(c.Request().Context(), r.URL, s.webhookPolicy); err != nil {
 		return domain.Invalid(domain.FieldError{Field: "url", Message: err.Error()})
 	}
 	if err := webhook.ValidateSecret(r.Secret); err != nil {
@@ -49,36 +48,46 @@ func (s *Server) putWebhook(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"url": r.URL, "configured": true})
 }
 
+var errNoWebhook = &domain.Error{Kind: domain.KindNotFound, Code: "webhook_not_configured", Message: "no webhook is configured; PUT /v1/webhook sets one"}
+
+// currentWebhook returns the creditor's webhook as its configuration
+// stream's last event leaves it; errNoWebhook when there is none.
+func (s *Server) currentWebhook(c echo.Context) (webhook.Configured, error) {
+	last, found, err := command.LastEvent(c.Request().Context(), s.store, journal.WebhookStream(who(c).id))
+	if err != nil {
+		return webhook.Configured{}, err
+	}
+	if !found || last.Type != webhook.ConfiguredType {
+		return webhook.Configured{}, errNoWebhook
+	}
+	var cfg webhook.Configured
+	err = json.Unmarshal(last.Data, &cfg)
+	return cfg, err
+}
+
 // getWebhook shows the configured URL, never the secret.
 func (s *Server) getWebhook(c echo.Context) error {
-	stream := journal.WebhookStream(who(c).id)
-	var last *webhook.Configured
-	for from := uint64(0); ; {
-		batch, err := s.store.ReadStream(c.Request().Context(), stream, from, 1000)
-		if errors.Is(err, eventstore.ErrStreamNotFound) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		for _, rec := range batch {
-			if rec.Type == webhook.ConfiguredType {
-				var cfg webhook.Configured
-				if err := json.Unmarshal(rec.Data, &cfg); err != nil {
-					return err
-				}
-				last = &cfg
-			}
-		}
-		if len(batch) < 1000 {
-			break
-		}
-		from = batch[len(batch)-1].Revision + 1
+	cfg, err := s.currentWebhook(c)
+	if err != nil {
+		return err
 	}
-	if last == nil {
-		return &domain.Error{Kind: domain.KindNotFound, Code: "webhook_not_configured", Message: "no webhook is configured; PUT /v1/webhook sets one"}
+	return c.JSON(http.StatusOK, map[string]any{"url": cfg.URL, "configured": true})
+}
+
+// deleteWebhook removes the creditor's webhook: nothing more is delivered,
+// notifications still pending are dropped, and the removal is recorded.
+func (s *Server) deleteWebhook(c echo.Context) error {
+	if _, err := s.currentWebhook(c); err != nil {
+		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"url": last.URL, "configured": true})
+	p := who(c)
+	res, err := command.AppendSystem(c.Request().Context(), s.store, journal.WebhookStream(p.id), p.id, p.kind, webhook.RemovedType,
+		webhook.Removed{CreditorID: p.id}, time.Now())
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Ledger-Position", strconv.FormatUint(uint64(res.Position), 10))
+	return c.NoContent(http.StatusNoContent)
 }
 
 // webhookDeliveries lists the recent delivery attempts (kept in memory by
@@ -86,7 +95,7 @@ func (s *Server) getWebhook(c echo.Context) error {
 func (s *Server) webhookDeliveries(c echo.Context) error {
 	items := []webhook.Attempt{}
 	if s.webhooks != nil {
-		items = s.webhooks.Deliveries(who(c).id)
+		items = append(items, s.webhooks.Deliveries(who(c).id)...)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": items})
 }

@@ -5,8 +5,9 @@
 //
 // Format 1 to 2 (unambiguous stream names, see package journal): every
 // claim number reservation is appended again under its format 2 name, each
-// creditor's latest webhook configuration too, and the webhook reactor's
-// checkpoint; then the store is declared to be in format 2. Every step
+// creditor's latest webhook configuration too, and the webhook reactor's one
+// checkpoint as each configured creditor's delivery progress; then the store
+// is declared to be in format 2. Every step
 // checks what is there first, so a migration that was interrupted is
 // finished by running it again.
 package migrate
@@ -79,8 +80,13 @@ func Run(ctx context.Context, store eventstore.Store) (Report, error) {
 		}
 	}
 	if legacy.checkpoint > 0 {
-		if _, err := create(ctx, store, webhook.CheckpointStream, webhook.CheckpointType, webhook.Checkpointed{Position: legacy.checkpoint}, now, nil); err != nil {
-			return rep, err
+		// Format 1 had one checkpoint for every creditor; format 2 records
+		// progress per creditor.
+		for _, c := range legacy.webhooks {
+			p := webhook.Progressed{CreditorID: c.CreditorID, Through: legacy.checkpoint, Pending: []uint64{}}
+			if _, err := create(ctx, store, journal.WebhookProgressStream(c.CreditorID), webhook.ProgressedType, p, now, nil); err != nil {
+				return rep, err
+			}
 		}
 		rep.Checkpoint = legacy.checkpoint
 	}
@@ -140,8 +146,8 @@ func readLegacy(ctx context.Context, store eventstore.Store) (legacyStreams, err
 					latest[c.CreditorID] = len(out.webhooks)
 					out.webhooks = append(out.webhooks, c)
 				}
-			case rec.Stream == journal.LegacyWebhookCheckpoint && rec.Type == webhook.CheckpointType:
-				var cp webhook.Checkpointed
+			case rec.Stream == journal.LegacyWebhookCheckpoint && rec.Type == webhook.LegacyCheckpointType:
+				var cp webhook.LegacyCheckpointed
 				if err := json.Unmarshal(rec.Data, &cp); err != nil {
 					return fmt.Errorf("%s revision %d: %w", rec.Stream, rec.Revision, err)
 				}

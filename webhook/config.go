@@ -1,16 +1,28 @@
 // Package webhook delivers placement.status_changed notifications to each
 // creditor's webhook: signed, at least once, in order per placement, with
-// exponential backoff and jitter for up to 24 hours, after which a delivery
-// is given up and the give-up is recorded in the log.
+// exponential backoff and jitter for up to 24 hours, after which a
+// notification is given up and the give-up is recorded in the log.
 //
-// Configuration lives in the log (stream webhookconfig-<creditor>, events
-// WebhookConfigured), so it is replayed and hash-chained like everything
-// else; the secret is never returned by the API, but it is part of the
-// history (a raw export contains it: rotate it if an export leaves your
-// control). The reactor follows $all from its own checkpoint, stored in the
-// log too (stream ledger-webhooks), which moves only past events whose
-// notifications were delivered or given up, so a restart re-delivers and
-// never loses one.
+// No creditor can delay another. One loop follows the log and hands each
+// notification to its creditor's outbox without ever waiting on it; each
+// creditor's deliveries run on their own, a few at a time, and only a
+// placement's own earlier notification holds a later one back. An outbox
+// holds at most Options.MaxQueued notifications in memory; past that it
+// notes where it stopped and, once it has room again, reads the rest from
+// the log itself.
+//
+// Configuration lives in the log (stream webhookconfig-<creditor>: events
+// WebhookConfigured and WebhookRemoved), so it is replayed and hash-chained
+// like everything else and a change applies to the next attempt. The secret
+// is never returned by the API, but it is part of the history (a raw export
+// contains it: rotate it if an export leaves your control). How far each
+// creditor's deliveries got is recorded in stream webhookprogress-<creditor>
+// (WebhookProgressed, and WebhookDeliveryGivenUp for each give-up), only
+// when it moved and at most once per Options.ProgressEvery, so an idle
+// ledger writes nothing and a restart re-sends at most what was delivered
+// since the last record.
+//
+// Webhooks never reach the ledger's own network: see Policy.
 package webhook
 
 import (
@@ -22,36 +34,49 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/collections-ledger/ledger/journal"
 )
 
-// Stream names and event types of the webhook's own streams.
+// Event types of the webhook's streams, and names on the wire.
 const (
-	ConfiguredType       = "WebhookConfigured"
-	GivenUpType          = "WebhookDeliveryGivenUp"
-	CheckpointType       = "WebhookCheckpointed"
-	EventStatusChanged   = "placement.status_changed"
-	SignatureHeader      = "Ledger-Signature"
+	ConfiguredType     = "WebhookConfigured"
+	RemovedType        = "WebhookRemoved"
+	GivenUpType        = "WebhookDeliveryGivenUp"
+	ProgressedType     = "WebhookProgressed"
+	EventStatusChanged = "placement.status_changed"
+	SignatureHeader    = "Ledger-Signature"
+	// LegacyCheckpointType is the reactor's single checkpoint of log format
+	// 1, read only by the migration.
+	LegacyCheckpointType = "WebhookCheckpointed"
+)
+
+// Limits and defaults.
+const (
 	MaxURLLength         = 2048
 	MinSecretLength      = 16
 	MaxSecretLength      = 256
 	DefaultGiveUpAfter   = 24 * time.Hour
 	DefaultFirstBackoff  = time.Second
 	DefaultMaxBackoff    = time.Hour
+	DefaultProgressEvery = time.Minute
+	DefaultParallel      = 4
+	DefaultMaxQueued     = 10_000
+	// MaxPendingRecorded bounds the positions a progress record lists.
+	MaxPendingRecorded   = 1000
 	deliveryTimeout      = 10 * time.Second
 	maxDeliveriesHistory = 200
 )
 
-// CheckpointStream holds the reactor's checkpoint.
-var CheckpointStream = journal.LedgerStream("webhooks")
-
-// Configured is the event that sets (or, with an empty URL, removes) a
-// creditor's webhook.
+// Configured is the event that sets a creditor's webhook.
 type Configured struct {
 	CreditorID string `json:"creditorId"`
 	URL        string `json:"url"`
 	Secret     string `json:"secret"`
+}
+
+// Removed is the event that removes a creditor's webhook: no more
+// deliveries, and those pending are dropped.
+type Removed struct {
+	CreditorID string `json:"creditorId"`
 }
 
 // GivenUp records a notification that could not be delivered in time.
@@ -64,8 +89,17 @@ type GivenUp struct {
 	GivenUpAt  time.Time `json:"givenUpAt"`
 }
 
-// Checkpointed records how far the reactor has delivered.
-type Checkpointed struct {
+// Progressed records how far a creditor's deliveries got: every
+// notification at a position up to Through was delivered, given up or
+// dropped, except those at the positions in Pending.
+type Progressed struct {
+	CreditorID string   `json:"creditorId"`
+	Through    uint64   `json:"through"`
+	Pending    []uint64 `json:"pending"`
+}
+
+// LegacyCheckpointed is the format 1 checkpoint (see LegacyCheckpointType).
+type LegacyCheckpointed struct {
 	Position uint64 `json:"position"`
 }
 

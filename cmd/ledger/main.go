@@ -99,6 +99,9 @@ type config struct {
 	APIKeys   string
 	AgencyKey string
 	PublicURL string
+	// AllowPrivateWebhooks lets webhooks reach loopback and private
+	// addresses: for development and tests only.
+	AllowPrivateWebhooks bool
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -118,11 +121,21 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.AgencyKey, "LEDGER_AGENCY_KEY", env("LEDGER_AGENCY_KEY", ""), "the agency's key")
 	fs.StringVar(&c.PublicURL, "LEDGER_PUBLIC_URL", env("LEDGER_PUBLIC_URL", ""),
 		"where users reach the ledger, when a proxy stands in front (https://… makes the session cookie Secure)")
+	allowPrivate := env("LEDGER_WEBHOOK_ALLOW_PRIVATE", "false")
+	fs.StringVar(&allowPrivate, "LEDGER_WEBHOOK_ALLOW_PRIVATE", allowPrivate,
+		"true lets webhooks reach loopback, private and link-local addresses (development and tests only)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	switch allowPrivate {
+	case "true", "1":
+		c.AllowPrivateWebhooks = true
+	case "false", "0", "":
+	default:
+		return c, fmt.Errorf("LEDGER_WEBHOOK_ALLOW_PRIVATE must be true or false, not %q", allowPrivate)
 	}
 	return c, nil
 }
@@ -186,11 +199,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return out
 		}, logger).Run(runCtx, time.Second)
 	}()
-	hooks := webhook.New(store, webhook.Options{Logger: logger})
+	policy := webhook.Policy{AllowPrivate: cfg.AllowPrivateWebhooks}
+	if policy.AllowPrivate {
+		logger.Warn("webhooks may reach loopback and private addresses (LEDGER_WEBHOOK_ALLOW_PRIVATE): for development and tests only")
+	}
+	hooks := webhook.New(store, webhook.Options{Logger: logger, Policy: policy})
 	hooksDone := make(chan error, 1)
 	go func() { hooksDone <- hooks.Run(runCtx) }()
 	api := httpapi.New(httpapi.Config{Store: store, Commands: commands, Runner: runner, Keys: keys, Logger: logger, Webhooks: hooks,
-		PublicURL: publicURL})
+		PublicURL: publicURL, WebhookPolicy: policy})
 
 	if dbg := getenv("LEDGER_DEBUG_ADDR"); dbg != "" {
 		// Opt-in profiling endpoints (net/http/pprof), for loopback use only.
