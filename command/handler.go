@@ -34,6 +34,9 @@ type Request struct {
 	RequestID      string
 	IdempotencyKey string
 	RequestHash    string
+	// BulkKey is the client's Idempotency-Key when this command is one item
+	// of a bulk request (IdempotencyKey is then derived from it per item).
+	BulkKey string
 	// IfMatch, when set, makes the command conditional on the placement's
 	// revision (If-Match: "<revision>").
 	IfMatch *uint64
@@ -154,6 +157,9 @@ func (h *Handler) replay(ctx context.Context, req Request) (Result, bool, error)
 	if req.IdempotencyKey == "" {
 		return Result{}, false, nil
 	}
+	if bulk, found := h.idem.Lookup(req.Actor, req.IdempotencyKey); found && bulk.Bulk {
+		return Result{}, true, ErrIdempotencyReused // the key of a bulk request, sent with a single command
+	}
 	rec, found := h.idem.Lookup(req.Actor, req.IdempotencyKey)
 	if !found {
 		return Result{}, false, nil
@@ -177,6 +183,21 @@ func outcomeError(code string) error {
 		return domain.ErrClosed
 	}
 	return &domain.Error{Kind: domain.KindConflict, Code: code, Message: code}
+}
+
+// CheckBulkKey refuses a bulk request whose Idempotency-Key was used before
+// with another request (another bulk body, or a single command): the whole
+// request is refused before any item is done. The same bulk request again
+// passes, and each item answers as it first did.
+func (h *Handler) CheckBulkKey(req Request) error {
+	if req.BulkKey == "" {
+		return nil
+	}
+	rec, found := h.idem.Lookup(req.Actor, req.BulkKey)
+	if found && (!rec.Bulk || rec.RequestHash != req.RequestHash) {
+		return ErrIdempotencyReused
+	}
+	return nil
 }
 
 // Load reads and folds a placement's stream. A placement that does not exist
@@ -267,12 +288,13 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 		at := h.now().UTC()
 		cmd := build(at)
 		dec := domain.Decide(p, cmd)
+		if dec.Repeat != nil {
+			return h.firstAnswer(ctx, id, dec.Repeat.Revision)
+		}
 		if len(dec.Events) == 0 {
 			if dec.Err != nil {
 				return Result{}, dec.Err
 			}
-			// Nothing to record (a number processed before): answer with the
-			// placement as it is.
 			return Result{Placement: p, Revision: rev, Position: pos, RequestID: req.RequestID}, nil
 		}
 		res, err := h.append(ctx, id, req, cmd, dec, c, at)
@@ -290,6 +312,47 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 		return res, err
 	}
 	return Result{}, ErrTooMuchContention
+}
+
+// firstAnswer answers a command the domain recognised as a repeat (a payment
+// or credit waivers whose numbers were processed with the same content) as
+// its first execution was answered: the placement as it stood right after
+// that command, its revision and position, and its request id. revision is
+// one of that command's events; its metadata says where the command ended.
+func (h *Handler) firstAnswer(ctx context.Context, id uuid.UUID, revision uint64) (Result, error) {
+	stream := journal.PlacementStream(id)
+	at := func(rev uint64) (eventstore.RecordedEvent, error) {
+		recs, err := h.store.ReadStream(ctx, stream, rev, 1)
+		if err == nil && len(recs) == 0 {
+			err = fmt.Errorf("%s has no revision %d", stream, rev)
+		}
+		if err != nil {
+			return eventstore.RecordedEvent{}, err
+		}
+		return recs[0], nil
+	}
+	rec, err := at(revision)
+	if err != nil {
+		return Result{}, err
+	}
+	m, err := DecodeMetadata(rec.Metadata)
+	if err != nil {
+		return Result{}, err
+	}
+	if last := revision - uint64(m.Index) + uint64(max(m.Count, 1)) - 1; last != revision {
+		if rec, err = at(last); err != nil {
+			return Result{}, err
+		}
+	}
+	p, rev, err := h.LoadAt(ctx, id, rec.Position)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Placement: p, Revision: rev, Position: rec.Position, Replayed: true, RequestID: m.RequestID}
+	if m.Outcome != "" {
+		res.Err = outcomeError(m.Outcome)
+	}
+	return res, nil
 }
 
 // append writes a decision's events in one append, chained to the
@@ -314,7 +377,7 @@ func (h *Handler) append(ctx context.Context, id uuid.UUID, req Request, cmd dom
 		}
 		core, err := json.Marshal(Metadata{
 			Actor: req.Actor, ActorType: req.ActorType, RequestID: req.RequestID,
-			IdempotencyKey: req.IdempotencyKey, RequestHash: req.RequestHash,
+			IdempotencyKey: req.IdempotencyKey, RequestHash: req.RequestHash, BulkKey: req.BulkKey,
 			CausationID: req.RequestID, CorrelationID: req.RequestID, SchemaVersion: domain.SchemaVersion,
 			OccurredAt: at, Command: cmd.CommandType(), Outcome: outcome, Index: i, Count: len(dec.Events),
 		})
@@ -335,6 +398,9 @@ func (h *Handler) append(ctx context.Context, id uuid.UUID, req Request, cmd dom
 		h.idem.Record(req.Actor, req.IdempotencyKey, IdempotencyRecord{
 			RequestHash: req.RequestHash, PlacementID: id, Position: ar.Position, Outcome: outcome, RequestID: req.RequestID,
 		})
+	}
+	if req.BulkKey != "" {
+		h.idem.Record(req.Actor, req.BulkKey, IdempotencyRecord{RequestHash: req.RequestHash, Position: ar.Position, Bulk: true})
 	}
 	return Result{Placement: p, Revision: ar.Revision, Position: ar.Position, Recorded: len(events), RequestID: req.RequestID, Err: dec.Err, Hash: prev}, nil
 }

@@ -16,6 +16,9 @@ type IdempotencyRecord struct {
 	Position    eventstore.Position
 	Outcome     string
 	RequestID   string
+	// Bulk marks the key of a whole bulk request (its items have keys of
+	// their own): it only says which request the key was first used with.
+	Bulk bool
 }
 
 // IdempotencyIndex maps (actor, key) to the first execution. The handler
@@ -56,6 +59,9 @@ func (x *IdempotencyIndex) Record(actor, key string, r IdempotencyRecord) {
 
 // Apply feeds one event's metadata into the index.
 func (x *IdempotencyIndex) Apply(placementID uuid.UUID, pos eventstore.Position, m Metadata) {
+	if m.BulkKey != "" {
+		x.Record(m.Actor, m.BulkKey, IdempotencyRecord{RequestHash: m.RequestHash, Position: pos, Bulk: true})
+	}
 	if m.IdempotencyKey == "" {
 		return
 	}

@@ -26,6 +26,9 @@ type Metadata struct {
 	RequestID      string    `json:"requestId"`
 	IdempotencyKey string    `json:"idempotencyKey,omitempty"`
 	RequestHash    string    `json:"requestHash,omitempty"`
+	// BulkKey is the Idempotency-Key of the bulk request this command was
+	// one item of (IdempotencyKey is then the item's own, derived key).
+	BulkKey string `json:"bulkKey,omitempty"`
 	CausationID    string    `json:"causationId"`
 	CorrelationID  string    `json:"correlationId"`
 	SchemaVersion  int       `json:"schemaVersion"`

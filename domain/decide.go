@@ -138,6 +138,22 @@ func ParseDate(s string) (time.Time, bool) {
 type Decision struct {
 	Events []Event
 	Err    error
+	// Repeat, when set, says the command was processed before (a payment or
+	// credit waivers whose numbers the placement has seen, with the same
+	// content): nothing is recorded, and the answer is the first one's.
+	Repeat *Repeat
+}
+
+// Repeat names the first execution of a repeated command by the revision of
+// one of its events.
+type Repeat struct{ Revision uint64 }
+
+// paymentContent and waiverContent are what must match for a numbered
+// payment or waiver to be a repeat rather than a reuse of its number.
+func paymentContent(amount decimal.Decimal) string { return amount.String() }
+
+func waiverContent(invoice, contract, date, description string, amount decimal.Decimal, currency string) string {
+	return strings.Join([]string{invoice, contract, date, description, amount.String(), currency}, "\x00")
 }
 
 func ok(events ...Event) Decision { return Decision{Events: events} }
@@ -345,14 +361,52 @@ func documentNumber(p Placement, extra int) string {
 }
 
 func decidePartialRecall(p Placement, c PartialRecall) Decision {
-	if p.Status.Closed() {
-		return Decision{Events: []Event{rejected(p, RecallPartial, c.At)}, Err: ErrClosed}
-	}
 	if len(c.Waivers) == 0 {
 		return refuse(Invalid(FieldError{Field: "waivers", Message: "at least one credit waiver is required"}))
 	}
 	if len(c.Waivers) > MaxWaivers {
 		return refuse(Invalid(FieldError{Field: "waivers", Message: fmt.Sprintf("at most %d credit waivers", MaxWaivers)}))
+	}
+	field := func(i int, name string) string {
+		if len(c.Waivers) == 1 {
+			return name
+		}
+		return fmt.Sprintf("[%d].%s", i, name)
+	}
+	// Numbers first: a waiver whose number was processed with the same
+	// content is processed once; with other content, the number is reused.
+	// Waivers that were all processed before are answered as they were
+	// first, even if they closed the claim (no REJECTION).
+	repeats, latest := 0, uint64(0)
+	seenNumbers := map[string]bool{}
+	for i, w := range c.Waivers {
+		if w.CreditWaiverNumber == "" {
+			continue
+		}
+		if !ValidIdentifier(w.CreditWaiverNumber) {
+			return refuse(Invalid(FieldError{Field: field(i, "creditWaiverNumber"), Message: "must be 1 to 64 letters, digits, '.', '_', '/' or '-'"}))
+		}
+		if seenNumbers[w.CreditWaiverNumber] {
+			return refuse(Invalid(FieldError{Field: field(i, "creditWaiverNumber"), Message: "appears twice in the request"}))
+		}
+		seenNumbers[w.CreditWaiverNumber] = true
+		done, processed := p.WaiverNumbers[w.CreditWaiverNumber]
+		if !processed {
+			continue
+		}
+		if done.Content != waiverContent(w.InvoiceNumber, w.ContractNumber, w.Date, w.Description, w.Amount, w.Currency) {
+			e := *ErrWaiverNumberReused
+			e.Fields = []FieldError{{Field: field(i, "creditWaiverNumber"), Message: "was used before for another credit waiver of this claim"}}
+			return refuse(&e)
+		}
+		repeats++
+		latest = max(latest, done.Revision)
+	}
+	if repeats == len(c.Waivers) {
+		return Decision{Repeat: &Repeat{Revision: latest}}
+	}
+	if p.Status.Closed() {
+		return Decision{Events: []Event{rejected(p, RecallPartial, c.At)}, Err: ErrClosed}
 	}
 	at := c.At.UTC()
 	open := map[string]decimal.Decimal{}
@@ -362,25 +416,10 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 	var events []Event
 	var lines []LineItem
 	total := decimal.Zero
-	seenNumbers := map[string]bool{}
 	for i, w := range c.Waivers {
-		f := func(name string) string {
-			if len(c.Waivers) == 1 {
-				return name
-			}
-			return fmt.Sprintf("[%d].%s", i, name)
-		}
-		if w.CreditWaiverNumber != "" {
-			if !ValidIdentifier(w.CreditWaiverNumber) {
-				return refuse(Invalid(FieldError{Field: f("creditWaiverNumber"), Message: "must be 1 to 64 letters, digits, '.', '_', '/' or '-'"}))
-			}
-			if p.WaiverNumbers[w.CreditWaiverNumber] {
-				continue // processed before: processed once
-			}
-			if seenNumbers[w.CreditWaiverNumber] {
-				return refuse(Invalid(FieldError{Field: f("creditWaiverNumber"), Message: "appears twice in the request"}))
-			}
-			seenNumbers[w.CreditWaiverNumber] = true
+		f := func(name string) string { return field(i, name) }
+		if _, processed := p.WaiverNumbers[w.CreditWaiverNumber]; processed && w.CreditWaiverNumber != "" {
+			continue // processed before: processed once
 		}
 		inv := p.invoice(w.InvoiceNumber)
 		if inv == nil {
@@ -407,9 +446,6 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 		lines = append(lines, LineItem{InvoiceNumber: w.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: w.Amount.Neg()})
 		total = total.Add(w.Amount)
 	}
-	if len(events) == 0 {
-		return ok() // every waiver was processed before
-	}
 	events = append(events, AccountingDocumentIssued{
 		DocumentNumber: documentNumber(p, 0), Type: DocCreditWaiver, Date: at.Format(time.DateOnly),
 		Amount: total.Neg(), Currency: p.Currency, LineItems: lines,
@@ -425,16 +461,24 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 }
 
 func decidePayment(p Placement, c ReceivePayment) Decision {
-	if p.Status.Closed() {
-		return refuse(ErrClosed)
-	}
+	// A number processed before: the same payment is answered as it was
+	// first, even if it paid the claim in full; another payment under the
+	// same number is refused.
 	if c.PaymentNumber != "" {
 		if !ValidIdentifier(c.PaymentNumber) {
 			return refuse(Invalid(FieldError{Field: "paymentNumber", Message: "must be 1 to 64 letters, digits, '.', '_', '/' or '-'"}))
 		}
-		if p.PaymentNumbers[c.PaymentNumber] {
-			return ok() // processed before: processed once
+		if done, processed := p.PaymentNumbers[c.PaymentNumber]; processed {
+			if done.Content != paymentContent(c.Amount) {
+				e := *ErrPaymentNumberReused
+				e.Fields = []FieldError{{Field: "paymentNumber", Message: "was used before for a payment of another amount"}}
+				return refuse(&e)
+			}
+			return Decision{Repeat: &Repeat{Revision: done.Revision}}
 		}
+	}
+	if p.Status.Closed() {
+		return refuse(ErrClosed)
 	}
 	if !c.Amount.IsPositive() {
 		return refuse(Invalid(FieldError{Field: "amount", Message: "must be positive"}))

@@ -222,10 +222,46 @@ func TestPaymentFeeAndPaid(t *testing.T) {
 func TestPaymentNumberProcessedOnce(t *testing.T) {
 	p := MustApply(t, domain.Placement{}, place())
 	p = MustApply(t, p, domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("10"), At: t0})
-	dec := domain.Decide(p, domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("10"), At: t0})
+	dec := domain.Decide(p, domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("10.00"), At: t0})
 	require.NoError(t, dec.Err)
 	assert.Empty(t, dec.Events)
+	require.NotNil(t, dec.Repeat, "a repeat names the first execution")
+	assert.Equal(t, uint64(1), dec.Repeat.Revision, "the PaymentReceived event after PlacementOpened")
 	assert.Equal(t, "10", p.Recovered.String())
+
+	dec = domain.Decide(p, domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("11"), At: t0})
+	assert.ErrorIs(t, dec.Err, domain.ErrPaymentNumberReused, "the number with another amount")
+	assert.Empty(t, dec.Events)
+
+	// A payment that paid the claim in full is still a repeat, not a payment on a closed claim.
+	p = MustApply(t, p, domain.ReceivePayment{PaymentNumber: "P-2", Amount: d("390"), At: t0})
+	require.Equal(t, domain.StatusPaid, p.Status)
+	dec = domain.Decide(p, domain.ReceivePayment{PaymentNumber: "P-2", Amount: d("390"), At: t0})
+	require.NoError(t, dec.Err)
+	require.NotNil(t, dec.Repeat)
+	assert.Equal(t, uint64(3), dec.Repeat.Revision)
+	assert.ErrorIs(t, domain.Decide(p, domain.ReceivePayment{PaymentNumber: "P-3", Amount: d("1"), At: t0}).Err, domain.ErrClosed)
+}
+
+func TestWaiverNumbersProcessedOnce(t *testing.T) {
+	w := func(number, inv, amount string) domain.Waiver {
+		return domain.Waiver{CreditWaiverNumber: number, InvoiceNumber: inv, ContractNumber: "166271782837", Date: "2023-06-23",
+			Description: "x", Amount: d(amount), Currency: "EUR"}
+	}
+	p := MustApply(t, domain.Placement{}, place())
+	p = MustApply(t, p, domain.PartialRecall{Waivers: []domain.Waiver{w("W-1", "I0417211448", "100"), w("W-2", "I0417211449", "300")}, At: t0})
+	require.Equal(t, domain.StatusRecalled, p.Status, "the waivers closed the claim")
+	dec := domain.Decide(p, domain.PartialRecall{Waivers: []domain.Waiver{w("W-2", "I0417211449", "300.00"), w("W-1", "I0417211448", "100")}, At: t0})
+	require.NoError(t, dec.Err, "all processed before: a repeat, no REJECTION")
+	assert.Empty(t, dec.Events)
+	require.NotNil(t, dec.Repeat)
+	assert.Equal(t, uint64(2), dec.Repeat.Revision, "the latest of the waivers' events")
+	dec = domain.Decide(p, domain.PartialRecall{Waivers: []domain.Waiver{w("W-1", "I0417211449", "100")}, At: t0})
+	assert.ErrorIs(t, dec.Err, domain.ErrWaiverNumberReused, "the number for another invoice")
+	assert.Empty(t, dec.Events)
+	dec = domain.Decide(p, domain.PartialRecall{Waivers: []domain.Waiver{w("W-1", "I0417211448", "100"), w("W-3", "I0417211449", "1")}, At: t0})
+	assert.ErrorIs(t, dec.Err, domain.ErrClosed, "a new waiver on a closed claim is a rejection")
+	assert.Equal(t, []string{"RecallRejected"}, types(dec.Events))
 }
 
 func TestPartialRecall(t *testing.T) {

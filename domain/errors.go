@@ -56,6 +56,10 @@ var (
 	ErrPaused            = &Error{Kind: KindConflict, Code: "placement_paused", Message: "the placement is paused: no sequence starts and no call is scheduled or dialed until it is resumed"}
 	ErrAlreadyPaused     = &Error{Kind: KindConflict, Code: "already_paused", Message: "the placement is paused already"}
 	ErrNotPaused         = &Error{Kind: KindConflict, Code: "not_paused", Message: "the placement is not paused"}
+	// A payment or credit waiver number is an idempotency key of the domain:
+	// the same number with other content is refused.
+	ErrPaymentNumberReused = &Error{Kind: KindConflict, Code: "payment_number_reused", Message: "this paymentNumber was used before for a payment of another amount"}
+	ErrWaiverNumberReused  = &Error{Kind: KindConflict, Code: "credit_waiver_number_reused", Message: "this creditWaiverNumber was used before for another credit waiver of this claim"}
 )
 
 // Invalid builds a validation error naming the fields at fault.

@@ -77,8 +77,18 @@ type Placement struct {
 	Pause *PlacementPaused
 	// Processed numbers of payments and credit waivers, for processing each
 	// once; nil until the first one.
-	PaymentNumbers map[string]bool
-	WaiverNumbers  map[string]bool
+	PaymentNumbers map[string]Processed
+	WaiverNumbers  map[string]Processed
+	// Version counts the events folded: the next event's revision.
+	Version uint64
+}
+
+// Processed is what a placement remembers of a numbered payment or credit
+// waiver: what it said (to tell a repeat from a reuse of the number) and the
+// revision of its event (to answer a repeat as the first request was).
+type Processed struct {
+	Content  string
+	Revision uint64
 }
 
 // Exists reports whether the placement was opened.
@@ -110,6 +120,7 @@ func (p *Placement) call(id uuid.UUID) *CallState {
 // Evolve applies one event. It never fails: Decide only produces events
 // that apply, and stored events were produced by Decide.
 func Evolve(p Placement, e Event) Placement {
+	revision := p.Version
 	switch e := e.(type) {
 	case PlacementOpened:
 		p = Placement{
@@ -166,7 +177,7 @@ func Evolve(p Placement, e Event) Placement {
 		p.Waived = p.Waived.Add(e.Amount)
 		if e.CreditWaiverNumber != "" {
 			p.WaiverNumbers = cloneSet(p.WaiverNumbers)
-			p.WaiverNumbers[e.CreditWaiverNumber] = true
+			p.WaiverNumbers[e.CreditWaiverNumber] = Processed{Content: waiverContent(e.InvoiceNumber, e.ContractNumber, e.Date, e.Description, e.Amount, e.Currency), Revision: revision}
 		}
 	case PaymentReceived:
 		p.Invoices = slices.Clone(p.Invoices)
@@ -178,7 +189,7 @@ func Evolve(p Placement, e Event) Placement {
 		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
 		if e.PaymentNumber != "" {
 			p.PaymentNumbers = cloneSet(p.PaymentNumbers)
-			p.PaymentNumbers[e.PaymentNumber] = true
+			p.PaymentNumbers[e.PaymentNumber] = Processed{Content: paymentContent(e.Amount), Revision: revision}
 		}
 	case PlacementPaid:
 		at := e.PaidAt
@@ -200,11 +211,12 @@ func Evolve(p Placement, e Event) Placement {
 	case RecallRejected:
 		// Recorded for auditors; the placement does not change.
 	}
+	p.Version = revision + 1
 	return p
 }
 
-func cloneSet(m map[string]bool) map[string]bool {
-	out := make(map[string]bool, len(m)+1)
+func cloneSet(m map[string]Processed) map[string]Processed {
+	out := make(map[string]Processed, len(m)+1)
 	for k, v := range m {
 		out[k] = v
 	}

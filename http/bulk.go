@@ -78,6 +78,10 @@ func (s *Server) bulk(c echo.Context, name, done string, validate func(bulkReque
 	if err != nil {
 		return err
 	}
+	base.BulkKey = base.IdempotencyKey
+	if err := s.commands.CheckBulkKey(base); err != nil {
+		return err // this key was used with another request: nothing is done
+	}
 	results := make([]BulkResult, len(ids))
 	var last uint64
 	for i, id := range ids {

@@ -360,3 +360,121 @@ func TestDeleteWebhook(t *testing.T) {
 	v := l.do("GET", "/v1/admin/verify", agencyKey, nil)
 	assert.Equal(t, http.StatusOK, v.Status, "%s", v.Body)
 }
+
+// numbered is a credit waiver line of the example claim with its number.
+func numbered(number, invoice, amount string) map[string]any {
+	w := waiver(invoice, amount)
+	w["creditWaiverNumber"] = number
+	return w
+}
+
+// TestNumberedRetriesAnswerAsTheFirstDid (API.md section 8): a payment with
+// a paymentNumber that paid the claim answered 200, its retry 409; waivers
+// that closed the claim, sent again, recorded a false REJECTION; a repeated
+// waiver on an open claim answered with a new requestId that appears
+// nowhere; the same paymentNumber with another amount was accepted as a
+// repeat. Each repeat now answers exactly as the first request (status,
+// body, requestId), records nothing, and survives a restart; another
+// content under the same number is 409.
+func TestNumberedRetriesAnswerAsTheFirstDid(t *testing.T) {
+	dir := t.TempDir()
+	l := MustLedger(t, dir)
+	paid := l.MustPlace("DE-REPEAT-PAY")
+	pay := "/v1/placements/" + paid + "/payment-received"
+	first := l.do("POST", pay, acmeKey, `{"amount": "400.00", "paymentNumber": "PN-1"}`)
+	require.Equal(t, http.StatusOK, first.Status, "%s", first.Body)
+	require.Equal(t, "paid", first.JSON(t)["status"])
+
+	open := l.MustPlace("DE-REPEAT-OPEN")
+	closing := "/v1/claims/DE-REPEAT-OPEN/recalls"
+	wOpen := l.do("POST", closing, acmeKey, []any{numbered("W-1", "I0417211448", "40")})
+	require.Equal(t, http.StatusAccepted, wOpen.Status, "%s", wOpen.Body)
+	wClose := l.do("POST", closing, acmeKey, []any{numbered("W-2", "I0417211448", "60"), numbered("W-3", "I0417211449", "300")})
+	require.Equal(t, http.StatusAccepted, wClose.Status, "%s", wClose.Body)
+	require.Equal(t, "recalled", l.get("/v1/placements/"+open, acmeKey, wClose.Position(t)).JSON(t)["status"], "the waivers closed it")
+
+	check := func(l *ledger) {
+		t.Helper()
+		head := l.head()
+		again := l.do("POST", pay, acmeKey, `{"amount": 400, "paymentNumber": "PN-1"}`)
+		assert.Equal(t, http.StatusOK, again.Status, "a retry of the payment that paid the claim: %s", again.Body)
+		assert.JSONEq(t, string(first.Body), string(again.Body), "the same body")
+		assert.Equal(t, "true", again.Header.Get("Idempotent-Replayed"))
+		assert.Equal(t, first.Header.Get("Ledger-Position"), again.Header.Get("Ledger-Position"))
+
+		for _, tc := range []struct {
+			body  any
+			first response
+		}{
+			{[]any{numbered("W-1", "I0417211448", "40")}, wOpen},
+			{numbered("W-1", "I0417211448", "40.00"), wOpen},
+			{[]any{numbered("W-2", "I0417211448", "60"), numbered("W-3", "I0417211449", "300")}, wClose},
+			{[]any{numbered("W-3", "I0417211449", "300"), numbered("W-2", "I0417211448", "60")}, wClose},
+		} {
+			again := l.do("POST", closing, acmeKey, tc.body)
+			assert.Equal(t, http.StatusAccepted, again.Status, "%s", again.Body)
+			assert.Equal(t, tc.first.JSON(t)["requestId"], again.JSON(t)["requestId"], "the first request's id, which the audit trail shows")
+		}
+		assert.Equal(t, head, l.head(), "repeats record nothing")
+		feed := string(l.do("GET", "/v1/claims/DE-REPEAT-OPEN/transactions", acmeKey, nil).Body)
+		assert.NotContains(t, feed, "REJECTION", "no false rejection")
+		audit := string(l.do("GET", "/v1/placements/"+open+"/audit", acmeKey, nil).Body)
+		assert.Contains(t, audit, wOpen.JSON(t)["requestId"].(string))
+
+		for _, tc := range []struct {
+			path string
+			body any
+			code string
+		}{
+			{pay, `{"amount": 399, "paymentNumber": "PN-1"}`, "payment_number_reused"},
+			{closing, []any{numbered("W-1", "I0417211448", "41")}, "credit_waiver_number_reused"},
+			{closing, []any{numbered("W-2", "I0417211449", "60"), numbered("W-9", "I0417211448", "1")}, "credit_waiver_number_reused"},
+		} {
+			r := l.do("POST", tc.path, acmeKey, tc.body)
+			require.Equal(t, http.StatusConflict, r.Status, "%v: %s", tc.body, r.Body)
+			assert.Equal(t, tc.code, r.JSON(t)["code"])
+			assert.Equal(t, head, l.head(), "a reused number records nothing")
+		}
+	}
+	check(l)
+	l.stop()
+	check(MustLedger(t, dir)) // the numbers are in the events
+}
+
+// TestBulkIdempotencyKeyReuseIsRefusedWhole: a bulk request's key reused
+// with another body was answered 200 with a problem per item (and items the
+// first request did not have were done). The whole request is now refused
+// with 422 idempotency_key_reused, appending nothing, also after a restart.
+func TestBulkIdempotencyKeyReuseIsRefusedWhole(t *testing.T) {
+	dir := t.TempDir()
+	l := MustLedger(t, dir)
+	a, b, c := l.MustPlace("DE-BULK-A"), l.MustPlace("DE-BULK-B"), l.MustPlace("DE-BULK-C")
+	first := l.do("POST", "/v1/placements/bulk/recall", acmeKey, map[string]any{"placementIds": []string{a, b}}, "Idempotency-Key", "bulk-1")
+	require.Equal(t, http.StatusOK, first.Status)
+	check := func(l *ledger) {
+		t.Helper()
+		head := l.head()
+		for _, body := range []map[string]any{
+			{"placementIds": []string{c}},
+			{"placementIds": []string{a, b, c}},
+			{"placementIds": []string{b, a}},
+		} {
+			r := l.do("POST", "/v1/placements/bulk/recall", acmeKey, body, "Idempotency-Key", "bulk-1")
+			require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%v: %s", body, r.Body)
+			assert.Equal(t, "idempotency_key_reused", r.JSON(t)["code"])
+		}
+		r := l.do("POST", "/v1/placements/bulk/pause", acmeKey, map[string]any{"placementIds": []string{a, b}, "reason": "OTHER"}, "Idempotency-Key", "bulk-1")
+		assert.Equal(t, http.StatusUnprocessableEntity, r.Status, "another route, same key")
+		r = l.do("POST", "/v1/placements/"+c+"/recall", acmeKey, nil, "Idempotency-Key", "bulk-1")
+		assert.Equal(t, http.StatusUnprocessableEntity, r.Status, "a single command with the bulk's key")
+		assert.Equal(t, head, l.head(), "nothing appended")
+		same := l.do("POST", "/v1/placements/bulk/recall", acmeKey, map[string]any{"placementIds": []string{a, b}}, "Idempotency-Key", "bulk-1")
+		assert.Equal(t, http.StatusOK, same.Status)
+		assert.JSONEq(t, string(first.Body), string(same.Body), "the same request answers as it first did")
+		assert.Equal(t, head, l.head())
+		assert.Equal(t, "active", l.do("GET", "/v1/placements/"+c, acmeKey, nil).JSON(t)["status"])
+	}
+	check(l)
+	l.stop()
+	check(MustLedger(t, dir))
+}
