@@ -375,9 +375,9 @@ func TestPaymentsToPaid(t *testing.T) {
 	// The global feed, by type and time window.
 	all := l.get("/v1/transactions?type=CLOSING&from=2000-01-01", acmeKey, r.Position(t))
 	require.Equal(t, http.StatusOK, all.Status, "%s", all.Body)
-	assert.Len(t, all.Array(t), 1)
+	assert.Len(t, all.JSON(t)["items"], 1)
 	none := l.do("GET", "/v1/transactions?to=2000-01-01", acmeKey, nil)
-	assert.Empty(t, none.Array(t))
+	assert.Empty(t, none.JSON(t)["items"])
 }
 
 func TestIdempotencyKey(t *testing.T) {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -183,32 +185,91 @@ func parseWhen(raw, field string) (time.Time, error) {
 	return t, nil
 }
 
-// transactions is the creditor's feed across claims within [from, to).
+// window reads ?from= and ?to= (an RFC 3339 time or a YYYY-MM-DD date):
+// [from, to), everything when absent; from must come before to.
+func window(c echo.Context) (from, to time.Time, err error) {
+	to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	if raw := c.QueryParam("from"); raw != "" {
+		if from, err = parseWhen(raw, "from"); err != nil {
+			return from, to, err
+		}
+	}
+	if raw := c.QueryParam("to"); raw != "" {
+		if to, err = parseWhen(raw, "to"); err != nil {
+			return from, to, err
+		}
+	}
+	if !from.Before(to) {
+		return from, to, domain.Invalid(domain.FieldError{Field: "to", Message: "must be after from"})
+	}
+	return from, to, nil
+}
+
+// feedTypes maps the type filter of GET /v1/transactions to item types:
+// the collection API's names, and the item types themselves.
+var feedTypes = map[string]string{
+	"confirmation": projections.ItemConfirmation, "closing": projections.ItemClosing, "rejection": projections.ItemRejection,
+	"accountingDocument":         projections.ItemAccountingDocument,
+	projections.ItemConfirmation: projections.ItemConfirmation, projections.ItemClosing: projections.ItemClosing,
+	projections.ItemRejection: projections.ItemRejection, projections.ItemAccountingDocument: projections.ItemAccountingDocument,
+}
+
+// feedCursor is where a page of the creditor-wide feed ends: items are in
+// the order of their commands' positions, and within one command (one claim)
+// in sortNumber order.
+type feedCursor struct {
+	command eventstore.Position
+	sort    uint64
+}
+
+func (k feedCursor) before(it projections.FeedItem) bool {
+	return k.command < it.CommandPosition || (k.command == it.CommandPosition && k.sort < it.SortNumber)
+}
+
+func (k feedCursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%d.%d", k.command, k.sort)))
+}
+
+func parseFeedCursor(raw string) (*feedCursor, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	var k feedCursor
+	if err == nil {
+		_, err = fmt.Sscanf(string(b), "%d.%d", &k.command, &k.sort)
+	}
+	if err != nil || k.String() != raw {
+		return nil, newError(http.StatusBadRequest, "invalid_cursor", "cursor is not one this server returned", domain.FieldError{Field: "cursor", Message: "is not valid"})
+	}
+	return &k, nil
+}
+
+type feedPage struct {
+	Items      []projections.FeedItem `json:"items"`
+	NextCursor *string                `json:"nextCursor"`
+}
+
+// transactions is the creditor's feed across claims within [from, to), a
+// page at a time: nothing is ever cut without a cursor to the rest.
 func (s *Server) transactions(c echo.Context) error {
 	if err := s.waitMinPosition(c); err != nil {
 		return err
 	}
-	var from, to time.Time
-	var err error
-	if raw := c.QueryParam("from"); raw != "" {
-		if from, err = parseWhen(raw, "from"); err != nil {
-			return err
-		}
+	from, to, err := window(c)
+	if err != nil {
+		return err
 	}
-	to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-	if raw := c.QueryParam("to"); raw != "" {
-		if to, err = parseWhen(raw, "to"); err != nil {
-			return err
-		}
+	typ, known := feedTypes[c.QueryParam("type")]
+	if raw := c.QueryParam("type"); raw != "" && !known {
+		return newError(http.StatusBadRequest, "invalid_query", "type must be confirmation, closing, rejection or accountingDocument",
+			domain.FieldError{Field: "type", Message: "must be confirmation, closing, rejection or accountingDocument"})
 	}
-	typ := c.QueryParam("type")
-	switch typ {
-	case "", projections.ItemConfirmation, projections.ItemClosing, projections.ItemRejection, projections.ItemAccountingDocument:
-	default:
-		return newError(http.StatusBadRequest, "invalid_query", "type must be CONFIRMATION, CLOSING, REJECTION or ACCOUNTING_DOCUMENT",
-			domain.FieldError{Field: "type", Message: "must be CONFIRMATION, CLOSING, REJECTION or ACCOUNTING_DOCUMENT"})
+	limit, err := queryInt(c, "limit", 100, 1, 1000)
+	if err != nil {
+		return err
 	}
-	limit, err := queryInt(c, "limit", 1000, 1, 1000)
+	after, err := parseFeedCursor(c.QueryParam("cursor"))
 	if err != nil {
 		return err
 	}
@@ -219,15 +280,19 @@ func (s *Server) transactions(c echo.Context) error {
 			return err
 		}
 		for _, it := range projections.FeedItems(events) {
-			if it.OccurredAt.Before(from) || !it.OccurredAt.Before(to) || (typ != "" && it.Type != typ) {
+			if it.OccurredAt.Before(from) || !it.OccurredAt.Before(to) || (typ != "" && it.Type != typ) || (after != nil && !after.before(it)) {
 				continue
 			}
 			items = append(items, it)
 		}
 	}
-	sort.SliceStable(items, func(i, j int) bool { return items[i].Position < items[j].Position })
+	sort.Slice(items, func(i, j int) bool { return feedCursor{items[i].CommandPosition, items[i].SortNumber}.before(items[j]) })
+	page := feedPage{Items: items}
 	if len(items) > limit {
-		items = items[:limit]
+		page.Items = items[:limit]
+		last := page.Items[limit-1]
+		next := feedCursor{last.CommandPosition, last.SortNumber}.String()
+		page.NextCursor = &next
 	}
-	return c.JSON(http.StatusOK, items)
+	return c.JSON(http.StatusOK, page)
 }

@@ -5,6 +5,7 @@ package httpapi_test
 // before its fix.
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -477,4 +478,82 @@ func TestBulkIdempotencyKeyReuseIsRefusedWhole(t *testing.T) {
 	check(l)
 	l.stop()
 	check(MustLedger(t, dir))
+}
+
+// TestCreditorFeedPagesAndKeepsCommandOrder: GET /v1/transactions cut at
+// limit with no way to continue, and listed a total recall's CLOSING before
+// that command's accounting document (sortNumbers 0, 2, 1). It now pages
+// with a cursor and keeps each command's items in sortNumber order.
+func TestCreditorFeedPagesAndKeepsCommandOrder(t *testing.T) {
+	l := MustLedger(t, "")
+	var last response
+	for i := range 4 {
+		claim := fmt.Sprintf("DE-FEED-%d", i)
+		id := l.MustPlace(claim)
+		last = l.do("POST", "/v1/placements/"+id+"/payment-received", acmeKey, `{"amount": 10}`)
+		require.Equal(t, http.StatusOK, last.Status)
+		last = l.do("POST", "/v1/placements/"+id+"/recall", acmeKey, nil)
+		require.Equal(t, http.StatusOK, last.Status)
+	}
+	whole := l.get("/v1/transactions?limit=1000", acmeKey, last.Position(t))
+	require.Equal(t, http.StatusOK, whole.Status, "%s", whole.Body)
+	var all feedPageJSON
+	require.NoError(t, json.Unmarshal(whole.Body, &all))
+	require.Len(t, all.Items, 4*5, "per claim: payment confirmation and document, recall confirmation, document, closing")
+	assert.Nil(t, all.NextCursor, "everything fit: no cursor")
+	sorts := map[string][]float64{}
+	for _, it := range all.Items {
+		sorts[it["claimNumber"].(string)] = append(sorts[it["claimNumber"].(string)], it["sortNumber"].(float64))
+	}
+	for claim, s := range sorts {
+		assert.Equal(t, []float64{0, 1, 2, 3, 4}, s, "%s: each command's items in sortNumber order, CLOSING last", claim)
+	}
+
+	var paged []map[string]any
+	cursor := ""
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 20)
+		r := l.do("GET", "/v1/transactions?limit=3"+cursor, acmeKey, nil)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+		var page feedPageJSON
+		require.NoError(t, json.Unmarshal(r.Body, &page))
+		assert.LessOrEqual(t, len(page.Items), 3)
+		paged = append(paged, page.Items...)
+		if page.NextCursor == nil {
+			break
+		}
+		cursor = "&cursor=" + *page.NextCursor
+	}
+	assert.Equal(t, all.Items, paged, "the pages, in turn, are the whole feed: nothing cut, nothing twice")
+
+	closings := l.do("GET", "/v1/transactions?type=closing&limit=2", acmeKey, nil)
+	var page feedPageJSON
+	require.NoError(t, json.Unmarshal(closings.Body, &page))
+	assert.Len(t, page.Items, 2)
+	assert.NotNil(t, page.NextCursor, "two more closings")
+	for _, it := range page.Items {
+		assert.Equal(t, "CLOSING", it["type"])
+	}
+	for _, bad := range []string{"?cursor=nope", "?cursor=MTIz", "?limit=0", "?limit=1001"} {
+		r := l.do("GET", "/v1/transactions"+bad, acmeKey, nil)
+		assert.Equal(t, http.StatusBadRequest, r.Status, bad)
+	}
+}
+
+type feedPageJSON struct {
+	Items      []map[string]any `json:"items"`
+	NextCursor *string          `json:"nextCursor"`
+}
+
+// TestWindowFromAfterToIsRefused: from after to answered 200 with nothing.
+func TestWindowFromAfterToIsRefused(t *testing.T) {
+	l := MustLedger(t, "")
+	for _, path := range []string{"/v1/reports/reconciliation", "/v1/transactions"} {
+		for _, q := range []string{"?from=2024-05-01&to=2024-04-01", "?from=2024-05-01&to=2024-05-01", "?from=2024-05-01T10:00:00Z&to=2024-05-01T09:00:00Z"} {
+			r := l.do("GET", path+q, acmeKey, nil)
+			require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%s%s: %s", path, q, r.Body)
+			assert.Equal(t, "to", r.JSON(t)["errors"].([]any)[0].(map[string]any)["field"])
+		}
+		assert.Equal(t, http.StatusOK, l.do("GET", path+"?from=2024-04-01&to=2024-05-01", acmeKey, nil).Status)
+	}
 }

@@ -67,9 +67,13 @@ type FeedItem struct {
 	Rejection          *Rejection          `json:"rejection,omitempty"`
 	AccountingDocument *AccountingDocument `json:"accountingDocument,omitempty"`
 
-	// Position and OccurredAt place the item in the global feed.
-	Position   eventstore.Position `json:"-"`
-	OccurredAt time.Time           `json:"-"`
+	// Position and OccurredAt place the item in the global feed:
+	// CommandPosition is the position of the last event of the command the
+	// item comes from, so a command's items stay together, in sortNumber
+	// order, in the creditor-wide feed too.
+	Position        eventstore.Position `json:"-"`
+	CommandPosition eventstore.Position `json:"-"`
+	OccurredAt      time.Time           `json:"-"`
 }
 
 type Confirmation struct {
@@ -127,6 +131,17 @@ func FeedItems(events []StoredEvent) []FeedItem {
 		it.SortNumber = uint64(len(items))
 		items = append(items, it)
 	}
+	commandStart := 0 // the first item of the command being read
+	endCommand := func(at eventstore.Position) {
+		for _, c := range closing {
+			add(c)
+		}
+		closing = nil
+		for k := commandStart; k < len(items); k++ {
+			items[k].CommandPosition = at
+		}
+		commandStart = len(items)
+	}
 	for _, se := range events {
 		p = domain.Evolve(p, se.Event)
 		date := se.Meta.OccurredAt.UTC().Format(time.DateOnly)
@@ -169,14 +184,11 @@ func FeedItems(events []StoredEvent) []FeedItem {
 			closing = append(closing, c)
 		}
 		if se.Meta.Index == se.Meta.Count-1 {
-			for _, c := range closing {
-				add(c)
-			}
-			closing = nil
+			endCommand(se.Position)
 		}
 	}
-	for _, c := range closing { // a command whose metadata lacked its count
-		add(c)
+	if len(events) > 0 && commandStart < len(items)+len(closing) { // a command whose metadata lacked its count
+		endCommand(events[len(events)-1].Position)
 	}
 	return items
 }
