@@ -57,6 +57,14 @@ SOAK_ROUNDS ?= 60
 soak: ## Kill a loaded server SOAK_ROUNDS times (default 60) and check that nothing acknowledged is lost.
 	LEDGER_SOAK_ROUNDS=$(SOAK_ROUNDS) $(GO) test -count=1 -timeout 60m -run '^TestCrashUnderLoad$$' -v ./cmd/ledger/ | grep -E 'round|PASS|FAIL|ok'
 
+.PHONY: currencies
+currencies: ## Replace domain/iso4217/list-one.xml with the newest ISO 4217 List One (from the npm package currency-codes, which ships it verbatim).
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  (cd "$$tmp" && npm pack --silent currency-codes@latest >/dev/null && tar xzf currency-codes-*.tgz); \
+	  cp "$$tmp/package/iso-4217-list-one.xml" domain/iso4217/list-one.xml; \
+	  grep -o 'Pblshd="[^"]*"' domain/iso4217/list-one.xml; \
+	  $(GO) test -count=1 ./domain/iso4217/
+
 .PHONY: clean
 clean: ## Remove the binary and benchmark data (never ./data/ledger.db).
 	rm -rf $(BIN) $(BENCH_DIR)

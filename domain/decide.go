@@ -218,6 +218,9 @@ func Decide(p Placement, c Command) Decision {
 		if c.Outcome == "" || utf8.RuneCountInString(c.Outcome) > MaxTextLen {
 			return refuse(Invalid(FieldError{Field: "outcome", Message: fmt.Sprintf("is required, at most %d characters", MaxTextLen)}))
 		}
+		if !validText(c.Outcome) {
+			return refuse(Invalid(FieldError{Field: "outcome", Message: "must not contain control characters other than tab and line breaks"}))
+		}
 		// Allowed after a recall: an in-flight call finishes naturally.
 		return ok(CallCompleted{CallID: c.CallID, Outcome: c.Outcome})
 	case Recall:
@@ -254,11 +257,14 @@ func decidePlace(p Placement, c Place) Decision {
 	if !ValidCreditorID(c.CreditorID) {
 		add("creditorId", "is not a valid creditor id")
 	}
-	if !ValidIdentifier(c.ClaimNumber) {
-		add("claimNumber", "must be 1 to 64 letters, digits, '.', '_', '/' or '-', starting with a letter or digit")
+	if !ValidClaimNumber(c.ClaimNumber) {
+		add("claimNumber", "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
 	}
-	if strings.TrimSpace(c.CustomerNumber) == "" || utf8.RuneCountInString(c.CustomerNumber) > MaxIdentifierLen {
+	switch {
+	case strings.TrimSpace(c.CustomerNumber) == "" || utf8.RuneCountInString(c.CustomerNumber) > MaxIdentifierLen:
 		add("customerNumber", fmt.Sprintf("is required, at most %d characters", MaxIdentifierLen))
+	case !validName(c.CustomerNumber):
+		add("customerNumber", "must not contain control characters, invisible formatting (such as bidirectional overrides) or line separators")
 	}
 	if _, known := MinorUnits(c.Currency); !known {
 		add("currency", fmt.Sprintf("%q is not an ISO 4217 currency the ledger accepts", c.Currency))
@@ -420,6 +426,9 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 		f := func(name string) string { return field(i, name) }
 		if _, processed := p.WaiverNumbers[w.CreditWaiverNumber]; processed && w.CreditWaiverNumber != "" {
 			continue // processed before: processed once
+		}
+		if !validText(w.Description) {
+			return refuse(Invalid(FieldError{Field: f("description"), Message: "must not contain control characters other than tab and line breaks"}))
 		}
 		inv := p.invoice(w.InvoiceNumber)
 		if inv == nil {

@@ -6,20 +6,15 @@ import (
 	"strings"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/collections-ledger/ledger/domain/iso4217"
 )
 
-// currencies maps the ISO 4217 codes the ledger accepts to their minor units.
-var currencies = map[string]int32{
-	"EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "SEK": 2, "NOK": 2, "DKK": 2, "PLN": 2, "CZK": 2, "HUF": 2,
-	"RON": 2, "BGN": 2, "CAD": 2, "AUD": 2, "NZD": 2, "JPY": 0, "KRW": 0, "ISK": 0, "BHD": 3, "KWD": 3,
-	"JOD": 3, "OMR": 3, "TND": 3, "CNY": 2, "INR": 2, "BRL": 2, "MXN": 2, "ZAR": 2, "TRY": 2, "SGD": 2, "HKD": 2,
-}
-
 // MinorUnits returns the number of decimals of a currency and whether the
-// ledger knows the currency.
+// ledger knows the currency: every ISO 4217 currency with a minor unit, from
+// the standard's own table (package iso4217).
 func MinorUnits(currency string) (int32, bool) {
-	u, ok := currencies[currency]
-	return u, ok
+	return iso4217.MinorUnits(currency)
 }
 
 // MaxAmount bounds every amount the ledger accepts (a trillion units).

@@ -557,3 +557,86 @@ func TestWindowFromAfterToIsRefused(t *testing.T) {
 		assert.Equal(t, http.StatusOK, l.do("GET", path+"?from=2024-04-01&to=2024-05-01", acmeKey, nil).Status)
 	}
 }
+
+// TestClaimNumbersInPathsAndInvisibleCharacters: claim numbers with '/'
+// were accepted but unreachable on /v1/claims/{claimNumber}/…; control and
+// bidirectional-override characters were accepted in identifiers and text
+// and shown in the dashboard. Each is now refused, naming the field, with
+// nothing appended; right-to-left text stays allowed in descriptions.
+func TestClaimNumbersInPathsAndInvisibleCharacters(t *testing.T) {
+	l := MustLedger(t, "")
+	id := l.MustPlace("DE-TEXT")
+	with := func(field, value string) map[string]any {
+		b := placeBody("DE-TEXT-2")
+		b[field] = value
+		return b
+	}
+	cases := []struct {
+		name, method, path, key string
+		body                    any
+		field                   string
+	}{
+		{"slash in claim number", "POST", "/v1/placements", acmeKey, with("claimNumber", "DE/1"), "claimNumber"},
+		{"NUL in customer number", "POST", "/v1/placements", acmeKey, with("customerNumber", "K\u00001"), "customerNumber"},
+		{"escape in customer number", "POST", "/v1/placements", acmeKey, with("customerNumber", "\u001b[31mK1"), "customerNumber"},
+		{"RLO in customer number", "POST", "/v1/placements", acmeKey, with("customerNumber", "K1\u202egpj.exe"), "customerNumber"},
+		{"zero-width space in customer number", "POST", "/v1/placements", acmeKey, with("customerNumber", "K\u200b1"), "customerNumber"},
+		{"line separator in customer number", "POST", "/v1/placements", acmeKey, with("customerNumber", "K\u20281"), "customerNumber"},
+		{"NUL in a description", "POST", "/v1/claims/DE-TEXT/recalls", acmeKey,
+			map[string]any{"invoiceNumber": "I0417211448", "contractNumber": "166271782837", "type": "CREDIT_WAIVER", "date": "2024-01-01",
+				"description": "good\u0000will", "amount": 1, "currency": "EUR"}, "description"},
+		{"escape in a description", "POST", "/v1/claims/DE-TEXT/recalls", acmeKey,
+			map[string]any{"invoiceNumber": "I0417211448", "contractNumber": "166271782837", "type": "CREDIT_WAIVER", "date": "2024-01-01",
+				"description": "\u001b]8;;https://evil.example\u0007click", "amount": 1, "currency": "EUR"}, "description"},
+		{"control in a webhook URL", "PUT", "/v1/webhook", acmeKey, map[string]any{"url": "https://hooks.example.com/\u202eh", "secret": "whsec_0123456789abcdef"}, "url"},
+	}
+	for _, tc := range cases {
+		head := l.head()
+		r := l.do(tc.method, tc.path, tc.key, tc.body)
+		require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%s: %s", tc.name, r.Body)
+		assert.Equal(t, tc.field, r.JSON(t)["errors"].([]any)[0].(map[string]any)["field"], tc.name)
+		assert.Equal(t, head, l.head(), "%s: nothing appended", tc.name)
+	}
+	rtl := l.do("POST", "/v1/claims/DE-TEXT/recalls", acmeKey, map[string]any{"invoiceNumber": "I0417211448", "contractNumber": "166271782837",
+		"type": "CREDIT_WAIVER", "date": "2024-01-01", "description": "تنازل\tgoodwill\r\nline two", "amount": 1, "currency": "EUR"})
+	assert.Equal(t, http.StatusAccepted, rtl.Status, "right-to-left text, tabs and line breaks are text: %s", rtl.Body)
+
+	// Agency text: a call's outcome.
+	call := l.do("POST", "/v1/placements/"+id+"/calls", agencyKey, map[string]any{"scheduledAt": "2030-01-01T09:00:00Z"})
+	require.Equal(t, http.StatusCreated, call.Status, "%s", call.Body)
+	callID := call.JSON(t)["callId"].(string)
+	require.Equal(t, http.StatusOK, l.do("POST", "/v1/placements/"+id+"/calls/"+callID+"/dial", agencyKey, nil).Status)
+	head := l.head()
+	r := l.do("POST", "/v1/placements/"+id+"/calls/"+callID+"/complete", agencyKey, map[string]any{"outcome": "promised\u0008 to pay"})
+	require.Equal(t, http.StatusUnprocessableEntity, r.Status, "%s", r.Body)
+	assert.Equal(t, head, l.head())
+}
+
+// TestEveryISO4217CurrencyWithMinorUnits: only 31 currencies were
+// accepted, from a hand list. The ledger now takes ISO 4217's own table:
+// every currency with a minor unit, at its scale; metals and test codes
+// are refused.
+func TestEveryISO4217CurrencyWithMinorUnits(t *testing.T) {
+	l := MustLedger(t, "")
+	place := func(claim, currency, amount string) response {
+		b := placeBody(claim)
+		b["currency"] = currency
+		b["invoices"] = []map[string]any{{"invoiceNumber": "I1", "contractNumber": "C1", "amount": amount, "dueDate": "2024-05-01"}}
+		return l.do("POST", "/v1/placements", acmeKey, b)
+	}
+	for i, tc := range []struct {
+		currency, amount string
+		status           int
+	}{
+		{"VND", "250000", 201}, {"CLF", "12.3456", 201}, {"IQD", "100.125", 201}, {"UYW", "1.2345", 201}, {"SLE", "10.50", 201},
+		{"VND", "1.5", 422}, {"CLF", "1.23456", 422}, {"JPY", "1.1", 422},
+		{"XAU", "1", 422}, {"XTS", "1", 422}, {"XXX", "1", 422}, {"DEM", "1", 422}, {"eur", "1", 422},
+	} {
+		head := l.head()
+		r := place(fmt.Sprintf("DE-CCY-%d", i), tc.currency, tc.amount)
+		assert.Equal(t, tc.status, r.Status, "%s %s: %s", tc.currency, tc.amount, r.Body)
+		if tc.status != 201 {
+			assert.Equal(t, head, l.head())
+		}
+	}
+}

@@ -108,6 +108,11 @@ func ValidateURL(raw string) error {
 	if len(raw) > MaxURLLength {
 		return fmt.Errorf("is longer than %d characters", MaxURLLength)
 	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] < 0x21 || raw[i] > 0x7e {
+			return fmt.Errorf("must be printable ASCII without spaces (percent-encode other characters; write international names in punycode)")
+		}
+	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("must be an absolute http or https URL")

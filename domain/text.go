@@ -1,0 +1,49 @@
+package domain
+
+import (
+	"regexp"
+	"unicode"
+	"unicode/utf8"
+)
+
+// claimNumberPattern: claim numbers appear in URL paths
+// (/v1/claims/{claimNumber}/…), so they may not contain '/'. Other numbers
+// (invoices, contracts, payments, waivers) only travel in bodies and may.
+var claimNumberPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidClaimNumber reports whether s may be a new claim number. Placements
+// made before the rule may have a '/' in theirs; they are reachable by
+// placement id.
+func ValidClaimNumber(s string) bool { return claimNumberPattern.MatchString(s) }
+
+// validName reports whether s may be a free-form identifier that people
+// read, such as a customer number: valid UTF-8 with no control characters,
+// no invisible formatting (bidirectional overrides and isolates, zero-width
+// characters: Unicode category Cf) and no line or paragraph separators, so
+// what a screen shows is what was stored.
+func validName(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.In(r, unicode.Zl, unicode.Zp) {
+			return false
+		}
+	}
+	return true
+}
+
+// validText reports whether s may be free text (a description, a call's
+// outcome): valid UTF-8 with no control characters but tab and line breaks.
+// Right-to-left marks are text, and are kept.
+func validText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+			return false
+		}
+	}
+	return true
+}
