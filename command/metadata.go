@@ -19,21 +19,21 @@ const (
 // are the hash chain (see chain.go); they are empty in the core that is
 // hashed and filled when stored metadata is decoded.
 type Metadata struct {
-	Hash           string    `json:"hash,omitempty"`
-	PrevHash       string    `json:"prevHash,omitempty"`
-	Actor          string    `json:"actor"`
-	ActorType      string    `json:"actorType"`
-	RequestID      string    `json:"requestId"`
-	IdempotencyKey string    `json:"idempotencyKey,omitempty"`
-	RequestHash    string    `json:"requestHash,omitempty"`
+	Hash           string `json:"hash,omitempty"`
+	PrevHash       string `json:"prevHash,omitempty"`
+	Actor          string `json:"actor"`
+	ActorType      string `json:"actorType"`
+	RequestID      string `json:"requestId"`
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
+	RequestHash    string `json:"requestHash,omitempty"`
 	// BulkKey is the Idempotency-Key of the bulk request this command was
 	// one item of (IdempotencyKey is then the item's own, derived key).
-	BulkKey string `json:"bulkKey,omitempty"`
-	CausationID    string    `json:"causationId"`
-	CorrelationID  string    `json:"correlationId"`
-	SchemaVersion  int       `json:"schemaVersion"`
-	OccurredAt     time.Time `json:"occurredAt"`
-	Command        string    `json:"command"`
+	BulkKey       string    `json:"bulkKey,omitempty"`
+	CausationID   string    `json:"causationId"`
+	CorrelationID string    `json:"correlationId"`
+	SchemaVersion int       `json:"schemaVersion"`
+	OccurredAt    time.Time `json:"occurredAt"`
+	Command       string    `json:"command"`
 	// Outcome is the code of the refusal a command answered with although it
 	// recorded events (a recall of a closed placement); empty for success.
 	Outcome string `json:"outcome,omitempty"`
