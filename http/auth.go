@@ -59,12 +59,20 @@ func ParseKeys(apiKeys, agencyKey string) (Keys, error) {
 // Empty reports whether no key is configured.
 func (k Keys) Empty() bool { return len(k.creditors) == 0 && k.agency == nil }
 
-// DevelopmentKeys creates the development creditor "demo" with a random key.
-func DevelopmentKeys() (Keys, string) {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	key := "dev_" + hex.EncodeToString(b)
-	return Keys{creditors: []keyEntry{{principal: "demo", digest: sha256.Sum256([]byte(key))}}}, key
+// DevelopmentKeys creates the development creditor "demo" and an agency
+// key, each random, for a ledger started with no keys configured.
+func DevelopmentKeys() (keys Keys, creditorKey, agencyKey string) {
+	random := func(prefix string) string {
+		b := make([]byte, 24)
+		_, _ = rand.Read(b)
+		return prefix + hex.EncodeToString(b)
+	}
+	creditorKey, agencyKey = random("dev_"), random("devagency_")
+	keys = Keys{
+		creditors: []keyEntry{{principal: "demo", digest: sha256.Sum256([]byte(creditorKey))}},
+		agency:    &keyEntry{principal: "agency", digest: sha256.Sum256([]byte(agencyKey))},
+	}
+	return keys, creditorKey, agencyKey
 }
 
 // principal is who a request is made by.

@@ -39,7 +39,7 @@ func parseLoadConfig(args []string, getenv func(string) string, stderr io.Writer
 	var c loadConfig
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.Addr, "addr", "http://127.0.0.1:8080", "the ledger to load (loopback only)")
+	fs.StringVar(&c.Addr, "addr", loopbackURL(getenv("LEDGER_ADDR")), "the ledger to load (loopback only; default: LEDGER_ADDR's port on 127.0.0.1)")
 	fs.StringVar(&c.Key, "key", getenv("LEDGER_LOAD_KEY"), "a creditor API key (or LEDGER_LOAD_KEY)")
 	fs.IntVar(&c.Placements, "placements", 1000, "placements to create first")
 	fs.IntVar(&c.Connections, "connections", 64, "concurrent connections")
@@ -68,6 +68,19 @@ func parseLoadConfig(args []string, getenv func(string) string, stderr io.Writer
 	}
 	c.Addr = strings.TrimSuffix(c.Addr, "/")
 	return c, nil
+}
+
+// loopbackURL is the URL of a ledger listening on addr (LEDGER_ADDR, like
+// ":8080" or "127.0.0.1:9090") as seen from this machine.
+func loopbackURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return "http://127.0.0.1:8080"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 type loadOp string
@@ -153,6 +166,26 @@ func (r *loadRun) send(ctx context.Context, method, path string, body any) (int,
 	return resp.StatusCode, b, err
 }
 
+// waitReady waits, at most max, for the ledger to answer /readyz with 200,
+// so a load can start right after the ledger does.
+func (r *loadRun) waitReady(ctx context.Context, max time.Duration) error {
+	deadline := time.Now().Add(max)
+	for {
+		status, _, err := r.send(ctx, "GET", "/readyz", nil)
+		if err == nil && status == http.StatusOK {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s is not ready after %s (status %d, %v)", r.cfg.Addr, max, status, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 func load(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, err := parseLoadConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -165,6 +198,10 @@ func load(ctx context.Context, args []string, getenv func(string) string, stdout
 	r := &loadRun{cfg: cfg, stats: &loadStats{lat: map[loadOp][]time.Duration{}, refused: map[loadOp]int{}, failed: map[loadOp]int{}},
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Connections, MaxConnsPerHost: cfg.Connections}}}
 	runID := fmt.Sprintf("%x", cfg.Seed&0xffffffff)
+	if err := r.waitReady(ctx, 30*time.Second); err != nil {
+		fmt.Fprintln(stderr, "ledger load:", err)
+		return 1
+	}
 
 	// Phase 1: placements.
 	fmt.Fprintf(stdout, "creating %d placements with %d connections…\n", cfg.Placements, cfg.Connections)

@@ -160,9 +160,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		logger.Error("bad settings", "err", err)
 		return 2
 	}
-	devKey := ""
+	devKey, devAgencyKey := "", ""
 	if keys.Empty() {
-		keys, devKey = httpapi.DevelopmentKeys()
+		keys, devKey, devAgencyKey = httpapi.DevelopmentKeys()
 	}
 	store, engine, err := openStore(cfg.Store, logger)
 	if err != nil {
@@ -234,16 +234,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stdout, `
   ************************************************************************
   DEVELOPMENT MODE: no LEDGER_API_KEYS or LEDGER_AGENCY_KEY configured.
-  A development creditor "demo" was created with this key (shown once):
+  A development creditor "demo" and an agency key were created (shown once):
 
-      %s
+      creditor demo:  %s
+      agency:         %s
 
   Try:  curl -s -H "Authorization: Bearer %s" http://localhost%s/v1/placements
   Set LEDGER_API_KEYS=creditorID=key,… and LEDGER_AGENCY_KEY for real use.
   ************************************************************************
 
-`, devKey, devKey, portOf(ln.Addr().String()))
-		logger.Warn("development mode: a random key for creditor demo was printed on standard output; configure LEDGER_API_KEYS for real use")
+`, devKey, devAgencyKey, devKey, portOf(ln.Addr().String()))
+		logger.Warn("development mode: random keys for creditor demo and the agency were printed on standard output; configure LEDGER_API_KEYS and LEDGER_AGENCY_KEY for real use")
 	}
 	code := 0
 	select {
