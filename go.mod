@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/EventStore/EventStore-Client-Go/v4 v4.2.0
+	github.com/benbjohnson/immutable v0.4.3
 	github.com/chromedp/chromedp v0.11.2
 	github.com/cockroachdb/pebble/v2 v2.1.2
 	github.com/google/uuid v1.6.0

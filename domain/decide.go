@@ -396,7 +396,7 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 			return refuse(Invalid(FieldError{Field: field(i, "creditWaiverNumber"), Message: "appears twice in the request"}))
 		}
 		seenNumbers[w.CreditWaiverNumber] = true
-		done, processed := p.WaiverNumbers[w.CreditWaiverNumber]
+		done, processed := p.WaiverNumbers.Get(w.CreditWaiverNumber)
 		if !processed {
 			continue
 		}
@@ -424,7 +424,7 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 	total := decimal.Zero
 	for i, w := range c.Waivers {
 		f := func(name string) string { return field(i, name) }
-		if _, processed := p.WaiverNumbers[w.CreditWaiverNumber]; processed && w.CreditWaiverNumber != "" {
+		if _, processed := p.WaiverNumbers.Get(w.CreditWaiverNumber); processed && w.CreditWaiverNumber != "" {
 			continue // processed before: processed once
 		}
 		if !validText(w.Description) {
@@ -477,7 +477,7 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 		if !ValidIdentifier(c.PaymentNumber) {
 			return refuse(Invalid(FieldError{Field: "paymentNumber", Message: "must be 1 to 64 letters, digits, '.', '_', '/' or '-'"}))
 		}
-		if done, processed := p.PaymentNumbers[c.PaymentNumber]; processed {
+		if done, processed := p.PaymentNumbers.Get(c.PaymentNumber); processed {
 			if done.Content != paymentContent(c.Amount) {
 				e := *ErrPaymentNumberReused
 				e.Fields = []FieldError{{Field: "paymentNumber", Message: "was used before for a payment of another amount"}}

@@ -436,3 +436,21 @@ func TestPauseAndResume(t *testing.T) {
 		assert.Nil(t, recalled.Pause)
 	})
 }
+
+// TestEvolveLeavesEarlierStatesAlone: numbers live in a persistent map; a
+// state evolved further (or a decision's simulation) never changes the one
+// it came from, which the command handler's cache relies on.
+func TestEvolveLeavesEarlierStatesAlone(t *testing.T) {
+	p := MustApply(t, domain.Placement{}, place())
+	p1 := MustApply(t, p, domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("1"), At: t0})
+	p2 := MustApply(t, p1, domain.ReceivePayment{PaymentNumber: "P-2", Amount: d("1"), At: t0})
+	_, in1 := p1.PaymentNumbers.Get("P-2")
+	assert.False(t, in1, "p1 does not see p2's number")
+	_, in0 := p.PaymentNumbers.Get("P-1")
+	assert.False(t, in0)
+	assert.Equal(t, 1, p1.PaymentNumbers.Len())
+	assert.Equal(t, 2, p2.PaymentNumbers.Len())
+	_ = domain.Decide(p2, domain.ReceivePayment{PaymentNumber: "P-3", Amount: d("398"), At: t0}) // simulates a closing
+	_, in2 := p2.PaymentNumbers.Get("P-3")
+	assert.False(t, in2, "deciding changes nothing")
+}

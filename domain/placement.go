@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/benbjohnson/immutable"
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 )
@@ -76,9 +77,9 @@ type Placement struct {
 	// Pause is the current hold, while Status is paused.
 	Pause *PlacementPaused
 	// Processed numbers of payments and credit waivers, for processing each
-	// once; nil until the first one.
-	PaymentNumbers map[string]Processed
-	WaiverNumbers  map[string]Processed
+	// once.
+	PaymentNumbers Numbers
+	WaiverNumbers  Numbers
 	// Version counts the events folded: the next event's revision.
 	Version uint64
 }
@@ -176,8 +177,8 @@ func Evolve(p Placement, e Event) Placement {
 		}
 		p.Waived = p.Waived.Add(e.Amount)
 		if e.CreditWaiverNumber != "" {
-			p.WaiverNumbers = cloneSet(p.WaiverNumbers)
-			p.WaiverNumbers[e.CreditWaiverNumber] = Processed{Content: waiverContent(e.InvoiceNumber, e.ContractNumber, e.Date, e.Description, e.Amount, e.Currency), Revision: revision}
+			p.WaiverNumbers = p.WaiverNumbers.With(e.CreditWaiverNumber,
+				Processed{Content: waiverContent(e.InvoiceNumber, e.ContractNumber, e.Date, e.Description, e.Amount, e.Currency), Revision: revision})
 		}
 	case PaymentReceived:
 		p.Invoices = slices.Clone(p.Invoices)
@@ -188,8 +189,7 @@ func Evolve(p Placement, e Event) Placement {
 		}
 		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
 		if e.PaymentNumber != "" {
-			p.PaymentNumbers = cloneSet(p.PaymentNumbers)
-			p.PaymentNumbers[e.PaymentNumber] = Processed{Content: paymentContent(e.Amount), Revision: revision}
+			p.PaymentNumbers = p.PaymentNumbers.With(e.PaymentNumber, Processed{Content: paymentContent(e.Amount), Revision: revision})
 		}
 	case PlacementPaid:
 		at := e.PaidAt
@@ -215,10 +215,36 @@ func Evolve(p Placement, e Event) Placement {
 	return p
 }
 
-func cloneSet(m map[string]Processed) map[string]Processed {
-	out := make(map[string]Processed, len(m)+1)
-	for k, v := range m {
-		out[k] = v
+// Numbers are a placement's processed payment or credit waiver numbers. It
+// is a persistent map: adding a number makes a new one that shares almost
+// everything with the old (O(log n)), so Evolve stays pure without copying
+// every number on every payment (folding a placement with 4,000 numbered
+// payments took 0.9 s that way, and grew with the square of the count).
+type Numbers struct {
+	m *immutable.Map[string, Processed]
+}
+
+// Get returns what was processed under a number.
+func (n Numbers) Get(number string) (Processed, bool) {
+	if n.m == nil {
+		return Processed{}, false
 	}
-	return out
+	return n.m.Get(number)
+}
+
+// With returns the numbers with one more; n itself does not change.
+func (n Numbers) With(number string, p Processed) Numbers {
+	m := n.m
+	if m == nil {
+		m = immutable.NewMap[string, Processed](nil)
+	}
+	return Numbers{m.Set(number, p)}
+}
+
+// Len returns how many numbers were processed.
+func (n Numbers) Len() int {
+	if n.m == nil {
+		return 0
+	}
+	return n.m.Len()
 }
