@@ -55,7 +55,7 @@ SOAK_ROUNDS ?= 60
 
 .PHONY: soak
 soak: ## Kill a loaded server SOAK_ROUNDS times (default 60) and check that nothing acknowledged is lost.
-	LEDGER_SOAK_ROUNDS=$(SOAK_ROUNDS) $(GO) test -count=1 -timeout 60m -run '^TestCrashUnderLoad$$' -v ./cmd/ledger/ | grep -E 'round|PASS|FAIL|ok'
+	set -o pipefail; LEDGER_SOAK_ROUNDS=$(SOAK_ROUNDS) $(GO) test -count=1 -timeout $$(( $(SOAK_ROUNDS) / 3 + 10 ))m -run '^TestCrashUnderLoad$$' -v ./cmd/ledger/ | grep -E 'round|PASS|FAIL|ok'
 
 .PHONY: currencies
 currencies: ## Replace domain/iso4217/list-one.xml with the newest ISO 4217 List One (from the npm package currency-codes, which ships it verbatim).
