@@ -65,6 +65,17 @@ func (l *ledger) cycle(t *testing.T, creditor string, id uuid.UUID) {
 	}
 }
 
+// cycled places n placements for creditor and cycles each.
+func (l *ledger) cycled(t *testing.T, creditor, prefix string, n int) []uuid.UUID {
+	t.Helper()
+	ids := make([]uuid.UUID, n)
+	for i := range ids {
+		ids[i] = l.placeFor(t, creditor, fmt.Sprintf("%s-%d", prefix, i))
+		l.cycle(t, creditor, ids[i])
+	}
+	return ids
+}
+
 var cycleStatuses = []string{"active→paused", "paused→active", "active→paused", "paused→active", "active→recalled"}
 
 // assertCycles checks that each placement's notifications arrived once
@@ -100,12 +111,7 @@ func closedURL(t *testing.T) string {
 func TestDeadCreditorDoesNotDelayOthers(t *testing.T) {
 	l := mustLedger(t, t.TempDir())
 	l.configureFor(t, "acme", closedURL(t))
-	var ids []uuid.UUID
-	for i := range 220 {
-		id := l.placeFor(t, "acme", fmt.Sprintf("A-%d", i))
-		l.cycle(t, "acme", id)
-		ids = append(ids, id)
-	}
+	ids := l.cycled(t, "acme", "A", 220)
 	beta := newReceiver(t, 0)
 	l.configureFor(t, "beta", beta.URL)
 	r, stop := start(t, l.store, webhook.Options{})
@@ -149,9 +155,7 @@ func TestHangingReceiverDoesNotDelayOthers(t *testing.T) {
 	t.Cleanup(hanging.Close)
 	t.Cleanup(func() { close(release) })
 	l.configureFor(t, "acme", hanging.URL)
-	for i := range 20 {
-		l.cycle(t, "acme", l.placeFor(t, "acme", fmt.Sprintf("H-%d", i)))
-	}
+	l.cycled(t, "acme", "H", 20)
 	beta := newReceiver(t, 0)
 	l.configureFor(t, "beta", beta.URL)
 	start(t, l.store, webhook.Options{})
@@ -201,12 +205,7 @@ func TestFailingPlacementHoldsBackOnlyItself(t *testing.T) {
 func TestFullOutboxReadsTheRestFromTheLog(t *testing.T) {
 	l := mustLedger(t, t.TempDir())
 	l.configureFor(t, "acme", closedURL(t))
-	var ids []uuid.UUID
-	for i := range 30 {
-		id := l.placeFor(t, "acme", fmt.Sprintf("S-%d", i))
-		l.cycle(t, "acme", id)
-		ids = append(ids, id)
-	}
+	ids := l.cycled(t, "acme", "S", 30)
 	r, _ := start(t, l.store, webhook.Options{MaxQueued: 10})
 	require.Eventually(t, func() bool { return len(r.Deliveries("acme")) >= 10 }, wait, 5*time.Millisecond)
 	fixed := newReceiver(t, 0)
