@@ -149,8 +149,9 @@ func TestRetriedSignedInOrder(t *testing.T) {
 	assert.Equal(t, "recalled", got[0].Data.Status)
 	assert.Equal(t, "CL-1", got[0].Data.ClaimNumber)
 	assert.Zero(t, rcv.badSig.Load(), "every request carried a valid signature")
+	// The receiver counts a payload before its answer reaches the reactor.
+	require.Eventually(t, func() bool { return len(r.Deliveries("acme")) == 4 }, wait, 5*time.Millisecond, "two failures, then each delivered once")
 	attempts := r.Deliveries("acme")
-	require.Len(t, attempts, 4, "two failures, then each delivered once")
 	outcomes := map[string]int{}
 	for _, a := range attempts {
 		outcomes[a.Outcome]++
