@@ -21,8 +21,17 @@ import (
 var (
 	ErrPreconditionFailed = &domain.Error{Kind: "precondition_failed", Code: "precondition_failed", Message: "the placement's revision is not the one given in If-Match"}
 	ErrIdempotencyReused  = &domain.Error{Kind: domain.KindUnprocessable, Code: "idempotency_key_reused", Message: "this Idempotency-Key was used before with a different request"}
-	ErrTooMuchContention  = &domain.Error{Kind: "contention", Code: "too_much_contention", Message: "the placement changed too often while the command was decided; try again"}
+	ErrTooMuchContention  = journal.ErrTooMuchContention
 )
+
+// Idempotency is the index of Idempotency-Keys a repeat is answered from:
+// fed from the log by the projections, and told by the handler of each key
+// it has just recorded, so a repeat that arrives before the projections
+// have caught up is answered too.
+type Idempotency interface {
+	Lookup(actor, key string) (journal.IdempotencyRecord, bool)
+	Record(actor, key string, r journal.IdempotencyRecord)
+}
 
 // maxAttempts bounds the retries of a command whose append lost a race.
 const maxAttempts = 8
@@ -62,14 +71,14 @@ type Result struct {
 	// Err is a refusal that nevertheless recorded events (RecallRejected).
 	Err error
 	// Hash is the hash-chain hash of the placement's last event.
-	Hash Hash
+	Hash journal.Hash
 }
 
 // Handler executes commands against a store.
 type Handler struct {
 	store eventstore.Store
 	now   func() time.Time
-	idem  *IdempotencyIndex
+	idem  Idempotency
 	locks [64]sync.Mutex
 	// streams serialises commands on one placement within this process, so
 	// they do not race each other into retries; optimistic concurrency still
@@ -90,7 +99,7 @@ type cachedPlacement struct {
 	p    domain.Placement
 	rev  uint64
 	pos  eventstore.Position
-	hash Hash // the hash of the stream's last event
+	hash journal.Hash // the hash of the stream's last event
 }
 
 // maxCached bounds the aggregate cache and the claim-owner cache; when one
@@ -132,7 +141,7 @@ func (h *Handler) streamLock(id uuid.UUID) func() {
 
 // NewHandler returns a handler; idem is the index of idempotency keys (fed
 // from the log by the projections runner as well).
-func NewHandler(store eventstore.Store, idem *IdempotencyIndex, now func() time.Time) *Handler {
+func NewHandler(store eventstore.Store, idem Idempotency, now func() time.Time) *Handler {
 	if now == nil {
 		now = time.Now
 	}
@@ -200,6 +209,14 @@ func (h *Handler) CheckBulkKey(req Request) error {
 	return nil
 }
 
+// metadata is what every event a command appends says about the request.
+func (req Request) metadata(command string, at time.Time) journal.Metadata {
+	return journal.Metadata{Actor: req.Actor, ActorType: req.ActorType, RequestID: req.RequestID,
+		IdempotencyKey: req.IdempotencyKey, RequestHash: req.RequestHash, BulkKey: req.BulkKey,
+		CausationID: req.RequestID, CorrelationID: req.RequestID, SchemaVersion: domain.SchemaVersion,
+		OccurredAt: at, Command: command}
+}
+
 // Load reads and folds a placement's stream. A placement that does not exist
 // (or belongs to another creditor than creditor, when set) is
 // domain.ErrNotFound.
@@ -226,31 +243,27 @@ func (h *Handler) LoadAt(ctx context.Context, id uuid.UUID, until eventstore.Pos
 
 func (h *Handler) load(ctx context.Context, id uuid.UUID, until eventstore.Position) (cachedPlacement, error) {
 	var c cachedPlacement
+	errStop := errors.New("past the cut")
 	stream := journal.PlacementStream(id)
-	for from := uint64(0); ; {
-		batch, err := h.store.ReadStream(ctx, stream, from, 1000)
-		if errors.Is(err, eventstore.ErrStreamNotFound) {
-			return cachedPlacement{}, domain.ErrNotFound
+	err := journal.ReadStream(ctx, h.store, stream, 0, func(rec eventstore.RecordedEvent) error {
+		if rec.Position > until {
+			return errStop
 		}
+		e, err := domain.DecodeEvent(rec.Type, rec.Data)
 		if err != nil {
-			return cachedPlacement{}, err
+			return fmt.Errorf("%s revision %d: %w", stream, rec.Revision, err)
 		}
-		for _, rec := range batch {
-			if rec.Position > until {
-				return c, nil
-			}
-			e, err := domain.DecodeEvent(rec.Type, rec.Data)
-			if err != nil {
-				return cachedPlacement{}, fmt.Errorf("%s revision %d: %w", stream, rec.Revision, err)
-			}
-			c.p = domain.Evolve(c.p, e)
-			c.rev, c.pos, c.hash = rec.Revision, rec.Position, lastHash(rec.Metadata)
-		}
-		if len(batch) < 1000 {
-			return c, nil
-		}
-		from = batch[len(batch)-1].Revision + 1
+		c.p = domain.Evolve(c.p, e)
+		c.rev, c.pos, c.hash = rec.Revision, rec.Position, journal.LastHash(rec.Metadata)
+		return nil
+	})
+	switch {
+	case errors.Is(err, eventstore.ErrStreamNotFound):
+		return cachedPlacement{}, domain.ErrNotFound
+	case err != nil && !errors.Is(err, errStop):
+		return cachedPlacement{}, err
 	}
+	return c, nil
 }
 
 // Execute runs a command on an existing placement. build receives the time
@@ -335,7 +348,7 @@ func (h *Handler) firstAnswer(ctx context.Context, id uuid.UUID, revision uint64
 	if err != nil {
 		return Result{}, err
 	}
-	m, err := DecodeMetadata(rec.Metadata)
+	m, err := journal.DecodeMetadata(rec.Metadata)
 	if err != nil {
 		return Result{}, err
 	}
@@ -375,19 +388,11 @@ func (h *Handler) append(ctx context.Context, id uuid.UUID, req Request, cmd dom
 		if err != nil {
 			return Result{}, err
 		}
-		core, err := json.Marshal(Metadata{
-			Actor: req.Actor, ActorType: req.ActorType, RequestID: req.RequestID,
-			IdempotencyKey: req.IdempotencyKey, RequestHash: req.RequestHash, BulkKey: req.BulkKey,
-			CausationID: req.RequestID, CorrelationID: req.RequestID, SchemaVersion: domain.SchemaVersion,
-			OccurredAt: at, Command: cmd.CommandType(), Outcome: outcome, Index: i, Count: len(dec.Events),
-		})
-		if err != nil {
+		m := req.metadata(cmd.CommandType(), at)
+		m.Outcome, m.Index, m.Count = outcome, i, len(dec.Events)
+		if events[i], prev, err = journal.Chain(prev, stream, rev+uint64(i), eventID(req.Actor, req.IdempotencyKey, id, i), typ, data, m); err != nil {
 			return Result{}, err
 		}
-		eid := eventID(req.Actor, req.IdempotencyKey, id, i)
-		hash := EventHash(prev, stream, rev+uint64(i), eid, typ, data, core)
-		events[i] = eventstore.EventData{ID: eid, Type: typ, Data: data, Metadata: seal(hash, prev, core)}
-		prev = hash
 		p = domain.Evolve(p, e)
 	}
 	ar, err := h.store.Append(ctx, stream, expected, events)
@@ -395,12 +400,12 @@ func (h *Handler) append(ctx context.Context, id uuid.UUID, req Request, cmd dom
 		return Result{}, err
 	}
 	if req.IdempotencyKey != "" {
-		h.idem.Record(req.Actor, req.IdempotencyKey, IdempotencyRecord{
+		h.idem.Record(req.Actor, req.IdempotencyKey, journal.IdempotencyRecord{
 			RequestHash: req.RequestHash, PlacementID: id, Position: ar.Position, Outcome: outcome, RequestID: req.RequestID,
 		})
 	}
 	if req.BulkKey != "" {
-		h.idem.Record(req.Actor, req.BulkKey, IdempotencyRecord{RequestHash: req.RequestHash, Position: ar.Position, Bulk: true})
+		h.idem.Record(req.Actor, req.BulkKey, journal.IdempotencyRecord{RequestHash: req.RequestHash, Position: ar.Position, Bulk: true})
 	}
 	return Result{Placement: p, Revision: ar.Revision, Position: ar.Position, Recorded: len(events), RequestID: req.RequestID, Err: dec.Err, Hash: prev}, nil
 }
@@ -420,18 +425,19 @@ func (h *Handler) Place(ctx context.Context, req Request, cmd domain.Place) (Res
 	if dec := domain.Decide(domain.Placement{}, cmd); dec.Err != nil {
 		return Result{}, dec.Err
 	}
-	reservation, err := json.Marshal(ClaimNumberReserved{PlacementID: cmd.PlacementID, CreditorID: cmd.CreditorID, ClaimNumber: cmd.ClaimNumber})
+	reservation, err := json.Marshal(journal.ClaimNumberReserved{PlacementID: cmd.PlacementID, CreditorID: cmd.CreditorID, ClaimNumber: cmd.ClaimNumber})
 	if err != nil {
 		return Result{}, err
 	}
-	core, _ := json.Marshal(Metadata{Actor: req.Actor, ActorType: req.ActorType, RequestID: req.RequestID, CausationID: req.RequestID,
-		CorrelationID: req.RequestID, SchemaVersion: domain.SchemaVersion, OccurredAt: cmd.At, Command: cmd.CommandType(), Count: 1})
+	m := req.metadata(cmd.CommandType(), cmd.At)
+	m.IdempotencyKey, m.RequestHash, m.Count = "", "", 1 // the key belongs to the placement's events
 	claimStream := journal.ClaimStream(cmd.CreditorID, cmd.ClaimNumber)
-	rid := eventID(req.Actor, req.IdempotencyKey, cmd.PlacementID, -1)
-	hash := EventHash(Hash{}, claimStream, 0, rid, ClaimReservedType, reservation, core)
-	_, err = h.store.Append(ctx, claimStream, eventstore.NoStream(), []eventstore.EventData{{
-		ID: rid, Type: ClaimReservedType, Data: reservation, Metadata: seal(hash, Hash{}, core),
-	}})
+	event, _, err := journal.Chain(journal.Hash{}, claimStream, 0, eventID(req.Actor, req.IdempotencyKey, cmd.PlacementID, -1),
+		journal.ClaimReservedType, reservation, m)
+	if err != nil {
+		return Result{}, err
+	}
+	_, err = h.store.Append(ctx, claimStream, eventstore.NoStream(), []eventstore.EventData{event})
 	switch {
 	case err == nil:
 	case errors.Is(err, eventstore.ErrConcurrency):
@@ -476,7 +482,7 @@ func (h *Handler) ClaimOwner(ctx context.Context, creditor, claimNumber string) 
 	if err != nil {
 		return uuid.Nil, false, err
 	}
-	var r ClaimNumberReserved
+	var r journal.ClaimNumberReserved
 	if err := json.Unmarshal(recs[0].Data, &r); err != nil {
 		return uuid.Nil, false, fmt.Errorf("claim reservation %s: %w", recs[0].Stream, err)
 	}

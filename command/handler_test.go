@@ -17,6 +17,7 @@ import (
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
 	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/projections"
 )
 
 func mustStore(t *testing.T) *embedded.Store {
@@ -34,14 +35,14 @@ func placeCmd(claim string) domain.Place {
 }
 
 func req() command.Request {
-	return command.Request{Actor: "acme", ActorType: command.ActorCreditor, RequestID: uuid.NewString(), Creditor: "acme"}
+	return command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString(), Creditor: "acme"}
 }
 
 // TestClaimNumberRace: 16 requests place the same claim number at once;
 // exactly one wins, through the store, not through a check both could pass.
 func TestClaimNumberRace(t *testing.T) {
 	s := mustStore(t)
-	h := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+	h := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
 	var wg sync.WaitGroup
 	errs := make([]error, 16)
 	for i := range errs {
@@ -86,11 +87,11 @@ func TestClaimNumberRace(t *testing.T) {
 // opened (the process died in between) does not burn the claim number.
 func TestOrphanReservationIsAdopted(t *testing.T) {
 	s := mustStore(t)
-	h := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+	h := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
 	orphan := uuid.New()
-	data, _ := json.Marshal(command.ClaimNumberReserved{PlacementID: orphan, CreditorID: "acme", ClaimNumber: "DE-ORPHAN"})
+	data, _ := json.Marshal(journal.ClaimNumberReserved{PlacementID: orphan, CreditorID: "acme", ClaimNumber: "DE-ORPHAN"})
 	_, err := s.Append(context.Background(), journal.ClaimStream("acme", "DE-ORPHAN"), eventstore.NoStream(),
-		[]eventstore.EventData{{ID: uuid.New(), Type: command.ClaimReservedType, Data: data, Metadata: []byte(`{}`)}})
+		[]eventstore.EventData{{ID: uuid.New(), Type: journal.ClaimReservedType, Data: data, Metadata: []byte(`{}`)}})
 	require.NoError(t, err)
 	res, err := h.Place(context.Background(), req(), placeCmd("DE-ORPHAN"))
 	require.NoError(t, err)
@@ -101,7 +102,7 @@ func TestOrphanReservationIsAdopted(t *testing.T) {
 
 func TestInvalidPlacementBurnsNoClaimNumber(t *testing.T) {
 	s := mustStore(t)
-	h := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+	h := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
 	bad := placeCmd("DE-BAD")
 	bad.Currency = "XXX"
 	_, err := h.Place(context.Background(), req(), bad)
@@ -115,7 +116,7 @@ func TestInvalidPlacementBurnsNoClaimNumber(t *testing.T) {
 func TestMetadataOnEveryEvent(t *testing.T) {
 	s := mustStore(t)
 	now := time.Date(2024, 8, 7, 12, 0, 0, 0, time.UTC)
-	h := command.NewHandler(s, command.NewIdempotencyIndex(), func() time.Time { return now })
+	h := command.NewHandler(s, projections.NewIdempotencyIndex(), func() time.Time { return now })
 	r := req()
 	r.IdempotencyKey, r.RequestHash = "k-1", "h-1"
 	res, err := h.Place(context.Background(), r, placeCmd("DE-META"))
@@ -126,10 +127,10 @@ func TestMetadataOnEveryEvent(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, recs, 6)
 	for i, rec := range recs {
-		m, err := command.DecodeMetadata(rec.Metadata)
+		m, err := journal.DecodeMetadata(rec.Metadata)
 		require.NoError(t, err)
 		assert.Equal(t, "acme", m.Actor)
-		assert.Equal(t, command.ActorCreditor, m.ActorType)
+		assert.Equal(t, journal.ActorCreditor, m.ActorType)
 		assert.NotEmpty(t, m.RequestID)
 		assert.Equal(t, m.RequestID, m.CausationID)
 		assert.Equal(t, m.RequestID, m.CorrelationID)
@@ -151,8 +152,8 @@ func TestMetadataOnEveryEvent(t *testing.T) {
 // and no update is lost.
 func TestCacheSeesOtherWriters(t *testing.T) {
 	s := mustStore(t)
-	h1 := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
-	h2 := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+	h1 := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
+	h2 := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
 	res, err := h1.Place(context.Background(), req(), placeCmd("DE-TWO"))
 	require.NoError(t, err)
 	id := res.Placement.ID
@@ -174,14 +175,14 @@ func TestCacheSeesOtherWriters(t *testing.T) {
 func TestLastEventAndAppendSystem(t *testing.T) {
 	s := mustStore(t)
 	ctx := context.Background()
-	_, found, err := command.LastEvent(ctx, s, "webhook-acme")
+	_, found, err := journal.LastEvent(ctx, s, "webhook-acme")
 	require.NoError(t, err)
 	assert.False(t, found)
 	for i := range 37 {
-		res, err := command.AppendSystem(ctx, s, "webhook-acme", "acme", command.ActorCreditor, "Thing", map[string]int{"i": i}, time.Now())
+		res, err := journal.AppendSystem(ctx, s, "webhook-acme", "acme", journal.ActorCreditor, "Thing", map[string]int{"i": i}, time.Now())
 		require.NoError(t, err)
 		assert.Equal(t, uint64(i), res.Revision)
-		last, found, err := command.LastEvent(ctx, s, "webhook-acme")
+		last, found, err := journal.LastEvent(ctx, s, "webhook-acme")
 		require.NoError(t, err)
 		require.True(t, found)
 		assert.Equal(t, uint64(i), last.Revision, "after %d appends", i+1)
@@ -189,9 +190,9 @@ func TestLastEventAndAppendSystem(t *testing.T) {
 	// Every event is chained to the one before it.
 	recs, err := s.ReadStream(ctx, "webhook-acme", 0, 100)
 	require.NoError(t, err)
-	var prev command.Hash
+	var prev journal.Hash
 	for _, r := range recs {
-		h, field, err := command.CheckLink(prev, r.Stream, r.Revision, r.ID, r.Type, r.Data, r.Metadata)
+		h, field, err := journal.CheckLink(prev, r.Stream, r.Revision, r.ID, r.Type, r.Data, r.Metadata)
 		require.NoError(t, err, field)
 		prev = h
 	}
@@ -204,8 +205,8 @@ func TestAutomaticResumeExactlyOnce(t *testing.T) {
 	s := mustStore(t)
 	now := time.Date(2024, 8, 7, 10, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	h1 := command.NewHandler(s, command.NewIdempotencyIndex(), clock)
-	h2 := command.NewHandler(s, command.NewIdempotencyIndex(), clock)
+	h1 := command.NewHandler(s, projections.NewIdempotencyIndex(), clock)
+	h2 := command.NewHandler(s, projections.NewIdempotencyIndex(), clock)
 	res, err := h1.Place(context.Background(), req(), placeCmd("DE-AUTO"))
 	require.NoError(t, err)
 	id := res.Placement.ID
@@ -240,9 +241,9 @@ func TestAutomaticResumeExactlyOnce(t *testing.T) {
 	for _, r := range recs {
 		if r.Type == "PlacementResumed" {
 			resumed++
-			m, err := command.DecodeMetadata(r.Metadata)
+			m, err := journal.DecodeMetadata(r.Metadata)
 			require.NoError(t, err)
-			assert.Equal(t, command.ActorSystem, m.Actor)
+			assert.Equal(t, journal.ActorSystem, m.Actor)
 		}
 	}
 	assert.Equal(t, 1, resumed)
@@ -253,11 +254,11 @@ func TestAutomaticResumeExactlyOnce(t *testing.T) {
 // second was 409 claim_number_taken (an existence oracle across tenants).
 func TestClaimNumbersOfCreditorsDoNotCollide(t *testing.T) {
 	s := mustStore(t)
-	h := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+	h := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
 	for _, pair := range [][2]string{{"acme", "x-1"}, {"acme-x", "1"}, {"acme", "x"}, {"acme-x", "x"}} {
 		cmd := placeCmd(pair[1])
 		cmd.CreditorID = pair[0]
-		r := command.Request{Actor: pair[0], ActorType: command.ActorCreditor, RequestID: uuid.NewString(), Creditor: pair[0]}
+		r := command.Request{Actor: pair[0], ActorType: journal.ActorCreditor, RequestID: uuid.NewString(), Creditor: pair[0]}
 		_, err := h.Place(context.Background(), r, cmd)
 		require.NoError(t, err, "creditor %s, claim %s", pair[0], pair[1])
 		owner, found, err := h.ClaimOwner(context.Background(), pair[0], pair[1])

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/journal"
 )
 
 // Due is a held placement whose resumeAt has come.
@@ -41,7 +42,7 @@ func (r *Resumer) RunOnce(ctx context.Context) int {
 	n := 0
 	for _, d := range r.due(r.h.now()) {
 		due := d.ResumeAt
-		req := Request{Actor: ActorSystem, ActorType: ActorSystem, RequestID: uuid.NewString()}
+		req := Request{Actor: journal.ActorSystem, ActorType: journal.ActorSystem, RequestID: uuid.NewString()}
 		_, err := r.h.Execute(ctx, d.ID, req, func(at time.Time) domain.Command { return domain.Resume{Due: &due, At: at} })
 		switch {
 		case err == nil:

@@ -178,23 +178,43 @@ type PlacementResumed struct {
 	Sequences []PausedSequence `json:"sequences"`
 }
 
-func (PlacementPaused) EventType() string  { return "PlacementPaused" }
-func (PlacementResumed) EventType() string { return "PlacementResumed" }
+// The stored type names of the events: the one place they are written.
+const (
+	TypePlacementOpened          = "PlacementOpened"
+	TypeEmailSequenceStarted     = "EmailSequenceStarted"
+	TypeCallScheduled            = "CallScheduled"
+	TypeCallDialed               = "CallDialed"
+	TypeCallCompleted            = "CallCompleted"
+	TypePlacementRecalled        = "PlacementRecalled"
+	TypeSequencesPaused          = "SequencesPaused"
+	TypeCallsCancelled           = "CallsCancelled"
+	TypeOutcomeScoreSnapshotted  = "OutcomeScoreSnapshotted"
+	TypeAccountingDocumentIssued = "AccountingDocumentIssued"
+	TypeCreditWaiverIssued       = "CreditWaiverIssued"
+	TypePaymentReceived          = "PaymentReceived"
+	TypePlacementPaid            = "PlacementPaid"
+	TypeRecallRejected           = "RecallRejected"
+	TypePlacementPaused          = "PlacementPaused"
+	TypePlacementResumed         = "PlacementResumed"
+)
 
-func (PlacementOpened) EventType() string          { return "PlacementOpened" }
-func (EmailSequenceStarted) EventType() string     { return "EmailSequenceStarted" }
-func (CallScheduled) EventType() string            { return "CallScheduled" }
-func (CallDialed) EventType() string               { return "CallDialed" }
-func (CallCompleted) EventType() string            { return "CallCompleted" }
-func (PlacementRecalled) EventType() string        { return "PlacementRecalled" }
-func (SequencesPaused) EventType() string          { return "SequencesPaused" }
-func (CallsCancelled) EventType() string           { return "CallsCancelled" }
-func (OutcomeScoreSnapshotted) EventType() string  { return "OutcomeScoreSnapshotted" }
-func (AccountingDocumentIssued) EventType() string { return "AccountingDocumentIssued" }
-func (CreditWaiverIssued) EventType() string       { return "CreditWaiverIssued" }
-func (PaymentReceived) EventType() string          { return "PaymentReceived" }
-func (PlacementPaid) EventType() string            { return "PlacementPaid" }
-func (RecallRejected) EventType() string           { return "RecallRejected" }
+func (PlacementPaused) EventType() string  { return TypePlacementPaused }
+func (PlacementResumed) EventType() string { return TypePlacementResumed }
+
+func (PlacementOpened) EventType() string          { return TypePlacementOpened }
+func (EmailSequenceStarted) EventType() string     { return TypeEmailSequenceStarted }
+func (CallScheduled) EventType() string            { return TypeCallScheduled }
+func (CallDialed) EventType() string               { return TypeCallDialed }
+func (CallCompleted) EventType() string            { return TypeCallCompleted }
+func (PlacementRecalled) EventType() string        { return TypePlacementRecalled }
+func (SequencesPaused) EventType() string          { return TypeSequencesPaused }
+func (CallsCancelled) EventType() string           { return TypeCallsCancelled }
+func (OutcomeScoreSnapshotted) EventType() string  { return TypeOutcomeScoreSnapshotted }
+func (AccountingDocumentIssued) EventType() string { return TypeAccountingDocumentIssued }
+func (CreditWaiverIssued) EventType() string       { return TypeCreditWaiverIssued }
+func (PaymentReceived) EventType() string          { return TypePaymentReceived }
+func (PlacementPaid) EventType() string            { return TypePlacementPaid }
+func (RecallRejected) EventType() string           { return TypeRecallRejected }
 
 // registry maps each stored type name to a decoder. An unknown type is an
 // error, never a silent skip. Unknown fields inside a known type are

@@ -19,7 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
 )
@@ -139,7 +139,7 @@ func writeOne(w *bufio.Writer, cw *csv.Writer, rec eventstore.RecordedEvent) err
 		_, err := w.Write(buf)
 		return err
 	}
-	hash, prev, _, err := command.Unseal(rec.Metadata)
+	hash, prev, _, err := journal.Unseal(rec.Metadata)
 	hashS, prevS := "", ""
 	if err == nil {
 		hashS, prevS = hash.String(), prev.String()
@@ -176,14 +176,14 @@ func streamCreditor(known map[string]string, rec eventstore.RecordedEvent) strin
 	}
 	c := ""
 	switch {
-	case strings.HasPrefix(rec.Stream, journal.PlacementPrefix) && rec.Type == "PlacementOpened":
+	case strings.HasPrefix(rec.Stream, journal.PlacementPrefix) && rec.Type == domain.TypePlacementOpened:
 		var o struct {
 			CreditorID string `json:"creditorId"`
 		}
 		_ = json.Unmarshal(rec.Data, &o)
 		c = o.CreditorID
-	case rec.Type == command.ClaimReservedType:
-		var r command.ClaimNumberReserved
+	case rec.Type == journal.ClaimReservedType:
+		var r journal.ClaimNumberReserved
 		_ = json.Unmarshal(rec.Data, &r)
 		c = r.CreditorID
 	}

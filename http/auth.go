@@ -12,8 +12,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/journal"
 )
 
 // Keys are the configured API keys. Only their SHA-256 digests are kept.
@@ -78,7 +78,7 @@ func DevelopmentKeys() (keys Keys, creditorKey, agencyKey string) {
 // principal is who a request is made by.
 type principal struct {
 	id   string
-	kind string // command.ActorCreditor or command.ActorAgency
+	kind string // journal.ActorCreditor or journal.ActorAgency
 }
 
 // identify finds the principal of a presented key. Every configured key is
@@ -90,11 +90,11 @@ func (k Keys) identify(presented string) (principal, bool) {
 	match := 0
 	for _, e := range k.creditors {
 		if subtle.ConstantTimeCompare(d[:], e.digest[:]) == 1 {
-			found, match = principal{id: e.principal, kind: command.ActorCreditor}, 1
+			found, match = principal{id: e.principal, kind: journal.ActorCreditor}, 1
 		}
 	}
 	if k.agency != nil && subtle.ConstantTimeCompare(d[:], k.agency.digest[:]) == 1 {
-		found, match = principal{id: k.agency.principal, kind: command.ActorAgency}, 1
+		found, match = principal{id: k.agency.principal, kind: journal.ActorAgency}, 1
 	}
 	return found, match == 1
 }

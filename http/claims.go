@@ -15,6 +15,7 @@ import (
 
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -275,7 +276,7 @@ func (s *Server) transactions(c echo.Context) error {
 	}
 	items := []projections.FeedItem{}
 	for _, id := range s.runner.Placements.IDs(who(c).id) {
-		events, err := projections.ReadPlacement(c.Request().Context(), s.store, id)
+		events, err := journal.ReadPlacement(c.Request().Context(), s.store, id)
 		if err != nil {
 			return err
 		}

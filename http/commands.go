@@ -17,6 +17,7 @@ import (
 
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/journal"
 )
 
 var idempotencyKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
@@ -27,7 +28,7 @@ var idempotencyKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
 func (s *Server) commandRequest(c echo.Context, body []byte) (command.Request, error) {
 	p := who(c)
 	req := command.Request{Actor: p.id, ActorType: p.kind, RequestID: requestID(c)}
-	if p.kind == command.ActorCreditor {
+	if p.kind == journal.ActorCreditor {
 		req.Creditor = p.id
 	}
 	if key := c.Request().Header.Get("Idempotency-Key"); key != "" {

@@ -25,6 +25,7 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -343,7 +344,7 @@ func (s *Server) pageFor(id string, sess session, title string) page {
 
 func (s *Server) signin(c echo.Context) error {
 	p, ok := s.keys.identify(strings.TrimSpace(c.Request().PostForm.Get("key")))
-	if !ok || p.kind != command.ActorCreditor {
+	if !ok || p.kind != journal.ActorCreditor {
 		return s.render(c, http.StatusUnauthorized, "signin", page{Title: "Sign in", Error: "That key is not a creditor key this ledger knows."})
 	}
 	id, _ := s.sessions.create(p.id)
@@ -407,7 +408,7 @@ func (s *Server) dashPlacement(c echo.Context) error {
 	if err != nil {
 		return s.done(c, sessID, "/", "", humanMessages["not_found"])
 	}
-	events, err := projections.ReadPlacement(c.Request().Context(), s.store, id)
+	events, err := journal.ReadPlacement(c.Request().Context(), s.store, id)
 	if err == nil && projections.CreditorOf(events) != sess.creditor {
 		err = domain.ErrNotFound
 	}
@@ -480,7 +481,7 @@ func (s *Server) dashAction(c echo.Context) error {
 	default:
 		return s.done(c, sessID, back, "", "That action is not known.")
 	}
-	req := command.Request{Actor: sess.creditor, ActorType: command.ActorCreditor, RequestID: requestID(c), Creditor: sess.creditor}
+	req := command.Request{Actor: sess.creditor, ActorType: journal.ActorCreditor, RequestID: requestID(c), Creditor: sess.creditor}
 	res, err := s.commands.Execute(c.Request().Context(), id, req, build)
 	if err == nil {
 		err = res.Err
@@ -525,7 +526,7 @@ func (s *Server) dashBulk(c echo.Context) error {
 			problems = append(problems, "one selection was not a placement")
 			continue
 		}
-		req := command.Request{Actor: sess.creditor, ActorType: command.ActorCreditor, RequestID: uuid.NewString(), Creditor: sess.creditor}
+		req := command.Request{Actor: sess.creditor, ActorType: journal.ActorCreditor, RequestID: uuid.NewString(), Creditor: sess.creditor}
 		res, err := s.commands.Execute(c.Request().Context(), id, req, build)
 		if err == nil {
 			err = res.Err

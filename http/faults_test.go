@@ -43,7 +43,7 @@ func TestStorageFaults(t *testing.T) {
 			require.NoError(t, err)
 			keys, err := httpapi.ParseKeys("acme="+acmeKey, agencyKey)
 			require.NoError(t, err)
-			idem := command.NewIdempotencyIndex()
+			idem := projections.NewIdempotencyIndex()
 			runner := projections.NewRunner(store, idem, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()

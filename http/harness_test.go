@@ -48,7 +48,7 @@ func MustLedger(t testing.TB, dir string) *ledger {
 	require.NoError(t, err)
 	keys, err := httpapi.ParseKeys("acme="+acmeKey+",other="+otherKey, agencyKey)
 	require.NoError(t, err)
-	idem := command.NewIdempotencyIndex()
+	idem := projections.NewIdempotencyIndex()
 	runner := projections.NewRunner(store, idem, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

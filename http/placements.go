@@ -14,6 +14,7 @@ import (
 
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -249,7 +250,7 @@ func (s *Server) audit(c echo.Context) error {
 // placementEvents reads the events of one of the caller's placements;
 // another creditor's is not found, exactly like a missing one.
 func (s *Server) placementEvents(c echo.Context, id uuid.UUID) ([]projections.StoredEvent, error) {
-	events, err := projections.ReadPlacement(c.Request().Context(), s.store, id)
+	events, err := journal.ReadPlacement(c.Request().Context(), s.store, id)
 	if err == nil && projections.CreditorOf(events) != who(c).id {
 		err = domain.ErrNotFound
 	}

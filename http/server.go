@@ -19,6 +19,7 @@ import (
 
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 	"github.com/collections-ledger/ledger/webhook"
 )
@@ -121,7 +122,7 @@ func New(cfg Config) *Server {
 	// middleware would also run for every unknown /v1 path (echo registers a
 	// catch-all for it), answering 401 or 403 where 404 or 405 is right.
 	v1 := s.Group("/v1")
-	cred, agency := s.authenticate(command.ActorCreditor), s.authenticate(command.ActorAgency)
+	cred, agency := s.authenticate(journal.ActorCreditor), s.authenticate(journal.ActorAgency)
 	v1.POST("/placements", s.place, cred)
 	v1.GET("/placements", s.listPlacements, cred)
 	v1.GET("/placements/:id", s.getPlacement, cred)

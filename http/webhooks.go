@@ -8,7 +8,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/webhook"
@@ -39,7 +38,7 @@ func (s *Server) putWebhook(c echo.Context) error {
 		return domain.Invalid(domain.FieldError{Field: "secret", Message: err.Error()})
 	}
 	p := who(c)
-	res, err := command.AppendSystem(c.Request().Context(), s.store, journal.WebhookStream(p.id), p.id, p.kind, webhook.ConfiguredType,
+	res, err := journal.AppendSystem(c.Request().Context(), s.store, journal.WebhookStream(p.id), p.id, p.kind, webhook.ConfiguredType,
 		webhook.Configured{CreditorID: p.id, URL: r.URL, Secret: r.Secret}, time.Now())
 	if err != nil {
 		return err
@@ -53,7 +52,7 @@ var errNoWebhook = &domain.Error{Kind: domain.KindNotFound, Code: "webhook_not_c
 // currentWebhook returns the creditor's webhook as its configuration
 // stream's last event leaves it; errNoWebhook when there is none.
 func (s *Server) currentWebhook(c echo.Context) (webhook.Configured, error) {
-	last, found, err := command.LastEvent(c.Request().Context(), s.store, journal.WebhookStream(who(c).id))
+	last, found, err := journal.LastEvent(c.Request().Context(), s.store, journal.WebhookStream(who(c).id))
 	if err != nil {
 		return webhook.Configured{}, err
 	}
@@ -81,7 +80,7 @@ func (s *Server) deleteWebhook(c echo.Context) error {
 		return err
 	}
 	p := who(c)
-	res, err := command.AppendSystem(c.Request().Context(), s.store, journal.WebhookStream(p.id), p.id, p.kind, webhook.RemovedType,
+	res, err := journal.AppendSystem(c.Request().Context(), s.store, journal.WebhookStream(p.id), p.id, p.kind, webhook.RemovedType,
 		webhook.Removed{CreditorID: p.id}, time.Now())
 	if err != nil {
 		return err

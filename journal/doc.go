@@ -1,7 +1,11 @@
 // Package journal is the ledger's log format: what every reader of the log
-// and its one writer agree on. Today it holds the names of streams and the
-// format marker of a store; the rest of the format (event metadata, the hash
-// chain, the record decoder) still lives in package command.
+// and its one writer agree on. The names of streams (names.go), the metadata
+// every event carries (metadata.go), the hash chain that seals it (chain.go),
+// the one decoder of placement records and the stream reader (record.go),
+// the helper that appends the ledger's own chained events (system.go), and
+// the store's format marker (format.go, format_store.go). Package command
+// decides and appends through it; readers (projections, verify, export,
+// reconcile, the webhook reactor) depend on it and never on command.
 //
 // Stream names are built by one function per kind of stream and parsed by
 // one function, ParseStream. A name is the kind, a '-', and the stream's

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/webhook"
@@ -36,7 +35,7 @@ type Report struct {
 
 // Run migrates store to journal.Format.
 func Run(ctx context.Context, store eventstore.Store) (Report, error) {
-	format, empty, err := command.StoreFormat(ctx, store)
+	format, empty, err := journal.StoreFormat(ctx, store)
 	switch {
 	case err != nil:
 		return Report{}, err
@@ -45,7 +44,7 @@ func Run(ctx context.Context, store eventstore.Store) (Report, error) {
 	case format > journal.Format:
 		return Report{}, journal.ErrNewerFormat
 	case empty:
-		return Report{From: journal.Format, To: journal.Format}, command.DeclareFormat(ctx, store)
+		return Report{From: journal.Format, To: journal.Format}, journal.DeclareFormat(ctx, store)
 	}
 	legacy, err := readLegacy(ctx, store)
 	if err != nil {
@@ -54,9 +53,9 @@ func Run(ctx context.Context, store eventstore.Store) (Report, error) {
 	rep := Report{From: 1, To: journal.Format}
 	now := time.Now()
 	for _, r := range legacy.claims {
-		created, err := create(ctx, store, journal.ClaimStream(r.CreditorID, r.ClaimNumber), command.ClaimReservedType, r, now,
+		created, err := create(ctx, store, journal.ClaimStream(r.CreditorID, r.ClaimNumber), journal.ClaimReservedType, r, now,
 			func(data []byte) error {
-				var have command.ClaimNumberReserved
+				var have journal.ClaimNumberReserved
 				if err := json.Unmarshal(data, &have); err != nil || have.PlacementID != r.PlacementID {
 					return fmt.Errorf("claim number %q of %q is reserved for placement %s under its new name, but for %s under its old one",
 						r.ClaimNumber, r.CreditorID, have.PlacementID, r.PlacementID)
@@ -90,13 +89,13 @@ func Run(ctx context.Context, store eventstore.Store) (Report, error) {
 		}
 		rep.Checkpoint = legacy.checkpoint
 	}
-	return rep, command.DeclareFormat(ctx, store)
+	return rep, journal.DeclareFormat(ctx, store)
 }
 
 // create appends payload as the first event of stream, unless the stream
 // exists: then same (when not nil) checks its first event's data.
 func create(ctx context.Context, store eventstore.Store, stream, eventType string, payload any, at time.Time, same func([]byte) error) (bool, error) {
-	_, err := command.CreateSystem(ctx, store, stream, command.ActorSystem, command.ActorSystem, eventType, payload, at)
+	_, err := journal.CreateSystem(ctx, store, stream, journal.ActorSystem, journal.ActorSystem, eventType, payload, at)
 	if !errors.Is(err, eventstore.ErrConcurrency) {
 		return err == nil, err
 	}
@@ -111,7 +110,7 @@ func create(ctx context.Context, store eventstore.Store, stream, eventType strin
 }
 
 type legacyStreams struct {
-	claims     []command.ClaimNumberReserved
+	claims     []journal.ClaimNumberReserved
 	webhooks   []webhook.Configured // the latest of each creditor, in the order creditors first configured
 	checkpoint uint64
 }
@@ -129,8 +128,8 @@ func readLegacy(ctx context.Context, store eventstore.Store) (legacyStreams, err
 				continue
 			}
 			switch {
-			case kind == journal.LegacyKindClaim && rec.Type == command.ClaimReservedType:
-				var r command.ClaimNumberReserved
+			case kind == journal.LegacyKindClaim && rec.Type == journal.ClaimReservedType:
+				var r journal.ClaimNumberReserved
 				if err := json.Unmarshal(rec.Data, &r); err != nil {
 					return fmt.Errorf("%s revision %d: %w", rec.Stream, rec.Revision, err)
 				}

@@ -1,45 +1,21 @@
 package projections
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
-	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
 )
 
 // StoredEvent is a decoded placement event with what the store and the
-// command recorded about it.
-type StoredEvent struct {
-	ID       uuid.UUID
-	Revision uint64
-	Position eventstore.Position
-	Type     string
-	Data     json.RawMessage
-	Event    domain.Event
-	Meta     command.Metadata
-}
-
-// Decode decodes a recorded placement event.
-func Decode(rec eventstore.RecordedEvent) (StoredEvent, error) {
-	e, err := domain.DecodeEvent(rec.Type, rec.Data)
-	if err != nil {
-		return StoredEvent{}, fmt.Errorf("%s revision %d: %w", rec.Stream, rec.Revision, err)
-	}
-	m, err := command.DecodeMetadata(rec.Metadata)
-	if err != nil {
-		return StoredEvent{}, fmt.Errorf("%s revision %d: %w", rec.Stream, rec.Revision, err)
-	}
-	return StoredEvent{ID: rec.ID, Revision: rec.Revision, Position: rec.Position, Type: rec.Type, Data: rec.Data, Event: e, Meta: m}, nil
-}
+// command recorded about it (journal's record).
+type StoredEvent = journal.Record
 
 // Exact is an amount written as a JSON number, exactly ("400", "100.5").
 type Exact decimal.Decimal
@@ -214,32 +190,6 @@ func AuditItems(events []StoredEvent) []AuditItem {
 			Actor: se.Meta.Actor, ActorType: se.Meta.ActorType, RequestID: se.Meta.RequestID, Data: se.Data}
 	}
 	return out
-}
-
-// ReadPlacement reads and decodes all events of a placement's stream.
-// A placement that does not exist is domain.ErrNotFound.
-func ReadPlacement(ctx context.Context, store eventstore.Store, id uuid.UUID) ([]StoredEvent, error) {
-	var out []StoredEvent
-	for from := uint64(0); ; {
-		batch, err := store.ReadStream(ctx, journal.PlacementStream(id), from, 1000)
-		if errors.Is(err, eventstore.ErrStreamNotFound) {
-			return nil, domain.ErrNotFound
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, rec := range batch {
-			se, err := Decode(rec)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, se)
-		}
-		if len(batch) < 1000 {
-			return out, nil
-		}
-		from = batch[len(batch)-1].Revision + 1
-	}
 }
 
 // CreditorOf returns the creditor a placement's events belong to.

@@ -19,6 +19,7 @@ import (
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -27,7 +28,7 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 // MustRunner starts a runner and waits until it has applied pos.
 func MustRunner(t *testing.T, s eventstore.Store, pos eventstore.Position) *projections.Runner {
 	t.Helper()
-	r := projections.NewRunner(s, command.NewIdempotencyIndex(), quiet())
+	r := projections.NewRunner(s, projections.NewIdempotencyIndex(), quiet())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = r.Run(ctx); close(done) }()
@@ -52,7 +53,7 @@ func TestRebuildEqualsLive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(42, 7))
 	var ids []uuid.UUID
 	for i := range 30 {
-		res, err := h.Place(ctx, command.Request{Actor: "acme", ActorType: command.ActorCreditor, RequestID: uuid.NewString()}, domain.Place{
+		res, err := h.Place(ctx, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}, domain.Place{
 			PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%03d", i), CustomerNumber: "K1", Currency: "EUR",
 			FeeRate: decimal.RequireFromString("0.15"),
 			Invoices: []domain.Invoice{
@@ -64,7 +65,7 @@ func TestRebuildEqualsLive(t *testing.T) {
 	}
 	for range 300 {
 		id := ids[rng.IntN(len(ids))]
-		r := command.Request{Actor: "acme", ActorType: command.ActorCreditor, RequestID: uuid.NewString(), Creditor: "acme"}
+		r := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString(), Creditor: "acme"}
 		_, _ = h.Execute(ctx, id, r, func(at time.Time) domain.Command {
 			switch rng.IntN(6) {
 			case 0:
@@ -87,9 +88,9 @@ func TestRebuildEqualsLive(t *testing.T) {
 	rebuilt := MustRunner(t, s, head)
 	assert.Equal(t, live.Placements.Snapshot(), rebuilt.Placements.Snapshot(), "placements read model")
 	for _, id := range ids {
-		a, err := projections.ReadPlacement(ctx, s, id)
+		a, err := journal.ReadPlacement(ctx, s, id)
 		require.NoError(t, err)
-		b, err := projections.ReadPlacement(ctx, s, id)
+		b, err := journal.ReadPlacement(ctx, s, id)
 		require.NoError(t, err)
 		fa, _ := json.Marshal(projections.FeedItems(a))
 		fb, _ := json.Marshal(projections.FeedItems(b))

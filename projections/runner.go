@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
@@ -22,7 +21,7 @@ import (
 type Runner struct {
 	store      eventstore.Store
 	Placements *Placements
-	Idem       *command.IdempotencyIndex
+	Idem       *IdempotencyIndex
 	logger     *slog.Logger
 
 	mu       sync.Mutex
@@ -35,7 +34,7 @@ type Runner struct {
 }
 
 // NewRunner returns a runner over store feeding fresh read models.
-func NewRunner(store eventstore.Store, idem *command.IdempotencyIndex, logger *slog.Logger) *Runner {
+func NewRunner(store eventstore.Store, idem *IdempotencyIndex, logger *slog.Logger) *Runner {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -150,7 +149,7 @@ func decode(rec eventstore.RecordedEvent) decodedEvent {
 	// Only the idempotency index reads metadata here; most events carry no
 	// key, and their metadata is not decoded at all.
 	if bytes.Contains(rec.Metadata, idempotencyKeyField) {
-		if d.se.Meta, err = command.DecodeMetadata(rec.Metadata); err != nil {
+		if d.se.Meta, err = journal.DecodeMetadata(rec.Metadata); err != nil {
 			d.err = fmt.Errorf("projections: %s revision %d: %w", rec.Stream, rec.Revision, err)
 		}
 	}

@@ -18,7 +18,6 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
@@ -93,7 +92,7 @@ func Build(ctx context.Context, store eventstore.Store, creditor string, from, t
 			}
 			st := states[rec.Stream]
 			if st == nil {
-				if rec.Type != "PlacementOpened" {
+				if rec.Type != domain.TypePlacementOpened {
 					continue
 				}
 				e, err := domain.DecodeEvent(rec.Type, rec.Data)
@@ -141,7 +140,7 @@ func Build(ctx context.Context, store eventstore.Store, creditor string, from, t
 
 func (st *placementState) apply(rec eventstore.RecordedEvent, from, to time.Time, r *Report) error {
 	switch rec.Type {
-	case "PaymentReceived", "CreditWaiverIssued", "PlacementRecalled":
+	case domain.TypePaymentReceived, domain.TypeCreditWaiverIssued, domain.TypePlacementRecalled:
 	default:
 		return nil
 	}
@@ -152,7 +151,7 @@ func (st *placementState) apply(rec eventstore.RecordedEvent, from, to time.Time
 	var meta struct {
 		OccurredAt time.Time `json:"occurredAt"`
 	}
-	if _, _, core, err := command.Unseal(rec.Metadata); err == nil {
+	if _, _, core, err := journal.Unseal(rec.Metadata); err == nil {
 		_ = json.Unmarshal(core, &meta)
 	} else {
 		_ = json.Unmarshal(rec.Metadata, &meta)

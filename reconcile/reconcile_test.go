@@ -16,6 +16,7 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 	"github.com/collections-ledger/ledger/reconcile"
 )
@@ -31,7 +32,7 @@ func TestTotalsEqualSumsOverEvents(t *testing.T) {
 			s, err := embedded.Open(t.TempDir(), embedded.Options{})
 			require.NoError(t, err)
 			defer s.Close()
-			h := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+			h := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
 			rng := rand.New(rand.NewPCG(seed, 99))
 			ctx := context.Background()
 			var ids []uuid.UUID
@@ -66,7 +67,7 @@ func TestTotalsEqualSumsOverEvents(t *testing.T) {
 			// The sums over the events, computed the naive way.
 			want := map[string]reconcile.Amounts{}
 			for _, id := range ids {
-				events, err := projections.ReadPlacement(ctx, s, id)
+				events, err := journal.ReadPlacement(ctx, s, id)
 				require.NoError(t, err)
 				opened := events[0].Event.(domain.PlacementOpened)
 				if opened.CreditorID != "acme" {
@@ -123,7 +124,7 @@ func TestWindow(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	clock := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
-	h := command.NewHandler(s, command.NewIdempotencyIndex(), func() time.Time { return clock })
+	h := command.NewHandler(s, projections.NewIdempotencyIndex(), func() time.Time { return clock })
 	ctx := context.Background()
 	res, err := h.Place(ctx, command.Request{Actor: "acme", RequestID: "r"}, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "CL-W",
 		CustomerNumber: "K", Currency: "EUR", FeeRate: d("0.2"), Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: d("100"), DueDate: "2024-01-01"}}})

@@ -23,7 +23,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
-	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
@@ -81,7 +80,7 @@ type Options struct {
 
 type streamState struct {
 	next uint64
-	hash command.Hash
+	hash journal.Hash
 }
 
 type verifier struct {
@@ -215,7 +214,7 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 
 // checked is the order-independent part of checking one event.
 type checked struct {
-	seal      command.Seal
+	seal      journal.Seal
 	placement uuid.UUID
 	badStream bool
 	event     domain.Event
@@ -239,7 +238,7 @@ func checkBatch(batch []eventstore.RecordedEvent) []checked {
 			for i := lo; i < hi; i++ {
 				rec := batch[i]
 				c := &out[i]
-				c.seal = command.CheckSeal(rec.Stream, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata)
+				c.seal = journal.CheckSeal(rec.Stream, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata)
 				if id, ok := strings.CutPrefix(rec.Stream, journal.PlacementPrefix); ok {
 					pid, err := uuid.Parse(id)
 					if err != nil {
@@ -258,7 +257,7 @@ func checkBatch(batch []eventstore.RecordedEvent) []checked {
 
 // link checks the stream's revision order and the event's link to the
 // previous event of its stream, given the event's own seal.
-func (v *verifier) link(rec eventstore.RecordedEvent, st *streamState, seal command.Seal) {
+func (v *verifier) link(rec eventstore.RecordedEvent, st *streamState, seal journal.Seal) {
 	if rec.Revision != st.next {
 		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "revision",
 			Problem: fmt.Sprintf("expected revision %d: events %d..%d of this stream are missing or unreadable", st.next, st.next, rec.Revision-1)})
@@ -279,7 +278,7 @@ func (v *verifier) link(rec eventstore.RecordedEvent, st *streamState, seal comm
 
 // checkEvent checks one event's seal, its place in its stream and its link.
 func (v *verifier) checkEvent(rec eventstore.RecordedEvent, st *streamState) {
-	v.link(rec, st, command.CheckSeal(rec.Stream, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata))
+	v.link(rec, st, journal.CheckSeal(rec.Stream, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata))
 }
 
 // checkDocument checks that an accounting document balances its lines.
@@ -335,7 +334,7 @@ func (v *verifier) checkPlacements(ctx context.Context, store eventstore.Store, 
 	fresh := rebuilt.Snapshot()
 	for _, id := range ids {
 		stream := journal.PlacementStream(id)
-		events, err := projections.ReadPlacement(ctx, store, id)
+		events, err := journal.ReadPlacement(ctx, store, id)
 		if err != nil {
 			if errors.Is(err, eventstore.ErrCorrupt) || errors.Is(err, domain.ErrNotFound) {
 				v.add(Finding{Stream: stream, Field: "storage", Problem: firstLine(err)})
@@ -403,7 +402,7 @@ func Export(ctx context.Context, r io.Reader) (Report, error) {
 		st := streams[l.Stream]
 		if st == nil {
 			st = &streamState{next: l.Revision}
-			if _, prev, _, err := command.Unseal(l.Metadata); err == nil {
+			if _, prev, _, err := journal.Unseal(l.Metadata); err == nil {
 				st.hash = prev // the window starts here: trust the first link
 			}
 			streams[l.Stream] = st

@@ -18,6 +18,8 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/projections"
 	"github.com/collections-ledger/ledger/verify"
 )
 
@@ -28,9 +30,9 @@ func MustLedgerStore(t *testing.T) string {
 	dir := t.TempDir()
 	s, err := embedded.Open(dir, embedded.Options{})
 	require.NoError(t, err)
-	h := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+	h := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
 	ctx := context.Background()
-	req := command.Request{Actor: "acme", ActorType: command.ActorCreditor, RequestID: uuid.NewString(), Creditor: "acme"}
+	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString(), Creditor: "acme"}
 	for i := range 3 {
 		res, err := h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%d", i),
 			CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),

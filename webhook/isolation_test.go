@@ -33,14 +33,14 @@ import (
 
 func (l *ledger) configureFor(t *testing.T, creditor, url string) {
 	t.Helper()
-	_, err := command.AppendSystem(context.Background(), l.store, journal.WebhookStream(creditor), creditor, command.ActorCreditor,
+	_, err := journal.AppendSystem(context.Background(), l.store, journal.WebhookStream(creditor), creditor, journal.ActorCreditor,
 		webhook.ConfiguredType, webhook.Configured{CreditorID: creditor, URL: url, Secret: secret}, time.Now())
 	require.NoError(t, err)
 }
 
 func (l *ledger) placeFor(t *testing.T, creditor, claim string) uuid.UUID {
 	t.Helper()
-	r := command.Request{Actor: creditor, ActorType: command.ActorCreditor, RequestID: uuid.NewString()}
+	r := command.Request{Actor: creditor, ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}
 	res, err := l.h.Place(context.Background(), r, domain.Place{PlacementID: uuid.New(), CreditorID: creditor, ClaimNumber: claim,
 		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
 		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
@@ -52,7 +52,7 @@ func (l *ledger) placeFor(t *testing.T, creditor, claim string) uuid.UUID {
 // notifications that must arrive in this order.
 func (l *ledger) cycle(t *testing.T, creditor string, id uuid.UUID) {
 	t.Helper()
-	r := command.Request{Actor: creditor, ActorType: command.ActorCreditor, RequestID: uuid.NewString()}
+	r := command.Request{Actor: creditor, ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}
 	for _, build := range []func(time.Time) domain.Command{
 		func(at time.Time) domain.Command { return domain.Pause{Reason: domain.PauseDispute, At: at} },
 		func(at time.Time) domain.Command { return domain.Resume{At: at} },
@@ -274,11 +274,11 @@ func TestRemovedWebhookDropsPending(t *testing.T) {
 	}
 	r, stop := start(t, l.store, webhook.Options{})
 	require.Eventually(t, func() bool { return len(r.Deliveries("acme")) >= 10 }, wait, 5*time.Millisecond)
-	res, err := command.AppendSystem(context.Background(), l.store, journal.WebhookStream("acme"), "acme", command.ActorCreditor,
+	res, err := journal.AppendSystem(context.Background(), l.store, journal.WebhookStream("acme"), "acme", journal.ActorCreditor,
 		webhook.RemovedType, webhook.Removed{CreditorID: "acme"}, time.Now())
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		last, found, err := command.LastEvent(context.Background(), l.store, journal.WebhookProgressStream("acme"))
+		last, found, err := journal.LastEvent(context.Background(), l.store, journal.WebhookProgressStream("acme"))
 		require.NoError(t, err)
 		var p webhook.Progressed
 		return found && json.Unmarshal(last.Data, &p) == nil && p.Through >= uint64(res.Position)

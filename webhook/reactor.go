@@ -17,7 +17,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
@@ -304,7 +303,7 @@ func (r *Reactor) remove(creditor string, at eventstore.Position) {
 }
 
 func (r *Reactor) loadProgress(ctx context.Context, creditor string) (progress, error) {
-	last, found, err := command.LastEvent(ctx, r.store, journal.WebhookProgressStream(creditor))
+	last, found, err := journal.LastEvent(ctx, r.store, journal.WebhookProgressStream(creditor))
 	if err != nil || !found {
 		return progress{}, err
 	}
@@ -336,8 +335,8 @@ func (r *Reactor) loadProgress(ctx context.Context, creditor string) (progress, 
 // statusChanges maps the events that change a placement's status to the
 // status they lead to.
 var statusChanges = map[string]domain.Status{
-	"PlacementRecalled": domain.StatusRecalled, "PlacementPaid": domain.StatusPaid,
-	"PlacementPaused": domain.StatusPaused, "PlacementResumed": domain.StatusActive,
+	domain.TypePlacementRecalled: domain.StatusRecalled, domain.TypePlacementPaid: domain.StatusPaid,
+	domain.TypePlacementPaused: domain.StatusPaused, domain.TypePlacementResumed: domain.StatusActive,
 }
 
 // statusChange returns the notification an event of a placement calls for,
@@ -347,7 +346,7 @@ func (r *Reactor) statusChange(rec eventstore.RecordedEvent) (*job, string) {
 	if !ok {
 		return nil, ""
 	}
-	if rec.Type == "PlacementOpened" {
+	if rec.Type == domain.TypePlacementOpened {
 		var o domain.PlacementOpened
 		if json.Unmarshal(rec.Data, &o) == nil {
 			r.placements[id] = &placementInfo{creditor: o.CreditorID, claim: o.ClaimNumber, customer: o.CustomerNumber, status: domain.StatusActive}
@@ -367,8 +366,8 @@ func (r *Reactor) statusChange(rec eventstore.RecordedEvent) (*job, string) {
 func newJob(rec eventstore.RecordedEvent, id uuid.UUID, claim, customer string, prev, next domain.Status) *job {
 	j := &job{pos: rec.Position, id: uuid.NewSHA1(payloadNamespace, rec.ID[:]).String(), placement: id,
 		claim: claim, customer: customer, prev: prev, next: next}
-	if _, _, core, err := command.Unseal(rec.Metadata); err == nil {
-		var m command.Metadata
+	if _, _, core, err := journal.Unseal(rec.Metadata); err == nil {
+		var m journal.Metadata
 		if json.Unmarshal(core, &m) == nil {
 			j.occurredAt = m.OccurredAt
 		}
@@ -476,7 +475,7 @@ func (r *Reactor) attempt(ob *outbox, j *job) {
 		a.Outcome, settled = "delivered", true
 	case now.Sub(j.since) >= r.opts.GiveUpAfter:
 		a.Outcome, a.Error = "given_up", err.Error()
-		_, rerr := command.AppendSystem(context.Background(), r.store, journal.WebhookProgressStream(ob.creditor), command.ActorSystem, command.ActorSystem,
+		_, rerr := journal.AppendSystem(context.Background(), r.store, journal.WebhookProgressStream(ob.creditor), journal.ActorSystem, journal.ActorSystem,
 			GivenUpType, GivenUp{CreditorID: ob.creditor, EventID: j.id, Position: uint64(j.pos), Attempts: n, LastError: err.Error(), GivenUpAt: now.UTC()}, now)
 		if rerr != nil {
 			r.opts.Logger.Error("webhook: could not record a given-up delivery; it will be tried again", "creditor", ob.creditor, "err", rerr)
@@ -639,27 +638,19 @@ func (r *Reactor) refill(ob *outbox) {
 // pos: its creditor, claim, customer and status then.
 func (r *Reactor) statusBefore(ctx context.Context, id uuid.UUID, pos eventstore.Position) (*placementInfo, error) {
 	var p domain.Placement
-	stream := journal.PlacementStream(id)
-	for from := uint64(0); ; {
-		batch, err := r.store.ReadStream(ctx, stream, from, 500)
-		if err != nil {
-			return nil, err
+	errStop := errors.New("reached the notification")
+	err := journal.ReadStream(ctx, r.store, journal.PlacementStream(id), 0, func(rec eventstore.RecordedEvent) error {
+		if rec.Position >= pos {
+			return errStop
 		}
-		for _, rec := range batch {
-			if rec.Position >= pos {
-				return &placementInfo{creditor: p.CreditorID, claim: p.ClaimNumber, customer: p.CustomerNumber, status: p.Status}, nil
-			}
-			e, err := domain.DecodeEvent(rec.Type, rec.Data)
-			if err != nil {
-				return nil, err
-			}
-			p = domain.Evolve(p, e)
-		}
-		if len(batch) < 500 {
-			return &placementInfo{creditor: p.CreditorID, claim: p.ClaimNumber, customer: p.CustomerNumber, status: p.Status}, nil
-		}
-		from = batch[len(batch)-1].Revision + 1
+		e, err := domain.DecodeEvent(rec.Type, rec.Data)
+		p = domain.Evolve(p, e)
+		return err
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, err
 	}
+	return &placementInfo{creditor: p.CreditorID, claim: p.ClaimNumber, customer: p.CustomerNumber, status: p.Status}, nil
 }
 
 // progressOf is what a creditor's progress is now (under r.mu): every
@@ -714,7 +705,7 @@ func (r *Reactor) recordProgress(ctx context.Context, final bool) {
 		for i, pos := range t.p.pending {
 			rec.Pending[i] = uint64(pos)
 		}
-		_, err := command.AppendSystem(ctx, r.store, journal.WebhookProgressStream(t.ob.creditor), command.ActorSystem, command.ActorSystem,
+		_, err := journal.AppendSystem(ctx, r.store, journal.WebhookProgressStream(t.ob.creditor), journal.ActorSystem, journal.ActorSystem,
 			ProgressedType, rec, r.opts.Now())
 		if err != nil {
 			if ctx.Err() == nil || final {

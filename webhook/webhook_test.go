@@ -23,6 +23,7 @@ import (
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
 	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/projections"
 	"github.com/collections-ledger/ledger/webhook"
 )
 
@@ -78,17 +79,17 @@ func mustLedger(t *testing.T, dir string) *ledger {
 	s, err := embedded.Open(dir, embedded.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
-	return &ledger{store: s, h: command.NewHandler(s, command.NewIdempotencyIndex(), nil)}
+	return &ledger{store: s, h: command.NewHandler(s, projections.NewIdempotencyIndex(), nil)}
 }
 
 func (l *ledger) configure(t *testing.T, url string) {
-	_, err := command.AppendSystem(context.Background(), l.store, journal.WebhookStream("acme"), "acme", command.ActorCreditor,
+	_, err := journal.AppendSystem(context.Background(), l.store, journal.WebhookStream("acme"), "acme", journal.ActorCreditor,
 		webhook.ConfiguredType, webhook.Configured{CreditorID: "acme", URL: url, Secret: secret}, time.Now())
 	require.NoError(t, err)
 }
 
 func (l *ledger) placeAndRecall(t *testing.T, claim string) (uuid.UUID, eventstore.Position) {
-	req := command.Request{Actor: "acme", ActorType: command.ActorCreditor, RequestID: "r"}
+	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: "r"}
 	res, err := l.h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: claim,
 		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
 		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
@@ -241,7 +242,7 @@ func TestPauseAndResumeAreNotified(t *testing.T) {
 	l := mustLedger(t, t.TempDir())
 	rcv := newReceiver(t, 0)
 	l.configure(t, rcv.URL)
-	req := command.Request{Actor: "acme", ActorType: command.ActorCreditor, RequestID: "r"}
+	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: "r"}
 	res, err := l.h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "CL-P",
 		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
 		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})

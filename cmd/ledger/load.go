@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/collections-ledger/ledger/domain"
 )
 
 // loadConfig bounds a load run: loopback only, limited in count and time.
@@ -265,7 +267,7 @@ func load(ctx context.Context, args []string, getenv func(string) string, stdout
 					r.stats.add(opPayment, time.Since(t0), status)
 					if status == http.StatusOK {
 						ackMu.Lock()
-						acks = append(acks, acked{id, "PaymentReceived", num})
+						acks = append(acks, acked{id, domain.TypePaymentReceived, num})
 						ackMu.Unlock()
 					}
 				case roll < 65:
@@ -374,9 +376,9 @@ func (r *loadRun) verify(ctx context.Context, acks []acked) (missing, dup int, e
 		seen := map[string]int{}
 		for _, it := range items {
 			switch it.Type {
-			case "PaymentReceived":
+			case domain.TypePaymentReceived:
 				seen["PaymentReceived/"+it.Data.PaymentNumber]++
-			case "CreditWaiverIssued", "RecallRejected":
+			case domain.TypeCreditWaiverIssued, domain.TypeRecallRejected:
 				seen["request/"+it.RequestID]++
 			}
 		}

@@ -17,6 +17,8 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/projections"
 )
 
 func TestLoadConfigRefusals(t *testing.T) {
@@ -100,8 +102,8 @@ func TestReplayCommand(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "s")
 	s, err := embedded.Open(dir, embedded.Options{})
 	require.NoError(t, err)
-	h := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
-	req := command.Request{Actor: "acme", ActorType: command.ActorCreditor, RequestID: "r1"}
+	h := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
+	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: "r1"}
 	res, err := h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "CL-1",
 		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
 		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
@@ -132,10 +134,10 @@ func TestExportAndVerifyExport(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "s")
 	s, err := embedded.Open(dir, embedded.Options{})
 	require.NoError(t, err)
-	h := command.NewHandler(s, command.NewIdempotencyIndex(), nil)
+	h := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
 	var ids []uuid.UUID
 	for i, cred := range []string{"acme", "other", "acme"} {
-		req := command.Request{Actor: cred, ActorType: command.ActorCreditor, RequestID: "r"}
+		req := command.Request{Actor: cred, ActorType: journal.ActorCreditor, RequestID: "r"}
 		res, err := h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: cred, ClaimNumber: fmt.Sprintf("CL-%d", i),
 			CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
 			Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
@@ -190,8 +192,8 @@ func TestReconcileCommandWithStatement(t *testing.T) {
 	s, err := embedded.Open(dir, embedded.Options{})
 	require.NoError(t, err)
 	clock := time.Date(2024, 4, 1, 9, 0, 0, 0, time.UTC)
-	h := command.NewHandler(s, command.NewIdempotencyIndex(), func() time.Time { return clock })
-	req := command.Request{Actor: "acme", ActorType: command.ActorCreditor, RequestID: "r"}
+	h := command.NewHandler(s, projections.NewIdempotencyIndex(), func() time.Time { return clock })
+	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: "r"}
 	for i := range 2 {
 		res, err := h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%d", i),
 			CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),

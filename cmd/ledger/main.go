@@ -28,6 +28,7 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore"
 	httpapi "github.com/collections-ledger/ledger/http"
+	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 	"github.com/collections-ledger/ledger/webhook"
 )
@@ -171,14 +172,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer store.Close()
 	logger.Info("event store open", "engine", engine, "store", redactStore(cfg.Store))
-	if err := command.EnsureFormat(ctx, store); err != nil {
+	if err := journal.EnsureFormat(ctx, store); err != nil {
 		logger.Error("cannot use the event store", "store", redactStore(cfg.Store), "err", err)
 		return 1
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	idem := command.NewIdempotencyIndex()
+	idem := projections.NewIdempotencyIndex()
 	runner := projections.NewRunner(store, idem, logger)
 	runCtx, stopRunner := context.WithCancel(context.Background())
 	runnerDone := make(chan error, 1)

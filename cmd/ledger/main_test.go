@@ -15,9 +15,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/journal"
 )
 
 func TestRedactStore(t *testing.T) {
@@ -200,7 +200,7 @@ func TestServeExitsWhenProjectionsStop(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "s")
 	s, err := embedded.Open(dir, embedded.Options{})
 	require.NoError(t, err)
-	require.NoError(t, command.DeclareFormat(context.Background(), s))
+	require.NoError(t, journal.DeclareFormat(context.Background(), s))
 	_, err = s.Append(context.Background(), "placement-3fa85f64-5717-4562-b3fc-2c963f66afa6", eventstore.NoStream(),
 		[]eventstore.EventData{{ID: uuid.New(), Type: "SomethingUnknown", Data: []byte(`{}`), Metadata: []byte(`{}`)}})
 	require.NoError(t, err)

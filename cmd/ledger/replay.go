@@ -15,6 +15,7 @@ import (
 
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -45,7 +46,7 @@ func replayCmd(ctx context.Context, args []string, getenv func(string) string, s
 			return 2
 		}
 	}
-	events, err := projections.ReadPlacement(ctx, store, id)
+	events, err := journal.ReadPlacement(ctx, store, id)
 	if errors.Is(err, domain.ErrNotFound) {
 		fmt.Fprintf(stderr, "ledger replay: no placement %s\n", id)
 		return 1

@@ -1,4 +1,4 @@
-package command
+package journal
 
 import (
 	"encoding/json"
@@ -47,25 +47,13 @@ type Metadata struct {
 func DecodeMetadata(b []byte) (Metadata, error) {
 	var m Metadata
 	if len(b) == 0 {
-		return m, fmt.Errorf("command: event has no metadata")
+		return m, fmt.Errorf("journal: event has no metadata")
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
-		return m, fmt.Errorf("command: decode metadata: %w", err)
+		return m, fmt.Errorf("journal: decode metadata: %w", err)
 	}
 	return m, nil
 }
-
-// eventID returns the ID of the i-th event of a command. With an idempotency
-// key the IDs are derived from it, so the store itself recognises a retried
-// append; without one they are random.
-func eventID(actor, key string, placement uuid.UUID, i int) uuid.UUID {
-	if key == "" {
-		return uuid.New()
-	}
-	return uuid.NewSHA1(idNamespace, []byte(fmt.Sprintf("%s\x00%s\x00%s\x00%d", actor, key, placement, i)))
-}
-
-var idNamespace = uuid.MustParse("6f1d2a9e-5c1b-4c55-9a8e-2f0b7d4e8a10")
 
 // ClaimNumberReserved is the one event of a reservation stream.
 type ClaimNumberReserved struct {

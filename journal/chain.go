@@ -1,12 +1,15 @@
-package command
+package journal
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 
 	"github.com/google/uuid"
+
+	"github.com/collections-ledger/ledger/eventstore"
 )
 
 // The hash chain. Every event the ledger writes carries, at the start of its
@@ -131,11 +134,25 @@ func CheckLink(prev Hash, stream string, revision uint64, id uuid.UUID, eventTyp
 	return s.Hash, s.Field, s.Err
 }
 
-// lastHash returns the hash in an event's metadata (zero if it has none).
-func lastHash(meta []byte) Hash {
+// LastHash returns the hash in an event's metadata (zero if it has none).
+func LastHash(meta []byte) Hash {
 	h, _, _, err := Unseal(meta)
 	if err != nil {
 		return Hash{}
 	}
 	return h
+}
+
+// Chain builds the stored form of an event: its metadata m (without Hash
+// and PrevHash) is the core that is hashed with the event and the hash of
+// the event before it in its stream (prev; zero for a stream's first), and
+// is stored behind the hash chain's prefix. It returns the event and its
+// hash, the prev of the stream's next event.
+func Chain(prev Hash, stream string, revision uint64, id uuid.UUID, eventType string, data []byte, m Metadata) (eventstore.EventData, Hash, error) {
+	core, err := json.Marshal(m)
+	if err != nil {
+		return eventstore.EventData{}, Hash{}, err
+	}
+	hash := EventHash(prev, stream, revision, id, eventType, data, core)
+	return eventstore.EventData{ID: id, Type: eventType, Data: data, Metadata: seal(hash, prev, core)}, hash, nil
 }

@@ -1,4 +1,4 @@
-package command
+package journal
 
 import (
 	"context"
@@ -8,20 +8,19 @@ import (
 	"time"
 
 	"github.com/collections-ledger/ledger/eventstore"
-	"github.com/collections-ledger/ledger/journal"
 )
 
 // StoreFormat returns the log format a store declares; 0 when it declares
 // none. empty is true when the store holds no events at all.
 func StoreFormat(ctx context.Context, store eventstore.Store) (format int, empty bool, err error) {
-	last, found, err := LastEvent(ctx, store, journal.FormatStream)
+	last, found, err := LastEvent(ctx, store, FormatStream)
 	if err != nil {
 		return 0, false, err
 	}
 	if found {
-		var f journal.FormatDeclared
+		var f FormatDeclared
 		if err := json.Unmarshal(last.Data, &f); err != nil || f.Format <= 0 {
-			return 0, false, fmt.Errorf("the format marker %s is damaged: %q", journal.FormatStream, last.Data)
+			return 0, false, fmt.Errorf("the format marker %s is damaged: %q", FormatStream, last.Data)
 		}
 		return f.Format, false, nil
 	}
@@ -30,19 +29,19 @@ func StoreFormat(ctx context.Context, store eventstore.Store) (format int, empty
 }
 
 // EnsureFormat is called before the ledger writes to a store: a new store is
-// declared to be in journal.Format; a store in that format is fine; an older
-// one is journal.ErrLegacyFormat and a newer one journal.ErrNewerFormat.
+// declared to be in Format; a store in that format is fine; an older
+// one is ErrLegacyFormat and a newer one ErrNewerFormat.
 func EnsureFormat(ctx context.Context, store eventstore.Store) error {
 	format, empty, err := StoreFormat(ctx, store)
 	switch {
 	case err != nil:
 		return err
-	case format == journal.Format:
+	case format == Format:
 		return nil
-	case format > journal.Format:
-		return fmt.Errorf("%w (it declares format %d; this ledger writes %d)", journal.ErrNewerFormat, format, journal.Format)
+	case format > Format:
+		return fmt.Errorf("%w (it declares format %d; this ledger writes %d)", ErrNewerFormat, format, Format)
 	case !empty:
-		return journal.ErrLegacyFormat
+		return ErrLegacyFormat
 	}
 	return DeclareFormat(ctx, store)
 }
@@ -50,15 +49,15 @@ func EnsureFormat(ctx context.Context, store eventstore.Store) error {
 // DeclareFormat appends the format marker (once: a second declaration of the
 // same format, by another instance or a rerun, changes nothing).
 func DeclareFormat(ctx context.Context, store eventstore.Store) error {
-	_, err := CreateSystem(ctx, store, journal.FormatStream, ActorSystem, ActorSystem, journal.FormatDeclaredType,
-		journal.FormatDeclared{Format: journal.Format}, time.Now())
+	_, err := CreateSystem(ctx, store, FormatStream, ActorSystem, ActorSystem, FormatDeclaredType,
+		FormatDeclared{Format: Format}, time.Now())
 	if errors.Is(err, eventstore.ErrConcurrency) {
 		format, _, ferr := StoreFormat(ctx, store)
 		if ferr != nil {
 			return ferr
 		}
-		if format != journal.Format {
-			return fmt.Errorf("the store declares format %d, not %d", format, journal.Format)
+		if format != Format {
+			return fmt.Errorf("the store declares format %d, not %d", format, Format)
 		}
 		return nil
 	}

@@ -1,4 +1,4 @@
-package command
+package journal
 
 import (
 	"context"
@@ -85,17 +85,15 @@ func appendSystem(ctx context.Context, store eventstore.Store, stream, actor, ac
 				return eventstore.AppendResult{}, err
 			}
 			if exists {
-				expected, rev, prev = eventstore.Exact(last.Revision), last.Revision+1, lastHash(last.Metadata)
+				expected, rev, prev = eventstore.Exact(last.Revision), last.Revision+1, LastHash(last.Metadata)
 			}
 		}
-		core, err := json.Marshal(Metadata{Actor: actor, ActorType: actorType, RequestID: uuid.NewString(), SchemaVersion: domain.SchemaVersion,
-			OccurredAt: at.UTC(), Command: eventType, Count: 1})
+		event, _, err := Chain(prev, stream, rev, uuid.New(), eventType, data, Metadata{Actor: actor, ActorType: actorType,
+			RequestID: uuid.NewString(), SchemaVersion: domain.SchemaVersion, OccurredAt: at.UTC(), Command: eventType, Count: 1})
 		if err != nil {
 			return eventstore.AppendResult{}, err
 		}
-		id := uuid.New()
-		hash := EventHash(prev, stream, rev, id, eventType, data, core)
-		res, err := store.Append(ctx, stream, expected, []eventstore.EventData{{ID: id, Type: eventType, Data: data, Metadata: seal(hash, prev, core)}})
+		res, err := store.Append(ctx, stream, expected, []eventstore.EventData{event})
 		if errors.Is(err, eventstore.ErrConcurrency) && !create {
 			continue
 		}
@@ -103,3 +101,10 @@ func appendSystem(ctx context.Context, store eventstore.Store, stream, actor, ac
 	}
 	return eventstore.AppendResult{}, ErrTooMuchContention
 }
+
+// maxAttempts bounds the retries of an append that lost a race.
+const maxAttempts = 8
+
+// ErrTooMuchContention: a stream changed too often while an append was
+// being prepared.
+var ErrTooMuchContention = &domain.Error{Kind: "contention", Code: "too_much_contention", Message: "the placement changed too often while the command was decided; try again"}
