@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/internal/pebbleutil"
 )
 
 var _ eventstore.Store = (*Store)(nil)
@@ -105,7 +106,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	po := &pebble.Options{
 		FS:     opts.FS,
 		Cache:  cache,
-		Logger: pebbleLogger{logger},
+		Logger: pebbleutil.Logger{L: logger},
 		// Memtables live outside the Go heap; two can exist at once.
 		MemTableSize:       16 << 20,
 		FormatMajorVersion: pebble.FormatNewest,
@@ -677,43 +678,6 @@ func prefixEnd(p []byte) []byte {
 	return nil
 }
 
-// commitSync commits a batch durably. Pebble reports a failed WAL write or
-// sync through Logger.Fatalf and, should Fatalf return, goes on to report the
-// commit as a success. So pebbleLogger.Fatalf never returns: it panics with
-// pebbleFatal, which is recovered here, on the writer goroutine that called
-// Commit, and becomes the engine's permanent failure.
-func commitSync(b *pebble.Batch) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(pebbleFatal)
-			if !ok {
-				panic(r)
-			}
-			err = errors.New(f.msg)
-		}
-	}()
-	return b.Commit(pebble.Sync)
-}
-
-type pebbleFatal struct{ msg string }
-
-// pebbleLogger routes Pebble's messages to slog. Fatalf panics with
-// pebbleFatal: on the writer goroutine commitSync recovers it; on one of
-// Pebble's background goroutines nothing does, and the process dies, which is
-// the only safe reaction to a state Pebble cannot continue from (a supervisor
-// restarts it and recovery runs from the write-ahead log).
-type pebbleLogger struct{ l *slog.Logger }
-
-func (p pebbleLogger) Infof(format string, args ...any) {
-	p.l.Debug("pebble: " + fmt.Sprintf(format, args...))
-}
-
-func (p pebbleLogger) Errorf(format string, args ...any) {
-	p.l.Error("pebble: " + fmt.Sprintf(format, args...))
-}
-
-func (p pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	p.l.Error("pebble: fatal: " + msg)
-	panic(pebbleFatal{msg: msg})
-}
+// commitSync commits a batch durably; a failed WAL write or sync is the
+// engine's permanent failure (see pebbleutil.Commit).
+func commitSync(b *pebble.Batch) error { return pebbleutil.Commit(b, pebble.Sync) }
