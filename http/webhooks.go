@@ -38,8 +38,8 @@ func (s *Server) putWebhook(c echo.Context) error {
 		return domain.Invalid(domain.FieldError{Field: "secret", Message: err.Error()})
 	}
 	p := who(c)
-	res, err := journal.AppendSystem(c.Request().Context(), s.store, journal.WebhookStream(p.id), p.id, p.kind, webhook.ConfiguredType,
-		webhook.Configured{CreditorID: p.id, URL: r.URL, Secret: r.Secret}, time.Now())
+	res, err := journal.AppendSystem(c.Request().Context(), s.store, journal.WebhookStream(p.id), p.id, p.kind, journal.WebhookConfiguredType,
+		journal.WebhookConfigured{CreditorID: p.id, URL: r.URL, Secret: r.Secret}, time.Now())
 	if err != nil {
 		return err
 	}
@@ -51,15 +51,15 @@ var errNoWebhook = &domain.Error{Kind: domain.KindNotFound, Code: "webhook_not_c
 
 // currentWebhook returns the creditor's webhook as its configuration
 // stream's last event leaves it; errNoWebhook when there is none.
-func (s *Server) currentWebhook(c echo.Context) (webhook.Configured, error) {
+func (s *Server) currentWebhook(c echo.Context) (journal.WebhookConfigured, error) {
 	last, found, err := journal.LastEvent(c.Request().Context(), s.store, journal.WebhookStream(who(c).id))
 	if err != nil {
-		return webhook.Configured{}, err
+		return journal.WebhookConfigured{}, err
 	}
-	if !found || last.Type != webhook.ConfiguredType {
-		return webhook.Configured{}, errNoWebhook
+	if !found || last.Type != journal.WebhookConfiguredType {
+		return journal.WebhookConfigured{}, errNoWebhook
 	}
-	var cfg webhook.Configured
+	var cfg journal.WebhookConfigured
 	err = json.Unmarshal(last.Data, &cfg)
 	return cfg, err
 }
@@ -80,8 +80,8 @@ func (s *Server) deleteWebhook(c echo.Context) error {
 		return err
 	}
 	p := who(c)
-	res, err := journal.AppendSystem(c.Request().Context(), s.store, journal.WebhookStream(p.id), p.id, p.kind, webhook.RemovedType,
-		webhook.Removed{CreditorID: p.id}, time.Now())
+	res, err := journal.AppendSystem(c.Request().Context(), s.store, journal.WebhookStream(p.id), p.id, p.kind, journal.WebhookRemovedType,
+		journal.WebhookRemoved{CreditorID: p.id}, time.Now())
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,6 @@ import (
 
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
-	"github.com/collections-ledger/ledger/webhook"
 )
 
 // Report says what a migration found and did.
@@ -70,7 +69,7 @@ func Run(ctx context.Context, store eventstore.Store) (Report, error) {
 		}
 	}
 	for _, c := range legacy.webhooks {
-		created, err := create(ctx, store, journal.WebhookStream(c.CreditorID), webhook.ConfiguredType, c, now, nil)
+		created, err := create(ctx, store, journal.WebhookStream(c.CreditorID), journal.WebhookConfiguredType, c, now, nil)
 		if err != nil {
 			return rep, err
 		}
@@ -82,8 +81,8 @@ func Run(ctx context.Context, store eventstore.Store) (Report, error) {
 		// Format 1 had one checkpoint for every creditor; format 2 records
 		// progress per creditor.
 		for _, c := range legacy.webhooks {
-			p := webhook.Progressed{CreditorID: c.CreditorID, Through: legacy.checkpoint, Pending: []uint64{}}
-			if _, err := create(ctx, store, journal.WebhookProgressStream(c.CreditorID), webhook.ProgressedType, p, now, nil); err != nil {
+			p := journal.WebhookProgressed{CreditorID: c.CreditorID, Through: legacy.checkpoint, Pending: []uint64{}}
+			if _, err := create(ctx, store, journal.WebhookProgressStream(c.CreditorID), journal.WebhookProgressedType, p, now, nil); err != nil {
 				return rep, err
 			}
 		}
@@ -111,7 +110,7 @@ func create(ctx context.Context, store eventstore.Store, stream, eventType strin
 
 type legacyStreams struct {
 	claims     []journal.ClaimNumberReserved
-	webhooks   []webhook.Configured // the latest of each creditor, in the order creditors first configured
+	webhooks   []journal.WebhookConfigured // the latest of each creditor, in the order creditors first configured
 	checkpoint uint64
 }
 
@@ -134,8 +133,8 @@ func readLegacy(ctx context.Context, store eventstore.Store) (legacyStreams, err
 					return fmt.Errorf("%s revision %d: %w", rec.Stream, rec.Revision, err)
 				}
 				out.claims = append(out.claims, r)
-			case kind == journal.LegacyKindWebhook && rec.Type == webhook.ConfiguredType:
-				var c webhook.Configured
+			case kind == journal.LegacyKindWebhook && rec.Type == journal.WebhookConfiguredType:
+				var c journal.WebhookConfigured
 				if err := json.Unmarshal(rec.Data, &c); err != nil {
 					return fmt.Errorf("%s revision %d: %w", rec.Stream, rec.Revision, err)
 				}
@@ -145,8 +144,8 @@ func readLegacy(ctx context.Context, store eventstore.Store) (legacyStreams, err
 					latest[c.CreditorID] = len(out.webhooks)
 					out.webhooks = append(out.webhooks, c)
 				}
-			case rec.Stream == journal.LegacyWebhookCheckpoint && rec.Type == webhook.LegacyCheckpointType:
-				var cp webhook.LegacyCheckpointed
+			case rec.Stream == journal.LegacyWebhookCheckpoint && rec.Type == journal.LegacyWebhookCheckpointType:
+				var cp journal.LegacyWebhookCheckpointed
 				if err := json.Unmarshal(rec.Data, &cp); err != nil {
 					return fmt.Errorf("%s revision %d: %w", rec.Stream, rec.Revision, err)
 				}

@@ -36,17 +36,10 @@ import (
 	"time"
 )
 
-// Event types of the webhook's streams, and names on the wire.
+// Names on the wire.
 const (
-	ConfiguredType     = "WebhookConfigured"
-	RemovedType        = "WebhookRemoved"
-	GivenUpType        = "WebhookDeliveryGivenUp"
-	ProgressedType     = "WebhookProgressed"
 	EventStatusChanged = "placement.status_changed"
 	SignatureHeader    = "Ledger-Signature"
-	// LegacyCheckpointType is the reactor's single checkpoint of log format
-	// 1, read only by the migration.
-	LegacyCheckpointType = "WebhookCheckpointed"
 )
 
 // Limits and defaults.
@@ -65,43 +58,6 @@ const (
 	deliveryTimeout      = 10 * time.Second
 	maxDeliveriesHistory = 200
 )
-
-// Configured is the event that sets a creditor's webhook.
-type Configured struct {
-	CreditorID string `json:"creditorId"`
-	URL        string `json:"url"`
-	Secret     string `json:"secret"`
-}
-
-// Removed is the event that removes a creditor's webhook: no more
-// deliveries, and those pending are dropped.
-type Removed struct {
-	CreditorID string `json:"creditorId"`
-}
-
-// GivenUp records a notification that could not be delivered in time.
-type GivenUp struct {
-	CreditorID string    `json:"creditorId"`
-	EventID    string    `json:"eventId"`
-	Position   uint64    `json:"position"`
-	Attempts   int       `json:"attempts"`
-	LastError  string    `json:"lastError"`
-	GivenUpAt  time.Time `json:"givenUpAt"`
-}
-
-// Progressed records how far a creditor's deliveries got: every
-// notification at a position up to Through was delivered, given up or
-// dropped, except those at the positions in Pending.
-type Progressed struct {
-	CreditorID string   `json:"creditorId"`
-	Through    uint64   `json:"through"`
-	Pending    []uint64 `json:"pending"`
-}
-
-// LegacyCheckpointed is the format 1 checkpoint (see LegacyCheckpointType).
-type LegacyCheckpointed struct {
-	Position uint64 `json:"position"`
-}
 
 // ValidateURL accepts absolute http and https URLs with a host.
 func ValidateURL(raw string) error {

@@ -34,7 +34,7 @@ import (
 func (l *ledger) configureFor(t *testing.T, creditor, url string) {
 	t.Helper()
 	_, err := journal.AppendSystem(context.Background(), l.store, journal.WebhookStream(creditor), creditor, journal.ActorCreditor,
-		webhook.ConfiguredType, webhook.Configured{CreditorID: creditor, URL: url, Secret: secret}, time.Now())
+		journal.WebhookConfiguredType, journal.WebhookConfigured{CreditorID: creditor, URL: url, Secret: secret}, time.Now())
 	require.NoError(t, err)
 }
 
@@ -275,12 +275,12 @@ func TestRemovedWebhookDropsPending(t *testing.T) {
 	r, stop := start(t, l.store, webhook.Options{})
 	require.Eventually(t, func() bool { return len(r.Deliveries("acme")) >= 10 }, wait, 5*time.Millisecond)
 	res, err := journal.AppendSystem(context.Background(), l.store, journal.WebhookStream("acme"), "acme", journal.ActorCreditor,
-		webhook.RemovedType, webhook.Removed{CreditorID: "acme"}, time.Now())
+		journal.WebhookRemovedType, journal.WebhookRemoved{CreditorID: "acme"}, time.Now())
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		last, found, err := journal.LastEvent(context.Background(), l.store, journal.WebhookProgressStream("acme"))
 		require.NoError(t, err)
-		var p webhook.Progressed
+		var p journal.WebhookProgressed
 		return found && json.Unmarshal(last.Data, &p) == nil && p.Through >= uint64(res.Position)
 	}, wait, 5*time.Millisecond, "the dropped notifications are recorded as settled")
 	stop()

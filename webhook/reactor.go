@@ -152,7 +152,7 @@ type Reactor struct {
 	opts  Options
 
 	mu         sync.Mutex
-	configs    map[string]Configured
+	configs    map[string]journal.WebhookConfigured
 	outboxes   map[string]*outbox
 	placements map[uuid.UUID]*placementInfo // only the log loop touches it
 	readPos    eventstore.Position          // the log loop has handled every event up to here
@@ -190,7 +190,7 @@ func New(store eventstore.Store, opts Options) *Reactor {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Reactor{store: store, opts: opts, configs: map[string]Configured{}, outboxes: map[string]*outbox{},
+	return &Reactor{store: store, opts: opts, configs: map[string]journal.WebhookConfigured{}, outboxes: map[string]*outbox{},
 		placements: map[uuid.UUID]*placementInfo{}, stopped: make(chan struct{})}
 }
 
@@ -232,15 +232,15 @@ func (r *Reactor) observe(ctx context.Context, rec eventstore.RecordedEvent) err
 	kind, parts, err := journal.ParseStream(rec.Stream)
 	switch {
 	case err != nil:
-	case kind == journal.KindWebhook && rec.Type == ConfiguredType:
-		var c Configured
+	case kind == journal.KindWebhook && rec.Type == journal.WebhookConfiguredType:
+		var c journal.WebhookConfigured
 		if err := json.Unmarshal(rec.Data, &c); err != nil {
 			return fmt.Errorf("webhook: %s revision %d: %w", rec.Stream, rec.Revision, err)
 		}
 		if err := r.configure(ctx, c); err != nil {
 			return err
 		}
-	case kind == journal.KindWebhook && rec.Type == RemovedType:
+	case kind == journal.KindWebhook && rec.Type == journal.WebhookRemovedType:
 		r.remove(parts[0], rec.Position)
 	case kind == journal.KindPlacement:
 		if j, creditor := r.statusChange(rec); j != nil {
@@ -256,7 +256,7 @@ func (r *Reactor) observe(ctx context.Context, rec eventstore.RecordedEvent) err
 // configure applies a creditor's configuration: a new outbox learns the
 // creditor's recorded progress; an existing one tries its notifications
 // again at once, since the new address may work where the old did not.
-func (r *Reactor) configure(ctx context.Context, c Configured) error {
+func (r *Reactor) configure(ctx context.Context, c journal.WebhookConfigured) error {
 	r.mu.Lock()
 	ob := r.outboxes[c.CreditorID]
 	r.configs[c.CreditorID] = c
@@ -309,8 +309,8 @@ func (r *Reactor) loadProgress(ctx context.Context, creditor string) (progress, 
 	}
 	// The stream also holds give-ups: find its last progress record.
 	for rev := last.Revision; ; rev-- {
-		if last.Type == ProgressedType {
-			var p Progressed
+		if last.Type == journal.WebhookProgressedType {
+			var p journal.WebhookProgressed
 			if err := json.Unmarshal(last.Data, &p); err != nil {
 				return progress{}, fmt.Errorf("webhook: %s revision %d: %w", last.Stream, last.Revision, err)
 			}
@@ -476,7 +476,7 @@ func (r *Reactor) attempt(ob *outbox, j *job) {
 	case now.Sub(j.since) >= r.opts.GiveUpAfter:
 		a.Outcome, a.Error = "given_up", err.Error()
 		_, rerr := journal.AppendSystem(context.Background(), r.store, journal.WebhookProgressStream(ob.creditor), journal.ActorSystem, journal.ActorSystem,
-			GivenUpType, GivenUp{CreditorID: ob.creditor, EventID: j.id, Position: uint64(j.pos), Attempts: n, LastError: err.Error(), GivenUpAt: now.UTC()}, now)
+			journal.WebhookGivenUpType, journal.WebhookGivenUp{CreditorID: ob.creditor, EventID: j.id, Position: uint64(j.pos), Attempts: n, LastError: err.Error(), GivenUpAt: now.UTC()}, now)
 		if rerr != nil {
 			r.opts.Logger.Error("webhook: could not record a given-up delivery; it will be tried again", "creditor", ob.creditor, "err", rerr)
 			a.Outcome = "retrying"
@@ -522,7 +522,7 @@ type deliveryError string
 
 func (e deliveryError) Error() string { return string(e) }
 
-func (r *Reactor) post(cfg Configured, j *job) (int, error) {
+func (r *Reactor) post(cfg journal.WebhookConfigured, j *job) (int, error) {
 	body, err := json.Marshal(j.payload())
 	if err != nil {
 		return 0, err
@@ -701,12 +701,12 @@ func (r *Reactor) recordProgress(ctx context.Context, final bool) {
 	}
 	r.mu.Unlock()
 	for _, t := range todo {
-		rec := Progressed{CreditorID: t.ob.creditor, Through: uint64(t.p.through), Pending: make([]uint64, len(t.p.pending))}
+		rec := journal.WebhookProgressed{CreditorID: t.ob.creditor, Through: uint64(t.p.through), Pending: make([]uint64, len(t.p.pending))}
 		for i, pos := range t.p.pending {
 			rec.Pending[i] = uint64(pos)
 		}
 		_, err := journal.AppendSystem(ctx, r.store, journal.WebhookProgressStream(t.ob.creditor), journal.ActorSystem, journal.ActorSystem,
-			ProgressedType, rec, r.opts.Now())
+			journal.WebhookProgressedType, rec, r.opts.Now())
 		if err != nil {
 			if ctx.Err() == nil || final {
 				r.opts.Logger.Error("webhook: record delivery progress", "creditor", t.ob.creditor, "err", err)

@@ -84,7 +84,7 @@ func mustLedger(t *testing.T, dir string) *ledger {
 
 func (l *ledger) configure(t *testing.T, url string) {
 	_, err := journal.AppendSystem(context.Background(), l.store, journal.WebhookStream("acme"), "acme", journal.ActorCreditor,
-		webhook.ConfiguredType, webhook.Configured{CreditorID: "acme", URL: url, Secret: secret}, time.Now())
+		journal.WebhookConfiguredType, journal.WebhookConfigured{CreditorID: "acme", URL: url, Secret: secret}, time.Now())
 	require.NoError(t, err)
 }
 
@@ -197,10 +197,10 @@ func TestGiveUpIsRecorded(t *testing.T) {
 		"a given-up event is no longer owed")
 	recs, err := l.store.ReadStream(context.Background(), journal.WebhookProgressStream("acme"), 0, 100)
 	require.NoError(t, err)
-	var gaveUp *webhook.GivenUp
+	var gaveUp *journal.WebhookGivenUp
 	for _, rec := range recs {
-		if rec.Type == webhook.GivenUpType {
-			gaveUp = &webhook.GivenUp{}
+		if rec.Type == journal.WebhookGivenUpType {
+			gaveUp = &journal.WebhookGivenUp{}
 			require.NoError(t, json.Unmarshal(rec.Data, gaveUp))
 		}
 	}

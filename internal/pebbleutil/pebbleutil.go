@@ -40,9 +40,13 @@ type fatal struct{ msg string }
 // write-ahead log).
 type Logger struct{ L *slog.Logger }
 
-func (p Logger) Infof(format string, args ...any) { p.L.Debug("pebble: " + fmt.Sprintf(format, args...)) }
+func (p Logger) Infof(format string, args ...any) {
+	p.L.Debug("pebble: " + fmt.Sprintf(format, args...))
+}
 
-func (p Logger) Errorf(format string, args ...any) { p.L.Error("pebble: " + fmt.Sprintf(format, args...)) }
+func (p Logger) Errorf(format string, args ...any) {
+	p.L.Error("pebble: " + fmt.Sprintf(format, args...))
+}
 
 func (p Logger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)

@@ -1,0 +1,93 @@
+package projections
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/collections-ledger/ledger/eventstore"
+)
+
+// The view store's keys. Every view key starts with the generation it
+// belongs to (4 bytes, big-endian) and a table byte; the rest is the
+// table's own key, built so that the ranges reads need are contiguous:
+// fixed-width big-endian numbers and ids, and strings prefixed by their
+// length (so no string can run into the next part).
+//
+//	'p' placement id                                 → placement state (JSON)
+//	'r' placement id                                 → the placement resource as the API serves it (JSON)
+//	'c' creditor, claim number                       → placement id
+//	'l' creditor, opened position                    → placement id            (a creditor's placements, in the order placed)
+//	's' creditor, status, opened position            → placement id            (… with one status)
+//	'f' placement id, sortNumber                     → feed item (JSON)        (a claim's feed)
+//	'g' creditor, command position, sortNumber       → occurredAt, type, item  (a creditor's feed)
+//	'e' creditor, latest time so far, command pos.   → (empty)                 (where a time window starts in 'g')
+//	'm' creditor                                     → creditor figures (JSON)
+//	'x' creditor, occurredAt, position               → reconciliation entry (JSON)
+//	'i' actor, idempotency key                       → idempotency record (JSON)
+//	'h' resumeAt, placement id                       → (empty)                 (holds the ledger resumes by itself)
+//	'w' creditor                                     → webhook configuration (JSON)
+//	'o' creditor, position                           → webhook notification (JSON)
+//
+// Keys outside any generation hold the store's own state (metaPrefix).
+const (
+	tPlacement    = 'p'
+	tResource     = 'r'
+	tClaim        = 'c'
+	tList         = 'l'
+	tListStatus   = 's'
+	tFeed         = 'f'
+	tCreditorFeed = 'g'
+	tEnvelope     = 'e'
+	tCreditor     = 'm'
+	tReconcile    = 'x'
+	tIdempotency  = 'i'
+	tHold         = 'h'
+	tWebhook      = 'w'
+	tOutbox       = 'o'
+)
+
+// keyBuf builds a key.
+type keyBuf []byte
+
+func key(gen uint32, table byte) keyBuf {
+	k := make(keyBuf, 0, 64)
+	k = binary.BigEndian.AppendUint32(k, gen)
+	return append(k, table)
+}
+
+func (k keyBuf) str(s string) keyBuf {
+	return append(binary.AppendUvarint(k, uint64(len(s))), s...)
+}
+
+func (k keyBuf) u64(n uint64) keyBuf { return binary.BigEndian.AppendUint64(k, n) }
+
+func (k keyBuf) pos(p eventstore.Position) keyBuf { return k.u64(uint64(p)) }
+
+func (k keyBuf) id(id uuid.UUID) keyBuf { return append(k, id[:]...) }
+
+func (k keyBuf) b(c byte) keyBuf { return append(k, c) }
+
+// time appends t as nanoseconds since 1970, offset so that earlier times
+// (down to year 1678) still sort first.
+func (k keyBuf) time(t time.Time) keyBuf { return k.u64(timeKey(t)) }
+
+func timeKey(t time.Time) uint64 { return uint64(t.UnixNano()) ^ (1 << 63) }
+
+func timeFromKey(n uint64) time.Time { return time.Unix(0, int64(n^(1<<63))).UTC() }
+
+// upper returns the smallest key greater than every key that starts with k.
+func (k keyBuf) upper() []byte {
+	u := append([]byte(nil), k...)
+	for i := len(u) - 1; i >= 0; i-- {
+		if u[i] < 0xff {
+			u[i]++
+			return u[:i+1]
+		}
+	}
+	return nil // k is all 0xff: no upper bound
+}
+
+// statusByte codes a placement status in the 's' table.
+var statusByte = map[string]byte{"active": 'a', "paused": 'p', "recalled": 'r', "paid": 'd'}
