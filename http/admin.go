@@ -10,20 +10,23 @@ import (
 	"github.com/collections-ledger/ledger/verify"
 )
 
-// adminVerify runs verify on the live store and compares the live read model
-// with a rebuild from 0. It reads the whole log: for large stores prefer the
-// ledger verify command on a stopped ledger.
+// adminVerify runs verify on the live store and compares the live views
+// with views rebuilt from 0. It reads the whole log: for large stores prefer
+// the ledger verify command on a stopped ledger.
 func (s *Server) adminVerify(c echo.Context) error {
+	if s.verify == nil {
+		return newError(http.StatusServiceUnavailable, "not_available", "verification is not available on this server")
+	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 25*time.Second)
 	defer cancel()
-	head, err := s.store.Head(ctx)
+	head, err := s.runner.Head(ctx)
 	if err != nil {
 		return err
 	}
 	if err := s.runner.WaitFor(ctx, head); err != nil {
 		return newError(http.StatusServiceUnavailable, "not_caught_up", "the projections have not reached the log's head; try again")
 	}
-	report, err := verify.Run(ctx, s.store, verify.Options{Live: s.runner.Placements, Deep: true})
+	report, err := s.verify(ctx, s.runner.Views)
 	if err != nil {
 		return err
 	}

@@ -783,8 +783,10 @@ func TestDashboardSessionAndCSRF(t *testing.T) {
 
 func TestTooManyRequestsPerKey(t *testing.T) {
 	l := MustLedger(t, "")
-	store, keys := l.store, func() httpapi.Keys { k, _ := httpapi.ParseKeys("acme="+acmeKey, ""); return k }()
-	srv := httpapi.New(httpapi.Config{Store: store, Commands: nil, Runner: l.runner, Keys: keys, MaxConcurrentPerKey: 1, MinPositionWait: 2 * time.Second})
+	keys := func() httpapi.Keys { k, _ := httpapi.ParseKeys("acme="+acmeKey, ""); return k }()
+	cfg := l.config(keys)
+	cfg.MaxConcurrentPerKey, cfg.MinPositionWait = 1, 2*time.Second
+	srv := httpapi.New(cfg)
 	// One request holds the key's only slot (waiting for a position never reached)…
 	started := make(chan struct{})
 	finished := make(chan int, 1)

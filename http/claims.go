@@ -1,11 +1,9 @@
 package httpapi
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,8 +12,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/collections-ledger/ledger/domain"
-	"github.com/collections-ledger/ledger/eventstore"
-	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -153,11 +149,29 @@ func (s *Server) claimTransactions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := s.claimPlacement(c)
+	if err := s.waitFresh(c); err != nil {
+		return err
+	}
+	creditor, claim := who(c).id, c.Param("claimNumber")
+	if cut.IsZero() {
+		items, found, err := s.runner.Views.ClaimFeed(creditor, claim, uint64(from), limit)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return domain.ErrNotFound
+		}
+		return rawJSON(c, http.StatusOK, jsonArray(items))
+	}
+	// The feed as it stood then, folded from the claim's events.
+	id, found, err := s.runner.Views.ClaimPlacement(creditor, claim)
 	if err != nil {
 		return err
 	}
-	events, err := s.placementEvents(c, id)
+	if !found {
+		return domain.ErrNotFound
+	}
+	events, err := s.runner.History(c.Request().Context(), creditor, id)
 	if err != nil {
 		return err
 	}
@@ -171,6 +185,18 @@ func (s *Server) claimTransactions(c echo.Context) error {
 		items = []projections.FeedItem{}
 	}
 	return c.JSON(http.StatusOK, items)
+}
+
+// jsonArray joins JSON values into an array, as encoding/json writes one.
+func jsonArray(items []json.RawMessage) []byte {
+	b := []byte{'['}
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, it...)
+	}
+	return append(b, ']')
 }
 
 // parseWhen accepts an RFC 3339 time or a YYYY-MM-DD date (midnight UTC).
@@ -206,62 +232,22 @@ func window(c echo.Context) (from, to time.Time, err error) {
 	return from, to, nil
 }
 
-// feedTypes maps the type filter of GET /v1/transactions to item types:
-// the collection API's names, and the item types themselves.
-var feedTypes = map[string]string{
-	"confirmation": projections.ItemConfirmation, "closing": projections.ItemClosing, "rejection": projections.ItemRejection,
-	"accountingDocument":         projections.ItemAccountingDocument,
-	projections.ItemConfirmation: projections.ItemConfirmation, projections.ItemClosing: projections.ItemClosing,
-	projections.ItemRejection: projections.ItemRejection, projections.ItemAccountingDocument: projections.ItemAccountingDocument,
-}
-
-// feedCursor is where a page of the creditor-wide feed ends: items are in
-// the order of their commands' positions, and within one command (one claim)
-// in sortNumber order.
-type feedCursor struct {
-	command eventstore.Position
-	sort    uint64
-}
-
-func (k feedCursor) before(it projections.FeedItem) bool {
-	return k.command < it.CommandPosition || (k.command == it.CommandPosition && k.sort < it.SortNumber)
-}
-
-func (k feedCursor) String() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%d.%d", k.command, k.sort)))
-}
-
-func parseFeedCursor(raw string) (*feedCursor, error) {
-	if raw == "" {
-		return nil, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(raw)
-	var k feedCursor
-	if err == nil {
-		_, err = fmt.Sscanf(string(b), "%d.%d", &k.command, &k.sort)
-	}
-	if err != nil || k.String() != raw {
-		return nil, newError(http.StatusBadRequest, "invalid_cursor", "cursor is not one this server returned", domain.FieldError{Field: "cursor", Message: "is not valid"})
-	}
-	return &k, nil
-}
-
 type feedPage struct {
-	Items      []projections.FeedItem `json:"items"`
-	NextCursor *string                `json:"nextCursor"`
+	Items      []json.RawMessage `json:"items"`
+	NextCursor *string           `json:"nextCursor"`
 }
 
 // transactions is the creditor's feed across claims within [from, to), a
 // page at a time: nothing is ever cut without a cursor to the rest.
 func (s *Server) transactions(c echo.Context) error {
-	if err := s.waitMinPosition(c); err != nil {
+	if err := s.waitFresh(c); err != nil {
 		return err
 	}
 	from, to, err := window(c)
 	if err != nil {
 		return err
 	}
-	typ, known := feedTypes[c.QueryParam("type")]
+	typ, known := projections.FeedTypes[c.QueryParam("type")]
 	if raw := c.QueryParam("type"); raw != "" && !known {
 		return newError(http.StatusBadRequest, "invalid_query", "type must be confirmation, closing, rejection or accountingDocument",
 			domain.FieldError{Field: "type", Message: "must be confirmation, closing, rejection or accountingDocument"})
@@ -270,30 +256,22 @@ func (s *Server) transactions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	after, err := parseFeedCursor(c.QueryParam("cursor"))
+	var after *projections.FeedCursor
+	if raw := c.QueryParam("cursor"); raw != "" {
+		k, ok := projections.ParseFeedCursor(raw)
+		if !ok {
+			return newError(http.StatusBadRequest, "invalid_cursor", "cursor is not one this server returned", domain.FieldError{Field: "cursor", Message: "is not valid"})
+		}
+		after = &k
+	}
+	items, next, err := s.runner.Views.CreditorFeed(who(c).id, from, to, typ, after, limit)
 	if err != nil {
 		return err
 	}
-	items := []projections.FeedItem{}
-	for _, id := range s.runner.Placements.IDs(who(c).id) {
-		events, err := journal.ReadPlacement(c.Request().Context(), s.store, id)
-		if err != nil {
-			return err
-		}
-		for _, it := range projections.FeedItems(events) {
-			if it.OccurredAt.Before(from) || !it.OccurredAt.Before(to) || (typ != "" && it.Type != typ) || (after != nil && !after.before(it)) {
-				continue
-			}
-			items = append(items, it)
-		}
-	}
-	sort.Slice(items, func(i, j int) bool { return feedCursor{items[i].CommandPosition, items[i].SortNumber}.before(items[j]) })
 	page := feedPage{Items: items}
-	if len(items) > limit {
-		page.Items = items[:limit]
-		last := page.Items[limit-1]
-		next := feedCursor{last.CommandPosition, last.SortNumber}.String()
-		page.NextCursor = &next
+	if next != nil {
+		cur := next.String()
+		page.NextCursor = &cur
 	}
 	return c.JSON(http.StatusOK, page)
 }

@@ -70,7 +70,7 @@ func (s *Server) finish(c echo.Context, name string, res command.Result, err err
 	s.metrics.append.Observe(time.Since(start).Seconds())
 	pos := res.Position
 	if err != nil || pos == 0 {
-		if head, herr := s.store.Head(c.Request().Context()); herr == nil {
+		if head, herr := s.commands.Head(c.Request().Context()); herr == nil {
 			pos = head
 		}
 	}

@@ -5,8 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"embed"
-	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -14,7 +14,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -383,18 +382,23 @@ func (s *Server) dashList(c echo.Context) error {
 	default:
 		status = ""
 	}
-	from := 0
-	if cur := c.QueryParam("cursor"); cur != "" {
-		if b, err := base64.RawURLEncoding.DecodeString(cur); err == nil {
-			from, _ = strconv.Atoi(string(b))
-		}
+	after, _ := projections.ParseListCursor(c.QueryParam("cursor"))
+	raw, next, err := s.runner.Views.List(sess.creditor, status, after, 25)
+	if err != nil {
+		return err
 	}
-	items, next := s.runner.Placements.List(sess.creditor, status, from, 25)
 	p := s.pageFor(sessID, sess, "Placements")
-	p.Status, p.Items = string(status), items
+	p.Status = string(status)
 	p.Statuses = []domain.Status{domain.StatusActive, domain.StatusPaused, domain.StatusRecalled, domain.StatusPaid}
-	if next >= 0 {
-		p.Next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(next)))
+	for _, r := range raw {
+		var item projections.Placement
+		if err := json.Unmarshal(r, &item); err != nil {
+			return err
+		}
+		p.Items = append(p.Items, item)
+	}
+	if next != nil {
+		p.Next = next.String()
 	}
 	return s.render(c, http.StatusOK, "list", p)
 }
@@ -408,16 +412,31 @@ func (s *Server) dashPlacement(c echo.Context) error {
 	if err != nil {
 		return s.done(c, sessID, "/", "", humanMessages["not_found"])
 	}
-	events, err := journal.ReadPlacement(c.Request().Context(), s.store, id)
-	if err == nil && projections.CreditorOf(events) != sess.creditor {
+	err = s.waitFresh(c)
+	pl, found, verr := s.runner.Views.PlacementView(sess.creditor, id)
+	if err == nil {
+		err = verr
+	}
+	if err == nil && !found {
 		err = domain.ErrNotFound
 	}
 	if err != nil {
 		return s.done(c, sessID, "/", "", humanize(err))
 	}
-	pl, _ := projections.RenderEvents(events)
+	items, err := s.runner.Views.PlacementFeed(id, 0, 0)
+	if err != nil {
+		return err
+	}
+	events, err := s.runner.History(c.Request().Context(), sess.creditor, id)
+	if err != nil {
+		return s.done(c, sessID, "/", "", humanize(err))
+	}
 	var feed []feedRow
-	for _, it := range projections.FeedItems(events) {
+	for _, raw := range items {
+		var it projections.FeedItem
+		if err := json.Unmarshal(raw, &it); err != nil {
+			return err
+		}
 		row := feedRow{SortNumber: it.SortNumber, Type: it.Type}
 		switch {
 		case it.Confirmation != nil:
@@ -486,6 +505,10 @@ func (s *Server) dashAction(c echo.Context) error {
 	if err == nil {
 		err = res.Err
 	}
+	// The page reads the views: let them catch up with what was just done.
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
+	_ = s.runner.WaitFor(ctx, res.Position)
+	cancel()
 	if err != nil {
 		return s.done(c, sessID, back, "", humanize(err))
 	}
@@ -533,7 +556,7 @@ func (s *Server) dashBulk(c echo.Context) error {
 		}
 		if err != nil {
 			name := "one selection"
-			if p, ok := s.runner.Placements.Get(id, sess.creditor); ok {
+			if p, ok, _ := s.runner.Views.PlacementView(sess.creditor, id); ok {
 				name = "claim " + p.ClaimNumber
 			}
 			if errors.Is(err, domain.ErrNotFound) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -43,15 +44,17 @@ func TestStorageFaults(t *testing.T) {
 			require.NoError(t, err)
 			keys, err := httpapi.ParseKeys("acme="+acmeKey, agencyKey)
 			require.NoError(t, err)
-			idem := projections.NewIdempotencyIndex()
-			runner := projections.NewRunner(store, idem, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			views, err := projections.OpenViews(filepath.Join(t.TempDir(), "views"), projections.ViewsOptions{Logger: quietLogger()})
+			require.NoError(t, err)
+			defer views.Close()
+			runner := projections.NewRunner(store, views, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			runnerDone := make(chan error, 1)
 			go func() { runnerDone <- runner.Run(ctx) }()
-			srv := httpapi.New(httpapi.Config{Store: store, Commands: command.NewHandler(store, idem, nil), Runner: runner, Keys: keys,
+			srv := httpapi.New(httpapi.Config{Commands: command.NewHandler(store, views, nil), Runner: runner, Keys: keys,
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			l := &ledger{t: t, store: store, server: srv, runner: runner}
+			l := &ledger{t: t, store: store, views: views, server: srv, runner: runner}
 			id := l.MustPlace("DE-FAULT")
 			ok := l.do("POST", "/v1/placements/"+id+"/payment-received", acmeKey, `{"amount":"10","paymentNumber":"P-OK"}`)
 			require.Equal(t, http.StatusOK, ok.Status)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/collections-ledger/ledger/eventstore/embedded"
 	httpapi "github.com/collections-ledger/ledger/http"
 	"github.com/collections-ledger/ledger/projections"
+	"github.com/collections-ledger/ledger/verify"
 )
 
 const (
@@ -33,29 +35,32 @@ type ledger struct {
 	t      testing.TB
 	dir    string
 	store  *embedded.Store
+	views  *projections.Views
 	server *httpapi.Server
 	runner *projections.Runner
 	stop   func()
 }
 
-// MustLedger starts a server on a store in dir (a fresh one when dir is "").
+// MustLedger starts a server on a store in dir (a fresh one when dir is ""),
+// with its views in dir's sibling dir+".views".
 func MustLedger(t testing.TB, dir string) *ledger {
 	t.Helper()
 	if dir == "" {
-		dir = t.TempDir()
+		dir = filepath.Join(t.TempDir(), "ledger.db")
 	}
 	store, err := embedded.Open(dir, embedded.Options{})
 	require.NoError(t, err)
+	views, err := projections.OpenViews(dir+".views", projections.ViewsOptions{Logger: quietLogger()})
+	require.NoError(t, err)
 	keys, err := httpapi.ParseKeys("acme="+acmeKey+",other="+otherKey, agencyKey)
 	require.NoError(t, err)
-	idem := projections.NewIdempotencyIndex()
-	runner := projections.NewRunner(store, idem, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	runner := projections.NewRunner(store, views, quietLogger())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = runner.Run(ctx); close(done) }()
-	srv := httpapi.New(httpapi.Config{Store: store, Commands: command.NewHandler(store, idem, nil), Runner: runner, Keys: keys,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	l := &ledger{t: t, dir: dir, store: store, server: srv, runner: runner}
+	srv := httpapi.New(httpapi.Config{Commands: command.NewHandler(store, views, nil), Runner: runner, Keys: keys,
+		Logger: quietLogger(), Verify: verifier(store)})
+	l := &ledger{t: t, dir: dir, store: store, views: views, server: srv, runner: runner}
 	stopped := false
 	l.stop = func() {
 		if stopped {
@@ -64,11 +69,26 @@ func MustLedger(t testing.TB, dir string) *ledger {
 		stopped = true
 		cancel()
 		<-done
+		_ = views.Close()
 		_ = store.Close()
 	}
 	t.Cleanup(l.stop)
 	require.Eventually(t, func() bool { ok, _ := runner.Ready(); return ok }, testWait, pollEvery)
 	return l
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// verifier is the admin route's check, as ledger serve wires it.
+func verifier(store eventstore.Store) func(context.Context, *projections.Views) (verify.Report, error) {
+	return func(ctx context.Context, live *projections.Views) (verify.Report, error) {
+		return verify.Run(ctx, store, verify.Options{Live: live, Deep: true})
+	}
+}
+
+// config is the test server's configuration, for tests that build their own.
+func (l *ledger) config(keys httpapi.Keys) httpapi.Config {
+	return httpapi.Config{Commands: command.NewHandler(l.store, l.views, nil), Runner: l.runner, Keys: keys, Logger: quietLogger()}
 }
 
 type response struct {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -16,7 +15,7 @@ type metrics struct {
 	append   prometheus.Histogram
 }
 
-func newMetrics(reg *prometheus.Registry, store eventstore.Store, runner *projections.Runner) *metrics {
+func newMetrics(reg *prometheus.Registry, runner *projections.Runner) *metrics {
 	m := &metrics{
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "ledger_http_request_duration_seconds", Help: "HTTP requests by method, route and status.",
@@ -35,7 +34,7 @@ func newMetrics(reg *prometheus.Registry, store eventstore.Store, runner *projec
 	}, func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		head, err := store.Head(ctx)
+		head, err := runner.Head(ctx)
 		if err != nil {
 			return -1
 		}

@@ -1,8 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,7 +14,6 @@ import (
 
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
-	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -87,8 +86,8 @@ func (s *Server) place(c echo.Context) error {
 }
 
 type placementList struct {
-	Items      []projections.Placement `json:"items"`
-	NextCursor *string                 `json:"nextCursor"`
+	Items      []json.RawMessage `json:"items"`
+	NextCursor *string           `json:"nextCursor"`
 }
 
 func (s *Server) listPlacements(c echo.Context) error {
@@ -106,19 +105,20 @@ func (s *Server) listPlacements(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	from := 0
+	var after projections.ListCursor
 	if cur := c.QueryParam("cursor"); cur != "" {
-		b, err := base64.RawURLEncoding.DecodeString(cur)
-		n, perr := strconv.Atoi(string(b))
-		if err != nil || perr != nil || n < 0 {
+		var ok bool
+		if after, ok = projections.ParseListCursor(cur); !ok {
 			return newError(http.StatusBadRequest, "invalid_cursor", "cursor is not one this server returned", domain.FieldError{Field: "cursor", Message: "is not valid"})
 		}
-		from = n
 	}
-	items, next := s.runner.Placements.List(who(c).id, status, from, limit)
+	items, next, err := s.runner.Views.List(who(c).id, status, after, limit)
+	if err != nil {
+		return err
+	}
 	out := placementList{Items: items}
-	if next >= 0 {
-		cur := base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(next)))
+	if next != nil {
+		cur := next.String()
 		out.NextCursor = &cur
 	}
 	return c.JSON(http.StatusOK, out)
@@ -170,7 +170,7 @@ func (s *Server) getPlacement(c echo.Context) error {
 	}
 	if !cut.IsZero() {
 		// The placement as it stood then, folded from its events.
-		events, err := s.placementEvents(c, id)
+		events, err := s.runner.History(c.Request().Context(), who(c).id, id)
 		if err != nil {
 			return err
 		}
@@ -184,12 +184,34 @@ func (s *Server) getPlacement(c echo.Context) error {
 	if err := s.waitMinPosition(c); err != nil {
 		return err
 	}
-	p, ok := s.runner.Placements.Get(id, who(c).id)
-	if !ok {
+	resource, revision, found, err := s.runner.Views.Placement(who(c).id, id)
+	if err != nil {
+		return err
+	}
+	if !found {
 		return domain.ErrNotFound
 	}
-	c.Response().Header().Set("ETag", fmt.Sprintf(`"%d"`, p.Revision))
-	return c.JSON(http.StatusOK, p)
+	c.Response().Header().Set("ETag", fmt.Sprintf(`"%d"`, revision))
+	return rawJSON(c, http.StatusOK, resource)
+}
+
+// rawJSON writes JSON the views keep as it is served, as c.JSON would have
+// encoded it (a trailing newline; indented with ?pretty).
+func rawJSON(c echo.Context, status int, b []byte) error {
+	if _, pretty := c.QueryParams()["pretty"]; pretty {
+		var out bytes.Buffer
+		if err := json.Indent(&out, b, "", "  "); err != nil {
+			return err
+		}
+		b = out.Bytes()
+	}
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	c.Response().WriteHeader(status)
+	if _, err := c.Response().Write(b); err != nil {
+		return err
+	}
+	_, err := c.Response().Write([]byte("\n"))
+	return err
 }
 
 func (s *Server) recallPlacement(c echo.Context) error {
@@ -240,19 +262,9 @@ func (s *Server) audit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	events, err := s.placementEvents(c, id)
+	events, err := s.runner.History(c.Request().Context(), who(c).id, id)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, projections.AuditItems(projections.Until(events, cut)))
-}
-
-// placementEvents reads the events of one of the caller's placements;
-// another creditor's is not found, exactly like a missing one.
-func (s *Server) placementEvents(c echo.Context, id uuid.UUID) ([]projections.StoredEvent, error) {
-	events, err := journal.ReadPlacement(c.Request().Context(), s.store, id)
-	if err == nil && projections.CreditorOf(events) != who(c).id {
-		err = domain.ErrNotFound
-	}
-	return events, err
 }

@@ -5,18 +5,19 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/collections-ledger/ledger/reconcile"
 )
 
 // reconciliation serves the creditor's reconciliation over [from, to): JSON,
-// or CSV with Accept: text/csv. It reads the log once.
+// or CSV with Accept: text/csv, from the creditor's entries in the window.
 func (s *Server) reconciliation(c echo.Context) error {
 	from, to, err := window(c)
 	if err != nil {
 		return err
 	}
-	r, err := reconcile.Build(c.Request().Context(), s.store, who(c).id, from, to)
+	if err := s.waitFresh(c); err != nil {
+		return err
+	}
+	r, err := s.runner.Views.Reconciliation(who(c).id, from, to)
 	if err != nil {
 		return err
 	}

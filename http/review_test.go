@@ -205,7 +205,9 @@ func TestDashboardFormsAreBounded(t *testing.T) {
 	// Two sign-ins whose bodies never finish hold the only two slots…
 	keys, err := httpapi.ParseKeys("acme="+acmeKey, "")
 	require.NoError(t, err)
-	srv := httpapi.New(httpapi.Config{Store: l.store, Runner: l.runner, Keys: keys, MaxAnonymousInFlight: 2})
+	cfg := l.config(keys)
+	cfg.MaxAnonymousInFlight = 2
+	srv := httpapi.New(cfg)
 	var writers []*io.PipeWriter
 	done := make(chan int, 2)
 	for range 2 {
@@ -306,7 +308,9 @@ func TestDashboardHeadersAndNotices(t *testing.T) {
 	require.NoError(t, err)
 	public, err := url.Parse("https://ledger.example.com")
 	require.NoError(t, err)
-	srv := httpapi.New(httpapi.Config{Store: l.store, Runner: l.runner, Keys: keys, PublicURL: public})
+	cfg := l.config(keys)
+	cfg.PublicURL = public
+	srv := httpapi.New(cfg)
 	req := httptest.NewRequest("POST", "/signin", strings.NewReader("key="+acmeKey))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "https://ledger.example.com")

@@ -21,6 +21,7 @@ import (
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
+	"github.com/collections-ledger/ledger/verify"
 	"github.com/collections-ledger/ledger/webhook"
 )
 
@@ -30,9 +31,9 @@ var openAPI []byte
 // OpenAPI returns the OpenAPI document served at /openapi.yaml.
 func OpenAPI() []byte { return openAPI }
 
-// Config wires a server.
+// Config wires a server. The server reads only through the projections
+// (Runner) and writes only through the command handler.
 type Config struct {
-	Store    eventstore.Store
 	Commands *command.Handler
 	Runner   *projections.Runner
 	Keys     Keys
@@ -44,6 +45,9 @@ type Config struct {
 	// Webhooks is the running webhook reactor (for its deliveries list); nil
 	// when none runs.
 	Webhooks *webhook.Reactor
+	// Verify checks the log and compares the running views with a rebuild,
+	// for GET /v1/admin/verify; nil: the route answers 503.
+	Verify func(ctx context.Context, live *projections.Views) (verify.Report, error)
 	// MaxConcurrentPerKey bounds the requests one key may have in flight;
 	// past it, 429. 0 means 256.
 	MaxConcurrentPerKey int
@@ -64,7 +68,6 @@ type Config struct {
 // Server is the ledger's HTTP API.
 type Server struct {
 	*echo.Echo
-	store     eventstore.Store
 	commands  *command.Handler
 	runner    *projections.Runner
 	keys      Keys
@@ -73,6 +76,7 @@ type Server struct {
 	registry  *prometheus.Registry
 	minWait   time.Duration
 	webhooks  *webhook.Reactor
+	verify    func(ctx context.Context, live *projections.Views) (verify.Report, error)
 	sessions  *sessions
 	inFlight  sync.Map // principal id -> *atomic.Int64
 	maxPerKey int64
@@ -95,7 +99,7 @@ func New(cfg Config) *Server {
 		cfg.MinPositionWait = 5 * time.Second
 	}
 	s := &Server{
-		Echo: echo.New(), store: cfg.Store, commands: cfg.Commands, runner: cfg.Runner, keys: cfg.Keys,
+		Echo: echo.New(), commands: cfg.Commands, verify: cfg.Verify, runner: cfg.Runner, keys: cfg.Keys,
 		logger: cfg.Logger, registry: cfg.Registry, minWait: cfg.MinPositionWait, webhooks: cfg.Webhooks,
 		sessions: &sessions{m: map[string]session{}}, maxPerKey: int64(cfg.MaxConcurrentPerKey),
 		maxAnonymous: int64(cfg.MaxAnonymousInFlight), publicURL: cfg.PublicURL, webhookPolicy: cfg.WebhookPolicy,
@@ -106,7 +110,7 @@ func New(cfg Config) *Server {
 	if s.maxAnonymous <= 0 {
 		s.maxAnonymous = 64
 	}
-	s.metrics = newMetrics(cfg.Registry, cfg.Store, cfg.Runner)
+	s.metrics = newMetrics(cfg.Registry, cfg.Runner)
 	s.HideBanner, s.HidePort = true, true
 	s.HTTPErrorHandler = s.errorHandler
 	s.Use(s.requestContext)
@@ -209,6 +213,26 @@ func (s *Server) readyz(c echo.Context) error {
 	}
 	body["status"] = "ready"
 	return c.JSON(http.StatusOK, body)
+}
+
+// waitFresh makes a read as fresh as the log: it waits (bounded) until the
+// views have applied the log's head as it was when the request arrived, or
+// ?minPosition=N when given. The feeds, the reconciliation report and the
+// webhook read this way, as they did when they read the log itself.
+func (s *Server) waitFresh(c echo.Context) error {
+	if c.QueryParam("minPosition") != "" {
+		return s.waitMinPosition(c)
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.minWait)
+	defer cancel()
+	head, err := s.runner.Head(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.runner.WaitFor(ctx, head); err != nil {
+		return newError(http.StatusServiceUnavailable, "not_caught_up", "the projections have not reached the log's head yet; try again")
+	}
+	return nil
 }
 
 // waitMinPosition honours ?minPosition=N on reads.

@@ -1,15 +1,13 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
-	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/webhook"
 )
 
@@ -37,9 +35,11 @@ func (s *Server) putWebhook(c echo.Context) error {
 	if err := webhook.ValidateSecret(r.Secret); err != nil {
 		return domain.Invalid(domain.FieldError{Field: "secret", Message: err.Error()})
 	}
-	p := who(c)
-	res, err := journal.AppendSystem(c.Request().Context(), s.store, journal.WebhookStream(p.id), p.id, p.kind, journal.WebhookConfiguredType,
-		journal.WebhookConfigured{CreditorID: p.id, URL: r.URL, Secret: r.Secret}, time.Now())
+	req, err := s.commandRequest(c, body)
+	if err != nil {
+		return err
+	}
+	res, err := s.commands.ConfigureWebhook(c.Request().Context(), req, r.URL, r.Secret)
 	if err != nil {
 		return err
 	}
@@ -47,28 +47,17 @@ func (s *Server) putWebhook(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"url": r.URL, "configured": true})
 }
 
-var errNoWebhook = &domain.Error{Kind: domain.KindNotFound, Code: "webhook_not_configured", Message: "no webhook is configured; PUT /v1/webhook sets one"}
-
-// currentWebhook returns the creditor's webhook as its configuration
-// stream's last event leaves it; errNoWebhook when there is none.
-func (s *Server) currentWebhook(c echo.Context) (journal.WebhookConfigured, error) {
-	last, found, err := journal.LastEvent(c.Request().Context(), s.store, journal.WebhookStream(who(c).id))
-	if err != nil {
-		return journal.WebhookConfigured{}, err
-	}
-	if !found || last.Type != journal.WebhookConfiguredType {
-		return journal.WebhookConfigured{}, errNoWebhook
-	}
-	var cfg journal.WebhookConfigured
-	err = json.Unmarshal(last.Data, &cfg)
-	return cfg, err
-}
-
 // getWebhook shows the configured URL, never the secret.
 func (s *Server) getWebhook(c echo.Context) error {
-	cfg, err := s.currentWebhook(c)
+	if err := s.waitFresh(c); err != nil {
+		return err
+	}
+	cfg, configured, err := s.runner.Views.WebhookOf(who(c).id)
 	if err != nil {
 		return err
+	}
+	if !configured {
+		return command.ErrNoWebhook
 	}
 	return c.JSON(http.StatusOK, map[string]any{"url": cfg.URL, "configured": true})
 }
@@ -76,12 +65,11 @@ func (s *Server) getWebhook(c echo.Context) error {
 // deleteWebhook removes the creditor's webhook: nothing more is delivered,
 // notifications still pending are dropped, and the removal is recorded.
 func (s *Server) deleteWebhook(c echo.Context) error {
-	if _, err := s.currentWebhook(c); err != nil {
+	req, err := s.commandRequest(c, nil)
+	if err != nil {
 		return err
 	}
-	p := who(c)
-	res, err := journal.AppendSystem(c.Request().Context(), s.store, journal.WebhookStream(p.id), p.id, p.kind, journal.WebhookRemovedType,
-		journal.WebhookRemoved{CreditorID: p.id}, time.Now())
+	res, err := s.commands.RemoveWebhook(c.Request().Context(), req)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,14 @@
 package projections
 
 import (
+	"context"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
 )
 
 // Cut is a point in history: the events up to a log position, or up to a
@@ -50,4 +54,17 @@ func RenderEvents(events []StoredEvent) (Placement, bool) {
 		p = domain.Evolve(p, se.Event)
 	}
 	return Render(p, events[len(events)-1].Revision), true
+}
+
+// History reads a placement's events from its stream: time travel and the
+// audit trail show history, which the views do not keep, and reading one
+// stream costs what that placement's history does. creditor, when not empty,
+// must own the placement: another creditor's is domain.ErrNotFound, exactly
+// like one that does not exist.
+func History(ctx context.Context, store eventstore.Store, creditor string, id uuid.UUID) ([]StoredEvent, error) {
+	events, err := journal.ReadPlacement(ctx, store, id)
+	if err == nil && creditor != "" && CreditorOf(events) != creditor {
+		err = domain.ErrNotFound
+	}
+	return events, err
 }

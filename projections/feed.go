@@ -22,6 +22,12 @@ type Exact decimal.Decimal
 
 func (e Exact) MarshalJSON() ([]byte, error) { return []byte(decimal.Decimal(e).String()), nil }
 
+func (e *Exact) UnmarshalJSON(b []byte) error {
+	d, err := decimal.NewFromString(string(b))
+	*e = Exact(d)
+	return err
+}
+
 // Feed item types.
 const (
 	ItemConfirmation       = "CONFIRMATION"
@@ -102,71 +108,85 @@ func itemID(event uuid.UUID, k int) uuid.UUID {
 func FeedItems(events []StoredEvent) []FeedItem {
 	var items []FeedItem
 	var p domain.Placement
-	var closing []FeedItem // held back until the command's last event
-	add := func(it FeedItem) {
-		it.SortNumber = uint64(len(items))
-		items = append(items, it)
-	}
-	commandStart := 0 // the first item of the command being read
-	endCommand := func(at eventstore.Position) {
-		for _, c := range closing {
-			add(c)
-		}
-		closing = nil
-		for k := commandStart; k < len(items); k++ {
-			items[k].CommandPosition = at
-		}
-		commandStart = len(items)
-	}
+	var cmd commandItems
 	for _, se := range events {
 		p = domain.Evolve(p, se.Event)
-		date := se.Meta.OccurredAt.UTC().Format(time.DateOnly)
-		base := func(k int, typ string) FeedItem {
-			return FeedItem{ID: itemID(se.ID, k), Type: typ, CustomerNumber: p.CustomerNumber, ClaimNumber: p.ClaimNumber,
-				Position: se.Position, OccurredAt: se.Meta.OccurredAt}
-		}
-		switch e := se.Event.(type) {
-		case domain.CreditWaiverIssued:
-			it := base(0, ItemConfirmation)
-			it.Confirmation = &Confirmation{Date: date, Type: "PARTIAL_RECALL", Number: p.CustomerNumber,
-				ContractNumber: e.ContractNumber, Amount: Exact(e.Amount), Currency: e.Currency}
-			add(it)
-		case domain.PlacementRecalled:
-			it := base(0, ItemConfirmation)
-			it.Confirmation = &Confirmation{Date: date, Type: "RECALL", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.OutstandingAmount)}
-			add(it)
-			c := base(1, ItemClosing)
-			c.Closing = &Closing{Date: date, Type: "RECALLED_BY_CLIENT"}
-			closing = append(closing, c)
-		case domain.RecallRejected:
-			it := base(0, ItemRejection)
-			it.Rejection = &Rejection{Date: date, Type: "RECALL", Description: e.Reason, Number: p.CustomerNumber, ContractNumber: "", Reason: "OTHER"}
-			add(it)
-		case domain.PaymentReceived:
-			it := base(0, ItemConfirmation)
-			it.Confirmation = &Confirmation{Date: date, Type: "DIRECT_PAYMENT", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.Amount), Currency: e.Currency}
-			add(it)
-		case domain.AccountingDocumentIssued:
-			it := base(0, ItemAccountingDocument)
-			doc := &AccountingDocument{Date: e.Date, Type: e.Type, Number: e.DocumentNumber, Amount: Exact(e.Amount), Currency: e.Currency, LineItems: []LineItem{}}
-			for _, l := range e.LineItems {
-				doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: l.InvoiceNumber, ContractNumber: l.ContractNumber, Amount: Exact(l.Amount)})
-			}
-			it.AccountingDocument = doc
-			add(it)
-		case domain.PlacementPaid:
-			c := base(0, ItemClosing)
-			c.Closing = &Closing{Date: date, Type: "FULL_PAYMENT"}
-			closing = append(closing, c)
-		}
-		if se.Meta.Index == se.Meta.Count-1 {
-			endCommand(se.Position)
+		cmd.add(p, se)
+		if endsCommand(se.Meta) {
+			items = cmd.end(items, se.Position)
 		}
 	}
-	if len(events) > 0 && commandStart < len(items)+len(closing) { // a command whose metadata lacked its count
-		endCommand(events[len(events)-1].Position)
+	if !cmd.empty() { // a command whose metadata lacked its end
+		items = cmd.end(items, events[len(events)-1].Position)
 	}
 	return items
+}
+
+// endsCommand reports whether an event is the last of its command's append.
+func endsCommand(m journal.Metadata) bool { return m.Index >= m.Count-1 }
+
+// commandItems collects one command's feed items while its events are
+// applied: its CLOSING items are held back until the command ends, so they
+// come last.
+type commandItems struct {
+	items, closing []FeedItem
+}
+
+func (c *commandItems) empty() bool { return len(c.items)+len(c.closing) == 0 }
+
+// add renders the items one event calls for; p is the placement after it.
+func (c *commandItems) add(p domain.Placement, se StoredEvent) {
+	date := se.Meta.OccurredAt.UTC().Format(time.DateOnly)
+	base := func(k int, typ string) FeedItem {
+		return FeedItem{ID: itemID(se.ID, k), Type: typ, CustomerNumber: p.CustomerNumber, ClaimNumber: p.ClaimNumber,
+			Position: se.Position, OccurredAt: se.Meta.OccurredAt}
+	}
+	switch e := se.Event.(type) {
+	case domain.CreditWaiverIssued:
+		it := base(0, ItemConfirmation)
+		it.Confirmation = &Confirmation{Date: date, Type: "PARTIAL_RECALL", Number: p.CustomerNumber,
+			ContractNumber: e.ContractNumber, Amount: Exact(e.Amount), Currency: e.Currency}
+		c.items = append(c.items, it)
+	case domain.PlacementRecalled:
+		it := base(0, ItemConfirmation)
+		it.Confirmation = &Confirmation{Date: date, Type: "RECALL", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.OutstandingAmount)}
+		c.items = append(c.items, it)
+		cl := base(1, ItemClosing)
+		cl.Closing = &Closing{Date: date, Type: "RECALLED_BY_CLIENT"}
+		c.closing = append(c.closing, cl)
+	case domain.RecallRejected:
+		it := base(0, ItemRejection)
+		it.Rejection = &Rejection{Date: date, Type: "RECALL", Description: e.Reason, Number: p.CustomerNumber, ContractNumber: "", Reason: "OTHER"}
+		c.items = append(c.items, it)
+	case domain.PaymentReceived:
+		it := base(0, ItemConfirmation)
+		it.Confirmation = &Confirmation{Date: date, Type: "DIRECT_PAYMENT", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.Amount), Currency: e.Currency}
+		c.items = append(c.items, it)
+	case domain.AccountingDocumentIssued:
+		it := base(0, ItemAccountingDocument)
+		doc := &AccountingDocument{Date: e.Date, Type: e.Type, Number: e.DocumentNumber, Amount: Exact(e.Amount), Currency: e.Currency, LineItems: []LineItem{}}
+		for _, l := range e.LineItems {
+			doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: l.InvoiceNumber, ContractNumber: l.ContractNumber, Amount: Exact(l.Amount)})
+		}
+		it.AccountingDocument = doc
+		c.items = append(c.items, it)
+	case domain.PlacementPaid:
+		cl := base(0, ItemClosing)
+		cl.Closing = &Closing{Date: date, Type: "FULL_PAYMENT"}
+		c.closing = append(c.closing, cl)
+	}
+}
+
+// end appends the command's items, closings last, to feed with their
+// sortNumbers and the command's position (its last event's), and empties c.
+func (c *commandItems) end(feed []FeedItem, at eventstore.Position) []FeedItem {
+	for _, it := range append(c.items, c.closing...) {
+		it.SortNumber = uint64(len(feed))
+		it.CommandPosition = at
+		feed = append(feed, it)
+	}
+	c.items, c.closing = c.items[:0], c.closing[:0]
+	return feed
 }
 
 // AuditItem is one entry of a placement's audit trail: the event itself.

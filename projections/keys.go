@@ -2,6 +2,7 @@ package projections
 
 import (
 	"encoding/binary"
+	"math"
 	"time"
 
 	"github.com/google/uuid"
@@ -48,8 +49,12 @@ const (
 	tOutbox       = 'o'
 )
 
-// keyBuf builds a key.
+// keyBuf builds a key. Each method returns a new key and leaves its receiver
+// as it was, so one prefix can start several keys (a range's two ends).
 type keyBuf []byte
+
+// grow returns k with room for n more bytes, never sharing k's array.
+func (k keyBuf) grow(n int) keyBuf { return append(make(keyBuf, 0, len(k)+n), k...) }
 
 func key(gen uint32, table byte) keyBuf {
 	k := make(keyBuf, 0, 64)
@@ -58,22 +63,37 @@ func key(gen uint32, table byte) keyBuf {
 }
 
 func (k keyBuf) str(s string) keyBuf {
-	return append(binary.AppendUvarint(k, uint64(len(s))), s...)
+	return append(binary.AppendUvarint(k.grow(len(s)+binary.MaxVarintLen64), uint64(len(s))), s...)
 }
 
-func (k keyBuf) u64(n uint64) keyBuf { return binary.BigEndian.AppendUint64(k, n) }
+func (k keyBuf) u64(n uint64) keyBuf { return binary.BigEndian.AppendUint64(k.grow(8), n) }
 
 func (k keyBuf) pos(p eventstore.Position) keyBuf { return k.u64(uint64(p)) }
 
-func (k keyBuf) id(id uuid.UUID) keyBuf { return append(k, id[:]...) }
+func (k keyBuf) id(id uuid.UUID) keyBuf { return append(k.grow(16), id[:]...) }
 
-func (k keyBuf) b(c byte) keyBuf { return append(k, c) }
+func (k keyBuf) b(c byte) keyBuf { return append(k.grow(1), c) }
 
 // time appends t as nanoseconds since 1970, offset so that earlier times
-// (down to year 1678) still sort first.
+// still sort first. Times outside what nanoseconds in an int64 can say
+// (years 1678 to 2262) are clamped to its ends, so an open window such as
+// [0001-01-01, 9999-01-01) covers everything.
 func (k keyBuf) time(t time.Time) keyBuf { return k.u64(timeKey(t)) }
 
-func timeKey(t time.Time) uint64 { return uint64(t.UnixNano()) ^ (1 << 63) }
+var (
+	minNanoTime = time.Unix(0, math.MinInt64).UTC()
+	maxNanoTime = time.Unix(0, math.MaxInt64).UTC()
+)
+
+func timeKey(t time.Time) uint64 {
+	switch {
+	case t.Before(minNanoTime):
+		return 0
+	case t.After(maxNanoTime):
+		return math.MaxUint64
+	}
+	return uint64(t.UnixNano()) ^ (1 << 63)
+}
 
 func timeFromKey(n uint64) time.Time { return time.Unix(0, int64(n^(1<<63))).UTC() }
 

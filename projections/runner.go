@@ -1,28 +1,33 @@
 package projections
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
-	"strings"
 	"sync"
 
 	"github.com/google/uuid"
 
-	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
 )
 
-// Runner feeds the read models from the log and says how far it got.
+// Runner feeds the views from the log, from their checkpoint on, and says
+// how far it got.
 type Runner struct {
-	store      eventstore.Store
-	Placements *Placements
-	Idem       *IdempotencyIndex
-	logger     *slog.Logger
+	store  eventstore.Store
+	Views  *Views
+	logger *slog.Logger
+	// MaxBatch bounds the events applied in one batch (one commit).
+	MaxBatch int
+	// Progress, when set, is called after each commit with the position
+	// reached and the head the runner started towards.
+	Progress func(pos, head eventstore.Position)
+	// Once makes Run return once the views have caught up with the log as it
+	// was when Run started (tools that rebuild or catch up, then read).
+	Once bool
 
 	mu       sync.Mutex
 	position eventstore.Position
@@ -33,37 +38,51 @@ type Runner struct {
 	waiting  bool
 }
 
-// NewRunner returns a runner over store feeding fresh read models.
-func NewRunner(store eventstore.Store, idem *IdempotencyIndex, logger *slog.Logger) *Runner {
+// NewRunner returns a runner over store feeding views.
+func NewRunner(store eventstore.Store, views *Views, logger *slog.Logger) *Runner {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Runner{store: store, Placements: NewPlacements(), Idem: idem, logger: logger, changed: make(chan struct{})}
+	return &Runner{store: store, Views: views, logger: logger, MaxBatch: 2000, changed: make(chan struct{})}
 }
 
-// Run applies the log from position 0 until ctx ends or an event cannot be
-// applied (then Err says why and the runner stays where it stopped).
+// Run brings the views up to date and keeps them so until ctx ends or an
+// event cannot be applied (then Err says why and the views stay at the last
+// committed position). Views of another Version are rebuilt from position 0.
 func (r *Runner) Run(ctx context.Context) error {
+	if current, err := r.Views.Current(); err != nil {
+		return r.fail(fmt.Errorf("projections: read the views' version: %w", err))
+	} else if !current {
+		r.logger.Warn("the views were built by another version of the ledger: rebuilding them from the start of the log", "version", Version)
+		if err := r.Views.reset(); err != nil {
+			return r.fail(err)
+		}
+	}
+	from := r.Views.Checkpoint()
 	head, err := r.store.Head(ctx)
 	if err != nil {
 		return r.fail(fmt.Errorf("projections: read the log's head: %w", err))
 	}
 	r.mu.Lock()
-	r.target = head
-	r.ready = head == eventstore.Start
+	r.position, r.target = from, head
+	r.ready = from >= head
 	r.mu.Unlock()
-	// The pipeline below stops with this context, whichever way Run returns.
+	if r.ready {
+		r.logger.Info("projections caught up", "position", from)
+		if r.Once {
+			return nil
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sub, err := r.store.SubscribeAll(ctx, eventstore.Start)
+	sub, err := r.store.SubscribeAll(ctx, from)
 	if err != nil {
 		return r.fail(fmt.Errorf("projections: subscribe: %w", err))
 	}
 	defer sub.Close()
 	// Decoding is the expensive part of applying an event, so it fans out:
 	// the receiver hands records round-robin to one decoder per core, and
-	// this goroutine takes the results back in the same round-robin order,
-	// so events are applied in log order.
+	// the applier takes the results back in the same order.
 	workers := max(1, runtime.GOMAXPROCS(0))
 	in := make([]chan eventstore.RecordedEvent, workers)
 	out := make([]chan decodedEvent, workers)
@@ -105,8 +124,22 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 		}
 	}()
+	b := r.Views.Builder()
+	b.MaxBatch = r.MaxBatch
+	b.Committed = r.committed
+	defer b.Abort()
 	for i := 0; ; i = (i + 1) % workers {
-		d, ok := <-out[i]
+		var d decodedEvent
+		var ok bool
+		select {
+		case d, ok = <-out[i]:
+		default:
+			// Nothing decoded yet: a good moment to commit, between commands.
+			if _, err := b.Flush(); err != nil {
+				return r.fail(err)
+			}
+			d, ok = <-out[i]
+		}
 		if !ok {
 			if err := <-recvErr; err != nil {
 				return r.fail(fmt.Errorf("projections: subscription ended: %w", err))
@@ -116,65 +149,54 @@ func (r *Runner) Run(ctx context.Context) error {
 		if d.err != nil {
 			return r.fail(d.err)
 		}
-		r.apply(d)
+		if err := b.Apply(d.raw, d.placement, d.rec); err != nil {
+			return r.fail(err)
+		}
+		if r.Once && d.raw.Position >= r.target {
+			if done, err := b.Flush(); err != nil {
+				return r.fail(err)
+			} else if done {
+				return nil
+			}
+		}
 	}
 }
 
 // decodedEvent is a recorded event ready to apply.
 type decodedEvent struct {
-	pos       eventstore.Position
+	raw       eventstore.RecordedEvent
 	placement uuid.UUID // uuid.Nil for events of other streams
-	revision  uint64
-	se        StoredEvent
+	rec       journal.Record
 	err       error
 }
 
-func decode(rec eventstore.RecordedEvent) decodedEvent {
-	d := decodedEvent{pos: rec.Position, revision: rec.Revision}
-	id, ok := strings.CutPrefix(rec.Stream, journal.PlacementPrefix)
-	if !ok {
-		return d
-	}
-	pid, err := uuid.Parse(id)
-	if err != nil {
-		d.err = fmt.Errorf("projections: stream %q is not a placement stream: %w", rec.Stream, err)
-		return d
-	}
-	e, err := domain.DecodeEvent(rec.Type, rec.Data)
-	if err != nil {
-		d.err = fmt.Errorf("projections: %s revision %d: %w", rec.Stream, rec.Revision, err)
-		return d
-	}
-	d.placement, d.se.Event = pid, e
-	// Only the idempotency index reads metadata here; most events carry no
-	// key, and their metadata is not decoded at all.
-	if bytes.Contains(rec.Metadata, idempotencyKeyField) {
-		if d.se.Meta, err = journal.DecodeMetadata(rec.Metadata); err != nil {
-			d.err = fmt.Errorf("projections: %s revision %d: %w", rec.Stream, rec.Revision, err)
-		}
+func decode(raw eventstore.RecordedEvent) decodedEvent {
+	d := decodedEvent{raw: raw}
+	d.placement, d.rec, d.err = Decode(raw)
+	if d.err != nil {
+		d.err = fmt.Errorf("projections: %w", d.err)
 	}
 	return d
 }
 
-var idempotencyKeyField = []byte(`"idempotencyKey"`)
-
-func (r *Runner) apply(d decodedEvent) {
-	if d.placement != uuid.Nil {
-		r.Placements.Apply(d.placement, d.revision, d.se.Event)
-		r.Idem.Apply(d.placement, d.pos, d.se.Meta)
-	}
+// committed moves the runner's position to a committed batch's.
+func (r *Runner) committed(pos eventstore.Position) {
 	r.mu.Lock()
-	r.position = d.pos
+	r.position = pos
 	if !r.ready && r.position >= r.target {
 		r.ready = true
-		r.logger.Info("projections caught up", "position", r.position, "placements", r.Placements.Count())
+		r.logger.Info("projections caught up", "position", r.position)
 	}
 	if r.waiting {
 		close(r.changed)
 		r.changed = make(chan struct{})
 		r.waiting = false
 	}
+	target := r.target
 	r.mu.Unlock()
+	if r.Progress != nil {
+		r.Progress(pos, target)
+	}
 }
 
 func (r *Runner) fail(err error) error {
@@ -190,7 +212,7 @@ func (r *Runner) fail(err error) error {
 	return err
 }
 
-// Position returns the position of the last event applied.
+// Position returns the position the views have applied and committed.
 func (r *Runner) Position() eventstore.Position {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -229,3 +251,11 @@ func (r *Runner) WaitFor(ctx context.Context, pos eventstore.Position) error {
 		}
 	}
 }
+
+// History reads a placement's events from its stream (see History).
+func (r *Runner) History(ctx context.Context, creditor string, id uuid.UUID) ([]StoredEvent, error) {
+	return History(ctx, r.store, creditor, id)
+}
+
+// Head returns the log's head (for the projection lag).
+func (r *Runner) Head(ctx context.Context) (eventstore.Position, error) { return r.store.Head(ctx) }

@@ -3,24 +3,21 @@
 // recalled within a time window, with a line per placement; and it matches a
 // creditor's own statement of direct payments against the ledger.
 //
-// It reads the log once, in order. Fees are attributed to the payment that
-// changed them: a payment's fee is the placement's fee total after it minus
-// the total before it, so the fees of a window add up exactly even though
-// each placement's total is rounded once, from the total.
+// The report is built from the creditor's entries in the window, which the
+// read side (package projections) indexes by creditor and time as it applies
+// the log, so its cost is that of the window, not of the log. Fees are
+// attributed to the payment that changed them: a payment's fee is the
+// placement's fee total after it minus the total before it, so the fees of a
+// window add up exactly even though each placement's total is rounded once,
+// from the total.
 package reconcile
 
 import (
-	"context"
-	"encoding/json"
 	"sort"
-	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
-
-	"github.com/collections-ledger/ledger/domain"
-	"github.com/collections-ledger/ledger/eventstore"
-	"github.com/collections-ledger/ledger/journal"
 )
 
 // Amounts are the figures of a line or a total.
@@ -73,112 +70,68 @@ type Report struct {
 	Payments []Payment          `json:"-"`
 }
 
-type placementState struct {
-	line    Line
-	fee     decimal.Decimal
-	touched bool
+// Kinds of entry.
+const (
+	KindPayment = "payment"
+	KindWaiver  = "waiver"
+	KindRecall  = "recall"
+)
+
+// Entry is one event finance counts, as the read side indexes it per
+// creditor by the time it happened: a payment (with the fee it added), a
+// credit waiver or a recall (with what was outstanding).
+type Entry struct {
+	Kind          string          `json:"kind"`
+	Placement     uuid.UUID       `json:"placementId"`
+	ClaimNumber   string          `json:"claimNumber"`
+	Currency      string          `json:"currency"`
+	Amount        decimal.Decimal `json:"amount"`
+	Fee           decimal.Decimal `json:"fee"`
+	PaymentNumber string          `json:"paymentNumber,omitempty"`
+	Position      uint64          `json:"position"`
+	OccurredAt    time.Time       `json:"occurredAt"`
 }
 
-// Build reads the log and reconciles creditor's placements over [from, to)
-// by the time each command happened.
-func Build(ctx context.Context, store eventstore.Store, creditor string, from, to time.Time) (Report, error) {
+// FromEntries reconciles a creditor over [from, to) from its entries in
+// that window: a line per placement with entries in it (by claim number),
+// totals per currency, and the payments in log order for statement matching.
+func FromEntries(creditor string, from, to time.Time, entries []Entry) Report {
 	r := Report{Creditor: creditor, From: from, To: to, Totals: map[string]Amounts{}}
-	states := map[string]*placementState{}
-	var order []string
-	err := eventstore.ScanAll(ctx, store, eventstore.Start, 5000, func(batch []eventstore.RecordedEvent, _ eventstore.Position) error {
-		for _, rec := range batch {
-			if !strings.HasPrefix(rec.Stream, journal.PlacementPrefix) {
-				continue
-			}
-			st := states[rec.Stream]
-			if st == nil {
-				if rec.Type != domain.TypePlacementOpened {
-					continue
-				}
-				e, err := domain.DecodeEvent(rec.Type, rec.Data)
-				if err != nil {
-					return err
-				}
-				o := e.(domain.PlacementOpened)
-				if o.CreditorID != creditor {
-					states[rec.Stream] = &placementState{} // another creditor's: skipped from now on
-					continue
-				}
-				st = &placementState{line: Line{PlacementID: o.PlacementID.String(), ClaimNumber: o.ClaimNumber, Currency: o.Currency, Amounts: zero()}, fee: decimal.Zero}
-				states[rec.Stream] = st
-				order = append(order, rec.Stream)
-				continue
-			}
-			if st.line.PlacementID == "" {
-				continue
-			}
-			if err := st.apply(rec, from, to, &r); err != nil {
-				return err
-			}
+	lines := map[uuid.UUID]*Line{}
+	var order []uuid.UUID
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].Position < entries[j].Position })
+	for _, e := range entries {
+		l := lines[e.Placement]
+		if l == nil {
+			l = &Line{PlacementID: e.Placement.String(), ClaimNumber: e.ClaimNumber, Currency: e.Currency, Amounts: zero()}
+			lines[e.Placement] = l
+			order = append(order, e.Placement)
 		}
-		return nil
-	})
-	if err != nil {
-		return r, err
+		a := &l.Amounts
+		switch e.Kind {
+		case KindPayment:
+			a.Payments++
+			a.Recovered = a.Recovered.Add(e.Amount)
+			a.Fees = a.Fees.Add(e.Fee)
+			a.NetToCreditor = a.NetToCreditor.Add(e.Amount.Sub(e.Fee))
+			r.Payments = append(r.Payments, Payment{Date: e.OccurredAt.UTC().Format(time.DateOnly), ClaimNumber: e.ClaimNumber,
+				PaymentNumber: e.PaymentNumber, Amount: e.Amount, Currency: e.Currency})
+		case KindWaiver:
+			a.Waived = a.Waived.Add(e.Amount)
+		case KindRecall:
+			a.Recalled = a.Recalled.Add(e.Amount)
+		}
 	}
-	for _, stream := range order {
-		st := states[stream]
-		if !st.touched {
-			continue
-		}
-		r.Lines = append(r.Lines, st.line)
-		t, ok := r.Totals[st.line.Currency]
+	for _, id := range order {
+		l := lines[id]
+		r.Lines = append(r.Lines, *l)
+		t, ok := r.Totals[l.Currency]
 		if !ok {
 			t = zero()
 		}
-		t.add(st.line.Amounts)
-		r.Totals[st.line.Currency] = t
+		t.add(l.Amounts)
+		r.Totals[l.Currency] = t
 	}
 	sort.SliceStable(r.Lines, func(i, j int) bool { return r.Lines[i].ClaimNumber < r.Lines[j].ClaimNumber })
-	return r, nil
-}
-
-func (st *placementState) apply(rec eventstore.RecordedEvent, from, to time.Time, r *Report) error {
-	switch rec.Type {
-	case domain.TypePaymentReceived, domain.TypeCreditWaiverIssued, domain.TypePlacementRecalled:
-	default:
-		return nil
-	}
-	e, err := domain.DecodeEvent(rec.Type, rec.Data)
-	if err != nil {
-		return err
-	}
-	var meta struct {
-		OccurredAt time.Time `json:"occurredAt"`
-	}
-	if _, _, core, err := journal.Unseal(rec.Metadata); err == nil {
-		_ = json.Unmarshal(core, &meta)
-	} else {
-		_ = json.Unmarshal(rec.Metadata, &meta)
-	}
-	in := !meta.OccurredAt.Before(from) && meta.OccurredAt.Before(to)
-	l := &st.line.Amounts
-	switch e := e.(type) {
-	case domain.PaymentReceived:
-		fee := e.FeeAmount.Sub(st.fee)
-		st.fee = e.FeeAmount
-		if in {
-			l.Payments++
-			l.Recovered = l.Recovered.Add(e.Amount)
-			l.Fees = l.Fees.Add(fee)
-			l.NetToCreditor = l.NetToCreditor.Add(e.Amount.Sub(fee))
-			r.Payments = append(r.Payments, Payment{Date: meta.OccurredAt.UTC().Format(time.DateOnly), ClaimNumber: st.line.ClaimNumber,
-				PaymentNumber: e.PaymentNumber, Amount: e.Amount, Currency: e.Currency})
-		}
-	case domain.CreditWaiverIssued:
-		if in {
-			l.Waived = l.Waived.Add(e.Amount)
-		}
-	case domain.PlacementRecalled:
-		if in {
-			l.Recalled = l.Recalled.Add(e.OutstandingAmount)
-		}
-	}
-	st.touched = st.touched || in
-	return nil
+	return r
 }

@@ -3,7 +3,10 @@ package reconcile_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
@@ -22,6 +26,20 @@ import (
 )
 
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// report brings views of the store up to date and reconciles creditor.
+func report(t *testing.T, s eventstore.Store, creditor string, from, to time.Time) reconcile.Report {
+	t.Helper()
+	v, err := projections.OpenViews(filepath.Join(t.TempDir(), "views"), projections.ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	defer v.Close()
+	r := projections.NewRunner(s, v, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r.Once = true
+	require.NoError(t, r.Run(context.Background()))
+	rep, err := v.Reconciliation(creditor, from, to)
+	require.NoError(t, err)
+	return rep
+}
 
 // TestTotalsEqualSumsOverEvents is the property: over random command
 // sequences, for several seeds, the report's totals equal the sums over the
@@ -61,8 +79,7 @@ func TestTotalsEqualSumsOverEvents(t *testing.T) {
 				})
 			}
 			from, to := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
-			r, err := reconcile.Build(ctx, s, "acme", from, to)
-			require.NoError(t, err)
+			r := report(t, s, "acme", from, to)
 
 			// The sums over the events, computed the naive way.
 			want := map[string]reconcile.Amounts{}
@@ -138,8 +155,7 @@ func TestWindow(t *testing.T) {
 	pay("10.03") // fee 2.006 -> 2.01
 	clock = clock.AddDate(0, 1, 0)
 	pay("10.03") // fee total 4.012 -> 4.01: this payment's fee is 2.00
-	r, err := reconcile.Build(ctx, s, "acme", time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC))
-	require.NoError(t, err)
+	r := report(t, s, "acme", time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC))
 	eur := r.Totals["EUR"]
 	assert.Equal(t, 1, eur.Payments)
 	assert.Equal(t, "10.03", eur.Recovered.String())
@@ -147,8 +163,7 @@ func TestWindow(t *testing.T) {
 	assert.Equal(t, "8.03", eur.NetToCreditor.String())
 	require.Len(t, r.Payments, 1)
 	assert.Equal(t, "2024-04-01", r.Payments[0].Date)
-	none, err := reconcile.Build(ctx, s, "other", time.Time{}, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
-	require.NoError(t, err)
+	none := report(t, s, "other", time.Time{}, time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
 	assert.Empty(t, none.Lines, "another creditor's placements are not in the report")
 }
 

@@ -9,12 +9,14 @@ package verify
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
+	"log/slog"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -69,13 +71,18 @@ type Options struct {
 	// Progress, when set, is called now and then with the position reached
 	// and the head.
 	Progress func(pos, head eventstore.Position)
-	// Live, when set, is a running server's read model to compare with the
-	// rebuild (read after the runner reached the head).
-	Live *projections.Placements
+	// Live, when set, is a running ledger's views, to compare with the
+	// views rebuilt from position 0: every key, byte for byte, when the live
+	// views have applied exactly what verify read; otherwise every placement
+	// that has not changed since.
+	Live *projections.Views
 	// Deep also reads every placement through its own stream (the stream
 	// index, not $all), folds it again and compares, and checks its feed.
 	// It costs a point read per event.
 	Deep bool
+	// Dir is where the views are rebuilt, in a temporary directory removed
+	// afterwards; empty: the system's temporary directory.
+	Dir string
 }
 
 type streamState struct {
@@ -96,7 +103,8 @@ func (v *verifier) add(f Finding) {
 	}
 }
 
-// Run verifies the store.
+// Run verifies the store. The views are rebuilt from position 0 into a
+// temporary view store on disk, so memory does not grow with the ledger.
 func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, error) {
 	start := time.Now()
 	v := &verifier{}
@@ -105,8 +113,22 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 		return v.report, err
 	}
 	v.report.Head = uint64(head)
+	dir, err := os.MkdirTemp(opts.Dir, "ledger-verify-views-")
+	if err != nil {
+		return v.report, fmt.Errorf("verify: a directory to rebuild the views in: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	rebuilt, err := projections.OpenViews(dir, projections.ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), States: 50_000})
+	if err != nil {
+		return v.report, err
+	}
+	defer rebuilt.Close()
+	builder := rebuilt.Builder()
+	builder.MaxBatch = 20_000
+	defer builder.Abort()
+	applying := true // the rebuild stops at the first event it cannot apply
+	broken := map[uuid.UUID]bool{}
 	streams := map[string]*streamState{}
-	rebuilt := projections.NewPlacements()
 	var placements []uuid.UUID
 	var after eventstore.Position
 	// The next batch is read while the current one is checked.
@@ -151,7 +173,7 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 			break
 		}
 		// The per-event work (hashing, decoding) runs on every core; links
-		// between events and the fold run in log order below.
+		// between events and the rebuild run in log order below.
 		checked := checkBatch(batch)
 		for i, rec := range batch {
 			c := checked[i]
@@ -161,19 +183,24 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 				streams[rec.Stream] = st
 			}
 			v.link(rec, st, c.seal)
-			if c.placement != uuid.Nil {
-				switch {
-				case c.decodeErr != nil:
-					v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "data", Problem: c.decodeErr.Error()})
-				default:
-					if _, opened := c.event.(domain.PlacementOpened); opened {
-						placements = append(placements, c.placement)
-					}
-					v.checkDocument(rec, c.event)
-					rebuilt.Apply(c.placement, rec.Revision, c.event)
-				}
-			} else if c.badStream {
+			switch {
+			case c.badStream:
 				v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "stream", Problem: "not a placement id"})
+			case c.placement != uuid.Nil && c.decodeErr != nil:
+				v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "data", Problem: c.decodeErr.Error()})
+				broken[c.placement] = true
+			case c.placement != uuid.Nil:
+				if _, opened := c.rec.Event.(domain.PlacementOpened); opened {
+					placements = append(placements, c.placement)
+				}
+				v.checkDocument(rec, c.rec.Event)
+			}
+			if applying && !broken[c.placement] && (c.placement == uuid.Nil || c.decodeErr == nil) {
+				if err := builder.Apply(rec, c.placement, c.rec); err != nil {
+					v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "projection",
+						Problem: "the views cannot be rebuilt past this event: " + err.Error()})
+					applying = false
+				}
 			}
 			after = rec.Position
 			v.report.Events++
@@ -187,20 +214,24 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 	}
 	v.report.Streams = len(streams)
 	v.report.Placements = len(placements)
-	rebuilt.Each(func(id uuid.UUID, p domain.Placement, rev uint64) {
-		v.checkInvariants(journal.PlacementStream(id), rev, p)
-	})
-	if opts.Deep {
-		if err := v.checkPlacements(ctx, store, rebuilt, placements); err != nil {
+	if applying {
+		if _, err := builder.Flush(); err != nil {
 			return v.report, err
 		}
-	}
-	if opts.Live != nil {
-		live, fresh := opts.Live.Snapshot(), rebuilt.Snapshot()
-		for id, want := range fresh {
-			if got, ok := live[id]; !ok || !reflect.DeepEqual(got, want) {
-				v.add(Finding{Stream: journal.PlacementStream(id), Revision: want.Revision, Field: "projection",
-					Problem: "the live read model differs from a rebuild from position 0"})
+		if err := rebuilt.EachPlacement(func(id uuid.UUID, p domain.Placement, rev uint64) error {
+			v.checkInvariants(journal.PlacementStream(id), rev, p)
+			return nil
+		}); err != nil {
+			return v.report, err
+		}
+		if opts.Deep {
+			if err := v.checkPlacements(ctx, store, rebuilt, placements); err != nil {
+				return v.report, err
+			}
+		}
+		if opts.Live != nil {
+			if err := v.compareLive(opts.Live, rebuilt); err != nil {
+				return v.report, err
 			}
 		}
 	}
@@ -212,12 +243,48 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 	return v.report, nil
 }
 
+// compareLive compares a running ledger's views with the rebuild: every key
+// when the live views are at the same position, else every placement that
+// has not changed since (its revision is the rebuild's).
+func (v *verifier) compareLive(live, rebuilt *projections.Views) error {
+	if live.Checkpoint() == rebuilt.Checkpoint() {
+		return projections.Diff(live, rebuilt, func(table byte, k, got, want []byte) bool {
+			problem := "the live views differ from views rebuilt from position 0"
+			switch {
+			case got == nil:
+				problem = "the live views lack what a rebuild from position 0 holds"
+			case want == nil:
+				problem = "the live views hold what a rebuild from position 0 does not"
+			}
+			v.add(Finding{Field: fmt.Sprintf("views.%c", table), Problem: fmt.Sprintf("%s (key %x)", problem, k)})
+			return len(v.report.Findings) < maxFindings
+		})
+	}
+	return rebuilt.EachPlacement(func(id uuid.UUID, _ domain.Placement, rev uint64) error {
+		want, wantRev, _, err := rebuilt.Placement("", id)
+		if err != nil {
+			return err
+		}
+		got, gotRev, found, err := live.Placement("", id)
+		switch {
+		case err != nil:
+			return err
+		case !found:
+			v.add(Finding{Stream: journal.PlacementStream(id), Revision: rev, Field: "projection", Problem: "the live views do not know this placement"})
+		case gotRev == wantRev && !bytes.Equal(got, want):
+			v.add(Finding{Stream: journal.PlacementStream(id), Revision: rev, Field: "projection",
+				Problem: "the live views differ from views rebuilt from position 0"})
+		}
+		return nil
+	})
+}
+
 // checked is the order-independent part of checking one event.
 type checked struct {
 	seal      journal.Seal
 	placement uuid.UUID
 	badStream bool
-	event     domain.Event
+	rec       journal.Record
 	decodeErr error
 }
 
@@ -246,7 +313,7 @@ func checkBatch(batch []eventstore.RecordedEvent) []checked {
 						continue
 					}
 					c.placement = pid
-					c.event, c.decodeErr = domain.DecodeEvent(rec.Type, rec.Data)
+					c.rec, c.decodeErr = journal.Decode(rec)
 				}
 			}
 		}()
@@ -329,9 +396,9 @@ func (v *verifier) checkInvariants(stream string, rev uint64, p domain.Placement
 }
 
 // checkPlacements folds each placement again from its own stream (the
-// stream index, not $all), compares with the rebuild, and checks its feed.
-func (v *verifier) checkPlacements(ctx context.Context, store eventstore.Store, rebuilt *projections.Placements, ids []uuid.UUID) error {
-	fresh := rebuilt.Snapshot()
+// stream index, not $all), compares with the rebuilt views, and checks its
+// feed.
+func (v *verifier) checkPlacements(ctx context.Context, store eventstore.Store, rebuilt *projections.Views, ids []uuid.UUID) error {
 	for _, id := range ids {
 		stream := journal.PlacementStream(id)
 		events, err := journal.ReadPlacement(ctx, store, id)
@@ -351,16 +418,34 @@ func (v *verifier) checkPlacements(ctx context.Context, store eventstore.Store, 
 			p = domain.Evolve(p, se.Event)
 		}
 		last := events[len(events)-1]
-		if got, want := fresh[id], projections.Render(p, last.Revision); !reflect.DeepEqual(got, want) {
-			v.add(Finding{Stream: stream, Revision: last.Revision, Position: last.Position, Field: "projection",
-				Problem: "the placement folded from $all differs from the one folded from its stream"})
-		}
 		at := func(field, problem string) Finding {
 			return Finding{Stream: stream, Revision: last.Revision, Position: last.Position, Field: field, Problem: problem}
 		}
-		for i, it := range projections.FeedItems(events) {
+		got, _, found, err := rebuilt.Placement("", id)
+		if err != nil {
+			return err
+		}
+		if want, err := json.Marshal(projections.Render(p, last.Revision)); err != nil || !found || !bytes.Equal(got, want) {
+			v.add(at("projection", "the placement folded from $all differs from the one folded from its stream"))
+		}
+		items := projections.FeedItems(events)
+		for i, it := range items {
 			if it.SortNumber != uint64(i) {
 				v.add(at("feed.sortNumber", fmt.Sprintf("item %d has sortNumber %d", i, it.SortNumber)))
+				break
+			}
+		}
+		stored, err := rebuilt.PlacementFeed(id, 0, 0)
+		if err != nil {
+			return err
+		}
+		if len(stored) != len(items) {
+			v.add(at("feed", fmt.Sprintf("the views hold %d feed items, the stream folds to %d", len(stored), len(items))))
+			continue
+		}
+		for i, it := range items {
+			if b, err := json.Marshal(it); err != nil || !bytes.Equal(b, stored[i]) {
+				v.add(at("feed", fmt.Sprintf("feed item %d differs between the views and the stream", i)))
 				break
 			}
 		}

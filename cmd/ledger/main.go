@@ -21,15 +21,18 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/eventstore/kurrent"
 	httpapi "github.com/collections-ledger/ledger/http"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
+	"github.com/collections-ledger/ledger/verify"
 	"github.com/collections-ledger/ledger/webhook"
 )
 
@@ -97,6 +100,7 @@ Run "ledger serve -h" for its settings.
 type config struct {
 	Addr      string
 	Store     string
+	Views     string
 	APIKeys   string
 	AgencyKey string
 	PublicURL string
@@ -118,6 +122,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.Addr, "LEDGER_ADDR", env("LEDGER_ADDR", ":8080"), "address to listen on")
 	fs.StringVar(&c.Store, "LEDGER_STORE", env("LEDGER_STORE", "./data/ledger.db"),
 		"embedded store directory, or a KurrentDB connection string (esdb://… or kurrentdb://…)")
+	fs.StringVar(&c.Views, "LEDGER_VIEWS", env("LEDGER_VIEWS", ""),
+		"the directory of this instance's read models (default: beside the embedded store, <store>.views; with KurrentDB, ./data/views)")
 	fs.StringVar(&c.APIKeys, "LEDGER_API_KEYS", env("LEDGER_API_KEYS", ""), "creditor keys: creditorID=key,…")
 	fs.StringVar(&c.AgencyKey, "LEDGER_AGENCY_KEY", env("LEDGER_AGENCY_KEY", ""), "the agency's key")
 	fs.StringVar(&c.PublicURL, "LEDGER_PUBLIC_URL", env("LEDGER_PUBLIC_URL", ""),
@@ -179,12 +185,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	idem := projections.NewIdempotencyIndex()
-	runner := projections.NewRunner(store, idem, logger)
+	viewsDir := cfg.viewsDir()
+	views, err := projections.OpenViews(viewsDir, projections.ViewsOptions{Logger: logger})
+	if err != nil {
+		logger.Error("cannot open the view store", "views", viewsDir, "err", err)
+		return 1
+	}
+	defer views.Close()
+	logger.Info("view store open", "views", viewsDir, "checkpoint", views.Checkpoint())
+	runner := projections.NewRunner(store, views, logger)
 	runCtx, stopRunner := context.WithCancel(context.Background())
 	runnerDone := make(chan error, 1)
 	go func() { runnerDone <- runner.Run(runCtx) }()
-	commands := command.NewHandler(store, idem, nil)
+	commands := command.NewHandler(store, views, nil)
 	// The ledger resumes held placements at their resumeAt, starting with
 	// those that fell due while it was down, once the projections are ready.
 	go func() {
@@ -193,8 +206,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return
 		}
 		command.NewResumer(commands, func(now time.Time) []command.Due {
+			due, err := views.Due(now)
+			if err != nil {
+				logger.Error("read the holds that are due", "err", err)
+			}
 			var out []command.Due
-			for _, d := range runner.Placements.Due(now) {
+			for _, d := range due {
 				out = append(out, command.Due{ID: d.ID, ResumeAt: d.ResumeAt})
 			}
 			return out
@@ -207,8 +224,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	hooks := webhook.New(store, webhook.Options{Logger: logger, Policy: policy})
 	hooksDone := make(chan error, 1)
 	go func() { hooksDone <- hooks.Run(runCtx) }()
-	api := httpapi.New(httpapi.Config{Store: store, Commands: commands, Runner: runner, Keys: keys, Logger: logger, Webhooks: hooks,
-		PublicURL: publicURL, WebhookPolicy: policy})
+	api := httpapi.New(httpapi.Config{Commands: commands, Runner: runner, Keys: keys, Logger: logger, Webhooks: hooks,
+		PublicURL: publicURL, WebhookPolicy: policy,
+		Verify: func(ctx context.Context, live *projections.Views) (verify.Report, error) {
+			return verify.Run(ctx, store, verify.Options{Live: live, Deep: true, Dir: filepath.Dir(viewsDir)})
+		}})
 
 	if dbg := getenv("LEDGER_DEBUG_ADDR"); dbg != "" {
 		// Opt-in profiling endpoints (net/http/pprof), for loopback use only.
@@ -278,6 +298,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		logger.Info("stopped cleanly")
 	}
 	return code
+}
+
+// viewsDir is where this instance keeps its read models.
+func (c config) viewsDir() string { return viewsDirFor(c.Views, c.Store) }
+
+func viewsDirFor(views, store string) string {
+	switch {
+	case views != "":
+		return views
+	case kurrent.IsConnectionString(store):
+		return filepath.Join("data", "views")
+	}
+	return store + ".views"
 }
 
 // parsePublicURL checks LEDGER_PUBLIC_URL: empty, or an absolute http(s)

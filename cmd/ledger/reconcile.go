@@ -15,9 +15,10 @@ import (
 )
 
 func reconcileCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	var creditor, from, to, statement string
+	var creditor, from, to, statement, viewsDir string
 	var asJSON bool
-	store, code, ok := openForCLI("reconcile", args, getenv, stderr, func(fs *flag.FlagSet) {
+	store, location, code, ok := openForCLIAt("reconcile", args, getenv, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&viewsDir, "LEDGER_VIEWS", getenv("LEDGER_VIEWS"), "the read models' directory (default: beside the embedded store)")
 		fs.StringVar(&creditor, "creditor", "", "the creditor (required)")
 		fs.StringVar(&from, "from", "", "start, inclusive (RFC 3339 or YYYY-MM-DD)")
 		fs.StringVar(&to, "to", "", "end, exclusive (RFC 3339 or YYYY-MM-DD)")
@@ -59,7 +60,13 @@ func reconcileCmd(ctx context.Context, args []string, getenv func(string) string
 			return 2
 		}
 	}
-	r, err := reconcile.Build(ctx, store, creditor, window[0], window[1])
+	views, err := catchUpViews(ctx, store, location, viewsDir, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger reconcile:", err)
+		return 1
+	}
+	defer views.Close()
+	r, err := views.Reconciliation(creditor, window[0], window[1])
 	if err != nil {
 		fmt.Fprintln(stderr, "ledger reconcile:", err)
 		return 1

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/projections"
 	"github.com/collections-ledger/ledger/verify"
 )
 
@@ -37,6 +38,12 @@ func progress(w io.Writer, max int64, what string) *progressbar.ProgressBar {
 // for -h, 2 for bad flags or a store that cannot be opened (the message is
 // written already).
 func openForCLI(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (store eventstore.Store, code int, ok bool) {
+	store, _, code, ok = openForCLIAt(name, args, getenv, stderr, extra)
+	return store, code, ok
+}
+
+// openForCLIAt is openForCLI that also returns where the store is.
+func openForCLIAt(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (store eventstore.Store, where string, code int, ok bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	def := getenv("LEDGER_STORE")
@@ -49,10 +56,10 @@ func openForCLI(name string, args []string, getenv func(string) string, stderr i
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil, 0, false
+			return nil, "", 0, false
 		}
 		fmt.Fprintf(stderr, "ledger %s: %v\n", name, err)
-		return nil, 2, false
+		return nil, "", 2, false
 	}
 	s, _, err := openStore(*location, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -61,9 +68,37 @@ func openForCLI(name string, args []string, getenv func(string) string, stderr i
 		} else {
 			fmt.Fprintf(stderr, "ledger %s: open %s: %v\n", name, redactStore(*location), err)
 		}
-		return nil, 2, false
+		return nil, "", 2, false
 	}
-	return s, 0, true
+	return s, *location, 0, true
+}
+
+// views opens the read models of the store at location (dir, or the default
+// beside it) and brings them up to date with the log, on a stopped ledger.
+func catchUpViews(ctx context.Context, store eventstore.Store, location, dir string, stderr io.Writer) (*projections.Views, error) {
+	views, err := projections.OpenViews(viewsDirFor(dir, location), projections.ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return nil, err
+	}
+	runner := projections.NewRunner(store, views, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	runner.Once = true
+	var bar *progressbar.ProgressBar
+	runner.Progress = func(pos, head eventstore.Position) {
+		if bar == nil {
+			bar = progress(stderr, int64(head), "bringing the views up to date")
+		}
+		if bar != nil {
+			_ = bar.Set64(int64(pos))
+		}
+	}
+	if err := runner.Run(ctx); err != nil {
+		_ = views.Close()
+		return nil, err
+	}
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	return views, nil
 }
 
 func verifyCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {

@@ -1,0 +1,462 @@
+package projections
+
+import (
+	"container/list"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/internal/pebbleutil"
+	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/reconcile"
+)
+
+// placementState is what the views keep of a placement to apply its next
+// event. The placement's processed payment and waiver numbers are left out:
+// no read needs them (the command side folds its own state from the log).
+type placementState struct {
+	P        domain.Placement    `json:"p"`
+	Opened   eventstore.Position `json:"opened"`
+	Revision uint64              `json:"revision"`
+	NextSort uint64              `json:"nextSort"`
+}
+
+// creditorFigures is what the creditor-wide feed needs to find where a time
+// window starts and ends (see CreditorFeed).
+type creditorFigures struct {
+	// RunMax is the latest occurredAt among the creditor's commands so far.
+	RunMax time.Time `json:"runMax"`
+	// Lateness is the most a command's occurredAt has been behind RunMax.
+	Lateness time.Duration `json:"lateness"`
+}
+
+// webhookView is a creditor's webhook as the log has set it.
+type webhookView struct {
+	journal.WebhookConfigured
+	// Since is the position it was configured at; RemovedAt, when not 0, the
+	// position it was removed at.
+	Since     eventstore.Position `json:"since"`
+	RemovedAt eventstore.Position `json:"removedAt,omitempty"`
+}
+
+// Notification is a status change waiting to be delivered to a creditor's
+// webhook (the webhook package delivers it).
+type Notification struct {
+	Position   eventstore.Position `json:"position"`
+	EventID    string              `json:"eventId"`
+	Placement  uuid.UUID           `json:"placementId"`
+	Claim      string              `json:"claimNumber"`
+	Customer   string              `json:"customerNumber"`
+	Previous   domain.Status       `json:"previousStatus"`
+	Status     domain.Status       `json:"status"`
+	OccurredAt time.Time           `json:"occurredAt"`
+}
+
+var payloadNamespace = uuid.MustParse("c9a3e8f1-4b62-4f0e-9d7a-2b5c8e1f6a33")
+
+// statusChanges maps the events that change a placement's status, and so
+// call for a notification, to the status they lead to.
+var statusChanges = map[string]domain.Status{
+	domain.TypePlacementRecalled: domain.StatusRecalled, domain.TypePlacementPaid: domain.StatusPaid,
+	domain.TypePlacementPaused: domain.StatusPaused, domain.TypePlacementResumed: domain.StatusActive,
+}
+
+// stateCache keeps decoded placement states, least recently used first out.
+type stateCache struct {
+	max   int
+	order *list.List // of *cached, most recent at the front
+	byID  map[uuid.UUID]*list.Element
+}
+
+type cached struct {
+	id uuid.UUID
+	st *placementState
+}
+
+func newStateCache(max int) *stateCache {
+	return &stateCache{max: max, order: list.New(), byID: map[uuid.UUID]*list.Element{}}
+}
+
+func (c *stateCache) get(id uuid.UUID) *placementState {
+	if e, ok := c.byID[id]; ok {
+		c.order.MoveToFront(e)
+		return e.Value.(*cached).st
+	}
+	return nil
+}
+
+func (c *stateCache) put(id uuid.UUID, st *placementState) {
+	if e, ok := c.byID[id]; ok {
+		e.Value.(*cached).st = st
+		c.order.MoveToFront(e)
+		return
+	}
+	c.byID[id] = c.order.PushFront(&cached{id, st})
+	for c.order.Len() > c.max {
+		last := c.order.Back()
+		c.order.Remove(last)
+		delete(c.byID, last.Value.(*cached).id)
+	}
+}
+
+func (c *stateCache) clear() {
+	c.order.Init()
+	clear(c.byID)
+}
+
+// idemOverlay holds the idempotency records the command handler has just
+// written and the views have not applied yet, so a repeat that arrives in
+// between is answered too. Records leave it once the views' checkpoint
+// passes them.
+type idemOverlay struct {
+	mu   sync.Mutex
+	recs map[[2]string]journal.IdempotencyRecord
+}
+
+func newIdemOverlay() *idemOverlay {
+	return &idemOverlay{recs: map[[2]string]journal.IdempotencyRecord{}}
+}
+
+func (o *idemOverlay) clear() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	clear(o.recs)
+}
+
+// tx applies events to the views; commit writes them with the position
+// reached, atomically.
+type tx struct {
+	v         *Views
+	gen       uint32
+	b         *pebble.Batch
+	dirty     map[uuid.UUID]*placementState
+	creditors map[string]*creditorFigures
+	webhooks  map[string]*webhookView
+	// The command being applied: the views are committed only between
+	// commands, so a command's feed items are written together.
+	cmd        commandItems
+	cmdOf      uuid.UUID
+	events     int
+	last       eventstore.Position
+	midCommand bool
+}
+
+func (v *Views) begin() *tx {
+	return &tx{v: v, gen: v.generation(), b: v.db.NewBatch(), dirty: map[uuid.UUID]*placementState{},
+		creditors: map[string]*creditorFigures{}, webhooks: map[string]*webhookView{}}
+}
+
+func (t *tx) set(k keyBuf, val []byte) error { return t.b.Set(k, val, nil) }
+
+func (t *tx) setJSON(k keyBuf, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return t.b.Set(k, b, nil)
+}
+
+func (t *tx) del(k keyBuf) error { return t.b.Delete(k, nil) }
+
+// state returns a placement's state as this batch has left it: from the
+// batch, the cache, or the store; nil when the placement is not known.
+func (t *tx) state(id uuid.UUID) (*placementState, error) {
+	if st, ok := t.dirty[id]; ok {
+		return st, nil
+	}
+	if st := t.v.states.get(id); st != nil {
+		return st, nil
+	}
+	b, err := t.v.get(key(t.gen, tPlacement).id(id))
+	if err != nil || b == nil {
+		return nil, err
+	}
+	st := &placementState{}
+	if err := json.Unmarshal(b, st); err != nil {
+		return nil, fmt.Errorf("projections: placement %s's state in the views: %w", id, err)
+	}
+	t.v.states.put(id, st)
+	return st, nil
+}
+
+func (t *tx) creditor(c string) (*creditorFigures, error) {
+	if f, ok := t.creditors[c]; ok {
+		return f, nil
+	}
+	f := &creditorFigures{}
+	b, err := t.v.get(key(t.gen, tCreditor).str(c))
+	if err == nil && b != nil {
+		err = json.Unmarshal(b, f)
+	}
+	t.creditors[c] = f
+	return f, err
+}
+
+func (t *tx) webhook(c string) (*webhookView, error) {
+	if w, ok := t.webhooks[c]; ok {
+		return w, nil
+	}
+	b, err := t.v.get(key(t.gen, tWebhook).str(c))
+	if err != nil || b == nil {
+		t.webhooks[c] = nil
+		return nil, err
+	}
+	w := &webhookView{}
+	if err := json.Unmarshal(b, w); err != nil {
+		return nil, err
+	}
+	t.webhooks[c] = w
+	return w, nil
+}
+
+// apply applies one recorded event. rec is decoded already when it is a
+// placement's (placement != uuid.Nil).
+func (t *tx) apply(raw eventstore.RecordedEvent, placement uuid.UUID, rec journal.Record) error {
+	t.events++
+	t.last = raw.Position
+	if placement != uuid.Nil {
+		return t.applyPlacement(placement, rec)
+	}
+	t.midCommand = false
+	kind, parts, err := journal.ParseStream(raw.Stream)
+	if err != nil {
+		return nil // a stream of the ledger's past (format 1) or of another tool
+	}
+	switch {
+	case kind == journal.KindWebhook && raw.Type == journal.WebhookConfiguredType:
+		var c journal.WebhookConfigured
+		if err := json.Unmarshal(raw.Data, &c); err != nil {
+			return fmt.Errorf("projections: %s revision %d: %w", raw.Stream, raw.Revision, err)
+		}
+		w := &webhookView{WebhookConfigured: c, Since: raw.Position}
+		if old, err := t.webhook(parts[0]); err != nil {
+			return err
+		} else if old != nil && old.RemovedAt == 0 {
+			w.Since = old.Since
+		}
+		t.webhooks[parts[0]] = w
+		return t.setJSON(key(t.gen, tWebhook).str(parts[0]), w)
+	case kind == journal.KindWebhook && raw.Type == journal.WebhookRemovedType:
+		w, err := t.webhook(parts[0])
+		if err != nil || w == nil {
+			return err
+		}
+		w.RemovedAt = raw.Position
+		// Pending notifications are dropped.
+		if err := t.b.DeleteRange(key(t.gen, tOutbox).str(parts[0]), key(t.gen, tOutbox).str(parts[0]).upper(), nil); err != nil {
+			return err
+		}
+		return t.setJSON(key(t.gen, tWebhook).str(parts[0]), w)
+	case kind == journal.KindWebhookProgress && raw.Type == journal.WebhookProgressedType:
+		// Settled notifications leave every instance's outbox.
+		var p journal.WebhookProgressed
+		if err := json.Unmarshal(raw.Data, &p); err != nil {
+			return fmt.Errorf("projections: %s revision %d: %w", raw.Stream, raw.Revision, err)
+		}
+		upto := p.Through + 1
+		for _, pending := range p.Pending {
+			upto = min(upto, pending)
+		}
+		prefix := key(t.gen, tOutbox).str(parts[0])
+		return t.b.DeleteRange(prefix, prefix.u64(upto), nil)
+	}
+	return nil
+}
+
+func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record) error {
+	st, err := t.state(id)
+	if err != nil {
+		return err
+	}
+	opened, isOpen := rec.Event.(domain.PlacementOpened)
+	if st == nil {
+		if !isOpen {
+			return fmt.Errorf("projections: %s revision %d: the placement's first event is %s", rec.Stream, rec.Revision, rec.Type)
+		}
+		st = &placementState{Opened: rec.Position}
+	}
+	before := st.P
+	next := *st
+	next.P = domain.Evolve(before, rec.Event)
+	next.P.PaymentNumbers, next.P.WaiverNumbers = domain.Numbers{}, domain.Numbers{}
+	next.Revision = rec.Revision
+	p := &next.P
+	creditor := p.CreditorID
+
+	if isOpen {
+		if err := t.set(key(t.gen, tClaim).str(creditor).str(opened.ClaimNumber), id[:]); err != nil {
+			return err
+		}
+		if err := t.set(key(t.gen, tList).str(creditor).pos(next.Opened), id[:]); err != nil {
+			return err
+		}
+	}
+	if before.Status != p.Status {
+		if before.Status != "" {
+			if err := t.del(key(t.gen, tListStatus).str(creditor).b(statusByte[string(before.Status)]).pos(next.Opened)); err != nil {
+				return err
+			}
+		}
+		if err := t.set(key(t.gen, tListStatus).str(creditor).b(statusByte[string(p.Status)]).pos(next.Opened), id[:]); err != nil {
+			return err
+		}
+	}
+	if old, now := resumeAt(before), resumeAt(*p); !old.Equal(now) {
+		if !old.IsZero() {
+			if err := t.del(key(t.gen, tHold).time(old).id(id)); err != nil {
+				return err
+			}
+		}
+		if !now.IsZero() {
+			if err := t.set(key(t.gen, tHold).time(now).id(id), nil); err != nil {
+				return err
+			}
+		}
+	}
+	if err := t.reconcile(creditor, id, before, *p, rec); err != nil {
+		return err
+	}
+	var idemErr error
+	journal.IdempotencyRecords(id, rec.Position, rec.Meta, func(actor, k string, r journal.IdempotencyRecord) {
+		if idemErr == nil {
+			idemErr = t.setJSON(key(t.gen, tIdempotency).str(actor).str(k), r)
+		}
+	})
+	if idemErr != nil {
+		return idemErr
+	}
+	if status, changes := statusChanges[rec.Type]; changes {
+		if err := t.notify(creditor, id, before, status, rec); err != nil {
+			return err
+		}
+	}
+
+	t.cmd.add(*p, rec)
+	t.cmdOf = id
+	t.midCommand = !endsCommand(rec.Meta)
+	if !t.midCommand {
+		if err := t.endCommand(creditor, id, &next, rec); err != nil {
+			return err
+		}
+	}
+	t.dirty[id] = &next
+	t.v.states.put(id, &next)
+	return nil
+}
+
+func resumeAt(p domain.Placement) time.Time {
+	if p.Status == domain.StatusPaused && p.Pause != nil && p.Pause.ResumeAt != nil {
+		return *p.Pause.ResumeAt
+	}
+	return time.Time{}
+}
+
+// endCommand writes the command's feed items to the claim's feed and the
+// creditor's, and moves the creditor's time envelope on.
+func (t *tx) endCommand(creditor string, id uuid.UUID, st *placementState, rec journal.Record) error {
+	items := t.cmd.end(nil, rec.Position)
+	if len(items) == 0 {
+		return nil
+	}
+	f, err := t.creditor(creditor)
+	if err != nil {
+		return err
+	}
+	at := rec.Meta.OccurredAt
+	if at.After(f.RunMax) {
+		f.RunMax = at
+	}
+	f.Lateness = max(f.Lateness, f.RunMax.Sub(at))
+	if err := t.set(key(t.gen, tEnvelope).str(creditor).time(f.RunMax).pos(rec.Position), nil); err != nil {
+		return err
+	}
+	for _, it := range items {
+		it.SortNumber += st.NextSort
+		b, err := json.Marshal(it)
+		if err != nil {
+			return err
+		}
+		if err := t.set(key(t.gen, tFeed).id(id).u64(it.SortNumber), b); err != nil {
+			return err
+		}
+		val := binary.BigEndian.AppendUint64(nil, timeKey(at))
+		val = append(append(val, itemTypeByte[it.Type]), b...)
+		if err := t.set(key(t.gen, tCreditorFeed).str(creditor).pos(rec.Position).u64(it.SortNumber), val); err != nil {
+			return err
+		}
+	}
+	st.NextSort += uint64(len(items))
+	return nil
+}
+
+// itemTypeByte codes a feed item's type in the creditor feed, for filtering.
+var itemTypeByte = map[string]byte{ItemConfirmation: 'c', ItemClosing: 'l', ItemRejection: 'r', ItemAccountingDocument: 'a'}
+
+// reconcile records what finance counts of an event: payments with their
+// share of the fee, waivers and recalls, by the time they happened.
+func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Placement, rec journal.Record) error {
+	e := reconcile.Entry{Placement: id, ClaimNumber: after.ClaimNumber, Currency: after.Currency, Position: uint64(rec.Position),
+		OccurredAt: rec.Meta.OccurredAt}
+	switch ev := rec.Event.(type) {
+	case domain.PaymentReceived:
+		e.Kind, e.Amount, e.PaymentNumber = reconcile.KindPayment, ev.Amount, ev.PaymentNumber
+		e.Fee = ev.FeeAmount.Sub(before.Fee)
+	case domain.CreditWaiverIssued:
+		e.Kind, e.Amount, e.Fee = reconcile.KindWaiver, ev.Amount, decimal.Zero
+	case domain.PlacementRecalled:
+		e.Kind, e.Amount, e.Fee = reconcile.KindRecall, ev.OutstandingAmount, decimal.Zero
+	default:
+		return nil
+	}
+	return t.setJSON(key(t.gen, tReconcile).str(creditor).time(rec.Meta.OccurredAt).pos(rec.Position), e)
+}
+
+// notify queues a status change for the creditor's webhook, if it has one.
+func (t *tx) notify(creditor string, id uuid.UUID, before domain.Placement, status domain.Status, rec journal.Record) error {
+	w, err := t.webhook(creditor)
+	if err != nil || w == nil || w.RemovedAt != 0 {
+		return err
+	}
+	n := Notification{Position: rec.Position, EventID: uuid.NewSHA1(payloadNamespace, rec.ID[:]).String(), Placement: id,
+		Claim: before.ClaimNumber, Customer: before.CustomerNumber, Previous: before.Status, Status: status, OccurredAt: rec.Meta.OccurredAt}
+	return t.setJSON(key(t.gen, tOutbox).str(creditor).pos(rec.Position), n)
+}
+
+// commit writes the batch's placement states, their resources and the
+// creditors' figures, and the position reached, in one atomic batch.
+func (t *tx) commit() error {
+	for id, st := range t.dirty {
+		if err := t.setJSON(key(t.gen, tPlacement).id(id), st); err != nil {
+			return err
+		}
+		if err := t.setJSON(key(t.gen, tResource).id(id), Render(st.P, st.Revision)); err != nil {
+			return err
+		}
+	}
+	for c, f := range t.creditors {
+		if err := t.setJSON(key(t.gen, tCreditor).str(c), f); err != nil {
+			return err
+		}
+	}
+	if err := t.set(checkpointKey(t.gen), u64bytes(uint64(t.last))); err != nil {
+		return err
+	}
+	if err := pebbleutil.Commit(t.b, pebble.NoSync); err != nil {
+		return fmt.Errorf("projections: write the views: %w", err)
+	}
+	t.v.checkpoint.Store(uint64(t.last))
+	return t.b.Close()
+}
+
+func (t *tx) abort() {
+	_ = t.b.Close()
+	t.v.states.clear() // it may hold states this batch changed
+}

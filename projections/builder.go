@@ -1,0 +1,85 @@
+package projections
+
+import (
+	"github.com/google/uuid"
+
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
+)
+
+// Builder applies events to views in log order and commits them, with the
+// position reached, in batches that end between commands. The runner
+// follows the log with one; verify rebuilds views from position 0 with one.
+type Builder struct {
+	v *Views
+	t *tx
+	// MaxBatch bounds the events of one batch.
+	MaxBatch int
+	// Committed, when set, is called after each commit with its position.
+	Committed func(pos eventstore.Position)
+}
+
+// Builder returns a builder over the views.
+func (v *Views) Builder() *Builder { return &Builder{v: v, MaxBatch: 2000} }
+
+// Apply applies one event. A placement's event is decoded already (rec,
+// with placement its id); any other event passes with placement uuid.Nil.
+// A full batch is committed once its command has ended.
+func (b *Builder) Apply(raw eventstore.RecordedEvent, placement uuid.UUID, rec journal.Record) error {
+	if b.t == nil {
+		b.t = b.v.begin()
+	}
+	if err := b.t.apply(raw, placement, rec); err != nil {
+		b.Abort()
+		return err
+	}
+	if b.t.events >= b.MaxBatch && !b.t.midCommand {
+		return b.commit()
+	}
+	return nil
+}
+
+// Flush commits what was applied, if the last command has ended; it
+// reports whether nothing is left uncommitted.
+func (b *Builder) Flush() (bool, error) {
+	if b.t == nil || b.t.events == 0 {
+		return true, nil
+	}
+	if b.t.midCommand {
+		return false, nil
+	}
+	return true, b.commit()
+}
+
+func (b *Builder) commit() error {
+	t := b.t
+	b.t = nil
+	if err := t.commit(); err != nil {
+		t.abort()
+		return err
+	}
+	b.v.idem.prune(t.last)
+	if b.Committed != nil {
+		b.Committed(t.last)
+	}
+	return nil
+}
+
+// Abort drops what was applied and not committed.
+func (b *Builder) Abort() {
+	if b.t != nil {
+		b.t.abort()
+		b.t = nil
+	}
+}
+
+// Decode prepares a recorded event for Apply: a placement's event is
+// decoded (event and metadata); others pass as they are.
+func Decode(raw eventstore.RecordedEvent) (placement uuid.UUID, rec journal.Record, err error) {
+	id, isPlacement := journal.PlacementID(raw.Stream)
+	if !isPlacement {
+		return uuid.Nil, journal.Record{}, nil
+	}
+	rec, err = journal.Decode(raw)
+	return id, rec, err
+}

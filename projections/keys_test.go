@@ -1,0 +1,37 @@
+package projections
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestTimeKeysOrderAndClamp: time keys sort like the times, and the ends of
+// open windows (year 1 and 9999, beyond int64 nanoseconds) clamp instead of
+// wrapping around.
+func TestTimeKeysOrderAndClamp(t *testing.T) {
+	times := []time.Time{
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Unix(0, 0).UTC(), time.Date(2024, 5, 1, 0, 0, 0, 1, time.UTC), time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	for i := 1; i < len(times); i++ {
+		a, b := key(1, 'x').time(times[i-1]), key(1, 'x').time(times[i])
+		assert.LessOrEqual(t, bytes.Compare(a, b), 0, "%s sorts before %s", times[i-1], times[i])
+	}
+	mid := time.Date(2024, 5, 1, 12, 30, 0, 123, time.UTC)
+	assert.Equal(t, mid, timeFromKey(timeKey(mid)))
+}
+
+// TestKeysDoNotShareArrays: two keys built from one prefix (a range's ends)
+// must not overwrite each other.
+func TestKeysDoNotShareArrays(t *testing.T) {
+	prefix := key(1, 'x').str("acme")
+	lower, upper := prefix.u64(1), prefix.u64(2)
+	assert.Equal(t, -1, bytes.Compare(lower, upper))
+	assert.Equal(t, key(1, 'x').str("acme"), prefix, "the prefix is unchanged")
+	a, b := prefix.time(time.Unix(1, 0)), prefix.time(time.Unix(2, 0))
+	assert.NotEqual(t, a, b)
+}

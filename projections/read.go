@@ -1,0 +1,418 @@
+package projections
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/reconcile"
+)
+
+// Every read here is a range of one index: its cost is that of what it
+// returns (and, for the creditor feed's type filter and time window, of the
+// creditor's items in the window), never that of the log or of other
+// creditors.
+
+// placementOf returns a placement's state, or nil.
+func (v *Views) placementOf(gen uint32, id uuid.UUID) (*placementState, error) {
+	b, err := v.get(key(gen, tPlacement).id(id))
+	if err != nil || b == nil {
+		return nil, err
+	}
+	st := &placementState{}
+	if err := json.Unmarshal(b, st); err != nil {
+		return nil, fmt.Errorf("projections: placement %s's state in the views: %w", id, err)
+	}
+	return st, nil
+}
+
+// Placement returns the placement resource as the API serves it (JSON) and
+// its revision. creditor, when not empty, must own it: another creditor's
+// placement is not found, exactly like one that does not exist.
+func (v *Views) Placement(creditor string, id uuid.UUID) (resource json.RawMessage, revision uint64, found bool, err error) {
+	gen := v.generation()
+	st, err := v.placementOf(gen, id)
+	if err != nil || st == nil || (creditor != "" && st.P.CreditorID != creditor) {
+		return nil, 0, false, err
+	}
+	b, err := v.get(key(gen, tResource).id(id))
+	if err != nil || b == nil {
+		return nil, 0, false, err
+	}
+	return b, st.Revision, true, nil
+}
+
+// PlacementView is Placement decoded, for pages that show its fields.
+func (v *Views) PlacementView(creditor string, id uuid.UUID) (Placement, bool, error) {
+	b, _, found, err := v.Placement(creditor, id)
+	if err != nil || !found {
+		return Placement{}, false, err
+	}
+	var p Placement
+	err = json.Unmarshal(b, &p)
+	return p, err == nil, err
+}
+
+// ListCursor is where a page of a creditor's placements ends.
+type ListCursor eventstore.Position
+
+// String encodes the cursor for a client.
+func (c ListCursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte("p" + strconv.FormatUint(uint64(c), 10)))
+}
+
+// ParseListCursor decodes a cursor String returned.
+func ParseListCursor(s string) (ListCursor, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < 2 || b[0] != 'p' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(b[1:]), 10, 64)
+	return ListCursor(n), err == nil && ListCursor(n).String() == s
+}
+
+// List returns up to limit of a creditor's placements in the order they
+// were placed, after the cursor (0: from the first), with the given status
+// when status is not empty, and the cursor of the next page (nil: none).
+func (v *Views) List(creditor string, status domain.Status, after ListCursor, limit int) ([]json.RawMessage, *ListCursor, error) {
+	gen := v.generation()
+	prefix := key(gen, tList).str(creditor)
+	if status != "" {
+		prefix = key(gen, tListStatus).str(creditor).b(statusByte[string(status)])
+	}
+	lower := prefix
+	if after > 0 {
+		lower = prefix.pos(eventstore.Position(after) + 1)
+	}
+	out := []json.RawMessage{}
+	var next *ListCursor
+	err := v.scan(lower, prefix.upper(), func(k, val []byte) (bool, error) {
+		opened := ListCursor(binary.BigEndian.Uint64(k[len(k)-8:]))
+		if len(out) == limit {
+			c := ListCursor(uint64(opened) - 1)
+			next = &c
+			return false, nil
+		}
+		r, err := v.get(key(gen, tResource).id(uuid.UUID(val)))
+		if err != nil {
+			return false, err
+		}
+		if r == nil {
+			return false, fmt.Errorf("projections: placement %s is listed but has no resource", uuid.UUID(val))
+		}
+		out = append(out, r)
+		return true, nil
+	})
+	return out, next, err
+}
+
+// ClaimPlacement returns the placement of a creditor's claim number.
+func (v *Views) ClaimPlacement(creditor, claim string) (uuid.UUID, bool, error) {
+	b, err := v.get(key(v.generation(), tClaim).str(creditor).str(claim))
+	if err != nil || len(b) != 16 {
+		return uuid.Nil, false, err
+	}
+	return uuid.UUID(b), true, nil
+}
+
+// ClaimFeed returns a creditor's claim's feed items from sortNumber from on,
+// at most limit, as the API serves them (JSON); found is false when the
+// creditor has no such claim.
+func (v *Views) ClaimFeed(creditor, claim string, from uint64, limit int) (items []json.RawMessage, found bool, err error) {
+	id, found, err := v.ClaimPlacement(creditor, claim)
+	if err != nil || !found {
+		return nil, found, err
+	}
+	items, err = v.PlacementFeed(id, from, limit)
+	return items, true, err
+}
+
+// PlacementFeed is a placement's feed items from sortNumber from on, at most
+// limit (0: all).
+func (v *Views) PlacementFeed(id uuid.UUID, from uint64, limit int) ([]json.RawMessage, error) {
+	prefix := key(v.generation(), tFeed).id(id)
+	items := []json.RawMessage{}
+	err := v.scan(prefix.u64(from), prefix.upper(), func(_, val []byte) (bool, error) {
+		if len(items) == limit && limit > 0 {
+			return false, nil
+		}
+		items = append(items, append(json.RawMessage(nil), val...))
+		return true, nil
+	})
+	return items, err
+}
+
+// FeedCursor is where a page of a creditor's feed ends: items are in the
+// order of their commands' positions and, within one command (one claim),
+// of their sortNumbers.
+type FeedCursor struct {
+	Command eventstore.Position
+	Sort    uint64
+}
+
+func (k FeedCursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%d.%d", k.Command, k.Sort)))
+}
+
+// ParseFeedCursor decodes a cursor String returned.
+func ParseFeedCursor(s string) (FeedCursor, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	var k FeedCursor
+	if err == nil {
+		_, err = fmt.Sscanf(string(b), "%d.%d", &k.Command, &k.Sort)
+	}
+	return k, err == nil && k.String() == s
+}
+
+// FeedTypes maps the type filter of the creditor feed to item types: the
+// collection API's names, and the item types themselves.
+var FeedTypes = map[string]string{
+	"confirmation": ItemConfirmation, "closing": ItemClosing, "rejection": ItemRejection, "accountingDocument": ItemAccountingDocument,
+	ItemConfirmation: ItemConfirmation, ItemClosing: ItemClosing, ItemRejection: ItemRejection, ItemAccountingDocument: ItemAccountingDocument,
+}
+
+// CreditorFeed returns a page of a creditor's feed: the items that happened
+// in [from, to), of type typ (an item type; empty: all), after the cursor
+// (nil: from the first), at most limit, and the cursor of the next page
+// (nil: none).
+//
+// Items are kept by command position. To find where [from, to) lies
+// without reading the creditor's whole history, each command also leaves
+// the latest time the creditor's commands had reached by then (runMax,
+// which only grows along positions) and the creditor keeps the most any
+// command's time has been behind it (lateness; clocks may step back). Every
+// item at a position whose runMax is below from is earlier than from; every
+// item at or after the first position whose runMax reaches to + lateness is
+// at or after to. Only the positions in between are read.
+func (v *Views) CreditorFeed(creditor string, from, to time.Time, typ string, after *FeedCursor, limit int) ([]json.RawMessage, *FeedCursor, error) {
+	gen := v.generation()
+	fb, err := v.get(key(gen, tCreditor).str(creditor))
+	if err != nil || fb == nil {
+		return []json.RawMessage{}, nil, err
+	}
+	var f creditorFigures
+	if err := json.Unmarshal(fb, &f); err != nil {
+		return nil, nil, err
+	}
+	envelope := key(gen, tEnvelope).str(creditor)
+	positionAt := func(t time.Time) (eventstore.Position, bool, error) {
+		var pos eventstore.Position
+		found := false
+		err := v.scan(envelope.time(t), envelope.upper(), func(k, _ []byte) (bool, error) {
+			pos, found = eventstore.Position(binary.BigEndian.Uint64(k[len(k)-8:])), true
+			return false, nil
+		})
+		return pos, found, err
+	}
+	start, any, err := positionAt(from)
+	if err != nil || !any {
+		return []json.RawMessage{}, nil, err
+	}
+	feed := key(gen, tCreditorFeed).str(creditor)
+	lower := feed.pos(start)
+	if after != nil && after.Command >= start {
+		lower = feed.pos(after.Command).u64(after.Sort + 1)
+	}
+	upper := feed.upper()
+	if to.Before(maxTime) {
+		if end, found, err := positionAt(to.Add(f.Lateness)); err != nil {
+			return nil, nil, err
+		} else if found {
+			upper = feed.pos(end)
+		}
+	}
+	var want byte
+	if typ != "" {
+		want = itemTypeByte[typ]
+	}
+	items := []json.RawMessage{}
+	var next *FeedCursor
+	var last FeedCursor
+	err = v.scan(lower, upper, func(k, val []byte) (bool, error) {
+		at := timeFromKey(binary.BigEndian.Uint64(val))
+		if at.Before(from) || !at.Before(to) || (want != 0 && val[8] != want) {
+			return true, nil
+		}
+		if len(items) == limit {
+			next = &last
+			return false, nil
+		}
+		last = FeedCursor{Command: eventstore.Position(binary.BigEndian.Uint64(k[len(k)-16:])), Sort: binary.BigEndian.Uint64(k[len(k)-8:])}
+		items = append(items, append(json.RawMessage(nil), val[9:]...))
+		return true, nil
+	})
+	return items, next, err
+}
+
+// maxTime stands for "no end" in time windows.
+var maxTime = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Reconciliation reconciles a creditor's placements over [from, to) from
+// its entries in that window.
+func (v *Views) Reconciliation(creditor string, from, to time.Time) (reconcile.Report, error) {
+	prefix := key(v.generation(), tReconcile).str(creditor)
+	var entries []reconcile.Entry
+	err := v.scan(prefix.time(from), prefix.time(to), func(_, val []byte) (bool, error) {
+		var e reconcile.Entry
+		err := json.Unmarshal(val, &e)
+		entries = append(entries, e)
+		return true, err
+	})
+	return reconcile.FromEntries(creditor, from, to, entries), err
+}
+
+// DueResume is a held placement whose resumeAt has come.
+type DueResume struct {
+	ID       uuid.UUID
+	ResumeAt time.Time
+}
+
+// Due returns the held placements whose resumeAt is not after now.
+func (v *Views) Due(now time.Time) ([]DueResume, error) {
+	prefix := key(v.generation(), tHold)
+	var out []DueResume
+	err := v.scan(prefix, prefix.time(now.Add(time.Nanosecond)), func(k, _ []byte) (bool, error) {
+		t := timeFromKey(binary.BigEndian.Uint64(k[len(prefix) : len(prefix)+8]))
+		out = append(out, DueResume{ID: uuid.UUID(k[len(prefix)+8:]), ResumeAt: t})
+		return true, nil
+	})
+	return out, err
+}
+
+// Webhook is a creditor's webhook as the views know it.
+type Webhook struct {
+	journal.WebhookConfigured
+	Since, RemovedAt eventstore.Position
+}
+
+// Webhooks returns every creditor's webhook, removed ones too.
+func (v *Views) Webhooks() ([]Webhook, error) {
+	prefix := key(v.generation(), tWebhook)
+	var out []Webhook
+	err := v.scan(prefix, prefix.upper(), func(_, val []byte) (bool, error) {
+		var w webhookView
+		err := json.Unmarshal(val, &w)
+		out = append(out, Webhook{WebhookConfigured: w.WebhookConfigured, Since: w.Since, RemovedAt: w.RemovedAt})
+		return true, err
+	})
+	return out, err
+}
+
+// Outbox returns a creditor's notifications after position after, at most
+// limit, in log order.
+func (v *Views) Outbox(creditor string, after eventstore.Position, limit int) ([]Notification, error) {
+	prefix := key(v.generation(), tOutbox).str(creditor)
+	var out []Notification
+	err := v.scan(prefix.pos(after+1), prefix.upper(), func(_, val []byte) (bool, error) {
+		if len(out) == limit {
+			return false, nil
+		}
+		var n Notification
+		err := json.Unmarshal(val, &n)
+		out = append(out, n)
+		return true, err
+	})
+	return out, err
+}
+
+// Lookup returns the first execution of (actor, key): recorded by the
+// command handler a moment ago, or applied from the log.
+func (v *Views) Lookup(actor, k string) (journal.IdempotencyRecord, bool) {
+	if r, ok := v.idem.lookup(actor, k); ok {
+		return r, true
+	}
+	b, err := v.get(key(v.generation(), tIdempotency).str(actor).str(k))
+	if err != nil || b == nil {
+		if err != nil {
+			v.logger.Error("projections: read the idempotency index", "err", err)
+		}
+		return journal.IdempotencyRecord{}, false
+	}
+	var r journal.IdempotencyRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		v.logger.Error("projections: the idempotency index is damaged", "err", err)
+		return journal.IdempotencyRecord{}, false
+	}
+	return r, true
+}
+
+// Record remembers a key the command handler has just appended, until the
+// views have applied it from the log.
+func (v *Views) Record(actor, k string, r journal.IdempotencyRecord) { v.idem.record(actor, k, r) }
+
+func (o *idemOverlay) lookup(actor, k string) (journal.IdempotencyRecord, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	r, ok := o.recs[[2]string{actor, k}]
+	return r, ok
+}
+
+func (o *idemOverlay) record(actor, k string, r journal.IdempotencyRecord) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if old, ok := o.recs[[2]string{actor, k}]; ok && old.Position >= r.Position {
+		return
+	}
+	o.recs[[2]string{actor, k}] = r
+}
+
+// prune forgets what the views have applied up to pos.
+func (o *idemOverlay) prune(pos eventstore.Position) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for k, r := range o.recs {
+		if r.Position <= pos {
+			delete(o.recs, k)
+		}
+	}
+}
+
+// EachPlacement calls fn with every placement's state and revision, in id
+// order, until fn returns an error.
+func (v *Views) EachPlacement(fn func(id uuid.UUID, p domain.Placement, revision uint64) error) error {
+	prefix := key(v.generation(), tPlacement)
+	return v.scan(prefix, prefix.upper(), func(k, val []byte) (bool, error) {
+		var st placementState
+		if err := json.Unmarshal(val, &st); err != nil {
+			return false, err
+		}
+		return true, fn(uuid.UUID(k[len(prefix):]), st.P, st.Revision)
+	})
+}
+
+// Count returns how many placements the views hold.
+func (v *Views) Count() (int, error) {
+	n := 0
+	err := v.EachPlacement(func(uuid.UUID, domain.Placement, uint64) error { n++; return nil })
+	return n, err
+}
+
+// Tables lists the key/value pairs of the views' current generation, by
+// table, for comparing two view stores (verify does, against a rebuild).
+func (v *Views) Tables(fn func(table byte, k, val []byte) error) error {
+	prefix := key(v.generation(), 0)[:4]
+	return v.scan(prefix, keyBuf(prefix).upper(), func(k, val []byte) (bool, error) {
+		return true, fn(k[4], k[5:], val)
+	})
+}
+
+// WebhookOf returns a creditor's webhook, if it has one now.
+func (v *Views) WebhookOf(creditor string) (journal.WebhookConfigured, bool, error) {
+	b, err := v.get(key(v.generation(), tWebhook).str(creditor))
+	if err != nil || b == nil {
+		return journal.WebhookConfigured{}, false, err
+	}
+	var w webhookView
+	if err := json.Unmarshal(b, &w); err != nil {
+		return journal.WebhookConfigured{}, false, err
+	}
+	return w.WebhookConfigured, w.RemovedAt == 0, nil
+}

@@ -1,0 +1,291 @@
+package projections
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/internal/pebbleutil"
+)
+
+// Version is the version of the views this code builds. It changes whenever
+// what the views hold, or how, changes; views of another version are rebuilt
+// from position 0.
+const Version = 1
+
+// Views is an instance's local store of read models: a Pebble database of
+// its own, beside the event store (or, with KurrentDB, on each instance).
+// Every batch of applied events is written together with the position it
+// reaches, in one atomic batch, so after a crash the views are exactly the
+// log up to their checkpoint. Writes are not synced: a batch lost in a power
+// cut is applied again from the checkpoint that survived.
+type Views struct {
+	db     *pebble.DB
+	logger *slog.Logger
+	opts   ViewsOptions
+
+	mu  sync.RWMutex // guards gen
+	gen uint32
+	// checkpoint is the position of the last committed batch.
+	checkpoint atomic.Uint64
+	// states keeps recently applied placements' states (applier only).
+	states *stateCache
+	idem   *idemOverlay
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// ViewsOptions tune a view store. Zero values take the defaults.
+type ViewsOptions struct {
+	Logger *slog.Logger
+	// FS is the file system (tests use Pebble's crashable one); nil: the OS.
+	FS vfs.FS
+	// CacheBytes is Pebble's block cache; 0 means 32 MiB.
+	CacheBytes int64
+	// States bounds the placement states the applier keeps decoded in
+	// memory; 0 means 10,000.
+	States int
+}
+
+var metaPrefix = []byte{0xff, 0xff, 0xff, 0xff}
+
+func metaKey(name string) []byte { return append(append([]byte(nil), metaPrefix...), name...) }
+
+var keyGeneration = metaKey("generation")
+
+// Per generation: the position its views reach and the version they are.
+func checkpointKey(gen uint32) []byte { return key(gen, '!') }
+func versionKey(gen uint32) []byte    { return key(gen, 'V') }
+
+// OpenViews opens (or creates) the view store in dir.
+func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.CacheBytes == 0 {
+		opts.CacheBytes = 32 << 20
+	}
+	if opts.States <= 0 {
+		opts.States = 10_000
+	}
+	if opts.FS == nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("projections: create the view store's directory: %w", err)
+		}
+	}
+	cache := pebble.NewCache(opts.CacheBytes)
+	defer cache.Unref()
+	po := &pebble.Options{
+		FS:                 opts.FS,
+		Cache:              cache,
+		Logger:             pebbleutil.Logger{L: opts.Logger},
+		MemTableSize:       16 << 20,
+		FormatMajorVersion: pebble.FormatNewest,
+	}
+	db, err := pebble.Open(dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("projections: open the view store %s: %w", dir, err)
+	}
+	v := &Views{db: db, logger: opts.Logger, opts: opts, states: newStateCache(opts.States), idem: newIdemOverlay()}
+	gen, err := v.getUint(keyGeneration)
+	switch {
+	case err != nil:
+		_ = db.Close()
+		return nil, err
+	case gen == 0:
+		if err := v.reset(); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	default:
+		v.gen = uint32(gen)
+		cp, err := v.getUint(checkpointKey(v.gen))
+		if err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+		v.checkpoint.Store(cp)
+	}
+	return v, nil
+}
+
+// Close closes the store; closing it again does nothing.
+func (v *Views) Close() error {
+	v.closeOnce.Do(func() { v.closeErr = v.db.Close() })
+	return v.closeErr
+}
+
+// Checkpoint is the position the views have applied (committed).
+func (v *Views) Checkpoint() eventstore.Position { return eventstore.Position(v.checkpoint.Load()) }
+
+// Current reports whether the views were built by this code's Version.
+func (v *Views) Current() (bool, error) {
+	ver, err := v.getUint(versionKey(v.generation()))
+	return ver == Version, err
+}
+
+func (v *Views) generation() uint32 {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.gen
+}
+
+// reset switches to a new, empty generation of this code's Version at
+// checkpoint 0, and deletes the old one: the views are then rebuilt from the
+// start of the log.
+func (v *Views) reset() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	old := v.gen
+	next := old + 1
+	b := v.db.NewBatch()
+	defer b.Close()
+	// Leftovers of an interrupted reset go too.
+	if err := b.DeleteRange(key(next, 0), key(next+1, 0), nil); err != nil {
+		return err
+	}
+	for _, kv := range [][2][]byte{
+		{keyGeneration, u64bytes(uint64(next))},
+		{versionKey(next), u64bytes(Version)},
+		{checkpointKey(next), u64bytes(0)},
+	} {
+		if err := b.Set(kv[0], kv[1], nil); err != nil {
+			return err
+		}
+	}
+	if old != 0 {
+		if err := b.DeleteRange(key(old, 0), key(old+1, 0), nil); err != nil {
+			return err
+		}
+	}
+	if err := pebbleutil.Commit(b, pebble.Sync); err != nil {
+		return fmt.Errorf("projections: reset the views: %w", err)
+	}
+	v.gen = next
+	v.checkpoint.Store(0)
+	v.states.clear()
+	v.idem.clear()
+	return nil
+}
+
+func u64bytes(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+func (v *Views) getUint(k []byte) (uint64, error) {
+	b, closer, err := v.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	if len(b) != 8 {
+		return 0, fmt.Errorf("projections: the view store's %q is damaged", k)
+	}
+	return binary.BigEndian.Uint64(b), nil
+}
+
+// get returns a copy of the value under k, or nil.
+func (v *Views) get(k []byte) ([]byte, error) {
+	b, closer, err := v.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return append([]byte(nil), b...), nil
+}
+
+// scan calls fn for each key in [lower, upper), in order, until fn returns
+// false or an error.
+func (v *Views) scan(lower, upper []byte, fn func(k, val []byte) (bool, error)) error {
+	it, err := v.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		val, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		more, err := fn(it.Key(), val)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// Diff compares the current generations of two view stores key by key (the
+// checkpoint and version aside) and calls fn for each key that only one
+// holds or that they hold with different values (a nil value: not held),
+// until fn returns false.
+func Diff(a, b *Views, fn func(table byte, k, va, vb []byte) bool) error {
+	pa, pb := key(a.generation(), 0)[:4], key(b.generation(), 0)[:4]
+	ia, err := a.db.NewIter(&pebble.IterOptions{LowerBound: pa, UpperBound: keyBuf(pa).upper()})
+	if err != nil {
+		return err
+	}
+	defer ia.Close()
+	ib, err := b.db.NewIter(&pebble.IterOptions{LowerBound: pb, UpperBound: keyBuf(pb).upper()})
+	if err != nil {
+		return err
+	}
+	defer ib.Close()
+	okA, okB := ia.First(), ib.First()
+	skip := func(k []byte) bool { return k[4] == '!' || k[4] == 'V' }
+	for okA || okB {
+		var ka, kb []byte
+		if okA {
+			ka = ia.Key()[4:]
+		}
+		if okB {
+			kb = ib.Key()[4:]
+		}
+		switch c := compareKeys(ka, kb, okA, okB); {
+		case c < 0:
+			if !skip(ia.Key()) && !fn(ka[0], ka[1:], ia.Value(), nil) {
+				return nil
+			}
+			okA = ia.Next()
+		case c > 0:
+			if !skip(ib.Key()) && !fn(kb[0], kb[1:], nil, ib.Value()) {
+				return nil
+			}
+			okB = ib.Next()
+		default:
+			if !skip(ia.Key()) && !bytes.Equal(ia.Value(), ib.Value()) && !fn(ka[0], ka[1:], ia.Value(), ib.Value()) {
+				return nil
+			}
+			okA, okB = ia.Next(), ib.Next()
+		}
+	}
+	if err := ia.Error(); err != nil {
+		return err
+	}
+	return ib.Error()
+}
+
+// compareKeys orders two iterators' keys, an exhausted one last.
+func compareKeys(a, b []byte, okA, okB bool) int {
+	switch {
+	case !okB:
+		return -1
+	case !okA:
+		return 1
+	}
+	return bytes.Compare(a, b)
+}
