@@ -3,24 +3,25 @@
 // exponential backoff and jitter for up to 24 hours, after which a
 // notification is given up and the give-up is recorded in the log.
 //
-// No creditor can delay another. One loop follows the log and hands each
-// notification to its creditor's outbox without ever waiting on it; each
-// creditor's deliveries run on their own, a few at a time, and only a
-// placement's own earlier notification holds a later one back. An outbox
-// holds at most Options.MaxQueued notifications in memory; past that it
-// notes where it stopped and, once it has room again, reads the rest from
-// the log itself.
+// No creditor can delay another. The read side (package projections) queues
+// each notification in its creditor's outbox on disk as it applies the log,
+// with the status before and after; the reactor reads each creditor's
+// outbox a window at a time (at most Options.MaxQueued held) and delivers a
+// few at a time per creditor, each placement's notifications one after
+// another, so only a placement's own earlier notification holds a later one
+// back. It keeps no state per placement.
 //
 // Configuration lives in the log (stream webhookconfig-<creditor>: events
 // WebhookConfigured and WebhookRemoved), so it is replayed and hash-chained
-// like everything else and a change applies to the next attempt. The secret
+// like everything else, and a change applies to the next attempt. The secret
 // is never returned by the API, but it is part of the history (a raw export
 // contains it: rotate it if an export leaves your control). How far each
 // creditor's deliveries got is recorded in stream webhookprogress-<creditor>
 // (WebhookProgressed, and WebhookDeliveryGivenUp for each give-up), only
-// when it moved and at most once per Options.ProgressEvery, so an idle
-// ledger writes nothing and a restart re-sends at most what was delivered
-// since the last record.
+// when something was settled, at most once per Options.ProgressEvery and on
+// stop, so an idle ledger writes nothing, a restart re-sends at most what was
+// delivered since the last record, and every instance's views drop what the
+// records settle.
 //
 // Webhooks never reach the ledger's own network: see Policy.
 package webhook

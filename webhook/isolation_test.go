@@ -114,7 +114,7 @@ func TestDeadCreditorDoesNotDelayOthers(t *testing.T) {
 	ids := l.cycled(t, "acme", "A", 220)
 	beta := newReceiver(t, 0)
 	l.configureFor(t, "beta", beta.URL)
-	r, stop := start(t, l.store, webhook.Options{})
+	r, stop := start(t, l, webhook.Options{})
 	b := l.placeFor(t, "beta", "B-1")
 	l.cycle(t, "beta", b)
 	require.Eventually(t, func() bool { return len(beta.payloads()) == 5 }, wait, 5*time.Millisecond,
@@ -132,7 +132,7 @@ func TestDeadCreditorDoesNotDelayOthers(t *testing.T) {
 	require.Eventually(t, func() bool { through, pending := r.Progress("acme"); return through > 0 && len(pending) == 0 }, wait, 5*time.Millisecond)
 	stop()
 
-	_, stop2 := start(t, l.store, webhook.Options{})
+	_, stop2 := start(t, l, webhook.Options{})
 	late := l.placeFor(t, "acme", "A-LATE")
 	l.cycle(t, "acme", late)
 	require.Eventually(t, func() bool { return len(fixed.payloads()) >= 1105 }, wait, 5*time.Millisecond)
@@ -158,7 +158,7 @@ func TestHangingReceiverDoesNotDelayOthers(t *testing.T) {
 	l.cycled(t, "acme", "H", 20)
 	beta := newReceiver(t, 0)
 	l.configureFor(t, "beta", beta.URL)
-	start(t, l.store, webhook.Options{})
+	start(t, l, webhook.Options{})
 	b := l.placeFor(t, "beta", "B-1")
 	l.cycle(t, "beta", b)
 	require.Eventually(t, func() bool { return len(beta.payloads()) == 5 }, wait, 5*time.Millisecond)
@@ -191,7 +191,7 @@ func TestFailingPlacementHoldsBackOnlyItself(t *testing.T) {
 	blocked.Store(p1.String())
 	l.cycle(t, "acme", p1)
 	l.cycle(t, "acme", p2)
-	start(t, l.store, webhook.Options{})
+	start(t, l, webhook.Options{})
 	require.Eventually(t, func() bool { return len(payloads()) == 5 }, wait, 5*time.Millisecond, "P-2 does not wait for P-1")
 	assertCycles(t, payloads(), []uuid.UUID{p2})
 	blocked.Store("")
@@ -206,7 +206,7 @@ func TestFullOutboxReadsTheRestFromTheLog(t *testing.T) {
 	l := mustLedger(t, t.TempDir())
 	l.configureFor(t, "acme", closedURL(t))
 	ids := l.cycled(t, "acme", "S", 30)
-	r, _ := start(t, l.store, webhook.Options{MaxQueued: 10})
+	r, _ := start(t, l, webhook.Options{MaxQueued: 10})
 	require.Eventually(t, func() bool { return len(r.Deliveries("acme")) >= 10 }, wait, 5*time.Millisecond)
 	fixed := newReceiver(t, 0)
 	l.configureFor(t, "acme", fixed.URL)
@@ -233,7 +233,7 @@ func progressEvents(t *testing.T, s eventstore.Store) int {
 // nothing; after deliveries it records their progress once.
 func TestProgressIsRecordedOnlyWhenItMoved(t *testing.T) {
 	l := mustLedger(t, t.TempDir())
-	r, _ := start(t, l.store, webhook.Options{ProgressEvery: time.Millisecond})
+	r, _ := start(t, l, webhook.Options{ProgressEvery: time.Millisecond})
 	rcv := newReceiver(t, 0)
 	l.configureFor(t, "beta", rcv.URL) // configured, but nothing of beta's changes status
 	for i := range 30 {
@@ -272,7 +272,7 @@ func TestRemovedWebhookDropsPending(t *testing.T) {
 	for i := range 10 {
 		l.placeAndRecall(t, fmt.Sprintf("D-%d", i))
 	}
-	r, stop := start(t, l.store, webhook.Options{})
+	r, stop := start(t, l, webhook.Options{})
 	require.Eventually(t, func() bool { return len(r.Deliveries("acme")) >= 10 }, wait, 5*time.Millisecond)
 	res, err := journal.AppendSystem(context.Background(), l.store, journal.WebhookStream("acme"), "acme", journal.ActorCreditor,
 		journal.WebhookRemovedType, journal.WebhookRemoved{CreditorID: "acme"}, time.Now())
@@ -287,7 +287,7 @@ func TestRemovedWebhookDropsPending(t *testing.T) {
 
 	rcv := newReceiver(t, 0)
 	l.configureFor(t, "acme", rcv.URL)
-	start(t, l.store, webhook.Options{})
+	start(t, l, webhook.Options{})
 	id, _ := l.placeAndRecall(t, "D-NEW")
 	require.Eventually(t, func() bool { return len(rcv.payloads()) >= 1 }, wait, 5*time.Millisecond)
 	time.Sleep(50 * time.Millisecond) // room for a wrong delivery of the dropped ones; not a timing assertion
@@ -318,9 +318,9 @@ func TestCheckURLRefusesInternalTargets(t *testing.T) {
 
 // startWith runs a reactor with opts exactly as given (start allows
 // private targets; these tests must not).
-func startWith(t *testing.T, s eventstore.Store, opts webhook.Options) *webhook.Reactor {
+func startWith(t *testing.T, l *ledger, opts webhook.Options) *webhook.Reactor {
 	opts.Logger, opts.FirstBackoff, opts.MaxBackoff = quiet(), 5*time.Millisecond, 20*time.Millisecond
-	r := webhook.New(s, opts)
+	r := webhook.New(l.store, l.views, l.runner, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
@@ -340,7 +340,7 @@ func TestConnectTimeAddressCheck(t *testing.T) {
 		l.configureFor(t, creditor, url) // as if DNS answered otherwise when it was configured
 		l.cycle(t, creditor, l.placeFor(t, creditor, "C-1"))
 	}
-	r := startWith(t, l.store, webhook.Options{})
+	r := startWith(t, l, webhook.Options{})
 	for _, creditor := range []string{"c0", "c1"} {
 		require.Eventually(t, func() bool { return len(r.Deliveries(creditor)) >= 3 }, wait, 5*time.Millisecond)
 		for _, a := range r.Deliveries(creditor) {
@@ -364,7 +364,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	t.Cleanup(redirector.Close)
 	l.configureFor(t, "acme", redirector.URL)
 	l.placeAndRecall(t, "R-1")
-	r, _ := start(t, l.store, webhook.Options{})
+	r, _ := start(t, l, webhook.Options{})
 	require.Eventually(t, func() bool { return len(r.Deliveries("acme")) >= 2 }, wait, 5*time.Millisecond)
 	a := r.Deliveries("acme")[0]
 	assert.Equal(t, http.StatusTemporaryRedirect, a.HTTPStatus)
@@ -382,7 +382,7 @@ func TestDeliveryFailuresRevealNoNetworkDetail(t *testing.T) {
 	l.configureFor(t, "beta", "http://no-such-host.invalid/hook")
 	l.placeAndRecall(t, "N-1")
 	l.cycle(t, "beta", l.placeFor(t, "beta", "N-2"))
-	r, _ := start(t, l.store, webhook.Options{})
+	r, _ := start(t, l, webhook.Options{})
 	for _, creditor := range []string{"acme", "beta"} {
 		require.Eventually(t, func() bool { return len(r.Deliveries(creditor)) >= 2 }, wait, 5*time.Millisecond)
 		for _, a := range r.Deliveries(creditor) {

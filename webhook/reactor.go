@@ -17,9 +17,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/projections"
 )
 
 // Options tune a reactor. Zero values take the defaults.
@@ -68,12 +68,7 @@ type Payload struct {
 
 // job is one notification waiting in an outbox, with its delivery state.
 type job struct {
-	pos             eventstore.Position
-	id              string // the payload's id, stable across restarts
-	placement       uuid.UUID
-	claim, customer string
-	prev, next      domain.Status
-	occurredAt      time.Time
+	projections.Notification
 	// since is when the give-up clock starts: the status change, or when the
 	// notification was first held if its time is unknown.
 	since time.Time
@@ -85,9 +80,9 @@ type job struct {
 }
 
 func (j *job) payload() Payload {
-	p := Payload{ID: j.id, Type: EventStatusChanged, OccurredAt: j.occurredAt, Position: uint64(j.pos)}
-	p.Data.PlacementID, p.Data.ClaimNumber, p.Data.CustomerNumber = j.placement.String(), j.claim, j.customer
-	p.Data.PreviousStatus, p.Data.Status = string(j.prev), string(j.next)
+	p := Payload{ID: j.EventID, Type: EventStatusChanged, OccurredAt: j.OccurredAt, Position: uint64(j.Position)}
+	p.Data.PlacementID, p.Data.ClaimNumber, p.Data.CustomerNumber = j.Placement.String(), j.Claim, j.Customer
+	p.Data.PreviousStatus, p.Data.Status = string(j.Previous), string(j.Status)
 	return p
 }
 
@@ -107,23 +102,27 @@ func (p progress) equal(q progress) bool {
 	return p.through == q.through && slices.Equal(p.pending, q.pending)
 }
 
-// outbox is one creditor's notifications and deliveries. All of it is
-// guarded by Reactor.mu.
+// outbox is one creditor's notifications and deliveries: a window of at
+// most Options.MaxQueued over the creditor's notifications in the views,
+// which the reactor moves along as they are settled. All of it is guarded
+// by Reactor.mu.
 type outbox struct {
 	creditor string
-	wake     chan struct{} // capacity 1: something changed
-	stop     chan struct{} // closed when the webhook is removed
+	config   journal.WebhookConfigured
+	since    eventstore.Position // the configuration's start (a new one is a new outbox)
+	wake     chan struct{}       // capacity 1: something changed
+	stop     chan struct{}       // closed when the webhook is removed
 	// queues holds each placement's notifications in log order; only the
 	// first of each is ever attempted.
 	queues   map[uuid.UUID][]*job
 	count    int
 	inFlight int
-	// A full outbox spills: notifications from spillFrom on are not held,
-	// and the outbox reads them from the log when it has room again.
-	spilled     bool
-	spillFrom   eventstore.Position
-	lastOffered eventstore.Position // the log loop's last notification for this creditor, held or not
-	// loaded is the progress recorded before this run started (what not
+	// read is the position up to which the outbox has read the creditor's
+	// notifications from the views: every one up to it is held or settled.
+	read eventstore.Position
+	// filling serialises fill (the sync loop and the dispatcher both fill).
+	filling sync.Mutex
+	// loaded is the progress recorded before this outbox started (what not
 	// to deliver again); saved is the last one recorded.
 	loaded, saved progress
 	// settled counts notifications delivered or given up since progress was
@@ -141,28 +140,39 @@ func (o *outbox) signal() {
 	}
 }
 
-type placementInfo struct {
-	creditor, claim, customer string
-	status                    domain.Status
+// Views are where the reactor reads the webhooks and their notifications
+// (the projections runner's views), and how it learns that they moved on.
+type Views interface {
+	Webhooks() ([]projections.Webhook, error)
+	Outbox(creditor string, after eventstore.Position, limit int) ([]projections.Notification, error)
 }
 
-// Reactor follows the log and delivers notifications.
+// Follower tells the reactor how far the views have applied the log.
+type Follower interface {
+	Position() eventstore.Position
+	WaitFor(ctx context.Context, pos eventstore.Position) error
+}
+
+// Reactor delivers the notifications the views queue for each creditor's
+// webhook. It reads no log itself: the views hold the webhooks and the
+// notifications; it appends only its own records (progress, give-ups).
 type Reactor struct {
-	store eventstore.Store
-	opts  Options
+	store    eventstore.Store
+	views    Views
+	follower Follower
+	opts     Options
 
-	mu         sync.Mutex
-	configs    map[string]journal.WebhookConfigured
-	outboxes   map[string]*outbox
-	placements map[uuid.UUID]*placementInfo // only the log loop touches it
-	readPos    eventstore.Position          // the log loop has handled every event up to here
-	removed    []*outbox                    // removed webhooks whose removal is not recorded yet
-	wg         sync.WaitGroup
-	stopped    chan struct{} // closed when Run is ending
+	mu       sync.Mutex
+	outboxes map[string]*outbox
+	seen     eventstore.Position // the views' position at the last sync
+	removed  []*outbox           // removed webhooks whose removal is not recorded yet
+	wg       sync.WaitGroup
+	stopped  chan struct{} // closed when Run is ending
 }
 
-// New returns a reactor over store.
-func New(store eventstore.Store, opts Options) *Reactor {
+// New returns a reactor that delivers what views queue, following them
+// through follower, and records its progress in store.
+func New(store eventstore.Store, views Views, follower Follower, opts Options) *Reactor {
 	if opts.Client == nil {
 		opts.Client = NewClient(opts.Policy)
 	}
@@ -190,14 +200,12 @@ func New(store eventstore.Store, opts Options) *Reactor {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Reactor{store: store, opts: opts, configs: map[string]journal.WebhookConfigured{}, outboxes: map[string]*outbox{},
-		placements: map[uuid.UUID]*placementInfo{}, stopped: make(chan struct{})}
+	return &Reactor{store: store, views: views, follower: follower, opts: opts, outboxes: map[string]*outbox{}, stopped: make(chan struct{})}
 }
 
-// Run follows the log from position 0 (to learn the configurations and
-// each placement's status) until ctx ends; notifications each creditor's
-// recorded progress settles are not delivered again. When it stops, it
-// records the progress made.
+// Run delivers until ctx ends. Each time the views move on it takes up the
+// webhooks' changes and reads more notifications into outboxes with room.
+// When it stops, it records the progress made.
 func (r *Reactor) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
@@ -208,92 +216,147 @@ func (r *Reactor) Run(ctx context.Context) error {
 	}()
 	r.wg.Add(1)
 	go r.progressLoop(ctx)
-	sub, err := r.store.SubscribeAll(ctx, eventstore.Start)
-	if err != nil {
-		return err
-	}
-	defer sub.Close()
-	for {
-		rec, err := sub.Recv()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, eventstore.ErrClosed) {
+	// Each sync reads every configured creditor's outbox: at most one every
+	// syncEvery, however fast the views move.
+	const syncEvery = 50 * time.Millisecond
+	var last time.Time
+	for ; ; last = time.Now() {
+		if wait := syncEvery - time.Since(last); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
 				return nil
 			}
-			return fmt.Errorf("webhook: subscription ended: %w", err)
 		}
-		if err := r.observe(ctx, rec); err != nil {
+		seen := r.follower.Position()
+		if err := r.sync(ctx, seen); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			return err
+		}
+		// Wait for the views to move on, or for an outbox to make room (its
+		// dispatcher signals syncNow); look again now and then regardless.
+		wctx, wcancel := context.WithTimeout(ctx, time.Second)
+		err := r.follower.WaitFor(wctx, seen+1)
+		wcancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("webhook: the views stopped: %w", err)
 		}
 	}
 }
 
-// observe handles one event of the log. It never waits for a delivery.
-func (r *Reactor) observe(ctx context.Context, rec eventstore.RecordedEvent) error {
-	kind, parts, err := journal.ParseStream(rec.Stream)
-	switch {
-	case err != nil:
-	case kind == journal.KindWebhook && rec.Type == journal.WebhookConfiguredType:
-		var c journal.WebhookConfigured
-		if err := json.Unmarshal(rec.Data, &c); err != nil {
-			return fmt.Errorf("webhook: %s revision %d: %w", rec.Stream, rec.Revision, err)
+// sync takes up the webhooks as the views have them at position seen:
+// new ones get an outbox, removed (or reconfigured) ones lose theirs, and
+// every outbox with room reads more of its notifications.
+func (r *Reactor) sync(ctx context.Context, seen eventstore.Position) error {
+	hooks, err := r.views.Webhooks()
+	if err != nil {
+		return err
+	}
+	for _, w := range hooks {
+		r.mu.Lock()
+		ob := r.outboxes[w.CreditorID]
+		r.mu.Unlock()
+		switch {
+		case ob != nil && (w.RemovedAt != 0 || w.Since != ob.since):
+			at := w.RemovedAt
+			if at == 0 {
+				at = w.Since
+			}
+			r.remove(ob, at)
+			ob = nil
+			if w.RemovedAt != 0 {
+				continue
+			}
+		case w.RemovedAt != 0:
+			continue
 		}
-		if err := r.configure(ctx, c); err != nil {
+		if ob == nil {
+			if ob, err = r.open(ctx, w); err != nil {
+				return err
+			}
+		}
+		r.mu.Lock()
+		if ob.config != w.WebhookConfigured {
+			// A new address may work where the old did not: try everything now.
+			ob.config = w.WebhookConfigured
+			now := r.opts.Now()
+			for _, q := range ob.queues {
+				q[0].nextAt, q[0].backoff = now, 0
+			}
+			ob.signal()
+		}
+		r.mu.Unlock()
+		if err := r.fill(ob, seen); err != nil {
 			return err
-		}
-	case kind == journal.KindWebhook && rec.Type == journal.WebhookRemovedType:
-		r.remove(parts[0], rec.Position)
-	case kind == journal.KindPlacement:
-		if j, creditor := r.statusChange(rec); j != nil {
-			r.offer(creditor, j)
 		}
 	}
 	r.mu.Lock()
-	r.readPos = rec.Position
+	r.seen = seen
 	r.mu.Unlock()
 	return nil
 }
 
-// configure applies a creditor's configuration: a new outbox learns the
-// creditor's recorded progress; an existing one tries its notifications
-// again at once, since the new address may work where the old did not.
-func (r *Reactor) configure(ctx context.Context, c journal.WebhookConfigured) error {
-	r.mu.Lock()
-	ob := r.outboxes[c.CreditorID]
-	r.configs[c.CreditorID] = c
-	if ob != nil {
-		now := r.opts.Now()
-		for _, q := range ob.queues {
-			q[0].nextAt, q[0].backoff = now, 0
-		}
-		ob.signal()
-		r.mu.Unlock()
-		return nil
-	}
-	r.mu.Unlock()
-	loaded, err := r.loadProgress(ctx, c.CreditorID)
+// open starts an outbox for a webhook, with the creditor's recorded progress.
+func (r *Reactor) open(ctx context.Context, w projections.Webhook) (*outbox, error) {
+	loaded, err := r.loadProgress(ctx, w.CreditorID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ob = &outbox{creditor: c.CreditorID, wake: make(chan struct{}, 1), stop: make(chan struct{}), queues: map[uuid.UUID][]*job{},
-		loaded: loaded, saved: loaded}
+	ob := &outbox{creditor: w.CreditorID, config: w.WebhookConfigured, since: w.Since, wake: make(chan struct{}, 1), stop: make(chan struct{}),
+		queues: map[uuid.UUID][]*job{}, loaded: loaded, saved: loaded}
 	r.mu.Lock()
-	r.outboxes[c.CreditorID] = ob
+	r.outboxes[w.CreditorID] = ob
 	r.mu.Unlock()
 	r.wg.Add(1)
 	go r.dispatch(ob)
-	return nil
+	return ob, nil
 }
 
-// remove drops a creditor's webhook and every notification still pending.
-func (r *Reactor) remove(creditor string, at eventstore.Position) {
+// fill reads notifications into an outbox until it is full or has read all
+// the views hold.
+func (r *Reactor) fill(ob *outbox, seen eventstore.Position) error {
+	ob.filling.Lock()
+	defer ob.filling.Unlock()
+	for {
+		r.mu.Lock()
+		room, after := r.opts.MaxQueued-ob.count, ob.read
+		r.mu.Unlock()
+		if room <= 0 {
+			return nil
+		}
+		ns, err := r.views.Outbox(ob.creditor, after, room)
+		if err != nil {
+			return err
+		}
+		r.mu.Lock()
+		for _, n := range ns {
+			ob.read = n.Position
+			if !ob.loaded.done(n.Position) {
+				r.hold(ob, &job{Notification: n})
+			}
+		}
+		if len(ns) < room {
+			ob.read = max(ob.read, seen) // everything up to what the views had applied is read
+			r.mu.Unlock()
+			return nil
+		}
+		r.mu.Unlock()
+	}
+}
+
+// remove drops an outbox and every notification still pending in it (the
+// views drop them too); the removal at position at is recorded as progress.
+func (r *Reactor) remove(ob *outbox, at eventstore.Position) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.configs, creditor)
-	ob := r.outboxes[creditor]
-	if ob == nil {
-		return
+	if r.outboxes[ob.creditor] == ob {
+		delete(r.outboxes, ob.creditor)
 	}
-	delete(r.outboxes, creditor)
 	close(ob.stop)
 	if at > ob.saved.through {
 		// Recorded at once, so a restart does not deliver what was dropped.
@@ -332,78 +395,13 @@ func (r *Reactor) loadProgress(ctx context.Context, creditor string) (progress, 
 	}
 }
 
-// statusChanges maps the events that change a placement's status to the
-// status they lead to.
-var statusChanges = map[string]domain.Status{
-	domain.TypePlacementRecalled: domain.StatusRecalled, domain.TypePlacementPaid: domain.StatusPaid,
-	domain.TypePlacementPaused: domain.StatusPaused, domain.TypePlacementResumed: domain.StatusActive,
-}
-
-// statusChange returns the notification an event of a placement calls for,
-// if any, and the creditor it goes to; it keeps each placement's status.
-func (r *Reactor) statusChange(rec eventstore.RecordedEvent) (*job, string) {
-	id, ok := journal.PlacementID(rec.Stream)
-	if !ok {
-		return nil, ""
-	}
-	if rec.Type == domain.TypePlacementOpened {
-		var o domain.PlacementOpened
-		if json.Unmarshal(rec.Data, &o) == nil {
-			r.placements[id] = &placementInfo{creditor: o.CreditorID, claim: o.ClaimNumber, customer: o.CustomerNumber, status: domain.StatusActive}
-		}
-		return nil, ""
-	}
-	next, changes := statusChanges[rec.Type]
-	info := r.placements[id]
-	if !changes || info == nil {
-		return nil, ""
-	}
-	j := newJob(rec, id, info.claim, info.customer, info.status, next)
-	info.status = next
-	return j, info.creditor
-}
-
-func newJob(rec eventstore.RecordedEvent, id uuid.UUID, claim, customer string, prev, next domain.Status) *job {
-	j := &job{pos: rec.Position, id: uuid.NewSHA1(payloadNamespace, rec.ID[:]).String(), placement: id,
-		claim: claim, customer: customer, prev: prev, next: next}
-	if _, _, core, err := journal.Unseal(rec.Metadata); err == nil {
-		var m journal.Metadata
-		if json.Unmarshal(core, &m) == nil {
-			j.occurredAt = m.OccurredAt
-		}
-	}
-	return j
-}
-
-var payloadNamespace = uuid.MustParse("c9a3e8f1-4b62-4f0e-9d7a-2b5c8e1f6a33")
-
-// offer hands a notification to its creditor's outbox, if the creditor has
-// a webhook: held if there is room, else left for the outbox to read from
-// the log later. It never waits.
-func (r *Reactor) offer(creditor string, j *job) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	ob := r.outboxes[creditor]
-	if ob == nil || ob.loaded.done(j.pos) {
-		return
-	}
-	ob.lastOffered = j.pos
-	switch {
-	case ob.spilled:
-	case ob.count >= r.opts.MaxQueued:
-		ob.spilled, ob.spillFrom = true, j.pos
-	default:
-		r.hold(ob, j)
-	}
-}
-
 // hold queues a notification in its placement's line (under r.mu).
 func (r *Reactor) hold(ob *outbox, j *job) {
-	j.nextAt, j.since = r.opts.Now(), j.occurredAt
+	j.nextAt, j.since = r.opts.Now(), j.OccurredAt
 	if j.since.IsZero() {
 		j.since = j.nextAt
 	}
-	ob.queues[j.placement] = append(ob.queues[j.placement], j)
+	ob.queues[j.Placement] = append(ob.queues[j.Placement], j)
 	ob.count++
 	ob.signal()
 }
@@ -416,10 +414,14 @@ func (r *Reactor) dispatch(ob *outbox) {
 	defer timer.Stop()
 	for {
 		r.mu.Lock()
-		if ob.count == 0 && ob.spilled {
+		if ob.count == 0 {
+			// Empty: read on from the views (more may wait beyond the window).
+			seen := r.seen
 			r.mu.Unlock()
-			r.refill(ob)
-			continue
+			if err := r.fill(ob, seen); err != nil {
+				r.opts.Logger.Error("webhook: read notifications from the views", "creditor", ob.creditor, "err", err)
+			}
+			r.mu.Lock()
 		}
 		now := r.opts.Now()
 		var ready []*job
@@ -433,7 +435,7 @@ func (r *Reactor) dispatch(ob *outbox) {
 				wakeAt = head.nextAt
 			}
 		}
-		slices.SortFunc(ready, func(a, b *job) int { return cmp.Compare(a.pos, b.pos) })
+		slices.SortFunc(ready, func(a, b *job) int { return cmp.Compare(a.Position, b.Position) })
 		ready = ready[:min(len(ready), max(0, r.opts.Parallel-ob.inFlight))]
 		for _, j := range ready {
 			j.inFlight = true
@@ -459,16 +461,18 @@ func (r *Reactor) dispatch(ob *outbox) {
 func (r *Reactor) attempt(ob *outbox, j *job) {
 	defer r.wg.Done()
 	r.mu.Lock()
-	cfg, configured := r.configs[ob.creditor] // the newest configuration
+	cfg := ob.config // the newest configuration
 	j.attempts++
 	n := j.attempts
 	r.mu.Unlock()
-	if !configured {
+	select {
+	case <-ob.stop:
 		return // removed meanwhile: the outbox is gone
+	default:
 	}
 	status, err := r.post(cfg, j)
 	now := r.opts.Now()
-	a := Attempt{EventID: j.id, Position: uint64(j.pos), Placement: j.placement.String(), Status: string(j.next), Attempt: n, At: now.UTC(), HTTPStatus: status}
+	a := Attempt{EventID: j.EventID, Position: uint64(j.Position), Placement: j.Placement.String(), Status: string(j.Status), Attempt: n, At: now.UTC(), HTTPStatus: status}
 	var settled bool
 	switch {
 	case err == nil:
@@ -476,12 +480,12 @@ func (r *Reactor) attempt(ob *outbox, j *job) {
 	case now.Sub(j.since) >= r.opts.GiveUpAfter:
 		a.Outcome, a.Error = "given_up", err.Error()
 		_, rerr := journal.AppendSystem(context.Background(), r.store, journal.WebhookProgressStream(ob.creditor), journal.ActorSystem, journal.ActorSystem,
-			journal.WebhookGivenUpType, journal.WebhookGivenUp{CreditorID: ob.creditor, EventID: j.id, Position: uint64(j.pos), Attempts: n, LastError: err.Error(), GivenUpAt: now.UTC()}, now)
+			journal.WebhookGivenUpType, journal.WebhookGivenUp{CreditorID: ob.creditor, EventID: j.EventID, Position: uint64(j.Position), Attempts: n, LastError: err.Error(), GivenUpAt: now.UTC()}, now)
 		if rerr != nil {
 			r.opts.Logger.Error("webhook: could not record a given-up delivery; it will be tried again", "creditor", ob.creditor, "err", rerr)
 			a.Outcome = "retrying"
 		} else {
-			r.opts.Logger.Warn("webhook: delivery given up", "creditor", ob.creditor, "event", j.id, "attempts", n)
+			r.opts.Logger.Warn("webhook: delivery given up", "creditor", ob.creditor, "event", j.EventID, "attempts", n)
 			settled = true
 		}
 	default:
@@ -496,12 +500,12 @@ func (r *Reactor) attempt(ob *outbox, j *job) {
 	j.inFlight = false
 	ob.inFlight--
 	if settled {
-		q := ob.queues[j.placement]
+		q := ob.queues[j.Placement]
 		if len(q) > 0 && q[0] == j {
 			if q = q[1:]; len(q) == 0 {
-				delete(ob.queues, j.placement)
+				delete(ob.queues, j.Placement)
 			} else {
-				ob.queues[j.placement] = q
+				ob.queues[j.Placement] = q
 			}
 			ob.count--
 			ob.settled++
@@ -542,7 +546,7 @@ func (r *Reactor) post(cfg journal.WebhookConfigured, j *job) (int, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "collections-ledger-webhook/1")
-	req.Header.Set("Ledger-Event-Id", j.id)
+	req.Header.Set("Ledger-Event-Id", j.EventID)
 	req.Header.Set(SignatureHeader, Sign(cfg.Secret, r.opts.Now(), body))
 	resp, err := r.opts.Client.Do(req)
 	if err != nil {
@@ -559,112 +563,15 @@ func (r *Reactor) post(cfg journal.WebhookConfigured, j *job) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// refill reads the notifications a spilled outbox did not hold from the
-// log, from where it spilled up to the log loop's last offer, until the
-// outbox is full again or has caught up (then it is no longer spilled).
-// Each placement's status before a notification is folded from its own
-// stream the first time the placement is met.
-func (r *Reactor) refill(ob *outbox) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-r.stopped:
-		case <-ob.stop:
-		case <-ctx.Done():
-		}
-		cancel()
-	}()
-	r.mu.Lock()
-	cursor := ob.spillFrom - 1
-	r.mu.Unlock()
-	statuses := map[uuid.UUID]*placementInfo{}
-	for ctx.Err() == nil {
-		r.mu.Lock()
-		limit := ob.lastOffered
-		if cursor >= limit {
-			ob.spilled = false // everything offered is held now; the log loop holds what comes next
-			r.mu.Unlock()
-			return
-		}
-		r.mu.Unlock()
-		batch, err := r.store.ReadAll(ctx, cursor, 500)
-		if err != nil || len(batch) == 0 {
-			if ctx.Err() == nil {
-				r.opts.Logger.Error("webhook: read the log to refill an outbox; trying again", "creditor", ob.creditor, "err", err)
-				time.Sleep(time.Second)
-			}
-			continue
-		}
-		for _, rec := range batch {
-			if rec.Position > limit {
-				break
-			}
-			cursor = rec.Position
-			next, changes := statusChanges[rec.Type]
-			id, isPlacement := journal.PlacementID(rec.Stream)
-			if !changes || !isPlacement {
-				continue
-			}
-			info := statuses[id]
-			if info == nil {
-				if info, err = r.statusBefore(ctx, id, rec.Position); err != nil {
-					if ctx.Err() == nil {
-						r.opts.Logger.Error("webhook: fold a placement to refill an outbox", "placement", id, "err", err)
-					}
-					return // the outbox stays spilled from here: tried again when it is empty next
-				}
-				statuses[id] = info
-			}
-			j := newJob(rec, id, info.claim, info.customer, info.status, next)
-			info.status = next
-			if info.creditor != ob.creditor || ob.loaded.done(j.pos) {
-				continue
-			}
-			r.mu.Lock()
-			if ob.count >= r.opts.MaxQueued {
-				ob.spillFrom = j.pos
-				r.mu.Unlock()
-				return
-			}
-			r.hold(ob, j)
-			ob.spillFrom = j.pos + 1
-			r.mu.Unlock()
-		}
-	}
-}
-
-// statusBefore folds a placement's stream up to (not including) position
-// pos: its creditor, claim, customer and status then.
-func (r *Reactor) statusBefore(ctx context.Context, id uuid.UUID, pos eventstore.Position) (*placementInfo, error) {
-	var p domain.Placement
-	errStop := errors.New("reached the notification")
-	err := journal.ReadStream(ctx, r.store, journal.PlacementStream(id), 0, func(rec eventstore.RecordedEvent) error {
-		if rec.Position >= pos {
-			return errStop
-		}
-		e, err := domain.DecodeEvent(rec.Type, rec.Data)
-		p = domain.Evolve(p, e)
-		return err
-	})
-	if err != nil && !errors.Is(err, errStop) {
-		return nil, err
-	}
-	return &placementInfo{creditor: p.CreditorID, claim: p.ClaimNumber, customer: p.CustomerNumber, status: p.Status}, nil
-}
-
 // progressOf is what a creditor's progress is now (under r.mu): every
 // notification up to what the outbox has been offered is settled except
 // those it holds; at most MaxPendingRecorded are listed.
 func (r *Reactor) progressOf(ob *outbox) progress {
-	covered := r.readPos
-	if ob.spilled {
-		covered = ob.spillFrom - 1
-	}
+	covered := ob.read
 	var pending []eventstore.Position
 	for _, q := range ob.queues {
 		for _, j := range q {
-			pending = append(pending, j.pos)
+			pending = append(pending, j.Position)
 		}
 	}
 	slices.Sort(pending)

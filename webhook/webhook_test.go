@@ -70,16 +70,26 @@ func (r *receiver) payloads() []webhook.Payload {
 	return append([]webhook.Payload(nil), r.accepted...)
 }
 
+// ledger is a store with its views kept up to date for the test's life, as
+// a running instance keeps them; reactors come and go over it.
 type ledger struct {
-	store *embedded.Store
-	h     *command.Handler
+	store  *embedded.Store
+	views  *projections.Views
+	runner *projections.Runner
+	h      *command.Handler
 }
 
 func mustLedger(t *testing.T, dir string) *ledger {
 	s, err := embedded.Open(dir, embedded.Options{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	return &ledger{store: s, h: command.NewHandler(s, projections.NewIdempotencyIndex(), nil)}
+	v, err := projections.OpenViews(dir+".views", projections.ViewsOptions{Logger: quiet()})
+	require.NoError(t, err)
+	r := projections.NewRunner(s, v, quiet())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = r.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; _ = v.Close(); _ = s.Close() })
+	return &ledger{store: s, views: v, runner: r, h: command.NewHandler(s, v, nil)}
 }
 
 func (l *ledger) configure(t *testing.T, url string) {
@@ -102,7 +112,7 @@ func (l *ledger) placeAndRecall(t *testing.T, claim string) (uuid.UUID, eventsto
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // start runs a reactor until the returned stop is called.
-func start(t *testing.T, s eventstore.Store, opts webhook.Options) (*webhook.Reactor, func()) {
+func start(t *testing.T, l *ledger, opts webhook.Options) (*webhook.Reactor, func()) {
 	opts.Logger = quiet()
 	if opts.FirstBackoff == 0 {
 		opts.FirstBackoff = 5 * time.Millisecond
@@ -112,7 +122,7 @@ func start(t *testing.T, s eventstore.Store, opts webhook.Options) (*webhook.Rea
 		opts.ProgressEvery = 10 * time.Millisecond
 	}
 	opts.Policy.AllowPrivate = true // the receivers listen on loopback
-	r := webhook.New(s, opts)
+	r := webhook.New(l.store, l.views, l.runner, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
@@ -135,7 +145,7 @@ func TestRetriedSignedInOrder(t *testing.T) {
 	l.configure(t, rcv.URL)
 	p1, _ := l.placeAndRecall(t, "CL-1")
 	p2, last := l.placeAndRecall(t, "CL-2")
-	r, _ := start(t, l.store, webhook.Options{})
+	r, _ := start(t, l, webhook.Options{})
 	require.Eventually(t, func() bool { return len(rcv.payloads()) == 2 }, wait, 5*time.Millisecond)
 	got := rcv.payloads()
 	// Placements do not wait for each other (a retried one holds back only
@@ -162,7 +172,10 @@ func TestRetriedSignedInOrder(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]int{"retrying": 2, "delivered": 2}, outcomes)
-	require.Eventually(t, func() bool { through, _ := r.Progress("acme"); return through >= last }, wait, 5*time.Millisecond, "progress moves past delivered events")
+	notified := eventstore.Position(max(got[0].Position, got[1].Position))
+	assert.Less(t, notified, last, "a recall notifies at its PlacementRecalled, before the command's last event")
+	require.Eventually(t, func() bool { through, pending := r.Progress("acme"); return through >= notified && len(pending) == 0 }, wait, 5*time.Millisecond,
+		"progress moves past delivered notifications")
 }
 
 func TestRestartLosesNothing(t *testing.T) {
@@ -171,17 +184,17 @@ func TestRestartLosesNothing(t *testing.T) {
 	rcv := newReceiver(t, 1<<30) // fails until told otherwise
 	l.configure(t, rcv.URL)
 	_, pos := l.placeAndRecall(t, "CL-R")
-	r1, stop1 := start(t, l.store, webhook.Options{})
+	r1, stop1 := start(t, l, webhook.Options{})
 	require.Eventually(t, func() bool { return len(r1.Deliveries("acme")) >= 2 }, wait, 5*time.Millisecond)
 	stop1()
 	through, pending := r1.Progress("acme")
 	assert.True(t, through < pos || slices.Contains(pending, pos), "an undelivered event is still owed: through %d, pending %v", through, pending)
 	rcv.fail.Store(0)
-	r2, _ := start(t, l.store, webhook.Options{})
+	r2, _ := start(t, l, webhook.Options{})
 	require.Eventually(t, func() bool { return len(rcv.payloads()) == 1 }, wait, 5*time.Millisecond, "delivered after the restart")
 	require.Eventually(t, func() bool { through, pending := r2.Progress("acme"); return through >= pos && len(pending) == 0 }, wait, 5*time.Millisecond)
 	// A third reactor, after the checkpoint moved, does not deliver it again.
-	_, stop3 := start(t, l.store, webhook.Options{})
+	_, stop3 := start(t, l, webhook.Options{})
 	time.Sleep(100 * time.Millisecond) // give it the chance to (wrongly) deliver; not a timing assertion
 	stop3()
 	assert.Len(t, rcv.payloads(), 1)
@@ -192,7 +205,7 @@ func TestGiveUpIsRecorded(t *testing.T) {
 	rcv := newReceiver(t, 1<<30)
 	l.configure(t, rcv.URL)
 	id, pos := l.placeAndRecall(t, "CL-G")
-	r, _ := start(t, l.store, webhook.Options{GiveUpAfter: 40 * time.Millisecond})
+	r, _ := start(t, l, webhook.Options{GiveUpAfter: 40 * time.Millisecond})
 	require.Eventually(t, func() bool { through, pending := r.Progress("acme"); return through >= pos && len(pending) == 0 }, wait, 5*time.Millisecond,
 		"a given-up event is no longer owed")
 	recs, err := l.store.ReadStream(context.Background(), journal.WebhookProgressStream("acme"), 0, 100)
@@ -254,7 +267,7 @@ func TestPauseAndResumeAreNotified(t *testing.T) {
 		_, err := l.h.Execute(context.Background(), res.Placement.ID, req, cmd)
 		require.NoError(t, err)
 	}
-	start(t, l.store, webhook.Options{})
+	start(t, l, webhook.Options{})
 	require.Eventually(t, func() bool { return len(rcv.payloads()) == 2 }, wait, 5*time.Millisecond)
 	got := rcv.payloads()
 	assert.Equal(t, []string{"active→paused", "paused→active"}, []string{

@@ -221,7 +221,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if policy.AllowPrivate {
 		logger.Warn("webhooks may reach loopback and private addresses (LEDGER_WEBHOOK_ALLOW_PRIVATE): for development and tests only")
 	}
-	hooks := webhook.New(store, webhook.Options{Logger: logger, Policy: policy})
+	hooks := webhook.New(store, views, runner, webhook.Options{Logger: logger, Policy: policy})
 	hooksDone := make(chan error, 1)
 	go func() { hooksDone <- hooks.Run(runCtx) }()
 	api := httpapi.New(httpapi.Config{Commands: commands, Runner: runner, Keys: keys, Logger: logger, Webhooks: hooks,
