@@ -14,6 +14,7 @@ const (
 	KindWebhook         = "webhookconfig"   // a creditor's webhook configuration; part: creditor
 	KindWebhookProgress = "webhookprogress" // how far a creditor's webhook deliveries got; part: creditor
 	KindLedger          = "ledger"          // the log's own records; part: what (format)
+	KindLease           = "lease"           // who may do a piece of work that must happen once; part: its name
 )
 
 // Kinds of format 1, read only by the migration.
@@ -39,6 +40,9 @@ func WebhookProgressStream(creditor string) string { return name(KindWebhookProg
 
 // LedgerStream is one of the log's own streams (what: format, webhooks).
 func LedgerStream(what string) string { return name(KindLedger, what) }
+
+// LeaseStream is the stream of a lease (see package lease).
+func LeaseStream(what string) string { return name(KindLease, what) }
 
 // FormatStream holds the store's format marker.
 var FormatStream = LedgerStream("format")
@@ -92,7 +96,7 @@ func ParseStream(s string) (kind string, parts []string, err error) {
 		}
 		parts = append(parts, p)
 	}
-	want := map[string]int{KindPlacement: 1, KindClaim: 2, KindWebhook: 1, KindWebhookProgress: 1, KindLedger: 1}[kind]
+	want := map[string]int{KindPlacement: 1, KindClaim: 2, KindWebhook: 1, KindWebhookProgress: 1, KindLedger: 1, KindLease: 1}[kind]
 	if want == 0 || len(parts) != want || name(kind, parts...) != s {
 		return "", nil, fmt.Errorf("journal: %q is not a stream name of the ledger", s)
 	}

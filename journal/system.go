@@ -73,33 +73,48 @@ func CreateSystem(ctx context.Context, store eventstore.Store, stream, actor, ac
 }
 
 func appendSystem(ctx context.Context, store eventstore.Store, stream, actor, actorType, eventType string, payload any, at time.Time, create bool) (eventstore.AppendResult, error) {
-	data, err := json.Marshal(payload)
-	if err != nil {
-		return eventstore.AppendResult{}, err
-	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		expected, rev, prev := eventstore.NoStream(), uint64(0), Hash{}
+		var last *eventstore.RecordedEvent
 		if !create {
-			last, exists, err := LastEvent(ctx, store, stream)
+			rec, exists, err := LastEvent(ctx, store, stream)
 			if err != nil {
 				return eventstore.AppendResult{}, err
 			}
 			if exists {
-				expected, rev, prev = eventstore.Exact(last.Revision), last.Revision+1, LastHash(last.Metadata)
+				last = &rec
 			}
 		}
-		event, _, err := Chain(prev, stream, rev, uuid.New(), eventType, data, Metadata{Actor: actor, ActorType: actorType,
-			RequestID: uuid.NewString(), SchemaVersion: domain.SchemaVersion, OccurredAt: at.UTC(), Command: eventType, Count: 1})
-		if err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		res, err := store.Append(ctx, stream, expected, []eventstore.EventData{event})
+		rec, err := AppendAfter(ctx, store, stream, last, actor, actorType, eventType, payload, at)
 		if errors.Is(err, eventstore.ErrConcurrency) && !create {
 			continue
 		}
-		return res, err
+		return eventstore.AppendResult{Revision: rec.Revision, Position: rec.Position}, err
 	}
 	return eventstore.AppendResult{}, ErrTooMuchContention
+}
+
+// AppendAfter appends one event to a stream that is not a placement's,
+// right after last (nil: as the stream's first event) and chained to it,
+// and returns it as appended (what the next AppendAfter follows). It is
+// eventstore.ErrConcurrency when the stream has moved on since last:
+// another writer got there first. It does not retry.
+func AppendAfter(ctx context.Context, store eventstore.Store, stream string, last *eventstore.RecordedEvent, actor, actorType, eventType string, payload any, at time.Time) (eventstore.RecordedEvent, error) {
+	data, err := json.Marshal(payload)
+	if err != nil {
+		return eventstore.RecordedEvent{}, err
+	}
+	expected, rev, prev := eventstore.NoStream(), uint64(0), Hash{}
+	if last != nil {
+		expected, rev, prev = eventstore.Exact(last.Revision), last.Revision+1, LastHash(last.Metadata)
+	}
+	event, _, err := Chain(prev, stream, rev, uuid.New(), eventType, data, Metadata{Actor: actor, ActorType: actorType,
+		RequestID: uuid.NewString(), SchemaVersion: domain.SchemaVersion, OccurredAt: at.UTC(), Command: eventType, Count: 1})
+	if err != nil {
+		return eventstore.RecordedEvent{}, err
+	}
+	res, err := store.Append(ctx, stream, expected, []eventstore.EventData{event})
+	return eventstore.RecordedEvent{ID: event.ID, Stream: stream, Type: eventType, Data: event.Data, Metadata: event.Metadata,
+		Revision: res.Revision, Position: res.Position}, err
 }
 
 // maxAttempts bounds the retries of an append that lost a race.

@@ -109,6 +109,20 @@ func (l *ledger) placeAndRecall(t *testing.T, claim string) (uuid.UUID, eventsto
 	return res.Placement.ID, rec.Position
 }
 
+// recalledAt returns the position of a placement's PlacementRecalled, the
+// event its recall notifies (the command appends more after it).
+func (l *ledger) recalledAt(t *testing.T, id uuid.UUID) eventstore.Position {
+	recs, err := l.store.ReadStream(context.Background(), journal.PlacementStream(id), 0, 100)
+	require.NoError(t, err)
+	for _, rec := range recs {
+		if rec.Type == domain.TypePlacementRecalled {
+			return rec.Position
+		}
+	}
+	t.Fatalf("placement %s has no PlacementRecalled", id)
+	return 0
+}
+
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // start runs a reactor until the returned stop is called.
@@ -183,7 +197,8 @@ func TestRestartLosesNothing(t *testing.T) {
 	l := mustLedger(t, dir)
 	rcv := newReceiver(t, 1<<30) // fails until told otherwise
 	l.configure(t, rcv.URL)
-	_, pos := l.placeAndRecall(t, "CL-R")
+	id, _ := l.placeAndRecall(t, "CL-R")
+	pos := l.recalledAt(t, id)
 	r1, stop1 := start(t, l, webhook.Options{})
 	require.Eventually(t, func() bool { return len(r1.Deliveries("acme")) >= 2 }, wait, 5*time.Millisecond)
 	stop1()
@@ -204,10 +219,13 @@ func TestGiveUpIsRecorded(t *testing.T) {
 	l := mustLedger(t, t.TempDir())
 	rcv := newReceiver(t, 1<<30)
 	l.configure(t, rcv.URL)
-	id, pos := l.placeAndRecall(t, "CL-G")
+	id, _ := l.placeAndRecall(t, "CL-G")
+	recalled := l.recalledAt(t, id)
 	r, _ := start(t, l, webhook.Options{GiveUpAfter: 40 * time.Millisecond})
-	require.Eventually(t, func() bool { through, pending := r.Progress("acme"); return through >= pos && len(pending) == 0 }, wait, 5*time.Millisecond,
-		"a given-up event is no longer owed")
+	require.Eventually(t, func() bool {
+		through, pending := r.Progress("acme")
+		return through >= recalled && len(pending) == 0
+	}, wait, 5*time.Millisecond, "a given-up event is no longer owed")
 	recs, err := l.store.ReadStream(context.Background(), journal.WebhookProgressStream("acme"), 0, 100)
 	require.NoError(t, err)
 	var gaveUp *journal.WebhookGivenUp
@@ -218,13 +236,7 @@ func TestGiveUpIsRecorded(t *testing.T) {
 		}
 	}
 	require.NotNil(t, gaveUp, "the give-up is in the log")
-	placement, err := l.store.ReadStream(context.Background(), journal.PlacementStream(id), 0, 100)
-	require.NoError(t, err)
-	for _, rec := range placement {
-		if rec.Type == "PlacementRecalled" {
-			assert.Equal(t, uint64(rec.Position), gaveUp.Position, "the give-up names the status change it was for")
-		}
-	}
+	assert.Equal(t, uint64(recalled), gaveUp.Position, "the give-up names the status change it was for")
 	assert.Contains(t, gaveUp.LastError, "500")
 	attempts := r.Deliveries("acme")
 	assert.Equal(t, "given_up", attempts[len(attempts)-1].Outcome)

@@ -26,13 +26,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/kurrent"
 	httpapi "github.com/collections-ledger/ledger/http"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
-	"github.com/collections-ledger/ledger/verify"
 	"github.com/collections-ledger/ledger/webhook"
 )
 
@@ -107,6 +105,9 @@ type config struct {
 	// AllowPrivateWebhooks lets webhooks reach loopback and private
 	// addresses: for development and tests only.
 	AllowPrivateWebhooks bool
+	// LeaseTTL is how long the lease on the reactors lasts without renewal
+	// (KurrentDB only; see package lease).
+	LeaseTTL time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -128,6 +129,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.AgencyKey, "LEDGER_AGENCY_KEY", env("LEDGER_AGENCY_KEY", ""), "the agency's key")
 	fs.StringVar(&c.PublicURL, "LEDGER_PUBLIC_URL", env("LEDGER_PUBLIC_URL", ""),
 		"where users reach the ledger, when a proxy stands in front (https://… makes the session cookie Secure)")
+	leaseTTL := env("LEDGER_LEASE_TTL", "30s")
+	fs.StringVar(&leaseTTL, "LEDGER_LEASE_TTL", leaseTTL, "with KurrentDB, how long the lease on webhook deliveries and automatic resumes lasts without renewal")
 	allowPrivate := env("LEDGER_WEBHOOK_ALLOW_PRIVATE", "false")
 	fs.StringVar(&allowPrivate, "LEDGER_WEBHOOK_ALLOW_PRIVATE", allowPrivate,
 		"true lets webhooks reach loopback, private and link-local addresses (development and tests only)")
@@ -137,6 +140,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	ttl, err := time.ParseDuration(leaseTTL)
+	if err != nil || ttl < time.Second {
+		return c, fmt.Errorf("LEDGER_LEASE_TTL must be a duration of at least 1s, like 30s, not %q", leaseTTL)
+	}
+	c.LeaseTTL = ttl
 	switch allowPrivate {
 	case "true", "1":
 		c.AllowPrivateWebhooks = true
@@ -193,42 +201,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer views.Close()
 	logger.Info("view store open", "views", viewsDir, "checkpoint", views.Checkpoint())
-	runner := projections.NewRunner(store, views, logger)
-	runCtx, stopRunner := context.WithCancel(context.Background())
-	runnerDone := make(chan error, 1)
-	go func() { runnerDone <- runner.Run(runCtx) }()
-	commands := command.NewHandler(store, views, nil)
-	// The ledger resumes held placements at their resumeAt, starting with
-	// those that fell due while it was down, once the projections are ready.
-	go func() {
-		head, err := store.Head(runCtx)
-		if err != nil || runner.WaitFor(runCtx, head) != nil {
-			return
-		}
-		command.NewResumer(commands, func(now time.Time) []command.Due {
-			due, err := views.Due(now)
-			if err != nil {
-				logger.Error("read the holds that are due", "err", err)
-			}
-			var out []command.Due
-			for _, d := range due {
-				out = append(out, command.Due{ID: d.ID, ResumeAt: d.ResumeAt})
-			}
-			return out
-		}, logger).Run(runCtx, time.Second)
-	}()
 	policy := webhook.Policy{AllowPrivate: cfg.AllowPrivateWebhooks}
 	if policy.AllowPrivate {
 		logger.Warn("webhooks may reach loopback and private addresses (LEDGER_WEBHOOK_ALLOW_PRIVATE): for development and tests only")
 	}
-	hooks := webhook.New(store, views, runner, webhook.Options{Logger: logger, Policy: policy})
-	hooksDone := make(chan error, 1)
-	go func() { hooksDone <- hooks.Run(runCtx) }()
-	api := httpapi.New(httpapi.Config{Commands: commands, Runner: runner, Keys: keys, Logger: logger, Webhooks: hooks,
-		PublicURL: publicURL, WebhookPolicy: policy,
-		Verify: func(ctx context.Context, live *projections.Views) (verify.Report, error) {
-			return verify.Run(ctx, store, verify.Options{Live: live, Deep: true, Dir: filepath.Dir(viewsDir)})
-		}})
+	inst := newInstance(store, views, instanceOptions{Logger: logger, Policy: policy, Lease: engine != "embedded", LeaseTTL: cfg.LeaseTTL,
+		VerifyDir: filepath.Dir(viewsDir)})
+	runCtx, stopRunner := context.WithCancel(context.Background())
+	runnerDone, hooksDone := inst.start(runCtx)
+	api := httpapi.New(httpapi.Config{Commands: inst.commands, Runner: inst.runner, Keys: keys, Logger: logger, Webhooks: inst.hooks,
+		PublicURL: publicURL, WebhookPolicy: policy, Verify: inst.verify})
 
 	if dbg := getenv("LEDGER_DEBUG_ADDR"); dbg != "" {
 		// Opt-in profiling endpoints (net/http/pprof), for loopback use only.

@@ -31,12 +31,16 @@ func TestParseConfig(t *testing.T) {
 	var stderr bytes.Buffer
 	c, err := parseConfig(nil, func(k string) string { return env[k] }, &stderr)
 	require.NoError(t, err)
-	assert.Equal(t, config{Addr: ":9000", Store: "./data/ledger.db"}, c, "environment first, defaults after")
+	assert.Equal(t, config{Addr: ":9000", Store: "./data/ledger.db", LeaseTTL: 30 * time.Second}, c, "environment first, defaults after")
 	c, err = parseConfig([]string{"-LEDGER_ADDR", ":7000", "-LEDGER_STORE", "/tmp/x"}, func(k string) string { return env[k] }, &stderr)
 	require.NoError(t, err)
-	assert.Equal(t, config{Addr: ":7000", Store: "/tmp/x"}, c, "a flag overrides the environment")
+	assert.Equal(t, config{Addr: ":7000", Store: "/tmp/x", LeaseTTL: 30 * time.Second}, c, "a flag overrides the environment")
 	_, err = parseConfig([]string{"extra"}, func(string) string { return "" }, &stderr)
 	assert.Error(t, err)
+	for _, bad := range []string{"0s", "500ms", "soon"} {
+		_, err = parseConfig([]string{"-LEDGER_LEASE_TTL", bad}, func(string) string { return "" }, &stderr)
+		assert.ErrorContains(t, err, "LEDGER_LEASE_TTL", bad)
+	}
 }
 
 func TestParsePublicURL(t *testing.T) {
