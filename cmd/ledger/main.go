@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return verifyExportCmd(ctx, args[1:], stdout, stderr)
 	case "replay":
 		return replayCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "rebuild":
+		return rebuildCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return migrateCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "load":
@@ -85,6 +87,7 @@ commands:
   export    write events with their positions, metadata and hashes (-format jsonl|csv, -creditor, -placement, -from, -to, -o)
   verify-export  re-check the hash chains of a JSON Lines export, without the store
   replay    print a placement's history event by event (-placement ID [-until TIME | -position N])
+  rebuild   build a stopped instance's views anew from the log, then put them in place of the old
   migrate   move a stopped ledger's store to the log format this ledger writes (serve says when)
   load      drive a load against a running ledger (loopback only) and verify it afterwards
   version   print the version

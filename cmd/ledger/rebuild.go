@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/collections-ledger/ledger/projections"
+)
+
+// rebuildCmd builds a stopped instance's views anew from the whole log and
+// puts them in place of the old ones. The new views are built beside the
+// old, which stay untouched until the new are complete: an interrupted
+// rebuild leaves the instance as it was. The old views are held open (and
+// so locked) meanwhile, so no instance can be serving from them.
+func rebuildCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	viewsFlag := ""
+	store, location, code, ok := openForCLIAt("rebuild", args, getenv, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&viewsFlag, "LEDGER_VIEWS", getenv("LEDGER_VIEWS"), "the view store to rebuild (default: the store's, as serve uses)")
+	})
+	if !ok {
+		return code
+	}
+	defer store.Close()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	target := viewsDirFor(viewsFlag, location)
+	var old *projections.Views
+	if _, err := os.Stat(target); err == nil {
+		// Holding the old views locks them: a running instance on them is refused.
+		if old, err = projections.OpenViews(target, projections.ViewsOptions{Logger: quiet}); err != nil {
+			fmt.Fprintf(stderr, "ledger rebuild: %s is in use (stop the ledger that serves from it first): %v\n", target, err)
+			return 2
+		}
+		defer old.Close()
+	} else if !errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintln(stderr, "ledger rebuild:", err)
+		return 2
+	}
+	fresh := target + ".rebuild"
+	if err := os.RemoveAll(fresh); err != nil { // an interrupted rebuild's leftovers
+		fmt.Fprintln(stderr, "ledger rebuild:", err)
+		return 1
+	}
+	start := time.Now()
+	views, err := catchUpViews(ctx, store, location, fresh, stderr)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		if views != nil {
+			_ = views.Close()
+		}
+		_ = os.RemoveAll(fresh)
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "ledger rebuild: interrupted; the views are as they were")
+			return 130
+		}
+		fmt.Fprintln(stderr, "ledger rebuild:", err)
+		return 1
+	}
+	pos := views.Checkpoint()
+	err = views.Close()
+	if old != nil && err == nil {
+		err = old.Close()
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger rebuild:", err)
+		return 1
+	}
+	took := time.Since(start)
+	if err := swapDirs(target, fresh); err != nil {
+		fmt.Fprintln(stderr, "ledger rebuild:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "rebuilt %s up to position %d in %.2fs\n", target, pos, took.Seconds())
+	return 0
+}
+
+// swapDirs puts the directory fresh in place of target: target moves aside,
+// fresh takes its name, then the old copy is removed. Were the process to
+// stop between the renames, target would be missing, and the next start
+// would rebuild the views from the log: nothing is lost either way.
+func swapDirs(target, fresh string) error {
+	old := target + ".old"
+	if err := os.RemoveAll(old); err != nil {
+		return err
+	}
+	if err := os.Rename(target, old); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := os.Rename(fresh, target); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(target)); err == nil {
+		_ = d.Sync() // the renames survive a power cut
+		_ = d.Close()
+	}
+	return os.RemoveAll(old)
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/projections"
+)
+
+// fillStore appends n placements, each paid and partly recalled, to the
+// embedded store in dir and returns the log's head.
+func fillStore(t *testing.T, dir string, n int) eventstore.Position {
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, s.Close()) }()
+	h := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
+	for i := range n {
+		req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}
+		res, err := h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: uuid.NewString(),
+			CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
+			Invoices: []domain.Invoice{
+				{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"},
+				{InvoiceNumber: "I2", ContractNumber: "C1", Amount: decimal.NewFromInt(int64(50 + i)), DueDate: "2024-02-01"},
+			}})
+		require.NoError(t, err)
+		_, err = h.Execute(context.Background(), res.Placement.ID, req, func(at time.Time) domain.Command {
+			return domain.ReceivePayment{Amount: decimal.RequireFromString("12.34"), At: at}
+		})
+		require.NoError(t, err)
+		_, err = h.Execute(context.Background(), res.Placement.ID, req, func(at time.Time) domain.Command {
+			return domain.PartialRecall{At: at, Waivers: []domain.Waiver{{CreditWaiverNumber: "W1", InvoiceNumber: "I2", ContractNumber: "C1",
+				Date: "2024-03-01", Amount: decimal.NewFromInt(10), Currency: "EUR"}}}
+		})
+		require.NoError(t, err)
+	}
+	head, err := s.Head(context.Background())
+	require.NoError(t, err)
+	return head
+}
+
+func openViews(t *testing.T, dir string) *projections.Views {
+	v, err := projections.OpenViews(dir, projections.ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	return v
+}
+
+// sameViews fails unless the two view stores hold the same keys and values.
+func sameViews(t *testing.T, a, b string) {
+	va, vb := openViews(t, a), openViews(t, b)
+	defer va.Close()
+	defer vb.Close()
+	assert.Equal(t, va.Checkpoint(), vb.Checkpoint())
+	differ := 0
+	require.NoError(t, projections.Diff(va, vb, func(table byte, k, x, y []byte) bool { differ++; return differ < 5 }))
+	assert.Zero(t, differ, "the views differ")
+}
+
+func TestRebuildCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "s")
+	views := dir + ".views"
+	getenv := func(string) string { return "" }
+	rebuild := func(ctx context.Context, extra ...string) (int, string, string) {
+		var out, errOut syncBuffer
+		code := run(ctx, append([]string{"rebuild", "-LEDGER_STORE", dir}, extra...), getenv, &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	leftovers := func() {
+		for _, p := range []string{views + ".rebuild", views + ".old"} {
+			_, err := os.Stat(p)
+			assert.ErrorIs(t, err, os.ErrNotExist, "%s is left behind", p)
+		}
+	}
+
+	head := fillStore(t, dir, 20)
+	code, out, errOut := rebuild(context.Background())
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "rebuilt "+views)
+	leftovers()
+	v := openViews(t, views)
+	assert.Equal(t, head, v.Checkpoint(), "views where there were none, up to the head")
+	require.NoError(t, v.Close())
+
+	// The views a running instance keeps, and those a rebuild makes, agree.
+	head = fillStore(t, dir, 5)
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	kept, err := catchUpViews(context.Background(), s, dir, "", io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, head, kept.Checkpoint())
+	require.NoError(t, kept.Close())
+	live := filepath.Join(t.TempDir(), "live")
+	require.NoError(t, os.CopyFS(live, os.DirFS(views)))
+	require.NoError(t, s.Close())
+	code, _, errOut = rebuild(context.Background())
+	require.Equal(t, 0, code, errOut)
+	leftovers()
+	sameViews(t, live, views)
+
+	// Views in use by an instance are not touched.
+	held := openViews(t, views)
+	code, _, errOut = rebuild(context.Background())
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "in use")
+	require.NoError(t, held.Close())
+	leftovers()
+
+	// An interrupted rebuild leaves the views as they were.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	code, _, errOut = rebuild(ctx)
+	assert.Equal(t, 130, code, errOut)
+	assert.Contains(t, errOut, "the views are as they were")
+	leftovers()
+	sameViews(t, live, views)
+
+	// -LEDGER_VIEWS names another view store.
+	other := filepath.Join(t.TempDir(), "other.views")
+	code, _, errOut = rebuild(context.Background(), "-LEDGER_VIEWS", other)
+	require.Equal(t, 0, code, errOut)
+	sameViews(t, live, other)
+}
