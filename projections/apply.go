@@ -449,8 +449,15 @@ func (t *tx) commit() error {
 	if err := t.set(checkpointKey(t.gen), u64bytes(uint64(t.last))); err != nil {
 		return err
 	}
-	if err := pebbleutil.Commit(t.b, pebble.NoSync); err != nil {
+	opts, now := pebble.NoSync, time.Now().UnixNano()
+	if now-t.v.synced.Load() >= int64(t.v.opts.SyncEvery) {
+		opts = pebble.Sync
+	}
+	if err := pebbleutil.Commit(t.b, opts); err != nil {
 		return fmt.Errorf("projections: write the views: %w", err)
+	}
+	if opts == pebble.Sync {
+		t.v.synced.Store(now)
 	}
 	t.v.checkpoint.Store(uint64(t.last))
 	return t.b.Close()
