@@ -47,6 +47,7 @@ func parseLoadConfig(args []string, getenv func(string) string, stderr io.Writer
 	fs.IntVar(&c.Connections, "connections", 64, "concurrent connections")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "how long to drive the command mix")
 	fs.Uint64Var(&c.Seed, "seed", uint64(time.Now().UnixNano()), "random seed")
+	fs.Bool("direct", false, "instead, append to a stopped ledger's store without HTTP, to build large stores (see ledger load -direct -h)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -189,6 +190,9 @@ func (r *loadRun) waitReady(ctx context.Context, max time.Duration) error {
 }
 
 func load(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if isDirect(args) {
+		return loadDirect(ctx, args, getenv, stdout, stderr)
+	}
 	cfg, err := parseLoadConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0

@@ -89,7 +89,8 @@ commands:
   replay    print a placement's history event by event (-placement ID [-until TIME | -position N])
   rebuild   build a stopped instance's views anew from the log, then put them in place of the old
   migrate   move a stopped ledger's store to the log format this ledger writes (serve says when)
-  load      drive a load against a running ledger (loopback only) and verify it afterwards
+  load      drive a load against a running ledger (loopback only) and verify it afterwards;
+            -direct appends to a stopped ledger's store without HTTP, to build large stores
   version   print the version
 
 Run "ledger serve -h" for its settings.
