@@ -451,7 +451,7 @@ func (t *tx) commit() error {
 	}
 	opts, now := pebble.NoSync, time.Now().UnixNano()
 	if now-t.v.synced.Load() >= int64(t.v.opts.SyncEvery) {
-		opts = pebble.Sync
+		opts = t.v.syncOpts()
 	}
 	if err := pebbleutil.Commit(t.b, opts); err != nil {
 		return fmt.Errorf("projections: write the views: %w", err)

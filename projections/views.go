@@ -63,6 +63,10 @@ type ViewsOptions struct {
 	// SyncEvery is how often a committed batch is also synced to disk; 0
 	// means a second.
 	SyncEvery time.Duration
+	// Bulk is for building views from nothing in a directory that is thrown
+	// away if the build does not finish (ledger rebuild): no write-ahead
+	// log, larger memtables, and everything flushed to disk on Close.
+	Bulk bool
 }
 
 var metaPrefix = []byte{0xff, 0xff, 0xff, 0xff}
@@ -103,6 +107,12 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 		MemTableSize:       16 << 20,
 		FormatMajorVersion: pebble.FormatNewest,
 	}
+	if opts.Bulk {
+		// A placement's state is rewritten with each of its events: big
+		// memtables absorb most rewrites before they reach a table.
+		po.DisableWAL = true
+		po.MemTableSize = 64 << 20
+	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("projections: open the view store %s: %w", dir, err)
@@ -132,8 +142,27 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 
 // Close closes the store; closing it again does nothing.
 func (v *Views) Close() error {
-	v.closeOnce.Do(func() { v.closeErr = v.db.Close() })
+	v.closeOnce.Do(func() {
+		if v.opts.Bulk {
+			// Without a write-ahead log, only flushed tables persist.
+			if err := v.db.Flush(); err != nil {
+				_ = v.db.Close()
+				v.closeErr = fmt.Errorf("projections: flush the views: %w", err)
+				return
+			}
+		}
+		v.closeErr = v.db.Close()
+	})
 	return v.closeErr
+}
+
+// syncOpts are the write options of a commit that must be durable: synced,
+// unless in bulk mode, where there is no log to sync and Close flushes.
+func (v *Views) syncOpts() *pebble.WriteOptions {
+	if v.opts.Bulk {
+		return pebble.NoSync
+	}
+	return pebble.Sync
 }
 
 // Checkpoint is the position the views have applied (committed).
@@ -179,7 +208,7 @@ func (v *Views) reset() error {
 			return err
 		}
 	}
-	if err := pebbleutil.Commit(b, pebble.Sync); err != nil {
+	if err := pebbleutil.Commit(b, v.syncOpts()); err != nil {
 		return fmt.Errorf("projections: reset the views: %w", err)
 	}
 	v.gen = next

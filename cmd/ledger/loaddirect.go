@@ -84,6 +84,12 @@ func loadDirect(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// As serve does: a new store is declared in this ledger's log format; an
+	// older one must be migrated first.
+	if err := journal.EnsureFormat(ctx, store); err != nil {
+		fmt.Fprintln(stderr, "ledger load -direct:", err)
+		return 1
+	}
 	startHead, err := store.Head(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "ledger load -direct:", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/journal"
 )
 
 func headOf(t *testing.T, dir string) uint64 {
@@ -35,6 +36,12 @@ func TestLoadDirectBuildsAVerifiableStore(t *testing.T) {
 	assert.Contains(t, out.String(), "placements in")
 	head := headOf(t, dir)
 	assert.GreaterOrEqual(t, head, uint64(400))
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	format, _, err := journal.StoreFormat(context.Background(), s)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	assert.Equal(t, journal.Format, format, "serve accepts the store")
 
 	out.Reset()
 	errOut.Reset()

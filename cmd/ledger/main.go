@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	rpprof "runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -37,7 +38,30 @@ import (
 var version = "dev"
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	os.Exit(profiled(os.Getenv("LEDGER_CPUPROFILE"), os.Stderr, func() int {
+		return run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	}))
+}
+
+// profiled runs f, writing a CPU profile of the whole command to file when
+// file is set (LEDGER_CPUPROFILE=cpu.out ledger rebuild ...; then
+// go tool pprof cpu.out).
+func profiled(file string, stderr io.Writer, f func() int) int {
+	if file == "" {
+		return f()
+	}
+	out, err := os.Create(file)
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger: LEDGER_CPUPROFILE:", err)
+		return 2
+	}
+	defer out.Close()
+	if err := rpprof.StartCPUProfile(out); err != nil {
+		fmt.Fprintln(stderr, "ledger: LEDGER_CPUPROFILE:", err)
+		return 2
+	}
+	defer rpprof.StopCPUProfile()
+	return f()
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {

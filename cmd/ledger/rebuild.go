@@ -52,7 +52,7 @@ func rebuildCmd(ctx context.Context, args []string, getenv func(string) string, 
 		return 1
 	}
 	start := time.Now()
-	views, err := catchUpViews(ctx, store, location, fresh, stderr)
+	views, err := catchUpViews(ctx, store, location, fresh, true, stderr)
 	if err == nil {
 		err = ctx.Err()
 	}

@@ -99,7 +99,7 @@ func TestRebuildCommand(t *testing.T) {
 	head = fillStore(t, dir, 5)
 	s, err := embedded.Open(dir, embedded.Options{})
 	require.NoError(t, err)
-	kept, err := catchUpViews(context.Background(), s, dir, "", io.Discard)
+	kept, err := catchUpViews(context.Background(), s, dir, "", false, io.Discard)
 	require.NoError(t, err)
 	require.Equal(t, head, kept.Checkpoint())
 	require.NoError(t, kept.Close())

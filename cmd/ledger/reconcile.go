@@ -60,7 +60,7 @@ func reconcileCmd(ctx context.Context, args []string, getenv func(string) string
 			return 2
 		}
 	}
-	views, err := catchUpViews(ctx, store, location, viewsDir, stderr)
+	views, err := catchUpViews(ctx, store, location, viewsDir, false, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "ledger reconcile:", err)
 		return 1

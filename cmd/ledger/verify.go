@@ -73,10 +73,12 @@ func openForCLIAt(name string, args []string, getenv func(string) string, stderr
 	return s, *location, 0, true
 }
 
-// views opens the read models of the store at location (dir, or the default
-// beside it) and brings them up to date with the log, on a stopped ledger.
-func catchUpViews(ctx context.Context, store eventstore.Store, location, dir string, stderr io.Writer) (*projections.Views, error) {
-	views, err := projections.OpenViews(viewsDirFor(dir, location), projections.ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+// catchUpViews opens the read models of the store at location (dir, or the
+// default beside it) and brings them up to date with the log, on a stopped
+// ledger. bulk builds them from nothing into a directory that is thrown away
+// unless the build completes (see projections.ViewsOptions.Bulk).
+func catchUpViews(ctx context.Context, store eventstore.Store, location, dir string, bulk bool, stderr io.Writer) (*projections.Views, error) {
+	views, err := projections.OpenViews(viewsDirFor(dir, location), projections.ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bulk: bulk})
 	if err != nil {
 		return nil, err
 	}
