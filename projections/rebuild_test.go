@@ -227,3 +227,33 @@ func TestVersionChangeRebuilds(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 30, n, "every placement is back")
 }
+
+// A reader waiting for a position the views already hold, from before the
+// runner has started, is woken when it starts, although it has nothing to
+// apply (it used to wait until its deadline).
+func TestWaitForBeforeTheRunnerStarts(t *testing.T) {
+	s, err := embedded.Open(t.TempDir(), embedded.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	dir := filepath.Join(t.TempDir(), "views")
+	v := MustViews(t, dir)
+	drive(t, command.NewHandler(s, v, nil), 3, 10)
+	head, err := s.Head(context.Background())
+	require.NoError(t, err)
+	_, stop := MustRunner(t, s, v, head)
+	stop()
+	require.NoError(t, v.Close())
+
+	v = MustViews(t, dir)
+	require.Equal(t, head, v.Checkpoint())
+	r := projections.NewRunner(s, v, quiet())
+	wctx, wcancel := context.WithTimeout(context.Background(), time.Minute)
+	defer wcancel()
+	waited := make(chan error, 1)
+	go func() { waited <- r.WaitFor(wctx, head) }()
+	time.Sleep(20 * time.Millisecond) // let the reader wait first
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = r.Run(ctx) }()
+	require.NoError(t, <-waited)
+}

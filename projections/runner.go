@@ -66,6 +66,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.mu.Lock()
 	r.position, r.target = from, head
 	r.ready = from >= head
+	r.wake()
 	r.mu.Unlock()
 	if r.ready {
 		r.logger.Info("projections caught up", "position", from)
@@ -187,11 +188,7 @@ func (r *Runner) committed(pos eventstore.Position) {
 		r.ready = true
 		r.logger.Info("projections caught up", "position", r.position)
 	}
-	if r.waiting {
-		close(r.changed)
-		r.changed = make(chan struct{})
-		r.waiting = false
-	}
+	r.wake()
 	target := r.target
 	r.mu.Unlock()
 	if r.Progress != nil {
@@ -204,12 +201,17 @@ func (r *Runner) fail(err error) error {
 	defer r.mu.Unlock()
 	r.err = err
 	r.logger.Error("projections stopped", "err", err)
+	r.wake()
+	return err
+}
+
+// wake wakes those waiting for the position to move (r.mu held).
+func (r *Runner) wake() {
 	if r.waiting {
 		close(r.changed)
 		r.changed = make(chan struct{})
 		r.waiting = false
 	}
-	return err
 }
 
 // Position returns the position the views have applied and committed.
