@@ -33,6 +33,22 @@ type Idempotency interface {
 	Record(actor, key string, r journal.IdempotencyRecord)
 }
 
+// Snapshots are placements' states as a read side has applied them. When
+// the Idempotency index given to NewHandler is also Snapshots (the views
+// are), a command on a placement the handler has not cached starts from the
+// placement's snapshot and the events after it, rather than from its whole
+// stream, so its cost does not grow with the placement's history; the
+// payment and credit waiver numbers it names are looked up (see
+// domain.NumbersNamed).
+type Snapshots interface {
+	// Snapshot returns a placement's state without processed numbers;
+	// false when it is not known (yet).
+	Snapshot(id uuid.UUID) (journal.Snapshot, bool, error)
+	// Processed says what the placement processed under each number given;
+	// ok is false when the snapshots no longer reach revision through.
+	Processed(id uuid.UUID, through uint64, payments, waivers []string) (pay, waive map[string]domain.Processed, ok bool, err error)
+}
+
 // maxAttempts bounds the retries of a command whose append lost a race.
 const maxAttempts = 8
 
@@ -93,6 +109,11 @@ type Handler struct {
 	cache   map[uuid.UUID]cachedPlacement
 	// owners caches claim reservations, which never change once written.
 	owners map[string]uuid.UUID
+	// snapshots, when not nil, is where uncached placements start from.
+	snapshots Snapshots
+	// MaxCached bounds the placements (and claim owners) kept in memory;
+	// NewHandler sets DefaultMaxCached. Set it before the first command.
+	MaxCached int
 }
 
 type cachedPlacement struct {
@@ -100,13 +121,20 @@ type cachedPlacement struct {
 	rev  uint64
 	pos  eventstore.Position
 	hash journal.Hash // the hash of the stream's last event
+	// fromSnapshot: p holds only the processed numbers of the events after
+	// revision through and those looked up since; the others are asked of
+	// the snapshots.
+	fromSnapshot bool
+	through      uint64
 }
 
-// maxCached bounds the aggregate cache and the claim-owner cache; when one
-// is full, an arbitrary entry makes room (Go's map iteration order is
-// random), which under uniform access keeps a hit rate of maxCached/N where
-// dropping the whole cache would keep almost none.
-const maxCached = 50_000
+// DefaultMaxCached bounds the aggregate cache and the claim-owner cache
+// unless Handler.MaxCached says otherwise; when one is full, an arbitrary
+// entry makes room (Go's map iteration order is random), which under
+// uniform access keeps a hit rate of MaxCached/N where dropping the whole
+// cache would keep almost none. A miss costs a snapshot read when the
+// handler has Snapshots, else a read of the placement's stream.
+const DefaultMaxCached = 50_000
 
 func (h *Handler) cached(id uuid.UUID) (cachedPlacement, bool) {
 	h.cacheMu.Lock()
@@ -118,7 +146,7 @@ func (h *Handler) cached(id uuid.UUID) (cachedPlacement, bool) {
 func (h *Handler) remember(id uuid.UUID, c cachedPlacement) {
 	h.cacheMu.Lock()
 	defer h.cacheMu.Unlock()
-	if _, present := h.cache[id]; !present && len(h.cache) >= maxCached {
+	if _, present := h.cache[id]; !present && len(h.cache) >= h.MaxCached {
 		for victim := range h.cache {
 			delete(h.cache, victim)
 			break
@@ -145,7 +173,9 @@ func NewHandler(store eventstore.Store, idem Idempotency, now func() time.Time) 
 	if now == nil {
 		now = time.Now
 	}
-	return &Handler{store: store, now: now, idem: idem, cache: map[uuid.UUID]cachedPlacement{}, owners: map[string]uuid.UUID{}}
+	h := &Handler{store: store, now: now, idem: idem, cache: map[uuid.UUID]cachedPlacement{}, owners: map[string]uuid.UUID{}, MaxCached: DefaultMaxCached}
+	h.snapshots, _ = idem.(Snapshots)
+	return h
 }
 
 // keyLock serialises requests that carry the same idempotency key in this
@@ -243,9 +273,22 @@ func (h *Handler) LoadAt(ctx context.Context, id uuid.UUID, until eventstore.Pos
 
 func (h *Handler) load(ctx context.Context, id uuid.UUID, until eventstore.Position) (cachedPlacement, error) {
 	var c cachedPlacement
+	err := h.fold(ctx, &c, id, 0, until)
+	switch {
+	case errors.Is(err, eventstore.ErrStreamNotFound):
+		return cachedPlacement{}, domain.ErrNotFound
+	case err != nil:
+		return cachedPlacement{}, err
+	}
+	return c, nil
+}
+
+// fold applies a placement's events from revision from on, up to and
+// including position until, to c.
+func (h *Handler) fold(ctx context.Context, c *cachedPlacement, id uuid.UUID, from uint64, until eventstore.Position) error {
 	errStop := errors.New("past the cut")
 	stream := journal.PlacementStream(id)
-	err := journal.ReadStream(ctx, h.store, stream, 0, func(rec eventstore.RecordedEvent) error {
+	err := journal.ReadStream(ctx, h.store, stream, from, func(rec eventstore.RecordedEvent) error {
 		if rec.Position > until {
 			return errStop
 		}
@@ -257,13 +300,68 @@ func (h *Handler) load(ctx context.Context, id uuid.UUID, until eventstore.Posit
 		c.rev, c.pos, c.hash = rec.Revision, rec.Position, journal.LastHash(rec.Metadata)
 		return nil
 	})
-	switch {
-	case errors.Is(err, eventstore.ErrStreamNotFound):
-		return cachedPlacement{}, domain.ErrNotFound
-	case err != nil && !errors.Is(err, errStop):
-		return cachedPlacement{}, err
+	if errors.Is(err, errStop) {
+		return nil
 	}
-	return c, nil
+	return err
+}
+
+// latest returns a placement as it is now: from its snapshot and the events
+// after it when there are snapshots that know it, else from its stream.
+func (h *Handler) latest(ctx context.Context, id uuid.UUID) (cachedPlacement, error) {
+	if h.snapshots != nil {
+		s, ok, err := h.snapshots.Snapshot(id)
+		if err != nil {
+			return cachedPlacement{}, err
+		}
+		if ok {
+			c := cachedPlacement{p: s.Placement, rev: s.Revision, pos: s.Position, hash: s.Hash, fromSnapshot: true, through: s.Revision}
+			err := h.fold(ctx, &c, id, s.Revision+1, eventstore.Position(^uint64(0)))
+			if err == nil {
+				return c, nil
+			}
+			if !errors.Is(err, eventstore.ErrStreamNotFound) {
+				return cachedPlacement{}, err
+			}
+		}
+	}
+	return h.load(ctx, id, eventstore.Position(^uint64(0)))
+}
+
+// withNumbers returns c's placement with what it processed under the
+// numbers cmd names, asked of the snapshots when c came from one; false
+// when they cannot say (the caller reads the stream instead).
+func (h *Handler) withNumbers(id uuid.UUID, c cachedPlacement, cmd domain.Command) (domain.Placement, bool, error) {
+	p := c.p
+	if !c.fromSnapshot {
+		return p, true, nil
+	}
+	var payments, waivers []string
+	named, namedW := domain.NumbersNamed(cmd)
+	for _, n := range named {
+		if _, known := p.PaymentNumbers.Get(n); !known {
+			payments = append(payments, n)
+		}
+	}
+	for _, n := range namedW {
+		if _, known := p.WaiverNumbers.Get(n); !known {
+			waivers = append(waivers, n)
+		}
+	}
+	if len(payments) == 0 && len(waivers) == 0 {
+		return p, true, nil
+	}
+	pay, waive, ok, err := h.snapshots.Processed(id, c.through, payments, waivers)
+	if err != nil || !ok {
+		return p, false, err
+	}
+	for n, done := range pay {
+		p.PaymentNumbers = p.PaymentNumbers.With(n, done)
+	}
+	for n, done := range waive {
+		p.WaiverNumbers = p.WaiverNumbers.With(n, done)
+	}
+	return p, true, nil
 }
 
 // Execute runs a command on an existing placement. build receives the time
@@ -286,20 +384,32 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 		c, hit := h.cached(id)
 		if !hit || attempt > 0 {
 			var err error
-			if c, err = h.load(ctx, id, eventstore.Position(^uint64(0))); err != nil {
+			if c, err = h.latest(ctx, id); err != nil {
 				return Result{}, err
 			}
 			h.remember(id, c)
 		}
-		p, rev, pos := c.p, c.rev, c.pos
-		if req.Creditor != "" && p.CreditorID != req.Creditor {
+		if req.Creditor != "" && c.p.CreditorID != req.Creditor {
 			return Result{}, domain.ErrNotFound
 		}
-		if req.IfMatch != nil && *req.IfMatch != rev {
+		if req.IfMatch != nil && *req.IfMatch != c.rev {
 			return Result{}, ErrPreconditionFailed
 		}
 		at := h.now().UTC()
 		cmd := build(at)
+		p, known, err := h.withNumbers(id, c, cmd)
+		if err != nil {
+			return Result{}, err
+		}
+		if !known {
+			// The snapshots were rebuilt meanwhile: read the whole stream.
+			if c, err = h.load(ctx, id, eventstore.Position(^uint64(0))); err != nil {
+				return Result{}, err
+			}
+			h.remember(id, c)
+			p = c.p
+		}
+		rev, pos := c.rev, c.pos
 		dec := domain.Decide(p, cmd)
 		if dec.Repeat != nil {
 			return h.firstAnswer(ctx, id, dec.Repeat.Revision)
@@ -310,11 +420,14 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 			}
 			return Result{Placement: p, Revision: rev, Position: pos, RequestID: req.RequestID}, nil
 		}
-		res, err := h.append(ctx, id, req, cmd, dec, c, at)
+		from := c
+		from.p = p
+		res, err := h.append(ctx, id, req, cmd, dec, from, at)
 		if err != nil {
 			h.forget(id)
 		} else {
-			h.remember(id, cachedPlacement{p: res.Placement, rev: res.Revision, pos: res.Position, hash: res.Hash})
+			h.remember(id, cachedPlacement{p: res.Placement, rev: res.Revision, pos: res.Position, hash: res.Hash,
+				fromSnapshot: c.fromSnapshot, through: c.through})
 		}
 		if errors.Is(err, eventstore.ErrConcurrency) {
 			if req.IfMatch != nil {
@@ -487,7 +600,7 @@ func (h *Handler) ClaimOwner(ctx context.Context, creditor, claimNumber string) 
 		return uuid.Nil, false, fmt.Errorf("claim reservation %s: %w", recs[0].Stream, err)
 	}
 	h.cacheMu.Lock()
-	if len(h.owners) >= maxCached {
+	if len(h.owners) >= h.MaxCached {
 		for victim := range h.owners {
 			delete(h.owners, victim)
 			break

@@ -159,6 +159,27 @@ func waiverContent(invoice, contract, date, description string, amount decimal.D
 func ok(events ...Event) Decision { return Decision{Events: events} }
 func refuse(err error) Decision   { return Decision{Err: err} }
 
+// NumbersNamed lists the payment and credit waiver numbers a command names.
+// Decide consults a placement's processed numbers (PaymentNumbers,
+// WaiverNumbers) for these and no others, so a placement whose numbers hold
+// just these, as far as they were processed, is decided exactly as the fully
+// folded one (the command handler relies on it to decide from a snapshot).
+func NumbersNamed(c Command) (payments, waivers []string) {
+	switch c := c.(type) {
+	case ReceivePayment:
+		if c.PaymentNumber != "" {
+			payments = []string{c.PaymentNumber}
+		}
+	case PartialRecall:
+		for _, w := range c.Waivers {
+			if w.CreditWaiverNumber != "" {
+				waivers = append(waivers, w.CreditWaiverNumber)
+			}
+		}
+	}
+	return payments, waivers
+}
+
 // Decide decides a command against a placement's state.
 func Decide(p Placement, c Command) Decision {
 	if _, isPlace := c.(Place); !isPlace && !p.Exists() {

@@ -25,6 +25,17 @@ type Record struct {
 	Meta     Metadata
 }
 
+// Snapshot is a placement as of one revision of its stream, as a read side
+// keeps it: its state without the processed numbers (PaymentNumbers and
+// WaiverNumbers are empty), the revision, the position and the hash of the
+// stream's last event at that revision.
+type Snapshot struct {
+	Placement domain.Placement
+	Revision  uint64
+	Position  eventstore.Position
+	Hash      Hash
+}
+
 // Decode decodes a recorded placement event and its metadata. It is the one
 // decoder every reader of placement events uses.
 func Decode(rec eventstore.RecordedEvent) (Record, error) {

@@ -27,6 +27,11 @@ type placementState struct {
 	Opened   eventstore.Position `json:"opened"`
 	Revision uint64              `json:"revision"`
 	NextSort uint64              `json:"nextSort"`
+	// Last and Hash are the position and hash-chain hash of the event at
+	// Revision: with them the command side can continue the stream from
+	// this state (see Snapshot).
+	Last eventstore.Position `json:"last"`
+	Hash string              `json:"hash"`
 }
 
 // creditorFigures is what the creditor-wide feed needs to find where a time
@@ -223,7 +228,7 @@ func (t *tx) apply(raw eventstore.RecordedEvent, placement uuid.UUID, rec journa
 	t.events++
 	t.last = raw.Position
 	if placement != uuid.Nil {
-		return t.applyPlacement(placement, rec)
+		return t.applyPlacement(placement, rec, journal.LastHash(raw.Metadata))
 	}
 	t.midCommand = false
 	kind, parts, err := journal.ParseStream(raw.Stream)
@@ -271,7 +276,7 @@ func (t *tx) apply(raw eventstore.RecordedEvent, placement uuid.UUID, rec journa
 	return nil
 }
 
-func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record) error {
+func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash) error {
 	st, err := t.state(id)
 	if err != nil {
 		return err
@@ -286,8 +291,11 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record) error {
 	before := st.P
 	next := *st
 	next.P = domain.Evolve(before, rec.Event)
+	if err := t.processed(id, next.P, rec.Event); err != nil {
+		return err
+	}
 	next.P.PaymentNumbers, next.P.WaiverNumbers = domain.Numbers{}, domain.Numbers{}
-	next.Revision = rec.Revision
+	next.Revision, next.Last, next.Hash = rec.Revision, rec.Position, hash.String()
 	p := &next.P
 	creditor := p.CreditorID
 
@@ -351,6 +359,33 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record) error {
 	t.v.states.put(id, &next)
 	return nil
 }
+
+// processed records a numbered payment's or credit waiver's number with
+// what it was processed as (p has just applied e), for the command side to
+// tell a repeat from a reuse (see Processed).
+func (t *tx) processed(id uuid.UUID, p domain.Placement, e domain.Event) error {
+	var kind byte
+	var number string
+	var done domain.Processed
+	switch e := e.(type) {
+	case domain.PaymentReceived:
+		kind, number = numberPayment, e.PaymentNumber
+		done, _ = p.PaymentNumbers.Get(number)
+	case domain.CreditWaiverIssued:
+		kind, number = numberWaiver, e.CreditWaiverNumber
+		done, _ = p.WaiverNumbers.Get(number)
+	}
+	if number == "" {
+		return nil
+	}
+	return t.setJSON(key(t.gen, tNumber).id(id).b(kind).str(number), done)
+}
+
+// The kinds of number in the 'n' table.
+const (
+	numberPayment = 'p'
+	numberWaiver  = 'w'
+)
 
 func resumeAt(p domain.Placement) time.Time {
 	if p.Status == domain.StatusPaused && p.Pause != nil && p.Pause.ResumeAt != nil {

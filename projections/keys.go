@@ -30,6 +30,7 @@ import (
 //	'h' resumeAt, placement id                       → (empty)                 (holds the ledger resumes by itself)
 //	'w' creditor                                     → webhook configuration (JSON)
 //	'o' creditor, position                           → webhook notification (JSON)
+//	'n' placement id, 'p' or 'w', number             → what a payment ('p') or credit waiver ('w') number was processed as (JSON)
 //
 // Keys outside any generation hold the store's own state (metaPrefix).
 const (
@@ -47,6 +48,7 @@ const (
 	tHold         = 'h'
 	tWebhook      = 'w'
 	tOutbox       = 'o'
+	tNumber       = 'n'
 )
 
 // keyBuf builds a key. Each method returns a new key and leaves its receiver

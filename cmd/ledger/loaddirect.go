@@ -95,8 +95,12 @@ func loadDirect(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintln(stderr, "ledger load -direct:", err)
 		return 1
 	}
-	// No command carries an idempotency key, so the index stays empty.
+	// No command carries an idempotency key, so the index stays empty. The
+	// tool keeps every placement it touches in memory (about 2 KB each):
+	// without views to start from, a placement not cached is read from its
+	// stream, which would make large loads slow.
 	h := command.NewHandler(store, projections.NewIdempotencyIndex(), nil)
+	h.MaxCached = c.Placements + 1
 	runID := fmt.Sprintf("%x", c.Seed&0xffffffff)
 	var appended atomic.Uint64
 	bar := progress(stderr, int64(c.Events), "appending")

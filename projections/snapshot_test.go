@@ -1,0 +1,160 @@
+package projections_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/projections"
+	"github.com/collections-ledger/ledger/verify"
+)
+
+// outcome is what a client sees of a command.
+type outcome struct {
+	Code      string
+	Recorded  int
+	Replayed  bool
+	Revision  uint64
+	Placement json.RawMessage
+}
+
+func outcomeOf(t *testing.T, res command.Result, err error) outcome {
+	t.Helper()
+	o := outcome{Recorded: res.Recorded, Replayed: res.Replayed, Revision: res.Revision}
+	if err == nil {
+		err = res.Err
+	}
+	var de *domain.Error
+	switch {
+	case errors.As(err, &de):
+		o.Code = de.Code
+	case err != nil:
+		t.Fatalf("command failed: %v", err)
+	}
+	if res.Placement.Exists() {
+		b, merr := json.Marshal(projections.Render(res.Placement, res.Revision))
+		require.NoError(t, merr)
+		o.Placement = b
+	}
+	return o
+}
+
+// TestSnapshotsDecideAsTheStreamDoes: a handler that starts uncached
+// placements from the views' snapshots (and asks them for processed payment
+// and waiver numbers) decides every command exactly as one that folds the
+// placement's whole stream: the same answers, and the same events in the
+// log. The snapshot side drops its cache often and runs with views that are
+// sometimes caught up and sometimes behind, so every path is taken: a
+// snapshot alone, a snapshot and the events after it, and the stream.
+func TestSnapshotsDecideAsTheStreamDoes(t *testing.T) {
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			ctx := context.Background()
+			open := func(name string) *embedded.Store {
+				s, err := embedded.Open(filepath.Join(t.TempDir(), name), embedded.Options{})
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = s.Close() })
+				return s
+			}
+			folding, snapshotting := open("a"), open("b")
+			views := MustViews(t, "")
+			runner, _ := MustRunner(t, snapshotting, views, 0)
+			clock := func() func() time.Time {
+				at := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
+				return func() time.Time { at = at.Add(time.Minute); return at }
+			}
+			fh := command.NewHandler(folding, projections.NewIdempotencyIndex(), clock())
+			snapClock := clock()
+			sh := command.NewHandler(snapshotting, views, snapClock)
+			rng := rand.New(rand.NewPCG(seed, 11))
+
+			var ids []uuid.UUID
+			for i := range 4 {
+				place := domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%d", i), CustomerNumber: "K1",
+					Currency: "EUR", FeeRate: decimal.RequireFromString("0.15"), Invoices: []domain.Invoice{
+						{InvoiceNumber: "A", ContractNumber: "C", Amount: decimal.RequireFromString("100.10"), DueDate: "2024-01-01"},
+						{InvoiceNumber: "B", ContractNumber: "C", Amount: decimal.RequireFromString("55.55"), DueDate: "2024-02-01"}}}
+				req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: fmt.Sprintf("place-%d", i)}
+				a, errA := fh.Place(ctx, req, place)
+				b, errB := sh.Place(ctx, req, place)
+				require.Equal(t, outcomeOf(t, a, errA), outcomeOf(t, b, errB))
+				ids = append(ids, place.PlacementID)
+			}
+			amounts := []string{"0.01", "1.50", "7.77", "20.00"}
+			for step := range 250 {
+				id := ids[rng.IntN(len(ids))]
+				roll, number, amount := rng.IntN(20), rng.IntN(6), decimal.RequireFromString(amounts[rng.IntN(len(amounts))])
+				build := func(at time.Time) domain.Command {
+					switch {
+					case roll < 11: // numbered payments: repeats and reuses of a number happen
+						return domain.ReceivePayment{Amount: amount, PaymentNumber: fmt.Sprintf("PN-%d", number), At: at}
+					case roll < 13:
+						return domain.ReceivePayment{Amount: amount, At: at}
+					case roll < 17:
+						ws := []domain.Waiver{{CreditWaiverNumber: fmt.Sprintf("W-%d", number), InvoiceNumber: "A", ContractNumber: "C",
+							Date: "2024-03-01", Amount: amount, Currency: "EUR"}}
+						if roll == 16 {
+							ws = append(ws, domain.Waiver{CreditWaiverNumber: fmt.Sprintf("W-%d", (number+1)%6), InvoiceNumber: "B",
+								ContractNumber: "C", Date: "2024-03-02", Amount: amount, Currency: "EUR"})
+						}
+						return domain.PartialRecall{Waivers: ws, At: at}
+					case roll == 17:
+						resume := at.Add(time.Hour)
+						return domain.Pause{Reason: domain.PauseDispute, ResumeAt: &resume, At: at}
+					case roll == 18:
+						return domain.Resume{At: at}
+					default:
+						return domain.Recall{At: at}
+					}
+				}
+				switch rng.IntN(3) {
+				case 0: // a fresh handler: the placement starts from the views
+					sh = command.NewHandler(snapshotting, views, snapClock)
+				case 1: // … from views that have applied everything
+					sh = command.NewHandler(snapshotting, views, snapClock)
+					head, err := snapshotting.Head(ctx)
+					require.NoError(t, err)
+					wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+					require.NoError(t, runner.WaitFor(wctx, head))
+					cancel()
+				}
+				req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: fmt.Sprintf("step-%d", step)}
+				a, errA := fh.Execute(ctx, id, req, build)
+				b, errB := sh.Execute(ctx, id, req, build)
+				require.Equal(t, outcomeOf(t, a, errA), outcomeOf(t, b, errB), "step %d", step)
+			}
+			for _, id := range ids {
+				require.Equal(t, streamData(t, folding, id), streamData(t, snapshotting, id))
+			}
+			// The snapshots' hashes continued each stream's chain.
+			report, err := verify.Run(ctx, snapshotting, verify.Options{})
+			require.NoError(t, err)
+			require.True(t, report.OK(), "%d findings, the first: %+v", len(report.Findings), report.Findings[:min(1, len(report.Findings))])
+		})
+	}
+}
+
+// streamData is a placement's events as type and data, one a line.
+func streamData(t *testing.T, s eventstore.Store, id uuid.UUID) []string {
+	t.Helper()
+	var out []string
+	require.NoError(t, journal.ReadStream(context.Background(), s, journal.PlacementStream(id), 0, func(rec eventstore.RecordedEvent) error {
+		out = append(out, rec.Type+" "+string(rec.Data))
+		return nil
+	}))
+	return out
+}
