@@ -136,6 +136,8 @@ type config struct {
 	// LeaseTTL is how long the lease on the reactors lasts without renewal
 	// (KurrentDB only; see package lease).
 	LeaseTTL time.Duration
+	// StoreCacheMiB is the embedded store's block cache; 0: its default.
+	StoreCacheMiB int
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -157,6 +159,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.AgencyKey, "LEDGER_AGENCY_KEY", env("LEDGER_AGENCY_KEY", ""), "the agency's key")
 	fs.StringVar(&c.PublicURL, "LEDGER_PUBLIC_URL", env("LEDGER_PUBLIC_URL", ""),
 		"where users reach the ledger, when a proxy stands in front (https://… makes the session cookie Secure)")
+	storeCache := env("LEDGER_STORE_CACHE_MB", "")
+	fs.StringVar(&storeCache, "LEDGER_STORE_CACHE_MB", storeCache, "the embedded store's block cache in MiB (default 32; more keeps point reads of a large store in memory)")
 	leaseTTL := env("LEDGER_LEASE_TTL", "30s")
 	fs.StringVar(&leaseTTL, "LEDGER_LEASE_TTL", leaseTTL, "with KurrentDB, how long the lease on webhook deliveries and automatic resumes lasts without renewal")
 	allowPrivate := env("LEDGER_WEBHOOK_ALLOW_PRIVATE", "false")
@@ -173,6 +177,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, fmt.Errorf("LEDGER_LEASE_TTL must be a duration of at least 1s, like 30s, not %q", leaseTTL)
 	}
 	c.LeaseTTL = ttl
+	if c.StoreCacheMiB, err = parseCacheMiB(storeCache); err != nil {
+		return c, err
+	}
 	switch allowPrivate {
 	case "true", "1":
 		c.AllowPrivateWebhooks = true
@@ -207,7 +214,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if keys.Empty() {
 		keys, devKey, devAgencyKey = httpapi.DevelopmentKeys()
 	}
-	store, engine, err := openStore(cfg.Store, logger)
+	store, engine, err := openStore(cfg.Store, cfg.StoreCacheMiB, logger)
 	if err != nil {
 		logger.Error("cannot open the event store", "store", redactStore(cfg.Store), "err", err)
 		return 1

@@ -41,6 +41,13 @@ func TestParseConfig(t *testing.T) {
 		_, err = parseConfig([]string{"-LEDGER_LEASE_TTL", bad}, func(string) string { return "" }, &stderr)
 		assert.ErrorContains(t, err, "LEDGER_LEASE_TTL", bad)
 	}
+	c, err = parseConfig(nil, func(k string) string { return map[string]string{"LEDGER_STORE_CACHE_MB": "256"}[k] }, &stderr)
+	require.NoError(t, err)
+	assert.Equal(t, 256, c.StoreCacheMiB)
+	for _, bad := range []string{"4", "lots", "1.5", "100000"} {
+		_, err = parseConfig([]string{"-LEDGER_STORE_CACHE_MB", bad}, func(string) string { return "" }, &stderr)
+		assert.ErrorContains(t, err, "LEDGER_STORE_CACHE_MB", bad)
+	}
 }
 
 func TestParsePublicURL(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
@@ -14,7 +15,9 @@ import (
 // openStore opens the engine that location names: a KurrentDB connection
 // string (esdb://, kurrentdb://, …) or else a directory for the embedded store,
 // created if missing.
-func openStore(location string, logger *slog.Logger) (eventstore.Store, string, error) {
+// cacheMiB is the embedded store's block cache (LEDGER_STORE_CACHE_MB; 0
+// takes the engine's default).
+func openStore(location string, cacheMiB int, logger *slog.Logger) (eventstore.Store, string, error) {
 	if kurrent.IsConnectionString(location) {
 		s, err := kurrent.Open(location, logger)
 		return s, "kurrentdb", err
@@ -22,6 +25,19 @@ func openStore(location string, logger *slog.Logger) (eventstore.Store, string, 
 	if err := os.MkdirAll(filepath.Dir(location), 0o755); err != nil {
 		return nil, "", fmt.Errorf("create the store's parent directory: %w", err)
 	}
-	s, err := embedded.Open(location, embedded.Options{Logger: logger})
+	s, err := embedded.Open(location, embedded.Options{Logger: logger, CacheBytes: int64(cacheMiB) << 20})
 	return s, "embedded", err
+}
+
+// parseCacheMiB reads LEDGER_STORE_CACHE_MB: empty for the default, else a
+// whole number of MiB from 8 to 65536.
+func parseCacheMiB(raw string) (int, error) {
+	if raw == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 8 || n > 65536 {
+		return 0, fmt.Errorf("LEDGER_STORE_CACHE_MB must be a whole number of MiB from 8 to 65536, not %q", raw)
+	}
+	return n, nil
 }

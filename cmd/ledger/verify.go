@@ -61,7 +61,12 @@ func openForCLIAt(name string, args []string, getenv func(string) string, stderr
 		fmt.Fprintf(stderr, "ledger %s: %v\n", name, err)
 		return nil, "", 2, false
 	}
-	s, _, err := openStore(*location, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cacheMiB, err := parseCacheMiB(getenv("LEDGER_STORE_CACHE_MB"))
+	if err != nil {
+		fmt.Fprintf(stderr, "ledger %s: %v\n", name, err)
+		return nil, "", 2, false
+	}
+	s, _, err := openStore(*location, cacheMiB, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		if strings.Contains(err.Error(), "lock") {
 			fmt.Fprintf(stderr, "ledger %s: %s is in use by a running ledger: stop it first, or ask the server (GET /v1/admin/verify): %v\n", name, redactStore(*location), err)

@@ -312,3 +312,29 @@ func TestPowerLossKeepsAcknowledged(t *testing.T) {
 	cancel()
 	wg.Wait()
 }
+
+// After a restart the writer knows no stream's revision: each expectation is
+// checked against the store with point reads, and a wrong one is refused
+// naming the stream's actual revision.
+func TestExpectationsCheckedWithoutTheCache(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir, Options{})
+	storetest.MustAppend(t, s, "a", eventstore.NoStream(), storetest.Events(3))
+	require.NoError(t, s.Close())
+	for _, expected := range []eventstore.ExpectedRevision{eventstore.NoStream(), eventstore.Exact(1), eventstore.Exact(3), eventstore.Exact(9)} {
+		s := mustOpen(t, dir, Options{})
+		_, err := s.Append(context.Background(), "a", expected, storetest.Events(1))
+		var conflict *eventstore.ConcurrencyError
+		require.ErrorAs(t, err, &conflict, "%+v", expected)
+		assert.Equal(t, uint64(2), conflict.Actual)
+		assert.True(t, conflict.Exists)
+		require.NoError(t, s.Close())
+	}
+	s = mustOpen(t, dir, Options{})
+	_, err := s.Append(context.Background(), "b", eventstore.Exact(0), storetest.Events(1))
+	var conflict *eventstore.ConcurrencyError
+	require.ErrorAs(t, err, &conflict)
+	assert.False(t, conflict.Exists)
+	assert.Equal(t, uint64(3), storetest.MustAppend(t, s, "a", eventstore.Exact(2), storetest.Events(1)).Revision)
+	assert.Equal(t, uint64(0), storetest.MustAppend(t, s, "b", eventstore.NoStream(), storetest.Events(1)).Revision)
+}

@@ -343,7 +343,7 @@ func (s *Store) commit(group []*appendRequest) {
 			close(req.done)
 			continue
 		}
-		state, err := s.streamState(req.stream, pending)
+		state, err := s.streamState(req.stream, req.expected, pending)
 		if err != nil {
 			req.err = err
 			close(req.done)
@@ -418,12 +418,36 @@ func (s *Store) commit(group []*appendRequest) {
 
 // streamState returns the last revision of stream as seen by the group being
 // built: earlier appends of the group first, then the cache, then disk.
-func (s *Store) streamState(stream string, pending map[string]streamState) (streamState, error) {
+func (s *Store) streamState(stream string, expected eventstore.ExpectedRevision, pending map[string]streamState) (streamState, error) {
 	if st, ok := pending[stream]; ok {
 		return st, nil
 	}
 	if rev, ok := s.revisions[stream]; ok {
 		return streamState{rev: rev, exists: true}, nil
+	}
+	// Confirming what the append expects takes point reads, which the
+	// tables' bloom filters answer mostly without reading a block; finding
+	// a stream's last revision seeks in every level of the tree, reading and
+	// decompressing a block in each, which grows with the store.
+	if expected.IsNoStream() {
+		if found, err := s.has(streamKey(stream, 0)); err != nil || !found {
+			return streamState{}, err
+		}
+	} else if r, exact := expected.Exact(); exact {
+		at, err := s.has(streamKey(stream, r))
+		if err != nil {
+			return streamState{}, err
+		}
+		if at {
+			after, err := s.has(streamKey(stream, r+1))
+			if err != nil {
+				return streamState{}, err
+			}
+			if !after {
+				s.revisions[stream] = r
+				return streamState{rev: r, exists: true}, nil
+			}
+		}
 	}
 	prefix := streamPrefix(stream)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
@@ -438,6 +462,18 @@ func (s *Store) streamState(stream string, pending map[string]streamState) (stre
 	rev := binary.BigEndian.Uint64(k[len(k)-8:])
 	s.revisions[stream] = rev
 	return streamState{rev: rev, exists: true}, nil
+}
+
+// has reports whether key is stored.
+func (s *Store) has(key []byte) (bool, error) {
+	_, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, s.readErr(err)
+	}
+	return true, closer.Close()
 }
 
 // idempotent recognises a retried append: if its first event ID is stored
