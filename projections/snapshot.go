@@ -4,10 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 
 	"github.com/collections-ledger/ledger/domain"
@@ -43,17 +41,7 @@ func (v *Views) Processed(id uuid.UUID, through uint64, payments, waivers []stri
 	// and its numbers are read as one batch left them.
 	snap := v.db.NewSnapshot()
 	defer snap.Close()
-	get := func(k []byte) ([]byte, error) {
-		b, closer, err := snap.Get(k)
-		if errors.Is(err, pebble.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		defer closer.Close()
-		return append([]byte(nil), b...), nil
-	}
+	get := func(k []byte) ([]byte, error) { return getFrom(snap, k) }
 	g, err := get(keyGeneration)
 	if err != nil || len(g) != 8 {
 		return nil, nil, false, err

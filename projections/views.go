@@ -236,8 +236,12 @@ func (v *Views) getUint(k []byte) (uint64, error) {
 }
 
 // get returns a copy of the value under k, or nil.
-func (v *Views) get(k []byte) ([]byte, error) {
-	b, closer, err := v.db.Get(k)
+func (v *Views) get(k []byte) ([]byte, error) { return getFrom(v.db, k) }
+
+// getFrom returns a copy of k's value in r (the store or a snapshot of it),
+// or nil when k is not there.
+func getFrom(r pebble.Reader, k []byte) ([]byte, error) {
+	b, closer, err := r.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, nil
 	}
