@@ -122,11 +122,17 @@ func TestServeOnEmbeddedStore(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.JSONEq(t, `{"status":"ok"}`, string(body))
 
-	resp, err := http.Get("http://" + addr + "/readyz")
-	require.NoError(t, err)
-	body, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	// Readiness is reached asynchronously: the views catch up to the format
+	// marker the new store was given, which may take a moment after healthz.
+	require.Eventually(t, func() bool {
+		r, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		body, _ = io.ReadAll(r.Body)
+		r.Body.Close()
+		return r.StatusCode == http.StatusOK
+	}, 30*time.Second, 20*time.Millisecond, "the server did not become ready: %s", stderr.String())
 	assert.JSONEq(t, `{"status":"ready","position":1}`, string(body), "a new store is declared to be in the current log format")
 	assert.Contains(t, stdout.String(), "DEVELOPMENT MODE", "no keys configured: the development key is printed")
 
