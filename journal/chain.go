@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 )
 
@@ -149,6 +150,8 @@ func LastHash(meta []byte) Hash {
 // is stored behind the hash chain's prefix. It returns the event and its
 // hash, the prev of the stream's next event.
 func Chain(prev Hash, stream string, revision uint64, id uuid.UUID, eventType string, data []byte, m Metadata) (eventstore.EventData, Hash, error) {
+	m.SchemaVersion = domain.SchemaVersion
+	m.compact()
 	core, err := json.Marshal(m)
 	if err != nil {
 		return eventstore.EventData{}, Hash{}, err

@@ -28,9 +28,12 @@ type Metadata struct {
 	RequestHash    string `json:"requestHash,omitempty"`
 	// BulkKey is the Idempotency-Key of the bulk request this command was
 	// one item of (IdempotencyKey is then the item's own, derived key).
-	BulkKey       string    `json:"bulkKey,omitempty"`
-	CausationID   string    `json:"causationId"`
-	CorrelationID string    `json:"correlationId"`
+	BulkKey string `json:"bulkKey,omitempty"`
+	// CausationID and CorrelationID are left out of the stored metadata
+	// when they equal RequestID (from schema 2 on; schema 1 wrote all three
+	// in full); DecodeMetadata fills them in again.
+	CausationID   string    `json:"causationId,omitempty"`
+	CorrelationID string    `json:"correlationId,omitempty"`
 	SchemaVersion int       `json:"schemaVersion"`
 	OccurredAt    time.Time `json:"occurredAt"`
 	Command       string    `json:"command"`
@@ -52,7 +55,31 @@ func DecodeMetadata(b []byte) (Metadata, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return m, fmt.Errorf("journal: decode metadata: %w", err)
 	}
+	m.expand()
 	return m, nil
+}
+
+// compact leaves out what schema 2 does not store.
+func (m *Metadata) compact() {
+	if m.CausationID == m.RequestID {
+		m.CausationID = ""
+	}
+	if m.CorrelationID == m.RequestID {
+		m.CorrelationID = ""
+	}
+}
+
+// expand fills in what schema 2 left out.
+func (m *Metadata) expand() {
+	if m.SchemaVersion < 2 {
+		return
+	}
+	if m.CausationID == "" {
+		m.CausationID = m.RequestID
+	}
+	if m.CorrelationID == "" {
+		m.CorrelationID = m.RequestID
+	}
 }
 
 // ClaimNumberReserved is the one event of a reservation stream.
