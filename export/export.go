@@ -8,16 +8,21 @@ package export
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/valyala/fastjson"
 
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
@@ -66,19 +71,26 @@ func Write(ctx context.Context, store eventstore.Store, w io.Writer, format Form
 		return st, fmt.Errorf("export: format must be jsonl or csv, not %q", format)
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
-	var cw *csv.Writer
 	if format == CSV {
-		cw = csv.NewWriter(bw)
+		cw := csv.NewWriter(bw)
 		if err := cw.Write(CSVHeader); err != nil {
 			return st, err
 		}
+		cw.Flush()
 	}
 	creditorOf := map[string]string{}
 	placementStream := ""
 	if filter.Placement != uuid.Nil {
 		placementStream = journal.PlacementStream(filter.Placement)
 	}
+	// Each batch is filtered in log order, then its lines are rendered on
+	// every core (checking that data and metadata are JSON is most of the
+	// work), each worker into its own buffer, and written in order.
+	workers := runtime.GOMAXPROCS(0)
+	bufs := make([][]byte, workers)
+	var selected []eventstore.RecordedEvent
 	err := eventstore.ScanAll(ctx, store, eventstore.Start, 5000, func(batch []eventstore.RecordedEvent, head eventstore.Position) error {
+		selected = selected[:0]
 		for _, rec := range batch {
 			st.Read++
 			if placementStream != "" && rec.Stream != placementStream {
@@ -90,11 +102,17 @@ func Write(ctx context.Context, store eventstore.Store, w io.Writer, format Form
 			if (!filter.From.IsZero() && rec.RecordedAt.Before(filter.From)) || (!filter.To.IsZero() && !rec.RecordedAt.Before(filter.To)) {
 				continue
 			}
-			if err := writeOne(bw, cw, rec); err != nil {
+			selected = append(selected, rec)
+		}
+		if err := render(bufs, selected, format); err != nil {
+			return err
+		}
+		for _, b := range bufs {
+			if _, err := bw.Write(b); err != nil {
 				return err
 			}
-			st.Written++
 		}
+		st.Written += len(selected)
 		if progress != nil {
 			progress(batch[len(batch)-1].Position, head)
 		}
@@ -103,42 +121,74 @@ func Write(ctx context.Context, store eventstore.Store, w io.Writer, format Form
 	if err != nil {
 		return st, err
 	}
-	if cw != nil {
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return st, err
-		}
-	}
 	return st, bw.Flush()
 }
 
-func writeOne(w *bufio.Writer, cw *csv.Writer, rec eventstore.RecordedEvent) error {
-	data, meta := rawJSON(rec.Data), rawJSON(rec.Metadata)
-	if cw == nil {
-		// The line is written by hand: encoding/json would validate and
-		// compact data and metadata again, which rawJSON already checked.
-		// Its fields and their order are Line's.
-		buf := w.AvailableBuffer()
-		buf = append(buf, `{"position":`...)
-		buf = strconv.AppendUint(buf, uint64(rec.Position), 10)
-		buf = append(buf, `,"stream":`...)
-		buf = appendJSONString(buf, rec.Stream)
-		buf = append(buf, `,"revision":`...)
-		buf = strconv.AppendUint(buf, rec.Revision, 10)
-		buf = append(buf, `,"eventId":"`...)
-		buf = append(buf, rec.ID.String()...)
-		buf = append(buf, `","type":`...)
-		buf = appendJSONString(buf, rec.Type)
-		buf = append(buf, `,"recordedAt":"`...)
-		buf = rec.RecordedAt.UTC().AppendFormat(buf, time.RFC3339Nano)
-		buf = append(buf, `","data":`...)
-		buf = append(buf, data...)
-		buf = append(buf, `,"metadata":`...)
-		buf = append(buf, meta...)
-		buf = append(buf, "}\n"...)
-		_, err := w.Write(buf)
-		return err
+// render renders recs as lines of format into bufs, one contiguous part of
+// recs per buffer, the parts on as many goroutines.
+func render(bufs [][]byte, recs []eventstore.RecordedEvent, format Format) error {
+	per := (len(recs) + len(bufs) - 1) / len(bufs)
+	errs := make([]error, len(bufs))
+	var wg sync.WaitGroup
+	for i := range bufs {
+		part := recs[min(i*per, len(recs)):min((i+1)*per, len(recs))]
+		bufs[i] = bufs[i][:0]
+		if len(part) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bufs[i], errs[i] = renderPart(bufs[i], part, format)
+		}()
 	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func renderPart(buf []byte, recs []eventstore.RecordedEvent, format Format) ([]byte, error) {
+	if format == JSONL {
+		for _, rec := range recs {
+			buf = appendLine(buf, rec)
+		}
+		return buf, nil
+	}
+	b := bytes.NewBuffer(buf)
+	cw := csv.NewWriter(b)
+	for _, rec := range recs {
+		if err := writeCSV(cw, rec); err != nil {
+			return buf, err
+		}
+	}
+	cw.Flush()
+	return b.Bytes(), cw.Error()
+}
+
+// appendLine appends rec as one JSON line. The line is written by hand:
+// encoding/json would validate and compact data and metadata again, which
+// rawJSON already checked. Its fields and their order are Line's.
+func appendLine(buf []byte, rec eventstore.RecordedEvent) []byte {
+	buf = append(buf, `{"position":`...)
+	buf = strconv.AppendUint(buf, uint64(rec.Position), 10)
+	buf = append(buf, `,"stream":`...)
+	buf = appendJSONString(buf, rec.Stream)
+	buf = append(buf, `,"revision":`...)
+	buf = strconv.AppendUint(buf, rec.Revision, 10)
+	buf = append(buf, `,"eventId":"`...)
+	buf = append(buf, rec.ID.String()...)
+	buf = append(buf, `","type":`...)
+	buf = appendJSONString(buf, rec.Type)
+	buf = append(buf, `,"recordedAt":"`...)
+	buf = rec.RecordedAt.UTC().AppendFormat(buf, time.RFC3339Nano)
+	buf = append(buf, `","data":`...)
+	buf = append(buf, rawJSON(rec.Data)...)
+	buf = append(buf, `,"metadata":`...)
+	buf = append(buf, rawJSON(rec.Metadata)...)
+	return append(buf, "}\n"...)
+}
+
+func writeCSV(cw *csv.Writer, rec eventstore.RecordedEvent) error {
+	data, meta := rawJSON(rec.Data), rawJSON(rec.Metadata)
 	hash, prev, _, err := journal.Unseal(rec.Metadata)
 	hashS, prevS := "", ""
 	if err == nil {
@@ -162,11 +212,26 @@ func rawJSON(b []byte) json.RawMessage {
 	if len(b) == 0 {
 		return json.RawMessage("null")
 	}
-	if json.Valid(b) {
+	if isJSON(b) {
 		return b
 	}
 	q, _ := json.Marshal(string(b))
 	return q
+}
+
+// isJSON is json.Valid, three times as fast for what the ledger writes:
+// fastjson's validator decides for documents without control characters
+// or whitespace other than spaces (it lets control characters through inside
+// strings, encoding/json does not; the ledger writes compact JSON), and
+// encoding/json for the rest and for whatever fastjson rejects
+// (FuzzRawJSON checks that the two answers are the same).
+func isJSON(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 {
+			return json.Valid(b)
+		}
+	}
+	return fastjson.ValidateBytes(b) == nil || json.Valid(b)
 }
 
 // streamCreditor learns each stream's creditor from its first event.
