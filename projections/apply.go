@@ -422,8 +422,10 @@ func (t *tx) endCommand(creditor string, id uuid.UUID, st *placementState, rec j
 		if err := t.set(key(t.gen, tFeed).id(id).u64(it.SortNumber), b); err != nil {
 			return err
 		}
-		val := binary.BigEndian.AppendUint64(nil, timeKey(at))
-		val = append(append(val, itemTypeByte[it.Type]), b...)
+		// The creditor's feed points at the claim's item rather than
+		// holding a second copy of it.
+		val := binary.BigEndian.AppendUint64(make([]byte, 0, 8+1+16), timeKey(at))
+		val = append(append(val, itemTypeByte[it.Type]), id[:]...)
 		if err := t.set(key(t.gen, tCreditorFeed).str(creditor).pos(rec.Position).u64(it.SortNumber), val); err != nil {
 			return err
 		}

@@ -246,8 +246,16 @@ func (v *Views) CreditorFeed(creditor string, from, to time.Time, typ string, af
 			return false, nil
 		}
 		last = FeedCursor{Command: eventstore.Position(binary.BigEndian.Uint64(k[len(k)-16:])), Sort: binary.BigEndian.Uint64(k[len(k)-8:])}
-		items = append(items, append(json.RawMessage(nil), val[9:]...))
-		return true, nil
+		if len(val) != 9+16 {
+			return false, fmt.Errorf("projections: creditor feed entry %x is malformed", k)
+		}
+		// The item is the claim's, written in the same batch as this entry.
+		item, err := v.get(key(gen, tFeed).id(uuid.UUID(val[9:])).u64(last.Sort))
+		if err == nil && item == nil {
+			err = fmt.Errorf("projections: creditor feed entry %x names no claim feed item", k)
+		}
+		items = append(items, item)
+		return err == nil, err
 	})
 	return items, next, err
 }

@@ -21,7 +21,7 @@ import (
 // Version is the version of the views this code builds. It changes whenever
 // what the views hold, or how, changes; views of another version are rebuilt
 // from position 0.
-const Version = 2
+const Version = 3
 
 // Views is an instance's local store of read models: a Pebble database of
 // its own, beside the event store (or, with KurrentDB, on each instance).
@@ -58,14 +58,17 @@ type ViewsOptions struct {
 	// CacheBytes is Pebble's block cache; 0 means 32 MiB.
 	CacheBytes int64
 	// States bounds the placement states the applier keeps decoded in
-	// memory; 0 means 10,000.
+	// memory; 0 means 10,000, or 100,000 with Bulk (a rebuild reads the
+	// whole log, and a state it must read back from disk and decode costs
+	// more than applying the event; about 300 MB at most).
 	States int
 	// SyncEvery is how often a committed batch is also synced to disk; 0
 	// means a second.
 	SyncEvery time.Duration
 	// Bulk is for building views from nothing in a directory that is thrown
 	// away if the build does not finish (ledger rebuild): no write-ahead
-	// log, larger memtables, and everything flushed to disk on Close.
+	// log, larger memtables, more states kept decoded, and everything
+	// flushed to disk on Close.
 	Bulk bool
 }
 
@@ -89,6 +92,9 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 	}
 	if opts.States <= 0 {
 		opts.States = 10_000
+		if opts.Bulk {
+			opts.States = 100_000
+		}
 	}
 	if opts.SyncEvery <= 0 {
 		opts.SyncEvery = time.Second

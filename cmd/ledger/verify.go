@@ -89,6 +89,9 @@ func catchUpViews(ctx context.Context, store eventstore.Store, location, dir str
 	}
 	runner := projections.NewRunner(store, views, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	runner.Once = true
+	if bulk {
+		runner.MaxBatch = 20_000 // fewer commits, each state written once per batch
+	}
 	var bar *progressbar.ProgressBar
 	runner.Progress = func(pos, head eventstore.Position) {
 		if bar == nil {
