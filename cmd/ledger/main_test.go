@@ -99,6 +99,30 @@ func freeAddr(t *testing.T) string {
 	return addr
 }
 
+// serveReady runs serve on the store in dir with env until the test ends
+// and returns its base URL once /readyz says ready.
+func serveReady(t *testing.T, dir string, env map[string]string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var out, logs syncBuffer
+	go func() {
+		done <- run(ctx, []string{"serve", "-LEDGER_ADDR", addr, "-LEDGER_STORE", dir}, func(k string) string { return env[k] }, &out, &logs)
+	}()
+	t.Cleanup(func() { stop(); <-done })
+	base := "http://" + addr
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 30*time.Second, 20*time.Millisecond, "serve: %s", logs.String())
+	return base
+}
+
 // TestServeOnEmbeddedStore starts the server on a fresh embedded store,
 // checks its health endpoints, and stops it as SIGTERM would: exit code 0.
 func TestServeOnEmbeddedStore(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -41,24 +40,8 @@ func TestMigrateFormat1Store(t *testing.T) {
 	stdout = syncBuffer{}
 	assert.Equal(t, 0, run(ctx, []string{"verify", "-LEDGER_STORE", dir}, noEnv, &stdout, &stderr), "verify after migrate: %s %s", stdout.String(), stderr.String())
 
-	addr := freeAddr(t)
 	env := map[string]string{"LEDGER_API_KEYS": "acme=acme-key-0123456789abcdef,acme-x=acmex-key-0123456789abcdef,checkpoint=ckpt-key-0123456789abcdef"}
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan int, 1)
-	logs = syncBuffer{}
-	go func() {
-		done <- run(sctx, []string{"serve", "-LEDGER_ADDR", addr, "-LEDGER_STORE", dir}, func(k string) string { return env[k] }, &out, &logs)
-	}()
-	t.Cleanup(func() { stop(); <-done })
-	base := "http://" + addr
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 20*time.Millisecond, "serve after migrate: %s", logs.String())
+	base := serveReady(t, dir, env)
 
 	call := func(method, path, key, body string) (int, string) {
 		req, err := http.NewRequest(method, base+path, strings.NewReader(body))

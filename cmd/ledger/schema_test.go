@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,16 +27,8 @@ func TestStoreWrittenWithMetadataSchema1(t *testing.T) {
 	require.Equal(t, 0, run(ctx, []string{"verify", "-LEDGER_STORE", dir}, noEnv, &stdout, &stderr), "verify: %s %s", stdout.String(), stderr.String())
 	assert.Contains(t, stdout.String(), "verified 43 events")
 
-	addr := freeAddr(t)
 	env := map[string]string{"LEDGER_API_KEYS": "acme=acme-key-0123456789abcdef", "LEDGER_AGENCY_KEY": "agency-key-0123456789abcdef"}
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan int, 1)
-	var out, logs syncBuffer
-	go func() {
-		done <- run(sctx, []string{"serve", "-LEDGER_ADDR", addr, "-LEDGER_STORE", dir}, func(k string) string { return env[k] }, &out, &logs)
-	}()
-	t.Cleanup(func() { stop(); <-done })
-	base := "http://" + addr
+	base := serveReady(t, dir, env)
 	get := func(path string) (int, []byte) {
 		req, err := http.NewRequest("GET", base+path, nil)
 		require.NoError(t, err)
@@ -49,14 +40,6 @@ func TestStoreWrittenWithMetadataSchema1(t *testing.T) {
 		require.NoError(t, err)
 		return resp.StatusCode, b
 	}
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 20*time.Millisecond, "serve: %s", logs.String())
 
 	golden := filepath.Join("..", "..", "testdata", "store-v2.golden")
 	ids := map[string]string{
