@@ -243,7 +243,7 @@ func (h *Handler) CheckBulkKey(req Request) error {
 func (req Request) metadata(command string, at time.Time) journal.Metadata {
 	return journal.Metadata{Actor: req.Actor, ActorType: req.ActorType, RequestID: req.RequestID,
 		IdempotencyKey: req.IdempotencyKey, RequestHash: req.RequestHash, BulkKey: req.BulkKey,
-		CausationID: req.RequestID, CorrelationID: req.RequestID, SchemaVersion: domain.SchemaVersion,
+		CausationID: req.RequestID, CorrelationID: req.RequestID,
 		OccurredAt: at, Command: command}
 }
 

@@ -147,8 +147,9 @@ func LastHash(meta []byte) Hash {
 // Chain builds the stored form of an event: its metadata m (without Hash
 // and PrevHash) is the core that is hashed with the event and the hash of
 // the event before it in its stream (prev; zero for a stream's first), and
-// is stored behind the hash chain's prefix. It returns the event and its
-// hash, the prev of the stream's next event.
+// is stored behind the hash chain's prefix, in the schema this code writes
+// (domain.SchemaVersion, set here). It returns the event and its hash, the
+// prev of the stream's next event.
 func Chain(prev Hash, stream string, revision uint64, id uuid.UUID, eventType string, data []byte, m Metadata) (eventstore.EventData, Hash, error) {
 	m.SchemaVersion = domain.SchemaVersion
 	m.compact()

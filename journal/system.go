@@ -108,7 +108,7 @@ func AppendAfter(ctx context.Context, store eventstore.Store, stream string, las
 		expected, rev, prev = eventstore.Exact(last.Revision), last.Revision+1, LastHash(last.Metadata)
 	}
 	event, _, err := Chain(prev, stream, rev, uuid.New(), eventType, data, Metadata{Actor: actor, ActorType: actorType,
-		RequestID: uuid.NewString(), SchemaVersion: domain.SchemaVersion, OccurredAt: at.UTC(), Command: eventType, Count: 1})
+		RequestID: uuid.NewString(), OccurredAt: at.UTC(), Command: eventType, Count: 1})
 	if err != nil {
 		return eventstore.RecordedEvent{}, err
 	}
