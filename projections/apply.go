@@ -84,6 +84,10 @@ type stateCache struct {
 type cached struct {
 	id uuid.UUID
 	st *placementState
+	// unsaved: in a bulk build, changed since it was last written to the
+	// store (states are written back when evicted or saved, not with every
+	// batch).
+	unsaved bool
 }
 
 func newStateCache(max int) *stateCache {
@@ -98,18 +102,39 @@ func (c *stateCache) get(id uuid.UUID) *placementState {
 	return nil
 }
 
-func (c *stateCache) put(id uuid.UUID, st *placementState) {
+// put caches a placement's state, and returns the state it evicted if that
+// one was unsaved (it must then be written by the caller).
+func (c *stateCache) put(id uuid.UUID, st *placementState, unsaved bool) (evicted *cached) {
 	if e, ok := c.byID[id]; ok {
-		e.Value.(*cached).st = st
+		ce := e.Value.(*cached)
+		ce.st, ce.unsaved = st, ce.unsaved || unsaved
 		c.order.MoveToFront(e)
-		return
+		return nil
 	}
-	c.byID[id] = c.order.PushFront(&cached{id, st})
+	c.byID[id] = c.order.PushFront(&cached{id: id, st: st, unsaved: unsaved})
 	for c.order.Len() > c.max {
 		last := c.order.Back()
 		c.order.Remove(last)
-		delete(c.byID, last.Value.(*cached).id)
+		ce := last.Value.(*cached)
+		delete(c.byID, ce.id)
+		if ce.unsaved {
+			evicted = ce
+		}
 	}
+	return evicted
+}
+
+// unsaved calls fn with each unsaved state and marks it saved.
+func (c *stateCache) unsavedStates(fn func(id uuid.UUID, st *placementState) error) error {
+	for e := c.order.Front(); e != nil; e = e.Next() {
+		if ce := e.Value.(*cached); ce.unsaved {
+			if err := fn(ce.id, ce.st); err != nil {
+				return err
+			}
+			ce.unsaved = false
+		}
+	}
+	return nil
 }
 
 func (c *stateCache) clear() {
@@ -139,10 +164,13 @@ func (o *idemOverlay) clear() {
 // tx applies events to the views; commit writes them with the position
 // reached, atomically.
 type tx struct {
-	v         *Views
-	gen       uint32
-	b         *pebble.Batch
-	dirty     map[uuid.UUID]*placementState
+	v     *Views
+	gen   uint32
+	b     *pebble.Batch
+	dirty map[uuid.UUID]*placementState
+	// evicted holds, in a bulk build, the unsaved states the cache let go
+	// of during this batch: they are written with it.
+	evicted   map[uuid.UUID]*placementState
 	creditors map[string]*creditorFigures
 	webhooks  map[string]*webhookView
 	// The command being applied: the views are committed only between
@@ -156,7 +184,7 @@ type tx struct {
 
 func (v *Views) begin() *tx {
 	return &tx{v: v, gen: v.generation(), b: v.db.NewBatch(), dirty: map[uuid.UUID]*placementState{},
-		creditors: map[string]*creditorFigures{}, webhooks: map[string]*webhookView{}}
+		evicted: map[uuid.UUID]*placementState{}, creditors: map[string]*creditorFigures{}, webhooks: map[string]*webhookView{}}
 }
 
 func (t *tx) set(k keyBuf, val []byte) error { return t.b.Set(k, val, nil) }
@@ -180,6 +208,11 @@ func (t *tx) state(id uuid.UUID) (*placementState, error) {
 	if st := t.v.states.get(id); st != nil {
 		return st, nil
 	}
+	if st, ok := t.evicted[id]; ok {
+		delete(t.evicted, id)
+		t.cache(id, st, true)
+		return st, nil
+	}
 	b, err := t.v.get(key(t.gen, tPlacement).id(id))
 	if err != nil || b == nil {
 		return nil, err
@@ -188,8 +221,25 @@ func (t *tx) state(id uuid.UUID) (*placementState, error) {
 	if err := json.Unmarshal(b, st); err != nil {
 		return nil, fmt.Errorf("projections: placement %s's state in the views: %w", id, err)
 	}
-	t.v.states.put(id, st)
+	t.cache(id, st, false)
 	return st, nil
+}
+
+// cache keeps a state in the views' cache; an unsaved state it evicts is
+// written with this batch.
+func (t *tx) cache(id uuid.UUID, st *placementState, unsaved bool) {
+	if ev := t.v.states.put(id, st, unsaved); ev != nil {
+		t.evicted[ev.id] = ev.st
+	}
+}
+
+// writeState writes a placement's state and its resource as the API serves
+// it.
+func (t *tx) writeState(id uuid.UUID, st *placementState) error {
+	if err := t.setJSON(key(t.gen, tPlacement).id(id), st); err != nil {
+		return err
+	}
+	return t.setJSON(key(t.gen, tResource).id(id), Render(st.P, st.Revision))
 }
 
 func (t *tx) creditor(c string) (*creditorFigures, error) {
@@ -355,8 +405,13 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 			return err
 		}
 	}
+	if t.v.opts.Bulk {
+		// Written back when the cache lets it go, or at the end.
+		t.cache(id, &next, true)
+		return nil
+	}
 	t.dirty[id] = &next
-	t.v.states.put(id, &next)
+	t.cache(id, &next, false)
 	return nil
 }
 
@@ -470,12 +525,11 @@ func (t *tx) notify(creditor string, id uuid.UUID, before domain.Placement, stat
 // commit writes the batch's placement states, their resources and the
 // creditors' figures, and the position reached, in one atomic batch.
 func (t *tx) commit() error {
-	for id, st := range t.dirty {
-		if err := t.setJSON(key(t.gen, tPlacement).id(id), st); err != nil {
-			return err
-		}
-		if err := t.setJSON(key(t.gen, tResource).id(id), Render(st.P, st.Revision)); err != nil {
-			return err
+	for _, states := range []map[uuid.UUID]*placementState{t.dirty, t.evicted} {
+		for id, st := range states {
+			if err := t.writeState(id, st); err != nil {
+				return err
+			}
 		}
 	}
 	for c, f := range t.creditors {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/google/uuid"
 
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/internal/pebbleutil"
@@ -150,6 +151,11 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 func (v *Views) Close() error {
 	v.closeOnce.Do(func() {
 		if v.opts.Bulk {
+			if err := v.SaveStates(); err != nil {
+				_ = v.db.Close()
+				v.closeErr = err
+				return
+			}
 			// Without a write-ahead log, only flushed tables persist.
 			if err := v.db.Flush(); err != nil {
 				_ = v.db.Close()
@@ -160,6 +166,45 @@ func (v *Views) Close() error {
 		v.closeErr = v.db.Close()
 	})
 	return v.closeErr
+}
+
+// SaveStates writes the placement states a bulk build keeps only in memory
+// (it writes a state back when its cache lets it go, not with every batch,
+// so until then the store holds an older one). Read the views of a bulk
+// build only after it; Close calls it too. Elsewhere it does nothing.
+func (v *Views) SaveStates() error {
+	if !v.opts.Bulk {
+		return nil
+	}
+	t := v.begin()
+	commit := func() error {
+		err := pebbleutil.Commit(t.b, pebble.NoSync)
+		_ = t.b.Close()
+		if err != nil {
+			return fmt.Errorf("projections: write the views: %w", err)
+		}
+		return nil
+	}
+	// In batches of about 16 MiB: all of them at once would be a batch the
+	// size of every cached state.
+	err := v.states.unsavedStates(func(id uuid.UUID, st *placementState) error {
+		if err := t.writeState(id, st); err != nil {
+			return err
+		}
+		if t.b.Len() < 16<<20 {
+			return nil
+		}
+		if err := commit(); err != nil {
+			return err
+		}
+		t.b = v.db.NewBatch()
+		return nil
+	})
+	if err != nil {
+		_ = t.b.Close()
+		return err
+	}
+	return commit()
 }
 
 // syncOpts are the write options of a commit that must be durable: synced,

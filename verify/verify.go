@@ -218,6 +218,9 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 		if _, err := builder.Flush(); err != nil {
 			return v.report, err
 		}
+		if err := rebuilt.SaveStates(); err != nil {
+			return v.report, err
+		}
 		if err := rebuilt.EachPlacement(func(id uuid.UUID, p domain.Placement, rev uint64) error {
 			v.checkInvariants(journal.PlacementStream(id), rev, p)
 			return nil

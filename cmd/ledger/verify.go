@@ -105,6 +105,10 @@ func catchUpViews(ctx context.Context, store eventstore.Store, location, dir str
 		_ = views.Close()
 		return nil, err
 	}
+	if err := views.SaveStates(); err != nil { // a bulk build's states, before anyone reads them
+		_ = views.Close()
+		return nil, err
+	}
 	if bar != nil {
 		_ = bar.Finish()
 	}
