@@ -52,8 +52,11 @@ func DecodeMetadata(b []byte) (Metadata, error) {
 	if len(b) == 0 {
 		return m, fmt.Errorf("journal: event has no metadata")
 	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		return m, fmt.Errorf("journal: decode metadata: %w", err)
+	if !decodeMetadataFast(b, &m) {
+		m = Metadata{}
+		if err := json.Unmarshal(b, &m); err != nil {
+			return m, fmt.Errorf("journal: decode metadata: %w", err)
+		}
 	}
 	m.expand()
 	return m, nil

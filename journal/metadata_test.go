@@ -1,6 +1,8 @@
 package journal
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -57,4 +59,33 @@ func TestMetadataSchemas(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "r-1", got.CausationID)
 	assert.Equal(t, "r-1", got.CorrelationID)
+}
+
+// FuzzDecodeMetadata: the fast path decodes exactly what encoding/json
+// decodes, errors included.
+func FuzzDecodeMetadata(f *testing.F) {
+	for _, s := range []string{
+		`{"hash":"ab","prevHash":"cd","actor":"acme","actorType":"creditor","requestId":"r","schemaVersion":2,"occurredAt":"2026-11-21T16:34:12.027917064Z","command":"payment_received","index":1,"count":2}`,
+		`{"actor":"system","actorType":"system","requestId":"r-1","causationId":"","correlationId":"","schemaVersion":1,"occurredAt":"2026-11-21T09:00:00Z","command":"x","index":0,"count":1,"outcome":"placement_closed","idempotencyKey":"k","requestHash":"h","bulkKey":"b"}`,
+		`{"index":1.0}`, `{"index":01}`, `{"index":1e2}`, `{"index":-0}`, `{"index":99999999999999999999}`, `{"count":null,"actor":null}`,
+		`{"Actor":"x"}`, `{"actor":"x","actor":"y"}`, `{"other":1}`, `{"actor":1}`, `{"occurredAt":"2026-13-01T00:00:00Z"}`,
+		`{"occurredAt":"2026-11-21 09:00:00Z"}`, `{"occurredAt":5}`, `[]`, `"s"`, `{"actor":"\u00e9"}`, `{"actor":"é"}`, `{}`, ` {} `,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fast Metadata
+		ok := decodeMetadataFast(b, &fast)
+		var std Metadata
+		err := json.Unmarshal(b, &std)
+		if !ok {
+			return // encoding/json decides
+		}
+		if err != nil {
+			t.Fatalf("%q: fast path decoded it, encoding/json says %v", b, err)
+		}
+		if !reflect.DeepEqual(fast, std) {
+			t.Fatalf("%q: fast path %+v, encoding/json %+v", b, fast, std)
+		}
+	})
 }
