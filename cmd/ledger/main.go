@@ -39,8 +39,28 @@ var version = "dev"
 
 func main() {
 	os.Exit(profiled(os.Getenv("LEDGER_CPUPROFILE"), os.Stderr, func() int {
-		return run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+		code := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+		if file := os.Getenv("LEDGER_ALLOCPROFILE"); file != "" {
+			writeAllocProfile(file, os.Stderr)
+		}
+		return code
 	}))
+}
+
+// writeAllocProfile writes where the command allocated, over its whole run
+// (LEDGER_ALLOCPROFILE=allocs.out ledger rebuild ...; then
+// go tool pprof -sample_index=alloc_space allocs.out).
+func writeAllocProfile(file string, stderr io.Writer) {
+	out, err := os.Create(file)
+	if err == nil {
+		err = rpprof.Lookup("allocs").WriteTo(out, 0)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger: LEDGER_ALLOCPROFILE:", err)
+	}
 }
 
 // profiled runs f, writing a CPU profile of the whole command to file when
