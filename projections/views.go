@@ -111,14 +111,21 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 		FS:                 opts.FS,
 		Cache:              cache,
 		Logger:             pebbleutil.Logger{L: opts.Logger},
-		MemTableSize:       16 << 20,
 		FormatMajorVersion: pebble.FormatNewest,
+		// Every event writes several keys spread over the key space (its
+		// placement's state, feed items, entries), so much of what the
+		// views cost is compaction. Big memtables absorb the rewrites of a
+		// busy placement's state; letting L0 grow to 8 files and the base
+		// level to 1 GiB before compacting rewrites each byte fewer times.
+		// Payments through HTTP, 5,000 placements: +8%, p99 47 to 40 ms,
+		// placement reads unchanged (docs/PERFORMANCE.md).
+		MemTableSize:          64 << 20,
+		L0CompactionThreshold: 8,
+		L0StopWritesThreshold: 32,
+		LBaseMaxBytes:         1 << 30,
 	}
 	if opts.Bulk {
-		// A placement's state is rewritten with each of its events: big
-		// memtables absorb most rewrites before they reach a table.
 		po.DisableWAL = true
-		po.MemTableSize = 64 << 20
 	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
