@@ -10,3 +10,11 @@ func SetVersionForTest(dir string, version uint64) error {
 	defer v.Close()
 	return v.db.Set(versionKey(v.generation()), u64bytes(version), nil)
 }
+
+// SetSaveBatchBytes sets the size at which SaveStates commits a batch, for a
+// test, and returns a function that restores it.
+func SetSaveBatchBytes(n int) func() {
+	old := saveBatchBytes
+	saveBatchBytes = n
+	return func() { saveBatchBytes = old }
+}

@@ -175,6 +175,10 @@ func (v *Views) Close() error {
 	return v.closeErr
 }
 
+// saveBatchBytes is the size at which SaveStates commits a batch and starts
+// the next (a variable for the test of that boundary).
+var saveBatchBytes = 16 << 20
+
 // SaveStates writes the placement states a bulk build keeps only in memory
 // (it writes a state back when its cache lets it go, not with every batch,
 // so until then the store holds an older one). Read the views of a bulk
@@ -192,13 +196,13 @@ func (v *Views) SaveStates() error {
 		}
 		return nil
 	}
-	// In batches of about 16 MiB: all of them at once would be a batch the
-	// size of every cached state.
+	// In batches of about saveBatchBytes: all of them at once would be a
+	// batch the size of every cached state.
 	err := v.states.unsavedStates(func(id uuid.UUID, st *placementState) error {
 		if err := t.writeState(id, st); err != nil {
 			return err
 		}
-		if t.b.Len() < 16<<20 {
+		if t.b.Len() < saveBatchBytes {
 			return nil
 		}
 		if err := commit(); err != nil {
