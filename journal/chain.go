@@ -3,6 +3,7 @@ package journal
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -15,9 +16,13 @@ import (
 
 // The hash chain. Every event the ledger writes carries, at the start of its
 // metadata, the SHA-256 of its canonical content and the hash of the
-// previous event of its stream (64 zeros for a stream's first event):
+// previous event of its stream (all zeros for a stream's first event):
 //
-//	metadata = {"hash":"<64 hex>","prevHash":"<64 hex>",<core…
+//	metadata = {"hash":"<hash>","prevHash":"<hash>",<core…
+//
+// Each <hash> is the 32 bytes in unpadded base64url (43 characters) since
+// metadata schema 2, and in hexadecimal (64 characters) before; readers take
+// both. The prefix is not hashed, so the encoding does not change a hash.
 //
 // where core is the rest of the metadata JSON, exactly the bytes that were
 // hashed (core starts with the '{' that the prefix replaces). The hash is
@@ -61,35 +66,72 @@ var (
 
 // seal returns the metadata to store: the chain prefix and core.
 func seal(hash, prev Hash, core []byte) []byte {
-	out := make([]byte, 0, len(core)+160)
+	out := make([]byte, 0, len(core)+2*base64URLLen+32)
 	out = append(out, sealHash...)
-	out = hex.AppendEncode(out, hash[:])
+	out = base64.RawURLEncoding.AppendEncode(out, hash[:])
 	out = append(out, sealPrev...)
-	out = hex.AppendEncode(out, prev[:])
+	out = base64.RawURLEncoding.AppendEncode(out, prev[:])
 	out = append(out, sealEnd...)
 	return append(out, core[1:]...)
+}
+
+const base64URLLen = 43 // 32 bytes in unpadded base64url
+
+// parseHash reads a hash as the chain writes it, base64url or hexadecimal,
+// at the start of b up to the closing quote, and returns what follows it.
+func parseHash(b []byte, name string) (Hash, []byte, error) {
+	var h Hash
+	end := bytes.IndexByte(b, '"')
+	if end < 0 {
+		return h, nil, fmt.Errorf("%s is not a string", name)
+	}
+	var err error
+	switch end {
+	case base64URLLen:
+		var n int
+		n, err = base64.RawURLEncoding.Decode(h[:], b[:end])
+		if err == nil && n != len(h) {
+			err = fmt.Errorf("short")
+		}
+	case 2 * len(h):
+		_, err = hex.Decode(h[:], b[:end])
+	default:
+		err = fmt.Errorf("wrong length")
+	}
+	if err != nil {
+		return h, nil, fmt.Errorf("%s is neither 43 base64url nor 64 hexadecimal characters", name)
+	}
+	return h, b[end:], nil
+}
+
+// unsealHashes reads the chain prefix of stored metadata: its hash, its
+// previous hash, and the rest after the prefix's closing `",`.
+func unsealHashes(meta []byte) (hash, prev Hash, rest []byte, err error) {
+	rest, ok := bytes.CutPrefix(meta, sealHash)
+	if !ok {
+		return hash, prev, nil, fmt.Errorf("metadata does not start with the hash chain")
+	}
+	if hash, rest, err = parseHash(rest, "hash"); err != nil {
+		return hash, prev, nil, err
+	}
+	if rest, ok = bytes.CutPrefix(rest, sealPrev); !ok {
+		return hash, prev, nil, fmt.Errorf("metadata has no prevHash after its hash")
+	}
+	if prev, rest, err = parseHash(rest, "prevHash"); err != nil {
+		return hash, prev, nil, err
+	}
+	if rest, ok = bytes.CutPrefix(rest, sealEnd); !ok {
+		return hash, prev, nil, fmt.Errorf("metadata is malformed after prevHash")
+	}
+	return hash, prev, rest, nil
 }
 
 // Unseal splits stored metadata into its hash, its previous hash and the
 // core that was hashed.
 func Unseal(meta []byte) (hash, prev Hash, core []byte, err error) {
-	rest, ok := bytes.CutPrefix(meta, sealHash)
-	if !ok || len(rest) < 64+len(sealPrev)+64+len(sealEnd) {
-		return hash, prev, nil, fmt.Errorf("metadata does not start with the hash chain")
-	}
-	if _, err := hex.Decode(hash[:], rest[:64]); err != nil {
-		return hash, prev, nil, fmt.Errorf("hash is not hexadecimal")
-	}
-	rest, ok = bytes.CutPrefix(rest[64:], sealPrev)
-	if !ok {
-		return hash, prev, nil, fmt.Errorf("metadata has no prevHash after its hash")
-	}
-	if _, err := hex.Decode(prev[:], rest[:64]); err != nil {
-		return hash, prev, nil, fmt.Errorf("prevHash is not hexadecimal")
-	}
-	rest, ok = bytes.CutPrefix(rest[64:], sealEnd)
-	if !ok {
-		return hash, prev, nil, fmt.Errorf("metadata is malformed after prevHash")
+	hash, prev, rest, err := unsealHashes(meta)
+	if err != nil {
+		return hash, prev, nil, err
 	}
 	core = make([]byte, 0, len(rest)+1)
 	core = append(append(core, '{'), rest...)
@@ -137,7 +179,7 @@ func CheckLink(prev Hash, stream string, revision uint64, id uuid.UUID, eventTyp
 
 // LastHash returns the hash in an event's metadata (zero if it has none).
 func LastHash(meta []byte) Hash {
-	h, _, _, err := Unseal(meta)
+	h, _, _, err := unsealHashes(meta)
 	if err != nil {
 		return Hash{}
 	}

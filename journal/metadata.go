@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -19,6 +20,7 @@ const (
 // are the hash chain (see chain.go); they are empty in the core that is
 // hashed and filled when stored metadata is decoded.
 type Metadata struct {
+	// Hash and PrevHash are in hexadecimal once decoded, however stored.
 	Hash           string `json:"hash,omitempty"`
 	PrevHash       string `json:"prevHash,omitempty"`
 	Actor          string `json:"actor"`
@@ -59,7 +61,21 @@ func DecodeMetadata(b []byte) (Metadata, error) {
 		}
 	}
 	m.expand()
+	m.Hash, m.PrevHash = hexHash(m.Hash), hexHash(m.PrevHash)
 	return m, nil
+}
+
+// hexHash gives a chain hash in hexadecimal, as Hash.String does, whether it
+// was stored so or in base64url (schema 2); anything else stays as it is.
+func hexHash(s string) string {
+	var h Hash
+	if len(s) != base64URLLen {
+		return s
+	}
+	if n, err := base64.RawURLEncoding.Decode(h[:], []byte(s)); err != nil || n != len(h) {
+		return s
+	}
+	return h.String()
 }
 
 // compact leaves out what schema 2 does not store.

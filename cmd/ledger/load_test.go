@@ -85,7 +85,7 @@ func TestVerifyCommand(t *testing.T) {
 	require.Eventually(t, func() bool { return len(srvOut.String()) > 0 }, 30*time.Second, 10*time.Millisecond)
 	var out, errOut syncBuffer
 	require.Equal(t, 0, run(context.Background(), []string{"load", "-addr", "http://" + addr, "-key", "acme-key-0123456789abcdef",
-		"-placements", "10", "-connections", "4", "-duration", "300ms"}, getenv, &out, &errOut), "%s", errOut.String())
+		"-placements", "10", "-connections", "4", "-duration", "300ms"}, getenv, &out, &errOut), "stdout: %s\nstderr: %s", out.String(), errOut.String())
 	// While the server runs, the embedded store is locked: verify says so.
 	var vOut, vErr syncBuffer
 	assert.Equal(t, 2, run(context.Background(), []string{"verify", "-LEDGER_STORE", dir}, getenv, &vOut, &vErr))

@@ -1,0 +1,64 @@
+package journal
+
+import (
+	"bytes"
+	"encoding/hex"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestChainSealsInBothEncodings: the chain's prefix is written in base64url
+// (schema 2) and read in it and in the hexadecimal that schema 1 wrote, with
+// the same hashes; a changed character or a wrong length is caught.
+func TestChainSealsInBothEncodings(t *testing.T) {
+	id := uuid.New()
+	data := []byte(`{"amount":"1.00"}`)
+	m := Metadata{Actor: "acme", ActorType: ActorCreditor, RequestID: "r-1", OccurredAt: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC), Command: "c", Count: 1}
+	prev := Hash{1, 2, 3}
+	ev, hash, err := Chain(prev, "placement-x", 4, id, "PaymentReceived", data, m)
+	require.NoError(t, err)
+	assert.True(t, bytes.HasPrefix(ev.Metadata, []byte(`{"hash":"`)))
+	assert.Equal(t, byte('"'), ev.Metadata[len(`{"hash":"`)+base64URLLen], "the hash is 43 base64url characters")
+
+	check := func(meta []byte) Seal {
+		return CheckSeal("placement-x", 4, id, "PaymentReceived", data, meta)
+	}
+	s := check(ev.Metadata)
+	require.NoError(t, s.Err)
+	assert.Equal(t, hash, s.Hash)
+	assert.Equal(t, prev, s.Prev)
+	assert.Equal(t, hash, LastHash(ev.Metadata))
+
+	// The same event as schema 1's prefix would have carried it.
+	_, _, core, err := Unseal(ev.Metadata)
+	require.NoError(t, err)
+	old := []byte(`{"hash":"` + hex.EncodeToString(hash[:]) + `","prevHash":"` + hex.EncodeToString(prev[:]) + `",`)
+	old = append(old, core[1:]...)
+	s = check(old)
+	require.NoError(t, s.Err)
+	assert.Equal(t, hash, s.Hash)
+	assert.Equal(t, prev, s.Prev)
+	got, err := DecodeMetadata(ev.Metadata)
+	require.NoError(t, err)
+	gotOld, err := DecodeMetadata(old)
+	require.NoError(t, err)
+	assert.Equal(t, gotOld, got, "decoded alike: hashes in hexadecimal")
+	assert.Equal(t, hash.String(), got.Hash)
+
+	for name, meta := range map[string][]byte{"base64url": ev.Metadata, "hexadecimal": old} {
+		bad := bytes.Clone(meta)
+		i := len(`{"hash":"`) + 5
+		bad[i] ^= 1 // outside the alphabet: malformed; inside it: another hash; an error either way
+		if s := check(bad); s.Err == nil {
+			t.Errorf("%s: a changed hash character went unnoticed", name)
+		}
+		short := append(bytes.Clone(meta[:len(`{"hash":"`)+10]), meta[len(`{"hash":"`)+11:]...)
+		if s := check(short); s.Field != "metadata" {
+			t.Errorf("%s: a hash one character short is not named as malformed metadata: %+v", name, s)
+		}
+	}
+}
