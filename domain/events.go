@@ -17,7 +17,9 @@ import (
 //     (equal to requestId for commands, "" for system events).
 //   - 2: causationId and correlationId are left out when they equal
 //     requestId, as every command's do (about 110 bytes an event); readers
-//     fill them in again. Payloads are unchanged.
+//     fill them in again. The hash chain's prefix gives its two hashes in
+//     base64url rather than hexadecimal (42 bytes; journal/chain.go).
+//     Payloads are unchanged.
 const SchemaVersion = 2
 
 // Event is a fact about a placement. Each has a stable type name that is
