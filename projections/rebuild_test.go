@@ -55,6 +55,18 @@ func MustRunner(t *testing.T, s eventstore.Store, v *projections.Views, pos even
 	return r, stop
 }
 
+// MustCatchUp waits until r has applied everything in s, and returns the
+// position that is.
+func MustCatchUp(t *testing.T, s eventstore.Store, r *projections.Runner) eventstore.Position {
+	t.Helper()
+	head, err := s.Head(context.Background())
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, r.WaitFor(ctx, head))
+	return head
+}
+
 // drive places 30 claims and runs 300 random commands on them.
 func drive(t *testing.T, h *command.Handler, seed uint64, n int) []uuid.UUID {
 	ctx := context.Background()
@@ -124,11 +136,7 @@ func TestViewsLiveRestartedAndRebuiltAreIdentical(t *testing.T) {
 			h = command.NewHandler(s, live, nil)
 			ids = append(ids, drive(t, h, seed+100, 150)...)
 			ctx := context.Background()
-			head, err := s.Head(ctx)
-			require.NoError(t, err)
-			wctx, cancel := context.WithTimeout(ctx, time.Minute)
-			defer cancel()
-			require.NoError(t, r.WaitFor(wctx, head))
+			head := MustCatchUp(t, s, r)
 
 			rebuilt := MustViews(t, "")
 			MustRunner(t, s, rebuilt, head)
@@ -270,13 +278,10 @@ func TestBulkBuildsWriteStatesBack(t *testing.T) {
 	live := MustViews(t, "")
 	r, stop := MustRunner(t, s, live, eventstore.Start)
 	drive(t, command.NewHandler(s, live, nil), 7, 200)
-	ctx := context.Background()
-	head, err := s.Head(ctx)
-	require.NoError(t, err)
-	wctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	require.NoError(t, r.WaitFor(wctx, head))
+	head := MustCatchUp(t, s, r)
 	stop()
+	wctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	for _, batch := range []int{1, 17, 100_000} {
 		t.Run(fmt.Sprint("batch", batch), func(t *testing.T) {
 			if batch == 17 {
@@ -290,6 +295,7 @@ func TestBulkBuildsWriteStatesBack(t *testing.T) {
 			br.MaxBatch, br.Once = batch, true
 			require.NoError(t, br.Run(wctx))
 			require.NoError(t, bulk.SaveStates())
+			require.Equal(t, head, bulk.Checkpoint())
 			diffs := 0
 			require.NoError(t, projections.Diff(live, bulk, func(table byte, k, a, b []byte) bool {
 				diffs++
