@@ -124,7 +124,7 @@ func (c *stateCache) put(id uuid.UUID, st *placementState, unsaved bool) (evicte
 	return evicted
 }
 
-// unsaved calls fn with each unsaved state and marks it saved.
+// unsavedStates calls fn with each unsaved state and marks it saved.
 func (c *stateCache) unsavedStates(fn func(id uuid.UUID, st *placementState) error) error {
 	for e := c.order.Front(); e != nil; e = e.Next() {
 		if ce := e.Value.(*cached); ce.unsaved {

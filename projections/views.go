@@ -61,14 +61,15 @@ type ViewsOptions struct {
 	// States bounds the placement states the applier keeps decoded in
 	// memory; 0 means 10,000, or 100,000 with Bulk (a rebuild reads the
 	// whole log, and a state it must read back from disk and decode costs
-	// more than applying the event; about 300 MB at most).
+	// more than applying the event; about 400 MB at most).
 	States int
 	// SyncEvery is how often a committed batch is also synced to disk; 0
 	// means a second.
 	SyncEvery time.Duration
 	// Bulk is for building views from nothing in a directory that is thrown
-	// away if the build does not finish (ledger rebuild): no write-ahead
-	// log, larger memtables, more states kept decoded, and everything
+	// away if the build does not finish (ledger rebuild, verify): no
+	// write-ahead log, more states kept decoded, each written back only when
+	// the cache lets it go or at the end (SaveStates), and everything
 	// flushed to disk on Close.
 	Bulk bool
 }
