@@ -85,21 +85,26 @@ func parseHash(b []byte, name string) (Hash, []byte, error) {
 	if end < 0 {
 		return h, nil, fmt.Errorf("%s is not a string", name)
 	}
+	// Only the canonical spelling of a hash is taken (base64url with its
+	// unused bits zero, lowercase hexadecimal), so that no stored byte can
+	// change without verification noticing.
 	var err error
 	switch end {
 	case base64URLLen:
 		var n int
-		n, err = base64.RawURLEncoding.Decode(h[:], b[:end])
+		n, err = base64.RawURLEncoding.Strict().Decode(h[:], b[:end])
 		if err == nil && n != len(h) {
 			err = fmt.Errorf("short")
 		}
 	case 2 * len(h):
-		_, err = hex.Decode(h[:], b[:end])
+		if _, err = hex.Decode(h[:], b[:end]); err == nil && hex.EncodeToString(h[:]) != string(b[:end]) {
+			err = fmt.Errorf("not lowercase")
+		}
 	default:
 		err = fmt.Errorf("wrong length")
 	}
 	if err != nil {
-		return h, nil, fmt.Errorf("%s is neither 43 base64url nor 64 hexadecimal characters", name)
+		return h, nil, fmt.Errorf("%s is neither 43 base64url nor 64 lowercase hexadecimal characters", name)
 	}
 	return h, b[end:], nil
 }

@@ -3,6 +3,7 @@ package journal
 import (
 	"bytes"
 	"encoding/hex"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +49,20 @@ func TestChainSealsInBothEncodings(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, gotOld, got, "decoded alike: hashes in hexadecimal")
 	assert.Equal(t, hash.String(), got.Hash)
+
+	// Another spelling of the same hash is a change too: base64url's unused
+	// low bits set, hexadecimal in capitals.
+	at := len(`{"hash":"`)
+	respelled := bytes.Clone(ev.Metadata)
+	last := respelled[at+base64URLLen-1]
+	alphabet := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	respelled[at+base64URLLen-1] = alphabet[strings.IndexByte(alphabet, last)^1] // same top 4 bits, another low bit
+	assert.Equal(t, "metadata", check(respelled).Field, "a non-canonical base64url hash")
+	upper := bytes.Clone(old)
+	copy(upper[at:], bytes.ToUpper(upper[at:at+64]))
+	if !bytes.Equal(upper, old) {
+		assert.Equal(t, "metadata", check(upper).Field, "a hash in capitals")
+	}
 
 	for name, meta := range map[string][]byte{"base64url": ev.Metadata, "hexadecimal": old} {
 		bad := bytes.Clone(meta)
