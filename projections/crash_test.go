@@ -13,7 +13,6 @@ import (
 
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore"
-	"github.com/collections-ledger/ledger/eventstore/embedded"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -26,9 +25,7 @@ import (
 // holds exactly what a rebuild from position 0 holds: nothing was lost or
 // applied twice.
 func TestViewsSurviveAPowerCut(t *testing.T) {
-	s, err := embedded.Open(t.TempDir(), embedded.Options{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := MustStore(t)
 	fs := vfs.NewCrashableMem()
 	// Synced every 30 ms (a second by default), so images stand at many
 	// checkpoints: some synced, some not yet.

@@ -26,6 +26,16 @@ import (
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// MustStore opens an embedded event store in a temporary directory until
+// the test ends.
+func MustStore(t *testing.T) *embedded.Store {
+	t.Helper()
+	s, err := embedded.Open(t.TempDir(), embedded.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
 // MustViews opens a view store in dir (a fresh one when dir is "").
 func MustViews(t *testing.T, dir string) *projections.Views {
 	t.Helper()
@@ -120,9 +130,7 @@ func drive(t *testing.T, h *command.Handler, seed uint64, n int) []uuid.UUID {
 func TestViewsLiveRestartedAndRebuiltAreIdentical(t *testing.T) {
 	for seed := range uint64(3) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			s, err := embedded.Open(t.TempDir(), embedded.Options{})
-			require.NoError(t, err)
-			defer s.Close()
+			s := MustStore(t)
 			dir := filepath.Join(t.TempDir(), "live")
 			live := MustViews(t, dir)
 			_, stop := MustRunner(t, s, live, eventstore.Start)
@@ -206,9 +214,7 @@ func TestViewsLiveRestartedAndRebuiltAreIdentical(t *testing.T) {
 // TestVersionChangeRebuilds: views written by another version of the code
 // are rebuilt from position 0 when the runner starts.
 func TestVersionChangeRebuilds(t *testing.T) {
-	s, err := embedded.Open(t.TempDir(), embedded.Options{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := MustStore(t)
 	dir := filepath.Join(t.TempDir(), "views")
 	v := MustViews(t, dir)
 	r, stop := MustRunner(t, s, v, 0)
@@ -240,9 +246,7 @@ func TestVersionChangeRebuilds(t *testing.T) {
 // runner has started, is woken when it starts, although it has nothing to
 // apply (it used to wait until its deadline).
 func TestWaitForBeforeTheRunnerStarts(t *testing.T) {
-	s, err := embedded.Open(t.TempDir(), embedded.Options{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := MustStore(t)
 	dir := filepath.Join(t.TempDir(), "views")
 	v := MustViews(t, dir)
 	drive(t, command.NewHandler(s, v, nil), 3, 10)
@@ -272,9 +276,7 @@ func TestWaitForBeforeTheRunnerStarts(t *testing.T) {
 // hold the same bytes under every key as views built event by event (once
 // with the final save split into a batch per state).
 func TestBulkBuildsWriteStatesBack(t *testing.T) {
-	s, err := embedded.Open(t.TempDir(), embedded.Options{})
-	require.NoError(t, err)
-	defer s.Close()
+	s := MustStore(t)
 	live := MustViews(t, "")
 	r, stop := MustRunner(t, s, live, eventstore.Start)
 	drive(t, command.NewHandler(s, live, nil), 7, 200)
