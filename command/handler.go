@@ -88,6 +88,8 @@ type Result struct {
 	Err error
 	// Hash is the hash-chain hash of the placement's last event.
 	Hash journal.Hash
+	// Events are the events the command recorded (nil for a repeat).
+	Events []domain.Event
 }
 
 // Handler executes commands against a store.
@@ -520,7 +522,7 @@ func (h *Handler) append(ctx context.Context, id uuid.UUID, req Request, cmd dom
 	if req.BulkKey != "" {
 		h.idem.Record(req.Actor, req.BulkKey, journal.IdempotencyRecord{RequestHash: req.RequestHash, Position: ar.Position, Bulk: true})
 	}
-	return Result{Placement: p, Revision: ar.Revision, Position: ar.Position, Recorded: len(events), RequestID: req.RequestID, Err: dec.Err, Hash: prev}, nil
+	return Result{Placement: p, Revision: ar.Revision, Position: ar.Position, Recorded: len(events), RequestID: req.RequestID, Err: dec.Err, Hash: prev, Events: dec.Events}, nil
 }
 
 // Place opens a placement. The claim number is reserved first by appending

@@ -85,7 +85,15 @@ func (Recall) CommandType() string             { return "recall" }
 func (PartialRecall) CommandType() string      { return "partial_recall" }
 func (ReceivePayment) CommandType() string     { return "payment_received" }
 func (Pause) CommandType() string              { return "pause" }
+func (ReversePayment) CommandType() string     { return "reverse_payment" }
 func (Resume) CommandType() string             { return "resume" }
+
+// ReversePayment takes back an earlier payment, named by its number.
+type ReversePayment struct {
+	PaymentNumber string
+	Reason        string
+	At            time.Time
+}
 
 // Pause puts an active placement on a reversible hold.
 type Pause struct {
@@ -170,6 +178,8 @@ func NumbersNamed(c Command) (payments, waivers []string) {
 		if c.PaymentNumber != "" {
 			payments = []string{c.PaymentNumber}
 		}
+	case ReversePayment:
+		payments = []string{c.PaymentNumber}
 	case PartialRecall:
 		for _, w := range c.Waivers {
 			if w.CreditWaiverNumber != "" {
@@ -257,6 +267,8 @@ func Decide(p Placement, c Command) Decision {
 		return decidePause(p, c)
 	case Resume:
 		return decideResume(p, c)
+	case ReversePayment:
+		return decideReversal(p, c)
 	default:
 		return refuse(fmt.Errorf("domain: unknown command %T", c))
 	}
@@ -544,9 +556,13 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 		left = left.Sub(a)
 	}
 	recovered := p.Recovered.Add(c.Amount)
+	number := c.PaymentNumber
+	if number == "" {
+		number = documentNumber(p, 0) // every payment can be named, to reverse it
+	}
 	events := []Event{
 		PaymentReceived{
-			PaymentNumber: c.PaymentNumber, Amount: c.Amount, Currency: p.Currency, Allocations: allocs,
+			PaymentNumber: number, Amount: c.Amount, Currency: p.Currency, Allocations: allocs,
 			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReceivedAt: at,
 		},
 		AccountingDocumentIssued{
@@ -560,6 +576,57 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	}
 	if after.Outstanding().IsZero() {
 		events = append(events, closeOut(after, at, false)...)
+	}
+	return ok(events...)
+}
+
+// decideReversal reverses a payment once. A repeat for the same reason is
+// answered as the first reversal was; another reason is a conflict. A
+// recalled or paused placement keeps its status; one paid in full is active
+// again (PlacementReopened).
+func decideReversal(p Placement, c ReversePayment) Decision {
+	switch c.Reason {
+	case ReversalReturned, ReversalEnteredInError, ReversalOther:
+	default:
+		return refuse(Invalid(FieldError{Field: "reason", Message: "must be RETURNED, ENTERED_IN_ERROR or OTHER"}))
+	}
+	done, found := p.PaymentNumbers.Get(c.PaymentNumber)
+	if !found || done.Payment == nil {
+		return refuse(ErrPaymentNotFound)
+	}
+	pay := done.Payment
+	if pay.Reversal != "" {
+		if pay.Reversal == c.Reason {
+			return Decision{Repeat: &Repeat{Revision: pay.ReversalRevision}}
+		}
+		e := *ErrPaymentAlreadyReversed
+		e.Message = fmt.Sprintf("payment %q was reversed already (%s)", c.PaymentNumber, pay.Reversal)
+		return refuse(&e)
+	}
+	at := c.At.UTC()
+	recovered := p.Recovered.Sub(pay.Amount)
+	docType := DocReallocation
+	if c.Reason == ReversalEnteredInError {
+		docType = DocCancellation
+	}
+	lines := make([]LineItem, 0, len(pay.Allocations))
+	for _, a := range pay.Allocations {
+		lines = append(lines, LineItem{InvoiceNumber: a.InvoiceNumber, ContractNumber: a.ContractNumber, Amount: a.Amount})
+	}
+	events := []Event{
+		PaymentReversed{
+			PaymentNumber: c.PaymentNumber, Reason: c.Reason, Amount: pay.Amount, Currency: p.Currency,
+			Allocations: slices.Clone(pay.Allocations), OriginalDocument: pay.Document, PaymentRevision: done.Revision,
+			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReversedAt: at,
+		},
+		AccountingDocumentIssued{
+			DocumentNumber: documentNumber(p, 0), Type: docType, Date: at.Format(time.DateOnly),
+			Amount: pay.Amount, Currency: p.Currency, LineItems: lines,
+			OriginalType: DocDirectPayment, OriginalNumber: pay.Document,
+		},
+	}
+	if p.Status == StatusPaid {
+		events = append(events, PlacementReopened{Reason: ReopenedPaymentReversed, PaymentNumber: c.PaymentNumber, ReopenedAt: at})
 	}
 	return ok(events...)
 }

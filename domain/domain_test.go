@@ -454,3 +454,45 @@ func TestEvolveLeavesEarlierStatesAlone(t *testing.T) {
 	_, in2 := p2.PaymentNumbers.Get("P-3")
 	assert.False(t, in2, "deciding changes nothing")
 }
+
+func TestReversalOfAPaymentRecordedWithoutANumber(t *testing.T) {
+	// Before schema 3 a payment without a number was recorded without one:
+	// it is named after its accounting document when read.
+	p := domain.Evolve(domain.Placement{}, domain.PlacementOpened{PlacementID: place().PlacementID, CreditorID: "acme",
+		ClaimNumber: "DE-S242243704005", CustomerNumber: "K508647", Currency: "EUR", FeeRate: d("0.20"), Invoices: place().Invoices, OpenedAt: t0})
+	legacy := domain.PaymentReceived{Amount: d("50"), Currency: "EUR", RecoveredAmount: d("50"), FeeAmount: d("10"), ReceivedAt: t0,
+		Allocations: []domain.Allocation{{InvoiceNumber: "I0417211448", ContractNumber: "166271782837", Amount: d("50")}}}
+	p = domain.Evolve(p, legacy)
+	p = domain.Evolve(p, domain.AccountingDocumentIssued{DocumentNumber: "DE-S242243704005-AD001", Type: domain.DocDirectPayment, Amount: d("-50"), Currency: "EUR"})
+	dec := domain.Decide(p, domain.ReversePayment{PaymentNumber: "DE-S242243704005-AD001", Reason: domain.ReversalReturned, At: t0})
+	require.NoError(t, dec.Err)
+	rev := dec.Events[0].(domain.PaymentReversed)
+	assert.Equal(t, "DE-S242243704005-AD001", rev.OriginalDocument)
+	assert.Equal(t, uint64(1), rev.PaymentRevision)
+	assert.True(t, rev.RecoveredAmount.IsZero())
+	doc := dec.Events[1].(domain.AccountingDocumentIssued)
+	assert.Equal(t, "DE-S242243704005-AD002", doc.DocumentNumber, "the next document number")
+	assert.Equal(t, domain.DocReallocation, doc.Type)
+	assert.Len(t, dec.Events, 2, "an active placement is not reopened")
+
+	// A new payment without a number gets one: its document's.
+	dec = domain.Decide(p, domain.ReceivePayment{Amount: d("10"), At: t0})
+	require.NoError(t, dec.Err)
+	assert.Equal(t, "DE-S242243704005-AD002", dec.Events[0].(domain.PaymentReceived).PaymentNumber)
+	assert.Equal(t, "DE-S242243704005-AD002", dec.Events[1].(domain.AccountingDocumentIssued).DocumentNumber)
+}
+
+func TestReversalOnAPausedPlacementKeepsItPaused(t *testing.T) {
+	p := MustApply(t, domain.Placement{}, place())
+	p = MustApply(t, p, domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("30"), At: t0})
+	p = MustApply(t, p, domain.Pause{Reason: domain.PauseDispute, At: t0})
+	p = MustApply(t, p, domain.ReversePayment{PaymentNumber: "P-1", Reason: domain.ReversalOther, At: t0})
+	assert.Equal(t, domain.StatusPaused, p.Status)
+	assert.True(t, p.Recovered.IsZero())
+	assert.True(t, p.Invoices[0].Paid.IsZero())
+	assert.True(t, p.Invoices[0].Open.Equal(d("100")))
+	// A payment is not found by a waiver's or document's number that was no payment.
+	dec := domain.Decide(p, domain.ReversePayment{PaymentNumber: "DE-S242243704005-AD002", Reason: domain.ReversalOther, At: t0})
+	assert.ErrorIs(t, dec.Err, domain.ErrPaymentNotFound)
+	assert.Empty(t, dec.Events)
+}

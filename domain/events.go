@@ -20,7 +20,15 @@ import (
 //     fill them in again. The hash chain's prefix gives its two hashes in
 //     base64url rather than hexadecimal (42 bytes; journal/chain.go).
 //     Payloads are unchanged.
-const SchemaVersion = 2
+//   - 3: every PaymentReceived carries its paymentNumber (the ledger assigns
+//     its accounting document's number when the client gives none; earlier
+//     unnumbered payments are named the same way when they are read), and
+//     the feeds show pause, resume and reopening as STATUS items and a
+//     payment's number in its CONFIRMATION (only for events of schema 3 on,
+//     so the items of earlier events never change). PaymentReversed and
+//     PlacementReopened are new; AccountingDocumentIssued may name the
+//     document it reverses (originalType, originalNumber).
+const SchemaVersion = 3
 
 // Event is a fact about a placement. Each has a stable type name that is
 // written to the store.
@@ -105,6 +113,9 @@ const (
 	DocCreditWaiver  = "CREDIT_WAIVER"
 	DocCancellation  = "CANCELLATION"
 	DocDirectPayment = "DIRECT_PAYMENT"
+	// DocReallocation takes a payment that was real back off the claim (it
+	// was returned, or reversed for another reason): its amount is open again.
+	DocReallocation = "REALLOCATION"
 )
 
 // AccountingDocumentIssued records a document; its amount is negative (it
@@ -116,6 +127,10 @@ type AccountingDocumentIssued struct {
 	Amount         decimal.Decimal `json:"amount"`
 	Currency       string          `json:"currency"`
 	LineItems      []LineItem      `json:"lineItems"`
+	// OriginalType and OriginalNumber name the document this one reverses
+	// (a payment reversal's REALLOCATION or CANCELLATION).
+	OriginalType   string `json:"originalType,omitempty"`
+	OriginalNumber string `json:"originalNumber,omitempty"`
 }
 
 type CreditWaiverIssued struct {
@@ -136,6 +151,45 @@ type PaymentReceived struct {
 	RecoveredAmount decimal.Decimal `json:"recoveredAmount"`
 	FeeAmount       decimal.Decimal `json:"feeAmount"`
 	ReceivedAt      time.Time       `json:"receivedAt"`
+}
+
+// Reasons a payment is reversed.
+const (
+	ReversalReturned       = "RETURNED"         // the money came back (a bounced transfer, a chargeback)
+	ReversalEnteredInError = "ENTERED_IN_ERROR" // it should never have been recorded (a typo, the wrong claim)
+	ReversalOther          = "OTHER"
+)
+
+// PaymentReversed takes an earlier payment back: its allocations are open
+// again on their invoices, the recovered amount goes down by its amount and
+// the fee is recomputed from the new total. It carries what the placement
+// remembers of the payment, so a reader that did not see the payment (a
+// state started from a snapshot) knows it as well as one that did.
+type PaymentReversed struct {
+	PaymentNumber string          `json:"paymentNumber"`
+	Reason        string          `json:"reason"`
+	Amount        decimal.Decimal `json:"amount"`
+	Currency      string          `json:"currency"`
+	Allocations   []Allocation    `json:"allocations"`
+	// OriginalDocument is the payment's DIRECT_PAYMENT document;
+	// PaymentRevision the revision of its PaymentReceived.
+	OriginalDocument string          `json:"originalDocument"`
+	PaymentRevision  uint64          `json:"paymentRevision"`
+	RecoveredAmount  decimal.Decimal `json:"recoveredAmount"`
+	FeeAmount        decimal.Decimal `json:"feeAmount"`
+	ReversedAt       time.Time       `json:"reversedAt"`
+}
+
+// ReopenedPaymentReversed is why a placement paid in full is active again.
+const ReopenedPaymentReversed = "PAYMENT_REVERSED"
+
+// PlacementReopened makes a placement that was paid in full active again,
+// because a payment was reversed. Outreach stopped when it was paid stays
+// stopped: the agency starts what it wants anew.
+type PlacementReopened struct {
+	Reason        string    `json:"reason"`
+	PaymentNumber string    `json:"paymentNumber"`
+	ReopenedAt    time.Time `json:"reopenedAt"`
 }
 
 type PlacementPaid struct {
@@ -205,6 +259,8 @@ const (
 	TypeRecallRejected           = "RecallRejected"
 	TypePlacementPaused          = "PlacementPaused"
 	TypePlacementResumed         = "PlacementResumed"
+	TypePaymentReversed          = "PaymentReversed"
+	TypePlacementReopened        = "PlacementReopened"
 )
 
 func (PlacementPaused) EventType() string  { return TypePlacementPaused }
@@ -224,6 +280,8 @@ func (CreditWaiverIssued) EventType() string       { return TypeCreditWaiverIssu
 func (PaymentReceived) EventType() string          { return TypePaymentReceived }
 func (PlacementPaid) EventType() string            { return TypePlacementPaid }
 func (RecallRejected) EventType() string           { return TypeRecallRejected }
+func (PaymentReversed) EventType() string          { return TypePaymentReversed }
+func (PlacementReopened) EventType() string        { return TypePlacementReopened }
 
 // registry maps each stored type name to a decoder. An unknown type is an
 // error, never a silent skip. Unknown fields inside a known type are
@@ -259,6 +317,8 @@ func init() {
 	register[RecallRejected]()
 	register[PlacementPaused]()
 	register[PlacementResumed]()
+	register[PaymentReversed]()
+	register[PlacementReopened]()
 }
 
 // EncodeEvent returns an event's stored type name and payload.

@@ -34,10 +34,13 @@ const (
 	CallFailedStatus     = "failed"
 )
 
-// InvoiceState is an invoice with what is still open on it.
+// InvoiceState is an invoice with what was waived and paid on it and what
+// is still open: Open = Amount − Waived − Paid.
 type InvoiceState struct {
 	Invoice
-	Open decimal.Decimal
+	Open   decimal.Decimal
+	Waived decimal.Decimal
+	Paid   decimal.Decimal
 }
 
 type SequenceState struct {
@@ -90,6 +93,31 @@ type Placement struct {
 type Processed struct {
 	Content  string
 	Revision uint64
+	// Payment is set for payments: what a reversal needs.
+	Payment *PaymentRecord `json:",omitempty"`
+}
+
+// PaymentRecord is what a placement remembers of a payment, to reverse it.
+type PaymentRecord struct {
+	Amount decimal.Decimal
+	// Document is the number of the payment's DIRECT_PAYMENT document.
+	Document    string
+	Allocations []Allocation
+	// Reversal is the reason it was reversed ("" while it stands), at
+	// ReversalRevision.
+	Reversal         string `json:",omitempty"`
+	ReversalRevision uint64 `json:",omitempty"`
+}
+
+// PaymentNumberOf names a payment: the number it was recorded with, or, for
+// a payment recorded without one before schema 3, its accounting document's
+// number (what the ledger assigns since). p is the placement just before or
+// just after the payment (its document is counted by the event after it).
+func PaymentNumberOf(p Placement, e PaymentReceived) string {
+	if e.PaymentNumber != "" {
+		return e.PaymentNumber
+	}
+	return documentNumber(p, 0)
 }
 
 // Exists reports whether the placement was opened.
@@ -130,7 +158,7 @@ func Evolve(p Placement, e Event) Placement {
 			Original: decimal.Zero, Waived: decimal.Zero, Recovered: decimal.Zero, Fee: decimal.Zero,
 		}
 		for _, inv := range e.Invoices {
-			p.Invoices = append(p.Invoices, InvoiceState{Invoice: inv, Open: inv.Amount})
+			p.Invoices = append(p.Invoices, InvoiceState{Invoice: inv, Open: inv.Amount, Waived: decimal.Zero, Paid: decimal.Zero})
 			p.Original = p.Original.Add(inv.Amount)
 		}
 	case EmailSequenceStarted:
@@ -173,7 +201,7 @@ func Evolve(p Placement, e Event) Placement {
 	case CreditWaiverIssued:
 		p.Invoices = slices.Clone(p.Invoices)
 		if inv := p.invoice(e.InvoiceNumber); inv != nil {
-			inv.Open = inv.Open.Sub(e.Amount)
+			inv.Open, inv.Waived = inv.Open.Sub(e.Amount), inv.Waived.Add(e.Amount)
 		}
 		p.Waived = p.Waived.Add(e.Amount)
 		if e.CreditWaiverNumber != "" {
@@ -184,13 +212,26 @@ func Evolve(p Placement, e Event) Placement {
 		p.Invoices = slices.Clone(p.Invoices)
 		for _, a := range e.Allocations {
 			if inv := p.invoice(a.InvoiceNumber); inv != nil {
-				inv.Open = inv.Open.Sub(a.Amount)
+				inv.Open, inv.Paid = inv.Open.Sub(a.Amount), inv.Paid.Add(a.Amount)
 			}
 		}
 		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
-		if e.PaymentNumber != "" {
-			p.PaymentNumbers = p.PaymentNumbers.With(e.PaymentNumber, Processed{Content: paymentContent(e.Amount), Revision: revision})
+		p.PaymentNumbers = p.PaymentNumbers.With(PaymentNumberOf(p, e), Processed{Content: paymentContent(e.Amount), Revision: revision,
+			Payment: &PaymentRecord{Amount: e.Amount, Document: documentNumber(p, 0), Allocations: e.Allocations}})
+	case PaymentReversed:
+		p.Invoices = slices.Clone(p.Invoices)
+		for _, a := range e.Allocations {
+			if inv := p.invoice(a.InvoiceNumber); inv != nil {
+				inv.Open, inv.Paid = inv.Open.Add(a.Amount), inv.Paid.Sub(a.Amount)
+			}
 		}
+		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
+		// Everything about the payment is in the event: a state that never
+		// saw the payment (started from a snapshot) learns it here whole.
+		p.PaymentNumbers = p.PaymentNumbers.With(e.PaymentNumber, Processed{Content: paymentContent(e.Amount), Revision: e.PaymentRevision,
+			Payment: &PaymentRecord{Amount: e.Amount, Document: e.OriginalDocument, Allocations: e.Allocations, Reversal: e.Reason, ReversalRevision: revision}})
+	case PlacementReopened:
+		p.Status, p.ResolvedAt, p.OutcomeScore = StatusActive, nil, nil
 	case PlacementPaid:
 		at := e.PaidAt
 		p.Status, p.ResolvedAt, p.Pause = StatusPaid, &at, nil

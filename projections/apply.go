@@ -72,6 +72,7 @@ var payloadNamespace = uuid.MustParse("c9a3e8f1-4b62-4f0e-9d7a-2b5c8e1f6a33")
 var statusChanges = map[string]domain.Status{
 	domain.TypePlacementRecalled: domain.StatusRecalled, domain.TypePlacementPaid: domain.StatusPaid,
 	domain.TypePlacementPaused: domain.StatusPaused, domain.TypePlacementResumed: domain.StatusActive,
+	domain.TypePlacementReopened: domain.StatusActive,
 }
 
 // stateCache keeps decoded placement states, least recently used first out.
@@ -424,6 +425,9 @@ func (t *tx) processed(id uuid.UUID, p domain.Placement, e domain.Event) error {
 	var done domain.Processed
 	switch e := e.(type) {
 	case domain.PaymentReceived:
+		kind, number = numberPayment, domain.PaymentNumberOf(p, e)
+		done, _ = p.PaymentNumbers.Get(number)
+	case domain.PaymentReversed:
 		kind, number = numberPayment, e.PaymentNumber
 		done, _ = p.PaymentNumbers.Get(number)
 	case domain.CreditWaiverIssued:
@@ -490,16 +494,19 @@ func (t *tx) endCommand(creditor string, id uuid.UUID, st *placementState, rec j
 }
 
 // itemTypeByte codes a feed item's type in the creditor feed, for filtering.
-var itemTypeByte = map[string]byte{ItemConfirmation: 'c', ItemClosing: 'l', ItemRejection: 'r', ItemAccountingDocument: 'a'}
+var itemTypeByte = map[string]byte{ItemConfirmation: 'c', ItemClosing: 'l', ItemRejection: 'r', ItemAccountingDocument: 'a', ItemStatus: 's'}
 
 // reconcile records what finance counts of an event: payments with their
 // share of the fee, waivers and recalls, by the time they happened.
 func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Placement, rec journal.Record) error {
 	e := reconcile.Entry{Placement: id, ClaimNumber: after.ClaimNumber, Currency: after.Currency, Position: uint64(rec.Position),
-		OccurredAt: rec.Meta.OccurredAt}
+		OccurredAt: rec.Meta.OccurredAt, Hash: rec.Meta.Hash}
 	switch ev := rec.Event.(type) {
 	case domain.PaymentReceived:
-		e.Kind, e.Amount, e.PaymentNumber = reconcile.KindPayment, ev.Amount, ev.PaymentNumber
+		e.Kind, e.Amount, e.PaymentNumber = reconcile.KindPayment, ev.Amount, domain.PaymentNumberOf(before, ev)
+		e.Fee = ev.FeeAmount.Sub(before.Fee)
+	case domain.PaymentReversed:
+		e.Kind, e.Amount, e.PaymentNumber, e.Reason = reconcile.KindReversal, ev.Amount, ev.PaymentNumber, ev.Reason
 		e.Fee = ev.FeeAmount.Sub(before.Fee)
 	case domain.CreditWaiverIssued:
 		e.Kind, e.Amount, e.Fee = reconcile.KindWaiver, ev.Amount, decimal.Zero

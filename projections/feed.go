@@ -34,6 +34,7 @@ const (
 	ItemClosing            = "CLOSING"
 	ItemRejection          = "REJECTION"
 	ItemAccountingDocument = "ACCOUNTING_DOCUMENT"
+	ItemStatus             = "STATUS"
 )
 
 // FeedItem is one item of a transaction feed, in the shape of the claim
@@ -48,6 +49,7 @@ type FeedItem struct {
 	Closing            *Closing            `json:"closing,omitempty"`
 	Rejection          *Rejection          `json:"rejection,omitempty"`
 	AccountingDocument *AccountingDocument `json:"accountingDocument,omitempty"`
+	Status             *StatusChange       `json:"status,omitempty"`
 
 	// Position and OccurredAt place the item in the global feed:
 	// CommandPosition is the position of the last event of the command the
@@ -65,6 +67,9 @@ type Confirmation struct {
 	ContractNumber string `json:"contractNumber"`
 	Amount         Exact  `json:"amount"`
 	Currency       string `json:"currency,omitempty"`
+	// PaymentNumber names a DIRECT_PAYMENT's payment (events of schema 3 on),
+	// as a reversal names it.
+	PaymentNumber string `json:"paymentNumber,omitempty"`
 }
 
 type Closing struct {
@@ -88,7 +93,32 @@ type AccountingDocument struct {
 	Amount    Exact      `json:"amount"`
 	Currency  string     `json:"currency"`
 	LineItems []LineItem `json:"lineItems"`
+	// OriginalType and OriginalNumber name the document a reversal's
+	// REALLOCATION or CANCELLATION takes back.
+	OriginalType   string `json:"originalType,omitempty"`
+	OriginalNumber string `json:"originalNumber,omitempty"`
 }
+
+// StatusChange is a STATUS item: the placement was paused, resumed, or
+// reopened after a payment reversal. Type is PAUSED, RESUMED or REOPENED;
+// Status the placement's status after it; Reason the pause's reason
+// (DISPUTE, CREDITOR_REQUEST, OTHER) or the reopening's (PAYMENT_REVERSED);
+// ResumeAt when a pause ends by itself; Automatic when the ledger resumed
+// it at resumeAt; PaymentNumber the reversed payment that reopened it.
+type StatusChange struct {
+	Date          string     `json:"date"`
+	Type          string     `json:"type"`
+	Status        string     `json:"status"`
+	Reason        string     `json:"reason,omitempty"`
+	ResumeAt      *time.Time `json:"resumeAt,omitempty"`
+	Automatic     bool       `json:"automatic,omitempty"`
+	PaymentNumber string     `json:"paymentNumber,omitempty"`
+}
+
+// statusItemsSince is the schema version from which pauses and resumes have
+// STATUS items: earlier events keep the items they had, so no sortNumber of
+// an existing feed moves.
+const statusItemsSince = 3
 
 type LineItem struct {
 	InvoiceNumber  string `json:"invoiceNumber"`
@@ -161,10 +191,30 @@ func (c *commandItems) add(p domain.Placement, se StoredEvent) {
 	case domain.PaymentReceived:
 		it := base(0, ItemConfirmation)
 		it.Confirmation = &Confirmation{Date: date, Type: "DIRECT_PAYMENT", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.Amount), Currency: e.Currency}
+		if se.Meta.SchemaVersion >= statusItemsSince {
+			it.Confirmation.PaymentNumber = e.PaymentNumber
+		}
+		c.items = append(c.items, it)
+	case domain.PlacementPaused:
+		if se.Meta.SchemaVersion >= statusItemsSince {
+			it := base(0, ItemStatus)
+			it.Status = &StatusChange{Date: date, Type: "PAUSED", Status: string(domain.StatusPaused), Reason: e.Reason, ResumeAt: e.ResumeAt}
+			c.items = append(c.items, it)
+		}
+	case domain.PlacementResumed:
+		if se.Meta.SchemaVersion >= statusItemsSince {
+			it := base(0, ItemStatus)
+			it.Status = &StatusChange{Date: date, Type: "RESUMED", Status: string(domain.StatusActive), Automatic: e.Automatic}
+			c.items = append(c.items, it)
+		}
+	case domain.PlacementReopened:
+		it := base(0, ItemStatus)
+		it.Status = &StatusChange{Date: date, Type: "REOPENED", Status: string(domain.StatusActive), Reason: e.Reason, PaymentNumber: e.PaymentNumber}
 		c.items = append(c.items, it)
 	case domain.AccountingDocumentIssued:
 		it := base(0, ItemAccountingDocument)
-		doc := &AccountingDocument{Date: e.Date, Type: e.Type, Number: e.DocumentNumber, Amount: Exact(e.Amount), Currency: e.Currency, LineItems: []LineItem{}}
+		doc := &AccountingDocument{Date: e.Date, Type: e.Type, Number: e.DocumentNumber, Amount: Exact(e.Amount), Currency: e.Currency, LineItems: []LineItem{},
+			OriginalType: e.OriginalType, OriginalNumber: e.OriginalNumber}
 		for _, l := range e.LineItems {
 			doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: l.InvoiceNumber, ContractNumber: l.ContractNumber, Amount: Exact(l.Amount)})
 		}

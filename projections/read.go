@@ -175,8 +175,8 @@ func ParseFeedCursor(s string) (FeedCursor, bool) {
 // FeedTypes maps the type filter of the creditor feed to item types: the
 // collection API's names, and the item types themselves.
 var FeedTypes = map[string]string{
-	"confirmation": ItemConfirmation, "closing": ItemClosing, "rejection": ItemRejection, "accountingDocument": ItemAccountingDocument,
-	ItemConfirmation: ItemConfirmation, ItemClosing: ItemClosing, ItemRejection: ItemRejection, ItemAccountingDocument: ItemAccountingDocument,
+	"confirmation": ItemConfirmation, "closing": ItemClosing, "rejection": ItemRejection, "accountingDocument": ItemAccountingDocument, "status": ItemStatus,
+	ItemConfirmation: ItemConfirmation, ItemClosing: ItemClosing, ItemRejection: ItemRejection, ItemAccountingDocument: ItemAccountingDocument, ItemStatus: ItemStatus,
 }
 
 // CreditorFeed returns a page of a creditor's feed: the items that happened

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,8 +97,10 @@ func TestSnapshotsDecideAsTheStreamDoes(t *testing.T) {
 			}
 			amounts := []string{"0.01", "1.50", "7.77", "20.00"}
 			for step := range 250 {
-				id := ids[rng.IntN(len(ids))]
-				roll, number, amount := rng.IntN(20), rng.IntN(6), decimal.RequireFromString(amounts[rng.IntN(len(amounts))])
+				which := rng.IntN(len(ids))
+				id := ids[which]
+				roll, number, amount := rng.IntN(24), rng.IntN(6), decimal.RequireFromString(amounts[rng.IntN(len(amounts))])
+				reason := []string{domain.ReversalReturned, domain.ReversalEnteredInError, domain.ReversalOther}[rng.IntN(3)]
 				build := func(at time.Time) domain.Command {
 					switch {
 					case roll < 11: // numbered payments: repeats and reuses of a number happen
@@ -117,6 +120,10 @@ func TestSnapshotsDecideAsTheStreamDoes(t *testing.T) {
 						return domain.Pause{Reason: domain.PauseDispute, ResumeAt: &resume, At: at}
 					case roll == 18:
 						return domain.Resume{At: at}
+					case roll < 21: // reversals: of numbered payments, again, for another reason, of unknown ones
+						return domain.ReversePayment{PaymentNumber: fmt.Sprintf("PN-%d", number), Reason: reason, At: at}
+					case roll == 21: // of a payment named by the ledger (or of a document that was no payment)
+						return domain.ReversePayment{PaymentNumber: fmt.Sprintf("CL-%d-AD%03d", which, 1+number), Reason: reason, At: at}
 					default:
 						return domain.Recall{At: at}
 					}
@@ -137,9 +144,17 @@ func TestSnapshotsDecideAsTheStreamDoes(t *testing.T) {
 				b, errB := sh.Execute(ctx, id, req, build)
 				require.Equal(t, outcomeOf(t, a, errA), outcomeOf(t, b, errB), "step %d", step)
 			}
+			reversed := 0
 			for _, id := range ids {
-				require.Equal(t, streamData(t, folding, id), streamData(t, snapshotting, id))
+				events := streamData(t, folding, id)
+				require.Equal(t, events, streamData(t, snapshotting, id))
+				for _, e := range events {
+					if strings.HasPrefix(e, domain.TypePaymentReversed+" ") {
+						reversed++
+					}
+				}
 			}
+			require.Positive(t, reversed, "the sequence reversed some payments")
 			// The snapshots' hashes continued each stream's chain.
 			report, err := verify.Run(ctx, snapshotting, verify.Options{})
 			require.NoError(t, err)

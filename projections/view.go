@@ -38,6 +38,8 @@ type InvoiceView struct {
 	ContractNumber string `json:"contractNumber"`
 	DueDate        string `json:"dueDate"`
 	Amount         string `json:"amount"`
+	WaivedAmount   string `json:"waivedAmount"`
+	PaidAmount     string `json:"paidAmount"`
 	OpenAmount     string `json:"openAmount"`
 }
 
@@ -71,7 +73,7 @@ func Render(p domain.Placement, revision uint64) Placement {
 	}
 	for i, inv := range p.Invoices {
 		v.Invoices[i] = InvoiceView{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, DueDate: inv.DueDate,
-			Amount: money(inv.Amount), OpenAmount: money(inv.Open)}
+			Amount: money(inv.Amount), WaivedAmount: money(inv.Waived), PaidAmount: money(inv.Paid), OpenAmount: money(inv.Open)}
 	}
 	for i, s := range p.Sequences {
 		v.EmailSequences[i] = SequenceView{SequenceID: s.ID, Status: s.Status, NextSendAt: s.NextSendAt}

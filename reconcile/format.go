@@ -5,6 +5,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -19,20 +20,41 @@ type AmountsView struct {
 	NetToCreditor string `json:"netToCreditor"`
 	Waived        string `json:"waived"`
 	Recalled      string `json:"recalled"`
+	Reversals     int    `json:"reversals"`
+	Reversed      string `json:"reversed"`
 }
 
 // View formats amounts for their currency.
 func (a Amounts) View(currency string) AmountsView {
 	m := func(d decimal.Decimal) string { return domain.FormatMoney(d, currency) }
-	return AmountsView{Payments: a.Payments, Recovered: m(a.Recovered), Fees: m(a.Fees), NetToCreditor: m(a.NetToCreditor), Waived: m(a.Waived), Recalled: m(a.Recalled)}
+	return AmountsView{Payments: a.Payments, Recovered: m(a.Recovered), Fees: m(a.Fees), NetToCreditor: m(a.NetToCreditor), Waived: m(a.Waived), Recalled: m(a.Recalled),
+		Reversals: a.Reversals, Reversed: m(a.Reversed)}
 }
 
 // LineView is a Line as served.
 type LineView struct {
-	PlacementID string `json:"placementId"`
-	ClaimNumber string `json:"claimNumber"`
-	Currency    string `json:"currency"`
+	PlacementID string   `json:"placementId"`
+	ClaimNumber string   `json:"claimNumber"`
+	Currency    string   `json:"currency"`
+	Positions   []uint64 `json:"positions"`
 	AmountsView
+}
+
+// EntryView is an Entry as served: one event counted, with what it adds to
+// its line (amount and fee signed as they count: a reversal's are negative
+// or zero) and the position and hash that cite it.
+type EntryView struct {
+	Kind          string `json:"kind"`
+	Date          string `json:"date"`
+	PlacementID   string `json:"placementId"`
+	ClaimNumber   string `json:"claimNumber"`
+	PaymentNumber string `json:"paymentNumber,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+	Currency      string `json:"currency"`
+	Amount        string `json:"amount"`
+	Fee           string `json:"fee"`
+	Position      uint64 `json:"position"`
+	Hash          string `json:"hash"`
 }
 
 // ReportView is a Report as served.
@@ -42,27 +64,66 @@ type ReportView struct {
 	To       string                 `json:"to"`
 	Totals   map[string]AmountsView `json:"totals"`
 	Lines    []LineView             `json:"lines"`
+	Entries  []EntryView            `json:"entries"`
+}
+
+func (e Entry) view() EntryView {
+	m := func(d decimal.Decimal) string { return domain.FormatMoney(d, e.Currency) }
+	amount := e.Amount
+	if e.Kind == KindReversal {
+		amount = amount.Neg()
+	}
+	fee := e.Fee
+	if e.Kind != KindPayment && e.Kind != KindReversal {
+		fee = decimal.Zero
+	}
+	return EntryView{Kind: e.Kind, Date: e.OccurredAt.UTC().Format(time.DateOnly), PlacementID: e.Placement.String(), ClaimNumber: e.ClaimNumber,
+		PaymentNumber: e.PaymentNumber, Reason: e.Reason, Currency: e.Currency, Amount: m(amount), Fee: m(fee), Position: e.Position, Hash: e.Hash}
 }
 
 // View formats a report.
 func (r Report) View() ReportView {
 	v := ReportView{Creditor: r.Creditor, From: r.From.UTC().Format("2006-01-02T15:04:05Z07:00"), To: r.To.UTC().Format("2006-01-02T15:04:05Z07:00"),
-		Totals: map[string]AmountsView{}, Lines: []LineView{}}
+		Totals: map[string]AmountsView{}, Lines: []LineView{}, Entries: []EntryView{}}
 	for cur, a := range r.Totals {
 		v.Totals[cur] = a.View(cur)
 	}
 	for _, l := range r.Lines {
-		v.Lines = append(v.Lines, LineView{PlacementID: l.PlacementID, ClaimNumber: l.ClaimNumber, Currency: l.Currency, AmountsView: l.Amounts.View(l.Currency)})
+		positions := l.Positions
+		if positions == nil {
+			positions = []uint64{}
+		}
+		v.Lines = append(v.Lines, LineView{PlacementID: l.PlacementID, ClaimNumber: l.ClaimNumber, Currency: l.Currency, Positions: positions, AmountsView: l.Amounts.View(l.Currency)})
+	}
+	for _, e := range r.Entries {
+		v.Entries = append(v.Entries, e.view())
 	}
 	return v
 }
 
-// WriteCSV writes a line per placement, then a TOTAL line per currency.
+// CSVHeader is the reconciliation CSV's first row.
+var CSVHeader = []string{"kind", "placementId", "claimNumber", "currency", "payments", "recovered", "fees", "netToCreditor", "waived", "recalled",
+	"reversals", "reversed", "date", "paymentNumber", "reason", "position", "hash"}
+
+// WriteCSV writes a row per entry (kind payment, reversal, waiver or
+// recall: the event's figures, date, position and hash), a line per
+// placement, then a TOTAL line per currency. The entry rows of a currency
+// add up to its TOTAL row.
 func (r Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"kind", "placementId", "claimNumber", "currency", "payments", "recovered", "fees", "netToCreditor", "waived", "recalled"})
-	row := func(kind, id, claim, cur string, a AmountsView) {
-		_ = cw.Write([]string{kind, id, claim, cur, strconv.Itoa(a.Payments), a.Recovered, a.Fees, a.NetToCreditor, a.Waived, a.Recalled})
+	_ = cw.Write(CSVHeader)
+	row := func(kind, id, claim, cur string, a AmountsView, cite ...string) {
+		rec := []string{kind, id, claim, cur, strconv.Itoa(a.Payments), a.Recovered, a.Fees, a.NetToCreditor, a.Waived, a.Recalled,
+			strconv.Itoa(a.Reversals), a.Reversed}
+		rec = append(rec, cite...)
+		for len(rec) < len(CSVHeader) {
+			rec = append(rec, "")
+		}
+		_ = cw.Write(rec)
+	}
+	for _, e := range r.Entries {
+		ev := e.view()
+		row(e.Kind, ev.PlacementID, e.ClaimNumber, e.Currency, e.Figures().View(e.Currency), ev.Date, e.PaymentNumber, e.Reason, strconv.FormatUint(e.Position, 10), e.Hash)
 	}
 	v := r.View()
 	for _, l := range v.Lines {

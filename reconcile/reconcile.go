@@ -20,7 +20,9 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Amounts are the figures of a line or a total.
+// Amounts are the figures of a line or a total. Recovered, Fees and
+// NetToCreditor are net of reversals: a payment reversed in the same window
+// adds nothing to them, and Payments and Reversals count both sides.
 type Amounts struct {
 	Payments      int             `json:"payments"`
 	Recovered     decimal.Decimal `json:"recovered"`
@@ -28,10 +30,12 @@ type Amounts struct {
 	NetToCreditor decimal.Decimal `json:"netToCreditor"`
 	Waived        decimal.Decimal `json:"waived"`
 	Recalled      decimal.Decimal `json:"recalled"`
+	Reversals     int             `json:"reversals"`
+	Reversed      decimal.Decimal `json:"reversed"`
 }
 
 func zero() Amounts {
-	return Amounts{Recovered: decimal.Zero, Fees: decimal.Zero, NetToCreditor: decimal.Zero, Waived: decimal.Zero, Recalled: decimal.Zero}
+	return Amounts{Recovered: decimal.Zero, Fees: decimal.Zero, NetToCreditor: decimal.Zero, Waived: decimal.Zero, Recalled: decimal.Zero, Reversed: decimal.Zero}
 }
 
 func (a *Amounts) add(b Amounts) {
@@ -41,32 +45,42 @@ func (a *Amounts) add(b Amounts) {
 	a.NetToCreditor = a.NetToCreditor.Add(b.NetToCreditor)
 	a.Waived = a.Waived.Add(b.Waived)
 	a.Recalled = a.Recalled.Add(b.Recalled)
+	a.Reversals += b.Reversals
+	a.Reversed = a.Reversed.Add(b.Reversed)
 }
 
-// Line is one placement's figures.
+// Line is one placement's figures, with the positions of the events they
+// add up (each is one of the report's entries).
 type Line struct {
-	PlacementID string `json:"placementId"`
-	ClaimNumber string `json:"claimNumber"`
-	Currency    string `json:"currency"`
+	PlacementID string   `json:"placementId"`
+	ClaimNumber string   `json:"claimNumber"`
+	Currency    string   `json:"currency"`
+	Positions   []uint64 `json:"positions"`
 	Amounts
 }
 
-// Payment is one direct payment the ledger recorded in the window.
+// Payment is one direct payment, or the reversal of one (a negative
+// amount), the ledger recorded in the window.
 type Payment struct {
 	Date          string          `json:"date"`
 	ClaimNumber   string          `json:"claimNumber"`
 	PaymentNumber string          `json:"paymentNumber"`
 	Amount        decimal.Decimal `json:"amount"`
 	Currency      string          `json:"currency"`
+	Position      uint64          `json:"position"`
+	Hash          string          `json:"hash"`
 }
 
-// Report is the reconciliation of one creditor over [From, To).
+// Report is the reconciliation of one creditor over [From, To): totals per
+// currency, a line per placement, and the entries (one per event counted,
+// in log order) the lines add up, each citing its event's position and hash.
 type Report struct {
 	Creditor string             `json:"creditor"`
 	From     time.Time          `json:"from"`
 	To       time.Time          `json:"to"`
 	Totals   map[string]Amounts `json:"totals"`
 	Lines    []Line             `json:"lines"`
+	Entries  []Entry            `json:"entries"`
 	Payments []Payment          `json:"-"`
 }
 
@@ -75,6 +89,9 @@ const (
 	KindPayment = "payment"
 	KindWaiver  = "waiver"
 	KindRecall  = "recall"
+	// KindReversal takes a payment back: its amount (positive) comes off
+	// recovered, and its fee change (zero or negative) off the fees.
+	KindReversal = "reversal"
 )
 
 // Entry is one event finance counts, as the read side indexes it per
@@ -88,15 +105,39 @@ type Entry struct {
 	Amount        decimal.Decimal `json:"amount"`
 	Fee           decimal.Decimal `json:"fee"`
 	PaymentNumber string          `json:"paymentNumber,omitempty"`
-	Position      uint64          `json:"position"`
-	OccurredAt    time.Time       `json:"occurredAt"`
+	// Reason is a reversal's.
+	Reason     string    `json:"reason,omitempty"`
+	Position   uint64    `json:"position"`
+	OccurredAt time.Time `json:"occurredAt"`
+	// Hash is the event's hash in the chain (hexadecimal): with Position,
+	// what an auditor checks the figure against (ledger verify, export).
+	Hash string `json:"hash"`
+}
+
+// Figures are what one entry adds to its line and to the totals.
+func (e Entry) Figures() Amounts {
+	a := zero()
+	switch e.Kind {
+	case KindPayment:
+		a.Payments = 1
+		a.Recovered, a.Fees, a.NetToCreditor = e.Amount, e.Fee, e.Amount.Sub(e.Fee)
+	case KindReversal:
+		a.Reversals, a.Reversed = 1, e.Amount
+		a.Recovered, a.Fees, a.NetToCreditor = e.Amount.Neg(), e.Fee, e.Amount.Neg().Sub(e.Fee)
+	case KindWaiver:
+		a.Waived = e.Amount
+	case KindRecall:
+		a.Recalled = e.Amount
+	}
+	return a
 }
 
 // FromEntries reconciles a creditor over [from, to) from its entries in
 // that window: a line per placement with entries in it (by claim number),
-// totals per currency, and the payments in log order for statement matching.
+// totals per currency, and the payments and reversals in log order for
+// statement matching.
 func FromEntries(creditor string, from, to time.Time, entries []Entry) Report {
-	r := Report{Creditor: creditor, From: from, To: to, Totals: map[string]Amounts{}}
+	r := Report{Creditor: creditor, From: from, To: to, Totals: map[string]Amounts{}, Entries: []Entry{}}
 	lines := map[uuid.UUID]*Line{}
 	var order []uuid.UUID
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].Position < entries[j].Position })
@@ -107,19 +148,17 @@ func FromEntries(creditor string, from, to time.Time, entries []Entry) Report {
 			lines[e.Placement] = l
 			order = append(order, e.Placement)
 		}
-		a := &l.Amounts
+		l.Amounts.add(e.Figures())
+		l.Positions = append(l.Positions, e.Position)
+		r.Entries = append(r.Entries, e)
 		switch e.Kind {
-		case KindPayment:
-			a.Payments++
-			a.Recovered = a.Recovered.Add(e.Amount)
-			a.Fees = a.Fees.Add(e.Fee)
-			a.NetToCreditor = a.NetToCreditor.Add(e.Amount.Sub(e.Fee))
+		case KindPayment, KindReversal:
+			amount := e.Amount
+			if e.Kind == KindReversal {
+				amount = amount.Neg()
+			}
 			r.Payments = append(r.Payments, Payment{Date: e.OccurredAt.UTC().Format(time.DateOnly), ClaimNumber: e.ClaimNumber,
-				PaymentNumber: e.PaymentNumber, Amount: e.Amount, Currency: e.Currency})
-		case KindWaiver:
-			a.Waived = a.Waived.Add(e.Amount)
-		case KindRecall:
-			a.Recalled = a.Recalled.Add(e.Amount)
+				PaymentNumber: e.PaymentNumber, Amount: amount, Currency: e.Currency, Position: e.Position, Hash: e.Hash})
 		}
 	}
 	for _, id := range order {

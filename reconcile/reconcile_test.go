@@ -64,11 +64,14 @@ func TestTotalsEqualSumsOverEvents(t *testing.T) {
 				require.NoError(t, err)
 				ids = append(ids, res.Placement.ID)
 			}
-			for range 150 {
-				id := ids[rng.IntN(len(ids))]
+			for range 200 {
+				which := rng.IntN(len(ids))
+				id := ids[which]
 				_, _ = h.Execute(ctx, id, command.Request{Actor: "x", RequestID: "r"}, func(at time.Time) domain.Command {
 					amount := decimal.New(int64(rng.IntN(9000)+1), -2)
-					switch rng.IntN(8) {
+					switch rng.IntN(10) {
+					case 8, 9: // a payment's number is its document's: some of these are payments
+						return domain.ReversePayment{PaymentNumber: fmt.Sprintf("CL-%d-AD%03d", which, 1+rng.IntN(6)), Reason: domain.ReversalReturned, At: at}
 					case 0:
 						return domain.Recall{At: at}
 					case 1, 2:
@@ -96,6 +99,10 @@ func TestTotalsEqualSumsOverEvents(t *testing.T) {
 					case domain.PaymentReceived:
 						a.Payments++
 						a.Recovered = a.Recovered.Add(e.Amount)
+					case domain.PaymentReversed:
+						a.Reversals++
+						a.Recovered = a.Recovered.Sub(e.Amount)
+						a.Reversed = a.Reversed.Add(e.Amount)
 					case domain.CreditWaiverIssued:
 						a.Waived = a.Waived.Add(e.Amount)
 					case domain.PlacementRecalled:
@@ -109,12 +116,19 @@ func TestTotalsEqualSumsOverEvents(t *testing.T) {
 				a.Fees = a.Fees.Add(p.Fee) // over all time, the fees add up to each placement's fee
 				want[opened.Currency] = a
 			}
+			reversals := 0
+			for _, w := range want {
+				reversals += w.Reversals
+			}
+			require.Positive(t, reversals, "the sequence reversed some of acme's payments")
 			for cur, w := range want {
 				if w.Payments == 0 && w.Waived.IsZero() && w.Recalled.IsZero() {
 					continue
 				}
 				got := r.Totals[cur]
 				assert.Equal(t, w.Payments, got.Payments, cur)
+				assert.Equal(t, w.Reversals, got.Reversals, cur)
+				assert.True(t, w.Reversed.Equal(got.Reversed), "%s reversed: %s vs %s", cur, w.Reversed, got.Reversed)
 				assert.True(t, w.Recovered.Equal(got.Recovered), "%s recovered: %s vs %s", cur, w.Recovered, got.Recovered)
 				assert.True(t, w.Fees.Equal(got.Fees), "%s fees: %s vs %s", cur, w.Fees, got.Fees)
 				assert.True(t, w.Recovered.Sub(w.Fees).Equal(got.NetToCreditor), "%s net", cur)
@@ -193,6 +207,35 @@ func TestMatchEveryKind(t *testing.T) {
 	assert.Equal(t, "P-9", m.MissingFromStatement[0].PaymentNumber)
 	assert.False(t, m.Clean())
 	assert.True(t, reconcile.Match(ledger[:1], stmt[:1]).Clean())
+}
+
+func TestMatchReversals(t *testing.T) {
+	// A payment reversed in the window: both lines in the ledger, netting to
+	// zero; the statement lists the reversal as a negative line.
+	rep := reconcile.FromEntries("acme", time.Time{}, time.Now(), []reconcile.Entry{
+		{Kind: reconcile.KindPayment, ClaimNumber: "CL-1", Currency: "EUR", PaymentNumber: "P-1", Amount: d("10"), Fee: d("2"), Position: 3, Hash: "aa",
+			OccurredAt: time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC)},
+		{Kind: reconcile.KindReversal, ClaimNumber: "CL-1", Currency: "EUR", PaymentNumber: "P-1", Amount: d("10"), Fee: d("-2"), Position: 7, Hash: "bb",
+			OccurredAt: time.Date(2024, 4, 2, 0, 0, 0, 0, time.UTC)},
+	})
+	eur := rep.Totals["EUR"]
+	assert.Equal(t, 1, eur.Payments)
+	assert.Equal(t, 1, eur.Reversals)
+	assert.True(t, eur.Recovered.IsZero() && eur.Fees.IsZero() && eur.NetToCreditor.IsZero(), "%+v", eur)
+	require.Len(t, rep.Payments, 2)
+	assert.Equal(t, "-10", rep.Payments[1].Amount.String())
+	assert.Equal(t, []uint64{3, 7}, rep.Lines[0].Positions)
+	stmt, err := reconcile.ParseStatement(strings.NewReader("date,claimNumber,paymentNumber,amount,currency\n" +
+		"2024-04-02,CL-1,P-1,-10.00,EUR\n" +
+		"2024-04-01,CL-1,P-1,10.00,EUR\n"))
+	require.NoError(t, err)
+	m := reconcile.Match(rep.Payments, stmt)
+	assert.True(t, m.Clean(), "%+v", m)
+	assert.Len(t, m.Matched, 2)
+	// A statement that leaves the reversal out is told so.
+	m = reconcile.Match(rep.Payments, stmt[1:])
+	require.Len(t, m.MissingFromStatement, 1)
+	assert.Equal(t, uint64(7), m.MissingFromStatement[0].Position)
 }
 
 func TestErrStatement(t *testing.T) {

@@ -81,8 +81,13 @@ func ParseStatement(r io.Reader) ([]StatementLine, error) {
 		if _, ok := domain.MinorUnits(l.Currency); !ok {
 			return nil, fmt.Errorf("statement line %d, column currency: %q is not a currency the ledger knows", line, l.Currency)
 		}
-		if l.Amount, err = domain.ParseAmount([]byte(get("amount")), l.Currency, "amount"); err != nil {
+		// A reversed payment is a line of its own with a negative amount.
+		raw, negative := strings.CutPrefix(get("amount"), "-")
+		if l.Amount, err = domain.ParseAmount([]byte(raw), l.Currency, "amount"); err != nil {
 			return nil, fmt.Errorf("statement line %d, column amount: %v", line, err)
+		}
+		if negative {
+			l.Amount = l.Amount.Neg()
 		}
 		out = append(out, l)
 	}
@@ -107,9 +112,10 @@ func (m Matching) Clean() bool {
 	return len(m.MissingFromLedger) == 0 && len(m.MissingFromStatement) == 0 && len(m.AmountMismatches) == 0
 }
 
-// Match pairs statement lines with the ledger's payments: by claim number
-// and payment number when the line has one, otherwise by claim number, date
-// and amount. A pair whose amount or currency differ is a mismatch.
+// Match pairs statement lines with the ledger's payments and reversals: by
+// claim number, payment number and sign (a reversal's line is negative) when
+// the line has a number, otherwise by claim number, date and amount. A pair
+// whose amount or currency differ is a mismatch.
 func Match(ledger []Payment, statement []StatementLine) Matching {
 	m := Matching{Matched: []Pair{}, MissingFromLedger: []StatementLine{}, MissingFromStatement: []Payment{}, AmountMismatches: []Pair{}}
 	byNumber := map[string][]int{}
@@ -117,7 +123,7 @@ func Match(ledger []Payment, statement []StatementLine) Matching {
 	used := make([]bool, len(ledger))
 	for i, p := range ledger {
 		if p.PaymentNumber != "" {
-			k := p.ClaimNumber + "\x00" + p.PaymentNumber
+			k := numberKey(p.ClaimNumber, p.PaymentNumber, p.Amount)
 			byNumber[k] = append(byNumber[k], i)
 		}
 		k := p.ClaimNumber + "\x00" + p.Date + "\x00" + p.Amount.String()
@@ -136,7 +142,7 @@ func Match(ledger []Payment, statement []StatementLine) Matching {
 		var i int
 		var found bool
 		if l.PaymentNumber != "" {
-			i, found = take(byNumber[l.ClaimNumber+"\x00"+l.PaymentNumber])
+			i, found = take(byNumber[numberKey(l.ClaimNumber, l.PaymentNumber, l.Amount)])
 		} else {
 			i, found = take(byDateAmount[l.ClaimNumber+"\x00"+l.Date+"\x00"+l.Amount.String()])
 		}
@@ -155,4 +161,14 @@ func Match(ledger []Payment, statement []StatementLine) Matching {
 		}
 	}
 	return m
+}
+
+// numberKey keys a payment (or, for a negative amount, its reversal) by
+// claim and payment number.
+func numberKey(claim, number string, amount decimal.Decimal) string {
+	sign := "+"
+	if amount.IsNegative() {
+		sign = "-"
+	}
+	return claim + "\x00" + number + "\x00" + sign
 }

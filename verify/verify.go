@@ -365,9 +365,13 @@ func (v *verifier) checkDocument(rec eventstore.RecordedEvent, e domain.Event) {
 		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "accountingDocument.amount",
 			Problem: fmt.Sprintf("document %s is %s but its lines add up to %s", doc.DocumentNumber, doc.Amount, sum)})
 	}
-	if doc.Amount.IsPositive() {
+	switch {
+	case doc.OriginalNumber == "" && doc.Amount.IsPositive():
 		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "accountingDocument.amount",
 			Problem: fmt.Sprintf("document %s is positive (%s); documents lower the claim", doc.DocumentNumber, doc.Amount)})
+	case doc.OriginalNumber != "" && !doc.Amount.IsPositive():
+		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "accountingDocument.amount",
+			Problem: fmt.Sprintf("document %s reverses %s but is not positive (%s); a reversal raises the claim again", doc.DocumentNumber, doc.OriginalNumber, doc.Amount)})
 	}
 }
 
@@ -380,12 +384,21 @@ func (v *verifier) checkInvariants(stream string, rev uint64, p domain.Placement
 	if outstanding.IsNegative() {
 		v.add(at("outstandingAmount", fmt.Sprintf("original %s − waived %s − recovered %s is negative", p.Original, p.Waived, p.Recovered)))
 	}
-	open := decimal.Zero
+	open, paid, waived := decimal.Zero, decimal.Zero, decimal.Zero
 	for _, inv := range p.Invoices {
 		if inv.Open.IsNegative() {
 			v.add(at("invoices.openAmount", fmt.Sprintf("invoice %s has a negative open amount %s", inv.InvoiceNumber, inv.Open)))
 		}
-		open = open.Add(inv.Open)
+		if inv.Paid.IsNegative() || inv.Waived.IsNegative() {
+			v.add(at("invoices.paidAmount", fmt.Sprintf("invoice %s has %s paid and %s waived; neither may be negative", inv.InvoiceNumber, inv.Paid, inv.Waived)))
+		}
+		if !inv.Amount.Sub(inv.Waived).Sub(inv.Paid).Equal(inv.Open) {
+			v.add(at("invoices.openAmount", fmt.Sprintf("invoice %s: %s − waived %s − paid %s is not its open amount %s", inv.InvoiceNumber, inv.Amount, inv.Waived, inv.Paid, inv.Open)))
+		}
+		open, paid, waived = open.Add(inv.Open), paid.Add(inv.Paid), waived.Add(inv.Waived)
+	}
+	if !paid.Equal(p.Recovered) || !waived.Equal(p.Waived) {
+		v.add(at("recoveredAmount", fmt.Sprintf("the invoices were paid %s and waived %s, but the placement recovered %s and waived %s", paid, waived, p.Recovered, p.Waived)))
 	}
 	if !open.Equal(outstanding) {
 		v.add(at("outstandingAmount", fmt.Sprintf("the invoices' open amounts add up to %s, but original − waived − recovered is %s", open, outstanding)))

@@ -88,10 +88,10 @@ func reconcileCmd(ctx context.Context, args []string, getenv func(string) string
 		}
 		sort.Strings(currencies)
 		fmt.Fprintf(stdout, "reconciliation of %s from %s to %s\n", creditor, v.From, v.To)
-		fmt.Fprintf(stdout, "%-4s %9s %16s %14s %16s %14s %14s\n", "cur", "payments", "recovered", "fees", "net to creditor", "waived", "recalled")
+		fmt.Fprintf(stdout, "%-4s %9s %16s %14s %16s %14s %14s %9s %14s\n", "cur", "payments", "recovered", "fees", "net to creditor", "waived", "recalled", "reversals", "reversed")
 		for _, cur := range currencies {
 			t := v.Totals[cur]
-			fmt.Fprintf(stdout, "%-4s %9d %16s %14s %16s %14s %14s\n", cur, t.Payments, t.Recovered, t.Fees, t.NetToCreditor, t.Waived, t.Recalled)
+			fmt.Fprintf(stdout, "%-4s %9d %16s %14s %16s %14s %14s %9d %14s\n", cur, t.Payments, t.Recovered, t.Fees, t.NetToCreditor, t.Waived, t.Recalled, t.Reversals, t.Reversed)
 		}
 		if m != nil {
 			fmt.Fprintf(stdout, "\nstatement: %d matched, %d missing from the ledger, %d missing from the statement, %d amount mismatches\n",
