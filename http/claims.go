@@ -129,11 +129,7 @@ func (s *Server) claimRecall(c echo.Context) error {
 		return err
 	}
 	// A recall of a closed claim is accepted too: its REJECTION is in the feed.
-	reqID := res.RequestID
-	if reqID == "" {
-		reqID = requestID(c)
-	}
-	return c.JSON(http.StatusAccepted, map[string]string{"requestId": reqID})
+	return accepted(c, res)
 }
 
 func (s *Server) claimTransactions(c echo.Context) error {

@@ -250,6 +250,7 @@ func (s *Server) paymentReceived(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	setPaymentNumber(c, r.PaymentNumber, res)
 	return c.JSON(http.StatusOK, projections.Render(res.Placement, res.Revision))
 }
 

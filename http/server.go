@@ -132,6 +132,8 @@ func New(cfg Config) *Server {
 	v1.GET("/placements/:id", s.getPlacement, cred)
 	v1.POST("/placements/:id/recall", s.recallPlacement, cred)
 	v1.POST("/placements/:id/payment-received", s.paymentReceived, cred)
+	v1.POST("/placements/:id/payments/:paymentNumber/reversal", s.reversePayment, cred)
+	v1.POST("/claims/:claimNumber/payments/:paymentNumber/reversal", s.claimReversePayment, cred)
 	v1.POST("/placements/:id/pause", s.pausePlacement, cred)
 	v1.POST("/placements/:id/resume", s.resumePlacement, cred)
 	v1.POST("/placements/bulk/recall", s.bulkRecall, cred)

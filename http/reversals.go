@@ -1,0 +1,97 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/projections"
+)
+
+type reversalRequest struct {
+	Reason string `json:"reason"`
+}
+
+// reversePayment reverses one of a placement's payments:
+// POST /v1/placements/{id}/payments/{paymentNumber}/reversal answers the
+// placement, as the other placement commands do.
+func (s *Server) reversePayment(c echo.Context) error {
+	var r reversalRequest
+	id, body, err := placementCommand(c, &r)
+	if err != nil {
+		return err
+	}
+	res, err := s.executeReversal(c, id, body, r)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, projections.Render(res.Placement, res.Revision))
+}
+
+// claimReversePayment is its claims-API twin,
+// POST /v1/claims/{claimNumber}/payments/{paymentNumber}/reversal: 202 with
+// the request id; the REALLOCATION or CANCELLATION is in the feed.
+func (s *Server) claimReversePayment(c echo.Context) error {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var r reversalRequest
+	if err := decodeStrict(body, &r); err != nil {
+		return err
+	}
+	id, err := s.claimPlacement(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.executeReversal(c, id, body, r)
+	if err != nil {
+		return err
+	}
+	return accepted(c, res)
+}
+
+func (s *Server) executeReversal(c echo.Context, id uuid.UUID, body []byte, r reversalRequest) (command.Result, error) {
+	// Echo leaves path parameters escaped: a number with "/" arrives as %2F.
+	number, err := url.PathUnescape(c.Param("paymentNumber"))
+	if err != nil {
+		return command.Result{}, newError(http.StatusBadRequest, "invalid_payment_number", "paymentNumber is not a valid path segment",
+			domain.FieldError{Field: "paymentNumber", Message: "is not validly percent-encoded"})
+	}
+	return s.execute(c, "reverse_payment", id, body, func(at time.Time) domain.Command {
+		return domain.ReversePayment{PaymentNumber: number, Reason: r.Reason, At: at}
+	})
+}
+
+// accepted answers a claims-API command: 202 with the id of the request
+// that did it (the first one's, for a repeat).
+func accepted(c echo.Context, res command.Result) error {
+	reqID := res.RequestID
+	if reqID == "" {
+		reqID = requestID(c)
+	}
+	return c.JSON(http.StatusAccepted, map[string]string{"requestId": reqID})
+}
+
+// paymentNumberHeader names the payment a payment command recorded (the
+// ledger assigns a number when the request gives none).
+const paymentNumberHeader = "Payment-Number"
+
+// setPaymentNumber sets the Payment-Number header from what the command
+// recorded, or from the request's number when it was a repeat.
+func setPaymentNumber(c echo.Context, given string, res command.Result) {
+	number := given
+	for _, e := range res.Events {
+		if p, ok := e.(domain.PaymentReceived); ok {
+			number = p.PaymentNumber
+		}
+	}
+	if number != "" {
+		c.Response().Header().Set(paymentNumberHeader, number)
+	}
+}
