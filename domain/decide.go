@@ -74,6 +74,16 @@ type ReceivePayment struct {
 	PaymentNumber string
 	Amount        decimal.Decimal
 	At            time.Time
+	// From the claims API, all optional: the invoice (and its contract) the
+	// payment is for, which it is then allocated to alone; the currency it
+	// was made in (it must be the claim's); its date, description and what
+	// it was for.
+	InvoiceNumber  string
+	ContractNumber string
+	Currency       string
+	Date           string
+	Description    string
+	AllocateTo     string
 }
 
 func (Place) CommandType() string              { return "place" }
@@ -158,7 +168,12 @@ type Repeat struct{ Revision uint64 }
 
 // paymentContent and waiverContent are what must match for a numbered
 // payment or waiver to be a repeat rather than a reuse of its number.
-func paymentContent(amount decimal.Decimal) string { return amount.String() }
+func paymentContent(amount decimal.Decimal, invoice, date, description, allocateTo string) string {
+	if invoice == "" && date == "" && description == "" && allocateTo == "" {
+		return amount.String() // what payment-received says of a payment
+	}
+	return strings.Join([]string{amount.String(), invoice, date, description, allocateTo}, "\x00")
+}
 
 func waiverContent(invoice, contract, date, description string, amount decimal.Decimal, currency string) string {
 	return strings.Join([]string{invoice, contract, date, description, amount.String(), currency}, "\x00")
@@ -328,6 +343,12 @@ func decidePlace(p Placement, c Place) Decision {
 		}
 		if _, valid := ParseDate(inv.DueDate); !valid {
 			add(f+".dueDate", "must be a date YYYY-MM-DD")
+		}
+		if _, valid := ParseDate(inv.InvoiceDate); inv.InvoiceDate != "" && !valid {
+			add(f+".invoiceDate", "must be a date YYYY-MM-DD")
+		}
+		if inv.InvoicedAmount != nil && inv.InvoicedAmount.LessThan(inv.Amount) {
+			add(f+".originalAmount", "must not be less than what remains of it")
 		}
 	}
 	if len(errs) > 0 {
@@ -511,7 +532,7 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 			return refuse(Invalid(FieldError{Field: "paymentNumber", Message: "must be 1 to 64 letters, digits, '.', '_', '/' or '-'"}))
 		}
 		if done, processed := p.PaymentNumbers.Get(c.PaymentNumber); processed {
-			if done.Content != paymentContent(c.Amount) {
+			if done.Content != paymentContent(c.Amount, c.InvoiceNumber, c.Date, c.Description, c.AllocateTo) {
 				e := *ErrPaymentNumberReused
 				e.Fields = []FieldError{{Field: "paymentNumber", Message: "was used before for a payment of another amount"}}
 				return refuse(&e)
@@ -528,6 +549,9 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	if units, _ := MinorUnits(p.Currency); !c.Amount.Equal(c.Amount.Truncate(units)) {
 		return refuse(Invalid(FieldError{Field: "amount", Message: fmt.Sprintf("has more decimals than %s allows (%d)", p.Currency, units)}))
 	}
+	if d := decidePaymentDetails(p, c); d != nil {
+		return *d
+	}
 	outstanding := p.Outstanding()
 	if c.Amount.GreaterThan(outstanding) {
 		e := *ErrAmountExceeds
@@ -540,6 +564,9 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	order := make([]InvoiceState, len(p.Invoices))
 	copy(order, p.Invoices)
 	sort.SliceStable(order, func(i, j int) bool { return order[i].DueDate < order[j].DueDate })
+	if c.InvoiceNumber != "" { // the invoice it names, alone
+		order = []InvoiceState{*p.invoice(c.InvoiceNumber)}
+	}
 	left := c.Amount
 	var allocs []Allocation
 	var lines []LineItem
@@ -552,7 +579,7 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 		}
 		a := decimal.Min(left, inv.Open)
 		allocs = append(allocs, Allocation{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: a})
-		lines = append(lines, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: a.Neg()})
+		lines = append(lines, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: a.Neg(), AllocateTo: c.AllocateTo})
 		left = left.Sub(a)
 	}
 	recovered := p.Recovered.Add(c.Amount)
@@ -562,7 +589,7 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	}
 	events := []Event{
 		PaymentReceived{
-			PaymentNumber: number, Amount: c.Amount, Currency: p.Currency, Allocations: allocs,
+			PaymentNumber: number, InvoiceNumber: c.InvoiceNumber, Date: c.Date, Description: c.Description, AllocateTo: c.AllocateTo, Amount: c.Amount, Currency: p.Currency, Allocations: allocs,
 			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReceivedAt: at,
 		},
 		AccountingDocumentIssued{
@@ -578,6 +605,47 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 		events = append(events, closeOut(after, at, false)...)
 	}
 	return ok(events...)
+}
+
+// decidePaymentDetails checks what a claims-API payment says beyond its
+// amount: the invoice it names (and that invoice's contract), its currency,
+// date, description and allocation. nil when all is well.
+func decidePaymentDetails(p Placement, c ReceivePayment) *Decision {
+	fail := func(err error) *Decision { d := refuse(err); return &d }
+	if c.Currency != "" && c.Currency != p.Currency {
+		return fail(Unprocessable("currency_mismatch", "currency", fmt.Sprintf("the claim is in %s", p.Currency)))
+	}
+	if c.Date != "" {
+		if _, ok := ParseDate(c.Date); !ok {
+			return fail(Invalid(FieldError{Field: "date", Message: "must be a date YYYY-MM-DD"}))
+		}
+	}
+	if utf8.RuneCountInString(c.Description) > MaxTextLen || !validText(c.Description) {
+		return fail(Invalid(FieldError{Field: "description", Message: fmt.Sprintf("at most %d characters, without control characters other than tab and line breaks", MaxTextLen)}))
+	}
+	switch c.AllocateTo {
+	case "", AllocatePrincipal, AllocateCosts, AllocateInterests:
+	default:
+		return fail(Invalid(FieldError{Field: "allocateTo", Message: "must be PRINCIPAL_CLAIM, CLIENT_COSTS or CLIENT_INTERESTS"}))
+	}
+	if c.InvoiceNumber == "" {
+		if c.ContractNumber != "" {
+			return fail(Invalid(FieldError{Field: "invoiceNumber", Message: "is required with contractNumber"}))
+		}
+		return nil
+	}
+	inv := p.invoice(c.InvoiceNumber)
+	if inv == nil {
+		return fail(Unprocessable("unknown_invoice", "invoiceNumber", fmt.Sprintf("the claim has no invoice %q", c.InvoiceNumber)))
+	}
+	if c.ContractNumber != "" && c.ContractNumber != inv.ContractNumber {
+		return fail(Unprocessable("contract_mismatch", "contractNumber", fmt.Sprintf("invoice %q belongs to contract %q", c.InvoiceNumber, inv.ContractNumber)))
+	}
+	if c.Amount.GreaterThan(inv.Open) {
+		return fail(Unprocessable("amount_exceeds_open", "amount",
+			fmt.Sprintf("%s is more than the %s still open on invoice %q", c.Amount, FormatMoney(inv.Open, p.Currency), c.InvoiceNumber)))
+	}
+	return nil
 }
 
 // decideReversal reverses a payment once. A repeat for the same reason is
@@ -611,12 +679,13 @@ func decideReversal(p Placement, c ReversePayment) Decision {
 	}
 	lines := make([]LineItem, 0, len(pay.Allocations))
 	for _, a := range pay.Allocations {
-		lines = append(lines, LineItem{InvoiceNumber: a.InvoiceNumber, ContractNumber: a.ContractNumber, Amount: a.Amount})
+		lines = append(lines, LineItem{InvoiceNumber: a.InvoiceNumber, ContractNumber: a.ContractNumber, Amount: a.Amount, AllocateTo: pay.AllocateTo})
 	}
 	events := []Event{
 		PaymentReversed{
 			PaymentNumber: c.PaymentNumber, Reason: c.Reason, Amount: pay.Amount, Currency: p.Currency,
 			Allocations: slices.Clone(pay.Allocations), OriginalDocument: pay.Document, PaymentRevision: done.Revision,
+			InvoiceNumber: pay.InvoiceNumber, Date: pay.Date, Description: pay.Description, AllocateTo: pay.AllocateTo,
 			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReversedAt: at,
 		},
 		AccountingDocumentIssued{

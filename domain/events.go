@@ -40,6 +40,10 @@ type Invoice struct {
 	ContractNumber string          `json:"contractNumber"`
 	Amount         decimal.Decimal `json:"amount"`
 	DueDate        string          `json:"dueDate"`
+	// From a claims-API handover: the invoice's date and its amount as
+	// invoiced (Amount is what was still due when it was handed over).
+	InvoiceDate    string           `json:"invoiceDate,omitempty"`
+	InvoicedAmount *decimal.Decimal `json:"invoicedAmount,omitempty"`
 }
 
 // LineItem is one line of an accounting document.
@@ -47,7 +51,17 @@ type LineItem struct {
 	InvoiceNumber  string          `json:"invoiceNumber"`
 	ContractNumber string          `json:"contractNumber"`
 	Amount         decimal.Decimal `json:"amount"`
+	// AllocateTo is what a claims-API payment was for (PRINCIPAL_CLAIM,
+	// CLIENT_COSTS, CLIENT_INTERESTS).
+	AllocateTo string `json:"allocateTo,omitempty"`
 }
+
+// What a claims-API payment is allocated to.
+const (
+	AllocatePrincipal = "PRINCIPAL_CLAIM"
+	AllocateCosts     = "CLIENT_COSTS"
+	AllocateInterests = "CLIENT_INTERESTS"
+)
 
 // Allocation is the part of a payment applied to one invoice.
 type Allocation struct {
@@ -144,7 +158,14 @@ type CreditWaiverIssued struct {
 }
 
 type PaymentReceived struct {
-	PaymentNumber   string          `json:"paymentNumber,omitempty"`
+	PaymentNumber string `json:"paymentNumber,omitempty"`
+	// From the claims API: the invoice the payment names (it is then
+	// allocated to that invoice alone), the payment's own date and
+	// description, and what it was for.
+	InvoiceNumber   string          `json:"invoiceNumber,omitempty"`
+	Date            string          `json:"date,omitempty"`
+	Description     string          `json:"description,omitempty"`
+	AllocateTo      string          `json:"allocateTo,omitempty"`
 	Amount          decimal.Decimal `json:"amount"`
 	Currency        string          `json:"currency"`
 	Allocations     []Allocation    `json:"allocations"`
@@ -173,11 +194,16 @@ type PaymentReversed struct {
 	Allocations   []Allocation    `json:"allocations"`
 	// OriginalDocument is the payment's DIRECT_PAYMENT document;
 	// PaymentRevision the revision of its PaymentReceived.
-	OriginalDocument string          `json:"originalDocument"`
-	PaymentRevision  uint64          `json:"paymentRevision"`
-	RecoveredAmount  decimal.Decimal `json:"recoveredAmount"`
-	FeeAmount        decimal.Decimal `json:"feeAmount"`
-	ReversedAt       time.Time       `json:"reversedAt"`
+	OriginalDocument string `json:"originalDocument"`
+	PaymentRevision  uint64 `json:"paymentRevision"`
+	// What the payment said beyond its amount (claims-API payments).
+	InvoiceNumber   string          `json:"invoiceNumber,omitempty"`
+	Date            string          `json:"date,omitempty"`
+	Description     string          `json:"description,omitempty"`
+	AllocateTo      string          `json:"allocateTo,omitempty"`
+	RecoveredAmount decimal.Decimal `json:"recoveredAmount"`
+	FeeAmount       decimal.Decimal `json:"feeAmount"`
+	ReversedAt      time.Time       `json:"reversedAt"`
 }
 
 // ReopenedPaymentReversed is why a placement paid in full is active again.

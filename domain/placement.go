@@ -103,6 +103,11 @@ type PaymentRecord struct {
 	// Document is the number of the payment's DIRECT_PAYMENT document.
 	Document    string
 	Allocations []Allocation
+	// What a claims-API payment said beyond its amount.
+	InvoiceNumber string `json:",omitempty"`
+	Date          string `json:",omitempty"`
+	Description   string `json:",omitempty"`
+	AllocateTo    string `json:",omitempty"`
 	// Reversal is the reason it was reversed ("" while it stands), at
 	// ReversalRevision.
 	Reversal         string `json:",omitempty"`
@@ -216,8 +221,9 @@ func Evolve(p Placement, e Event) Placement {
 			}
 		}
 		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
-		p.PaymentNumbers = p.PaymentNumbers.With(PaymentNumberOf(p, e), Processed{Content: paymentContent(e.Amount), Revision: revision,
-			Payment: &PaymentRecord{Amount: e.Amount, Document: documentNumber(p, 0), Allocations: e.Allocations}})
+		p.PaymentNumbers = p.PaymentNumbers.With(PaymentNumberOf(p, e), Processed{Content: paymentContent(e.Amount, e.InvoiceNumber, e.Date, e.Description, e.AllocateTo), Revision: revision,
+			Payment: &PaymentRecord{Amount: e.Amount, Document: documentNumber(p, 0), Allocations: e.Allocations,
+				InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo}})
 	case PaymentReversed:
 		p.Invoices = slices.Clone(p.Invoices)
 		for _, a := range e.Allocations {
@@ -228,8 +234,9 @@ func Evolve(p Placement, e Event) Placement {
 		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
 		// Everything about the payment is in the event: a state that never
 		// saw the payment (started from a snapshot) learns it here whole.
-		p.PaymentNumbers = p.PaymentNumbers.With(e.PaymentNumber, Processed{Content: paymentContent(e.Amount), Revision: e.PaymentRevision,
-			Payment: &PaymentRecord{Amount: e.Amount, Document: e.OriginalDocument, Allocations: e.Allocations, Reversal: e.Reason, ReversalRevision: revision}})
+		p.PaymentNumbers = p.PaymentNumbers.With(e.PaymentNumber, Processed{Content: paymentContent(e.Amount, e.InvoiceNumber, e.Date, e.Description, e.AllocateTo),
+			Revision: e.PaymentRevision, Payment: &PaymentRecord{Amount: e.Amount, Document: e.OriginalDocument, Allocations: e.Allocations,
+				InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo, Reversal: e.Reason, ReversalRevision: revision}})
 	case PlacementReopened:
 		p.Status, p.ResolvedAt, p.OutcomeScore = StatusActive, nil, nil
 	case PlacementPaid:

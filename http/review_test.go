@@ -116,7 +116,8 @@ func TestUnknownRoutesAre404AndWrongMethods405(t *testing.T) {
 		}{
 			{"GET", "/v1/nope", http.StatusNotFound, nil},
 			{"POST", "/v1/placements/" + id + "/nope", http.StatusNotFound, nil},
-			{"GET", "/v1/claims", http.StatusNotFound, nil},
+			{"GET", "/v1/claimz", http.StatusNotFound, nil},
+			{"GET", "/v1/claims", http.StatusMethodNotAllowed, []string{"POST"}},
 			{"DELETE", "/v1/placements", http.StatusMethodNotAllowed, []string{"GET", "POST"}},
 			{"PUT", "/v1/placements/" + id + "/recall", http.StatusMethodNotAllowed, []string{"POST"}},
 			{"GET", "/v1/placements/" + id + "/calls", http.StatusMethodNotAllowed, []string{"POST"}},

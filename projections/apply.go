@@ -357,6 +357,9 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 		if err := t.set(key(t.gen, tList).str(creditor).pos(next.Opened), id[:]); err != nil {
 			return err
 		}
+		if err := t.index(creditor, id, next.Opened, opened); err != nil {
+			return err
+		}
 	}
 	if before.Status != p.Status {
 		if before.Status != "" {
@@ -439,6 +442,32 @@ func (t *tx) processed(id uuid.UUID, p domain.Placement, e domain.Event) error {
 	}
 	return t.setJSON(key(t.gen, tNumber).id(id).b(kind).str(number), done)
 }
+
+// index files a new placement under its customer number and each of its
+// contract and invoice numbers, for the claims search.
+func (t *tx) index(creditor string, id uuid.UUID, at eventstore.Position, e domain.PlacementOpened) error {
+	if err := t.set(key(t.gen, tSearch).str(creditor).b(SearchCustomer).str(e.CustomerNumber).pos(at), id[:]); err != nil {
+		return err
+	}
+	for _, inv := range e.Invoices {
+		if inv.ContractNumber != "" {
+			if err := t.set(key(t.gen, tSearch).str(creditor).b(SearchContract).str(inv.ContractNumber).pos(at), id[:]); err != nil {
+				return err
+			}
+		}
+		if err := t.set(key(t.gen, tSearch).str(creditor).b(SearchInvoice).str(inv.InvoiceNumber).pos(at), id[:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// What the claims search looks claims up by.
+const (
+	SearchCustomer = 'u'
+	SearchContract = 'k'
+	SearchInvoice  = 'v'
+)
 
 // The kinds of number in the 'n' table.
 const (

@@ -124,6 +124,7 @@ type LineItem struct {
 	InvoiceNumber  string `json:"invoiceNumber"`
 	ContractNumber string `json:"contractNumber"`
 	Amount         Exact  `json:"amount"`
+	AllocateTo     string `json:"allocateTo,omitempty"`
 }
 
 var itemNamespace = uuid.MustParse("0b8f6a52-3d0e-4f57-9c0a-8f5b1f4d2e61")
@@ -216,7 +217,7 @@ func (c *commandItems) add(p domain.Placement, se StoredEvent) {
 		doc := &AccountingDocument{Date: e.Date, Type: e.Type, Number: e.DocumentNumber, Amount: Exact(e.Amount), Currency: e.Currency, LineItems: []LineItem{},
 			OriginalType: e.OriginalType, OriginalNumber: e.OriginalNumber}
 		for _, l := range e.LineItems {
-			doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: l.InvoiceNumber, ContractNumber: l.ContractNumber, Amount: Exact(l.Amount)})
+			doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: l.InvoiceNumber, ContractNumber: l.ContractNumber, Amount: Exact(l.Amount), AllocateTo: l.AllocateTo})
 		}
 		it.AccountingDocument = doc
 		c.items = append(c.items, it)

@@ -31,6 +31,7 @@ import (
 //	'w' creditor                                     → webhook configuration (JSON)
 //	'o' creditor, position                           → webhook notification (JSON)
 //	'n' placement id, 'p' or 'w', number             → what a payment ('p') or credit waiver ('w') number was processed as (JSON)
+//	'q' creditor, kind, value, opened position      → placement id            (claims by customer 'u', contract 'k' or invoice 'v' number)
 //
 // Keys outside any generation hold the store's own state (metaPrefix).
 const (
@@ -49,6 +50,7 @@ const (
 	tWebhook      = 'w'
 	tOutbox       = 'o'
 	tNumber       = 'n'
+	tSearch       = 'q'
 )
 
 // keyBuf builds a key. Each method returns a new key and leaves its receiver

@@ -114,6 +114,39 @@ func (v *Views) List(creditor string, status domain.Status, after ListCursor, li
 	return out, next, err
 }
 
+// Search returns a page of a creditor's placements (their resources, in the
+// order placed) filed under a customer, contract or invoice number (kind is
+// SearchCustomer, SearchContract or SearchInvoice), after the cursor, at most
+// limit, and the cursor of the next page (nil: none).
+func (v *Views) Search(creditor string, kind byte, value string, after ListCursor, limit int) ([]json.RawMessage, *ListCursor, error) {
+	gen := v.generation()
+	prefix := key(gen, tSearch).str(creditor).b(kind).str(value)
+	lower := prefix
+	if after > 0 {
+		lower = prefix.pos(eventstore.Position(after) + 1)
+	}
+	out := []json.RawMessage{}
+	var next *ListCursor
+	err := v.scan(lower, prefix.upper(), func(k, val []byte) (bool, error) {
+		opened := ListCursor(binary.BigEndian.Uint64(k[len(k)-8:]))
+		if len(out) == limit {
+			c := ListCursor(uint64(opened) - 1)
+			next = &c
+			return false, nil
+		}
+		r, err := v.get(key(gen, tResource).id(uuid.UUID(val)))
+		if err != nil || r == nil {
+			if err == nil {
+				err = fmt.Errorf("projections: placement %s is filed for search but has no resource", uuid.UUID(val))
+			}
+			return false, err
+		}
+		out = append(out, r)
+		return true, nil
+	})
+	return out, next, err
+}
+
 // ClaimPlacement returns the placement of a creditor's claim number.
 func (v *Views) ClaimPlacement(creditor, claim string) (uuid.UUID, bool, error) {
 	b, err := v.get(key(v.generation(), tClaim).str(creditor).str(claim))

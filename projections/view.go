@@ -41,6 +41,9 @@ type InvoiceView struct {
 	WaivedAmount   string `json:"waivedAmount"`
 	PaidAmount     string `json:"paidAmount"`
 	OpenAmount     string `json:"openAmount"`
+	// From a claims-API handover.
+	InvoiceDate    string `json:"invoiceDate,omitempty"`
+	InvoicedAmount string `json:"invoicedAmount,omitempty"`
 }
 
 type SequenceView struct {
@@ -73,7 +76,11 @@ func Render(p domain.Placement, revision uint64) Placement {
 	}
 	for i, inv := range p.Invoices {
 		v.Invoices[i] = InvoiceView{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, DueDate: inv.DueDate,
-			Amount: money(inv.Amount), WaivedAmount: money(inv.Waived), PaidAmount: money(inv.Paid), OpenAmount: money(inv.Open)}
+			Amount: money(inv.Amount), WaivedAmount: money(inv.Waived), PaidAmount: money(inv.Paid), OpenAmount: money(inv.Open),
+			InvoiceDate: inv.InvoiceDate}
+		if inv.InvoicedAmount != nil {
+			v.Invoices[i].InvoicedAmount = money(*inv.InvoicedAmount)
+		}
 	}
 	for i, s := range p.Sequences {
 		v.EmailSequences[i] = SequenceView{SequenceID: s.ID, Status: s.Status, NextSendAt: s.NextSendAt}

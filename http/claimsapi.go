@@ -1,0 +1,468 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/shopspring/decimal"
+
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/projections"
+)
+
+// The claims API: the rest of the collection API whose recall page the
+// product started from, in that API's shapes. Commands answer 202 with the
+// request id; what they did shows in the feeds and in GET /v1/claims/{n}.
+
+// claimCustomer is the handover's debtor. Only customerNumber is kept: the
+// personal fields are accepted and dropped until they can be stored
+// encrypted (the OpenAPI document says which).
+type claimCustomer struct {
+	CustomerNumber        string          `json:"customerNumber"`
+	Type                  json.RawMessage `json:"type"`
+	PreferredLanguage     json.RawMessage `json:"preferredLanguage"`
+	Salutation            json.RawMessage `json:"salutation"`
+	Title                 json.RawMessage `json:"title"`
+	FirstName             json.RawMessage `json:"firstName"`
+	MiddleName            json.RawMessage `json:"middleName"`
+	LastName              json.RawMessage `json:"lastName"`
+	CompanyName           json.RawMessage `json:"companyName"`
+	DateOfBirth           json.RawMessage `json:"dateOfBirth"`
+	Addresses             json.RawMessage `json:"addresses"`
+	CommunicationChannels json.RawMessage `json:"communicationChannels"`
+	BankAccounts          json.RawMessage `json:"bankAccounts"`
+}
+
+type claimInvoice struct {
+	InvoiceNumber   string          `json:"invoiceNumber"`
+	OriginalAmount  json.RawMessage `json:"originalAmount"`
+	RemainingAmount json.RawMessage `json:"remainingAmount"`
+	Currency        string          `json:"currency"`
+	DueDate         string          `json:"dueDate"`
+	InvoiceDate     string          `json:"invoiceDate"`
+}
+
+type claimContract struct {
+	ContractNumber string         `json:"contractNumber"`
+	Invoices       []claimInvoice `json:"invoices"`
+}
+
+type claimRequest struct {
+	ClaimNumber *string         `json:"claimNumber"`
+	FeeRate     json.RawMessage `json:"feeRate"`
+	Customer    *claimCustomer  `json:"customer"`
+	Contracts   []claimContract `json:"contracts"`
+	// Accepted and not kept: the ledger collects the principal.
+	Costs     json.RawMessage `json:"costs"`
+	Interests json.RawMessage `json:"interests"`
+}
+
+// invoicePath matches a domain field path of a placement's invoice.
+var invoicePath = regexp.MustCompile(`^invoices\[(\d+)\]\.(.*)$`)
+
+// toPlace builds the placement a handover makes, and a function that
+// renames the domain's field paths (invoices[k].amount) to the request's
+// (contracts[i].invoices[j].remainingAmount).
+func (r claimRequest) toPlace(creditor string) (domain.Place, func(error) error, error) {
+	cmd := domain.Place{PlacementID: uuid.New(), CreditorID: creditor, FeeRate: decimal.Zero}
+	if r.ClaimNumber != nil {
+		cmd.ClaimNumber = *r.ClaimNumber
+	} else {
+		cmd.ClaimNumber = newClaimNumber()
+	}
+	if len(r.FeeRate) > 0 {
+		rate, err := parseDecimal(r.FeeRate, "feeRate")
+		if err != nil {
+			return cmd, nil, err
+		}
+		cmd.FeeRate = rate
+	}
+	if r.Customer == nil {
+		return cmd, nil, domain.Invalid(domain.FieldError{Field: "customer", Message: "is required"})
+	}
+	cmd.CustomerNumber = r.Customer.CustomerNumber
+	if len(r.Contracts) == 0 {
+		return cmd, nil, domain.Invalid(domain.FieldError{Field: "contracts", Message: "at least one contract with an invoice is required"})
+	}
+	var paths []string
+	for i, ct := range r.Contracts {
+		if len(ct.Invoices) == 0 {
+			return cmd, nil, domain.Invalid(domain.FieldError{Field: fmt.Sprintf("contracts[%d].invoices", i), Message: "at least one invoice is required"})
+		}
+		for j, inv := range ct.Invoices {
+			path := fmt.Sprintf("contracts[%d].invoices[%d]", i, j)
+			if len(paths) >= domain.MaxInvoices {
+				return cmd, nil, domain.Invalid(domain.FieldError{Field: "contracts", Message: fmt.Sprintf("at most %d invoices in all", domain.MaxInvoices)})
+			}
+			if cmd.Currency == "" {
+				cmd.Currency = inv.Currency
+			}
+			if inv.Currency != cmd.Currency {
+				return cmd, nil, domain.Invalid(domain.FieldError{Field: path + ".currency", Message: fmt.Sprintf("a claim's invoices are all in one currency (%s)", cmd.Currency)})
+			}
+			remaining, err := domain.ParseAmount(inv.RemainingAmount, inv.Currency, path+".remainingAmount")
+			if err != nil {
+				return cmd, nil, err
+			}
+			placed := domain.Invoice{InvoiceNumber: inv.InvoiceNumber, ContractNumber: ct.ContractNumber, Amount: remaining,
+				DueDate: inv.DueDate, InvoiceDate: inv.InvoiceDate}
+			if len(inv.OriginalAmount) > 0 {
+				original, err := domain.ParseAmount(inv.OriginalAmount, inv.Currency, path+".originalAmount")
+				if err != nil {
+					return cmd, nil, err
+				}
+				placed.InvoicedAmount = &original
+			}
+			cmd.Invoices = append(cmd.Invoices, placed)
+			paths = append(paths, path)
+		}
+	}
+	rename := func(err error) error {
+		e, ok := domain.AsError(err)
+		if !ok || len(e.Fields) == 0 {
+			return err
+		}
+		out := *e
+		out.Fields = make([]domain.FieldError, len(e.Fields))
+		for n, f := range e.Fields {
+			out.Fields[n] = f
+			switch m := invoicePath.FindStringSubmatch(f.Field); {
+			case f.Field == "customerNumber":
+				out.Fields[n].Field = "customer.customerNumber"
+			case f.Field == "invoices":
+				out.Fields[n].Field = "contracts"
+			case m != nil:
+				k, _ := strconv.Atoi(m[1])
+				if k >= len(paths) {
+					continue
+				}
+				field := m[2]
+				switch field {
+				case "amount":
+					field = "remainingAmount"
+				case "contractNumber":
+					out.Fields[n].Field = strings.Split(paths[k], ".")[0] + ".contractNumber"
+					continue
+				}
+				out.Fields[n].Field = paths[k] + "." + field
+			}
+		}
+		return &out
+	}
+	return cmd, rename, nil
+}
+
+// handOver is POST /v1/claims.
+func (s *Server) handOver(c echo.Context) error {
+	start := time.Now()
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var r claimRequest
+	if err := decodeStrict(body, &r); err != nil {
+		return err
+	}
+	cmd, rename, err := r.toPlace(who(c).id)
+	if err != nil {
+		return err
+	}
+	req, err := s.commandRequest(c, body)
+	if err != nil {
+		return err
+	}
+	res, err := s.commands.Place(c.Request().Context(), req, cmd)
+	s.finish(c, "place", res, err, start)
+	if err != nil {
+		return rename(err)
+	}
+	reqID := res.RequestID
+	if reqID == "" {
+		reqID = requestID(c)
+	}
+	c.Response().Header().Set(echo.HeaderLocation, "/v1/claims/"+res.Placement.ClaimNumber)
+	return c.JSON(http.StatusAccepted, map[string]string{"requestId": reqID, "claimNumber": res.Placement.ClaimNumber,
+		"placementId": res.Placement.ID.String()})
+}
+
+type claimPaymentRequest struct {
+	InvoiceNumber  string          `json:"invoiceNumber"`
+	PaymentNumber  string          `json:"paymentNumber"`
+	ContractNumber string          `json:"contractNumber"`
+	Date           string          `json:"date"`
+	Description    string          `json:"description"`
+	Amount         json.RawMessage `json:"amount"`
+	Currency       string          `json:"currency"`
+	AllocateTo     string          `json:"allocateTo"`
+}
+
+// claimPayment is POST /v1/claims/{claimNumber}/payments: a payment as
+// payment-received records it, allocated to the invoice it names.
+func (s *Server) claimPayment(c echo.Context) error {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var r claimPaymentRequest
+	if err := decodeStrict(body, &r); err != nil {
+		return err
+	}
+	if r.Currency != "" {
+		if _, ok := domain.MinorUnits(r.Currency); !ok {
+			return domain.Invalid(domain.FieldError{Field: "currency", Message: fmt.Sprintf("%q is not an ISO 4217 currency the ledger accepts", r.Currency)})
+		}
+	}
+	amount, err := domain.ParseAmount(r.Amount, r.Currency, "amount")
+	if err != nil {
+		return err
+	}
+	id, err := s.claimPlacement(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.execute(c, "payment_received", id, body, func(at time.Time) domain.Command {
+		return domain.ReceivePayment{PaymentNumber: r.PaymentNumber, Amount: amount, At: at, InvoiceNumber: r.InvoiceNumber,
+			ContractNumber: r.ContractNumber, Currency: r.Currency, Date: r.Date, Description: r.Description, AllocateTo: r.AllocateTo}
+	})
+	if err != nil {
+		return err
+	}
+	setPaymentNumber(c, r.PaymentNumber, res)
+	out := map[string]string{"requestId": res.RequestID}
+	if out["requestId"] == "" {
+		out["requestId"] = requestID(c)
+	}
+	if n := c.Response().Header().Get(paymentNumberHeader); n != "" {
+		out["paymentNumber"] = n
+	}
+	return c.JSON(http.StatusAccepted, out)
+}
+
+type claimWaiverRequest struct {
+	InvoiceNumber      string          `json:"invoiceNumber"`
+	CreditWaiverNumber string          `json:"creditWaiverNumber"`
+	ContractNumber     string          `json:"contractNumber"`
+	Type               string          `json:"type"`
+	Date               string          `json:"date"`
+	Description        string          `json:"description"`
+	Amount             json.RawMessage `json:"amount"`
+	Currency           string          `json:"currency"`
+	// Accepted and not kept: a waiver lowers the invoice it names.
+	AllocateTo json.RawMessage `json:"allocateTo"`
+}
+
+// claimCreditWaiver is POST /v1/claims/{claimNumber}/creditWaivers: one
+// credit waiver, as a partial recall with one line.
+func (s *Server) claimCreditWaiver(c echo.Context) error {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var r claimWaiverRequest
+	if err := decodeStrict(body, &r); err != nil {
+		return err
+	}
+	if r.Type == "" {
+		r.Type = "CREDIT_WAIVER"
+	}
+	w, err := waiverRequest{CreditWaiverNumber: r.CreditWaiverNumber, InvoiceNumber: r.InvoiceNumber, ContractNumber: r.ContractNumber,
+		Type: r.Type, Date: r.Date, Description: r.Description, Amount: r.Amount, Currency: r.Currency}.toDomain("")
+	if err != nil {
+		return err
+	}
+	id, err := s.claimPlacement(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.execute(c, "partial_recall", id, body, func(at time.Time) domain.Command {
+		return domain.PartialRecall{Waivers: []domain.Waiver{w}, At: at}
+	})
+	if err != nil {
+		return err
+	}
+	return accepted(c, res) // a waiver on a closed claim: its REJECTION is in the feed
+}
+
+// ClaimInvoice is one invoice of a claim as the claims API shows it:
+// originalAmount is what was placed for collection (the handover's
+// remainingAmount), and originalAmount − waivedAmount − paidAmount =
+// openAmount; invoicedAmount is the invoice's amount as invoiced, when the
+// handover gave it.
+type ClaimInvoice struct {
+	InvoiceNumber  string `json:"invoiceNumber"`
+	ContractNumber string `json:"contractNumber"`
+	InvoiceDate    string `json:"invoiceDate,omitempty"`
+	DueDate        string `json:"dueDate"`
+	Currency       string `json:"currency"`
+	InvoicedAmount string `json:"invoicedAmount,omitempty"`
+	OriginalAmount string `json:"originalAmount"`
+	WaivedAmount   string `json:"waivedAmount"`
+	PaidAmount     string `json:"paidAmount"`
+	OpenAmount     string `json:"openAmount"`
+}
+
+// Claim is a claim as the claims API shows it.
+type Claim struct {
+	ClaimNumber    string         `json:"claimNumber"`
+	PlacementID    uuid.UUID      `json:"placementId"`
+	CustomerNumber string         `json:"customerNumber"`
+	Status         domain.Status  `json:"status"`
+	Currency       string         `json:"currency"`
+	FeeRate        string         `json:"feeRate"`
+	OriginalAmount string         `json:"originalAmount"`
+	WaivedAmount   string         `json:"waivedAmount"`
+	PaidAmount     string         `json:"paidAmount"`
+	OpenAmount     string         `json:"openAmount"`
+	FeeAmount      string         `json:"feeAmount"`
+	ResolvedAt     *time.Time     `json:"resolvedAt"`
+	InvoiceCount   int            `json:"invoiceCount"`
+	Invoices       []ClaimInvoice `json:"invoices"`
+	Revision       uint64         `json:"revision"`
+}
+
+// claimOf renders a placement resource as a claim.
+func claimOf(raw json.RawMessage) (Claim, error) {
+	var p projections.Placement
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return Claim{}, fmt.Errorf("claims: a placement resource in the views: %w", err)
+	}
+	cl := Claim{ClaimNumber: p.ClaimNumber, PlacementID: p.PlacementID, CustomerNumber: p.CustomerNumber, Status: p.Status,
+		Currency: p.Currency, FeeRate: p.FeeRate, OriginalAmount: p.OriginalAmount, WaivedAmount: p.WaivedAmount,
+		PaidAmount: p.RecoveredAmount, OpenAmount: p.OutstandingAmount, FeeAmount: p.FeeAmount, ResolvedAt: p.ResolvedAt,
+		InvoiceCount: len(p.Invoices), Invoices: make([]ClaimInvoice, len(p.Invoices)), Revision: p.Revision}
+	for i, inv := range p.Invoices {
+		cl.Invoices[i] = ClaimInvoice{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, InvoiceDate: inv.InvoiceDate,
+			DueDate: inv.DueDate, Currency: p.Currency, InvoicedAmount: inv.InvoicedAmount, OriginalAmount: inv.Amount,
+			WaivedAmount: inv.WaivedAmount, PaidAmount: inv.PaidAmount, OpenAmount: inv.OpenAmount}
+	}
+	return cl, nil
+}
+
+// readClaim reads the caller's claim in the path, as fresh as the log.
+func (s *Server) readClaim(c echo.Context) (Claim, error) {
+	if err := s.waitFresh(c); err != nil {
+		return Claim{}, err
+	}
+	creditor := who(c).id
+	id, found, err := s.runner.Views.ClaimPlacement(creditor, c.Param("claimNumber"))
+	if err == nil && !found {
+		err = domain.ErrNotFound
+	}
+	if err != nil {
+		return Claim{}, err
+	}
+	raw, _, found, err := s.runner.Views.Placement(creditor, id)
+	if err == nil && !found {
+		err = domain.ErrNotFound
+	}
+	if err != nil {
+		return Claim{}, err
+	}
+	return claimOf(raw)
+}
+
+// getClaim is GET /v1/claims/{claimNumber}.
+func (s *Server) getClaim(c echo.Context) error {
+	cl, err := s.readClaim(c)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("ETag", fmt.Sprintf(`"%d"`, cl.Revision))
+	return c.JSON(http.StatusOK, cl)
+}
+
+type invoicePage struct {
+	Items      []ClaimInvoice `json:"items"`
+	Page       int            `json:"page"`
+	PageSize   int            `json:"pageSize"`
+	TotalItems int            `json:"totalItems"`
+	TotalPages int            `json:"totalPages"`
+}
+
+// claimInvoices is GET /v1/claims/{claimNumber}/invoices?page=&pageSize=:
+// pages from 1, 10 invoices a page unless pageSize says otherwise.
+func (s *Server) claimInvoices(c echo.Context) error {
+	page, err := queryInt(c, "page", 1, 1, 1<<20)
+	if err != nil {
+		return err
+	}
+	size, err := queryInt(c, "pageSize", 10, 1, 100)
+	if err != nil {
+		return err
+	}
+	cl, err := s.readClaim(c)
+	if err != nil {
+		return err
+	}
+	out := invoicePage{Items: []ClaimInvoice{}, Page: page, PageSize: size, TotalItems: len(cl.Invoices),
+		TotalPages: (len(cl.Invoices) + size - 1) / size}
+	if from := (page - 1) * size; from < len(cl.Invoices) {
+		out.Items = cl.Invoices[from:min(from+size, len(cl.Invoices))]
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type claimSearchPage struct {
+	Items      []Claim `json:"items"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+// searchClaims is GET /v1/claims/search: the caller's claims with a
+// customer, contract or invoice number (exactly one of the three), in the
+// order placed, a page at a time.
+func (s *Server) searchClaims(c echo.Context) error {
+	var kind byte
+	var value string
+	given := 0
+	for _, q := range []struct {
+		name string
+		kind byte
+	}{{"customerNumber", projections.SearchCustomer}, {"contractNumber", projections.SearchContract}, {"invoiceNumber", projections.SearchInvoice}} {
+		if v := c.QueryParam(q.name); v != "" {
+			kind, value = q.kind, v
+			given++
+		}
+	}
+	if given != 1 {
+		return newError(http.StatusBadRequest, "invalid_query", "give exactly one of customerNumber, contractNumber or invoiceNumber",
+			domain.FieldError{Field: "customerNumber", Message: "exactly one of customerNumber, contractNumber or invoiceNumber is required"})
+	}
+	limit, err := queryInt(c, "limit", 50, 1, 200)
+	if err != nil {
+		return err
+	}
+	var after projections.ListCursor
+	if cur := c.QueryParam("cursor"); cur != "" {
+		var ok bool
+		if after, ok = projections.ParseListCursor(cur); !ok {
+			return newError(http.StatusBadRequest, "invalid_cursor", "cursor is not one this server returned", domain.FieldError{Field: "cursor", Message: "is not valid"})
+		}
+	}
+	if err := s.waitFresh(c); err != nil {
+		return err
+	}
+	raws, next, err := s.runner.Views.Search(who(c).id, kind, value, after, limit)
+	if err != nil {
+		return err
+	}
+	out := claimSearchPage{Items: make([]Claim, 0, len(raws))}
+	for _, raw := range raws {
+		cl, err := claimOf(raw)
+		if err != nil {
+			return err
+		}
+		out.Items = append(out.Items, cl)
+	}
+	if next != nil {
+		cur := next.String()
+		out.NextCursor = &cur
+	}
+	return c.JSON(http.StatusOK, out)
+}
