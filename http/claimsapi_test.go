@@ -129,6 +129,10 @@ func TestClaimsAPIWalkThrough(t *testing.T) {
 	assert.Equal(t, "0.00", claim["paidAmount"])
 	assert.Equal(t, "300.00", claim["invoices"].([]any)[1].(map[string]any)["openAmount"])
 
+	ok := l.do("GET", "/v1/admin/verify", agencyKey, nil)
+	require.Equal(t, http.StatusOK, ok.Status, "%s", ok.Body)
+	assert.Equal(t, true, ok.JSON(t)["ok"], "the live views, feeds included, equal a rebuild byte for byte: %s", ok.Body)
+
 	// Personal data was accepted and dropped: not in the events, not on disk.
 	audit := l.do("GET", "/v1/placements/"+id+"/audit", acmeKey, nil)
 	require.Equal(t, http.StatusOK, audit.Status)
