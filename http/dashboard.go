@@ -123,7 +123,7 @@ func (ss *sessions) drop(id string) {
 
 var pages = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []string{"signin", "list", "detail"} {
+	for _, name := range []string{"signin", "list", "detail", "finance"} {
 		out[name] = template.Must(template.ParseFS(templateFS, "web/templates/layout.html", "web/templates/"+name+".html"))
 	}
 	return out
@@ -139,6 +139,20 @@ type page struct {
 	Placement                            projections.Placement
 	Feed                                 []feedRow
 	Audit                                []projections.AuditItem
+	Payments                             []paymentRow
+	Invoices                             []invoiceRow
+	Search                               string
+	Finance                              *financePage
+}
+
+// paymentRow is a payment on the placement page, with its reversal.
+type paymentRow struct {
+	Number, Amount, Document, Reversal string
+}
+
+// invoiceRow is an invoice in the partial-recall form.
+type invoiceRow struct {
+	Number, Contract, Open string
 }
 
 type feedRow struct {
@@ -155,6 +169,9 @@ var humanMessages = map[string]string{
 	"not_paused":                 "This placement is not paused.",
 	"placement_paused":           "This placement is paused.",
 	"not_found":                  "That placement could not be found.",
+	"payment_not_found":          "That payment could not be found on this placement.",
+	"payment_already_reversed":   "That payment was reversed already, for another reason.",
+	"amount_exceeds_open":        "That is more than is still open on the invoice.",
 	"precondition_failed":        "Someone changed this placement meanwhile; please look again and retry.",
 	"store_unavailable":          "The ledger cannot record this right now. Nothing was changed; please try again in a moment.",
 	"too_much_contention":        "The ledger is busy with this placement. Nothing was changed; please try again.",
@@ -197,6 +214,8 @@ func (s *Server) registerDashboard() {
 	s.GET("/static/*", echo.WrapHandler(files), s.boundAnonymous)
 	s.GET("/", s.dashList, s.boundAnonymous)
 	s.GET("/dashboard/placements/:id", s.dashPlacement, s.boundAnonymous)
+	s.GET("/dashboard/finance", s.dashFinance, s.boundAnonymous)
+	s.GET("/dashboard/finance.csv", s.dashFinanceCSV, s.boundAnonymous)
 	form := []echo.MiddlewareFunc{s.boundAnonymous, s.formGuard}
 	s.POST("/signin", s.signin, form...)
 	s.POST("/signout", s.signout, form...)
@@ -383,12 +402,20 @@ func (s *Server) dashList(c echo.Context) error {
 		status = ""
 	}
 	after, _ := projections.ParseListCursor(c.QueryParam("cursor"))
-	raw, next, err := s.runner.Views.List(sess.creditor, status, after, 25)
+	search := strings.TrimSpace(c.QueryParam("q"))
+	var raw []json.RawMessage
+	var next *projections.ListCursor
+	var err error
+	if search != "" {
+		raw, err = s.dashSearch(sess.creditor, search)
+	} else {
+		raw, next, err = s.runner.Views.List(sess.creditor, status, after, 25)
+	}
 	if err != nil {
 		return err
 	}
 	p := s.pageFor(sessID, sess, "Placements")
-	p.Status = string(status)
+	p.Status, p.Search = string(status), search
 	p.Statuses = []domain.Status{domain.StatusActive, domain.StatusPaused, domain.StatusRecalled, domain.StatusPaid}
 	for _, r := range raw {
 		var item projections.Placement
@@ -401,6 +428,51 @@ func (s *Server) dashList(c echo.Context) error {
 		p.Next = next.String()
 	}
 	return s.render(c, http.StatusOK, "list", p)
+}
+
+// dashSearch finds the creditor's claims by claim, customer, invoice or
+// contract number (the first 25 of each kind), each once.
+func (s *Server) dashSearch(creditor, q string) ([]json.RawMessage, error) {
+	var out []json.RawMessage
+	seen := map[uuid.UUID]bool{}
+	add := func(raw json.RawMessage) error {
+		var p struct {
+			ID uuid.UUID `json:"placementId"`
+		}
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return err
+		}
+		if !seen[p.ID] {
+			seen[p.ID] = true
+			out = append(out, raw)
+		}
+		return nil
+	}
+	if id, found, err := s.runner.Views.ClaimPlacement(creditor, q); err != nil {
+		return nil, err
+	} else if found {
+		raw, _, ok, err := s.runner.Views.Placement(creditor, id)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if err := add(raw); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, kind := range []byte{projections.SearchCustomer, projections.SearchInvoice, projections.SearchContract} {
+		raws, _, err := s.runner.Views.Search(creditor, kind, q, 0, 25)
+		if err != nil {
+			return nil, err
+		}
+		for _, raw := range raws {
+			if err := add(raw); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) dashPlacement(c echo.Context) error {
@@ -448,11 +520,27 @@ func (s *Server) dashPlacement(c echo.Context) error {
 		case it.AccountingDocument != nil:
 			row.Date, row.Detail, row.Amount = it.AccountingDocument.Date, it.AccountingDocument.Type+" "+it.AccountingDocument.Number,
 				money(it.AccountingDocument.Amount, pl.Currency)
+			if it.AccountingDocument.OriginalNumber != "" {
+				row.Detail += " (reverses " + it.AccountingDocument.OriginalNumber + ")"
+			}
+		case it.Status != nil:
+			row.Date, row.Detail = it.Status.Date, strings.TrimSpace(it.Status.Type+" "+it.Status.Reason)
 		}
 		feed = append(feed, row)
 	}
+	payments, err := s.runner.Views.Payments(id)
+	if err != nil {
+		return err
+	}
 	p := s.pageFor(sessID, sess, "Claim "+pl.ClaimNumber)
 	p.Placement, p.Feed, p.Audit = pl, feed, projections.AuditItems(events)
+	for _, pay := range payments {
+		p.Payments = append(p.Payments, paymentRow{Number: pay.Number, Amount: domain.FormatMoney(pay.Payment.Amount, pl.Currency) + " " + pl.Currency,
+			Document: pay.Payment.Document, Reversal: pay.Payment.Reversal})
+	}
+	for _, inv := range pl.Invoices {
+		p.Invoices = append(p.Invoices, invoiceRow{Number: inv.InvoiceNumber, Contract: inv.ContractNumber, Open: inv.OpenAmount})
+	}
 	return s.render(c, http.StatusOK, "detail", p)
 }
 
@@ -497,6 +585,22 @@ func (s *Server) dashAction(c echo.Context) error {
 		build, done = func(at time.Time) domain.Command { return domain.Pause{Reason: reason, ResumeAt: resumeAt, At: at} }, "The placement is paused."
 	case "resume":
 		build, done = func(at time.Time) domain.Command { return domain.Resume{At: at} }, "The placement is resumed."
+	case "reverse":
+		number, reason := form.Get("payment"), form.Get("reason")
+		build, done = func(at time.Time) domain.Command {
+			return domain.ReversePayment{PaymentNumber: number, Reason: reason, At: at}
+		}, "The payment "+number+" is reversed."
+	case "waive":
+		waivers, err := formWaivers(form)
+		if err != nil {
+			return s.done(c, sessID, back, "", humanize(err))
+		}
+		build, done = func(at time.Time) domain.Command {
+			for i := range waivers {
+				waivers[i].Date = at.UTC().Format(time.DateOnly)
+			}
+			return domain.PartialRecall{Waivers: waivers, At: at}
+		}, fmt.Sprintf("%d invoice(s) partly recalled.", len(waivers))
 	default:
 		return s.done(c, sessID, back, "", "That action is not known.")
 	}
@@ -513,6 +617,33 @@ func (s *Server) dashAction(c echo.Context) error {
 		return s.done(c, sessID, back, "", humanize(err))
 	}
 	return s.done(c, sessID, back, done, "")
+}
+
+// formWaivers reads the partial-recall form: for each invoice (fields
+// invoice, contract, amount, in step) an amount to waive, blank for none;
+// one description for all.
+func formWaivers(form url.Values) ([]domain.Waiver, error) {
+	invoices, contracts, amounts := form["invoice"], form["contract"], form["amount"]
+	if len(invoices) != len(amounts) || len(invoices) != len(contracts) || len(invoices) > domain.MaxWaivers {
+		return nil, domain.Invalid(domain.FieldError{Field: "amount", Message: "does not match the invoices"})
+	}
+	currency, description := form.Get("currency"), strings.TrimSpace(form.Get("description"))
+	var out []domain.Waiver
+	for i, raw := range amounts {
+		if strings.TrimSpace(raw) == "" {
+			continue
+		}
+		amount, err := domain.ParseAmount([]byte(strings.TrimSpace(raw)), currency, "the amount for invoice "+invoices[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, domain.Waiver{InvoiceNumber: invoices[i], ContractNumber: contracts[i], Amount: amount, Currency: currency,
+			Description: description})
+	}
+	if len(out) == 0 {
+		return nil, domain.Invalid(domain.FieldError{Field: "amount", Message: "needs an amount for at least one invoice"})
+	}
+	return out, nil
 }
 
 // dashBulk recalls or pauses the selected placements, each on its own.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -206,4 +207,170 @@ func TestDashboardPauseResumeAndFeed(t *testing.T) {
 	}
 	assert.True(t, strings.Contains(audit, "acme"), "with who did it")
 	screenshot(t, ctx, "feed-and-history")
+}
+
+func TestDashboardReversePayment(t *testing.T) {
+	l, srv, ctx := MustDashboard(t)
+	id := l.MustPlace("DE-DASH-REV")
+	r := l.do("POST", "/v1/placements/"+id+"/payment-received", acmeKey, `{"amount": "400", "paymentNumber": "BANK-77"}`)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	var prompt, notice, status, recovered, state, feed string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(srv.URL+"/dashboard/placements/"+id),
+		chromedp.WaitVisible("#reverse-0", chromedp.ByID),
+		chromedp.SetValue("#reverse-reason-0", "ENTERED_IN_ERROR", chromedp.ByID),
+		chromedp.Click("#reverse-0", chromedp.ByID),
+		chromedp.WaitVisible("#confirm-ok", chromedp.ByID),
+		chromedp.Text("#confirm-text", &prompt, chromedp.ByID),
+	))
+	assert.Contains(t, prompt, "Reverse payment BANK-77 of 400.00 EUR?", "the confirmation names the payment")
+	screenshot(t, ctx, "reverse-payment-confirm")
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Click("#confirm-ok", chromedp.ByID),
+		chromedp.WaitVisible("#notice", chromedp.ByID),
+		chromedp.Text("#notice", &notice, chromedp.ByID),
+		chromedp.Text("#status", &status, chromedp.ByID),
+		chromedp.Text("#recovered", &recovered, chromedp.ByID),
+		chromedp.Text(`#payments tbody tr`, &state, chromedp.ByQuery),
+		chromedp.Text("#feed", &feed, chromedp.ByID),
+	))
+	assert.Equal(t, "The payment BANK-77 is reversed.", notice)
+	assert.Equal(t, "active", status, "paid in full by it, the placement is active again")
+	assert.Equal(t, "0.00 EUR", recovered)
+	assert.Contains(t, state, "reversed (ENTERED_IN_ERROR)")
+	assert.Contains(t, feed, "CANCELLATION DE-DASH-REV-AD002 (reverses DE-DASH-REV-AD001)")
+	assert.Contains(t, feed, "REOPENED PAYMENT_REVERSED")
+	screenshot(t, ctx, "payment-reversed")
+}
+
+func TestDashboardPartialRecallForm(t *testing.T) {
+	l, srv, ctx := MustDashboard(t)
+	id := l.MustPlace("DE-DASH-WV")
+	var remains, remaining, tooMuch, notice, waived, outstanding string
+	var disabled bool
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(srv.URL+"/dashboard/placements/"+id),
+		chromedp.WaitVisible("#open-waive", chromedp.ByID),
+		chromedp.Click("#open-waive", chromedp.ByID),
+		chromedp.WaitVisible("#waive-1", chromedp.ByID),
+		chromedp.SendKeys("#waive-1", "350", chromedp.ByID),
+		chromedp.Text("#waive-remains-1", &tooMuch, chromedp.ByID),
+		chromedp.Evaluate(`document.getElementById("waive-submit").disabled`, &disabled),
+	))
+	assert.Equal(t, "more than is open", tooMuch, "the form says so before anything is sent")
+	assert.True(t, disabled)
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.SetValue("#waive-1", "", chromedp.ByID),
+		chromedp.SendKeys("#waive-1", "120.25", chromedp.ByID),
+		chromedp.SendKeys("#waive-0", "100", chromedp.ByID),
+		chromedp.SendKeys("#waive-description", "goodwill", chromedp.ByID),
+		chromedp.Text("#waive-remains-1", &remains, chromedp.ByID),
+		chromedp.Text("#waive-remaining", &remaining, chromedp.ByID),
+	))
+	assert.Equal(t, "179.75", remains, "what remains on the invoice")
+	assert.Equal(t, "179.75 EUR", remaining, "and on the claim, before submitting")
+	screenshot(t, ctx, "partial-recall-form")
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Click("#waive-submit", chromedp.ByID),
+		chromedp.WaitVisible("#notice", chromedp.ByID),
+		chromedp.Text("#notice", &notice, chromedp.ByID),
+		chromedp.Text(".summary dd:nth-of-type(4)", &waived, chromedp.ByQuery),
+		chromedp.Text("#outstanding", &outstanding, chromedp.ByID),
+	))
+	assert.Equal(t, "2 invoice(s) partly recalled.", notice)
+	assert.Equal(t, "220.25 EUR", waived)
+	assert.Equal(t, "179.75 EUR", outstanding)
+	feed := l.do("GET", "/v1/claims/DE-DASH-WV/transactions", acmeKey, nil).Array(t)
+	require.Len(t, feed, 3, "two PARTIAL_RECALL confirmations and one CREDIT_WAIVER document")
+	assert.Equal(t, "goodwill", l.do("GET", "/v1/placements/"+id+"/audit", acmeKey, nil).Array(t)[1]["data"].(map[string]any)["description"])
+}
+
+func TestDashboardSearch(t *testing.T) {
+	l, srv, ctx := MustDashboard(t)
+	l.MustPlace("DE-FIND-1")
+	l.MustPlace("DE-FIND-2")
+	require.Equal(t, http.StatusAccepted, l.do("POST", "/v1/claims", acmeKey, handover("RV-FIND")).Status)
+	wctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+	require.NoError(t, l.runner.WaitFor(wctx, l.head()))
+	claims := func(q string) []string {
+		var rows []string
+		require.NoError(t, chromedp.Run(ctx,
+			chromedp.Navigate(srv.URL+"/"),
+			chromedp.WaitVisible("#q", chromedp.ByID),
+			chromedp.SendKeys("#q", q, chromedp.ByID),
+			chromedp.Click("#search", chromedp.ByID),
+			chromedp.WaitVisible("#clear-search", chromedp.ByID),
+			chromedp.Evaluate(`[...document.querySelectorAll("tr[data-claim]")].map(r => r.dataset.claim)`, &rows),
+		))
+		return rows
+	}
+	assert.Equal(t, []string{"DE-FIND-2"}, claims("DE-FIND-2"), "by claim number")
+	assert.Equal(t, []string{"RV-FIND"}, claims("K77"), "by customer number")
+	assert.Equal(t, []string{"DE-FIND-1", "DE-FIND-2"}, claims("I0417211448"), "by invoice number")
+	assert.Equal(t, []string{"RV-FIND"}, claims("C-2"), "by contract number")
+	screenshot(t, ctx, "search")
+	assert.Empty(t, claims("nothing-like-it"))
+}
+
+func TestDashboardFinancePage(t *testing.T) {
+	l, srv, ctx := MustDashboard(t)
+	a := l.MustPlace("DE-FIN-1")
+	b := l.MustPlace("DE-FIN-2")
+	for _, p := range []struct{ id, body string }{
+		{a, `{"amount": "120.50", "paymentNumber": "P-1"}`},
+		{a, `{"amount": "79.50", "paymentNumber": "P-2"}`},
+		{b, `{"amount": "400", "paymentNumber": "P-3"}`},
+	} {
+		require.Equal(t, http.StatusOK, l.do("POST", "/v1/placements/"+p.id+"/payment-received", acmeKey, p.body).Status)
+	}
+	require.Equal(t, http.StatusOK, l.do("POST", "/v1/placements/"+b+"/payments/P-3/reversal", acmeKey, `{"reason": "RETURNED"}`).Status)
+	require.Equal(t, http.StatusAccepted, l.do("POST", "/v1/claims/DE-FIN-1/recalls", acmeKey, waiver("I0417211449", "50")).Status)
+	var recovered, fees, net, waived, reversed, chartTitle, today string
+	var bars, hatched int
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible("#nav-finance", chromedp.ByID),
+		chromedp.Click("#nav-finance", chromedp.ByID),
+		chromedp.WaitVisible("#finance-chart", chromedp.ByID),
+		chromedp.Text("#total-recovered", &recovered, chromedp.ByID),
+		chromedp.Text("#total-fees", &fees, chromedp.ByID),
+		chromedp.Text("#total-net", &net, chromedp.ByID),
+		chromedp.Text("#total-waived", &waived, chromedp.ByID),
+		chromedp.Text("#total-reversed", &reversed, chromedp.ByID),
+		chromedp.Evaluate(`document.querySelector("#finance-chart title").textContent`, &chartTitle),
+		chromedp.Evaluate(`document.querySelectorAll("#finance-chart rect.bar-recovered").length`, &bars),
+		chromedp.Evaluate(`[...document.querySelectorAll("#finance-chart rect.bar-fees")].filter(r => r.getAttribute("fill") === "url(#hatch)").length`, &hatched),
+		chromedp.Evaluate(`new Date().toISOString().slice(0, 10)`, &today),
+	))
+	assert.Equal(t, "200.00 EUR", recovered, "120.50 + 79.50; the 400 came back")
+	assert.Equal(t, "40.00 EUR", fees)
+	assert.Equal(t, "160.00 EUR", net)
+	assert.Equal(t, "50.00 EUR", waived)
+	assert.Equal(t, "400.00 EUR", reversed)
+	assert.Contains(t, chartTitle, "Recovered and fees per day")
+	assert.Equal(t, 30, bars, "a bar per day of the last 30 days")
+	assert.Equal(t, 30, hatched, "fees are told apart by pattern, not colour")
+	var row string
+	require.NoError(t, chromedp.Run(ctx, chromedp.Text(`#finance-table tr[data-period="`+today+`"]`, &row, chromedp.ByQuery)))
+	assert.Contains(t, row, "200.00")
+	assert.Contains(t, row, "400.00")
+	screenshot(t, ctx, "finance")
+
+	// By month, and the CSV with the same figures.
+	var monthRows int
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.SetValue("#by", "month", chromedp.ByID),
+		chromedp.Click("#show", chromedp.ByID),
+		chromedp.WaitVisible("#finance-chart", chromedp.ByID),
+		chromedp.Evaluate(`document.querySelectorAll("#finance-table tbody tr").length`, &monthRows),
+	))
+	assert.GreaterOrEqual(t, monthRows, 1)
+	var csvText string
+	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(
+		`fetch(document.getElementById("csv").href).then(r => r.text())`, &csvText, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
+			return p.WithAwaitPromise(true)
+		})))
+	assert.Contains(t, csvText, "period,currency,payments,recovered,fees,netToCreditor,waived,recalled,reversals,reversed")
+	assert.Contains(t, csvText, "TOTAL,EUR,3,200.00,40.00,160.00,50.00,0.00,1,400.00")
 }

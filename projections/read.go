@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"time"
 
@@ -145,6 +146,37 @@ func (v *Views) Search(creditor string, kind byte, value string, after ListCurso
 		return true, nil
 	})
 	return out, next, err
+}
+
+// Payment is a payment of a placement as the views know it: its number
+// (given, or assigned by the ledger) and what it was processed as.
+type Payment struct {
+	Number string
+	domain.Processed
+}
+
+// Payments lists a placement's payments in the order they were recorded
+// (the dashboard offers each for reversal). The caller has checked that
+// the placement is its creditor's.
+func (v *Views) Payments(id uuid.UUID) ([]Payment, error) {
+	prefix := key(v.generation(), tNumber).id(id).b(numberPayment)
+	var out []Payment
+	err := v.scan(prefix, prefix.upper(), func(k, val []byte) (bool, error) {
+		n, w := binary.Uvarint(k[len(prefix):])
+		if w <= 0 || len(k) != len(prefix)+w+int(n) {
+			return false, fmt.Errorf("projections: a payment number key of placement %s is malformed", id)
+		}
+		p := Payment{Number: string(k[len(prefix)+w:])}
+		if err := json.Unmarshal(val, &p.Processed); err != nil {
+			return false, fmt.Errorf("projections: payment %q of placement %s: %w", p.Number, id, err)
+		}
+		if p.Payment != nil {
+			out = append(out, p)
+		}
+		return true, nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Revision < out[j].Revision })
+	return out, err
 }
 
 // ClaimPlacement returns the placement of a creditor's claim number.

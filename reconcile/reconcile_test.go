@@ -272,3 +272,34 @@ func FuzzParseStatement(f *testing.F) {
 		}
 	})
 }
+
+func TestSeriesAddsUpToTheTotals(t *testing.T) {
+	at := func(day, hour int) time.Time { return time.Date(2024, 5, day, hour, 0, 0, 0, time.UTC) }
+	entries := []reconcile.Entry{
+		{Kind: reconcile.KindPayment, Currency: "EUR", Amount: d("10"), Fee: d("2"), Position: 1, OccurredAt: at(1, 23)},
+		{Kind: reconcile.KindPayment, Currency: "EUR", Amount: d("5"), Fee: d("1"), Position: 2, OccurredAt: at(3, 0)},
+		{Kind: reconcile.KindReversal, Currency: "EUR", Amount: d("10"), Fee: d("-2"), Position: 3, OccurredAt: at(3, 12)},
+		{Kind: reconcile.KindWaiver, Currency: "EUR", Amount: d("7"), Position: 4, OccurredAt: at(4, 9)},
+		{Kind: reconcile.KindPayment, Placement: uuid.New(), Currency: "USD", Amount: d("99"), Fee: d("9"), Position: 5, OccurredAt: at(2, 9)},
+	}
+	r := reconcile.FromEntries("acme", at(1, 0), at(5, 0), entries)
+	days := reconcile.Series(r, "EUR", false)
+	require.Len(t, days, 4)
+	assert.Equal(t, []string{"2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04"}, []string{days[0].Label, days[1].Label, days[2].Label, days[3].Label})
+	assert.Equal(t, "10", days[0].Recovered.String())
+	assert.True(t, days[1].Recovered.IsZero(), "USD is another series")
+	assert.Equal(t, "-5", days[2].Recovered.String(), "a day can take back more than it brought")
+	assert.Equal(t, "7", days[3].Waived.String())
+	sum := reconcile.Amounts{Recovered: d("0"), Fees: d("0"), Waived: d("0")}
+	for _, b := range days {
+		sum.Recovered, sum.Fees, sum.Waived = sum.Recovered.Add(b.Recovered), sum.Fees.Add(b.Fees), sum.Waived.Add(b.Waived)
+	}
+	total := r.Totals["EUR"]
+	assert.True(t, sum.Recovered.Equal(total.Recovered) && sum.Fees.Equal(total.Fees) && sum.Waived.Equal(total.Waived))
+	months := reconcile.Series(r, "EUR", true)
+	require.Len(t, months, 1)
+	assert.Equal(t, "2024-05", months[0].Label)
+	assert.True(t, months[0].Recovered.Equal(total.Recovered))
+	assert.Equal(t, 4, reconcile.Periods(at(1, 0), at(4, 5), false))
+	assert.Equal(t, 13, reconcile.Periods(at(1, 0), at(1, 0).AddDate(1, 0, 0), true))
+}

@@ -39,6 +39,33 @@ document.addEventListener("DOMContentLoaded", () => {
     closer.addEventListener("click", () => document.getElementById(closer.dataset.close).close());
   }
 
+  const waive = document.getElementById("waive-form");
+  if (waive) {
+    const inputs = waive.querySelectorAll("input[name=amount]");
+    const update = () => {
+      const scale = (waive.dataset.outstanding.split(".")[1] || "").length;
+      let left = toUnits(waive.dataset.outstanding, scale);
+      let ok = true;
+      for (const input of inputs) {
+        const open = toUnits(input.dataset.open, scale);
+        const cell = document.getElementById(input.dataset.remains);
+        const v = input.value.trim() === "" ? 0n : toUnits(input.value, scale);
+        if (v === null || v < 0n || v > open) {
+          cell.textContent = v === null ? "not an amount" : "more than is open";
+          input.setAttribute("aria-invalid", "true");
+          ok = false;
+          continue;
+        }
+        input.removeAttribute("aria-invalid");
+        cell.textContent = fromUnits(open - v, scale);
+        left -= v;
+      }
+      document.getElementById("waive-remaining").textContent = ok ? fromUnits(left, scale) + " " + waive.dataset.currency : "–";
+      document.getElementById("waive-submit").disabled = !ok;
+    };
+    for (const input of inputs) input.addEventListener("input", update);
+  }
+
   const pay = document.getElementById("pay-form");
   if (pay) {
     const input = document.getElementById("pay-amount");
@@ -57,6 +84,12 @@ function toUnits(s, scale) {
   const frac = (m[2] || "");
   if (frac.length > scale) return null;
   return BigInt(m[1] + frac.padEnd(scale, "0"));
+}
+
+function fromUnits(units, scale) {
+  const neg = units < 0n;
+  const s = (neg ? -units : units).toString().padStart(scale + 1, "0");
+  return (neg ? "-" : "") + (scale ? s.slice(0, -scale) + "." + s.slice(-scale) : s);
 }
 
 function feeAfter(data, amount) {
