@@ -60,9 +60,12 @@ func TestClaimsAPIWalkThrough(t *testing.T) {
 	// A payment naming an invoice goes to that invoice alone.
 	pay := map[string]any{"invoiceNumber": "INV-2", "paymentNumber": "PAY-1", "contractNumber": "C-1", "date": "2024-08-01",
 		"description": "transfer", "amount": "120.00", "currency": "EUR", "allocateTo": "PRINCIPAL_CLAIM"}
-	r = l.do("POST", "/v1/claims/RV-1/payments", acmeKey, pay)
+	r = l.do("POST", "/v1/claims/RV-1/payments", acmeKey, pay, "Idempotency-Key", "pay-1")
 	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
 	first := r.JSON(t)
+	keyed := l.do("POST", "/v1/claims/RV-1/payments", acmeKey, pay, "Idempotency-Key", "pay-1")
+	assert.Equal(t, "true", keyed.Header.Get("Idempotent-Replayed"))
+	assert.Equal(t, first["requestId"], keyed.JSON(t)["requestId"])
 	assert.Equal(t, "PAY-1", first["paymentNumber"])
 	head := l.head()
 	again := l.do("POST", "/v1/claims/RV-1/payments", acmeKey, pay)
@@ -88,8 +91,22 @@ func TestClaimsAPIWalkThrough(t *testing.T) {
 	// A credit waiver, as a partial recall with one line.
 	wv := map[string]any{"invoiceNumber": "INV-3", "creditWaiverNumber": "CW-1", "contractNumber": "C-2", "date": "2024-08-02",
 		"description": "goodwill", "amount": 10.5, "currency": "EUR"}
-	r = l.do("POST", "/v1/claims/RV-1/creditWaivers", acmeKey, wv)
+	r = l.do("POST", "/v1/claims/RV-1/creditWaivers", acmeKey, wv, "Idempotency-Key", "cw-1")
 	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+	firstWaiver := r.JSON(t)["requestId"]
+	head = l.head()
+	replayed := l.do("POST", "/v1/claims/RV-1/creditWaivers", acmeKey, wv, "Idempotency-Key", "cw-1")
+	assert.Equal(t, "true", replayed.Header.Get("Idempotent-Replayed"))
+	assert.Equal(t, firstWaiver, replayed.JSON(t)["requestId"])
+	byNumber := l.do("POST", "/v1/claims/RV-1/creditWaivers", acmeKey, wv)
+	require.Equal(t, http.StatusAccepted, byNumber.Status, "%s", byNumber.Body)
+	assert.Equal(t, firstWaiver, byNumber.JSON(t)["requestId"], "the same creditWaiverNumber and content: answered as the first")
+	wv["amount"] = 11
+	reusedWaiver := l.do("POST", "/v1/claims/RV-1/creditWaivers", acmeKey, wv)
+	require.Equal(t, http.StatusConflict, reusedWaiver.Status, "%s", reusedWaiver.Body)
+	assert.Equal(t, "credit_waiver_number_reused", reusedWaiver.JSON(t)["code"])
+	assert.Equal(t, head, l.head(), "none of the three recorded anything")
+	wv["amount"] = 10.5
 
 	// The claim, per invoice.
 	c := l.do("GET", "/v1/claims/RV-1", acmeKey, nil)

@@ -224,3 +224,21 @@ func TestPauseAndResumeAreStatusItems(t *testing.T) {
 	assert.Len(t, page["items"], 2)
 	assert.Empty(t, l.get("/v1/transactions?type=closing", acmeKey, r.Position(t)).JSON(t)["items"])
 }
+
+func TestReopeningNotifiesTheWebhook(t *testing.T) {
+	l := MustLedger(t, "")
+	w := l.do("PUT", "/v1/webhook", acmeKey, `{"url": "https://hooks.example.com/ledger", "secret": "whsec_0123456789abcdef"}`)
+	require.Equal(t, http.StatusOK, w.Status, "%s", w.Body)
+	id := l.MustPlace("DE-REVW")
+	require.Equal(t, http.StatusOK, l.do("POST", "/v1/placements/"+id+"/payment-received", acmeKey, `{"amount": 400, "paymentNumber": "P-1"}`).Status)
+	r := l.do("POST", "/v1/placements/"+id+"/payments/P-1/reversal", acmeKey, `{"reason": "RETURNED"}`)
+	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	l.get("/v1/placements/"+id, acmeKey, r.Position(t))
+	outbox, err := l.views.Outbox("acme", 0, 100)
+	require.NoError(t, err)
+	var changes []string
+	for _, n := range outbox {
+		changes = append(changes, string(n.Previous)+"→"+string(n.Status))
+	}
+	assert.Equal(t, []string{"active→paid", "paid→active"}, changes, "paid, then active again: each a placement.status_changed")
+}
