@@ -49,6 +49,10 @@ type Snapshots interface {
 	Processed(id uuid.UUID, through uint64, payments, waivers []string) (pay, waive map[string]domain.Processed, ok bool, err error)
 }
 
+// DefaultMaxCachedNumbers bounds the processed numbers a cached placement
+// keeps when the handler has snapshots to ask for the others.
+const DefaultMaxCachedNumbers = 8
+
 // maxAttempts bounds the retries of a command whose append lost a race.
 const maxAttempts = 8
 
@@ -116,6 +120,10 @@ type Handler struct {
 	// MaxCached bounds the placements (and claim owners) kept in memory;
 	// NewHandler sets DefaultMaxCached. Set it before the first command.
 	MaxCached int
+	// MaxCachedNumbers bounds the payment and credit waiver numbers a cached
+	// placement keeps (with snapshots to ask for the rest); NewHandler sets
+	// DefaultMaxCachedNumbers.
+	MaxCachedNumbers int
 }
 
 type cachedPlacement struct {
@@ -175,7 +183,8 @@ func NewHandler(store eventstore.Store, idem Idempotency, now func() time.Time) 
 	if now == nil {
 		now = time.Now
 	}
-	h := &Handler{store: store, now: now, idem: idem, cache: map[uuid.UUID]cachedPlacement{}, owners: map[string]uuid.UUID{}, MaxCached: DefaultMaxCached}
+	h := &Handler{store: store, now: now, idem: idem, cache: map[uuid.UUID]cachedPlacement{}, owners: map[string]uuid.UUID{}, MaxCached: DefaultMaxCached,
+		MaxCachedNumbers: DefaultMaxCachedNumbers}
 	h.snapshots, _ = idem.(Snapshots)
 	return h
 }
@@ -428,8 +437,16 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 		if err != nil {
 			h.forget(id)
 		} else {
-			h.remember(id, cachedPlacement{p: res.Placement, rev: res.Revision, pos: res.Position, hash: res.Hash,
-				fromSnapshot: c.fromSnapshot, through: c.through})
+			entry := cachedPlacement{p: res.Placement, rev: res.Revision, pos: res.Position, hash: res.Hash,
+				fromSnapshot: c.fromSnapshot, through: c.through}
+			if h.snapshots != nil && entry.p.PaymentNumbers.Len()+entry.p.WaiverNumbers.Len() > h.MaxCachedNumbers {
+				// Every payment has a number: keep the cache's memory from
+				// growing with them. The snapshots know them all, and are
+				// asked for the ones a later command names.
+				entry.p.PaymentNumbers, entry.p.WaiverNumbers = domain.Numbers{}, domain.Numbers{}
+				entry.fromSnapshot, entry.through = true, res.Revision
+			}
+			h.remember(id, entry)
 		}
 		if errors.Is(err, eventstore.ErrConcurrency) {
 			if req.IfMatch != nil {

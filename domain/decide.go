@@ -597,11 +597,11 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 			Amount: c.Amount.Neg(), Currency: p.Currency, LineItems: lines,
 		},
 	}
-	after := p
-	for _, e := range events {
-		after = Evolve(after, e)
-	}
-	if after.Outstanding().IsZero() {
+	if c.Amount.Equal(outstanding) { // paid in full: close it, from the state the payment leaves
+		after := p
+		for _, e := range events {
+			after = Evolve(after, e)
+		}
 		events = append(events, closeOut(after, at, false)...)
 	}
 	return ok(events...)

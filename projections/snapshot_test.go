@@ -131,6 +131,7 @@ func TestSnapshotsDecideAsTheStreamDoes(t *testing.T) {
 				switch rng.IntN(3) {
 				case 0: // a fresh handler: the placement starts from the views
 					sh = command.NewHandler(snapshotting, views, snapClock)
+					sh.MaxCachedNumbers = rng.IntN(3) // … and keeps few numbers in its cache, asking the views for the rest
 				case 1: // … from views that have applied everything
 					sh = command.NewHandler(snapshotting, views, snapClock)
 					head, err := snapshotting.Head(ctx)
