@@ -434,16 +434,9 @@ func (s *Server) searchClaims(c echo.Context) error {
 		return newError(http.StatusBadRequest, "invalid_query", "give exactly one of customerNumber, contractNumber or invoiceNumber",
 			domain.FieldError{Field: "customerNumber", Message: "exactly one of customerNumber, contractNumber or invoiceNumber is required"})
 	}
-	limit, err := queryInt(c, "limit", 50, 1, 200)
+	after, limit, err := listPage(c)
 	if err != nil {
 		return err
-	}
-	var after projections.ListCursor
-	if cur := c.QueryParam("cursor"); cur != "" {
-		var ok bool
-		if after, ok = projections.ParseListCursor(cur); !ok {
-			return newError(http.StatusBadRequest, "invalid_cursor", "cursor is not one this server returned", domain.FieldError{Field: "cursor", Message: "is not valid"})
-		}
 	}
 	if err := s.waitFresh(c); err != nil {
 		return err

@@ -101,16 +101,9 @@ func (s *Server) listPlacements(c echo.Context) error {
 		return newError(http.StatusBadRequest, "invalid_query", "status must be active, paused, recalled or paid",
 			domain.FieldError{Field: "status", Message: "must be active, paused, recalled or paid"})
 	}
-	limit, err := queryInt(c, "limit", 50, 1, 200)
+	after, limit, err := listPage(c)
 	if err != nil {
 		return err
-	}
-	var after projections.ListCursor
-	if cur := c.QueryParam("cursor"); cur != "" {
-		var ok bool
-		if after, ok = projections.ParseListCursor(cur); !ok {
-			return newError(http.StatusBadRequest, "invalid_cursor", "cursor is not one this server returned", domain.FieldError{Field: "cursor", Message: "is not valid"})
-		}
 	}
 	items, next, err := s.runner.Views.List(who(c).id, status, after, limit)
 	if err != nil {
@@ -122,6 +115,23 @@ func (s *Server) listPlacements(c echo.Context) error {
 		out.NextCursor = &cur
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// listPage reads a placement list's ?limit= (1 to 200, default 50) and
+// ?cursor= (a nextCursor this server returned).
+func listPage(c echo.Context) (projections.ListCursor, int, error) {
+	limit, err := queryInt(c, "limit", 50, 1, 200)
+	if err != nil {
+		return 0, 0, err
+	}
+	var after projections.ListCursor
+	if cur := c.QueryParam("cursor"); cur != "" {
+		var ok bool
+		if after, ok = projections.ParseListCursor(cur); !ok {
+			return 0, 0, newError(http.StatusBadRequest, "invalid_cursor", "cursor is not one this server returned", domain.FieldError{Field: "cursor", Message: "is not valid"})
+		}
+	}
+	return after, limit, nil
 }
 
 func queryInt(c echo.Context, name string, def, min, max int) (int, error) {

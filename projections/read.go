@@ -89,6 +89,12 @@ func (v *Views) List(creditor string, status domain.Status, after ListCursor, li
 	if status != "" {
 		prefix = key(gen, tListStatus).str(creditor).b(statusByte[string(status)])
 	}
+	return v.listed(gen, prefix, after, limit)
+}
+
+// listed reads a page of placement resources from an index whose keys end
+// with the placement's opened position and whose values are placement ids.
+func (v *Views) listed(gen uint32, prefix keyBuf, after ListCursor, limit int) ([]json.RawMessage, *ListCursor, error) {
 	lower := prefix
 	if after > 0 {
 		lower = prefix.pos(eventstore.Position(after) + 1)
@@ -107,7 +113,7 @@ func (v *Views) List(creditor string, status domain.Status, after ListCursor, li
 			return false, err
 		}
 		if r == nil {
-			return false, fmt.Errorf("projections: placement %s is listed but has no resource", uuid.UUID(val))
+			return false, fmt.Errorf("projections: placement %s is indexed but has no resource", uuid.UUID(val))
 		}
 		out = append(out, r)
 		return true, nil
@@ -121,31 +127,7 @@ func (v *Views) List(creditor string, status domain.Status, after ListCursor, li
 // limit, and the cursor of the next page (nil: none).
 func (v *Views) Search(creditor string, kind byte, value string, after ListCursor, limit int) ([]json.RawMessage, *ListCursor, error) {
 	gen := v.generation()
-	prefix := key(gen, tSearch).str(creditor).b(kind).str(value)
-	lower := prefix
-	if after > 0 {
-		lower = prefix.pos(eventstore.Position(after) + 1)
-	}
-	out := []json.RawMessage{}
-	var next *ListCursor
-	err := v.scan(lower, prefix.upper(), func(k, val []byte) (bool, error) {
-		opened := ListCursor(binary.BigEndian.Uint64(k[len(k)-8:]))
-		if len(out) == limit {
-			c := ListCursor(uint64(opened) - 1)
-			next = &c
-			return false, nil
-		}
-		r, err := v.get(key(gen, tResource).id(uuid.UUID(val)))
-		if err != nil || r == nil {
-			if err == nil {
-				err = fmt.Errorf("projections: placement %s is filed for search but has no resource", uuid.UUID(val))
-			}
-			return false, err
-		}
-		out = append(out, r)
-		return true, nil
-	})
-	return out, next, err
+	return v.listed(gen, key(gen, tSearch).str(creditor).b(kind).str(value), after, limit)
 }
 
 // Payment is a payment of a placement as the views know it: its number
