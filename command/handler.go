@@ -202,6 +202,17 @@ func (h *Handler) keyLock(req Request) func() {
 	return m.Unlock
 }
 
+// Seen says whether a request's Idempotency-Key was used before by its
+// actor (the command will be answered from the first, or refused as a
+// reuse, without being decided again).
+func (h *Handler) Seen(req Request) bool {
+	if req.IdempotencyKey == "" {
+		return false
+	}
+	_, found := h.idem.Lookup(req.Actor, req.IdempotencyKey)
+	return found
+}
+
 // replay answers a repeated idempotency key, if it is one.
 func (h *Handler) replay(ctx context.Context, req Request) (Result, bool, error) {
 	if req.IdempotencyKey == "" {
@@ -594,6 +605,9 @@ func (h *Handler) Place(ctx context.Context, req Request, cmd domain.Place) (Res
 	}
 	return res, err
 }
+
+// Store is the event store the handler appends to.
+func (h *Handler) Store() eventstore.Store { return h.store }
 
 // ClaimOwner returns the placement that holds a creditor's claim number.
 func (h *Handler) ClaimOwner(ctx context.Context, creditor, claimNumber string) (uuid.UUID, bool, error) {

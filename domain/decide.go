@@ -26,6 +26,8 @@ type Place struct {
 	FeeRate        decimal.Decimal
 	Invoices       []Invoice
 	At             time.Time
+	// PersonalData is the debtor's personal data, sealed by the caller.
+	PersonalData *SealedData
 }
 
 type StartEmailSequence struct {
@@ -357,7 +359,7 @@ func decidePlace(p Placement, c Place) Decision {
 	return ok(PlacementOpened{
 		PlacementID: c.PlacementID, CreditorID: c.CreditorID, ClaimNumber: c.ClaimNumber,
 		CustomerNumber: c.CustomerNumber, Currency: c.Currency, FeeRate: c.FeeRate,
-		Invoices: slices.Clone(c.Invoices), OpenedAt: c.At.UTC(),
+		Invoices: slices.Clone(c.Invoices), OpenedAt: c.At.UTC(), PersonalData: c.PersonalData,
 	})
 }
 

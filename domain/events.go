@@ -70,6 +70,15 @@ type Allocation struct {
 	Amount         decimal.Decimal `json:"amount"`
 }
 
+// SealedData is personal data sealed (AES-256-GCM) under a debtor's data
+// key, which lives outside the log (package pii): only the ciphertext is in
+// the event, so destroying the key erases the data wherever the event is.
+type SealedData struct {
+	KeyID      string `json:"keyId"`
+	Nonce      []byte `json:"nonce"`
+	Ciphertext []byte `json:"ciphertext"`
+}
+
 type PlacementOpened struct {
 	PlacementID    uuid.UUID       `json:"placementId"`
 	CreditorID     string          `json:"creditorId"`
@@ -79,6 +88,9 @@ type PlacementOpened struct {
 	FeeRate        decimal.Decimal `json:"feeRate"`
 	Invoices       []Invoice       `json:"invoices"`
 	OpenedAt       time.Time       `json:"openedAt"`
+	// PersonalData is the debtor's personal data from a claims-API
+	// handover, sealed (see package pii); absent when none was given.
+	PersonalData *SealedData `json:"personalData,omitempty"`
 }
 
 type EmailSequenceStarted struct {

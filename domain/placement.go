@@ -83,6 +83,8 @@ type Placement struct {
 	// once.
 	PaymentNumbers Numbers
 	WaiverNumbers  Numbers
+	// PersonalData is the debtor's personal data as handed over, sealed.
+	PersonalData *SealedData `json:",omitempty"`
 	// Version counts the events folded: the next event's revision.
 	Version uint64
 }
@@ -159,7 +161,7 @@ func Evolve(p Placement, e Event) Placement {
 	case PlacementOpened:
 		p = Placement{
 			ID: e.PlacementID, CreditorID: e.CreditorID, ClaimNumber: e.ClaimNumber, CustomerNumber: e.CustomerNumber,
-			Currency: e.Currency, FeeRate: e.FeeRate, Status: StatusActive, OpenedAt: e.OpenedAt,
+			Currency: e.Currency, FeeRate: e.FeeRate, Status: StatusActive, OpenedAt: e.OpenedAt, PersonalData: e.PersonalData,
 			Original: decimal.Zero, Waived: decimal.Zero, Recovered: decimal.Zero, Fee: decimal.Zero,
 		}
 		for _, inv := range e.Invoices {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -101,9 +102,9 @@ func (k Keys) identify(presented string) (principal, bool) {
 
 const principalKey = "ledger.principal"
 
-// authenticate resolves the Authorization header; kind is the principal kind
-// the route wants.
-func (s *Server) authenticate(kind string) echo.MiddlewareFunc {
+// authenticate resolves the Authorization header; kinds are the principal
+// kinds the route takes.
+func (s *Server) authenticate(kinds ...string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Request().Header.Get(echo.HeaderAuthorization)
@@ -117,8 +118,8 @@ func (s *Server) authenticate(kind string) echo.MiddlewareFunc {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="ledger", error="invalid_token"`)
 				return newError(http.StatusUnauthorized, "unauthenticated", "the key is not known")
 			}
-			if p.kind != kind {
-				return newError(http.StatusForbidden, "forbidden", fmt.Sprintf("this route is for %s keys", kind))
+			if !slices.Contains(kinds, p.kind) {
+				return newError(http.StatusForbidden, "forbidden", fmt.Sprintf("this route is for %s keys", strings.Join(kinds, " or ")))
 			}
 			// One key may not hold all of the server: bound its requests in flight.
 			v, _ := s.inFlight.LoadOrStore(p.id, new(atomic.Int64))

@@ -21,9 +21,8 @@ import (
 // product started from, in that API's shapes. Commands answer 202 with the
 // request id; what they did shows in the feeds and in GET /v1/claims/{n}.
 
-// claimCustomer is the handover's debtor. Only customerNumber is kept: the
-// personal fields are accepted and dropped until they can be stored
-// encrypted (the OpenAPI document says which).
+// claimCustomer is the handover's debtor: customerNumber in clear, the
+// personal fields sealed under the debtor's data key (package pii).
 type claimCustomer struct {
 	CustomerNumber        string          `json:"customerNumber"`
 	Type                  json.RawMessage `json:"type"`
@@ -178,6 +177,24 @@ func (s *Server) handOver(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	personal, err := r.Customer.personalFields()
+	if err != nil {
+		return err
+	}
+	if personal != nil && !s.commands.Seen(req) {
+		// Every refusal first, so a refused handover creates no data key.
+		if dec := domain.Decide(domain.Placement{}, cmd); dec.Err != nil {
+			return rename(dec.Err)
+		}
+		if _, taken, err := s.commands.ClaimOwner(c.Request().Context(), cmd.CreditorID, cmd.ClaimNumber); err != nil {
+			return err
+		} else if taken {
+			return domain.ErrClaimNumberTaken
+		}
+		if err := s.sealHandover(c, &cmd, personal); err != nil {
+			return err
+		}
+	}
 	res, err := s.commands.Place(c.Request().Context(), req, cmd)
 	s.finish(c, "place", res, err, start)
 	if err != nil {
@@ -325,6 +342,10 @@ type Claim struct {
 	InvoiceCount   int            `json:"invoiceCount"`
 	Invoices       []ClaimInvoice `json:"invoices"`
 	Revision       uint64         `json:"revision"`
+	// Customer is the debtor, with its personal data for the owning
+	// creditor: only in GET /v1/claims/{claimNumber}, whose every read of
+	// it is recorded.
+	Customer *ClaimCustomer `json:"customer,omitempty"`
 }
 
 // claimOf renders a placement resource as a claim.
@@ -372,6 +393,9 @@ func (s *Server) readClaim(c echo.Context) (Claim, error) {
 func (s *Server) getClaim(c echo.Context) error {
 	cl, err := s.readClaim(c)
 	if err != nil {
+		return err
+	}
+	if cl.Customer, err = s.openCustomer(c, cl, "GET /v1/claims/{claimNumber}"); err != nil {
 		return err
 	}
 	c.Response().Header().Set("ETag", fmt.Sprintf(`"%d"`, cl.Revision))

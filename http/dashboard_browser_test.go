@@ -362,7 +362,7 @@ func TestDashboardFinancePage(t *testing.T) {
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.SetValue("#by", "month", chromedp.ByID),
 		chromedp.Click("#show", chromedp.ByID),
-		chromedp.WaitVisible("#finance-chart", chromedp.ByID),
+		chromedp.WaitVisible(`#finance-table tr[data-period="`+today[:7]+`"]`, chromedp.ByQuery), // the page by month has loaded
 		chromedp.Evaluate(`document.querySelectorAll("#finance-table tbody tr").length`, &monthRows),
 	))
 	assert.GreaterOrEqual(t, monthRows, 1)

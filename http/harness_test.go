@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
 	httpapi "github.com/collections-ledger/ledger/http"
+	"github.com/collections-ledger/ledger/pii"
 	"github.com/collections-ledger/ledger/projections"
 	"github.com/collections-ledger/ledger/verify"
 )
@@ -38,6 +40,8 @@ type ledger struct {
 	views  *projections.Views
 	server *httpapi.Server
 	runner *projections.Runner
+	keys   *pii.FileKeys
+	master []byte
 	stop   func()
 }
 
@@ -55,12 +59,18 @@ func MustLedger(t testing.TB, dir string) *ledger {
 	keys, err := httpapi.ParseKeys("acme="+acmeKey+",other="+otherKey, agencyKey)
 	require.NoError(t, err)
 	runner := projections.NewRunner(store, views, quietLogger())
+	// The master key of the test's ledger: the same for every ledger started
+	// on one store, as an operator's would be.
+	sum := sha256.Sum256([]byte(dir))
+	master := sum[:]
+	personal, err := pii.OpenFileKeys(dir+".keys", master)
+	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = runner.Run(ctx); close(done) }()
 	srv := httpapi.New(httpapi.Config{Commands: command.NewHandler(store, views, nil), Runner: runner, Keys: keys,
-		Logger: quietLogger(), Verify: verifier(store)})
-	l := &ledger{t: t, dir: dir, store: store, views: views, server: srv, runner: runner}
+		Logger: quietLogger(), Verify: verifier(store), Personal: personal})
+	l := &ledger{t: t, dir: dir, store: store, views: views, server: srv, runner: runner, keys: personal, master: master}
 	stopped := false
 	l.stop = func() {
 		if stopped {

@@ -20,6 +20,7 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/pii"
 	"github.com/collections-ledger/ledger/projections"
 	"github.com/collections-ledger/ledger/verify"
 	"github.com/collections-ledger/ledger/webhook"
@@ -63,6 +64,9 @@ type Config struct {
 	// from, and https makes the session cookie Secure. nil: the request's
 	// own Host and TLS decide.
 	PublicURL *url.URL
+	// Personal is the key store debtors' personal data is sealed with; nil:
+	// the ledger runs without a master key and refuses personal data.
+	Personal pii.Keys
 }
 
 // Server is the ledger's HTTP API.
@@ -85,6 +89,7 @@ type Server struct {
 	maxAnonymous  int64
 	publicURL     *url.URL
 	webhookPolicy webhook.Policy
+	personal      pii.Keys
 }
 
 // New builds the server and its routes.
@@ -103,6 +108,7 @@ func New(cfg Config) *Server {
 		logger: cfg.Logger, registry: cfg.Registry, minWait: cfg.MinPositionWait, webhooks: cfg.Webhooks,
 		sessions: &sessions{m: map[string]session{}}, maxPerKey: int64(cfg.MaxConcurrentPerKey),
 		maxAnonymous: int64(cfg.MaxAnonymousInFlight), publicURL: cfg.PublicURL, webhookPolicy: cfg.WebhookPolicy,
+		personal: cfg.Personal,
 	}
 	if s.maxPerKey <= 0 {
 		s.maxPerKey = 256
@@ -153,6 +159,7 @@ func New(cfg Config) *Server {
 	v1.GET("/webhook", s.getWebhook, cred)
 	v1.DELETE("/webhook", s.deleteWebhook, cred)
 	v1.GET("/webhook/deliveries", s.webhookDeliveries, cred)
+	v1.DELETE("/debtors/:customerNumber/personal-data", s.erasePersonalData, s.authenticate(journal.ActorCreditor, journal.ActorAgency))
 
 	v1.POST("/placements/:id/email-sequences", s.startSequence, agency)
 	v1.POST("/placements/:id/calls", s.scheduleCall, agency)

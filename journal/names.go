@@ -15,6 +15,8 @@ const (
 	KindWebhookProgress = "webhookprogress" // how far a creditor's webhook deliveries got; part: creditor
 	KindLedger          = "ledger"          // the log's own records; part: what (format)
 	KindLease           = "lease"           // who may do a piece of work that must happen once; part: its name
+	KindDebtor          = "debtor"          // a debtor's personal data erasures; parts: creditor, customer number
+	KindAccess          = "access"          // who was shown a creditor's debtors' personal data; part: creditor
 )
 
 // Kinds of format 1, read only by the migration.
@@ -43,6 +45,12 @@ func LedgerStream(what string) string { return name(KindLedger, what) }
 
 // LeaseStream is the stream of a lease (see package lease).
 func LeaseStream(what string) string { return name(KindLease, what) }
+
+// DebtorStream records the erasures of a creditor's debtor's personal data.
+func DebtorStream(creditor, customer string) string { return name(KindDebtor, creditor, customer) }
+
+// AccessStream is the access log of a creditor's debtors' personal data.
+func AccessStream(creditor string) string { return name(KindAccess, creditor) }
 
 // FormatStream holds the store's format marker.
 var FormatStream = LedgerStream("format")
@@ -96,7 +104,7 @@ func ParseStream(s string) (kind string, parts []string, err error) {
 		}
 		parts = append(parts, p)
 	}
-	want := map[string]int{KindPlacement: 1, KindClaim: 2, KindWebhook: 1, KindWebhookProgress: 1, KindLedger: 1, KindLease: 1}[kind]
+	want := map[string]int{KindPlacement: 1, KindClaim: 2, KindWebhook: 1, KindWebhookProgress: 1, KindLedger: 1, KindLease: 1, KindDebtor: 2, KindAccess: 1}[kind]
 	if want == 0 || len(parts) != want || name(kind, parts...) != s {
 		return "", nil, fmt.Errorf("journal: %q is not a stream name of the ledger", s)
 	}

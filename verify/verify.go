@@ -28,6 +28,7 @@ import (
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/pii"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -57,6 +58,11 @@ type Report struct {
 	Duration   time.Duration `json:"-"`
 	Seconds    float64       `json:"seconds"`
 	Findings   []Finding     `json:"findings"`
+	// Debtors' sealed personal data: opened and authentic, erased (its key
+	// destroyed), or not opened (no key store was given).
+	PersonalChecked   int `json:"personalDataChecked"`
+	PersonalErased    int `json:"personalDataErased"`
+	PersonalUnchecked int `json:"personalDataUnchecked"`
 }
 
 // OK reports whether nothing was found.
@@ -83,6 +89,11 @@ type Options struct {
 	// Dir is where the views are rebuilt, in a temporary directory removed
 	// afterwards; empty: the system's temporary directory.
 	Dir string
+	// Personal, when set, is the key store: every debtor's sealed personal
+	// data that still has its key must authenticate (erased data, whose key
+	// was destroyed, is skipped). Without it the sealed data is not opened
+	// (Report.PersonalUnchecked counts it).
+	Personal pii.Keys
 }
 
 type streamState struct {
@@ -190,8 +201,9 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 				v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "data", Problem: c.decodeErr.Error()})
 				broken[c.placement] = true
 			case c.placement != uuid.Nil:
-				if _, opened := c.rec.Event.(domain.PlacementOpened); opened {
+				if o, opened := c.rec.Event.(domain.PlacementOpened); opened {
 					placements = append(placements, c.placement)
+					v.checkSealed(rec, o, opts.Personal)
 				}
 				v.checkDocument(rec, c.rec.Event)
 			}
@@ -349,6 +361,28 @@ func (v *verifier) link(rec eventstore.RecordedEvent, st *streamState, seal jour
 // checkEvent checks one event's seal, its place in its stream and its link.
 func (v *verifier) checkEvent(rec eventstore.RecordedEvent, st *streamState) {
 	v.link(rec, st, journal.CheckSeal(rec.Stream, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata))
+}
+
+// checkSealed opens a placement's sealed personal data, when it has any and
+// a key store is given: damage is a finding; erased data (its key
+// destroyed) is not.
+func (v *verifier) checkSealed(rec eventstore.RecordedEvent, o domain.PlacementOpened, keys pii.Keys) {
+	if o.PersonalData == nil {
+		return
+	}
+	if keys == nil {
+		v.report.PersonalUnchecked++
+		return
+	}
+	_, err := pii.Open(keys, o.CreditorID, o.CustomerNumber, pii.AAD(o.CreditorID, o.CustomerNumber, o.PlacementID.String(), rec.Type), o.PersonalData)
+	switch {
+	case err == nil:
+		v.report.PersonalChecked++
+	case errors.Is(err, pii.ErrErased):
+		v.report.PersonalErased++
+	default:
+		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "personalData", Problem: firstLine(err)})
+	}
 }
 
 // checkDocument checks that an accounting document balances its lines.

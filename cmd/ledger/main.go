@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,6 +32,7 @@ import (
 	"github.com/collections-ledger/ledger/eventstore/kurrent"
 	httpapi "github.com/collections-ledger/ledger/http"
 	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/pii"
 	"github.com/collections-ledger/ledger/projections"
 	"github.com/collections-ledger/ledger/webhook"
 )
@@ -108,6 +110,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrateCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "load":
 		return load(ctx, args[1:], getenv, stdout, stderr)
+	case "rotate-master-key":
+		return rotateMasterKey(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "ledger", version)
 		return 0
@@ -135,6 +139,7 @@ commands:
   migrate   move a stopped ledger's store to the log format this ledger writes (serve says when)
   load      drive a load against a running ledger (loopback only) and verify it afterwards;
             -direct appends to a stopped ledger's store without HTTP, to build large stores
+  rotate-master-key  re-wrap the data keys of debtors' personal data under a new master key (-new-key-file), on a stopped ledger
   version   print the version
 
 Run "ledger serve -h" for its settings.
@@ -158,6 +163,10 @@ type config struct {
 	LeaseTTL time.Duration
 	// StoreCacheMiB is the embedded store's block cache; 0: its default.
 	StoreCacheMiB int
+	// MasterKey (LEDGER_MASTER_KEY) or MasterKeyFile (LEDGER_MASTER_KEY_FILE)
+	// unwraps the data keys of debtors' personal data, kept in KeysDir
+	// (LEDGER_KEYS).
+	MasterKey, MasterKeyFile, KeysDir string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -186,8 +195,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	allowPrivate := env("LEDGER_WEBHOOK_ALLOW_PRIVATE", "false")
 	fs.StringVar(&allowPrivate, "LEDGER_WEBHOOK_ALLOW_PRIVATE", allowPrivate,
 		"true lets webhooks reach loopback, private and link-local addresses (development and tests only)")
+	fs.StringVar(&c.MasterKey, "LEDGER_MASTER_KEY", env("LEDGER_MASTER_KEY", ""),
+		"the master key of the key store (64 hex digits or base64 of 32 bytes; openssl rand -hex 32); without it, personal data is refused")
+	fs.StringVar(&c.MasterKeyFile, "LEDGER_MASTER_KEY_FILE", env("LEDGER_MASTER_KEY_FILE", ""), "a file holding the master key, instead of LEDGER_MASTER_KEY")
+	fs.StringVar(&c.KeysDir, "LEDGER_KEYS", env("LEDGER_KEYS", ""),
+		"the key store's directory (default: beside the embedded store, <store>.keys; with KurrentDB, ./data/keys, which every instance must share)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.MasterKey != "" && c.MasterKeyFile != "" {
+		return c, errors.New("give the master key once: LEDGER_MASTER_KEY or LEDGER_MASTER_KEY_FILE, not both")
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -260,12 +277,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if policy.AllowPrivate {
 		logger.Warn("webhooks may reach loopback and private addresses (LEDGER_WEBHOOK_ALLOW_PRIVATE): for development and tests only")
 	}
+	personal, err := openPersonal(cfg, devKey != "", logger)
+	if err != nil {
+		logger.Error("cannot open the key store of debtors' personal data", "keys", cfg.keysDir(), "err", err)
+		return 1
+	}
 	inst := newInstance(store, views, instanceOptions{Logger: logger, Policy: policy, Lease: engine != "embedded", LeaseTTL: cfg.LeaseTTL,
 		VerifyDir: filepath.Dir(viewsDir)})
 	runCtx, stopRunner := context.WithCancel(context.Background())
 	runnerDone, hooksDone := inst.start(runCtx)
 	api := httpapi.New(httpapi.Config{Commands: inst.commands, Runner: inst.runner, Keys: keys, Logger: logger, Webhooks: inst.hooks,
-		PublicURL: publicURL, WebhookPolicy: policy, Verify: inst.verify})
+		PublicURL: publicURL, WebhookPolicy: policy, Verify: inst.verify, Personal: personal})
 
 	if dbg := getenv("LEDGER_DEBUG_ADDR"); dbg != "" {
 		// Opt-in profiling endpoints (net/http/pprof), for loopback use only.
@@ -335,6 +357,82 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		logger.Info("stopped cleanly")
 	}
 	return code
+}
+
+// keysDir is where the key store of debtors' personal data is.
+func (c config) keysDir() string {
+	switch {
+	case c.KeysDir != "":
+		return c.KeysDir
+	case kurrent.IsConnectionString(c.Store):
+		return filepath.Join("data", "keys")
+	default:
+		return c.Store + ".keys"
+	}
+}
+
+// masterKey reads the master key from the settings; nil when none is set.
+func (c config) masterKey() ([]byte, error) {
+	raw := c.MasterKey
+	if c.MasterKeyFile != "" {
+		b, err := os.ReadFile(c.MasterKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("LEDGER_MASTER_KEY_FILE: %w", err)
+		}
+		raw = string(b)
+	}
+	if raw == "" {
+		return nil, nil
+	}
+	return pii.ParseMasterKey(raw)
+}
+
+// openPersonal opens the key store with the master key. Without one, in
+// development mode a master key is made and kept beside the key store (said
+// loudly); otherwise the ledger refuses personal data, and refuses to start
+// when the key store already holds data keys (it could not read what it
+// serves).
+func openPersonal(cfg config, development bool, logger *slog.Logger) (pii.Keys, error) {
+	dir := cfg.keysDir()
+	master, err := cfg.masterKey()
+	if err != nil {
+		return nil, err
+	}
+	if master == nil && development {
+		devFile := dir + ".development-master-key"
+		b, err := os.ReadFile(devFile)
+		if errors.Is(err, fs.ErrNotExist) {
+			b = []byte(pii.NewMasterKey() + "\n")
+			if err := os.MkdirAll(filepath.Dir(devFile), 0o700); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(devFile, b, 0o600); err != nil {
+				return nil, err
+			}
+		} else if err != nil {
+			return nil, err
+		}
+		if master, err = pii.ParseMasterKey(string(b)); err != nil {
+			return nil, fmt.Errorf("%s: %w", devFile, err)
+		}
+		logger.Warn("development mode: debtors' personal data is sealed with a master key kept beside the key store; set LEDGER_MASTER_KEY for real use", "file", devFile)
+	}
+	if master == nil {
+		has, err := pii.HasKeys(dir)
+		if err != nil {
+			return nil, err
+		}
+		if has {
+			return nil, pii.ErrNoMasterKey
+		}
+		logger.Warn("no master key (LEDGER_MASTER_KEY): claim handovers with personal data are refused")
+		return nil, nil
+	}
+	keys, err := pii.OpenFileKeys(dir, master)
+	if err != nil {
+		return nil, err
+	}
+	return keys, nil
 }
 
 // viewsDir is where this instance keeps its read models.

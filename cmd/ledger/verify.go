@@ -117,18 +117,25 @@ func catchUpViews(ctx context.Context, store eventstore.Store, location, dir str
 
 func verifyCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	asJSON, deep := false, false
-	store, code, ok := openForCLI("verify", args, getenv, stderr, func(fs *flag.FlagSet) {
+	var keyFlags personalFlags
+	store, location, code, ok := openForCLIAt("verify", args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 		fs.BoolVar(&deep, "deep", false, "also re-read every placement through its own stream and compare (a point read per event)")
+		keyFlags.register(fs, getenv)
 	})
 	if !ok {
 		return code
 	}
 	defer store.Close()
+	personal, err := keyFlags.open(location)
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger verify:", err)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var bar *progressbar.ProgressBar
-	report, err := verify.Run(ctx, store, verify.Options{Deep: deep, Progress: func(pos, head eventstore.Position) {
+	report, err := verify.Run(ctx, store, verify.Options{Deep: deep, Personal: personal, Progress: func(pos, head eventstore.Position) {
 		if bar == nil {
 			bar = progress(stderr, int64(head), "verifying")
 		}
@@ -156,6 +163,12 @@ func verifyCmd(ctx context.Context, args []string, getenv func(string) string, s
 			report.Events, report.Streams, report.Placements, report.Head, report.Seconds)
 		if report.OK() {
 			fmt.Fprintln(stdout, "all hash chains, invariants and projections hold")
+			switch {
+			case report.PersonalUnchecked > 0:
+				fmt.Fprintf(stdout, "the sealed personal data of %d placements was not opened: give the master key (LEDGER_MASTER_KEY) to check it\n", report.PersonalUnchecked)
+			case report.PersonalChecked+report.PersonalErased > 0:
+				fmt.Fprintf(stdout, "sealed personal data: %d authentic, %d erased\n", report.PersonalChecked, report.PersonalErased)
+			}
 		} else {
 			fmt.Fprintf(stdout, "%d problems\n", len(report.Findings))
 			for i, f := range report.Findings {

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/collections-ledger/ledger/eventstore/kurrent"
+	"github.com/collections-ledger/ledger/pii"
+)
+
+// personalFlags are the key store settings of the command-line tools that
+// read debtors' personal data: the same as serve's.
+type personalFlags struct {
+	masterKey, masterKeyFile, keysDir string
+}
+
+func (p *personalFlags) register(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&p.masterKey, "LEDGER_MASTER_KEY", getenv("LEDGER_MASTER_KEY"), "the key store's master key (to check debtors' sealed personal data)")
+	fs.StringVar(&p.masterKeyFile, "LEDGER_MASTER_KEY_FILE", getenv("LEDGER_MASTER_KEY_FILE"), "a file holding the master key")
+	fs.StringVar(&p.keysDir, "LEDGER_KEYS", getenv("LEDGER_KEYS"), "the key store's directory (default <store>.keys)")
+}
+
+// config returns the settings as serve's config has them.
+func (p *personalFlags) config(location string) config {
+	return config{Store: location, MasterKey: p.masterKey, MasterKeyFile: p.masterKeyFile, KeysDir: p.keysDir}
+}
+
+// open opens the key store when a master key is given; nil otherwise.
+func (p *personalFlags) open(location string) (pii.Keys, error) {
+	c := p.config(location)
+	master, err := c.masterKey()
+	if err != nil || master == nil {
+		return nil, err
+	}
+	return pii.OpenFileKeys(c.keysDir(), master)
+}
+
+// rotateMasterKey re-wraps every data key of the key store under a new
+// master key, without touching the log. Every ledger on the store must be
+// stopped (the embedded store's lock proves it for that engine).
+func rotateMasterKey(_ context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	var keyFlags personalFlags
+	var newFile string
+	store, location, code, ok := openForCLIAt("rotate-master-key", args, getenv, stderr, func(fs *flag.FlagSet) {
+		keyFlags.register(fs, getenv)
+		fs.StringVar(&newFile, "new-key-file", "", "a file holding the new master key (64 hex digits or base64 of 32 bytes)")
+	})
+	if !ok {
+		return code
+	}
+	defer store.Close() // held open so that no embedded ledger runs meanwhile
+	c := keyFlags.config(location)
+	old, err := c.masterKey()
+	if err == nil && old == nil {
+		err = errors.New("give the current master key (LEDGER_MASTER_KEY or LEDGER_MASTER_KEY_FILE)")
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger rotate-master-key:", err)
+		return 2
+	}
+	raw, err := os.ReadFile(newFile)
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger rotate-master-key: -new-key-file:", err)
+		return 2
+	}
+	newKey, err := pii.ParseMasterKey(string(raw))
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger rotate-master-key:", err)
+		return 2
+	}
+	dir := c.keysDir()
+	if _, err := os.Stat(filepath.Join(dir, "check.key")); err != nil {
+		fmt.Fprintf(stderr, "ledger rotate-master-key: %s is not a key store: %v\n", dir, err)
+		return 2
+	}
+	if kurrent.IsConnectionString(location) {
+		fmt.Fprintln(stderr, "ledger rotate-master-key: with KurrentDB, stop every instance that shares this key store first")
+	}
+	n, err := pii.Rotate(dir, old, newKey)
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger rotate-master-key:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "re-wrapped %d data keys in %s under the new master key; start the ledger with it from now on\n", n, dir)
+	return 0
+}

@@ -1,0 +1,229 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/pii"
+	"github.com/collections-ledger/ledger/projections"
+)
+
+// Debtors' personal data: sealed under the debtor's data key before it is
+// appended (only ciphertext reaches the log and the views), opened for the
+// owning creditor's reads (each recorded in the access log), and erased by
+// destroying the keys.
+
+// ErrPersonalDataNotAccepted: the ledger runs without a key store.
+var ErrPersonalDataNotAccepted = &domain.Error{Kind: domain.KindUnprocessable, Code: "personal_data_not_accepted",
+	Message: "this ledger runs without a master key (LEDGER_MASTER_KEY), so it cannot store personal data; send the customer with customerNumber only"}
+
+// personalFields returns the handover's personal fields as one JSON object
+// (only those given, null ones left out); nil when there are none.
+func (cc claimCustomer) personalFields() ([]byte, error) {
+	fields := []struct {
+		name string
+		raw  json.RawMessage
+	}{
+		{"type", cc.Type}, {"preferredLanguage", cc.PreferredLanguage}, {"salutation", cc.Salutation}, {"title", cc.Title},
+		{"firstName", cc.FirstName}, {"middleName", cc.MiddleName}, {"lastName", cc.LastName}, {"companyName", cc.CompanyName},
+		{"dateOfBirth", cc.DateOfBirth}, {"addresses", cc.Addresses}, {"communicationChannels", cc.CommunicationChannels},
+		{"bankAccounts", cc.BankAccounts},
+	}
+	var b bytes.Buffer
+	for _, f := range fields {
+		raw := bytes.TrimSpace(f.raw)
+		if len(raw) == 0 || string(raw) == "null" {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteByte('{')
+		} else {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%q:", f.name)
+		if err := json.Compact(&b, raw); err != nil {
+			return nil, domain.Invalid(domain.FieldError{Field: "customer." + f.name, Message: "is not JSON"})
+		}
+	}
+	if b.Len() == 0 {
+		return nil, nil
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// sealHandover seals a handover's personal fields into the placement it
+// opens. It runs after every check that could refuse the handover, so a
+// refused request creates no data key.
+func (s *Server) sealHandover(c echo.Context, cmd *domain.Place, personal []byte) error {
+	if personal == nil {
+		return nil
+	}
+	if s.personal == nil {
+		return ErrPersonalDataNotAccepted
+	}
+	sealed, err := pii.Seal(s.personal, cmd.CreditorID, cmd.CustomerNumber,
+		pii.AAD(cmd.CreditorID, cmd.CustomerNumber, cmd.PlacementID.String(), domain.TypePlacementOpened), personal)
+	if err != nil {
+		s.logger.Error("sealing personal data failed", "err", err.Error())
+		return newError(http.StatusServiceUnavailable, "key_store_unavailable", "the key store cannot seal personal data right now; nothing was recorded")
+	}
+	cmd.PersonalData = sealed
+	return nil
+}
+
+// ClaimCustomer is the debtor as GET /v1/claims/{claimNumber} shows it to
+// the owning creditor: the personal data in clear when it is there, with
+// what became of it.
+type ClaimCustomer struct {
+	CustomerNumber string `json:"customerNumber"`
+	// PersonalDataStatus is none (none was handed over), present, erased
+	// (its key was destroyed) or damaged (it does not authenticate).
+	PersonalDataStatus string          `json:"personalDataStatus"`
+	PersonalData       json.RawMessage `json:"personalData"`
+}
+
+// Personal data statuses.
+const (
+	PersonalNone    = "none"
+	PersonalPresent = "present"
+	PersonalErased  = "erased"
+	PersonalDamaged = "damaged"
+)
+
+// openCustomer opens a placement's personal data for its creditor and, when
+// it is shown in clear, records the read in the access log first (a read
+// that cannot be recorded is not served).
+func (s *Server) openCustomer(c echo.Context, cl Claim, route string) (*ClaimCustomer, error) {
+	out := &ClaimCustomer{CustomerNumber: cl.CustomerNumber, PersonalDataStatus: PersonalNone, PersonalData: json.RawMessage("null")}
+	snap, found, err := s.runner.Views.Snapshot(cl.PlacementID)
+	if err != nil || !found || snap.Placement.PersonalData == nil {
+		return out, err
+	}
+	creditor := snap.Placement.CreditorID
+	if s.personal == nil {
+		return nil, newError(http.StatusServiceUnavailable, "key_store_unavailable", "this ledger runs without its master key: personal data cannot be read")
+	}
+	plain, err := pii.Open(s.personal, creditor, cl.CustomerNumber,
+		pii.AAD(creditor, cl.CustomerNumber, cl.PlacementID.String(), domain.TypePlacementOpened), snap.Placement.PersonalData)
+	switch {
+	case errors.Is(err, pii.ErrErased):
+		out.PersonalDataStatus = PersonalErased
+		return out, nil
+	case errors.Is(err, pii.ErrDamaged):
+		s.logger.Error("personal data does not authenticate", "placement", cl.PlacementID.String())
+		out.PersonalDataStatus = PersonalDamaged
+		return out, nil
+	case err != nil:
+		s.logger.Error("opening personal data failed", "err", err.Error())
+		return nil, newError(http.StatusServiceUnavailable, "key_store_unavailable", "the key store cannot open personal data right now")
+	}
+	p := who(c)
+	read := journal.PersonalDataRead{CreditorID: creditor, CustomerNumber: cl.CustomerNumber, PlacementID: cl.PlacementID,
+		ClaimNumber: cl.ClaimNumber, Route: route, ReadAt: time.Now().UTC()}
+	if _, err := journal.AppendSystem(c.Request().Context(), s.commands.Store(), journal.AccessStream(creditor), p.id, p.kind,
+		journal.PersonalDataReadType, read, read.ReadAt); err != nil {
+		s.logger.Error("recording a read of personal data failed", "err", err.Error())
+		return nil, newError(http.StatusServiceUnavailable, "store_unavailable", "the read of personal data cannot be recorded right now, so it is not served")
+	}
+	out.PersonalDataStatus, out.PersonalData = PersonalPresent, plain
+	return out, nil
+}
+
+type erasureRequest struct {
+	Reason string `json:"reason"`
+}
+
+// erasePersonalData is DELETE /v1/debtors/{customerNumber}/personal-data:
+// the debtor's data keys are destroyed, then DebtorPersonalDataErased is
+// recorded (who and when in its metadata, why in its reason). A creditor
+// erases its own debtor; the agency names the creditor (?creditorId=), for
+// retention runs. Repeats change nothing and answer the same.
+func (s *Server) erasePersonalData(c echo.Context) error {
+	p := who(c)
+	creditor := p.id
+	reason := journal.ErasureDataSubjectRequest
+	if p.kind == journal.ActorAgency {
+		creditor, reason = c.QueryParam("creditorId"), journal.ErasureRetentionExpired
+		if !domain.ValidCreditorID(creditor) {
+			return domain.Invalid(domain.FieldError{Field: "creditorId", Message: "the agency names the creditor whose debtor it is: ?creditorId="})
+		}
+	} else if c.QueryParam("creditorId") != "" && c.QueryParam("creditorId") != creditor {
+		return domain.ErrNotFound // a creditor erases only its own debtors
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	if empty, err := emptyOrEmptyObject(body); err != nil {
+		return err
+	} else if !empty {
+		var r erasureRequest
+		if err := decodeStrict(body, &r); err != nil {
+			return err
+		}
+		switch r.Reason {
+		case journal.ErasureDataSubjectRequest, journal.ErasureRetentionExpired, journal.ErasureOther:
+			reason = r.Reason
+		default:
+			return domain.Invalid(domain.FieldError{Field: "reason", Message: "must be DATA_SUBJECT_REQUEST, RETENTION_EXPIRED or OTHER"})
+		}
+	}
+	customer := c.Param("customerNumber")
+	if customer == "" || utf8.RuneCountInString(customer) > domain.MaxIdentifierLen {
+		return domain.ErrNotFound
+	}
+	if err := s.waitFresh(c); err != nil {
+		return err
+	}
+	known, _, err := s.runner.Views.Search(creditor, projections.SearchCustomer, customer, 0, 1)
+	if err != nil {
+		return err
+	}
+	if len(known) == 0 {
+		return newError(http.StatusNotFound, "debtor_not_found", "the creditor has no claim of this customer number")
+	}
+	if s.personal == nil {
+		return newError(http.StatusServiceUnavailable, "key_store_unavailable", "this ledger runs without a master key: there are no data keys to destroy")
+	}
+	ctx := c.Request().Context()
+	destroyed, err := s.personal.Destroy(creditor, customer)
+	if err != nil {
+		s.logger.Error("destroying data keys failed", "err", err.Error())
+		return newError(http.StatusServiceUnavailable, "key_store_unavailable", "the key store cannot destroy the keys right now; try again")
+	}
+	stream := journal.DebtorStream(creditor, customer)
+	last, recorded, err := journal.LastEvent(ctx, s.commands.Store(), stream)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if destroyed || !recorded {
+		res, err := journal.AppendSystem(ctx, s.commands.Store(), stream, p.id, p.kind, journal.DebtorPersonalDataErasedType,
+			journal.DebtorPersonalDataErased{CreditorID: creditor, CustomerNumber: customer, Reason: reason, KeysDestroyed: destroyed}, time.Now())
+		if err != nil {
+			return err
+		}
+		c.Response().Header().Set("Ledger-Position", fmt.Sprint(uint64(res.Position)))
+		if last, _, err = journal.LastEvent(ctx, s.commands.Store(), stream); err != nil {
+			return err
+		}
+	} else {
+		c.Response().Header().Set("Ledger-Position", fmt.Sprint(uint64(last.Position)))
+	}
+	m, err := journal.DecodeMetadata(last.Metadata)
+	if err != nil {
+		return err
+	}
+	return c.JSON(status, map[string]any{"creditorId": creditor, "customerNumber": customer, "erased": true,
+		"erasedAt": m.OccurredAt.UTC().Format(time.RFC3339Nano), "erasedBy": m.Actor})
+}
