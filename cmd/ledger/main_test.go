@@ -103,14 +103,24 @@ func freeAddr(t *testing.T) string {
 // and returns its base URL once /readyz says ready.
 func serveReady(t *testing.T, dir string, env map[string]string) string {
 	t.Helper()
+	base, _ := serveStoppable(t, dir, env)
+	return base
+}
+
+// serveStoppable is serveReady that also returns a function stopping the
+// server before the test ends (it then waits for serve to return).
+func serveStoppable(t *testing.T, dir string, env map[string]string) (string, func()) {
+	t.Helper()
 	addr := freeAddr(t)
-	ctx, stop := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var out, logs syncBuffer
 	go func() {
 		done <- run(ctx, []string{"serve", "-LEDGER_ADDR", addr, "-LEDGER_STORE", dir}, func(k string) string { return env[k] }, &out, &logs)
 	}()
-	t.Cleanup(func() { stop(); <-done })
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
 	base := "http://" + addr
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(base + "/readyz")
@@ -120,7 +130,7 @@ func serveReady(t *testing.T, dir string, env map[string]string) string {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, 30*time.Second, 20*time.Millisecond, "serve: %s", logs.String())
-	return base
+	return base, stop
 }
 
 // TestServeOnEmbeddedStore starts the server on a fresh embedded store,
