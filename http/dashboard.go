@@ -143,7 +143,16 @@ type page struct {
 	Invoices                             []invoiceRow
 	Search                               string
 	Finance                              *financePage
+	Debtor                               *debtorView
 }
+
+// debtorView is the debtor's personal data on the placement page.
+type debtorView struct {
+	Status string
+	Fields []debtorField
+}
+
+type debtorField struct{ Name, Value string }
 
 // paymentRow is a payment on the placement page, with its reversal.
 type paymentRow struct {
@@ -540,6 +549,26 @@ func (s *Server) dashPlacement(c echo.Context) error {
 	}
 	for _, inv := range pl.Invoices {
 		p.Invoices = append(p.Invoices, invoiceRow{Number: inv.InvoiceNumber, Contract: inv.ContractNumber, Open: inv.OpenAmount})
+	}
+	cust, err := s.openCustomerFor(c, sess.creditor, journal.ActorCreditor, Claim{PlacementID: pl.PlacementID, ClaimNumber: pl.ClaimNumber,
+		CustomerNumber: pl.CustomerNumber}, "dashboard /dashboard/placements/{id}")
+	if err != nil {
+		p.Error = humanize(err)
+	} else if cust.PersonalDataStatus != PersonalNone {
+		p.Debtor = &debtorView{Status: cust.PersonalDataStatus}
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(cust.PersonalData, &fields) == nil {
+			for _, name := range []string{"type", "salutation", "title", "firstName", "middleName", "lastName", "companyName", "dateOfBirth",
+				"preferredLanguage", "addresses", "communicationChannels", "bankAccounts"} {
+				if raw, ok := fields[name]; ok {
+					var text string
+					if json.Unmarshal(raw, &text) != nil {
+						text = string(raw)
+					}
+					p.Debtor.Fields = append(p.Debtor.Fields, debtorField{Name: name, Value: text})
+				}
+			}
+		}
 	}
 	return s.render(c, http.StatusOK, "detail", p)
 }

@@ -374,3 +374,32 @@ func TestDashboardFinancePage(t *testing.T) {
 	assert.Contains(t, csvText, "period,currency,payments,recovered,fees,netToCreditor,waived,recalled,reversals,reversed")
 	assert.Contains(t, csvText, "TOTAL,EUR,3,200.00,40.00,160.00,50.00,0.00,1,400.00")
 }
+
+func TestDashboardShowsTheDebtorAndRecordsIt(t *testing.T) {
+	l, srv, ctx := MustDashboard(t)
+	r := l.do("POST", "/v1/claims", acmeKey, handover("PD-DASH"))
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+	id := r.JSON(t)["placementId"].(string)
+	var debtor string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(srv.URL+"/dashboard/placements/"+id),
+		chromedp.WaitVisible("#debtor", chromedp.ByID),
+		chromedp.Text("#debtor", &debtor, chromedp.ByID),
+	))
+	assert.Contains(t, debtor, "Zwetschgenmann")
+	assert.Contains(t, debtor, "1964-08-12")
+	screenshot(t, ctx, "debtor")
+	reads := l.accessLog("acme")
+	require.Len(t, reads, 1, "the dashboard's read is recorded")
+	assert.Equal(t, "dashboard /dashboard/placements/{id}", reads[0].Route)
+
+	require.Equal(t, http.StatusOK, l.do("DELETE", "/v1/debtors/K77/personal-data", acmeKey, nil).Status)
+	var erased string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(srv.URL+"/dashboard/placements/"+id),
+		chromedp.WaitVisible("#debtor-erased", chromedp.ByID),
+		chromedp.Text("#debtor", &erased, chromedp.ByID),
+	))
+	assert.NotContains(t, erased, "Zwetschgenmann")
+	assert.Len(t, l.accessLog("acme"), 1, "nothing shown, nothing recorded")
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/pii"
 	"github.com/collections-ledger/ledger/projections"
+	"github.com/collections-ledger/ledger/retention"
 )
 
 // Debtors' personal data: sealed under the debtor's data key before it is
@@ -104,6 +105,13 @@ const (
 // it is shown in clear, records the read in the access log first (a read
 // that cannot be recorded is not served).
 func (s *Server) openCustomer(c echo.Context, cl Claim, route string) (*ClaimCustomer, error) {
+	p := who(c)
+	return s.openCustomerFor(c, p.id, p.kind, cl, route)
+}
+
+// openCustomerFor is openCustomer for a reader named outright (the
+// dashboard's signed-in creditor).
+func (s *Server) openCustomerFor(c echo.Context, actor, actorType string, cl Claim, route string) (*ClaimCustomer, error) {
 	out := &ClaimCustomer{CustomerNumber: cl.CustomerNumber, PersonalDataStatus: PersonalNone, PersonalData: json.RawMessage("null")}
 	snap, found, err := s.runner.Views.Snapshot(cl.PlacementID)
 	if err != nil || !found || snap.Placement.PersonalData == nil {
@@ -127,10 +135,9 @@ func (s *Server) openCustomer(c echo.Context, cl Claim, route string) (*ClaimCus
 		s.logger.Error("opening personal data failed", "err", err.Error())
 		return nil, newError(http.StatusServiceUnavailable, "key_store_unavailable", "the key store cannot open personal data right now")
 	}
-	p := who(c)
 	read := journal.PersonalDataRead{CreditorID: creditor, CustomerNumber: cl.CustomerNumber, PlacementID: cl.PlacementID,
 		ClaimNumber: cl.ClaimNumber, Route: route, ReadAt: time.Now().UTC()}
-	if _, err := journal.AppendSystem(c.Request().Context(), s.commands.Store(), journal.AccessStream(creditor), p.id, p.kind,
+	if _, err := journal.AppendSystem(c.Request().Context(), s.commands.Store(), journal.AccessStream(creditor), actor, actorType,
 		journal.PersonalDataReadType, read, read.ReadAt); err != nil {
 		s.logger.Error("recording a read of personal data failed", "err", err.Error())
 		return nil, newError(http.StatusServiceUnavailable, "store_unavailable", "the read of personal data cannot be recorded right now, so it is not served")
@@ -195,35 +202,12 @@ func (s *Server) erasePersonalData(c echo.Context) error {
 	if s.personal == nil {
 		return newError(http.StatusServiceUnavailable, "key_store_unavailable", "this ledger runs without a master key: there are no data keys to destroy")
 	}
-	ctx := c.Request().Context()
-	destroyed, err := s.personal.Destroy(creditor, customer)
+	e, err := retention.Erase(c.Request().Context(), s.commands.Store(), s.personal, creditor, customer, p.id, p.kind, reason, time.Now())
 	if err != nil {
-		s.logger.Error("destroying data keys failed", "err", err.Error())
-		return newError(http.StatusServiceUnavailable, "key_store_unavailable", "the key store cannot destroy the keys right now; try again")
+		s.logger.Error("erasing personal data failed", "err", err.Error())
+		return newError(http.StatusServiceUnavailable, "key_store_unavailable", "the erasure could not be completed right now; try again")
 	}
-	stream := journal.DebtorStream(creditor, customer)
-	last, recorded, err := journal.LastEvent(ctx, s.commands.Store(), stream)
-	if err != nil {
-		return err
-	}
-	status := http.StatusOK
-	if destroyed || !recorded {
-		res, err := journal.AppendSystem(ctx, s.commands.Store(), stream, p.id, p.kind, journal.DebtorPersonalDataErasedType,
-			journal.DebtorPersonalDataErased{CreditorID: creditor, CustomerNumber: customer, Reason: reason, KeysDestroyed: destroyed}, time.Now())
-		if err != nil {
-			return err
-		}
-		c.Response().Header().Set("Ledger-Position", fmt.Sprint(uint64(res.Position)))
-		if last, _, err = journal.LastEvent(ctx, s.commands.Store(), stream); err != nil {
-			return err
-		}
-	} else {
-		c.Response().Header().Set("Ledger-Position", fmt.Sprint(uint64(last.Position)))
-	}
-	m, err := journal.DecodeMetadata(last.Metadata)
-	if err != nil {
-		return err
-	}
-	return c.JSON(status, map[string]any{"creditorId": creditor, "customerNumber": customer, "erased": true,
-		"erasedAt": m.OccurredAt.UTC().Format(time.RFC3339Nano), "erasedBy": m.Actor})
+	c.Response().Header().Set("Ledger-Position", fmt.Sprint(uint64(e.Position)))
+	return c.JSON(http.StatusOK, map[string]any{"creditorId": creditor, "customerNumber": customer, "erased": true,
+		"erasedAt": e.At.UTC().Format(time.RFC3339Nano), "erasedBy": e.By})
 }

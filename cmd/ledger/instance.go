@@ -11,7 +11,9 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/lease"
+	"github.com/collections-ledger/ledger/pii"
 	"github.com/collections-ledger/ledger/projections"
+	"github.com/collections-ledger/ledger/retention"
 	"github.com/collections-ledger/ledger/verify"
 	"github.com/collections-ledger/ledger/webhook"
 )
@@ -44,6 +46,12 @@ type instanceOptions struct {
 	Webhook webhook.Options
 	// ResumeEvery is how often holds that are due are resumed; 0: a second.
 	ResumeEvery time.Duration
+	// Personal is the key store of debtors' personal data; with a Retention
+	// the reactors erase personal data whose retention after its debtor's
+	// last claim closed has passed, every RetentionEvery (0: an hour).
+	Personal       pii.Keys
+	Retention      time.Duration
+	RetentionEvery time.Duration
 }
 
 func newInstance(store eventstore.Store, views *projections.Views, opts instanceOptions) *instance {
@@ -58,6 +66,9 @@ func newInstance(store eventstore.Store, views *projections.Views, opts instance
 	}
 	if opts.ResumeEvery == 0 {
 		opts.ResumeEvery = time.Second
+	}
+	if opts.RetentionEvery == 0 {
+		opts.RetentionEvery = time.Hour
 	}
 	runner := projections.NewRunner(store, views, opts.Logger)
 	wopts := opts.Webhook
@@ -99,7 +110,8 @@ func (in *instance) start(ctx context.Context) (runnerDone, reactorsDone chan er
 
 // reactors runs what must happen once for all instances until ctx ends:
 // the automatic resumer, from the holds that are due (starting with those
-// that fell due while the ledger was down), and the webhook deliveries.
+// that fell due while the ledger was down), the webhook deliveries, and the
+// erasure of personal data whose retention has passed.
 func (in *instance) reactors(ctx context.Context) error {
 	resumer := command.NewResumer(in.commands, func(now time.Time) []command.Due {
 		due, err := in.views.Due(now)
@@ -114,8 +126,16 @@ func (in *instance) reactors(ctx context.Context) error {
 	}, in.opts.Logger)
 	done := make(chan struct{})
 	go func() { defer close(done); resumer.Run(ctx, in.opts.ResumeEvery) }()
+	erasing := make(chan struct{})
+	go func() {
+		defer close(erasing)
+		if in.opts.Personal != nil && in.opts.Retention > 0 {
+			retention.Run(ctx, in.store, in.views, in.opts.Personal, in.opts.Retention, in.opts.RetentionEvery, in.opts.Logger)
+		}
+	}()
 	err := in.hooks.Run(ctx)
 	<-done
+	<-erasing
 	return err
 }
 

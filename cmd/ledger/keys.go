@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/collections-ledger/ledger/eventstore/kurrent"
 	"github.com/collections-ledger/ledger/pii"
+	"github.com/collections-ledger/ledger/retention"
 )
 
 // personalFlags are the key store settings of the command-line tools that
@@ -87,5 +90,69 @@ func rotateMasterKey(_ context.Context, args []string, getenv func(string) strin
 		return 1
 	}
 	fmt.Fprintf(stdout, "re-wrapped %d data keys in %s under the new master key; start the ledger with it from now on\n", n, dir)
+	return 0
+}
+
+// retentionCmd lists (-dry-run) or erases the personal data whose retention
+// after its debtor's last claim closed has passed, on a stopped ledger, as
+// the reactor of a running one does every hour.
+func retentionCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	var keyFlags personalFlags
+	dryRun, asJSON := false, false
+	period := getenv("LEDGER_PERSONAL_DATA_RETENTION")
+	store, location, code, ok := openForCLIAt("retention", args, getenv, stderr, func(fs *flag.FlagSet) {
+		keyFlags.register(fs, getenv)
+		fs.StringVar(&period, "LEDGER_PERSONAL_DATA_RETENTION", period, "how long personal data is kept after its debtor's last claim closed (10y, 90d)")
+		fs.BoolVar(&dryRun, "dry-run", false, "list what would be erased, erase nothing")
+		fs.BoolVar(&asJSON, "json", false, "print the list as JSON")
+	})
+	if !ok {
+		return code
+	}
+	defer store.Close()
+	d, err := retention.ParseRetention(period)
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger retention: LEDGER_PERSONAL_DATA_RETENTION:", err)
+		return 2
+	}
+	keys, err := keyFlags.open(location)
+	if err == nil && keys == nil {
+		err = errors.New("give the master key (LEDGER_MASTER_KEY or LEDGER_MASTER_KEY_FILE): retention reads the key store")
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger retention:", err)
+		return 2
+	}
+	views, err := catchUpViews(ctx, store, location, getenv("LEDGER_VIEWS"), false, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger retention:", err)
+		return 1
+	}
+	defer views.Close()
+	var list []retention.Debtor
+	verb := "would be erased"
+	if dryRun {
+		list, err = retention.Due(views, keys, d, time.Now())
+	} else {
+		verb = "erased"
+		list, err = retention.RunOnce(ctx, store, views, keys, d, time.Now())
+	}
+	if asJSON {
+		if list == nil {
+			list = []retention.Debtor{}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(list)
+	} else {
+		for _, x := range list {
+			fmt.Fprintf(stdout, "%s\t%s\t%d claims, the last closed %s\n", x.CreditorID, x.CustomerNumber, x.Placements, x.LastClosedAt.UTC().Format(time.RFC3339))
+		}
+		fmt.Fprintf(stdout, "%d debtors' personal data %s (retention %s after the last claim closed)\n", len(list), verb, period)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger retention:", err)
+		return 1
+	}
 	return 0
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/pii"
 	"github.com/collections-ledger/ledger/projections"
+	"github.com/collections-ledger/ledger/retention"
 	"github.com/collections-ledger/ledger/webhook"
 )
 
@@ -112,6 +113,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return load(ctx, args[1:], getenv, stdout, stderr)
 	case "rotate-master-key":
 		return rotateMasterKey(ctx, args[1:], getenv, stdout, stderr)
+	case "retention":
+		return retentionCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "ledger", version)
 		return 0
@@ -139,6 +142,7 @@ commands:
   migrate   move a stopped ledger's store to the log format this ledger writes (serve says when)
   load      drive a load against a running ledger (loopback only) and verify it afterwards;
             -direct appends to a stopped ledger's store without HTTP, to build large stores
+  retention list (-dry-run) or erase the personal data whose retention has passed, on a stopped ledger
   rotate-master-key  re-wrap the data keys of debtors' personal data under a new master key (-new-key-file), on a stopped ledger
   version   print the version
 
@@ -167,6 +171,9 @@ type config struct {
 	// unwraps the data keys of debtors' personal data, kept in KeysDir
 	// (LEDGER_KEYS).
 	MasterKey, MasterKeyFile, KeysDir string
+	// Retention (LEDGER_PERSONAL_DATA_RETENTION) is how long personal data
+	// is kept after its debtor's last claim closed; 0: until erased on request.
+	Retention time.Duration
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -200,8 +207,18 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.MasterKeyFile, "LEDGER_MASTER_KEY_FILE", env("LEDGER_MASTER_KEY_FILE", ""), "a file holding the master key, instead of LEDGER_MASTER_KEY")
 	fs.StringVar(&c.KeysDir, "LEDGER_KEYS", env("LEDGER_KEYS", ""),
 		"the key store's directory (default: beside the embedded store, <store>.keys; with KurrentDB, ./data/keys, which every instance must share)")
+	retentionRaw := env("LEDGER_PERSONAL_DATA_RETENTION", "")
+	fs.StringVar(&retentionRaw, "LEDGER_PERSONAL_DATA_RETENTION", retentionRaw,
+		"erase a debtor's personal data this long after its last claim closed (10y, 90d, 2160h); empty: only on request")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if retentionRaw != "" {
+		d, err := retention.ParseRetention(retentionRaw)
+		if err != nil {
+			return c, fmt.Errorf("LEDGER_PERSONAL_DATA_RETENTION: %w", err)
+		}
+		c.Retention = d
 	}
 	if c.MasterKey != "" && c.MasterKeyFile != "" {
 		return c, errors.New("give the master key once: LEDGER_MASTER_KEY or LEDGER_MASTER_KEY_FILE, not both")
@@ -282,8 +299,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		logger.Error("cannot open the key store of debtors' personal data", "keys", cfg.keysDir(), "err", err)
 		return 1
 	}
+	if cfg.Retention > 0 && personal == nil {
+		logger.Warn("LEDGER_PERSONAL_DATA_RETENTION has no effect without a master key: there is no personal data to erase")
+	}
 	inst := newInstance(store, views, instanceOptions{Logger: logger, Policy: policy, Lease: engine != "embedded", LeaseTTL: cfg.LeaseTTL,
-		VerifyDir: filepath.Dir(viewsDir)})
+		VerifyDir: filepath.Dir(viewsDir), Personal: personal, Retention: cfg.Retention})
 	runCtx, stopRunner := context.WithCancel(context.Background())
 	runnerDone, hooksDone := inst.start(runCtx)
 	api := httpapi.New(httpapi.Config{Commands: inst.commands, Runner: inst.runner, Keys: keys, Logger: logger, Webhooks: inst.hooks,

@@ -252,3 +252,72 @@ func TestRotateMasterKey(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	assert.Contains(t, body, "Brombeerstrauch", "data sealed before the rotation reads after it")
 }
+
+// TestRetentionCommand: -dry-run lists the debtors whose retention has
+// passed and erases nothing; without it they are erased and recorded.
+func TestRetentionCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ledger.db")
+	env := map[string]string{"LEDGER_API_KEYS": "acme=acme-key-0123456789abcdef", "LEDGER_MASTER_KEY": pii.NewMasterKey()}
+	base, stop := serveStoppable(t, dir, env)
+	c := call{t: t, base: base}
+	key := "acme-key-0123456789abcdef"
+	for _, claim := range []string{"RET-1", "RET-2"} {
+		status, body := c.do("POST", "/v1/claims", key, strings.Replace(secretHandover(claim), "K-SECRET", "K-"+claim, 1))
+		require.Equal(t, http.StatusAccepted, status, body)
+	}
+	status, body := c.do("POST", "/v1/claims/RET-1/recalls", key, "")
+	require.Equal(t, http.StatusAccepted, status, body)
+	stop()
+
+	// A retention of one nanosecond: RET-1 (closed) is due, RET-2 (open) is not.
+	env["LEDGER_PERSONAL_DATA_RETENTION"] = "1ns"
+	var out, errs syncBuffer
+	require.Equal(t, 0, run(context.Background(), []string{"retention", "-dry-run", "-LEDGER_STORE", dir}, func(k string) string { return env[k] }, &out, &errs), errs.String())
+	assert.Contains(t, out.String(), "acme\tK-RET-1\t1 claims")
+	assert.Contains(t, out.String(), "1 debtors' personal data would be erased")
+	out.Reset()
+	require.Equal(t, 0, run(context.Background(), []string{"retention", "-dry-run", "-LEDGER_STORE", dir}, func(k string) string { return env[k] }, &out, &errs), errs.String())
+	assert.Contains(t, out.String(), "1 debtors' personal data would be erased", "a dry run erased nothing")
+	out.Reset()
+	require.Equal(t, 0, run(context.Background(), []string{"retention", "-LEDGER_STORE", dir}, func(k string) string { return env[k] }, &out, &errs), errs.String())
+	assert.Contains(t, out.String(), "1 debtors' personal data erased")
+	out.Reset()
+	require.Equal(t, 0, run(context.Background(), []string{"retention", "-dry-run", "-LEDGER_STORE", dir}, func(k string) string { return env[k] }, &out, &errs), errs.String())
+	assert.Contains(t, out.String(), "0 debtors' personal data would be erased")
+
+	c = call{t: t, base: serveReady(t, dir, env)}
+	_, body = c.do("GET", "/v1/claims/RET-1", key, "")
+	assert.Contains(t, body, `"personalDataStatus":"erased"`)
+	_, body = c.do("GET", "/v1/claims/RET-2", key, "")
+	assert.Contains(t, body, `"personalDataStatus":"present"`)
+
+	var o, e syncBuffer
+	assert.Equal(t, 2, run(context.Background(), []string{"retention", "-LEDGER_STORE", filepath.Join(t.TempDir(), "x"), "-LEDGER_PERSONAL_DATA_RETENTION", "10y"},
+		func(string) string { return "" }, &o, &e), "no master key: refused")
+	assert.Contains(t, e.String(), "give the master key")
+}
+
+// TestRetentionRunsInTheServer: a ledger with a retention erases what is
+// due by itself (the reactors run it at start and every hour), with the
+// actor "system".
+func TestRetentionRunsInTheServer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ledger.db")
+	env := map[string]string{"LEDGER_API_KEYS": "acme=acme-key-0123456789abcdef", "LEDGER_MASTER_KEY": pii.NewMasterKey()}
+	base, stop := serveStoppable(t, dir, env)
+	c := call{t: t, base: base}
+	key := "acme-key-0123456789abcdef"
+	status, body := c.do("POST", "/v1/claims", key, secretHandover("AUTO-1"))
+	require.Equal(t, http.StatusAccepted, status, body)
+	status, body = c.do("POST", "/v1/claims/AUTO-1/recalls", key, "")
+	require.Equal(t, http.StatusAccepted, status, body)
+	_, body = c.do("GET", "/v1/claims/AUTO-1", key, "")
+	require.Contains(t, body, `"personalDataStatus":"present"`, "no retention configured: kept")
+	stop()
+
+	env["LEDGER_PERSONAL_DATA_RETENTION"] = "1ns"
+	c = call{t: t, base: serveReady(t, dir, env)}
+	require.Eventually(t, func() bool {
+		_, body := c.do("GET", "/v1/claims/AUTO-1", key, "")
+		return strings.Contains(body, `"personalDataStatus":"erased"`)
+	}, 30*time.Second, 50*time.Millisecond, "the retention reactor erased it")
+}

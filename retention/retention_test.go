@@ -1,0 +1,142 @@
+package retention_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/pii"
+	"github.com/collections-ledger/ledger/projections"
+	"github.com/collections-ledger/ledger/retention"
+)
+
+type fixture struct {
+	store *embedded.Store
+	views *projections.Views
+	keys  *pii.FileKeys
+	h     *command.Handler
+	now   time.Time
+}
+
+func newFixture(t *testing.T) *fixture {
+	dir := t.TempDir()
+	store, err := embedded.Open(filepath.Join(dir, "s"), embedded.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	views, err := projections.OpenViews(filepath.Join(dir, "v"), projections.ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = views.Close() })
+	m, err := pii.ParseMasterKey(pii.NewMasterKey())
+	require.NoError(t, err)
+	keys, err := pii.OpenFileKeys(filepath.Join(dir, "k"), m)
+	require.NoError(t, err)
+	f := &fixture{store: store, views: views, keys: keys, now: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
+	f.h = command.NewHandler(store, views, func() time.Time { return f.now })
+	return f
+}
+
+// place hands a claim over with personal data; closed recalls it.
+func (f *fixture) place(t *testing.T, creditor, customer string, closed bool) uuid.UUID {
+	id := uuid.New()
+	cmd := domain.Place{PlacementID: id, CreditorID: creditor, ClaimNumber: "CL-" + id.String()[:8], CustomerNumber: customer, Currency: "EUR",
+		FeeRate: decimal.RequireFromString("0.1"), Invoices: []domain.Invoice{{InvoiceNumber: "I", Amount: decimal.RequireFromString("10"), DueDate: "2024-01-01"}}}
+	sealed, err := pii.Seal(f.keys, creditor, customer, pii.AAD(creditor, customer, id.String(), domain.TypePlacementOpened), []byte(`{"lastName":"X"}`))
+	require.NoError(t, err)
+	cmd.PersonalData = sealed
+	req := command.Request{Actor: creditor, ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}
+	_, err = f.h.Place(context.Background(), req, cmd)
+	require.NoError(t, err)
+	if closed {
+		_, err = f.h.Execute(context.Background(), id, req, func(at time.Time) domain.Command { return domain.Recall{At: at} })
+		require.NoError(t, err)
+	}
+	return id
+}
+
+func (f *fixture) catchUp(t *testing.T) {
+	r := projections.NewRunner(f.store, f.views, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r.Once = true
+	require.NoError(t, r.Run(context.Background()))
+}
+
+func TestRetentionErasesOnlyWhatIsDue(t *testing.T) {
+	f := newFixture(t)
+	f.place(t, "acme", "K-OLD", true)   // closed 2020-01-01: due after a year
+	f.place(t, "acme", "K-MIXED", true) // … but with another claim still open
+	f.place(t, "acme", "K-MIXED", false)
+	f.place(t, "other", "K-OLD", false) // the same number at another creditor, open
+	f.now = f.now.AddDate(0, 6, 0)
+	f.place(t, "acme", "K-RECENT", true) // closed 2020-07-01
+	f.catchUp(t)
+	year := 365 * 24 * time.Hour
+
+	due, err := retention.Due(f.views, f.keys, year, time.Date(2020, 12, 30, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	assert.Empty(t, due, "nothing closed a year ago yet")
+	at := time.Date(2021, 1, 2, 0, 0, 0, 0, time.UTC)
+	due, err = retention.Due(f.views, f.keys, year, at)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	assert.Equal(t, "acme", due[0].CreditorID)
+	assert.Equal(t, "K-OLD", due[0].CustomerNumber)
+
+	erased, err := retention.RunOnce(context.Background(), f.store, f.views, f.keys, year, at)
+	require.NoError(t, err)
+	require.Len(t, erased, 1)
+	has, err := f.keys.Has("acme", "K-OLD")
+	require.NoError(t, err)
+	assert.False(t, has)
+	has, err = f.keys.Has("other", "K-OLD")
+	require.NoError(t, err)
+	assert.True(t, has, "another creditor's debtor with the same number is not touched")
+	var rec journal.DebtorPersonalDataErased
+	var meta journal.Metadata
+	require.NoError(t, journal.ReadStream(context.Background(), f.store, journal.DebtorStream("acme", "K-OLD"), 0, func(e eventstore.RecordedEvent) error {
+		rec, err = decode(e)
+		meta, _ = journal.DecodeMetadata(e.Metadata)
+		return err
+	}))
+	assert.Equal(t, journal.ErasureRetentionExpired, rec.Reason)
+	assert.Equal(t, journal.ActorSystem, meta.Actor)
+
+	// Run again: nothing more is due; a year after the recent one, it is.
+	again, err := retention.RunOnce(context.Background(), f.store, f.views, f.keys, year, at)
+	require.NoError(t, err)
+	assert.Empty(t, again)
+	later, err := retention.Due(f.views, f.keys, year, time.Date(2021, 7, 2, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	require.Len(t, later, 1)
+	assert.Equal(t, "K-RECENT", later[0].CustomerNumber)
+}
+
+func TestParseRetention(t *testing.T) {
+	for in, want := range map[string]time.Duration{"10y": 3650 * 24 * time.Hour, "90d": 90 * 24 * time.Hour, "2160h": 2160 * time.Hour} {
+		got, err := retention.ParseRetention(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"", "0d", "-1y", "ten years", "5w"} {
+		_, err := retention.ParseRetention(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func decode(e eventstore.RecordedEvent) (journal.DebtorPersonalDataErased, error) {
+	var r journal.DebtorPersonalDataErased
+	err := json.Unmarshal(e.Data, &r)
+	return r, err
+}
