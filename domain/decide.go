@@ -98,7 +98,16 @@ func (PartialRecall) CommandType() string      { return "partial_recall" }
 func (ReceivePayment) CommandType() string     { return "payment_received" }
 func (Pause) CommandType() string              { return "pause" }
 func (ReversePayment) CommandType() string     { return "reverse_payment" }
+func (ChangeDebtorContact) CommandType() string { return "change_debtor_contact" }
 func (Resume) CommandType() string             { return "resume" }
+
+// ChangeDebtorContact replaces the debtor's personal data, sealed by the
+// caller.
+type ChangeDebtorContact struct {
+	ChangeID     uuid.UUID
+	PersonalData *SealedData
+	At           time.Time
+}
 
 // ReversePayment takes back an earlier payment, named by its number.
 type ReversePayment struct {
@@ -286,6 +295,12 @@ func Decide(p Placement, c Command) Decision {
 		return decideResume(p, c)
 	case ReversePayment:
 		return decideReversal(p, c)
+	case ChangeDebtorContact:
+		if c.ChangeID == uuid.Nil || c.PersonalData == nil {
+			return refuse(Invalid(FieldError{Field: "customer", Message: "personal data is required"}))
+		}
+		// Allowed whatever the status: a closed claim's debtor still moves house.
+		return ok(DebtorContactChanged{ChangeID: c.ChangeID, PersonalData: c.PersonalData, ChangedAt: c.At.UTC()})
 	default:
 		return refuse(fmt.Errorf("domain: unknown command %T", c))
 	}

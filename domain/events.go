@@ -77,6 +77,17 @@ type SealedData struct {
 	KeyID      string `json:"keyId"`
 	Nonce      []byte `json:"nonce"`
 	Ciphertext []byte `json:"ciphertext"`
+	// Context names the event the data was sealed for (its type, and for a
+	// contact change its id), which the associated data binds it to.
+	Context string `json:"context"`
+}
+
+// DebtorContactChanged replaces a placement's debtor's personal data (a new
+// address, phone, e-mail or bank account), sealed like the handover's.
+type DebtorContactChanged struct {
+	ChangeID     uuid.UUID   `json:"changeId"`
+	PersonalData *SealedData `json:"personalData"`
+	ChangedAt    time.Time   `json:"changedAt"`
 }
 
 type PlacementOpened struct {
@@ -299,6 +310,7 @@ const (
 	TypePlacementResumed         = "PlacementResumed"
 	TypePaymentReversed          = "PaymentReversed"
 	TypePlacementReopened        = "PlacementReopened"
+	TypeDebtorContactChanged     = "DebtorContactChanged"
 )
 
 func (PlacementPaused) EventType() string  { return TypePlacementPaused }
@@ -320,6 +332,7 @@ func (PlacementPaid) EventType() string            { return TypePlacementPaid }
 func (RecallRejected) EventType() string           { return TypeRecallRejected }
 func (PaymentReversed) EventType() string          { return TypePaymentReversed }
 func (PlacementReopened) EventType() string        { return TypePlacementReopened }
+func (DebtorContactChanged) EventType() string     { return TypeDebtorContactChanged }
 
 // registry maps each stored type name to a decoder. An unknown type is an
 // error, never a silent skip. Unknown fields inside a known type are
@@ -357,6 +370,7 @@ func init() {
 	register[PlacementResumed]()
 	register[PaymentReversed]()
 	register[PlacementReopened]()
+	register[DebtorContactChanged]()
 }
 
 // EncodeEvent returns an event's stored type name and payload.

@@ -239,6 +239,8 @@ func Evolve(p Placement, e Event) Placement {
 		p.PaymentNumbers = p.PaymentNumbers.With(e.PaymentNumber, Processed{Content: paymentContent(e.Amount, e.InvoiceNumber, e.Date, e.Description, e.AllocateTo),
 			Revision: e.PaymentRevision, Payment: &PaymentRecord{Amount: e.Amount, Document: e.OriginalDocument, Allocations: e.Allocations,
 				InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo, Reversal: e.Reason, ReversalRevision: revision}})
+	case DebtorContactChanged:
+		p.PersonalData = e.PersonalData
 	case PlacementReopened:
 		p.Status, p.ResolvedAt, p.OutcomeScore = StatusActive, nil, nil
 	case PlacementPaid:

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/collections-ledger/ledger/domain"
@@ -72,8 +73,7 @@ func (s *Server) sealHandover(c echo.Context, cmd *domain.Place, personal []byte
 	if s.personal == nil {
 		return ErrPersonalDataNotAccepted
 	}
-	sealed, err := pii.Seal(s.personal, cmd.CreditorID, cmd.CustomerNumber,
-		pii.AAD(cmd.CreditorID, cmd.CustomerNumber, cmd.PlacementID.String(), domain.TypePlacementOpened), personal)
+	sealed, err := pii.Seal(s.personal, cmd.CreditorID, cmd.CustomerNumber, cmd.PlacementID.String(), domain.TypePlacementOpened, personal)
 	if err != nil {
 		s.logger.Error("sealing personal data failed", "err", err.Error())
 		return newError(http.StatusServiceUnavailable, "key_store_unavailable", "the key store cannot seal personal data right now; nothing was recorded")
@@ -121,8 +121,7 @@ func (s *Server) openCustomerFor(c echo.Context, actor, actorType string, cl Cla
 	if s.personal == nil {
 		return nil, newError(http.StatusServiceUnavailable, "key_store_unavailable", "this ledger runs without its master key: personal data cannot be read")
 	}
-	plain, err := pii.Open(s.personal, creditor, cl.CustomerNumber,
-		pii.AAD(creditor, cl.CustomerNumber, cl.PlacementID.String(), domain.TypePlacementOpened), snap.Placement.PersonalData)
+	plain, err := pii.Open(s.personal, creditor, cl.CustomerNumber, cl.PlacementID.String(), snap.Placement.PersonalData)
 	switch {
 	case errors.Is(err, pii.ErrErased):
 		out.PersonalDataStatus = PersonalErased
@@ -210,4 +209,69 @@ func (s *Server) erasePersonalData(c echo.Context) error {
 	c.Response().Header().Set("Ledger-Position", fmt.Sprint(uint64(e.Position)))
 	return c.JSON(http.StatusOK, map[string]any{"creditorId": creditor, "customerNumber": customer, "erased": true,
 		"erasedAt": e.At.UTC().Format(time.RFC3339Nano), "erasedBy": e.By})
+}
+
+// changeContact is PUT /v1/claims/{claimNumber}/customer: the debtor's
+// personal data as it is now (a new address, phone, e-mail or bank
+// account), sealed and recorded as DebtorContactChanged on the claim. It
+// replaces what the claim showed; the earlier data stays, sealed, in the
+// history, until the debtor is erased.
+func (s *Server) changeContact(c echo.Context) error {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var cc claimCustomer
+	if err := decodeStrict(body, &cc); err != nil {
+		return err
+	}
+	personal, err := cc.personalFields()
+	if err != nil {
+		return err
+	}
+	if personal == nil {
+		return domain.Invalid(domain.FieldError{Field: "(body)", Message: "give the debtor's personal data (names, addresses, communicationChannels, bankAccounts, …)"})
+	}
+	if s.personal == nil {
+		return ErrPersonalDataNotAccepted
+	}
+	id, err := s.claimPlacement(c)
+	if err != nil {
+		return err
+	}
+	if err := s.waitFresh(c); err != nil { // the views know the claim's debtor
+		return err
+	}
+	pl, found, err := s.runner.Views.Snapshot(id)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return domain.ErrNotFound
+	}
+	creditor, customer := pl.Placement.CreditorID, pl.Placement.CustomerNumber
+	if cc.CustomerNumber != "" && cc.CustomerNumber != customer {
+		return domain.Unprocessable("customer_mismatch", "customerNumber", "the claim's customer number is another; a claim's debtor does not change")
+	}
+	change := uuid.New()
+	req, err := s.commandRequest(c, body)
+	if err != nil {
+		return err
+	}
+	var sealed *domain.SealedData
+	if !s.commands.Seen(req) {
+		if sealed, err = pii.Seal(s.personal, creditor, customer, id.String(), pii.Context(domain.TypeDebtorContactChanged, change.String()), personal); err != nil {
+			s.logger.Error("sealing personal data failed", "err", err.Error())
+			return newError(http.StatusServiceUnavailable, "key_store_unavailable", "the key store cannot seal personal data right now; nothing was recorded")
+		}
+	}
+	start := time.Now()
+	res, err := s.commands.Execute(c.Request().Context(), id, req, func(at time.Time) domain.Command {
+		return domain.ChangeDebtorContact{ChangeID: change, PersonalData: sealed, At: at}
+	})
+	s.finish(c, "change_debtor_contact", res, err, start)
+	if err != nil {
+		return err
+	}
+	return accepted(c, res)
 }

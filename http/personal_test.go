@@ -186,3 +186,48 @@ func TestHandoverWithPersonalDataNeedsAKeyStore(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, files, 1, "only the accepted handover's debtor has a key")
 }
+
+func TestDebtorContactChanged(t *testing.T) {
+	l := MustLedger(t, "")
+	require.Equal(t, http.StatusAccepted, l.do("POST", "/v1/claims", acmeKey, handover("PD-C")).Status)
+	moved := `{"addresses": [{"street": "Mispelgasse 3", "city": "Bonn"}], "lastName": "Zwetschgenmann"}`
+	feedBefore := l.do("GET", "/v1/claims/PD-C/transactions", acmeKey, nil).Body
+	r := l.do("PUT", "/v1/claims/PD-C/customer", acmeKey, moved)
+	require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
+	cust := customerOf(t, l.get("/v1/claims/PD-C", acmeKey, r.Position(t)))
+	assert.Equal(t, "present", cust["personalDataStatus"])
+	assert.Equal(t, "Mispelgasse 3", cust["personalData"].(map[string]any)["addresses"].([]any)[0].(map[string]any)["street"])
+	assert.Nil(t, cust["personalData"].(map[string]any)["dateOfBirth"], "the data as it is now replaces what was shown")
+	audit := l.do("GET", "/v1/placements/"+l.do("GET", "/v1/claims/PD-C", acmeKey, nil).JSON(t)["placementId"].(string)+"/audit", acmeKey, nil)
+	assert.Contains(t, string(audit.Body), "DebtorContactChanged")
+	assert.NotContains(t, string(audit.Body), "Mispelgasse", "the history holds only ciphertext")
+	assert.Equal(t, string(feedBefore), string(l.do("GET", "/v1/claims/PD-C/transactions", acmeKey, nil).Body), "no feed item")
+
+	for _, tc := range []struct {
+		name, path, key, body string
+		status                int
+		code                  string
+	}{
+		{"no personal data", "/v1/claims/PD-C/customer", acmeKey, `{"customerNumber": "K77"}`, 422, "validation_failed"},
+		{"another debtor", "/v1/claims/PD-C/customer", acmeKey, `{"customerNumber": "K78", "lastName": "X"}`, 422, "customer_mismatch"},
+		{"unknown field", "/v1/claims/PD-C/customer", acmeKey, `{"lastName": "X", "shoeSize": 1}`, 400, ""},
+		{"unknown claim", "/v1/claims/PD-NONE/customer", acmeKey, `{"lastName": "X"}`, 404, "not_found"},
+		{"another creditor's claim", "/v1/claims/PD-C/customer", otherKey, `{"lastName": "X"}`, 404, "not_found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			head := l.head()
+			r := l.do("PUT", tc.path, tc.key, tc.body)
+			require.Equal(t, tc.status, r.Status, "%s", r.Body)
+			if tc.code != "" {
+				assert.Equal(t, tc.code, r.JSON(t)["code"])
+			}
+			assert.Equal(t, head, l.head(), "nothing appended")
+		})
+	}
+
+	require.Equal(t, http.StatusOK, l.do("DELETE", "/v1/debtors/K77/personal-data", acmeKey, nil).Status)
+	assert.Equal(t, "erased", customerOf(t, l.do("GET", "/v1/claims/PD-C", acmeKey, nil))["personalDataStatus"], "the change is erased with the rest")
+	ok := l.do("GET", "/v1/admin/verify", agencyKey, nil)
+	require.Equal(t, http.StatusOK, ok.Status, "%s", ok.Body)
+	assert.Equal(t, true, ok.JSON(t)["ok"], "%s", ok.Body)
+}

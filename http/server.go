@@ -151,6 +151,7 @@ func New(cfg Config) *Server {
 	v1.GET("/claims/:claimNumber/invoices", s.claimInvoices, cred)
 	v1.POST("/claims/:claimNumber/payments", s.claimPayment, cred)
 	v1.POST("/claims/:claimNumber/creditWaivers", s.claimCreditWaiver, cred)
+	v1.PUT("/claims/:claimNumber/customer", s.changeContact, cred)
 	v1.POST("/claims/:claimNumber/recalls", s.claimRecall, cred)
 	v1.GET("/claims/:claimNumber/transactions", s.claimTransactions, cred)
 	v1.GET("/transactions", s.transactions, cred)

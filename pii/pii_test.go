@@ -22,22 +22,23 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	keys, err := pii.OpenFileKeys(dir, master(t))
 	require.NoError(t, err)
-	aad := pii.AAD("acme", "K1", "p-1", "PlacementOpened")
-	s, err := pii.Seal(keys, "acme", "K1", aad, []byte(`{"lastName":"Zwetschgenmann"}`))
+	s, err := pii.Seal(keys, "acme", "K1", "p-1", "PlacementOpened", []byte(`{"lastName":"Zwetschgenmann"}`))
 	require.NoError(t, err)
 	assert.NotContains(t, string(s.Ciphertext), "Zwetschgenmann")
-	plain, err := pii.Open(keys, "acme", "K1", aad, s)
+	plain, err := pii.Open(keys, "acme", "K1", "p-1", s)
 	require.NoError(t, err)
 	assert.Equal(t, `{"lastName":"Zwetschgenmann"}`, string(plain))
 
-	// Another event's, placement's or debtor's associated data does not open it.
-	for _, other := range [][]byte{pii.AAD("acme", "K1", "p-2", "PlacementOpened"), pii.AAD("acme", "K1", "p-1", "DebtorContactChanged")} {
-		_, err := pii.Open(keys, "acme", "K1", other, s)
-		assert.ErrorIs(t, err, pii.ErrDamaged)
-	}
+	// Another placement's or event's associated data does not open it.
+	_, err = pii.Open(keys, "acme", "K1", "p-2", s)
+	assert.ErrorIs(t, err, pii.ErrDamaged)
+	moved := *s
+	moved.Context = pii.Context("DebtorContactChanged", "c-1")
+	_, err = pii.Open(keys, "acme", "K1", "p-1", &moved)
+	assert.ErrorIs(t, err, pii.ErrDamaged)
 	// A flipped bit is named as damage.
 	s.Ciphertext[3] ^= 1
-	_, err = pii.Open(keys, "acme", "K1", aad, s)
+	_, err = pii.Open(keys, "acme", "K1", "p-1", s)
 	assert.ErrorIs(t, err, pii.ErrDamaged)
 	// No key file holds the names in clear.
 	require.NoError(t, filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
@@ -52,18 +53,18 @@ func TestDestroyErasesOneDebtorOnly(t *testing.T) {
 	m := master(t)
 	keys, err := pii.OpenFileKeys(dir, m)
 	require.NoError(t, err)
-	acmeSealed, err := pii.Seal(keys, "acme", "K1", []byte("a"), []byte("x"))
+	acmeSealed, err := pii.Seal(keys, "acme", "K1", "p", "a", []byte("x"))
 	require.NoError(t, err)
-	otherSealed, err := pii.Seal(keys, "other", "K1", []byte("a"), []byte("y"))
+	otherSealed, err := pii.Seal(keys, "other", "K1", "p", "a", []byte("y"))
 	require.NoError(t, err)
 	assert.NotEqual(t, acmeSealed.KeyID, otherSealed.KeyID, "a key per (creditor, customer)")
 
 	destroyed, err := keys.Destroy("acme", "K1")
 	require.NoError(t, err)
 	assert.True(t, destroyed)
-	_, err = pii.Open(keys, "acme", "K1", []byte("a"), acmeSealed)
+	_, err = pii.Open(keys, "acme", "K1", "p", acmeSealed)
 	assert.ErrorIs(t, err, pii.ErrErased)
-	plain, err := pii.Open(keys, "other", "K1", []byte("a"), otherSealed)
+	plain, err := pii.Open(keys, "other", "K1", "p", otherSealed)
 	require.NoError(t, err, "another creditor's debtor with the same number keeps its data")
 	assert.Equal(t, "y", string(plain))
 	again, err := keys.Destroy("acme", "K1")
@@ -73,9 +74,9 @@ func TestDestroyErasesOneDebtorOnly(t *testing.T) {
 	// It stays erased for a store opened anew, and new data gets a new key.
 	reopened, err := pii.OpenFileKeys(dir, m)
 	require.NoError(t, err)
-	_, err = pii.Open(reopened, "acme", "K1", []byte("a"), acmeSealed)
+	_, err = pii.Open(reopened, "acme", "K1", "p", acmeSealed)
 	assert.ErrorIs(t, err, pii.ErrErased)
-	fresh, err := pii.Seal(reopened, "acme", "K1", []byte("a"), []byte("z"))
+	fresh, err := pii.Seal(reopened, "acme", "K1", "p", "a", []byte("z"))
 	require.NoError(t, err)
 	assert.NotEqual(t, acmeSealed.KeyID, fresh.KeyID)
 }
@@ -109,10 +110,9 @@ func TestRotateRewrapsWithoutTouchingData(t *testing.T) {
 	oldM, newM := master(t), master(t)
 	keys, err := pii.OpenFileKeys(dir, oldM)
 	require.NoError(t, err)
-	aad := []byte("aad")
-	s1, err := pii.Seal(keys, "acme", "K1", aad, []byte("one"))
+	s1, err := pii.Seal(keys, "acme", "K1", "p", "a", []byte("one"))
 	require.NoError(t, err)
-	s2, err := pii.Seal(keys, "acme", "K2", aad, []byte("two"))
+	s2, err := pii.Seal(keys, "acme", "K2", "p", "a", []byte("two"))
 	require.NoError(t, err)
 
 	n, err := pii.Rotate(dir, oldM, newM)
@@ -122,10 +122,10 @@ func TestRotateRewrapsWithoutTouchingData(t *testing.T) {
 	assert.ErrorIs(t, err, pii.ErrWrongMasterKey, "the old master key no longer opens it")
 	rotated, err := pii.OpenFileKeys(dir, newM)
 	require.NoError(t, err)
-	p1, err := pii.Open(rotated, "acme", "K1", aad, s1)
+	p1, err := pii.Open(rotated, "acme", "K1", "p", s1)
 	require.NoError(t, err)
 	assert.Equal(t, "one", string(p1), "data sealed before the rotation opens after it")
-	p2, err := pii.Open(rotated, "acme", "K2", aad, s2)
+	p2, err := pii.Open(rotated, "acme", "K2", "p", s2)
 	require.NoError(t, err)
 	assert.Equal(t, "two", string(p2))
 	// Once finished, running it again fails cleanly: the old key no longer
@@ -139,10 +139,9 @@ func TestRotateFinishesAnInterruptedRotation(t *testing.T) {
 	oldM, newM := master(t), master(t)
 	keys, err := pii.OpenFileKeys(dir, oldM)
 	require.NoError(t, err)
-	aad := []byte("aad")
-	s1, err := pii.Seal(keys, "acme", "K1", aad, []byte("one"))
+	s1, err := pii.Seal(keys, "acme", "K1", "p", "a", []byte("one"))
 	require.NoError(t, err)
-	s2, err := pii.Seal(keys, "acme", "K2", aad, []byte("two"))
+	s2, err := pii.Seal(keys, "acme", "K2", "p", "a", []byte("two"))
 	require.NoError(t, err)
 	// An interruption: one key file re-wrapped, the check file not yet.
 	files, err := filepath.Glob(filepath.Join(dir, "d", "*", "*.key"))
@@ -159,8 +158,8 @@ func TestRotateFinishesAnInterruptedRotation(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "check.key"), before[filepath.Join(dir, "check.key")], 0o600))
 	half, err := pii.OpenFileKeys(dir, oldM)
 	require.NoError(t, err, "until the rotation finishes the old key opens the store")
-	_, err1 := pii.Open(half, "acme", "K1", aad, s1)
-	_, err2 := pii.Open(half, "acme", "K2", aad, s2)
+	_, err1 := pii.Open(half, "acme", "K1", "p", s1)
+	_, err2 := pii.Open(half, "acme", "K2", "p", s2)
 	assert.True(t, (err1 == nil) != (err2 == nil), "one key is under each master key: %v, %v", err1, err2)
 
 	n, err := pii.Rotate(dir, oldM, newM)
@@ -168,10 +167,10 @@ func TestRotateFinishesAnInterruptedRotation(t *testing.T) {
 	assert.Equal(t, 1, n, "only the key left behind is re-wrapped")
 	done, err := pii.OpenFileKeys(dir, newM)
 	require.NoError(t, err)
-	p1, err := pii.Open(done, "acme", "K1", aad, s1)
+	p1, err := pii.Open(done, "acme", "K1", "p", s1)
 	require.NoError(t, err)
 	assert.Equal(t, "one", string(p1))
-	p2, err := pii.Open(done, "acme", "K2", aad, s2)
+	p2, err := pii.Open(done, "acme", "K2", "p", s2)
 	require.NoError(t, err)
 	assert.Equal(t, "two", string(p2))
 }

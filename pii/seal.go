@@ -15,15 +15,26 @@ import (
 var ErrDamaged = errors.New("pii: the sealed personal data is damaged: it does not authenticate under its key")
 
 // AAD is the associated data personal data is sealed with: the event it
-// belongs to (the placement and the event type) and its owner, so a
-// ciphertext copied into another event, placement or debtor does not open.
-func AAD(creditor, customer, placement, eventType string) []byte {
-	return []byte("ledger-pii/1\x00" + creditor + "\x00" + customer + "\x00" + placement + "\x00" + eventType)
+// belongs to (the placement, and the context: the event type, and a contact
+// change's id) and its owner, so a ciphertext copied into another event,
+// placement or debtor does not open.
+func AAD(creditor, customer, placement, context string) []byte {
+	return []byte("ledger-pii/1\x00" + creditor + "\x00" + customer + "\x00" + placement + "\x00" + context)
+}
+
+// Context names the event sealed data is for: its type, and for an event
+// that may happen several times on a placement, its id.
+func Context(eventType, id string) string {
+	if id == "" {
+		return eventType
+	}
+	return eventType + "/" + id
 }
 
 // Seal seals plain (the personal fields, as JSON) under the debtor's
-// current data key.
-func Seal(keys Keys, creditor, customer string, aad, plain []byte) (*domain.SealedData, error) {
+// current data key, for the event context names.
+func Seal(keys Keys, creditor, customer, placement, context string, plain []byte) (*domain.SealedData, error) {
+	aad := AAD(creditor, customer, placement, context)
 	id, key, err := keys.Current(creditor, customer)
 	if err != nil {
 		return nil, err
@@ -36,12 +47,13 @@ func Seal(keys Keys, creditor, customer string, aad, plain []byte) (*domain.Seal
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	return &domain.SealedData{KeyID: id, Nonce: nonce, Ciphertext: aead.Seal(nil, nonce, plain, aad)}, nil
+	return &domain.SealedData{KeyID: id, Nonce: nonce, Ciphertext: aead.Seal(nil, nonce, plain, aad), Context: context}, nil
 }
 
-// Open opens sealed data: ErrErased when its key was destroyed, ErrDamaged
-// when it does not authenticate.
-func Open(keys Keys, creditor, customer string, aad []byte, s *domain.SealedData) ([]byte, error) {
+// Open opens a placement's sealed data: ErrErased when its key was
+// destroyed, ErrDamaged when it does not authenticate.
+func Open(keys Keys, creditor, customer, placement string, s *domain.SealedData) ([]byte, error) {
+	aad := AAD(creditor, customer, placement, s.Context)
 	key, err := keys.Key(creditor, customer, s.KeyID)
 	if err != nil {
 		return nil, err

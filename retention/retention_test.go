@@ -54,7 +54,7 @@ func (f *fixture) place(t *testing.T, creditor, customer string, closed bool) uu
 	id := uuid.New()
 	cmd := domain.Place{PlacementID: id, CreditorID: creditor, ClaimNumber: "CL-" + id.String()[:8], CustomerNumber: customer, Currency: "EUR",
 		FeeRate: decimal.RequireFromString("0.1"), Invoices: []domain.Invoice{{InvoiceNumber: "I", Amount: decimal.RequireFromString("10"), DueDate: "2024-01-01"}}}
-	sealed, err := pii.Seal(f.keys, creditor, customer, pii.AAD(creditor, customer, id.String(), domain.TypePlacementOpened), []byte(`{"lastName":"X"}`))
+	sealed, err := pii.Seal(f.keys, creditor, customer, id.String(), domain.TypePlacementOpened, []byte(`{"lastName":"X"}`))
 	require.NoError(t, err)
 	cmd.PersonalData = sealed
 	req := command.Request{Actor: creditor, ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}

@@ -141,6 +141,7 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 	broken := map[uuid.UUID]bool{}
 	streams := map[string]*streamState{}
 	var placements []uuid.UUID
+	owners := map[uuid.UUID][2]string{} // creditor and customer of each placement with sealed data seen
 	var after eventstore.Position
 	// The next batch is read while the current one is checked.
 	type read struct {
@@ -201,9 +202,14 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 				v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "data", Problem: c.decodeErr.Error()})
 				broken[c.placement] = true
 			case c.placement != uuid.Nil:
-				if o, opened := c.rec.Event.(domain.PlacementOpened); opened {
+				switch e := c.rec.Event.(type) {
+				case domain.PlacementOpened:
 					placements = append(placements, c.placement)
-					v.checkSealed(rec, o, opts.Personal)
+					owners[c.placement] = [2]string{e.CreditorID, e.CustomerNumber}
+					v.checkSealed(rec, c.placement, e.CreditorID, e.CustomerNumber, e.PersonalData, domain.TypePlacementOpened, opts.Personal)
+				case domain.DebtorContactChanged:
+					o := owners[c.placement]
+					v.checkSealed(rec, c.placement, o[0], o[1], e.PersonalData, pii.Context(domain.TypeDebtorContactChanged, e.ChangeID.String()), opts.Personal)
 				}
 				v.checkDocument(rec, c.rec.Event)
 			}
@@ -363,25 +369,33 @@ func (v *verifier) checkEvent(rec eventstore.RecordedEvent, st *streamState) {
 	v.link(rec, st, journal.CheckSeal(rec.Stream, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata))
 }
 
-// checkSealed opens a placement's sealed personal data, when it has any and
-// a key store is given: damage is a finding; erased data (its key
+// checkSealed opens sealed personal data (a handover's, a contact
+// change's) when a key store is given: damage is a finding, and so is data
+// sealed for another event than the one it is in; erased data (its key
 // destroyed) is not.
-func (v *verifier) checkSealed(rec eventstore.RecordedEvent, o domain.PlacementOpened, keys pii.Keys) {
-	if o.PersonalData == nil {
+func (v *verifier) checkSealed(rec eventstore.RecordedEvent, placement uuid.UUID, creditor, customer string, sealed *domain.SealedData, context string, keys pii.Keys) {
+	if sealed == nil {
+		return
+	}
+	at := func(problem string) {
+		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "personalData", Problem: problem})
+	}
+	if sealed.Context != context {
+		at(fmt.Sprintf("sealed for %q, but it is in %q", sealed.Context, context))
 		return
 	}
 	if keys == nil {
 		v.report.PersonalUnchecked++
 		return
 	}
-	_, err := pii.Open(keys, o.CreditorID, o.CustomerNumber, pii.AAD(o.CreditorID, o.CustomerNumber, o.PlacementID.String(), rec.Type), o.PersonalData)
+	_, err := pii.Open(keys, creditor, customer, placement.String(), sealed)
 	switch {
 	case err == nil:
 		v.report.PersonalChecked++
 	case errors.Is(err, pii.ErrErased):
 		v.report.PersonalErased++
 	default:
-		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "personalData", Problem: firstLine(err)})
+		at(firstLine(err))
 	}
 }
 

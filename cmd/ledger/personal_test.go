@@ -107,6 +107,13 @@ func TestPersonalDataNeverLeaks(t *testing.T) {
 	for _, s := range secrets {
 		require.Contains(t, shown, s, "the owning creditor is shown its debtor's data")
 	}
+	// The debtor moves: the new address is shown to the owner, and sealed like the rest.
+	status, body = c.do("PUT", "/v1/claims/SEC-1/customer", key, `{"addresses": [{"street": "Quittenallee 7", "city": "Bonn"}]}`)
+	require.Equal(t, http.StatusAccepted, status, body)
+	say(status, body)
+	status, moved := c.do("GET", "/v1/claims/SEC-1", key, "")
+	require.Equal(t, http.StatusOK, status, moved)
+	require.Contains(t, moved, "Quittenallee 7")
 	// A refused handover carrying the data: the problem body does not echo it.
 	bad := strings.Replace(secretHandover("SEC-2"), `"dueDate": "2024-05-01"`, `"dueDate": "someday"`, 1)
 	status, body = c.do("POST", "/v1/claims", key, bad)
@@ -154,7 +161,7 @@ func TestPersonalDataNeverLeaks(t *testing.T) {
 	// an export, checked without the store.
 	var vout, verr syncBuffer
 	require.Equal(t, 0, run(context.Background(), []string{"verify", "-LEDGER_STORE", dir}, func(k string) string { return env[k] }, &vout, &verr), "verify: %s %s", vout.String(), verr.String())
-	assert.Contains(t, vout.String(), "sealed personal data: 0 authentic, 1 erased")
+	assert.Contains(t, vout.String(), "sealed personal data: 0 authentic, 2 erased", "the handover's and the contact change's")
 	exportFile := filepath.Join(t.TempDir(), "export.jsonl")
 	var eout, eerr syncBuffer
 	require.Equal(t, 0, run(context.Background(), []string{"export", "-LEDGER_STORE", dir, "-o", exportFile}, func(string) string { return "" }, &eout, &eerr), "export: %s", eerr.String())
@@ -176,7 +183,7 @@ func TestPersonalDataNeverLeaks(t *testing.T) {
 	}
 	require.Greater(t, len(places), 8)
 	for where, text := range places {
-		for _, s := range secrets {
+		for _, s := range append(secrets, "Quittenallee 7") {
 			assert.NotContains(t, text, s, "%q in %s", s, where)
 		}
 	}
