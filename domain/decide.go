@@ -88,18 +88,18 @@ type ReceivePayment struct {
 	AllocateTo     string
 }
 
-func (Place) CommandType() string              { return "place" }
-func (StartEmailSequence) CommandType() string { return "start_email_sequence" }
-func (ScheduleCall) CommandType() string       { return "schedule_call" }
-func (DialCall) CommandType() string           { return "dial_call" }
-func (CompleteCall) CommandType() string       { return "complete_call" }
-func (Recall) CommandType() string             { return "recall" }
-func (PartialRecall) CommandType() string      { return "partial_recall" }
-func (ReceivePayment) CommandType() string     { return "payment_received" }
-func (Pause) CommandType() string              { return "pause" }
-func (ReversePayment) CommandType() string     { return "reverse_payment" }
+func (Place) CommandType() string               { return "place" }
+func (StartEmailSequence) CommandType() string  { return "start_email_sequence" }
+func (ScheduleCall) CommandType() string        { return "schedule_call" }
+func (DialCall) CommandType() string            { return "dial_call" }
+func (CompleteCall) CommandType() string        { return "complete_call" }
+func (Recall) CommandType() string              { return "recall" }
+func (PartialRecall) CommandType() string       { return "partial_recall" }
+func (ReceivePayment) CommandType() string      { return "payment_received" }
+func (Pause) CommandType() string               { return "pause" }
+func (ReversePayment) CommandType() string      { return "reverse_payment" }
 func (ChangeDebtorContact) CommandType() string { return "change_debtor_contact" }
-func (Resume) CommandType() string             { return "resume" }
+func (Resume) CommandType() string              { return "resume" }
 
 // ChangeDebtorContact replaces the debtor's personal data, sealed by the
 // caller.
