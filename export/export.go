@@ -251,6 +251,12 @@ func streamCreditor(known map[string]string, rec eventstore.RecordedEvent) strin
 		var r journal.ClaimNumberReserved
 		_ = json.Unmarshal(rec.Data, &r)
 		c = r.CreditorID
+	default:
+		// A creditor's debtor's erasures and its access log name the
+		// creditor in the stream's name.
+		if kind, parts, err := journal.ParseStream(rec.Stream); err == nil && (kind == journal.KindDebtor || kind == journal.KindAccess) {
+			c = parts[0]
+		}
 	}
 	known[rec.Stream] = c
 	return c

@@ -87,7 +87,7 @@ type FileKeys struct {
 	dir    string
 	master cipher.AEAD
 	mu     sync.Mutex
-	cache  map[string][]byte // key id → data key
+	cache  map[string][]byte // owner hash + "/" + key id → data key
 }
 
 const checkFile = "check.key"
@@ -224,7 +224,7 @@ func (k *FileKeys) Current(creditor, customer string) (string, []byte, error) {
 	if err := writeSynced(filepath.Join(dir, id+".key"), k.wrap(key, keyAAD(owner(creditor, customer), id))); err != nil {
 		return "", nil, err
 	}
-	k.cache[id] = key
+	k.cache[owner(creditor, customer)+"/"+id] = key
 	return id, key, nil
 }
 
@@ -236,7 +236,8 @@ func (k *FileKeys) Key(creditor, customer, id string) ([]byte, error) {
 }
 
 func (k *FileKeys) load(creditor, customer, id string) ([]byte, error) {
-	if key, ok := k.cache[id]; ok {
+	cached := owner(creditor, customer) + "/" + id
+	if key, ok := k.cache[cached]; ok {
 		return key, nil
 	}
 	if _, err := uuid.Parse(id); err != nil {
@@ -253,7 +254,7 @@ func (k *FileKeys) load(creditor, customer, id string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pii: data key %s cannot be unwrapped with this master key (a key rotation left unfinished? run ledger rotate-master-key again): %w", id, err)
 	}
-	k.cache[id] = key
+	k.cache[cached] = key
 	return key, nil
 }
 
@@ -271,7 +272,7 @@ func (k *FileKeys) Destroy(creditor, customer string) (bool, error) {
 		return false, err
 	}
 	for _, f := range files {
-		delete(k.cache, strings.TrimSuffix(f.Name(), ".key"))
+		delete(k.cache, owner(creditor, customer)+"/"+strings.TrimSuffix(f.Name(), ".key"))
 		if err := os.Remove(filepath.Join(dir, f.Name())); err != nil {
 			return false, err
 		}

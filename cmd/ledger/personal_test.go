@@ -166,6 +166,13 @@ func TestPersonalDataNeverLeaks(t *testing.T) {
 	var eout, eerr syncBuffer
 	require.Equal(t, 0, run(context.Background(), []string{"export", "-LEDGER_STORE", dir, "-o", exportFile}, func(string) string { return "" }, &eout, &eerr), "export: %s", eerr.String())
 	require.Equal(t, 0, run(context.Background(), []string{"verify-export", exportFile}, func(string) string { return "" }, &eout, &eerr), "verify-export: %s %s", eout.String(), eerr.String())
+	// An auditor's export of the creditor holds its access log and the erasure.
+	creditorExport := filepath.Join(t.TempDir(), "acme.jsonl")
+	require.Equal(t, 0, run(context.Background(), []string{"export", "-LEDGER_STORE", dir, "-creditor", "acme", "-o", creditorExport}, func(string) string { return "" }, &eout, &eerr), "export: %s", eerr.String())
+	exported, err := os.ReadFile(creditorExport)
+	require.NoError(t, err)
+	assert.Equal(t, 2, strings.Count(string(exported), `"type":"PersonalDataRead"`), "the owner's two reads")
+	assert.Equal(t, 1, strings.Count(string(exported), `"type":"DebtorPersonalDataErased"`))
 
 	mu.Lock()
 	places := map[string]string{"the log output": logs.String(), "standard output": out.String(), "webhook payloads": strings.Join(hooks, "\n"),
