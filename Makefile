@@ -27,7 +27,15 @@ test: ## Run every test with the race detector, after vet and a gofmt check.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	@$(MAKE) --no-print-directory check-alerts
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+.PHONY: check-alerts
+check-alerts: ## Check the Prometheus alerting rules and run their unit tests (promtool, Debian's prometheus package).
+	@if command -v promtool >/dev/null; then \
+	  cd deploy/prometheus && promtool check rules alerts.yml && promtool test rules alerts_test.yml; \
+	elif [ -n "$$CI" ]; then echo "promtool is missing: .ci/run installs Debian's prometheus package"; exit 1; \
+	else echo "SKIPPED: the alerting rules were not checked: promtool is missing (apt-get install -y prometheus)"; fi
 
 .PHONY: test-kurrentdb
 test-kurrentdb: ## Run the store contract against KurrentDB (docker compose up -d kurrentdb first).

@@ -36,6 +36,9 @@ type Options struct {
 	Parallel      int           // deliveries in flight per creditor; default 4
 	MaxQueued     int           // notifications held in memory per creditor; default 10,000
 	Now           func() time.Time
+	// OnGiveUp, when set, is told of each notification given up (for the
+	// ledger's metrics).
+	OnGiveUp func()
 }
 
 // Attempt is one delivery attempt, for GET /v1/webhook/deliveries.
@@ -487,6 +490,9 @@ func (r *Reactor) attempt(ob *outbox, j *job) {
 		} else {
 			r.opts.Logger.Warn("webhook: delivery given up", "creditor", ob.creditor, "event", j.EventID, "attempts", n)
 			settled = true
+			if r.opts.OnGiveUp != nil {
+				r.opts.OnGiveUp()
+			}
 		}
 	default:
 		a.Outcome, a.Error = "retrying", err.Error()

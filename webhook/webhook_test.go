@@ -221,11 +221,13 @@ func TestGiveUpIsRecorded(t *testing.T) {
 	l.configure(t, rcv.URL)
 	id, _ := l.placeAndRecall(t, "CL-G")
 	recalled := l.recalledAt(t, id)
-	r, _ := start(t, l, webhook.Options{GiveUpAfter: 40 * time.Millisecond})
+	var gaveUps atomic.Int64
+	r, _ := start(t, l, webhook.Options{GiveUpAfter: 40 * time.Millisecond, OnGiveUp: func() { gaveUps.Add(1) }})
 	require.Eventually(t, func() bool {
 		through, pending := r.Progress("acme")
 		return through >= recalled && len(pending) == 0
 	}, wait, 5*time.Millisecond, "a given-up event is no longer owed")
+	assert.EqualValues(t, 1, gaveUps.Load(), "the metrics are told of the give-up")
 	recs, err := l.store.ReadStream(context.Background(), journal.WebhookProgressStream("acme"), 0, 100)
 	require.NoError(t, err)
 	var gaveUp *journal.WebhookGivenUp

@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/kurrent"
 	httpapi "github.com/collections-ledger/ledger/http"
@@ -268,7 +270,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if keys.Empty() {
 		keys, devKey, devAgencyKey = httpapi.DevelopmentKeys()
 	}
-	store, engine, err := openStore(cfg.Store, cfg.StoreCacheMiB, logger)
+	registry := prometheus.NewRegistry()
+	dirs := map[string]string{"views": cfg.viewsDir(), "keys": cfg.keysDir()}
+	if !kurrent.IsConnectionString(cfg.Store) {
+		dirs["store"] = cfg.Store
+	}
+	metrics := newServeMetrics(registry, dirs)
+	store, engine, err := openStoreObserved(cfg.Store, cfg.StoreCacheMiB, logger, metrics.observeSync)
 	if err != nil {
 		logger.Error("cannot open the event store", "store", redactStore(cfg.Store), "err", err)
 		return 1
@@ -303,11 +311,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		logger.Warn("LEDGER_PERSONAL_DATA_RETENTION has no effect without a master key: there is no personal data to erase")
 	}
 	inst := newInstance(store, views, instanceOptions{Logger: logger, Policy: policy, Lease: engine != "embedded", LeaseTTL: cfg.LeaseTTL,
-		VerifyDir: filepath.Dir(viewsDir), Personal: personal, Retention: cfg.Retention})
+		VerifyDir: filepath.Dir(viewsDir), Personal: personal, Retention: cfg.Retention, Webhook: webhook.Options{OnGiveUp: metrics.giveUp.Inc}})
 	runCtx, stopRunner := context.WithCancel(context.Background())
 	runnerDone, hooksDone := inst.start(runCtx)
 	api := httpapi.New(httpapi.Config{Commands: inst.commands, Runner: inst.runner, Keys: keys, Logger: logger, Webhooks: inst.hooks,
-		PublicURL: publicURL, WebhookPolicy: policy, Verify: inst.verify, Personal: personal})
+		PublicURL: publicURL, WebhookPolicy: policy, Verify: inst.verify, Personal: personal, Registry: registry})
 
 	if dbg := getenv("LEDGER_DEBUG_ADDR"); dbg != "" {
 		// Opt-in profiling endpoints (net/http/pprof), for loopback use only.

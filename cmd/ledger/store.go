@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
@@ -18,6 +19,12 @@ import (
 // cacheMiB is the embedded store's block cache (LEDGER_STORE_CACHE_MB; 0
 // takes the engine's default).
 func openStore(location string, cacheMiB int, logger *slog.Logger) (eventstore.Store, string, error) {
+	return openStoreObserved(location, cacheMiB, logger, nil)
+}
+
+// openStoreObserved is openStore that tells observe how long each of the
+// embedded store's group commits took.
+func openStoreObserved(location string, cacheMiB int, logger *slog.Logger, observe func(time.Duration)) (eventstore.Store, string, error) {
 	if kurrent.IsConnectionString(location) {
 		s, err := kurrent.Open(location, logger)
 		return s, "kurrentdb", err
@@ -25,7 +32,7 @@ func openStore(location string, cacheMiB int, logger *slog.Logger) (eventstore.S
 	if err := os.MkdirAll(filepath.Dir(location), 0o755); err != nil {
 		return nil, "", fmt.Errorf("create the store's parent directory: %w", err)
 	}
-	s, err := embedded.Open(location, embedded.Options{Logger: logger, CacheBytes: int64(cacheMiB) << 20})
+	s, err := embedded.Open(location, embedded.Options{Logger: logger, CacheBytes: int64(cacheMiB) << 20, ObserveSync: observe})
 	return s, "embedded", err
 }
 

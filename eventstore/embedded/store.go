@@ -34,6 +34,9 @@ type Options struct {
 	CacheBytes int64
 	// Now is the clock that stamps RecordedAt; nil means time.Now.
 	Now func() time.Time
+	// ObserveSync, when set, is told how long each group commit's write and
+	// fsync took (for the ledger's metrics).
+	ObserveSync func(time.Duration)
 }
 
 // maxGroupRequests bounds how many queued appends one commit takes, so that a
@@ -43,10 +46,11 @@ const maxGroupRequests = 512
 // Store is the embedded engine. Open one with Open; it is safe for concurrent
 // use.
 type Store struct {
-	db     *pebble.DB
-	dir    string
-	logger *slog.Logger
-	now    func() time.Time
+	db      *pebble.DB
+	dir     string
+	logger  *slog.Logger
+	now     func() time.Time
+	observe func(time.Duration)
 
 	reqs    chan *appendRequest
 	stop    chan struct{} // closed by Close: the writer drains and exits
@@ -158,6 +162,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		dir:       dir,
 		logger:    logger,
 		now:       opts.Now,
+		observe:   opts.ObserveSync,
 		reqs:      make(chan *appendRequest, maxGroupRequests),
 		stop:      make(chan struct{}),
 		stopped:   make(chan struct{}),
@@ -400,7 +405,12 @@ func (s *Store) commit(group []*appendRequest) {
 		return
 	}
 	if !batch.Empty() {
-		if err := commitSync(batch); err != nil {
+		began := time.Now()
+		err := commitSync(batch)
+		if s.observe != nil {
+			s.observe(time.Since(began))
+		}
+		if err != nil {
 			// fsyncgate: after a failed sync the state of the file is
 			// unknown, so the engine stops for good and nothing is retried.
 			s.failed.Store(&err)
