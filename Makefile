@@ -13,10 +13,14 @@ FUZZ_TIME   ?= 30s
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*?## "} /^[a-zA-Z_-]+:.*?## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT      ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS     := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
 .PHONY: build
-build: ## Build the ledger binary into bin/.
+build: ## Build the ledger binary into bin/ (ledger version says which commit).
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ledger ./cmd/ledger
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ledger ./cmd/ledger
 
 .PHONY: run
 run: build ## Build and start the ledger on the embedded store (LEDGER_STORE, default ./data/ledger.db).

@@ -91,6 +91,10 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 }
 
 func verifyExportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprintf(stderr, "usage: ledger verify-export FILE.jsonl\n\nre-check the hash chains of a JSON Lines export (ledger export -format jsonl), without the store\n\n%s\n", exitCodes)
+		return 0
+	}
 	if len(args) != 1 {
 		fmt.Fprintln(stderr, "usage: ledger verify-export FILE.jsonl")
 		return 2

@@ -23,9 +23,9 @@ type personalFlags struct {
 }
 
 func (p *personalFlags) register(fs *flag.FlagSet, getenv func(string) string) {
-	fs.StringVar(&p.masterKey, "LEDGER_MASTER_KEY", getenv("LEDGER_MASTER_KEY"), "the key store's master key (to check debtors' sealed personal data)")
-	fs.StringVar(&p.masterKeyFile, "LEDGER_MASTER_KEY_FILE", getenv("LEDGER_MASTER_KEY_FILE"), "a file holding the master key")
-	fs.StringVar(&p.keysDir, "LEDGER_KEYS", getenv("LEDGER_KEYS"), "the key store's directory (default <store>.keys)")
+	envString(fs, &p.masterKey, "LEDGER_MASTER_KEY", getenv, "", "the key store's master key (to open debtors' sealed personal data)")
+	envString(fs, &p.masterKeyFile, "LEDGER_MASTER_KEY_FILE", getenv, "", "a file holding the master key")
+	envString(fs, &p.keysDir, "LEDGER_KEYS", getenv, "", "the key store's directory (default <store>.keys)")
 }
 
 // config returns the settings as serve's config has them.
@@ -99,10 +99,10 @@ func rotateMasterKey(_ context.Context, args []string, getenv func(string) strin
 func retentionCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	var keyFlags personalFlags
 	dryRun, asJSON := false, false
-	period := getenv("LEDGER_PERSONAL_DATA_RETENTION")
+	var period string
 	store, location, code, ok := openForCLIAt("retention", args, getenv, stderr, func(fs *flag.FlagSet) {
 		keyFlags.register(fs, getenv)
-		fs.StringVar(&period, "LEDGER_PERSONAL_DATA_RETENTION", period, "how long personal data is kept after its debtor's last claim closed (10y, 90d)")
+		envString(fs, &period, "LEDGER_PERSONAL_DATA_RETENTION", getenv, "", "how long personal data is kept after its debtor's last claim closed (10y, 90d)")
 		fs.BoolVar(&dryRun, "dry-run", false, "list what would be erased, erase nothing")
 		fs.BoolVar(&asJSON, "json", false, "print the list as JSON")
 	})

@@ -41,6 +41,7 @@ func parseLoadConfig(args []string, getenv func(string) string, stderr io.Writer
 	var c loadConfig
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	usageOf(fs, "load")
 	fs.StringVar(&c.Addr, "addr", loopbackURL(getenv("LEDGER_ADDR")), "the ledger to load (loopback only; default: LEDGER_ADDR's port on 127.0.0.1)")
 	fs.StringVar(&c.Key, "key", getenv("LEDGER_LOAD_KEY"), "a creditor API key (or LEDGER_LOAD_KEY)")
 	fs.IntVar(&c.Placements, "placements", 1000, "placements to create first")

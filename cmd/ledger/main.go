@@ -23,6 +23,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	rpprof "runtime/pprof"
 	"strings"
 	"syscall"
@@ -40,7 +42,12 @@ import (
 	"github.com/collections-ledger/ledger/webhook"
 )
 
-var version = "dev"
+// version and commit are set at build time (make build: -ldflags -X);
+// without them, the commit comes from Go's build information when it has it.
+var (
+	version = "dev"
+	commit  = ""
+)
 
 func main() {
 	os.Exit(profiled(os.Getenv("LEDGER_CPUPROFILE"), os.Stderr, func() int {
@@ -118,9 +125,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "retention":
 		return retentionCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "ledger", version)
+		fmt.Fprintln(stdout, versionLine())
 		return 0
 	case "help", "-h", "--help":
+		if len(args) > 1 && args[1] != "help" && args[1] != "version" {
+			// A command's -h, on standard output.
+			return run(ctx, []string{args[1], "-h"}, getenv, stdout, stdout)
+		}
 		usage(stdout)
 		return 0
 	default:
@@ -130,26 +141,85 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 }
 
+// commands are the ledger's commands with what each does, in the order
+// usage lists them.
+var commands = []struct{ name, summary string }{
+	{"serve", "run the ledger's HTTP server"},
+	{"verify", "check every hash chain, invariant and projection of a store (exit 1 on any problem)"},
+	{"reconcile", "reconcile a creditor's payments, fees, waivers and recalls; -statement FILE.csv matches its own list (exit 1 on any difference)"},
+	{"export", "write events with their positions, metadata and hashes (-format jsonl|csv, -creditor, -placement, -from, -to, -o)"},
+	{"verify-export", "re-check the hash chains of a JSON Lines export, without the store"},
+	{"replay", "print a placement's history event by event (-placement ID [-until TIME | -position N])"},
+	{"rebuild", "build a stopped instance's views anew from the log, then put them in place of the old"},
+	{"migrate", "move a stopped ledger's store to the log format this ledger writes (serve says when)"},
+	{"load", "drive a load against a running ledger (loopback only) and verify it afterwards; -direct appends to a stopped ledger's store without HTTP, to build large stores"},
+	{"retention", "list (-dry-run) or erase the personal data whose retention has passed, on a stopped ledger"},
+	{"rotate-master-key", "re-wrap the data keys of debtors' personal data under a new master key (-new-key-file), on a stopped ledger"},
+	{"version", "print the version and the commit the ledger was built from"},
+	{"help", "print this, or with a command's name its flags"},
+}
+
+// exitCodes is what every command's exit status means.
+const exitCodes = `exit status: 0 done (or nothing found), 1 a failure or a problem found (verify, reconcile), 2 bad flags,
+settings or a store that cannot be opened, 130 interrupted.`
+
 func usage(w io.Writer) {
-	fmt.Fprint(w, `usage: ledger <command> [flags]
+	fmt.Fprint(w, "usage: ledger <command> [flags]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-18s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nEvery setting has an environment variable (LEDGER_STORE) and a flag in lower case (-store) that\noverrides it. \"ledger help <command>\" lists a command's flags.\n\n%s\n", exitCodes)
+}
 
-commands:
-  serve     run the ledger's HTTP server
-  verify    check every hash chain, invariant and projection of a store (exit 1 on any problem)
-  reconcile reconcile a creditor's payments, fees, waivers and recalls; -statement FILE.csv matches its own list (exit 1 on any difference)
-  export    write events with their positions, metadata and hashes (-format jsonl|csv, -creditor, -placement, -from, -to, -o)
-  verify-export  re-check the hash chains of a JSON Lines export, without the store
-  replay    print a placement's history event by event (-placement ID [-until TIME | -position N])
-  rebuild   build a stopped instance's views anew from the log, then put them in place of the old
-  migrate   move a stopped ledger's store to the log format this ledger writes (serve says when)
-  load      drive a load against a running ledger (loopback only) and verify it afterwards;
-            -direct appends to a stopped ledger's store without HTTP, to build large stores
-  retention list (-dry-run) or erase the personal data whose retention has passed, on a stopped ledger
-  rotate-master-key  re-wrap the data keys of debtors' personal data under a new master key (-new-key-file), on a stopped ledger
-  version   print the version
+// usageOf makes a command's -h say what it does, its flags and the exit
+// statuses.
+func usageOf(fs *flag.FlagSet, name string) {
+	summary := ""
+	for _, c := range commands {
+		if c.name == strings.Fields(name)[0] {
+			summary = c.summary
+		}
+	}
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "usage: ledger %s [flags]\n\n%s\n\nflags:\n", name, summary)
+		// The older spellings (-LEDGER_STORE) work but are not listed.
+		shown := flag.NewFlagSet(name, flag.ContinueOnError)
+		shown.SetOutput(w)
+		fs.VisitAll(func(f *flag.Flag) {
+			if _, old := f.Value.(alias); !old {
+				shown.Var(f.Value, f.Name, f.Usage)
+			}
+		})
+		shown.PrintDefaults()
+		fmt.Fprintf(w, "\n%s\n", exitCodes)
+	}
+}
 
-Run "ledger serve -h" for its settings.
-`)
+// versionLine says which build this is: the version, the commit and
+// whether the tree had changes, and the Go it was built with.
+func versionLine() string {
+	commit, modified, goVersion := commit, false, runtime.Version()
+	if info, ok := debug.ReadBuildInfo(); ok && commit == "" {
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+	}
+	if commit == "" {
+		commit = "unknown"
+	}
+	if len(commit) > 12 {
+		commit = commit[:12]
+	}
+	if modified {
+		commit += ", with uncommitted changes"
+	}
+	return fmt.Sprintf("ledger %s (commit %s, %s)", version, commit, goVersion)
 }
 
 // config is serve's settings: each comes from the environment variable of
@@ -179,39 +249,24 @@ type config struct {
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
 	var c config
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.Addr, "LEDGER_ADDR", env("LEDGER_ADDR", ":8080"), "address to listen on")
-	fs.StringVar(&c.Store, "LEDGER_STORE", env("LEDGER_STORE", "./data/ledger.db"),
-		"embedded store directory, or a KurrentDB connection string (esdb://… or kurrentdb://…)")
-	fs.StringVar(&c.Views, "LEDGER_VIEWS", env("LEDGER_VIEWS", ""),
-		"the directory of this instance's read models (default: beside the embedded store, <store>.views; with KurrentDB, ./data/views)")
-	fs.StringVar(&c.APIKeys, "LEDGER_API_KEYS", env("LEDGER_API_KEYS", ""), "creditor keys: creditorID=key,…")
-	fs.StringVar(&c.AgencyKey, "LEDGER_AGENCY_KEY", env("LEDGER_AGENCY_KEY", ""), "the agency's key")
-	fs.StringVar(&c.PublicURL, "LEDGER_PUBLIC_URL", env("LEDGER_PUBLIC_URL", ""),
-		"where users reach the ledger, when a proxy stands in front (https://… makes the session cookie Secure)")
-	storeCache := env("LEDGER_STORE_CACHE_MB", "")
-	fs.StringVar(&storeCache, "LEDGER_STORE_CACHE_MB", storeCache, "the embedded store's block cache in MiB (default 32; more keeps point reads of a large store in memory)")
-	leaseTTL := env("LEDGER_LEASE_TTL", "30s")
-	fs.StringVar(&leaseTTL, "LEDGER_LEASE_TTL", leaseTTL, "with KurrentDB, how long the lease on webhook deliveries and automatic resumes lasts without renewal")
-	allowPrivate := env("LEDGER_WEBHOOK_ALLOW_PRIVATE", "false")
-	fs.StringVar(&allowPrivate, "LEDGER_WEBHOOK_ALLOW_PRIVATE", allowPrivate,
-		"true lets webhooks reach loopback, private and link-local addresses (development and tests only)")
-	fs.StringVar(&c.MasterKey, "LEDGER_MASTER_KEY", env("LEDGER_MASTER_KEY", ""),
-		"the master key of the key store (64 hex digits or base64 of 32 bytes; openssl rand -hex 32); without it, personal data is refused")
-	fs.StringVar(&c.MasterKeyFile, "LEDGER_MASTER_KEY_FILE", env("LEDGER_MASTER_KEY_FILE", ""), "a file holding the master key, instead of LEDGER_MASTER_KEY")
-	fs.StringVar(&c.KeysDir, "LEDGER_KEYS", env("LEDGER_KEYS", ""),
-		"the key store's directory (default: beside the embedded store, <store>.keys; with KurrentDB, ./data/keys, which every instance must share)")
-	retentionRaw := env("LEDGER_PERSONAL_DATA_RETENTION", "")
-	fs.StringVar(&retentionRaw, "LEDGER_PERSONAL_DATA_RETENTION", retentionRaw,
-		"erase a debtor's personal data this long after its last claim closed (10y, 90d, 2160h); empty: only on request")
+	usageOf(fs, "serve")
+	envString(fs, &c.Addr, "LEDGER_ADDR", getenv, ":8080", "address to listen on")
+	envString(fs, &c.Store, "LEDGER_STORE", getenv, "./data/ledger.db", "embedded store directory, or a KurrentDB connection string (esdb://… or kurrentdb://…)")
+	envString(fs, &c.Views, "LEDGER_VIEWS", getenv, "", "the directory of this instance's read models (default: beside the embedded store, <store>.views; with KurrentDB, ./data/views)")
+	envString(fs, &c.APIKeys, "LEDGER_API_KEYS", getenv, "", "creditor keys: creditorID=key,…")
+	envString(fs, &c.AgencyKey, "LEDGER_AGENCY_KEY", getenv, "", "the agency's key")
+	envString(fs, &c.PublicURL, "LEDGER_PUBLIC_URL", getenv, "", "where users reach the ledger, when a proxy stands in front (https://… makes the session cookie Secure)")
+	var storeCache, leaseTTL, allowPrivate, retentionRaw string
+	envString(fs, &storeCache, "LEDGER_STORE_CACHE_MB", getenv, "", "the embedded store's block cache in MiB (default 32; more keeps point reads of a large store in memory)")
+	envString(fs, &leaseTTL, "LEDGER_LEASE_TTL", getenv, "30s", "with KurrentDB, how long the lease on webhook deliveries and automatic resumes lasts without renewal")
+	envString(fs, &allowPrivate, "LEDGER_WEBHOOK_ALLOW_PRIVATE", getenv, "false", "true lets webhooks reach loopback, private and link-local addresses (development and tests only)")
+	envString(fs, &c.MasterKey, "LEDGER_MASTER_KEY", getenv, "", "the master key of the key store (64 hex digits or base64 of 32 bytes; openssl rand -hex 32); without it, personal data is refused")
+	envString(fs, &c.MasterKeyFile, "LEDGER_MASTER_KEY_FILE", getenv, "", "a file holding the master key, instead of LEDGER_MASTER_KEY")
+	envString(fs, &c.KeysDir, "LEDGER_KEYS", getenv, "", "the key store's directory (default: beside the embedded store, <store>.keys; with KurrentDB, ./data/keys, which every instance must share)")
+	envString(fs, &retentionRaw, "LEDGER_PERSONAL_DATA_RETENTION", getenv, "", "erase a debtor's personal data this long after its last claim closed (10y, 90d, 2160h); empty: only on request")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

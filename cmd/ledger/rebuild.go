@@ -24,7 +24,7 @@ import (
 func rebuildCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	viewsFlag := ""
 	store, location, code, ok := openForCLIAt("rebuild", args, getenv, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&viewsFlag, "LEDGER_VIEWS", getenv("LEDGER_VIEWS"), "the view store to rebuild (default: the store's, as serve uses)")
+		envString(fs, &viewsFlag, "LEDGER_VIEWS", getenv, "", "the view store to rebuild (default: the store's, as serve uses)")
 	})
 	if !ok {
 		return code

@@ -18,7 +18,7 @@ func reconcileCmd(ctx context.Context, args []string, getenv func(string) string
 	var creditor, from, to, statement, viewsDir string
 	var asJSON bool
 	store, location, code, ok := openForCLIAt("reconcile", args, getenv, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&viewsDir, "LEDGER_VIEWS", getenv("LEDGER_VIEWS"), "the read models' directory (default: beside the embedded store)")
+		envString(fs, &viewsDir, "LEDGER_VIEWS", getenv, "", "the read models' directory (default: beside the embedded store)")
 		fs.StringVar(&creditor, "creditor", "", "the creditor (required)")
 		fs.StringVar(&from, "from", "", "start, inclusive (RFC 3339 or YYYY-MM-DD)")
 		fs.StringVar(&to, "to", "", "end, exclusive (RFC 3339 or YYYY-MM-DD)")

@@ -46,11 +46,9 @@ func openForCLI(name string, args []string, getenv func(string) string, stderr i
 func openForCLIAt(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (store eventstore.Store, where string, code int, ok bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	def := getenv("LEDGER_STORE")
-	if def == "" {
-		def = "./data/ledger.db"
-	}
-	location := fs.String("LEDGER_STORE", def, "embedded store directory, or a KurrentDB connection string")
+	usageOf(fs, name)
+	location := new(string)
+	envString(fs, location, "LEDGER_STORE", getenv, "./data/ledger.db", "embedded store directory, or a KurrentDB connection string")
 	if extra != nil {
 		extra(fs)
 	}
