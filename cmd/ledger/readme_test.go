@@ -21,8 +21,8 @@ type readmeBlock struct {
 	text string
 }
 
-func readmeBlocks(t *testing.T) []readmeBlock {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+func readmeBlocks(t *testing.T, doc string) []readmeBlock {
+	raw, err := os.ReadFile(filepath.Join("..", "..", doc))
 	require.NoError(t, err)
 	var out []readmeBlock
 	var cur *readmeBlock
@@ -37,7 +37,7 @@ func readmeBlocks(t *testing.T) []readmeBlock {
 			cur.text += line + "\n"
 		}
 	}
-	require.Nil(t, cur, "README.md has an unclosed code block")
+	require.Nil(t, cur, "%s has an unclosed code block", doc)
 	return out
 }
 
@@ -51,7 +51,7 @@ var (
 // key exports take the keys it printed, a `# NNN` comment after a command
 // checks that command's HTTP status, and the `# Ctrl-C` comment stops the
 // ledger. Blocks that need Docker are left out and returned.
-func walkthroughScript(blocks []readmeBlock, port string) (script string, skipped []int) {
+func walkthroughScript(blocks []readmeBlock, port, doc string) (script string, skipped []int) {
 	var b strings.Builder
 	fmt.Fprintf(&b, `set -euo pipefail
 PORT=%s
@@ -61,7 +61,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 curl() { command curl -sS --max-time 60 -w '%%{stderr}%%{http_code}\n' "$@" 2>>"$STATUS_LOG"; }
 check_status() {
   local got; got=$(tail -n 1 "$STATUS_LOG")
-  if [ "$got" != "$1" ]; then echo "README.md line $2: expected HTTP $1, got $got" >&2; exit 1; fi
+  if [ "$got" != "$1" ]; then echo "%[2]s line $2: expected HTTP $1, got $got" >&2; exit 1; fi
 }
 start_server() {
   if [ -n "$SERVER" ]; then return; fi
@@ -73,7 +73,7 @@ start_server() {
   export KEY AGENCY_KEY
 }
 stop_server() { kill -TERM "$SERVER"; wait "$SERVER"; SERVER=; }
-`, port)
+`, port, doc)
 	for _, blk := range blocks {
 		if needsDocker.MatchString(blk.text) {
 			skipped = append(skipped, blk.line)
@@ -104,7 +104,12 @@ stop_server() { kill -TERM "$SERVER"; wait "$SERVER"; SERVER=; }
 // pasting them on a fresh `make run` would, against the ledger built from
 // this tree: every command must succeed and every HTTP status the README
 // shows must be the one answered.
-func TestREADMEWalkthrough(t *testing.T) {
+func TestREADMEWalkthrough(t *testing.T) { walkthrough(t, "README.md") }
+
+// TestAPIDocWalkthrough does the same for docs/API.md, on a ledger of its own.
+func TestAPIDocWalkthrough(t *testing.T) { walkthrough(t, filepath.Join("docs", "API.md")) }
+
+func walkthrough(t *testing.T, doc string) {
 	for _, tool := range []string{"bash", "curl", "grep", "cut"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("CI") != "" {
@@ -119,9 +124,9 @@ func TestREADMEWalkthrough(t *testing.T) {
 	require.NoError(t, err, "go build: %s", out)
 	addr := freeAddr(t)
 	port := addr[strings.LastIndex(addr, ":")+1:]
-	script, skipped := walkthroughScript(readmeBlocks(t), port)
+	script, skipped := walkthroughScript(readmeBlocks(t, doc), port, doc)
 	for _, line := range skipped {
-		t.Logf("README.md line %d needs Docker (KurrentDB); not run here", line)
+		t.Logf("%s line %d needs Docker (KurrentDB); not run here", doc, line)
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "walkthrough.sh"), []byte(script), 0o644))
 	cmd := exec.Command("bash", "walkthrough.sh")
@@ -142,8 +147,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 	}
 	if err != nil {
 		serverLog, _ := os.ReadFile(filepath.Join(dir, "server.log"))
-		t.Fatalf("the README walkthrough failed: %v\n--- stderr\n%s\n--- stdout (tail)\n%s\n--- server log (tail)\n%s",
-			err, stderr.String(), tail(stdout.String(), 3000), tail(string(serverLog), 3000))
+		t.Fatalf("the %s walkthrough failed: %v\n--- stderr\n%s\n--- stdout (tail)\n%s\n--- server log (tail)\n%s",
+			doc, err, stderr.String(), tail(stdout.String(), 3000), tail(string(serverLog), 3000))
 	}
 }
 
