@@ -32,7 +32,20 @@ test: ## Run every test with the race detector, after vet and a gofmt check.
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	@$(MAKE) --no-print-directory check-alerts
+	@$(MAKE) --no-print-directory lint-openapi
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+REDOCLY_CLI  := @redocly/cli@2.77.0
+SPECTRAL_CLI := @stoplight/spectral-cli@6.16.3
+NPX          := npx --yes --cache $(CURDIR)/.cache/npm
+
+.PHONY: lint-openapi
+lint-openapi: ## Lint the OpenAPI document with redocly (recommended) and spectral (spectral:oas): no error, no warning.
+	@if command -v npx >/dev/null; then \
+	  $(NPX) $(REDOCLY_CLI) lint --config redocly.yaml http/openapi.yaml && \
+	  $(NPX) $(SPECTRAL_CLI) lint --ruleset .spectral.yaml --fail-severity=warn http/openapi.yaml; \
+	elif [ -n "$$CI" ]; then echo "npx is missing: .ci/run installs Debian's nodejs and npm"; exit 1; \
+	else echo "SKIPPED: the OpenAPI document was not linted: npx is missing (apt-get install -y nodejs npm)"; fi
 
 .PHONY: check-alerts
 check-alerts: ## Check the Prometheus alerting rules and run their unit tests (promtool, Debian's prometheus package).

@@ -48,6 +48,59 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	assert.Equal(t, http.StatusOK, r.Status)
 }
 
+// TestOpenAPIDeclaresEveryStatus: every operation has a unique operationId
+// and a description, and every /v1 operation declares the statuses the
+// server's shared machinery can answer it with: 400, 401, 429 and 503
+// always, 403 where one kind of key is refused, 404 with a path parameter,
+// 412 with If-Match, 413 and 415 with a body, 422 with a body or an
+// Idempotency-Key.
+func TestOpenAPIDeclaresEveryStatus(t *testing.T) {
+	type operation struct {
+		OperationID string           `yaml:"operationId"`
+		Description string           `yaml:"description"`
+		Parameters  []map[string]any `yaml:"parameters"`
+		RequestBody map[string]any   `yaml:"requestBody"`
+		Responses   map[string]any   `yaml:"responses"`
+	}
+	var doc struct {
+		Paths map[string]map[string]operation `yaml:"paths"`
+	}
+	require.NoError(t, yaml.Unmarshal(httpapi.OpenAPI(), &doc))
+	ids := map[string]string{}
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			name := strings.ToUpper(method) + " " + path
+			require.NotEmpty(t, op.OperationID, name)
+			assert.Empty(t, ids[op.OperationID], "%s and %s share operationId %s", name, ids[op.OperationID], op.OperationID)
+			ids[op.OperationID] = name
+			assert.NotEmpty(t, op.Description, "%s has a description", name)
+			if !strings.HasPrefix(path, "/v1/") {
+				continue
+			}
+			refs := fmt.Sprint(op.Parameters)
+			want := []string{"400", "401", "429", "503"}
+			if path != "/v1/debtors/{customerNumber}/personal-data" { // creditor and agency keys alike
+				want = append(want, "403")
+			}
+			if strings.Contains(path, "{") {
+				want = append(want, "404")
+			}
+			if strings.Contains(refs, "IfMatch") {
+				want = append(want, "412")
+			}
+			if op.RequestBody != nil {
+				want = append(want, "413", "415", "422")
+			}
+			if strings.Contains(refs, "IdempotencyKey") {
+				want = append(want, "422")
+			}
+			for _, status := range want {
+				assert.Contains(t, op.Responses, status, "%s declares %s", name, status)
+			}
+		}
+	}
+}
+
 func sortedKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
