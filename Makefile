@@ -39,6 +39,10 @@ REDOCLY_CLI  := @redocly/cli@2.77.0
 SPECTRAL_CLI := @stoplight/spectral-cli@6.16.3
 NPX          := npx --yes --cache $(CURDIR)/.cache/npm
 
+.PHONY: generate
+generate: ## Regenerate the Go client (client/) from http/openapi.yaml.
+	cd client && $(GO) generate ./...
+
 .PHONY: lint-openapi
 lint-openapi: ## Lint the OpenAPI document with redocly (recommended) and spectral (spectral:oas): no error, no warning.
 	@if command -v npx >/dev/null; then \

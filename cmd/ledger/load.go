@@ -18,6 +18,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+	openapi_types "github.com/oapi-codegen/runtime/types"
+
+	"github.com/collections-ledger/ledger/client"
 	"github.com/collections-ledger/ledger/domain"
 )
 
@@ -129,6 +133,10 @@ type acked struct {
 type loadRun struct {
 	cfg    loadConfig
 	client *http.Client
+	// api is the generated client of the ledger's API (package client),
+	// for placing and verifying; the command mix uses send, which keeps
+	// its own accounting of positions and timing.
+	api    *client.ClientWithResponses
 	stats  *loadStats
 	maxPos atomic.Uint64
 }
@@ -204,6 +212,15 @@ func load(ctx context.Context, args []string, getenv func(string) string, stdout
 	}
 	r := &loadRun{cfg: cfg, stats: &loadStats{lat: map[loadOp][]time.Duration{}, refused: map[loadOp]int{}, failed: map[loadOp]int{}},
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Connections, MaxConnsPerHost: cfg.Connections}}}
+	r.api, err = client.NewClientWithResponses(cfg.Addr, client.WithHTTPClient(r.client),
+		client.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+			req.Header.Set("Authorization", "Bearer "+cfg.Key)
+			return nil
+		}))
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger load:", err)
+		return 2
+	}
 	runID := fmt.Sprintf("%x", cfg.Seed&0xffffffff)
 	if err := r.waitReady(ctx, 30*time.Second); err != nil {
 		fmt.Fprintln(stderr, "ledger load:", err)
@@ -222,23 +239,15 @@ func load(ctx context.Context, args []string, getenv func(string) string, stdout
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < cfg.Placements; i = int(next.Add(1) - 1) {
-				body := map[string]any{"claimNumber": fmt.Sprintf("LOAD-%s-%07d", runID, i), "customerNumber": fmt.Sprintf("K%07d", i),
-					"currency": "EUR", "feeRate": "0.20", "invoices": []map[string]any{
-						{"invoiceNumber": "I1", "contractNumber": "C1", "amount": "100.00", "dueDate": "2024-05-01"},
-						{"invoiceNumber": "I2", "contractNumber": "C1", "amount": "300.00", "dueDate": "2024-06-01"}}}
 				t0 := time.Now()
-				status, b, err := r.send(ctx, "POST", "/v1/placements", body)
+				id, status, err := r.place(ctx, fmt.Sprintf("LOAD-%s-%07d", runID, i), fmt.Sprintf("K%07d", i))
 				r.stats.add(opPlace, time.Since(t0), status)
 				if err != nil || status != http.StatusCreated {
-					e := fmt.Errorf("placing: status %d, %v, %s", status, err, b)
+					e := fmt.Errorf("placing: status %d, %v", status, err)
 					placeErr.Store(&e)
 					return
 				}
-				var p struct {
-					PlacementID string `json:"placementId"`
-				}
-				_ = json.Unmarshal(b, &p)
-				ids[i] = p.PlacementID
+				ids[i] = id
 			}
 		}()
 	}
@@ -355,6 +364,41 @@ func (r *loadRun) report(w io.Writer, elapsed time.Duration) {
 		float64(commands)/elapsed.Seconds(), p99, float64(total)/elapsed.Seconds())
 }
 
+// place places one claim of two invoices (400.00 EUR, fee rate 0.20)
+// through the generated client and returns its id and the status.
+func (r *loadRun) place(ctx context.Context, claim, customer string) (string, int, error) {
+	var fee client.PlaceRequest_FeeRate
+	if err := fee.FromPlaceRequestFeeRate1("0.20"); err != nil {
+		return "", 0, err
+	}
+	body := client.CreatePlacementJSONRequestBody{ClaimNumber: &claim, CustomerNumber: customer, Currency: "EUR", FeeRate: fee}
+	contract := "C1"
+	for _, inv := range []struct{ number, amount, due string }{{"I1", "100.00", "2024-05-01"}, {"I2", "300.00", "2024-06-01"}} {
+		var amount client.AmountIn
+		if err := amount.FromAmountIn1(inv.amount); err != nil {
+			return "", 0, err
+		}
+		var due openapi_types.Date
+		if err := due.UnmarshalText([]byte(inv.due)); err != nil {
+			return "", 0, err
+		}
+		body.Invoices = append(body.Invoices, struct {
+			Amount         client.AmountIn    `json:"amount"`
+			ContractNumber *string            `json:"contractNumber,omitempty"`
+			DueDate        openapi_types.Date `json:"dueDate"`
+			InvoiceNumber  string             `json:"invoiceNumber"`
+		}{Amount: amount, ContractNumber: &contract, DueDate: due, InvoiceNumber: inv.number})
+	}
+	resp, err := r.api.CreatePlacementWithResponse(ctx, nil, body)
+	if err != nil {
+		return "", 0, err
+	}
+	if resp.JSON201 == nil {
+		return "", resp.StatusCode(), fmt.Errorf("%s", resp.Body)
+	}
+	return resp.JSON201.PlacementId.String(), resp.StatusCode(), nil
+}
+
 // verify reads the audit trail of every placement that has acknowledged
 // commands, after the projections reached the highest position seen.
 func (r *loadRun) verify(ctx context.Context, acks []acked) (missing, dup int, err error) {
@@ -363,20 +407,32 @@ func (r *loadRun) verify(ctx context.Context, acks []acked) (missing, dup int, e
 		byPlacement[a.placement] = append(byPlacement[a.placement], a)
 	}
 	for id, list := range byPlacement {
-		status, b, err := r.send(ctx, "GET", fmt.Sprintf("/v1/placements/%s/audit", id), nil)
-		if err != nil || status != http.StatusOK {
+		pid, err := uuid.Parse(id)
+		if err != nil {
+			return 0, 0, err
+		}
+		resp, err := r.api.GetPlacementAuditWithResponse(ctx, pid, nil)
+		if err != nil || resp.JSON200 == nil {
+			status := 0
+			if resp != nil {
+				status = resp.StatusCode()
+			}
 			return 0, 0, fmt.Errorf("audit of %s: status %d, %v", id, status, err)
 		}
-		var items []struct {
-			Type      string `json:"type"`
-			RequestID string `json:"requestId"`
+		type auditItem struct {
+			Type      string
+			RequestID string
 			Data      struct {
 				PaymentNumber      string `json:"paymentNumber"`
 				CreditWaiverNumber string `json:"creditWaiverNumber"`
-			} `json:"data"`
+			}
 		}
-		if err := json.Unmarshal(b, &items); err != nil {
-			return 0, 0, err
+		items := make([]auditItem, len(*resp.JSON200))
+		for i, it := range *resp.JSON200 {
+			items[i].Type, items[i].RequestID = it.Type, it.RequestId
+			if err := json.Unmarshal(it.Data, &items[i].Data); err != nil {
+				return 0, 0, err
+			}
 		}
 		seen := map[string]int{}
 		for _, it := range items {
