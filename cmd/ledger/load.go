@@ -164,18 +164,23 @@ func (r *loadRun) send(ctx context.Context, method, path string, body any) (int,
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if p := resp.Header.Get("Ledger-Position"); p != "" {
-		var n uint64
-		if _, perr := fmt.Sscan(p, &n); perr == nil {
-			for {
-				cur := r.maxPos.Load()
-				if n <= cur || r.maxPos.CompareAndSwap(cur, n) {
-					break
-				}
-			}
+	r.notePosition(resp.Header)
+	return resp.StatusCode, b, err
+}
+
+// notePosition keeps the highest Ledger-Position answered so far: reads ask
+// for at least it (?minPosition=), so they see every acknowledged command.
+func (r *loadRun) notePosition(h http.Header) {
+	var n uint64
+	if _, err := fmt.Sscan(h.Get("Ledger-Position"), &n); err != nil {
+		return
+	}
+	for {
+		cur := r.maxPos.Load()
+		if n <= cur || r.maxPos.CompareAndSwap(cur, n) {
+			return
 		}
 	}
-	return resp.StatusCode, b, err
 }
 
 // waitReady waits, at most max, for the ledger to answer /readyz with 200,
@@ -303,7 +308,8 @@ func load(ctx context.Context, args []string, getenv func(string) string, stdout
 					status, _, _ := r.send(ctx, "POST", "/v1/placements/"+id+"/recall", nil)
 					r.stats.add(opRecall, time.Since(t0), status)
 				default:
-					status, _, _ := r.send(ctx, "GET", "/v1/placements/"+id, nil)
+					// Read what was acknowledged: the views may lag the log a moment.
+					status, _, _ := r.send(ctx, "GET", fmt.Sprintf("/v1/placements/%s?minPosition=%d", id, r.maxPos.Load()), nil)
 					r.stats.add(opRead, time.Since(t0), status)
 				}
 			}
@@ -393,6 +399,7 @@ func (r *loadRun) place(ctx context.Context, claim, customer string) (string, in
 	if err != nil {
 		return "", 0, err
 	}
+	r.notePosition(resp.HTTPResponse.Header)
 	if resp.JSON201 == nil {
 		return "", resp.StatusCode(), fmt.Errorf("%s", resp.Body)
 	}
