@@ -116,6 +116,13 @@ type PaymentRecord struct {
 	ReversalRevision uint64 `json:",omitempty"`
 }
 
+// remember is what a placement keeps of a payment recorded at revision:
+// what it said, to tell a repeat from a reuse of its number, and the
+// record a reversal needs.
+func remember(r PaymentRecord, revision uint64) Processed {
+	return Processed{Content: paymentContent(r.Amount, r.InvoiceNumber, r.Date, r.Description, r.AllocateTo), Revision: revision, Payment: &r}
+}
+
 // PaymentNumberOf names a payment: the number it was recorded with, or, for
 // a payment recorded without one before schema 3, its accounting document's
 // number (what the ledger assigns since). p is the placement just before or
@@ -223,9 +230,8 @@ func Evolve(p Placement, e Event) Placement {
 			}
 		}
 		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
-		p.PaymentNumbers = p.PaymentNumbers.With(PaymentNumberOf(p, e), Processed{Content: paymentContent(e.Amount, e.InvoiceNumber, e.Date, e.Description, e.AllocateTo), Revision: revision,
-			Payment: &PaymentRecord{Amount: e.Amount, Document: documentNumber(p, 0), Allocations: e.Allocations,
-				InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo}})
+		p.PaymentNumbers = p.PaymentNumbers.With(PaymentNumberOf(p, e), remember(PaymentRecord{Amount: e.Amount, Document: documentNumber(p, 0),
+			Allocations: e.Allocations, InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo}, revision))
 	case PaymentReversed:
 		p.Invoices = slices.Clone(p.Invoices)
 		for _, a := range e.Allocations {
@@ -236,9 +242,9 @@ func Evolve(p Placement, e Event) Placement {
 		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
 		// Everything about the payment is in the event: a state that never
 		// saw the payment (started from a snapshot) learns it here whole.
-		p.PaymentNumbers = p.PaymentNumbers.With(e.PaymentNumber, Processed{Content: paymentContent(e.Amount, e.InvoiceNumber, e.Date, e.Description, e.AllocateTo),
-			Revision: e.PaymentRevision, Payment: &PaymentRecord{Amount: e.Amount, Document: e.OriginalDocument, Allocations: e.Allocations,
-				InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo, Reversal: e.Reason, ReversalRevision: revision}})
+		p.PaymentNumbers = p.PaymentNumbers.With(e.PaymentNumber, remember(PaymentRecord{Amount: e.Amount, Document: e.OriginalDocument,
+			Allocations: e.Allocations, InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo,
+			Reversal: e.Reason, ReversalRevision: revision}, e.PaymentRevision))
 	case DebtorContactChanged:
 		p.PersonalData = e.PersonalData
 	case PlacementReopened:

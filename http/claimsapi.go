@@ -262,16 +262,11 @@ func (s *Server) claimPayment(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, out)
 }
 
+// claimWaiverRequest is a credit waiver as the claims API sends it: the
+// partial recall's line, with an allocateTo that is accepted and not kept
+// (a waiver lowers the invoice it names).
 type claimWaiverRequest struct {
-	InvoiceNumber      string          `json:"invoiceNumber"`
-	CreditWaiverNumber string          `json:"creditWaiverNumber"`
-	ContractNumber     string          `json:"contractNumber"`
-	Type               string          `json:"type"`
-	Date               string          `json:"date"`
-	Description        string          `json:"description"`
-	Amount             json.RawMessage `json:"amount"`
-	Currency           string          `json:"currency"`
-	// Accepted and not kept: a waiver lowers the invoice it names.
+	waiverRequest
 	AllocateTo json.RawMessage `json:"allocateTo"`
 }
 
@@ -289,8 +284,7 @@ func (s *Server) claimCreditWaiver(c echo.Context) error {
 	if r.Type == "" {
 		r.Type = "CREDIT_WAIVER"
 	}
-	w, err := waiverRequest{CreditWaiverNumber: r.CreditWaiverNumber, InvoiceNumber: r.InvoiceNumber, ContractNumber: r.ContractNumber,
-		Type: r.Type, Date: r.Date, Description: r.Description, Amount: r.Amount, Currency: r.Currency}.toDomain("")
+	w, err := r.toDomain("")
 	if err != nil {
 		return err
 	}
