@@ -371,6 +371,18 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 			return err
 		}
 	}
+	if old, now := closedAt(before), closedAt(*p); !old.Equal(now) {
+		if !old.IsZero() {
+			if err := t.del(key(t.gen, tClosed).time(old).str(creditor).str(before.CustomerNumber).id(id)); err != nil {
+				return err
+			}
+		}
+		if !now.IsZero() {
+			if err := t.set(key(t.gen, tClosed).time(now).str(creditor).str(p.CustomerNumber).id(id), nil); err != nil {
+				return err
+			}
+		}
+	}
 	if old, now := resumeAt(before), resumeAt(*p); !old.Equal(now) {
 		if !old.IsZero() {
 			if err := t.del(key(t.gen, tHold).time(old).id(id)); err != nil {
@@ -474,6 +486,14 @@ const (
 	numberPayment = 'p'
 	numberWaiver  = 'w'
 )
+
+// closedAt is when a closed placement closed; zero while it is open.
+func closedAt(p domain.Placement) time.Time {
+	if p.Status.Closed() && p.ResolvedAt != nil {
+		return *p.ResolvedAt
+	}
+	return time.Time{}
+}
 
 func resumeAt(p domain.Placement) time.Time {
 	if p.Status == domain.StatusPaused && p.Pause != nil && p.Pause.ResumeAt != nil {

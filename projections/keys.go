@@ -32,6 +32,7 @@ import (
 //	'o' creditor, position                           → webhook notification (JSON)
 //	'n' placement id, 'p' or 'w', number             → what a payment ('p') or credit waiver ('w') number was processed as (JSON)
 //	'q' creditor, kind, value, opened position      → placement id            (claims by customer 'u', contract 'k' or invoice 'v' number)
+//	'd' resolvedAt, creditor, customer, placement id → (empty)                 (closed placements by when they closed, for retention)
 //
 // Keys outside any generation hold the store's own state (metaPrefix).
 const (
@@ -51,6 +52,7 @@ const (
 	tOutbox       = 'o'
 	tNumber       = 'n'
 	tSearch       = 'q'
+	tClosed       = 'd'
 )
 
 // keyBuf builds a key. Each method returns a new key and leaves its receiver

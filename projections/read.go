@@ -130,6 +130,33 @@ func (v *Views) Search(creditor string, kind byte, value string, after ListCurso
 	return v.listed(gen, key(gen, tSearch).str(creditor).b(kind).str(value), after, limit)
 }
 
+// Closed calls fn, in the order they closed, with each placement that
+// closed in [from, to) and is still closed: its creditor, customer number
+// and id. fn returns false to stop.
+func (v *Views) Closed(from, to time.Time, fn func(creditor, customer string, placement uuid.UUID, at time.Time) bool) error {
+	prefix := key(v.generation(), tClosed)
+	return v.scan(prefix.time(from), prefix.time(to), func(k, _ []byte) (bool, error) {
+		rest := k[len(prefix):]
+		if len(rest) < 8 {
+			return false, fmt.Errorf("projections: a closed placement's key is malformed")
+		}
+		at := time.Unix(0, int64(binary.BigEndian.Uint64(rest[:8])^(1<<63))).UTC()
+		rest = rest[8:]
+		var parts [2]string
+		for i := range parts {
+			n, w := binary.Uvarint(rest)
+			if w <= 0 || len(rest) < w+int(n) {
+				return false, fmt.Errorf("projections: a closed placement's key is malformed")
+			}
+			parts[i], rest = string(rest[w:w+int(n)]), rest[w+int(n):]
+		}
+		if len(rest) != 16 {
+			return false, fmt.Errorf("projections: a closed placement's key is malformed")
+		}
+		return fn(parts[0], parts[1], uuid.UUID(rest), at), nil
+	})
+}
+
 // Payment is a payment of a placement as the views know it: its number
 // (given, or assigned by the ledger) and what it was processed as.
 type Payment struct {

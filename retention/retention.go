@@ -82,37 +82,37 @@ type Debtor struct {
 
 // Due lists the debtors whose every placement is closed (recalled or paid)
 // and whose last closing is longer ago than retention, and whose personal
-// data still has its key: those a retention run erases. It reads every
-// placement state of the views once.
+// data still has its key: those a retention run erases.
 func Due(views *projections.Views, keys pii.Keys, retention time.Duration, now time.Time) ([]Debtor, error) {
-	type debtor struct {
-		open, withData bool
-		n              int
-		last           time.Time
-	}
-	all := map[[2]string]*debtor{}
-	err := views.EachPlacement(func(_ uuid.UUID, p domain.Placement, _ uint64) error {
-		k := [2]string{p.CreditorID, p.CustomerNumber}
-		d := all[k]
-		if d == nil {
-			d = &debtor{}
-			all[k] = d
+	return dueBetween(views, keys, time.Time{}, now.Add(-retention), retention)
+}
+
+// dueBetween is Due for the debtors whose last closing is in [from,
+// cutoff): it reads the views' index of closed placements in that window
+// and each candidate's placements, not every placement. A debtor becomes
+// due exactly when its last closing passes the cutoff, so a reactor that
+// moves from on to each run's cutoff visits each closing once.
+func dueBetween(views *projections.Views, keys pii.Keys, from, cutoff time.Time, retention time.Duration) ([]Debtor, error) {
+	candidates := map[[2]string]bool{}
+	var order [][2]string
+	err := views.Closed(from, cutoff, func(creditor, customer string, _ uuid.UUID, _ time.Time) bool {
+		k := [2]string{creditor, customer}
+		if !candidates[k] {
+			candidates[k] = true
+			order = append(order, k)
 		}
-		d.n++
-		d.withData = d.withData || p.PersonalData != nil
-		if !p.Status.Closed() || p.ResolvedAt == nil {
-			d.open = true
-		} else if p.ResolvedAt.After(d.last) {
-			d.last = *p.ResolvedAt
-		}
-		return nil
+		return true
 	})
 	if err != nil {
 		return nil, err
 	}
 	var out []Debtor
-	for k, d := range all {
-		if d.open || !d.withData || d.last.Add(retention).After(now) {
+	for _, k := range order {
+		d, due, err := debtorDue(views, k[0], k[1], cutoff)
+		if err != nil {
+			return nil, err
+		}
+		if !due {
 			continue
 		}
 		has, err := keys.Has(k[0], k[1])
@@ -120,7 +120,8 @@ func Due(views *projections.Views, keys pii.Keys, retention time.Duration, now t
 			return nil, err
 		}
 		if has {
-			out = append(out, Debtor{CreditorID: k[0], CustomerNumber: k[1], Placements: d.n, LastClosedAt: d.last, ErasableFrom: d.last.Add(retention)})
+			d.ErasableFrom = d.LastClosedAt.Add(retention)
+			out = append(out, d)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -132,10 +133,48 @@ func Due(views *projections.Views, keys pii.Keys, retention time.Duration, now t
 	return out, nil
 }
 
+// debtorDue reads a debtor's placements: due when all are closed, the last
+// before cutoff.
+func debtorDue(views *projections.Views, creditor, customer string, cutoff time.Time) (Debtor, bool, error) {
+	d := Debtor{CreditorID: creditor, CustomerNumber: customer}
+	var after projections.ListCursor
+	for {
+		page, next, err := views.Search(creditor, projections.SearchCustomer, customer, after, 200)
+		if err != nil {
+			return d, false, err
+		}
+		for _, raw := range page {
+			var p struct {
+				Status     domain.Status `json:"status"`
+				ResolvedAt *time.Time    `json:"resolvedAt"`
+			}
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return d, false, err
+			}
+			d.Placements++
+			if !p.Status.Closed() || p.ResolvedAt == nil {
+				return d, false, nil
+			}
+			if p.ResolvedAt.After(d.LastClosedAt) {
+				d.LastClosedAt = *p.ResolvedAt
+			}
+		}
+		if next == nil {
+			break
+		}
+		after = *next
+	}
+	return d, d.Placements > 0 && d.LastClosedAt.Before(cutoff), nil
+}
+
 // RunOnce erases every debtor Due lists, as the actor "system" with reason
 // RETENTION_EXPIRED, and returns those it erased.
 func RunOnce(ctx context.Context, store eventstore.Store, views *projections.Views, keys pii.Keys, retention time.Duration, now time.Time) ([]Debtor, error) {
-	due, err := Due(views, keys, retention, now)
+	return runBetween(ctx, store, views, keys, time.Time{}, now.Add(-retention), retention, now)
+}
+
+func runBetween(ctx context.Context, store eventstore.Store, views *projections.Views, keys pii.Keys, from, cutoff time.Time, retention time.Duration, now time.Time) ([]Debtor, error) {
+	due, err := dueBetween(views, keys, from, cutoff, retention)
 	if err != nil {
 		return nil, err
 	}
@@ -151,14 +190,21 @@ func RunOnce(ctx context.Context, store eventstore.Store, views *projections.Vie
 }
 
 // Run erases what is due every interval until ctx ends (under the lease:
-// one instance does it).
+// one instance does it). The first run looks at every closing; each later
+// one only at the closings that passed the cutoff since the last.
 func Run(ctx context.Context, store eventstore.Store, views *projections.Views, keys pii.Keys, retention, every time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	var from time.Time
 	for {
-		erased, err := RunOnce(ctx, store, views, keys, retention, time.Now())
-		if err != nil && ctx.Err() == nil {
+		now := time.Now()
+		cutoff := now.Add(-retention)
+		erased, err := runBetween(ctx, store, views, keys, from, cutoff, retention, now)
+		switch {
+		case err != nil && ctx.Err() == nil:
 			logger.Error("retention run failed; will try again", "err", err.Error())
+		case err == nil:
+			from = cutoff
 		}
 		if len(erased) > 0 {
 			logger.Info("retention: personal data erased", "debtors", len(erased))

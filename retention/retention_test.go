@@ -140,3 +140,28 @@ func decode(e eventstore.RecordedEvent) (journal.DebtorPersonalDataErased, error
 	err := json.Unmarshal(e.Data, &r)
 	return r, err
 }
+
+// TestReopenedIsNotDue: a placement paid in full and reopened by a payment
+// reversal leaves the index of closed placements, so its debtor is not due.
+func TestReopenedIsNotDue(t *testing.T) {
+	f := newFixture(t)
+	id := f.place(t, "acme", "K-RE", false)
+	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}
+	_, err := f.h.Execute(context.Background(), id, req, func(at time.Time) domain.Command {
+		return domain.ReceivePayment{PaymentNumber: "P-1", Amount: decimal.RequireFromString("10"), At: at}
+	})
+	require.NoError(t, err)
+	f.catchUp(t)
+	later := f.now.AddDate(2, 0, 0)
+	due, err := retention.Due(f.views, f.keys, 365*24*time.Hour, later)
+	require.NoError(t, err)
+	require.Len(t, due, 1, "paid in full: due a year on")
+	_, err = f.h.Execute(context.Background(), id, req, func(at time.Time) domain.Command {
+		return domain.ReversePayment{PaymentNumber: "P-1", Reason: domain.ReversalReturned, At: at}
+	})
+	require.NoError(t, err)
+	f.catchUp(t)
+	due, err = retention.Due(f.views, f.keys, 365*24*time.Hour, later)
+	require.NoError(t, err)
+	assert.Empty(t, due, "reopened: open again, not due")
+}
