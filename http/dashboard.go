@@ -26,6 +26,7 @@ import (
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
+	"github.com/collections-ledger/ledger/retention"
 )
 
 // The dashboard for creditor staff: server-rendered html/template pages with
@@ -590,6 +591,9 @@ func (s *Server) dashAction(c echo.Context) error {
 	}
 	back := "/dashboard/placements/" + id.String()
 	form := c.Request().PostForm
+	if c.Param("action") == "erase" {
+		return s.dashErase(c, sessID, sess, id, back)
+	}
 	var build func(at time.Time) domain.Command
 	var done string
 	switch c.Param("action") {
@@ -646,6 +650,28 @@ func (s *Server) dashAction(c echo.Context) error {
 		return s.done(c, sessID, back, "", humanize(err))
 	}
 	return s.done(c, sessID, back, done, "")
+}
+
+// dashErase erases the personal data of the placement's debtor (every claim
+// of that customer number, for this creditor), as DELETE
+// /v1/debtors/{customerNumber}/personal-data does.
+func (s *Server) dashErase(c echo.Context, sessID string, sess session, id uuid.UUID, back string) error {
+	pl, found, err := s.runner.Views.PlacementView(sess.creditor, id)
+	if err == nil && !found {
+		err = domain.ErrNotFound
+	}
+	if err != nil {
+		return s.done(c, sessID, back, "", humanize(err))
+	}
+	if s.personal == nil {
+		return s.done(c, sessID, back, "", "This ledger runs without a master key: it holds no personal data to erase.")
+	}
+	if _, err := retention.Erase(c.Request().Context(), s.commands.Store(), s.personal, sess.creditor, pl.CustomerNumber,
+		sess.creditor, journal.ActorCreditor, journal.ErasureDataSubjectRequest, time.Now()); err != nil {
+		s.logger.Error("erasing personal data failed", "err", err.Error())
+		return s.done(c, sessID, back, "", "The personal data could not be erased right now. Nothing was changed; please try again.")
+	}
+	return s.done(c, sessID, back, "The personal data of customer "+pl.CustomerNumber+" is erased. Amounts and history are kept.", "")
 }
 
 // formWaivers reads the partial-recall form: for each invoice (fields

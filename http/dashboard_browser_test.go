@@ -16,6 +16,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/journal"
 )
 
 // browser starts headless Chromium for one test. Without a browser the test
@@ -393,13 +395,25 @@ func TestDashboardShowsTheDebtorAndRecordsIt(t *testing.T) {
 	require.Len(t, reads, 1, "the dashboard's read is recorded")
 	assert.Equal(t, "dashboard /dashboard/placements/{id}", reads[0].Route)
 
-	require.Equal(t, http.StatusOK, l.do("DELETE", "/v1/debtors/K77/personal-data", acmeKey, nil).Status)
-	var erased string
+	// Erase from the dashboard, after a confirmation that names the debtor.
+	var prompt, notice, erased string
 	require.NoError(t, chromedp.Run(ctx,
-		chromedp.Navigate(srv.URL+"/dashboard/placements/"+id),
+		chromedp.Click("#erase", chromedp.ByID),
+		chromedp.WaitVisible("#confirm-ok", chromedp.ByID),
+		chromedp.Text("#confirm-text", &prompt, chromedp.ByID),
+	))
+	assert.Contains(t, prompt, "Erase the personal data of customer K77")
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Click("#confirm-ok", chromedp.ByID),
 		chromedp.WaitVisible("#debtor-erased", chromedp.ByID),
+		chromedp.Text("#notice", &notice, chromedp.ByID),
 		chromedp.Text("#debtor", &erased, chromedp.ByID),
 	))
+	assert.Equal(t, "The personal data of customer K77 is erased. Amounts and history are kept.", notice)
+	recs, err := l.store.ReadStream(context.Background(), journal.DebtorStream("acme", "K77"), 0, 10)
+	require.NoError(t, err)
+	require.Len(t, recs, 1, "the erasure is recorded")
+	assert.Contains(t, string(recs[0].Data), `"reason":"DATA_SUBJECT_REQUEST"`)
 	assert.NotContains(t, erased, "Zwetschgenmann")
 	assert.Len(t, l.accessLog("acme"), 1, "nothing shown, nothing recorded")
 }
