@@ -200,13 +200,8 @@ func (s *Server) handOver(c echo.Context) error {
 	if err != nil {
 		return rename(err)
 	}
-	reqID := res.RequestID
-	if reqID == "" {
-		reqID = requestID(c)
-	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/claims/"+res.Placement.ClaimNumber)
-	return c.JSON(http.StatusAccepted, map[string]string{"requestId": reqID, "claimNumber": res.Placement.ClaimNumber,
-		"placementId": res.Placement.ID.String()})
+	return accepted(c, res, "claimNumber", res.Placement.ClaimNumber, "placementId", res.Placement.ID.String())
 }
 
 type claimPaymentRequest struct {
@@ -252,14 +247,10 @@ func (s *Server) claimPayment(c echo.Context) error {
 		return err
 	}
 	setPaymentNumber(c, r.PaymentNumber, res)
-	out := map[string]string{"requestId": res.RequestID}
-	if out["requestId"] == "" {
-		out["requestId"] = requestID(c)
-	}
 	if n := c.Response().Header().Get(paymentNumberHeader); n != "" {
-		out["paymentNumber"] = n
+		return accepted(c, res, "paymentNumber", n)
 	}
-	return c.JSON(http.StatusAccepted, out)
+	return accepted(c, res)
 }
 
 // claimWaiverRequest is a credit waiver as the claims API sends it: the

@@ -69,13 +69,17 @@ func (s *Server) executeReversal(c echo.Context, id uuid.UUID, body []byte, r re
 }
 
 // accepted answers a claims-API command: 202 with the id of the request
-// that did it (the first one's, for a repeat).
-func accepted(c echo.Context, res command.Result) error {
-	reqID := res.RequestID
-	if reqID == "" {
-		reqID = requestID(c)
+// that did it (the first one's, for a repeat), and any other fields given
+// as name, value pairs.
+func accepted(c echo.Context, res command.Result, fields ...string) error {
+	out := map[string]string{"requestId": res.RequestID}
+	if out["requestId"] == "" {
+		out["requestId"] = requestID(c)
 	}
-	return c.JSON(http.StatusAccepted, map[string]string{"requestId": reqID})
+	for i := 0; i+1 < len(fields); i += 2 {
+		out[fields[i]] = fields[i+1]
+	}
+	return c.JSON(http.StatusAccepted, out)
 }
 
 // paymentNumberHeader names the payment a payment command recorded (the
