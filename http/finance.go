@@ -230,11 +230,7 @@ func (s *Server) dashFinance(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	total, ok := r.Totals[q.Currency]
-	if !ok {
-		total = reconcile.Amounts{Recovered: decimal.Zero, Fees: decimal.Zero, NetToCreditor: decimal.Zero, Waived: decimal.Zero,
-			Recalled: decimal.Zero, Reversed: decimal.Zero}
-	}
+	total := r.Total(q.Currency)
 	rows := financeRows(buckets, q.Currency)
 	by := "day"
 	if q.ByMonth {
@@ -287,12 +283,7 @@ func (s *Server) dashFinanceCSV(c echo.Context) error {
 	for _, b := range buckets {
 		row(b.Label, b.Amounts)
 	}
-	total, ok := r.Totals[q.Currency]
-	if !ok {
-		total = reconcile.Amounts{Recovered: decimal.Zero, Fees: decimal.Zero, NetToCreditor: decimal.Zero, Waived: decimal.Zero,
-			Recalled: decimal.Zero, Reversed: decimal.Zero}
-	}
-	row("TOTAL", total)
+	row("TOTAL", r.Total(q.Currency))
 	w.Flush()
 	return w.Error()
 }

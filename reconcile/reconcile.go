@@ -114,6 +114,15 @@ type Entry struct {
 	Hash string `json:"hash"`
 }
 
+// Total is the report's total in a currency: zero amounts when it has
+// nothing in that currency.
+func (r Report) Total(currency string) Amounts {
+	if t, ok := r.Totals[currency]; ok {
+		return t
+	}
+	return zero()
+}
+
 // Figures are what one entry adds to its line and to the totals.
 func (e Entry) Figures() Amounts {
 	a := zero()
