@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,12 +56,7 @@ func (s *Server) claimReversePayment(c echo.Context) error {
 }
 
 func (s *Server) executeReversal(c echo.Context, id uuid.UUID, body []byte, r reversalRequest) (command.Result, error) {
-	// Echo leaves path parameters escaped: a number with "/" arrives as %2F.
-	number, err := url.PathUnescape(c.Param("paymentNumber"))
-	if err != nil {
-		return command.Result{}, newError(http.StatusBadRequest, "invalid_payment_number", "paymentNumber is not a valid path segment",
-			domain.FieldError{Field: "paymentNumber", Message: "is not validly percent-encoded"})
-	}
+	number := c.Param("paymentNumber") // unescaped once, as every path parameter (unescapeParams)
 	return s.execute(c, "reverse_payment", id, body, func(at time.Time) domain.Command {
 		return domain.ReversePayment{PaymentNumber: number, Reason: r.Reason, At: at}
 	})

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/pii"
@@ -119,7 +120,8 @@ func New(cfg Config) *Server {
 	s.metrics = newMetrics(cfg.Registry, cfg.Runner)
 	s.HideBanner, s.HidePort = true, true
 	s.HTTPErrorHandler = s.errorHandler
-	s.Use(s.requestContext)
+	s.Pre(routeOnEscapedPath)
+	s.Use(s.requestContext, unescapeParams)
 
 	s.GET("/healthz", s.healthz)
 	s.GET("/readyz", s.readyz)
@@ -171,6 +173,40 @@ func New(cfg Config) *Server {
 }
 
 const requestIDKey = "ledger.requestId"
+
+// routeOnEscapedPath makes the router match the path as the client encoded
+// it. Go sets URL.RawPath only when the client's encoding differs from the
+// default one, and echo routes on RawPath when set, on the decoded Path
+// otherwise: so K%207 arrived as "K 7" but K%207%2F8 as "K%207%2F8", and a
+// customer literally named K%2F1 was confused with K/1. With RawPath always
+// set, every path parameter arrives encoded, and unescapeParams decodes each
+// exactly once.
+func routeOnEscapedPath(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := c.Request().URL
+		u.RawPath = u.EscapedPath()
+		return next(c)
+	}
+}
+
+// unescapeParams decodes every path parameter of every route once, so that
+// handlers read the value the client meant ("K 7/8" for K%207%2F8).
+func unescapeParams(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		values := c.ParamValues()
+		decoded := make([]string, len(values))
+		for i, v := range values {
+			d, err := url.PathUnescape(v)
+			if err != nil {
+				return newError(http.StatusBadRequest, "invalid_path", "a path segment is not validly percent-encoded",
+					domain.FieldError{Field: c.ParamNames()[i], Message: "is not validly percent-encoded"})
+			}
+			decoded[i] = d
+		}
+		c.SetParamValues(decoded...)
+		return next(c)
+	}
+}
 
 // requestContext gives every request an id (X-Request-Id) and measures it.
 func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
