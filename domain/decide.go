@@ -276,7 +276,7 @@ func Decide(p Placement, c Command) Decision {
 			return refuse(Invalid(FieldError{Field: "outcome", Message: fmt.Sprintf("is required, at most %d characters", MaxTextLen)}))
 		}
 		if !validText(c.Outcome) {
-			return refuse(Invalid(FieldError{Field: "outcome", Message: "must not contain control characters other than tab and line breaks"}))
+			return refuse(Invalid(FieldError{Field: "outcome", Message: "must not contain control characters other than tab and line breaks, nor bidirectional overrides or isolates"}))
 		}
 		// Allowed after a recall: an in-flight call finishes naturally.
 		return ok(CallCompleted{CallID: c.CallID, Outcome: c.Outcome})
@@ -499,7 +499,7 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 			continue // processed before: processed once
 		}
 		if !validText(w.Description) {
-			return refuse(Invalid(FieldError{Field: f("description"), Message: "must not contain control characters other than tab and line breaks"}))
+			return refuse(Invalid(FieldError{Field: f("description"), Message: "must not contain control characters other than tab and line breaks, nor bidirectional overrides or isolates"}))
 		}
 		inv := p.invoice(w.InvoiceNumber)
 		if inv == nil {
@@ -638,7 +638,7 @@ func decidePaymentDetails(p Placement, c ReceivePayment) *Decision {
 		}
 	}
 	if utf8.RuneCountInString(c.Description) > MaxTextLen || !validText(c.Description) {
-		return fail(Invalid(FieldError{Field: "description", Message: fmt.Sprintf("at most %d characters, without control characters other than tab and line breaks", MaxTextLen)}))
+		return fail(Invalid(FieldError{Field: "description", Message: fmt.Sprintf("at most %d characters, without control characters other than tab and line breaks, nor bidirectional overrides or isolates", MaxTextLen)}))
 	}
 	switch c.AllocateTo {
 	case "", AllocatePrincipal, AllocateCosts, AllocateInterests:

@@ -34,16 +34,24 @@ func validName(s string) bool {
 }
 
 // validText reports whether s may be free text (a description, a call's
-// outcome): valid UTF-8 with no control characters but tab and line breaks.
-// Right-to-left marks are text, and are kept.
+// outcome): valid UTF-8 with no control characters but tab and line breaks,
+// and no bidirectional embeddings, overrides or isolates (U+202A–U+202E,
+// U+2066–U+2069), which make a screen show text in another order than it
+// was stored ("Trojan Source"). Right-to-left marks are text, and are kept.
 func validText(s string) bool {
 	if !utf8.ValidString(s) {
 		return false
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' || isBidiControl(r) {
 			return false
 		}
 	}
 	return true
+}
+
+// isBidiControl reports whether r embeds, overrides or isolates a
+// bidirectional run: U+202A–U+202E and U+2066–U+2069.
+func isBidiControl(r rune) bool {
+	return r >= '\u202A' && r <= '\u202E' || r >= '\u2066' && r <= '\u2069'
 }

@@ -183,6 +183,9 @@ func (s *Server) handOver(c echo.Context) error {
 	}
 	if personal != nil && !s.commands.Seen(req) {
 		// Every refusal first, so a refused handover creates no data key.
+		if err := domain.CheckPersonalData(personal, time.Now(), "customer."); err != nil {
+			return err
+		}
 		if dec := domain.Decide(domain.Placement{}, cmd); dec.Err != nil {
 			return rename(dec.Err)
 		}

@@ -260,6 +260,9 @@ func (s *Server) changeContact(c echo.Context) error {
 	}
 	var sealed *domain.SealedData
 	if !s.commands.Seen(req) {
+		if err := domain.CheckPersonalData(personal, time.Now(), ""); err != nil {
+			return err
+		}
 		if sealed, err = pii.Seal(s.personal, creditor, customer, id.String(), pii.Context(domain.TypeDebtorContactChanged, change.String()), personal); err != nil {
 			s.logger.Error("sealing personal data failed", "err", err.Error())
 			return newError(http.StatusServiceUnavailable, "key_store_unavailable", "the key store cannot seal personal data right now; nothing was recorded")

@@ -21,12 +21,12 @@ import (
 )
 
 // Distinctive personal data: none of it may appear anywhere in clear.
-var secrets = []string{"Wendelgard", "Brombeerstrauch", "1937-02-29", "Holunderweg 99", "wendelgard.brombeerstrauch@example.org",
+var secrets = []string{"Wendelgard", "Brombeerstrauch", "1936-02-29", "Holunderweg 99", "wendelgard.brombeerstrauch@example.org",
 	"DE75512108001245126199", "+49 221 5550199"}
 
 func secretHandover(claim string) string {
 	return fmt.Sprintf(`{"claimNumber": %q, "feeRate": "0.20",
-  "customer": {"customerNumber": "K-SECRET", "type": "PERSON", "firstName": "Wendelgard", "lastName": "Brombeerstrauch", "dateOfBirth": "1937-02-29",
+  "customer": {"customerNumber": "K-SECRET", "type": "PERSON", "firstName": "Wendelgard", "lastName": "Brombeerstrauch", "dateOfBirth": "1936-02-29",
     "addresses": [{"street": "Holunderweg 99", "city": "Köln"}],
     "communicationChannels": [{"type": "EMAIL", "value": "wendelgard.brombeerstrauch@example.org"}, {"type": "PHONE", "value": "+49 221 5550199"}],
     "bankAccounts": [{"iban": "DE75512108001245126199"}]},
