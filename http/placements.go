@@ -273,9 +273,30 @@ func (s *Server) audit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	events, err := s.runner.History(c.Request().Context(), who(c).id, id)
+	from, err := queryInt(c, "fromPosition", 0, 0, 1<<62)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, projections.AuditItems(projections.Until(events, cut)))
+	limit, err := queryInt(c, "limit", DefaultAuditLimit, 1, MaxAuditLimit)
+	if err != nil {
+		return err
+	}
+	events, next, err := s.runner.AuditPage(c.Request().Context(), who(c).id, id, cut, eventstore.Position(from), limit)
+	if err != nil {
+		return err
+	}
+	if next != 0 {
+		q := c.QueryParams()
+		q.Set("fromPosition", strconv.FormatUint(uint64(next), 10))
+		q.Set("limit", strconv.Itoa(limit))
+		c.Response().Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, c.Request().URL.EscapedPath(), q.Encode()))
+	}
+	return c.JSON(http.StatusOK, projections.AuditItems(events))
 }
+
+// The audit trail's pages: ?limit= events from ?fromPosition= on; a page
+// that is not the last gives the next one's URL in a Link header (rel=next).
+const (
+	DefaultAuditLimit = 100
+	MaxAuditLimit     = 1000
+)

@@ -30,13 +30,21 @@ func Until(events []StoredEvent, c Cut) []StoredEvent {
 		return events
 	}
 	n := 0
-	for n < len(events) {
-		se := events[n]
-		if (c.Position != 0 && se.Position > c.Position) || (!c.Time.IsZero() && se.Meta.OccurredAt.After(c.Time)) {
-			break
-		}
+	for n < len(events) && !c.excludes(events[n]) {
 		n++
 	}
+	return wholeCommands(events[:n])
+}
+
+// excludes reports whether an event came after the cut.
+func (c Cut) excludes(se StoredEvent) bool {
+	return (c.Position != 0 && se.Position > c.Position) || (!c.Time.IsZero() && se.Meta.OccurredAt.After(c.Time))
+}
+
+// wholeCommands drops the events of a command cut short at the end of
+// events: no reader ever saw half a command.
+func wholeCommands(events []StoredEvent) []StoredEvent {
+	n := len(events)
 	for n > 0 && events[n-1].Meta.Count > 0 && events[n-1].Meta.Index != events[n-1].Meta.Count-1 {
 		n--
 	}

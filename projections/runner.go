@@ -259,5 +259,10 @@ func (r *Runner) History(ctx context.Context, creditor string, id uuid.UUID) ([]
 	return History(ctx, r.store, creditor, id)
 }
 
+// AuditPage reads one page of a placement's audit trail (see AuditPage).
+func (r *Runner) AuditPage(ctx context.Context, creditor string, id uuid.UUID, cut Cut, from eventstore.Position, limit int) ([]StoredEvent, eventstore.Position, error) {
+	return AuditPage(ctx, r.store, creditor, id, cut, from, limit)
+}
+
 // Head returns the log's head (for the projection lag).
 func (r *Runner) Head(ctx context.Context) (eventstore.Position, error) { return r.store.Head(ctx) }
