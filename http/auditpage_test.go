@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -80,6 +81,53 @@ func TestAuditTrailPaged(t *testing.T) {
 			r := l.do("GET", base+tc.query, acmeKey, nil)
 			require.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
 			assert.Equal(t, tc.field, r.JSON(t)["errors"].([]any)[0].(map[string]any)["field"])
+		})
+	}
+}
+
+// TestDashboardFeedAndHistoryPaged: the placement page rendered every feed
+// item and every event. It now shows 100 of each, with a link to the next
+// ones; following the links shows each item once.
+func TestDashboardFeedAndHistoryPaged(t *testing.T) {
+	l := MustLedger(t, "")
+	id := l.MustPlace("DASH-PAGES")
+	for i := range 60 {
+		r := l.do("POST", "/v1/placements/"+id+"/payment-received", acmeKey, map[string]any{"amount": 1}, "Idempotency-Key", fmt.Sprintf("pay-%d", i))
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
+	}
+	feedLen := len(l.do("GET", "/v1/claims/DASH-PAGES/transactions?limit=1000", acmeKey, nil).Array(t))
+	auditLen := len(l.do("GET", "/v1/placements/"+id+"/audit?limit=1000", acmeKey, nil).Array(t))
+	require.Greater(t, feedLen, 100)
+	require.Greater(t, auditLen, 100)
+	cookie, _, _ := l.dashSession(t)
+	rows := regexp.MustCompile(`<tr><td>\d+</td>`)
+	events := regexp.MustCompile(`<li><time datetime=`)
+	for _, tc := range []struct {
+		name, link string
+		count      *regexp.Regexp
+		total      int
+	}{
+		{"feed", "feed-next", rows, feedLen},
+		{"history", "audit-next", events, auditLen},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			next := regexp.MustCompile(`<a href="([^"]+)" id="` + tc.link + `">`)
+			path, seen, pages := "/dashboard/placements/"+id, 0, 0
+			for path != "" {
+				page := l.do("GET", path, "", nil, "Cookie", cookie)
+				require.Equal(t, http.StatusOK, page.Status)
+				n := len(tc.count.FindAll(page.Body, -1))
+				assert.LessOrEqual(t, n, 100)
+				seen += n
+				pages++
+				path = ""
+				if m := next.FindSubmatch(page.Body); m != nil && pages < 10 {
+					link, _, _ := strings.Cut(strings.ReplaceAll(string(m[1]), "&amp;", "&"), "#") // a browser keeps the fragment
+					path = "/dashboard/placements/" + id + link
+				}
+			}
+			assert.Equal(t, tc.total, seen, "every item once")
+			assert.Equal(t, (tc.total+99)/100, pages)
 		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -140,6 +141,7 @@ type page struct {
 	Placement                            projections.Placement
 	Feed                                 []feedRow
 	Audit                                []projections.AuditItem
+	NextFeed, NextHistory                string // the placement page's links to the next feed items and events
 	Payments                             []paymentRow
 	Invoices                             []invoiceRow
 	Search                               string
@@ -505,38 +507,18 @@ func (s *Server) dashPlacement(c echo.Context) error {
 	if err != nil {
 		return s.done(c, sessID, "/", "", humanize(err))
 	}
-	items, err := s.runner.Views.PlacementFeed(id, 0, 0)
+	feedFrom, historyFrom := dashFrom(c, "feedFrom"), dashFrom(c, "historyFrom")
+	items, err := s.runner.Views.PlacementFeed(id, feedFrom, dashPageSize+1)
 	if err != nil {
 		return err
 	}
-	events, err := s.runner.History(c.Request().Context(), sess.creditor, id)
+	events, nextHistory, err := s.runner.AuditPage(c.Request().Context(), sess.creditor, id, projections.Cut{}, eventstore.Position(historyFrom), dashPageSize)
 	if err != nil {
 		return s.done(c, sessID, "/", "", humanize(err))
 	}
-	var feed []feedRow
-	for _, raw := range items {
-		var it projections.FeedItem
-		if err := json.Unmarshal(raw, &it); err != nil {
-			return err
-		}
-		row := feedRow{SortNumber: it.SortNumber, Type: it.Type}
-		switch {
-		case it.Confirmation != nil:
-			row.Date, row.Detail, row.Amount = it.Confirmation.Date, it.Confirmation.Type, money(it.Confirmation.Amount, pl.Currency)
-		case it.Closing != nil:
-			row.Date, row.Detail = it.Closing.Date, it.Closing.Type
-		case it.Rejection != nil:
-			row.Date, row.Detail = it.Rejection.Date, it.Rejection.Description
-		case it.AccountingDocument != nil:
-			row.Date, row.Detail, row.Amount = it.AccountingDocument.Date, it.AccountingDocument.Type+" "+it.AccountingDocument.Number,
-				money(it.AccountingDocument.Amount, pl.Currency)
-			if it.AccountingDocument.OriginalNumber != "" {
-				row.Detail += " (reverses " + it.AccountingDocument.OriginalNumber + ")"
-			}
-		case it.Status != nil:
-			row.Date, row.Detail = it.Status.Date, strings.TrimSpace(it.Status.Type+" "+it.Status.Reason)
-		}
-		feed = append(feed, row)
+	feed, nextFeed, err := feedRows(items, pl.Currency)
+	if err != nil {
+		return err
 	}
 	payments, err := s.runner.Views.Payments(id)
 	if err != nil {
@@ -544,6 +526,12 @@ func (s *Server) dashPlacement(c echo.Context) error {
 	}
 	p := s.pageFor(sessID, sess, "Claim "+pl.ClaimNumber)
 	p.Placement, p.Feed, p.Audit = pl, feed, projections.AuditItems(events)
+	if nextFeed != nil {
+		p.NextFeed = fmt.Sprintf("?feedFrom=%d&historyFrom=%d#feed-title", *nextFeed, historyFrom)
+	}
+	if nextHistory != 0 {
+		p.NextHistory = fmt.Sprintf("?feedFrom=%d&historyFrom=%d#audit-title", feedFrom, nextHistory)
+	}
 	for _, pay := range payments {
 		p.Payments = append(p.Payments, paymentRow{Number: pay.Number, Amount: domain.FormatMoney(pay.Payment.Amount, pl.Currency) + " " + pl.Currency,
 			Document: pay.Payment.Document, Reversal: pay.Payment.Reversal})
@@ -572,6 +560,57 @@ func (s *Server) dashPlacement(c echo.Context) error {
 		}
 	}
 	return s.render(c, http.StatusOK, "detail", p)
+}
+
+// dashPageSize is how many feed items and history events the placement page
+// shows at a time; a link leads to the next ones.
+const dashPageSize = 100
+
+// dashFrom reads the placement page's ?feedFrom= or ?historyFrom=; anything
+// but a whole number is the start.
+func dashFrom(c echo.Context, name string) uint64 {
+	n, err := strconv.ParseUint(c.QueryParam(name), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// feedRows renders up to dashPageSize feed items of a placement for its
+// page; next is the sortNumber of the first one left for the next page.
+func feedRows(items []json.RawMessage, currency string) (feed []feedRow, next *uint64, err error) {
+	if len(items) > dashPageSize {
+		var it projections.FeedItem
+		if err := json.Unmarshal(items[dashPageSize], &it); err != nil {
+			return nil, nil, err
+		}
+		next, items = &it.SortNumber, items[:dashPageSize]
+	}
+	for _, raw := range items {
+		var it projections.FeedItem
+		if err := json.Unmarshal(raw, &it); err != nil {
+			return nil, nil, err
+		}
+		row := feedRow{SortNumber: it.SortNumber, Type: it.Type}
+		switch {
+		case it.Confirmation != nil:
+			row.Date, row.Detail, row.Amount = it.Confirmation.Date, it.Confirmation.Type, money(it.Confirmation.Amount, currency)
+		case it.Closing != nil:
+			row.Date, row.Detail = it.Closing.Date, it.Closing.Type
+		case it.Rejection != nil:
+			row.Date, row.Detail = it.Rejection.Date, it.Rejection.Description
+		case it.AccountingDocument != nil:
+			row.Date, row.Detail, row.Amount = it.AccountingDocument.Date, it.AccountingDocument.Type+" "+it.AccountingDocument.Number,
+				money(it.AccountingDocument.Amount, currency)
+			if it.AccountingDocument.OriginalNumber != "" {
+				row.Detail += " (reverses " + it.AccountingDocument.OriginalNumber + ")"
+			}
+		case it.Status != nil:
+			row.Date, row.Detail = it.Status.Date, strings.TrimSpace(it.Status.Type+" "+it.Status.Reason)
+		}
+		feed = append(feed, row)
+	}
+	return feed, next, nil
 }
 
 func money(e projections.Exact, currency string) string {
