@@ -195,6 +195,15 @@ func (s *Server) handOver(c echo.Context) error {
 			return err
 		}
 	}
+	if personal != nil && req.IdempotencyKey != "" {
+		d := &debtorFields{at: "customer", creditor: cmd.CreditorID, customer: cmd.CustomerNumber}
+		if cmd.PersonalData != nil {
+			d.keyID = cmd.PersonalData.KeyID
+		}
+		if req.RequestHash, err = s.requestHash(c, req.Actor, req.IdempotencyKey, body, d); err != nil {
+			return err
+		}
+	}
 	res, err := s.commands.Place(c.Request().Context(), req, cmd)
 	s.finish(c, "place", res, err, start)
 	if err != nil {

@@ -265,6 +265,15 @@ func (s *Server) changeContact(c echo.Context) error {
 			return newError(http.StatusServiceUnavailable, "key_store_unavailable", "the key store cannot seal personal data right now; nothing was recorded")
 		}
 	}
+	if req.IdempotencyKey != "" {
+		d := &debtorFields{creditor: creditor, customer: customer}
+		if sealed != nil {
+			d.keyID = sealed.KeyID
+		}
+		if req.RequestHash, err = s.requestHash(c, req.Actor, req.IdempotencyKey, body, d); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	res, err := s.commands.Execute(c.Request().Context(), id, req, func(at time.Time) domain.Command {
 		return domain.ChangeDebtorContact{ChangeID: change, PersonalData: sealed, At: at}
