@@ -323,7 +323,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	devKey, devAgencyKey := "", ""
 	if keys.Empty() {
-		keys, devKey, devAgencyKey = httpapi.DevelopmentKeys()
+		if keys, devKey, devAgencyKey, err = developmentKeys(cfg.developmentKeysFile()); err != nil {
+			logger.Error("cannot keep development mode's keys", "file", cfg.developmentKeysFile(), "err", err)
+			return 1
+		}
 	}
 	registry := prometheus.NewRegistry()
 	dirs := map[string]string{"views": cfg.viewsDir(), "keys": cfg.keysDir()}
@@ -397,7 +400,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stdout, `
   ************************************************************************
   DEVELOPMENT MODE: no LEDGER_API_KEYS or LEDGER_AGENCY_KEY configured.
-  A development creditor "demo" and an agency key were created (shown once):
+  A development creditor "demo" and an agency key (kept in %s,
+  the same at every start; remove the file for new ones):
 
       creditor demo:  %s
       agency:         %s
@@ -406,8 +410,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
   Set LEDGER_API_KEYS=creditorID=key,… and LEDGER_AGENCY_KEY for real use.
   ************************************************************************
 
-`, devKey, devAgencyKey, devKey, portOf(ln.Addr().String()))
-		logger.Warn("development mode: random keys for creditor demo and the agency were printed on standard output; configure LEDGER_API_KEYS and LEDGER_AGENCY_KEY for real use")
+`, cfg.developmentKeysFile(), devKey, devAgencyKey, devKey, portOf(ln.Addr().String()))
+		logger.Warn("development mode: the keys of creditor demo and the agency were printed on standard output; configure LEDGER_API_KEYS and LEDGER_AGENCY_KEY for real use", "file", cfg.developmentKeysFile())
 	}
 	code := 0
 	select {
