@@ -194,6 +194,9 @@ func (s *Server) getPlacement(c echo.Context) error {
 	if err := s.waitMinPosition(c); err != nil {
 		return err
 	}
+	if err := s.waitOwnWrites(c); err != nil {
+		return err
+	}
 	resource, revision, found, err := s.runner.Views.Placement(who(c).id, id)
 	if err != nil {
 		return err
