@@ -107,7 +107,7 @@ func TestMinPositionBeyondHead(t *testing.T) {
 			if tc.status == http.StatusBadRequest {
 				p := r.JSON(t)
 				assert.Equal(t, "invalid_query", p["code"])
-				assert.Equal(t, "minPosition", p["errors"].([]any)[0].(map[string]any)["field"])
+				assert.Equal(t, "minPosition", firstField(p))
 			}
 			assert.Equal(t, head, l.head(), "a read appends nothing")
 		})

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -209,15 +208,8 @@ func (s *Server) getPlacement(c echo.Context) error {
 }
 
 // rawJSON writes JSON the views keep as it is served, as c.JSON would have
-// encoded it (a trailing newline; indented with ?pretty).
+// encoded it (with a trailing newline).
 func rawJSON(c echo.Context, status int, b []byte) error {
-	if _, pretty := c.QueryParams()["pretty"]; pretty {
-		var out bytes.Buffer
-		if err := json.Indent(&out, b, "", "  "); err != nil {
-			return err
-		}
-		b = out.Bytes()
-	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
 	c.Response().WriteHeader(status)
 	if _, err := c.Response().Write(b); err != nil {

@@ -121,7 +121,7 @@ func New(cfg Config) *Server {
 	s.metrics = newMetrics(cfg.Registry, cfg.Runner)
 	s.HideBanner, s.HidePort = true, true
 	s.HTTPErrorHandler = s.errorHandler
-	s.Use(s.requestContext)
+	s.Use(s.requestContext, s.checkQuery)
 
 	s.GET("/healthz", s.healthz)
 	s.GET("/readyz", s.readyz)
