@@ -154,8 +154,10 @@ func TestClaimAsOf(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			head := l.head()
 			r := l.do("GET", "/v1/claims/DE-CASOF?"+tc.query, acmeKey, nil)
 			require.Equal(t, tc.status, r.Status, "%s", r.Body)
+			assert.Equal(t, head, l.head(), "a read records nothing")
 			if tc.status != http.StatusOK {
 				return
 			}
@@ -201,8 +203,10 @@ func TestReconciliationCurrency(t *testing.T) {
 			if tc.currency != "" {
 				path += "&currency=" + tc.currency
 			}
+			head := l.head()
 			r := l.do("GET", path, acmeKey, nil)
 			require.Equal(t, tc.status, r.Status, "%s", r.Body)
+			assert.Equal(t, head, l.head(), "a report records nothing")
 			if tc.status != http.StatusOK {
 				assert.Equal(t, "currency", firstField(r.JSON(t)))
 				return
