@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -522,8 +523,8 @@ func TestOperations(t *testing.T) {
 	assert.Contains(t, string(m.Body), "ledger_projection_lag_events")
 	assert.Contains(t, string(m.Body), "ledger_command_duration_seconds")
 	r := l.do("GET", "/v1/placements?minPosition=999999", acmeKey, nil)
-	assert.Equal(t, http.StatusServiceUnavailable, r.Status, "a position never reached: bounded wait, then 503")
-	assert.Equal(t, "not_caught_up", r.JSON(t)["code"])
+	assert.Equal(t, http.StatusBadRequest, r.Status, "a position beyond the log's head: 400 at once")
+	assert.Equal(t, "invalid_query", r.JSON(t)["code"])
 }
 
 func TestAgencyRefusals(t *testing.T) {
@@ -838,13 +839,15 @@ func TestTooManyRequestsPerKey(t *testing.T) {
 	l := MustLedger(t, "")
 	keys := func() httpapi.Keys { k, _ := httpapi.ParseKeys("acme="+acmeKey, ""); return k }()
 	cfg := l.config(keys)
-	cfg.MaxConcurrentPerKey, cfg.MinPositionWait = 1, 2*time.Second
+	cfg.MaxConcurrentPerKey = 1
 	srv := httpapi.New(cfg)
-	// One request holds the key's only slot (waiting for a position never reached)…
+	// One request holds the key's only slot (its body is still coming)…
+	body, sender := io.Pipe()
 	started := make(chan struct{})
 	finished := make(chan int, 1)
 	go func() {
-		req := httptest.NewRequest("GET", "/v1/placements?minPosition=999999", nil)
+		req := httptest.NewRequest("POST", "/v1/placements", body)
+		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+acmeKey)
 		rec := httptest.NewRecorder()
 		close(started)
@@ -864,8 +867,9 @@ func TestTooManyRequestsPerKey(t *testing.T) {
 			assert.Equal(t, "1", rec.Header().Get("Retry-After"))
 		}
 		return got == http.StatusTooManyRequests
-	}, 2*time.Second, time.Millisecond)
-	assert.Equal(t, http.StatusServiceUnavailable, <-finished)
+	}, testWait, time.Millisecond)
+	sender.CloseWithError(io.ErrUnexpectedEOF) // the client gives up
+	assert.Equal(t, http.StatusBadRequest, <-finished, "unreadable_body")
 	req := httptest.NewRequest("GET", "/v1/placements", nil)
 	req.Header.Set("Authorization", "Bearer "+acmeKey)
 	rec := httptest.NewRecorder()

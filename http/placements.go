@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -194,6 +193,9 @@ func (s *Server) getPlacement(c echo.Context) error {
 	if err := s.waitMinPosition(c); err != nil {
 		return err
 	}
+	if err := s.waitOwnWrites(c); err != nil {
+		return err
+	}
 	resource, revision, found, err := s.runner.Views.Placement(who(c).id, id)
 	if err != nil {
 		return err
@@ -206,15 +208,8 @@ func (s *Server) getPlacement(c echo.Context) error {
 }
 
 // rawJSON writes JSON the views keep as it is served, as c.JSON would have
-// encoded it (a trailing newline; indented with ?pretty).
+// encoded it (with a trailing newline).
 func rawJSON(c echo.Context, status int, b []byte) error {
-	if _, pretty := c.QueryParams()["pretty"]; pretty {
-		var out bytes.Buffer
-		if err := json.Indent(&out, b, "", "  "); err != nil {
-			return err
-		}
-		b = out.Bytes()
-	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
 	c.Response().WriteHeader(status)
 	if _, err := c.Response().Write(b); err != nil {

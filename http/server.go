@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/collections-ledger/ledger/command"
-	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/pii"
 	"github.com/collections-ledger/ledger/projections"
@@ -90,6 +89,9 @@ type Server struct {
 	publicURL     *url.URL
 	webhookPolicy webhook.Policy
 	personal      pii.Keys
+	// acknowledged is the highest log position a command's 2xx answer
+	// carried (see acknowledge).
+	acknowledged atomic.Uint64
 }
 
 // New builds the server and its routes.
@@ -119,7 +121,7 @@ func New(cfg Config) *Server {
 	s.metrics = newMetrics(cfg.Registry, cfg.Runner)
 	s.HideBanner, s.HidePort = true, true
 	s.HTTPErrorHandler = s.errorHandler
-	s.Use(s.requestContext)
+	s.Use(s.requestContext, s.checkQuery)
 
 	s.GET("/healthz", s.healthz)
 	s.GET("/readyz", s.readyz)
@@ -180,6 +182,7 @@ func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Response().Header()
 		h.Set("X-Request-Id", id)
 		h.Set("X-Content-Type-Options", "nosniff") // every body is what its Content-Type says
+		c.Response().Before(func() { s.acknowledge(c) })
 		start := time.Now()
 		err := next(c)
 		if err != nil {
@@ -247,25 +250,6 @@ func (s *Server) waitFresh(c echo.Context) error {
 	}
 	if err := s.runner.WaitFor(ctx, head); err != nil {
 		return newError(http.StatusServiceUnavailable, "not_caught_up", "the projections have not reached the log's head yet; try again")
-	}
-	return nil
-}
-
-// waitMinPosition honours ?minPosition=N on reads.
-func (s *Server) waitMinPosition(c echo.Context) error {
-	raw := c.QueryParam("minPosition")
-	if raw == "" {
-		return nil
-	}
-	n, err := strconv.ParseUint(raw, 10, 64)
-	if err != nil {
-		return newError(http.StatusBadRequest, "invalid_query", "minPosition must be a non-negative integer")
-	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), s.minWait)
-	defer cancel()
-	if err := s.runner.WaitFor(ctx, eventstore.Position(n)); err != nil {
-		return newError(http.StatusServiceUnavailable, "not_caught_up",
-			"the projections have not reached position "+raw+" yet; try again")
 	}
 	return nil
 }
