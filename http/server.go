@@ -121,7 +121,7 @@ func New(cfg Config) *Server {
 	s.metrics = newMetrics(cfg.Registry, cfg.Runner)
 	s.HideBanner, s.HidePort = true, true
 	s.HTTPErrorHandler = s.errorHandler
-	s.Use(s.requestContext, s.checkQuery)
+	s.Use(s.requestContext)
 
 	s.GET("/healthz", s.healthz)
 	s.GET("/readyz", s.readyz)
@@ -134,7 +134,12 @@ func New(cfg Config) *Server {
 	// middleware would also run for every unknown /v1 path (echo registers a
 	// catch-all for it), answering 401 or 403 where 404 or 405 is right.
 	v1 := s.Group("/v1")
-	cred, agency := s.authenticate(journal.ActorCreditor), s.authenticate(journal.ActorAgency)
+	// The query string is checked after the key: a request without a valid
+	// key is 401 whatever it asks.
+	checked := func(auth echo.MiddlewareFunc) echo.MiddlewareFunc {
+		return func(next echo.HandlerFunc) echo.HandlerFunc { return auth(s.checkQuery(next)) }
+	}
+	cred, agency := checked(s.authenticate(journal.ActorCreditor)), checked(s.authenticate(journal.ActorAgency))
 	v1.POST("/placements", s.place, cred)
 	v1.GET("/placements", s.listPlacements, cred)
 	v1.GET("/placements/:id", s.getPlacement, cred)
@@ -162,7 +167,7 @@ func New(cfg Config) *Server {
 	v1.GET("/webhook", s.getWebhook, cred)
 	v1.DELETE("/webhook", s.deleteWebhook, cred)
 	v1.GET("/webhook/deliveries", s.webhookDeliveries, cred)
-	v1.DELETE("/debtors/:customerNumber/personal-data", s.erasePersonalData, s.authenticate(journal.ActorCreditor, journal.ActorAgency))
+	v1.DELETE("/debtors/:customerNumber/personal-data", s.erasePersonalData, checked(s.authenticate(journal.ActorCreditor, journal.ActorAgency)))
 
 	v1.POST("/placements/:id/email-sequences", s.startSequence, agency)
 	v1.POST("/placements/:id/calls", s.scheduleCall, agency)
