@@ -367,19 +367,61 @@ func TestPlaceValidation(t *testing.T) {
 }
 
 func TestParseAmount(t *testing.T) {
-	for _, in := range []string{`100`, `100.5`, `"100.50"`, `0.01`} {
-		_, err := domain.ParseAmount([]byte(in), "EUR", "amount")
-		assert.NoError(t, err, in)
+	ok := map[string]struct{ in, currency, want string }{
+		"OKNumber":               {`100`, "EUR", "100"},
+		"OKDecimals":             {`100.5`, "EUR", "100.5"},
+		"OKString":               {`"100.50"`, "EUR", "100.5"},
+		"OKCent":                 {`0.01`, "EUR", "0.01"},
+		"OKTrailingZeros":        {`100.500`, "EUR", "100.5"},
+		"OKExponent":             {`1e2`, "EUR", "100"},
+		"OKExponentUpper":        {`1.2345E2`, "EUR", "123.45"},
+		"OKExponentPlus":         {`5E+1`, "JPY", "50"},
+		"OKNegativeExponent":     {`12345e-2`, "EUR", "123.45"},
+		"OKExponentInString":     {`"1e2"`, "EUR", "100"},
+		"OKExponentToTheMax":     {`1e12`, "EUR", "1000000000000"},
+		"OKZerosBeforeExponent":  {`100.000e-2`, "EUR", "1"},
+		"OKZero":                 {`0e5`, "EUR", "0"}, // the command refuses it as not positive
+		"OKNoCurrencyDecimals":   {`1.5e-11`, "", "0.000000000015"},
+		"OKThreeDecimalCurrency": {`1.234`, "BHD", "1.234"},
 	}
-	for _, in := range []string{`-1`, `1e3`, `"abc"`, `100.001`, `null`, `""`, `10000000000001`, `true`, `"1.5.2"`, `1.`} {
-		_, err := domain.ParseAmount([]byte(in), "EUR", "amount")
-		assert.Error(t, err, in)
+	for name, tc := range ok {
+		t.Run(name, func(t *testing.T) {
+			v, err := domain.ParseAmount([]byte(tc.in), tc.currency, "amount")
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, v.String())
+		})
 	}
-	_, err := domain.ParseAmount([]byte(`100.5`), "JPY", "amount")
-	assert.Error(t, err, "JPY has no minor unit")
-	v, err := domain.ParseAmount([]byte(`100.500`), "EUR", "amount")
-	assert.NoError(t, err, "trailing zeros beyond the minor unit are the same amount")
-	assert.Equal(t, "100.50", domain.FormatMoney(v, "EUR"))
+	refused := map[string]struct{ in, currency, message string }{
+		"ErrNegative":         {`-1`, "EUR", "must be positive"},
+		"ErrNotANumber":       {`"abc"`, "EUR", `"abc" is not an amount`},
+		"ErrTooManyDecimals":  {`100.001`, "EUR", "has more decimals than EUR allows (2)"},
+		"ErrExponentScale":    {`1e-3`, "EUR", "has more decimals than EUR allows (2)"},
+		"ErrJPYDecimals":      {`100.5`, "JPY", "has more decimals than JPY allows (0)"},
+		"ErrNull":             {`null`, "EUR", "is required"},
+		"ErrEmpty":            {`""`, "EUR", "is required"},
+		"ErrAboveMax":         {`1000000000001`, "EUR", "is above the largest amount the ledger accepts (1000000000000)"},
+		"ErrFourteenDigits":   {`10000000000001`, "EUR", "is above the largest amount the ledger accepts (1000000000000)"},
+		"ErrHugeExponent":     {`1e400`, "EUR", "is above the largest amount the ledger accepts (1000000000000)"},
+		"ErrIntOverflowExp":   {`1e99999999999999999999`, "EUR", "is above the largest amount the ledger accepts (1000000000000)"},
+		"ErrTinyExponent":     {`1e-400`, "", "has more decimals than the ledger accepts (12)"},
+		"ErrTooLong":          {`1.00000000000000000000000000000000000000000`, "EUR", "an amount has at most 40"},
+		"ErrBoolean":          {`true`, "EUR", "is not an amount"},
+		"ErrTwoPoints":        {`"1.5.2"`, "EUR", "is not an amount"},
+		"ErrPointWithoutDigs": {`1.`, "EUR", "is not an amount"},
+		"ErrExponentNoDigits": {`1e`, "EUR", "is not an amount"},
+		"ErrPlus":             {`+1`, "EUR", "is not an amount"},
+	}
+	for name, tc := range refused {
+		t.Run(name, func(t *testing.T) {
+			_, err := domain.ParseAmount([]byte(tc.in), tc.currency, "amount")
+			e, isDomain := domain.AsError(err)
+			require.True(t, isDomain, "%v", err)
+			assert.Equal(t, "validation_failed", e.Code)
+			require.Len(t, e.Fields, 1)
+			assert.Equal(t, "amount", e.Fields[0].Field)
+			assert.Contains(t, e.Fields[0].Message, tc.message)
+		})
+	}
 }
 
 func TestEventsRoundTrip(t *testing.T) {
