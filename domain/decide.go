@@ -500,28 +500,9 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 		if _, processed := p.WaiverNumbers.Get(w.CreditWaiverNumber); processed && w.CreditWaiverNumber != "" {
 			continue // processed before: processed once
 		}
-		if !validText(w.Description) {
-			return refuse(Invalid(FieldError{Field: f("description"), Message: "must not contain control characters other than tab and line breaks"}))
-		}
 		inv := p.invoice(w.InvoiceNumber)
-		if inv == nil {
-			return refuse(Unprocessable("unknown_invoice", f("invoiceNumber"), fmt.Sprintf("the claim has no invoice %q", w.InvoiceNumber)))
-		}
-		if w.ContractNumber == "" && inv.ContractNumber != "" {
-			return refuse(Invalid(FieldError{Field: f("contractNumber"), Message: fmt.Sprintf("is required (invoice %q belongs to contract %q)", w.InvoiceNumber, inv.ContractNumber)}))
-		}
-		if w.ContractNumber != inv.ContractNumber {
-			return refuse(Unprocessable("contract_mismatch", f("contractNumber"), fmt.Sprintf("invoice %q belongs to contract %q", w.InvoiceNumber, inv.ContractNumber)))
-		}
-		if w.Currency != p.Currency {
-			return refuse(Unprocessable("currency_mismatch", f("currency"), fmt.Sprintf("the claim is in %s", p.Currency)))
-		}
-		if !w.Amount.IsPositive() {
-			return refuse(Invalid(FieldError{Field: f("amount"), Message: "must be positive"}))
-		}
-		if w.Amount.GreaterThan(open[w.InvoiceNumber]) {
-			return refuse(Unprocessable("amount_exceeds_open", f("amount"),
-				fmt.Sprintf("%s is more than the %s still open on invoice %q", w.Amount, FormatMoney(open[w.InvoiceNumber], p.Currency), w.InvoiceNumber)))
+		if err := waiverRefusal(p, inv, w, open[w.InvoiceNumber], f); err != nil {
+			return refuse(err)
 		}
 		open[w.InvoiceNumber] = open[w.InvoiceNumber].Sub(w.Amount)
 		events = append(events, CreditWaiverIssued{
@@ -543,6 +524,30 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 		events = append(events, closeOut(after, at, true)...)
 	}
 	return ok(events...)
+}
+
+// waiverRefusal checks one new waiver against the claim: inv is the invoice
+// it names (nil when the claim has none), open what the waivers before it in
+// the command left open on it. nil when the waiver may be issued.
+func waiverRefusal(p Placement, inv *InvoiceState, w Waiver, open decimal.Decimal, f func(string) string) error {
+	switch {
+	case !validText(w.Description):
+		return Invalid(FieldError{Field: f("description"), Message: "must not contain control characters other than tab and line breaks"})
+	case inv == nil:
+		return Unprocessable("unknown_invoice", f("invoiceNumber"), fmt.Sprintf("the claim has no invoice %q", w.InvoiceNumber))
+	case w.ContractNumber == "" && inv.ContractNumber != "": // missing, not another contract
+		return Invalid(FieldError{Field: f("contractNumber"), Message: fmt.Sprintf("is required (invoice %q belongs to contract %q)", w.InvoiceNumber, inv.ContractNumber)})
+	case w.ContractNumber != inv.ContractNumber:
+		return Unprocessable("contract_mismatch", f("contractNumber"), fmt.Sprintf("invoice %q belongs to contract %q", w.InvoiceNumber, inv.ContractNumber))
+	case w.Currency != p.Currency:
+		return Unprocessable("currency_mismatch", f("currency"), fmt.Sprintf("the claim is in %s", p.Currency))
+	case !w.Amount.IsPositive(): // zero or negative: one refusal, as the amount parser's for a sign
+		return Invalid(FieldError{Field: f("amount"), Message: "must be positive"})
+	case w.Amount.GreaterThan(open):
+		return Unprocessable("amount_exceeds_open", f("amount"),
+			fmt.Sprintf("%s is more than the %s still open on invoice %q", w.Amount, FormatMoney(open, p.Currency), w.InvoiceNumber))
+	}
+	return nil
 }
 
 func decidePayment(p Placement, c ReceivePayment) Decision {

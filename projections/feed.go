@@ -254,19 +254,25 @@ func (c *commandItems) add(p domain.Placement, se StoredEvent) {
 		c.items = append(c.items, it)
 	case domain.AccountingDocumentIssued:
 		it := base(0, ItemAccountingDocument)
-		doc := &AccountingDocument{Date: e.Date, Type: e.Type, Number: e.DocumentNumber, Amount: Exact(e.Amount), Currency: e.Currency, LineItems: []LineItem{},
-			OriginalType: e.OriginalType, OriginalNumber: e.OriginalNumber, PaymentNumber: e.PaymentNumber}
-		for _, l := range e.LineItems {
-			doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: l.InvoiceNumber, ContractNumber: l.ContractNumber, Amount: Exact(l.Amount),
-				AllocateTo: l.AllocateTo, CreditWaiverNumber: l.CreditWaiverNumber})
-		}
-		it.AccountingDocument = doc
+		it.AccountingDocument = accountingDocument(e)
 		c.items = append(c.items, it)
 	case domain.PlacementPaid:
 		cl := base(0, ItemClosing)
 		cl.Closing = &Closing{Date: date, Type: "FULL_PAYMENT"}
 		c.closing = append(c.closing, cl)
 	}
+}
+
+// accountingDocument renders a document as its ACCOUNTING_DOCUMENT item
+// shows it.
+func accountingDocument(e domain.AccountingDocumentIssued) *AccountingDocument {
+	doc := &AccountingDocument{Date: e.Date, Type: e.Type, Number: e.DocumentNumber, Amount: Exact(e.Amount), Currency: e.Currency, LineItems: []LineItem{},
+		OriginalType: e.OriginalType, OriginalNumber: e.OriginalNumber, PaymentNumber: e.PaymentNumber}
+	for _, l := range e.LineItems {
+		doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: l.InvoiceNumber, ContractNumber: l.ContractNumber, Amount: Exact(l.Amount),
+			AllocateTo: l.AllocateTo, CreditWaiverNumber: l.CreditWaiverNumber})
+	}
+	return doc
 }
 
 // end appends the command's items, closings last, to feed with their
