@@ -106,14 +106,14 @@ func (r claimRequest) toPlace(creditor string) (domain.Place, func(error) error,
 			if inv.Currency != cmd.Currency {
 				return cmd, nil, domain.Invalid(domain.FieldError{Field: path + ".currency", Message: fmt.Sprintf("a claim's invoices are all in one currency (%s)", cmd.Currency)})
 			}
-			remaining, err := domain.ParseAmount(inv.RemainingAmount, inv.Currency, path+".remainingAmount")
+			remaining, err := parseAmount(inv.RemainingAmount, inv.Currency, path+".remainingAmount")
 			if err != nil {
 				return cmd, nil, err
 			}
 			placed := domain.Invoice{InvoiceNumber: inv.InvoiceNumber, ContractNumber: ct.ContractNumber, Amount: remaining,
 				DueDate: inv.DueDate, InvoiceDate: inv.InvoiceDate}
 			if len(inv.OriginalAmount) > 0 {
-				original, err := domain.ParseAmount(inv.OriginalAmount, inv.Currency, path+".originalAmount")
+				original, err := parseAmount(inv.OriginalAmount, inv.Currency, path+".originalAmount")
 				if err != nil {
 					return cmd, nil, err
 				}
@@ -240,7 +240,7 @@ func (s *Server) claimPayment(c echo.Context) error {
 			return domain.Invalid(domain.FieldError{Field: "currency", Message: fmt.Sprintf("%q is not an ISO 4217 currency the ledger accepts", r.Currency)})
 		}
 	}
-	amount, err := domain.ParseAmount(r.Amount, r.Currency, "amount")
+	amount, err := parseAmount(r.Amount, r.Currency, "amount")
 	if err != nil {
 		return err
 	}

@@ -65,7 +65,7 @@ func (s *Server) place(c echo.Context) error {
 		return domain.Invalid(domain.FieldError{Field: "invoices", Message: fmt.Sprintf("at most %d invoices", domain.MaxInvoices)})
 	}
 	for i, inv := range r.Invoices {
-		amount, err := domain.ParseAmount(inv.Amount, r.Currency, fmt.Sprintf("invoices[%d].amount", i))
+		amount, err := parseAmount(inv.Amount, r.Currency, fmt.Sprintf("invoices[%d].amount", i))
 		if err != nil {
 			return err
 		}
@@ -245,7 +245,7 @@ func (s *Server) paymentReceived(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	amount, err := domain.ParseAmount(r.Amount, "", "amount")
+	amount, err := parseAmount(r.Amount, "", "amount")
 	if err != nil {
 		return err
 	}
