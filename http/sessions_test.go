@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -72,4 +75,124 @@ func TestWebhookURLMustBeHTTPS(t *testing.T) {
 		r := serve(t, httpapi.New(cfg), "PUT", "/v1/webhook", otherKey, map[string]any{"url": "http://127.0.0.1:9000/hook", "secret": secret})
 		assert.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	})
+}
+
+// clock is a test's time, moved by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// dashboardServer is a server of l's store with its own clock.
+func dashboardServer(t *testing.T, l *ledger) (*httpapi.Server, *clock) {
+	t.Helper()
+	keys, err := httpapi.ParseKeys("acme="+acmeKey+",other="+otherKey, "")
+	require.NoError(t, err)
+	srv := httpapi.New(l.config(keys))
+	c := &clock{t: time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)}
+	srv.SetClock(c.now)
+	return srv, c
+}
+
+// signInFrom posts the sign-in form with key from the client address from.
+func signInFrom(srv *httpapi.Server, from, key string) response {
+	req := httptest.NewRequest("POST", "/signin", strings.NewReader("key="+key))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.RemoteAddr = from
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	return response{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+}
+
+func cookieOf(r response) string { return strings.Split(r.Header.Get("Set-Cookie"), ";")[0] }
+
+// signedIn reports whether the dashboard shows cookie's session the list.
+func signedIn(t *testing.T, srv *httpapi.Server, cookie string) bool {
+	t.Helper()
+	r := serve(t, srv, "GET", "/", "", nil, "Cookie", cookie)
+	require.Equal(t, http.StatusOK, r.Status)
+	return !strings.Contains(string(r.Body), `id="signin"`)
+}
+
+// TestDashboardSessionsAreCappedAndSwept: every sign-in added a session for
+// eight hours (3,000 sign-ins = +3.8 MB) and scanned the whole table. Each
+// creditor now keeps its MaxSessionsPerCreditor most recent sessions, and
+// expired ones are forgotten by a sweep, not by the next sign-in.
+func TestDashboardSessionsAreCappedAndSwept(t *testing.T) {
+	l := MustLedger(t, "")
+	srv, clk := dashboardServer(t, l)
+	head := l.head()
+	var cookies []string
+	for i := range httpapi.MaxSessionsPerCreditor + 4 {
+		// from as many addresses, so the sign-in limit stays out of the way
+		r := signInFrom(srv, "198.51.100."+strconv.Itoa(i+1)+":4000", acmeKey)
+		require.Equal(t, http.StatusSeeOther, r.Status, "%s", r.Body)
+		cookies = append(cookies, cookieOf(r))
+	}
+	other := cookieOf(signInFrom(srv, "198.51.100.200:4000", otherKey))
+	assert.Equal(t, httpapi.MaxSessionsPerCreditor+1, srv.SessionCount(), "acme's cap, and other's one")
+	t.Run("ErrOldestEnded", func(t *testing.T) {
+		for _, c := range cookies[:4] {
+			assert.False(t, signedIn(t, srv, c), "a sign-in beyond the cap ends the oldest session")
+		}
+	})
+	t.Run("OKNewestKept", func(t *testing.T) {
+		for _, c := range cookies[4:] {
+			assert.True(t, signedIn(t, srv, c))
+		}
+		assert.True(t, signedIn(t, srv, other), "another creditor's session is not touched")
+	})
+	t.Run("OKSweptWhenExpired", func(t *testing.T) {
+		clk.add(8*time.Hour + time.Second)
+		srv.SweepSessions()
+		assert.Zero(t, srv.SessionCount(), "expired sessions are forgotten without a sign-in")
+		assert.False(t, signedIn(t, srv, cookies[len(cookies)-1]))
+	})
+	assert.Equal(t, head, l.head(), "sessions append nothing")
+}
+
+// TestSignInIsRateLimited: POST /signin took any number of attempts, so a
+// key could be guessed as fast as the server answered. Each client address
+// has SignInBurst attempts, refilled one per SignInRefill; past them, 429
+// with Retry-After, whatever the key.
+func TestSignInIsRateLimited(t *testing.T) {
+	l := MustLedger(t, "")
+	srv, clk := dashboardServer(t, l)
+	head := l.head()
+	const guesser = "203.0.113.9:5555"
+	for i := range httpapi.SignInBurst {
+		assert.Equal(t, http.StatusUnauthorized, signInFrom(srv, guesser, "wrong-key-"+strconv.Itoa(i)).Status, "attempt %d", i+1)
+	}
+	t.Run("ErrTooMany", func(t *testing.T) {
+		for _, key := range []string{"wrong-key-x", acmeKey} {
+			r := signInFrom(srv, guesser, key)
+			require.Equal(t, http.StatusTooManyRequests, r.Status, "%s", r.Body)
+			assert.Equal(t, strconv.Itoa(int(httpapi.SignInRefill/time.Second)), r.Header.Get("Retry-After"))
+			assert.Empty(t, r.Header.Get("Set-Cookie"), "not even the right key signs in")
+			assert.Contains(t, string(r.Body), "Too many sign-in attempts")
+		}
+		assert.Zero(t, srv.SessionCount())
+	})
+	t.Run("ErrSameIPv6Block", func(t *testing.T) {
+		for range httpapi.SignInBurst {
+			signInFrom(srv, "[2001:db8:1:2::1]:443", "wrong-key")
+		}
+		assert.Equal(t, http.StatusTooManyRequests, signInFrom(srv, "[2001:db8:1:2::ffff]:443", acmeKey).Status, "one /64, one bucket")
+	})
+	t.Run("OKOtherAddress", func(t *testing.T) {
+		assert.Equal(t, http.StatusSeeOther, signInFrom(srv, "203.0.113.10:5555", acmeKey).Status)
+	})
+	t.Run("OKAfterRefill", func(t *testing.T) {
+		clk.add(httpapi.SignInRefill)
+		assert.Equal(t, http.StatusSeeOther, signInFrom(srv, guesser, acmeKey).Status)
+		assert.Equal(t, http.StatusTooManyRequests, signInFrom(srv, guesser, acmeKey).Status, "one attempt refilled")
+	})
+	assert.Equal(t, head, l.head(), "sign-ins append nothing")
 }
