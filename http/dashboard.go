@@ -398,7 +398,7 @@ func (s *Server) render(c echo.Context, status int, name string, p page) error {
 	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cache-Control", "no-store")
+	h.Set("Cache-Control", personalCacheControl) // a placement's page shows its debtor
 	h.Set(echo.HeaderContentType, "text/html; charset=utf-8")
 	c.Response().WriteHeader(status)
 	return pages[name].ExecuteTemplate(c.Response(), "layout", p)

@@ -196,3 +196,47 @@ func TestSignInIsRateLimited(t *testing.T) {
 	})
 	assert.Equal(t, head, l.head(), "sign-ins append nothing")
 }
+
+// TestPersonalDataIsNotCachedAndErasureChangesTheETag: the claim read that
+// shows a debtor in clear had no Cache-Control, so a shared cache could keep
+// it, and kept its ETag after an erasure (an erasure appends nothing to the
+// placement), so a cache revalidating with If-None-Match would be told its
+// copy, personal data and all, was still current. Every response that may
+// show personal data is now "no-store, private", and the claim's ETag says
+// when the data was erased; If-Match still takes it.
+func TestPersonalDataIsNotCachedAndErasureChangesTheETag(t *testing.T) {
+	l := MustLedger(t, "")
+	placed := l.do("POST", "/v1/claims", acmeKey, handover("PD-ETAG"))
+	require.Equal(t, http.StatusAccepted, placed.Status, "%s", placed.Body)
+	page := "/dashboard/placements/" + placed.JSON(t)["placementId"].(string)
+	cookie := l.signIn()
+
+	before := l.get("/v1/claims/PD-ETAG", acmeKey, placed.Position(t))
+	require.Equal(t, "present", customerOf(t, before)["personalDataStatus"])
+	dash := l.do("GET", page, "", nil, "Cookie", cookie)
+	require.Equal(t, http.StatusOK, dash.Status)
+	require.Contains(t, string(dash.Body), "Zwetschgenmann")
+	for name, r := range map[string]response{"claim": before, "dashboard": dash} {
+		assert.Equal(t, "no-store, private", r.Header.Get("Cache-Control"), name)
+	}
+
+	require.Equal(t, http.StatusOK, l.do("DELETE", "/v1/debtors/K77/personal-data", acmeKey, nil).Status)
+	after := l.do("GET", "/v1/claims/PD-ETAG", acmeKey, nil)
+	require.Equal(t, "erased", customerOf(t, after)["personalDataStatus"])
+	assert.Equal(t, "no-store, private", after.Header.Get("Cache-Control"))
+	assert.NotEqual(t, before.Header.Get("ETag"), after.Header.Get("ETag"), "an erasure changes the ETag")
+	assert.Equal(t, `"`+strconv.Itoa(int(after.JSON(t)["revision"].(float64)))+`-erased"`, after.Header.Get("ETag"))
+
+	t.Run("ErrIfMatchOtherSuffix", func(t *testing.T) {
+		head := l.head()
+		bogus := strings.Replace(after.Header.Get("ETag"), "erased", "present", 1)
+		r := l.do("POST", "/v1/claims/PD-ETAG/recalls", acmeKey, map[string]any{}, "If-Match", bogus)
+		assert.Equal(t, http.StatusBadRequest, r.Status, "%s", r.Body)
+		assert.Equal(t, "invalid_if_match", r.JSON(t)["code"])
+		assert.Equal(t, head, l.head(), "nothing appended")
+	})
+	t.Run("OKIfMatchTakesTheErasedETag", func(t *testing.T) {
+		r := l.do("POST", "/v1/claims/PD-ETAG/recalls", acmeKey, map[string]any{}, "If-Match", after.Header.Get("ETag"))
+		assert.Less(t, r.Status, 300, "%s", r.Body)
+	})
+}
