@@ -405,7 +405,9 @@ func (s *Server) getClaim(c echo.Context) error {
 	if cl.Customer, err = s.openCustomer(c, cl, "GET /v1/claims/{claimNumber}"); err != nil {
 		return err
 	}
-	c.Response().Header().Set("ETag", fmt.Sprintf(`"%d"`, cl.Revision))
+	h := c.Response().Header()
+	h.Set("Cache-Control", personalCacheControl)
+	h.Set("ETag", claimETag(cl.Revision, cl.Customer))
 	return c.JSON(http.StatusOK, cl)
 }
 

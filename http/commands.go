@@ -41,9 +41,12 @@ func (s *Server) commandRequest(c echo.Context, body []byte) (command.Request, e
 	}
 	if im := c.Request().Header.Get("If-Match"); im != "" {
 		v := strings.Trim(strings.TrimPrefix(strings.TrimSpace(im), "W/"), `"`)
+		if rev, state, ok := strings.Cut(v, "-"); ok && (state == PersonalErased || state == PersonalDamaged) {
+			v = rev // a claim read's ETag may say "3-erased"
+		}
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			return req, newError(http.StatusBadRequest, "invalid_if_match", `If-Match must be a placement revision in quotes, like "3"`)
+			return req, newError(http.StatusBadRequest, "invalid_if_match", `If-Match must be a placement's ETag, its revision in quotes, like "3"`)
 		}
 		req.IfMatch = &n
 	}

@@ -81,6 +81,7 @@ type Server struct {
 	webhooks  *webhook.Reactor
 	verify    func(ctx context.Context, live *projections.Views) (verify.Report, error)
 	sessions  *sessions
+	signIns   *signInLimiter
 	inFlight  sync.Map // principal id -> *atomic.Int64
 	maxPerKey int64
 	// anonymous counts dashboard requests in flight without an API key.
@@ -108,7 +109,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		Echo: echo.New(), commands: cfg.Commands, verify: cfg.Verify, runner: cfg.Runner, keys: cfg.Keys,
 		logger: cfg.Logger, registry: cfg.Registry, minWait: cfg.MinPositionWait, webhooks: cfg.Webhooks,
-		sessions: &sessions{m: map[string]session{}}, maxPerKey: int64(cfg.MaxConcurrentPerKey),
+		sessions: newSessions(), signIns: newSignInLimiter(), maxPerKey: int64(cfg.MaxConcurrentPerKey),
 		maxAnonymous: int64(cfg.MaxAnonymousInFlight), publicURL: cfg.PublicURL, webhookPolicy: cfg.WebhookPolicy,
 		personal: cfg.Personal,
 	}

@@ -262,7 +262,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var storeCache, leaseTTL, allowPrivate, retentionRaw string
 	envString(fs, &storeCache, "LEDGER_STORE_CACHE_MB", getenv, "", "the embedded store's block cache in MiB (default 32; more keeps point reads of a large store in memory)")
 	envString(fs, &leaseTTL, "LEDGER_LEASE_TTL", getenv, "30s", "with KurrentDB, how long the lease on webhook deliveries and automatic resumes lasts without renewal")
-	envString(fs, &allowPrivate, "LEDGER_WEBHOOK_ALLOW_PRIVATE", getenv, "false", "true lets webhooks reach loopback, private and link-local addresses (development and tests only)")
+	envString(fs, &allowPrivate, "LEDGER_WEBHOOK_ALLOW_PRIVATE", getenv, "false", "true lets webhooks reach loopback, private and link-local addresses, and use plain http (development and tests only)")
 	envString(fs, &c.MasterKey, "LEDGER_MASTER_KEY", getenv, "", "the master key of the key store (64 hex digits or base64 of 32 bytes; openssl rand -hex 32); without it, personal data is refused")
 	envString(fs, &c.MasterKeyFile, "LEDGER_MASTER_KEY_FILE", getenv, "", "a file holding the master key, instead of LEDGER_MASTER_KEY")
 	envString(fs, &c.KeysDir, "LEDGER_KEYS", getenv, "", "the key store's directory (default: beside the embedded store, <store>.keys; with KurrentDB, ./data/keys, which every instance must share)")
