@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Sign-in attempts per client address: a token bucket of SignInBurst
@@ -21,17 +23,17 @@ const (
 	maxSignInClients = 10_000
 )
 
-// signInLimiter keeps, per client address, the time its bucket is full
-// again (the generic cell rate algorithm: one time per address, no
-// counters). An address whose bucket is full is not kept at all.
+// signInLimiter keeps a token bucket (golang.org/x/time/rate) per client
+// address; an address whose bucket is full again is forgotten when the
+// table is swept.
 type signInLimiter struct {
-	mu   sync.Mutex
-	full map[netip.Addr]time.Time
-	now  func() time.Time
+	mu      sync.Mutex
+	clients map[netip.Addr]*rate.Limiter
+	now     func() time.Time
 }
 
 func newSignInLimiter() *signInLimiter {
-	return &signInLimiter{full: map[netip.Addr]time.Time{}, now: time.Now}
+	return &signInLimiter{clients: map[netip.Addr]*rate.Limiter{}, now: time.Now}
 }
 
 // take spends one attempt of addr's bucket. When none is left it answers
@@ -40,31 +42,32 @@ func (l *signInLimiter) take(addr netip.Addr) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	full, known := l.full[addr]
-	if !known && len(l.full) >= maxSignInClients {
-		l.sweep(now)
-		if len(l.full) >= maxSignInClients {
-			return false, SignInRefill
+	lim, known := l.clients[addr]
+	if !known {
+		if len(l.clients) >= maxSignInClients {
+			l.sweep(now)
+			if len(l.clients) >= maxSignInClients {
+				return false, SignInRefill
+			}
 		}
+		lim = rate.NewLimiter(rate.Every(SignInRefill), SignInBurst)
+		l.clients[addr] = lim
 	}
-	if full.Before(now) {
-		full = now
+	if lim.AllowN(now, 1) {
+		return true, 0
 	}
-	// Each attempt pushes the full time one refill later; the bucket is
-	// empty when that would be more than a burst ahead of now.
-	if wait := full.Add(SignInRefill).Sub(now) - SignInBurst*SignInRefill; wait > 0 {
-		return false, wait
-	}
-	l.full[addr] = full.Add(SignInRefill)
-	return true, 0
+	r := lim.ReserveN(now, 1) // only to learn when the next attempt is due
+	wait := r.DelayFrom(now)
+	r.CancelAt(now)
+	return false, wait
 }
 
 // sweep forgets the addresses whose buckets are full again at now; the
 // caller holds the lock.
 func (l *signInLimiter) sweep(now time.Time) {
-	for a, full := range l.full {
-		if !full.After(now) {
-			delete(l.full, a)
+	for a, lim := range l.clients {
+		if lim.TokensAt(now) >= SignInBurst {
+			delete(l.clients, a)
 		}
 	}
 }
