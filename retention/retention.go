@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -217,24 +218,45 @@ func Run(ctx context.Context, store eventstore.Store, views *projections.Views, 
 	}
 }
 
+// MaxRetention is the longest retention period accepted: 100 years (of
+// 365 days). Longer ones would overflow the arithmetic on times (a period
+// of 300 years wrapped around to a negative one and made every closed
+// debtor due) and are never meant.
+const MaxRetention = 100 * 365 * 24 * time.Hour
+
+const retentionForm = "a retention is a positive number of years (10y), days (90d) or a duration (2160h)"
+
 // ParseRetention reads a retention period: a number of years (10y), days
-// (90d) or a Go duration (2160h).
+// (90d) or a Go duration (2160h), positive and at most MaxRetention (100y).
 func ParseRetention(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
+	tooLong := fmt.Errorf("a retention of %q is longer than the longest accepted, 100 years (100y, 36500d, 876000h)", s)
 	for unit, d := range map[string]time.Duration{"y": 365 * 24 * time.Hour, "d": 24 * time.Hour} {
 		if n, ok := strings.CutSuffix(s, unit); ok {
-			v, err := strconv.Atoi(n)
-			if err != nil || v <= 0 {
-				break
+			v, err := strconv.ParseUint(n, 10, 64)
+			switch {
+			case errors.Is(err, strconv.ErrRange) || err == nil && v > uint64(MaxRetention/d):
+				return 0, tooLong
+			case err != nil || v == 0:
+				return 0, errors.New(retentionForm)
 			}
 			return time.Duration(v) * d, nil
 		}
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, errors.New("a retention is a positive number of years (10y), days (90d) or a duration (2160h)")
+	switch {
+	case err != nil && oneUnit.MatchString(s):
+		return 0, tooLong // a number of hours, minutes or seconds beyond what a duration holds
+	case err != nil || d <= 0:
+		return 0, errors.New(retentionForm)
+	case d > MaxRetention:
+		return 0, tooLong
 	}
 	return d, nil
 }
+
+// oneUnit is a duration of digits and one unit, which ParseDuration
+// refuses only when it overflows.
+var oneUnit = regexp.MustCompile(`^[0-9]+(ns|us|µs|ms|s|m|h)$`)
 
 func decodeInto(b []byte, v any) error { return json.Unmarshal(b, v) }

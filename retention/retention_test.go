@@ -124,14 +124,44 @@ func TestRetentionErasesOnlyWhatIsDue(t *testing.T) {
 }
 
 func TestParseRetention(t *testing.T) {
-	for in, want := range map[string]time.Duration{"10y": 3650 * 24 * time.Hour, "90d": 90 * 24 * time.Hour, "2160h": 2160 * time.Hour} {
-		got, err := retention.ParseRetention(in)
-		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
+	day := 24 * time.Hour
+	for _, c := range []struct {
+		name, in string
+		want     time.Duration
+	}{
+		{"years", "10y", 3650 * day},
+		{"days", "90d", 90 * day},
+		{"hours", "2160h", 2160 * time.Hour},
+		{"a hundred years, the longest", "100y", 36500 * day},
+		{"a hundred years in days", "36500d", 36500 * day},
+		{"a hundred years in hours", "876000h", 876000 * time.Hour},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := retention.ParseRetention(c.in)
+			require.NoError(t, err)
+			assert.Equal(t, c.want, got)
+		})
 	}
-	for _, bad := range []string{"", "0d", "-1y", "ten years", "5w"} {
-		_, err := retention.ParseRetention(bad)
-		assert.Error(t, err, bad)
+	for _, c := range []struct{ name, in, says string }{
+		{"empty", "", "positive number"},
+		{"zero", "0d", "positive number"},
+		{"negative", "-1y", "positive number"},
+		{"words", "ten years", "positive number"},
+		{"weeks", "5w", "positive number"},
+		{"negative hours", "-5h", "positive number"},
+		{"101 years", "101y", "longest accepted, 100 years"},
+		{"300 years, which overflowed to a negative duration", "300y", "longest accepted, 100 years"},
+		{"years beyond any integer", "99999999999999999999999y", "longest accepted, 100 years"},
+		{"a day more than 100 years", "36501d", "longest accepted, 100 years"},
+		{"days that overflow", "200000d", "longest accepted, 100 years"},
+		{"hours beyond 100 years", "876001h", "longest accepted, 100 years"},
+		{"hours that overflow a duration", "3000000h", "longest accepted, 100 years"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := retention.ParseRetention(c.in)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.says)
+		})
 	}
 }
 
