@@ -392,3 +392,40 @@ func TestRetentionRefusesAnOverlongPeriod(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, has, "nothing erased")
 }
+
+// TestDataDirectoryIsPrivate: everything the ledger writes in its data
+// directory (the embedded store, the views, the key store with its data
+// keys, the development master key) is the ledger's user's alone:
+// directories 0700, files 0600.
+func TestDataDirectoryIsPrivate(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	dir := filepath.Join(data, "ledger.db")
+	// Development mode first: it makes the master key file beside the key store.
+	_, stop := serveStoppable(t, dir, map[string]string{})
+	stop()
+	devKey := dir + ".keys.development-master-key"
+	require.FileExists(t, devKey)
+	env := map[string]string{"LEDGER_API_KEYS": "acme=acme-key-0123456789abcdef", "LEDGER_MASTER_KEY_FILE": devKey}
+	base, stop := serveStoppable(t, dir, env)
+	c := call{t: t, base: base}
+	status, body := c.do("POST", "/v1/claims", "acme-key-0123456789abcdef", secretHandover("MODE-1"))
+	require.Equal(t, http.StatusAccepted, status, body)
+	stop()
+
+	var dirs, files int
+	require.NoError(t, filepath.Walk(data, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if info.IsDir() {
+			dirs++
+			assert.Equal(t, os.FileMode(0o700), info.Mode().Perm(), "directory %s", path)
+		} else {
+			files++
+			assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "file %s", path)
+		}
+		return nil
+	}))
+	assert.GreaterOrEqual(t, dirs, 5, "the data, store, views and key directories, and a debtor's")
+	assert.GreaterOrEqual(t, files, 10, "the stores' files, check.key, a data key, the development master key")
+}
