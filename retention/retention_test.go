@@ -195,3 +195,64 @@ func TestReopenedIsNotDue(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, due, "reopened: open again, not due")
 }
+
+// changeContact records a contact change of a placement, with new personal
+// data sealed under the debtor's current key (a new one after an erasure).
+func (f *fixture) changeContact(t *testing.T, creditor, customer string, id uuid.UUID) {
+	change := uuid.New()
+	sealed, err := pii.Seal(f.keys, creditor, customer, id.String(), pii.Context(domain.TypeDebtorContactChanged, change.String()), []byte(`{"lastName":"Y"}`))
+	require.NoError(t, err)
+	req := command.Request{Actor: creditor, ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}
+	_, err = f.h.Execute(context.Background(), id, req, func(at time.Time) domain.Command {
+		return domain.ChangeDebtorContact{ChangeID: change, PersonalData: sealed, At: at}
+	})
+	require.NoError(t, err)
+}
+
+// TestReactorErasesAContactChangeAfterTheLastClosing: a running reactor
+// looks at each closing once, when its retention passes; personal data a
+// contact change brings after that (here after the debtor was erased) is a
+// candidate of the reactor's next step too, not only of the next restart.
+// A contact change on a debtor still open, or within its retention, is not.
+func TestReactorErasesAContactChangeAfterTheLastClosing(t *testing.T) {
+	f := newFixture(t)
+	year := 365 * 24 * time.Hour
+	closed := f.place(t, "acme", "K-LATE", true) // closed 2020-01-01
+	open := f.place(t, "acme", "K-OPEN", false)
+	recent := f.place(t, "acme", "K-RECENT", false)
+	f.catchUp(t)
+	var r retention.Reactor
+	at := time.Date(2021, 1, 2, 0, 0, 0, 0, time.UTC)
+	erased, err := r.Step(context.Background(), f.store, f.views, f.keys, year, at)
+	require.NoError(t, err)
+	require.Len(t, erased, 1)
+	assert.Equal(t, "K-LATE", erased[0].CustomerNumber)
+
+	f.now = at.Add(time.Hour)
+	f.changeContact(t, "acme", "K-LATE", closed) // new data for a debtor closed over a year ago
+	f.changeContact(t, "acme", "K-OPEN", open)
+	_, err = f.h.Execute(context.Background(), recent, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()},
+		func(at time.Time) domain.Command { return domain.Recall{At: at} })
+	require.NoError(t, err)
+	f.changeContact(t, "acme", "K-RECENT", recent) // closed a moment ago: within its retention
+	f.catchUp(t)
+	has, err := f.keys.Has("acme", "K-LATE")
+	require.NoError(t, err)
+	require.True(t, has, "the contact change made a new data key")
+
+	erased, err = r.Step(context.Background(), f.store, f.views, f.keys, year, at.Add(2*time.Hour))
+	require.NoError(t, err)
+	require.Len(t, erased, 1, "the next step, without a restart")
+	assert.Equal(t, "K-LATE", erased[0].CustomerNumber)
+	has, err = f.keys.Has("acme", "K-LATE")
+	require.NoError(t, err)
+	assert.False(t, has)
+	for _, kept := range []string{"K-OPEN", "K-RECENT"} {
+		has, err = f.keys.Has("acme", kept)
+		require.NoError(t, err)
+		assert.True(t, has, kept)
+	}
+	again, err := r.Step(context.Background(), f.store, f.views, f.keys, year, at.Add(3*time.Hour))
+	require.NoError(t, err)
+	assert.Empty(t, again, "each contact change is looked at once")
+}
