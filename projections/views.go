@@ -102,9 +102,10 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 		opts.SyncEvery = time.Second
 	}
 	if opts.FS == nil {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, pebbleutil.PrivateDir); err != nil {
 			return nil, fmt.Errorf("projections: create the view store's directory: %w", err)
 		}
+		opts.FS = pebbleutil.PrivateFS() // its files 0600
 	}
 	cache := pebble.NewCache(opts.CacheBytes)
 	defer cache.Unref()
