@@ -20,6 +20,7 @@ LDFLAGS     := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 .PHONY: build
 build: ## Build the ledger binary into bin/ (ledger version says which commit).
 	@mkdir -p $(BIN)
+	@echo "building $(BIN)/ledger (the first build downloads and compiles the dependencies: a few minutes on 2 cores; later builds take seconds)"
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ledger ./cmd/ledger
 
 .PHONY: run

@@ -92,7 +92,8 @@ type Result struct {
 	Err error
 	// Hash is the hash-chain hash of the placement's last event.
 	Hash journal.Hash
-	// Events are the events the command recorded (nil for a repeat).
+	// Events are the events the command recorded (for an Idempotency-Key
+	// repeat, those its first execution recorded).
 	Events []domain.Event
 }
 
@@ -213,6 +214,15 @@ func (h *Handler) Seen(req Request) bool {
 	return found
 }
 
+// Recorded returns what is remembered of an actor's Idempotency-Key: the
+// request hash it was first used with, among others.
+func (h *Handler) Recorded(actor, key string) (journal.IdempotencyRecord, bool) {
+	if key == "" {
+		return journal.IdempotencyRecord{}, false
+	}
+	return h.idem.Lookup(actor, key)
+}
+
 // replay answers a repeated idempotency key, if it is one.
 func (h *Handler) replay(ctx context.Context, req Request) (Result, bool, error) {
 	if req.IdempotencyKey == "" {
@@ -232,11 +242,44 @@ func (h *Handler) replay(ctx context.Context, req Request) (Result, bool, error)
 	if err != nil {
 		return Result{}, true, err
 	}
-	res := Result{Placement: p, Revision: rev, Position: rec.Position, Replayed: true, RequestID: rec.RequestID}
+	events, err := h.commandEvents(ctx, rec.PlacementID, rev)
+	if err != nil {
+		return Result{}, true, err
+	}
+	res := Result{Placement: p, Revision: rev, Position: rec.Position, Replayed: true, RequestID: rec.RequestID, Events: events}
 	if rec.Outcome != "" {
 		res.Err = outcomeError(rec.Outcome)
 	}
 	return res, true, nil
+}
+
+// commandEvents returns the events of the command whose last event is at
+// revision last of a placement's stream, so a repeat answers with what the
+// first execution recorded (a payment number the ledger chose, say).
+func (h *Handler) commandEvents(ctx context.Context, id uuid.UUID, last uint64) ([]domain.Event, error) {
+	stream := journal.PlacementStream(id)
+	recs, err := h.store.ReadStream(ctx, stream, last, 1)
+	if err != nil || len(recs) == 0 {
+		return nil, err
+	}
+	m, err := journal.DecodeMetadata(recs[0].Metadata)
+	if err != nil {
+		return nil, err
+	}
+	if first := last - min(uint64(m.Index), last); first < last {
+		if recs, err = h.store.ReadStream(ctx, stream, first, int(last-first+1)); err != nil {
+			return nil, err
+		}
+	}
+	events := make([]domain.Event, 0, len(recs))
+	for _, rec := range recs {
+		e, err := domain.DecodeEvent(rec.Type, rec.Data)
+		if err != nil {
+			return nil, fmt.Errorf("%s revision %d: %w", stream, rec.Revision, err)
+		}
+		events = append(events, e)
+	}
+	return events, nil
 }
 
 func outcomeError(code string) error {

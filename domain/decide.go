@@ -276,7 +276,7 @@ func Decide(p Placement, c Command) Decision {
 			return refuse(Invalid(FieldError{Field: "outcome", Message: fmt.Sprintf("is required, at most %d characters", MaxTextLen)}))
 		}
 		if !validText(c.Outcome) {
-			return refuse(Invalid(FieldError{Field: "outcome", Message: "must not contain control characters other than tab and line breaks, nor bidirectional overrides or isolates"}))
+			return refuse(Invalid(FieldError{Field: "outcome", Message: textRule}))
 		}
 		// Allowed after a recall: an in-flight call finishes naturally.
 		return ok(CallCompleted{CallID: c.CallID, Outcome: c.Outcome})
@@ -381,7 +381,9 @@ func decidePlace(p Placement, c Place) Decision {
 // closeOut returns the events that stop all outreach and close the placement:
 // for a recall PlacementRecalled first, for a full payment PlacementPaid.
 // Active sequences are paused and scheduled calls cancelled; a call in
-// progress is left to finish.
+// progress is left to finish. A recall's CANCELLATION document cancels what
+// was outstanding; when nothing was (waivers cleared the claim), there is
+// none rather than one of 0.
 func closeOut(p Placement, at time.Time, recall bool) []Event {
 	at = at.UTC()
 	var seqs, calls []uuid.UUID
@@ -407,7 +409,7 @@ func closeOut(p Placement, at time.Time, recall bool) []Event {
 		CallsCancelled{CallIDs: orEmpty(calls)},
 		OutcomeScoreSnapshotted{Score: OutcomeScore(p.Recovered, p.Original), RecoveredAmount: p.Recovered, OriginalAmount: p.Original},
 	)
-	if recall {
+	if recall && outstanding.IsPositive() { // nothing outstanding (waivers cleared it): no document of 0
 		doc := AccountingDocumentIssued{
 			DocumentNumber: documentNumber(p, 0), Type: DocCancellation, Date: at.Format(time.DateOnly),
 			Amount: outstanding.Neg(), Currency: p.Currency, LineItems: []LineItem{},
@@ -498,32 +500,16 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 		if _, processed := p.WaiverNumbers.Get(w.CreditWaiverNumber); processed && w.CreditWaiverNumber != "" {
 			continue // processed before: processed once
 		}
-		if !validText(w.Description) {
-			return refuse(Invalid(FieldError{Field: f("description"), Message: "must not contain control characters other than tab and line breaks, nor bidirectional overrides or isolates"}))
-		}
 		inv := p.invoice(w.InvoiceNumber)
-		if inv == nil {
-			return refuse(Unprocessable("unknown_invoice", f("invoiceNumber"), fmt.Sprintf("the claim has no invoice %q", w.InvoiceNumber)))
-		}
-		if w.ContractNumber != inv.ContractNumber {
-			return refuse(Unprocessable("contract_mismatch", f("contractNumber"), fmt.Sprintf("invoice %q belongs to contract %q", w.InvoiceNumber, inv.ContractNumber)))
-		}
-		if w.Currency != p.Currency {
-			return refuse(Unprocessable("currency_mismatch", f("currency"), fmt.Sprintf("the claim is in %s", p.Currency)))
-		}
-		if !w.Amount.IsPositive() {
-			return refuse(Unprocessable("invalid_amount", f("amount"), "must be positive"))
-		}
-		if w.Amount.GreaterThan(open[w.InvoiceNumber]) {
-			return refuse(Unprocessable("amount_exceeds_open", f("amount"),
-				fmt.Sprintf("%s is more than the %s still open on invoice %q", w.Amount, FormatMoney(open[w.InvoiceNumber], p.Currency), w.InvoiceNumber)))
+		if err := waiverRefusal(p, inv, w, open[w.InvoiceNumber], f); err != nil {
+			return refuse(err)
 		}
 		open[w.InvoiceNumber] = open[w.InvoiceNumber].Sub(w.Amount)
 		events = append(events, CreditWaiverIssued{
 			CreditWaiverNumber: w.CreditWaiverNumber, InvoiceNumber: w.InvoiceNumber, ContractNumber: inv.ContractNumber,
 			Date: w.Date, Description: w.Description, Amount: w.Amount, Currency: w.Currency,
 		})
-		lines = append(lines, LineItem{InvoiceNumber: w.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: w.Amount.Neg()})
+		lines = append(lines, LineItem{InvoiceNumber: w.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: w.Amount.Neg(), CreditWaiverNumber: w.CreditWaiverNumber})
 		total = total.Add(w.Amount)
 	}
 	events = append(events, AccountingDocumentIssued{
@@ -540,6 +526,30 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 	return ok(events...)
 }
 
+// waiverRefusal checks one new waiver against the claim: inv is the invoice
+// it names (nil when the claim has none), open what the waivers before it in
+// the command left open on it. nil when the waiver may be issued.
+func waiverRefusal(p Placement, inv *InvoiceState, w Waiver, open decimal.Decimal, f func(string) string) error {
+	switch {
+	case !validText(w.Description):
+		return Invalid(FieldError{Field: f("description"), Message: textRule})
+	case inv == nil:
+		return Unprocessable("unknown_invoice", f("invoiceNumber"), fmt.Sprintf("the claim has no invoice %q", w.InvoiceNumber))
+	case w.ContractNumber == "" && inv.ContractNumber != "": // missing, not another contract
+		return Invalid(FieldError{Field: f("contractNumber"), Message: fmt.Sprintf("is required (invoice %q belongs to contract %q)", w.InvoiceNumber, inv.ContractNumber)})
+	case w.ContractNumber != inv.ContractNumber:
+		return Unprocessable("contract_mismatch", f("contractNumber"), fmt.Sprintf("invoice %q belongs to contract %q", w.InvoiceNumber, inv.ContractNumber))
+	case w.Currency != p.Currency:
+		return Unprocessable("currency_mismatch", f("currency"), fmt.Sprintf("the claim is in %s", p.Currency))
+	case !w.Amount.IsPositive(): // zero or negative: one refusal, as the amount parser's for a sign
+		return Invalid(FieldError{Field: f("amount"), Message: "must be positive"})
+	case w.Amount.GreaterThan(open):
+		return Unprocessable("amount_exceeds_open", f("amount"),
+			fmt.Sprintf("%s is more than the %s still open on invoice %q", w.Amount, FormatMoney(open, p.Currency), w.InvoiceNumber))
+	}
+	return nil
+}
+
 func decidePayment(p Placement, c ReceivePayment) Decision {
 	// A number processed before: the same payment is answered as it was
 	// first, even if it paid the claim in full; another payment under the
@@ -551,7 +561,7 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 		if done, processed := p.PaymentNumbers.Get(c.PaymentNumber); processed {
 			if done.Content != paymentContent(c.Amount, c.InvoiceNumber, c.Date, c.Description, c.AllocateTo) {
 				e := *ErrPaymentNumberReused
-				e.Fields = []FieldError{{Field: "paymentNumber", Message: "was used before for a payment of another amount"}}
+				e.Fields = []FieldError{{Field: "paymentNumber", Message: "was used before for another payment of this claim" + paymentDifference(done.Payment, c)}}
 				return refuse(&e)
 			}
 			return Decision{Repeat: &Repeat{Revision: done.Revision}}
@@ -611,7 +621,7 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 		},
 		AccountingDocumentIssued{
 			DocumentNumber: documentNumber(p, 0), Type: DocDirectPayment, Date: at.Format(time.DateOnly),
-			Amount: c.Amount.Neg(), Currency: p.Currency, LineItems: lines,
+			Amount: c.Amount.Neg(), Currency: p.Currency, LineItems: lines, PaymentNumber: number,
 		},
 	}
 	if c.Amount.Equal(outstanding) { // paid in full: close it, from the state the payment leaves
@@ -622,6 +632,30 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 		events = append(events, closeOut(after, at, false)...)
 	}
 	return ok(events...)
+}
+
+// paymentDifference names what of a payment differs from the one first
+// processed under its number, for the message of a reused number.
+func paymentDifference(first *PaymentRecord, c ReceivePayment) string {
+	if first == nil {
+		return ""
+	}
+	var differ []string
+	for _, d := range []struct {
+		field string
+		same  bool
+	}{
+		{"amount", first.Amount.Equal(c.Amount)}, {"invoiceNumber", first.InvoiceNumber == c.InvoiceNumber},
+		{"date", first.Date == c.Date}, {"description", first.Description == c.Description}, {"allocateTo", first.AllocateTo == c.AllocateTo},
+	} {
+		if !d.same {
+			differ = append(differ, d.field)
+		}
+	}
+	if len(differ) == 0 {
+		return ""
+	}
+	return " (its " + strings.Join(differ, ", ") + " differed)"
 }
 
 // decidePaymentDetails checks what a claims-API payment says beyond its
@@ -638,7 +672,7 @@ func decidePaymentDetails(p Placement, c ReceivePayment) *Decision {
 		}
 	}
 	if utf8.RuneCountInString(c.Description) > MaxTextLen || !validText(c.Description) {
-		return fail(Invalid(FieldError{Field: "description", Message: fmt.Sprintf("at most %d characters, without control characters other than tab and line breaks, nor bidirectional overrides or isolates", MaxTextLen)}))
+		return fail(Invalid(FieldError{Field: "description", Message: fmt.Sprintf("at most %d characters; it %s", MaxTextLen, textRule)}))
 	}
 	switch c.AllocateTo {
 	case "", AllocatePrincipal, AllocateCosts, AllocateInterests:
@@ -668,7 +702,7 @@ func decidePaymentDetails(p Placement, c ReceivePayment) *Decision {
 // decideReversal reverses a payment once. A repeat for the same reason is
 // answered as the first reversal was; another reason is a conflict. A
 // recalled or paused placement keeps its status; one paid in full is active
-// again (PlacementReopened).
+// again (PlacementReopened), with the sequences its payoff paused resumed.
 func decideReversal(p Placement, c ReversePayment) Decision {
 	switch c.Reason {
 	case ReversalReturned, ReversalEnteredInError, ReversalOther:
@@ -708,11 +742,12 @@ func decideReversal(p Placement, c ReversePayment) Decision {
 		AccountingDocumentIssued{
 			DocumentNumber: documentNumber(p, 0), Type: docType, Date: at.Format(time.DateOnly),
 			Amount: pay.Amount, Currency: p.Currency, LineItems: lines,
-			OriginalType: DocDirectPayment, OriginalNumber: pay.Document,
+			OriginalType: DocDirectPayment, OriginalNumber: pay.Document, PaymentNumber: c.PaymentNumber,
 		},
 	}
-	if p.Status == StatusPaid {
-		events = append(events, PlacementReopened{Reason: ReopenedPaymentReversed, PaymentNumber: c.PaymentNumber, ReopenedAt: at})
+	if p.Status == StatusPaid { // active again, and so is the outreach the payoff stopped
+		events = append(events, PlacementReopened{Reason: ReopenedPaymentReversed, PaymentNumber: c.PaymentNumber, ReopenedAt: at,
+			Sequences: resumed(p.PaidPaused, at)})
 	}
 	return ok(events...)
 }
@@ -772,13 +807,19 @@ func decideResume(p Placement, c Resume) Decision {
 		return refuse(ErrNotPaused) // resumed and paused again since: not this hold
 	}
 	at := c.At.UTC()
-	seqs := make([]PausedSequence, 0, len(p.Pause.Sequences))
-	for _, s := range p.Pause.Sequences {
+	return ok(PlacementResumed{ResumedAt: at, Automatic: c.Due != nil, Sequences: resumed(p.Pause.Sequences, at)})
+}
+
+// resumed is what a resume makes of paused sequences: each due when it was,
+// or at once (at) when that has passed while it was paused.
+func resumed(paused []PausedSequence, at time.Time) []PausedSequence {
+	seqs := make([]PausedSequence, 0, len(paused))
+	for _, s := range paused {
 		next := s.NextSendAt
 		if next.Before(at) {
-			next = at // overdue while held: send now
+			next = at // overdue while paused: send now
 		}
 		seqs = append(seqs, PausedSequence{SequenceID: s.SequenceID, NextSendAt: next})
 	}
-	return ok(PlacementResumed{ResumedAt: at, Automatic: c.Due != nil, Sequences: seqs})
+	return seqs
 }

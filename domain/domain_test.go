@@ -272,14 +272,20 @@ func TestPartialRecall(t *testing.T) {
 	refusals := map[string]struct {
 		waivers []domain.Waiver
 		code    string
+		field   string
 	}{
-		"ErrUnknownInvoice":    {[]domain.Waiver{w("NOPE", "166271782837", "10", "EUR")}, "unknown_invoice"},
-		"ErrWrongCurrency":     {[]domain.Waiver{w("I0417211448", "166271782837", "10", "USD")}, "currency_mismatch"},
-		"ErrZeroAmount":        {[]domain.Waiver{w("I0417211448", "166271782837", "0", "EUR")}, "invalid_amount"},
-		"ErrAboveOpen":         {[]domain.Waiver{w("I0417211448", "166271782837", "100.01", "EUR")}, "amount_exceeds_open"},
-		"ErrAboveOpenTogether": {[]domain.Waiver{w("I0417211448", "166271782837", "60", "EUR"), w("I0417211448", "166271782837", "60", "EUR")}, "amount_exceeds_open"},
-		"ErrWrongContract":     {[]domain.Waiver{w("I0417211448", "999", "10", "EUR")}, "contract_mismatch"},
-		"ErrNoWaivers":         {nil, "validation_failed"},
+		"ErrUnknownInvoice": {[]domain.Waiver{w("NOPE", "166271782837", "10", "EUR")}, "unknown_invoice", "invoiceNumber"},
+		"ErrWrongCurrency":  {[]domain.Waiver{w("I0417211448", "166271782837", "10", "USD")}, "currency_mismatch", "currency"},
+		// Zero and negative amounts are one refusal: validation_failed, as
+		// the amount parser answers for a negative one.
+		"ErrZeroAmount":        {[]domain.Waiver{w("I0417211448", "166271782837", "0", "EUR")}, "validation_failed", "amount"},
+		"ErrNegativeAmount":    {[]domain.Waiver{w("I0417211448", "166271782837", "-1", "EUR")}, "validation_failed", "amount"},
+		"ErrAboveOpen":         {[]domain.Waiver{w("I0417211448", "166271782837", "100.01", "EUR")}, "amount_exceeds_open", "amount"},
+		"ErrAboveOpenTogether": {[]domain.Waiver{w("I0417211448", "166271782837", "60", "EUR"), w("I0417211448", "166271782837", "60", "EUR")}, "amount_exceeds_open", "[1].amount"},
+		"ErrWrongContract":     {[]domain.Waiver{w("I0417211448", "999", "10", "EUR")}, "contract_mismatch", "contractNumber"},
+		// A missing contract number is a missing field, not another contract.
+		"ErrMissingContract": {[]domain.Waiver{w("I0417211448", "", "10", "EUR")}, "validation_failed", "contractNumber"},
+		"ErrNoWaivers":       {nil, "validation_failed", "waivers"},
 	}
 	for name, tc := range refusals {
 		t.Run(name, func(t *testing.T) {
@@ -287,6 +293,8 @@ func TestPartialRecall(t *testing.T) {
 			e, ok := domain.AsError(dec.Err)
 			require.True(t, ok, "%v", dec.Err)
 			assert.Equal(t, tc.code, e.Code)
+			require.NotEmpty(t, e.Fields)
+			assert.Equal(t, tc.field, e.Fields[0].Field)
 			assert.Empty(t, dec.Events, "nothing recorded")
 		})
 	}
@@ -302,10 +310,25 @@ func TestPartialRecall(t *testing.T) {
 			w("I0417211448", "166271782837", "100", "EUR"), w("I0417211449", "166271782837", "300", "EUR"),
 		}, At: t0})
 		require.NoError(t, dec.Err)
+		// The waivers' CREDIT_WAIVER document, and no CANCELLATION of 0
+		// after the recall: nothing was outstanding to cancel.
 		assert.Equal(t, []string{"CreditWaiverIssued", "CreditWaiverIssued", "AccountingDocumentIssued",
-			"PlacementRecalled", "SequencesPaused", "CallsCancelled", "OutcomeScoreSnapshotted", "AccountingDocumentIssued"}, types(dec.Events))
-		docs := []string{dec.Events[2].(domain.AccountingDocumentIssued).DocumentNumber, dec.Events[7].(domain.AccountingDocumentIssued).DocumentNumber}
-		assert.NotEqual(t, docs[0], docs[1], "document numbers are never reused")
+			"PlacementRecalled", "SequencesPaused", "CallsCancelled", "OutcomeScoreSnapshotted"}, types(dec.Events))
+		assert.True(t, dec.Events[3].(domain.PlacementRecalled).OutstandingAmount.IsZero())
+		for _, e := range dec.Events {
+			if doc, isDoc := e.(domain.AccountingDocumentIssued); isDoc {
+				assert.False(t, doc.Amount.IsZero(), "no document of 0: %+v", doc)
+			}
+		}
+	})
+	t.Run("OKTotalRecallCancelsWhatIsOutstanding", func(t *testing.T) {
+		after := MustApply(t, p, domain.PartialRecall{Waivers: []domain.Waiver{w("I0417211448", "166271782837", "100", "EUR")}, At: t0})
+		dec := domain.Decide(after, domain.Recall{At: t0})
+		require.NoError(t, dec.Err)
+		doc := dec.Events[len(dec.Events)-1].(domain.AccountingDocumentIssued)
+		assert.Equal(t, domain.DocCancellation, doc.Type)
+		assert.Equal(t, "-300", doc.Amount.String())
+		assert.NotEqual(t, after.ClaimNumber+"-AD001", doc.DocumentNumber, "document numbers are never reused")
 	})
 	t.Run("OKWaiverNumberProcessedOnce", func(t *testing.T) {
 		ww := w("I0417211449", "166271782837", "50", "EUR")
@@ -344,19 +367,61 @@ func TestPlaceValidation(t *testing.T) {
 }
 
 func TestParseAmount(t *testing.T) {
-	for _, in := range []string{`100`, `100.5`, `"100.50"`, `0.01`} {
-		_, err := domain.ParseAmount([]byte(in), "EUR", "amount")
-		assert.NoError(t, err, in)
+	ok := map[string]struct{ in, currency, want string }{
+		"OKNumber":               {`100`, "EUR", "100"},
+		"OKDecimals":             {`100.5`, "EUR", "100.5"},
+		"OKString":               {`"100.50"`, "EUR", "100.5"},
+		"OKCent":                 {`0.01`, "EUR", "0.01"},
+		"OKTrailingZeros":        {`100.500`, "EUR", "100.5"},
+		"OKExponent":             {`1e2`, "EUR", "100"},
+		"OKExponentUpper":        {`1.2345E2`, "EUR", "123.45"},
+		"OKExponentPlus":         {`5E+1`, "JPY", "50"},
+		"OKNegativeExponent":     {`12345e-2`, "EUR", "123.45"},
+		"OKExponentInString":     {`"1e2"`, "EUR", "100"},
+		"OKExponentToTheMax":     {`1e12`, "EUR", "1000000000000"},
+		"OKZerosBeforeExponent":  {`100.000e-2`, "EUR", "1"},
+		"OKZero":                 {`0e5`, "EUR", "0"}, // the command refuses it as not positive
+		"OKNoCurrencyDecimals":   {`1.5e-11`, "", "0.000000000015"},
+		"OKThreeDecimalCurrency": {`1.234`, "BHD", "1.234"},
 	}
-	for _, in := range []string{`-1`, `1e3`, `"abc"`, `100.001`, `null`, `""`, `10000000000001`, `true`, `"1.5.2"`, `1.`} {
-		_, err := domain.ParseAmount([]byte(in), "EUR", "amount")
-		assert.Error(t, err, in)
+	for name, tc := range ok {
+		t.Run(name, func(t *testing.T) {
+			v, err := domain.ParseAmount([]byte(tc.in), tc.currency, "amount")
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, v.String())
+		})
 	}
-	_, err := domain.ParseAmount([]byte(`100.5`), "JPY", "amount")
-	assert.Error(t, err, "JPY has no minor unit")
-	v, err := domain.ParseAmount([]byte(`100.500`), "EUR", "amount")
-	assert.NoError(t, err, "trailing zeros beyond the minor unit are the same amount")
-	assert.Equal(t, "100.50", domain.FormatMoney(v, "EUR"))
+	refused := map[string]struct{ in, currency, message string }{
+		"ErrNegative":         {`-1`, "EUR", "must be positive"},
+		"ErrNotANumber":       {`"abc"`, "EUR", `"abc" is not an amount`},
+		"ErrTooManyDecimals":  {`100.001`, "EUR", "has more decimals than EUR allows (2)"},
+		"ErrExponentScale":    {`1e-3`, "EUR", "has more decimals than EUR allows (2)"},
+		"ErrJPYDecimals":      {`100.5`, "JPY", "has more decimals than JPY allows (0)"},
+		"ErrNull":             {`null`, "EUR", "is required"},
+		"ErrEmpty":            {`""`, "EUR", "is required"},
+		"ErrAboveMax":         {`1000000000001`, "EUR", "is above the largest amount the ledger accepts (1000000000000)"},
+		"ErrFourteenDigits":   {`10000000000001`, "EUR", "is above the largest amount the ledger accepts (1000000000000)"},
+		"ErrHugeExponent":     {`1e400`, "EUR", "is above the largest amount the ledger accepts (1000000000000)"},
+		"ErrIntOverflowExp":   {`1e99999999999999999999`, "EUR", "is above the largest amount the ledger accepts (1000000000000)"},
+		"ErrTinyExponent":     {`1e-400`, "", "has more decimals than the ledger accepts (12)"},
+		"ErrTooLong":          {`1.00000000000000000000000000000000000000000`, "EUR", "an amount has at most 40"},
+		"ErrBoolean":          {`true`, "EUR", "is not an amount"},
+		"ErrTwoPoints":        {`"1.5.2"`, "EUR", "is not an amount"},
+		"ErrPointWithoutDigs": {`1.`, "EUR", "is not an amount"},
+		"ErrExponentNoDigits": {`1e`, "EUR", "is not an amount"},
+		"ErrPlus":             {`+1`, "EUR", "is not an amount"},
+	}
+	for name, tc := range refused {
+		t.Run(name, func(t *testing.T) {
+			_, err := domain.ParseAmount([]byte(tc.in), tc.currency, "amount")
+			e, isDomain := domain.AsError(err)
+			require.True(t, isDomain, "%v", err)
+			assert.Equal(t, "validation_failed", e.Code)
+			require.Len(t, e.Fields, 1)
+			assert.Equal(t, "amount", e.Fields[0].Field)
+			assert.Contains(t, e.Fields[0].Message, tc.message)
+		})
+	}
 }
 
 func TestEventsRoundTrip(t *testing.T) {
@@ -495,4 +560,121 @@ func TestReversalOnAPausedPlacementKeepsItPaused(t *testing.T) {
 	dec := domain.Decide(p, domain.ReversePayment{PaymentNumber: "DE-S242243704005-AD002", Reason: domain.ReversalOther, At: t0})
 	assert.ErrorIs(t, dec.Err, domain.ErrPaymentNotFound)
 	assert.Empty(t, dec.Events)
+}
+
+// TestReopeningResumesWhatThePayoffPaused: a reversal that reopens a paid
+// placement makes the sequences the payoff paused active again, as a resume
+// does (due when they were, overdue ones at once); a sequence that a hold
+// had paused before the payoff is not the payoff's and stays paused.
+func TestReopeningResumesWhatThePayoffPaused(t *testing.T) {
+	seq2 := uuid.MustParse("55555555-5555-4555-8555-555555555555")
+	later, overdue := t0.Add(72*time.Hour), t0.Add(time.Hour)
+	p := MustApply(t, domain.Placement{}, place())
+	p = MustApply(t, p, domain.StartEmailSequence{SequenceID: seqID, NextSendAt: overdue, At: t0})
+	p = MustApply(t, p, domain.StartEmailSequence{SequenceID: seq2, NextSendAt: later, At: t0})
+	p = MustApply(t, p, domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("400"), At: t0})
+	require.Equal(t, domain.StatusPaid, p.Status)
+	for _, s := range p.Sequences {
+		require.Equal(t, domain.SequencePaused, s.Status)
+		require.Nil(t, s.NextSendAt)
+	}
+
+	reversedAt := t0.Add(24 * time.Hour)
+	dec := domain.Decide(p, domain.ReversePayment{PaymentNumber: "P-1", Reason: domain.ReversalReturned, At: reversedAt})
+	require.NoError(t, dec.Err)
+	require.Equal(t, []string{"PaymentReversed", "AccountingDocumentIssued", "PlacementReopened"}, types(dec.Events))
+	reopened := dec.Events[2].(domain.PlacementReopened)
+	assert.Equal(t, []domain.PausedSequence{{SequenceID: seqID, NextSendAt: reversedAt}, {SequenceID: seq2, NextSendAt: later}}, reopened.Sequences,
+		"what a resume emits: the overdue one due at once, the other when it was")
+	for _, e := range dec.Events {
+		p = domain.Evolve(p, e)
+	}
+	assert.Equal(t, domain.StatusActive, p.Status)
+	require.Len(t, p.Sequences, 2)
+	for _, s := range p.Sequences {
+		assert.Equal(t, domain.SequenceActive, s.Status, "sequence %s", s.ID)
+		require.NotNil(t, s.NextSendAt)
+	}
+	assert.Equal(t, reversedAt, *p.Sequences[0].NextSendAt)
+	assert.Equal(t, later, *p.Sequences[1].NextSendAt)
+	assert.Empty(t, p.PaidPaused, "remembered only while paid")
+
+	t.Run("OKOldReopeningFoldsAsBefore", func(t *testing.T) {
+		// A PlacementReopened of schema 3 names no sequences: they stay paused.
+		q := MustApply(t, domain.Placement{}, place())
+		q = MustApply(t, q, domain.StartEmailSequence{SequenceID: seqID, NextSendAt: later, At: t0})
+		q = MustApply(t, q, domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("400"), At: t0})
+		dec := domain.Decide(q, domain.ReversePayment{PaymentNumber: "P-1", Reason: domain.ReversalReturned, At: reversedAt})
+		require.NoError(t, dec.Err)
+		old := dec.Events[2].(domain.PlacementReopened)
+		old.Sequences = nil
+		_, payload, err := domain.EncodeEvent(old)
+		require.NoError(t, err)
+		assert.NotContains(t, string(payload), "sequences")
+		decoded, err := domain.DecodeEvent(domain.TypePlacementReopened, payload)
+		require.NoError(t, err)
+		for _, e := range append(dec.Events[:2:2], decoded) {
+			q = domain.Evolve(q, e)
+		}
+		assert.Equal(t, domain.StatusActive, q.Status)
+		assert.Equal(t, domain.SequencePaused, q.Sequences[0].Status)
+		assert.Nil(t, q.Sequences[0].NextSendAt)
+	})
+	t.Run("OKHeldSequenceIsNotThePayoffs", func(t *testing.T) {
+		q := MustApply(t, domain.Placement{}, place())
+		q = MustApply(t, q, domain.StartEmailSequence{SequenceID: seqID, NextSendAt: later, At: t0})
+		q = MustApply(t, q, domain.Pause{Reason: domain.PauseDispute, At: t0})
+		q = MustApply(t, q, domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("400"), At: t0})
+		dec := domain.Decide(q, domain.ReversePayment{PaymentNumber: "P-1", Reason: domain.ReversalReturned, At: reversedAt})
+		require.NoError(t, dec.Err)
+		assert.Empty(t, dec.Events[2].(domain.PlacementReopened).Sequences)
+	})
+}
+
+// TestCommandsNameTheirNumbersInTheirDocuments: a payment's and a
+// reversal's documents name the payment; a waiver document's lines name
+// their waivers.
+func TestCommandsNameTheirNumbersInTheirDocuments(t *testing.T) {
+	p := MustApply(t, domain.Placement{}, place())
+	dec := domain.Decide(p, domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("30"), At: t0})
+	require.NoError(t, dec.Err)
+	assert.Equal(t, "P-1", dec.Events[1].(domain.AccountingDocumentIssued).PaymentNumber)
+	p = MustApply(t, p, domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("30"), At: t0})
+	dec = domain.Decide(p, domain.ReversePayment{PaymentNumber: "P-1", Reason: domain.ReversalReturned, At: t0})
+	require.NoError(t, dec.Err)
+	assert.Equal(t, "P-1", dec.Events[1].(domain.AccountingDocumentIssued).PaymentNumber)
+	dec = domain.Decide(p, domain.PartialRecall{Waivers: []domain.Waiver{
+		{CreditWaiverNumber: "CW-1", InvoiceNumber: "I0417211448", ContractNumber: "166271782837", Date: "2024-08-01", Amount: d("5"), Currency: "EUR"},
+		{InvoiceNumber: "I0417211449", ContractNumber: "166271782837", Date: "2024-08-01", Amount: d("6"), Currency: "EUR"},
+	}, At: t0})
+	require.NoError(t, dec.Err)
+	doc := dec.Events[2].(domain.AccountingDocumentIssued)
+	assert.Equal(t, "CW-1", doc.LineItems[0].CreditWaiverNumber)
+	assert.Empty(t, doc.LineItems[1].CreditWaiverNumber, "a waiver sent without a number")
+}
+
+// TestReusedPaymentNumberSaysWhatDiffered: a number reused for a payment of
+// the same amount does not say "another amount"; it names what differed.
+func TestReusedPaymentNumberSaysWhatDiffered(t *testing.T) {
+	p := MustApply(t, domain.Placement{}, place())
+	p = MustApply(t, p, domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("10"), Date: "2024-08-01", Description: "bank", At: t0})
+	cases := map[string]struct {
+		cmd  domain.ReceivePayment
+		want string
+	}{
+		"ErrSameAmountOtherDate":     {domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("10.00"), Date: "2024-08-02", Description: "bank", At: t0}, "(its date differed)"},
+		"ErrOtherAmount":             {domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("11"), Date: "2024-08-01", Description: "bank", At: t0}, "(its amount differed)"},
+		"ErrOtherAmountAndNoDetails": {domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("12"), At: t0}, "(its amount, date, description differed)"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			dec := domain.Decide(p, tc.cmd)
+			require.ErrorIs(t, dec.Err, domain.ErrPaymentNumberReused)
+			assert.Empty(t, dec.Events)
+			e, _ := domain.AsError(dec.Err)
+			require.Len(t, e.Fields, 1)
+			assert.Equal(t, "was used before for another payment of this claim "+tc.want, e.Fields[0].Message)
+			assert.NotContains(t, e.Message, "another amount")
+		})
+	}
 }

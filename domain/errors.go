@@ -58,7 +58,7 @@ var (
 	ErrNotPaused         = &Error{Kind: KindConflict, Code: "not_paused", Message: "the placement is not paused"}
 	// A payment or credit waiver number is an idempotency key of the domain:
 	// the same number with other content is refused.
-	ErrPaymentNumberReused    = &Error{Kind: KindConflict, Code: "payment_number_reused", Message: "this paymentNumber was used before for a payment of another amount"}
+	ErrPaymentNumberReused    = &Error{Kind: KindConflict, Code: "payment_number_reused", Message: "this paymentNumber was used before for another payment of this claim"}
 	ErrPaymentNotFound        = &Error{Kind: KindNotFound, Code: "payment_not_found", Message: "the placement has no payment with this number"}
 	ErrPaymentAlreadyReversed = &Error{Kind: KindConflict, Code: "payment_already_reversed", Message: "this payment was reversed already, for another reason"}
 	ErrWaiverNumberReused     = &Error{Kind: KindConflict, Code: "credit_waiver_number_reused", Message: "this creditWaiverNumber was used before for another credit waiver of this claim"}

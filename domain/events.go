@@ -28,7 +28,18 @@ import (
 //     so the items of earlier events never change). PaymentReversed and
 //     PlacementReopened are new; AccountingDocumentIssued may name the
 //     document it reverses (originalType, originalNumber).
-const SchemaVersion = 3
+//   - 4: the feeds trace each item to its command: every item carries the
+//     requestId of the command that caused it, a waiver's CONFIRMATION its
+//     creditWaiverNumber, a REJECTION of a partial recall the type
+//     PARTIAL_RECALL, and a recall that found nothing outstanding (waivers
+//     that cleared the claim) gives no CONFIRMATION of 0 (only for events
+//     of schema 4 on, so the items of earlier events never change).
+//     AccountingDocumentIssued names the payment of a DIRECT_PAYMENT or
+//     reversal document (paymentNumber) and each credit waiver line its
+//     creditWaiverNumber; a recall with nothing outstanding issues no
+//     CANCELLATION document. PlacementReopened carries the sequences it
+//     resumes (those the payoff paused), as PlacementResumed does.
+const SchemaVersion = 4
 
 // Event is a fact about a placement. Each has a stable type name that is
 // written to the store.
@@ -54,6 +65,9 @@ type LineItem struct {
 	// AllocateTo is what a claims-API payment was for (PRINCIPAL_CLAIM,
 	// CLIENT_COSTS, CLIENT_INTERESTS).
 	AllocateTo string `json:"allocateTo,omitempty"`
+	// CreditWaiverNumber is the client's number of the waiver a
+	// CREDIT_WAIVER line comes from (schema 4 on, when it gave one).
+	CreditWaiverNumber string `json:"creditWaiverNumber,omitempty"`
 }
 
 // What a claims-API payment is allocated to.
@@ -168,6 +182,9 @@ type AccountingDocumentIssued struct {
 	// (a payment reversal's REALLOCATION or CANCELLATION).
 	OriginalType   string `json:"originalType,omitempty"`
 	OriginalNumber string `json:"originalNumber,omitempty"`
+	// PaymentNumber names the payment of a DIRECT_PAYMENT document, or the
+	// one a reversal's document takes back (schema 4 on).
+	PaymentNumber string `json:"paymentNumber,omitempty"`
 }
 
 type CreditWaiverIssued struct {
@@ -233,12 +250,15 @@ type PaymentReversed struct {
 const ReopenedPaymentReversed = "PAYMENT_REVERSED"
 
 // PlacementReopened makes a placement that was paid in full active again,
-// because a payment was reversed. Outreach stopped when it was paid stays
-// stopped: the agency starts what it wants anew.
+// because a payment was reversed. The sequences the payoff paused are active
+// again, as a resume makes them (Sequences, with when each is due; overdue
+// ones at once). Events of schema 3 have no Sequences: their outreach stayed
+// stopped, and they fold so still.
 type PlacementReopened struct {
-	Reason        string    `json:"reason"`
-	PaymentNumber string    `json:"paymentNumber"`
-	ReopenedAt    time.Time `json:"reopenedAt"`
+	Reason        string           `json:"reason"`
+	PaymentNumber string           `json:"paymentNumber"`
+	ReopenedAt    time.Time        `json:"reopenedAt"`
+	Sequences     []PausedSequence `json:"sequences,omitempty"`
 }
 
 type PlacementPaid struct {

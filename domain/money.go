@@ -2,7 +2,9 @@ package domain
 
 import (
 	"fmt"
+	"math/big"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -20,37 +22,87 @@ func MinorUnits(currency string) (int32, bool) {
 // MaxAmount bounds every amount the ledger accepts (a trillion units).
 var MaxAmount = decimal.New(1, 12)
 
-var amountPattern = regexp.MustCompile(`^[0-9]{1,13}(\.[0-9]{1,12})?$`)
+// Limits of an amount as written: at most MaxAmountChars characters (as a
+// JSON number or inside its string), and at most MaxAmountDecimals decimals
+// whatever the currency (the currency's minor unit is checked as well).
+const (
+	MaxAmountChars    = 40
+	MaxAmountDecimals = 12
+)
+
+// maxAmountDigits is how many digits MaxAmount has before its point.
+const maxAmountDigits = 13
+
+var amountPattern = regexp.MustCompile(`^([0-9]+)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?$`)
 
 // ParseAmount parses an amount written as a JSON number or a JSON string
-// ("100", "100.5", 100.50) without ever going through float64. It refuses
-// exponents, signs, more decimals than the currency allows (when currency is
-// known) and amounts above MaxAmount. field names the field in the error.
+// ("100", "100.5", 100.50, 1e2, "1.2345E2") without ever going through
+// float64. An exponent is accepted when the amount it gives is exact within
+// the limits: no more decimals than the currency allows (when currency is
+// known) or than MaxAmountDecimals, nothing above MaxAmount. Signs, and
+// anything longer than MaxAmountChars, are refused. field names the field in
+// the error.
+//
+// The limits are checked on the digits and the exponent as written, before
+// any decimal is built, so that 1e999999999 costs nothing.
 func ParseAmount(raw []byte, currency, field string) (decimal.Decimal, error) {
 	s := strings.TrimSpace(string(raw))
 	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
 		s = s[1 : len(s)-1]
 	}
-	if s == "" || s == "null" {
-		return decimal.Decimal{}, Invalid(FieldError{Field: field, Message: "is required"})
+	refuse := func(msg string) (decimal.Decimal, error) {
+		return decimal.Decimal{}, Invalid(FieldError{Field: field, Message: msg})
 	}
-	if strings.HasPrefix(s, "-") {
-		return decimal.Decimal{}, Invalid(FieldError{Field: field, Message: "must be positive"})
+	switch {
+	case s == "" || s == "null":
+		return refuse("is required")
+	case len(s) > MaxAmountChars:
+		return refuse(fmt.Sprintf("is %d characters long; an amount has at most %d", len(s), MaxAmountChars))
+	case strings.HasPrefix(s, "-"):
+		return refuse("must be positive")
 	}
-	if !amountPattern.MatchString(s) {
-		return decimal.Decimal{}, Invalid(FieldError{Field: field, Message: fmt.Sprintf("%q is not an amount: use digits with an optional decimal point, as a JSON number or string", s)})
+	m := amountPattern.FindStringSubmatch(s)
+	if m == nil {
+		return refuse(fmt.Sprintf("%q is not an amount: use digits with an optional decimal point and exponent, as a JSON number or string", s))
 	}
-	d, err := decimal.NewFromString(s)
-	if err != nil {
-		return decimal.Decimal{}, Invalid(FieldError{Field: field, Message: "is not an amount"})
+	// digits × 10^exp, with no leading or trailing zeros in digits.
+	digits := strings.TrimLeft(m[1]+m[2], "0")
+	exp := -len(m[2])
+	if trimmed := strings.TrimRight(digits, "0"); trimmed != digits {
+		exp += len(digits) - len(trimmed)
+		digits = trimmed
 	}
-	if d.GreaterThan(MaxAmount) {
-		return decimal.Decimal{}, Invalid(FieldError{Field: field, Message: "is above the largest amount the ledger accepts (1000000000000)"})
+	if digits == "" {
+		return decimal.Zero, nil // zero, however written: the command says it must be positive
 	}
-	if currency != "" {
-		if units, ok := MinorUnits(currency); ok && -d.Exponent() > units && !d.Equal(d.Truncate(units)) {
-			return decimal.Decimal{}, Invalid(FieldError{Field: field, Message: fmt.Sprintf("has more decimals than %s allows (%d)", currency, units)})
+	if m[3] != "" {
+		e, err := strconv.Atoi(m[3])
+		if err != nil { // too large for an int: far beyond either limit
+			e = 1000
+			if strings.HasPrefix(m[3], "-") {
+				e = -1000
+			}
 		}
+		// Beyond ±1000 no amount of at most MaxAmountChars digits is within
+		// the limits; clamping keeps exp from overflowing.
+		exp += max(min(e, 1000), -1000)
+	}
+	units, known := MinorUnits(currency)
+	switch {
+	case len(digits)+exp > maxAmountDigits:
+		return refuse(fmt.Sprintf("is above the largest amount the ledger accepts (%s)", MaxAmount))
+	case -exp > MaxAmountDecimals:
+		return refuse(fmt.Sprintf("has more decimals than the ledger accepts (%d)", MaxAmountDecimals))
+	case currency != "" && known && -exp > int(units):
+		return refuse(fmt.Sprintf("has more decimals than %s allows (%d)", currency, units))
+	}
+	n, ok := new(big.Int).SetString(digits, 10)
+	if !ok {
+		return refuse("is not an amount")
+	}
+	d := decimal.NewFromBigInt(n, int32(exp))
+	if d.GreaterThan(MaxAmount) {
+		return refuse(fmt.Sprintf("is above the largest amount the ledger accepts (%s)", MaxAmount))
 	}
 	return d, nil
 }

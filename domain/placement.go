@@ -79,6 +79,10 @@ type Placement struct {
 	Documents int
 	// Pause is the current hold, while Status is paused.
 	Pause *PlacementPaused
+	// PaidPaused are the sequences the payoff paused, with when each was
+	// due, while Status is paid: a reversal that reopens the placement
+	// resumes them.
+	PaidPaused []PausedSequence `json:",omitempty"`
 	// Processed numbers of payments and credit waivers, for processing each
 	// once.
 	PaymentNumbers Numbers
@@ -197,6 +201,9 @@ func Evolve(p Placement, e Event) Placement {
 		p.Sequences = slices.Clone(p.Sequences)
 		for i := range p.Sequences {
 			if slices.Contains(e.SequenceIDs, p.Sequences[i].ID) {
+				if p.Status == StatusPaid && p.Sequences[i].NextSendAt != nil { // the payoff's: remembered to resume on a reopening
+					p.PaidPaused = append(slices.Clone(p.PaidPaused), PausedSequence{SequenceID: p.Sequences[i].ID, NextSendAt: *p.Sequences[i].NextSendAt})
+				}
 				p.Sequences[i].Status, p.Sequences[i].NextSendAt = SequencePaused, nil
 			}
 		}
@@ -248,7 +255,8 @@ func Evolve(p Placement, e Event) Placement {
 	case DebtorContactChanged:
 		p.PersonalData = e.PersonalData
 	case PlacementReopened:
-		p.Status, p.ResolvedAt, p.OutcomeScore = StatusActive, nil, nil
+		p.Status, p.ResolvedAt, p.OutcomeScore, p.PaidPaused = StatusActive, nil, nil, nil
+		p.Sequences = resumeSequences(p.Sequences, e.Sequences)
 	case PlacementPaid:
 		at := e.PaidAt
 		p.Status, p.ResolvedAt, p.Pause = StatusPaid, &at, nil
@@ -257,20 +265,30 @@ func Evolve(p Placement, e Event) Placement {
 		p.Status, p.Pause = StatusPaused, &pause
 	case PlacementResumed:
 		p.Status, p.Pause = StatusActive, nil
-		p.Sequences = slices.Clone(p.Sequences)
-		for _, ps := range e.Sequences {
-			for i := range p.Sequences {
-				if p.Sequences[i].ID == ps.SequenceID {
-					at := ps.NextSendAt
-					p.Sequences[i].Status, p.Sequences[i].NextSendAt = SequenceActive, &at
-				}
-			}
-		}
+		p.Sequences = resumeSequences(p.Sequences, e.Sequences)
 	case RecallRejected:
 		// Recorded for auditors; the placement does not change.
 	}
 	p.Version = revision + 1
 	return p
+}
+
+// resumeSequences makes the sequences named active again, due when each
+// says; the others stay as they are.
+func resumeSequences(seqs []SequenceState, resumed []PausedSequence) []SequenceState {
+	if len(resumed) == 0 {
+		return seqs
+	}
+	seqs = slices.Clone(seqs)
+	for _, ps := range resumed {
+		for i := range seqs {
+			if seqs[i].ID == ps.SequenceID {
+				at := ps.NextSendAt
+				seqs[i].Status, seqs[i].NextSendAt = SequenceActive, &at
+			}
+		}
+	}
+	return seqs
 }
 
 // Numbers are a placement's processed payment or credit waiver numbers. It

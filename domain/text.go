@@ -33,6 +33,9 @@ func validName(s string) bool {
 	return true
 }
 
+// textRule is what validText asks of free text, as a refusal says it.
+const textRule = "must not contain control characters other than tab and line breaks, nor bidirectional overrides or isolates"
+
 // validText reports whether s may be free text (a description, a call's
 // outcome): valid UTF-8 with no control characters but tab and line breaks,
 // and no bidirectional embeddings, overrides or isolates (U+202A–U+202E,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -227,7 +228,10 @@ func TestRefusalsAppendNothing(t *testing.T) {
 		{"ErrDuplicateKey", "POST", "/v1/placements", `{"customerNumber":"a","customerNumber":"b"}`, nil, 400, "duplicate_key", "customerNumber"},
 		{"ErrTooManyDecimals", "POST", "/v1/placements", withInvoice(func(m map[string]any) { m["amount"] = "100.001" }), nil, 422, "validation_failed", "invoices[0].amount"},
 		{"ErrNegativeAmount", "POST", "/v1/placements", withInvoice(func(m map[string]any) { m["amount"] = -5 }), nil, 422, "validation_failed", "invoices[0].amount"},
-		{"ErrExponentAmount", "POST", "/v1/placements", withInvoice(func(m map[string]any) { m["amount"] = json.Number("1e3") }), nil, 422, "validation_failed", "invoices[0].amount"},
+		{"ErrExponentScale", "POST", "/v1/placements", withInvoice(func(m map[string]any) { m["amount"] = json.Number("1e-3") }), nil, 422, "validation_failed", "invoices[0].amount"},
+		{"ErrExponentAboveMax", "POST", "/v1/placements", withInvoice(func(m map[string]any) { m["amount"] = json.Number("1e400") }), nil, 422, "validation_failed", "invoices[0].amount"},
+		{"ErrAmountArray", "POST", "/v1/placements", withInvoice(func(m map[string]any) { m["amount"] = []int{1} }), nil, 400, "wrong_type", "invoices[0].amount"},
+		{"ErrAmountBoolean", "POST", "/v1/placements/" + id + "/payment-received", map[string]any{"amount": true}, nil, 400, "wrong_type", "amount"},
 		{"ErrBadDate", "POST", "/v1/placements", withInvoice(func(m map[string]any) { m["dueDate"] = "2024-13-01" }), nil, 422, "validation_failed", "invoices[0].dueDate"},
 		{"ErrUnknownCurrency", "POST", "/v1/placements", with("currency", "XYZ"), nil, 422, "validation_failed", "currency"},
 		{"ErrMissingCustomer", "POST", "/v1/placements", with("customerNumber", ""), nil, 422, "validation_failed", "customerNumber"},
@@ -241,7 +245,10 @@ func TestRefusalsAppendNothing(t *testing.T) {
 		{"ErrRecallBody", "POST", "/v1/placements/" + id + "/recall", map[string]any{"why": "x"}, nil, 400, "unexpected_body", ""},
 		{"ErrWaiverUnknownInvoice", "POST", "/v1/claims/DE-REFUSE/recalls", waiver("NOPE", "10"), nil, 422, "unknown_invoice", "invoiceNumber"},
 		{"ErrWaiverWrongCurrency", "POST", "/v1/claims/DE-REFUSE/recalls", func() map[string]any { w := waiver("I0417211448", "10"); w["currency"] = "USD"; return w }(), nil, 422, "currency_mismatch", "currency"},
-		{"ErrWaiverZero", "POST", "/v1/claims/DE-REFUSE/recalls", waiver("I0417211448", "0"), nil, 422, "invalid_amount", "amount"},
+		{"ErrWaiverZero", "POST", "/v1/claims/DE-REFUSE/recalls", waiver("I0417211448", "0"), nil, 422, "validation_failed", "amount"},
+		{"ErrWaiverNegative", "POST", "/v1/claims/DE-REFUSE/recalls", waiver("I0417211448", "-1"), nil, 422, "validation_failed", "amount"},
+		{"ErrPaymentZero", "POST", "/v1/placements/" + id + "/payment-received", map[string]any{"amount": 0}, nil, 422, "validation_failed", "amount"},
+		{"ErrWaiverNoContract", "POST", "/v1/claims/DE-REFUSE/creditWaivers", func() map[string]any { w := waiver("I0417211448", "10"); delete(w, "contractNumber"); return w }(), nil, 422, "validation_failed", "contractNumber"},
 		{"ErrWaiverAboveOpen", "POST", "/v1/claims/DE-REFUSE/recalls", waiver("I0417211448", "100.01"), nil, 422, "amount_exceeds_open", "amount"},
 		{"ErrWaiverBadType", "POST", "/v1/claims/DE-REFUSE/recalls", func() map[string]any { w := waiver("I0417211448", "10"); w["type"] = "GIFT"; return w }(), nil, 422, "validation_failed", "type"},
 		{"ErrWaiverEmptyArray", "POST", "/v1/claims/DE-REFUSE/recalls", `[]`, nil, 422, "validation_failed", "(body)"},
@@ -250,6 +257,8 @@ func TestRefusalsAppendNothing(t *testing.T) {
 		{"ErrUnknownClaim", "POST", "/v1/claims/NO-SUCH-CLAIM/recalls", nil, nil, 404, "not_found", ""},
 		{"ErrListBadStatus", "GET", "/v1/placements?status=open", nil, nil, 400, "invalid_query", "status"},
 		{"ErrFeedBadLimit", "GET", "/v1/claims/DE-REFUSE/transactions?limit=0", nil, nil, 400, "invalid_query", "limit"},
+		{"ErrWindowBackwards", "GET", "/v1/transactions?from=2024-02-01&to=2024-01-01", nil, nil, 400, "invalid_query", "to"},
+		{"ErrReportWindowBackwards", "GET", "/v1/reports/reconciliation?from=2024-02-01&to=2024-02-01", nil, nil, 400, "invalid_query", "to"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -360,14 +369,14 @@ func TestRecallLifecycle(t *testing.T) {
 			rej := it["rejection"].(map[string]any)
 			assert.Equal(t, "Das Verfahren ist bereits eingestellt.", rej["description"])
 			assert.Equal(t, "OTHER", rej["reason"])
-			assert.Equal(t, "RECALL", rej["type"])
+			k += ":" + rej["type"].(string)
 		}
 		kinds = append(kinds, k)
 	}
 	assert.Equal(t, []string{
 		"CONFIRMATION:PARTIAL_RECALL", "ACCOUNTING_DOCUMENT:CREDIT_WAIVER",
 		"CONFIRMATION:RECALL", "ACCOUNTING_DOCUMENT:CANCELLATION", "CLOSING:RECALLED_BY_CLIENT",
-		"REJECTION", "REJECTION", "REJECTION",
+		"REJECTION:RECALL", "REJECTION:RECALL", "REJECTION:PARTIAL_RECALL", // the partial recall's rejection says it was one
 	}, kinds)
 	// Amounts in the feed are JSON numbers written exactly.
 	assert.Contains(t, string(feed.Body), `"amount":300}`)
@@ -522,8 +531,8 @@ func TestOperations(t *testing.T) {
 	assert.Contains(t, string(m.Body), "ledger_projection_lag_events")
 	assert.Contains(t, string(m.Body), "ledger_command_duration_seconds")
 	r := l.do("GET", "/v1/placements?minPosition=999999", acmeKey, nil)
-	assert.Equal(t, http.StatusServiceUnavailable, r.Status, "a position never reached: bounded wait, then 503")
-	assert.Equal(t, "not_caught_up", r.JSON(t)["code"])
+	assert.Equal(t, http.StatusBadRequest, r.Status, "a position beyond the log's head: 400 at once")
+	assert.Equal(t, "invalid_query", r.JSON(t)["code"])
 }
 
 func TestAgencyRefusals(t *testing.T) {
@@ -838,13 +847,15 @@ func TestTooManyRequestsPerKey(t *testing.T) {
 	l := MustLedger(t, "")
 	keys := func() httpapi.Keys { k, _ := httpapi.ParseKeys("acme="+acmeKey, ""); return k }()
 	cfg := l.config(keys)
-	cfg.MaxConcurrentPerKey, cfg.MinPositionWait = 1, 2*time.Second
+	cfg.MaxConcurrentPerKey = 1
 	srv := httpapi.New(cfg)
-	// One request holds the key's only slot (waiting for a position never reached)…
+	// One request holds the key's only slot (its body is still coming)…
+	body, sender := io.Pipe()
 	started := make(chan struct{})
 	finished := make(chan int, 1)
 	go func() {
-		req := httptest.NewRequest("GET", "/v1/placements?minPosition=999999", nil)
+		req := httptest.NewRequest("POST", "/v1/placements", body)
+		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Authorization", "Bearer "+acmeKey)
 		rec := httptest.NewRecorder()
 		close(started)
@@ -864,8 +875,9 @@ func TestTooManyRequestsPerKey(t *testing.T) {
 			assert.Equal(t, "1", rec.Header().Get("Retry-After"))
 		}
 		return got == http.StatusTooManyRequests
-	}, 2*time.Second, time.Millisecond)
-	assert.Equal(t, http.StatusServiceUnavailable, <-finished)
+	}, testWait, time.Millisecond)
+	sender.CloseWithError(io.ErrUnexpectedEOF) // the client gives up
+	assert.Equal(t, http.StatusBadRequest, <-finished, "unreadable_body")
 	req := httptest.NewRequest("GET", "/v1/placements", nil)
 	req.Header.Set("Authorization", "Bearer "+acmeKey)
 	rec := httptest.NewRecorder()

@@ -28,6 +28,12 @@ type keyEntry struct {
 	digest    [32]byte
 }
 
+// reservedCreditorIDs are the principals the log already names other than
+// creditors: a creditor of that id would share the agency key's idempotency
+// keys and in-flight limit, and be taken for the ledger's own actions. Any
+// spelling in other case is refused too, so no id reads like one of them.
+var reservedCreditorIDs = []string{journal.ActorAgency, journal.ActorSystem}
+
 // ParseKeys parses LEDGER_API_KEYS ("creditorID=key,…") and LEDGER_AGENCY_KEY.
 // Errors never quote a key.
 func ParseKeys(apiKeys, agencyKey string) (Keys, error) {
@@ -41,6 +47,9 @@ func ParseKeys(apiKeys, agencyKey string) (Keys, error) {
 		id, key, ok := strings.Cut(pair, "=")
 		if !ok || !domain.ValidCreditorID(id) || len(key) < 16 {
 			return Keys{}, fmt.Errorf("LEDGER_API_KEYS entry %d must be creditorID=key, with a creditor id of letters, digits, '.', '_' or '-' and a key of at least 16 characters", i+1)
+		}
+		if slices.ContainsFunc(reservedCreditorIDs, func(r string) bool { return strings.EqualFold(r, id) }) {
+			return Keys{}, fmt.Errorf("LEDGER_API_KEYS entry %d names creditor %q, which is reserved (the log records the agency and the ledger itself as %q and %q): choose another creditor id", i+1, id, journal.ActorAgency, journal.ActorSystem)
 		}
 		if seen[id] {
 			return Keys{}, fmt.Errorf("LEDGER_API_KEYS names creditor %q twice", id)

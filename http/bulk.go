@@ -82,6 +82,9 @@ func (s *Server) bulk(c echo.Context, name, done string, validate func(bulkReque
 	if err := s.commands.CheckBulkKey(base); err != nil {
 		return err // this key was used with another request: nothing is done
 	}
+	if _, seen := s.commands.Recorded(base.Actor, base.BulkKey); seen {
+		c.Response().Header().Set("Idempotent-Replayed", "true") // as a single command's repeat says
+	}
 	results := make([]BulkResult, len(ids))
 	var last uint64
 	for i, id := range ids {

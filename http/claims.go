@@ -40,7 +40,7 @@ func (w waiverRequest) toDomain(prefix string) (domain.Waiver, error) {
 	if _, ok := domain.MinorUnits(w.Currency); !ok {
 		return domain.Waiver{}, domain.Invalid(domain.FieldError{Field: f("currency"), Message: fmt.Sprintf("%q is not an ISO 4217 currency the ledger accepts", w.Currency)})
 	}
-	amount, err := domain.ParseAmount(w.Amount, w.Currency, f("amount"))
+	amount, err := parseAmount(w.Amount, w.Currency, f("amount"))
 	if err != nil {
 		return domain.Waiver{}, err
 	}
@@ -222,8 +222,8 @@ func window(c echo.Context) (from, to time.Time, err error) {
 			return from, to, err
 		}
 	}
-	if !from.Before(to) {
-		return from, to, domain.Invalid(domain.FieldError{Field: "to", Message: "must be after from"})
+	if !from.Before(to) { // a bad query parameter, 400 as every other
+		return from, to, newError(http.StatusBadRequest, "invalid_query", "to must be after from", domain.FieldError{Field: "to", Message: "must be after from"})
 	}
 	return from, to, nil
 }
@@ -245,8 +245,8 @@ func (s *Server) transactions(c echo.Context) error {
 	}
 	typ, known := projections.FeedTypes[c.QueryParam("type")]
 	if raw := c.QueryParam("type"); raw != "" && !known {
-		return newError(http.StatusBadRequest, "invalid_query", "type must be confirmation, closing, rejection or accountingDocument",
-			domain.FieldError{Field: "type", Message: "must be confirmation, closing, rejection or accountingDocument"})
+		return newError(http.StatusBadRequest, "invalid_query", "type must be confirmation, closing, rejection, accountingDocument or status",
+			domain.FieldError{Field: "type", Message: "must be confirmation, closing, rejection, accountingDocument or status"})
 	}
 	limit, err := queryInt(c, "limit", 100, 1, 1000)
 	if err != nil {

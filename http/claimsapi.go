@@ -106,14 +106,14 @@ func (r claimRequest) toPlace(creditor string) (domain.Place, func(error) error,
 			if inv.Currency != cmd.Currency {
 				return cmd, nil, domain.Invalid(domain.FieldError{Field: path + ".currency", Message: fmt.Sprintf("a claim's invoices are all in one currency (%s)", cmd.Currency)})
 			}
-			remaining, err := domain.ParseAmount(inv.RemainingAmount, inv.Currency, path+".remainingAmount")
+			remaining, err := parseAmount(inv.RemainingAmount, inv.Currency, path+".remainingAmount")
 			if err != nil {
 				return cmd, nil, err
 			}
 			placed := domain.Invoice{InvoiceNumber: inv.InvoiceNumber, ContractNumber: ct.ContractNumber, Amount: remaining,
 				DueDate: inv.DueDate, InvoiceDate: inv.InvoiceDate}
 			if len(inv.OriginalAmount) > 0 {
-				original, err := domain.ParseAmount(inv.OriginalAmount, inv.Currency, path+".originalAmount")
+				original, err := parseAmount(inv.OriginalAmount, inv.Currency, path+".originalAmount")
 				if err != nil {
 					return cmd, nil, err
 				}
@@ -198,6 +198,15 @@ func (s *Server) handOver(c echo.Context) error {
 			return err
 		}
 	}
+	if personal != nil && req.IdempotencyKey != "" {
+		d := &debtorFields{at: "customer", creditor: cmd.CreditorID, customer: cmd.CustomerNumber}
+		if cmd.PersonalData != nil {
+			d.keyID = cmd.PersonalData.KeyID
+		}
+		if req.RequestHash, err = s.requestHash(c, req.Actor, req.IdempotencyKey, body, d); err != nil {
+			return err
+		}
+	}
 	res, err := s.commands.Place(c.Request().Context(), req, cmd)
 	s.finish(c, "place", res, err, start)
 	if err != nil {
@@ -234,7 +243,7 @@ func (s *Server) claimPayment(c echo.Context) error {
 			return domain.Invalid(domain.FieldError{Field: "currency", Message: fmt.Sprintf("%q is not an ISO 4217 currency the ledger accepts", r.Currency)})
 		}
 	}
-	amount, err := domain.ParseAmount(r.Amount, r.Currency, "amount")
+	amount, err := parseAmount(r.Amount, r.Currency, "amount")
 	if err != nil {
 		return err
 	}
@@ -342,6 +351,11 @@ func claimOf(raw json.RawMessage) (Claim, error) {
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return Claim{}, fmt.Errorf("claims: a placement resource in the views: %w", err)
 	}
+	return claimFrom(p), nil
+}
+
+// claimFrom renders a placement as a claim.
+func claimFrom(p projections.Placement) Claim {
 	cl := Claim{ClaimNumber: p.ClaimNumber, PlacementID: p.PlacementID, CustomerNumber: p.CustomerNumber, Status: p.Status,
 		Currency: p.Currency, FeeRate: p.FeeRate, OriginalAmount: p.OriginalAmount, WaivedAmount: p.WaivedAmount,
 		PaidAmount: p.RecoveredAmount, OpenAmount: p.OutstandingAmount, FeeAmount: p.FeeAmount, ResolvedAt: p.ResolvedAt,
@@ -351,7 +365,7 @@ func claimOf(raw json.RawMessage) (Claim, error) {
 			DueDate: inv.DueDate, Currency: p.Currency, InvoicedAmount: inv.InvoicedAmount, OriginalAmount: inv.Amount,
 			WaivedAmount: inv.WaivedAmount, PaidAmount: inv.PaidAmount, OpenAmount: inv.OpenAmount}
 	}
-	return cl, nil
+	return cl
 }
 
 // readClaim reads the caller's claim in the path, as fresh as the log.
@@ -377,8 +391,16 @@ func (s *Server) readClaim(c echo.Context) (Claim, error) {
 	return claimOf(raw)
 }
 
-// getClaim is GET /v1/claims/{claimNumber}.
+// getClaim is GET /v1/claims/{claimNumber}; with ?asOf= or ?atPosition=,
+// the claim as it stood then.
 func (s *Server) getClaim(c echo.Context) error {
+	cut, err := parseCut(c)
+	if err != nil {
+		return err
+	}
+	if !cut.IsZero() {
+		return s.getClaimThen(c, cut)
+	}
 	cl, err := s.readClaim(c)
 	if err != nil {
 		return err
@@ -386,6 +408,36 @@ func (s *Server) getClaim(c echo.Context) error {
 	if cl.Customer, err = s.openCustomer(c, cl, "GET /v1/claims/{claimNumber}"); err != nil {
 		return err
 	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", personalCacheControl)
+	h.Set("ETag", claimETag(cl.Revision, cl.Customer))
+	return c.JSON(http.StatusOK, cl)
+}
+
+// getClaimThen is the claim as it stood at cut, folded from its events as
+// GET /v1/placements/{id}?asOf= does. It carries no customer: the debtor's
+// personal data is served only as it stands, and each such read recorded.
+func (s *Server) getClaimThen(c echo.Context, cut projections.Cut) error {
+	if err := s.waitFresh(c); err != nil {
+		return err
+	}
+	creditor := who(c).id
+	id, found, err := s.runner.Views.ClaimPlacement(creditor, c.Param("claimNumber"))
+	if err != nil {
+		return err
+	}
+	if !found {
+		return domain.ErrNotFound
+	}
+	events, err := s.runner.History(c.Request().Context(), creditor, id)
+	if err != nil {
+		return err
+	}
+	p, existed := projections.RenderEvents(projections.Until(events, cut))
+	if !existed {
+		return &domain.Error{Kind: domain.KindNotFound, Code: "not_found", Message: "the claim did not exist yet at that point"}
+	}
+	cl := claimFrom(p)
 	c.Response().Header().Set("ETag", fmt.Sprintf(`"%d"`, cl.Revision))
 	return c.JSON(http.StatusOK, cl)
 }

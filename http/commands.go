@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -23,8 +21,8 @@ import (
 var idempotencyKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
 
 // commandRequest builds the command.Request of an HTTP request: who asks,
-// its id, its Idempotency-Key with a hash of method, path and body, and
-// If-Match.
+// its id, its Idempotency-Key with the hash of method, path and body (see
+// requestHash), and If-Match.
 func (s *Server) commandRequest(c echo.Context, body []byte) (command.Request, error) {
 	p := who(c)
 	req := command.Request{Actor: p.id, ActorType: p.kind, RequestID: requestID(c)}
@@ -35,16 +33,20 @@ func (s *Server) commandRequest(c echo.Context, body []byte) (command.Request, e
 		if !idempotencyKeyPattern.MatchString(key) {
 			return req, newError(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 printable ASCII characters")
 		}
-		h := sha256.New()
-		fmt.Fprintf(h, "%s\n%s\n", c.Request().Method, c.Request().URL.Path)
-		h.Write(body)
-		req.IdempotencyKey, req.RequestHash = key, hex.EncodeToString(h.Sum(nil))
+		hash, err := s.requestHash(c, req.Actor, key, body, nil)
+		if err != nil {
+			return req, err
+		}
+		req.IdempotencyKey, req.RequestHash = key, hash
 	}
 	if im := c.Request().Header.Get("If-Match"); im != "" {
 		v := strings.Trim(strings.TrimPrefix(strings.TrimSpace(im), "W/"), `"`)
+		if rev, state, ok := strings.Cut(v, "-"); ok && (state == PersonalErased || state == PersonalDamaged) {
+			v = rev // a claim read's ETag may say "3-erased"
+		}
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			return req, newError(http.StatusBadRequest, "invalid_if_match", `If-Match must be a placement revision in quotes, like "3"`)
+			return req, newError(http.StatusBadRequest, "invalid_if_match", `If-Match must be a placement's ETag, its revision in quotes, like "3"`)
 		}
 		req.IfMatch = &n
 	}

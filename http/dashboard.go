@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,13 @@ var staticFS embed.FS
 const (
 	sessionCookie = "ledger_session"
 	sessionTTL    = 8 * time.Hour
+	// MaxSessionsPerCreditor bounds one creditor's signed-in sessions: a
+	// sign-in beyond it ends that creditor's oldest session, so sign-ins
+	// cannot grow the server's memory without bound.
+	MaxSessionsPerCreditor = 16
+	// sessionSweepEvery is how often expired sessions are forgotten, while
+	// any are held.
+	sessionSweepEvery = 5 * time.Minute
 )
 
 type session struct {
@@ -57,9 +65,21 @@ type session struct {
 	notice, err string
 }
 
+// sessions are the dashboard's signed-in sessions, at most
+// MaxSessionsPerCreditor per creditor. Expired ones are refused at once and
+// forgotten by a sweep on a timer, which runs only while sessions are held;
+// no sign-in walks the whole map.
 type sessions struct {
 	mu sync.Mutex
 	m  map[string]session
+	// byCreditor lists each creditor's session ids, oldest first.
+	byCreditor map[string][]string
+	now        func() time.Time
+	sweeper    *time.Timer
+}
+
+func newSessions() *sessions {
+	return &sessions{m: map[string]session{}, byCreditor: map[string][]string{}, now: time.Now}
 }
 
 func randomToken() string {
@@ -71,23 +91,71 @@ func randomToken() string {
 func (ss *sessions) create(creditor string) (string, session) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	now := time.Now()
-	for id, s := range ss.m { // drop expired sessions on the way
+	id, s := randomToken(), session{creditor: creditor, csrf: randomToken(), expires: ss.now().Add(sessionTTL)}
+	ss.m[id] = s
+	ids := append(ss.byCreditor[creditor], id)
+	for len(ids) > MaxSessionsPerCreditor { // the oldest session ends
+		delete(ss.m, ids[0])
+		ids = ids[1:]
+	}
+	ss.byCreditor[creditor] = slices.Clip(ids)
+	if ss.sweeper == nil {
+		ss.sweeper = time.AfterFunc(sessionSweepEvery, ss.sweepTick)
+	}
+	return id, s
+}
+
+// remove forgets a session; the caller holds the lock.
+func (ss *sessions) remove(id string) {
+	s, ok := ss.m[id]
+	if !ok {
+		return
+	}
+	delete(ss.m, id)
+	ids := slices.DeleteFunc(ss.byCreditor[s.creditor], func(x string) bool { return x == id })
+	if len(ids) == 0 {
+		delete(ss.byCreditor, s.creditor)
+		return
+	}
+	ss.byCreditor[s.creditor] = ids
+}
+
+// sweep forgets the sessions expired at now.
+func (ss *sessions) sweep(now time.Time) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for id, s := range ss.m {
 		if now.After(s.expires) {
-			delete(ss.m, id)
+			ss.remove(id)
 		}
 	}
-	id, s := randomToken(), session{creditor: creditor, csrf: randomToken(), expires: now.Add(sessionTTL)}
-	ss.m[id] = s
-	return id, s
+}
+
+// sweepTick is the timer's sweep; it re-arms while sessions are held.
+func (ss *sessions) sweepTick() {
+	ss.sweep(ss.now())
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if len(ss.m) > 0 {
+		ss.sweeper.Reset(sessionSweepEvery)
+		return
+	}
+	ss.sweeper = nil
+}
+
+// count is how many sessions are held.
+func (ss *sessions) count() int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return len(ss.m)
 }
 
 func (ss *sessions) get(id string) (session, bool) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	s, ok := ss.m[id]
-	if !ok || time.Now().After(s.expires) {
-		delete(ss.m, id)
+	if !ok || ss.now().After(s.expires) {
+		ss.remove(id)
 		return session{}, false
 	}
 	return s, true
@@ -120,7 +188,7 @@ func (ss *sessions) takeFlash(id string) (notice, err string) {
 func (ss *sessions) drop(id string) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	delete(ss.m, id)
+	ss.remove(id)
 }
 
 var pages = func() map[string]*template.Template {
@@ -229,7 +297,7 @@ func (s *Server) registerDashboard() {
 	s.GET("/dashboard/finance", s.dashFinance, s.boundAnonymous)
 	s.GET("/dashboard/finance.csv", s.dashFinanceCSV, s.boundAnonymous)
 	form := []echo.MiddlewareFunc{s.boundAnonymous, s.formGuard}
-	s.POST("/signin", s.signin, form...)
+	s.POST("/signin", s.signin, s.boundAnonymous, s.limitSignIns, s.formGuard)
 	s.POST("/signout", s.signout, form...)
 	s.POST("/dashboard/bulk", s.dashBulk, form...)
 	s.POST("/dashboard/placements/:id/:action", s.dashAction, form...)
@@ -261,6 +329,19 @@ func (s *Server) boundAnonymous(next echo.HandlerFunc) echo.HandlerFunc {
 			return newError(http.StatusTooManyRequests, "too_many_requests", "the dashboard is busy; try again in a moment")
 		}
 		defer s.anonymous.Add(-1)
+		return next(c)
+	}
+}
+
+// limitSignIns answers 429, with Retry-After, to a client address that has
+// spent its sign-in attempts (see SignInBurst), before the form is read.
+func (s *Server) limitSignIns(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if ok, wait := s.signIns.take(clientAddress(c.Request().RemoteAddr)); !ok {
+			c.Response().Header().Set("Retry-After", retryAfter(wait))
+			return s.render(c, http.StatusTooManyRequests, "signin", page{Title: "Sign in",
+				Error: "Too many sign-in attempts from your address; please wait a minute and try again."})
+		}
 		return next(c)
 	}
 }
@@ -319,7 +400,7 @@ func (s *Server) render(c echo.Context, status int, name string, p page) error {
 	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Cache-Control", "no-store")
+	h.Set("Cache-Control", personalCacheControl) // a placement's page shows its debtor
 	h.Set(echo.HeaderContentType, "text/html; charset=utf-8")
 	c.Response().WriteHeader(status)
 	return pages[name].ExecuteTemplate(c.Response(), "layout", p)

@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/labstack/echo/v4"
+	"github.com/shopspring/decimal"
 
 	"github.com/collections-ledger/ledger/domain"
 )
@@ -237,4 +238,20 @@ func jsonEncode(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
+}
+
+// parseAmount reads an amount of a JSON body: a JSON number or string, as
+// domain.ParseAmount reads it. Any other JSON value (true, an array, an
+// object) is a wrong type, 400 as for every other field; null or absent is
+// a missing amount (domain.ParseAmount: 422).
+func parseAmount(raw json.RawMessage, currency, field string) (decimal.Decimal, error) {
+	if t := bytes.TrimSpace(raw); len(t) > 0 {
+		switch t[0] {
+		case '[', '{', 't', 'f':
+			kind := map[byte]string{'[': "an array", '{': "an object", 't': "a boolean", 'f': "a boolean"}[t[0]]
+			msg := "must be a JSON number or string, not " + kind
+			return decimal.Decimal{}, newError(http.StatusBadRequest, "wrong_type", field+" "+msg, domain.FieldError{Field: field, Message: msg})
+		}
+	}
+	return domain.ParseAmount(raw, currency, field)
 }

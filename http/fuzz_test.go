@@ -31,6 +31,7 @@ func FuzzCommandBody(f *testing.F) {
 		`{"placementIds":["3fa85f64-5717-4562-b3fc-2c963f66afa6"],"reason":"OTHER"}`,
 		`{"url":"https://example.com/h","secret":"0123456789abcdefgh"}`, `{"nextSendAt":"2030-01-01T09:00:00Z"}`,
 		`{"scheduledAt":"2030-01-01T09:00:00+02:00"}`, `{"a":{"a":{"a":[[[[1]]]]}}}`, `{"amount":"` + "9999999999999.999999999999" + `"}`,
+		`{"amount":1e2}`, `{"amount":"1.2345E2"}`, `{"amount":1e-3}`, `{"amount":1e400}`, `{"amount":1e-999999999999}`, `{"amount":[1]}`, `{"amount":true}`,
 	}
 	for i, s := range seeds {
 		f.Add(uint8(i), []byte(s))

@@ -145,6 +145,23 @@ func (s *Server) openCustomerFor(c echo.Context, actor, actorType string, cl Cla
 	return out, nil
 }
 
+// personalCacheControl is the Cache-Control of every response that may show
+// personal data in clear: no cache, shared or the browser's own, keeps a
+// copy, so an erasure leaves none behind.
+const personalCacheControl = "no-store, private"
+
+// claimETag is the ETag of a claim read that shows its debtor: the
+// placement's revision, and what became of the personal data when it is no
+// longer shown in clear. An erasure appends nothing to the placement, so
+// without the suffix a claim erased at revision 3 would keep the ETag "3" of
+// the answer that showed the data. If-Match reads the revision before '-'.
+func claimETag(revision uint64, cust *ClaimCustomer) string {
+	if cust == nil || cust.PersonalDataStatus == PersonalNone || cust.PersonalDataStatus == PersonalPresent {
+		return fmt.Sprintf(`"%d"`, revision)
+	}
+	return fmt.Sprintf(`"%d-%s"`, revision, cust.PersonalDataStatus)
+}
+
 type erasureRequest struct {
 	Reason string `json:"reason"`
 }
@@ -266,6 +283,15 @@ func (s *Server) changeContact(c echo.Context) error {
 		if sealed, err = pii.Seal(s.personal, creditor, customer, id.String(), pii.Context(domain.TypeDebtorContactChanged, change.String()), personal); err != nil {
 			s.logger.Error("sealing personal data failed", "err", err.Error())
 			return newError(http.StatusServiceUnavailable, "key_store_unavailable", "the key store cannot seal personal data right now; nothing was recorded")
+		}
+	}
+	if req.IdempotencyKey != "" {
+		d := &debtorFields{creditor: creditor, customer: customer}
+		if sealed != nil {
+			d.keyID = sealed.KeyID
+		}
+		if req.RequestHash, err = s.requestHash(c, req.Actor, req.IdempotencyKey, body, d); err != nil {
+			return err
 		}
 	}
 	start := time.Now()

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -66,7 +65,7 @@ func (s *Server) place(c echo.Context) error {
 		return domain.Invalid(domain.FieldError{Field: "invoices", Message: fmt.Sprintf("at most %d invoices", domain.MaxInvoices)})
 	}
 	for i, inv := range r.Invoices {
-		amount, err := domain.ParseAmount(inv.Amount, r.Currency, fmt.Sprintf("invoices[%d].amount", i))
+		amount, err := parseAmount(inv.Amount, r.Currency, fmt.Sprintf("invoices[%d].amount", i))
 		if err != nil {
 			return err
 		}
@@ -194,6 +193,9 @@ func (s *Server) getPlacement(c echo.Context) error {
 	if err := s.waitMinPosition(c); err != nil {
 		return err
 	}
+	if err := s.waitOwnWrites(c); err != nil {
+		return err
+	}
 	resource, revision, found, err := s.runner.Views.Placement(who(c).id, id)
 	if err != nil {
 		return err
@@ -206,15 +208,8 @@ func (s *Server) getPlacement(c echo.Context) error {
 }
 
 // rawJSON writes JSON the views keep as it is served, as c.JSON would have
-// encoded it (a trailing newline; indented with ?pretty).
+// encoded it (with a trailing newline).
 func rawJSON(c echo.Context, status int, b []byte) error {
-	if _, pretty := c.QueryParams()["pretty"]; pretty {
-		var out bytes.Buffer
-		if err := json.Indent(&out, b, "", "  "); err != nil {
-			return err
-		}
-		b = out.Bytes()
-	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
 	c.Response().WriteHeader(status)
 	if _, err := c.Response().Write(b); err != nil {
@@ -250,7 +245,7 @@ func (s *Server) paymentReceived(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	amount, err := domain.ParseAmount(r.Amount, "", "amount")
+	amount, err := parseAmount(r.Amount, "", "amount")
 	if err != nil {
 		return err
 	}

@@ -1,18 +1,27 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/collections-ledger/ledger/domain"
 )
 
 // reconciliation serves the creditor's reconciliation over [from, to): JSON,
-// or CSV with Accept: text/csv, from the creditor's entries in the window.
+// or CSV with Accept: text/csv, from the creditor's entries in the window;
+// with ?currency=, only that currency's.
 func (s *Server) reconciliation(c echo.Context) error {
 	from, to, err := window(c)
 	if err != nil {
 		return err
+	}
+	currency := c.QueryParam("currency")
+	if _, known := domain.MinorUnits(currency); currency != "" && !known {
+		return newError(http.StatusBadRequest, "invalid_query", fmt.Sprintf("currency %q is not an ISO 4217 code the ledger accepts", currency),
+			domain.FieldError{Field: "currency", Message: "must be an ISO 4217 code the ledger accepts, like EUR"})
 	}
 	if err := s.waitFresh(c); err != nil {
 		return err
@@ -20,6 +29,9 @@ func (s *Server) reconciliation(c echo.Context) error {
 	r, err := s.runner.Views.Reconciliation(who(c).id, from, to)
 	if err != nil {
 		return err
+	}
+	if currency != "" {
+		r = r.InCurrency(currency)
 	}
 	if strings.Contains(c.Request().Header.Get(echo.HeaderAccept), "text/csv") {
 		c.Response().Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")

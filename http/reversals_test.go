@@ -69,7 +69,7 @@ func TestReversePaymentReopensAndRecomputesTheFee(t *testing.T) {
 	status := feed[len(feed)-1]
 	require.Equal(t, "STATUS", status["type"])
 	assert.Equal(t, map[string]any{"date": status["status"].(map[string]any)["date"], "type": "REOPENED", "status": "active",
-		"reason": "PAYMENT_REVERSED", "paymentNumber": "P-2"}, status["status"])
+		"reason": "PAYMENT_REVERSED", "paymentNumber": "P-2", "resumedSequences": float64(0)}, status["status"])
 	assert.Equal(t, "DE-REV-AD001", feed[0]["confirmation"].(map[string]any)["paymentNumber"], "the feed names assigned numbers too")
 
 	// The same reversal again answers as the first did and records nothing.

@@ -19,7 +19,6 @@ import (
 
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
-	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/pii"
 	"github.com/collections-ledger/ledger/projections"
@@ -83,6 +82,7 @@ type Server struct {
 	webhooks  *webhook.Reactor
 	verify    func(ctx context.Context, live *projections.Views) (verify.Report, error)
 	sessions  *sessions
+	signIns   *signInLimiter
 	inFlight  sync.Map // principal id -> *atomic.Int64
 	maxPerKey int64
 	// anonymous counts dashboard requests in flight without an API key.
@@ -91,6 +91,9 @@ type Server struct {
 	publicURL     *url.URL
 	webhookPolicy webhook.Policy
 	personal      pii.Keys
+	// acknowledged is the highest log position a command's 2xx answer
+	// carried (see acknowledge).
+	acknowledged atomic.Uint64
 }
 
 // New builds the server and its routes.
@@ -107,7 +110,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		Echo: echo.New(), commands: cfg.Commands, verify: cfg.Verify, runner: cfg.Runner, keys: cfg.Keys,
 		logger: cfg.Logger, registry: cfg.Registry, minWait: cfg.MinPositionWait, webhooks: cfg.Webhooks,
-		sessions: &sessions{m: map[string]session{}}, maxPerKey: int64(cfg.MaxConcurrentPerKey),
+		sessions: newSessions(), signIns: newSignInLimiter(), maxPerKey: int64(cfg.MaxConcurrentPerKey),
 		maxAnonymous: int64(cfg.MaxAnonymousInFlight), publicURL: cfg.PublicURL, webhookPolicy: cfg.WebhookPolicy,
 		personal: cfg.Personal,
 	}
@@ -134,7 +137,12 @@ func New(cfg Config) *Server {
 	// middleware would also run for every unknown /v1 path (echo registers a
 	// catch-all for it), answering 401 or 403 where 404 or 405 is right.
 	v1 := s.Group("/v1")
-	cred, agency := s.authenticate(journal.ActorCreditor), s.authenticate(journal.ActorAgency)
+	// The query string is checked after the key: a request without a valid
+	// key is 401 whatever it asks.
+	checked := func(auth echo.MiddlewareFunc) echo.MiddlewareFunc {
+		return func(next echo.HandlerFunc) echo.HandlerFunc { return auth(s.checkQuery(next)) }
+	}
+	cred, agency := checked(s.authenticate(journal.ActorCreditor)), checked(s.authenticate(journal.ActorAgency))
 	v1.POST("/placements", s.place, cred)
 	v1.GET("/placements", s.listPlacements, cred)
 	v1.GET("/placements/:id", s.getPlacement, cred)
@@ -162,7 +170,7 @@ func New(cfg Config) *Server {
 	v1.GET("/webhook", s.getWebhook, cred)
 	v1.DELETE("/webhook", s.deleteWebhook, cred)
 	v1.GET("/webhook/deliveries", s.webhookDeliveries, cred)
-	v1.DELETE("/debtors/:customerNumber/personal-data", s.erasePersonalData, s.authenticate(journal.ActorCreditor, journal.ActorAgency))
+	v1.DELETE("/debtors/:customerNumber/personal-data", s.erasePersonalData, checked(s.authenticate(journal.ActorCreditor, journal.ActorAgency)))
 
 	v1.POST("/placements/:id/email-sequences", s.startSequence, agency)
 	v1.POST("/placements/:id/calls", s.scheduleCall, agency)
@@ -216,6 +224,7 @@ func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Response().Header()
 		h.Set("X-Request-Id", id)
 		h.Set("X-Content-Type-Options", "nosniff") // every body is what its Content-Type says
+		c.Response().Before(func() { s.acknowledge(c) })
 		start := time.Now()
 		err := next(c)
 		if err != nil {
@@ -283,25 +292,6 @@ func (s *Server) waitFresh(c echo.Context) error {
 	}
 	if err := s.runner.WaitFor(ctx, head); err != nil {
 		return newError(http.StatusServiceUnavailable, "not_caught_up", "the projections have not reached the log's head yet; try again")
-	}
-	return nil
-}
-
-// waitMinPosition honours ?minPosition=N on reads.
-func (s *Server) waitMinPosition(c echo.Context) error {
-	raw := c.QueryParam("minPosition")
-	if raw == "" {
-		return nil
-	}
-	n, err := strconv.ParseUint(raw, 10, 64)
-	if err != nil {
-		return newError(http.StatusBadRequest, "invalid_query", "minPosition must be a non-negative integer")
-	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), s.minWait)
-	defer cancel()
-	if err := s.runner.WaitFor(ctx, eventstore.Position(n)); err != nil {
-		return newError(http.StatusServiceUnavailable, "not_caught_up",
-			"the projections have not reached position "+raw+" yet; try again")
 	}
 	return nil
 }

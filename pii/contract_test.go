@@ -11,8 +11,11 @@ import (
 
 // KeysContract is what every key store behind pii.Keys must do; the file
 // store runs it here, and another implementation (an external KMS) runs it
-// against its own service.
-func KeysContract(t *testing.T, open func(t *testing.T) pii.Keys) {
+// against its own service. store makes a fresh, empty key store and returns
+// how to open an instance of it: each call opens another instance on the
+// same keys, as every instance of a deployment on KurrentDB opens one.
+func KeysContract(t *testing.T, store func(t *testing.T) (instance func() pii.Keys)) {
+	open := func(t *testing.T) pii.Keys { return store(t)() }
 	t.Run("a debtor keeps one current key", func(t *testing.T) {
 		k := open(t)
 		id1, key1, err := k.Current("acme", "K1")
@@ -65,6 +68,28 @@ func KeysContract(t *testing.T, open func(t *testing.T) pii.Keys) {
 		require.NoError(t, err)
 		assert.NotEqual(t, a, fresh, "after an erasure a debtor's new data gets a new key")
 	})
+	t.Run("an erasure on one instance holds on every other at once", func(t *testing.T) {
+		instance := store(t)
+		a, b := instance(), instance()
+		sealed, err := pii.Seal(a, "acme", "K1", "p-1", "PlacementOpened", []byte(`{"lastName":"X"}`))
+		require.NoError(t, err)
+		plain, err := pii.Open(b, "acme", "K1", "p-1", sealed)
+		require.NoError(t, err, "B reads what A sealed")
+		assert.Equal(t, `{"lastName":"X"}`, string(plain))
+		destroyed, err := a.Destroy("acme", "K1")
+		require.NoError(t, err)
+		require.True(t, destroyed)
+		_, err = pii.Open(b, "acme", "K1", "p-1", sealed)
+		assert.ErrorIs(t, err, pii.ErrErased, "B had the key in hand before A's erasure; it must not open the data after")
+		_, err = b.Key("acme", "K1", sealed.KeyID)
+		assert.ErrorIs(t, err, pii.ErrErased)
+		has, err := b.Has("acme", "K1")
+		require.NoError(t, err)
+		assert.False(t, has)
+		fresh, _, err := b.Current("acme", "K1")
+		require.NoError(t, err)
+		assert.NotEqual(t, sealed.KeyID, fresh, "new data after the erasure gets a new key on B too")
+	})
 	t.Run("an unknown key is erased", func(t *testing.T) {
 		_, err := open(t).Key("acme", "K9", "00000000-0000-4000-8000-000000000000")
 		assert.ErrorIs(t, err, pii.ErrErased)
@@ -74,9 +99,12 @@ func KeysContract(t *testing.T, open func(t *testing.T) pii.Keys) {
 }
 
 func TestFileKeysContract(t *testing.T) {
-	KeysContract(t, func(t *testing.T) pii.Keys {
-		k, err := pii.OpenFileKeys(t.TempDir(), master(t))
-		require.NoError(t, err)
-		return k
+	KeysContract(t, func(t *testing.T) func() pii.Keys {
+		dir, m := t.TempDir(), master(t)
+		return func() pii.Keys {
+			k, err := pii.OpenFileKeys(dir, m)
+			require.NoError(t, err)
+			return k
+		}
 	})
 }

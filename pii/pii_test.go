@@ -11,7 +11,7 @@ import (
 	"github.com/collections-ledger/ledger/pii"
 )
 
-func master(t *testing.T) []byte {
+func master(t testing.TB) []byte {
 	t.Helper()
 	k, err := pii.ParseMasterKey(pii.NewMasterKey())
 	require.NoError(t, err)

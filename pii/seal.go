@@ -3,7 +3,9 @@ package pii
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 
@@ -78,4 +80,22 @@ func gcm(key []byte) (cipher.AEAD, error) {
 		return nil, fmt.Errorf("pii: a data key: %w", err)
 	}
 	return cipher.NewGCM(block)
+}
+
+// Fingerprint is a keyed hash of personal data under one of the debtor's
+// data keys (by its id), for comparing a request with an earlier one
+// without keeping the data in clear or under a plain hash that trying
+// candidates could confirm: once the debtor is erased, no one can tell
+// what it was made of. ErrErased when that key was destroyed.
+func Fingerprint(keys Keys, creditor, customer, keyID string, plain []byte) ([]byte, error) {
+	key, err := keys.Key(creditor, customer, keyID)
+	if err != nil {
+		return nil, err
+	}
+	derive := hmac.New(sha256.New, key) // never the data key itself: one derived from it for this use only
+	derive.Write([]byte("ledger-request-fingerprint/1"))
+	mac := hmac.New(sha256.New, derive.Sum(nil))
+	mac.Write([]byte(creditor + "\x00" + customer + "\x00"))
+	mac.Write(plain)
+	return mac.Sum(nil), nil
 }

@@ -383,6 +383,12 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 			}
 		}
 	}
+	if _, changed := rec.Event.(domain.DebtorContactChanged); changed && p.Status.Closed() {
+		// New personal data after the closing: retention looks at it again.
+		if err := t.set(key(t.gen, tClosedChange).pos(rec.Position).str(creditor).str(p.CustomerNumber).id(id), nil); err != nil {
+			return err
+		}
+	}
 	if old, now := resumeAt(before), resumeAt(*p); !old.Equal(now) {
 		if !old.IsZero() {
 			if err := t.del(key(t.gen, tHold).time(old).id(id)); err != nil {

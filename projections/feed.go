@@ -40,11 +40,15 @@ const (
 // FeedItem is one item of a transaction feed, in the shape of the claim
 // recalls document.
 type FeedItem struct {
-	SortNumber         uint64              `json:"sortNumber"`
-	ID                 uuid.UUID           `json:"id"`
-	Type               string              `json:"type"`
-	CustomerNumber     string              `json:"customerNumber"`
-	ClaimNumber        string              `json:"claimNumber"`
+	SortNumber     uint64    `json:"sortNumber"`
+	ID             uuid.UUID `json:"id"`
+	Type           string    `json:"type"`
+	CustomerNumber string    `json:"customerNumber"`
+	ClaimNumber    string    `json:"claimNumber"`
+	// RequestID is the requestId of the command the item comes from, as its
+	// answer (a 202's body) and the audit trail give it (events of schema 4
+	// on).
+	RequestID          string              `json:"requestId,omitempty"`
 	Confirmation       *Confirmation       `json:"confirmation,omitempty"`
 	Closing            *Closing            `json:"closing,omitempty"`
 	Rejection          *Rejection          `json:"rejection,omitempty"`
@@ -70,6 +74,9 @@ type Confirmation struct {
 	// PaymentNumber names a DIRECT_PAYMENT's payment (events of schema 3 on),
 	// as a reversal names it.
 	PaymentNumber string `json:"paymentNumber,omitempty"`
+	// CreditWaiverNumber is a PARTIAL_RECALL's client-chosen number, when it
+	// gave one (events of schema 4 on).
+	CreditWaiverNumber string `json:"creditWaiverNumber,omitempty"`
 }
 
 type Closing struct {
@@ -97,6 +104,9 @@ type AccountingDocument struct {
 	// REALLOCATION or CANCELLATION takes back.
 	OriginalType   string `json:"originalType,omitempty"`
 	OriginalNumber string `json:"originalNumber,omitempty"`
+	// PaymentNumber names the payment of a DIRECT_PAYMENT document, or the
+	// one a reversal takes back (documents of schema 4 on).
+	PaymentNumber string `json:"paymentNumber,omitempty"`
 }
 
 // StatusChange is a STATUS item: the placement was paused, resumed, or
@@ -104,15 +114,18 @@ type AccountingDocument struct {
 // Status the placement's status after it; Reason the pause's reason
 // (DISPUTE, CREDITOR_REQUEST, OTHER) or the reopening's (PAYMENT_REVERSED);
 // ResumeAt when a pause ends by itself; Automatic when the ledger resumed
-// it at resumeAt; PaymentNumber the reversed payment that reopened it.
+// it at resumeAt; PaymentNumber the reversed payment that reopened it;
+// ResumedSequences how many email sequences a reopening made active again
+// (those the payoff had paused; events of schema 4 on).
 type StatusChange struct {
-	Date          string     `json:"date"`
-	Type          string     `json:"type"`
-	Status        string     `json:"status"`
-	Reason        string     `json:"reason,omitempty"`
-	ResumeAt      *time.Time `json:"resumeAt,omitempty"`
-	Automatic     bool       `json:"automatic,omitempty"`
-	PaymentNumber string     `json:"paymentNumber,omitempty"`
+	Date             string     `json:"date"`
+	Type             string     `json:"type"`
+	Status           string     `json:"status"`
+	Reason           string     `json:"reason,omitempty"`
+	ResumeAt         *time.Time `json:"resumeAt,omitempty"`
+	Automatic        bool       `json:"automatic,omitempty"`
+	PaymentNumber    string     `json:"paymentNumber,omitempty"`
+	ResumedSequences *int       `json:"resumedSequences,omitempty"`
 }
 
 // statusItemsSince is the schema version from which pauses and resumes have
@@ -120,11 +133,20 @@ type StatusChange struct {
 // an existing feed moves.
 const statusItemsSince = 3
 
+// tracedSince is the schema version from which items name the request that
+// caused them, a waiver's number and a partial recall's REJECTION type, and
+// a recall of nothing outstanding has no CONFIRMATION of 0: earlier events
+// keep the items they had, byte for byte.
+const tracedSince = 4
+
 type LineItem struct {
 	InvoiceNumber  string `json:"invoiceNumber"`
 	ContractNumber string `json:"contractNumber"`
 	Amount         Exact  `json:"amount"`
 	AllocateTo     string `json:"allocateTo,omitempty"`
+	// CreditWaiverNumber is the number of the waiver a CREDIT_WAIVER line
+	// comes from, when the client gave one.
+	CreditWaiverNumber string `json:"creditWaiverNumber,omitempty"`
 }
 
 var itemNamespace = uuid.MustParse("0b8f6a52-3d0e-4f57-9c0a-8f5b1f4d2e61")
@@ -168,26 +190,40 @@ func (c *commandItems) empty() bool { return len(c.items)+len(c.closing) == 0 }
 // add renders the items one event calls for; p is the placement after it.
 func (c *commandItems) add(p domain.Placement, se StoredEvent) {
 	date := se.Meta.OccurredAt.UTC().Format(time.DateOnly)
+	traced := se.Meta.SchemaVersion >= tracedSince
 	base := func(k int, typ string) FeedItem {
-		return FeedItem{ID: itemID(se.ID, k), Type: typ, CustomerNumber: p.CustomerNumber, ClaimNumber: p.ClaimNumber,
+		it := FeedItem{ID: itemID(se.ID, k), Type: typ, CustomerNumber: p.CustomerNumber, ClaimNumber: p.ClaimNumber,
 			Position: se.Position, OccurredAt: se.Meta.OccurredAt}
+		if traced {
+			it.RequestID = se.Meta.RequestID
+		}
+		return it
 	}
 	switch e := se.Event.(type) {
 	case domain.CreditWaiverIssued:
 		it := base(0, ItemConfirmation)
 		it.Confirmation = &Confirmation{Date: date, Type: "PARTIAL_RECALL", Number: p.CustomerNumber,
 			ContractNumber: e.ContractNumber, Amount: Exact(e.Amount), Currency: e.Currency}
+		if traced {
+			it.Confirmation.CreditWaiverNumber = e.CreditWaiverNumber
+		}
 		c.items = append(c.items, it)
 	case domain.PlacementRecalled:
-		it := base(0, ItemConfirmation)
-		it.Confirmation = &Confirmation{Date: date, Type: "RECALL", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.OutstandingAmount)}
-		c.items = append(c.items, it)
+		if !traced || !e.OutstandingAmount.IsZero() { // waivers that cleared the claim confirm no recall of 0
+			it := base(0, ItemConfirmation)
+			it.Confirmation = &Confirmation{Date: date, Type: "RECALL", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.OutstandingAmount)}
+			c.items = append(c.items, it)
+		}
 		cl := base(1, ItemClosing)
 		cl.Closing = &Closing{Date: date, Type: "RECALLED_BY_CLIENT"}
 		c.closing = append(c.closing, cl)
 	case domain.RecallRejected:
 		it := base(0, ItemRejection)
-		it.Rejection = &Rejection{Date: date, Type: "RECALL", Description: e.Reason, Number: p.CustomerNumber, ContractNumber: "", Reason: "OTHER"}
+		kind := domain.RecallTotal
+		if traced && e.Kind != "" {
+			kind = e.Kind // which recall was rejected: RECALL or PARTIAL_RECALL
+		}
+		it.Rejection = &Rejection{Date: date, Type: kind, Description: e.Reason, Number: p.CustomerNumber, ContractNumber: "", Reason: "OTHER"}
 		c.items = append(c.items, it)
 	case domain.PaymentReceived:
 		it := base(0, ItemConfirmation)
@@ -211,21 +247,32 @@ func (c *commandItems) add(p domain.Placement, se StoredEvent) {
 	case domain.PlacementReopened:
 		it := base(0, ItemStatus)
 		it.Status = &StatusChange{Date: date, Type: "REOPENED", Status: string(domain.StatusActive), Reason: e.Reason, PaymentNumber: e.PaymentNumber}
+		if traced {
+			n := len(e.Sequences)
+			it.Status.ResumedSequences = &n
+		}
 		c.items = append(c.items, it)
 	case domain.AccountingDocumentIssued:
 		it := base(0, ItemAccountingDocument)
-		doc := &AccountingDocument{Date: e.Date, Type: e.Type, Number: e.DocumentNumber, Amount: Exact(e.Amount), Currency: e.Currency, LineItems: []LineItem{},
-			OriginalType: e.OriginalType, OriginalNumber: e.OriginalNumber}
-		for _, l := range e.LineItems {
-			doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: l.InvoiceNumber, ContractNumber: l.ContractNumber, Amount: Exact(l.Amount), AllocateTo: l.AllocateTo})
-		}
-		it.AccountingDocument = doc
+		it.AccountingDocument = accountingDocument(e)
 		c.items = append(c.items, it)
 	case domain.PlacementPaid:
 		cl := base(0, ItemClosing)
 		cl.Closing = &Closing{Date: date, Type: "FULL_PAYMENT"}
 		c.closing = append(c.closing, cl)
 	}
+}
+
+// accountingDocument renders a document as its ACCOUNTING_DOCUMENT item
+// shows it.
+func accountingDocument(e domain.AccountingDocumentIssued) *AccountingDocument {
+	doc := &AccountingDocument{Date: e.Date, Type: e.Type, Number: e.DocumentNumber, Amount: Exact(e.Amount), Currency: e.Currency, LineItems: []LineItem{},
+		OriginalType: e.OriginalType, OriginalNumber: e.OriginalNumber, PaymentNumber: e.PaymentNumber}
+	for _, l := range e.LineItems {
+		doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: l.InvoiceNumber, ContractNumber: l.ContractNumber, Amount: Exact(l.Amount),
+			AllocateTo: l.AllocateTo, CreditWaiverNumber: l.CreditWaiverNumber})
+	}
+	return doc
 }
 
 // end appends the command's items, closings last, to feed with their

@@ -33,6 +33,7 @@ import (
 //	'n' placement id, 'p' or 'w', number             → what a payment ('p') or credit waiver ('w') number was processed as (JSON)
 //	'q' creditor, kind, value, opened position      → placement id            (claims by customer 'u', contract 'k' or invoice 'v' number)
 //	'd' resolvedAt, creditor, customer, placement id → (empty)                 (closed placements by when they closed, for retention)
+//	'k' position, creditor, customer, placement id   → (empty)                 (contact changes of closed placements, for retention)
 //
 // Keys outside any generation hold the store's own state (metaPrefix).
 const (
@@ -53,6 +54,7 @@ const (
 	tNumber       = 'n'
 	tSearch       = 'q'
 	tClosed       = 'd'
+	tClosedChange = 'k'
 )
 
 // keyBuf builds a key. Each method returns a new key and leaves its receiver

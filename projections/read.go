@@ -157,6 +157,36 @@ func (v *Views) Closed(from, to time.Time, fn func(creditor, customer string, pl
 	})
 }
 
+// ClosedContactChanges calls fn, in log order, with each contact change
+// recorded after position after on a placement that was closed then: its
+// creditor, customer number, placement id and position. fn returns false
+// to stop. The retention reactor reads those since its last run: new
+// personal data of a debtor whose retention may have passed already.
+func (v *Views) ClosedContactChanges(after eventstore.Position, fn func(creditor, customer string, placement uuid.UUID, at eventstore.Position) bool) error {
+	prefix := key(v.generation(), tClosedChange)
+	return v.scan(prefix.pos(after+1), prefix.upper(), func(k, _ []byte) (bool, error) {
+		rest := k[len(prefix):]
+		malformed := fmt.Errorf("projections: a closed placement's contact change key is malformed")
+		if len(rest) < 8 {
+			return false, malformed
+		}
+		at := eventstore.Position(binary.BigEndian.Uint64(rest[:8]))
+		rest = rest[8:]
+		var parts [2]string
+		for i := range parts {
+			n, w := binary.Uvarint(rest)
+			if w <= 0 || len(rest) < w+int(n) {
+				return false, malformed
+			}
+			parts[i], rest = string(rest[w:w+int(n)]), rest[w+int(n):]
+		}
+		if len(rest) != 16 {
+			return false, malformed
+		}
+		return fn(parts[0], parts[1], uuid.UUID(rest), at), nil
+	})
+}
+
 // Payment is a payment of a placement as the views know it: its number
 // (given, or assigned by the ledger) and what it was processed as.
 type Payment struct {

@@ -22,7 +22,7 @@ import (
 // Version is the version of the views this code builds. It changes whenever
 // what the views hold, or how, changes; views of another version are rebuilt
 // from position 0.
-const Version = 4
+const Version = 5
 
 // Views is an instance's local store of read models: a Pebble database of
 // its own, beside the event store (or, with KurrentDB, on each instance).
@@ -102,9 +102,10 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 		opts.SyncEvery = time.Second
 	}
 	if opts.FS == nil {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, pebbleutil.PrivateDir); err != nil {
 			return nil, fmt.Errorf("projections: create the view store's directory: %w", err)
 		}
+		opts.FS = pebbleutil.PrivateFS() // its files 0600
 	}
 	cache := pebble.NewCache(opts.CacheBytes)
 	defer cache.Unref()

@@ -123,6 +123,20 @@ func (r Report) Total(currency string) Amounts {
 	return zero()
 }
 
+// InCurrency is the report of the entries in one currency only: its lines,
+// entries and payments, and its totals (zero amounts when it has none).
+func (r Report) InCurrency(currency string) Report {
+	var entries []Entry
+	for _, e := range r.Entries {
+		if e.Currency == currency {
+			entries = append(entries, e)
+		}
+	}
+	out := FromEntries(r.Creditor, r.From, r.To, entries)
+	out.Totals[currency] = out.Total(currency)
+	return out
+}
+
 // Figures are what one entry adds to its line and to the totals.
 func (e Entry) Figures() Amounts {
 	a := zero()

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -84,30 +85,59 @@ type Debtor struct {
 // and whose last closing is longer ago than retention, and whose personal
 // data still has its key: those a retention run erases.
 func Due(views *projections.Views, keys pii.Keys, retention time.Duration, now time.Time) ([]Debtor, error) {
-	return dueBetween(views, keys, time.Time{}, now.Add(-retention), retention)
+	out, _, err := dueBetween(views, keys, window{cutoff: now.Add(-retention)}, retention)
+	return out, err
 }
 
-// dueBetween is Due for the debtors whose last closing is in [from,
-// cutoff): it reads the views' index of closed placements in that window
-// and each candidate's placements, not every placement. A debtor becomes
-// due exactly when its last closing passes the cutoff, so a reactor that
-// moves from on to each run's cutoff visits each closing once.
-func dueBetween(views *projections.Views, keys pii.Keys, from, cutoff time.Time, retention time.Duration) ([]Debtor, error) {
+// window is what one run looks at: the closings in [from, cutoff), and the
+// contact changes of closed placements after position after.
+type window struct {
+	from, cutoff time.Time
+	after        eventstore.Position
+}
+
+// dueBetween is Due for the debtors whose last closing is in the window,
+// or who got new personal data on a closed placement after its position:
+// it reads the views' index of closed placements in that window, the index
+// of closed placements' contact changes, and each candidate's placements,
+// not every placement. A debtor becomes due exactly when its last closing
+// passes the cutoff, or at a contact change when that passed already, so a
+// reactor that moves the window on with each run visits each once. It
+// returns the position of the last contact change it read (after: none).
+func dueBetween(views *projections.Views, keys pii.Keys, w window, retention time.Duration) ([]Debtor, eventstore.Position, error) {
 	candidates := map[[2]string]bool{}
 	var order [][2]string
-	err := views.Closed(from, cutoff, func(creditor, customer string, _ uuid.UUID, _ time.Time) bool {
+	add := func(creditor, customer string) {
 		k := [2]string{creditor, customer}
 		if !candidates[k] {
 			candidates[k] = true
 			order = append(order, k)
 		}
+	}
+	err := views.Closed(w.from, w.cutoff, func(creditor, customer string, _ uuid.UUID, _ time.Time) bool {
+		add(creditor, customer)
 		return true
 	})
 	if err != nil {
-		return nil, err
+		return nil, w.after, err
 	}
+	last := w.after
+	err = views.ClosedContactChanges(w.after, func(creditor, customer string, _ uuid.UUID, at eventstore.Position) bool {
+		add(creditor, customer)
+		last = at
+		return true
+	})
+	if err != nil {
+		return nil, w.after, err
+	}
+	out, err := dueOf(views, keys, order, w.cutoff, retention)
+	return out, last, err
+}
+
+// dueOf keeps the candidates that are due and still have a data key.
+func dueOf(views *projections.Views, keys pii.Keys, candidates [][2]string, cutoff time.Time, retention time.Duration) ([]Debtor, error) {
 	var out []Debtor
-	for _, k := range order {
+	for _, k := range candidates {
 		d, due, err := debtorDue(views, k[0], k[1], cutoff)
 		if err != nil {
 			return nil, err
@@ -170,11 +200,24 @@ func debtorDue(views *projections.Views, creditor, customer string, cutoff time.
 // RunOnce erases every debtor Due lists, as the actor "system" with reason
 // RETENTION_EXPIRED, and returns those it erased.
 func RunOnce(ctx context.Context, store eventstore.Store, views *projections.Views, keys pii.Keys, retention time.Duration, now time.Time) ([]Debtor, error) {
-	return runBetween(ctx, store, views, keys, time.Time{}, now.Add(-retention), retention, now)
+	var r Reactor
+	return r.Step(ctx, store, views, keys, retention, now)
 }
 
-func runBetween(ctx context.Context, store eventstore.Store, views *projections.Views, keys pii.Keys, from, cutoff time.Time, retention time.Duration, now time.Time) ([]Debtor, error) {
-	due, err := dueBetween(views, keys, from, cutoff, retention)
+// Reactor is the retention run of a live ledger: its first Step looks at
+// every closing; each later one only at the closings that passed the
+// cutoff since the last, and at the contact changes of closed placements
+// recorded since (new personal data of a debtor whose retention may have
+// passed already, even one erased before).
+type Reactor struct {
+	w window
+}
+
+// Step erases what is due at now and moves the reactor's window on.
+func (r *Reactor) Step(ctx context.Context, store eventstore.Store, views *projections.Views, keys pii.Keys, retention time.Duration, now time.Time) ([]Debtor, error) {
+	w := r.w
+	w.cutoff = now.Add(-retention)
+	due, last, err := dueBetween(views, keys, w, retention)
 	if err != nil {
 		return nil, err
 	}
@@ -186,25 +229,20 @@ func runBetween(ctx context.Context, store eventstore.Store, views *projections.
 		}
 		done = append(done, d)
 	}
+	r.w = window{from: w.cutoff, after: last}
 	return done, nil
 }
 
 // Run erases what is due every interval until ctx ends (under the lease:
-// one instance does it). The first run looks at every closing; each later
-// one only at the closings that passed the cutoff since the last.
+// one instance does it), a Reactor's Step at each.
 func Run(ctx context.Context, store eventstore.Store, views *projections.Views, keys pii.Keys, retention, every time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var from time.Time
+	var r Reactor
 	for {
-		now := time.Now()
-		cutoff := now.Add(-retention)
-		erased, err := runBetween(ctx, store, views, keys, from, cutoff, retention, now)
-		switch {
-		case err != nil && ctx.Err() == nil:
+		erased, err := r.Step(ctx, store, views, keys, retention, time.Now())
+		if err != nil && ctx.Err() == nil {
 			logger.Error("retention run failed; will try again", "err", err.Error())
-		case err == nil:
-			from = cutoff
 		}
 		if len(erased) > 0 {
 			logger.Info("retention: personal data erased", "debtors", len(erased))
@@ -217,24 +255,45 @@ func Run(ctx context.Context, store eventstore.Store, views *projections.Views, 
 	}
 }
 
+// MaxRetention is the longest retention period accepted: 100 years (of
+// 365 days). Longer ones would overflow the arithmetic on times (a period
+// of 300 years wrapped around to a negative one and made every closed
+// debtor due) and are never meant.
+const MaxRetention = 100 * 365 * 24 * time.Hour
+
+const retentionForm = "a retention is a positive number of years (10y), days (90d) or a duration (2160h)"
+
 // ParseRetention reads a retention period: a number of years (10y), days
-// (90d) or a Go duration (2160h).
+// (90d) or a Go duration (2160h), positive and at most MaxRetention (100y).
 func ParseRetention(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
+	tooLong := fmt.Errorf("a retention of %q is longer than the longest accepted, 100 years (100y, 36500d, 876000h)", s)
 	for unit, d := range map[string]time.Duration{"y": 365 * 24 * time.Hour, "d": 24 * time.Hour} {
 		if n, ok := strings.CutSuffix(s, unit); ok {
-			v, err := strconv.Atoi(n)
-			if err != nil || v <= 0 {
-				break
+			v, err := strconv.ParseUint(n, 10, 64)
+			switch {
+			case errors.Is(err, strconv.ErrRange) || err == nil && v > uint64(MaxRetention/d):
+				return 0, tooLong
+			case err != nil || v == 0:
+				return 0, errors.New(retentionForm)
 			}
 			return time.Duration(v) * d, nil
 		}
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, errors.New("a retention is a positive number of years (10y), days (90d) or a duration (2160h)")
+	switch {
+	case err != nil && oneUnit.MatchString(s):
+		return 0, tooLong // a number of hours, minutes or seconds beyond what a duration holds
+	case err != nil || d <= 0:
+		return 0, errors.New(retentionForm)
+	case d > MaxRetention:
+		return 0, tooLong
 	}
 	return d, nil
 }
+
+// oneUnit is a duration of digits and one unit, which ParseDuration
+// refuses only when it overflows.
+var oneUnit = regexp.MustCompile(`^[0-9]+(ns|us|µs|ms|s|m|h)$`)
 
 func decodeInto(b []byte, v any) error { return json.Unmarshal(b, v) }

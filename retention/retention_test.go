@@ -124,14 +124,44 @@ func TestRetentionErasesOnlyWhatIsDue(t *testing.T) {
 }
 
 func TestParseRetention(t *testing.T) {
-	for in, want := range map[string]time.Duration{"10y": 3650 * 24 * time.Hour, "90d": 90 * 24 * time.Hour, "2160h": 2160 * time.Hour} {
-		got, err := retention.ParseRetention(in)
-		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
+	day := 24 * time.Hour
+	for _, c := range []struct {
+		name, in string
+		want     time.Duration
+	}{
+		{"years", "10y", 3650 * day},
+		{"days", "90d", 90 * day},
+		{"hours", "2160h", 2160 * time.Hour},
+		{"a hundred years, the longest", "100y", 36500 * day},
+		{"a hundred years in days", "36500d", 36500 * day},
+		{"a hundred years in hours", "876000h", 876000 * time.Hour},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := retention.ParseRetention(c.in)
+			require.NoError(t, err)
+			assert.Equal(t, c.want, got)
+		})
 	}
-	for _, bad := range []string{"", "0d", "-1y", "ten years", "5w"} {
-		_, err := retention.ParseRetention(bad)
-		assert.Error(t, err, bad)
+	for _, c := range []struct{ name, in, says string }{
+		{"empty", "", "positive number"},
+		{"zero", "0d", "positive number"},
+		{"negative", "-1y", "positive number"},
+		{"words", "ten years", "positive number"},
+		{"weeks", "5w", "positive number"},
+		{"negative hours", "-5h", "positive number"},
+		{"101 years", "101y", "longest accepted, 100 years"},
+		{"300 years, which overflowed to a negative duration", "300y", "longest accepted, 100 years"},
+		{"years beyond any integer", "99999999999999999999999y", "longest accepted, 100 years"},
+		{"a day more than 100 years", "36501d", "longest accepted, 100 years"},
+		{"days that overflow", "200000d", "longest accepted, 100 years"},
+		{"hours beyond 100 years", "876001h", "longest accepted, 100 years"},
+		{"hours that overflow a duration", "3000000h", "longest accepted, 100 years"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := retention.ParseRetention(c.in)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.says)
+		})
 	}
 }
 
@@ -164,4 +194,65 @@ func TestReopenedIsNotDue(t *testing.T) {
 	due, err = retention.Due(f.views, f.keys, 365*24*time.Hour, later)
 	require.NoError(t, err)
 	assert.Empty(t, due, "reopened: open again, not due")
+}
+
+// changeContact records a contact change of a placement, with new personal
+// data sealed under the debtor's current key (a new one after an erasure).
+func (f *fixture) changeContact(t *testing.T, creditor, customer string, id uuid.UUID) {
+	change := uuid.New()
+	sealed, err := pii.Seal(f.keys, creditor, customer, id.String(), pii.Context(domain.TypeDebtorContactChanged, change.String()), []byte(`{"lastName":"Y"}`))
+	require.NoError(t, err)
+	req := command.Request{Actor: creditor, ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}
+	_, err = f.h.Execute(context.Background(), id, req, func(at time.Time) domain.Command {
+		return domain.ChangeDebtorContact{ChangeID: change, PersonalData: sealed, At: at}
+	})
+	require.NoError(t, err)
+}
+
+// TestReactorErasesAContactChangeAfterTheLastClosing: a running reactor
+// looks at each closing once, when its retention passes; personal data a
+// contact change brings after that (here after the debtor was erased) is a
+// candidate of the reactor's next step too, not only of the next restart.
+// A contact change on a debtor still open, or within its retention, is not.
+func TestReactorErasesAContactChangeAfterTheLastClosing(t *testing.T) {
+	f := newFixture(t)
+	year := 365 * 24 * time.Hour
+	closed := f.place(t, "acme", "K-LATE", true) // closed 2020-01-01
+	open := f.place(t, "acme", "K-OPEN", false)
+	recent := f.place(t, "acme", "K-RECENT", false)
+	f.catchUp(t)
+	var r retention.Reactor
+	at := time.Date(2021, 1, 2, 0, 0, 0, 0, time.UTC)
+	erased, err := r.Step(context.Background(), f.store, f.views, f.keys, year, at)
+	require.NoError(t, err)
+	require.Len(t, erased, 1)
+	assert.Equal(t, "K-LATE", erased[0].CustomerNumber)
+
+	f.now = at.Add(time.Hour)
+	f.changeContact(t, "acme", "K-LATE", closed) // new data for a debtor closed over a year ago
+	f.changeContact(t, "acme", "K-OPEN", open)
+	_, err = f.h.Execute(context.Background(), recent, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()},
+		func(at time.Time) domain.Command { return domain.Recall{At: at} })
+	require.NoError(t, err)
+	f.changeContact(t, "acme", "K-RECENT", recent) // closed a moment ago: within its retention
+	f.catchUp(t)
+	has, err := f.keys.Has("acme", "K-LATE")
+	require.NoError(t, err)
+	require.True(t, has, "the contact change made a new data key")
+
+	erased, err = r.Step(context.Background(), f.store, f.views, f.keys, year, at.Add(2*time.Hour))
+	require.NoError(t, err)
+	require.Len(t, erased, 1, "the next step, without a restart")
+	assert.Equal(t, "K-LATE", erased[0].CustomerNumber)
+	has, err = f.keys.Has("acme", "K-LATE")
+	require.NoError(t, err)
+	assert.False(t, has)
+	for _, kept := range []string{"K-OPEN", "K-RECENT"} {
+		has, err = f.keys.Has("acme", kept)
+		require.NoError(t, err)
+		assert.True(t, has, kept)
+	}
+	again, err := r.Step(context.Background(), f.store, f.views, f.keys, year, at.Add(3*time.Hour))
+	require.NoError(t, err)
+	assert.Empty(t, again, "each contact change is looked at once")
 }

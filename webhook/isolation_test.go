@@ -314,7 +314,7 @@ func TestCheckURLRefusesInternalTargets(t *testing.T) {
 		assert.NoError(t, webhook.CheckURL(ctx, ok, strict), ok)
 	}
 	dev := webhook.Policy{AllowPrivate: true}
-	assert.NoError(t, webhook.CheckURL(ctx, "http://127.0.0.1:9000/x", dev), "development allows private targets")
+	assert.NoError(t, webhook.CheckURL(ctx, "http://127.0.0.1:9000/x", dev), "development allows private targets, and plain http")
 	assert.Error(t, webhook.CheckURL(ctx, "http://2130706433/", dev), "but never numeric forms other than dotted quads")
 }
 
@@ -337,7 +337,8 @@ func TestConnectTimeAddressCheck(t *testing.T) {
 	l := mustLedger(t, t.TempDir())
 	rcv := newReceiver(t, 0)
 	port := rcv.URL[strings.LastIndex(rcv.URL, ":")+1:]
-	for i, url := range []string{rcv.URL, "http://localhost:" + port + "/hook"} {
+	// https, so that the address check (not the scheme's) is what refuses them.
+	for i, url := range []string{"https://127.0.0.1:" + port + "/hook", "https://localhost:" + port + "/hook"} {
 		creditor := fmt.Sprintf("c%d", i)
 		l.configureFor(t, creditor, url) // as if DNS answered otherwise when it was configured
 		l.cycle(t, creditor, l.placeFor(t, creditor, "C-1"))
@@ -390,5 +391,48 @@ func TestDeliveryFailuresRevealNoNetworkDetail(t *testing.T) {
 		for _, a := range r.Deliveries(creditor) {
 			assert.Equal(t, "the receiver could not be reached, or did not answer in time", a.Error)
 		}
+	}
+}
+
+// TestCheckURLRequiresHTTPS: a plain http URL to a public host passed, so
+// notifications crossed the internet unencrypted. Only https is accepted,
+// unless the policy allows private targets (development).
+func TestCheckURLRequiresHTTPS(t *testing.T) {
+	ctx := context.Background()
+	for name, tc := range map[string]struct {
+		url    string
+		policy webhook.Policy
+		ok     bool
+	}{
+		"ErrHTTPName":       {url: "http://hooks.example.com/x", policy: webhook.Policy{}},
+		"ErrHTTPAddress":    {url: "http://203.0.114.7/hook", policy: webhook.Policy{}},
+		"ErrHTTPUpperCase":  {url: "HTTP://hooks.example.com/x", policy: webhook.Policy{}},
+		"OKHTTPS":           {url: "https://hooks.example.com/x", policy: webhook.Policy{}, ok: true},
+		"OKHTTPDevelopment": {url: "http://hooks.example.com/x", policy: webhook.Policy{AllowPrivate: true}, ok: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := webhook.CheckURL(ctx, tc.url, tc.policy)
+			if tc.ok {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "https")
+		})
+	}
+}
+
+// TestPlainHTTPIsNeverDelivered: a plain http URL configured before https
+// was required is never sent to (no connection is made); each attempt says
+// why.
+func TestPlainHTTPIsNeverDelivered(t *testing.T) {
+	l := mustLedger(t, t.TempDir())
+	l.configureFor(t, "plain", "http://203.0.114.7/hook")
+	l.cycle(t, "plain", l.placeFor(t, "plain", "C-1"))
+	r := startWith(t, l, webhook.Options{})
+	require.Eventually(t, func() bool { return len(r.Deliveries("plain")) >= 2 }, wait, 5*time.Millisecond)
+	for _, a := range r.Deliveries("plain") {
+		assert.Equal(t, "retrying", a.Outcome)
+		assert.Contains(t, a.Error, "plain http, which is not allowed")
 	}
 }

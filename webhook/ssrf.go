@@ -62,6 +62,11 @@ func IsPublic(ip netip.Addr) bool {
 // words name no address.
 var errNotAllowed = errors.New("the webhook URL leads to an address that is not allowed (loopback, private, link-local or otherwise not public)")
 
+// errNotHTTPS refuses a plain http URL where private targets are not
+// allowed: only a development ledger, whose receivers are on its own
+// machine, may send notifications unencrypted.
+var errNotHTTPS = errors.New("must be an https URL (plain http is accepted only when the ledger allows private targets, in development)")
+
 // localNames are host names that mean this machine or its local network.
 func localName(host string) bool {
 	h := strings.TrimSuffix(strings.ToLower(host), ".")
@@ -97,8 +102,9 @@ func numericHost(host string) bool {
 }
 
 // CheckURL checks a webhook URL when it is configured: its form
-// (ValidateURL), and, unless the policy allows private targets, that its
-// host is not a local name, not a non-canonical numeric address, and (for
+// (ValidateURL), and, unless the policy allows private targets, that it is
+// https (a notification carries a placement's status in its body, and
+// plain http would show it to the network) and that its host is not a local name, not a non-canonical numeric address, and (for
 // an IP literal, or a name that resolves now) only public addresses. A name
 // that cannot be resolved now is accepted: every connection is checked
 // again when it is made, because a name can resolve differently later.
@@ -107,6 +113,9 @@ func CheckURL(ctx context.Context, raw string, p Policy) error {
 		return err
 	}
 	u, _ := url.Parse(raw)
+	if !p.AllowPrivate && u.Scheme != "https" {
+		return errNotHTTPS
+	}
 	host := u.Hostname()
 	if ip, err := netip.ParseAddr(host); err == nil {
 		if ip.Zone() != "" {
@@ -174,19 +183,42 @@ func NewClient(p Policy) *http.Client {
 		ResponseHeaderTimeout: deliveryTimeout,
 		ExpectContinueTimeout: time.Second,
 	}
+	var rt http.RoundTripper = transport
+	if !p.AllowPrivate {
+		rt = httpsOnly{transport}
+	}
 	return &http.Client{
-		Transport:     transport,
+		Transport:     rt,
 		Timeout:       deliveryTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// errPlainHTTP fails a delivery to a plain http URL configured before
+// CheckURL required https: the body is never sent unencrypted.
+var errPlainHTTP = errors.New("the webhook URL is plain http, which is not allowed: configure an https URL")
+
+// httpsOnly refuses every request that is not https, before any connection.
+type httpsOnly struct{ next http.RoundTripper }
+
+func (h httpsOnly) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Scheme != "https" {
+		if r.Body != nil {
+			_ = r.Body.Close()
+		}
+		return nil, errPlainHTTP
+	}
+	return h.next.RoundTrip(r)
 }
 
 // describe turns a delivery error into words that reveal nothing about the
 // network behind the URL: no addresses, ports, or which of refused,
 // filtered and timed out it was (that would make webhooks a port scanner).
 func describe(err error) string {
-	if errors.Is(err, errNotAllowed) {
-		return errNotAllowed.Error()
+	for _, known := range []error{errNotAllowed, errPlainHTTP} {
+		if errors.Is(err, known) {
+			return known.Error()
+		}
 	}
 	return "the receiver could not be reached, or did not answer in time"
 }

@@ -187,7 +187,10 @@ func TestExportAndVerifyExport(t *testing.T) {
 	assert.Regexp(t, `stream placement-[0-9a-f-]+ revision 1 \(position \d+\): hash:`, out)
 }
 
-func TestReconcileCommandWithStatement(t *testing.T) {
+// reconcileStore is a store of creditor acme with claims CL-0 and CL-1,
+// each paid 10 EUR twice (P-i-0, P-i-1) on 2024-04-01.
+func reconcileStore(t *testing.T) string {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "s")
 	s, err := embedded.Open(dir, embedded.Options{})
 	require.NoError(t, err)
@@ -207,6 +210,11 @@ func TestReconcileCommandWithStatement(t *testing.T) {
 		}
 	}
 	require.NoError(t, s.Close())
+	return dir
+}
+
+func TestReconcileCommandWithStatement(t *testing.T) {
+	dir := reconcileStore(t)
 	stmt := filepath.Join(t.TempDir(), "statement.csv")
 	require.NoError(t, os.WriteFile(stmt, []byte("date,claimNumber,paymentNumber,amount,currency\n"+
 		"2024-04-01,CL-0,P-0-0,10.00,EUR\n"+ // matched
@@ -225,4 +233,29 @@ func TestReconcileCommandWithStatement(t *testing.T) {
 	require.NoError(t, os.WriteFile(clean, []byte("date,claimNumber,paymentNumber,amount,currency\n2024-04-01,CL-0,P-0-0,10,EUR\n2024-04-01,CL-0,P-0-1,10,EUR\n2024-04-01,CL-1,P-1-0,10,EUR\n2024-04-01,CL-1,P-1-1,10,EUR\n"), 0o644))
 	var out2 syncBuffer
 	assert.Equal(t, 0, run(context.Background(), []string{"reconcile", "-LEDGER_STORE", dir, "-creditor", "acme", "-statement", clean}, func(string) string { return "" }, &out2, &errOut), out2.String())
+}
+
+// A statement of some claims only (the README's walkthrough, on a store
+// that holds other claims of the creditor too) matches with -claims.
+func TestReconcileStatementOfSomeClaims(t *testing.T) {
+	dir := reconcileStore(t)
+	stmt := filepath.Join(t.TempDir(), "statement.csv")
+	require.NoError(t, os.WriteFile(stmt, []byte("date,claimNumber,paymentNumber,amount,currency\n2024-04-01,CL-1,P-1-0,10,EUR\n2024-04-01,CL-1,P-1-1,10,EUR\n"), 0o644))
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		code  int
+		says  string
+	}{
+		{"every payment of the creditor", nil, 1, "2 matched, 0 missing from the ledger, 2 missing from the statement"},
+		{"the statement's claim", []string{"-claims", "CL-1"}, 0, "2 matched, 0 missing from the ledger, 0 missing from the statement"},
+		{"a claim the statement forgot", []string{"-claims", "CL-1, CL-0"}, 1, "2 matched, 0 missing from the ledger, 2 missing from the statement"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut syncBuffer
+			args := append([]string{"reconcile", "-LEDGER_STORE", dir, "-creditor", "acme", "-statement", stmt}, tc.flags...)
+			assert.Equal(t, tc.code, run(context.Background(), args, func(string) string { return "" }, &out, &errOut), "%s %s", out.String(), errOut.String())
+			assert.Contains(t, out.String(), tc.says)
+		})
+	}
 }

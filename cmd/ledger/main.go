@@ -262,7 +262,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var storeCache, leaseTTL, allowPrivate, retentionRaw string
 	envString(fs, &storeCache, "LEDGER_STORE_CACHE_MB", getenv, "", "the embedded store's block cache in MiB (default 32; more keeps point reads of a large store in memory)")
 	envString(fs, &leaseTTL, "LEDGER_LEASE_TTL", getenv, "30s", "with KurrentDB, how long the lease on webhook deliveries and automatic resumes lasts without renewal")
-	envString(fs, &allowPrivate, "LEDGER_WEBHOOK_ALLOW_PRIVATE", getenv, "false", "true lets webhooks reach loopback, private and link-local addresses (development and tests only)")
+	envString(fs, &allowPrivate, "LEDGER_WEBHOOK_ALLOW_PRIVATE", getenv, "false", "true lets webhooks reach loopback, private and link-local addresses, and use plain http (development and tests only)")
 	envString(fs, &c.MasterKey, "LEDGER_MASTER_KEY", getenv, "", "the master key of the key store (64 hex digits or base64 of 32 bytes; openssl rand -hex 32); without it, personal data is refused")
 	envString(fs, &c.MasterKeyFile, "LEDGER_MASTER_KEY_FILE", getenv, "", "a file holding the master key, instead of LEDGER_MASTER_KEY")
 	envString(fs, &c.KeysDir, "LEDGER_KEYS", getenv, "", "the key store's directory (default: beside the embedded store, <store>.keys; with KurrentDB, ./data/keys, which every instance must share)")
@@ -323,7 +323,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	devKey, devAgencyKey := "", ""
 	if keys.Empty() {
-		keys, devKey, devAgencyKey = httpapi.DevelopmentKeys()
+		if keys, devKey, devAgencyKey, err = developmentKeys(cfg.developmentKeysFile()); err != nil {
+			logger.Error("cannot keep development mode's keys", "file", cfg.developmentKeysFile(), "err", err)
+			return 1
+		}
 	}
 	registry := prometheus.NewRegistry()
 	dirs := map[string]string{"views": cfg.viewsDir(), "keys": cfg.keysDir()}
@@ -397,7 +400,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stdout, `
   ************************************************************************
   DEVELOPMENT MODE: no LEDGER_API_KEYS or LEDGER_AGENCY_KEY configured.
-  A development creditor "demo" and an agency key were created (shown once):
+  A development creditor "demo" and an agency key (kept in %s,
+  the same at every start; remove the file for new ones):
 
       creditor demo:  %s
       agency:         %s
@@ -406,8 +410,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
   Set LEDGER_API_KEYS=creditorID=key,… and LEDGER_AGENCY_KEY for real use.
   ************************************************************************
 
-`, devKey, devAgencyKey, devKey, portOf(ln.Addr().String()))
-		logger.Warn("development mode: random keys for creditor demo and the agency were printed on standard output; configure LEDGER_API_KEYS and LEDGER_AGENCY_KEY for real use")
+`, cfg.developmentKeysFile(), devKey, devAgencyKey, devKey, portOf(ln.Addr().String()))
+		logger.Warn("development mode: the keys of creditor demo and the agency were printed on standard output; configure LEDGER_API_KEYS and LEDGER_AGENCY_KEY for real use", "file", cfg.developmentKeysFile())
 	}
 	code := 0
 	select {

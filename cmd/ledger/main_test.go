@@ -269,3 +269,25 @@ func TestServeExitsWhenProjectionsStop(t *testing.T) {
 	assert.Contains(t, logs.String(), "projections stopped")
 	assert.Contains(t, logs.String(), "unknown event type")
 }
+
+// TestServeRefusesReservedCreditorIDs: a creditor named "agency" shared the
+// agency key's idempotency keys and in-flight limit, and "system" is the
+// ledger's own actor in the log. Either (in any case) is refused at start,
+// before the store is opened, naming the creditor and never the key.
+func TestServeRefusesReservedCreditorIDs(t *testing.T) {
+	for name, id := range map[string]string{"ErrAgency": "agency", "ErrSystem": "system", "ErrAgencyOtherCase": "Agency"} {
+		t.Run(name, func(t *testing.T) {
+			store := filepath.Join(t.TempDir(), "store")
+			env := map[string]string{"LEDGER_API_KEYS": "acme=acme-key-0123456789abcdef," + id + "=reserved-key-0123456789abcdef"}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // were the settings accepted, serve would stop at once rather than run
+			var stdout, stderr syncBuffer
+			code := run(ctx, []string{"serve", "-LEDGER_ADDR", freeAddr(t), "-LEDGER_STORE", store},
+				func(k string) string { return env[k] }, &stdout, &stderr)
+			assert.Equal(t, 2, code)
+			assert.Contains(t, stderr.String(), `names creditor \"`+id+`\", which is reserved`)
+			assert.NotContains(t, stderr.String(), "reserved-key-0123456789abcdef", "the key is never quoted")
+			assert.NoDirExists(t, store, "nothing was created")
+		})
+	}
+}

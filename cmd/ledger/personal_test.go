@@ -335,3 +335,97 @@ func TestRetentionRunsInTheServer(t *testing.T) {
 		return strings.Contains(body, `"personalDataStatus":"erased"`)
 	}, 30*time.Second, 50*time.Millisecond, "the retention reactor erased it")
 }
+
+// TestRetentionRefusesAnOverlongPeriod: a retention above 100 years (300y
+// overflowed to a negative duration and made a debtor closed a moment ago
+// due) is refused with its reason by `ledger retention` and by serve, from
+// the flag or LEDGER_PERSONAL_DATA_RETENTION, before anything is erased or
+// appended.
+func TestRetentionRefusesAnOverlongPeriod(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ledger.db")
+	env := map[string]string{"LEDGER_API_KEYS": "acme=acme-key-0123456789abcdef", "LEDGER_MASTER_KEY": pii.NewMasterKey()}
+	base, stop := serveStoppable(t, dir, env)
+	c := call{t: t, base: base}
+	key := "acme-key-0123456789abcdef"
+	status, body := c.do("POST", "/v1/claims", key, secretHandover("LONG-1"))
+	require.Equal(t, http.StatusAccepted, status, body)
+	status, body = c.do("POST", "/v1/claims/LONG-1/recalls", key, "")
+	require.Equal(t, http.StatusAccepted, status, body)
+	stop()
+	head := headOf(t, dir)
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  string
+	}{
+		{"retention -dry-run, flag 300y", []string{"retention", "-dry-run", "-personal-data-retention", "300y"}, ""},
+		{"retention, flag 300y", []string{"retention", "-personal-data-retention", "300y"}, ""},
+		{"retention, environment 101y", []string{"retention"}, "101y"},
+		{"retention, environment of overflowing hours", []string{"retention"}, "9999999h"},
+		{"serve, environment 300y", []string{"serve", "-LEDGER_ADDR", freeAddr(t)}, "300y"},
+		{"serve, flag 36501d", []string{"serve", "-LEDGER_ADDR", freeAddr(t), "-LEDGER_PERSONAL_DATA_RETENTION", "36501d"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := map[string]string{"LEDGER_PERSONAL_DATA_RETENTION": tc.env}
+			for k, v := range env {
+				e[k] = v
+			}
+			// Bounded, so that a serve that wrongly starts ends and fails the test.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var out, errs syncBuffer
+			code := run(ctx, append(tc.args, "-LEDGER_STORE", dir), func(k string) string { return e[k] }, &out, &errs)
+			assert.Equal(t, 2, code, "%s %s", out.String(), errs.String())
+			assert.Contains(t, errs.String(), "LEDGER_PERSONAL_DATA_RETENTION")
+			assert.Contains(t, errs.String(), "longer than the longest accepted, 100 years")
+			assert.NotContains(t, out.String(), "K-SECRET", "no debtor listed")
+			assert.NotContains(t, out.String(), "listening", "nothing is served")
+			assert.Equal(t, head, headOf(t, dir), "nothing appended")
+		})
+	}
+	m, err := pii.ParseMasterKey(env["LEDGER_MASTER_KEY"])
+	require.NoError(t, err)
+	keys, err := pii.OpenFileKeys(dir+".keys", m)
+	require.NoError(t, err)
+	has, err := keys.Has("acme", "K-SECRET")
+	require.NoError(t, err)
+	assert.True(t, has, "nothing erased")
+}
+
+// TestDataDirectoryIsPrivate: everything the ledger writes in its data
+// directory (the embedded store, the views, the key store with its data
+// keys, the development master key) is the ledger's user's alone:
+// directories 0700, files 0600.
+func TestDataDirectoryIsPrivate(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	dir := filepath.Join(data, "ledger.db")
+	// Development mode first: it makes the master key file beside the key store.
+	_, stop := serveStoppable(t, dir, map[string]string{})
+	stop()
+	devKey := dir + ".keys.development-master-key"
+	require.FileExists(t, devKey)
+	env := map[string]string{"LEDGER_API_KEYS": "acme=acme-key-0123456789abcdef", "LEDGER_MASTER_KEY_FILE": devKey}
+	base, stop := serveStoppable(t, dir, env)
+	c := call{t: t, base: base}
+	status, body := c.do("POST", "/v1/claims", "acme-key-0123456789abcdef", secretHandover("MODE-1"))
+	require.Equal(t, http.StatusAccepted, status, body)
+	stop()
+
+	var dirs, files int
+	require.NoError(t, filepath.Walk(data, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if info.IsDir() {
+			dirs++
+			assert.Equal(t, os.FileMode(0o700), info.Mode().Perm(), "directory %s", path)
+		} else {
+			files++
+			assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "file %s", path)
+		}
+		return nil
+	}))
+	assert.GreaterOrEqual(t, dirs, 5, "the data, store, views and key directories, and a debtor's")
+	assert.GreaterOrEqual(t, files, 10, "the stores' files, check.key, a data key, the development master key")
+}

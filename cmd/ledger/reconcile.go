@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/collections-ledger/ledger/domain"
@@ -15,7 +16,7 @@ import (
 )
 
 func reconcileCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	var creditor, from, to, statement, viewsDir string
+	var creditor, from, to, statement, claims, viewsDir string
 	var asJSON bool
 	store, location, code, ok := openForCLIAt("reconcile", args, getenv, stderr, func(fs *flag.FlagSet) {
 		envString(fs, &viewsDir, "LEDGER_VIEWS", getenv, "", "the read models' directory (default: beside the embedded store)")
@@ -23,6 +24,7 @@ func reconcileCmd(ctx context.Context, args []string, getenv func(string) string
 		fs.StringVar(&from, "from", "", "start, inclusive (RFC 3339 or YYYY-MM-DD)")
 		fs.StringVar(&to, "to", "", "end, exclusive (RFC 3339 or YYYY-MM-DD)")
 		fs.StringVar(&statement, "statement", "", "the creditor's statement of direct payments (CSV: date,claimNumber,paymentNumber,amount,currency)")
+		fs.StringVar(&claims, "claims", "", "with -statement: match it against these claims' payments only (claim numbers, comma-separated), not every payment of the creditor in the window")
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
 	})
 	if !ok {
@@ -73,7 +75,7 @@ func reconcileCmd(ctx context.Context, args []string, getenv func(string) string
 	}
 	var m *reconcile.Matching
 	if statement != "" {
-		mm := reconcile.Match(r.Payments, lines)
+		mm := reconcile.Match(paymentsOf(r.Payments, claims), lines)
 		m = &mm
 	}
 	if asJSON {
@@ -112,4 +114,23 @@ func reconcileCmd(ctx context.Context, args []string, getenv func(string) string
 		return 1
 	}
 	return 0
+}
+
+// paymentsOf keeps the payments of the claims named (comma-separated); all
+// of them when none is.
+func paymentsOf(payments []reconcile.Payment, claims string) []reconcile.Payment {
+	if strings.TrimSpace(claims) == "" {
+		return payments
+	}
+	named := map[string]bool{}
+	for _, c := range strings.Split(claims, ",") {
+		named[strings.TrimSpace(c)] = true
+	}
+	var out []reconcile.Payment
+	for _, p := range payments {
+		if named[p.ClaimNumber] {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -29,7 +29,9 @@ func openStoreObserved(location string, cacheMiB int, logger *slog.Logger, obser
 		s, err := kurrent.Open(location, logger)
 		return s, "kurrentdb", err
 	}
-	if err := os.MkdirAll(filepath.Dir(location), 0o755); err != nil {
+	// The data directory holds the store, the views and the key store:
+	// only the ledger's user enters it.
+	if err := os.MkdirAll(filepath.Dir(location), 0o700); err != nil {
 		return nil, "", fmt.Errorf("create the store's parent directory: %w", err)
 	}
 	s, err := embedded.Open(location, embedded.Options{Logger: logger, CacheBytes: int64(cacheMiB) << 20, ObserveSync: observe})

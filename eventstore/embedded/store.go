@@ -105,10 +105,14 @@ func Open(dir string, opts Options) (*Store, error) {
 	if cacheBytes == 0 {
 		cacheBytes = 32 << 20
 	}
+	fs := opts.FS
+	if fs == nil {
+		fs = pebbleutil.PrivateFS() // the store's directory 0700, its files 0600
+	}
 	cache := pebble.NewCache(cacheBytes)
 	defer cache.Unref()
 	po := &pebble.Options{
-		FS:     opts.FS,
+		FS:     fs,
 		Cache:  cache,
 		Logger: pebbleutil.Logger{L: logger},
 		// Memtables live outside the Go heap; two can exist at once. Each

@@ -1,0 +1,8 @@
+//go:build race
+
+package httpapi_test
+
+// underRace: the race detector slows the server about tenfold, so the
+// longest concurrency tests run fewer rounds with it (and all of them
+// without it).
+const underRace = true
