@@ -189,7 +189,8 @@ func TestServeOnEmbeddedStore(t *testing.T) {
 
 func TestServeRefusesBadStore(t *testing.T) {
 	var stdout, stderr syncBuffer
-	code := run(context.Background(), []string{"serve", "-LEDGER_ADDR", freeAddr(t), "-LEDGER_STORE", "kurrentdb://"}, func(string) string { return "" }, &stdout, &stderr)
+	keys := filepath.Join(t.TempDir(), "keys") // with KurrentDB the default is ./data/keys: not in the source tree
+	code := run(context.Background(), []string{"serve", "-LEDGER_ADDR", freeAddr(t), "-LEDGER_STORE", "kurrentdb://", "-keys", keys}, func(string) string { return "" }, &stdout, &stderr)
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr.String(), "cannot open the event store")
 }
