@@ -54,6 +54,13 @@ const (
 	CreditWaiverTypeCREDITWAIVER CreditWaiverType = "CREDIT_WAIVER"
 )
 
+// Defines values for CustomerType.
+const (
+	COMPANY     CustomerType = "COMPANY"
+	LessThannil CustomerType = "<nil>"
+	PERSON      CustomerType = "PERSON"
+)
+
 // Defines values for DeliveriesItemsOutcome.
 const (
 	Delivered DeliveriesItemsOutcome = "delivered"
@@ -85,9 +92,15 @@ const (
 
 // Defines values for FeedItemConfirmationType.
 const (
-	DIRECTPAYMENT FeedItemConfirmationType = "DIRECT_PAYMENT"
-	PARTIALRECALL FeedItemConfirmationType = "PARTIAL_RECALL"
-	RECALL        FeedItemConfirmationType = "RECALL"
+	FeedItemConfirmationTypeDIRECTPAYMENT FeedItemConfirmationType = "DIRECT_PAYMENT"
+	FeedItemConfirmationTypePARTIALRECALL FeedItemConfirmationType = "PARTIAL_RECALL"
+	FeedItemConfirmationTypeRECALL        FeedItemConfirmationType = "RECALL"
+)
+
+// Defines values for FeedItemRejectionType.
+const (
+	FeedItemRejectionTypePARTIALRECALL FeedItemRejectionType = "PARTIAL_RECALL"
+	FeedItemRejectionTypeRECALL        FeedItemRejectionType = "RECALL"
 )
 
 // Defines values for FeedItemStatusStatus.
@@ -212,7 +225,11 @@ const (
 	ListTransactionsParamsTypeStatus             ListTransactionsParamsType = "status"
 )
 
-// AmountIn A JSON number or string, never more decimals than the currency allows.
+// AmountIn A JSON number or string, with an optional exponent (100, 100.5, "100.50", 1e2, "1.2345E2"), read exactly,
+// never through floating point. It must be positive (0 and negative amounts are 422 validation_failed), at
+// most 1000000000000, with no more decimals than the currency allows (1e-3 is refused for EUR) nor than 12,
+// and at most 40 characters long; each refusal says which limit. Another JSON type (true, an array, an
+// object) is 400 wrong_type.
 type AmountIn struct {
 	union json.RawMessage
 }
@@ -284,10 +301,18 @@ type ClaimHandover struct {
 			InvoiceDate   *openapi_types.Date `json:"invoiceDate,omitempty"`
 			InvoiceNumber string              `json:"invoiceNumber"`
 
-			// OriginalAmount A JSON number or string, never more decimals than the currency allows.
+			// OriginalAmount A JSON number or string, with an optional exponent (100, 100.5, "100.50", 1e2, "1.2345E2"), read exactly,
+			// never through floating point. It must be positive (0 and negative amounts are 422 validation_failed), at
+			// most 1000000000000, with no more decimals than the currency allows (1e-3 is refused for EUR) nor than 12,
+			// and at most 40 characters long; each refusal says which limit. Another JSON type (true, an array, an
+			// object) is 400 wrong_type.
 			OriginalAmount *AmountIn `json:"originalAmount,omitempty"`
 
-			// RemainingAmount A JSON number or string, never more decimals than the currency allows.
+			// RemainingAmount A JSON number or string, with an optional exponent (100, 100.5, "100.50", 1e2, "1.2345E2"), read exactly,
+			// never through floating point. It must be positive (0 and negative amounts are 422 validation_failed), at
+			// most 1000000000000, with no more decimals than the currency allows (1e-3 is refused for EUR) nor than 12,
+			// and at most 40 characters long; each refusal says which limit. Another JSON type (true, an array, an
+			// object) is 400 wrong_type.
 			RemainingAmount AmountIn `json:"remainingAmount"`
 		} `json:"invoices"`
 	} `json:"contracts"`
@@ -295,7 +320,7 @@ type ClaimHandover struct {
 	// Costs Accepted and not kept.
 	Costs *json.RawMessage `json:"costs,omitempty"`
 
-	// Customer The debtor. customerNumber is required in a handover; every other field is personal data, stored sealed.
+	// Customer The debtor. customerNumber is required in a handover; every other field is personal data, stored sealed, and checked before it is (422 validation_failed, each error naming the field as sent, such as customer.addresses[3].city; nothing is recorded). A null field is left out. Every string is one line of 1 to 200 characters without control characters, invisible formatting (bidirectional overrides and isolates, zero-width characters) or line separators.
 	Customer Customer `json:"customer"`
 
 	// FeeRate 0 to 1, at most 4 decimals; default 0.
@@ -340,7 +365,11 @@ type ClaimInvoice struct {
 
 // CreditWaiver defines model for CreditWaiver.
 type CreditWaiver struct {
-	// Amount A JSON number or string, never more decimals than the currency allows.
+	// Amount A JSON number or string, with an optional exponent (100, 100.5, "100.50", 1e2, "1.2345E2"), read exactly,
+	// never through floating point. It must be positive (0 and negative amounts are 422 validation_failed), at
+	// most 1000000000000, with no more decimals than the currency allows (1e-3 is refused for EUR) nor than 12,
+	// and at most 40 characters long; each refusal says which limit. Another JSON type (true, an array, an
+	// object) is 400 wrong_type.
 	Amount         AmountIn `json:"amount"`
 	ContractNumber string   `json:"contractNumber"`
 
@@ -356,45 +385,34 @@ type CreditWaiver struct {
 // CreditWaiverType defines model for CreditWaiver.Type.
 type CreditWaiverType string
 
-// Customer The debtor. customerNumber is required in a handover; every other field is personal data, stored sealed.
+// Customer The debtor. customerNumber is required in a handover; every other field is personal data, stored sealed, and checked before it is (422 validation_failed, each error naming the field as sent, such as customer.addresses[3].city; nothing is recorded). A null field is left out. Every string is one line of 1 to 200 characters without control characters, invisible formatting (bidirectional overrides and isolates, zero-width characters) or line separators.
 type Customer struct {
-	// Addresses Personal: stored sealed.
-	Addresses *json.RawMessage `json:"addresses,omitempty"`
+	// Addresses At most 10 flat objects of at most 16 fields; a countryCode is ISO 3166-1 alpha-2 (DE).
+	Addresses *PersonalItems `json:"addresses"`
 
-	// BankAccounts Personal: stored sealed.
-	BankAccounts *json.RawMessage `json:"bankAccounts,omitempty"`
+	// BankAccounts Each item's iban, when given, is an IBAN without spaces whose check digits are right.
+	BankAccounts *PersonalItems `json:"bankAccounts,omitempty"`
 
-	// CommunicationChannels Personal: stored sealed.
-	CommunicationChannels *json.RawMessage `json:"communicationChannels,omitempty"`
+	// CommunicationChannels Each item's type, when given, is an upper-case channel name such as EMAIL or PHONE.
+	CommunicationChannels *PersonalItems `json:"communicationChannels,omitempty"`
+	CompanyName           *PersonalText  `json:"companyName"`
+	CustomerNumber        *string        `json:"customerNumber,omitempty"`
 
-	// CompanyName Personal: stored sealed.
-	CompanyName    *json.RawMessage `json:"companyName,omitempty"`
-	CustomerNumber *string          `json:"customerNumber,omitempty"`
+	// DateOfBirth A real date, not in the future (up to today in UTC+14).
+	DateOfBirth *openapi_types.Date `json:"dateOfBirth"`
+	FirstName   *PersonalText       `json:"firstName"`
+	LastName    *PersonalText       `json:"lastName"`
+	MiddleName  *PersonalText       `json:"middleName"`
 
-	// DateOfBirth Personal: stored sealed.
-	DateOfBirth *json.RawMessage `json:"dateOfBirth,omitempty"`
-
-	// FirstName Personal: stored sealed.
-	FirstName *json.RawMessage `json:"firstName,omitempty"`
-
-	// LastName Personal: stored sealed.
-	LastName *json.RawMessage `json:"lastName,omitempty"`
-
-	// MiddleName Personal: stored sealed.
-	MiddleName *json.RawMessage `json:"middleName,omitempty"`
-
-	// PreferredLanguage Personal: stored sealed.
-	PreferredLanguage *json.RawMessage `json:"preferredLanguage,omitempty"`
-
-	// Salutation Personal: stored sealed.
-	Salutation *json.RawMessage `json:"salutation,omitempty"`
-
-	// Title Personal: stored sealed.
-	Title *json.RawMessage `json:"title,omitempty"`
-
-	// Type Personal: stored sealed.
-	Type *json.RawMessage `json:"type,omitempty"`
+	// PreferredLanguage A language tag: de, de-DE.
+	PreferredLanguage *string       `json:"preferredLanguage"`
+	Salutation        *PersonalText `json:"salutation"`
+	Title             *PersonalText `json:"title"`
+	Type              *CustomerType `json:"type"`
 }
+
+// CustomerType defines model for Customer.Type.
+type CustomerType string
 
 // Deliveries defines model for Deliveries.
 type Deliveries struct {
@@ -417,7 +435,9 @@ type DeliveriesItemsOutcome string
 // DeliveriesItemsStatus defines model for Deliveries.Items.Status.
 type DeliveriesItemsStatus string
 
-// FeedItem defines model for FeedItem.
+// FeedItem One item of a feed. Items of events recorded since event schema 4 carry the requestId of the command
+// they come from, and no item has an amount of 0 (waivers that clear a claim recall it without a
+// CONFIRMATION or CANCELLATION of 0); items of earlier events are exactly as they were.
 type FeedItem struct {
 	AccountingDocument *struct {
 		// Amount Negative when the document lowers the claim; positive for a payment reversal's, which raises it again.
@@ -429,7 +449,10 @@ type FeedItem struct {
 			AllocateTo     *string         `json:"allocateTo,omitempty"`
 			Amount         decimal.Decimal `json:"amount"`
 			ContractNumber string          `json:"contractNumber"`
-			InvoiceNumber  string          `json:"invoiceNumber"`
+
+			// CreditWaiverNumber A CREDIT_WAIVER line's waiver, when it had a number (since event schema 4).
+			CreditWaiverNumber *string `json:"creditWaiverNumber,omitempty"`
+			InvoiceNumber      string  `json:"invoiceNumber"`
 		} `json:"lineItems"`
 		Number string `json:"number"`
 
@@ -437,8 +460,11 @@ type FeedItem struct {
 		OriginalNumber *string `json:"originalNumber,omitempty"`
 
 		// OriginalType A reversal's: the type of the document it takes back (DIRECT_PAYMENT).
-		OriginalType *string                        `json:"originalType,omitempty"`
-		Type         FeedItemAccountingDocumentType `json:"type"`
+		OriginalType *string `json:"originalType,omitempty"`
+
+		// PaymentNumber A DIRECT_PAYMENT's payment, or the payment a reversal takes back (documents since event schema 4).
+		PaymentNumber *string                        `json:"paymentNumber,omitempty"`
+		Type          FeedItemAccountingDocumentType `json:"type"`
 	} `json:"accountingDocument,omitempty"`
 	ClaimNumber string `json:"claimNumber"`
 	Closing     *struct {
@@ -446,11 +472,14 @@ type FeedItem struct {
 		Type FeedItemClosingType `json:"type"`
 	} `json:"closing,omitempty"`
 	Confirmation *struct {
-		Amount         decimal.Decimal    `json:"amount"`
-		ContractNumber string             `json:"contractNumber"`
-		Currency       *string            `json:"currency,omitempty"`
-		Date           openapi_types.Date `json:"date"`
-		Number         string             `json:"number"`
+		Amount         decimal.Decimal `json:"amount"`
+		ContractNumber string          `json:"contractNumber"`
+
+		// CreditWaiverNumber A PARTIAL_RECALL's creditWaiverNumber, when the waiver had one (since event schema 4).
+		CreditWaiverNumber *string            `json:"creditWaiverNumber,omitempty"`
+		Currency           *string            `json:"currency,omitempty"`
+		Date               openapi_types.Date `json:"date"`
+		Number             string             `json:"number"`
 
 		// PaymentNumber A DIRECT_PAYMENT's payment number, given or assigned (payments recorded since event schema 3).
 		PaymentNumber *string                  `json:"paymentNumber,omitempty"`
@@ -464,9 +493,14 @@ type FeedItem struct {
 		Description    string             `json:"description"`
 		Number         string             `json:"number"`
 		Reason         string             `json:"reason"`
-		Type           string             `json:"type"`
+
+		// Type The command rejected: a total recall (RECALL) or a partial recall, credit waivers included (PARTIAL_RECALL; rejections recorded before event schema 4 say RECALL for both).
+		Type FeedItemRejectionType `json:"type"`
 	} `json:"rejection,omitempty"`
-	SortNumber int `json:"sortNumber"`
+
+	// RequestId The requestId of the command the item comes from: the one its 202 (or X-Request-Id) answered, the audit trail's requestId. On items of events recorded since event schema 4; earlier items are unchanged.
+	RequestId  *string `json:"requestId,omitempty"`
+	SortNumber int     `json:"sortNumber"`
 
 	// Status A STATUS item: the placement was PAUSED or RESUMED (events recorded since event schema 3; earlier pauses
 	// have no item, so no feed's sortNumbers move), or REOPENED after a reversed payment. status is the
@@ -478,11 +512,14 @@ type FeedItem struct {
 		Date      openapi_types.Date `json:"date"`
 
 		// PaymentNumber REOPENED: the reversed payment.
-		PaymentNumber *string              `json:"paymentNumber,omitempty"`
-		Reason        *string              `json:"reason,omitempty"`
-		ResumeAt      *time.Time           `json:"resumeAt,omitempty"`
-		Status        FeedItemStatusStatus `json:"status"`
-		Type          FeedItemStatusType   `json:"type"`
+		PaymentNumber *string    `json:"paymentNumber,omitempty"`
+		Reason        *string    `json:"reason,omitempty"`
+		ResumeAt      *time.Time `json:"resumeAt,omitempty"`
+
+		// ResumedSequences REOPENED: how many email sequences the reopening made active again (those the payoff had paused). Since event schema 4; absent on earlier reopenings, whose outreach stayed stopped.
+		ResumedSequences *int                 `json:"resumedSequences,omitempty"`
+		Status           FeedItemStatusStatus `json:"status"`
+		Type             FeedItemStatusType   `json:"type"`
 	} `json:"status,omitempty"`
 	Type FeedItemType `json:"type"`
 }
@@ -496,6 +533,9 @@ type FeedItemClosingType string
 // FeedItemConfirmationType defines model for FeedItem.Confirmation.Type.
 type FeedItemConfirmationType string
 
+// FeedItemRejectionType The command rejected: a total recall (RECALL) or a partial recall, credit waivers included (PARTIAL_RECALL; rejections recorded before event schema 4 say RECALL for both).
+type FeedItemRejectionType string
+
 // FeedItemStatusStatus defines model for FeedItem.Status.Status.
 type FeedItemStatusStatus string
 
@@ -504,6 +544,26 @@ type FeedItemStatusType string
 
 // FeedItemType defines model for FeedItem.Type.
 type FeedItemType string
+
+// PersonalItems At most 10 flat objects of at most 16 fields; a countryCode is ISO 3166-1 alpha-2 (DE).
+type PersonalItems = []map[string]*PersonalItems_AdditionalProperties
+
+// PersonalItems0 defines model for .
+type PersonalItems0 = string
+
+// PersonalItems1 defines model for .
+type PersonalItems1 = decimal.Decimal
+
+// PersonalItems2 defines model for .
+type PersonalItems2 = bool
+
+// PersonalItems_AdditionalProperties defines model for PersonalItems.AdditionalProperties.
+type PersonalItems_AdditionalProperties struct {
+	union json.RawMessage
+}
+
+// PersonalText defines model for PersonalText.
+type PersonalText = string
 
 // PlaceRequest defines model for PlaceRequest.
 type PlaceRequest struct {
@@ -518,7 +578,11 @@ type PlaceRequest struct {
 	CustomerNumber string               `json:"customerNumber"`
 	FeeRate        PlaceRequest_FeeRate `json:"feeRate"`
 	Invoices       []struct {
-		// Amount A JSON number or string, never more decimals than the currency allows.
+		// Amount A JSON number or string, with an optional exponent (100, 100.5, "100.50", 1e2, "1.2345E2"), read exactly,
+		// never through floating point. It must be positive (0 and negative amounts are 422 validation_failed), at
+		// most 1000000000000, with no more decimals than the currency allows (1e-3 is refused for EUR) nor than 12,
+		// and at most 40 characters long; each refusal says which limit. Another JSON type (true, an array, an
+		// object) is 400 wrong_type.
 		Amount         AmountIn           `json:"amount"`
 		ContractNumber *string            `json:"contractNumber,omitempty"`
 		DueDate        openapi_types.Date `json:"dueDate"`
@@ -748,7 +812,7 @@ type Unavailable = Problem
 
 // HandOverClaimParams defines parameters for HandOverClaim.
 type HandOverClaimParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -762,14 +826,20 @@ type SearchClaimsParams struct {
 	// Cursor nextCursor of the previous page
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position.
+	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position (a command's Ledger-Position). A position beyond the log's head is 400 invalid_query at once.
 	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
 }
 
 // GetClaimParams defines parameters for GetClaim.
 type GetClaimParams struct {
-	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position.
+	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position (a command's Ledger-Position). A position beyond the log's head is 400 invalid_query at once.
 	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
+
+	// AsOf History as it stood at this RFC 3339 time.
+	AsOf *AsOf `form:"asOf,omitempty" json:"asOf,omitempty"`
+
+	// AtPosition History as it stood at this log position (a position inside a command means the command before it).
+	AtPosition *AtPosition `form:"atPosition,omitempty" json:"atPosition,omitempty"`
 }
 
 // CreateClaimCreditWaiverJSONBody defines parameters for CreateClaimCreditWaiver.
@@ -777,23 +847,29 @@ type CreateClaimCreditWaiverJSONBody struct {
 	// AllocateTo Accepted and not kept.
 	AllocateTo *json.RawMessage `json:"allocateTo,omitempty"`
 
-	// Amount A JSON number or string, never more decimals than the currency allows.
-	Amount             AmountIn                             `json:"amount"`
-	ContractNumber     *string                              `json:"contractNumber,omitempty"`
-	CreditWaiverNumber *string                              `json:"creditWaiverNumber,omitempty"`
-	Currency           string                               `json:"currency"`
-	Date               openapi_types.Date                   `json:"date"`
-	Description        *string                              `json:"description,omitempty"`
-	InvoiceNumber      string                               `json:"invoiceNumber"`
-	Type               *CreateClaimCreditWaiverJSONBodyType `json:"type,omitempty"`
+	// Amount A JSON number or string, with an optional exponent (100, 100.5, "100.50", 1e2, "1.2345E2"), read exactly,
+	// never through floating point. It must be positive (0 and negative amounts are 422 validation_failed), at
+	// most 1000000000000, with no more decimals than the currency allows (1e-3 is refused for EUR) nor than 12,
+	// and at most 40 characters long; each refusal says which limit. Another JSON type (true, an array, an
+	// object) is 400 wrong_type.
+	Amount             AmountIn           `json:"amount"`
+	ContractNumber     *string            `json:"contractNumber,omitempty"`
+	CreditWaiverNumber *string            `json:"creditWaiverNumber,omitempty"`
+	Currency           string             `json:"currency"`
+	Date               openapi_types.Date `json:"date"`
+
+	// Description Free text: tab and line breaks allowed; no other control characters, no bidirectional embeddings, overrides or isolates (U+202A–U+202E, U+2066–U+2069).
+	Description   *string                              `json:"description,omitempty"`
+	InvoiceNumber string                               `json:"invoiceNumber"`
+	Type          *CreateClaimCreditWaiverJSONBodyType `json:"type,omitempty"`
 }
 
 // CreateClaimCreditWaiverParams defines parameters for CreateClaimCreditWaiver.
 type CreateClaimCreditWaiverParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// IfMatch The placement revision the command expects, in quotes ("3"); 412 on mismatch.
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -802,10 +878,10 @@ type CreateClaimCreditWaiverJSONBodyType string
 
 // ChangeClaimCustomerParams defines parameters for ChangeClaimCustomer.
 type ChangeClaimCustomerParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// IfMatch The placement revision the command expects, in quotes ("3"); 412 on mismatch.
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -814,7 +890,7 @@ type ListClaimInvoicesParams struct {
 	Page     *int `form:"page,omitempty" json:"page,omitempty"`
 	PageSize *int `form:"pageSize,omitempty" json:"pageSize,omitempty"`
 
-	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position.
+	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position (a command's Ledger-Position). A position beyond the log's head is 400 invalid_query at once.
 	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
 }
 
@@ -822,22 +898,28 @@ type ListClaimInvoicesParams struct {
 type CreateClaimPaymentJSONBody struct {
 	AllocateTo *CreateClaimPaymentJSONBodyAllocateTo `json:"allocateTo,omitempty"`
 
-	// Amount A JSON number or string, never more decimals than the currency allows.
+	// Amount A JSON number or string, with an optional exponent (100, 100.5, "100.50", 1e2, "1.2345E2"), read exactly,
+	// never through floating point. It must be positive (0 and negative amounts are 422 validation_failed), at
+	// most 1000000000000, with no more decimals than the currency allows (1e-3 is refused for EUR) nor than 12,
+	// and at most 40 characters long; each refusal says which limit. Another JSON type (true, an array, an
+	// object) is 400 wrong_type.
 	Amount         AmountIn            `json:"amount"`
 	ContractNumber *string             `json:"contractNumber,omitempty"`
 	Currency       *string             `json:"currency,omitempty"`
 	Date           *openapi_types.Date `json:"date,omitempty"`
-	Description    *string             `json:"description,omitempty"`
-	InvoiceNumber  *string             `json:"invoiceNumber,omitempty"`
-	PaymentNumber  *string             `json:"paymentNumber,omitempty"`
+
+	// Description Free text: tab and line breaks allowed; no other control characters, no bidirectional embeddings, overrides or isolates (U+202A–U+202E, U+2066–U+2069).
+	Description   *string `json:"description,omitempty"`
+	InvoiceNumber *string `json:"invoiceNumber,omitempty"`
+	PaymentNumber *string `json:"paymentNumber,omitempty"`
 }
 
 // CreateClaimPaymentParams defines parameters for CreateClaimPayment.
 type CreateClaimPaymentParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// IfMatch The placement revision the command expects, in quotes ("3"); 412 on mismatch.
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -846,10 +928,10 @@ type CreateClaimPaymentJSONBodyAllocateTo string
 
 // ReverseClaimPaymentParams defines parameters for ReverseClaimPayment.
 type ReverseClaimPaymentParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// IfMatch The placement revision the command expects, in quotes ("3"); 412 on mismatch.
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -860,10 +942,10 @@ type RecallClaimJSONBody struct {
 
 // RecallClaimParams defines parameters for RecallClaim.
 type RecallClaimParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// IfMatch The placement revision the command expects, in quotes ("3"); 412 on mismatch.
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -883,6 +965,9 @@ type ListClaimTransactionsParams struct {
 
 	// AtPosition History as it stood at this log position (a position inside a command means the command before it).
 	AtPosition *AtPosition `form:"atPosition,omitempty" json:"atPosition,omitempty"`
+
+	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position (a command's Ledger-Position). A position beyond the log's head is 400 invalid_query at once.
+	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
 }
 
 // EraseDebtorPersonalDataJSONBody defines parameters for EraseDebtorPersonalData.
@@ -905,7 +990,7 @@ type ListPlacementsParams struct {
 	Cursor *string                     `form:"cursor,omitempty" json:"cursor,omitempty"`
 	Limit  *int                        `form:"limit,omitempty" json:"limit,omitempty"`
 
-	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position.
+	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position (a command's Ledger-Position). A position beyond the log's head is 400 invalid_query at once.
 	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
 }
 
@@ -914,7 +999,7 @@ type ListPlacementsParamsStatus string
 
 // CreatePlacementParams defines parameters for CreatePlacement.
 type CreatePlacementParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -927,7 +1012,7 @@ type BulkPausePlacementsJSONBody struct {
 
 // BulkPausePlacementsParams defines parameters for BulkPausePlacements.
 type BulkPausePlacementsParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -941,13 +1026,13 @@ type BulkRecallPlacementsJSONBody struct {
 
 // BulkRecallPlacementsParams defines parameters for BulkRecallPlacements.
 type BulkRecallPlacementsParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // GetPlacementParams defines parameters for GetPlacement.
 type GetPlacementParams struct {
-	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position.
+	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position (a command's Ledger-Position). A position beyond the log's head is 400 invalid_query at once.
 	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
 
 	// AsOf History as it stood at this RFC 3339 time.
@@ -964,6 +1049,10 @@ type GetPlacementAuditParams struct {
 
 	// AtPosition History as it stood at this log position (a position inside a command means the command before it).
 	AtPosition *AtPosition `form:"atPosition,omitempty" json:"atPosition,omitempty"`
+
+	// FromPosition The page's first event is the first at or after this log position.
+	FromPosition *int `form:"fromPosition,omitempty" json:"fromPosition,omitempty"`
+	Limit        *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // ScheduleCallJSONBody defines parameters for ScheduleCall.
@@ -973,10 +1062,10 @@ type ScheduleCallJSONBody struct {
 
 // ScheduleCallParams defines parameters for ScheduleCall.
 type ScheduleCallParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// IfMatch The placement revision the command expects, in quotes ("3"); 412 on mismatch.
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -987,10 +1076,10 @@ type CompleteCallJSONBody struct {
 
 // CompleteCallParams defines parameters for CompleteCall.
 type CompleteCallParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// IfMatch The placement revision the command expects, in quotes ("3"); 412 on mismatch.
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -999,10 +1088,10 @@ type DialCallJSONBody = json.RawMessage
 
 // DialCallParams defines parameters for DialCall.
 type DialCallParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// IfMatch The placement revision the command expects, in quotes ("3"); 412 on mismatch.
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -1013,10 +1102,10 @@ type StartEmailSequenceJSONBody struct {
 
 // StartEmailSequenceParams defines parameters for StartEmailSequence.
 type StartEmailSequenceParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// IfMatch The placement revision the command expects, in quotes ("3"); 412 on mismatch.
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -1030,10 +1119,10 @@ type PausePlacementJSONBody struct {
 
 // PausePlacementParams defines parameters for PausePlacement.
 type PausePlacementParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// IfMatch The placement revision the command expects, in quotes ("3"); 412 on mismatch.
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -1042,12 +1131,17 @@ type PausePlacementJSONBodyReason string
 
 // ReceivePaymentJSONBody defines parameters for ReceivePayment.
 type ReceivePaymentJSONBody struct {
-	// Amount A JSON number or string, never more decimals than the currency allows.
+	// Amount A JSON number or string, with an optional exponent (100, 100.5, "100.50", 1e2, "1.2345E2"), read exactly,
+	// never through floating point. It must be positive (0 and negative amounts are 422 validation_failed), at
+	// most 1000000000000, with no more decimals than the currency allows (1e-3 is refused for EUR) nor than 12,
+	// and at most 40 characters long; each refusal says which limit. Another JSON type (true, an array, an
+	// object) is 400 wrong_type.
 	Amount AmountIn `json:"amount"`
 
 	// PaymentNumber Processed once per claim: a repeat with the same amount answers exactly as the first request did
 	// (same status and body, with Idempotent-Replayed: true), even if that payment closed the claim, and
-	// records nothing; the same number with another amount is 409 payment_number_reused. Without one,
+	// records nothing; the same number with another amount is 409 payment_number_reused (its message
+	// names what differed). Without one,
 	// the ledger names the payment after its accounting document (for example DE-1-AD002) and says so
 	// in the Payment-Number header and in the feed: every payment can be reversed by its number.
 	PaymentNumber *string `json:"paymentNumber,omitempty"`
@@ -1055,19 +1149,19 @@ type ReceivePaymentJSONBody struct {
 
 // ReceivePaymentParams defines parameters for ReceivePayment.
 type ReceivePaymentParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// IfMatch The placement revision the command expects, in quotes ("3"); 412 on mismatch.
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // ReversePaymentParams defines parameters for ReversePayment.
 type ReversePaymentParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// IfMatch The placement revision the command expects, in quotes ("3"); 412 on mismatch.
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -1076,10 +1170,10 @@ type RecallPlacementJSONBody = json.RawMessage
 
 // RecallPlacementParams defines parameters for RecallPlacement.
 type RecallPlacementParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// IfMatch The placement revision the command expects, in quotes ("3"); 412 on mismatch.
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -1088,10 +1182,10 @@ type ResumePlacementJSONBody = json.RawMessage
 
 // ResumePlacementParams defines parameters for ResumePlacement.
 type ResumePlacementParams struct {
-	// IdempotencyKey A repeat with the same key and body returns the first response and records nothing; the same key with another body is 422 idempotency_key_reused.
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 
-	// IfMatch The placement revision the command expects, in quotes ("3"); 412 on mismatch.
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
@@ -1100,8 +1194,14 @@ type GetReconciliationParams struct {
 	// From RFC 3339 time or YYYY-MM-DD (inclusive)
 	From *string `form:"from,omitempty" json:"from,omitempty"`
 
-	// To RFC 3339 time or YYYY-MM-DD (exclusive); must be after from (422 otherwise)
+	// To RFC 3339 time or YYYY-MM-DD (exclusive); must be after from (400 invalid_query otherwise)
 	To *string `form:"to,omitempty" json:"to,omitempty"`
+
+	// Currency An ISO 4217 code the ledger accepts (EUR): only that currency (400 invalid_query for another code)
+	Currency *string `form:"currency,omitempty" json:"currency,omitempty"`
+
+	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position (a command's Ledger-Position). A position beyond the log's head is 400 invalid_query at once.
+	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
 }
 
 // ListTransactionsParams defines parameters for ListTransactions.
@@ -1109,7 +1209,7 @@ type ListTransactionsParams struct {
 	// From RFC 3339 time or YYYY-MM-DD (inclusive)
 	From *string `form:"from,omitempty" json:"from,omitempty"`
 
-	// To RFC 3339 time or YYYY-MM-DD (exclusive); must be after from (422 otherwise)
+	// To RFC 3339 time or YYYY-MM-DD (exclusive); must be after from (400 invalid_query otherwise)
 	To *string `form:"to,omitempty" json:"to,omitempty"`
 
 	// Type The collection API's names; the item types themselves (CONFIRMATION, …) are accepted too.
@@ -1119,18 +1219,24 @@ type ListTransactionsParams struct {
 	// Cursor nextCursor of the previous page
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 
-	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position.
+	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position (a command's Ledger-Position). A position beyond the log's head is 400 invalid_query at once.
 	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
 }
 
 // ListTransactionsParamsType defines parameters for ListTransactions.
 type ListTransactionsParamsType string
 
+// GetWebhookParams defines parameters for GetWebhook.
+type GetWebhookParams struct {
+	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position (a command's Ledger-Position). A position beyond the log's head is 400 invalid_query at once.
+	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
+}
+
 // SetWebhookJSONBody defines parameters for SetWebhook.
 type SetWebhookJSONBody struct {
 	Secret string `json:"secret"`
 
-	// Url http or https
+	// Url https (http only where private targets are allowed, in development)
 	Url string `json:"url"`
 }
 
@@ -1314,6 +1420,94 @@ func (t ClaimHandover_FeeRate) MarshalJSON() ([]byte, error) {
 }
 
 func (t *ClaimHandover_FeeRate) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsPersonalItems0 returns the union data inside the PersonalItems_AdditionalProperties as a PersonalItems0
+func (t PersonalItems_AdditionalProperties) AsPersonalItems0() (PersonalItems0, error) {
+	var body PersonalItems0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPersonalItems0 overwrites any union data inside the PersonalItems_AdditionalProperties as the provided PersonalItems0
+func (t *PersonalItems_AdditionalProperties) FromPersonalItems0(v PersonalItems0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergePersonalItems0 performs a merge with any union data inside the PersonalItems_AdditionalProperties, using the provided PersonalItems0
+func (t *PersonalItems_AdditionalProperties) MergePersonalItems0(v PersonalItems0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPersonalItems1 returns the union data inside the PersonalItems_AdditionalProperties as a PersonalItems1
+func (t PersonalItems_AdditionalProperties) AsPersonalItems1() (PersonalItems1, error) {
+	var body PersonalItems1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPersonalItems1 overwrites any union data inside the PersonalItems_AdditionalProperties as the provided PersonalItems1
+func (t *PersonalItems_AdditionalProperties) FromPersonalItems1(v PersonalItems1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergePersonalItems1 performs a merge with any union data inside the PersonalItems_AdditionalProperties, using the provided PersonalItems1
+func (t *PersonalItems_AdditionalProperties) MergePersonalItems1(v PersonalItems1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPersonalItems2 returns the union data inside the PersonalItems_AdditionalProperties as a PersonalItems2
+func (t PersonalItems_AdditionalProperties) AsPersonalItems2() (PersonalItems2, error) {
+	var body PersonalItems2
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPersonalItems2 overwrites any union data inside the PersonalItems_AdditionalProperties as the provided PersonalItems2
+func (t *PersonalItems_AdditionalProperties) FromPersonalItems2(v PersonalItems2) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergePersonalItems2 performs a merge with any union data inside the PersonalItems_AdditionalProperties, using the provided PersonalItems2
+func (t *PersonalItems_AdditionalProperties) MergePersonalItems2(v PersonalItems2) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t PersonalItems_AdditionalProperties) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *PersonalItems_AdditionalProperties) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -1594,7 +1788,7 @@ type ClientInterface interface {
 	DeleteWebhook(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetWebhook request
-	GetWebhook(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetWebhook(ctx context.Context, params *GetWebhookParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SetWebhookWithBody request with any body
 	SetWebhookWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2241,8 +2435,8 @@ func (c *Client) DeleteWebhook(ctx context.Context, reqEditors ...RequestEditorF
 	return c.Client.Do(req)
 }
 
-func (c *Client) GetWebhook(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetWebhookRequest(c.Server)
+func (c *Client) GetWebhook(ctx context.Context, params *GetWebhookParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhookRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2640,6 +2834,38 @@ func NewGetClaimRequest(server string, claimNumber ClaimNumber, params *GetClaim
 		if params.MinPosition != nil {
 
 			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "minPosition", runtime.ParamLocationQuery, *params.MinPosition); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "asOf", runtime.ParamLocationQuery, *params.AsOf); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		if params.AtPosition != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "atPosition", runtime.ParamLocationQuery, *params.AtPosition); err != nil {
 				return nil, err
 			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
 				return nil, err
@@ -3217,6 +3443,22 @@ func NewListClaimTransactionsRequest(server string, claimNumber ClaimNumber, par
 
 		}
 
+		if params.MinPosition != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "minPosition", runtime.ParamLocationQuery, *params.MinPosition); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
 		queryURL.RawQuery = queryValues.Encode()
 	}
 
@@ -3695,6 +3937,38 @@ func NewGetPlacementAuditRequest(server string, id PlacementID, params *GetPlace
 		if params.AtPosition != nil {
 
 			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "atPosition", runtime.ParamLocationQuery, *params.AtPosition); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		if params.FromPosition != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "fromPosition", runtime.ParamLocationQuery, *params.FromPosition); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "limit", runtime.ParamLocationQuery, *params.Limit); err != nil {
 				return nil, err
 			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
 				return nil, err
@@ -4451,6 +4725,38 @@ func NewGetReconciliationRequest(server string, params *GetReconciliationParams)
 
 		}
 
+		if params.Currency != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "currency", runtime.ParamLocationQuery, *params.Currency); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		if params.MinPosition != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "minPosition", runtime.ParamLocationQuery, *params.MinPosition); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
 		queryURL.RawQuery = queryValues.Encode()
 	}
 
@@ -4619,7 +4925,7 @@ func NewDeleteWebhookRequest(server string) (*http.Request, error) {
 }
 
 // NewGetWebhookRequest generates requests for GetWebhook
-func NewGetWebhookRequest(server string) (*http.Request, error) {
+func NewGetWebhookRequest(server string, params *GetWebhookParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4635,6 +4941,28 @@ func NewGetWebhookRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+		queryValues := queryURL.Query()
+
+		if params.MinPosition != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "minPosition", runtime.ParamLocationQuery, *params.MinPosition); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		queryURL.RawQuery = queryValues.Encode()
 	}
 
 	req, err := http.NewRequest("GET", queryURL.String(), nil)
@@ -4896,7 +5224,7 @@ type ClientWithResponsesInterface interface {
 	DeleteWebhookWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeleteWebhookResponse, error)
 
 	// GetWebhookWithResponse request
-	GetWebhookWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error)
+	GetWebhookWithResponse(ctx context.Context, params *GetWebhookParams, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error)
 
 	// SetWebhookWithBodyWithResponse request with any body
 	SetWebhookWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetWebhookResponse, error)
@@ -6510,8 +6838,8 @@ func (c *ClientWithResponses) DeleteWebhookWithResponse(ctx context.Context, req
 }
 
 // GetWebhookWithResponse request returning *GetWebhookResponse
-func (c *ClientWithResponses) GetWebhookWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error) {
-	rsp, err := c.GetWebhook(ctx, reqEditors...)
+func (c *ClientWithResponses) GetWebhookWithResponse(ctx context.Context, params *GetWebhookParams, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error) {
+	rsp, err := c.GetWebhook(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
