@@ -132,7 +132,12 @@ func New(cfg Config) *Server {
 	s.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", openAPI) })
 
 	s.registerDashboard()
+	s.registerV1()
+	return s
+}
 
+// registerV1 registers the API's routes, each with its key check.
+func (s *Server) registerV1() {
 	// Authentication is attached to each route, not to a group: a group's
 	// middleware would also run for every unknown /v1 path (echo registers a
 	// catch-all for it), answering 401 or 403 where 404 or 405 is right.
@@ -177,7 +182,6 @@ func New(cfg Config) *Server {
 	v1.POST("/placements/:id/calls/:callId/dial", s.dialCall, agency)
 	v1.POST("/placements/:id/calls/:callId/complete", s.completeCall, agency)
 	v1.GET("/admin/verify", s.adminVerify, agency)
-	return s
 }
 
 const requestIDKey = "ledger.requestId"
