@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,6 +67,44 @@ func (c crashClient) do(ctx context.Context, method, path, key, body string) (in
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, b, err
 }
+
+// auditTrail reads a placement's whole audit trail, following its pages
+// (the trail answers 100 events by default, and a Link to the next page).
+func (c crashClient) auditTrail(t *testing.T, id string) []crashAuditItem {
+	t.Helper()
+	var all []crashAuditItem
+	path := "/v1/placements/" + id + "/audit?limit=1000"
+	for {
+		req, err := http.NewRequest("GET", c.base+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+crashKey)
+		resp, err := c.client.Do(req)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
+		var page []crashAuditItem
+		require.NoError(t, json.Unmarshal(b, &page))
+		all = append(all, page...)
+		next := nextLink.FindStringSubmatch(resp.Header.Get("Link"))
+		if next == nil {
+			return all
+		}
+		path = next[1]
+	}
+}
+
+// crashAuditItem is what the crash test reads of an audit trail's event.
+type crashAuditItem struct {
+	Type string
+	Data struct {
+		PaymentNumber string
+		Type          string
+	}
+}
+
+var nextLink = regexp.MustCompile(`<([^>]+)>;\s*rel="next"`)
 
 // startServer starts the child server on store and waits until it is ready.
 func startServer(t *testing.T, store string) (*exec.Cmd, crashClient) {
@@ -174,19 +213,8 @@ func checkAfterCrash(t *testing.T, c crashClient, placements []string, acked []a
 	ctx := context.Background()
 	seen := map[string]int{}
 	for _, id := range placements {
-		status, b, err := c.do(ctx, "GET", "/v1/placements/"+id+"/audit", crashKey, "")
-		require.NoError(t, err)
-		require.Equal(t, http.StatusOK, status)
-		var items []struct {
-			Type string
-			Data struct {
-				PaymentNumber string
-				Type          string
-			}
-		}
-		require.NoError(t, json.Unmarshal(b, &items))
 		payments, docs := 0, 0
-		for _, it := range items {
+		for _, it := range c.auditTrail(t, id) {
 			switch {
 			case it.Type == "PaymentReceived":
 				payments++

@@ -418,28 +418,9 @@ func (r *loadRun) verify(ctx context.Context, acks []acked) (missing, dup int, e
 		if err != nil {
 			return 0, 0, err
 		}
-		resp, err := r.api.GetPlacementAuditWithResponse(ctx, pid, nil)
-		if err != nil || resp.JSON200 == nil {
-			status := 0
-			if resp != nil {
-				status = resp.StatusCode()
-			}
-			return 0, 0, fmt.Errorf("audit of %s: status %d, %v", id, status, err)
-		}
-		type auditItem struct {
-			Type      string
-			RequestID string
-			Data      struct {
-				PaymentNumber      string `json:"paymentNumber"`
-				CreditWaiverNumber string `json:"creditWaiverNumber"`
-			}
-		}
-		items := make([]auditItem, len(*resp.JSON200))
-		for i, it := range *resp.JSON200 {
-			items[i].Type, items[i].RequestID = it.Type, it.RequestId
-			if err := json.Unmarshal(it.Data, &items[i].Data); err != nil {
-				return 0, 0, err
-			}
+		items, err := r.auditTrail(ctx, pid)
+		if err != nil {
+			return 0, 0, err
 		}
 		seen := map[string]int{}
 		for _, it := range items {
@@ -461,4 +442,45 @@ func (r *loadRun) verify(ctx context.Context, acks []acked) (missing, dup int, e
 		}
 	}
 	return missing, dup, nil
+}
+
+// auditItem is what verify reads of an audit trail's event.
+type auditItem struct {
+	Type      string
+	RequestID string
+	Data      struct {
+		PaymentNumber      string `json:"paymentNumber"`
+		CreditWaiverNumber string `json:"creditWaiverNumber"`
+	}
+}
+
+// auditTrail reads a placement's whole audit trail, a page at a time,
+// following the pages until one has no Link to a next.
+func (r *loadRun) auditTrail(ctx context.Context, pid uuid.UUID) ([]auditItem, error) {
+	var items []auditItem
+	limit := 1000
+	params := &client.GetPlacementAuditParams{Limit: &limit}
+	for {
+		resp, err := r.api.GetPlacementAuditWithResponse(ctx, pid, params)
+		if err != nil || resp.JSON200 == nil {
+			status := 0
+			if resp != nil {
+				status = resp.StatusCode()
+			}
+			return nil, fmt.Errorf("audit of %s: status %d, %v", pid, status, err)
+		}
+		page := *resp.JSON200
+		for _, it := range page {
+			item := auditItem{Type: it.Type, RequestID: it.RequestId}
+			if err := json.Unmarshal(it.Data, &item.Data); err != nil {
+				return nil, err
+			}
+			items = append(items, item)
+		}
+		if len(page) == 0 || !strings.Contains(resp.HTTPResponse.Header.Get("Link"), `rel="next"`) {
+			return items, nil
+		}
+		next := page[len(page)-1].Position + 1
+		params.FromPosition = &next
+	}
 }
