@@ -741,3 +741,39 @@ func TestReusedPaymentNumberSaysWhatDiffered(t *testing.T) {
 		})
 	}
 }
+
+func TestEventClassesCheck(t *testing.T) {
+	all := domain.EventTypes()
+	tests := map[string]struct {
+		classes domain.EventClasses
+		problem string // "" = OK
+	}{
+		"OK_all_handled":  {classes: domain.EventClasses{Handled: all}},
+		"OK_all_ignored":  {classes: domain.EventClasses{Ignored: all}},
+		"Err_left_out":    {classes: domain.EventClasses{Handled: without(all, domain.TypePaymentReversed)}, problem: "PaymentReversed is neither handled nor ignored"},
+		"Err_unknown":     {classes: domain.EventClasses{Handled: all, Ignored: []string{"NoSuchEvent"}}, problem: "NoSuchEvent is not a registered event type"},
+		"Err_in_both":     {classes: domain.EventClasses{Handled: all, Ignored: []string{domain.TypeCallDialed}}, problem: "CallDialed is named 2 times"},
+		"Err_named_twice": {classes: domain.EventClasses{Handled: append(all, domain.TypeCallDialed)}, problem: "CallDialed is named 2 times"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			err := tc.classes.Check()
+			if tc.problem == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.problem)
+		})
+	}
+}
+
+func without(types []string, drop string) []string {
+	var out []string
+	for _, t := range types {
+		if t != drop {
+			out = append(out, t)
+		}
+	}
+	return out
+}
