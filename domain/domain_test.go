@@ -75,6 +75,10 @@ func types(events []domain.Event) []string {
 func TestDecideEveryCommandInEveryStatus(t *testing.T) {
 	st := states(t)
 	closeRecall := []string{"PlacementRecalled", "SequencesPaused", "CallsCancelled", "OutcomeScoreSnapshotted", "AccountingDocumentIssued"}
+	type want struct {
+		events []string
+		code   string // "" = success
+	}
 	waiver := domain.Waiver{InvoiceNumber: "I0417211448", ContractNumber: "166271782837", Date: "2023-06-23", Description: "goodwill", Amount: d("100"), Currency: "EUR"}
 	cmds := map[string]domain.Command{
 		"place":    place(),
@@ -87,16 +91,18 @@ func TestDecideEveryCommandInEveryStatus(t *testing.T) {
 		"payment":  domain.ReceivePayment{Amount: d("120.50"), At: t0},
 		"pause":    domain.Pause{Reason: domain.PauseCreditorRequest, At: t0},
 		"resume":   domain.Resume{At: t0},
+		// The paid state's payoff (its first document's number); the other
+		// states have no payment of that number.
+		"reverse": domain.ReversePayment{PaymentNumber: "DE-S242243704005-AD001", Reason: domain.ReversalReturned, At: t0},
+		"contact": domain.ChangeDebtorContact{ChangeID: uuid.New(), PersonalData: &domain.SealedData{KeyID: "k", Context: "c"}, At: t0},
 	}
-	type want struct {
-		events []string
-		code   string // "" = success
-	}
+	contact := want{events: []string{"DebtorContactChanged"}} // whatever the status: a closed claim's debtor still moves house
 	table := map[string]map[string]want{
 		"none": {
 			"place": {events: []string{"PlacementOpened"}}, "sequence": {code: "not_found"}, "schedule": {code: "not_found"},
 			"dial": {code: "not_found"}, "complete": {code: "not_found"}, "recall": {code: "not_found"},
 			"partial": {code: "not_found"}, "payment": {code: "not_found"}, "pause": {code: "not_found"}, "resume": {code: "not_found"},
+			"reverse": {code: "not_found"}, "contact": {code: "not_found"},
 		},
 		"active": {
 			"place": {code: "placement_exists"}, "sequence": {events: []string{"EmailSequenceStarted"}},
@@ -106,6 +112,7 @@ func TestDecideEveryCommandInEveryStatus(t *testing.T) {
 			"payment": {events: []string{"PaymentReceived", "AccountingDocumentIssued"}},
 			"pause":   {events: []string{"PlacementPaused", "SequencesPaused", "CallsCancelled"}},
 			"resume":  {code: "not_paused"},
+			"reverse": {code: "payment_not_found"}, "contact": contact,
 		},
 		"paused": {
 			"place": {code: "placement_exists"}, "sequence": {code: "placement_paused"}, "schedule": {code: "placement_paused"},
@@ -113,6 +120,7 @@ func TestDecideEveryCommandInEveryStatus(t *testing.T) {
 			"partial": {events: []string{"CreditWaiverIssued", "AccountingDocumentIssued"}},
 			"payment": {events: []string{"PaymentReceived", "AccountingDocumentIssued"}},
 			"pause":   {code: "already_paused"}, "resume": {events: []string{"PlacementResumed"}},
+			"reverse": {code: "payment_not_found"}, "contact": contact,
 		},
 		"recalled": {
 			"place": {code: "placement_exists"}, "sequence": {code: "placement_closed"}, "schedule": {code: "placement_closed"},
@@ -120,6 +128,7 @@ func TestDecideEveryCommandInEveryStatus(t *testing.T) {
 			"recall":  {events: []string{"RecallRejected"}, code: "placement_closed"},
 			"partial": {events: []string{"RecallRejected"}, code: "placement_closed"}, "payment": {code: "placement_closed"},
 			"pause": {code: "placement_closed"}, "resume": {code: "placement_closed"},
+			"reverse": {code: "payment_not_found"}, "contact": contact,
 		},
 		"paid": {
 			"place": {code: "placement_exists"}, "sequence": {code: "placement_closed"}, "schedule": {code: "placement_closed"},
@@ -127,6 +136,7 @@ func TestDecideEveryCommandInEveryStatus(t *testing.T) {
 			"recall":  {events: []string{"RecallRejected"}, code: "placement_closed"},
 			"partial": {events: []string{"RecallRejected"}, code: "placement_closed"}, "payment": {code: "placement_closed"},
 			"pause": {code: "placement_closed"}, "resume": {code: "placement_closed"},
+			"reverse": {events: []string{"PaymentReversed", "AccountingDocumentIssued", "PlacementReopened"}}, "contact": contact,
 		},
 	}
 	for status, row := range table {
@@ -152,6 +162,59 @@ func TestDecideEveryCommandInEveryStatus(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestReversePaymentInEveryStatus reverses a payment that each status has
+// (the table above can only name the paid state's payoff): the placement
+// keeps its status, except one paid in full, which is active again.
+func TestReversePaymentInEveryStatus(t *testing.T) {
+	partly := MustApply(t, states(t)["active"], domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("50"), At: t0})
+	reversed := []string{"PaymentReversed", "AccountingDocumentIssued"}
+	tests := map[string]struct {
+		state  domain.Placement
+		events []string
+		status domain.Status
+	}{
+		"active":   {state: partly, events: reversed, status: domain.StatusActive},
+		"paused":   {state: MustApply(t, partly, domain.Pause{Reason: domain.PauseDispute, At: t0}), events: reversed, status: domain.StatusPaused},
+		"recalled": {state: MustApply(t, partly, domain.Recall{At: t0}), events: reversed, status: domain.StatusRecalled},
+		"paid": {state: MustApply(t, partly, domain.ReceivePayment{Amount: d("350"), At: t0}),
+			events: append(reversed, "PlacementReopened"), status: domain.StatusActive},
+	}
+	for name, tc := range tests {
+		t.Run("OK_"+name, func(t *testing.T) {
+			dec := domain.Decide(tc.state, domain.ReversePayment{PaymentNumber: "P-1", Reason: domain.ReversalReturned, At: t0})
+			require.NoError(t, dec.Err)
+			assert.Equal(t, tc.events, types(dec.Events))
+			p := tc.state
+			for _, e := range dec.Events {
+				p = domain.Evolve(p, e)
+			}
+			assert.Equal(t, tc.status, p.Status)
+		})
+	}
+}
+
+// TestEvolveKnowsEveryEventType applies every registered event type: a type
+// added to the registry without a rule in Evolve panics here.
+func TestEvolveKnowsEveryEventType(t *testing.T) {
+	for _, typ := range domain.EventTypes() {
+		t.Run(typ, func(t *testing.T) {
+			e, err := domain.DecodeEvent(typ, []byte(`{}`))
+			require.NoError(t, err)
+			assert.NotPanics(t, func() { domain.Evolve(domain.Placement{}, e) })
+		})
+	}
+}
+
+type unregistered struct{}
+
+func (unregistered) EventType() string { return "Unregistered" }
+
+func TestEvolvePanicsOnAnEventWithoutARule(t *testing.T) {
+	assert.PanicsWithValue(t, "domain: Evolve has no rule for event type Unregistered (domain_test.unregistered)", func() {
+		domain.Evolve(domain.Placement{}, unregistered{})
+	})
 }
 
 func TestRecallStopsOutreach(t *testing.T) {
@@ -677,4 +740,40 @@ func TestReusedPaymentNumberSaysWhatDiffered(t *testing.T) {
 			assert.NotContains(t, e.Message, "another amount")
 		})
 	}
+}
+
+func TestEventClassesCheck(t *testing.T) {
+	all := domain.EventTypes()
+	tests := map[string]struct {
+		classes domain.EventClasses
+		problem string // "" = OK
+	}{
+		"OK_all_handled":  {classes: domain.EventClasses{Handled: all}},
+		"OK_all_ignored":  {classes: domain.EventClasses{Ignored: all}},
+		"Err_left_out":    {classes: domain.EventClasses{Handled: without(all, domain.TypePaymentReversed)}, problem: "PaymentReversed is neither handled nor ignored"},
+		"Err_unknown":     {classes: domain.EventClasses{Handled: all, Ignored: []string{"NoSuchEvent"}}, problem: "NoSuchEvent is not a registered event type"},
+		"Err_in_both":     {classes: domain.EventClasses{Handled: all, Ignored: []string{domain.TypeCallDialed}}, problem: "CallDialed is named 2 times"},
+		"Err_named_twice": {classes: domain.EventClasses{Handled: append(all, domain.TypeCallDialed)}, problem: "CallDialed is named 2 times"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			err := tc.classes.Check()
+			if tc.problem == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.problem)
+		})
+	}
+}
+
+func without(types []string, drop string) []string {
+	var out []string
+	for _, t := range types {
+		if t != drop {
+			out = append(out, t)
+		}
+	}
+	return out
 }

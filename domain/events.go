@@ -3,6 +3,9 @@ package domain
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -392,6 +395,47 @@ func init() {
 	register[PlacementReopened]()
 	register[DebtorContactChanged]()
 }
+
+// EventClasses is how one reader of the log (the feed, reconciliation,
+// verify, the status changes) sorts the event types: those it acts on and
+// those it passes over on purpose. Every reader's switch over event types
+// lists both and fails loudly on any other type, and a test checks each
+// reader's classes against the registry, so a type added to the registry
+// cannot be passed over silently.
+type EventClasses struct {
+	Handled []string
+	Ignored []string
+}
+
+// Check reports a registered type the classes leave out, a type they name
+// that is not registered, and a type they name twice.
+func (c EventClasses) Check() error {
+	seen := map[string]int{}
+	for _, t := range append(slices.Clone(c.Handled), c.Ignored...) {
+		seen[t]++
+	}
+	var problems []string
+	for _, t := range slices.Sorted(maps.Keys(registry)) {
+		if seen[t] == 0 {
+			problems = append(problems, fmt.Sprintf("%s is neither handled nor ignored", t))
+		}
+	}
+	for _, t := range slices.Sorted(maps.Keys(seen)) {
+		if _, ok := registry[t]; !ok {
+			problems = append(problems, fmt.Sprintf("%s is not a registered event type", t))
+		}
+		if seen[t] > 1 {
+			problems = append(problems, fmt.Sprintf("%s is named %d times", t, seen[t]))
+		}
+	}
+	if problems != nil {
+		return fmt.Errorf("domain: event classes: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Handles reports whether the classes have the type among those handled.
+func (c EventClasses) Handles(eventType string) bool { return slices.Contains(c.Handled, eventType) }
 
 // EncodeEvent returns an event's stored type name and payload.
 func EncodeEvent(e Event) (string, []byte, error) {

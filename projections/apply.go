@@ -67,12 +67,39 @@ type Notification struct {
 
 var payloadNamespace = uuid.MustParse("c9a3e8f1-4b62-4f0e-9d7a-2b5c8e1f6a33")
 
-// statusChanges maps the events that change a placement's status, and so
-// call for a notification, to the status they lead to.
-var statusChanges = map[string]domain.Status{
-	domain.TypePlacementRecalled: domain.StatusRecalled, domain.TypePlacementPaid: domain.StatusPaid,
-	domain.TypePlacementPaused: domain.StatusPaused, domain.TypePlacementResumed: domain.StatusActive,
-	domain.TypePlacementReopened: domain.StatusActive,
+// statusAfter says whether an event changes a placement's status, and so
+// calls for a notification to the creditor's webhook, and the status it
+// leads to.
+func statusAfter(e domain.Event) (domain.Status, bool) {
+	switch e.(type) {
+	case domain.PlacementRecalled:
+		return domain.StatusRecalled, true
+	case domain.PlacementPaid:
+		return domain.StatusPaid, true
+	case domain.PlacementPaused:
+		return domain.StatusPaused, true
+	case domain.PlacementResumed, domain.PlacementReopened:
+		return domain.StatusActive, true
+	case domain.PlacementOpened, domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
+		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.AccountingDocumentIssued,
+		domain.CreditWaiverIssued, domain.PaymentReceived, domain.PaymentReversed, domain.RecallRejected, domain.DebtorContactChanged:
+		return "", false
+	default:
+		panic(fmt.Sprintf("projections: status-change detection has no rule for event type %s", e.EventType()))
+	}
+}
+
+// StatusEvents sorts the event types for the status changes the webhooks
+// deliver. A placement's opening is not a change (it has no status before);
+// a payment or a reversal changes the status through the PlacementPaid or
+// PlacementReopened that follows it.
+var StatusEvents = domain.EventClasses{
+	Handled: []string{domain.TypePlacementRecalled, domain.TypePlacementPaid, domain.TypePlacementPaused, domain.TypePlacementResumed,
+		domain.TypePlacementReopened},
+	Ignored: []string{domain.TypePlacementOpened, domain.TypeEmailSequenceStarted, domain.TypeCallScheduled, domain.TypeCallDialed,
+		domain.TypeCallCompleted, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
+		domain.TypeAccountingDocumentIssued, domain.TypeCreditWaiverIssued, domain.TypePaymentReceived, domain.TypePaymentReversed,
+		domain.TypeRecallRejected, domain.TypeDebtorContactChanged},
 }
 
 // stateCache keeps decoded placement states, least recently used first out.
@@ -347,31 +374,57 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 	}
 	next.P.PaymentNumbers, next.P.WaiverNumbers = domain.Numbers{}, domain.Numbers{}
 	next.Revision, next.Last, next.Hash = rec.Revision, rec.Position, hash.String()
-	p := &next.P
-	creditor := p.CreditorID
+	creditor := next.P.CreditorID
 
 	if isOpen {
-		if err := t.set(key(t.gen, tClaim).str(creditor).str(opened.ClaimNumber), id[:]); err != nil {
-			return err
-		}
-		if err := t.set(key(t.gen, tList).str(creditor).pos(next.Opened), id[:]); err != nil {
-			return err
-		}
-		if err := t.index(creditor, id, next.Opened, opened); err != nil {
+		if err := t.file(creditor, id, next.Opened, opened); err != nil {
 			return err
 		}
 	}
+	if err := t.moveIndexes(creditor, id, next.Opened, before, next.P, rec); err != nil {
+		return err
+	}
+	if err := t.reconcile(creditor, id, before, next.P, rec); err != nil {
+		return err
+	}
+	if err := t.idempotency(id, rec); err != nil {
+		return err
+	}
+	if status, changes := statusAfter(rec.Event); changes {
+		if err := t.notify(creditor, id, before, status, rec); err != nil {
+			return err
+		}
+	}
+	return t.feedAndKeep(creditor, id, &next, rec)
+}
+
+// file lists a new placement under its claim number, in the creditor's
+// list, and in the claims search.
+func (t *tx) file(creditor string, id uuid.UUID, at eventstore.Position, opened domain.PlacementOpened) error {
+	if err := t.set(key(t.gen, tClaim).str(creditor).str(opened.ClaimNumber), id[:]); err != nil {
+		return err
+	}
+	if err := t.set(key(t.gen, tList).str(creditor).pos(at), id[:]); err != nil {
+		return err
+	}
+	return t.index(creditor, id, at, opened)
+}
+
+// moveIndexes moves a placement, which opened at opened and went from
+// before to p with rec, in the indexes of its status, its closing, its
+// contact changes after the closing and its pause's end.
+func (t *tx) moveIndexes(creditor string, id uuid.UUID, opened eventstore.Position, before, p domain.Placement, rec journal.Record) error {
 	if before.Status != p.Status {
 		if before.Status != "" {
-			if err := t.del(key(t.gen, tListStatus).str(creditor).b(statusByte[string(before.Status)]).pos(next.Opened)); err != nil {
+			if err := t.del(key(t.gen, tListStatus).str(creditor).b(statusByte[string(before.Status)]).pos(opened)); err != nil {
 				return err
 			}
 		}
-		if err := t.set(key(t.gen, tListStatus).str(creditor).b(statusByte[string(p.Status)]).pos(next.Opened), id[:]); err != nil {
+		if err := t.set(key(t.gen, tListStatus).str(creditor).b(statusByte[string(p.Status)]).pos(opened), id[:]); err != nil {
 			return err
 		}
 	}
-	if old, now := closedAt(before), closedAt(*p); !old.Equal(now) {
+	if old, now := closedAt(before), closedAt(p); !old.Equal(now) {
 		if !old.IsZero() {
 			if err := t.del(key(t.gen, tClosed).time(old).str(creditor).str(before.CustomerNumber).id(id)); err != nil {
 				return err
@@ -389,7 +442,7 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 			return err
 		}
 	}
-	if old, now := resumeAt(before), resumeAt(*p); !old.Equal(now) {
+	if old, now := resumeAt(before), resumeAt(p); !old.Equal(now) {
 		if !old.IsZero() {
 			if err := t.del(key(t.gen, tHold).time(old).id(id)); err != nil {
 				return err
@@ -401,39 +454,38 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 			}
 		}
 	}
-	if err := t.reconcile(creditor, id, before, *p, rec); err != nil {
-		return err
-	}
-	var idemErr error
+	return nil
+}
+
+// idempotency records the idempotency keys the event's command answers.
+func (t *tx) idempotency(id uuid.UUID, rec journal.Record) error {
+	var err error
 	journal.IdempotencyRecords(id, rec.Position, rec.Meta, func(actor, k string, r journal.IdempotencyRecord) {
-		if idemErr == nil {
-			idemErr = t.setJSON(key(t.gen, tIdempotency).str(actor).str(k), r)
+		if err == nil {
+			err = t.setJSON(key(t.gen, tIdempotency).str(actor).str(k), r)
 		}
 	})
-	if idemErr != nil {
-		return idemErr
-	}
-	if status, changes := statusChanges[rec.Type]; changes {
-		if err := t.notify(creditor, id, before, status, rec); err != nil {
-			return err
-		}
-	}
+	return err
+}
 
-	t.cmd.add(*p, rec)
+// feedAndKeep adds the event's feed items to its command's, writes them
+// when the command ends, and keeps the placement's new state.
+func (t *tx) feedAndKeep(creditor string, id uuid.UUID, next *placementState, rec journal.Record) error {
+	t.cmd.add(next.P, rec)
 	t.cmdOf = id
 	t.midCommand = !endsCommand(rec.Meta)
 	if !t.midCommand {
-		if err := t.endCommand(creditor, id, &next, rec); err != nil {
+		if err := t.endCommand(creditor, id, next, rec); err != nil {
 			return err
 		}
 	}
 	if t.v.opts.Bulk {
 		// Written back when the cache lets it go, or at the end.
-		t.cache(id, &next, true)
+		t.cache(id, next, true)
 		return nil
 	}
-	t.dirty[id] = &next
-	t.cache(id, &next, false)
+	t.dirty[id] = next
+	t.cache(id, next, false)
 	return nil
 }
 
@@ -554,6 +606,16 @@ var itemTypeByte = map[string]byte{ItemConfirmation: 'c', ItemClosing: 'l', Item
 // reconcile records what finance counts of an event: payments with their
 // share of the fee, waivers and recalls, by the time they happened.
 func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Placement, rec journal.Record) error {
+	e, counted := reconcileEntry(id, before, after, rec)
+	if !counted {
+		return nil
+	}
+	return t.setJSON(key(t.gen, tReconcile).str(creditor).time(rec.Meta.OccurredAt).pos(rec.Position), e)
+}
+
+// reconcileEntry is what finance counts of an event, which took the
+// placement id from before to after; false for an event it does not count.
+func reconcileEntry(id uuid.UUID, before, after domain.Placement, rec journal.Record) (reconcile.Entry, bool) {
 	e := reconcile.Entry{Placement: id, ClaimNumber: after.ClaimNumber, Currency: after.Currency, Position: uint64(rec.Position),
 		OccurredAt: rec.Meta.OccurredAt, Hash: rec.Meta.Hash}
 	switch ev := rec.Event.(type) {
@@ -567,10 +629,26 @@ func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Place
 		e.Kind, e.Amount, e.Fee = reconcile.KindWaiver, ev.Amount, decimal.Zero
 	case domain.PlacementRecalled:
 		e.Kind, e.Amount, e.Fee = reconcile.KindRecall, ev.OutstandingAmount, decimal.Zero
+	case domain.PlacementOpened, domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
+		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.AccountingDocumentIssued,
+		domain.PlacementPaid, domain.PlacementPaused, domain.PlacementResumed, domain.PlacementReopened, domain.RecallRejected,
+		domain.DebtorContactChanged:
+		return reconcile.Entry{}, false
 	default:
-		return nil
+		panic(fmt.Sprintf("projections: reconciliation has no rule for event type %s", rec.Event.EventType()))
 	}
-	return t.setJSON(key(t.gen, tReconcile).str(creditor).time(rec.Meta.OccurredAt).pos(rec.Position), e)
+	return e, true
+}
+
+// ReconciledEvents sorts the event types for reconciliation: it counts the
+// money that moves (payments, their reversals, waivers, recalls); the
+// documents restate those amounts and are not counted twice.
+var ReconciledEvents = domain.EventClasses{
+	Handled: []string{domain.TypePaymentReceived, domain.TypePaymentReversed, domain.TypeCreditWaiverIssued, domain.TypePlacementRecalled},
+	Ignored: []string{domain.TypePlacementOpened, domain.TypeEmailSequenceStarted, domain.TypeCallScheduled, domain.TypeCallDialed,
+		domain.TypeCallCompleted, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
+		domain.TypeAccountingDocumentIssued, domain.TypePlacementPaid, domain.TypePlacementPaused, domain.TypePlacementResumed,
+		domain.TypePlacementReopened, domain.TypeRecallRejected, domain.TypeDebtorContactChanged},
 }
 
 // notify queues a status change for the creditor's webhook, if it has one.

@@ -232,26 +232,12 @@ func (c *commandItems) add(p domain.Placement, se StoredEvent) {
 			it.Confirmation.PaymentNumber = e.PaymentNumber
 		}
 		c.items = append(c.items, it)
-	case domain.PlacementPaused:
-		if se.Meta.SchemaVersion >= statusItemsSince {
+	case domain.PlacementPaused, domain.PlacementResumed, domain.PlacementReopened:
+		if st := statusChange(e, date, se.Meta.SchemaVersion); st != nil {
 			it := base(0, ItemStatus)
-			it.Status = &StatusChange{Date: date, Type: "PAUSED", Status: string(domain.StatusPaused), Reason: e.Reason, ResumeAt: e.ResumeAt}
+			it.Status = st
 			c.items = append(c.items, it)
 		}
-	case domain.PlacementResumed:
-		if se.Meta.SchemaVersion >= statusItemsSince {
-			it := base(0, ItemStatus)
-			it.Status = &StatusChange{Date: date, Type: "RESUMED", Status: string(domain.StatusActive), Automatic: e.Automatic}
-			c.items = append(c.items, it)
-		}
-	case domain.PlacementReopened:
-		it := base(0, ItemStatus)
-		it.Status = &StatusChange{Date: date, Type: "REOPENED", Status: string(domain.StatusActive), Reason: e.Reason, PaymentNumber: e.PaymentNumber}
-		if traced {
-			n := len(e.Sequences)
-			it.Status.ResumedSequences = &n
-		}
-		c.items = append(c.items, it)
 	case domain.AccountingDocumentIssued:
 		it := base(0, ItemAccountingDocument)
 		it.AccountingDocument = accountingDocument(e)
@@ -260,7 +246,50 @@ func (c *commandItems) add(p domain.Placement, se StoredEvent) {
 		cl := base(0, ItemClosing)
 		cl.Closing = &Closing{Date: date, Type: "FULL_PAYMENT"}
 		c.closing = append(c.closing, cl)
+	case domain.PlacementOpened, domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
+		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.PaymentReversed, domain.DebtorContactChanged:
+		// No item of their own (see FeedEvents).
+	default:
+		panic(fmt.Sprintf("projections: the feed has no rule for event type %s", se.Event.EventType()))
 	}
+}
+
+// FeedEvents sorts the event types for the transaction feed. Outreach,
+// scores and contact changes are not the creditor's business in the feed;
+// a reversal shows as its document (and a REOPENED item), not by itself.
+var FeedEvents = domain.EventClasses{
+	Handled: []string{domain.TypeCreditWaiverIssued, domain.TypePlacementRecalled, domain.TypeRecallRejected, domain.TypePaymentReceived,
+		domain.TypePlacementPaused, domain.TypePlacementResumed, domain.TypePlacementReopened, domain.TypeAccountingDocumentIssued,
+		domain.TypePlacementPaid},
+	Ignored: []string{domain.TypePlacementOpened, domain.TypeEmailSequenceStarted, domain.TypeCallScheduled, domain.TypeCallDialed,
+		domain.TypeCallCompleted, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
+		domain.TypePaymentReversed, domain.TypeDebtorContactChanged},
+}
+
+// statusChange is the STATUS item of a pause, a resume or a reopening of
+// the given schema version; nil for a pause or resume before
+// statusItemsSince, which had none.
+func statusChange(e domain.Event, date string, schema int) *StatusChange {
+	switch e := e.(type) {
+	case domain.PlacementPaused:
+		if schema >= statusItemsSince {
+			return &StatusChange{Date: date, Type: "PAUSED", Status: string(domain.StatusPaused), Reason: e.Reason, ResumeAt: e.ResumeAt}
+		}
+	case domain.PlacementResumed:
+		if schema >= statusItemsSince {
+			return &StatusChange{Date: date, Type: "RESUMED", Status: string(domain.StatusActive), Automatic: e.Automatic}
+		}
+	case domain.PlacementReopened:
+		st := &StatusChange{Date: date, Type: "REOPENED", Status: string(domain.StatusActive), Reason: e.Reason, PaymentNumber: e.PaymentNumber}
+		if schema >= tracedSince {
+			n := len(e.Sequences)
+			st.ResumedSequences = &n
+		}
+		return st
+	default:
+		panic(fmt.Sprintf("projections: a STATUS item has no rule for event type %s", e.EventType()))
+	}
+	return nil
 }
 
 // accountingDocument renders a document as its ACCOUNTING_DOCUMENT item
