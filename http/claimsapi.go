@@ -87,43 +87,76 @@ func (r claimRequest) toPlace(creditor string) (domain.Place, func(error) error,
 		return cmd, nil, domain.Invalid(domain.FieldError{Field: "customer", Message: "is required"})
 	}
 	cmd.CustomerNumber = r.Customer.CustomerNumber
-	if len(r.Contracts) == 0 {
-		return cmd, nil, domain.Invalid(domain.FieldError{Field: "contracts", Message: "at least one contract with an invoice is required"})
+	invoices, currency, paths, err := placedInvoices(r.Contracts)
+	if err != nil {
+		return cmd, nil, err
 	}
-	var paths []string
-	for i, ct := range r.Contracts {
+	cmd.Invoices, cmd.Currency = invoices, currency
+	return cmd, renameInvoiceFields(paths), nil
+}
+
+// placedInvoices flattens a handover's contracts into the placement's
+// invoices, all in the currency of the first, and returns with them the
+// request's path of each (contracts[i].invoices[j]). A handover needs at
+// least one contract, each with at least one invoice, and at most
+// domain.MaxInvoices invoices in all.
+func placedInvoices(contracts []claimContract) (invoices []domain.Invoice, currency string, paths []string, err error) {
+	if len(contracts) == 0 {
+		return nil, "", nil, domain.Invalid(domain.FieldError{Field: "contracts", Message: "at least one contract with an invoice is required"})
+	}
+	for i, ct := range contracts {
 		if len(ct.Invoices) == 0 {
-			return cmd, nil, domain.Invalid(domain.FieldError{Field: fmt.Sprintf("contracts[%d].invoices", i), Message: "at least one invoice is required"})
+			return nil, "", nil, domain.Invalid(domain.FieldError{Field: fmt.Sprintf("contracts[%d].invoices", i), Message: "at least one invoice is required"})
 		}
 		for j, inv := range ct.Invoices {
 			path := fmt.Sprintf("contracts[%d].invoices[%d]", i, j)
 			if len(paths) >= domain.MaxInvoices {
-				return cmd, nil, domain.Invalid(domain.FieldError{Field: "contracts", Message: fmt.Sprintf("at most %d invoices in all", domain.MaxInvoices)})
+				return nil, "", nil, domain.Invalid(domain.FieldError{Field: "contracts", Message: fmt.Sprintf("at most %d invoices in all", domain.MaxInvoices)})
 			}
-			if cmd.Currency == "" {
-				cmd.Currency = inv.Currency
+			if currency == "" {
+				currency = inv.Currency
 			}
-			if inv.Currency != cmd.Currency {
-				return cmd, nil, domain.Invalid(domain.FieldError{Field: path + ".currency", Message: fmt.Sprintf("a claim's invoices are all in one currency (%s)", cmd.Currency)})
+			if inv.Currency != currency {
+				return nil, "", nil, domain.Invalid(domain.FieldError{Field: path + ".currency", Message: fmt.Sprintf("a claim's invoices are all in one currency (%s)", currency)})
 			}
-			remaining, err := parseAmount(inv.RemainingAmount, inv.Currency, path+".remainingAmount")
+			placed, err := inv.toInvoice(ct.ContractNumber, path)
 			if err != nil {
-				return cmd, nil, err
+				return nil, "", nil, err
 			}
-			placed := domain.Invoice{InvoiceNumber: inv.InvoiceNumber, ContractNumber: ct.ContractNumber, Amount: remaining,
-				DueDate: inv.DueDate, InvoiceDate: inv.InvoiceDate}
-			if len(inv.OriginalAmount) > 0 {
-				original, err := parseAmount(inv.OriginalAmount, inv.Currency, path+".originalAmount")
-				if err != nil {
-					return cmd, nil, err
-				}
-				placed.InvoicedAmount = &original
-			}
-			cmd.Invoices = append(cmd.Invoices, placed)
+			invoices = append(invoices, placed)
 			paths = append(paths, path)
 		}
 	}
-	rename := func(err error) error {
+	return invoices, currency, paths, nil
+}
+
+// toInvoice is the placement's invoice for inv of contract contractNumber,
+// at path in the request: its remaining amount is what the ledger collects,
+// its original amount (if given) what was invoiced.
+func (inv claimInvoice) toInvoice(contractNumber, path string) (domain.Invoice, error) {
+	remaining, err := parseAmount(inv.RemainingAmount, inv.Currency, path+".remainingAmount")
+	if err != nil {
+		return domain.Invoice{}, err
+	}
+	placed := domain.Invoice{InvoiceNumber: inv.InvoiceNumber, ContractNumber: contractNumber, Amount: remaining,
+		DueDate: inv.DueDate, InvoiceDate: inv.InvoiceDate}
+	if len(inv.OriginalAmount) > 0 {
+		original, err := parseAmount(inv.OriginalAmount, inv.Currency, path+".originalAmount")
+		if err != nil {
+			return domain.Invoice{}, err
+		}
+		placed.InvoicedAmount = &original
+	}
+	return placed, nil
+}
+
+// renameInvoiceFields returns a function that renames the field paths of a
+// domain error about a placement to a handover's: customerNumber to
+// customer.customerNumber, invoices to contracts, and invoices[k].field to
+// field of paths[k] (amount as remainingAmount; contractNumber as the
+// contract's). Other errors pass unchanged.
+func renameInvoiceFields(paths []string) func(error) error {
+	return func(err error) error {
 		e, ok := domain.AsError(err)
 		if !ok || len(e.Fields) == 0 {
 			return err
@@ -155,7 +188,6 @@ func (r claimRequest) toPlace(creditor string) (domain.Place, func(error) error,
 		}
 		return &out
 	}
-	return cmd, rename, nil
 }
 
 // handOver is POST /v1/claims.

@@ -50,29 +50,12 @@ func NewRunner(store eventstore.Store, views *Views, logger *slog.Logger) *Runne
 // event cannot be applied (then Err says why and the views stay at the last
 // committed position). Views of another Version are rebuilt from position 0.
 func (r *Runner) Run(ctx context.Context) error {
-	if current, err := r.Views.Current(); err != nil {
-		return r.fail(fmt.Errorf("projections: read the views' version: %w", err))
-	} else if !current {
-		r.logger.Warn("the views were built by another version of the ledger: rebuilding them from the start of the log", "version", Version)
-		if err := r.Views.reset(); err != nil {
-			return r.fail(err)
-		}
-	}
-	from := r.Views.Checkpoint()
-	head, err := r.store.Head(ctx)
+	from, caughtUp, err := r.begin(ctx)
 	if err != nil {
-		return r.fail(fmt.Errorf("projections: read the log's head: %w", err))
+		return r.fail(err)
 	}
-	r.mu.Lock()
-	r.position, r.target = from, head
-	r.ready = from >= head
-	r.wake()
-	r.mu.Unlock()
-	if r.ready {
-		r.logger.Info("projections caught up", "position", from)
-		if r.Once {
-			return nil
-		}
+	if caughtUp && r.Once {
+		return nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -81,12 +64,49 @@ func (r *Runner) Run(ctx context.Context) error {
 		return r.fail(fmt.Errorf("projections: subscribe: %w", err))
 	}
 	defer sub.Close()
-	// Decoding is the expensive part of applying an event, so it fans out:
-	// the receiver hands records round-robin to one decoder per core, and
-	// the applier takes the results back in the same order.
-	workers := max(1, runtime.GOMAXPROCS(0))
+	out, recvErr := decodeInParallel(ctx, sub, max(1, runtime.GOMAXPROCS(0)))
+	return r.applyAll(out, recvErr)
+}
+
+// begin readies the views (rebuilding them from position 0 when another
+// Version built them) and records where the runner starts, at the views'
+// checkpoint, and the head it is ready at, the log's head now. It returns
+// the checkpoint and whether the views have caught up already.
+func (r *Runner) begin(ctx context.Context) (from eventstore.Position, caughtUp bool, err error) {
+	if current, err := r.Views.Current(); err != nil {
+		return 0, false, fmt.Errorf("projections: read the views' version: %w", err)
+	} else if !current {
+		r.logger.Warn("the views were built by another version of the ledger: rebuilding them from the start of the log", "version", Version)
+		if err := r.Views.reset(); err != nil {
+			return 0, false, err
+		}
+	}
+	from = r.Views.Checkpoint()
+	head, err := r.store.Head(ctx)
+	if err != nil {
+		return 0, false, fmt.Errorf("projections: read the log's head: %w", err)
+	}
+	r.mu.Lock()
+	r.position, r.target = from, head
+	r.ready = from >= head
+	r.wake()
+	r.mu.Unlock()
+	if from >= head {
+		r.logger.Info("projections caught up", "position", from)
+	}
+	return from, from >= head, nil
+}
+
+// decodeInParallel receives sub's events and decodes them on workers
+// goroutines, until sub ends or ctx does. Decoding is the expensive part of
+// applying an event, so it fans out: the receiver hands records round-robin
+// to one decoder each, and out[i] gives back the decoder i's results in
+// order, so reading out round-robin from out[0] yields the events in log
+// order. Every out[i] is closed once the subscription ends; recvErr then
+// holds why it ended (nil when ctx ended or sub was closed).
+func decodeInParallel(ctx context.Context, sub eventstore.Subscription, workers int) (out []chan decodedEvent, recvErr chan error) {
 	in := make([]chan eventstore.RecordedEvent, workers)
-	out := make([]chan decodedEvent, workers)
+	out = make([]chan decodedEvent, workers)
 	for i := range workers {
 		in[i] = make(chan eventstore.RecordedEvent, 256)
 		out[i] = make(chan decodedEvent, 256)
@@ -101,7 +121,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	recvErr := make(chan error, 1)
+	recvErr = make(chan error, 1)
 	go func() {
 		defer func() {
 			for _, c := range in {
@@ -125,11 +145,20 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 		}
 	}()
+	return out, recvErr
+}
+
+// applyAll applies the decoded events of out (see decodeInParallel) in log
+// order, in batches committed whenever the decoders fall behind, until the
+// subscription ends or, with Once, the views have reached the head the
+// runner started towards. An event that cannot be decoded or applied stops
+// it (through fail) with the batch not yet committed abandoned.
+func (r *Runner) applyAll(out []chan decodedEvent, recvErr <-chan error) error {
 	b := r.Views.Builder()
 	b.MaxBatch = r.MaxBatch
 	b.Committed = r.committed
 	defer b.Abort()
-	for i := 0; ; i = (i + 1) % workers {
+	for i := 0; ; i = (i + 1) % len(out) {
 		var d decodedEvent
 		var ok bool
 		select {

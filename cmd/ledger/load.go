@@ -132,6 +132,7 @@ type acked struct {
 
 type loadRun struct {
 	cfg    loadConfig
+	runID  string // in every claim, payment and waiver number, so that runs do not collide
 	client *http.Client
 	// api is the generated client of the ledger's API (package client),
 	// for placing and verifying; the command mix uses send, which keeps
@@ -203,6 +204,12 @@ func (r *loadRun) waitReady(ctx context.Context, max time.Duration) error {
 	}
 }
 
+// load drives a bounded load at a ledger on this machine over HTTP (or, with
+// -direct, appends to a stopped ledger's store: see loadDirect). It places
+// -placements claims, drives a mix of commands and reads for -duration,
+// reports latencies, and then checks that every acknowledged command is in
+// the audit trail exactly once. It returns 0 after -h or when every one was
+// and no request failed, 2 for bad settings, and 1 otherwise.
 func load(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if isDirect(args) {
 		return loadDirect(ctx, args, getenv, stdout, stderr)
@@ -215,18 +222,11 @@ func load(ctx context.Context, args []string, getenv func(string) string, stdout
 		fmt.Fprintln(stderr, "ledger load:", err)
 		return 2
 	}
-	r := &loadRun{cfg: cfg, stats: &loadStats{lat: map[loadOp][]time.Duration{}, refused: map[loadOp]int{}, failed: map[loadOp]int{}},
-		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Connections, MaxConnsPerHost: cfg.Connections}}}
-	r.api, err = client.NewClientWithResponses(cfg.Addr, client.WithHTTPClient(r.client),
-		client.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
-			req.Header.Set("Authorization", "Bearer "+cfg.Key)
-			return nil
-		}))
+	r, err := newLoadRun(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "ledger load:", err)
 		return 2
 	}
-	runID := fmt.Sprintf("%x", cfg.Seed&0xffffffff)
 	if err := r.waitReady(ctx, 30*time.Second); err != nil {
 		fmt.Fprintln(stderr, "ledger load:", err)
 		return 1
@@ -234,88 +234,18 @@ func load(ctx context.Context, args []string, getenv func(string) string, stdout
 
 	// Phase 1: placements.
 	fmt.Fprintf(stdout, "creating %d placements with %d connections…\n", cfg.Placements, cfg.Connections)
-	ids := make([]string, cfg.Placements)
-	next := atomic.Int64{}
 	start := time.Now()
-	var wg sync.WaitGroup
-	var placeErr atomic.Pointer[error]
-	for range cfg.Connections {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < cfg.Placements; i = int(next.Add(1) - 1) {
-				t0 := time.Now()
-				id, status, err := r.place(ctx, fmt.Sprintf("LOAD-%s-%07d", runID, i), fmt.Sprintf("K%07d", i))
-				r.stats.add(opPlace, time.Since(t0), status)
-				if err != nil || status != http.StatusCreated {
-					e := fmt.Errorf("placing: status %d, %v", status, err)
-					placeErr.Store(&e)
-					return
-				}
-				ids[i] = id
-			}
-		}()
-	}
-	wg.Wait()
-	if e := placeErr.Load(); e != nil {
-		fmt.Fprintln(stderr, "ledger load:", *e)
+	ids, err := r.placeAll(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger load:", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "placed %d in %s\n", cfg.Placements, time.Since(start).Round(time.Millisecond))
 
 	// Phase 2: the mix, for the duration.
 	fmt.Fprintf(stdout, "driving payments 45%%, partial recalls 20%%, recalls 1%%, reads 34%% for %s…\n", cfg.Duration)
-	var ackMu sync.Mutex
-	var acks []acked
-	deadline := time.Now().Add(cfg.Duration)
 	mixStart := time.Now()
-	for w := range cfg.Connections {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rng := rand.New(rand.NewPCG(cfg.Seed, uint64(w)))
-			for n := 0; time.Now().Before(deadline); n++ {
-				idx := rng.IntN(len(ids))
-				id := ids[idx]
-				roll := rng.IntN(100)
-				t0 := time.Now()
-				switch {
-				case roll < 45:
-					num := fmt.Sprintf("P-%s-%d-%d", runID, w, n)
-					status, _, _ := r.send(ctx, "POST", "/v1/placements/"+id+"/payment-received", map[string]any{"amount": "1.00", "paymentNumber": num})
-					r.stats.add(opPayment, time.Since(t0), status)
-					if status == http.StatusOK {
-						ackMu.Lock()
-						acks = append(acks, acked{id, domain.TypePaymentReceived, num})
-						ackMu.Unlock()
-					}
-				case roll < 65:
-					num := fmt.Sprintf("W-%s-%d-%d", runID, w, n)
-					claim := fmt.Sprintf("LOAD-%s-%07d", runID, idx)
-					status, b, _ := r.send(ctx, "POST", "/v1/claims/"+claim+"/recalls", map[string]any{"creditWaiverNumber": num, "invoiceNumber": "I2",
-						"contractNumber": "C1", "type": "CREDIT_WAIVER", "date": "2024-08-07", "description": "load", "amount": "0.50", "currency": "EUR"})
-					r.stats.add(opWaiver, time.Since(t0), status)
-					var accepted struct {
-						RequestID string `json:"requestId"`
-					}
-					if status == http.StatusAccepted && json.Unmarshal(b, &accepted) == nil {
-						// Accepted: a CreditWaiverIssued, or the REJECTION of a closed claim.
-						ackMu.Lock()
-						acks = append(acks, acked{id, "request", accepted.RequestID})
-						ackMu.Unlock()
-					}
-				case roll < 66:
-					status, _, _ := r.send(ctx, "POST", "/v1/placements/"+id+"/recall", nil)
-					r.stats.add(opRecall, time.Since(t0), status)
-				default:
-					// Read what was acknowledged: the views may lag the log a moment.
-					status, _, _ := r.send(ctx, "GET", fmt.Sprintf("/v1/placements/%s?minPosition=%d", id, r.maxPos.Load()), nil)
-					r.stats.add(opRead, time.Since(t0), status)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	acks := r.drive(ctx, ids)
 	elapsed := time.Since(mixStart)
 	r.report(stdout, elapsed)
 
@@ -335,6 +265,125 @@ func load(ctx context.Context, args []string, getenv func(string) string, stdout
 		return 1
 	}
 	return 0
+}
+
+// newLoadRun prepares a load run of cfg: its HTTP client, with as many
+// connections to the ledger as cfg asks for, and the generated API client,
+// which sends cfg's key.
+func newLoadRun(cfg loadConfig) (*loadRun, error) {
+	r := &loadRun{cfg: cfg, runID: fmt.Sprintf("%x", cfg.Seed&0xffffffff),
+		stats:  &loadStats{lat: map[loadOp][]time.Duration{}, refused: map[loadOp]int{}, failed: map[loadOp]int{}},
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Connections, MaxConnsPerHost: cfg.Connections}}}
+	var err error
+	r.api, err = client.NewClientWithResponses(cfg.Addr, client.WithHTTPClient(r.client),
+		client.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+			req.Header.Set("Authorization", "Bearer "+cfg.Key)
+			return nil
+		}))
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// placeAll places cfg.Placements claims on cfg.Connections connections and
+// returns their placement ids, by claim number. It stops at the first
+// placement not created.
+func (r *loadRun) placeAll(ctx context.Context) ([]string, error) {
+	ids := make([]string, r.cfg.Placements)
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	var placeErr atomic.Pointer[error]
+	for range r.cfg.Connections {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < r.cfg.Placements; i = int(next.Add(1) - 1) {
+				t0 := time.Now()
+				id, status, err := r.place(ctx, fmt.Sprintf("LOAD-%s-%07d", r.runID, i), fmt.Sprintf("K%07d", i))
+				r.stats.add(opPlace, time.Since(t0), status)
+				if err != nil || status != http.StatusCreated {
+					e := fmt.Errorf("placing: status %d, %v", status, err)
+					placeErr.Store(&e)
+					return
+				}
+				ids[i] = id
+			}
+		}()
+	}
+	wg.Wait()
+	if e := placeErr.Load(); e != nil {
+		return nil, *e
+	}
+	return ids, nil
+}
+
+// drive runs the command mix on the placements ids (by claim number) on
+// cfg.Connections connections for cfg.Duration, each connection with its
+// own random sequence, and returns the commands the ledger acknowledged.
+func (r *loadRun) drive(ctx context.Context, ids []string) []acked {
+	var wg sync.WaitGroup
+	var ackMu sync.Mutex
+	var acks []acked
+	deadline := time.Now().Add(r.cfg.Duration)
+	for w := range r.cfg.Connections {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(r.cfg.Seed, uint64(w)))
+			for n := 0; time.Now().Before(deadline); n++ {
+				if a, ok := r.step(ctx, ids, rng, w, n); ok {
+					ackMu.Lock()
+					acks = append(acks, a)
+					ackMu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return acks
+}
+
+// step sends the n-th request of connection w, picked by rng: a payment
+// (45%), a claim recall of a credit waiver (20%), a recall (1%) or a read of
+// what was acknowledged (34%), on a random placement of ids. It returns the
+// command to look for afterwards and true when the ledger acknowledged a
+// payment or a claim recall.
+func (r *loadRun) step(ctx context.Context, ids []string, rng *rand.Rand, w, n int) (acked, bool) {
+	idx := rng.IntN(len(ids))
+	id := ids[idx]
+	roll := rng.IntN(100)
+	t0 := time.Now()
+	switch {
+	case roll < 45:
+		num := fmt.Sprintf("P-%s-%d-%d", r.runID, w, n)
+		status, _, _ := r.send(ctx, "POST", "/v1/placements/"+id+"/payment-received", map[string]any{"amount": "1.00", "paymentNumber": num})
+		r.stats.add(opPayment, time.Since(t0), status)
+		if status == http.StatusOK {
+			return acked{id, domain.TypePaymentReceived, num}, true
+		}
+	case roll < 65:
+		num := fmt.Sprintf("W-%s-%d-%d", r.runID, w, n)
+		claim := fmt.Sprintf("LOAD-%s-%07d", r.runID, idx)
+		status, b, _ := r.send(ctx, "POST", "/v1/claims/"+claim+"/recalls", map[string]any{"creditWaiverNumber": num, "invoiceNumber": "I2",
+			"contractNumber": "C1", "type": "CREDIT_WAIVER", "date": "2024-08-07", "description": "load", "amount": "0.50", "currency": "EUR"})
+		r.stats.add(opWaiver, time.Since(t0), status)
+		var accepted struct {
+			RequestID string `json:"requestId"`
+		}
+		if status == http.StatusAccepted && json.Unmarshal(b, &accepted) == nil {
+			// Accepted: a CreditWaiverIssued, or the REJECTION of a closed claim.
+			return acked{id, "request", accepted.RequestID}, true
+		}
+	case roll < 66:
+		status, _, _ := r.send(ctx, "POST", "/v1/placements/"+id+"/recall", nil)
+		r.stats.add(opRecall, time.Since(t0), status)
+	default:
+		// Read what was acknowledged: the views may lag the log a moment.
+		status, _, _ := r.send(ctx, "GET", fmt.Sprintf("/v1/placements/%s?minPosition=%d", id, r.maxPos.Load()), nil)
+		r.stats.add(opRead, time.Since(t0), status)
+	}
+	return acked{}, false
 }
 
 func (r *loadRun) report(w io.Writer, elapsed time.Duration) {

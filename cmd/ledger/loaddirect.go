@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/schollz/progressbar/v3"
 	"github.com/shopspring/decimal"
 
 	"github.com/collections-ledger/ledger/command"
@@ -68,18 +69,8 @@ func loadDirect(ctx context.Context, args []string, getenv func(string) string, 
 		return code
 	}
 	defer store.Close()
-	switch {
-	case c.Placements < 1 || c.Placements > maxDirectPlacements:
-		fmt.Fprintf(stderr, "ledger load -direct: -placements must be 1..%d\n", maxDirectPlacements)
-		return 2
-	case c.Events < 1 || c.Events > maxDirectEvents:
-		fmt.Fprintf(stderr, "ledger load -direct: -events must be 1..%d\n", maxDirectEvents)
-		return 2
-	case c.Workers < 1 || c.Workers > maxLoadConnections:
-		fmt.Fprintf(stderr, "ledger load -direct: -workers must be 1..%d\n", maxLoadConnections)
-		return 2
-	case !domain.ValidCreditorID(c.Creditor):
-		fmt.Fprintf(stderr, "ledger load -direct: -creditor %q is not a creditor id (letters, digits, '.', '_', '-'; at most 64)\n", c.Creditor)
+	if err := c.check(); err != nil {
+		fmt.Fprintf(stderr, "ledger load -direct: %v\n", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -101,81 +92,24 @@ func loadDirect(ctx context.Context, args []string, getenv func(string) string, 
 	// stream, which would make large loads slow.
 	h := command.NewHandler(store, projections.NewIdempotencyIndex(), nil)
 	h.MaxCached = c.Placements + 1
-	runID := fmt.Sprintf("%x", c.Seed&0xffffffff)
-	var appended atomic.Uint64
-	bar := progress(stderr, int64(c.Events), "appending")
-	count := func(res command.Result) {
-		n := appended.Add(uint64(res.Recorded))
-		if bar != nil {
-			_ = bar.Set64(int64(min(n, c.Events)))
-		}
-	}
+	l := &directLoad{c: c, h: h, runID: fmt.Sprintf("%x", c.Seed&0xffffffff), ids: make([]uuid.UUID, c.Placements),
+		bar: progress(stderr, int64(c.Events), "appending")}
 	start := time.Now()
-	ids := make([]uuid.UUID, c.Placements)
-	var next atomic.Int64
-	err = c.parallel(ctx, func(ctx context.Context, _ *rand.Rand) (bool, error) {
-		i := int(next.Add(1) - 1)
-		if i >= c.Placements {
-			return false, nil
-		}
-		req := command.Request{Actor: c.Creditor, ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}
-		res, err := h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: c.Creditor,
-			ClaimNumber: fmt.Sprintf("LOAD-%s-%08d", runID, i), CustomerNumber: fmt.Sprintf("K%08d", i), Currency: "EUR",
-			FeeRate: decimal.RequireFromString("0.20"), Invoices: []domain.Invoice{
-				{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.RequireFromString("100.00"), DueDate: "2024-05-01"},
-				{InvoiceNumber: "I2", ContractNumber: "C1", Amount: decimal.RequireFromString("300.00"), DueDate: "2024-06-01"}}})
-		if err != nil {
-			return false, fmt.Errorf("placing: %w", err)
-		}
-		ids[i] = res.Placement.ID
-		count(res)
-		return true, nil
-	})
+	err = l.place(ctx)
 	placed := time.Since(start)
 	if err == nil {
-		var refused atomic.Int64
-		var seq atomic.Int64
-		one, half := decimal.RequireFromString("1.00"), decimal.RequireFromString("0.50")
-		err = c.parallel(ctx, func(ctx context.Context, rng *rand.Rand) (bool, error) {
-			if appended.Load() >= c.Events {
-				return false, nil
-			}
-			n := seq.Add(1)
-			id := ids[rng.IntN(len(ids))]
-			roll := rng.IntN(1000)
-			req := command.Request{Actor: c.Creditor, ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}
-			res, err := h.Execute(ctx, id, req, func(at time.Time) domain.Command {
-				switch {
-				case roll < 800:
-					return domain.ReceivePayment{PaymentNumber: fmt.Sprintf("P-%s-%d", runID, n), Amount: one, At: at}
-				case roll < 995:
-					return domain.PartialRecall{At: at, Waivers: []domain.Waiver{{CreditWaiverNumber: fmt.Sprintf("W-%s-%d", runID, n),
-						InvoiceNumber: "I2", ContractNumber: "C1", Date: "2024-08-07", Description: "load", Amount: half, Currency: "EUR"}}}
-				default:
-					return domain.Recall{At: at}
-				}
-			})
-			var refusal *domain.Error
-			if errors.As(err, &refusal) {
-				refused.Add(1) // a closed or paid-off placement: the command is refused, nothing appended
-				return true, nil
-			}
-			if err != nil {
-				return false, err
-			}
-			count(res)
-			return true, nil
-		})
-		if refused.Load() > 0 {
-			defer fmt.Fprintf(stdout, "%d commands were refused by the rules (closed or paid-off placements) and appended nothing\n", refused.Load())
+		var refused int64
+		refused, err = l.act(ctx)
+		if refused > 0 {
+			defer fmt.Fprintf(stdout, "%d commands were refused by the rules (closed or paid-off placements) and appended nothing\n", refused)
 		}
 	}
-	if bar != nil {
-		_ = bar.Finish()
+	if l.bar != nil {
+		_ = l.bar.Finish()
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			fmt.Fprintf(stderr, "ledger load -direct: interrupted after %d events; everything appended is in the store\n", appended.Load())
+			fmt.Fprintf(stderr, "ledger load -direct: interrupted after %d events; everything appended is in the store\n", l.appended.Load())
 			return 130
 		}
 		fmt.Fprintln(stderr, "ledger load -direct:", err)
@@ -188,9 +122,112 @@ func loadDirect(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	took := time.Since(start)
 	fmt.Fprintf(stdout, "appended %d placement events for %s (%d placements in %s) in %s: %.0f events/s; the log runs from %d to %d\n",
-		appended.Load(), c.Creditor, c.Placements, placed.Round(time.Millisecond), took.Round(time.Millisecond),
-		float64(appended.Load())/took.Seconds(), startHead, head)
+		l.appended.Load(), c.Creditor, c.Placements, placed.Round(time.Millisecond), took.Round(time.Millisecond),
+		float64(l.appended.Load())/took.Seconds(), startHead, head)
 	return 0
+}
+
+// check says which of a direct load's settings is out of range, if any.
+func (c directConfig) check() error {
+	switch {
+	case c.Placements < 1 || c.Placements > maxDirectPlacements:
+		return fmt.Errorf("-placements must be 1..%d", maxDirectPlacements)
+	case c.Events < 1 || c.Events > maxDirectEvents:
+		return fmt.Errorf("-events must be 1..%d", maxDirectEvents)
+	case c.Workers < 1 || c.Workers > maxLoadConnections:
+		return fmt.Errorf("-workers must be 1..%d", maxLoadConnections)
+	case !domain.ValidCreditorID(c.Creditor):
+		return fmt.Errorf("-creditor %q is not a creditor id (letters, digits, '.', '_', '-'; at most 64)", c.Creditor)
+	}
+	return nil
+}
+
+// directLoad is a direct load under way: the handler it appends through,
+// the placements it has made and the events it has appended so far.
+type directLoad struct {
+	c     directConfig
+	h     *command.Handler
+	runID string // in every claim, payment and waiver number, so that runs do not collide
+	// ids are the placements made, by number: each worker of place fills
+	// its own entries, and act reads them after place has returned.
+	ids      []uuid.UUID
+	appended atomic.Uint64
+	bar      *progressbar.ProgressBar // nil when stderr is not a terminal
+}
+
+// count adds the events res recorded to those appended and moves the
+// progress bar.
+func (l *directLoad) count(res command.Result) {
+	n := l.appended.Add(uint64(res.Recorded))
+	if l.bar != nil {
+		_ = l.bar.Set64(int64(min(n, l.c.Events)))
+	}
+}
+
+// place places c.Placements claims of two invoices each, on c.Workers
+// goroutines, and keeps their ids.
+func (l *directLoad) place(ctx context.Context) error {
+	var next atomic.Int64
+	return l.c.parallel(ctx, func(ctx context.Context, _ *rand.Rand) (bool, error) {
+		i := int(next.Add(1) - 1)
+		if i >= l.c.Placements {
+			return false, nil
+		}
+		req := command.Request{Actor: l.c.Creditor, ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}
+		res, err := l.h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: l.c.Creditor,
+			ClaimNumber: fmt.Sprintf("LOAD-%s-%08d", l.runID, i), CustomerNumber: fmt.Sprintf("K%08d", i), Currency: "EUR",
+			FeeRate: decimal.RequireFromString("0.20"), Invoices: []domain.Invoice{
+				{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.RequireFromString("100.00"), DueDate: "2024-05-01"},
+				{InvoiceNumber: "I2", ContractNumber: "C1", Amount: decimal.RequireFromString("300.00"), DueDate: "2024-06-01"}}})
+		if err != nil {
+			return false, fmt.Errorf("placing: %w", err)
+		}
+		l.ids[i] = res.Placement.ID
+		l.count(res)
+		return true, nil
+	})
+}
+
+// act runs payments (80%), partial recalls (19.5%) and recalls (0.5%) on
+// random placements, on c.Workers goroutines, until c.Events events have
+// been appended in all. It returns how many commands the rules refused (on
+// closed or paid-off placements; they append nothing and do not stop the
+// load).
+func (l *directLoad) act(ctx context.Context) (refused int64, err error) {
+	var nRefused atomic.Int64
+	var seq atomic.Int64
+	one, half := decimal.RequireFromString("1.00"), decimal.RequireFromString("0.50")
+	err = l.c.parallel(ctx, func(ctx context.Context, rng *rand.Rand) (bool, error) {
+		if l.appended.Load() >= l.c.Events {
+			return false, nil
+		}
+		n := seq.Add(1)
+		id := l.ids[rng.IntN(len(l.ids))]
+		roll := rng.IntN(1000)
+		req := command.Request{Actor: l.c.Creditor, ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}
+		res, err := l.h.Execute(ctx, id, req, func(at time.Time) domain.Command {
+			switch {
+			case roll < 800:
+				return domain.ReceivePayment{PaymentNumber: fmt.Sprintf("P-%s-%d", l.runID, n), Amount: one, At: at}
+			case roll < 995:
+				return domain.PartialRecall{At: at, Waivers: []domain.Waiver{{CreditWaiverNumber: fmt.Sprintf("W-%s-%d", l.runID, n),
+					InvoiceNumber: "I2", ContractNumber: "C1", Date: "2024-08-07", Description: "load", Amount: half, Currency: "EUR"}}}
+			default:
+				return domain.Recall{At: at}
+			}
+		})
+		var refusal *domain.Error
+		if errors.As(err, &refusal) {
+			nRefused.Add(1) // a closed or paid-off placement: the command is refused, nothing appended
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		l.count(res)
+		return true, nil
+	})
+	return nRefused.Load(), err
 }
 
 // parallel runs step on c.Workers goroutines until one returns false or an

@@ -301,33 +301,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	return c, nil
 }
 
+// serve runs the HTTP server until ctx ends, a signal arrives, the server fails or the projections stop, and returns
+// the process's exit code: 0 after -help or a clean stop, 2 for bad settings, 1 for any other failure.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg, err := parseConfig(args, getenv, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
+	set, code, ok := loadServeSettings(args, getenv, stderr, logger)
+	if !ok {
+		return code
 	}
-	if err != nil {
-		logger.Error("bad settings", "err", err)
-		return 2
-	}
-	keys, err := httpapi.ParseKeys(cfg.APIKeys, cfg.AgencyKey)
-	if err != nil {
-		logger.Error("bad settings", "err", err)
-		return 2
-	}
-	publicURL, err := parsePublicURL(cfg.PublicURL)
-	if err != nil {
-		logger.Error("bad settings", "err", err)
-		return 2
-	}
-	devKey, devAgencyKey := "", ""
-	if keys.Empty() {
-		if keys, devKey, devAgencyKey, err = developmentKeys(cfg.developmentKeysFile()); err != nil {
-			logger.Error("cannot keep development mode's keys", "file", cfg.developmentKeysFile(), "err", err)
-			return 1
-		}
-	}
+	cfg := set.cfg
 	registry := prometheus.NewRegistry()
 	dirs := map[string]string{"views": cfg.viewsDir(), "keys": cfg.keysDir()}
 	if !kurrent.IsConnectionString(cfg.Store) {
@@ -360,7 +342,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if policy.AllowPrivate {
 		logger.Warn("webhooks may reach loopback and private addresses (LEDGER_WEBHOOK_ALLOW_PRIVATE): for development and tests only")
 	}
-	personal, err := openPersonal(cfg, devKey != "", logger)
+	personal, err := openPersonal(cfg, set.devKey != "", logger)
 	if err != nil {
 		logger.Error("cannot open the key store of debtors' personal data", "keys", cfg.keysDir(), "err", err)
 		return 1
@@ -372,18 +354,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		VerifyDir: filepath.Dir(viewsDir), Personal: personal, Retention: cfg.Retention, Webhook: webhook.Options{OnGiveUp: metrics.giveUp.Inc}})
 	runCtx, stopRunner := context.WithCancel(context.Background())
 	runnerDone, hooksDone := inst.start(runCtx)
-	api := httpapi.New(httpapi.Config{Commands: inst.commands, Runner: inst.runner, Keys: keys, Logger: logger, Webhooks: inst.hooks,
-		PublicURL: publicURL, WebhookPolicy: policy, Verify: inst.verify, Personal: personal, Registry: registry})
+	api := httpapi.New(httpapi.Config{Commands: inst.commands, Runner: inst.runner, Keys: set.keys, Logger: logger, Webhooks: inst.hooks,
+		PublicURL: set.publicURL, WebhookPolicy: policy, Verify: inst.verify, Personal: personal, Registry: registry})
 
 	if dbg := getenv("LEDGER_DEBUG_ADDR"); dbg != "" {
-		// Opt-in profiling endpoints (net/http/pprof), for loopback use only.
-		go func() {
-			mux := http.NewServeMux()
-			mux.HandleFunc("/debug/pprof/", pprof.Index)
-			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-			logger.Warn("profiling endpoints enabled", "addr", dbg)
-			_ = http.ListenAndServe(dbg, mux)
-		}()
+		startProfiling(dbg, logger)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -396,8 +371,68 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("ledger listening", "addr", ln.Addr().String())
 	fmt.Fprintf(stdout, "ledger is listening on %s (store: %s, engine: %s)\n", ln.Addr(), redactStore(cfg.Store), engine)
-	if devKey != "" {
-		fmt.Fprintf(stdout, `
+	if set.devKey != "" {
+		announceDevelopmentKeys(stdout, logger, set, ln.Addr().String())
+	}
+	code = awaitStop(ctx, errc, runnerDone, logger)
+	return shutDown(srv, stopRunner, hooksDone, store, code, logger)
+}
+
+// serveSettings are what serve reads from its flags and environment before it opens anything.
+type serveSettings struct {
+	cfg       config
+	keys      httpapi.Keys
+	publicURL *url.URL
+	// devKey and devAgencyKey are development mode's creditor and agency keys, empty unless no key was configured.
+	devKey, devAgencyKey string
+}
+
+// loadServeSettings parses serve's settings and, when no API or agency key is configured, takes development mode's
+// keys from the development keys file (creating it the first time). When serve should not go on it returns ok false
+// and the exit code: 0 after -help, 2 for bad settings, 1 when development mode's keys cannot be kept.
+func loadServeSettings(args []string, getenv func(string) string, stderr io.Writer, logger *slog.Logger) (set serveSettings, code int, ok bool) {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return set, 0, false
+	}
+	if err != nil {
+		logger.Error("bad settings", "err", err)
+		return set, 2, false
+	}
+	set.cfg = cfg
+	if set.keys, err = httpapi.ParseKeys(cfg.APIKeys, cfg.AgencyKey); err != nil {
+		logger.Error("bad settings", "err", err)
+		return set, 2, false
+	}
+	if set.publicURL, err = parsePublicURL(cfg.PublicURL); err != nil {
+		logger.Error("bad settings", "err", err)
+		return set, 2, false
+	}
+	if set.keys.Empty() {
+		if set.keys, set.devKey, set.devAgencyKey, err = developmentKeys(cfg.developmentKeysFile()); err != nil {
+			logger.Error("cannot keep development mode's keys", "file", cfg.developmentKeysFile(), "err", err)
+			return set, 1, false
+		}
+	}
+	return set, 0, true
+}
+
+// startProfiling serves the opt-in profiling endpoints (net/http/pprof) on addr, for loopback use only, in the
+// background for the life of the process.
+func startProfiling(addr string, logger *slog.Logger) {
+	go func() {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		logger.Warn("profiling endpoints enabled", "addr", addr)
+		_ = http.ListenAndServe(addr, mux)
+	}()
+}
+
+// announceDevelopmentKeys prints development mode's keys and a first request to try on stdout, for a server
+// listening on addr, and warns in the log that it did.
+func announceDevelopmentKeys(stdout io.Writer, logger *slog.Logger, set serveSettings, addr string) {
+	fmt.Fprintf(stdout, `
   ************************************************************************
   DEVELOPMENT MODE: no LEDGER_API_KEYS or LEDGER_AGENCY_KEY configured.
   A development creditor "demo" and an agency key (kept in %s,
@@ -410,21 +445,30 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
   Set LEDGER_API_KEYS=creditorID=key,… and LEDGER_AGENCY_KEY for real use.
   ************************************************************************
 
-`, cfg.developmentKeysFile(), devKey, devAgencyKey, devKey, portOf(ln.Addr().String()))
-		logger.Warn("development mode: the keys of creditor demo and the agency were printed on standard output; configure LEDGER_API_KEYS and LEDGER_AGENCY_KEY for real use", "file", cfg.developmentKeysFile())
-	}
-	code := 0
+`, set.cfg.developmentKeysFile(), set.devKey, set.devAgencyKey, set.devKey, portOf(addr))
+	logger.Warn("development mode: the keys of creditor demo and the agency were printed on standard output; configure LEDGER_API_KEYS and LEDGER_AGENCY_KEY for real use", "file", set.cfg.developmentKeysFile())
+}
+
+// awaitStop waits until the server fails (errc), the projections runner stops (runnerDone) or ctx ends, and returns
+// the exit code so far: 1 when the server failed or the runner stopped with an error, else 0.
+func awaitStop(ctx context.Context, errc, runnerDone <-chan error, logger *slog.Logger) int {
 	select {
 	case err := <-errc:
 		logger.Error("server stopped", "err", err)
-		code = 1
+		return 1
 	case err := <-runnerDone:
 		if err != nil {
 			logger.Error("projections stopped; shutting down", "err", err)
-			code = 1
+			return 1
 		}
 	case <-ctx.Done():
 	}
+	return 0
+}
+
+// shutDown finishes the requests in flight (for at most 25 seconds), stops the runner, waits for the webhook reactor
+// and closes the store. It returns code, or 1 when the server's shutdown or the store's close failed.
+func shutDown(srv *http.Server, stopRunner context.CancelFunc, hooksDone <-chan error, store eventstore.Store, code int, logger *slog.Logger) int {
 	logger.Info("shutting down: finishing requests in flight")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()

@@ -15,6 +15,13 @@ import (
 	"github.com/collections-ledger/ledger/reconcile"
 )
 
+// reconcileCmd prints a creditor's reconciliation report over a window of
+// time from the read models (caught up with the store first), as a table or
+// as JSON; with -statement, it also matches the creditor's statement of
+// direct payments against the ledger's payments. Besides openForCLIAt's
+// codes, it returns 2 for a bad creditor or window or an unreadable
+// statement, 1 when the report cannot be made or the statement does not
+// match, and 0 otherwise.
 func reconcileCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	var creditor, from, to, statement, claims, viewsDir string
 	var asJSON bool
@@ -31,33 +38,18 @@ func reconcileCmd(ctx context.Context, args []string, getenv func(string) string
 		return code
 	}
 	defer store.Close()
-	var err error
 	if !domain.ValidCreditorID(creditor) {
 		fmt.Fprintln(stderr, "ledger reconcile: -creditor is required")
 		return 2
 	}
-	window := [2]time.Time{{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}
-	for i, raw := range []string{from, to} {
-		if raw == "" {
-			continue
-		}
-		if t, ok := domain.ParseDate(raw); ok {
-			window[i] = t
-		} else if window[i], err = time.Parse(time.RFC3339Nano, raw); err != nil {
-			fmt.Fprintf(stderr, "ledger reconcile: %q is not an RFC 3339 time or a YYYY-MM-DD date\n", raw)
-			return 2
-		}
+	window, err := parseWindow(from, to)
+	if err != nil {
+		fmt.Fprintln(stderr, "ledger reconcile:", err)
+		return 2
 	}
 	var lines []reconcile.StatementLine
 	if statement != "" {
-		f, err := os.Open(statement)
-		if err != nil {
-			fmt.Fprintln(stderr, "ledger reconcile:", err)
-			return 2
-		}
-		lines, err = reconcile.ParseStatement(f)
-		f.Close()
-		if err != nil {
+		if lines, err = readStatement(statement); err != nil {
 			fmt.Fprintln(stderr, "ledger reconcile:", err)
 			return 2
 		}
@@ -83,37 +75,75 @@ func reconcileCmd(ctx context.Context, args []string, getenv func(string) string
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(map[string]any{"report": r.View(), "statement": m})
 	} else {
-		v := r.View()
-		currencies := make([]string, 0, len(v.Totals))
-		for cur := range v.Totals {
-			currencies = append(currencies, cur)
-		}
-		sort.Strings(currencies)
-		fmt.Fprintf(stdout, "reconciliation of %s from %s to %s\n", creditor, v.From, v.To)
-		fmt.Fprintf(stdout, "%-4s %9s %16s %14s %16s %14s %14s %9s %14s\n", "cur", "payments", "recovered", "fees", "net to creditor", "waived", "recalled", "reversals", "reversed")
-		for _, cur := range currencies {
-			t := v.Totals[cur]
-			fmt.Fprintf(stdout, "%-4s %9d %16s %14s %16s %14s %14s %9d %14s\n", cur, t.Payments, t.Recovered, t.Fees, t.NetToCreditor, t.Waived, t.Recalled, t.Reversals, t.Reversed)
-		}
-		if m != nil {
-			fmt.Fprintf(stdout, "\nstatement: %d matched, %d missing from the ledger, %d missing from the statement, %d amount mismatches\n",
-				len(m.Matched), len(m.MissingFromLedger), len(m.MissingFromStatement), len(m.AmountMismatches))
-			for _, l := range m.MissingFromLedger {
-				fmt.Fprintf(stdout, "  missing from the ledger:    statement line %d: %s %s %s %s %s\n", l.Line, l.Date, l.ClaimNumber, l.PaymentNumber, l.Amount, l.Currency)
-			}
-			for _, p := range m.MissingFromStatement {
-				fmt.Fprintf(stdout, "  missing from the statement: %s %s %s %s %s\n", p.Date, p.ClaimNumber, p.PaymentNumber, p.Amount, p.Currency)
-			}
-			for _, p := range m.AmountMismatches {
-				fmt.Fprintf(stdout, "  amount mismatch:            statement line %d: %s %s %s in the statement, %s %s in the ledger\n",
-					p.Statement.Line, p.Statement.ClaimNumber, p.Statement.Amount, p.Statement.Currency, p.Ledger.Amount, p.Ledger.Currency)
-			}
-		}
+		printReconciliation(stdout, creditor, r.View(), m)
 	}
 	if m != nil && !m.Clean() {
 		return 1
 	}
 	return 0
+}
+
+// parseWindow reads -from and -to (RFC 3339 times or YYYY-MM-DD dates) as a
+// window [from, to); an empty -from is the zero time and an empty -to the
+// year 9999.
+func parseWindow(from, to string) ([2]time.Time, error) {
+	window := [2]time.Time{{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for i, raw := range []string{from, to} {
+		if raw == "" {
+			continue
+		}
+		if t, ok := domain.ParseDate(raw); ok {
+			window[i] = t
+		} else if t, err := time.Parse(time.RFC3339Nano, raw); err == nil {
+			window[i] = t
+		} else {
+			return window, fmt.Errorf("%q is not an RFC 3339 time or a YYYY-MM-DD date", raw)
+		}
+	}
+	return window, nil
+}
+
+// readStatement reads a creditor's statement of direct payments from the
+// CSV file at path.
+func readStatement(path string) ([]reconcile.StatementLine, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return reconcile.ParseStatement(f)
+}
+
+// printReconciliation prints the report v of creditor as a table of totals
+// per currency and, when a statement was matched (m not nil), the matching's
+// counts and every line that did not match.
+func printReconciliation(w io.Writer, creditor string, v reconcile.ReportView, m *reconcile.Matching) {
+	currencies := make([]string, 0, len(v.Totals))
+	for cur := range v.Totals {
+		currencies = append(currencies, cur)
+	}
+	sort.Strings(currencies)
+	fmt.Fprintf(w, "reconciliation of %s from %s to %s\n", creditor, v.From, v.To)
+	fmt.Fprintf(w, "%-4s %9s %16s %14s %16s %14s %14s %9s %14s\n", "cur", "payments", "recovered", "fees", "net to creditor", "waived", "recalled", "reversals", "reversed")
+	for _, cur := range currencies {
+		t := v.Totals[cur]
+		fmt.Fprintf(w, "%-4s %9d %16s %14s %16s %14s %14s %9d %14s\n", cur, t.Payments, t.Recovered, t.Fees, t.NetToCreditor, t.Waived, t.Recalled, t.Reversals, t.Reversed)
+	}
+	if m == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nstatement: %d matched, %d missing from the ledger, %d missing from the statement, %d amount mismatches\n",
+		len(m.Matched), len(m.MissingFromLedger), len(m.MissingFromStatement), len(m.AmountMismatches))
+	for _, l := range m.MissingFromLedger {
+		fmt.Fprintf(w, "  missing from the ledger:    statement line %d: %s %s %s %s %s\n", l.Line, l.Date, l.ClaimNumber, l.PaymentNumber, l.Amount, l.Currency)
+	}
+	for _, p := range m.MissingFromStatement {
+		fmt.Fprintf(w, "  missing from the statement: %s %s %s %s %s\n", p.Date, p.ClaimNumber, p.PaymentNumber, p.Amount, p.Currency)
+	}
+	for _, p := range m.AmountMismatches {
+		fmt.Fprintf(w, "  amount mismatch:            statement line %d: %s %s %s in the statement, %s %s in the ledger\n",
+			p.Statement.Line, p.Statement.ClaimNumber, p.Statement.Amount, p.Statement.Currency, p.Ledger.Amount, p.Ledger.Currency)
+	}
 }
 
 // paymentsOf keeps the payments of the claims named (comma-separated); all

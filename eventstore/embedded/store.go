@@ -111,6 +111,49 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	cache := pebble.NewCache(cacheBytes)
 	defer cache.Unref()
+	db, err := pebble.Open(dir, pebbleOptions(dir, fs, cache, logger))
+	if err != nil {
+		if pebble.IsCorruptionError(err) {
+			return nil, fmt.Errorf("%w: %s: %v", eventstore.ErrCorrupt, dir, err)
+		}
+		return nil, fmt.Errorf("eventstore/embedded: open %s: %w", dir, err)
+	}
+	s := &Store{
+		db:        db,
+		dir:       dir,
+		logger:    logger,
+		now:       opts.Now,
+		observe:   opts.ObserveSync,
+		reqs:      make(chan *appendRequest, maxGroupRequests),
+		stop:      make(chan struct{}),
+		stopped:   make(chan struct{}),
+		done:      make(chan struct{}),
+		broken:    make(chan struct{}),
+		notify:    make(chan struct{}),
+		revisions: make(map[string]uint64),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if err := s.checkFormat(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	head, err := s.lastPosition()
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.head.Store(uint64(head))
+	go s.writer()
+	return s, nil
+}
+
+// pebbleOptions are the Pebble settings of the store in dir, on file system
+// fs with block cache cache: tuned for a log that is appended to in position
+// order and read by long scans, with Pebble's corruption, background errors
+// and slow disks reported to logger.
+func pebbleOptions(dir string, fs vfs.FS, cache *pebble.Cache, logger *slog.Logger) *pebble.Options {
 	po := &pebble.Options{
 		FS:     fs,
 		Cache:  cache,
@@ -154,42 +197,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		// stream pay a little more per block, which the cache absorbs.
 		po.Levels[i].BlockSize = 32 << 10
 	}
-	db, err := pebble.Open(dir, po)
-	if err != nil {
-		if pebble.IsCorruptionError(err) {
-			return nil, fmt.Errorf("%w: %s: %v", eventstore.ErrCorrupt, dir, err)
-		}
-		return nil, fmt.Errorf("eventstore/embedded: open %s: %w", dir, err)
-	}
-	s := &Store{
-		db:        db,
-		dir:       dir,
-		logger:    logger,
-		now:       opts.Now,
-		observe:   opts.ObserveSync,
-		reqs:      make(chan *appendRequest, maxGroupRequests),
-		stop:      make(chan struct{}),
-		stopped:   make(chan struct{}),
-		done:      make(chan struct{}),
-		broken:    make(chan struct{}),
-		notify:    make(chan struct{}),
-		revisions: make(map[string]uint64),
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	if err := s.checkFormat(); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	head, err := s.lastPosition()
-	if err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	s.head.Store(uint64(head))
-	go s.writer()
-	return s, nil
+	return po
 }
 
 // checkFormat writes the format version into a new store and refuses a store
@@ -343,7 +351,10 @@ type streamState struct {
 	exists bool
 }
 
-// commit decides, writes and answers one group of appends.
+// commit decides, writes and answers one group of appends. No append is
+// answered as written before the batch holding its events is committed and
+// synced; when that fails, every one of them is refused and the engine stops
+// for good (see syncBatch).
 func (s *Store) commit(group []*appendRequest) {
 	if err := s.failed.Load(); err != nil {
 		for _, req := range group {
@@ -354,19 +365,59 @@ func (s *Store) commit(group []*appendRequest) {
 	}
 	batch := s.db.NewBatch()
 	defer batch.Close()
-	pending := make(map[string]streamState)
+	g := s.stage(batch, group)
+	if len(g.written) == 0 {
+		return
+	}
+	if !batch.Empty() {
+		if err := s.syncBatch(batch); err != nil {
+			for _, req := range g.written {
+				req.result = eventstore.AppendResult{}
+				req.err = fmt.Errorf("%w: commit failed: %v", eventstore.ErrUnavailable, err)
+				close(req.done)
+			}
+			return
+		}
+		s.publish(g.pending, g.next-1)
+	}
+	for _, req := range g.written {
+		close(req.done)
+	}
+}
+
+// stagedGroup is a group of appends decided and put into a batch, not yet
+// committed.
+type stagedGroup struct {
+	// written are the requests to answer once the batch is committed: those
+	// whose events it holds and retries of appends written before (their
+	// answer is set already).
+	written []*appendRequest
+	// pending is each stream's state once the batch is committed.
+	pending map[string]streamState
+	// next is the position after the batch's last event.
+	next eventstore.Position
+}
+
+// stage decides each append of group, in order, against its stream's
+// revision (as earlier appends of the group leave it) and puts the events of
+// those that may be written into batch, at consecutive positions after the
+// head, stamped with one time. An append whose context has ended, whose
+// stream cannot be read or whose expected revision does not match is
+// answered at once and left out; a retry of an append written already is
+// answered with its first result after the commit, like a write.
+func (s *Store) stage(batch *pebble.Batch, group []*appendRequest) stagedGroup {
+	g := stagedGroup{pending: make(map[string]streamState), next: eventstore.Position(s.head.Load()) + 1}
 	pendingIDs := make(map[uuid.UUID]eventstore.RecordedEvent)
-	next := eventstore.Position(s.head.Load()) + 1
 	now := s.now().UTC()
 	var buf []byte
-	written := group[:0:0]
+	g.written = group[:0:0]
 	for _, req := range group {
 		if err := req.ctx.Err(); err != nil {
 			req.err = err
 			close(req.done)
 			continue
 		}
-		state, err := s.streamState(req.stream, req.expected, pending)
+		state, err := s.streamState(req.stream, req.expected, g.pending)
 		if err != nil {
 			req.err = err
 			close(req.done)
@@ -379,7 +430,7 @@ func (s *Store) commit(group []*appendRequest) {
 		if !matches || req.expected.IsAny() {
 			if res, done, err := s.idempotent(req, state, pendingIDs); done {
 				req.result, req.err = res, err
-				written = append(written, req) // answered after the commit, like a write
+				g.written = append(g.written, req) // answered after the commit, like a write
 				continue
 			}
 		}
@@ -393,55 +444,54 @@ func (s *Store) commit(group []*appendRequest) {
 			rev = 0
 		}
 		for _, e := range req.events {
-			buf = encodeRecord(buf[:0], next, e.ID, req.stream, rev, now, e)
-			_ = batch.Set(eventKey(next), buf, nil)
-			_ = batch.Set(streamKey(req.stream, rev), be64(uint64(next)), nil)
-			_ = batch.Set(idKey(e.ID), be64(uint64(next)), nil)
-			pendingIDs[e.ID] = eventstore.RecordedEvent{Stream: req.stream, Revision: rev, Position: next}
-			req.result = eventstore.AppendResult{Revision: rev, Position: next}
+			buf = encodeRecord(buf[:0], g.next, e.ID, req.stream, rev, now, e)
+			_ = batch.Set(eventKey(g.next), buf, nil)
+			_ = batch.Set(streamKey(req.stream, rev), be64(uint64(g.next)), nil)
+			_ = batch.Set(idKey(e.ID), be64(uint64(g.next)), nil)
+			pendingIDs[e.ID] = eventstore.RecordedEvent{Stream: req.stream, Revision: rev, Position: g.next}
+			req.result = eventstore.AppendResult{Revision: rev, Position: g.next}
 			rev++
-			next++
+			g.next++
 		}
-		pending[req.stream] = streamState{rev: req.result.Revision, exists: true}
-		written = append(written, req)
+		g.pending[req.stream] = streamState{rev: req.result.Revision, exists: true}
+		g.written = append(g.written, req)
 	}
-	if len(written) == 0 {
-		return
+	return g
+}
+
+// syncBatch commits batch and syncs it to disk, telling observe how long that
+// took. An error is fatal (fsyncgate: after a failed sync the state of the
+// file is unknown, so nothing is retried): the engine records it in failed,
+// closes broken and refuses all further calls.
+func (s *Store) syncBatch(batch *pebble.Batch) error {
+	began := time.Now()
+	err := commitSync(batch)
+	if s.observe != nil {
+		s.observe(time.Since(began))
 	}
-	if !batch.Empty() {
-		began := time.Now()
-		err := commitSync(batch)
-		if s.observe != nil {
-			s.observe(time.Since(began))
-		}
-		if err != nil {
-			// fsyncgate: after a failed sync the state of the file is
-			// unknown, so the engine stops for good and nothing is retried.
-			s.failed.Store(&err)
-			close(s.broken)
-			s.logger.Error("embedded event store: commit failed; refusing all further calls", "dir", s.dir, "err", err)
-			for _, req := range written {
-				req.result = eventstore.AppendResult{}
-				req.err = fmt.Errorf("%w: commit failed: %v", eventstore.ErrUnavailable, err)
-				close(req.done)
-			}
-			return
-		}
-		if len(s.revisions)+len(pending) > maxCachedStreams {
-			clear(s.revisions)
-		}
-		for stream, st := range pending {
-			s.revisions[stream] = st.rev
-		}
-		s.head.Store(uint64(next - 1))
-		s.notifyMu.Lock()
-		close(s.notify)
-		s.notify = make(chan struct{})
-		s.notifyMu.Unlock()
+	if err != nil {
+		s.failed.Store(&err)
+		close(s.broken)
+		s.logger.Error("embedded event store: commit failed; refusing all further calls", "dir", s.dir, "err", err)
 	}
-	for _, req := range written {
-		close(req.done)
+	return err
+}
+
+// publish makes a committed group visible: the writer's revision cache takes
+// the streams' new revisions (pending), the head moves to head, and waiting
+// subscribers wake.
+func (s *Store) publish(pending map[string]streamState, head eventstore.Position) {
+	if len(s.revisions)+len(pending) > maxCachedStreams {
+		clear(s.revisions)
 	}
+	for stream, st := range pending {
+		s.revisions[stream] = st.rev
+	}
+	s.head.Store(uint64(head))
+	s.notifyMu.Lock()
+	close(s.notify)
+	s.notify = make(chan struct{})
+	s.notifyMu.Unlock()
 }
 
 // streamState returns the last revision of stream as seen by the group being

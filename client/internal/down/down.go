@@ -76,6 +76,7 @@ func isNullType(n *yaml.Node) bool {
 	return t != nil && t.Kind == yaml.ScalarNode && t.Value == "null" && len(n.Content) == 2
 }
 
+// walk translates n and every node under it, children first (see Convert).
 func walk(n *yaml.Node) error {
 	for _, c := range n.Content {
 		if err := walk(c); err != nil {
@@ -88,54 +89,87 @@ func walk(n *yaml.Node) error {
 	if v, _ := get(n, "openapi"); v != nil && v.Kind == yaml.ScalarNode && v.Value == "3.1.0" {
 		v.Value = "3.0.3"
 	}
-	if t, _ := get(n, "type"); t != nil && t.Kind == yaml.SequenceNode {
-		var types []string
-		nullable := false
-		for _, x := range t.Content {
-			if x.Value == "null" {
-				nullable = true
-			} else {
-				types = append(types, x.Value)
-			}
-		}
-		switch len(types) {
-		case 1:
-			set(n, "type", str(types[0]))
-		default:
-			remove(n, "type")
-			alts := &yaml.Node{Kind: yaml.SequenceNode}
-			for _, typ := range types {
-				alts.Content = append(alts.Content, &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str("type"), str(typ)}})
-			}
-			set(n, "oneOf", alts)
-			if err := walk(alts); err != nil { // the new schemas are translated too
-				return err
-			}
-		}
-		if nullable {
-			set(n, "nullable", boolean(true))
+	if err := downTypeList(n); err != nil {
+		return err
+	}
+	downNullableOneOf(n)
+	setGoTypes(n)
+	if ex, _ := get(n, "examples"); ex != nil && ex.Kind == yaml.SequenceNode && len(ex.Content) > 0 {
+		remove(n, "examples")
+		set(n, "example", ex.Content[0])
+	}
+	return nil
+}
+
+// downTypeList translates a schema's list of types: type: [T, "null"]
+// becomes type: T, nullable: true, and two or more types other than "null"
+// become a oneOf of one schema per type (translated in turn).
+func downTypeList(n *yaml.Node) error {
+	t, _ := get(n, "type")
+	if t == nil || t.Kind != yaml.SequenceNode {
+		return nil
+	}
+	var types []string
+	nullable := false
+	for _, x := range t.Content {
+		if x.Value == "null" {
+			nullable = true
+		} else {
+			types = append(types, x.Value)
 		}
 	}
-	if o, _ := get(n, "oneOf"); o != nil && o.Kind == yaml.SequenceNode {
-		var rest []*yaml.Node
-		nullable := false
-		for _, x := range o.Content {
-			if isNullType(x) {
-				nullable = true
-			} else {
-				rest = append(rest, x)
-			}
+	switch len(types) {
+	case 1:
+		set(n, "type", str(types[0]))
+	default:
+		remove(n, "type")
+		alts := &yaml.Node{Kind: yaml.SequenceNode}
+		for _, typ := range types {
+			alts.Content = append(alts.Content, &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str("type"), str(typ)}})
 		}
-		if nullable {
-			remove(n, "oneOf")
-			key := "oneOf"
-			if len(rest) == 1 {
-				key = "allOf"
-			}
-			set(n, key, &yaml.Node{Kind: yaml.SequenceNode, Content: rest})
-			set(n, "nullable", boolean(true))
+		set(n, "oneOf", alts)
+		if err := walk(alts); err != nil { // the new schemas are translated too
+			return err
 		}
 	}
+	if nullable {
+		set(n, "nullable", boolean(true))
+	}
+	return nil
+}
+
+// downNullableOneOf translates a oneOf that admits null: oneOf: [X,
+// {type: "null"}] becomes allOf: [X], nullable: true, and a oneOf of more
+// schemas besides null keeps them and becomes nullable.
+func downNullableOneOf(n *yaml.Node) {
+	o, _ := get(n, "oneOf")
+	if o == nil || o.Kind != yaml.SequenceNode {
+		return
+	}
+	var rest []*yaml.Node
+	nullable := false
+	for _, x := range o.Content {
+		if isNullType(x) {
+			nullable = true
+		} else {
+			rest = append(rest, x)
+		}
+	}
+	if nullable {
+		remove(n, "oneOf")
+		key := "oneOf"
+		if len(rest) == 1 {
+			key = "allOf"
+		}
+		set(n, key, &yaml.Node{Kind: yaml.SequenceNode, Content: rest})
+		set(n, "nullable", boolean(true))
+	}
+}
+
+// setGoTypes chooses the Go types the generator uses: decimal.Decimal for a
+// number, and json.RawMessage for an object of any shape (no properties) and
+// for each property of any type.
+func setGoTypes(n *yaml.Node) {
 	if t, _ := get(n, "type"); t != nil && t.Kind == yaml.ScalarNode && t.Value == "number" {
 		set(n, "x-go-type", str("decimal.Decimal"))
 		set(n, "x-go-type-import", &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{str("path"), str("github.com/shopspring/decimal")}})
@@ -154,11 +188,6 @@ func walk(n *yaml.Node) error {
 			}
 		}
 	}
-	if ex, _ := get(n, "examples"); ex != nil && ex.Kind == yaml.SequenceNode && len(ex.Content) > 0 {
-		remove(n, "examples")
-		set(n, "example", ex.Content[0])
-	}
-	return nil
 }
 
 // anyType says whether a schema allows any JSON: no type, reference or
