@@ -139,6 +139,22 @@ const (
 	MaxTextLen       = 1000
 )
 
+// CheckInvoiceCount refuses n invoices when they are more than one placement
+// holds (MaxInvoices); nil when they are not. Place checks it; the API checks
+// it too before it reads any amount, so a request with too many is refused
+// whole.
+func CheckInvoiceCount(n int) error {
+	if f, tooMany := invoiceCount(n); tooMany {
+		return Invalid(f)
+	}
+	return nil
+}
+
+// invoiceCount is CheckInvoiceCount's field error, and whether there is one.
+func invoiceCount(n int) (FieldError, bool) {
+	return FieldError{Field: "invoices", Message: fmt.Sprintf("at most %d invoices", MaxInvoices)}, n > MaxInvoices
+}
+
 // RejectedReason is the text of a rejection of a recall of a closed claim.
 const RejectedReason = "Das Verfahren ist bereits eingestellt."
 
@@ -146,6 +162,9 @@ var (
 	identifierPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$`)
 	creditorPattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 )
+
+// identifierRule is what ValidIdentifier asks, as a refusal says it.
+const identifierRule = "must be 1 to 64 letters, digits, '.', '_', '/' or '-'"
 
 // ValidIdentifier reports whether s may be a claim, invoice, contract,
 // payment or waiver number.
@@ -323,7 +342,7 @@ func decidePlace(p Placement, c Place) Decision {
 		add("creditorId", "is not a valid creditor id")
 	}
 	if !ValidClaimNumber(c.ClaimNumber) {
-		add("claimNumber", "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+		add("claimNumber", claimNumberRule)
 	}
 	switch {
 	case strings.TrimSpace(c.CustomerNumber) == "" || utf8.RuneCountInString(c.CustomerNumber) > MaxIdentifierLen:
@@ -337,23 +356,22 @@ func decidePlace(p Placement, c Place) Decision {
 	if c.FeeRate.IsNegative() || c.FeeRate.GreaterThan(decimal.NewFromInt(1)) || c.FeeRate.Exponent() < -4 {
 		add("feeRate", "must be between 0 and 1 with at most 4 decimals")
 	}
-	switch {
-	case len(c.Invoices) == 0:
+	if len(c.Invoices) == 0 {
 		add("invoices", "at least one invoice is required")
-	case len(c.Invoices) > MaxInvoices:
-		add("invoices", fmt.Sprintf("at most %d invoices", MaxInvoices))
+	} else if f, tooMany := invoiceCount(len(c.Invoices)); tooMany {
+		errs = append(errs, f)
 	}
 	seen := map[string]bool{}
 	for i, inv := range c.Invoices {
 		f := fmt.Sprintf("invoices[%d]", i)
 		if !ValidIdentifier(inv.InvoiceNumber) {
-			add(f+".invoiceNumber", "must be 1 to 64 letters, digits, '.', '_', '/' or '-'")
+			add(f+".invoiceNumber", identifierRule)
 		} else if seen[inv.InvoiceNumber] {
 			add(f+".invoiceNumber", "appears twice")
 		}
 		seen[inv.InvoiceNumber] = true
 		if inv.ContractNumber != "" && !ValidIdentifier(inv.ContractNumber) {
-			add(f+".contractNumber", "must be 1 to 64 letters, digits, '.', '_', '/' or '-'")
+			add(f+".contractNumber", identifierRule)
 		}
 		if !inv.Amount.IsPositive() {
 			add(f+".amount", "must be positive")
@@ -463,7 +481,7 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 			continue
 		}
 		if !ValidIdentifier(w.CreditWaiverNumber) {
-			return refuse(Invalid(FieldError{Field: field(i, "creditWaiverNumber"), Message: "must be 1 to 64 letters, digits, '.', '_', '/' or '-'"}))
+			return refuse(Invalid(FieldError{Field: field(i, "creditWaiverNumber"), Message: identifierRule}))
 		}
 		if seenNumbers[w.CreditWaiverNumber] {
 			return refuse(Invalid(FieldError{Field: field(i, "creditWaiverNumber"), Message: "appears twice in the request"}))
@@ -556,7 +574,7 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	// same number is refused.
 	if c.PaymentNumber != "" {
 		if !ValidIdentifier(c.PaymentNumber) {
-			return refuse(Invalid(FieldError{Field: "paymentNumber", Message: "must be 1 to 64 letters, digits, '.', '_', '/' or '-'"}))
+			return refuse(Invalid(FieldError{Field: "paymentNumber", Message: identifierRule}))
 		}
 		if done, processed := p.PaymentNumbers.Get(c.PaymentNumber); processed {
 			if done.Content != paymentContent(c.Amount, c.InvoiceNumber, c.Date, c.Description, c.AllocateTo) {
@@ -759,10 +777,8 @@ func decidePause(p Placement, c Pause) Decision {
 	case p.Status == StatusPaused:
 		return refuse(ErrAlreadyPaused)
 	}
-	switch c.Reason {
-	case PauseDispute, PauseCreditorRequest, PauseOther:
-	default:
-		return refuse(Invalid(FieldError{Field: "reason", Message: "must be DISPUTE, CREDITOR_REQUEST or OTHER"}))
+	if err := ValidPauseReason(c.Reason); err != nil {
+		return refuse(err)
 	}
 	at := c.At.UTC()
 	var resumeAt *time.Time
