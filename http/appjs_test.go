@@ -62,11 +62,18 @@ func jsDecide(t *testing.T, p domain.Placement, c domain.Command) domain.Placeme
 	return p
 }
 
-// runAppJS loads app.js into node with a document that never fires, calls
-// fn (a function of app.js) with each case's arguments, and returns what it
-// answered, as JSON. Without node the test skips, except in CI, where
-// .ci/run installs it.
-func runAppJS(t *testing.T, fn string, args [][]any) []json.RawMessage {
+// jsCheck is one call of a function of app.js, and what it must answer.
+type jsCheck[T any] struct {
+	name string
+	args []any
+	want T
+}
+
+// checkAppJS loads app.js into node with a document that never fires, calls
+// fn (a function of app.js) with each check's arguments, and compares each
+// answer with the one wanted, in a subtest named as the check. Without node
+// the test skips, except in CI, where .ci/run installs it.
+func checkAppJS[T any](t *testing.T, fn string, checks []jsCheck[T]) {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -84,6 +91,10 @@ const fn = page[process.argv[2]];
 const cases = JSON.parse(fs.readFileSync(0, "utf8"));
 process.stdout.write(JSON.stringify(cases.map((args) => fn(...args))));
 `
+	args := make([][]any, len(checks))
+	for i, c := range checks {
+		args[i] = c.args
+	}
 	in, err := json.Marshal(args)
 	require.NoError(t, err)
 	cmd := exec.Command(node, "-e", harness, "web/static/app.js", fn)
@@ -94,8 +105,14 @@ process.stdout.write(JSON.stringify(cases.map((args) => fn(...args))));
 	require.NoError(t, err, stderr.String())
 	var answers []json.RawMessage
 	require.NoError(t, json.Unmarshal(out, &answers))
-	require.Len(t, answers, len(args))
-	return answers
+	require.Len(t, answers, len(checks))
+	for i, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			var got T
+			require.NoError(t, json.Unmarshal(answers[i], &got), string(answers[i]))
+			assert.Equal(t, c.want, got)
+		})
+	}
 }
 
 // The messages of the "Mark as paid" preview for a refused amount.
@@ -156,33 +173,27 @@ func TestAppJSFeeAfterIsDomainFee(t *testing.T) {
 		{name: "more decimals than EUR has", currency: "EUR", rate: "0.20", invoices: []string{"100.00"}, typed: "1.001"},
 		{name: "decimals JPY does not have", currency: "JPY", rate: "0.20", invoices: []string{"1000"}, typed: "1.5"},
 	}
-	args := make([][]any, len(cases))
-	want := make([]string, len(cases))
+	checks := make([]jsCheck[string], len(cases))
 	for i, tc := range cases {
 		p := jsPlacement(t, tc.currency, tc.rate, tc.invoices, tc.paid...)
 		v := projections.Render(p, p.Version)
 		// The pay form's data attributes (templates/detail.html).
 		data := map[string]string{"recovered": v.RecoveredAmount, "outstanding": v.OutstandingAmount, "rate": v.FeeRate, "currency": v.Currency}
-		args[i] = []any{data, tc.typed}
-		want[i] = feeWanted(t, p, tc.typed)
+		checks[i] = jsCheck[string]{name: tc.name, args: []any{data, tc.typed}, want: feeWanted(t, p, tc.typed)}
 	}
-	got := runAppJS(t, "feeAfter", args)
-	for i, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var s string
-			require.NoError(t, json.Unmarshal(got[i], &s), string(got[i]))
-			assert.Equal(t, want[i], s)
-		})
-	}
+	checkAppJS(t, "feeAfter", checks)
 }
 
 // waived is waiveAfter's answer.
 type waived struct {
-	Remains []struct {
-		Text    string `json:"text"`
-		Invalid bool   `json:"invalid"`
-	} `json:"remains"`
-	Outstanding *string `json:"outstanding"`
+	Remains     []remains `json:"remains"`
+	Outstanding *string   `json:"outstanding"`
+}
+
+// remains is what waiveAfter says of one invoice.
+type remains struct {
+	Text    string `json:"text"`
+	Invalid bool   `json:"invalid"`
 }
 
 // The messages of the partial-recall form for a refused amount.
@@ -201,7 +212,7 @@ func waiveWanted(t *testing.T, p domain.Placement, typed []string) waived {
 	var all []domain.Waiver
 	refused := false
 	for i, inv := range p.Invoices {
-		remains := domain.FormatMoney(inv.Open, p.Currency)
+		text := domain.FormatMoney(inv.Open, p.Currency)
 		invalid := false
 		if raw := strings.TrimSpace(typed[i]); raw != "" {
 			amount, err := domain.ParseAmount([]byte(raw), p.Currency, "amount") // as the dashboard reads it
@@ -210,23 +221,20 @@ func waiveWanted(t *testing.T, p domain.Placement, typed []string) waived {
 			e, _ := domain.AsError(d.Err)
 			switch {
 			case err != nil:
-				remains, invalid = jsNotAnAmount, true
+				text, invalid = jsNotAnAmount, true
 			case e != nil && e.Code == "amount_exceeds_open":
-				remains, invalid = jsMoreThanOpen, true
+				text, invalid = jsMoreThanOpen, true
 			default:
 				require.NoError(t, d.Err)
 				after := p
 				for _, ev := range d.Events {
 					after = domain.Evolve(after, ev)
 				}
-				remains = domain.FormatMoney(after.Invoices[i].Open, p.Currency)
+				text = domain.FormatMoney(after.Invoices[i].Open, p.Currency)
 				all = append(all, waiver)
 			}
 		}
-		w.Remains = append(w.Remains, struct {
-			Text    string `json:"text"`
-			Invalid bool   `json:"invalid"`
-		}{remains, invalid})
+		w.Remains = append(w.Remains, remains{Text: text, Invalid: invalid})
 		refused = refused || invalid
 	}
 	if refused {
@@ -261,8 +269,7 @@ func TestAppJSWaiveAfterIsTheOpenAmountRule(t *testing.T) {
 		{name: "BHD", currency: "BHD", invoices: []string{"1.500", "2.250"}, typed: []string{"0.005", "2.25"}},
 		{name: "nothing typed", currency: "EUR", invoices: []string{"100.00"}, typed: []string{" "}},
 	}
-	args := make([][]any, len(cases))
-	want := make([]waived, len(cases))
+	checks := make([]jsCheck[waived], len(cases))
 	for i, tc := range cases {
 		p := jsPlacement(t, tc.currency, "0.20", tc.invoices, tc.paid...)
 		v := projections.Render(p, p.Version)
@@ -271,15 +278,7 @@ func TestAppJSWaiveAfterIsTheOpenAmountRule(t *testing.T) {
 		for j, inv := range v.Invoices {
 			opens[j] = inv.OpenAmount
 		}
-		args[i] = []any{v.OutstandingAmount, opens, tc.typed}
-		want[i] = waiveWanted(t, p, tc.typed)
+		checks[i] = jsCheck[waived]{name: tc.name, args: []any{v.OutstandingAmount, opens, tc.typed}, want: waiveWanted(t, p, tc.typed)}
 	}
-	got := runAppJS(t, "waiveAfter", args)
-	for i, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			var w waived
-			require.NoError(t, json.Unmarshal(got[i], &w), string(got[i]))
-			assert.Equal(t, want[i], w)
-		})
-	}
+	checkAppJS(t, "waiveAfter", checks)
 }
