@@ -139,6 +139,22 @@ const (
 	MaxTextLen       = 1000
 )
 
+// CheckInvoiceCount refuses n invoices when they are more than one placement
+// holds (MaxInvoices); nil when they are not. Place checks it; the API checks
+// it too before it reads any amount, so a request with too many is refused
+// whole.
+func CheckInvoiceCount(n int) error {
+	if f, tooMany := invoiceCount(n); tooMany {
+		return Invalid(f)
+	}
+	return nil
+}
+
+// invoiceCount is CheckInvoiceCount's field error, and whether there is one.
+func invoiceCount(n int) (FieldError, bool) {
+	return FieldError{Field: "invoices", Message: fmt.Sprintf("at most %d invoices", MaxInvoices)}, n > MaxInvoices
+}
+
 // RejectedReason is the text of a rejection of a recall of a closed claim.
 const RejectedReason = "Das Verfahren ist bereits eingestellt."
 
@@ -146,6 +162,9 @@ var (
 	identifierPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$`)
 	creditorPattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 )
+
+// identifierRule is what ValidIdentifier asks, as a refusal says it.
+const identifierRule = "must be 1 to 64 letters, digits, '.', '_', '/' or '-'"
 
 // ValidIdentifier reports whether s may be a claim, invoice, contract,
 // payment or waiver number.
@@ -225,61 +244,13 @@ func Decide(p Placement, c Command) Decision {
 	case Place:
 		return decidePlace(p, c)
 	case StartEmailSequence:
-		if p.Status.Closed() {
-			return refuse(ErrClosed)
-		}
-		if p.Status == StatusPaused {
-			return refuse(ErrPaused)
-		}
-		if c.SequenceID == uuid.Nil || c.NextSendAt.IsZero() {
-			return refuse(Invalid(FieldError{Field: "nextSendAt", Message: "is required"}))
-		}
-		return ok(EmailSequenceStarted{SequenceID: c.SequenceID, NextSendAt: c.NextSendAt.UTC()})
+		return decideStartSequence(p, c)
 	case ScheduleCall:
-		if p.Status.Closed() {
-			return refuse(ErrClosed)
-		}
-		if p.Status == StatusPaused {
-			return refuse(ErrPaused)
-		}
-		if c.CallID == uuid.Nil || c.ScheduledAt.IsZero() {
-			return refuse(Invalid(FieldError{Field: "scheduledAt", Message: "is required"}))
-		}
-		return ok(CallScheduled{CallID: c.CallID, ScheduledAt: c.ScheduledAt.UTC()})
+		return decideScheduleCall(p, c)
 	case DialCall:
-		if p.Status.Closed() {
-			return refuse(ErrClosed)
-		}
-		if p.Status == StatusPaused {
-			return refuse(ErrPaused)
-		}
-		call := p.call(c.CallID)
-		if call == nil {
-			return refuse(&Error{Kind: KindNotFound, Code: "call_not_found", Message: "the placement has no such call"})
-		}
-		if call.Status != CallScheduledStatus {
-			return refuse(&Error{Kind: KindConflict, Code: "invalid_transition", Message: fmt.Sprintf("the call is %s; only a scheduled call can be dialed", call.Status)})
-		}
-		return ok(CallDialed{CallID: c.CallID})
+		return decideDial(p, c)
 	case CompleteCall:
-		call := p.call(c.CallID)
-		if call == nil {
-			return refuse(&Error{Kind: KindNotFound, Code: "call_not_found", Message: "the placement has no such call"})
-		}
-		if call.Status != CallInProgressStatus {
-			if p.Status.Closed() && call.Status == CallScheduledStatus {
-				return refuse(ErrClosed)
-			}
-			return refuse(&Error{Kind: KindConflict, Code: "invalid_transition", Message: fmt.Sprintf("the call is %s; only a call in progress can be completed", call.Status)})
-		}
-		if c.Outcome == "" || utf8.RuneCountInString(c.Outcome) > MaxTextLen {
-			return refuse(Invalid(FieldError{Field: "outcome", Message: fmt.Sprintf("is required, at most %d characters", MaxTextLen)}))
-		}
-		if !validText(c.Outcome) {
-			return refuse(Invalid(FieldError{Field: "outcome", Message: textRule}))
-		}
-		// Allowed after a recall: an in-flight call finishes naturally.
-		return ok(CallCompleted{CallID: c.CallID, Outcome: c.Outcome})
+		return decideCompleteCall(p, c)
 	case Recall:
 		if p.Status.Closed() {
 			return Decision{Events: []Event{rejected(p, RecallTotal, c.At)}, Err: ErrClosed}
@@ -306,6 +277,73 @@ func Decide(p Placement, c Command) Decision {
 	}
 }
 
+// outreachRefusal refuses new outreach (a sequence, a call scheduled or
+// dialed) on a closed or paused placement; nil when it may start.
+func outreachRefusal(p Placement) error {
+	if p.Status.Closed() {
+		return ErrClosed
+	}
+	if p.Status == StatusPaused {
+		return ErrPaused
+	}
+	return nil
+}
+
+func decideStartSequence(p Placement, c StartEmailSequence) Decision {
+	if err := outreachRefusal(p); err != nil {
+		return refuse(err)
+	}
+	if c.SequenceID == uuid.Nil || c.NextSendAt.IsZero() {
+		return refuse(Invalid(FieldError{Field: "nextSendAt", Message: "is required"}))
+	}
+	return ok(EmailSequenceStarted{SequenceID: c.SequenceID, NextSendAt: c.NextSendAt.UTC()})
+}
+
+func decideScheduleCall(p Placement, c ScheduleCall) Decision {
+	if err := outreachRefusal(p); err != nil {
+		return refuse(err)
+	}
+	if c.CallID == uuid.Nil || c.ScheduledAt.IsZero() {
+		return refuse(Invalid(FieldError{Field: "scheduledAt", Message: "is required"}))
+	}
+	return ok(CallScheduled{CallID: c.CallID, ScheduledAt: c.ScheduledAt.UTC()})
+}
+
+func decideDial(p Placement, c DialCall) Decision {
+	if err := outreachRefusal(p); err != nil {
+		return refuse(err)
+	}
+	call := p.call(c.CallID)
+	if call == nil {
+		return refuse(&Error{Kind: KindNotFound, Code: "call_not_found", Message: "the placement has no such call"})
+	}
+	if call.Status != CallScheduledStatus {
+		return refuse(&Error{Kind: KindConflict, Code: "invalid_transition", Message: fmt.Sprintf("the call is %s; only a scheduled call can be dialed", call.Status)})
+	}
+	return ok(CallDialed{CallID: c.CallID})
+}
+
+func decideCompleteCall(p Placement, c CompleteCall) Decision {
+	call := p.call(c.CallID)
+	if call == nil {
+		return refuse(&Error{Kind: KindNotFound, Code: "call_not_found", Message: "the placement has no such call"})
+	}
+	if call.Status != CallInProgressStatus {
+		if p.Status.Closed() && call.Status == CallScheduledStatus {
+			return refuse(ErrClosed)
+		}
+		return refuse(&Error{Kind: KindConflict, Code: "invalid_transition", Message: fmt.Sprintf("the call is %s; only a call in progress can be completed", call.Status)})
+	}
+	if c.Outcome == "" || utf8.RuneCountInString(c.Outcome) > MaxTextLen {
+		return refuse(Invalid(FieldError{Field: "outcome", Message: fmt.Sprintf("is required, at most %d characters", MaxTextLen)}))
+	}
+	if !validText(c.Outcome) {
+		return refuse(Invalid(FieldError{Field: "outcome", Message: textRule}))
+	}
+	// Allowed after a recall: an in-flight call finishes naturally.
+	return ok(CallCompleted{CallID: c.CallID, Outcome: c.Outcome})
+}
+
 func rejected(p Placement, kind string, at time.Time) RecallRejected {
 	return RecallRejected{Kind: kind, Status: p.Status, Reason: RejectedReason, RejectedAt: at.UTC()}
 }
@@ -323,7 +361,7 @@ func decidePlace(p Placement, c Place) Decision {
 		add("creditorId", "is not a valid creditor id")
 	}
 	if !ValidClaimNumber(c.ClaimNumber) {
-		add("claimNumber", "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+		add("claimNumber", claimNumberRule)
 	}
 	switch {
 	case strings.TrimSpace(c.CustomerNumber) == "" || utf8.RuneCountInString(c.CustomerNumber) > MaxIdentifierLen:
@@ -337,23 +375,22 @@ func decidePlace(p Placement, c Place) Decision {
 	if c.FeeRate.IsNegative() || c.FeeRate.GreaterThan(decimal.NewFromInt(1)) || c.FeeRate.Exponent() < -4 {
 		add("feeRate", "must be between 0 and 1 with at most 4 decimals")
 	}
-	switch {
-	case len(c.Invoices) == 0:
+	if len(c.Invoices) == 0 {
 		add("invoices", "at least one invoice is required")
-	case len(c.Invoices) > MaxInvoices:
-		add("invoices", fmt.Sprintf("at most %d invoices", MaxInvoices))
+	} else if f, tooMany := invoiceCount(len(c.Invoices)); tooMany {
+		errs = append(errs, f)
 	}
 	seen := map[string]bool{}
 	for i, inv := range c.Invoices {
 		f := fmt.Sprintf("invoices[%d]", i)
 		if !ValidIdentifier(inv.InvoiceNumber) {
-			add(f+".invoiceNumber", "must be 1 to 64 letters, digits, '.', '_', '/' or '-'")
+			add(f+".invoiceNumber", identifierRule)
 		} else if seen[inv.InvoiceNumber] {
 			add(f+".invoiceNumber", "appears twice")
 		}
 		seen[inv.InvoiceNumber] = true
 		if inv.ContractNumber != "" && !ValidIdentifier(inv.ContractNumber) {
-			add(f+".contractNumber", "must be 1 to 64 letters, digits, '.', '_', '/' or '-'")
+			add(f+".contractNumber", identifierRule)
 		}
 		if !inv.Amount.IsPositive() {
 			add(f+".amount", "must be positive")
@@ -452,21 +489,49 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 		}
 		return fmt.Sprintf("[%d].%s", i, name)
 	}
-	// Numbers first: a waiver whose number was processed with the same
-	// content is processed once; with other content, the number is reused.
-	// Waivers that were all processed before are answered as they were
-	// first, even if they closed the claim (no REJECTION).
+	// Numbers first: waivers that were all processed before are answered as
+	// they were first, even if they closed the claim (no REJECTION).
+	repeat, err := waiverRepeat(p, c.Waivers, field)
+	if err != nil {
+		return refuse(err)
+	}
+	if repeat != nil {
+		return Decision{Repeat: repeat}
+	}
+	if p.Status.Closed() {
+		return Decision{Events: []Event{rejected(p, RecallPartial, c.At)}, Err: ErrClosed}
+	}
+	at := c.At.UTC()
+	events, err := waiverEvents(p, c, field)
+	if err != nil {
+		return refuse(err)
+	}
+	after := p
+	for _, e := range events {
+		after = Evolve(after, e)
+	}
+	if after.Outstanding().IsZero() {
+		events = append(events, closeOut(after, at, true)...)
+	}
+	return ok(events...)
+}
+
+// waiverRepeat checks the numbers of a partial recall's waivers: a waiver
+// whose number was processed with the same content is processed once; with
+// other content, the number is reused (an error). When every waiver was
+// processed before, it returns the Repeat to answer with.
+func waiverRepeat(p Placement, waivers []Waiver, field func(i int, name string) string) (*Repeat, error) {
 	repeats, latest := 0, uint64(0)
 	seenNumbers := map[string]bool{}
-	for i, w := range c.Waivers {
+	for i, w := range waivers {
 		if w.CreditWaiverNumber == "" {
 			continue
 		}
 		if !ValidIdentifier(w.CreditWaiverNumber) {
-			return refuse(Invalid(FieldError{Field: field(i, "creditWaiverNumber"), Message: "must be 1 to 64 letters, digits, '.', '_', '/' or '-'"}))
+			return nil, Invalid(FieldError{Field: field(i, "creditWaiverNumber"), Message: identifierRule})
 		}
 		if seenNumbers[w.CreditWaiverNumber] {
-			return refuse(Invalid(FieldError{Field: field(i, "creditWaiverNumber"), Message: "appears twice in the request"}))
+			return nil, Invalid(FieldError{Field: field(i, "creditWaiverNumber"), Message: "appears twice in the request"})
 		}
 		seenNumbers[w.CreditWaiverNumber] = true
 		done, processed := p.WaiverNumbers.Get(w.CreditWaiverNumber)
@@ -476,17 +541,21 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 		if done.Content != waiverContent(w.InvoiceNumber, w.ContractNumber, w.Date, w.Description, w.Amount, w.Currency) {
 			e := *ErrWaiverNumberReused
 			e.Fields = []FieldError{{Field: field(i, "creditWaiverNumber"), Message: "was used before for another credit waiver of this claim"}}
-			return refuse(&e)
+			return nil, &e
 		}
 		repeats++
 		latest = max(latest, done.Revision)
 	}
-	if repeats == len(c.Waivers) {
-		return Decision{Repeat: &Repeat{Revision: latest}}
+	if repeats == len(waivers) {
+		return &Repeat{Revision: latest}, nil
 	}
-	if p.Status.Closed() {
-		return Decision{Events: []Event{rejected(p, RecallPartial, c.At)}, Err: ErrClosed}
-	}
+	return nil, nil
+}
+
+// waiverEvents issues the waivers of a partial recall not processed before,
+// each checked against what the ones before it left open, and the credit
+// waiver document that sums them.
+func waiverEvents(p Placement, c PartialRecall, field func(i int, name string) string) ([]Event, error) {
 	at := c.At.UTC()
 	open := map[string]decimal.Decimal{}
 	for _, inv := range p.Invoices {
@@ -502,7 +571,7 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 		}
 		inv := p.invoice(w.InvoiceNumber)
 		if err := waiverRefusal(p, inv, w, open[w.InvoiceNumber], f); err != nil {
-			return refuse(err)
+			return nil, err
 		}
 		open[w.InvoiceNumber] = open[w.InvoiceNumber].Sub(w.Amount)
 		events = append(events, CreditWaiverIssued{
@@ -516,14 +585,7 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 		DocumentNumber: documentNumber(p, 0), Type: DocCreditWaiver, Date: at.Format(time.DateOnly),
 		Amount: total.Neg(), Currency: p.Currency, LineItems: lines,
 	})
-	after := p
-	for _, e := range events {
-		after = Evolve(after, e)
-	}
-	if after.Outstanding().IsZero() {
-		events = append(events, closeOut(after, at, true)...)
-	}
-	return ok(events...)
+	return events, nil
 }
 
 // waiverRefusal checks one new waiver against the claim: inv is the invoice
@@ -556,7 +618,7 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	// same number is refused.
 	if c.PaymentNumber != "" {
 		if !ValidIdentifier(c.PaymentNumber) {
-			return refuse(Invalid(FieldError{Field: "paymentNumber", Message: "must be 1 to 64 letters, digits, '.', '_', '/' or '-'"}))
+			return refuse(Invalid(FieldError{Field: "paymentNumber", Message: identifierRule}))
 		}
 		if done, processed := p.PaymentNumbers.Get(c.PaymentNumber); processed {
 			if done.Content != paymentContent(c.Amount, c.InvoiceNumber, c.Date, c.Description, c.AllocateTo) {
@@ -587,28 +649,7 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 		return refuse(&e)
 	}
 	at := c.At.UTC()
-	// Allocate to open invoices, oldest due date first.
-	order := make([]InvoiceState, len(p.Invoices))
-	copy(order, p.Invoices)
-	sort.SliceStable(order, func(i, j int) bool { return order[i].DueDate < order[j].DueDate })
-	if c.InvoiceNumber != "" { // the invoice it names, alone
-		order = []InvoiceState{*p.invoice(c.InvoiceNumber)}
-	}
-	left := c.Amount
-	var allocs []Allocation
-	var lines []LineItem
-	for _, inv := range order {
-		if left.IsZero() {
-			break
-		}
-		if !inv.Open.IsPositive() {
-			continue
-		}
-		a := decimal.Min(left, inv.Open)
-		allocs = append(allocs, Allocation{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: a})
-		lines = append(lines, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: a.Neg(), AllocateTo: c.AllocateTo})
-		left = left.Sub(a)
-	}
+	allocs, lines := allocate(p, c)
 	recovered := p.Recovered.Add(c.Amount)
 	number := c.PaymentNumber
 	if number == "" {
@@ -632,6 +673,34 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 		events = append(events, closeOut(after, at, false)...)
 	}
 	return ok(events...)
+}
+
+// allocate spreads a payment over the open invoices, oldest due date first,
+// or over the invoice it names alone: the allocations, and the payment
+// document's lines.
+func allocate(p Placement, c ReceivePayment) ([]Allocation, []LineItem) {
+	order := make([]InvoiceState, len(p.Invoices))
+	copy(order, p.Invoices)
+	sort.SliceStable(order, func(i, j int) bool { return order[i].DueDate < order[j].DueDate })
+	if c.InvoiceNumber != "" { // the invoice it names, alone
+		order = []InvoiceState{*p.invoice(c.InvoiceNumber)}
+	}
+	left := c.Amount
+	var allocs []Allocation
+	var lines []LineItem
+	for _, inv := range order {
+		if left.IsZero() {
+			break
+		}
+		if !inv.Open.IsPositive() {
+			continue
+		}
+		a := decimal.Min(left, inv.Open)
+		allocs = append(allocs, Allocation{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: a})
+		lines = append(lines, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: a.Neg(), AllocateTo: c.AllocateTo})
+		left = left.Sub(a)
+	}
+	return allocs, lines
 }
 
 // paymentDifference names what of a payment differs from the one first
@@ -759,10 +828,8 @@ func decidePause(p Placement, c Pause) Decision {
 	case p.Status == StatusPaused:
 		return refuse(ErrAlreadyPaused)
 	}
-	switch c.Reason {
-	case PauseDispute, PauseCreditorRequest, PauseOther:
-	default:
-		return refuse(Invalid(FieldError{Field: "reason", Message: "must be DISPUTE, CREDITOR_REQUEST or OTHER"}))
+	if err := ValidPauseReason(c.Reason); err != nil {
+		return refuse(err)
 	}
 	at := c.At.UTC()
 	var resumeAt *time.Time

@@ -107,6 +107,24 @@ func ParseAmount(raw []byte, currency, field string) (decimal.Decimal, error) {
 	return d, nil
 }
 
+// ParseRate parses a rate, such as a placement's fee rate, written as a JSON
+// number or string: digits with an optional decimal point, at most 13 before
+// it and 12 after (MaxAmount's digits and MaxAmountDecimals), with neither
+// sign nor exponent. It reads the same digits ParseAmount does and keeps the
+// decimals as written ("0.2000" stays 4 decimals); whether the rate is one
+// the command accepts is the command's to say. field names the field in the
+// error.
+func ParseRate(raw []byte, field string) (decimal.Decimal, error) {
+	s := strings.Trim(strings.TrimSpace(string(raw)), `"`)
+	if len(raw) == 0 || s == "null" || s == "" {
+		return decimal.Decimal{}, Invalid(FieldError{Field: field, Message: "is required"})
+	}
+	if m := amountPattern.FindStringSubmatch(s); m == nil || m[3] != "" || len(m[1]) > maxAmountDigits || len(m[2]) > MaxAmountDecimals {
+		return decimal.Decimal{}, Invalid(FieldError{Field: field, Message: fmt.Sprintf("%q is not a decimal number", s)})
+	}
+	return decimal.RequireFromString(s), nil
+}
+
 // RoundMoney rounds an amount half-up to the currency's minor unit. It is the
 // one rounding rule of the ledger.
 func RoundMoney(d decimal.Decimal, currency string) decimal.Decimal {

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"regexp"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -10,6 +11,9 @@ import (
 // (/v1/claims/{claimNumber}/…), so they may not contain '/'. Other numbers
 // (invoices, contracts, payments, waivers) only travel in bodies and may.
 var claimNumberPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// claimNumberRule is what ValidClaimNumber asks, as a refusal says it.
+const claimNumberRule = "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 
 // ValidClaimNumber reports whether s may be a new claim number. Placements
 // made before the rule may have a '/' in theirs; they are reachable by
@@ -57,4 +61,16 @@ func validText(s string) bool {
 // bidirectional run: U+202A–U+202E and U+2066–U+2069.
 func isBidiControl(r rune) bool {
 	return r >= '\u202A' && r <= '\u202E' || r >= '\u2066' && r <= '\u2069'
+}
+
+// oneOf lists names as a sentence says them: "a, b or c".
+func oneOf[S ~string](names []S) string {
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = string(n)
+	}
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " or " + parts[len(parts)-1]
 }

@@ -159,10 +159,8 @@ func (s *Server) bulkPause(c echo.Context) error {
 	var resumeAt *time.Time
 	return s.bulk(c, "pause", "paused", func(r bulkRequest) error {
 		reason = r.Reason
-		switch reason {
-		case domain.PauseDispute, domain.PauseCreditorRequest, domain.PauseOther:
-		default:
-			return domain.Invalid(domain.FieldError{Field: "reason", Message: "must be DISPUTE, CREDITOR_REQUEST or OTHER"})
+		if err := domain.ValidPauseReason(reason); err != nil {
+			return err
 		}
 		var err error
 		resumeAt, err = pauseRequest{ResumeAt: r.ResumeAt}.resumeAt()

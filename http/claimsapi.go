@@ -77,7 +77,7 @@ func (r claimRequest) toPlace(creditor string) (domain.Place, func(error) error,
 		cmd.ClaimNumber = newClaimNumber()
 	}
 	if len(r.FeeRate) > 0 {
-		rate, err := parseDecimal(r.FeeRate, "feeRate")
+		rate, err := domain.ParseRate(r.FeeRate, "feeRate")
 		if err != nil {
 			return cmd, nil, err
 		}
@@ -110,7 +110,7 @@ func placedInvoices(contracts []claimContract) (invoices []domain.Invoice, curre
 		}
 		for j, inv := range ct.Invoices {
 			path := fmt.Sprintf("contracts[%d].invoices[%d]", i, j)
-			if len(paths) >= domain.MaxInvoices {
+			if domain.CheckInvoiceCount(len(paths)+1) != nil {
 				return nil, "", nil, domain.Invalid(domain.FieldError{Field: "contracts", Message: fmt.Sprintf("at most %d invoices in all", domain.MaxInvoices)})
 			}
 			if currency == "" {

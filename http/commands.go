@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
-	"github.com/shopspring/decimal"
 
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
@@ -127,20 +126,6 @@ func pathUUID(c echo.Context, name string) (uuid.UUID, error) {
 			domain.FieldError{Field: name, Message: "must be a UUID like 3fa85f64-5717-4562-b3fc-2c963f66afa6"})
 	}
 	return id, nil
-}
-
-var decimalPattern = regexp.MustCompile(`^[0-9]{1,13}(\.[0-9]{1,12})?$`)
-
-// parseDecimal parses a JSON number or string as a decimal without float64.
-func parseDecimal(raw json.RawMessage, field string) (decimal.Decimal, error) {
-	s := strings.Trim(strings.TrimSpace(string(raw)), `"`)
-	if len(raw) == 0 || s == "null" || s == "" {
-		return decimal.Decimal{}, domain.Invalid(domain.FieldError{Field: field, Message: "is required"})
-	}
-	if !decimalPattern.MatchString(s) {
-		return decimal.Decimal{}, domain.Invalid(domain.FieldError{Field: field, Message: fmt.Sprintf("%q is not a decimal number", s)})
-	}
-	return decimal.RequireFromString(s), nil
 }
 
 func parseTime(s, field string) (time.Time, error) {

@@ -488,11 +488,9 @@ func (s *Server) dashList(c echo.Context) error {
 		return s.render(c, http.StatusOK, "signin", page{Title: "Sign in",
 			Notice: signedOutCodes[c.QueryParam("notice")], Error: signedOutCodes[c.QueryParam("error")]})
 	}
-	status := domain.Status(c.QueryParam("status"))
-	switch status {
-	case "", domain.StatusActive, domain.StatusPaused, domain.StatusRecalled, domain.StatusPaid:
-	default:
-		status = ""
+	status, known := domain.ParseStatus(c.QueryParam("status"))
+	if !known {
+		status = "" // an unknown status lists them all
 	}
 	after, _ := projections.ParseListCursor(c.QueryParam("cursor"))
 	search := strings.TrimSpace(c.QueryParam("q"))
@@ -509,7 +507,7 @@ func (s *Server) dashList(c echo.Context) error {
 	}
 	p := s.pageFor(sessID, sess, "Placements")
 	p.Status, p.Search = string(status), search
-	p.Statuses = []domain.Status{domain.StatusActive, domain.StatusPaused, domain.StatusRecalled, domain.StatusPaid}
+	p.Statuses = domain.Statuses()
 	for _, r := range raw {
 		var item projections.Placement
 		if err := json.Unmarshal(r, &item); err != nil {

@@ -58,11 +58,11 @@ func (s *Server) place(c echo.Context) error {
 	} else {
 		cmd.ClaimNumber = newClaimNumber()
 	}
-	if cmd.FeeRate, err = parseDecimal(r.FeeRate, "feeRate"); err != nil {
+	if cmd.FeeRate, err = domain.ParseRate(r.FeeRate, "feeRate"); err != nil {
 		return err
 	}
-	if len(r.Invoices) > domain.MaxInvoices {
-		return domain.Invalid(domain.FieldError{Field: "invoices", Message: fmt.Sprintf("at most %d invoices", domain.MaxInvoices)})
+	if err := domain.CheckInvoiceCount(len(r.Invoices)); err != nil {
+		return err
 	}
 	for i, inv := range r.Invoices {
 		amount, err := parseAmount(inv.Amount, r.Currency, fmt.Sprintf("invoices[%d].amount", i))
@@ -93,12 +93,10 @@ func (s *Server) listPlacements(c echo.Context) error {
 	if err := s.waitMinPosition(c); err != nil {
 		return err
 	}
-	status := domain.Status(c.QueryParam("status"))
-	switch status {
-	case "", domain.StatusActive, domain.StatusPaused, domain.StatusRecalled, domain.StatusPaid:
-	default:
-		return newError(http.StatusBadRequest, "invalid_query", "status must be active, paused, recalled or paid",
-			domain.FieldError{Field: "status", Message: "must be active, paused, recalled or paid"})
+	status, known := domain.ParseStatus(c.QueryParam("status"))
+	if !known && status != "" {
+		return newError(http.StatusBadRequest, "invalid_query", "status "+domain.StatusRule(),
+			domain.FieldError{Field: "status", Message: domain.StatusRule()})
 	}
 	after, limit, err := listPage(c)
 	if err != nil {

@@ -41,26 +41,16 @@ document.addEventListener("DOMContentLoaded", () => {
 
   const waive = document.getElementById("waive-form");
   if (waive) {
-    const inputs = waive.querySelectorAll("input[name=amount]");
+    const inputs = [...waive.querySelectorAll("input[name=amount]")];
     const update = () => {
-      const scale = (waive.dataset.outstanding.split(".")[1] || "").length;
-      let left = toUnits(waive.dataset.outstanding, scale);
-      let ok = true;
-      for (const input of inputs) {
-        const open = toUnits(input.dataset.open, scale);
-        const cell = document.getElementById(input.dataset.remains);
-        const v = input.value.trim() === "" ? 0n : toUnits(input.value, scale);
-        if (v === null || v < 0n || v > open) {
-          cell.textContent = v === null ? "not an amount" : "more than is open";
-          input.setAttribute("aria-invalid", "true");
-          ok = false;
-          continue;
-        }
-        input.removeAttribute("aria-invalid");
-        cell.textContent = fromUnits(open - v, scale);
-        left -= v;
-      }
-      document.getElementById("waive-remaining").textContent = ok ? fromUnits(left, scale) + " " + waive.dataset.currency : "–";
+      const after = waiveAfter(waive.dataset.outstanding, inputs.map((i) => i.dataset.open), inputs.map((i) => i.value));
+      inputs.forEach((input, i) => {
+        document.getElementById(input.dataset.remains).textContent = after.remains[i].text;
+        if (after.remains[i].invalid) input.setAttribute("aria-invalid", "true");
+        else input.removeAttribute("aria-invalid");
+      });
+      const ok = after.outstanding !== null;
+      document.getElementById("waive-remaining").textContent = ok ? after.outstanding + " " + waive.dataset.currency : "–";
       document.getElementById("waive-submit").disabled = !ok;
     };
     for (const input of inputs) input.addEventListener("input", update);
@@ -92,6 +82,30 @@ function fromUnits(units, scale) {
   return (neg ? "-" : "") + (scale ? s.slice(0, -scale) + "." + s.slice(-scale) : s);
 }
 
+// waiveAfter is the partial-recall form's arithmetic, the ledger's rule for
+// a credit waiver: what remains open on each invoice after the amount typed
+// for it (blank waives nothing), or why that amount is refused; and what
+// remains outstanding, null while any amount is refused.
+function waiveAfter(outstanding, opens, values) {
+  const scale = (outstanding.split(".")[1] || "").length;
+  let left = toUnits(outstanding, scale);
+  const remains = [];
+  for (let i = 0; i < opens.length; i++) {
+    const open = toUnits(opens[i], scale);
+    const v = values[i].trim() === "" ? 0n : toUnits(values[i], scale);
+    if (v === null || v < 0n || v > open) {
+      remains.push({ text: v === null ? "not an amount" : "more than is open", invalid: true });
+      left = null;
+      continue;
+    }
+    remains.push({ text: fromUnits(open - v, scale), invalid: false });
+    if (left !== null) left -= v;
+  }
+  return { remains, outstanding: left === null ? null : fromUnits(left, scale) };
+}
+
+// feeAfter is the "Mark as paid" dialog's preview: the fee once amount is
+// paid, or why amount is refused.
 function feeAfter(data, amount) {
   const scale = (data.outstanding.split(".")[1] || "").length;
   const recovered = toUnits(data.recovered, scale);
