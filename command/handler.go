@@ -15,13 +15,15 @@ import (
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/pii"
 )
 
-// Errors of command handling itself (the domain's are in package domain).
+// Errors of command handling itself; they are declared, with every other
+// kind of error, in package domain.
 var (
-	ErrPreconditionFailed = &domain.Error{Kind: "precondition_failed", Code: "precondition_failed", Message: "the placement's revision is not the one given in If-Match"}
-	ErrIdempotencyReused  = &domain.Error{Kind: domain.KindUnprocessable, Code: "idempotency_key_reused", Message: "this Idempotency-Key was used before with a different request"}
-	ErrTooMuchContention  = journal.ErrTooMuchContention
+	ErrPreconditionFailed = domain.ErrPreconditionFailed
+	ErrIdempotencyReused  = domain.ErrIdempotencyReused
+	ErrTooMuchContention  = domain.ErrTooMuchContention
 )
 
 // Idempotency is the index of Idempotency-Keys a repeat is answered from:
@@ -88,8 +90,6 @@ type Result struct {
 	// first execution; Placement is then the placement as it was right after it.
 	Replayed  bool
 	RequestID string
-	// Err is a refusal that nevertheless recorded events (RecallRejected).
-	Err error
 	// Hash is the hash-chain hash of the placement's last event.
 	Hash journal.Hash
 	// Events are the events the command recorded (for an Idempotency-Key
@@ -125,6 +125,11 @@ type Handler struct {
 	// placement keeps (with snapshots to ask for the rest); NewHandler sets
 	// DefaultMaxCachedNumbers.
 	MaxCachedNumbers int
+	// Personal is the key store debtors' personal data is sealed with and
+	// erased from; nil: the ledger runs without a master key, and a command
+	// that carries personal data is refused (ErrPersonalDataNotAccepted).
+	// Set it before the first command.
+	Personal pii.Keys
 }
 
 type cachedPlacement struct {
@@ -247,10 +252,7 @@ func (h *Handler) replay(ctx context.Context, req Request) (Result, bool, error)
 		return Result{}, true, err
 	}
 	res := Result{Placement: p, Revision: rev, Position: rec.Position, Replayed: true, RequestID: rec.RequestID, Events: events}
-	if rec.Outcome != "" {
-		res.Err = outcomeError(rec.Outcome)
-	}
-	return res, true, nil
+	return res, true, refusal(res, rec.Outcome)
 }
 
 // commandEvents returns the events of the command whose last event is at
@@ -280,13 +282,6 @@ func (h *Handler) commandEvents(ctx context.Context, id uuid.UUID, last uint64) 
 		events = append(events, e)
 	}
 	return events, nil
-}
-
-func outcomeError(code string) error {
-	if code == domain.ErrClosed.Code {
-		return domain.ErrClosed
-	}
-	return &domain.Error{Kind: domain.KindConflict, Code: code, Message: code}
 }
 
 // CheckBulkKey refuses a bulk request whose Idempotency-Key was used before
@@ -548,10 +543,7 @@ func (h *Handler) firstAnswer(ctx context.Context, id uuid.UUID, revision uint64
 		return Result{}, err
 	}
 	res := Result{Placement: p, Revision: rev, Position: rec.Position, Replayed: true, RequestID: m.RequestID}
-	if m.Outcome != "" {
-		res.Err = outcomeError(m.Outcome)
-	}
-	return res, nil
+	return res, refusal(res, m.Outcome)
 }
 
 // append writes a decision's events in one append, chained to the
@@ -593,7 +585,11 @@ func (h *Handler) append(ctx context.Context, id uuid.UUID, req Request, cmd dom
 	if req.BulkKey != "" {
 		h.idem.Record(req.Actor, req.BulkKey, journal.IdempotencyRecord{RequestHash: req.RequestHash, Position: ar.Position, Bulk: true})
 	}
-	return Result{Placement: p, Revision: ar.Revision, Position: ar.Position, Recorded: len(events), RequestID: req.RequestID, Err: dec.Err, Hash: prev, Events: dec.Events}, nil
+	res := Result{Placement: p, Revision: ar.Revision, Position: ar.Position, Recorded: len(events), RequestID: req.RequestID, Hash: prev, Events: dec.Events}
+	if dec.Err != nil {
+		return res, &Refused{Err: dec.Err, Result: res}
+	}
+	return res, nil
 }
 
 // Place opens a placement. The claim number is reserved first by appending
@@ -648,9 +644,6 @@ func (h *Handler) Place(ctx context.Context, req Request, cmd domain.Place) (Res
 	}
 	return res, err
 }
-
-// Store is the event store the handler appends to.
-func (h *Handler) Store() eventstore.Store { return h.store }
 
 // ClaimOwner returns the placement that holds a creditor's claim number.
 func (h *Handler) ClaimOwner(ctx context.Context, creditor, claimNumber string) (uuid.UUID, bool, error) {

@@ -155,6 +155,9 @@ func loadDirect(ctx context.Context, args []string, getenv func(string) string, 
 					return domain.Recall{At: at}
 				}
 			})
+			if _, recorded := command.AsRefused(err); recorded {
+				err = nil // refused, but what it recorded (RecallRejected) counts as appended
+			}
 			var refusal *domain.Error
 			if errors.As(err, &refusal) {
 				refused.Add(1) // a closed or paid-off placement: the command is refused, nothing appended
