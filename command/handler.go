@@ -425,7 +425,8 @@ func (h *Handler) withNumbers(id uuid.UUID, c cachedPlacement, cmd domain.Comman
 }
 
 // Execute runs a command on an existing placement. build receives the time
-// the command is decided at.
+// the command is decided at. A refusal that nevertheless recorded events is
+// a *Refused, returned with the Result of what it recorded.
 func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build func(at time.Time) domain.Command) (Result, error) {
 	defer h.keyLock(req)()
 	if res, repeated, err := h.replay(ctx, req); repeated {
@@ -441,62 +442,7 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 				return Result{}, ctx.Err()
 			}
 		}
-		c, hit := h.cached(id)
-		if !hit || attempt > 0 {
-			var err error
-			if c, err = h.latest(ctx, id); err != nil {
-				return Result{}, err
-			}
-			h.remember(id, c)
-		}
-		if req.Creditor != "" && c.p.CreditorID != req.Creditor {
-			return Result{}, domain.ErrNotFound
-		}
-		if req.IfMatch != nil && *req.IfMatch != c.rev {
-			return Result{}, ErrPreconditionFailed
-		}
-		at := h.now().UTC()
-		cmd := build(at)
-		p, known, err := h.withNumbers(id, c, cmd)
-		if err != nil {
-			return Result{}, err
-		}
-		if !known {
-			// The snapshots were rebuilt meanwhile: read the whole stream.
-			if c, err = h.load(ctx, id, eventstore.Position(^uint64(0))); err != nil {
-				return Result{}, err
-			}
-			h.remember(id, c)
-			p = c.p
-		}
-		rev, pos := c.rev, c.pos
-		dec := domain.Decide(p, cmd)
-		if dec.Repeat != nil {
-			return h.firstAnswer(ctx, id, dec.Repeat.Revision)
-		}
-		if len(dec.Events) == 0 {
-			if dec.Err != nil {
-				return Result{}, dec.Err
-			}
-			return Result{Placement: p, Revision: rev, Position: pos, RequestID: req.RequestID}, nil
-		}
-		from := c
-		from.p = p
-		res, err := h.append(ctx, id, req, cmd, dec, from, at)
-		if err != nil {
-			h.forget(id)
-		} else {
-			entry := cachedPlacement{p: res.Placement, rev: res.Revision, pos: res.Position, hash: res.Hash,
-				fromSnapshot: c.fromSnapshot, through: c.through}
-			if h.snapshots != nil && entry.p.PaymentNumbers.Len()+entry.p.WaiverNumbers.Len() > h.MaxCachedNumbers {
-				// Every payment has a number: keep the cache's memory from
-				// growing with them. The snapshots know them all, and are
-				// asked for the ones a later command names.
-				entry.p.PaymentNumbers, entry.p.WaiverNumbers = domain.Numbers{}, domain.Numbers{}
-				entry.fromSnapshot, entry.through = true, res.Revision
-			}
-			h.remember(id, entry)
-		}
+		res, err := h.decideAndAppend(ctx, id, req, build, attempt > 0)
 		if errors.Is(err, eventstore.ErrConcurrency) {
 			if req.IfMatch != nil {
 				return Result{}, ErrPreconditionFailed
@@ -506,6 +452,68 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 		return res, err
 	}
 	return Result{}, ErrTooMuchContention
+}
+
+// decideAndAppend is one attempt of Execute: it decides the command on the
+// placement as cached (reloaded when reload is set, after a lost race) and
+// appends what was decided; a lost race is eventstore.ErrConcurrency.
+func (h *Handler) decideAndAppend(ctx context.Context, id uuid.UUID, req Request, build func(at time.Time) domain.Command, reload bool) (Result, error) {
+	c, hit := h.cached(id)
+	if !hit || reload {
+		var err error
+		if c, err = h.latest(ctx, id); err != nil {
+			return Result{}, err
+		}
+		h.remember(id, c)
+	}
+	if req.Creditor != "" && c.p.CreditorID != req.Creditor {
+		return Result{}, domain.ErrNotFound
+	}
+	if req.IfMatch != nil && *req.IfMatch != c.rev {
+		return Result{}, ErrPreconditionFailed
+	}
+	at := h.now().UTC()
+	cmd := build(at)
+	p, known, err := h.withNumbers(id, c, cmd)
+	if err != nil {
+		return Result{}, err
+	}
+	if !known {
+		// The snapshots were rebuilt meanwhile: read the whole stream.
+		if c, err = h.load(ctx, id, eventstore.Position(^uint64(0))); err != nil {
+			return Result{}, err
+		}
+		h.remember(id, c)
+		p = c.p
+	}
+	dec := domain.Decide(p, cmd)
+	if dec.Repeat != nil {
+		return h.firstAnswer(ctx, id, dec.Repeat.Revision)
+	}
+	if len(dec.Events) == 0 {
+		if dec.Err != nil {
+			return Result{}, dec.Err
+		}
+		return Result{Placement: p, Revision: c.rev, Position: c.pos, RequestID: req.RequestID}, nil
+	}
+	from := c
+	from.p = p
+	res, err := h.append(ctx, id, req, cmd, dec, from, at)
+	if _, refused := AsRefused(err); err != nil && !refused {
+		h.forget(id)
+		return res, err
+	}
+	entry := cachedPlacement{p: res.Placement, rev: res.Revision, pos: res.Position, hash: res.Hash,
+		fromSnapshot: c.fromSnapshot, through: c.through}
+	if h.snapshots != nil && entry.p.PaymentNumbers.Len()+entry.p.WaiverNumbers.Len() > h.MaxCachedNumbers {
+		// Every payment has a number: keep the cache's memory from growing
+		// with them. The snapshots know them all, and are asked for the
+		// ones a later command names.
+		entry.p.PaymentNumbers, entry.p.WaiverNumbers = domain.Numbers{}, domain.Numbers{}
+		entry.fromSnapshot, entry.through = true, res.Revision
+	}
+	h.remember(id, entry)
+	return res, err
 }
 
 // firstAnswer answers a command the domain recognised as a repeat (a payment
