@@ -236,7 +236,7 @@ func (s *Server) changeContact(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.waitFresh(c); err != nil {
+	if err := s.waitFresh(c); err != nil { // as it always has: the views have caught up when it answers
 		return err
 	}
 	req, err := s.commandRequest(c, body)
