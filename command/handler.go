@@ -15,13 +15,15 @@ import (
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/pii"
 )
 
-// Errors of command handling itself (the domain's are in package domain).
+// Errors of command handling itself; they are declared, with every other
+// kind of error, in package domain.
 var (
-	ErrPreconditionFailed = &domain.Error{Kind: "precondition_failed", Code: "precondition_failed", Message: "the placement's revision is not the one given in If-Match"}
-	ErrIdempotencyReused  = &domain.Error{Kind: domain.KindUnprocessable, Code: "idempotency_key_reused", Message: "this Idempotency-Key was used before with a different request"}
-	ErrTooMuchContention  = journal.ErrTooMuchContention
+	ErrPreconditionFailed = domain.ErrPreconditionFailed
+	ErrIdempotencyReused  = domain.ErrIdempotencyReused
+	ErrTooMuchContention  = domain.ErrTooMuchContention
 )
 
 // Idempotency is the index of Idempotency-Keys a repeat is answered from:
@@ -88,8 +90,6 @@ type Result struct {
 	// first execution; Placement is then the placement as it was right after it.
 	Replayed  bool
 	RequestID string
-	// Err is a refusal that nevertheless recorded events (RecallRejected).
-	Err error
 	// Hash is the hash-chain hash of the placement's last event.
 	Hash journal.Hash
 	// Events are the events the command recorded (for an Idempotency-Key
@@ -125,6 +125,11 @@ type Handler struct {
 	// placement keeps (with snapshots to ask for the rest); NewHandler sets
 	// DefaultMaxCachedNumbers.
 	MaxCachedNumbers int
+	// Personal is the key store debtors' personal data is sealed with and
+	// erased from; nil: the ledger runs without a master key, and a command
+	// that carries personal data is refused (ErrPersonalDataNotAccepted).
+	// Set it before the first command.
+	Personal pii.Keys
 }
 
 type cachedPlacement struct {
@@ -247,10 +252,7 @@ func (h *Handler) replay(ctx context.Context, req Request) (Result, bool, error)
 		return Result{}, true, err
 	}
 	res := Result{Placement: p, Revision: rev, Position: rec.Position, Replayed: true, RequestID: rec.RequestID, Events: events}
-	if rec.Outcome != "" {
-		res.Err = outcomeError(rec.Outcome)
-	}
-	return res, true, nil
+	return res, true, refusal(res, rec.Outcome)
 }
 
 // commandEvents returns the events of the command whose last event is at
@@ -280,13 +282,6 @@ func (h *Handler) commandEvents(ctx context.Context, id uuid.UUID, last uint64) 
 		events = append(events, e)
 	}
 	return events, nil
-}
-
-func outcomeError(code string) error {
-	if code == domain.ErrClosed.Code {
-		return domain.ErrClosed
-	}
-	return &domain.Error{Kind: domain.KindConflict, Code: code, Message: code}
 }
 
 // CheckBulkKey refuses a bulk request whose Idempotency-Key was used before
@@ -430,7 +425,8 @@ func (h *Handler) withNumbers(id uuid.UUID, c cachedPlacement, cmd domain.Comman
 }
 
 // Execute runs a command on an existing placement. build receives the time
-// the command is decided at.
+// the command is decided at. A refusal that nevertheless recorded events is
+// a *Refused, returned with the Result of what it recorded.
 func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build func(at time.Time) domain.Command) (Result, error) {
 	defer h.keyLock(req)()
 	if res, repeated, err := h.replay(ctx, req); repeated {
@@ -446,62 +442,7 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 				return Result{}, ctx.Err()
 			}
 		}
-		c, hit := h.cached(id)
-		if !hit || attempt > 0 {
-			var err error
-			if c, err = h.latest(ctx, id); err != nil {
-				return Result{}, err
-			}
-			h.remember(id, c)
-		}
-		if req.Creditor != "" && c.p.CreditorID != req.Creditor {
-			return Result{}, domain.ErrNotFound
-		}
-		if req.IfMatch != nil && *req.IfMatch != c.rev {
-			return Result{}, ErrPreconditionFailed
-		}
-		at := h.now().UTC()
-		cmd := build(at)
-		p, known, err := h.withNumbers(id, c, cmd)
-		if err != nil {
-			return Result{}, err
-		}
-		if !known {
-			// The snapshots were rebuilt meanwhile: read the whole stream.
-			if c, err = h.load(ctx, id, eventstore.Position(^uint64(0))); err != nil {
-				return Result{}, err
-			}
-			h.remember(id, c)
-			p = c.p
-		}
-		rev, pos := c.rev, c.pos
-		dec := domain.Decide(p, cmd)
-		if dec.Repeat != nil {
-			return h.firstAnswer(ctx, id, dec.Repeat.Revision)
-		}
-		if len(dec.Events) == 0 {
-			if dec.Err != nil {
-				return Result{}, dec.Err
-			}
-			return Result{Placement: p, Revision: rev, Position: pos, RequestID: req.RequestID}, nil
-		}
-		from := c
-		from.p = p
-		res, err := h.append(ctx, id, req, cmd, dec, from, at)
-		if err != nil {
-			h.forget(id)
-		} else {
-			entry := cachedPlacement{p: res.Placement, rev: res.Revision, pos: res.Position, hash: res.Hash,
-				fromSnapshot: c.fromSnapshot, through: c.through}
-			if h.snapshots != nil && entry.p.PaymentNumbers.Len()+entry.p.WaiverNumbers.Len() > h.MaxCachedNumbers {
-				// Every payment has a number: keep the cache's memory from
-				// growing with them. The snapshots know them all, and are
-				// asked for the ones a later command names.
-				entry.p.PaymentNumbers, entry.p.WaiverNumbers = domain.Numbers{}, domain.Numbers{}
-				entry.fromSnapshot, entry.through = true, res.Revision
-			}
-			h.remember(id, entry)
-		}
+		res, err := h.decideAndAppend(ctx, id, req, build, attempt > 0)
 		if errors.Is(err, eventstore.ErrConcurrency) {
 			if req.IfMatch != nil {
 				return Result{}, ErrPreconditionFailed
@@ -511,6 +452,68 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 		return res, err
 	}
 	return Result{}, ErrTooMuchContention
+}
+
+// decideAndAppend is one attempt of Execute: it decides the command on the
+// placement as cached (reloaded when reload is set, after a lost race) and
+// appends what was decided; a lost race is eventstore.ErrConcurrency.
+func (h *Handler) decideAndAppend(ctx context.Context, id uuid.UUID, req Request, build func(at time.Time) domain.Command, reload bool) (Result, error) {
+	c, hit := h.cached(id)
+	if !hit || reload {
+		var err error
+		if c, err = h.latest(ctx, id); err != nil {
+			return Result{}, err
+		}
+		h.remember(id, c)
+	}
+	if req.Creditor != "" && c.p.CreditorID != req.Creditor {
+		return Result{}, domain.ErrNotFound
+	}
+	if req.IfMatch != nil && *req.IfMatch != c.rev {
+		return Result{}, ErrPreconditionFailed
+	}
+	at := h.now().UTC()
+	cmd := build(at)
+	p, known, err := h.withNumbers(id, c, cmd)
+	if err != nil {
+		return Result{}, err
+	}
+	if !known {
+		// The snapshots were rebuilt meanwhile: read the whole stream.
+		if c, err = h.load(ctx, id, eventstore.Position(^uint64(0))); err != nil {
+			return Result{}, err
+		}
+		h.remember(id, c)
+		p = c.p
+	}
+	dec := domain.Decide(p, cmd)
+	if dec.Repeat != nil {
+		return h.firstAnswer(ctx, id, dec.Repeat.Revision)
+	}
+	if len(dec.Events) == 0 {
+		if dec.Err != nil {
+			return Result{}, dec.Err
+		}
+		return Result{Placement: p, Revision: c.rev, Position: c.pos, RequestID: req.RequestID}, nil
+	}
+	from := c
+	from.p = p
+	res, err := h.append(ctx, id, req, cmd, dec, from, at)
+	if _, refused := AsRefused(err); err != nil && !refused {
+		h.forget(id)
+		return res, err
+	}
+	entry := cachedPlacement{p: res.Placement, rev: res.Revision, pos: res.Position, hash: res.Hash,
+		fromSnapshot: c.fromSnapshot, through: c.through}
+	if h.snapshots != nil && entry.p.PaymentNumbers.Len()+entry.p.WaiverNumbers.Len() > h.MaxCachedNumbers {
+		// Every payment has a number: keep the cache's memory from growing
+		// with them. The snapshots know them all, and are asked for the
+		// ones a later command names.
+		entry.p.PaymentNumbers, entry.p.WaiverNumbers = domain.Numbers{}, domain.Numbers{}
+		entry.fromSnapshot, entry.through = true, res.Revision
+	}
+	h.remember(id, entry)
+	return res, err
 }
 
 // firstAnswer answers a command the domain recognised as a repeat (a payment
@@ -548,10 +551,7 @@ func (h *Handler) firstAnswer(ctx context.Context, id uuid.UUID, revision uint64
 		return Result{}, err
 	}
 	res := Result{Placement: p, Revision: rev, Position: rec.Position, Replayed: true, RequestID: m.RequestID}
-	if m.Outcome != "" {
-		res.Err = outcomeError(m.Outcome)
-	}
-	return res, nil
+	return res, refusal(res, m.Outcome)
 }
 
 // append writes a decision's events in one append, chained to the
@@ -593,7 +593,11 @@ func (h *Handler) append(ctx context.Context, id uuid.UUID, req Request, cmd dom
 	if req.BulkKey != "" {
 		h.idem.Record(req.Actor, req.BulkKey, journal.IdempotencyRecord{RequestHash: req.RequestHash, Position: ar.Position, Bulk: true})
 	}
-	return Result{Placement: p, Revision: ar.Revision, Position: ar.Position, Recorded: len(events), RequestID: req.RequestID, Err: dec.Err, Hash: prev, Events: dec.Events}, nil
+	res := Result{Placement: p, Revision: ar.Revision, Position: ar.Position, Recorded: len(events), RequestID: req.RequestID, Hash: prev, Events: dec.Events}
+	if dec.Err != nil {
+		return res, &Refused{Err: dec.Err, Result: res}
+	}
+	return res, nil
 }
 
 // Place opens a placement. The claim number is reserved first by appending
@@ -648,9 +652,6 @@ func (h *Handler) Place(ctx context.Context, req Request, cmd domain.Place) (Res
 	}
 	return res, err
 }
-
-// Store is the event store the handler appends to.
-func (h *Handler) Store() eventstore.Store { return h.store }
 
 // ClaimOwner returns the placement that holds a creditor's claim number.
 func (h *Handler) ClaimOwner(ctx context.Context, creditor, claimNumber string) (uuid.UUID, bool, error) {

@@ -14,6 +14,14 @@ const (
 	KindConflict      Kind = "conflict"      // the state does not allow it: 409
 	KindClosed        Kind = "closed"        // the placement is recalled or paid: 409
 	KindUnprocessable Kind = "unprocessable" // well-formed but refused by a rule: 422
+	// KindPreconditionFailed: the placement's revision is not the one the
+	// request was conditional on (If-Match): 412.
+	KindPreconditionFailed Kind = "precondition_failed"
+	// KindContention: the command lost the race for its stream too often: 503.
+	KindContention Kind = "contention"
+	// KindUnavailable: something the command needs (the key store) cannot
+	// serve it right now; nothing was recorded: 503.
+	KindUnavailable Kind = "unavailable"
 )
 
 // Error is a domain error with a stable machine code and, for validation,
@@ -62,6 +70,15 @@ var (
 	ErrPaymentNotFound        = &Error{Kind: KindNotFound, Code: "payment_not_found", Message: "the placement has no payment with this number"}
 	ErrPaymentAlreadyReversed = &Error{Kind: KindConflict, Code: "payment_already_reversed", Message: "this payment was reversed already, for another reason"}
 	ErrWaiverNumberReused     = &Error{Kind: KindConflict, Code: "credit_waiver_number_reused", Message: "this creditWaiverNumber was used before for another credit waiver of this claim"}
+	// Errors of command handling around the decision.
+	ErrPreconditionFailed = &Error{Kind: KindPreconditionFailed, Code: "precondition_failed", Message: "the placement's revision is not the one given in If-Match"}
+	ErrIdempotencyReused  = &Error{Kind: KindUnprocessable, Code: "idempotency_key_reused", Message: "this Idempotency-Key was used before with a different request"}
+	ErrTooMuchContention  = &Error{Kind: KindContention, Code: "too_much_contention", Message: "the placement changed too often while the command was decided; try again"}
+	// ErrCannotSeal: the key store cannot seal a debtor's personal data.
+	ErrCannotSeal = &Error{Kind: KindUnavailable, Code: "key_store_unavailable", Message: "the key store cannot seal personal data right now; nothing was recorded"}
+	// ErrPersonalDataNotAccepted: the ledger runs without a key store.
+	ErrPersonalDataNotAccepted = &Error{Kind: KindUnprocessable, Code: "personal_data_not_accepted",
+		Message: "this ledger runs without a master key (LEDGER_MASTER_KEY), so it cannot store personal data; send the customer with customerNumber only"}
 )
 
 // Invalid builds a validation error naming the fields at fault.

@@ -93,29 +93,23 @@ func (s *Server) bulk(c echo.Context, name, done string, validate func(bulkReque
 		if base.IdempotencyKey != "" {
 			req.IdempotencyKey = base.IdempotencyKey + "/" + id.String()
 		}
-		start := time.Now()
-		res, err := s.commands.Execute(c.Request().Context(), id, req, build)
-		s.metrics.commands.WithLabelValues(name, outcomeOf(res, err)).Inc()
-		s.metrics.append.Observe(time.Since(start).Seconds())
+		res, err := s.run(name, func() (command.Result, error) {
+			return s.commands.Execute(c.Request().Context(), id, req, build)
+		})
 		results[i] = BulkResult{PlacementID: id.String(), Outcome: done}
 		if uint64(res.Position) > last {
 			last = uint64(res.Position)
 		}
-		failure := err
-		if failure == nil {
-			failure = res.Err
-		}
-		if failure == nil {
+		if err == nil {
 			continue
 		}
-		p, internal := problemFor(failure)
+		p, internal := problemFor(err)
 		if internal {
-			return failure // the store is failing: stop, say so
+			return err // the store is failing: stop, say so
 		}
-		p.Type, p.Title = "https://collections-ledger.dev/problems/"+p.Code, http.StatusText(p.Status)
 		results[i].Problem = &p
 		results[i].Outcome = "rejected"
-		if errors.Is(failure, domain.ErrNotFound) {
+		if errors.Is(err, domain.ErrNotFound) {
 			results[i].Outcome = "not_found"
 		}
 	}
@@ -123,23 +117,6 @@ func (s *Server) bulk(c echo.Context, name, done string, validate func(bulkReque
 		c.Response().Header().Set("Ledger-Position", fmt.Sprint(last))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"results": results})
-}
-
-func outcomeOf(res command.Result, err error) string {
-	switch {
-	case err != nil:
-		if p, _ := problemFor(err); p.Code != "" {
-			return p.Code
-		}
-		return "error"
-	case res.Err != nil:
-		if p, _ := problemFor(res.Err); p.Code != "" {
-			return p.Code
-		}
-	case res.Replayed:
-		return "replayed"
-	}
-	return "ok"
 }
 
 func (s *Server) bulkRecall(c echo.Context) error {

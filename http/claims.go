@@ -125,7 +125,7 @@ func (s *Server) claimRecall(c echo.Context) error {
 		}
 		return domain.PartialRecall{Waivers: waivers, At: at}
 	})
-	if err != nil {
+	if err := recordedIsDone(err); err != nil {
 		return err
 	}
 	// A recall of a closed claim is accepted too: its REJECTION is in the feed.

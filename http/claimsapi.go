@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/shopspring/decimal"
 
+	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/projections"
 )
@@ -192,7 +193,6 @@ func renameInvoiceFields(paths []string) func(error) error {
 
 // handOver is POST /v1/claims.
 func (s *Server) handOver(c echo.Context) error {
-	start := time.Now()
 	body, err := readBody(c)
 	if err != nil {
 		return err
@@ -213,34 +213,11 @@ func (s *Server) handOver(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if personal != nil && !s.commands.Seen(req) {
-		// Every refusal first, so a refused handover creates no data key.
-		if err := domain.CheckPersonalData(personal, time.Now(), "customer."); err != nil {
-			return err
-		}
-		if dec := domain.Decide(domain.Placement{}, cmd); dec.Err != nil {
-			return rename(dec.Err)
-		}
-		if _, taken, err := s.commands.ClaimOwner(c.Request().Context(), cmd.CreditorID, cmd.ClaimNumber); err != nil {
-			return err
-		} else if taken {
-			return domain.ErrClaimNumberTaken
-		}
-		if err := s.sealHandover(c, &cmd, personal); err != nil {
-			return err
-		}
-	}
-	if personal != nil && req.IdempotencyKey != "" {
-		d := &debtorFields{at: "customer", creditor: cmd.CreditorID, customer: cmd.CustomerNumber}
-		if cmd.PersonalData != nil {
-			d.keyID = cmd.PersonalData.KeyID
-		}
-		if req.RequestHash, err = s.requestHash(c, req.Actor, req.IdempotencyKey, body, d); err != nil {
-			return err
-		}
-	}
-	res, err := s.commands.Place(c.Request().Context(), req, cmd)
-	s.finish(c, "place", res, err, start)
+	res, err := s.answer(c, "place", func() (command.Result, error) {
+		return s.commands.HandOver(c.Request().Context(), req, cmd, personal, func(creditor, customer, keyID string) (string, error) {
+			return s.requestHash(c, req.Actor, req.IdempotencyKey, body, &debtorFields{at: "customer", creditor: creditor, customer: customer, keyID: keyID})
+		})
+	})
 	if err != nil {
 		return rename(err)
 	}
@@ -330,7 +307,7 @@ func (s *Server) claimCreditWaiver(c echo.Context) error {
 	res, err := s.execute(c, "partial_recall", id, body, func(at time.Time) domain.Command {
 		return domain.PartialRecall{Waivers: []domain.Waiver{w}, At: at}
 	})
-	if err != nil {
+	if err := recordedIsDone(err); err != nil {
 		return err
 	}
 	return accepted(c, res) // a waiver on a closed claim: its REJECTION is in the feed

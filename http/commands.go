@@ -52,48 +52,81 @@ func (s *Server) commandRequest(c echo.Context, body []byte) (command.Request, e
 	return req, nil
 }
 
-// finish writes a command's outcome headers and metrics.
-func (s *Server) finish(c echo.Context, name string, res command.Result, err error, start time.Time) {
-	outcome := "ok"
+// run is the one way the server runs a command: the API's routes, each
+// item of a bulk request and the dashboard's actions all call it. do runs
+// the command (one command.Handler method); run counts it in the metrics,
+// by name and outcome, and times it. A refusal that nevertheless recorded
+// events comes out as a *command.Refused, with the Result of what it
+// recorded. A key store that fails is logged here.
+func (s *Server) run(name string, do func() (command.Result, error)) (command.Result, error) {
+	start := time.Now()
+	res, err := do()
+	if e, ok := domain.AsError(err); ok && e.Kind == domain.KindUnavailable {
+		s.logger.Error("command failed", "command", name, "err", err.Error()) // the key store's own error: not shown
+	}
+	s.metrics.commands.WithLabelValues(name, outcomeOf(res, err)).Inc()
+	s.metrics.append.Observe(time.Since(start).Seconds())
+	return res, err
+}
+
+// outcomeOf is a command's outcome as the metrics count it: ok, replayed,
+// or the refusal's code.
+func outcomeOf(res command.Result, err error) string {
 	switch {
 	case err != nil:
-		if p, _ := problemFor(err); p.Code != "" {
-			outcome = p.Code
-		}
-	case res.Err != nil:
-		if p, _ := problemFor(res.Err); p.Code != "" {
-			outcome = p.Code
-		}
+		p, _ := problemFor(err)
+		return p.Code
 	case res.Replayed:
-		outcome = "replayed"
+		return "replayed"
 	}
-	s.metrics.commands.WithLabelValues(name, outcome).Inc()
-	s.metrics.append.Observe(time.Since(start).Seconds())
-	pos := res.Position
-	if err != nil || pos == 0 {
-		if head, herr := s.commands.Head(c.Request().Context()); herr == nil {
-			pos = head
-		}
-	}
-	c.Response().Header().Set("Ledger-Position", strconv.FormatUint(uint64(pos), 10))
+	return "ok"
+}
+
+// answer runs a command of the API (see run) and writes its outcome
+// headers: Ledger-Position, ETag and Idempotent-Replayed.
+func (s *Server) answer(c echo.Context, name string, do func() (command.Result, error)) (command.Result, error) {
+	res, err := s.run(name, do)
+	s.setPosition(c, res, err)
 	if res.Placement.Exists() {
 		c.Response().Header().Set("ETag", fmt.Sprintf(`"%d"`, res.Revision))
 	}
 	if res.Replayed {
 		c.Response().Header().Set("Idempotent-Replayed", "true")
 	}
+	return res, err
 }
 
-// execute runs one command on placement id.
+// setPosition sets Ledger-Position to where the command left the log: its
+// last event, or the head of the log when it recorded nothing.
+func (s *Server) setPosition(c echo.Context, res command.Result, err error) {
+	pos := res.Position
+	if _, recorded := command.AsRefused(err); (err != nil && !recorded) || pos == 0 {
+		if head, herr := s.commands.Head(c.Request().Context()); herr == nil {
+			pos = head
+		}
+	}
+	c.Response().Header().Set("Ledger-Position", strconv.FormatUint(uint64(pos), 10))
+}
+
+// execute runs one command of the API on placement id.
 func (s *Server) execute(c echo.Context, name string, id uuid.UUID, body []byte, build func(at time.Time) domain.Command) (command.Result, error) {
-	start := time.Now()
 	req, err := s.commandRequest(c, body)
 	if err != nil {
 		return command.Result{}, err
 	}
-	res, err := s.commands.Execute(c.Request().Context(), id, req, build)
-	s.finish(c, name, res, err, start)
-	return res, err
+	return s.answer(c, name, func() (command.Result, error) {
+		return s.commands.Execute(c.Request().Context(), id, req, build)
+	})
+}
+
+// recordedIsDone answers a refusal that recorded its rejection as done: on
+// the claims API a recall or credit waiver of a closed claim is accepted,
+// and its REJECTION is in the feed.
+func recordedIsDone(err error) error {
+	if _, recorded := command.AsRefused(err); recorded {
+		return nil
+	}
+	return err
 }
 
 // placementCommand reads what every command on a placement starts with: the

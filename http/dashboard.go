@@ -28,7 +28,6 @@ import (
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
-	"github.com/collections-ledger/ledger/retention"
 )
 
 // The dashboard for creditor staff: server-rendered html/template pages with
@@ -755,11 +754,8 @@ func (s *Server) dashAction(c echo.Context) error {
 	default:
 		return s.done(c, sessID, back, "", "That action is not known.")
 	}
-	req := command.Request{Actor: sess.creditor, ActorType: journal.ActorCreditor, RequestID: requestID(c), Creditor: sess.creditor}
-	res, err := s.commands.Execute(c.Request().Context(), id, req, build)
-	if err == nil {
-		err = res.Err
-	}
+	res, err := s.dashCommand(c, dashCommandNames[c.Param("action")], id, sess, requestID(c), build)
+	s.setPosition(c, res, err)
 	// The page reads the views: let them catch up with what was just done.
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
 	_ = s.runner.WaitFor(ctx, res.Position)
@@ -768,6 +764,18 @@ func (s *Server) dashAction(c echo.Context) error {
 		return s.done(c, sessID, back, "", humanize(err))
 	}
 	return s.done(c, sessID, back, done, "")
+}
+
+// dashCommandNames name the dashboard's actions as the metrics name the
+// API's commands.
+var dashCommandNames = map[string]string{"recall": "recall", "pay": "payment_received", "pause": "pause", "resume": "resume",
+	"reverse": "reverse_payment", "waive": "partial_recall"}
+
+// dashCommand runs one command of the signed-in creditor's on placement id
+// (see run): the dashboard's forms carry no Idempotency-Key.
+func (s *Server) dashCommand(c echo.Context, name string, id uuid.UUID, sess session, reqID string, build func(at time.Time) domain.Command) (command.Result, error) {
+	req := command.Request{Actor: sess.creditor, ActorType: journal.ActorCreditor, RequestID: reqID, Creditor: sess.creditor}
+	return s.run(name, func() (command.Result, error) { return s.commands.Execute(c.Request().Context(), id, req, build) })
 }
 
 // dashErase erases the personal data of the placement's debtor (every claim
@@ -784,8 +792,8 @@ func (s *Server) dashErase(c echo.Context, sessID string, sess session, id uuid.
 	if s.personal == nil {
 		return s.done(c, sessID, back, "", "This ledger runs without a master key: it holds no personal data to erase.")
 	}
-	if _, err := retention.Erase(c.Request().Context(), s.commands.Store(), s.personal, sess.creditor, pl.CustomerNumber,
-		sess.creditor, journal.ActorCreditor, journal.ErasureDataSubjectRequest, time.Now()); err != nil {
+	if _, err := s.commands.Erase(c.Request().Context(), sess.creditor, pl.CustomerNumber,
+		sess.creditor, journal.ActorCreditor, journal.ErasureDataSubjectRequest); err != nil {
 		s.logger.Error("erasing personal data failed", "err", err.Error())
 		return s.done(c, sessID, back, "", "The personal data could not be erased right now. Nothing was changed; please try again.")
 	}
@@ -853,11 +861,7 @@ func (s *Server) dashBulk(c echo.Context) error {
 			problems = append(problems, "one selection was not a placement")
 			continue
 		}
-		req := command.Request{Actor: sess.creditor, ActorType: journal.ActorCreditor, RequestID: uuid.NewString(), Creditor: sess.creditor}
-		res, err := s.commands.Execute(c.Request().Context(), id, req, build)
-		if err == nil {
-			err = res.Err
-		}
+		res, err := s.dashCommand(c, action, id, sess, uuid.NewString(), build)
 		if err != nil {
 			name := "one selection"
 			if p, ok, _ := s.runner.Views.PlacementView(sess.creditor, id); ok {

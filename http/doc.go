@@ -4,6 +4,9 @@
 // Ledger-Position and ?minPosition=, Prometheus metrics and the OpenAPI
 // document.
 //
-// Handlers are thin: they decode strictly, call one command (package command)
-// or one query (package projections), and encode.
+// Handlers are thin: they decode strictly, call one command.Handler method
+// through Server.run (metrics, idempotency, Ledger-Position and problem
+// documents in one place) or one query (package projections), and encode.
+// Nothing here appends to the log, seals personal data or erases it: the
+// command handler does (see deps_test.go).
 package httpapi

@@ -9,7 +9,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 )
@@ -41,18 +40,32 @@ func newError(status int, code, detail string, fields ...domain.FieldError) *api
 
 // kindStatus is the one table from domain error kinds to HTTP statuses.
 var kindStatus = map[domain.Kind]int{
-	domain.KindInvalid:       http.StatusUnprocessableEntity,
-	domain.KindUnprocessable: http.StatusUnprocessableEntity,
-	domain.KindNotFound:      http.StatusNotFound,
-	domain.KindConflict:      http.StatusConflict,
-	domain.KindClosed:        http.StatusConflict,
-	"precondition_failed":    http.StatusPreconditionFailed,
-	"contention":             http.StatusServiceUnavailable,
+	domain.KindInvalid:            http.StatusUnprocessableEntity,
+	domain.KindUnprocessable:      http.StatusUnprocessableEntity,
+	domain.KindNotFound:           http.StatusNotFound,
+	domain.KindConflict:           http.StatusConflict,
+	domain.KindClosed:             http.StatusConflict,
+	domain.KindPreconditionFailed: http.StatusPreconditionFailed,
+	domain.KindContention:         http.StatusServiceUnavailable,
+	domain.KindUnavailable:        http.StatusServiceUnavailable,
 }
 
-// problemFor maps any error to its problem document. Internal errors are
-// logged by the caller with the request id and never shown.
+// problemType is the URL of a problem code's documentation: a problem
+// document's type.
+func problemType(code string) string { return "https://collections-ledger.dev/problems/" + code }
+
+// problemFor maps any error to its problem document (all but its request
+// id), and says whether the error is internal. Internal errors are logged by
+// the caller with the request id and never shown.
 func problemFor(err error) (Problem, bool) {
+	p, internal := problemOf(err)
+	p.Type, p.Title = problemType(p.Code), http.StatusText(p.Status)
+	return p, internal
+}
+
+// problemOf maps an error to its problem document's status, code, detail
+// and fields.
+func problemOf(err error) (Problem, bool) {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return Problem{Status: ae.status, Code: ae.code, Detail: ae.detail, Errors: ae.fields}, false
@@ -78,8 +91,6 @@ func problemFor(err error) (Problem, bool) {
 		return Problem{Status: http.StatusServiceUnavailable, Code: "store_unavailable", Detail: "the event store cannot take this request now; try again"}, true
 	case errors.Is(err, eventstore.ErrInvalidArgument):
 		return Problem{Status: http.StatusUnprocessableEntity, Code: "limit_exceeded", Detail: err.Error()}, false
-	case errors.Is(err, command.ErrTooMuchContention):
-		return Problem{Status: http.StatusServiceUnavailable, Code: "too_much_contention", Detail: err.Error()}, false
 	}
 	return Problem{Status: http.StatusInternalServerError, Code: "internal_error", Detail: "an internal error occurred; quote the request id when reporting it"}, true
 }
@@ -91,8 +102,6 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	}
 	p, internal := problemFor(err)
 	p.RequestID = requestID(c)
-	p.Type = "https://collections-ledger.dev/problems/" + p.Code
-	p.Title = http.StatusText(p.Status)
 	if internal {
 		s.logger.Error("request failed", "requestId", p.RequestID, "method", c.Request().Method, "path", c.Path(), "err", err)
 	}

@@ -68,7 +68,9 @@ func MustLedger(t testing.TB, dir string) *ledger {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = runner.Run(ctx); close(done) }()
-	srv := httpapi.New(httpapi.Config{Commands: command.NewHandler(store, views, nil), Runner: runner, Keys: keys,
+	commands := command.NewHandler(store, views, nil)
+	commands.Personal = personal
+	srv := httpapi.New(httpapi.Config{Commands: commands, Runner: runner, Keys: keys,
 		Logger: quietLogger(), Verify: verifier(store), Personal: personal})
 	l := &ledger{t: t, dir: dir, store: store, views: views, server: srv, runner: runner, keys: personal, master: master}
 	stopped := false

@@ -9,24 +9,24 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/pii"
 	"github.com/collections-ledger/ledger/projections"
-	"github.com/collections-ledger/ledger/retention"
 )
 
 // Debtors' personal data: sealed under the debtor's data key before it is
 // appended (only ciphertext reaches the log and the views), opened for the
 // owning creditor's reads (each recorded in the access log), and erased by
-// destroying the keys.
+// destroying the keys. The sealing, the access log and the erasure are the
+// command handler's (command.Handler.HandOver, ChangeContact,
+// RecordPersonalDataRead, Erase); here the data is only opened.
 
 // ErrPersonalDataNotAccepted: the ledger runs without a key store.
-var ErrPersonalDataNotAccepted = &domain.Error{Kind: domain.KindUnprocessable, Code: "personal_data_not_accepted",
-	Message: "this ledger runs without a master key (LEDGER_MASTER_KEY), so it cannot store personal data; send the customer with customerNumber only"}
+var ErrPersonalDataNotAccepted = domain.ErrPersonalDataNotAccepted
 
 // personalFields returns the handover's personal fields as one JSON object
 // (only those given, null ones left out); nil when there are none.
@@ -61,25 +61,6 @@ func (cc claimCustomer) personalFields() ([]byte, error) {
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
-}
-
-// sealHandover seals a handover's personal fields into the placement it
-// opens. It runs after every check that could refuse the handover, so a
-// refused request creates no data key.
-func (s *Server) sealHandover(c echo.Context, cmd *domain.Place, personal []byte) error {
-	if personal == nil {
-		return nil
-	}
-	if s.personal == nil {
-		return ErrPersonalDataNotAccepted
-	}
-	sealed, err := pii.Seal(s.personal, cmd.CreditorID, cmd.CustomerNumber, cmd.PlacementID.String(), domain.TypePlacementOpened, personal)
-	if err != nil {
-		s.logger.Error("sealing personal data failed", "err", err.Error())
-		return newError(http.StatusServiceUnavailable, "key_store_unavailable", "the key store cannot seal personal data right now; nothing was recorded")
-	}
-	cmd.PersonalData = sealed
-	return nil
 }
 
 // ClaimCustomer is the debtor as GET /v1/claims/{claimNumber} shows it to
@@ -135,9 +116,8 @@ func (s *Server) openCustomerFor(c echo.Context, actor, actorType string, cl Cla
 		return nil, newError(http.StatusServiceUnavailable, "key_store_unavailable", "the key store cannot open personal data right now")
 	}
 	read := journal.PersonalDataRead{CreditorID: creditor, CustomerNumber: cl.CustomerNumber, PlacementID: cl.PlacementID,
-		ClaimNumber: cl.ClaimNumber, Route: route, ReadAt: time.Now().UTC()}
-	if _, err := journal.AppendSystem(c.Request().Context(), s.commands.Store(), journal.AccessStream(creditor), actor, actorType,
-		journal.PersonalDataReadType, read, read.ReadAt); err != nil {
+		ClaimNumber: cl.ClaimNumber, Route: route}
+	if err := s.commands.RecordPersonalDataRead(c.Request().Context(), actor, actorType, read); err != nil {
 		s.logger.Error("recording a read of personal data failed", "err", err.Error())
 		return nil, newError(http.StatusServiceUnavailable, "store_unavailable", "the read of personal data cannot be recorded right now, so it is not served")
 	}
@@ -218,7 +198,7 @@ func (s *Server) erasePersonalData(c echo.Context) error {
 	if s.personal == nil {
 		return newError(http.StatusServiceUnavailable, "key_store_unavailable", "this ledger runs without a master key: there are no data keys to destroy")
 	}
-	e, err := retention.Erase(c.Request().Context(), s.commands.Store(), s.personal, creditor, customer, p.id, p.kind, reason, time.Now())
+	e, err := s.commands.Erase(c.Request().Context(), creditor, customer, p.id, p.kind, reason)
 	if err != nil {
 		s.logger.Error("erasing personal data failed", "err", err.Error())
 		return newError(http.StatusServiceUnavailable, "key_store_unavailable", "the erasure could not be completed right now; try again")
@@ -256,49 +236,18 @@ func (s *Server) changeContact(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.waitFresh(c); err != nil { // the views know the claim's debtor
+	if err := s.waitFresh(c); err != nil { // as it always has: the views have caught up when it answers
 		return err
 	}
-	pl, found, err := s.runner.Views.Snapshot(id)
-	if err != nil {
-		return err
-	}
-	if !found {
-		return domain.ErrNotFound
-	}
-	creditor, customer := pl.Placement.CreditorID, pl.Placement.CustomerNumber
-	if cc.CustomerNumber != "" && cc.CustomerNumber != customer {
-		return domain.Unprocessable("customer_mismatch", "customerNumber", "the claim's customer number is another; a claim's debtor does not change")
-	}
-	change := uuid.New()
 	req, err := s.commandRequest(c, body)
 	if err != nil {
 		return err
 	}
-	var sealed *domain.SealedData
-	if !s.commands.Seen(req) {
-		if err := domain.CheckPersonalData(personal, time.Now(), ""); err != nil {
-			return err
-		}
-		if sealed, err = pii.Seal(s.personal, creditor, customer, id.String(), pii.Context(domain.TypeDebtorContactChanged, change.String()), personal); err != nil {
-			s.logger.Error("sealing personal data failed", "err", err.Error())
-			return newError(http.StatusServiceUnavailable, "key_store_unavailable", "the key store cannot seal personal data right now; nothing was recorded")
-		}
-	}
-	if req.IdempotencyKey != "" {
-		d := &debtorFields{creditor: creditor, customer: customer}
-		if sealed != nil {
-			d.keyID = sealed.KeyID
-		}
-		if req.RequestHash, err = s.requestHash(c, req.Actor, req.IdempotencyKey, body, d); err != nil {
-			return err
-		}
-	}
-	start := time.Now()
-	res, err := s.commands.Execute(c.Request().Context(), id, req, func(at time.Time) domain.Command {
-		return domain.ChangeDebtorContact{ChangeID: change, PersonalData: sealed, At: at}
+	res, err := s.answer(c, "change_debtor_contact", func() (command.Result, error) {
+		return s.commands.ChangeContact(c.Request().Context(), id, req, cc.CustomerNumber, personal, func(creditor, customer, keyID string) (string, error) {
+			return s.requestHash(c, req.Actor, req.IdempotencyKey, body, &debtorFields{creditor: creditor, customer: customer, keyID: keyID})
+		})
 	})
-	s.finish(c, "change_debtor_contact", res, err, start)
 	if err != nil {
 		return err
 	}

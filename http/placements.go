@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/projections"
@@ -43,7 +44,6 @@ func newClaimNumber() string {
 }
 
 func (s *Server) place(c echo.Context) error {
-	start := time.Now()
 	body, err := readBody(c)
 	if err != nil {
 		return err
@@ -75,8 +75,7 @@ func (s *Server) place(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.commands.Place(c.Request().Context(), req, cmd)
-	s.finish(c, "place", res, err, start)
+	res, err := s.answer(c, "place", func() (command.Result, error) { return s.commands.Place(c.Request().Context(), req, cmd) })
 	if err != nil {
 		return err
 	}
@@ -224,10 +223,7 @@ func (s *Server) recallPlacement(c echo.Context) error {
 	}
 	res, err := s.execute(c, "recall", id, body, func(at time.Time) domain.Command { return domain.Recall{At: at} })
 	if err != nil {
-		return err
-	}
-	if res.Err != nil {
-		return res.Err // the rejection is recorded; the answer is still 409
+		return err // a rejection is recorded (a *command.Refused); the answer is still 409
 	}
 	return c.JSON(http.StatusOK, projections.Render(res.Placement, res.Revision))
 }

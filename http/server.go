@@ -32,8 +32,10 @@ var openAPI []byte
 // OpenAPI returns the OpenAPI document served at /openapi.yaml.
 func OpenAPI() []byte { return openAPI }
 
-// Config wires a server. The server reads only through the projections
-// (Runner) and writes only through the command handler.
+// Config wires a server. Every change the server makes to the ledger is one
+// call of a command.Handler method (Commands), through one wrapper (see
+// Server.run); it reads through the projections (Runner) and what the
+// handler knows of claim numbers and the log's head.
 type Config struct {
 	Commands *command.Handler
 	Runner   *projections.Runner
@@ -64,8 +66,10 @@ type Config struct {
 	// from, and https makes the session cookie Secure. nil: the request's
 	// own Host and TLS decide.
 	PublicURL *url.URL
-	// Personal is the key store debtors' personal data is sealed with; nil:
-	// the ledger runs without a master key and refuses personal data.
+	// Personal is the key store debtors' personal data is opened with for
+	// their creditor's reads; nil: the ledger runs without a master key and
+	// refuses personal data. Sealing and erasing are the handler's, with the
+	// same keys (command.Handler.Personal).
 	Personal pii.Keys
 }
 

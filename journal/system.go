@@ -122,4 +122,4 @@ const maxAttempts = 8
 
 // ErrTooMuchContention: a stream changed too often while an append was
 // being prepared.
-var ErrTooMuchContention = &domain.Error{Kind: "contention", Code: "too_much_contention", Message: "the placement changed too often while the command was decided; try again"}
+var ErrTooMuchContention = domain.ErrTooMuchContention

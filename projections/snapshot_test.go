@@ -36,9 +36,6 @@ type outcome struct {
 func outcomeOf(t *testing.T, res command.Result, err error) outcome {
 	t.Helper()
 	o := outcome{Recorded: res.Recorded, Replayed: res.Replayed, Revision: res.Revision}
-	if err == nil {
-		err = res.Err
-	}
 	var de *domain.Error
 	switch {
 	case errors.As(err, &de):

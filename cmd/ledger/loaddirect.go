@@ -216,6 +216,9 @@ func (l *directLoad) act(ctx context.Context) (refused int64, err error) {
 				return domain.Recall{At: at}
 			}
 		})
+		if _, recorded := command.AsRefused(err); recorded {
+			err = nil // refused, but what it recorded (RecallRejected) counts as appended
+		}
 		var refusal *domain.Error
 		if errors.As(err, &refusal) {
 			nRefused.Add(1) // a closed or paid-off placement: the command is refused, nothing appended
