@@ -68,7 +68,7 @@ func MustLedger(t testing.TB, dir string) *ledger {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = runner.Run(ctx); close(done) }()
-	srv := httpapi.New(httpapi.Config{Commands: command.NewHandler(store, views, nil), Runner: runner, Keys: keys,
+	srv := httpapi.New(httpapi.Config{Commands: command.NewHandler(store, projections.NewWriteIndex(views), nil), Runner: runner, Keys: keys,
 		Logger: quietLogger(), Verify: verifier(store), Personal: personal})
 	l := &ledger{t: t, dir: dir, store: store, views: views, server: srv, runner: runner, keys: personal, master: master}
 	stopped := false
@@ -98,7 +98,7 @@ func verifier(store eventstore.Store) func(context.Context, *projections.Views) 
 
 // config is the test server's configuration, for tests that build their own.
 func (l *ledger) config(keys httpapi.Keys) httpapi.Config {
-	return httpapi.Config{Commands: command.NewHandler(l.store, l.views, nil), Runner: l.runner, Keys: keys, Logger: quietLogger()}
+	return httpapi.Config{Commands: command.NewHandler(l.store, projections.NewWriteIndex(l.views), nil), Runner: l.runner, Keys: keys, Logger: quietLogger()}
 }
 
 type response struct {

@@ -16,6 +16,7 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/projections"
 	"github.com/collections-ledger/ledger/reconcile"
 )
 
@@ -51,7 +52,7 @@ func TestMoneyFollowsTheEvents(t *testing.T) {
 			views := MustViews(t, "")
 			runner, _ := MustRunner(t, store, views, 0)
 			at := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
-			h := command.NewHandler(store, views, func() time.Time { at = at.Add(time.Minute); return at })
+			h := command.NewHandler(store, projections.NewWriteIndex(views), func() time.Time { at = at.Add(time.Minute); return at })
 			rng := rand.New(rand.NewPCG(seed, 29))
 			var ps []placement
 			for i, cur := range []string{"EUR", "JPY", "BHD", "EUR"} {

@@ -435,58 +435,6 @@ func (v *Views) Outbox(creditor string, after eventstore.Position, limit int) ([
 	return out, err
 }
 
-// Lookup returns the first execution of (actor, key): recorded by the
-// command handler a moment ago, or applied from the log.
-func (v *Views) Lookup(actor, k string) (journal.IdempotencyRecord, bool) {
-	if r, ok := v.idem.lookup(actor, k); ok {
-		return r, true
-	}
-	b, err := v.get(key(v.generation(), tIdempotency).str(actor).str(k))
-	if err != nil || b == nil {
-		if err != nil {
-			v.logger.Error("projections: read the idempotency index", "err", err)
-		}
-		return journal.IdempotencyRecord{}, false
-	}
-	var r journal.IdempotencyRecord
-	if err := json.Unmarshal(b, &r); err != nil {
-		v.logger.Error("projections: the idempotency index is damaged", "err", err)
-		return journal.IdempotencyRecord{}, false
-	}
-	return r, true
-}
-
-// Record remembers a key the command handler has just appended, until the
-// views have applied it from the log.
-func (v *Views) Record(actor, k string, r journal.IdempotencyRecord) { v.idem.record(actor, k, r) }
-
-func (o *idemOverlay) lookup(actor, k string) (journal.IdempotencyRecord, bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	r, ok := o.recs[[2]string{actor, k}]
-	return r, ok
-}
-
-func (o *idemOverlay) record(actor, k string, r journal.IdempotencyRecord) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if old, ok := o.recs[[2]string{actor, k}]; ok && old.Position >= r.Position {
-		return
-	}
-	o.recs[[2]string{actor, k}] = r
-}
-
-// prune forgets what the views have applied up to pos.
-func (o *idemOverlay) prune(pos eventstore.Position) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for k, r := range o.recs {
-		if r.Position <= pos {
-			delete(o.recs, k)
-		}
-	}
-}
-
 // EachPlacement calls fn with every placement's state and revision, in id
 // order, until fn returns an error.
 func (v *Views) EachPlacement(fn func(id uuid.UUID, p domain.Placement, revision uint64) error) error {
