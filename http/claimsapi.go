@@ -347,7 +347,7 @@ type Claim struct {
 
 // claimOf renders a placement resource as a claim.
 func claimOf(raw json.RawMessage) (Claim, error) {
-	var p projections.Placement
+	var p projections.PlacementResource
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return Claim{}, fmt.Errorf("claims: a placement resource in the views: %w", err)
 	}
@@ -355,7 +355,7 @@ func claimOf(raw json.RawMessage) (Claim, error) {
 }
 
 // claimFrom renders a placement as a claim.
-func claimFrom(p projections.Placement) Claim {
+func claimFrom(p projections.PlacementResource) Claim {
 	cl := Claim{ClaimNumber: p.ClaimNumber, PlacementID: p.PlacementID, CustomerNumber: p.CustomerNumber, Status: p.Status,
 		Currency: p.Currency, FeeRate: p.FeeRate, OriginalAmount: p.OriginalAmount, WaivedAmount: p.WaivedAmount,
 		PaidAmount: p.RecoveredAmount, OpenAmount: p.OutstandingAmount, FeeAmount: p.FeeAmount, ResolvedAt: p.ResolvedAt,

@@ -204,9 +204,9 @@ type page struct {
 	Title, Creditor, CSRF, Notice, Error string
 	Status                               string
 	Statuses                             []domain.Status
-	Items                                []projections.Placement
+	Items                                []projections.PlacementResource
 	Next                                 string
-	Placement                            projections.Placement
+	Placement                            projections.PlacementResource
 	Feed                                 []feedRow
 	Audit                                []projections.AuditItem
 	NextFeed, NextHistory                string // the placement page's links to the next feed items and events
@@ -511,7 +511,7 @@ func (s *Server) dashList(c echo.Context) error {
 	p.Status, p.Search = string(status), search
 	p.Statuses = []domain.Status{domain.StatusActive, domain.StatusPaused, domain.StatusRecalled, domain.StatusPaid}
 	for _, r := range raw {
-		var item projections.Placement
+		var item projections.PlacementResource
 		if err := json.Unmarshal(r, &item); err != nil {
 			return err
 		}

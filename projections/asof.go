@@ -53,9 +53,9 @@ func wholeCommands(events []StoredEvent) []StoredEvent {
 
 // RenderEvents folds events and renders the placement they describe; ok is
 // false when there are none.
-func RenderEvents(events []StoredEvent) (Placement, bool) {
+func RenderEvents(events []StoredEvent) (PlacementResource, bool) {
 	if len(events) == 0 {
-		return Placement{}, false
+		return PlacementResource{}, false
 	}
 	var p domain.Placement
 	for _, se := range events {

@@ -52,12 +52,12 @@ func (v *Views) Placement(creditor string, id uuid.UUID) (resource json.RawMessa
 }
 
 // PlacementView is Placement decoded, for pages that show its fields.
-func (v *Views) PlacementView(creditor string, id uuid.UUID) (Placement, bool, error) {
+func (v *Views) PlacementView(creditor string, id uuid.UUID) (PlacementResource, bool, error) {
 	b, _, found, err := v.Placement(creditor, id)
 	if err != nil || !found {
-		return Placement{}, false, err
+		return PlacementResource{}, false, err
 	}
-	var p Placement
+	var p PlacementResource
 	err = json.Unmarshal(b, &p)
 	return p, err == nil, err
 }
