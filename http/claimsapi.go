@@ -381,7 +381,7 @@ func (s *Server) readClaim(c echo.Context) (Claim, error) {
 	if err != nil {
 		return Claim{}, err
 	}
-	raw, _, found, err := s.runner.Views.Placement(creditor, id)
+	raw, _, found, err := s.runner.Views.PlacementJSON(creditor, id)
 	if err == nil && !found {
 		err = domain.ErrNotFound
 	}

@@ -544,7 +544,7 @@ func (s *Server) dashSearch(creditor, q string) ([]json.RawMessage, error) {
 	if id, found, err := s.runner.Views.ClaimPlacement(creditor, q); err != nil {
 		return nil, err
 	} else if found {
-		raw, _, ok, err := s.runner.Views.Placement(creditor, id)
+		raw, _, ok, err := s.runner.Views.PlacementJSON(creditor, id)
 		if err != nil {
 			return nil, err
 		}

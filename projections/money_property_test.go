@@ -143,7 +143,7 @@ func TestMoneyFollowsTheEvents(t *testing.T) {
 				fee := halfUp(recovered, p.rate, p.scale)
 				money := func(d decimal.Decimal) string { return domain.FormatMoney(d, p.currency) }
 
-				raw, _, found, err := views.Placement("acme", p.id)
+				raw, _, found, err := views.PlacementJSON("acme", p.id)
 				require.NoError(t, err)
 				require.True(t, found)
 				var got struct {

@@ -35,10 +35,10 @@ func (v *Views) placementOf(gen uint32, id uuid.UUID) (*placementState, error) {
 	return st, nil
 }
 
-// Placement returns the placement resource as the API serves it (JSON) and
+// PlacementJSON returns the placement resource as the API serves it (JSON) and
 // its revision. creditor, when not empty, must own it: another creditor's
 // placement is not found, exactly like one that does not exist.
-func (v *Views) Placement(creditor string, id uuid.UUID) (resource json.RawMessage, revision uint64, found bool, err error) {
+func (v *Views) PlacementJSON(creditor string, id uuid.UUID) (resource json.RawMessage, revision uint64, found bool, err error) {
 	gen := v.generation()
 	st, err := v.placementOf(gen, id)
 	if err != nil || st == nil || (creditor != "" && st.P.CreditorID != creditor) {
@@ -51,9 +51,9 @@ func (v *Views) Placement(creditor string, id uuid.UUID) (resource json.RawMessa
 	return b, st.Revision, true, nil
 }
 
-// PlacementView is Placement decoded, for pages that show its fields.
+// PlacementView is PlacementJSON decoded, for pages that show its fields.
 func (v *Views) PlacementView(creditor string, id uuid.UUID) (PlacementResource, bool, error) {
-	b, _, found, err := v.Placement(creditor, id)
+	b, _, found, err := v.PlacementJSON(creditor, id)
 	if err != nil || !found {
 		return PlacementResource{}, false, err
 	}

@@ -184,7 +184,7 @@ func TestViewsLiveRestartedAndRebuiltAreIdentical(t *testing.T) {
 					p = domain.Evolve(p, se.Event)
 				}
 				want, _ := json.Marshal(projections.Render(p, events[len(events)-1].Revision))
-				got, _, found, err := live.Placement("", id)
+				got, _, found, err := live.PlacementJSON("", id)
 				require.NoError(t, err)
 				require.True(t, found)
 				assert.JSONEq(t, string(want), string(got))
