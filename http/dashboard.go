@@ -578,7 +578,7 @@ func (s *Server) dashPlacement(c echo.Context) error {
 		return s.done(c, sessID, "/", "", humanMessages["not_found"])
 	}
 	err = s.waitFresh(c)
-	pl, found, verr := s.runner.Views.PlacementView(sess.creditor, id)
+	pl, found, verr := s.runner.Views.PlacementResource(sess.creditor, id)
 	if err == nil {
 		err = verr
 	}
@@ -776,7 +776,7 @@ func (s *Server) dashAction(c echo.Context) error {
 // of that customer number, for this creditor), as DELETE
 // /v1/debtors/{customerNumber}/personal-data does.
 func (s *Server) dashErase(c echo.Context, sessID string, sess session, id uuid.UUID, back string) error {
-	pl, found, err := s.runner.Views.PlacementView(sess.creditor, id)
+	pl, found, err := s.runner.Views.PlacementResource(sess.creditor, id)
 	if err == nil && !found {
 		err = domain.ErrNotFound
 	}
@@ -862,7 +862,7 @@ func (s *Server) dashBulk(c echo.Context) error {
 		}
 		if err != nil {
 			name := "one selection"
-			if p, ok, _ := s.runner.Views.PlacementView(sess.creditor, id); ok {
+			if p, ok, _ := s.runner.Views.PlacementResource(sess.creditor, id); ok {
 				name = "claim " + p.ClaimNumber
 			}
 			if errors.Is(err, domain.ErrNotFound) {

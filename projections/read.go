@@ -51,8 +51,8 @@ func (v *Views) PlacementJSON(creditor string, id uuid.UUID) (resource json.RawM
 	return b, st.Revision, true, nil
 }
 
-// PlacementView is PlacementJSON decoded, for pages that show its fields.
-func (v *Views) PlacementView(creditor string, id uuid.UUID) (PlacementResource, bool, error) {
+// PlacementResource is PlacementJSON decoded, for pages that show its fields.
+func (v *Views) PlacementResource(creditor string, id uuid.UUID) (PlacementResource, bool, error) {
 	b, _, found, err := v.PlacementJSON(creditor, id)
 	if err != nil || !found {
 		return PlacementResource{}, false, err
