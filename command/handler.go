@@ -36,8 +36,8 @@ type Idempotency interface {
 }
 
 // Snapshots are placements' states as a read side has applied them. When
-// the Idempotency index given to NewHandler is also Snapshots (the views
-// are), a command on a placement the handler has not cached starts from the
+// the Idempotency index given to NewHandler is also Snapshots (the views'
+// projections.WriteIndex is), a command on a placement the handler has not cached starts from the
 // placement's snapshot and the events after it, rather than from its whole
 // stream, so its cost does not grow with the placement's history; the
 // payment and credit waiver numbers it names are looked up (see
@@ -184,7 +184,8 @@ func (h *Handler) streamLock(id uuid.UUID) func() {
 }
 
 // NewHandler returns a handler; idem is the index of idempotency keys (fed
-// from the log by the projections runner as well).
+// from the log by the projections runner as well): projections.WriteIndex,
+// or projections.IdempotencyIndex where there are no views.
 func NewHandler(store eventstore.Store, idem Idempotency, now func() time.Time) *Handler {
 	if now == nil {
 		now = time.Now

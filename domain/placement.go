@@ -121,10 +121,10 @@ type PaymentRecord struct {
 	ReversalRevision uint64 `json:",omitempty"`
 }
 
-// remember is what a placement keeps of a payment recorded at revision:
+// processedPayment is what a placement keeps of a payment recorded at revision:
 // what it said, to tell a repeat from a reuse of its number, and the
 // record a reversal needs.
-func remember(r PaymentRecord, revision uint64) Processed {
+func processedPayment(r PaymentRecord, revision uint64) Processed {
 	return Processed{Content: paymentContent(r.Amount, r.InvoiceNumber, r.Date, r.Description, r.AllocateTo), Revision: revision, Payment: &r}
 }
 
@@ -296,7 +296,7 @@ func evolveMoney(p Placement, e Event, revision uint64) Placement {
 			}
 		}
 		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
-		p.PaymentNumbers = p.PaymentNumbers.With(PaymentNumberOf(p, e), remember(PaymentRecord{Amount: e.Amount, Document: documentNumber(p, 0),
+		p.PaymentNumbers = p.PaymentNumbers.With(PaymentNumberOf(p, e), processedPayment(PaymentRecord{Amount: e.Amount, Document: documentNumber(p, 0),
 			Allocations: e.Allocations, InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo}, revision))
 	case PaymentReversed:
 		for _, a := range e.Allocations {
@@ -307,7 +307,7 @@ func evolveMoney(p Placement, e Event, revision uint64) Placement {
 		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
 		// Everything about the payment is in the event: a state that never
 		// saw the payment (started from a snapshot) learns it here whole.
-		p.PaymentNumbers = p.PaymentNumbers.With(e.PaymentNumber, remember(PaymentRecord{Amount: e.Amount, Document: e.OriginalDocument,
+		p.PaymentNumbers = p.PaymentNumbers.With(e.PaymentNumber, processedPayment(PaymentRecord{Amount: e.Amount, Document: e.OriginalDocument,
 			Allocations: e.Allocations, InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo,
 			Reversal: e.Reason, ReversalRevision: revision}, e.PaymentRevision))
 	default:

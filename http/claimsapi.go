@@ -356,7 +356,7 @@ type Claim struct {
 
 // claimOf renders a placement resource as a claim.
 func claimOf(raw json.RawMessage) (Claim, error) {
-	var p projections.Placement
+	var p projections.PlacementResource
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return Claim{}, fmt.Errorf("claims: a placement resource in the views: %w", err)
 	}
@@ -364,7 +364,7 @@ func claimOf(raw json.RawMessage) (Claim, error) {
 }
 
 // claimFrom renders a placement as a claim.
-func claimFrom(p projections.Placement) Claim {
+func claimFrom(p projections.PlacementResource) Claim {
 	cl := Claim{ClaimNumber: p.ClaimNumber, PlacementID: p.PlacementID, CustomerNumber: p.CustomerNumber, Status: p.Status,
 		Currency: p.Currency, FeeRate: p.FeeRate, OriginalAmount: p.OriginalAmount, WaivedAmount: p.WaivedAmount,
 		PaidAmount: p.RecoveredAmount, OpenAmount: p.OutstandingAmount, FeeAmount: p.FeeAmount, ResolvedAt: p.ResolvedAt,
@@ -390,7 +390,7 @@ func (s *Server) readClaim(c echo.Context) (Claim, error) {
 	if err != nil {
 		return Claim{}, err
 	}
-	raw, _, found, err := s.runner.Views.Placement(creditor, id)
+	raw, _, found, err := s.runner.Views.PlacementJSON(creditor, id)
 	if err == nil && !found {
 		err = domain.ErrNotFound
 	}

@@ -203,9 +203,9 @@ type page struct {
 	Title, Creditor, CSRF, Notice, Error string
 	Status                               string
 	Statuses                             []domain.Status
-	Items                                []projections.Placement
+	Items                                []projections.PlacementResource
 	Next                                 string
-	Placement                            projections.Placement
+	Placement                            projections.PlacementResource
 	Feed                                 []feedRow
 	Audit                                []projections.AuditItem
 	NextFeed, NextHistory                string // the placement page's links to the next feed items and events
@@ -508,7 +508,7 @@ func (s *Server) dashList(c echo.Context) error {
 	p.Status, p.Search = string(status), search
 	p.Statuses = domain.Statuses()
 	for _, r := range raw {
-		var item projections.Placement
+		var item projections.PlacementResource
 		if err := json.Unmarshal(r, &item); err != nil {
 			return err
 		}
@@ -541,7 +541,7 @@ func (s *Server) dashSearch(creditor, q string) ([]json.RawMessage, error) {
 	if id, found, err := s.runner.Views.ClaimPlacement(creditor, q); err != nil {
 		return nil, err
 	} else if found {
-		raw, _, ok, err := s.runner.Views.Placement(creditor, id)
+		raw, _, ok, err := s.runner.Views.PlacementJSON(creditor, id)
 		if err != nil {
 			return nil, err
 		}
@@ -575,7 +575,7 @@ func (s *Server) dashPlacement(c echo.Context) error {
 		return s.done(c, sessID, "/", "", humanMessages["not_found"])
 	}
 	err = s.waitFresh(c)
-	pl, found, verr := s.runner.Views.PlacementView(sess.creditor, id)
+	pl, found, verr := s.runner.Views.PlacementResource(sess.creditor, id)
 	if err == nil {
 		err = verr
 	}
@@ -782,7 +782,7 @@ func (s *Server) dashCommand(c echo.Context, name string, id uuid.UUID, sess ses
 // of that customer number, for this creditor), as DELETE
 // /v1/debtors/{customerNumber}/personal-data does.
 func (s *Server) dashErase(c echo.Context, sessID string, sess session, id uuid.UUID, back string) error {
-	pl, found, err := s.runner.Views.PlacementView(sess.creditor, id)
+	pl, found, err := s.runner.Views.PlacementResource(sess.creditor, id)
 	if err == nil && !found {
 		err = domain.ErrNotFound
 	}
@@ -864,7 +864,7 @@ func (s *Server) dashBulk(c echo.Context) error {
 		res, err := s.dashCommand(c, action, id, sess, uuid.NewString(), build)
 		if err != nil {
 			name := "one selection"
-			if p, ok, _ := s.runner.Views.PlacementView(sess.creditor, id); ok {
+			if p, ok, _ := s.runner.Views.PlacementResource(sess.creditor, id); ok {
 				name = "claim " + p.ClaimNumber
 			}
 			if errors.Is(err, domain.ErrNotFound) {

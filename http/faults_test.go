@@ -52,7 +52,7 @@ func TestStorageFaults(t *testing.T) {
 			defer cancel()
 			runnerDone := make(chan error, 1)
 			go func() { runnerDone <- runner.Run(ctx) }()
-			srv := httpapi.New(httpapi.Config{Commands: command.NewHandler(store, views, nil), Runner: runner, Keys: keys,
+			srv := httpapi.New(httpapi.Config{Commands: command.NewHandler(store, projections.NewWriteIndex(views), nil), Runner: runner, Keys: keys,
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			l := &ledger{t: t, store: store, views: views, server: srv, runner: runner}
 			id := l.MustPlace("DE-FAULT")

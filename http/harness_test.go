@@ -68,7 +68,7 @@ func MustLedger(t testing.TB, dir string) *ledger {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = runner.Run(ctx); close(done) }()
-	commands := command.NewHandler(store, views, nil)
+	commands := command.NewHandler(store, projections.NewWriteIndex(views), nil)
 	commands.Personal = personal
 	srv := httpapi.New(httpapi.Config{Commands: commands, Runner: runner, Keys: keys,
 		Logger: quietLogger(), Verify: verifier(store), Personal: personal})
@@ -100,7 +100,7 @@ func verifier(store eventstore.Store) func(context.Context, *projections.Views) 
 
 // config is the test server's configuration, for tests that build their own.
 func (l *ledger) config(keys httpapi.Keys) httpapi.Config {
-	return httpapi.Config{Commands: command.NewHandler(l.store, l.views, nil), Runner: l.runner, Keys: keys, Logger: quietLogger()}
+	return httpapi.Config{Commands: command.NewHandler(l.store, projections.NewWriteIndex(l.views), nil), Runner: l.runner, Keys: keys, Logger: quietLogger()}
 }
 
 type response struct {

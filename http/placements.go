@@ -193,7 +193,7 @@ func (s *Server) getPlacement(c echo.Context) error {
 	if err := s.waitOwnWrites(c); err != nil {
 		return err
 	}
-	resource, revision, found, err := s.runner.Views.Placement(who(c).id, id)
+	resource, revision, found, err := s.runner.Views.PlacementJSON(who(c).id, id)
 	if err != nil {
 		return err
 	}

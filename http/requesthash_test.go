@@ -20,6 +20,7 @@ import (
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/projections"
 )
 
 // storedRequestHashes returns the requestHash of every event of a placement
@@ -214,7 +215,7 @@ func TestReplayOfAKeyRecordedWithTheEarlierHash(t *testing.T) {
 	path := "/v1/placements/" + id + "/payment-received"
 	body := `{"amount": 10}`
 	sum := sha256.Sum256([]byte("POST\n" + path + "\n" + body))
-	old := command.NewHandler(l.store, l.views, nil)
+	old := command.NewHandler(l.store, projections.NewWriteIndex(l.views), nil)
 	res, err := old.Execute(context.Background(), uuid.MustParse(id), command.Request{Actor: "acme", ActorType: journal.ActorCreditor,
 		RequestID: "old-request", IdempotencyKey: "old-1", RequestHash: hex.EncodeToString(sum[:]), Creditor: "acme"},
 		func(at time.Time) domain.Command {

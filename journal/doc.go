@@ -1,11 +1,30 @@
 // Package journal is the ledger's log format: what every reader of the log
-// and its one writer agree on. The names of streams (names.go), the metadata
-// every event carries (metadata.go), the hash chain that seals it (chain.go),
-// the one decoder of placement records and the stream reader (record.go),
-// the helper that appends the ledger's own chained events (system.go), and
-// the store's format marker (format.go, format_store.go). Package command
-// decides and appends through it; readers (projections, verify, export,
+// and every writer of it agree on. The names of streams (names.go), the
+// metadata every event carries (metadata.go), the hash chain that seals it
+// (chain.go), the one decoder of placement records and the stream reader
+// (record.go), the helpers that append the ledger's own chained events to
+// streams that are not a placement's (system.go), and the store's format
+// marker (format.go, format_store.go). Readers (projections, verify, export,
 // reconcile, the webhook reactor) depend on it and never on command.
+//
+// The log has several writers, each on streams of its own kinds, and each
+// appends chained events through this package with an explicit expected
+// revision:
+//
+//   - package command: placements, claim number reservations, webhook
+//     configurations and the access log record of a read of personal data
+//     (Chain, AppendSystem);
+//   - the webhook reactor (package webhook): each creditor's delivery
+//     progress (AppendSystem);
+//   - package lease: the lease that elects the instance running the
+//     reactors (AppendAfter);
+//   - package retention: a debtor's personal-data erasure (AppendSystem),
+//     from its reactor and, through command.Handler.Erase, from the erasure
+//     requests http serves;
+//
+// and the format marker (DeclareFormat: through EnsureFormat when a store is
+// first written, and by ledger migrate) and the format 1 to 2 migration's
+// copies (package migrate, CreateSystem).
 //
 // Stream names are built by one function per kind of stream and parsed by
 // one function, ParseStream. A name is the kind, a '-', and the stream's

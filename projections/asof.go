@@ -25,7 +25,7 @@ func (c Cut) IsZero() bool { return c.Position == 0 && c.Time.IsZero() }
 // command's events are appended atomically, so a cut that falls inside one
 // command is moved back to the end of the command before it: no reader ever
 // saw half a command.
-func Until(events []StoredEvent, c Cut) []StoredEvent {
+func Until(events []journal.Record, c Cut) []journal.Record {
 	if c.IsZero() {
 		return events
 	}
@@ -37,13 +37,13 @@ func Until(events []StoredEvent, c Cut) []StoredEvent {
 }
 
 // excludes reports whether an event came after the cut.
-func (c Cut) excludes(se StoredEvent) bool {
+func (c Cut) excludes(se journal.Record) bool {
 	return (c.Position != 0 && se.Position > c.Position) || (!c.Time.IsZero() && se.Meta.OccurredAt.After(c.Time))
 }
 
 // wholeCommands drops the events of a command cut short at the end of
 // events: no reader ever saw half a command.
-func wholeCommands(events []StoredEvent) []StoredEvent {
+func wholeCommands(events []journal.Record) []journal.Record {
 	n := len(events)
 	for n > 0 && events[n-1].Meta.Count > 0 && events[n-1].Meta.Index != events[n-1].Meta.Count-1 {
 		n--
@@ -53,9 +53,9 @@ func wholeCommands(events []StoredEvent) []StoredEvent {
 
 // RenderEvents folds events and renders the placement they describe; ok is
 // false when there are none.
-func RenderEvents(events []StoredEvent) (Placement, bool) {
+func RenderEvents(events []journal.Record) (PlacementResource, bool) {
 	if len(events) == 0 {
-		return Placement{}, false
+		return PlacementResource{}, false
 	}
 	var p domain.Placement
 	for _, se := range events {
@@ -69,7 +69,7 @@ func RenderEvents(events []StoredEvent) (Placement, bool) {
 // stream costs what that placement's history does. creditor, when not empty,
 // must own the placement: another creditor's is domain.ErrNotFound, exactly
 // like one that does not exist.
-func History(ctx context.Context, store eventstore.Store, creditor string, id uuid.UUID) ([]StoredEvent, error) {
+func History(ctx context.Context, store eventstore.Store, creditor string, id uuid.UUID) ([]journal.Record, error) {
 	events, err := journal.ReadPlacement(ctx, store, id)
 	if err == nil && creditor != "" && CreditorOf(events) != creditor {
 		err = domain.ErrNotFound

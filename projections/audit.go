@@ -20,7 +20,7 @@ var errPageDone = errors.New("projections: page done")
 // trail ends within it. The stream is read a batch at a time and only the
 // page is kept, so a long trail costs a page of memory, not the trail's.
 // A placement of another creditor (creditor "" is any) is domain.ErrNotFound.
-func AuditPage(ctx context.Context, store eventstore.Store, creditor string, id uuid.UUID, cut Cut, from eventstore.Position, limit int) (items []StoredEvent, next eventstore.Position, err error) {
+func AuditPage(ctx context.Context, store eventstore.Store, creditor string, id uuid.UUID, cut Cut, from eventstore.Position, limit int) (items []journal.Record, next eventstore.Position, err error) {
 	first, cutHit := true, false
 	err = journal.ReadStream(ctx, store, journal.PlacementStream(id), 0, func(rec eventstore.RecordedEvent) error {
 		if first {
@@ -29,7 +29,7 @@ func AuditPage(ctx context.Context, store eventstore.Store, creditor string, id 
 			if err != nil {
 				return err
 			}
-			if creditor != "" && CreditorOf([]StoredEvent{r}) != creditor {
+			if creditor != "" && CreditorOf([]journal.Record{r}) != creditor {
 				return domain.ErrNotFound
 			}
 		}

@@ -37,7 +37,7 @@ func TestViewsSurviveAPowerCut(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		drive(t, command.NewHandler(s, live, nil), 42, 400)
+		drive(t, command.NewHandler(s, projections.NewWriteIndex(live), nil), 42, 400)
 	}()
 	rng := rand.New(rand.NewPCG(42, 1))
 	var images []*vfs.MemFS

@@ -13,10 +13,6 @@ import (
 	"github.com/collections-ledger/ledger/journal"
 )
 
-// StoredEvent is a decoded placement event with what the store and the
-// command recorded about it (journal's record).
-type StoredEvent = journal.Record
-
 // Exact is an amount written as a JSON number, exactly ("400", "100.5").
 type Exact decimal.Decimal
 
@@ -158,7 +154,7 @@ func itemID(event uuid.UUID, k int) uuid.UUID {
 
 // FeedItems renders a placement's events as its transaction feed, sortNumber
 // from 0 with no gaps. Within one command its CLOSING item comes last.
-func FeedItems(events []StoredEvent) []FeedItem {
+func FeedItems(events []journal.Record) []FeedItem {
 	var items []FeedItem
 	var p domain.Placement
 	var cmd commandItems
@@ -188,7 +184,7 @@ type commandItems struct {
 func (c *commandItems) empty() bool { return len(c.items)+len(c.closing) == 0 }
 
 // add renders the items one event calls for; p is the placement after it.
-func (c *commandItems) add(p domain.Placement, se StoredEvent) {
+func (c *commandItems) add(p domain.Placement, se journal.Record) {
 	date := se.Meta.OccurredAt.UTC().Format(time.DateOnly)
 	traced := se.Meta.SchemaVersion >= tracedSince
 	base := func(k int, typ string) FeedItem {
@@ -330,7 +326,7 @@ type AuditItem struct {
 }
 
 // AuditItems renders a placement's events as its audit trail.
-func AuditItems(events []StoredEvent) []AuditItem {
+func AuditItems(events []journal.Record) []AuditItem {
 	out := make([]AuditItem, len(events))
 	for i, se := range events {
 		out[i] = AuditItem{Position: se.Position, Revision: se.Revision, EventID: se.ID, Type: se.Type, OccurredAt: se.Meta.OccurredAt,
@@ -340,7 +336,7 @@ func AuditItems(events []StoredEvent) []AuditItem {
 }
 
 // CreditorOf returns the creditor a placement's events belong to.
-func CreditorOf(events []StoredEvent) string {
+func CreditorOf(events []journal.Record) string {
 	if len(events) == 0 {
 		return ""
 	}

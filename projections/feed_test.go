@@ -24,7 +24,7 @@ var feedT0 = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 // one schema version.
 type stream struct {
 	schema  int
-	records []projections.StoredEvent
+	records []journal.Record
 }
 
 func (s *stream) add(requestID string, events ...domain.Event) {
@@ -34,7 +34,7 @@ func (s *stream) add(requestID string, events ...domain.Event) {
 			panic(err)
 		}
 		n := len(s.records)
-		s.records = append(s.records, projections.StoredEvent{
+		s.records = append(s.records, journal.Record{
 			ID: uuid.NewSHA1(uuid.NameSpaceOID, fmt.Appendf(nil, "%s/%d", requestID, i)), Revision: uint64(n),
 			Position: eventstore.Position(n + 1), Type: e.EventType(), Data: data, Event: e,
 			Meta: journal.Metadata{RequestID: requestID, SchemaVersion: s.schema, OccurredAt: feedT0, Index: i, Count: len(events),
@@ -55,7 +55,7 @@ func opened() domain.PlacementOpened {
 		ClaimNumber: "FEED-1", CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"), Invoices: feedInvoices(), OpenedAt: feedT0}
 }
 
-func feedJSON(t *testing.T, records []projections.StoredEvent) string {
+func feedJSON(t *testing.T, records []journal.Record) string {
 	t.Helper()
 	b, err := json.Marshal(projections.FeedItems(records))
 	require.NoError(t, err)

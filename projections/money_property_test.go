@@ -16,6 +16,7 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/projections"
 	"github.com/collections-ledger/ledger/reconcile"
 )
 
@@ -51,7 +52,7 @@ func TestMoneyFollowsTheEvents(t *testing.T) {
 			views := MustViews(t, "")
 			runner, _ := MustRunner(t, store, views, 0)
 			at := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
-			h := command.NewHandler(store, views, func() time.Time { at = at.Add(time.Minute); return at })
+			h := command.NewHandler(store, projections.NewWriteIndex(views), func() time.Time { at = at.Add(time.Minute); return at })
 			rng := rand.New(rand.NewPCG(seed, 29))
 			var ps []placement
 			for i, cur := range []string{"EUR", "JPY", "BHD", "EUR"} {
@@ -142,7 +143,7 @@ func TestMoneyFollowsTheEvents(t *testing.T) {
 				fee := halfUp(recovered, p.rate, p.scale)
 				money := func(d decimal.Decimal) string { return domain.FormatMoney(d, p.currency) }
 
-				raw, _, found, err := views.Placement("acme", p.id)
+				raw, _, found, err := views.PlacementJSON("acme", p.id)
 				require.NoError(t, err)
 				require.True(t, found)
 				var got struct {

@@ -35,10 +35,10 @@ func (v *Views) placementOf(gen uint32, id uuid.UUID) (*placementState, error) {
 	return st, nil
 }
 
-// Placement returns the placement resource as the API serves it (JSON) and
+// PlacementJSON returns the placement resource as the API serves it (JSON) and
 // its revision. creditor, when not empty, must own it: another creditor's
 // placement is not found, exactly like one that does not exist.
-func (v *Views) Placement(creditor string, id uuid.UUID) (resource json.RawMessage, revision uint64, found bool, err error) {
+func (v *Views) PlacementJSON(creditor string, id uuid.UUID) (resource json.RawMessage, revision uint64, found bool, err error) {
 	gen := v.generation()
 	st, err := v.placementOf(gen, id)
 	if err != nil || st == nil || (creditor != "" && st.P.CreditorID != creditor) {
@@ -51,13 +51,13 @@ func (v *Views) Placement(creditor string, id uuid.UUID) (resource json.RawMessa
 	return b, st.Revision, true, nil
 }
 
-// PlacementView is Placement decoded, for pages that show its fields.
-func (v *Views) PlacementView(creditor string, id uuid.UUID) (Placement, bool, error) {
-	b, _, found, err := v.Placement(creditor, id)
+// PlacementResource is PlacementJSON decoded, for pages that show its fields.
+func (v *Views) PlacementResource(creditor string, id uuid.UUID) (PlacementResource, bool, error) {
+	b, _, found, err := v.PlacementJSON(creditor, id)
 	if err != nil || !found {
-		return Placement{}, false, err
+		return PlacementResource{}, false, err
 	}
-	var p Placement
+	var p PlacementResource
 	err = json.Unmarshal(b, &p)
 	return p, err == nil, err
 }
@@ -433,58 +433,6 @@ func (v *Views) Outbox(creditor string, after eventstore.Position, limit int) ([
 		return true, err
 	})
 	return out, err
-}
-
-// Lookup returns the first execution of (actor, key): recorded by the
-// command handler a moment ago, or applied from the log.
-func (v *Views) Lookup(actor, k string) (journal.IdempotencyRecord, bool) {
-	if r, ok := v.idem.lookup(actor, k); ok {
-		return r, true
-	}
-	b, err := v.get(key(v.generation(), tIdempotency).str(actor).str(k))
-	if err != nil || b == nil {
-		if err != nil {
-			v.logger.Error("projections: read the idempotency index", "err", err)
-		}
-		return journal.IdempotencyRecord{}, false
-	}
-	var r journal.IdempotencyRecord
-	if err := json.Unmarshal(b, &r); err != nil {
-		v.logger.Error("projections: the idempotency index is damaged", "err", err)
-		return journal.IdempotencyRecord{}, false
-	}
-	return r, true
-}
-
-// Record remembers a key the command handler has just appended, until the
-// views have applied it from the log.
-func (v *Views) Record(actor, k string, r journal.IdempotencyRecord) { v.idem.record(actor, k, r) }
-
-func (o *idemOverlay) lookup(actor, k string) (journal.IdempotencyRecord, bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	r, ok := o.recs[[2]string{actor, k}]
-	return r, ok
-}
-
-func (o *idemOverlay) record(actor, k string, r journal.IdempotencyRecord) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if old, ok := o.recs[[2]string{actor, k}]; ok && old.Position >= r.Position {
-		return
-	}
-	o.recs[[2]string{actor, k}] = r
-}
-
-// prune forgets what the views have applied up to pos.
-func (o *idemOverlay) prune(pos eventstore.Position) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for k, r := range o.recs {
-		if r.Position <= pos {
-			delete(o.recs, k)
-		}
-	}
 }
 
 // EachPlacement calls fn with every placement's state and revision, in id

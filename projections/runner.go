@@ -284,12 +284,12 @@ func (r *Runner) WaitFor(ctx context.Context, pos eventstore.Position) error {
 }
 
 // History reads a placement's events from its stream (see History).
-func (r *Runner) History(ctx context.Context, creditor string, id uuid.UUID) ([]StoredEvent, error) {
+func (r *Runner) History(ctx context.Context, creditor string, id uuid.UUID) ([]journal.Record, error) {
 	return History(ctx, r.store, creditor, id)
 }
 
 // AuditPage reads one page of a placement's audit trail (see AuditPage).
-func (r *Runner) AuditPage(ctx context.Context, creditor string, id uuid.UUID, cut Cut, from eventstore.Position, limit int) ([]StoredEvent, eventstore.Position, error) {
+func (r *Runner) AuditPage(ctx context.Context, creditor string, id uuid.UUID, cut Cut, from eventstore.Position, limit int) ([]journal.Record, eventstore.Position, error) {
 	return AuditPage(ctx, r.store, creditor, id, cut, from, limit)
 }
 

@@ -77,7 +77,7 @@ func TestSnapshotsDecideAsTheStreamDoes(t *testing.T) {
 			}
 			fh := command.NewHandler(folding, projections.NewIdempotencyIndex(), clock())
 			snapClock := clock()
-			sh := command.NewHandler(snapshotting, views, snapClock)
+			sh := command.NewHandler(snapshotting, projections.NewWriteIndex(views), snapClock)
 			rng := rand.New(rand.NewPCG(seed, 11))
 
 			var ids []uuid.UUID
@@ -127,10 +127,10 @@ func TestSnapshotsDecideAsTheStreamDoes(t *testing.T) {
 				}
 				switch rng.IntN(3) {
 				case 0: // a fresh handler: the placement starts from the views
-					sh = command.NewHandler(snapshotting, views, snapClock)
+					sh = command.NewHandler(snapshotting, projections.NewWriteIndex(views), snapClock)
 					sh.MaxCachedNumbers = rng.IntN(3) // … and keeps few numbers in its cache, asking the views for the rest
 				case 1: // … from views that have applied everything
-					sh = command.NewHandler(snapshotting, views, snapClock)
+					sh = command.NewHandler(snapshotting, projections.NewWriteIndex(views), snapClock)
 					head, err := snapshotting.Head(ctx)
 					require.NoError(t, err)
 					wctx, cancel := context.WithTimeout(ctx, 30*time.Second)

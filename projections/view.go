@@ -9,9 +9,10 @@ import (
 	"github.com/collections-ledger/ledger/domain"
 )
 
-// Placement is the placement resource of API.md section 3. Money is a JSON
-// string with the currency's decimals ("400.00").
-type Placement struct {
+// PlacementResource is the placement resource of API.md section 3: what the
+// API serves for a placement (domain.Placement is the aggregate it renders).
+// Money is a JSON string with the currency's decimals ("400.00").
+type PlacementResource struct {
 	PlacementID       uuid.UUID      `json:"placementId"`
 	ClaimNumber       string         `json:"claimNumber"`
 	CustomerNumber    string         `json:"customerNumber"`
@@ -60,9 +61,9 @@ type CallView struct {
 }
 
 // Render renders a placement's state at a stream revision.
-func Render(p domain.Placement, revision uint64) Placement {
+func Render(p domain.Placement, revision uint64) PlacementResource {
 	money := func(d decimal.Decimal) string { return domain.FormatMoney(d, p.Currency) }
-	v := Placement{
+	v := PlacementResource{
 		PlacementID: p.ID, ClaimNumber: p.ClaimNumber, CustomerNumber: p.CustomerNumber, CreditorID: p.CreditorID,
 		Status: p.Status, Currency: p.Currency, FeeRate: p.FeeRate.StringFixed(max(2, -p.FeeRate.Exponent())),
 		OriginalAmount: money(p.Original), WaivedAmount: money(p.Waived), RecoveredAmount: money(p.Recovered),

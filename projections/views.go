@@ -26,6 +26,9 @@ const Version = 5
 
 // Views is an instance's local store of read models: a Pebble database of
 // its own, beside the event store (or, with KurrentDB, on each instance).
+// It also holds the command side's indexes (idempotency keys, placement
+// states, processed numbers), which the command side reaches only through
+// WriteIndex.
 // Every batch of applied events is written together with the position it
 // reaches, in one atomic batch, so after a crash the views are exactly the
 // log up to their checkpoint. A batch is synced to disk when the last sync

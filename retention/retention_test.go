@@ -45,7 +45,7 @@ func newFixture(t *testing.T) *fixture {
 	keys, err := pii.OpenFileKeys(filepath.Join(dir, "k"), m)
 	require.NoError(t, err)
 	f := &fixture{store: store, views: views, keys: keys, now: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
-	f.h = command.NewHandler(store, views, func() time.Time { return f.now })
+	f.h = command.NewHandler(store, projections.NewWriteIndex(views), func() time.Time { return f.now })
 	return f
 }
 

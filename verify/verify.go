@@ -342,11 +342,11 @@ func (v *verifier) compareLive(live, rebuilt *projections.Views) error {
 		})
 	}
 	return rebuilt.EachPlacement(func(id uuid.UUID, _ domain.Placement, rev uint64) error {
-		want, wantRev, _, err := rebuilt.Placement("", id)
+		want, wantRev, _, err := rebuilt.PlacementJSON("", id)
 		if err != nil {
 			return err
 		}
-		got, gotRev, found, err := live.Placement("", id)
+		got, gotRev, found, err := live.PlacementJSON("", id)
 		switch {
 		case err != nil:
 			return err
@@ -541,7 +541,7 @@ func (v *verifier) checkPlacements(ctx context.Context, store eventstore.Store, 
 		at := func(field, problem string) Finding {
 			return Finding{Stream: stream, Revision: last.Revision, Position: last.Position, Field: field, Problem: problem}
 		}
-		got, _, found, err := rebuilt.Placement("", id)
+		got, _, found, err := rebuilt.PlacementJSON("", id)
 		if err != nil {
 			return err
 		}

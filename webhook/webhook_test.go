@@ -89,7 +89,7 @@ func mustLedger(t *testing.T, dir string) *ledger {
 	done := make(chan struct{})
 	go func() { _ = r.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; _ = v.Close(); _ = s.Close() })
-	return &ledger{store: s, views: v, runner: r, h: command.NewHandler(s, v, nil)}
+	return &ledger{store: s, views: v, runner: r, h: command.NewHandler(s, projections.NewWriteIndex(v), nil)}
 }
 
 func (l *ledger) configure(t *testing.T, url string) {

@@ -73,7 +73,7 @@ func newInstance(store eventstore.Store, views *projections.Views, opts instance
 	runner := projections.NewRunner(store, views, opts.Logger)
 	wopts := opts.Webhook
 	wopts.Logger, wopts.Policy = opts.Logger, opts.Policy
-	commands := command.NewHandler(store, views, nil)
+	commands := command.NewHandler(store, projections.NewWriteIndex(views), nil)
 	commands.Personal = opts.Personal
 	return &instance{store: store, views: views, runner: runner, commands: commands,
 		hooks: webhook.New(store, views, runner, wopts), opts: opts}
