@@ -1,8 +1,8 @@
-package httpapi
+package http
 
 import "time"
 
-// Hooks for the external tests (package httpapi_test) into what no route
+// Hooks for the external tests (package http_test) into what no route
 // shows: the session table and the clocks of sessions and sign-in limits.
 
 // SessionCount is how many dashboard sessions the server holds.

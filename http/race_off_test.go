@@ -1,6 +1,6 @@
 //go:build !race
 
-package httpapi_test
+package http_test
 
 // underRace: see race_on_test.go.
 const underRace = false

@@ -1,6 +1,6 @@
 //go:build race
 
-package httpapi_test
+package http_test
 
 // underRace: the race detector slows the server about tenfold, so the
 // longest concurrency tests run fewer rounds with it (and all of them

@@ -1,4 +1,4 @@
-package httpapi_test
+package http_test
 
 // Regression tests for what the outside review of the running server found
 // (docs/RELIABILITY.md, "Found by outside review"). Each failed on the code
