@@ -38,7 +38,7 @@ var openAPIPathParam = regexp.MustCompile(`\{([A-Za-z]+)\}`)
 var queryRules = sync.OnceValue(func() map[string]queryRule {
 	rules, err := parseQueryRules(openAPI)
 	if err != nil {
-		panic("httpapi: openapi.yaml: " + err.Error())
+		panic("http: openapi.yaml: " + err.Error())
 	}
 	return rules
 })
