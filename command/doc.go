@@ -3,10 +3,9 @@
 // append with the stream's revision as the expected revision, retrying a
 // bounded number of times when another writer got there first.
 //
-// Every change the API, bulk, the dashboard and the resumer make to the
-// ledger is a method of Handler (the retention reactor still erases through
-// package retention itself). Besides the placements'
-// commands, the handler seals debtors' personal data (HandOver,
+// Every change the API, bulk, the dashboard, the resumer and the retention
+// reactor make to the ledger is a method of Handler. Besides the
+// placements' commands, the handler seals debtors' personal data (HandOver,
 // ChangeContact), records their reads in the access log
 // (RecordPersonalDataRead), erases it (Erase) and configures webhooks. One
 // error comes out: a refusal that nevertheless recorded events is a

@@ -126,7 +126,8 @@ type Handler struct {
 	// DefaultMaxCachedNumbers.
 	MaxCachedNumbers int
 	// Personal is the key store debtors' personal data is sealed with and
-	// erased from; nil: the ledger runs without a master key, and a command
+	// erased from, and the HTTP server opens creditors' reads with; nil: the
+	// ledger runs without a master key, and a command
 	// that carries personal data is refused (ErrPersonalDataNotAccepted).
 	// Set it before the first command.
 	Personal pii.Keys

@@ -901,3 +901,31 @@ func TestMalformedJSONDoesNotSpin(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryChangeIsCounted: the changes that are not a placement's command
+// (a webhook's configuration and removal, an erasure, the access log's
+// record of a read of personal data) are counted in ledger_commands_total
+// as the commands are, by the one observer every change goes through.
+func TestEveryChangeIsCounted(t *testing.T) {
+	l := MustLedger(t, "")
+	placed := l.do("POST", "/v1/claims", acmeKey, handover("DE-COUNTED"))
+	require.Equal(t, http.StatusAccepted, placed.Status, "%s", placed.Body)
+	steps := []struct{ method, path string }{
+		{"PUT", "/v1/webhook"},
+		{"DELETE", "/v1/webhook"},
+		{"GET", "/v1/claims/DE-COUNTED"},
+		{"DELETE", "/v1/debtors/" + handover("DE-COUNTED")["customer"].(map[string]any)["customerNumber"].(string) + "/personal-data"},
+	}
+	for _, st := range steps {
+		var body any
+		if st.method == "PUT" {
+			body = map[string]any{"url": "https://example.com/hook", "secret": "whsec_0123456789abcdef"}
+		}
+		r := l.do(st.method, st.path, acmeKey, body)
+		require.Less(t, r.Status, 300, "%s %s: %s", st.method, st.path, r.Body)
+	}
+	m := string(l.do("GET", "/metrics", "", nil).Body)
+	for _, name := range []string{"configure_webhook", "remove_webhook", "record_personal_data_read", "erase_personal_data"} {
+		assert.Contains(t, m, `ledger_commands_total{command="`+name+`",outcome="ok"} 1`)
+	}
+}

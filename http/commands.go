@@ -61,25 +61,30 @@ func (s *Server) commandRequest(c echo.Context, body []byte) (command.Request, e
 func (s *Server) run(name string, do func() (command.Result, error)) (command.Result, error) {
 	start := time.Now()
 	res, err := do()
-	if e, ok := domain.AsError(err); ok && e.Kind == domain.KindUnavailable {
-		s.logger.Error("command failed", "command", name, "err", err.Error()) // the key store's own error: not shown
-	}
-	s.metrics.commands.WithLabelValues(name, outcomeOf(res, err)).Inc()
-	s.metrics.append.Observe(time.Since(start).Seconds())
+	s.observe(name, start, err, res.Replayed)
 	return res, err
 }
 
-// outcomeOf is a command's outcome as the metrics count it: ok, replayed,
-// or the refusal's code.
-func outcomeOf(res command.Result, err error) string {
+// observe counts one change of the ledger, made through the command
+// handler, in the metrics (ledger_commands_total by name and outcome, and
+// its duration): the placements' commands through run, and the others (a
+// webhook's configuration, an erasure, the record of a read of personal
+// data) right after their call. A key store's own error is logged here,
+// never shown.
+func (s *Server) observe(name string, start time.Time, err error, replayed bool) {
+	if e, ok := domain.AsError(err); ok && e.Kind == domain.KindUnavailable {
+		s.logger.Error("command failed", "command", name, "err", err.Error())
+	}
+	outcome := "ok"
 	switch {
 	case err != nil:
 		p, _ := problemFor(err)
-		return p.Code
-	case res.Replayed:
-		return "replayed"
+		outcome = p.Code
+	case replayed:
+		outcome = "replayed"
 	}
-	return "ok"
+	s.metrics.commands.WithLabelValues(name, outcome).Inc()
+	s.metrics.append.Observe(time.Since(start).Seconds())
 }
 
 // answer runs a command of the API (see run) and writes its outcome

@@ -792,8 +792,11 @@ func (s *Server) dashErase(c echo.Context, sessID string, sess session, id uuid.
 	if s.personal == nil {
 		return s.done(c, sessID, back, "", "This ledger runs without a master key: it holds no personal data to erase.")
 	}
-	if _, err := s.commands.Erase(c.Request().Context(), sess.creditor, pl.CustomerNumber,
-		sess.creditor, journal.ActorCreditor, journal.ErasureDataSubjectRequest); err != nil {
+	start := time.Now()
+	_, err = s.commands.Erase(c.Request().Context(), sess.creditor, pl.CustomerNumber,
+		sess.creditor, journal.ActorCreditor, journal.ErasureDataSubjectRequest)
+	s.observe("erase_personal_data", start, err, false)
+	if err != nil {
 		s.logger.Error("erasing personal data failed", "err", err.Error())
 		return s.done(c, sessID, back, "", "The personal data could not be erased right now. Nothing was changed; please try again.")
 	}

@@ -71,7 +71,7 @@ func MustLedger(t testing.TB, dir string) *ledger {
 	commands := command.NewHandler(store, projections.NewWriteIndex(views), nil)
 	commands.Personal = personal
 	srv := httpapi.New(httpapi.Config{Commands: commands, Runner: runner, Keys: keys,
-		Logger: quietLogger(), Verify: verifier(store), Personal: personal})
+		Logger: quietLogger(), Verify: verifier(store)})
 	l := &ledger{t: t, dir: dir, store: store, views: views, server: srv, runner: runner, keys: personal, master: master}
 	stopped := false
 	l.stop = func() {

@@ -117,7 +117,10 @@ func (s *Server) openCustomerFor(c echo.Context, actor, actorType string, cl Cla
 	}
 	read := journal.PersonalDataRead{CreditorID: creditor, CustomerNumber: cl.CustomerNumber, PlacementID: cl.PlacementID,
 		ClaimNumber: cl.ClaimNumber, Route: route}
-	if err := s.commands.RecordPersonalDataRead(c.Request().Context(), actor, actorType, read); err != nil {
+	start := time.Now()
+	err = s.commands.RecordPersonalDataRead(c.Request().Context(), actor, actorType, read)
+	s.observe("record_personal_data_read", start, err, false)
+	if err != nil {
 		s.logger.Error("recording a read of personal data failed", "err", err.Error())
 		return nil, newError(http.StatusServiceUnavailable, "store_unavailable", "the read of personal data cannot be recorded right now, so it is not served")
 	}
@@ -198,7 +201,9 @@ func (s *Server) erasePersonalData(c echo.Context) error {
 	if s.personal == nil {
 		return newError(http.StatusServiceUnavailable, "key_store_unavailable", "this ledger runs without a master key: there are no data keys to destroy")
 	}
+	start := time.Now()
 	e, err := s.commands.Erase(c.Request().Context(), creditor, customer, p.id, p.kind, reason)
+	s.observe("erase_personal_data", start, err, false)
 	if err != nil {
 		s.logger.Error("erasing personal data failed", "err", err.Error())
 		return newError(http.StatusServiceUnavailable, "key_store_unavailable", "the erasure could not be completed right now; try again")

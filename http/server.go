@@ -66,11 +66,6 @@ type Config struct {
 	// from, and https makes the session cookie Secure. nil: the request's
 	// own Host and TLS decide.
 	PublicURL *url.URL
-	// Personal is the key store debtors' personal data is opened with for
-	// their creditor's reads; nil: the ledger runs without a master key and
-	// refuses personal data. Sealing and erasing are the handler's, with the
-	// same keys (command.Handler.Personal).
-	Personal pii.Keys
 }
 
 // Server is the ledger's HTTP API.
@@ -116,7 +111,7 @@ func New(cfg Config) *Server {
 		logger: cfg.Logger, registry: cfg.Registry, minWait: cfg.MinPositionWait, webhooks: cfg.Webhooks,
 		sessions: newSessions(), signIns: newSignInLimiter(), maxPerKey: int64(cfg.MaxConcurrentPerKey),
 		maxAnonymous: int64(cfg.MaxAnonymousInFlight), publicURL: cfg.PublicURL, webhookPolicy: cfg.WebhookPolicy,
-		personal: cfg.Personal,
+		personal: cfg.Commands.Personal, // the keys the handler seals and erases with open the creditor's reads
 	}
 	if s.maxPerKey <= 0 {
 		s.maxPerKey = 256

@@ -3,6 +3,7 @@ package http
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -39,7 +40,9 @@ func (s *Server) putWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	res, err := s.commands.ConfigureWebhook(c.Request().Context(), req, r.URL, r.Secret)
+	s.observe("configure_webhook", start, err, false)
 	if err != nil {
 		return err
 	}
@@ -69,7 +72,9 @@ func (s *Server) deleteWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
 	res, err := s.commands.RemoveWebhook(c.Request().Context(), req)
+	s.observe("remove_webhook", start, err, false)
 	if err != nil {
 		return err
 	}

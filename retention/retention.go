@@ -199,10 +199,15 @@ func debtorDue(views *projections.Views, creditor, customer string, cutoff time.
 
 // RunOnce erases every debtor Due lists, as the actor "system" with reason
 // RETENTION_EXPIRED, and returns those it erased.
-func RunOnce(ctx context.Context, store eventstore.Store, views *projections.Views, keys pii.Keys, retention time.Duration, now time.Time) ([]Debtor, error) {
+func RunOnce(ctx context.Context, erase Eraser, views *projections.Views, keys pii.Keys, retention time.Duration, now time.Time) ([]Debtor, error) {
 	var r Reactor
-	return r.Step(ctx, store, views, keys, retention, now)
+	return r.Step(ctx, erase, views, keys, retention, now)
 }
+
+// Eraser erases one debtor's personal data, as Erase does. The ledger's is
+// command.Handler.Erase: the reactor changes the ledger through the command
+// handler, as the API and the dashboard do.
+type Eraser func(ctx context.Context, creditor, customer, actor, actorType, reason string) (Erasure, error)
 
 // Reactor is the retention run of a live ledger: its first Step looks at
 // every closing; each later one only at the closings that passed the
@@ -214,7 +219,7 @@ type Reactor struct {
 }
 
 // Step erases what is due at now and moves the reactor's window on.
-func (r *Reactor) Step(ctx context.Context, store eventstore.Store, views *projections.Views, keys pii.Keys, retention time.Duration, now time.Time) ([]Debtor, error) {
+func (r *Reactor) Step(ctx context.Context, erase Eraser, views *projections.Views, keys pii.Keys, retention time.Duration, now time.Time) ([]Debtor, error) {
 	w := r.w
 	w.cutoff = now.Add(-retention)
 	due, last, err := dueBetween(views, keys, w, retention)
@@ -223,8 +228,8 @@ func (r *Reactor) Step(ctx context.Context, store eventstore.Store, views *proje
 	}
 	var done []Debtor
 	for _, d := range due {
-		if _, err := Erase(ctx, store, keys, d.CreditorID, d.CustomerNumber, journal.ActorSystem, journal.ActorSystem,
-			journal.ErasureRetentionExpired, now); err != nil {
+		if _, err := erase(ctx, d.CreditorID, d.CustomerNumber, journal.ActorSystem, journal.ActorSystem,
+			journal.ErasureRetentionExpired); err != nil {
 			return done, err
 		}
 		done = append(done, d)
@@ -235,12 +240,12 @@ func (r *Reactor) Step(ctx context.Context, store eventstore.Store, views *proje
 
 // Run erases what is due every interval until ctx ends (under the lease:
 // one instance does it), a Reactor's Step at each.
-func Run(ctx context.Context, store eventstore.Store, views *projections.Views, keys pii.Keys, retention, every time.Duration, logger *slog.Logger) {
+func Run(ctx context.Context, erase Eraser, views *projections.Views, keys pii.Keys, retention, every time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var r Reactor
 	for {
-		erased, err := r.Step(ctx, store, views, keys, retention, time.Now())
+		erased, err := r.Step(ctx, erase, views, keys, retention, time.Now())
 		if err != nil && ctx.Err() == nil {
 			logger.Error("retention run failed; will try again", "err", err.Error())
 		}

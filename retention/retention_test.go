@@ -46,6 +46,7 @@ func newFixture(t *testing.T) *fixture {
 	require.NoError(t, err)
 	f := &fixture{store: store, views: views, keys: keys, now: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
 	f.h = command.NewHandler(store, projections.NewWriteIndex(views), func() time.Time { return f.now })
+	f.h.Personal = keys
 	return f
 }
 
@@ -94,7 +95,7 @@ func TestRetentionErasesOnlyWhatIsDue(t *testing.T) {
 	assert.Equal(t, "acme", due[0].CreditorID)
 	assert.Equal(t, "K-OLD", due[0].CustomerNumber)
 
-	erased, err := retention.RunOnce(context.Background(), f.store, f.views, f.keys, year, at)
+	erased, err := retention.RunOnce(context.Background(), f.h.Erase, f.views, f.keys, year, at)
 	require.NoError(t, err)
 	require.Len(t, erased, 1)
 	has, err := f.keys.Has("acme", "K-OLD")
@@ -114,7 +115,7 @@ func TestRetentionErasesOnlyWhatIsDue(t *testing.T) {
 	assert.Equal(t, journal.ActorSystem, meta.Actor)
 
 	// Run again: nothing more is due; a year after the recent one, it is.
-	again, err := retention.RunOnce(context.Background(), f.store, f.views, f.keys, year, at)
+	again, err := retention.RunOnce(context.Background(), f.h.Erase, f.views, f.keys, year, at)
 	require.NoError(t, err)
 	assert.Empty(t, again)
 	later, err := retention.Due(f.views, f.keys, year, time.Date(2021, 7, 2, 0, 0, 0, 0, time.UTC))
@@ -223,7 +224,7 @@ func TestReactorErasesAContactChangeAfterTheLastClosing(t *testing.T) {
 	f.catchUp(t)
 	var r retention.Reactor
 	at := time.Date(2021, 1, 2, 0, 0, 0, 0, time.UTC)
-	erased, err := r.Step(context.Background(), f.store, f.views, f.keys, year, at)
+	erased, err := r.Step(context.Background(), f.h.Erase, f.views, f.keys, year, at)
 	require.NoError(t, err)
 	require.Len(t, erased, 1)
 	assert.Equal(t, "K-LATE", erased[0].CustomerNumber)
@@ -240,7 +241,7 @@ func TestReactorErasesAContactChangeAfterTheLastClosing(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, has, "the contact change made a new data key")
 
-	erased, err = r.Step(context.Background(), f.store, f.views, f.keys, year, at.Add(2*time.Hour))
+	erased, err = r.Step(context.Background(), f.h.Erase, f.views, f.keys, year, at.Add(2*time.Hour))
 	require.NoError(t, err)
 	require.Len(t, erased, 1, "the next step, without a restart")
 	assert.Equal(t, "K-LATE", erased[0].CustomerNumber)
@@ -252,7 +253,7 @@ func TestReactorErasesAContactChangeAfterTheLastClosing(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, has, kept)
 	}
-	again, err := r.Step(context.Background(), f.store, f.views, f.keys, year, at.Add(3*time.Hour))
+	again, err := r.Step(context.Background(), f.h.Erase, f.views, f.keys, year, at.Add(3*time.Hour))
 	require.NoError(t, err)
 	assert.Empty(t, again, "each contact change is looked at once")
 }

@@ -132,7 +132,7 @@ func (in *instance) reactors(ctx context.Context) error {
 	go func() {
 		defer close(erasing)
 		if in.opts.Personal != nil && in.opts.Retention > 0 {
-			retention.Run(ctx, in.store, in.views, in.opts.Personal, in.opts.Retention, in.opts.RetentionEvery, in.opts.Logger)
+			retention.Run(ctx, in.commands.Erase, in.views, in.opts.Personal, in.opts.Retention, in.opts.RetentionEvery, in.opts.Logger)
 		}
 	}()
 	err := in.hooks.Run(ctx)

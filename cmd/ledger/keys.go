@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore/kurrent"
 	"github.com/collections-ledger/ledger/pii"
+	"github.com/collections-ledger/ledger/projections"
 	"github.com/collections-ledger/ledger/retention"
 )
 
@@ -135,7 +137,9 @@ func retentionCmd(ctx context.Context, args []string, getenv func(string) string
 		list, err = retention.Due(views, keys, d, time.Now())
 	} else {
 		verb = "erased"
-		list, err = retention.RunOnce(ctx, store, views, keys, d, time.Now())
+		commands := command.NewHandler(store, projections.NewWriteIndex(views), nil)
+		commands.Personal = keys
+		list, err = retention.RunOnce(ctx, commands.Erase, views, keys, d, time.Now())
 	}
 	if asJSON {
 		if list == nil {

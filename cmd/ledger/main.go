@@ -355,7 +355,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	runCtx, stopRunner := context.WithCancel(context.Background())
 	runnerDone, hooksDone := inst.start(runCtx)
 	api := httpapi.New(httpapi.Config{Commands: inst.commands, Runner: inst.runner, Keys: set.keys, Logger: logger, Webhooks: inst.hooks,
-		PublicURL: set.publicURL, WebhookPolicy: policy, Verify: inst.verify, Personal: personal, Registry: registry})
+		PublicURL: set.publicURL, WebhookPolicy: policy, Verify: inst.verify, Registry: registry})
 
 	if dbg := getenv("LEDGER_DEBUG_ADDR"); dbg != "" {
 		startProfiling(dbg, logger)
