@@ -167,6 +167,11 @@ func TestAppJSFeeAfterIsDomainFee(t *testing.T) {
 		{name: "BHD after an earlier payment", currency: "BHD", rate: "0.2", invoices: []string{"10.000"}, paid: []string{"1.234"}, typed: "2.5"},
 		{name: "more than is owed", currency: "EUR", rate: "0.20", invoices: []string{"100.00"}, typed: "100.01"},
 		{name: "zero", currency: "EUR", rate: "0.20", invoices: []string{"100.00"}, typed: "0"},
+		{name: "EUR with an exponent", currency: "EUR", rate: "0.20", invoices: []string{"100.00"}, typed: "1e2"},
+		{name: "EUR with a negative exponent", currency: "EUR", rate: "0.1", invoices: []string{"100.00"}, typed: "5E-1"},
+		{name: "EUR with an exponent and decimals", currency: "EUR", rate: "0.1", invoices: []string{"100.00"}, typed: "1.2345e2"},
+		{name: "EUR with an exponent too precise", currency: "EUR", rate: "0.1", invoices: []string{"100.00"}, typed: "1e-3"},
+		{name: "JPY with an exponent", currency: "JPY", rate: "0.1", invoices: []string{"1000"}, typed: "1.5e2"},
 		{name: "blank", currency: "EUR", rate: "0.20", invoices: []string{"100.00"}, typed: ""},
 		{name: "negative", currency: "EUR", rate: "0.20", invoices: []string{"100.00"}, typed: "-5"},
 		{name: "a word", currency: "EUR", rate: "0.20", invoices: []string{"100.00"}, typed: "ten"},
@@ -200,6 +205,7 @@ type remains struct {
 const (
 	jsNotAnAmount  = "not an amount"
 	jsMoreThanOpen = "more than is open"
+	jsNotPositive  = "must be positive"
 )
 
 // waiveWanted is what the ledger answers to the partial-recall form with
@@ -224,6 +230,8 @@ func waiveWanted(t *testing.T, p domain.Placement, typed []string) waived {
 				text, invalid = jsNotAnAmount, true
 			case e != nil && e.Code == "amount_exceeds_open":
 				text, invalid = jsMoreThanOpen, true
+			case e != nil && e.Kind == domain.KindInvalid && len(e.Fields) == 1 && e.Fields[0].Message == jsNotPositive:
+				text, invalid = jsNotPositive, true
 			default:
 				require.NoError(t, d.Err)
 				after := p
@@ -268,6 +276,11 @@ func TestAppJSWaiveAfterIsTheOpenAmountRule(t *testing.T) {
 		{name: "JPY decimals it does not have", currency: "JPY", invoices: []string{"1000"}, typed: []string{"0.5"}},
 		{name: "BHD", currency: "BHD", invoices: []string{"1.500", "2.250"}, typed: []string{"0.005", "2.25"}},
 		{name: "nothing typed", currency: "EUR", invoices: []string{"100.00"}, typed: []string{" "}},
+		{name: "EUR a typed zero", currency: "EUR", invoices: []string{"100.00", "50.00"}, typed: []string{"0", "5"}},
+		{name: "EUR a typed zero with decimals", currency: "EUR", invoices: []string{"100.00"}, typed: []string{"0.00"}},
+		{name: "EUR with an exponent", currency: "EUR", invoices: []string{"100.00", "50.00"}, typed: []string{"1e1", "2.5E1"}},
+		{name: "EUR with an exponent too precise", currency: "EUR", invoices: []string{"100.00"}, typed: []string{"1e-3"}},
+		{name: "BHD with a negative exponent", currency: "BHD", invoices: []string{"1.500"}, typed: []string{"5e-3"}},
 	}
 	checks := make([]jsCheck[waived], len(cases))
 	for i, tc := range cases {

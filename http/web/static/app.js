@@ -68,12 +68,23 @@ document.addEventListener("DOMContentLoaded", () => {
 
 // Exact decimal arithmetic on minor units with BigInt: the fee is
 // (recovered + amount) × rate, rounded half-up, as the ledger computes it.
+// An amount is read as the ledger reads one: digits, optional decimals and
+// an optional exponent, exact or not at all (1e2 is 100; 1e-3 in a
+// two-decimal currency is not an amount).
 function toUnits(s, scale) {
-  const m = /^\s*(\d+)(?:\.(\d+))?\s*$/.exec(s);
+  const m = /^\s*(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d{1,3}))?\s*$/.exec(s);
   if (!m) return null;
-  const frac = (m[2] || "");
-  if (frac.length > scale) return null;
-  return BigInt(m[1] + frac.padEnd(scale, "0"));
+  let digits = m[1] + (m[2] || "");
+  const decimals = (m[2] || "").length - (m[3] ? parseInt(m[3], 10) : 0);
+  if (decimals > scale) {
+    const cut = decimals - scale;
+    const dropped = digits.slice(Math.max(0, digits.length - cut));
+    if (/[^0]/.test(dropped)) return null;
+    digits = digits.slice(0, Math.max(0, digits.length - cut)) || "0";
+  } else {
+    digits += "0".repeat(scale - decimals);
+  }
+  return BigInt(digits);
 }
 
 function fromUnits(units, scale) {
@@ -92,9 +103,10 @@ function waiveAfter(outstanding, opens, values) {
   const remains = [];
   for (let i = 0; i < opens.length; i++) {
     const open = toUnits(opens[i], scale);
-    const v = values[i].trim() === "" ? 0n : toUnits(values[i], scale);
-    if (v === null || v < 0n || v > open) {
-      remains.push({ text: v === null ? "not an amount" : "more than is open", invalid: true });
+    const typed = values[i].trim() !== "";
+    const v = typed ? toUnits(values[i], scale) : 0n;
+    if (v === null || (typed && v === 0n) || v > open) { // a typed zero is not a waiver the ledger takes
+      remains.push({ text: v === null ? "not an amount" : v === 0n ? "must be positive" : "more than is open", invalid: true });
       left = null;
       continue;
     }
