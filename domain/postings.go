@@ -252,12 +252,35 @@ func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 			delta[q.Account] += q.Signed()
 		}
 		if doc, isDoc := e.(AccountingDocumentIssued); isDoc && doc.Type == DocCancellation && doc.OriginalType == "" {
+			if err := recallTakesWhatIsOpen(after, doc); err != nil {
+				return fmt.Errorf("%w: event %d (%s %s): %w", ErrPostingsInvariant, i, e.EventType(), doc.DocumentNumber, err)
+			}
 			for _, l := range doc.LineItems {
 				recalled[l.InvoiceNumber] = recalled[l.InvoiceNumber].Sub(l.Amount)
 			}
 		}
 	}
 	return conserved(p, after, delta, recalled)
+}
+
+// recallTakesWhatIsOpen checks a recall's CANCELLATION document against the
+// claim as the recall found it: one line per invoice with something open,
+// for exactly what is open on it.
+func recallTakesWhatIsOpen(p Placement, doc AccountingDocumentIssued) error {
+	lines := map[string]decimal.Decimal{}
+	for _, l := range doc.LineItems {
+		lines[l.InvoiceNumber] = lines[l.InvoiceNumber].Sub(l.Amount)
+	}
+	for _, inv := range p.Invoices {
+		if got, want := lines[inv.InvoiceNumber], decimal.Max(inv.Open, decimal.Zero); !got.Equal(want) {
+			return fmt.Errorf("recalls %s of invoice %s, which has %s open", got, inv.InvoiceNumber, want)
+		}
+		delete(lines, inv.InvoiceNumber)
+	}
+	for inv := range lines {
+		return fmt.Errorf("recalls invoice %s, which the claim does not have", inv)
+	}
+	return nil
 }
 
 // conserved compares what postings moved (delta, by account) with what the
