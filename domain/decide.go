@@ -235,8 +235,52 @@ func NumbersNamed(c Command) (payments, waivers []string) {
 	return payments, waivers
 }
 
-// Decide decides a command against a placement's state.
+// Decide decides a command against a placement's state. The events it
+// decides are checked before anything is appended: their postings balance
+// and the claim's money is conserved (CheckPostings); a decision that would
+// break either is refused with ErrPostingsInvariant and records nothing.
 func Decide(p Placement, c Command) Decision {
+	d := decide(p, c)
+	if len(d.Events) > 0 {
+		if err := CheckPostings(p, d.Events, commandTime(c)); err != nil {
+			return refuse(err)
+		}
+	}
+	return d
+}
+
+// commandTime is when a command is decided, the booking time of its events.
+func commandTime(c Command) time.Time {
+	switch c := c.(type) {
+	case Place:
+		return c.At
+	case StartEmailSequence:
+		return c.At
+	case ScheduleCall:
+		return c.At
+	case DialCall:
+		return c.At
+	case CompleteCall:
+		return c.At
+	case Recall:
+		return c.At
+	case PartialRecall:
+		return c.At
+	case ReceivePayment:
+		return c.At
+	case Pause:
+		return c.At
+	case Resume:
+		return c.At
+	case ReversePayment:
+		return c.At
+	case ChangeDebtorContact:
+		return c.At
+	}
+	return time.Time{}
+}
+
+func decide(p Placement, c Command) Decision {
 	if _, isPlace := c.(Place); !isPlace && !p.Exists() {
 		return refuse(ErrNotFound)
 	}

@@ -97,3 +97,8 @@ func AsError(err error) (*Error, bool) {
 	ok := errors.As(err, &e)
 	return e, ok
 }
+
+// ErrPostingsInvariant is a decision whose postings would not balance or
+// would break the conservation of a claim's money: a fault of the ledger, not
+// of the request, so it is answered as an internal error and records nothing.
+var ErrPostingsInvariant = errors.New("domain: postings invariant broken")

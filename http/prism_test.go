@@ -216,6 +216,8 @@ func TestPrismTour(t *testing.T) {
 	call("GET", fresh("/v1/transactions?type=accountingDocument&limit=2"), acmeKey, nil, 200)
 	call("GET", "/v1/transactions?from=2024-02-01&to=2024-01-01", acmeKey, nil, 400)
 	call("GET", fresh("/v1/reports/reconciliation?from=2000-01-01"), acmeKey, nil, 200)
+	call("GET", fresh("/v1/claims/PT-C/postings"), acmeKey, nil, 200)
+	call("GET", fresh("/v1/reports/trial-balance?asOf=2999-01-01&basis=booking"), agencyKey, nil, 200)
 	call("DELETE", "/v1/debtors/K77/personal-data", acmeKey, nil, 200)
 	call("DELETE", "/v1/debtors/K404/personal-data", acmeKey, nil, 404)
 	call("DELETE", "/v1/debtors/K77/personal-data?creditorId=acme", agencyKey, map[string]any{"reason": "RETENTION_EXPIRED"}, 200)

@@ -170,6 +170,8 @@ func (s *Server) registerV1() {
 	v1.GET("/claims/:claimNumber/transactions", s.claimTransactions, cred)
 	v1.GET("/transactions", s.transactions, cred)
 	v1.GET("/reports/reconciliation", s.reconciliation, cred)
+	v1.GET("/claims/:claimNumber/postings", s.claimPostings, cred)
+	v1.GET("/reports/trial-balance", s.trialBalance, checked(s.authenticate(journal.ActorCreditor, journal.ActorAgency)))
 	v1.PUT("/webhook", s.putWebhook, cred)
 	v1.GET("/webhook", s.getWebhook, cred)
 	v1.DELETE("/webhook", s.deleteWebhook, cred)

@@ -387,6 +387,9 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 	if err := t.reconcile(creditor, id, before, next.P, rec); err != nil {
 		return err
 	}
+	if err := t.post(id, before, next.P, rec); err != nil {
+		return err
+	}
 	if err := t.idempotency(id, rec); err != nil {
 		return err
 	}

@@ -34,6 +34,8 @@ import (
 //	'q' creditor, kind, value, opened position      → placement id            (claims by customer 'u', contract 'k' or invoice 'v' number)
 //	'd' resolvedAt, creditor, customer, placement id → (empty)                 (closed placements by when they closed, for retention)
 //	'k' position, creditor, customer, placement id   → (empty)                 (contact changes of closed placements, for retention)
+//	'j' placement id, position, index                → posting (JSON)          (a claim's postings, in log order)
+//	't' creditor, basis 'v'/'b', date, position, idx → posting (JSON)          (the trial balance, by value or booking date)
 //
 // Keys outside any generation hold the store's own state (metaPrefix).
 const (
@@ -55,6 +57,8 @@ const (
 	tSearch       = 'q'
 	tClosed       = 'd'
 	tClosedChange = 'k'
+	tPosting      = 'j'
+	tTrial        = 't'
 )
 
 // keyBuf builds a key. Each method returns a new key and leaves its receiver

@@ -193,6 +193,56 @@ func TestMoneyFollowsTheEvents(t *testing.T) {
 				}
 				require.Equal(t, w.View(cur), sum.View(cur), "%s entries add up to the totals", cur)
 			}
+			checkPostings(t, views, ps[0].claim, want)
 		})
 	}
+}
+
+// checkPostings checks the postings read models against the figures: each
+// claim conserves its money (placed = open + collected + waived + recalled,
+// in its postings), and the trial balance as of today balances in every
+// currency, its creditor/collected being the recovered total.
+func checkPostings(t *testing.T, views *projections.Views, claim string, want map[string]*reconcile.Amounts) {
+	t.Helper()
+	items, found, err := views.ClaimPostings("acme", claim)
+	require.NoError(t, err)
+	require.True(t, found)
+	require.NotEmpty(t, items)
+	net := map[string]decimal.Decimal{}
+	for _, it := range items {
+		a := decimal.Decimal(it.Amount)
+		if it.Side == domain.Credit {
+			a = a.Neg()
+		}
+		net[it.Account] = net[it.Account].Add(a)
+	}
+	open := decimal.Zero
+	for acct, bal := range net {
+		if len(acct) > 6 && acct[:6] == "claim/" {
+			require.False(t, bal.IsNegative(), "%s: %s", acct, bal)
+			open = open.Add(bal)
+		}
+	}
+	require.True(t, net[domain.AccountPlaced].Neg().Equal(open.Add(net[domain.AccountCollected]).Add(net[domain.AccountWaived]).Add(net[domain.AccountRecalled])),
+		"%s: placed = open + collected + waived + recalled", claim)
+	_, found, err = views.ClaimPostings("acme", "no-such-claim")
+	require.NoError(t, err)
+	require.False(t, found)
+
+	for _, basis := range []string{projections.BasisValue, projections.BasisBooking} {
+		tb, err := views.TrialBalance("", "", "9999-12-31", basis)
+		require.NoError(t, err)
+		require.Len(t, tb.Totals, len(want), basis)
+		for _, tot := range tb.Totals {
+			require.True(t, decimal.Decimal(tot.TotalDebit).Equal(decimal.Decimal(tot.TotalCredit)), "%s %s: debit = credit", basis, tot.Currency)
+		}
+		for _, l := range tb.Lines {
+			if l.Account == domain.AccountCollected {
+				require.True(t, decimal.Decimal(l.Balance).Equal(want[l.Currency].Recovered), "%s %s: collected = recovered", basis, l.Currency)
+			}
+		}
+	}
+	early, err := views.TrialBalance("acme", "EUR", "2000-01-01", projections.BasisBooking)
+	require.NoError(t, err)
+	require.Empty(t, early.Lines, "nothing booked before 2000")
 }

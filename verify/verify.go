@@ -1,6 +1,7 @@
 // Package verify checks a ledger's history the way an auditor would: every
 // stream's hash chain, the log's order, every event's decoding, the domain's
-// invariants, and that the read models rebuilt from position 0 equal those
+// invariants, every event's postings (balanced, and conserving its claim's
+// money at every position), and that the read models rebuilt from position 0 equal those
 // folded stream by stream (and, on a running server, the live ones).
 //
 // It reports what it finds instead of stopping at the first problem; each
@@ -138,7 +139,7 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 	builder.MaxBatch = 20_000
 	defer builder.Abort()
 	s := &scan{v: v, builder: builder, personal: opts.Personal, applying: true,
-		broken: map[uuid.UUID]bool{}, streams: map[string]*streamState{}, owners: map[uuid.UUID][2]string{}}
+		broken: map[uuid.UUID]bool{}, streams: map[string]*streamState{}, owners: map[uuid.UUID][2]string{}, books: books{}}
 	if err := s.readAll(ctx, store, head, opts.Progress); err != nil {
 		return v.report, err
 	}
@@ -170,6 +171,8 @@ type scan struct {
 	placements []uuid.UUID
 	// owners are the creditor and customer of each placement opened.
 	owners map[uuid.UUID][2]string
+	// books are the placements' postings, checked at every position.
+	books books
 }
 
 // readAll reads the log up to head, in batches, the next batch read while
@@ -248,6 +251,7 @@ func (s *scan) batch(batch []eventstore.RecordedEvent) eventstore.Position {
 			s.broken[c.placement] = true
 		case c.placement != uuid.Nil:
 			s.placementEvent(rec, c.placement, c.rec.Event)
+			s.books.post(s.v, rec, c.placement, c.rec.Event, c.rec.Meta.OccurredAt)
 		}
 		if s.applying && !s.broken[c.placement] && (c.placement == uuid.Nil || c.decodeErr == nil) {
 			if err := s.builder.Apply(rec, c.placement, c.rec); err != nil {
@@ -582,12 +586,14 @@ func firstLine(err error) string {
 }
 
 // Export re-checks the hash chains of an export in JSON Lines form, without
-// the store. A stream whose export starts after its first event (a time
+// the store, and every placement's postings (balanced per event, the claim's
+// money conserved at every position) from its handover on. A stream whose export starts after its first event (a time
 // window) is checked from its first exported event on.
 func Export(ctx context.Context, r io.Reader) (Report, error) {
 	start := time.Now()
 	v := &verifier{}
 	streams := map[string]*streamState{}
+	ledger := books{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
 	for n := 1; sc.Scan(); n++ {
@@ -612,8 +618,10 @@ func Export(ctx context.Context, r io.Reader) (Report, error) {
 			}
 			streams[l.Stream] = st
 		}
-		v.checkEvent(eventstore.RecordedEvent{ID: l.EventID, Stream: l.Stream, Type: l.Type, Data: l.Data, Metadata: l.Metadata,
-			Revision: l.Revision, Position: l.Position}, st)
+		raw := eventstore.RecordedEvent{ID: l.EventID, Stream: l.Stream, Type: l.Type, Data: l.Data, Metadata: l.Metadata,
+			Revision: l.Revision, Position: l.Position}
+		v.checkEvent(raw, st)
+		exportedPostings(v, ledger, raw)
 		v.report.Events++
 		if v.report.Head < uint64(l.Position) {
 			v.report.Head = uint64(l.Position)

@@ -108,6 +108,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return verifyCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "reconcile":
 		return reconcileCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "trial-balance":
+		return trialBalanceCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "export":
 		return exportCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "verify-export":
@@ -146,6 +148,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 var commands = []struct{ name, summary string }{
 	{"serve", "run the ledger's HTTP server"},
 	{"verify", "check every hash chain, invariant and projection of a store (exit 1 on any problem)"},
+	{"trial-balance", "every account's debit, credit and balance as of -asOf, by value or booking date (exit 1 if it does not balance)"},
 	{"reconcile", "reconcile a creditor's payments, fees, waivers and recalls; -statement FILE.csv matches its own list (exit 1 on any difference)"},
 	{"export", "write events with their positions, metadata and hashes (-format jsonl|csv, -creditor, -placement, -from, -to, -o)"},
 	{"verify-export", "re-check the hash chains of a JSON Lines export, without the store"},

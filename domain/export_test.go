@@ -1,0 +1,11 @@
+package domain
+
+import "time"
+
+// MutatePostingRule replaces the posting rule for the test's duration (a
+// mutation test of the invariants Decide checks).
+func MutatePostingRule(tb interface{ Cleanup(func()) }, rule func(claim string, e Event, bookedAt time.Time, original func(string, Event, time.Time) []Posting) []Posting) {
+	prev := postingRule
+	postingRule = func(claim string, e Event, bookedAt time.Time) []Posting { return rule(claim, e, bookedAt, postingsOf) }
+	tb.Cleanup(func() { postingRule = prev })
+}

@@ -1,0 +1,121 @@
+package verify_test
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/export"
+	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/verify"
+)
+
+// forgedCopy copies the store in dir event by event into a new store, with
+// edit applied to the data of the first event whose data contains match,
+// and every hash chain sealed again as the ledger seals it (as a forger who
+// knows the format would): the chains check, so only the meaning of the
+// event can give it away. It returns the copy and the forged event's
+// position.
+func forgedCopy(t *testing.T, dir string, match string, edit func(string) string) (string, eventstore.Position) {
+	t.Helper()
+	ctx := context.Background()
+	src, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	defer src.Close()
+	events, err := src.ReadAll(ctx, 0, 10_000) // the store holds a few dozen
+	require.NoError(t, err)
+	copyDir := filepath.Join(t.TempDir(), "forged")
+	dst, err := embedded.Open(copyDir, embedded.Options{})
+	require.NoError(t, err)
+	defer dst.Close()
+	head, err := dst.Head(ctx)
+	require.NoError(t, err)
+	prev := map[string]journal.Hash{}
+	var forged eventstore.Position
+	for _, e := range events {
+		if e.Position <= head {
+			continue // the new store's own format marker
+		}
+		data := string(e.Data)
+		if forged == 0 && strings.Contains(data, match) {
+			data, forged = edit(data), e.Position
+		}
+		_, _, core, err := journal.Unseal(e.Metadata)
+		require.NoError(t, err)
+		meta, err := journal.DecodeMetadata(core)
+		require.NoError(t, err)
+		ed, hash, err := journal.Chain(prev[e.Stream], e.Stream, e.Revision, e.ID, e.Type, []byte(data), meta)
+		require.NoError(t, err)
+		expected := eventstore.NoStream()
+		if e.Revision > 0 {
+			expected = eventstore.Exact(e.Revision - 1)
+		}
+		res, err := dst.Append(ctx, e.Stream, expected, []eventstore.EventData{ed})
+		require.NoError(t, err)
+		require.Equal(t, e.Position, res.Position, "the copy keeps every position")
+		prev[e.Stream] = hash
+	}
+	require.NotZero(t, forged, "no event contains %q", match)
+	return copyDir, forged
+}
+
+// TestErrForgedRecallNamedByItsPostings edits the recall's CANCELLATION
+// document of CL-2 (75 open, 65 recalled; the document still adds up) and
+// seals the chain again. Hash chains, documents and the placement's figures
+// all check; the postings do not: verify names that event, and verify-export
+// names it too.
+func TestErrForgedRecallNamedByItsPostings(t *testing.T) {
+	dir, pos := forgedCopy(t, MustLedgerStore(t), `"type":"CANCELLATION"`, func(s string) string {
+		return strings.ReplaceAll(s, `"-75"`, `"-65"`)
+	})
+	r := mustVerify(t, dir)
+	require.False(t, r.OK())
+	first := r.Findings[0]
+	for _, f := range r.Findings {
+		t.Logf("  %s", f)
+		assert.NotEqual(t, "hash", f.Field, "the chain was sealed again")
+	}
+	assert.Equal(t, "postings", first.Field)
+	assert.Equal(t, pos, first.Position, "the forged event")
+	assert.Contains(t, first.Problem, "recalls 65 of invoice I1, which has 75 open")
+
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	_, err = export.Write(context.Background(), s, &buf, export.JSONL, export.Filter{}, nil)
+	require.NoError(t, s.Close())
+	require.NoError(t, err)
+	er, err := verify.Export(context.Background(), &buf)
+	require.NoError(t, err)
+	require.Len(t, er.Findings, 1, "%v", er.Findings)
+	assert.Equal(t, pos, er.Findings[0].Position)
+	assert.Equal(t, "postings", er.Findings[0].Field)
+}
+
+// TestErrForgedPaymentNamedByItsPostings edits the allocation of a payment
+// (it pays 11 off the invoice but recovers 10): its postings move
+// creditor/collected by more than the payment's recovered amount.
+func TestErrForgedPaymentNamedByItsPostings(t *testing.T) {
+	dir, pos := forgedCopy(t, MustLedgerStore(t), `"allocations":[{"invoiceNumber":"I1","contractNumber":"C1","amount":"10"}]`, func(s string) string {
+		return strings.Replace(s, `"contractNumber":"C1","amount":"10"`, `"contractNumber":"C1","amount":"11"`, 1)
+	})
+	r := mustVerify(t, dir)
+	require.False(t, r.OK())
+	var named *verify.Finding
+	for i, f := range r.Findings {
+		t.Logf("  %s", f)
+		if f.Field == "postings" && named == nil {
+			named = &r.Findings[i]
+		}
+	}
+	require.NotNil(t, named)
+	assert.Equal(t, pos, named.Position)
+	assert.Contains(t, named.Problem, "creditor/collected by 1100, the claim's figures by 1000")
+}
