@@ -148,6 +148,12 @@ const (
 	PlacementStatusRecalled PlacementStatus = "recalled"
 )
 
+// Defines values for PostingSide.
+const (
+	Credit PostingSide = "credit"
+	Debit  PostingSide = "debit"
+)
+
 // Defines values for ReadinessStatus.
 const (
 	CatchingUp ReadinessStatus = "catching_up"
@@ -168,6 +174,12 @@ const (
 	ReversalRequestReasonENTEREDINERROR ReversalRequestReason = "ENTERED_IN_ERROR"
 	ReversalRequestReasonOTHER          ReversalRequestReason = "OTHER"
 	ReversalRequestReasonRETURNED       ReversalRequestReason = "RETURNED"
+)
+
+// Defines values for TrialBalanceBasis.
+const (
+	TrialBalanceBasisBooking TrialBalanceBasis = "booking"
+	TrialBalanceBasisValue   TrialBalanceBasis = "value"
 )
 
 // Defines values for CreateClaimCreditWaiverJSONBodyType.
@@ -209,6 +221,12 @@ const (
 	PausePlacementJSONBodyReasonCREDITORREQUEST PausePlacementJSONBodyReason = "CREDITOR_REQUEST"
 	PausePlacementJSONBodyReasonDISPUTE         PausePlacementJSONBodyReason = "DISPUTE"
 	PausePlacementJSONBodyReasonOTHER           PausePlacementJSONBodyReason = "OTHER"
+)
+
+// Defines values for GetTrialBalanceParamsBasis.
+const (
+	GetTrialBalanceParamsBasisBooking GetTrialBalanceParamsBasis = "booking"
+	GetTrialBalanceParamsBasisValue   GetTrialBalanceParamsBasis = "value"
 )
 
 // Defines values for ListTransactionsParamsType.
@@ -660,6 +678,23 @@ type PlacementEmailSequencesStatus string
 // PlacementStatus defines model for Placement.Status.
 type PlacementStatus string
 
+// Posting defines model for Posting.
+type Posting struct {
+	Account string `json:"account"`
+
+	// Amount Positive, written exactly (400, 100.5)
+	Amount         decimal.Decimal    `json:"amount"`
+	BookedAt       time.Time          `json:"bookedAt"`
+	Currency       string             `json:"currency"`
+	DocumentNumber string             `json:"documentNumber"`
+	Position       int                `json:"position"`
+	Side           PostingSide        `json:"side"`
+	ValueDate      openapi_types.Date `json:"valueDate"`
+}
+
+// PostingSide defines model for Posting.Side.
+type PostingSide string
+
 // Problem defines model for Problem.
 type Problem struct {
 	Code   string `json:"code"`
@@ -748,6 +783,31 @@ type ReversalRequest struct {
 
 // ReversalRequestReason defines model for ReversalRequest.Reason.
 type ReversalRequestReason string
+
+// TrialBalance defines model for TrialBalance.
+type TrialBalance struct {
+	Accounts []struct {
+		Account string `json:"account"`
+
+		// Balance debit − credit
+		Balance    decimal.Decimal `json:"balance"`
+		Credit     decimal.Decimal `json:"credit"`
+		CreditorId string          `json:"creditorId"`
+		Currency   string          `json:"currency"`
+		Debit      decimal.Decimal `json:"debit"`
+	} `json:"accounts"`
+	AsOf     openapi_types.Date `json:"asOf"`
+	Basis    TrialBalanceBasis  `json:"basis"`
+	Currency *string            `json:"currency,omitempty"`
+	Totals   []struct {
+		Currency    string          `json:"currency"`
+		TotalCredit decimal.Decimal `json:"totalCredit"`
+		TotalDebit  decimal.Decimal `json:"totalDebit"`
+	} `json:"totals"`
+}
+
+// TrialBalanceBasis defines model for TrialBalance.Basis.
+type TrialBalanceBasis string
 
 // Verification defines model for Verification.
 type Verification struct {
@@ -933,6 +993,12 @@ type ReverseClaimPaymentParams struct {
 
 	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListClaimPostingsParams defines parameters for ListClaimPostings.
+type ListClaimPostingsParams struct {
+	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position (a command's Ledger-Position). A position beyond the log's head is 400 invalid_query at once.
+	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
 }
 
 // RecallClaimJSONBody defines parameters for RecallClaim.
@@ -1203,6 +1269,24 @@ type GetReconciliationParams struct {
 	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position (a command's Ledger-Position). A position beyond the log's head is 400 invalid_query at once.
 	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
 }
+
+// GetTrialBalanceParams defines parameters for GetTrialBalance.
+type GetTrialBalanceParams struct {
+	// Currency An ISO 4217 code the ledger accepts: only that currency (400 invalid_query otherwise)
+	Currency *string `form:"currency,omitempty" json:"currency,omitempty"`
+
+	// AsOf YYYY-MM-DD, inclusive; default today (UTC); 400 invalid_query otherwise
+	AsOf *openapi_types.Date `form:"asOf,omitempty" json:"asOf,omitempty"`
+
+	// Basis Which date counts (400 invalid_query otherwise)
+	Basis *GetTrialBalanceParamsBasis `form:"basis,omitempty" json:"basis,omitempty"`
+
+	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position (a command's Ledger-Position). A position beyond the log's head is 400 invalid_query at once.
+	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
+}
+
+// GetTrialBalanceParamsBasis defines parameters for GetTrialBalance.
+type GetTrialBalanceParamsBasis string
 
 // ListTransactionsParams defines parameters for ListTransactions.
 type ListTransactionsParams struct {
@@ -1696,6 +1780,9 @@ type ClientInterface interface {
 
 	ReverseClaimPayment(ctx context.Context, claimNumber ClaimNumber, paymentNumber PaymentNumber, params *ReverseClaimPaymentParams, body ReverseClaimPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListClaimPostings request
+	ListClaimPostings(ctx context.Context, claimNumber ClaimNumber, params *ListClaimPostingsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RecallClaimWithBody request with any body
 	RecallClaimWithBody(ctx context.Context, claimNumber ClaimNumber, params *RecallClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1780,6 +1867,9 @@ type ClientInterface interface {
 
 	// GetReconciliation request
 	GetReconciliation(ctx context.Context, params *GetReconciliationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTrialBalance request
+	GetTrialBalance(ctx context.Context, params *GetTrialBalanceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTransactions request
 	ListTransactions(ctx context.Context, params *ListTransactionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2005,6 +2095,18 @@ func (c *Client) ReverseClaimPaymentWithBody(ctx context.Context, claimNumber Cl
 
 func (c *Client) ReverseClaimPayment(ctx context.Context, claimNumber ClaimNumber, paymentNumber PaymentNumber, params *ReverseClaimPaymentParams, body ReverseClaimPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReverseClaimPaymentRequest(c.Server, claimNumber, paymentNumber, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+func (c *Client) ListClaimPostings(ctx context.Context, claimNumber ClaimNumber, params *ListClaimPostingsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListClaimPostingsRequest(c.Server, claimNumber, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2401,6 +2503,18 @@ func (c *Client) ResumePlacement(ctx context.Context, id PlacementID, params *Re
 
 func (c *Client) GetReconciliation(ctx context.Context, params *GetReconciliationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetReconciliationRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+func (c *Client) GetTrialBalance(ctx context.Context, params *GetTrialBalanceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTrialBalanceRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3272,6 +3386,62 @@ func NewReverseClaimPaymentRequestWithBody(server string, claimNumber ClaimNumbe
 			req.Header.Set("If-Match", headerParam1)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewListClaimPostingsRequest generates requests for ListClaimPostings
+func NewListClaimPostingsRequest(server string, claimNumber ClaimNumber, params *ListClaimPostingsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithLocation("simple", false, "claimNumber", runtime.ParamLocationPath, claimNumber)
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/claims/%s/postings", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		queryValues := queryURL.Query()
+
+		if params.MinPosition != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "minPosition", runtime.ParamLocationQuery, *params.MinPosition); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		queryURL.RawQuery = queryValues.Encode()
+	}
+
+	req, err := http.NewRequest("GET", queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -4768,6 +4938,103 @@ func NewGetReconciliationRequest(server string, params *GetReconciliationParams)
 	return req, nil
 }
 
+// NewGetTrialBalanceRequest generates requests for GetTrialBalance
+func NewGetTrialBalanceRequest(server string, params *GetTrialBalanceParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reports/trial-balance")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		queryValues := queryURL.Query()
+
+		if params.Currency != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "currency", runtime.ParamLocationQuery, *params.Currency); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "asOf", runtime.ParamLocationQuery, *params.AsOf); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		if params.Basis != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "basis", runtime.ParamLocationQuery, *params.Basis); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		if params.MinPosition != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "minPosition", runtime.ParamLocationQuery, *params.MinPosition); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		queryURL.RawQuery = queryValues.Encode()
+	}
+
+	req, err := http.NewRequest("GET", queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListTransactionsRequest generates requests for ListTransactions
 func NewListTransactionsRequest(server string, params *ListTransactionsParams) (*http.Request, error) {
 	var err error
@@ -5132,6 +5399,9 @@ type ClientWithResponsesInterface interface {
 
 	ReverseClaimPaymentWithResponse(ctx context.Context, claimNumber ClaimNumber, paymentNumber PaymentNumber, params *ReverseClaimPaymentParams, body ReverseClaimPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*ReverseClaimPaymentResponse, error)
 
+	// ListClaimPostingsWithResponse request
+	ListClaimPostingsWithResponse(ctx context.Context, claimNumber ClaimNumber, params *ListClaimPostingsParams, reqEditors ...RequestEditorFn) (*ListClaimPostingsResponse, error)
+
 	// RecallClaimWithBodyWithResponse request with any body
 	RecallClaimWithBodyWithResponse(ctx context.Context, claimNumber ClaimNumber, params *RecallClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecallClaimResponse, error)
 
@@ -5216,6 +5486,9 @@ type ClientWithResponsesInterface interface {
 
 	// GetReconciliationWithResponse request
 	GetReconciliationWithResponse(ctx context.Context, params *GetReconciliationParams, reqEditors ...RequestEditorFn) (*GetReconciliationResponse, error)
+
+	// GetTrialBalanceWithResponse request
+	GetTrialBalanceWithResponse(ctx context.Context, params *GetTrialBalanceParams, reqEditors ...RequestEditorFn) (*GetTrialBalanceResponse, error)
 
 	// ListTransactionsWithResponse request
 	ListTransactionsWithResponse(ctx context.Context, params *ListTransactionsParams, reqEditors ...RequestEditorFn) (*ListTransactionsResponse, error)
@@ -5615,6 +5888,34 @@ func (r ReverseClaimPaymentResponse) Status() string {
 
 // StatusCode returns HTTPResponse.StatusCode
 func (r ReverseClaimPaymentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+type ListClaimPostingsResponse struct {
+	Body                      []byte
+	HTTPResponse              *http.Response
+	JSON200                   *[]Posting
+	ApplicationproblemJSON400 *Problem
+	ApplicationproblemJSON401 *Problem
+	ApplicationproblemJSON403 *Problem
+	ApplicationproblemJSON404 *Problem
+	ApplicationproblemJSON429 *TooManyRequests
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// Status returns HTTPResponse.Status
+func (r ListClaimPostingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListClaimPostingsResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -6236,6 +6537,33 @@ func (r GetReconciliationResponse) StatusCode() int {
 	return 0
 }
 
+type GetTrialBalanceResponse struct {
+	Body                      []byte
+	HTTPResponse              *http.Response
+	JSON200                   *TrialBalance
+	ApplicationproblemJSON400 *Problem
+	ApplicationproblemJSON401 *Problem
+	ApplicationproblemJSON403 *Problem
+	ApplicationproblemJSON429 *TooManyRequests
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTrialBalanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTrialBalanceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
 type ListTransactionsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6536,6 +6864,15 @@ func (c *ClientWithResponses) ReverseClaimPaymentWithResponse(ctx context.Contex
 	return ParseReverseClaimPaymentResponse(rsp)
 }
 
+// ListClaimPostingsWithResponse request returning *ListClaimPostingsResponse
+func (c *ClientWithResponses) ListClaimPostingsWithResponse(ctx context.Context, claimNumber ClaimNumber, params *ListClaimPostingsParams, reqEditors ...RequestEditorFn) (*ListClaimPostingsResponse, error) {
+	rsp, err := c.ListClaimPostings(ctx, claimNumber, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListClaimPostingsResponse(rsp)
+}
+
 // RecallClaimWithBodyWithResponse request with arbitrary body returning *RecallClaimResponse
 func (c *ClientWithResponses) RecallClaimWithBodyWithResponse(ctx context.Context, claimNumber ClaimNumber, params *RecallClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecallClaimResponse, error) {
 	rsp, err := c.RecallClaimWithBody(ctx, claimNumber, params, contentType, body, reqEditors...)
@@ -6817,6 +7154,15 @@ func (c *ClientWithResponses) GetReconciliationWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseGetReconciliationResponse(rsp)
+}
+
+// GetTrialBalanceWithResponse request returning *GetTrialBalanceResponse
+func (c *ClientWithResponses) GetTrialBalanceWithResponse(ctx context.Context, params *GetTrialBalanceParams, reqEditors ...RequestEditorFn) (*GetTrialBalanceResponse, error) {
+	rsp, err := c.GetTrialBalance(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTrialBalanceResponse(rsp)
 }
 
 // ListTransactionsWithResponse request returning *ListTransactionsResponse
@@ -7736,6 +8082,74 @@ func ParseReverseClaimPaymentResponse(rsp *http.Response) (*ReverseClaimPaymentR
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListClaimPostingsResponse parses an HTTP response from a ListClaimPostingsWithResponse call
+func ParseListClaimPostingsResponse(rsp *http.Response) (*ListClaimPostingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListClaimPostingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Posting
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -9459,6 +9873,70 @@ func ParseGetReconciliationResponse(rsp *http.Response) (*GetReconciliationRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTrialBalanceResponse parses an HTTP response from a GetTrialBalanceWithResponse call
+func ParseGetTrialBalanceResponse(rsp *http.Response) (*GetTrialBalanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTrialBalanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TrialBalance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
