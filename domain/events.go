@@ -211,8 +211,9 @@ type CreditWaiverIssued struct {
 type PaymentReceived struct {
 	PaymentNumber string `json:"paymentNumber,omitempty"`
 	// From the claims API: the invoice the payment names (it is then
-	// allocated to that invoice alone), the payment's own date and
-	// description, and what it was for.
+	// allocated to that invoice alone), the payment's own date (its value
+	// date; payment-received gives one too, schema 5 on) and description,
+	// and what it was for.
 	InvoiceNumber   string          `json:"invoiceNumber,omitempty"`
 	Date            string          `json:"date,omitempty"`
 	Description     string          `json:"description,omitempty"`

@@ -74,8 +74,7 @@ type Confirmation struct {
 	// gave one (events of schema 4 on).
 	CreditWaiverNumber string `json:"creditWaiverNumber,omitempty"`
 	// BookedAt is when the ledger processed it; Date is then its value date
-	// (events of schema 5 on; before, Date is the day it was booked, but
-	// for a waiver's, which was always its own date).
+	// (events of schema 5 on; before, Date is the day it was booked).
 	BookedAt *time.Time `json:"bookedAt,omitempty"`
 }
 
