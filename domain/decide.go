@@ -78,8 +78,8 @@ type ReceivePayment struct {
 	At            time.Time
 	// From the claims API, all optional: the invoice (and its contract) the
 	// payment is for, which it is then allocated to alone; the currency it
-	// was made in (it must be the claim's); its date, description and what
-	// it was for.
+	// was made in (it must be the claim's); its date (the value date, not
+	// after At's day; At's day when empty), description and what it was for.
 	InvoiceNumber  string
 	ContractNumber string
 	Currency       string
@@ -113,7 +113,10 @@ type ChangeDebtorContact struct {
 type ReversePayment struct {
 	PaymentNumber string
 	Reason        string
-	At            time.Time
+	// Date is the reversal's value date (YYYY-MM-DD), optional: the day At
+	// falls on (UTC) when empty.
+	Date string
+	At   time.Time
 }
 
 // Pause puts an active placement on a reversible hold.
@@ -598,7 +601,8 @@ func waiverRepeat(p Placement, waivers []Waiver, field func(i int, name string) 
 
 // waiverEvents issues the waivers of a partial recall not processed before,
 // each checked against what the ones before it left open, and the credit
-// waiver document that sums them.
+// waiver document that sums them, dated with the latest of their value
+// dates.
 func waiverEvents(p Placement, c PartialRecall, field func(i int, name string) string) ([]Event, error) {
 	at := c.At.UTC()
 	open := map[string]decimal.Decimal{}
@@ -608,13 +612,14 @@ func waiverEvents(p Placement, c PartialRecall, field func(i int, name string) s
 	var events []Event
 	var lines []LineItem
 	total := decimal.Zero
+	date := "" // the document's: its latest waiver's value date
 	for i, w := range c.Waivers {
 		f := func(name string) string { return field(i, name) }
 		if _, processed := p.WaiverNumbers.Get(w.CreditWaiverNumber); processed && w.CreditWaiverNumber != "" {
 			continue // processed before: processed once
 		}
 		inv := p.invoice(w.InvoiceNumber)
-		if err := waiverRefusal(p, inv, w, open[w.InvoiceNumber], f); err != nil {
+		if err := waiverRefusal(p, inv, w, open[w.InvoiceNumber], at, f); err != nil {
 			return nil, err
 		}
 		open[w.InvoiceNumber] = open[w.InvoiceNumber].Sub(w.Amount)
@@ -624,9 +629,10 @@ func waiverEvents(p Placement, c PartialRecall, field func(i int, name string) s
 		})
 		lines = append(lines, LineItem{InvoiceNumber: w.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: w.Amount.Neg(), CreditWaiverNumber: w.CreditWaiverNumber})
 		total = total.Add(w.Amount)
+		date = max(date, valueDateOr(w.Date, at))
 	}
 	events = append(events, AccountingDocumentIssued{
-		DocumentNumber: documentNumber(p, 0), Type: DocCreditWaiver, Date: at.Format(time.DateOnly),
+		DocumentNumber: documentNumber(p, 0), Type: DocCreditWaiver, Date: date,
 		Amount: total.Neg(), Currency: p.Currency, LineItems: lines,
 	})
 	return events, nil
@@ -634,8 +640,12 @@ func waiverEvents(p Placement, c PartialRecall, field func(i int, name string) s
 
 // waiverRefusal checks one new waiver against the claim: inv is the invoice
 // it names (nil when the claim has none), open what the waivers before it in
-// the command left open on it. nil when the waiver may be issued.
-func waiverRefusal(p Placement, inv *InvoiceState, w Waiver, open decimal.Decimal, f func(string) string) error {
+// the command left open on it, at when the command is decided (its value
+// date may not be after that day). nil when the waiver may be issued.
+func waiverRefusal(p Placement, inv *InvoiceState, w Waiver, open decimal.Decimal, at time.Time, f func(string) string) error {
+	if err := valueDateRefusal(w.Date, f("date"), at); err != nil {
+		return err
+	}
 	switch {
 	case !validText(w.Description):
 		return Invalid(FieldError{Field: f("description"), Message: textRule})
@@ -705,7 +715,7 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReceivedAt: at,
 		},
 		AccountingDocumentIssued{
-			DocumentNumber: documentNumber(p, 0), Type: DocDirectPayment, Date: at.Format(time.DateOnly),
+			DocumentNumber: documentNumber(p, 0), Type: DocDirectPayment, Date: valueDateOr(c.Date, at),
 			Amount: c.Amount.Neg(), Currency: p.Currency, LineItems: lines, PaymentNumber: number,
 		},
 	}
@@ -779,10 +789,8 @@ func decidePaymentDetails(p Placement, c ReceivePayment) *Decision {
 	if c.Currency != "" && c.Currency != p.Currency {
 		return fail(Unprocessable("currency_mismatch", "currency", fmt.Sprintf("the claim is in %s", p.Currency)))
 	}
-	if c.Date != "" {
-		if _, ok := ParseDate(c.Date); !ok {
-			return fail(Invalid(FieldError{Field: "date", Message: "must be a date YYYY-MM-DD"}))
-		}
+	if err := valueDateRefusal(c.Date, "date", c.At); err != nil {
+		return fail(err)
 	}
 	if utf8.RuneCountInString(c.Description) > MaxTextLen || !validText(c.Description) {
 		return fail(Invalid(FieldError{Field: "description", Message: fmt.Sprintf("at most %d characters; it %s", MaxTextLen, textRule)}))
@@ -835,6 +843,9 @@ func decideReversal(p Placement, c ReversePayment) Decision {
 		e.Message = fmt.Sprintf("payment %q was reversed already (%s)", c.PaymentNumber, pay.Reversal)
 		return refuse(&e)
 	}
+	if err := valueDateRefusal(c.Date, "date", c.At); err != nil {
+		return refuse(err)
+	}
 	at := c.At.UTC()
 	recovered := p.Recovered.Sub(pay.Amount)
 	docType := DocReallocation
@@ -850,10 +861,10 @@ func decideReversal(p Placement, c ReversePayment) Decision {
 			PaymentNumber: c.PaymentNumber, Reason: c.Reason, Amount: pay.Amount, Currency: p.Currency,
 			Allocations: slices.Clone(pay.Allocations), OriginalDocument: pay.Document, PaymentRevision: done.Revision,
 			InvoiceNumber: pay.InvoiceNumber, Date: pay.Date, Description: pay.Description, AllocateTo: pay.AllocateTo,
-			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReversedAt: at,
+			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReversedAt: at, ValueDate: c.Date,
 		},
 		AccountingDocumentIssued{
-			DocumentNumber: documentNumber(p, 0), Type: docType, Date: at.Format(time.DateOnly),
+			DocumentNumber: documentNumber(p, 0), Type: docType, Date: valueDateOr(c.Date, at),
 			Amount: pay.Amount, Currency: p.Currency, LineItems: lines,
 			OriginalType: DocDirectPayment, OriginalNumber: pay.Document, PaymentNumber: c.PaymentNumber,
 		},

@@ -42,7 +42,15 @@ import (
 //     creditWaiverNumber; a recall with nothing outstanding issues no
 //     CANCELLATION document. PlacementReopened carries the sequences it
 //     resumes (those the payoff paused), as PlacementResumed does.
-const SchemaVersion = 4
+//   - 5: value dates. A payment's, waiver's or reversal's document is dated
+//     with its value date (the date the client gave, else the day it was
+//     booked), and PaymentReversed carries the reversal's own valueDate when
+//     the client gave one. The feeds give every CONFIRMATION and
+//     ACCOUNTING_DOCUMENT the value date as date and the booking time as
+//     bookedAt, and a handover confirms each invoice with a CONFIRMATION of
+//     type INVOICE before any other item of the claim (only for events of
+//     schema 5 on, so the items of earlier events never change).
+const SchemaVersion = 5
 
 // Event is a fact about a placement. Each has a stable type name that is
 // written to the store.
@@ -203,8 +211,9 @@ type CreditWaiverIssued struct {
 type PaymentReceived struct {
 	PaymentNumber string `json:"paymentNumber,omitempty"`
 	// From the claims API: the invoice the payment names (it is then
-	// allocated to that invoice alone), the payment's own date and
-	// description, and what it was for.
+	// allocated to that invoice alone), the payment's own date (its value
+	// date; payment-received gives one too, schema 5 on) and description,
+	// and what it was for.
 	InvoiceNumber   string          `json:"invoiceNumber,omitempty"`
 	Date            string          `json:"date,omitempty"`
 	Description     string          `json:"description,omitempty"`
@@ -247,6 +256,9 @@ type PaymentReversed struct {
 	RecoveredAmount decimal.Decimal `json:"recoveredAmount"`
 	FeeAmount       decimal.Decimal `json:"feeAmount"`
 	ReversedAt      time.Time       `json:"reversedAt"`
+	// ValueDate is the reversal's own value date (YYYY-MM-DD), when the
+	// client gave one (schema 5 on); Date above is the payment's.
+	ValueDate string `json:"valueDate,omitempty"`
 }
 
 // ReopenedPaymentReversed is why a placement paid in full is active again.

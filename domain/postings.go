@@ -86,26 +86,6 @@ var PostingEvents = EventClasses{
 	},
 }
 
-// ValueDate is the day an event's money moves: its own date when it has
-// one (a payment's or a waiver's date, a document's date), else the day it
-// was booked (bookedAt, UTC). The one place it is read, so dates added to
-// more events plug in here.
-func ValueDate(e Event, bookedAt time.Time) string {
-	var own string
-	switch e := e.(type) {
-	case PaymentReceived:
-		own = e.Date
-	case CreditWaiverIssued:
-		own = e.Date
-	case AccountingDocumentIssued:
-		own = e.Date
-	}
-	if _, valid := ParseDate(own); valid {
-		return own
-	}
-	return bookedAt.UTC().Format(time.DateOnly)
-}
-
 // Postings derives the postings of an event of the claim claimNumber from
 // the event's own data and bookedAt (the time it was recorded, for its value
 // date when it has no date of its own): the same event gives the same

@@ -374,12 +374,13 @@ func TestRecallLifecycle(t *testing.T) {
 		kinds = append(kinds, k)
 	}
 	assert.Equal(t, []string{
+		"CONFIRMATION:INVOICE", "CONFIRMATION:INVOICE", // the handover confirms its two invoices
 		"CONFIRMATION:PARTIAL_RECALL", "ACCOUNTING_DOCUMENT:CREDIT_WAIVER",
 		"CONFIRMATION:RECALL", "ACCOUNTING_DOCUMENT:CANCELLATION", "CLOSING:RECALLED_BY_CLIENT",
 		"REJECTION:RECALL", "REJECTION:RECALL", "REJECTION:PARTIAL_RECALL", // the partial recall's rejection says it was one
 	}, kinds)
 	// Amounts in the feed are JSON numbers written exactly.
-	assert.Contains(t, string(feed.Body), `"amount":300}`)
+	assert.Contains(t, string(feed.Body), `"amount":300,"bookedAt"`, "the RECALL confirmation's")
 	assert.Contains(t, string(feed.Body), `"amount":-300,`)
 	conf := items[0]["confirmation"].(map[string]any)
 	assert.Equal(t, "166271782837", conf["contractNumber"])
@@ -432,7 +433,8 @@ func TestPaymentsToPaid(t *testing.T) {
 	last := feed[len(feed)-1]
 	assert.Equal(t, "CLOSING", last["type"], "within one command its CLOSING comes last")
 	assert.Equal(t, "FULL_PAYMENT", last["closing"].(map[string]any)["type"])
-	assert.Contains(t, fmt.Sprint(feed[0]["confirmation"]), "DIRECT_PAYMENT")
+	assert.Contains(t, fmt.Sprint(feed[0]["confirmation"]), "INVOICE", "the handover's confirmations come first")
+	assert.Contains(t, fmt.Sprint(feed[2]["confirmation"]), "DIRECT_PAYMENT")
 
 	// The global feed, by type and time window.
 	all := l.get("/v1/transactions?type=CLOSING&from=2000-01-01", acmeKey, r.Position(t))
@@ -624,7 +626,7 @@ func TestTimeTravel(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, l.do("GET", base+"?asOf="+asOf, otherKey, nil).Status)
 	// Feed and audit up to then.
 	feed := l.do("GET", fmt.Sprintf("/v1/claims/DE-TIME/transactions?atPosition=%d", afterFirst), acmeKey, nil).Array(t)
-	assert.Len(t, feed, 2, "the first payment's confirmation and accounting document")
+	assert.Len(t, feed, 4, "the handover's two INVOICE confirmations, the first payment's confirmation and accounting document")
 	audit := l.do("GET", base+"/audit?asOf="+asOf, acmeKey, nil).Array(t)
 	assert.Len(t, audit, 3, "opened, payment received, accounting document")
 }

@@ -52,10 +52,15 @@ func TestClaimsAPIWalkThrough(t *testing.T) {
 	assert.Equal(t, "K77", p["customerNumber"])
 	assert.Equal(t, "450.50", p["originalAmount"])
 	assert.Equal(t, "0.20", p["feeRate"])
-	// Its feed exists (empty until something happens).
+	// Its feed exists and confirms each invoice with its remaining amount.
 	feed := l.do("GET", "/v1/claims/RV-1/transactions", acmeKey, nil)
 	require.Equal(t, http.StatusOK, feed.Status)
-	assert.JSONEq(t, "[]", string(feed.Body))
+	var confirmed []string
+	for _, it := range feed.Array(t) {
+		c := it["confirmation"].(map[string]any)
+		confirmed = append(confirmed, fmt.Sprintf("%v %s %s %v", it["sortNumber"], c["type"], c["number"], c["amount"]))
+	}
+	assert.Equal(t, []string{"0 INVOICE INV-1 100", "1 INVOICE INV-2 300", "2 INVOICE INV-3 50.5"}, confirmed)
 
 	// A payment naming an invoice goes to that invoice alone.
 	pay := map[string]any{"invoiceNumber": "INV-2", "paymentNumber": "PAY-1", "contractNumber": "C-1", "date": "2024-08-01",
@@ -82,10 +87,12 @@ func TestClaimsAPIWalkThrough(t *testing.T) {
 	assert.Equal(t, "payment_number_reused", reused.JSON(t)["code"])
 
 	items := l.feedOf("RV-1", r.Position(t))
-	require.Len(t, items, 2)
-	assert.Equal(t, "PAY-1", items[0]["confirmation"].(map[string]any)["paymentNumber"])
-	ad := items[1]["accountingDocument"].(map[string]any)
+	require.Len(t, items, 5, "three INVOICE confirmations, the payment's confirmation and document")
+	assert.Equal(t, "PAY-1", items[3]["confirmation"].(map[string]any)["paymentNumber"])
+	assert.Equal(t, "2024-08-01", items[3]["confirmation"].(map[string]any)["date"], "the payment's value date")
+	ad := items[4]["accountingDocument"].(map[string]any)
 	assert.Equal(t, "DIRECT_PAYMENT", ad["type"])
+	assert.Equal(t, "2024-08-01", ad["date"], "the payment's value date")
 	assert.Equal(t, []any{map[string]any{"invoiceNumber": "INV-2", "contractNumber": "C-1", "amount": -120.0, "allocateTo": "PRINCIPAL_CLAIM"}}, ad["lineItems"])
 
 	// A credit waiver, as a partial recall with one line.

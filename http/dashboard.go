@@ -251,6 +251,7 @@ var humanMessages = map[string]string{
 	"payment_not_found":          "That payment could not be found on this placement.",
 	"payment_already_reversed":   "That payment was reversed already, for another reason.",
 	"amount_exceeds_open":        "That is more than is still open on the invoice.",
+	"future_value_date":          "That date is after today: money cannot have moved in the future.",
 	"precondition_failed":        "Someone changed this placement meanwhile; please look again and retry.",
 	"store_unavailable":          "The ledger cannot record this right now. Nothing was changed; please try again in a moment.",
 	"too_much_contention":        "The ledger is busy with this placement. Nothing was changed; please try again.",

@@ -283,7 +283,7 @@ func TestDashboardPartialRecallForm(t *testing.T) {
 	assert.Equal(t, "220.25 EUR", waived)
 	assert.Equal(t, "179.75 EUR", outstanding)
 	feed := l.do("GET", "/v1/claims/DE-DASH-WV/transactions", acmeKey, nil).Array(t)
-	require.Len(t, feed, 3, "two PARTIAL_RECALL confirmations and one CREDIT_WAIVER document")
+	require.Len(t, feed, 5, "two INVOICE confirmations of the handover, two PARTIAL_RECALL confirmations and one CREDIT_WAIVER document")
 	assert.Equal(t, "goodwill", l.do("GET", "/v1/placements/"+id+"/audit", acmeKey, nil).Array(t)[1]["data"].(map[string]any)["description"])
 }
 
@@ -327,7 +327,9 @@ func TestDashboardFinancePage(t *testing.T) {
 		require.Equal(t, http.StatusOK, l.do("POST", "/v1/placements/"+p.id+"/payment-received", acmeKey, p.body).Status)
 	}
 	require.Equal(t, http.StatusOK, l.do("POST", "/v1/placements/"+b+"/payments/P-3/reversal", acmeKey, `{"reason": "RETURNED"}`).Status)
-	require.Equal(t, http.StatusAccepted, l.do("POST", "/v1/claims/DE-FIN-1/recalls", acmeKey, waiver("I0417211449", "50")).Status)
+	w := waiver("I0417211449", "50")
+	w["date"] = time.Now().UTC().Format(time.DateOnly) // the page selects by value date by default: one in its last 30 days
+	require.Equal(t, http.StatusAccepted, l.do("POST", "/v1/claims/DE-FIN-1/recalls", acmeKey, w).Status)
 	var recovered, fees, net, waived, reversed, chartTitle, today string
 	var bars, hatched int
 	require.NoError(t, chromedp.Run(ctx,

@@ -93,6 +93,10 @@ func TestWaiversThatClearAClaimTraceToTheirRequest(t *testing.T) {
 		switch it["type"] {
 		case "CONFIRMATION":
 			c := it["confirmation"].(map[string]any)
+			if c["type"] == "INVOICE" { // the handover's, before anything else
+				got = append(got, "handover: CONFIRMATION INVOICE "+c["number"].(string))
+				continue
+			}
 			what = c["type"].(string) + " " + c["creditWaiverNumber"].(string)
 		case "ACCOUNTING_DOCUMENT":
 			d := it["accountingDocument"].(map[string]any)
@@ -114,6 +118,8 @@ func TestWaiversThatClearAClaimTraceToTheirRequest(t *testing.T) {
 		got = append(got, who+": "+it["type"].(string)+" "+what)
 	}
 	assert.Equal(t, []string{
+		"handover: CONFIRMATION INVOICE I0417211448",
+		"handover: CONFIRMATION INVOICE I0417211449",
 		"waivers: CONFIRMATION PARTIAL_RECALL CW-1",
 		"waivers: CONFIRMATION PARTIAL_RECALL CW-2",
 		"waivers: ACCOUNTING_DOCUMENT CREDIT_WAIVER CW-1 CW-2",

@@ -40,14 +40,16 @@ type financeQuery struct {
 	ToDate     string
 	Currency   string
 	ByMonth    bool
+	Basis      string // reconcile.BasisValue or BasisBooking: which date of an entry the period selects by
 	Currencies []string
 }
 
-// parseFinanceQuery reads from, to (dates, to included), currency and by
-// (day or month); the default is the last 30 days by day.
+// parseFinanceQuery reads from, to (dates, to included), currency, by (day
+// or month) and basis (value or booking date); the default is the last 30
+// days by day, by value date.
 func parseFinanceQuery(v url.Values, now time.Time) (financeQuery, error) {
 	today := now.UTC().Truncate(24 * time.Hour)
-	q := financeQuery{To: today.AddDate(0, 0, 1), From: today.AddDate(0, 0, -29), Currency: strings.ToUpper(v.Get("currency"))}
+	q := financeQuery{To: today.AddDate(0, 0, 1), From: today.AddDate(0, 0, -29), Currency: strings.ToUpper(v.Get("currency")), Basis: reconcile.BasisValue}
 	q.FromDate, q.ToDate = q.From.Format(time.DateOnly), today.Format(time.DateOnly)
 	if raw := v.Get("from"); raw != "" {
 		t, ok := domain.ParseDate(raw)
@@ -70,6 +72,12 @@ func parseFinanceQuery(v url.Values, now time.Time) (financeQuery, error) {
 	default:
 		return q, fmt.Errorf("show by day or by month")
 	}
+	if b := v.Get("basis"); b != "" {
+		if !reconcile.ValidBasis(b) {
+			return q, fmt.Errorf("select by value date or by booking date")
+		}
+		q.Basis = b
+	}
 	if !q.From.Before(q.To) {
 		return q, fmt.Errorf("the end date must not be before the start date")
 	}
@@ -91,7 +99,7 @@ func parseFinanceQuery(v url.Values, now time.Time) (financeQuery, error) {
 // financeReport reconciles the session's creditor over the query's period
 // and settles the currency: the one asked for, else the first with figures.
 func (s *Server) financeReport(creditor string, q *financeQuery) (reconcile.Report, []reconcile.Bucket, error) {
-	r, err := s.runner.Views.Reconciliation(creditor, q.From, q.To)
+	r, err := s.runner.Views.Reconciliation(creditor, q.Basis, q.From, q.To)
 	if err != nil {
 		return r, nil, err
 	}
@@ -247,7 +255,7 @@ func financeParams(q financeQuery) string {
 	if q.ByMonth {
 		by = "month"
 	}
-	return url.Values{"from": {q.FromDate}, "to": {q.ToDate}, "currency": {q.Currency}, "by": {by}}.Encode()
+	return url.Values{"from": {q.FromDate}, "to": {q.ToDate}, "currency": {q.Currency}, "by": {by}, "basis": {q.Basis}}.Encode()
 }
 
 // dashFinanceCSV is the finance page's table as CSV: a row per period and

@@ -231,6 +231,8 @@ func (s *Server) recallPlacement(c echo.Context) error {
 type paymentRequest struct {
 	Amount        json.RawMessage `json:"amount"`
 	PaymentNumber string          `json:"paymentNumber"`
+	// Date is the value date (YYYY-MM-DD), optional: today (UTC) when absent.
+	Date string `json:"date"`
 }
 
 func (s *Server) paymentReceived(c echo.Context) error {
@@ -244,7 +246,7 @@ func (s *Server) paymentReceived(c echo.Context) error {
 		return err
 	}
 	res, err := s.execute(c, "payment_received", id, body, func(at time.Time) domain.Command {
-		return domain.ReceivePayment{PaymentNumber: r.PaymentNumber, Amount: amount, At: at}
+		return domain.ReceivePayment{PaymentNumber: r.PaymentNumber, Amount: amount, Date: r.Date, At: at}
 	})
 	if err != nil {
 		return err

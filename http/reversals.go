@@ -14,6 +14,9 @@ import (
 
 type reversalRequest struct {
 	Reason string `json:"reason"`
+	// Date is the reversal's value date (YYYY-MM-DD), optional: today (UTC)
+	// when absent.
+	Date string `json:"date"`
 }
 
 // reversePayment reverses one of a placement's payments:
@@ -58,7 +61,7 @@ func (s *Server) claimReversePayment(c echo.Context) error {
 func (s *Server) executeReversal(c echo.Context, id uuid.UUID, body []byte, r reversalRequest) (command.Result, error) {
 	number := c.Param("paymentNumber") // unescaped once, as every path parameter (unescapeParams)
 	return s.execute(c, "reverse_payment", id, body, func(at time.Time) domain.Command {
-		return domain.ReversePayment{PaymentNumber: number, Reason: r.Reason, At: at}
+		return domain.ReversePayment{PaymentNumber: number, Reason: r.Reason, Date: r.Date, At: at}
 	})
 }
 

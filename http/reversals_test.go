@@ -70,7 +70,8 @@ func TestReversePaymentReopensAndRecomputesTheFee(t *testing.T) {
 	require.Equal(t, "STATUS", status["type"])
 	assert.Equal(t, map[string]any{"date": status["status"].(map[string]any)["date"], "type": "REOPENED", "status": "active",
 		"reason": "PAYMENT_REVERSED", "paymentNumber": "P-2", "resumedSequences": float64(0)}, status["status"])
-	assert.Equal(t, "DE-REV-AD001", feed[0]["confirmation"].(map[string]any)["paymentNumber"], "the feed names assigned numbers too")
+	assert.Equal(t, "INVOICE", feed[0]["confirmation"].(map[string]any)["type"], "the handover's confirmations come first")
+	assert.Equal(t, "DE-REV-AD001", feed[2]["confirmation"].(map[string]any)["paymentNumber"], "the feed names assigned numbers too")
 
 	// The same reversal again answers as the first did and records nothing.
 	head := l.head()
@@ -215,11 +216,11 @@ func TestPauseAndResumeAreStatusItems(t *testing.T) {
 	r := l.do("POST", base+"/resume", acmeKey, nil)
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	feed := l.feedOf("DE-STAT", r.Position(t))
-	require.Len(t, feed, 2)
-	assert.Equal(t, "PAUSED", feed[0]["status"].(map[string]any)["type"])
-	assert.Equal(t, "DISPUTE", feed[0]["status"].(map[string]any)["reason"])
-	assert.Equal(t, "paused", feed[0]["status"].(map[string]any)["status"])
-	assert.Equal(t, "RESUMED", feed[1]["status"].(map[string]any)["type"])
+	require.Len(t, feed, 4, "the handover's two INVOICE confirmations, then the pause and the resume")
+	assert.Equal(t, "PAUSED", feed[2]["status"].(map[string]any)["type"])
+	assert.Equal(t, "DISPUTE", feed[2]["status"].(map[string]any)["reason"])
+	assert.Equal(t, "paused", feed[2]["status"].(map[string]any)["status"])
+	assert.Equal(t, "RESUMED", feed[3]["status"].(map[string]any)["type"])
 	page := l.get("/v1/transactions?type=status", acmeKey, r.Position(t)).JSON(t)
 	assert.Len(t, page["items"], 2)
 	assert.Empty(t, l.get("/v1/transactions?type=closing", acmeKey, r.Position(t)).JSON(t)["items"])

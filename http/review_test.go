@@ -504,14 +504,14 @@ func TestCreditorFeedPagesAndKeepsCommandOrder(t *testing.T) {
 	require.Equal(t, http.StatusOK, whole.Status, "%s", whole.Body)
 	var all feedPageJSON
 	require.NoError(t, json.Unmarshal(whole.Body, &all))
-	require.Len(t, all.Items, 4*5, "per claim: payment confirmation and document, recall confirmation, document, closing")
+	require.Len(t, all.Items, 4*7, "per claim: two INVOICE confirmations, payment confirmation and document, recall confirmation, document, closing")
 	assert.Nil(t, all.NextCursor, "everything fit: no cursor")
 	sorts := map[string][]float64{}
 	for _, it := range all.Items {
 		sorts[it["claimNumber"].(string)] = append(sorts[it["claimNumber"].(string)], it["sortNumber"].(float64))
 	}
 	for claim, s := range sorts {
-		assert.Equal(t, []float64{0, 1, 2, 3, 4}, s, "%s: each command's items in sortNumber order, CLOSING last", claim)
+		assert.Equal(t, []float64{0, 1, 2, 3, 4, 5, 6}, s, "%s: each command's items in sortNumber order, CLOSING last", claim)
 	}
 
 	var paged []map[string]any

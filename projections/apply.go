@@ -607,20 +607,25 @@ func (t *tx) endCommand(creditor string, id uuid.UUID, st *placementState, rec j
 var itemTypeByte = map[string]byte{ItemConfirmation: 'c', ItemClosing: 'l', ItemRejection: 'r', ItemAccountingDocument: 'a', ItemStatus: 's'}
 
 // reconcile records what finance counts of an event: payments with their
-// share of the fee, waivers and recalls, by the time they happened.
+// share of the fee, waivers and recalls, by the time they were booked and
+// by their value date.
 func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Placement, rec journal.Record) error {
 	e, counted := reconcileEntry(id, before, after, rec)
 	if !counted {
 		return nil
 	}
-	return t.setJSON(key(t.gen, tReconcile).str(creditor).time(rec.Meta.OccurredAt).pos(rec.Position), e)
+	if err := t.setJSON(key(t.gen, tReconcile).str(creditor).time(rec.Meta.OccurredAt).pos(rec.Position), e); err != nil {
+		return err
+	}
+	day, _ := domain.ParseDate(e.ValueDate) // well-formed: Decide checked it
+	return t.setJSON(key(t.gen, tReconcileVal).str(creditor).time(day).pos(rec.Position), e)
 }
 
 // reconcileEntry is what finance counts of an event, which took the
 // placement id from before to after; false for an event it does not count.
 func reconcileEntry(id uuid.UUID, before, after domain.Placement, rec journal.Record) (reconcile.Entry, bool) {
 	e := reconcile.Entry{Placement: id, ClaimNumber: after.ClaimNumber, Currency: after.Currency, Position: uint64(rec.Position),
-		OccurredAt: rec.Meta.OccurredAt, Hash: rec.Meta.Hash}
+		OccurredAt: rec.Meta.OccurredAt, ValueDate: domain.ValueDate(rec.Event, rec.Meta.OccurredAt), Hash: rec.Meta.Hash}
 	switch ev := rec.Event.(type) {
 	case domain.PaymentReceived:
 		e.Kind, e.Amount, e.PaymentNumber = reconcile.KindPayment, ev.Amount, domain.PaymentNumberOf(before, ev)

@@ -12,12 +12,17 @@ import (
 )
 
 // zeroRecords is one record of every registered event type, its payload
-// empty, of the current schema and ending its command.
+// empty (but a handover's one invoice: every handover has one), of the
+// current schema and ending its command.
 func zeroRecords(t *testing.T) []journal.Record {
 	t.Helper()
 	var out []journal.Record
 	for _, typ := range domain.EventTypes() {
-		e, err := domain.DecodeEvent(typ, []byte(`{}`))
+		payload := `{}`
+		if typ == domain.TypePlacementOpened {
+			payload = `{"invoices":[{"invoiceNumber":"I-1"}]}`
+		}
+		e, err := domain.DecodeEvent(typ, []byte(payload))
 		require.NoError(t, err)
 		out = append(out, journal.Record{ID: uuid.New(), Type: typ, Event: e,
 			Meta: journal.Metadata{SchemaVersion: domain.SchemaVersion, Index: 0, Count: 1}})

@@ -73,6 +73,9 @@ type Confirmation struct {
 	// CreditWaiverNumber is a PARTIAL_RECALL's client-chosen number, when it
 	// gave one (events of schema 4 on).
 	CreditWaiverNumber string `json:"creditWaiverNumber,omitempty"`
+	// BookedAt is when the ledger processed it; Date is then its value date
+	// (events of schema 5 on; before, Date is the day it was booked).
+	BookedAt *time.Time `json:"bookedAt,omitempty"`
 }
 
 type Closing struct {
@@ -103,6 +106,9 @@ type AccountingDocument struct {
 	// PaymentNumber names the payment of a DIRECT_PAYMENT document, or the
 	// one a reversal takes back (documents of schema 4 on).
 	PaymentNumber string `json:"paymentNumber,omitempty"`
+	// BookedAt is when the ledger processed the document; Date is its value
+	// date (documents of schema 5 on; before, Date is the day it was booked).
+	BookedAt *time.Time `json:"bookedAt,omitempty"`
 }
 
 // StatusChange is a STATUS item: the placement was paused, resumed, or
@@ -134,6 +140,16 @@ const statusItemsSince = 3
 // a recall of nothing outstanding has no CONFIRMATION of 0: earlier events
 // keep the items they had, byte for byte.
 const tracedSince = 4
+
+// valueDatedSince is the schema version from which CONFIRMATION and
+// ACCOUNTING_DOCUMENT items carry the value date as date and the booking
+// time as bookedAt, and a handover confirms each of its invoices with a
+// CONFIRMATION of type INVOICE: earlier events keep the items they had,
+// byte for byte, so no sortNumber of an existing feed moves.
+const valueDatedSince = 5
+
+// ConfirmInvoice is the confirmation type of an invoice a handover placed.
+const ConfirmInvoice = "INVOICE"
 
 type LineItem struct {
 	InvoiceNumber  string `json:"invoiceNumber"`
@@ -183,10 +199,22 @@ type commandItems struct {
 
 func (c *commandItems) empty() bool { return len(c.items)+len(c.closing) == 0 }
 
+// bookedAtOf is when an event was booked, for the items of events of
+// schema 5 on, which are value-dated and say when they were booked; nil
+// before.
+func bookedAtOf(se journal.Record) *time.Time {
+	if se.Meta.SchemaVersion < valueDatedSince {
+		return nil
+	}
+	at := se.Meta.OccurredAt.UTC()
+	return &at
+}
+
 // add renders the items one event calls for; p is the placement after it.
 func (c *commandItems) add(p domain.Placement, se journal.Record) {
 	date := se.Meta.OccurredAt.UTC().Format(time.DateOnly)
 	traced := se.Meta.SchemaVersion >= tracedSince
+	bookedAt := bookedAtOf(se)
 	base := func(k int, typ string) FeedItem {
 		it := FeedItem{ID: itemID(se.ID, k), Type: typ, CustomerNumber: p.CustomerNumber, ClaimNumber: p.ClaimNumber,
 			Position: se.Position, OccurredAt: se.Meta.OccurredAt}
@@ -195,20 +223,32 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 		}
 		return it
 	}
+	confirm := func(k int, cf *Confirmation) {
+		it := base(k, ItemConfirmation)
+		if bookedAt != nil {
+			cf.Date, cf.BookedAt = domain.ValueDate(se.Event, *bookedAt), bookedAt
+		}
+		it.Confirmation = cf
+		c.items = append(c.items, it)
+	}
 	switch e := se.Event.(type) {
+	case domain.PlacementOpened:
+		if bookedAt != nil { // handovers of schema 5 on confirm their invoices
+			for k, inv := range e.Invoices {
+				confirm(k, &Confirmation{Date: date, Type: ConfirmInvoice, Number: inv.InvoiceNumber, ContractNumber: inv.ContractNumber,
+					Amount: Exact(inv.Amount), Currency: e.Currency})
+			}
+		}
 	case domain.CreditWaiverIssued:
-		it := base(0, ItemConfirmation)
-		it.Confirmation = &Confirmation{Date: date, Type: "PARTIAL_RECALL", Number: p.CustomerNumber,
+		cf := &Confirmation{Date: date, Type: "PARTIAL_RECALL", Number: p.CustomerNumber,
 			ContractNumber: e.ContractNumber, Amount: Exact(e.Amount), Currency: e.Currency}
 		if traced {
-			it.Confirmation.CreditWaiverNumber = e.CreditWaiverNumber
+			cf.CreditWaiverNumber = e.CreditWaiverNumber
 		}
-		c.items = append(c.items, it)
+		confirm(0, cf)
 	case domain.PlacementRecalled:
 		if !traced || !e.OutstandingAmount.IsZero() { // waivers that cleared the claim confirm no recall of 0
-			it := base(0, ItemConfirmation)
-			it.Confirmation = &Confirmation{Date: date, Type: "RECALL", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.OutstandingAmount)}
-			c.items = append(c.items, it)
+			confirm(0, &Confirmation{Date: date, Type: "RECALL", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.OutstandingAmount)})
 		}
 		cl := base(1, ItemClosing)
 		cl.Closing = &Closing{Date: date, Type: "RECALLED_BY_CLIENT"}
@@ -222,12 +262,11 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 		it.Rejection = &Rejection{Date: date, Type: kind, Description: e.Reason, Number: p.CustomerNumber, ContractNumber: "", Reason: "OTHER"}
 		c.items = append(c.items, it)
 	case domain.PaymentReceived:
-		it := base(0, ItemConfirmation)
-		it.Confirmation = &Confirmation{Date: date, Type: "DIRECT_PAYMENT", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.Amount), Currency: e.Currency}
+		cf := &Confirmation{Date: date, Type: "DIRECT_PAYMENT", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.Amount), Currency: e.Currency}
 		if se.Meta.SchemaVersion >= statusItemsSince {
-			it.Confirmation.PaymentNumber = e.PaymentNumber
+			cf.PaymentNumber = e.PaymentNumber
 		}
-		c.items = append(c.items, it)
+		confirm(0, cf)
 	case domain.PlacementPaused, domain.PlacementResumed, domain.PlacementReopened:
 		if st := statusChange(e, date, se.Meta.SchemaVersion); st != nil {
 			it := base(0, ItemStatus)
@@ -237,12 +276,13 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 	case domain.AccountingDocumentIssued:
 		it := base(0, ItemAccountingDocument)
 		it.AccountingDocument = accountingDocument(e)
+		it.AccountingDocument.BookedAt = bookedAt
 		c.items = append(c.items, it)
 	case domain.PlacementPaid:
 		cl := base(0, ItemClosing)
 		cl.Closing = &Closing{Date: date, Type: "FULL_PAYMENT"}
 		c.closing = append(c.closing, cl)
-	case domain.PlacementOpened, domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
+	case domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
 		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.PaymentReversed, domain.DebtorContactChanged:
 		// No item of their own (see FeedEvents).
 	default:
@@ -252,12 +292,13 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 
 // FeedEvents sorts the event types for the transaction feed. Outreach,
 // scores and contact changes are not the creditor's business in the feed;
-// a reversal shows as its document (and a REOPENED item), not by itself.
+// a reversal shows as its document (and a REOPENED item), not by itself; a
+// handover shows as its INVOICE confirmations (schema 5 on).
 var FeedEvents = domain.EventClasses{
-	Handled: []string{domain.TypeCreditWaiverIssued, domain.TypePlacementRecalled, domain.TypeRecallRejected, domain.TypePaymentReceived,
+	Handled: []string{domain.TypePlacementOpened, domain.TypeCreditWaiverIssued, domain.TypePlacementRecalled, domain.TypeRecallRejected, domain.TypePaymentReceived,
 		domain.TypePlacementPaused, domain.TypePlacementResumed, domain.TypePlacementReopened, domain.TypeAccountingDocumentIssued,
 		domain.TypePlacementPaid},
-	Ignored: []string{domain.TypePlacementOpened, domain.TypeEmailSequenceStarted, domain.TypeCallScheduled, domain.TypeCallDialed,
+	Ignored: []string{domain.TypeEmailSequenceStarted, domain.TypeCallScheduled, domain.TypeCallDialed,
 		domain.TypeCallCompleted, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
 		domain.TypePaymentReversed, domain.TypeDebtorContactChanged},
 }

@@ -175,6 +175,8 @@ func TestFeedTracesItemsToTheirCommands(t *testing.T) {
 		got = append(got, it.RequestID+": "+what)
 	}
 	assert.Equal(t, []string{
+		"r-open: CONFIRMATION INVOICE 100 pay= cw=", // schema 5 on: the handover confirms its invoices
+		"r-open: CONFIRMATION INVOICE 300 pay= cw=",
 		"r-pay: CONFIRMATION DIRECT_PAYMENT 400 pay=P-1 cw=",
 		"r-pay: ACCOUNTING_DOCUMENT DIRECT_PAYMENT -400 pay=P-1",
 		"r-pay: CLOSING FULL_PAYMENT",
@@ -186,8 +188,84 @@ func TestFeedTracesItemsToTheirCommands(t *testing.T) {
 		"r-waive: CLOSING RECALLED_BY_CLIENT",
 		"r-late: REJECTION PARTIAL_RECALL",
 	}, got)
-	b, err := json.Marshal(items[4])
+	b, err := json.Marshal(items[6])
 	require.NoError(t, err)
 	assert.Contains(t, string(b), `"requestId":"r-reverse"`)
 	assert.Contains(t, string(b), `"resumedSequences":1`)
+}
+
+// valueDatedStream decides a handover, a dated payment, its dated reversal
+// and a dated waiver, recorded at the given schema version.
+func valueDatedStream(t *testing.T, schema int) []journal.Record {
+	t.Helper()
+	s := &stream{schema: schema}
+	var p domain.Placement
+	amt := decimal.RequireFromString
+	for _, c := range []struct {
+		id  string
+		cmd domain.Command
+	}{
+		{"r-open", domain.Place{PlacementID: opened().PlacementID, CreditorID: "acme", ClaimNumber: "FEED-1", CustomerNumber: "K1",
+			Currency: "EUR", FeeRate: amt("0.2"), Invoices: feedInvoices(), At: feedT0}},
+		{"r-pay", domain.ReceivePayment{PaymentNumber: "P-1", Amount: amt("50"), Date: "2026-11-01", At: feedT0}},
+		{"r-reverse", domain.ReversePayment{PaymentNumber: "P-1", Reason: domain.ReversalReturned, Date: "2026-11-15", At: feedT0}},
+		{"r-waive", domain.PartialRecall{Waivers: []domain.Waiver{
+			{CreditWaiverNumber: "CW-1", InvoiceNumber: "I-2", ContractNumber: "C-1", Date: "2026-11-20", Amount: amt("10"), Currency: "EUR"}}, At: feedT0}},
+	} {
+		dec := domain.Decide(p, c.cmd)
+		require.NoError(t, dec.Err, c.id)
+		for _, e := range dec.Events {
+			p = domain.Evolve(p, e)
+		}
+		s.add(c.id, dec.Events...)
+	}
+	return s.records
+}
+
+// TestFeedIsValueDatedFromSchema5: a handover of schema 5 confirms each
+// invoice (INVOICE, its number, remaining amount, currency and contract)
+// before anything else of the claim; confirmations and documents carry the
+// value date as date and the booking time as bookedAt. Events of schema 4
+// have neither INVOICE items nor bookedAt.
+func TestFeedIsValueDatedFromSchema5(t *testing.T) {
+	items := projections.FeedItems(valueDatedStream(t, domain.SchemaVersion))
+	type row struct {
+		Sort                         uint64
+		Type, Kind, Number, Contract string
+		Amount, Currency, Date       string
+		BookedAt                     *time.Time
+	}
+	var got []row
+	for _, it := range items {
+		r := row{Sort: it.SortNumber, Type: it.Type}
+		switch {
+		case it.Confirmation != nil:
+			cf := it.Confirmation
+			r.Kind, r.Number, r.Contract, r.Amount, r.Currency, r.Date, r.BookedAt = cf.Type, cf.Number, cf.ContractNumber, decimal.Decimal(cf.Amount).String(), cf.Currency, cf.Date, cf.BookedAt
+		case it.AccountingDocument != nil:
+			doc := it.AccountingDocument
+			r.Kind, r.Number, r.Amount, r.Currency, r.Date, r.BookedAt = doc.Type, doc.Number, decimal.Decimal(doc.Amount).String(), doc.Currency, doc.Date, doc.BookedAt
+		default:
+			continue
+		}
+		got = append(got, r)
+	}
+	at := feedT0
+	assert.Equal(t, []row{
+		{0, "CONFIRMATION", "INVOICE", "I-1", "C-1", "100", "EUR", "2026-11-21", &at},
+		{1, "CONFIRMATION", "INVOICE", "I-2", "C-1", "300", "EUR", "2026-11-21", &at},
+		{2, "CONFIRMATION", "DIRECT_PAYMENT", "K1", "", "50", "EUR", "2026-11-01", &at},
+		{3, "ACCOUNTING_DOCUMENT", "DIRECT_PAYMENT", "FEED-1-AD001", "", "-50", "EUR", "2026-11-01", &at},
+		{4, "ACCOUNTING_DOCUMENT", "REALLOCATION", "FEED-1-AD002", "", "50", "EUR", "2026-11-15", &at},
+		{5, "CONFIRMATION", "PARTIAL_RECALL", "K1", "C-1", "10", "EUR", "2026-11-20", &at},
+		{6, "ACCOUNTING_DOCUMENT", "CREDIT_WAIVER", "FEED-1-AD003", "", "-10", "EUR", "2026-11-20", &at},
+	}, got)
+	b, err := json.Marshal(items[0])
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"bookedAt":"2026-11-21T09:00:00Z"`)
+
+	old, err := json.Marshal(projections.FeedItems(valueDatedStream(t, 4)))
+	require.NoError(t, err)
+	assert.NotContains(t, string(old), "bookedAt", "items of schema 4 events stay as they were")
+	assert.NotContains(t, string(old), `"INVOICE"`)
 }

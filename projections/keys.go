@@ -26,6 +26,7 @@ import (
 //	'e' creditor, latest time so far, command pos.   → (empty)                 (where a time window starts in 'g')
 //	'm' creditor                                     → creditor figures (JSON)
 //	'x' creditor, occurredAt, position               → reconciliation entry (JSON)
+//	'y' creditor, value date (midnight UTC), position → reconciliation entry (JSON) (the same, by value date)
 //	'i' actor, idempotency key                       → idempotency record (JSON)
 //	'h' resumeAt, placement id                       → (empty)                 (holds the ledger resumes by itself)
 //	'w' creditor                                     → webhook configuration (JSON)
@@ -49,6 +50,7 @@ const (
 	tEnvelope     = 'e'
 	tCreditor     = 'm'
 	tReconcile    = 'x'
+	tReconcileVal = 'y'
 	tIdempotency  = 'i'
 	tHold         = 'h'
 	tWebhook      = 'w'

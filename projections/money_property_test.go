@@ -173,7 +173,7 @@ func TestMoneyFollowsTheEvents(t *testing.T) {
 			}
 			require.Positive(t, reversals, "the sequence reversed some payments")
 
-			report, err := views.Reconciliation("acme", time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+			report, err := views.Reconciliation("acme", reconcile.BasisValue, time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
 			require.NoError(t, err)
 			for cur, w := range want {
 				got := report.Totals[cur]

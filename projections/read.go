@@ -368,9 +368,14 @@ func (v *Views) CreditorFeed(creditor string, from, to time.Time, typ string, af
 var maxTime = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Reconciliation reconciles a creditor's placements over [from, to) from
-// its entries in that window.
-func (v *Views) Reconciliation(creditor string, from, to time.Time) (reconcile.Report, error) {
-	prefix := key(v.generation(), tReconcile).str(creditor)
+// its entries in that window, on a basis: by value date (an entry's value
+// date at midnight UTC is in the window) or by booking time.
+func (v *Views) Reconciliation(creditor, basis string, from, to time.Time) (reconcile.Report, error) {
+	table := byte(tReconcileVal)
+	if basis == reconcile.BasisBooking {
+		table = tReconcile
+	}
+	prefix := key(v.generation(), table).str(creditor)
 	var entries []reconcile.Entry
 	err := v.scan(prefix.time(from), prefix.time(to), func(_, val []byte) (bool, error) {
 		var e reconcile.Entry
@@ -378,7 +383,7 @@ func (v *Views) Reconciliation(creditor string, from, to time.Time) (reconcile.R
 		entries = append(entries, e)
 		return true, err
 	})
-	return reconcile.FromEntries(creditor, from, to, entries), err
+	return reconcile.FromEntries(creditor, basis, from, to, entries), err
 }
 
 // DueResume is a held placement whose resumeAt has come.

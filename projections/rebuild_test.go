@@ -22,6 +22,7 @@ import (
 	"github.com/collections-ledger/ledger/eventstore/embedded"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
+	"github.com/collections-ledger/ledger/reconcile"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -167,13 +168,15 @@ func TestViewsLiveRestartedAndRebuiltAreIdentical(t *testing.T) {
 				fb, _, err := rebuilt.CreditorFeed(creditor, from, to, "", nil, 10_000)
 				require.NoError(t, err)
 				assert.Equal(t, fa, fb)
-				ra, err := live.Reconciliation(creditor, from, to)
-				require.NoError(t, err)
-				ja, _ := json.Marshal(ra.View())
-				rb, err := rebuilt.Reconciliation(creditor, from, to)
-				require.NoError(t, err)
-				jb, _ := json.Marshal(rb.View())
-				assert.JSONEq(t, string(ja), string(jb))
+				for _, basis := range []string{reconcile.BasisValue, reconcile.BasisBooking} {
+					ra, err := live.Reconciliation(creditor, basis, from, to)
+					require.NoError(t, err)
+					ja, _ := json.Marshal(ra.View())
+					rb, err := rebuilt.Reconciliation(creditor, basis, from, to)
+					require.NoError(t, err)
+					jb, _ := json.Marshal(rb.View())
+					assert.JSONEq(t, string(ja), string(jb))
+				}
 			}
 			for _, id := range ids {
 				events, err := journal.ReadPlacement(ctx, s, id)

@@ -22,7 +22,7 @@ import (
 // Version is the version of the views this code builds. It changes whenever
 // what the views hold, or how, changes; views of another version are rebuilt
 // from position 0.
-const Version = 6
+const Version = 7
 
 // Views is an instance's local store of read models: a Pebble database of
 // its own, beside the event store (or, with KurrentDB, on each instance).

@@ -55,11 +55,16 @@ type EntryView struct {
 	Fee           string `json:"fee"`
 	Position      uint64 `json:"position"`
 	Hash          string `json:"hash"`
+	// ValueDate is the event's value date, BookedAt when the ledger booked
+	// it (Date is the day it was booked).
+	ValueDate string `json:"valueDate"`
+	BookedAt  string `json:"bookedAt"`
 }
 
 // ReportView is a Report as served.
 type ReportView struct {
 	Creditor string                 `json:"creditor"`
+	Basis    string                 `json:"basis"`
 	From     string                 `json:"from"`
 	To       string                 `json:"to"`
 	Totals   map[string]AmountsView `json:"totals"`
@@ -78,12 +83,13 @@ func (e Entry) view() EntryView {
 		fee = decimal.Zero
 	}
 	return EntryView{Kind: e.Kind, Date: e.OccurredAt.UTC().Format(time.DateOnly), PlacementID: e.Placement.String(), ClaimNumber: e.ClaimNumber,
-		PaymentNumber: e.PaymentNumber, Reason: e.Reason, Currency: e.Currency, Amount: m(amount), Fee: m(fee), Position: e.Position, Hash: e.Hash}
+		PaymentNumber: e.PaymentNumber, Reason: e.Reason, Currency: e.Currency, Amount: m(amount), Fee: m(fee), Position: e.Position, Hash: e.Hash,
+		ValueDate: e.valueDate(), BookedAt: e.OccurredAt.UTC().Format(time.RFC3339Nano)}
 }
 
 // View formats a report.
 func (r Report) View() ReportView {
-	v := ReportView{Creditor: r.Creditor, From: r.From.UTC().Format("2006-01-02T15:04:05Z07:00"), To: r.To.UTC().Format("2006-01-02T15:04:05Z07:00"),
+	v := ReportView{Creditor: r.Creditor, Basis: r.Basis, From: r.From.UTC().Format("2006-01-02T15:04:05Z07:00"), To: r.To.UTC().Format("2006-01-02T15:04:05Z07:00"),
 		Totals: map[string]AmountsView{}, Lines: []LineView{}, Entries: []EntryView{}}
 	for cur, a := range r.Totals {
 		v.Totals[cur] = a.View(cur)
@@ -103,10 +109,11 @@ func (r Report) View() ReportView {
 
 // CSVHeader is the reconciliation CSV's first row.
 var CSVHeader = []string{"kind", "placementId", "claimNumber", "currency", "payments", "recovered", "fees", "netToCreditor", "waived", "recalled",
-	"reversals", "reversed", "date", "paymentNumber", "reason", "position", "hash"}
+	"reversals", "reversed", "date", "paymentNumber", "reason", "position", "hash", "valueDate", "bookedAt"}
 
 // WriteCSV writes a row per entry (kind payment, reversal, waiver or
-// recall: the event's figures, date, position and hash), a line per
+// recall: the event's figures, booking day, position, hash, value date and
+// booking time), a line per
 // placement, then a TOTAL line per currency. The entry rows of a currency
 // add up to its TOTAL row.
 func (r Report) WriteCSV(w io.Writer) error {
@@ -123,7 +130,8 @@ func (r Report) WriteCSV(w io.Writer) error {
 	}
 	for _, e := range r.Entries {
 		ev := e.view()
-		row(e.Kind, ev.PlacementID, e.ClaimNumber, e.Currency, e.Figures().View(e.Currency), ev.Date, e.PaymentNumber, e.Reason, strconv.FormatUint(e.Position, 10), e.Hash)
+		row(e.Kind, ev.PlacementID, e.ClaimNumber, e.Currency, e.Figures().View(e.Currency), ev.Date, e.PaymentNumber, e.Reason, strconv.FormatUint(e.Position, 10), e.Hash,
+			ev.ValueDate, ev.BookedAt)
 	}
 	v := r.View()
 	for _, l := range v.Lines {

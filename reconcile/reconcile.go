@@ -71,11 +71,25 @@ type Payment struct {
 	Hash          string          `json:"hash"`
 }
 
-// Report is the reconciliation of one creditor over [From, To): totals per
-// currency, a line per placement, and the entries (one per event counted,
-// in log order) the lines add up, each citing its event's position and hash.
+// Bases of a report's window: which date of an entry it selects by.
+const (
+	// BasisValue selects entries by value date: the day the money moved, as
+	// the client stated it (domain.ValueDate), at midnight UTC. The default.
+	BasisValue = "value"
+	// BasisBooking selects entries by when the ledger booked them.
+	BasisBooking = "booking"
+)
+
+// ValidBasis reports whether b names a basis.
+func ValidBasis(b string) bool { return b == BasisValue || b == BasisBooking }
+
+// Report is the reconciliation of one creditor over [From, To) on a Basis:
+// totals per currency, a line per placement, and the entries (one per event
+// counted, in log order) the lines add up, each citing its event's position
+// and hash.
 type Report struct {
 	Creditor string             `json:"creditor"`
+	Basis    string             `json:"basis"`
 	From     time.Time          `json:"from"`
 	To       time.Time          `json:"to"`
 	Totals   map[string]Amounts `json:"totals"`
@@ -109,6 +123,9 @@ type Entry struct {
 	Reason     string    `json:"reason,omitempty"`
 	Position   uint64    `json:"position"`
 	OccurredAt time.Time `json:"occurredAt"`
+	// ValueDate is the event's value date (YYYY-MM-DD, domain.ValueDate);
+	// OccurredAt is when it was booked.
+	ValueDate string `json:"valueDate"`
 	// Hash is the event's hash in the chain (hexadecimal): with Position,
 	// what an auditor checks the figure against (ledger verify, export).
 	Hash string `json:"hash"`
@@ -132,7 +149,7 @@ func (r Report) InCurrency(currency string) Report {
 			entries = append(entries, e)
 		}
 	}
-	out := FromEntries(r.Creditor, r.From, r.To, entries)
+	out := FromEntries(r.Creditor, r.Basis, r.From, r.To, entries)
 	out.Totals[currency] = out.Total(currency)
 	return out
 }
@@ -155,12 +172,12 @@ func (e Entry) Figures() Amounts {
 	return a
 }
 
-// FromEntries reconciles a creditor over [from, to) from its entries in
-// that window: a line per placement with entries in it (by claim number),
-// totals per currency, and the payments and reversals in log order for
-// statement matching.
-func FromEntries(creditor string, from, to time.Time, entries []Entry) Report {
-	r := Report{Creditor: creditor, From: from, To: to, Totals: map[string]Amounts{}, Entries: []Entry{}}
+// FromEntries reconciles a creditor over [from, to) on a basis from its
+// entries in that window: a line per placement with entries in it (by claim
+// number), totals per currency, and the payments and reversals in log order
+// for statement matching, each dated with its value date.
+func FromEntries(creditor, basis string, from, to time.Time, entries []Entry) Report {
+	r := Report{Creditor: creditor, Basis: basis, From: from, To: to, Totals: map[string]Amounts{}, Entries: []Entry{}}
 	lines := map[uuid.UUID]*Line{}
 	var order []uuid.UUID
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].Position < entries[j].Position })
@@ -180,7 +197,7 @@ func FromEntries(creditor string, from, to time.Time, entries []Entry) Report {
 			if e.Kind == KindReversal {
 				amount = amount.Neg()
 			}
-			r.Payments = append(r.Payments, Payment{Date: e.OccurredAt.UTC().Format(time.DateOnly), ClaimNumber: e.ClaimNumber,
+			r.Payments = append(r.Payments, Payment{Date: e.valueDate(), ClaimNumber: e.ClaimNumber,
 				PaymentNumber: e.PaymentNumber, Amount: amount, Currency: e.Currency, Position: e.Position, Hash: e.Hash})
 		}
 	}
@@ -196,4 +213,23 @@ func FromEntries(creditor string, from, to time.Time, entries []Entry) Report {
 	}
 	sort.SliceStable(r.Lines, func(i, j int) bool { return r.Lines[i].ClaimNumber < r.Lines[j].ClaimNumber })
 	return r
+}
+
+// valueDate is the entry's value date; the day it was booked for an entry
+// recorded without one.
+func (e Entry) valueDate() string {
+	if e.ValueDate != "" {
+		return e.ValueDate
+	}
+	return e.OccurredAt.UTC().Format(time.DateOnly)
+}
+
+// Dated is when the entry happened on a basis: its value date at midnight
+// UTC, or when it was booked.
+func (e Entry) Dated(basis string) time.Time {
+	if basis == BasisBooking {
+		return e.OccurredAt.UTC()
+	}
+	t, _ := time.Parse(time.DateOnly, e.valueDate())
+	return t
 }

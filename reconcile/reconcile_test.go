@@ -27,8 +27,16 @@ import (
 
 func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
-// report brings views of the store up to date and reconciles creditor.
+// report brings views of the store up to date and reconciles creditor over
+// a window of booking time.
 func report(t *testing.T, s eventstore.Store, creditor string, from, to time.Time) reconcile.Report {
+	t.Helper()
+	return reportOn(t, s, creditor, reconcile.BasisBooking, from, to)
+}
+
+// reportOn brings views of the store up to date and reconciles creditor on
+// a basis.
+func reportOn(t *testing.T, s eventstore.Store, creditor, basis string, from, to time.Time) reconcile.Report {
 	t.Helper()
 	v, err := projections.OpenViews(filepath.Join(t.TempDir(), "views"), projections.ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
@@ -36,7 +44,7 @@ func report(t *testing.T, s eventstore.Store, creditor string, from, to time.Tim
 	r := projections.NewRunner(s, v, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	r.Once = true
 	require.NoError(t, r.Run(context.Background()))
-	rep, err := v.Reconciliation(creditor, from, to)
+	rep, err := v.Reconciliation(creditor, basis, from, to)
 	require.NoError(t, err)
 	return rep
 }
@@ -212,7 +220,7 @@ func TestMatchEveryKind(t *testing.T) {
 func TestMatchReversals(t *testing.T) {
 	// A payment reversed in the window: both lines in the ledger, netting to
 	// zero; the statement lists the reversal as a negative line.
-	rep := reconcile.FromEntries("acme", time.Time{}, time.Now(), []reconcile.Entry{
+	rep := reconcile.FromEntries("acme", reconcile.BasisBooking, time.Time{}, time.Now(), []reconcile.Entry{
 		{Kind: reconcile.KindPayment, ClaimNumber: "CL-1", Currency: "EUR", PaymentNumber: "P-1", Amount: d("10"), Fee: d("2"), Position: 3, Hash: "aa",
 			OccurredAt: time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC)},
 		{Kind: reconcile.KindReversal, ClaimNumber: "CL-1", Currency: "EUR", PaymentNumber: "P-1", Amount: d("10"), Fee: d("-2"), Position: 7, Hash: "bb",
@@ -282,7 +290,7 @@ func TestSeriesAddsUpToTheTotals(t *testing.T) {
 		{Kind: reconcile.KindWaiver, Currency: "EUR", Amount: d("7"), Position: 4, OccurredAt: at(4, 9)},
 		{Kind: reconcile.KindPayment, Placement: uuid.New(), Currency: "USD", Amount: d("99"), Fee: d("9"), Position: 5, OccurredAt: at(2, 9)},
 	}
-	r := reconcile.FromEntries("acme", at(1, 0), at(5, 0), entries)
+	r := reconcile.FromEntries("acme", reconcile.BasisBooking, at(1, 0), at(5, 0), entries)
 	days := reconcile.Series(r, "EUR", false)
 	require.Len(t, days, 4)
 	assert.Equal(t, []string{"2024-05-01", "2024-05-02", "2024-05-03", "2024-05-04"}, []string{days[0].Label, days[1].Label, days[2].Label, days[3].Label})
@@ -302,4 +310,79 @@ func TestSeriesAddsUpToTheTotals(t *testing.T) {
 	assert.True(t, months[0].Recovered.Equal(total.Recovered))
 	assert.Equal(t, 4, reconcile.Periods(at(1, 0), at(4, 5), false))
 	assert.Equal(t, 13, reconcile.Periods(at(1, 0), at(1, 0).AddDate(1, 0, 0), true))
+}
+
+// TestReportSelectsByValueDateOrBookingTime: a payment dated (value date)
+// 2024-08-01, its reversal dated 2024-08-03 and a waiver dated 2024-08-02,
+// all booked today, are in a value-basis window of their value dates and a
+// booking-basis window of today, and neither in the other's; entries carry
+// both dates, and statement matching goes by value date.
+func TestReportSelectsByValueDateOrBookingTime(t *testing.T) {
+	s, err := embedded.Open(t.TempDir(), embedded.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	h := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
+	ctx := context.Background()
+	res, err := h.Place(ctx, command.Request{Actor: "acme", RequestID: "r"}, domain.Place{PlacementID: uuid.New(), CreditorID: "acme",
+		ClaimNumber: "VD-1", CustomerNumber: "K", Currency: "EUR", FeeRate: d("0.1"),
+		Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: d("1000"), DueDate: "2024-01-01"}}})
+	require.NoError(t, err)
+	id := res.Placement.ID
+	for _, c := range []func(at time.Time) domain.Command{
+		func(at time.Time) domain.Command {
+			return domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("100"), Date: "2024-08-01", At: at}
+		},
+		func(at time.Time) domain.Command {
+			return domain.PartialRecall{Waivers: []domain.Waiver{{InvoiceNumber: "A", ContractNumber: "C", Date: "2024-08-02", Amount: d("5"), Currency: "EUR"}}, At: at}
+		},
+		func(at time.Time) domain.Command {
+			return domain.ReversePayment{PaymentNumber: "P-1", Reason: domain.ReversalReturned, Date: "2024-08-03", At: at}
+		},
+	} {
+		_, err := h.Execute(ctx, id, command.Request{Actor: "acme", RequestID: "r"}, c)
+		require.NoError(t, err)
+	}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	day := func(s string) time.Time { t, _ := domain.ParseDate(s); return t }
+	kinds := func(r reconcile.Report) []string {
+		var out []string
+		for _, e := range r.Entries {
+			out = append(out, e.Kind+" "+e.ValueDate)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name     string
+		basis    string
+		from, to time.Time
+		want     []string
+	}{
+		{"OKValueFirstDay", reconcile.BasisValue, day("2024-08-01"), day("2024-08-02"), []string{"payment 2024-08-01"}},
+		{"OKValueAllThree", reconcile.BasisValue, day("2024-08-01"), day("2024-08-04"), []string{"payment 2024-08-01", "waiver 2024-08-02", "reversal 2024-08-03"}},
+		{"OKValueNotToday", reconcile.BasisValue, today, today.AddDate(0, 0, 1), nil},
+		{"OKBookingToday", reconcile.BasisBooking, today, today.AddDate(0, 0, 1), []string{"payment 2024-08-01", "waiver 2024-08-02", "reversal 2024-08-03"}},
+		{"OKBookingNotOnValueDates", reconcile.BasisBooking, day("2024-08-01"), day("2024-08-04"), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := reportOn(t, s, "acme", tc.basis, tc.from, tc.to)
+			assert.Equal(t, tc.want, kinds(r))
+			assert.Equal(t, tc.basis, r.View().Basis)
+		})
+	}
+	r := reportOn(t, s, "acme", reconcile.BasisValue, day("2024-08-01"), day("2024-08-04"))
+	v := r.View()
+	assert.Equal(t, "2024-08-01", v.Entries[0].ValueDate)
+	assert.Equal(t, time.Now().UTC().Format(time.DateOnly), v.Entries[0].Date, "date stays the booking day")
+	assert.NotEmpty(t, v.Entries[0].BookedAt)
+	require.Len(t, r.Payments, 2)
+	assert.Equal(t, []string{"2024-08-01", "2024-08-03"}, []string{r.Payments[0].Date, r.Payments[1].Date}, "statements match by value date")
+	days := reconcile.Series(r, "EUR", false)
+	require.Len(t, days, 3)
+	assert.Equal(t, "100", days[0].Recovered.String())
+	assert.Equal(t, "5", days[1].Waived.String())
+	assert.Equal(t, "100", days[2].Reversed.String())
+	var csv strings.Builder
+	require.NoError(t, r.WriteCSV(&csv))
+	assert.Contains(t, strings.SplitN(csv.String(), "\n", 2)[0], "valueDate,bookedAt")
+	assert.Contains(t, csv.String(), ",2024-08-01,")
 }

@@ -13,8 +13,9 @@ type Bucket struct {
 }
 
 // Series splits a report's entries in one currency into consecutive days
-// (or months) from its From up to its To: every period has a bucket, empty
-// or not, and the buckets add up to the report's total for the currency.
+// (or months) from its From up to its To, each entry in the period of its
+// date on the report's basis: every period has a bucket, empty or not, and
+// the buckets add up to the report's total for the currency.
 func Series(r Report, currency string, byMonth bool) []Bucket {
 	start, step, label := r.From.UTC().Truncate(24*time.Hour), func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }, time.DateOnly
 	if byMonth {
@@ -29,7 +30,7 @@ func Series(r Report, currency string, byMonth bool) []Bucket {
 		if e.Currency != currency {
 			continue
 		}
-		at := e.OccurredAt.UTC()
+		at := e.Dated(r.Basis)
 		// Buckets are in order and contiguous: find the one that holds at.
 		lo, hi := 0, len(out)
 		for lo < hi {

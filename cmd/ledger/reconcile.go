@@ -19,17 +19,18 @@ import (
 // time from the read models (caught up with the store first), as a table or
 // as JSON; with -statement, it also matches the creditor's statement of
 // direct payments against the ledger's payments. Besides openForCLIAt's
-// codes, it returns 2 for a bad creditor or window or an unreadable
+// codes, it returns 2 for a bad creditor, window or basis or an unreadable
 // statement, 1 when the report cannot be made or the statement does not
 // match, and 0 otherwise.
 func reconcileCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	var creditor, from, to, statement, claims, viewsDir string
+	var creditor, from, to, basis, statement, claims, viewsDir string
 	var asJSON bool
 	store, location, code, ok := openForCLIAt("reconcile", args, getenv, stderr, func(fs *flag.FlagSet) {
 		envString(fs, &viewsDir, "LEDGER_VIEWS", getenv, "", "the read models' directory (default: beside the embedded store)")
 		fs.StringVar(&creditor, "creditor", "", "the creditor (required)")
 		fs.StringVar(&from, "from", "", "start, inclusive (RFC 3339 or YYYY-MM-DD)")
 		fs.StringVar(&to, "to", "", "end, exclusive (RFC 3339 or YYYY-MM-DD)")
+		fs.StringVar(&basis, "basis", reconcile.BasisValue, "select entries by value date (value) or by booking time (booking)")
 		fs.StringVar(&statement, "statement", "", "the creditor's statement of direct payments (CSV: date,claimNumber,paymentNumber,amount,currency)")
 		fs.StringVar(&claims, "claims", "", "with -statement: match it against these claims' payments only (claim numbers, comma-separated), not every payment of the creditor in the window")
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
@@ -43,6 +44,9 @@ func reconcileCmd(ctx context.Context, args []string, getenv func(string) string
 		return 2
 	}
 	window, err := parseWindow(from, to)
+	if err == nil && !reconcile.ValidBasis(basis) {
+		err = fmt.Errorf("-basis %q is neither value nor booking", basis)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "ledger reconcile:", err)
 		return 2
@@ -60,7 +64,7 @@ func reconcileCmd(ctx context.Context, args []string, getenv func(string) string
 		return 1
 	}
 	defer views.Close()
-	r, err := views.Reconciliation(creditor, window[0], window[1])
+	r, err := views.Reconciliation(creditor, basis, window[0], window[1])
 	if err != nil {
 		fmt.Fprintln(stderr, "ledger reconcile:", err)
 		return 1
