@@ -119,6 +119,9 @@ type PlacementOpened struct {
 	// PersonalData is the debtor's personal data from a claims-API
 	// handover, sealed (see package pii); absent when none was given.
 	PersonalData *SealedData `json:"personalData,omitempty"`
+	// Charges are the costs and interests handed over with the claim,
+	// receivables of their own (absent when none were).
+	Charges []Charge `json:"charges,omitempty"`
 }
 
 type EmailSequenceStarted struct {
@@ -146,6 +149,9 @@ type PlacementRecalled struct {
 	OutstandingAmount decimal.Decimal `json:"outstandingAmount"`
 	SequencesPaused   int             `json:"sequencesPaused"`
 	CallsCancelled    int             `json:"callsCancelled"`
+	// Charges are the costs and interests the recall cancelled beside the
+	// principal (OutstandingAmount); absent when none were open.
+	Charges *Split `json:"charges,omitempty"`
 }
 
 type SequencesPaused struct {
@@ -215,6 +221,10 @@ type PaymentReceived struct {
 	RecoveredAmount decimal.Decimal `json:"recoveredAmount"`
 	FeeAmount       decimal.Decimal `json:"feeAmount"`
 	ReceivedAt      time.Time       `json:"receivedAt"`
+	// Split is what of Amount went to costs, interests and the overpayment
+	// (the rest is principal, in Allocations); absent when nothing did.
+	// RecoveredAmount and FeeAmount count the principal alone.
+	Split *Split `json:"split,omitempty"`
 }
 
 // Reasons a payment is reversed.
@@ -247,6 +257,9 @@ type PaymentReversed struct {
 	RecoveredAmount decimal.Decimal `json:"recoveredAmount"`
 	FeeAmount       decimal.Decimal `json:"feeAmount"`
 	ReversedAt      time.Time       `json:"reversedAt"`
+	// Split is the payment's split, taken back with it (absent when it had
+	// none).
+	Split *Split `json:"split,omitempty"`
 }
 
 // ReopenedPaymentReversed is why a placement paid in full is active again.
