@@ -242,8 +242,11 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 		cl := base(0, ItemClosing)
 		cl.Closing = &Closing{Date: date, Type: "FULL_PAYMENT"}
 		c.closing = append(c.closing, cl)
-	case domain.PlacementOpened, domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
-		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.PaymentReversed, domain.DebtorContactChanged:
+	case domain.PlacementOpened:
+		c.items = append(c.items, chargeConfirmations(e, date, base)...)
+	case domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
+		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.PaymentReversed, domain.DebtorContactChanged,
+		domain.DebitAdded:
 		// No item of their own (see FeedEvents).
 	default:
 		panic(fmt.Sprintf("projections: the feed has no rule for event type %s", se.Event.EventType()))
@@ -252,14 +255,19 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 
 // FeedEvents sorts the event types for the transaction feed. Outreach,
 // scores and contact changes are not the creditor's business in the feed;
-// a reversal shows as its document (and a REOPENED item), not by itself.
+// a reversal shows as its document (and a REOPENED item), not by itself, and
+// so does a debit (its DEBIT document). An opening is classed as ignored
+// because an opening as such has no item (TestSwitchesAgreeWithTheirClasses
+// drives each type with an empty payload); only the costs and interests a
+// handover carries get items, a CLIENT_COSTS or CLIENT_INTERESTS
+// CONFIRMATION each (chargeConfirmations).
 var FeedEvents = domain.EventClasses{
 	Handled: []string{domain.TypeCreditWaiverIssued, domain.TypePlacementRecalled, domain.TypeRecallRejected, domain.TypePaymentReceived,
 		domain.TypePlacementPaused, domain.TypePlacementResumed, domain.TypePlacementReopened, domain.TypeAccountingDocumentIssued,
 		domain.TypePlacementPaid},
 	Ignored: []string{domain.TypePlacementOpened, domain.TypeEmailSequenceStarted, domain.TypeCallScheduled, domain.TypeCallDialed,
 		domain.TypeCallCompleted, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
-		domain.TypePaymentReversed, domain.TypeDebtorContactChanged},
+		domain.TypePaymentReversed, domain.TypeDebtorContactChanged, domain.TypeDebitAdded},
 }
 
 // statusChange is the STATUS item of a pause, a resume or a reopening of
