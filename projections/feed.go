@@ -205,9 +205,10 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 		}
 		c.items = append(c.items, it)
 	case domain.PlacementRecalled:
-		if !traced || !e.OutstandingAmount.IsZero() { // waivers that cleared the claim confirm no recall of 0
+		recalled := e.OutstandingAmount.Add(e.Charges.Total()) // the costs and interests it cancelled too
+		if !traced || !recalled.IsZero() {                     // waivers that cleared the claim confirm no recall of 0
 			it := base(0, ItemConfirmation)
-			it.Confirmation = &Confirmation{Date: date, Type: "RECALL", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.OutstandingAmount)}
+			it.Confirmation = &Confirmation{Date: date, Type: "RECALL", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(recalled)}
 			c.items = append(c.items, it)
 		}
 		cl := base(1, ItemClosing)
