@@ -428,8 +428,8 @@ func decidePlace(p Placement, c Place) Decision {
 // for a recall PlacementRecalled first, for a full payment PlacementPaid.
 // Active sequences are paused and scheduled calls cancelled; a call in
 // progress is left to finish. A recall's CANCELLATION document cancels what
-// was outstanding; when nothing was (waivers cleared the claim), there is
-// none rather than one of 0.
+// was outstanding, costs and interests included; when nothing was (waivers
+// cleared the claim), there is none rather than one of 0.
 func closeOut(p Placement, at time.Time, recall bool) []Event {
 	at = at.UTC()
 	var seqs, calls []uuid.UUID

@@ -235,7 +235,8 @@ const (
 )
 
 // PaymentReversed takes an earlier payment back: its allocations are open
-// again on their invoices, the recovered amount goes down by its amount and
+// again on their invoices (and its split on the costs, interests and
+// overpayment), the recovered amount goes down by its principal part and
 // the fee is recomputed from the new total. It carries what the placement
 // remembers of the payment, so a reader that did not see the payment (a
 // state started from a snapshot) knows it as well as one that did.
