@@ -28,6 +28,8 @@ type Place struct {
 	At             time.Time
 	// PersonalData is the debtor's personal data, sealed by the caller.
 	PersonalData *SealedData
+	// Charges are the costs and interests handed over with the claim.
+	Charges []Charge
 }
 
 type StartEmailSequence struct {
@@ -86,6 +88,10 @@ type ReceivePayment struct {
 	Date           string
 	Description    string
 	AllocateTo     string
+	// Overpay takes what is more than the claim has open as an
+	// overpayment (the claims API's payments); without it such a payment
+	// is refused (payment-received).
+	Overpay bool
 }
 
 func (Place) CommandType() string               { return "place" }
@@ -313,6 +319,8 @@ func decide(p Placement, c Command) Decision {
 		return decideResume(p, c)
 	case ReversePayment:
 		return decideReversal(p, c)
+	case AddDebit:
+		return decideDebit(p, c)
 	case ChangeDebtorContact:
 		if c.ChangeID == uuid.Nil || c.PersonalData == nil {
 			return refuse(Invalid(FieldError{Field: "customer", Message: "personal data is required"}))
@@ -452,13 +460,14 @@ func decidePlace(p Placement, c Place) Decision {
 			add(f+".originalAmount", "must not be less than what remains of it")
 		}
 	}
+	errs = append(errs, handoverCharges(c)...)
 	if len(errs) > 0 {
 		return refuse(Invalid(errs...))
 	}
 	return ok(PlacementOpened{
 		PlacementID: c.PlacementID, CreditorID: c.CreditorID, ClaimNumber: c.ClaimNumber,
 		CustomerNumber: c.CustomerNumber, Currency: c.Currency, FeeRate: c.FeeRate,
-		Invoices: slices.Clone(c.Invoices), OpenedAt: c.At.UTC(), PersonalData: c.PersonalData,
+		Invoices: slices.Clone(c.Invoices), OpenedAt: c.At.UTC(), PersonalData: c.PersonalData, Charges: slices.Clone(c.Charges),
 	})
 }
 
@@ -466,8 +475,8 @@ func decidePlace(p Placement, c Place) Decision {
 // for a recall PlacementRecalled first, for a full payment PlacementPaid.
 // Active sequences are paused and scheduled calls cancelled; a call in
 // progress is left to finish. A recall's CANCELLATION document cancels what
-// was outstanding; when nothing was (waivers cleared the claim), there is
-// none rather than one of 0.
+// was outstanding, costs and interests included; when nothing was (waivers
+// cleared the claim), there is none rather than one of 0.
 func closeOut(p Placement, at time.Time, recall bool) []Event {
 	at = at.UTC()
 	var seqs, calls []uuid.UUID
@@ -484,7 +493,8 @@ func closeOut(p Placement, at time.Time, recall bool) []Event {
 	var events []Event
 	outstanding := p.Outstanding()
 	if recall {
-		events = append(events, PlacementRecalled{RecalledAt: at, OutstandingAmount: outstanding, SequencesPaused: len(seqs), CallsCancelled: len(calls)})
+		events = append(events, PlacementRecalled{RecalledAt: at, OutstandingAmount: outstanding, SequencesPaused: len(seqs), CallsCancelled: len(calls),
+			Charges: openCharges(p)})
 	} else {
 		events = append(events, PlacementPaid{PaidAt: at})
 	}
@@ -493,16 +503,17 @@ func closeOut(p Placement, at time.Time, recall bool) []Event {
 		CallsCancelled{CallIDs: orEmpty(calls)},
 		OutcomeScoreSnapshotted{Score: OutcomeScore(p.Recovered, p.Original), RecoveredAmount: p.Recovered, OriginalAmount: p.Original},
 	)
-	if recall && outstanding.IsPositive() { // nothing outstanding (waivers cleared it): no document of 0
+	if recall && p.TotalOpen().IsPositive() { // nothing outstanding (waivers cleared it): no document of 0
 		doc := AccountingDocumentIssued{
 			DocumentNumber: documentNumber(p, 0), Type: DocCancellation, Date: at.Format(time.DateOnly),
-			Amount: outstanding.Neg(), Currency: p.Currency, LineItems: []LineItem{},
+			Amount: p.TotalOpen().Neg(), Currency: p.Currency, LineItems: []LineItem{},
 		}
 		for _, inv := range p.Invoices {
 			if inv.Open.IsPositive() {
 				doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open.Neg()})
 			}
 		}
+		doc.LineItems = append(doc.LineItems, chargeLines(openCharges(p))...)
 		events = append(events, doc)
 	}
 	return events
@@ -557,7 +568,7 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 	for _, e := range events {
 		after = Evolve(after, e)
 	}
-	if after.Outstanding().IsZero() {
+	if after.TotalOpen().IsZero() {
 		events = append(events, closeOut(after, at, true)...)
 	}
 	return ok(events...)
@@ -695,16 +706,15 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	if d := decidePaymentDetails(p, c); d != nil {
 		return *d
 	}
-	outstanding := p.Outstanding()
-	if c.Amount.GreaterThan(outstanding) {
+	if outstanding := p.TotalOpen(); !c.Overpay && c.Amount.GreaterThan(outstanding) {
 		e := *ErrAmountExceeds
 		e.Message = fmt.Sprintf("the payment of %s is more than the %s still owed", FormatMoney(c.Amount, p.Currency), FormatMoney(outstanding, p.Currency))
 		e.Fields = []FieldError{{Field: "amount", Message: e.Message}}
 		return refuse(&e)
 	}
 	at := c.At.UTC()
-	allocs, lines := allocate(p, c)
-	recovered := p.Recovered.Add(c.Amount)
+	allocs, lines, split := allocatePayment(p, c)
+	recovered := p.Recovered.Add(c.Amount.Sub(split.Total())) // the principal: what earns a fee
 	number := c.PaymentNumber
 	if number == "" {
 		number = documentNumber(p, 0) // every payment can be named, to reverse it
@@ -712,18 +722,18 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	events := []Event{
 		PaymentReceived{
 			PaymentNumber: number, InvoiceNumber: c.InvoiceNumber, Date: c.Date, Description: c.Description, AllocateTo: c.AllocateTo, Amount: c.Amount, Currency: p.Currency, Allocations: allocs,
-			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReceivedAt: at,
+			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReceivedAt: at, Split: split,
 		},
 		AccountingDocumentIssued{
 			DocumentNumber: documentNumber(p, 0), Type: DocDirectPayment, Date: valueDateOr(c.Date, at),
 			Amount: c.Amount.Neg(), Currency: p.Currency, LineItems: lines, PaymentNumber: number,
 		},
 	}
-	if c.Amount.Equal(outstanding) { // paid in full: close it, from the state the payment leaves
-		after := p
-		for _, e := range events {
-			after = Evolve(after, e)
-		}
+	after := p
+	for _, e := range events {
+		after = Evolve(after, e)
+	}
+	if after.TotalOpen().IsZero() { // paid in full: close it, from the state the payment leaves
 		events = append(events, closeOut(after, at, false)...)
 	}
 	return ok(events...)
@@ -751,10 +761,20 @@ func allocate(p Placement, c ReceivePayment) ([]Allocation, []LineItem) {
 		}
 		a := decimal.Min(left, inv.Open)
 		allocs = append(allocs, Allocation{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: a})
-		lines = append(lines, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: a.Neg(), AllocateTo: c.AllocateTo})
+		lines = append(lines, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: a.Neg(), AllocateTo: principalLine(c.AllocateTo)})
 		left = left.Sub(a)
 	}
 	return allocs, lines
+}
+
+// principalLine is the allocateTo of a principal line of a payment that
+// named allocateTo: PRINCIPAL_CLAIM whatever it named (the part went to the
+// principal), "" when it named none (payment-received), as before.
+func principalLine(allocateTo string) string {
+	if allocateTo == "" {
+		return ""
+	}
+	return AllocatePrincipal
 }
 
 // paymentDifference names what of a payment differs from the one first
@@ -847,7 +867,7 @@ func decideReversal(p Placement, c ReversePayment) Decision {
 		return refuse(err)
 	}
 	at := c.At.UTC()
-	recovered := p.Recovered.Sub(pay.Amount)
+	recovered := p.Recovered.Sub(pay.Amount.Sub(pay.Split.Total()))
 	docType := DocReallocation
 	if c.Reason == ReversalEnteredInError {
 		docType = DocCancellation
@@ -856,12 +876,20 @@ func decideReversal(p Placement, c ReversePayment) Decision {
 	for _, a := range pay.Allocations {
 		lines = append(lines, LineItem{InvoiceNumber: a.InvoiceNumber, ContractNumber: a.ContractNumber, Amount: a.Amount, AllocateTo: pay.AllocateTo})
 	}
+	if pay.Split != nil {
+		for i := range lines {
+			lines[i].AllocateTo = AllocatePrincipal
+		}
+		for _, l := range chargeLines(pay.Split) {
+			lines = append(lines, LineItem{Amount: l.Amount.Neg(), AllocateTo: l.AllocateTo})
+		}
+	}
 	events := []Event{
 		PaymentReversed{
 			PaymentNumber: c.PaymentNumber, Reason: c.Reason, Amount: pay.Amount, Currency: p.Currency,
 			Allocations: slices.Clone(pay.Allocations), OriginalDocument: pay.Document, PaymentRevision: done.Revision,
 			InvoiceNumber: pay.InvoiceNumber, Date: pay.Date, Description: pay.Description, AllocateTo: pay.AllocateTo,
-			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReversedAt: at, ValueDate: c.Date,
+			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReversedAt: at, ValueDate: c.Date, Split: pay.Split,
 		},
 		AccountingDocumentIssued{
 			DocumentNumber: documentNumber(p, 0), Type: docType, Date: valueDateOr(c.Date, at),
@@ -869,7 +897,9 @@ func decideReversal(p Placement, c ReversePayment) Decision {
 			OriginalType: DocDirectPayment, OriginalNumber: pay.Document, PaymentNumber: c.PaymentNumber,
 		},
 	}
-	if p.Status == StatusPaid { // active again, and so is the outreach the payoff stopped
+	// Active again, and so is the outreach the payoff stopped; unless all
+	// the reversal takes back is an overpayment (the claim stays settled).
+	if p.Status == StatusPaid && pay.Amount.GreaterThan(pay.Split.overpaid()) {
 		events = append(events, PlacementReopened{Reason: ReopenedPaymentReversed, PaymentNumber: c.PaymentNumber, ReopenedAt: at,
 			Sequences: resumed(p.PaidPaused, at)})
 	}

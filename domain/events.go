@@ -127,6 +127,9 @@ type PlacementOpened struct {
 	// PersonalData is the debtor's personal data from a claims-API
 	// handover, sealed (see package pii); absent when none was given.
 	PersonalData *SealedData `json:"personalData,omitempty"`
+	// Charges are the costs and interests handed over with the claim,
+	// receivables of their own (absent when none were).
+	Charges []Charge `json:"charges,omitempty"`
 }
 
 type EmailSequenceStarted struct {
@@ -154,6 +157,9 @@ type PlacementRecalled struct {
 	OutstandingAmount decimal.Decimal `json:"outstandingAmount"`
 	SequencesPaused   int             `json:"sequencesPaused"`
 	CallsCancelled    int             `json:"callsCancelled"`
+	// Charges are the costs and interests the recall cancelled beside the
+	// principal (OutstandingAmount); absent when none were open.
+	Charges *Split `json:"charges,omitempty"`
 }
 
 type SequencesPaused struct {
@@ -224,6 +230,10 @@ type PaymentReceived struct {
 	RecoveredAmount decimal.Decimal `json:"recoveredAmount"`
 	FeeAmount       decimal.Decimal `json:"feeAmount"`
 	ReceivedAt      time.Time       `json:"receivedAt"`
+	// Split is what of Amount went to costs, interests and the overpayment
+	// (the rest is principal, in Allocations); absent when nothing did.
+	// RecoveredAmount and FeeAmount count the principal alone.
+	Split *Split `json:"split,omitempty"`
 }
 
 // Reasons a payment is reversed.
@@ -234,7 +244,8 @@ const (
 )
 
 // PaymentReversed takes an earlier payment back: its allocations are open
-// again on their invoices, the recovered amount goes down by its amount and
+// again on their invoices (and its split on the costs, interests and
+// overpayment), the recovered amount goes down by its principal part and
 // the fee is recomputed from the new total. It carries what the placement
 // remembers of the payment, so a reader that did not see the payment (a
 // state started from a snapshot) knows it as well as one that did.
@@ -259,6 +270,9 @@ type PaymentReversed struct {
 	// ValueDate is the reversal's own value date (YYYY-MM-DD), when the
 	// client gave one (schema 5 on); Date above is the payment's.
 	ValueDate string `json:"valueDate,omitempty"`
+	// Split is the payment's split, taken back with it (absent when it had
+	// none).
+	Split *Split `json:"split,omitempty"`
 }
 
 // ReopenedPaymentReversed is why a placement paid in full is active again.

@@ -90,6 +90,9 @@ type Placement struct {
 	WaiverNumbers  Numbers
 	// PersonalData is the debtor's personal data as handed over, sealed.
 	PersonalData *SealedData `json:",omitempty"`
+	// Charges are the claim's costs, interests and overpayment (nil when it
+	// never had any).
+	Charges *ChargeBook `json:",omitempty"`
 	// Version counts the events folded: the next event's revision.
 	Version uint64
 }
@@ -115,6 +118,8 @@ type PaymentRecord struct {
 	Date          string `json:",omitempty"`
 	Description   string `json:",omitempty"`
 	AllocateTo    string `json:",omitempty"`
+	// Split is what of it went to costs, interests, the overpayment.
+	Split *Split `json:",omitempty"`
 	// Reversal is the reason it was reversed ("" while it stands), at
 	// ReversalRevision.
 	Reversal         string `json:",omitempty"`
@@ -142,7 +147,8 @@ func PaymentNumberOf(p Placement, e PaymentReceived) string {
 // Exists reports whether the placement was opened.
 func (p *Placement) Exists() bool { return p.ID != uuid.Nil }
 
-// Outstanding is what is still owed: original − waived − recovered.
+// Outstanding is the principal still owed: original − waived − recovered
+// (TotalOpen adds the costs and interests).
 func (p *Placement) Outstanding() decimal.Decimal {
 	return p.Original.Sub(p.Waived).Sub(p.Recovered)
 }
@@ -178,7 +184,9 @@ func Evolve(p Placement, e Event) Placement {
 	revision := p.Version
 	switch e := e.(type) {
 	case PlacementOpened:
-		p = openedState(e)
+		p = evolveCharges(openedState(e), e.Charges, revision)
+	case DebitAdded:
+		p = evolveCharges(p, []Charge{e.Charge}, revision)
 	case EmailSequenceStarted, CallScheduled, CallDialed, CallCompleted, SequencesPaused, CallsCancelled:
 		p = evolveOutreach(p, e)
 	case CreditWaiverIssued, PaymentReceived, PaymentReversed:
@@ -193,6 +201,7 @@ func Evolve(p Placement, e Event) Placement {
 	case PlacementRecalled:
 		at := e.RecalledAt
 		p.Status, p.ResolvedAt, p.Pause = StatusRecalled, &at, nil
+		p = withSplit(p, e.Charges, 1, true)
 	case PlacementReopened:
 		p.Status, p.ResolvedAt, p.OutcomeScore, p.PaidPaused = StatusActive, nil, nil, nil
 		p.Sequences = resumeSequences(p.Sequences, e.Sequences)
@@ -296,8 +305,9 @@ func evolveMoney(p Placement, e Event, revision uint64) Placement {
 			}
 		}
 		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
+		p = withSplit(p, e.Split, 1, false)
 		p.PaymentNumbers = p.PaymentNumbers.With(PaymentNumberOf(p, e), processedPayment(PaymentRecord{Amount: e.Amount, Document: documentNumber(p, 0),
-			Allocations: e.Allocations, InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo}, revision))
+			Allocations: e.Allocations, InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo, Split: e.Split}, revision))
 	case PaymentReversed:
 		for _, a := range e.Allocations {
 			if inv := p.invoice(a.InvoiceNumber); inv != nil {
@@ -305,10 +315,11 @@ func evolveMoney(p Placement, e Event, revision uint64) Placement {
 			}
 		}
 		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
+		p = withSplit(p, e.Split, -1, false)
 		// Everything about the payment is in the event: a state that never
 		// saw the payment (started from a snapshot) learns it here whole.
 		p.PaymentNumbers = p.PaymentNumbers.With(e.PaymentNumber, processedPayment(PaymentRecord{Amount: e.Amount, Document: e.OriginalDocument,
-			Allocations: e.Allocations, InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo,
+			Allocations: e.Allocations, InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo, Split: e.Split,
 			Reversal: e.Reason, ReversalRevision: revision}, e.PaymentRevision))
 	default:
 		panic(noRule("evolveMoney", e))

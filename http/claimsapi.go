@@ -59,9 +59,9 @@ type claimRequest struct {
 	FeeRate     json.RawMessage `json:"feeRate"`
 	Customer    *claimCustomer  `json:"customer"`
 	Contracts   []claimContract `json:"contracts"`
-	// Accepted and not kept: the ledger collects the principal.
-	Costs     json.RawMessage `json:"costs"`
-	Interests json.RawMessage `json:"interests"`
+	// Receivables of their own beside the principal, in its currency.
+	Costs     []claimCharge `json:"costs"`
+	Interests []claimCharge `json:"interests"`
 }
 
 // invoicePath matches a domain field path of a placement's invoice.
@@ -93,6 +93,9 @@ func (r claimRequest) toPlace(creditor string) (domain.Place, func(error) error,
 		return cmd, nil, err
 	}
 	cmd.Invoices, cmd.Currency = invoices, currency
+	if cmd.Charges, err = handoverCharges(r.Costs, r.Interests, currency); err != nil {
+		return cmd, nil, err
+	}
 	return cmd, renameInvoiceFields(paths), nil
 }
 
@@ -237,7 +240,9 @@ type claimPaymentRequest struct {
 }
 
 // claimPayment is POST /v1/claims/{claimNumber}/payments: a payment as
-// payment-received records it, allocated to the invoice it names.
+// payment-received records it, allocated to the invoice it names (or to
+// allocateTo's bucket, then costs, interests, principal), except that what
+// is more than the claim has open is kept as an overpayment, not refused.
 func (s *Server) claimPayment(c echo.Context) error {
 	body, err := readBody(c)
 	if err != nil {
@@ -262,7 +267,8 @@ func (s *Server) claimPayment(c echo.Context) error {
 	}
 	res, err := s.execute(c, "payment_received", id, body, func(at time.Time) domain.Command {
 		return domain.ReceivePayment{PaymentNumber: r.PaymentNumber, Amount: amount, At: at, InvoiceNumber: r.InvoiceNumber,
-			ContractNumber: r.ContractNumber, Currency: r.Currency, Date: r.Date, Description: r.Description, AllocateTo: r.AllocateTo}
+			ContractNumber: r.ContractNumber, Currency: r.Currency, Date: r.Date, Description: r.Description, AllocateTo: r.AllocateTo,
+			Overpay: true}
 	})
 	if err != nil {
 		return err
@@ -352,6 +358,8 @@ type Claim struct {
 	// creditor: only in GET /v1/claims/{claimNumber}, whose every read of
 	// it is recorded.
 	Customer *ClaimCustomer `json:"customer,omitempty"`
+	// Costs, interests and the overpayment, when the claim has any.
+	*projections.ChargesView
 }
 
 // claimOf renders a placement resource as a claim.
@@ -368,7 +376,7 @@ func claimFrom(p projections.PlacementResource) Claim {
 	cl := Claim{ClaimNumber: p.ClaimNumber, PlacementID: p.PlacementID, CustomerNumber: p.CustomerNumber, Status: p.Status,
 		Currency: p.Currency, FeeRate: p.FeeRate, OriginalAmount: p.OriginalAmount, WaivedAmount: p.WaivedAmount,
 		PaidAmount: p.RecoveredAmount, OpenAmount: p.OutstandingAmount, FeeAmount: p.FeeAmount, ResolvedAt: p.ResolvedAt,
-		InvoiceCount: len(p.Invoices), Invoices: make([]ClaimInvoice, len(p.Invoices)), Revision: p.Revision}
+		InvoiceCount: len(p.Invoices), Invoices: make([]ClaimInvoice, len(p.Invoices)), Revision: p.Revision, ChargesView: p.ChargesView}
 	for i, inv := range p.Invoices {
 		cl.Invoices[i] = ClaimInvoice{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, InvoiceDate: inv.InvoiceDate,
 			DueDate: inv.DueDate, Currency: p.Currency, InvoicedAmount: inv.InvoicedAmount, OriginalAmount: inv.Amount,

@@ -33,7 +33,7 @@ func handover(claim string) map[string]any {
 				map[string]any{"invoiceNumber": "INV-3", "remainingAmount": "50.50", "currency": "EUR", "dueDate": "2024-07-01"},
 			}},
 		},
-		"costs": []any{map[string]any{"type": "REMINDER_FEE", "amount": 5}}, "interests": []any{},
+		"costs": []any{}, "interests": []any{},
 	}
 }
 

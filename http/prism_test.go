@@ -191,6 +191,11 @@ func TestPrismTour(t *testing.T) {
 	call("POST", "/v1/placements/"+id+"/calls/"+callID+"/complete", agencyKey, map[string]any{"outcome": "PROMISE_TO_PAY"}, 409)
 	call("POST", "/v1/placements/"+id+"/calls/"+callID+"/dial", agencyKey, nil, 200)
 	call("POST", "/v1/placements/"+id+"/calls/"+callID+"/complete", agencyKey, map[string]any{"outcome": "PROMISE_TO_PAY"}, 200)
+	debit := map[string]any{"amount": "5.00", "type": "COSTS", "number": "PT-D1", "date": "2024-08-01", "description": "postage"}
+	call("POST", "/v1/placements/"+id+"/debits", agencyKey, debit, 201)
+	call("POST", "/v1/placements/"+id+"/debits", agencyKey, debit, 201)
+	call("POST", "/v1/placements/"+id+"/debits", acmeKey, debit, 403)
+	call("POST", "/v1/placements/"+id+"/debits", agencyKey, map[string]any{"amount": "6.00", "type": "COSTS", "number": "PT-D1", "date": "2024-08-01", "description": "postage"}, 409)
 
 	// The claims API.
 	h := handover("PT-C")
@@ -198,6 +203,9 @@ func TestPrismTour(t *testing.T) {
 	assert.Equal(t, "PT-C", r["claimNumber"])
 	call("GET", fresh("/v1/claims/PT-C"), acmeKey, nil, 200)
 	call("GET", "/v1/claims/PT-NONE", acmeKey, nil, 404)
+	call("POST", "/v1/claims", acmeKey, chargedHandover("PT-K", "EUR", func(s string) string { return s + ".00" }), 202)
+	call("POST", "/v1/claims/PT-K/payments", acmeKey, map[string]any{"paymentNumber": "PT-KP1", "amount": "140.00", "currency": "EUR"}, 202)
+	call("GET", fresh("/v1/claims/PT-K"), acmeKey, nil, 200)
 	call("GET", "/v1/claims/PT-C/invoices?page=1&pageSize=2", acmeKey, nil, 200)
 	call("GET", "/v1/claims/search?customerNumber=K77", acmeKey, nil, 200)
 	call("GET", "/v1/claims/search", acmeKey, nil, 400)

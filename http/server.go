@@ -180,6 +180,7 @@ func (s *Server) registerV1() {
 
 	v1.POST("/placements/:id/email-sequences", s.startSequence, agency)
 	v1.POST("/placements/:id/calls", s.scheduleCall, agency)
+	v1.POST("/placements/:id/debits", s.addDebit, agency)
 	v1.POST("/placements/:id/calls/:callId/dial", s.dialCall, agency)
 	v1.POST("/placements/:id/calls/:callId/complete", s.completeCall, agency)
 	v1.GET("/admin/verify", s.adminVerify, agency)

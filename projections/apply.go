@@ -82,7 +82,8 @@ func statusAfter(e domain.Event) (domain.Status, bool) {
 		return domain.StatusActive, true
 	case domain.PlacementOpened, domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
 		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.AccountingDocumentIssued,
-		domain.CreditWaiverIssued, domain.PaymentReceived, domain.PaymentReversed, domain.RecallRejected, domain.DebtorContactChanged:
+		domain.CreditWaiverIssued, domain.PaymentReceived, domain.PaymentReversed, domain.RecallRejected, domain.DebtorContactChanged,
+		domain.DebitAdded:
 		return "", false
 	default:
 		panic(fmt.Sprintf("projections: status-change detection has no rule for event type %s", e.EventType()))
@@ -99,7 +100,7 @@ var StatusEvents = domain.EventClasses{
 	Ignored: []string{domain.TypePlacementOpened, domain.TypeEmailSequenceStarted, domain.TypeCallScheduled, domain.TypeCallDialed,
 		domain.TypeCallCompleted, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
 		domain.TypeAccountingDocumentIssued, domain.TypeCreditWaiverIssued, domain.TypePaymentReceived, domain.TypePaymentReversed,
-		domain.TypeRecallRejected, domain.TypeDebtorContactChanged},
+		domain.TypeRecallRejected, domain.TypeDebtorContactChanged, domain.TypeDebitAdded},
 }
 
 // stateCache keeps decoded placement states, least recently used first out.
@@ -640,7 +641,7 @@ func reconcileEntry(id uuid.UUID, before, after domain.Placement, rec journal.Re
 	case domain.PlacementOpened, domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
 		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.AccountingDocumentIssued,
 		domain.PlacementPaid, domain.PlacementPaused, domain.PlacementResumed, domain.PlacementReopened, domain.RecallRejected,
-		domain.DebtorContactChanged:
+		domain.DebtorContactChanged, domain.DebitAdded:
 		return reconcile.Entry{}, false
 	default:
 		panic(fmt.Sprintf("projections: reconciliation has no rule for event type %s", rec.Event.EventType()))
@@ -656,7 +657,7 @@ var ReconciledEvents = domain.EventClasses{
 	Ignored: []string{domain.TypePlacementOpened, domain.TypeEmailSequenceStarted, domain.TypeCallScheduled, domain.TypeCallDialed,
 		domain.TypeCallCompleted, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
 		domain.TypeAccountingDocumentIssued, domain.TypePlacementPaid, domain.TypePlacementPaused, domain.TypePlacementResumed,
-		domain.TypePlacementReopened, domain.TypeRecallRejected, domain.TypeDebtorContactChanged},
+		domain.TypePlacementReopened, domain.TypeRecallRejected, domain.TypeDebtorContactChanged, domain.TypeDebitAdded},
 }
 
 // notify queues a status change for the creditor's webhook, if it has one.

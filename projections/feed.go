@@ -239,6 +239,12 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 					Amount: Exact(inv.Amount), Currency: e.Currency})
 			}
 		}
+		for _, it := range chargeConfirmations(e, date, base) {
+			if bookedAt != nil {
+				it.Confirmation.BookedAt = bookedAt
+			}
+			c.items = append(c.items, it)
+		}
 	case domain.CreditWaiverIssued:
 		cf := &Confirmation{Date: date, Type: "PARTIAL_RECALL", Number: p.CustomerNumber,
 			ContractNumber: e.ContractNumber, Amount: Exact(e.Amount), Currency: e.Currency}
@@ -247,8 +253,9 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 		}
 		confirm(0, cf)
 	case domain.PlacementRecalled:
-		if !traced || !e.OutstandingAmount.IsZero() { // waivers that cleared the claim confirm no recall of 0
-			confirm(0, &Confirmation{Date: date, Type: "RECALL", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.OutstandingAmount)})
+		recalled := e.OutstandingAmount.Add(e.Charges.Total()) // the costs and interests it cancelled too
+		if !traced || !recalled.IsZero() {                     // waivers that cleared the claim confirm no recall of 0
+			confirm(0, &Confirmation{Date: date, Type: "RECALL", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(recalled)})
 		}
 		cl := base(1, ItemClosing)
 		cl.Closing = &Closing{Date: date, Type: "RECALLED_BY_CLIENT"}
@@ -283,7 +290,8 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 		cl.Closing = &Closing{Date: date, Type: "FULL_PAYMENT"}
 		c.closing = append(c.closing, cl)
 	case domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
-		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.PaymentReversed, domain.DebtorContactChanged:
+		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.PaymentReversed, domain.DebtorContactChanged,
+		domain.DebitAdded:
 		// No item of their own (see FeedEvents).
 	default:
 		panic(fmt.Sprintf("projections: the feed has no rule for event type %s", se.Event.EventType()))
@@ -292,15 +300,17 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 
 // FeedEvents sorts the event types for the transaction feed. Outreach,
 // scores and contact changes are not the creditor's business in the feed;
-// a reversal shows as its document (and a REOPENED item), not by itself; a
-// handover shows as its INVOICE confirmations (schema 5 on).
+// a reversal shows as its document (and a REOPENED item), not by itself, and
+// so does a debit (its DEBIT document); a handover shows as its INVOICE
+// confirmations (schema 5 on) and a CLIENT_COSTS or CLIENT_INTERESTS
+// CONFIRMATION per charge it carries (chargeConfirmations).
 var FeedEvents = domain.EventClasses{
 	Handled: []string{domain.TypePlacementOpened, domain.TypeCreditWaiverIssued, domain.TypePlacementRecalled, domain.TypeRecallRejected, domain.TypePaymentReceived,
 		domain.TypePlacementPaused, domain.TypePlacementResumed, domain.TypePlacementReopened, domain.TypeAccountingDocumentIssued,
 		domain.TypePlacementPaid},
 	Ignored: []string{domain.TypeEmailSequenceStarted, domain.TypeCallScheduled, domain.TypeCallDialed,
 		domain.TypeCallCompleted, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
-		domain.TypePaymentReversed, domain.TypeDebtorContactChanged},
+		domain.TypePaymentReversed, domain.TypeDebtorContactChanged, domain.TypeDebitAdded},
 }
 
 // statusChange is the STATUS item of a pause, a resume or a reopening of

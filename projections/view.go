@@ -32,6 +32,8 @@ type PlacementResource struct {
 	Calls             []CallView     `json:"calls"`
 	PlacedAt          time.Time      `json:"placedAt"`
 	Revision          uint64         `json:"revision"`
+	// Costs, interests and the overpayment, when the claim has any.
+	*ChargesView
 }
 
 type InvoiceView struct {
@@ -69,7 +71,7 @@ func Render(p domain.Placement, revision uint64) PlacementResource {
 		OriginalAmount: money(p.Original), WaivedAmount: money(p.Waived), RecoveredAmount: money(p.Recovered),
 		OutstandingAmount: money(p.Outstanding()), FeeAmount: money(p.Fee), ResolvedAt: p.ResolvedAt,
 		Invoices: make([]InvoiceView, len(p.Invoices)), EmailSequences: make([]SequenceView, len(p.Sequences)),
-		Calls: make([]CallView, len(p.Calls)), PlacedAt: p.OpenedAt, Revision: revision,
+		Calls: make([]CallView, len(p.Calls)), PlacedAt: p.OpenedAt, Revision: revision, ChargesView: renderCharges(p),
 	}
 	if p.OutcomeScore != nil {
 		s := p.OutcomeScore.StringFixed(4)

@@ -283,7 +283,7 @@ func (s *scan) placementEvent(rec eventstore.RecordedEvent, placement uuid.UUID,
 	case domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted, domain.PlacementRecalled,
 		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.CreditWaiverIssued,
 		domain.PaymentReceived, domain.PlacementPaid, domain.RecallRejected, domain.PlacementPaused, domain.PlacementResumed,
-		domain.PaymentReversed, domain.PlacementReopened:
+		domain.PaymentReversed, domain.PlacementReopened, domain.DebitAdded:
 		// Checked through the state they fold to (see CheckedEvents).
 	default:
 		panic(fmt.Sprintf("verify: no rule for event type %s", e.EventType()))
@@ -298,7 +298,8 @@ var CheckedEvents = domain.EventClasses{
 	Ignored: []string{domain.TypeEmailSequenceStarted, domain.TypeCallScheduled, domain.TypeCallDialed, domain.TypeCallCompleted,
 		domain.TypePlacementRecalled, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
 		domain.TypeCreditWaiverIssued, domain.TypePaymentReceived, domain.TypePlacementPaid, domain.TypeRecallRejected,
-		domain.TypePlacementPaused, domain.TypePlacementResumed, domain.TypePaymentReversed, domain.TypePlacementReopened},
+		domain.TypePlacementPaused, domain.TypePlacementResumed, domain.TypePaymentReversed, domain.TypePlacementReopened,
+		domain.TypeDebitAdded},
 }
 
 // checkRebuilt finishes the rebuild and checks it: each placement's
@@ -463,7 +464,9 @@ func (v *verifier) checkSealed(rec eventstore.RecordedEvent, placement uuid.UUID
 	}
 }
 
-// checkDocument checks that an accounting document balances its lines.
+// checkDocument checks that an accounting document balances its lines and
+// has its sign: a debit raises the claim, a reversal raises it again, any
+// other document lowers it.
 func (v *verifier) checkDocument(rec eventstore.RecordedEvent, doc domain.AccountingDocumentIssued) {
 	sum := decimal.Zero
 	for _, l := range doc.LineItems {
@@ -474,6 +477,10 @@ func (v *verifier) checkDocument(rec eventstore.RecordedEvent, doc domain.Accoun
 			Problem: fmt.Sprintf("document %s is %s but its lines add up to %s", doc.DocumentNumber, doc.Amount, sum)})
 	}
 	switch {
+	case doc.Type == domain.DocDebit && !doc.Amount.IsPositive():
+		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "accountingDocument.amount",
+			Problem: fmt.Sprintf("debit %s is not positive (%s); a debit raises the claim", doc.DocumentNumber, doc.Amount)})
+	case doc.Type == domain.DocDebit:
 	case doc.OriginalNumber == "" && doc.Amount.IsPositive():
 		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "accountingDocument.amount",
 			Problem: fmt.Sprintf("document %s is positive (%s); documents lower the claim", doc.DocumentNumber, doc.Amount)})
@@ -516,6 +523,12 @@ func (v *verifier) checkInvariants(stream string, rev uint64, p domain.Placement
 	}
 	if p.Status == domain.StatusPaid && !outstanding.IsZero() {
 		v.add(at("status", fmt.Sprintf("paid with %s still outstanding", outstanding)))
+	}
+	if p.CostsOpen().IsNegative() || p.InterestsOpen().IsNegative() || p.Overpaid().IsNegative() {
+		v.add(at("costsOpenAmount", fmt.Sprintf("costs open %s, interests open %s, overpaid %s: none may be negative", p.CostsOpen(), p.InterestsOpen(), p.Overpaid())))
+	}
+	if p.Status == domain.StatusPaid && !p.TotalOpen().IsZero() {
+		v.add(at("status", fmt.Sprintf("paid with %s of costs and interests still open", p.TotalOpen())))
 	}
 }
 
