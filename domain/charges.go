@@ -145,6 +145,14 @@ func (p *Placement) InterestsOpen() decimal.Decimal {
 	return p.InterestsCharged().Sub(p.Charges.Paid.Interests).Sub(p.Charges.Recalled.Interests)
 }
 
+// recalledCharges is what recalls cancelled of the costs and interests.
+func (p *Placement) recalledCharges() Split {
+	if p.Charges == nil {
+		return Split{}
+	}
+	return p.Charges.Recalled
+}
+
 // Overpaid is what payments brought beyond everything open.
 func (p *Placement) Overpaid() decimal.Decimal {
 	if p.Charges == nil {

@@ -36,9 +36,18 @@ type Posting struct {
 //	creditor/collected                 debit: what the debtor paid the creditor directly; credit: its reversal.
 //	creditor/waived                    debit: credit waivers.
 //	creditor/recalled                  debit: what a recall took back.
+//	claim/{claim}/costs                debit: costs handed over or debited; credit: paid or recalled. Balance (debit): open costs.
+//	claim/{claim}/interests            the same for interests.
+//	claim/{claim}/overpayment          credit: what a payment brought beyond everything open. Balance (credit): overpaid.
+//
+// Costs and interests are placed like the principal (creditor/placed is
+// credited by handover charges and debits too), and paid and recalled like
+// it; an overpayment is collected (creditor/collected) against the claim's
+// overpayment account.
 //
 // Since every event's postings balance, for every claim and currency
-// original (placed) = open + collected + waived + recalled.
+// placed (original + costs + interests + debits) = open (principal, costs,
+// interests) + collected − overpaid + waived + recalled.
 const (
 	AccountPlaced    = "creditor/placed"
 	AccountCollected = "creditor/collected"
@@ -51,6 +60,27 @@ const (
 // %XX, '/' included), so no two (claim, invoice) give one name.
 func PrincipalAccount(claimNumber, invoiceNumber string) string {
 	return "claim/" + escapeAccountPart(claimNumber) + "/principal/" + escapeAccountPart(invoiceNumber)
+}
+
+// CostsAccount, InterestsAccount and OverpaymentAccount are a claim's
+// costs and interests receivables and what it holds of an overpayment.
+func CostsAccount(claimNumber string) string {
+	return "claim/" + escapeAccountPart(claimNumber) + "/costs"
+}
+func InterestsAccount(claimNumber string) string {
+	return "claim/" + escapeAccountPart(claimNumber) + "/interests"
+}
+func OverpaymentAccount(claimNumber string) string {
+	return "claim/" + escapeAccountPart(claimNumber) + "/overpayment"
+}
+
+// chargeAccount is the account of a charge type (COSTS, INTERESTS) or of a
+// line's allocateTo (CLIENT_COSTS, CLIENT_INTERESTS).
+func chargeAccount(claimNumber, typ string) string {
+	if typ == ChargeInterests || typ == AllocateInterests {
+		return InterestsAccount(claimNumber)
+	}
+	return CostsAccount(claimNumber)
 }
 
 func escapeAccountPart(s string) string {
@@ -78,7 +108,8 @@ func escapeAccountPart(s string) string {
 // kind yields none. Fees are not postings yet: a payment's fee is recomputed
 // from the claim's total, which the event does not carry apart from it.
 var PostingEvents = EventClasses{
-	Handled: []string{TypePlacementOpened, TypePaymentReceived, TypeCreditWaiverIssued, TypePaymentReversed, TypeAccountingDocumentIssued},
+	Handled: []string{TypePlacementOpened, TypePaymentReceived, TypeCreditWaiverIssued, TypePaymentReversed, TypeAccountingDocumentIssued,
+		TypeDebitAdded},
 	Ignored: []string{
 		TypeEmailSequenceStarted, TypeCallScheduled, TypeCallDialed, TypeCallCompleted, TypePlacementRecalled,
 		TypeSequencesPaused, TypeCallsCancelled, TypeOutcomeScoreSnapshotted, TypePlacementPaid, TypeRecallRejected,
@@ -106,31 +137,35 @@ func postingsOf(claim string, e Event, bookedAt time.Time) []Posting {
 	date := ValueDate(e, bookedAt)
 	switch e := e.(type) {
 	case PlacementOpened:
-		var out []Posting
-		total := decimal.Zero
+		var legs []leg
 		for _, inv := range e.Invoices {
-			out = append(out, posting(PrincipalAccount(claim, inv.InvoiceNumber), Debit, inv.Amount, e.Currency, date))
-			total = total.Add(inv.Amount)
+			legs = append(legs, leg{PrincipalAccount(claim, inv.InvoiceNumber), inv.Amount})
 		}
-		if len(out) == 0 {
-			return nil
+		for _, c := range e.Charges {
+			legs = append(legs, leg{chargeAccount(claim, c.Type), c.Amount})
 		}
-		return append(out, posting(AccountPlaced, Credit, total, e.Currency, date))
+		return movement(legs, AccountPlaced, Debit, e.Currency, date)
+	case DebitAdded:
+		return movement([]leg{{chargeAccount(claim, e.Type), e.Amount}}, AccountPlaced, Debit, e.Currency, date)
 	case PaymentReceived:
-		return movement(e.Allocations, claim, AccountCollected, Credit, e.Currency, date)
+		return movement(paymentLegs(claim, e.Allocations, e.Split), AccountCollected, Credit, e.Currency, date)
 	case PaymentReversed:
-		return movement(e.Allocations, claim, AccountCollected, Debit, e.Currency, date)
+		return movement(paymentLegs(claim, e.Allocations, e.Split), AccountCollected, Debit, e.Currency, date)
 	case CreditWaiverIssued:
-		return movement([]Allocation{{InvoiceNumber: e.InvoiceNumber, Amount: e.Amount}}, claim, AccountWaived, Credit, e.Currency, date)
+		return movement([]leg{{PrincipalAccount(claim, e.InvoiceNumber), e.Amount}}, AccountWaived, Credit, e.Currency, date)
 	case AccountingDocumentIssued:
 		if e.Type != DocCancellation || e.OriginalType != "" { // only a recall's; a reversal's CANCELLATION is its PaymentReversed
 			return nil
 		}
-		allocs := make([]Allocation, 0, len(e.LineItems))
+		legs := make([]leg, 0, len(e.LineItems))
 		for _, l := range e.LineItems {
-			allocs = append(allocs, Allocation{InvoiceNumber: l.InvoiceNumber, Amount: l.Amount.Neg()})
+			account := PrincipalAccount(claim, l.InvoiceNumber)
+			if l.AllocateTo == AllocateCosts || l.AllocateTo == AllocateInterests {
+				account = chargeAccount(claim, l.AllocateTo)
+			}
+			legs = append(legs, leg{account, l.Amount.Neg()})
 		}
-		return movement(allocs, claim, AccountRecalled, Credit, e.Currency, date)
+		return movement(legs, AccountRecalled, Credit, e.Currency, date)
 	case EmailSequenceStarted, CallScheduled, CallDialed, CallCompleted, PlacementRecalled, SequencesPaused, CallsCancelled,
 		OutcomeScoreSnapshotted, PlacementPaid, RecallRejected, PlacementPaused, PlacementResumed, PlacementReopened, DebtorContactChanged:
 		return nil
@@ -139,18 +174,43 @@ func postingsOf(claim string, e Event, bookedAt time.Time) []Posting {
 	}
 }
 
-// movement is the postings of amounts leaving (principalSide credit) or
-// coming back to (debit) invoices' principal, against counter.
-func movement(allocs []Allocation, claim, counter, principalSide, currency, date string) []Posting {
+// leg is an amount moved on one of a claim's own accounts.
+type leg struct {
+	account string
+	amount  decimal.Decimal
+}
+
+// paymentLegs are the claim's accounts a payment (or its reversal) moves:
+// each invoice's principal by its allocation, and the costs, interests and
+// overpayment by its split.
+func paymentLegs(claim string, allocs []Allocation, split *Split) []leg {
+	legs := make([]leg, 0, len(allocs)+3)
+	for _, a := range allocs {
+		legs = append(legs, leg{PrincipalAccount(claim, a.InvoiceNumber), a.Amount})
+	}
+	if split != nil {
+		for _, l := range []leg{{CostsAccount(claim), split.Costs}, {InterestsAccount(claim), split.Interests}, {OverpaymentAccount(claim), split.Overpaid}} {
+			if l.amount.IsPositive() {
+				legs = append(legs, l)
+			}
+		}
+	}
+	return legs
+}
+
+// movement is the postings of amounts leaving (side credit) or coming to
+// (debit) a claim's accounts, against counter, which takes the total on the
+// other side.
+func movement(legs []leg, counter, side, currency, date string) []Posting {
 	other := Debit
-	if principalSide == Debit {
+	if side == Debit {
 		other = Credit
 	}
 	var out []Posting
 	total := decimal.Zero
-	for _, a := range allocs {
-		out = append(out, posting(PrincipalAccount(claim, a.InvoiceNumber), principalSide, a.Amount, currency, date))
-		total = total.Add(a.Amount)
+	for _, l := range legs {
+		out = append(out, posting(l.account, side, l.amount, currency, date))
+		total = total.Add(l.amount)
 	}
 	if len(out) == 0 {
 		return nil
@@ -218,7 +278,7 @@ func (p Posting) Signed() int64 {
 func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 	after := p
 	delta := map[string]int64{}
-	recalled := map[string]decimal.Decimal{}
+	recalled := map[string]decimal.Decimal{} // by invoice, and by CLIENT_COSTS / CLIENT_INTERESTS
 	for i, e := range events {
 		after = Evolve(after, e)
 		ps := Postings(after.ClaimNumber, e, bookedAt)
@@ -236,7 +296,11 @@ func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 				return fmt.Errorf("%w: event %d (%s %s): %w", ErrPostingsInvariant, i, e.EventType(), doc.DocumentNumber, err)
 			}
 			for _, l := range doc.LineItems {
-				recalled[l.InvoiceNumber] = recalled[l.InvoiceNumber].Sub(l.Amount)
+				key := l.InvoiceNumber
+				if l.AllocateTo == AllocateCosts || l.AllocateTo == AllocateInterests {
+					key = l.AllocateTo
+				}
+				recalled[key] = recalled[key].Sub(l.Amount)
 			}
 		}
 	}
@@ -248,8 +312,18 @@ func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 // for exactly what is open on it.
 func recallTakesWhatIsOpen(p Placement, doc AccountingDocumentIssued) error {
 	lines := map[string]decimal.Decimal{}
+	charges := map[string]decimal.Decimal{}
 	for _, l := range doc.LineItems {
+		if l.AllocateTo == AllocateCosts || l.AllocateTo == AllocateInterests {
+			charges[l.AllocateTo] = charges[l.AllocateTo].Sub(l.Amount)
+			continue
+		}
 		lines[l.InvoiceNumber] = lines[l.InvoiceNumber].Sub(l.Amount)
+	}
+	// p is the claim after the recall, whose open costs and interests the
+	// recall cancelled: what it took of them is what the recall recorded.
+	if r := p.recalledCharges(); !charges[AllocateCosts].Equal(r.Costs) || !charges[AllocateInterests].Equal(r.Interests) {
+		return fmt.Errorf("recalls %s of costs and %s of interests, not the %s and %s open", charges[AllocateCosts], charges[AllocateInterests], r.Costs, r.Interests)
 	}
 	for _, inv := range p.Invoices {
 		if got, want := lines[inv.InvoiceNumber], decimal.Max(inv.Open, decimal.Zero); !got.Equal(want) {
@@ -267,11 +341,27 @@ func recallTakesWhatIsOpen(p Placement, doc AccountingDocumentIssued) error {
 // events moved the claim's figures by, from before to after.
 func conserved(before, after Placement, delta map[string]int64, recalled map[string]decimal.Decimal) error {
 	cur := after.Currency
+	placed := func(p Placement) decimal.Decimal { return p.Original.Add(p.CostsCharged()).Add(p.InterestsCharged()) }
+	collected := func(p Placement) decimal.Decimal {
+		paid := p.Recovered
+		if p.Charges != nil {
+			paid = paid.Add(p.Charges.Paid.Total())
+		}
+		return paid
+	}
+	// What is open of the costs and interests before a recall cancels it:
+	// as for the principal, a recall's postings are its CANCELLATION
+	// document's lines, not the PlacementRecalled that records the figures.
+	costs := func(p Placement) decimal.Decimal { return p.CostsOpen().Add(p.recalledCharges().Costs) }
+	interests := func(p Placement) decimal.Decimal { return p.InterestsOpen().Add(p.recalledCharges().Interests) }
 	want := map[string]decimal.Decimal{
-		AccountPlaced:    after.Original.Sub(before.Original).Neg(),
-		AccountCollected: after.Recovered.Sub(before.Recovered),
-		AccountWaived:    after.Waived.Sub(before.Waived),
-		AccountRecalled:  decimal.Zero,
+		AccountPlaced:                         placed(after).Sub(placed(before)).Neg(),
+		AccountCollected:                      collected(after).Sub(collected(before)),
+		AccountWaived:                         after.Waived.Sub(before.Waived),
+		AccountRecalled:                       recalled[AllocateCosts].Add(recalled[AllocateInterests]),
+		CostsAccount(after.ClaimNumber):       costs(after).Sub(costs(before)).Sub(recalled[AllocateCosts]),
+		InterestsAccount(after.ClaimNumber):   interests(after).Sub(interests(before)).Sub(recalled[AllocateInterests]),
+		OverpaymentAccount(after.ClaimNumber): after.Overpaid().Sub(before.Overpaid()).Neg(),
 	}
 	for i, inv := range after.Invoices {
 		open := inv.Open

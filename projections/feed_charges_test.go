@@ -50,6 +50,7 @@ func TestFeedOfCharges(t *testing.T) {
 				}
 			}
 			assert.Equal(t, []string{
+				"CONFIRMATION INVOICE 100", "CONFIRMATION INVOICE 300", // the handover's invoices (schema 5 on), then its charges
 				"CONFIRMATION CLIENT_COSTS 20", "CONFIRMATION CLIENT_INTERESTS 10",
 				"ACCOUNTING_DOCUMENT DEBIT 5",
 				"CONFIRMATION RECALL 435", "ACCOUNTING_DOCUMENT CANCELLATION -435", "CLOSING RECALLED_BY_CLIENT",

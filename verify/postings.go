@@ -16,7 +16,7 @@ import (
 // position that each event's postings balance and agree with the figures
 // the event moves (domain.CheckPostings, as Decide checked before the event
 // was appended), and that its claim conserves its money: placed = open +
-// collected + waived + recalled, no invoice's principal below zero. Only the
+// collected − overpaid + waived + recalled, no receivable below zero. Only the
 // first event that breaks a claim's books is reported: what follows it
 // inherits the break.
 type books map[uuid.UUID]*claimBooks
@@ -59,22 +59,27 @@ func (b books) post(v *verifier, rec eventstore.RecordedEvent, placement uuid.UU
 }
 
 // conservation is what breaks placed = open + collected + waived +
-// recalled on the claim's accounts, or a negative principal; "" when
-// nothing does.
+// recalled on the claim's accounts (open: the principal, costs and
+// interests receivables; collected net of the overpayment the claim holds),
+// or a negative receivable; "" when nothing does.
 func (cb *claimBooks) conservation() string {
 	open := int64(0)
+	receivables := []string{domain.CostsAccount(cb.p.ClaimNumber), domain.InterestsAccount(cb.p.ClaimNumber)}
 	for _, inv := range cb.p.Invoices {
-		acct := domain.PrincipalAccount(cb.p.ClaimNumber, inv.InvoiceNumber)
+		receivables = append(receivables, domain.PrincipalAccount(cb.p.ClaimNumber, inv.InvoiceNumber))
+	}
+	for _, acct := range receivables {
 		if cb.balance[acct] < 0 {
 			return fmt.Sprintf("%s is %d minor units below zero", acct, -cb.balance[acct])
 		}
 		open += cb.balance[acct]
 	}
 	placed := -cb.balance[domain.AccountPlaced]
-	rest := open + cb.balance[domain.AccountCollected] + cb.balance[domain.AccountWaived] + cb.balance[domain.AccountRecalled]
+	overpaid := -cb.balance[domain.OverpaymentAccount(cb.p.ClaimNumber)]
+	rest := open + cb.balance[domain.AccountCollected] - overpaid + cb.balance[domain.AccountWaived] + cb.balance[domain.AccountRecalled]
 	if placed != rest {
-		return fmt.Sprintf("placed %d ≠ open %d + collected %d + waived %d + recalled %d (minor units of %s)", placed, open,
-			cb.balance[domain.AccountCollected], cb.balance[domain.AccountWaived], cb.balance[domain.AccountRecalled], cb.p.Currency)
+		return fmt.Sprintf("placed %d ≠ open %d + collected %d − overpaid %d + waived %d + recalled %d (minor units of %s)", placed, open,
+			cb.balance[domain.AccountCollected], overpaid, cb.balance[domain.AccountWaived], cb.balance[domain.AccountRecalled], cb.p.Currency)
 	}
 	return ""
 }
