@@ -69,6 +69,7 @@ var (
 	ErrPaymentNumberReused    = &Error{Kind: KindConflict, Code: "payment_number_reused", Message: "this paymentNumber was used before for another payment of this claim"}
 	ErrPaymentNotFound        = &Error{Kind: KindNotFound, Code: "payment_not_found", Message: "the placement has no payment with this number"}
 	ErrPaymentAlreadyReversed = &Error{Kind: KindConflict, Code: "payment_already_reversed", Message: "this payment was reversed already, for another reason"}
+	ErrDocumentNotFound       = &Error{Kind: KindNotFound, Code: "document_not_found", Message: "the claim has no payment or credit waiver with this number"}
 	ErrWaiverNumberReused     = &Error{Kind: KindConflict, Code: "credit_waiver_number_reused", Message: "this creditWaiverNumber was used before for another credit waiver of this claim"}
 	// Errors of command handling around the decision.
 	ErrPreconditionFailed = &Error{Kind: KindPreconditionFailed, Code: "precondition_failed", Message: "the placement's revision is not the one given in If-Match"}

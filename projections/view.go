@@ -25,6 +25,11 @@ type PlacementResource struct {
 	RecoveredAmount   string         `json:"recoveredAmount"`
 	OutstandingAmount string         `json:"outstandingAmount"`
 	FeeAmount         string         `json:"feeAmount"`
+	// AgencyPaidAmount is the part of recoveredAmount the debtor paid to
+	// the agency, WrittenOffAmount what was written off: each present only
+	// when not zero, so resources of placements without them read as before.
+	AgencyPaidAmount *string `json:"agencyPaidAmount,omitempty"`
+	WrittenOffAmount *string `json:"writtenOffAmount,omitempty"`
 	ResolvedAt        *time.Time     `json:"resolvedAt"`
 	OutcomeScore      *string        `json:"outcomeScore"`
 	Invoices          []InvoiceView  `json:"invoices"`
@@ -42,6 +47,9 @@ type InvoiceView struct {
 	WaivedAmount   string `json:"waivedAmount"`
 	PaidAmount     string `json:"paidAmount"`
 	OpenAmount     string `json:"openAmount"`
+	// WrittenOffAmount is present when something of the invoice was
+	// written off.
+	WrittenOffAmount *string `json:"writtenOffAmount,omitempty"`
 	// From a claims-API handover.
 	InvoiceDate    string `json:"invoiceDate,omitempty"`
 	InvoicedAmount string `json:"invoicedAmount,omitempty"`
@@ -71,6 +79,14 @@ func Render(p domain.Placement, revision uint64) PlacementResource {
 		Invoices: make([]InvoiceView, len(p.Invoices)), EmailSequences: make([]SequenceView, len(p.Sequences)),
 		Calls: make([]CallView, len(p.Calls)), PlacedAt: p.OpenedAt, Revision: revision,
 	}
+	nonZero := func(d decimal.Decimal) *string {
+		if d.IsZero() {
+			return nil
+		}
+		m := money(d)
+		return &m
+	}
+	v.AgencyPaidAmount, v.WrittenOffAmount = nonZero(p.AgencyPaid), nonZero(p.WrittenOff)
 	if p.OutcomeScore != nil {
 		s := p.OutcomeScore.StringFixed(4)
 		v.OutcomeScore = &s
@@ -78,7 +94,7 @@ func Render(p domain.Placement, revision uint64) PlacementResource {
 	for i, inv := range p.Invoices {
 		v.Invoices[i] = InvoiceView{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, DueDate: inv.DueDate,
 			Amount: money(inv.Amount), WaivedAmount: money(inv.Waived), PaidAmount: money(inv.Paid), OpenAmount: money(inv.Open),
-			InvoiceDate: inv.InvoiceDate}
+			InvoiceDate: inv.InvoiceDate, WrittenOffAmount: nonZero(inv.WrittenOff)}
 		if inv.InvoicedAmount != nil {
 			v.Invoices[i].InvoicedAmount = money(*inv.InvoicedAmount)
 		}
