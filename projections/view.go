@@ -13,30 +13,30 @@ import (
 // API serves for a placement (domain.Placement is the aggregate it renders).
 // Money is a JSON string with the currency's decimals ("400.00").
 type PlacementResource struct {
-	PlacementID       uuid.UUID      `json:"placementId"`
-	ClaimNumber       string         `json:"claimNumber"`
-	CustomerNumber    string         `json:"customerNumber"`
-	CreditorID        string         `json:"creditorId"`
-	Status            domain.Status  `json:"status"`
-	Currency          string         `json:"currency"`
-	FeeRate           string         `json:"feeRate"`
-	OriginalAmount    string         `json:"originalAmount"`
-	WaivedAmount      string         `json:"waivedAmount"`
-	RecoveredAmount   string         `json:"recoveredAmount"`
-	OutstandingAmount string         `json:"outstandingAmount"`
-	FeeAmount         string         `json:"feeAmount"`
+	PlacementID       uuid.UUID     `json:"placementId"`
+	ClaimNumber       string        `json:"claimNumber"`
+	CustomerNumber    string        `json:"customerNumber"`
+	CreditorID        string        `json:"creditorId"`
+	Status            domain.Status `json:"status"`
+	Currency          string        `json:"currency"`
+	FeeRate           string        `json:"feeRate"`
+	OriginalAmount    string        `json:"originalAmount"`
+	WaivedAmount      string        `json:"waivedAmount"`
+	RecoveredAmount   string        `json:"recoveredAmount"`
+	OutstandingAmount string        `json:"outstandingAmount"`
+	FeeAmount         string        `json:"feeAmount"`
 	// AgencyPaidAmount is the part of recoveredAmount the debtor paid to
 	// the agency, WrittenOffAmount what was written off: each present only
 	// when not zero, so resources of placements without them read as before.
-	AgencyPaidAmount *string `json:"agencyPaidAmount,omitempty"`
-	WrittenOffAmount *string `json:"writtenOffAmount,omitempty"`
-	ResolvedAt        *time.Time     `json:"resolvedAt"`
-	OutcomeScore      *string        `json:"outcomeScore"`
-	Invoices          []InvoiceView  `json:"invoices"`
-	EmailSequences    []SequenceView `json:"emailSequences"`
-	Calls             []CallView     `json:"calls"`
-	PlacedAt          time.Time      `json:"placedAt"`
-	Revision          uint64         `json:"revision"`
+	AgencyPaidAmount *string        `json:"agencyPaidAmount,omitempty"`
+	WrittenOffAmount *string        `json:"writtenOffAmount,omitempty"`
+	ResolvedAt       *time.Time     `json:"resolvedAt"`
+	OutcomeScore     *string        `json:"outcomeScore"`
+	Invoices         []InvoiceView  `json:"invoices"`
+	EmailSequences   []SequenceView `json:"emailSequences"`
+	Calls            []CallView     `json:"calls"`
+	PlacedAt         time.Time      `json:"placedAt"`
+	Revision         uint64         `json:"revision"`
 }
 
 type InvoiceView struct {
