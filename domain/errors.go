@@ -12,7 +12,7 @@ const (
 	KindInvalid       Kind = "invalid"       // the command is malformed: 400/422
 	KindNotFound      Kind = "not_found"     // the thing does not exist: 404
 	KindConflict      Kind = "conflict"      // the state does not allow it: 409
-	KindClosed        Kind = "closed"        // the placement is recalled or paid: 409
+	KindClosed        Kind = "closed"        // the placement is recalled, paid or written off: 409
 	KindUnprocessable Kind = "unprocessable" // well-formed but refused by a rule: 422
 	// KindPreconditionFailed: the placement's revision is not the one the
 	// request was conditional on (If-Match): 412.
@@ -55,7 +55,7 @@ func (e *Error) Is(target error) bool {
 
 // Sentinels for errors.Is.
 var (
-	ErrClosed            = &Error{Kind: KindClosed, Code: "placement_closed", Message: "the placement is closed (recalled or paid)"}
+	ErrClosed            = &Error{Kind: KindClosed, Code: "placement_closed", Message: "the placement is closed (recalled, paid or written off)"}
 	ErrNotFound          = &Error{Kind: KindNotFound, Code: "not_found", Message: "not found"}
 	ErrAmountExceeds     = &Error{Kind: KindUnprocessable, Code: "amount_exceeds_outstanding", Message: "the amount exceeds what is still owed"}
 	ErrClaimNumberTaken  = &Error{Kind: KindConflict, Code: "claim_number_taken", Message: "the claim number is already used by another placement of this creditor"}

@@ -18,7 +18,7 @@ func ParseStatus(s string) (Status, bool) {
 }
 
 // StatusRule is what a status must be, as a refusal says it: "must be
-// active, paused, recalled or paid".
+// active, paused, recalled, paid or written_off".
 func StatusRule() string { return "must be " + oneOf(Statuses()) }
 
 // pauseReasons lists the reasons a placement may be paused for.
