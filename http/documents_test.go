@@ -256,3 +256,24 @@ func TestClaimCancellations(t *testing.T) {
 	require.Equal(t, http.StatusConflict, returned.Status, "%s", returned.Body)
 	assert.Equal(t, head, l.head())
 }
+
+// TestFinanceShowsAgencyPaymentsAndWriteOffs: the finance page and its CSV
+// show what was paid to the agency and what was written off.
+func TestFinanceShowsAgencyPaymentsAndWriteOffs(t *testing.T) {
+	l := MustLedger(t, "")
+	id := l.MustPlace("DE-FINAG")
+	require.Equal(t, http.StatusOK, l.do("POST", "/v1/placements/"+id+"/agency-payments", agencyKey, map[string]any{"amount": "120.50", "paymentNumber": "AG-1"}).Status)
+	require.Equal(t, http.StatusOK, l.do("POST", "/v1/placements/"+id+"/write-off", agencyKey, map[string]any{"reason": "DECEASED"}).Status)
+	cookie, _, _ := l.dashSession(t)
+	page := l.do("GET", "/dashboard/finance", "", nil, "Cookie", cookie)
+	require.Equal(t, http.StatusOK, page.Status)
+	assert.Contains(t, string(page.Body), `id="total-agency-collected">120.50 EUR`)
+	assert.Contains(t, string(page.Body), `id="total-written-off">279.50 EUR`)
+	csv := l.do("GET", "/dashboard/finance.csv?by=month", "", nil, "Cookie", cookie)
+	require.Equal(t, http.StatusOK, csv.Status)
+	assert.Contains(t, string(csv.Body), "reversals,reversed,agencyCollected,writtenOff\n")
+	assert.Contains(t, string(csv.Body), "TOTAL,EUR,1,120.50,24.10,96.40,0.00,0.00,0,0.00,120.50,279.50")
+	list := l.do("GET", "/?status=written_off", "", nil, "Cookie", cookie)
+	require.Equal(t, http.StatusOK, list.Status)
+	assert.Contains(t, string(list.Body), "DE-FINAG", "the dashboard filters by the new status")
+}
