@@ -509,6 +509,9 @@ func (t *tx) processed(id uuid.UUID, p domain.Placement, e domain.Event) error {
 	case domain.CreditWaiverIssued:
 		kind, number = numberWaiver, e.CreditWaiverNumber
 		done, _ = p.WaiverNumbers.Get(number)
+	case domain.CreditWaiverCancelled: // what a repeat of the cancellation is answered from
+		kind, number = numberWaiver, e.CreditWaiverNumber
+		done, _ = p.WaiverNumbers.Get(number)
 	}
 	if number == "" {
 		return nil
