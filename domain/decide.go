@@ -92,7 +92,42 @@ type ReceivePayment struct {
 	// overpayment (the claims API's payments); without it such a payment
 	// is refused (payment-received).
 	Overpay bool
+	// agency marks the payment an agency payment (ReceiveAgencyPayment
+	// decided as a payment).
+	agency bool
 }
+
+// ReceiveAgencyPayment records that the debtor paid the agency: applied to
+// the claim as a payment, which the agency then owes the creditor. Date is
+// its value date (today when empty).
+type ReceiveAgencyPayment struct {
+	PaymentNumber string
+	Amount        decimal.Decimal
+	Date          string
+	At            time.Time
+}
+
+// WriteOff closes a claim that cannot be collected, for a reason of
+// WriteOffReasons.
+type WriteOff struct {
+	Reason string
+	At     time.Time
+}
+
+// CancelDocument cancels a payment (a reversal ENTERED_IN_ERROR) or a
+// numbered credit waiver, named by its number; Amount and Currency must be
+// the document's.
+type CancelDocument struct {
+	ReferenceNumber string
+	Date            string
+	Amount          decimal.Decimal
+	Currency        string
+	At              time.Time
+}
+
+func (ReceiveAgencyPayment) CommandType() string { return "agency_payment_received" }
+func (WriteOff) CommandType() string             { return "write_off" }
+func (CancelDocument) CommandType() string       { return "cancel_document" }
 
 func (Place) CommandType() string               { return "place" }
 func (StartEmailSequence) CommandType() string  { return "start_email_sequence" }
@@ -207,7 +242,10 @@ type Repeat struct{ Revision uint64 }
 
 // paymentContent and waiverContent are what must match for a numbered
 // payment or waiver to be a repeat rather than a reuse of its number.
-func paymentContent(amount decimal.Decimal, invoice, date, description, allocateTo string) string {
+func paymentContent(receivedBy string, amount decimal.Decimal, invoice, date, description, allocateTo string) string {
+	if receivedBy != "" { // never the same content as a payment to the creditor
+		return strings.Join([]string{receivedBy, amount.String(), date}, "\x00")
+	}
 	if invoice == "" && date == "" && description == "" && allocateTo == "" {
 		return amount.String() // what payment-received says of a payment
 	}
@@ -232,8 +270,12 @@ func NumbersNamed(c Command) (payments, waivers []string) {
 		if c.PaymentNumber != "" {
 			payments = []string{c.PaymentNumber}
 		}
+	case ReceiveAgencyPayment:
+		payments = []string{c.PaymentNumber}
 	case ReversePayment:
 		payments = []string{c.PaymentNumber}
+	case CancelDocument:
+		payments, waivers = []string{c.ReferenceNumber}, []string{c.ReferenceNumber}
 	case PartialRecall:
 		for _, w := range c.Waivers {
 			if w.CreditWaiverNumber != "" {
@@ -321,6 +363,12 @@ func decide(p Placement, c Command) Decision {
 		return decideReversal(p, c)
 	case AddDebit:
 		return decideDebit(p, c)
+	case ReceiveAgencyPayment:
+		return decideAgencyPayment(p, c)
+	case WriteOff:
+		return decideWriteOff(p, c)
+	case CancelDocument:
+		return decideCancellation(p, c)
 	case ChangeDebtorContact:
 		if c.ChangeID == uuid.Nil || c.PersonalData == nil {
 			return refuse(Invalid(FieldError{Field: "customer", Message: "personal data is required"}))
@@ -479,17 +527,7 @@ func decidePlace(p Placement, c Place) Decision {
 // cleared the claim), there is none rather than one of 0.
 func closeOut(p Placement, at time.Time, recall bool) []Event {
 	at = at.UTC()
-	var seqs, calls []uuid.UUID
-	for _, s := range p.Sequences {
-		if s.Status == SequenceActive {
-			seqs = append(seqs, s.ID)
-		}
-	}
-	for _, c := range p.Calls {
-		if c.Status == CallScheduledStatus {
-			calls = append(calls, c.ID)
-		}
-	}
+	seqs, calls := outreachToStop(p)
 	var events []Event
 	outstanding := p.Outstanding()
 	if recall {
@@ -517,6 +555,22 @@ func closeOut(p Placement, at time.Time, recall bool) []Event {
 		events = append(events, doc)
 	}
 	return events
+}
+
+// outreachToStop lists the outreach a closing stops: the active sequences
+// and the scheduled calls (a call in progress is left to finish).
+func outreachToStop(p Placement) (seqs, calls []uuid.UUID) {
+	for _, s := range p.Sequences {
+		if s.Status == SequenceActive {
+			seqs = append(seqs, s.ID)
+		}
+	}
+	for _, c := range p.Calls {
+		if c.Status == CallScheduledStatus {
+			calls = append(calls, c.ID)
+		}
+	}
+	return seqs, calls
 }
 
 func orEmpty(ids []uuid.UUID) []uuid.UUID {
@@ -686,7 +740,7 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 			return refuse(Invalid(FieldError{Field: "paymentNumber", Message: identifierRule}))
 		}
 		if done, processed := p.PaymentNumbers.Get(c.PaymentNumber); processed {
-			if done.Content != paymentContent(c.Amount, c.InvoiceNumber, c.Date, c.Description, c.AllocateTo) {
+			if done.Content != paymentContent(receivedBy(c), c.Amount, c.InvoiceNumber, c.Date, c.Description, c.AllocateTo) {
 				e := *ErrPaymentNumberReused
 				e.Fields = []FieldError{{Field: "paymentNumber", Message: "was used before for another payment of this claim" + paymentDifference(done.Payment, c)}}
 				return refuse(&e)
@@ -719,13 +773,17 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	if number == "" {
 		number = documentNumber(p, 0) // every payment can be named, to reverse it
 	}
+	docType := DocDirectPayment
+	if c.agency {
+		docType = DocAgencyPayments
+	}
 	events := []Event{
 		PaymentReceived{
 			PaymentNumber: number, InvoiceNumber: c.InvoiceNumber, Date: c.Date, Description: c.Description, AllocateTo: c.AllocateTo, Amount: c.Amount, Currency: p.Currency, Allocations: allocs,
-			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReceivedAt: at, Split: split,
+			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReceivedAt: at, Split: split, ReceivedBy: receivedBy(c),
 		},
 		AccountingDocumentIssued{
-			DocumentNumber: documentNumber(p, 0), Type: DocDirectPayment, Date: valueDateOr(c.Date, at),
+			DocumentNumber: documentNumber(p, 0), Type: docType, Date: valueDateOr(c.Date, at),
 			Amount: c.Amount.Neg(), Currency: p.Currency, LineItems: lines, PaymentNumber: number,
 		},
 	}
@@ -842,8 +900,10 @@ func decidePaymentDetails(p Placement, c ReceivePayment) *Decision {
 
 // decideReversal reverses a payment once. A repeat for the same reason is
 // answered as the first reversal was; another reason is a conflict. A
-// recalled or paused placement keeps its status; one paid in full is active
-// again (PlacementReopened), with the sequences its payoff paused resumed.
+// recalled, written-off or paused placement keeps its status (on a closed
+// one the money goes back to the bucket that closed it: ReturnedTo); one
+// paid in full is active again (PlacementReopened), with the sequences its
+// payoff paused resumed.
 func decideReversal(p Placement, c ReversePayment) Decision {
 	switch c.Reason {
 	case ReversalReturned, ReversalEnteredInError, ReversalOther:
@@ -868,6 +928,10 @@ func decideReversal(p Placement, c ReversePayment) Decision {
 	}
 	at := c.At.UTC()
 	recovered := p.Recovered.Sub(pay.Amount.Sub(pay.Split.Total()))
+	originalType := DocDirectPayment
+	if pay.ReceivedBy == ReceivedByAgency {
+		originalType = DocAgencyPayments
+	}
 	docType := DocReallocation
 	if c.Reason == ReversalEnteredInError {
 		docType = DocCancellation
@@ -890,11 +954,12 @@ func decideReversal(p Placement, c ReversePayment) Decision {
 			Allocations: slices.Clone(pay.Allocations), OriginalDocument: pay.Document, PaymentRevision: done.Revision,
 			InvoiceNumber: pay.InvoiceNumber, Date: pay.Date, Description: pay.Description, AllocateTo: pay.AllocateTo,
 			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReversedAt: at, ValueDate: c.Date, Split: pay.Split,
+			ReceivedBy: pay.ReceivedBy, ReturnedTo: returnedTo(p.Status),
 		},
 		AccountingDocumentIssued{
 			DocumentNumber: documentNumber(p, 0), Type: docType, Date: valueDateOr(c.Date, at),
 			Amount: pay.Amount, Currency: p.Currency, LineItems: lines,
-			OriginalType: DocDirectPayment, OriginalNumber: pay.Document, PaymentNumber: c.PaymentNumber,
+			OriginalType: originalType, OriginalNumber: pay.Document, PaymentNumber: c.PaymentNumber,
 		},
 	}
 	// Active again, and so is the outreach the payoff stopped; unless all

@@ -56,11 +56,12 @@ func states(t *testing.T) map[string]domain.Placement {
 	active = MustApply(t, active, domain.DialCall{CallID: call2ID, At: t0})
 	resume := t0.Add(48 * time.Hour)
 	return map[string]domain.Placement{
-		"none":     {},
-		"active":   active,
-		"paused":   MustApply(t, active, domain.Pause{Reason: domain.PauseDispute, ResumeAt: &resume, At: t0}),
-		"recalled": MustApply(t, active, domain.Recall{At: t0}),
-		"paid":     MustApply(t, active, domain.ReceivePayment{Amount: d("400"), At: t0}),
+		"none":        {},
+		"active":      active,
+		"paused":      MustApply(t, active, domain.Pause{Reason: domain.PauseDispute, ResumeAt: &resume, At: t0}),
+		"recalled":    MustApply(t, active, domain.Recall{At: t0}),
+		"paid":        MustApply(t, active, domain.ReceivePayment{Amount: d("400"), At: t0}),
+		"written_off": MustApply(t, active, domain.WriteOff{Reason: domain.WriteOffUncollectible, At: t0}),
 	}
 }
 
@@ -93,16 +94,24 @@ func TestDecideEveryCommandInEveryStatus(t *testing.T) {
 		"resume":   domain.Resume{At: t0},
 		// The paid state's payoff (its first document's number); the other
 		// states have no payment of that number.
-		"reverse": domain.ReversePayment{PaymentNumber: "DE-S242243704005-AD001", Reason: domain.ReversalReturned, At: t0},
-		"contact": domain.ChangeDebtorContact{ChangeID: uuid.New(), PersonalData: &domain.SealedData{KeyID: "k", Context: "c"}, At: t0},
+		"reverse":  domain.ReversePayment{PaymentNumber: "DE-S242243704005-AD001", Reason: domain.ReversalReturned, At: t0},
+		"contact":  domain.ChangeDebtorContact{ChangeID: uuid.New(), PersonalData: &domain.SealedData{KeyID: "k", Context: "c"}, At: t0},
+		"agency":   domain.ReceiveAgencyPayment{PaymentNumber: "AG-1", Amount: d("120.50"), Date: "2024-08-01", At: t0},
+		"writeoff": domain.WriteOff{Reason: domain.WriteOffUncollectible, At: t0},
+		// The paid state's payoff again, cancelled as entered in error.
+		"cancel": domain.CancelDocument{ReferenceNumber: "DE-S242243704005-AD001", Amount: d("400"), Currency: "EUR", At: t0},
 	}
 	contact := want{events: []string{"DebtorContactChanged"}} // whatever the status: a closed claim's debtor still moves house
+	writeOff := []string{"PlacementWrittenOff", "SequencesPaused", "CallsCancelled", "OutcomeScoreSnapshotted", "AccountingDocumentIssued"}
+	paid := []string{"PaymentReceived", "AccountingDocumentIssued"}
+	closed, noDocument := want{code: "placement_closed"}, want{code: "document_not_found"}
 	table := map[string]map[string]want{
 		"none": {
 			"place": {events: []string{"PlacementOpened"}}, "sequence": {code: "not_found"}, "schedule": {code: "not_found"},
 			"dial": {code: "not_found"}, "complete": {code: "not_found"}, "recall": {code: "not_found"},
 			"partial": {code: "not_found"}, "payment": {code: "not_found"}, "pause": {code: "not_found"}, "resume": {code: "not_found"},
 			"reverse": {code: "not_found"}, "contact": {code: "not_found"},
+			"agency": {code: "not_found"}, "writeoff": {code: "not_found"}, "cancel": {code: "not_found"},
 		},
 		"active": {
 			"place": {code: "placement_exists"}, "sequence": {events: []string{"EmailSequenceStarted"}},
@@ -113,6 +122,7 @@ func TestDecideEveryCommandInEveryStatus(t *testing.T) {
 			"pause":   {events: []string{"PlacementPaused", "SequencesPaused", "CallsCancelled"}},
 			"resume":  {code: "not_paused"},
 			"reverse": {code: "payment_not_found"}, "contact": contact,
+			"agency": {events: paid}, "writeoff": {events: writeOff}, "cancel": noDocument,
 		},
 		"paused": {
 			"place": {code: "placement_exists"}, "sequence": {code: "placement_paused"}, "schedule": {code: "placement_paused"},
@@ -121,6 +131,7 @@ func TestDecideEveryCommandInEveryStatus(t *testing.T) {
 			"payment": {events: []string{"PaymentReceived", "AccountingDocumentIssued"}},
 			"pause":   {code: "already_paused"}, "resume": {events: []string{"PlacementResumed"}},
 			"reverse": {code: "payment_not_found"}, "contact": contact,
+			"agency": {events: paid}, "writeoff": {events: writeOff}, "cancel": noDocument,
 		},
 		"recalled": {
 			"place": {code: "placement_exists"}, "sequence": {code: "placement_closed"}, "schedule": {code: "placement_closed"},
@@ -129,6 +140,7 @@ func TestDecideEveryCommandInEveryStatus(t *testing.T) {
 			"partial": {events: []string{"RecallRejected"}, code: "placement_closed"}, "payment": {code: "placement_closed"},
 			"pause": {code: "placement_closed"}, "resume": {code: "placement_closed"},
 			"reverse": {code: "payment_not_found"}, "contact": contact,
+			"agency": closed, "writeoff": closed, "cancel": noDocument,
 		},
 		"paid": {
 			"place": {code: "placement_exists"}, "sequence": {code: "placement_closed"}, "schedule": {code: "placement_closed"},
@@ -137,6 +149,16 @@ func TestDecideEveryCommandInEveryStatus(t *testing.T) {
 			"partial": {events: []string{"RecallRejected"}, code: "placement_closed"}, "payment": {code: "placement_closed"},
 			"pause": {code: "placement_closed"}, "resume": {code: "placement_closed"},
 			"reverse": {events: []string{"PaymentReversed", "AccountingDocumentIssued", "PlacementReopened"}}, "contact": contact,
+			"agency": closed, "writeoff": closed,
+			"cancel": {events: []string{"PaymentReversed", "AccountingDocumentIssued", "PlacementReopened"}},
+		},
+		"written_off": {
+			"place": {code: "placement_exists"}, "sequence": closed, "schedule": closed, "dial": closed,
+			"complete": {events: []string{"CallCompleted"}}, // a call in progress finishes
+			"recall":   {events: []string{"RecallRejected"}, code: "placement_closed"},
+			"partial":  {events: []string{"RecallRejected"}, code: "placement_closed"}, "payment": closed,
+			"pause": closed, "resume": closed, "reverse": {code: "payment_not_found"}, "contact": contact,
+			"agency": closed, "writeoff": closed, "cancel": noDocument,
 		},
 	}
 	for status, row := range table {

@@ -12,7 +12,7 @@ const (
 	KindInvalid       Kind = "invalid"       // the command is malformed: 400/422
 	KindNotFound      Kind = "not_found"     // the thing does not exist: 404
 	KindConflict      Kind = "conflict"      // the state does not allow it: 409
-	KindClosed        Kind = "closed"        // the placement is recalled or paid: 409
+	KindClosed        Kind = "closed"        // the placement is recalled, paid or written off: 409
 	KindUnprocessable Kind = "unprocessable" // well-formed but refused by a rule: 422
 	// KindPreconditionFailed: the placement's revision is not the one the
 	// request was conditional on (If-Match): 412.
@@ -55,7 +55,7 @@ func (e *Error) Is(target error) bool {
 
 // Sentinels for errors.Is.
 var (
-	ErrClosed            = &Error{Kind: KindClosed, Code: "placement_closed", Message: "the placement is closed (recalled or paid)"}
+	ErrClosed            = &Error{Kind: KindClosed, Code: "placement_closed", Message: "the placement is closed (recalled, paid or written off)"}
 	ErrNotFound          = &Error{Kind: KindNotFound, Code: "not_found", Message: "not found"}
 	ErrAmountExceeds     = &Error{Kind: KindUnprocessable, Code: "amount_exceeds_outstanding", Message: "the amount exceeds what is still owed"}
 	ErrClaimNumberTaken  = &Error{Kind: KindConflict, Code: "claim_number_taken", Message: "the claim number is already used by another placement of this creditor"}
@@ -69,6 +69,7 @@ var (
 	ErrPaymentNumberReused    = &Error{Kind: KindConflict, Code: "payment_number_reused", Message: "this paymentNumber was used before for another payment of this claim"}
 	ErrPaymentNotFound        = &Error{Kind: KindNotFound, Code: "payment_not_found", Message: "the placement has no payment with this number"}
 	ErrPaymentAlreadyReversed = &Error{Kind: KindConflict, Code: "payment_already_reversed", Message: "this payment was reversed already, for another reason"}
+	ErrDocumentNotFound       = &Error{Kind: KindNotFound, Code: "document_not_found", Message: "the claim has no payment or credit waiver with this number"}
 	ErrWaiverNumberReused     = &Error{Kind: KindConflict, Code: "credit_waiver_number_reused", Message: "this creditWaiverNumber was used before for another credit waiver of this claim"}
 	// Errors of command handling around the decision.
 	ErrPreconditionFailed = &Error{Kind: KindPreconditionFailed, Code: "precondition_failed", Message: "the placement's revision is not the one given in If-Match"}

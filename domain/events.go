@@ -184,6 +184,23 @@ const (
 	// DocReallocation takes a payment that was real back off the claim (it
 	// was returned, or reversed for another reason): its amount is open again.
 	DocReallocation = "REALLOCATION"
+	// DocAgencyPayments is a payment the debtor made to the agency, which
+	// the agency then owes the creditor.
+	DocAgencyPayments = "AGENCY_PAYMENTS"
+	// DocWriteOff takes what is open off a claim that cannot be collected.
+	DocWriteOff = "WRITE_OFF"
+)
+
+// ReceivedByAgency marks a payment the debtor made to the agency (an
+// AGENCY_PAYMENTS document) rather than to the creditor.
+const ReceivedByAgency = "AGENCY"
+
+// Where money taken back on a closed claim goes (PaymentReversed's and
+// CreditWaiverCancelled's ReturnedTo): the bucket that closed the claim.
+// Empty: it is open again.
+const (
+	ReturnedToRecalled   = "RECALLED"
+	ReturnedToWrittenOff = "WRITTEN_OFF"
 )
 
 // AccountingDocumentIssued records a document; its amount is negative (it
@@ -234,6 +251,9 @@ type PaymentReceived struct {
 	// (the rest is principal, in Allocations); absent when nothing did.
 	// RecoveredAmount and FeeAmount count the principal alone.
 	Split *Split `json:"split,omitempty"`
+	// ReceivedBy is ReceivedByAgency when the debtor paid the agency;
+	// empty when it paid the creditor (every payment before it existed).
+	ReceivedBy string `json:"receivedBy,omitempty"`
 }
 
 // Reasons a payment is reversed.
@@ -273,10 +293,61 @@ type PaymentReversed struct {
 	// Split is the payment's split, taken back with it (absent when it had
 	// none).
 	Split *Split `json:"split,omitempty"`
+	// ReceivedBy is the payment's (ReceivedByAgency for an agency payment).
+	ReceivedBy string `json:"receivedBy,omitempty"`
+	// ReturnedTo is the bucket that closed the claim, when it was closed
+	// (recalled, written off): the money goes back there, not to open.
+	ReturnedTo string `json:"returnedTo,omitempty"`
+}
+
+// Reasons a claim is written off.
+const (
+	WriteOffUncollectible = "UNCOLLECTIBLE"
+	WriteOffInsolvency    = "INSOLVENCY"
+	WriteOffDeceased      = "DECEASED"
+	WriteOffOther         = "OTHER"
+)
+
+// PlacementWrittenOff closes a claim that cannot be collected: what was
+// open on each invoice (Allocations, summing to OutstandingAmount) is
+// written off.
+type PlacementWrittenOff struct {
+	Reason            string          `json:"reason"`
+	OutstandingAmount decimal.Decimal `json:"outstandingAmount"`
+	Currency          string          `json:"currency"`
+	Allocations       []Allocation    `json:"allocations"`
+	SequencesPaused   int             `json:"sequencesPaused"`
+	CallsCancelled    int             `json:"callsCancelled"`
+	WrittenOffAt      time.Time       `json:"writtenOffAt"`
+}
+
+// CreditWaiverCancelled takes a numbered credit waiver back: its amount is
+// owed again on its invoice (open, or on a closed claim the bucket that
+// closed it, ReturnedTo). It carries what the placement remembers of the
+// waiver, as PaymentReversed does of a payment.
+type CreditWaiverCancelled struct {
+	CreditWaiverNumber string          `json:"creditWaiverNumber"`
+	InvoiceNumber      string          `json:"invoiceNumber"`
+	ContractNumber     string          `json:"contractNumber"`
+	Amount             decimal.Decimal `json:"amount"`
+	Currency           string          `json:"currency"`
+	// Date is the cancellation's date; OriginalDocument the waiver's
+	// CREDIT_WAIVER document, WaiverRevision the revision of its event
+	// and WaiverContent what it said (to answer a repeat of the waiver).
+	Date             string    `json:"date"`
+	OriginalDocument string    `json:"originalDocument"`
+	WaiverRevision   uint64    `json:"waiverRevision"`
+	WaiverContent    string    `json:"waiverContent"`
+	ReturnedTo       string    `json:"returnedTo,omitempty"`
+	CancelledAt      time.Time `json:"cancelledAt"`
 }
 
 // ReopenedPaymentReversed is why a placement paid in full is active again.
 const ReopenedPaymentReversed = "PAYMENT_REVERSED"
+
+// ReopenedWaiverCancelled: a credit waiver of a placement paid in full was
+// cancelled, so its amount is owed again.
+const ReopenedWaiverCancelled = "CREDIT_WAIVER_CANCELLED"
 
 // PlacementReopened makes a placement that was paid in full active again,
 // because a payment was reversed. The sequences the payoff paused are active
@@ -360,6 +431,8 @@ const (
 	TypePaymentReversed          = "PaymentReversed"
 	TypePlacementReopened        = "PlacementReopened"
 	TypeDebtorContactChanged     = "DebtorContactChanged"
+	TypePlacementWrittenOff      = "PlacementWrittenOff"
+	TypeCreditWaiverCancelled    = "CreditWaiverCancelled"
 )
 
 func (PlacementPaused) EventType() string  { return TypePlacementPaused }
@@ -382,6 +455,8 @@ func (RecallRejected) EventType() string           { return TypeRecallRejected }
 func (PaymentReversed) EventType() string          { return TypePaymentReversed }
 func (PlacementReopened) EventType() string        { return TypePlacementReopened }
 func (DebtorContactChanged) EventType() string     { return TypeDebtorContactChanged }
+func (PlacementWrittenOff) EventType() string      { return TypePlacementWrittenOff }
+func (CreditWaiverCancelled) EventType() string    { return TypeCreditWaiverCancelled }
 
 // registry maps each stored type name to a decoder. An unknown type is an
 // error, never a silent skip. Unknown fields inside a known type are
@@ -420,6 +495,8 @@ func init() {
 	register[PaymentReversed]()
 	register[PlacementReopened]()
 	register[DebtorContactChanged]()
+	register[PlacementWrittenOff]()
+	register[CreditWaiverCancelled]()
 }
 
 // EventClasses is how one reader of the log (the feed, reconciliation,

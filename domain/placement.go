@@ -18,10 +18,26 @@ const (
 	StatusPaused   Status = "paused"
 	StatusRecalled Status = "recalled"
 	StatusPaid     Status = "paid"
+	// StatusWrittenOff: what was open could not be collected.
+	StatusWrittenOff Status = "written_off"
 )
 
 // Closed reports whether the status is terminal.
-func (s Status) Closed() bool { return s == StatusRecalled || s == StatusPaid }
+func (s Status) Closed() bool {
+	return s == StatusRecalled || s == StatusPaid || s == StatusWrittenOff
+}
+
+// returnedTo is the bucket money taken back on a claim of status s goes to:
+// the one that closed it, or "" (open) when none did.
+func returnedTo(s Status) string {
+	switch s {
+	case StatusRecalled:
+		return ReturnedToRecalled
+	case StatusWrittenOff:
+		return ReturnedToWrittenOff
+	}
+	return ""
+}
 
 // Sequence and call statuses.
 const (
@@ -35,13 +51,14 @@ const (
 	CallFailedStatus     = "failed"
 )
 
-// InvoiceState is an invoice with what was waived and paid on it and what
-// is still open: Open = Amount − Waived − Paid.
+// InvoiceState is an invoice with what was waived, paid and written off on
+// it and what is still open: Open = Amount − Waived − Paid − WrittenOff.
 type InvoiceState struct {
 	Invoice
-	Open   decimal.Decimal
-	Waived decimal.Decimal
-	Paid   decimal.Decimal
+	Open       decimal.Decimal
+	Waived     decimal.Decimal
+	Paid       decimal.Decimal
+	WrittenOff decimal.Decimal `json:",omitzero"`
 }
 
 type SequenceState struct {
@@ -72,10 +89,14 @@ type Placement struct {
 	Waived         decimal.Decimal
 	Recovered      decimal.Decimal
 	Fee            decimal.Decimal
-	ResolvedAt     *time.Time
-	OutcomeScore   *decimal.Decimal
-	Sequences      []SequenceState
-	Calls          []CallState
+	// AgencyPaid is the part of Recovered the debtor paid to the agency;
+	// WrittenOff what was written off.
+	AgencyPaid   decimal.Decimal `json:",omitzero"`
+	WrittenOff   decimal.Decimal `json:",omitzero"`
+	ResolvedAt   *time.Time
+	OutcomeScore *decimal.Decimal
+	Sequences    []SequenceState
+	Calls        []CallState
 	// Documents counts accounting documents issued, for their numbers.
 	Documents int
 	// Pause is the current hold, while Status is paused.
@@ -105,6 +126,21 @@ type Processed struct {
 	Revision uint64
 	// Payment is set for payments: what a reversal needs.
 	Payment *PaymentRecord `json:",omitempty"`
+	// Waiver is set for credit waivers: what a cancellation needs.
+	Waiver *WaiverRecord `json:",omitempty"`
+}
+
+// WaiverRecord is what a placement remembers of a numbered credit waiver,
+// to cancel it.
+type WaiverRecord struct {
+	InvoiceNumber  string
+	ContractNumber string
+	Amount         decimal.Decimal
+	Currency       string
+	// Document is the number of the waiver's CREDIT_WAIVER document.
+	Document string
+	// CancelRevision is the revision of its cancellation (0 while it stands).
+	CancelRevision uint64 `json:",omitempty"`
 }
 
 // PaymentRecord is what a placement remembers of a payment, to reverse it.
@@ -120,6 +156,8 @@ type PaymentRecord struct {
 	AllocateTo    string `json:",omitempty"`
 	// Split is what of it went to costs, interests, the overpayment.
 	Split *Split `json:",omitempty"`
+	// ReceivedBy is ReceivedByAgency for a payment to the agency.
+	ReceivedBy string `json:",omitempty"`
 	// Reversal is the reason it was reversed ("" while it stands), at
 	// ReversalRevision.
 	Reversal         string `json:",omitempty"`
@@ -130,7 +168,7 @@ type PaymentRecord struct {
 // what it said, to tell a repeat from a reuse of its number, and the
 // record a reversal needs.
 func processedPayment(r PaymentRecord, revision uint64) Processed {
-	return Processed{Content: paymentContent(r.Amount, r.InvoiceNumber, r.Date, r.Description, r.AllocateTo), Revision: revision, Payment: &r}
+	return Processed{Content: paymentContent(r.ReceivedBy, r.Amount, r.InvoiceNumber, r.Date, r.Description, r.AllocateTo), Revision: revision, Payment: &r}
 }
 
 // PaymentNumberOf names a payment: the number it was recorded with, or, for
@@ -147,10 +185,10 @@ func PaymentNumberOf(p Placement, e PaymentReceived) string {
 // Exists reports whether the placement was opened.
 func (p *Placement) Exists() bool { return p.ID != uuid.Nil }
 
-// Outstanding is the principal still owed: original − waived − recovered
-// (TotalOpen adds the costs and interests).
+// Outstanding is the principal still owed: original − waived − recovered −
+// written off (TotalOpen adds the costs and interests).
 func (p *Placement) Outstanding() decimal.Decimal {
-	return p.Original.Sub(p.Waived).Sub(p.Recovered)
+	return p.Original.Sub(p.Waived).Sub(p.Recovered).Sub(p.WrittenOff)
 }
 
 func (p *Placement) invoice(number string) *InvoiceState {
@@ -189,8 +227,10 @@ func Evolve(p Placement, e Event) Placement {
 		p = evolveCharges(p, []Charge{e.Charge}, revision)
 	case EmailSequenceStarted, CallScheduled, CallDialed, CallCompleted, SequencesPaused, CallsCancelled:
 		p = evolveOutreach(p, e)
-	case CreditWaiverIssued, PaymentReceived, PaymentReversed:
+	case CreditWaiverIssued, PaymentReceived, PaymentReversed, CreditWaiverCancelled:
 		p = evolveMoney(p, e, revision)
+	case PlacementWrittenOff:
+		p = evolveWriteOff(p, e)
 	case OutcomeScoreSnapshotted:
 		s := e.Score
 		p.OutcomeScore = &s
@@ -284,8 +324,35 @@ func evolveOutreach(p Placement, e Event) Placement {
 	return p
 }
 
-// evolveMoney applies a credit waiver, a payment or a payment's reversal,
-// recorded at revision.
+// evolveWriteOff closes a placement by writing off what was open.
+func evolveWriteOff(p Placement, e PlacementWrittenOff) Placement {
+	p.Invoices = slices.Clone(p.Invoices)
+	for _, a := range e.Allocations {
+		if inv := p.invoice(a.InvoiceNumber); inv != nil {
+			inv.Open, inv.WrittenOff = inv.Open.Sub(a.Amount), inv.WrittenOff.Add(a.Amount)
+		}
+	}
+	at := e.WrittenOffAt
+	p.WrittenOff = p.WrittenOff.Add(e.OutstandingAmount)
+	p.Status, p.ResolvedAt, p.Pause = StatusWrittenOff, &at, nil
+	return p
+}
+
+// takenBack puts an amount taken back on an invoice (a reversed payment's
+// allocation, a cancelled waiver) where returnedTo says: open again, or
+// written off again on a written-off claim. A recalled claim's open amount
+// is what its recall cancelled, so money returned to it is open again there.
+func (p *Placement) takenBack(inv *InvoiceState, amount decimal.Decimal, returnedTo string) {
+	if returnedTo == ReturnedToWrittenOff {
+		inv.WrittenOff = inv.WrittenOff.Add(amount)
+		p.WrittenOff = p.WrittenOff.Add(amount)
+		return
+	}
+	inv.Open = inv.Open.Add(amount)
+}
+
+// evolveMoney applies a credit waiver, a payment, a payment's reversal or a
+// waiver's cancellation, recorded at revision.
 func evolveMoney(p Placement, e Event, revision uint64) Placement {
 	p.Invoices = slices.Clone(p.Invoices)
 	switch e := e.(type) {
@@ -296,8 +363,19 @@ func evolveMoney(p Placement, e Event, revision uint64) Placement {
 		p.Waived = p.Waived.Add(e.Amount)
 		if e.CreditWaiverNumber != "" {
 			p.WaiverNumbers = p.WaiverNumbers.With(e.CreditWaiverNumber,
-				Processed{Content: waiverContent(e.InvoiceNumber, e.ContractNumber, e.Date, e.Description, e.Amount, e.Currency), Revision: revision})
+				Processed{Content: waiverContent(e.InvoiceNumber, e.ContractNumber, e.Date, e.Description, e.Amount, e.Currency), Revision: revision,
+					Waiver: &WaiverRecord{InvoiceNumber: e.InvoiceNumber, ContractNumber: e.ContractNumber, Amount: e.Amount, Currency: e.Currency,
+						Document: documentNumber(p, 0)}}) // the document follows the waivers of its decision
 		}
+	case CreditWaiverCancelled:
+		if inv := p.invoice(e.InvoiceNumber); inv != nil {
+			inv.Waived = inv.Waived.Sub(e.Amount)
+			p.takenBack(inv, e.Amount, e.ReturnedTo)
+		}
+		p.Waived = p.Waived.Sub(e.Amount)
+		p.WaiverNumbers = p.WaiverNumbers.With(e.CreditWaiverNumber, Processed{Content: e.WaiverContent, Revision: e.WaiverRevision,
+			Waiver: &WaiverRecord{InvoiceNumber: e.InvoiceNumber, ContractNumber: e.ContractNumber, Amount: e.Amount, Currency: e.Currency,
+				Document: e.OriginalDocument, CancelRevision: revision}})
 	case PaymentReceived:
 		for _, a := range e.Allocations {
 			if inv := p.invoice(a.InvoiceNumber); inv != nil {
@@ -306,21 +384,29 @@ func evolveMoney(p Placement, e Event, revision uint64) Placement {
 		}
 		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
 		p = withSplit(p, e.Split, 1, false)
+		if e.ReceivedBy == ReceivedByAgency {
+			p.AgencyPaid = p.AgencyPaid.Add(e.Amount)
+		}
 		p.PaymentNumbers = p.PaymentNumbers.With(PaymentNumberOf(p, e), processedPayment(PaymentRecord{Amount: e.Amount, Document: documentNumber(p, 0),
-			Allocations: e.Allocations, InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo, Split: e.Split}, revision))
+			Allocations: e.Allocations, InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo, Split: e.Split,
+			ReceivedBy: e.ReceivedBy}, revision))
 	case PaymentReversed:
 		for _, a := range e.Allocations {
 			if inv := p.invoice(a.InvoiceNumber); inv != nil {
-				inv.Open, inv.Paid = inv.Open.Add(a.Amount), inv.Paid.Sub(a.Amount)
+				inv.Paid = inv.Paid.Sub(a.Amount)
+				p.takenBack(inv, a.Amount, e.ReturnedTo)
 			}
 		}
 		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
 		p = withSplit(p, e.Split, -1, false)
+		if e.ReceivedBy == ReceivedByAgency {
+			p.AgencyPaid = p.AgencyPaid.Sub(e.Amount)
+		}
 		// Everything about the payment is in the event: a state that never
 		// saw the payment (started from a snapshot) learns it here whole.
 		p.PaymentNumbers = p.PaymentNumbers.With(e.PaymentNumber, processedPayment(PaymentRecord{Amount: e.Amount, Document: e.OriginalDocument,
 			Allocations: e.Allocations, InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo, Split: e.Split,
-			Reversal: e.Reason, ReversalRevision: revision}, e.PaymentRevision))
+			ReceivedBy: e.ReceivedBy, Reversal: e.Reason, ReversalRevision: revision}, e.PaymentRevision))
 	default:
 		panic(noRule("evolveMoney", e))
 	}

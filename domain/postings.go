@@ -36,9 +36,15 @@ type Posting struct {
 //	creditor/collected                 debit: what the debtor paid the creditor directly; credit: its reversal.
 //	creditor/waived                    debit: credit waivers.
 //	creditor/recalled                  debit: what a recall took back.
+//	creditor/written-off               debit: what a write-off took off the claim.
+//	agency/payable                     debit: what the debtor paid the agency, which it owes the creditor; credit: its reversal.
 //	claim/{claim}/costs                debit: costs handed over or debited; credit: paid or recalled. Balance (debit): open costs.
 //	claim/{claim}/interests            the same for interests.
 //	claim/{claim}/overpayment          credit: what a payment brought beyond everything open. Balance (credit): overpaid.
+//
+// Money taken back on a closed claim (a reversal, a waiver's cancellation)
+// goes to the bucket that closed it (creditor/recalled, creditor/written-off)
+// instead of the principal, which the recall or write-off emptied.
 //
 // Costs and interests are placed like the principal (creditor/placed is
 // credited by handover charges and debits too), and paid and recalled like
@@ -47,12 +53,15 @@ type Posting struct {
 //
 // Since every event's postings balance, for every claim and currency
 // placed (original + costs + interests + debits) = open (principal, costs,
-// interests) + collected − overpaid + waived + recalled.
+// interests) + collected + paid to the agency − overpaid + waived + recalled
+// + written off.
 const (
-	AccountPlaced    = "creditor/placed"
-	AccountCollected = "creditor/collected"
-	AccountWaived    = "creditor/waived"
-	AccountRecalled  = "creditor/recalled"
+	AccountPlaced        = "creditor/placed"
+	AccountCollected     = "creditor/collected"
+	AccountWaived        = "creditor/waived"
+	AccountRecalled      = "creditor/recalled"
+	AccountWrittenOff    = "creditor/written-off"
+	AccountAgencyPayable = "agency/payable"
 )
 
 // PrincipalAccount is an invoice's principal receivable. The claim and
@@ -109,7 +118,7 @@ func escapeAccountPart(s string) string {
 // from the claim's total, which the event does not carry apart from it.
 var PostingEvents = EventClasses{
 	Handled: []string{TypePlacementOpened, TypePaymentReceived, TypeCreditWaiverIssued, TypePaymentReversed, TypeAccountingDocumentIssued,
-		TypeDebitAdded},
+		TypeDebitAdded, TypePlacementWrittenOff, TypeCreditWaiverCancelled},
 	Ignored: []string{
 		TypeEmailSequenceStarted, TypeCallScheduled, TypeCallDialed, TypeCallCompleted, TypePlacementRecalled,
 		TypeSequencesPaused, TypeCallsCancelled, TypeOutcomeScoreSnapshotted, TypePlacementPaid, TypeRecallRejected,
@@ -148,11 +157,15 @@ func postingsOf(claim string, e Event, bookedAt time.Time) []Posting {
 	case DebitAdded:
 		return movement([]leg{{chargeAccount(claim, e.Type), e.Amount}}, AccountPlaced, Debit, e.Currency, date)
 	case PaymentReceived:
-		return movement(paymentLegs(claim, e.Allocations, e.Split), AccountCollected, Credit, e.Currency, date)
+		return movement(paymentLegs(claim, e.Allocations, e.Split, ""), collectedBy(e.ReceivedBy), Credit, e.Currency, date)
 	case PaymentReversed:
-		return movement(paymentLegs(claim, e.Allocations, e.Split), AccountCollected, Debit, e.Currency, date)
+		return movement(paymentLegs(claim, e.Allocations, e.Split, e.ReturnedTo), collectedBy(e.ReceivedBy), Debit, e.Currency, date)
 	case CreditWaiverIssued:
 		return movement([]leg{{PrincipalAccount(claim, e.InvoiceNumber), e.Amount}}, AccountWaived, Credit, e.Currency, date)
+	case CreditWaiverCancelled:
+		return movement([]leg{{takenBackTo(claim, e.InvoiceNumber, e.ReturnedTo), e.Amount}}, AccountWaived, Debit, e.Currency, date)
+	case PlacementWrittenOff:
+		return movement(paymentLegs(claim, e.Allocations, nil, ""), AccountWrittenOff, Credit, e.Currency, date)
 	case AccountingDocumentIssued:
 		if e.Type != DocCancellation || e.OriginalType != "" { // only a recall's; a reversal's CANCELLATION is its PaymentReversed
 			return nil
@@ -183,10 +196,10 @@ type leg struct {
 // paymentLegs are the claim's accounts a payment (or its reversal) moves:
 // each invoice's principal by its allocation, and the costs, interests and
 // overpayment by its split.
-func paymentLegs(claim string, allocs []Allocation, split *Split) []leg {
+func paymentLegs(claim string, allocs []Allocation, split *Split, returnedTo string) []leg {
 	legs := make([]leg, 0, len(allocs)+3)
 	for _, a := range allocs {
-		legs = append(legs, leg{PrincipalAccount(claim, a.InvoiceNumber), a.Amount})
+		legs = append(legs, leg{takenBackTo(claim, a.InvoiceNumber, returnedTo), a.Amount})
 	}
 	if split != nil {
 		for _, l := range []leg{{CostsAccount(claim), split.Costs}, {InterestsAccount(claim), split.Interests}, {OverpaymentAccount(claim), split.Overpaid}} {
@@ -196,6 +209,27 @@ func paymentLegs(claim string, allocs []Allocation, split *Split) []leg {
 		}
 	}
 	return legs
+}
+
+// takenBackTo is where money taken back on an invoice goes: its principal,
+// or on a closed claim the bucket that closed it (returnedTo).
+func takenBackTo(claim, invoice, returnedTo string) string {
+	switch returnedTo {
+	case ReturnedToRecalled:
+		return AccountRecalled
+	case ReturnedToWrittenOff:
+		return AccountWrittenOff
+	}
+	return PrincipalAccount(claim, invoice)
+}
+
+// collectedBy is the account of who received a payment: the creditor, or
+// the agency, which then owes it to the creditor.
+func collectedBy(receivedBy string) string {
+	if receivedBy == ReceivedByAgency {
+		return AccountAgencyPayable
+	}
+	return AccountCollected
 }
 
 // movement is the postings of amounts leaving (side credit) or coming to
@@ -279,6 +313,7 @@ func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 	after := p
 	delta := map[string]int64{}
 	recalled := map[string]decimal.Decimal{} // by invoice, and by CLIENT_COSTS / CLIENT_INTERESTS
+	returned := map[string]decimal.Decimal{} // by invoice: taken back on a recalled claim
 	for i, e := range events {
 		after = Evolve(after, e)
 		ps := Postings(after.ClaimNumber, e, bookedAt)
@@ -290,6 +325,9 @@ func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 				return fmt.Errorf("%w: event %d (%s) posts %s on a claim in %s", ErrPostingsInvariant, i, e.EventType(), q.Currency, after.Currency)
 			}
 			delta[q.Account] += q.Signed()
+		}
+		for inv, amount := range returnedToRecall(e) {
+			returned[inv] = returned[inv].Add(amount)
 		}
 		if doc, isDoc := e.(AccountingDocumentIssued); isDoc && doc.Type == DocCancellation && doc.OriginalType == "" {
 			if err := recallTakesWhatIsOpen(after, doc); err != nil {
@@ -304,7 +342,27 @@ func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 			}
 		}
 	}
-	return conserved(p, after, delta, recalled)
+	return conserved(p, after, delta, recalled, returned)
+}
+
+// returnedToRecall is what an event takes back on the invoices of a
+// recalled claim (a reversal, a waiver's cancellation): the claim shows it
+// open again, yet the postings put it back to creditor/recalled.
+func returnedToRecall(e Event) map[string]decimal.Decimal {
+	out := map[string]decimal.Decimal{}
+	switch e := e.(type) {
+	case PaymentReversed:
+		if e.ReturnedTo == ReturnedToRecalled {
+			for _, a := range e.Allocations {
+				out[a.InvoiceNumber] = out[a.InvoiceNumber].Add(a.Amount)
+			}
+		}
+	case CreditWaiverCancelled:
+		if e.ReturnedTo == ReturnedToRecalled {
+			out[e.InvoiceNumber] = e.Amount
+		}
+	}
+	return out
 }
 
 // recallTakesWhatIsOpen checks a recall's CANCELLATION document against the
@@ -339,11 +397,11 @@ func recallTakesWhatIsOpen(p Placement, doc AccountingDocumentIssued) error {
 
 // conserved compares what postings moved (delta, by account) with what the
 // events moved the claim's figures by, from before to after.
-func conserved(before, after Placement, delta map[string]int64, recalled map[string]decimal.Decimal) error {
+func conserved(before, after Placement, delta map[string]int64, recalled, returned map[string]decimal.Decimal) error {
 	cur := after.Currency
 	placed := func(p Placement) decimal.Decimal { return p.Original.Add(p.CostsCharged()).Add(p.InterestsCharged()) }
-	collected := func(p Placement) decimal.Decimal {
-		paid := p.Recovered
+	collected := func(p Placement) decimal.Decimal { // by the creditor itself
+		paid := p.Recovered.Sub(p.AgencyPaid)
 		if p.Charges != nil {
 			paid = paid.Add(p.Charges.Paid.Total())
 		}
@@ -357,6 +415,8 @@ func conserved(before, after Placement, delta map[string]int64, recalled map[str
 	want := map[string]decimal.Decimal{
 		AccountPlaced:                         placed(after).Sub(placed(before)).Neg(),
 		AccountCollected:                      collected(after).Sub(collected(before)),
+		AccountAgencyPayable:                  after.AgencyPaid.Sub(before.AgencyPaid),
+		AccountWrittenOff:                     after.WrittenOff.Sub(before.WrittenOff),
 		AccountWaived:                         after.Waived.Sub(before.Waived),
 		AccountRecalled:                       recalled[AllocateCosts].Add(recalled[AllocateInterests]),
 		CostsAccount(after.ClaimNumber):       costs(after).Sub(costs(before)).Sub(recalled[AllocateCosts]),
@@ -368,7 +428,9 @@ func conserved(before, after Placement, delta map[string]int64, recalled map[str
 		if i < len(before.Invoices) {
 			open = open.Sub(before.Invoices[i].Open)
 		}
-		r := recalled[inv.InvoiceNumber]
+		// What a recall cancelled, and what was taken back on the recalled
+		// claim, moved the invoice's open figure but not its principal.
+		r := recalled[inv.InvoiceNumber].Add(returned[inv.InvoiceNumber])
 		want[AccountRecalled] = want[AccountRecalled].Add(r)
 		want[PrincipalAccount(after.ClaimNumber, inv.InvoiceNumber)] = open.Sub(r)
 	}

@@ -60,6 +60,7 @@ func TestParseStatus(t *testing.T) {
 		{name: "paused", in: "paused", known: true},
 		{name: "recalled", in: "recalled", known: true},
 		{name: "paid", in: "paid", known: true},
+		{name: "written off", in: "written_off", known: true},
 		{name: "empty", in: ""},
 		{name: "capitals", in: "ACTIVE"},
 		{name: "other", in: "closed"},
@@ -70,7 +71,7 @@ func TestParseStatus(t *testing.T) {
 			assert.Equal(t, domain.Status(tc.in), got)
 		})
 	}
-	assert.Equal(t, "must be active, paused, recalled or paid", domain.StatusRule())
+	assert.Equal(t, "must be active, paused, recalled, paid or written_off", domain.StatusRule())
 }
 
 func TestValidPauseReason(t *testing.T) {

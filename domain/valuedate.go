@@ -22,6 +22,8 @@ func ValueDate(e Event, bookedAt time.Time) string {
 		own = e.Date
 	case PaymentReversed:
 		own = e.ValueDate
+	case CreditWaiverCancelled:
+		own = e.Date
 	case AccountingDocumentIssued:
 		own = e.Date
 	}

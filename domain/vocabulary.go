@@ -8,7 +8,7 @@ import "slices"
 
 // Statuses lists the statuses of a placement, in the order of its life.
 func Statuses() []Status {
-	return []Status{StatusActive, StatusPaused, StatusRecalled, StatusPaid}
+	return []Status{StatusActive, StatusPaused, StatusRecalled, StatusPaid, StatusWrittenOff}
 }
 
 // ParseStatus returns the status s names, and false when it names none.
@@ -18,7 +18,7 @@ func ParseStatus(s string) (Status, bool) {
 }
 
 // StatusRule is what a status must be, as a refusal says it: "must be
-// active, paused, recalled or paid".
+// active, paused, recalled, paid or written_off".
 func StatusRule() string { return "must be " + oneOf(Statuses()) }
 
 // pauseReasons lists the reasons a placement may be paused for.
@@ -31,4 +31,19 @@ func ValidPauseReason(reason string) error {
 		return nil
 	}
 	return Invalid(FieldError{Field: "reason", Message: "must be " + oneOf(pauseReasons)})
+}
+
+// writeOffReasons lists the reasons a claim may be written off for.
+var writeOffReasons = []string{WriteOffUncollectible, WriteOffInsolvency, WriteOffDeceased, WriteOffOther}
+
+// WriteOffReasons lists the reasons a claim may be written off for.
+func WriteOffReasons() []string { return slices.Clone(writeOffReasons) }
+
+// ValidWriteOffReason refuses a reason that is not one a claim may be
+// written off for; nil when it is one.
+func ValidWriteOffReason(reason string) error {
+	if slices.Contains(writeOffReasons, reason) {
+		return nil
+	}
+	return Invalid(FieldError{Field: "reason", Message: "must be " + oneOf(writeOffReasons)})
 }

@@ -321,8 +321,8 @@ func (s *Server) claimCreditWaiver(c echo.Context) error {
 
 // ClaimInvoice is one invoice of a claim as the claims API shows it:
 // originalAmount is what was placed for collection (the handover's
-// remainingAmount), and originalAmount − waivedAmount − paidAmount =
-// openAmount; invoicedAmount is the invoice's amount as invoiced, when the
+// remainingAmount), and originalAmount − waivedAmount − paidAmount −
+// writtenOffAmount = openAmount; invoicedAmount is the invoice's amount as invoiced, when the
 // handover gave it.
 type ClaimInvoice struct {
 	InvoiceNumber  string `json:"invoiceNumber"`
@@ -335,25 +335,30 @@ type ClaimInvoice struct {
 	WaivedAmount   string `json:"waivedAmount"`
 	PaidAmount     string `json:"paidAmount"`
 	OpenAmount     string `json:"openAmount"`
+	// WrittenOffAmount is present when something of it was written off.
+	WrittenOffAmount *string `json:"writtenOffAmount,omitempty"`
 }
 
 // Claim is a claim as the claims API shows it.
 type Claim struct {
-	ClaimNumber    string         `json:"claimNumber"`
-	PlacementID    uuid.UUID      `json:"placementId"`
-	CustomerNumber string         `json:"customerNumber"`
-	Status         domain.Status  `json:"status"`
-	Currency       string         `json:"currency"`
-	FeeRate        string         `json:"feeRate"`
-	OriginalAmount string         `json:"originalAmount"`
-	WaivedAmount   string         `json:"waivedAmount"`
-	PaidAmount     string         `json:"paidAmount"`
-	OpenAmount     string         `json:"openAmount"`
-	FeeAmount      string         `json:"feeAmount"`
-	ResolvedAt     *time.Time     `json:"resolvedAt"`
-	InvoiceCount   int            `json:"invoiceCount"`
-	Invoices       []ClaimInvoice `json:"invoices"`
-	Revision       uint64         `json:"revision"`
+	ClaimNumber    string        `json:"claimNumber"`
+	PlacementID    uuid.UUID     `json:"placementId"`
+	CustomerNumber string        `json:"customerNumber"`
+	Status         domain.Status `json:"status"`
+	Currency       string        `json:"currency"`
+	FeeRate        string        `json:"feeRate"`
+	OriginalAmount string        `json:"originalAmount"`
+	WaivedAmount   string        `json:"waivedAmount"`
+	PaidAmount     string        `json:"paidAmount"`
+	OpenAmount     string        `json:"openAmount"`
+	FeeAmount      string        `json:"feeAmount"`
+	// As the placement's: each present only when not zero.
+	AgencyPaidAmount *string        `json:"agencyPaidAmount,omitempty"`
+	WrittenOffAmount *string        `json:"writtenOffAmount,omitempty"`
+	ResolvedAt       *time.Time     `json:"resolvedAt"`
+	InvoiceCount     int            `json:"invoiceCount"`
+	Invoices         []ClaimInvoice `json:"invoices"`
+	Revision         uint64         `json:"revision"`
 	// Customer is the debtor, with its personal data for the owning
 	// creditor: only in GET /v1/claims/{claimNumber}, whose every read of
 	// it is recorded.
@@ -376,11 +381,12 @@ func claimFrom(p projections.PlacementResource) Claim {
 	cl := Claim{ClaimNumber: p.ClaimNumber, PlacementID: p.PlacementID, CustomerNumber: p.CustomerNumber, Status: p.Status,
 		Currency: p.Currency, FeeRate: p.FeeRate, OriginalAmount: p.OriginalAmount, WaivedAmount: p.WaivedAmount,
 		PaidAmount: p.RecoveredAmount, OpenAmount: p.OutstandingAmount, FeeAmount: p.FeeAmount, ResolvedAt: p.ResolvedAt,
-		InvoiceCount: len(p.Invoices), Invoices: make([]ClaimInvoice, len(p.Invoices)), Revision: p.Revision, ChargesView: p.ChargesView}
+		AgencyPaidAmount: p.AgencyPaidAmount, WrittenOffAmount: p.WrittenOffAmount, InvoiceCount: len(p.Invoices), Invoices: make([]ClaimInvoice, len(p.Invoices)),
+		Revision: p.Revision, ChargesView: p.ChargesView}
 	for i, inv := range p.Invoices {
 		cl.Invoices[i] = ClaimInvoice{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, InvoiceDate: inv.InvoiceDate,
 			DueDate: inv.DueDate, Currency: p.Currency, InvoicedAmount: inv.InvoicedAmount, OriginalAmount: inv.Amount,
-			WaivedAmount: inv.WaivedAmount, PaidAmount: inv.PaidAmount, OpenAmount: inv.OpenAmount}
+			WaivedAmount: inv.WaivedAmount, PaidAmount: inv.PaidAmount, OpenAmount: inv.OpenAmount, WrittenOffAmount: inv.WrittenOffAmount}
 	}
 	return cl
 }

@@ -242,7 +242,7 @@ type feedRow struct {
 
 // humanMessages says what a refusal means, for people.
 var humanMessages = map[string]string{
-	"placement_closed":           "This placement is already closed (recalled or paid), so it cannot be changed.",
+	"placement_closed":           "This placement is already closed (recalled, paid or written off), so it cannot be changed.",
 	"amount_exceeds_outstanding": "That amount is more than what is still owed on this placement.",
 	"already_paused":             "This placement is already paused.",
 	"not_paused":                 "This placement is not paused.",

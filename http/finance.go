@@ -120,6 +120,7 @@ func (s *Server) financeReport(creditor string, q *financeQuery) (reconcile.Repo
 type financeRow struct {
 	Label                                            string
 	Recovered, Fees, Net, Waived, Recalled, Reversed string
+	AgencyCollected, WrittenOff                      string
 	Payments, Reversals                              int
 	RecoveredNegative                                bool
 	recoveredValue, feesValue                        decimal.Decimal
@@ -130,7 +131,8 @@ func financeRows(buckets []reconcile.Bucket, currency string) []financeRow {
 	rows := make([]financeRow, len(buckets))
 	for i, b := range buckets {
 		rows[i] = financeRow{Label: b.Label, Recovered: m(b.Recovered), Fees: m(b.Fees), Net: m(b.NetToCreditor), Waived: m(b.Waived),
-			Recalled: m(b.Recalled), Reversed: m(b.Reversed), Payments: b.Payments, Reversals: b.Reversals,
+			Recalled: m(b.Recalled), Reversed: m(b.Reversed), AgencyCollected: m(b.AgencyCollected), WrittenOff: m(b.WrittenOff),
+			Payments: b.Payments, Reversals: b.Reversals,
 			RecoveredNegative: b.Recovered.IsNegative(), recoveredValue: b.Recovered, feesValue: b.Fees}
 	}
 	return rows
@@ -282,11 +284,12 @@ func (s *Server) dashFinanceCSV(c echo.Context) error {
 	h.Set("Cache-Control", "no-store")
 	c.Response().WriteHeader(http.StatusOK)
 	w := csv.NewWriter(c.Response())
-	_ = w.Write([]string{"period", "currency", "payments", "recovered", "fees", "netToCreditor", "waived", "recalled", "reversals", "reversed"})
+	_ = w.Write([]string{"period", "currency", "payments", "recovered", "fees", "netToCreditor", "waived", "recalled", "reversals", "reversed",
+		"agencyCollected", "writtenOff"}) // added last, so the columns before keep their places
 	row := func(label string, a reconcile.Amounts) {
 		v := a.View(q.Currency)
 		_ = w.Write([]string{label, q.Currency, strconv.Itoa(v.Payments), v.Recovered, v.Fees, v.NetToCreditor, v.Waived, v.Recalled,
-			strconv.Itoa(v.Reversals), v.Reversed})
+			strconv.Itoa(v.Reversals), v.Reversed, v.AgencyCollected, v.WrittenOff})
 	}
 	for _, b := range buckets {
 		row(b.Label, b.Amounts)

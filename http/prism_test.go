@@ -196,6 +196,15 @@ func TestPrismTour(t *testing.T) {
 	call("POST", "/v1/placements/"+id+"/debits", agencyKey, debit, 201)
 	call("POST", "/v1/placements/"+id+"/debits", acmeKey, debit, 403)
 	call("POST", "/v1/placements/"+id+"/debits", agencyKey, map[string]any{"amount": "6.00", "type": "COSTS", "number": "PT-D1", "date": "2024-08-01", "description": "postage"}, 409)
+	call("POST", "/v1/placements/"+id+"/agency-payments", agencyKey, map[string]any{"amount": "10.00", "paymentNumber": "PT-A1", "date": "2024-08-01"}, 200)
+	call("POST", "/v1/placements/"+id+"/agency-payments", agencyKey, map[string]any{"amount": "11.00", "paymentNumber": "PT-A1"}, 409)
+	call("POST", "/v1/placements/"+id+"/agency-payments", agencyKey, map[string]any{"amount": "1", "paymentNumber": "PT-A2", "date": "2999-01-01"}, 422)
+	call("POST", "/v1/placements/"+id+"/agency-payments", acmeKey, map[string]any{"amount": "1", "paymentNumber": "PT-A2"}, 403)
+	wo := call("POST", "/v1/placements", acmeKey, placeBody("PT-3"), 201)
+	send(true, "POST", "/v1/placements/"+wo["placementId"].(string)+"/write-off", agencyKey, map[string]any{"reason": "BORED"}, 422) // outside the enum
+	call("POST", "/v1/placements/"+wo["placementId"].(string)+"/write-off", agencyKey, map[string]any{"reason": "UNCOLLECTIBLE"}, 200)
+	call("POST", "/v1/placements/"+wo["placementId"].(string)+"/write-off", agencyKey, map[string]any{"reason": "UNCOLLECTIBLE"}, 409)
+	call("GET", "/v1/placements/"+wo["placementId"].(string), acmeKey, nil, 200)
 
 	// The claims API.
 	h := handover("PT-C")
@@ -216,6 +225,10 @@ func TestPrismTour(t *testing.T) {
 		"date": "2024-08-02", "description": "goodwill", "amount": 5, "currency": "EUR"}, 202)
 	call("PUT", "/v1/claims/PT-C/customer", acmeKey, map[string]any{"addresses": []any{map[string]any{"street": "Neue Straße 1"}}}, 202)
 	call("POST", "/v1/claims/PT-C/payments/PT-CP1/reversal", acmeKey, map[string]any{"reason": "ENTERED_IN_ERROR"}, 202)
+	cancellations := "/v1/claims/PT-C/accountingDocuments/cancellations"
+	call("POST", cancellations, acmeKey, map[string]any{"referenceNumber": "PT-W9", "amount": "5", "currency": "EUR"}, 404)
+	call("POST", cancellations, acmeKey, map[string]any{"referenceNumber": "PT-W1", "amount": "6", "currency": "EUR"}, 422)
+	call("POST", cancellations, acmeKey, map[string]any{"referenceNumber": "PT-W1", "amount": "5.00", "currency": "EUR", "date": "2024-08-03"}, 202)
 	call("POST", "/v1/claims/PT-C/recalls", acmeKey, waiver("I0417211448", "1"), 422) // no such invoice on this claim
 	call("POST", "/v1/claims/PT-C/recalls", acmeKey, map[string]any{}, 202)
 	call("POST", "/v1/claims/PT-C/recalls", acmeKey, nil, 202) // closed: its REJECTION is in the feed

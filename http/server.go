@@ -167,6 +167,7 @@ func (s *Server) registerV1() {
 	v1.POST("/claims/:claimNumber/creditWaivers", s.claimCreditWaiver, cred)
 	v1.PUT("/claims/:claimNumber/customer", s.changeContact, cred)
 	v1.POST("/claims/:claimNumber/recalls", s.claimRecall, cred)
+	v1.POST("/claims/:claimNumber/accountingDocuments/cancellations", s.claimCancellation, cred)
 	v1.GET("/claims/:claimNumber/transactions", s.claimTransactions, cred)
 	v1.GET("/transactions", s.transactions, cred)
 	v1.GET("/reports/reconciliation", s.reconciliation, cred)
@@ -183,6 +184,8 @@ func (s *Server) registerV1() {
 	v1.POST("/placements/:id/debits", s.addDebit, agency)
 	v1.POST("/placements/:id/calls/:callId/dial", s.dialCall, agency)
 	v1.POST("/placements/:id/calls/:callId/complete", s.completeCall, agency)
+	v1.POST("/placements/:id/agency-payments", s.agencyPayment, agency)
+	v1.POST("/placements/:id/write-off", s.writeOff, agency)
 	v1.GET("/admin/verify", s.adminVerify, agency)
 }
 

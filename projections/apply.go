@@ -74,6 +74,8 @@ func statusAfter(e domain.Event) (domain.Status, bool) {
 	switch e.(type) {
 	case domain.PlacementRecalled:
 		return domain.StatusRecalled, true
+	case domain.PlacementWrittenOff:
+		return domain.StatusWrittenOff, true
 	case domain.PlacementPaid:
 		return domain.StatusPaid, true
 	case domain.PlacementPaused:
@@ -83,7 +85,7 @@ func statusAfter(e domain.Event) (domain.Status, bool) {
 	case domain.PlacementOpened, domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
 		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.AccountingDocumentIssued,
 		domain.CreditWaiverIssued, domain.PaymentReceived, domain.PaymentReversed, domain.RecallRejected, domain.DebtorContactChanged,
-		domain.DebitAdded:
+		domain.DebitAdded, domain.CreditWaiverCancelled:
 		return "", false
 	default:
 		panic(fmt.Sprintf("projections: status-change detection has no rule for event type %s", e.EventType()))
@@ -96,11 +98,11 @@ func statusAfter(e domain.Event) (domain.Status, bool) {
 // PlacementReopened that follows it.
 var StatusEvents = domain.EventClasses{
 	Handled: []string{domain.TypePlacementRecalled, domain.TypePlacementPaid, domain.TypePlacementPaused, domain.TypePlacementResumed,
-		domain.TypePlacementReopened},
+		domain.TypePlacementReopened, domain.TypePlacementWrittenOff},
 	Ignored: []string{domain.TypePlacementOpened, domain.TypeEmailSequenceStarted, domain.TypeCallScheduled, domain.TypeCallDialed,
 		domain.TypeCallCompleted, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
 		domain.TypeAccountingDocumentIssued, domain.TypeCreditWaiverIssued, domain.TypePaymentReceived, domain.TypePaymentReversed,
-		domain.TypeRecallRejected, domain.TypeDebtorContactChanged, domain.TypeDebitAdded},
+		domain.TypeRecallRejected, domain.TypeDebtorContactChanged, domain.TypeDebitAdded, domain.TypeCreditWaiverCancelled},
 }
 
 // stateCache keeps decoded placement states, least recently used first out.
@@ -510,6 +512,9 @@ func (t *tx) processed(id uuid.UUID, p domain.Placement, e domain.Event) error {
 	case domain.CreditWaiverIssued:
 		kind, number = numberWaiver, e.CreditWaiverNumber
 		done, _ = p.WaiverNumbers.Get(number)
+	case domain.CreditWaiverCancelled: // what a repeat of the cancellation is answered from
+		kind, number = numberWaiver, e.CreditWaiverNumber
+		done, _ = p.WaiverNumbers.Get(number)
 	}
 	if number == "" {
 		return nil
@@ -630,14 +635,18 @@ func reconcileEntry(id uuid.UUID, before, after domain.Placement, rec journal.Re
 	switch ev := rec.Event.(type) {
 	case domain.PaymentReceived:
 		e.Kind, e.Amount, e.PaymentNumber = reconcile.KindPayment, ev.Amount, domain.PaymentNumberOf(before, ev)
-		e.Fee = ev.FeeAmount.Sub(before.Fee)
+		e.Fee, e.Agency = ev.FeeAmount.Sub(before.Fee), ev.ReceivedBy == domain.ReceivedByAgency
 	case domain.PaymentReversed:
 		e.Kind, e.Amount, e.PaymentNumber, e.Reason = reconcile.KindReversal, ev.Amount, ev.PaymentNumber, ev.Reason
-		e.Fee = ev.FeeAmount.Sub(before.Fee)
+		e.Fee, e.Agency, e.ReturnedTo = ev.FeeAmount.Sub(before.Fee), ev.ReceivedBy == domain.ReceivedByAgency, ev.ReturnedTo
 	case domain.CreditWaiverIssued:
 		e.Kind, e.Amount, e.Fee = reconcile.KindWaiver, ev.Amount, decimal.Zero
+	case domain.CreditWaiverCancelled:
+		e.Kind, e.Amount, e.Fee, e.ReturnedTo = reconcile.KindWaiverCancellation, ev.Amount, decimal.Zero, ev.ReturnedTo
 	case domain.PlacementRecalled:
 		e.Kind, e.Amount, e.Fee = reconcile.KindRecall, ev.OutstandingAmount, decimal.Zero
+	case domain.PlacementWrittenOff:
+		e.Kind, e.Amount, e.Fee, e.Reason = reconcile.KindWriteOff, ev.OutstandingAmount, decimal.Zero, ev.Reason
 	case domain.PlacementOpened, domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
 		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.AccountingDocumentIssued,
 		domain.PlacementPaid, domain.PlacementPaused, domain.PlacementResumed, domain.PlacementReopened, domain.RecallRejected,
@@ -650,10 +659,12 @@ func reconcileEntry(id uuid.UUID, before, after domain.Placement, rec journal.Re
 }
 
 // ReconciledEvents sorts the event types for reconciliation: it counts the
-// money that moves (payments, their reversals, waivers, recalls); the
-// documents restate those amounts and are not counted twice.
+// money that moves (payments, their reversals, waivers and their
+// cancellations, recalls, write-offs); the documents restate those amounts
+// and are not counted twice.
 var ReconciledEvents = domain.EventClasses{
-	Handled: []string{domain.TypePaymentReceived, domain.TypePaymentReversed, domain.TypeCreditWaiverIssued, domain.TypePlacementRecalled},
+	Handled: []string{domain.TypePaymentReceived, domain.TypePaymentReversed, domain.TypeCreditWaiverIssued, domain.TypePlacementRecalled,
+		domain.TypeCreditWaiverCancelled, domain.TypePlacementWrittenOff},
 	Ignored: []string{domain.TypePlacementOpened, domain.TypeEmailSequenceStarted, domain.TypeCallScheduled, domain.TypeCallDialed,
 		domain.TypeCallCompleted, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
 		domain.TypeAccountingDocumentIssued, domain.TypePlacementPaid, domain.TypePlacementPaused, domain.TypePlacementResumed,

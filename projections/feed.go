@@ -67,11 +67,12 @@ type Confirmation struct {
 	ContractNumber string `json:"contractNumber"`
 	Amount         Exact  `json:"amount"`
 	Currency       string `json:"currency,omitempty"`
-	// PaymentNumber names a DIRECT_PAYMENT's payment (events of schema 3 on),
-	// as a reversal names it.
+	// PaymentNumber names a DIRECT_PAYMENT's or AGENCY_PAYMENTS' payment
+	// (events of schema 3 on), as a reversal names it.
 	PaymentNumber string `json:"paymentNumber,omitempty"`
 	// CreditWaiverNumber is a PARTIAL_RECALL's client-chosen number, when it
-	// gave one (events of schema 4 on).
+	// gave one (events of schema 4 on), and the waiver a CANCELLATION
+	// cancels.
 	CreditWaiverNumber string `json:"creditWaiverNumber,omitempty"`
 	// BookedAt is when the ledger processed it; Date is then its value date
 	// (events of schema 5 on; before, Date is the day it was booked).
@@ -114,7 +115,8 @@ type AccountingDocument struct {
 // StatusChange is a STATUS item: the placement was paused, resumed, or
 // reopened after a payment reversal. Type is PAUSED, RESUMED or REOPENED;
 // Status the placement's status after it; Reason the pause's reason
-// (DISPUTE, CREDITOR_REQUEST, OTHER) or the reopening's (PAYMENT_REVERSED);
+// (DISPUTE, CREDITOR_REQUEST, OTHER) or the reopening's (PAYMENT_REVERSED,
+// CREDIT_WAIVER_CANCELLED);
 // ResumeAt when a pause ends by itself; Automatic when the ledger resumed
 // it at resumeAt; PaymentNumber the reversed payment that reopened it;
 // ResumedSequences how many email sequences a reopening made active again
@@ -269,7 +271,11 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 		it.Rejection = &Rejection{Date: date, Type: kind, Description: e.Reason, Number: p.CustomerNumber, ContractNumber: "", Reason: "OTHER"}
 		c.items = append(c.items, it)
 	case domain.PaymentReceived:
-		cf := &Confirmation{Date: date, Type: "DIRECT_PAYMENT", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.Amount), Currency: e.Currency}
+		typ := domain.DocDirectPayment
+		if e.ReceivedBy == domain.ReceivedByAgency {
+			typ = domain.DocAgencyPayments
+		}
+		cf := &Confirmation{Date: date, Type: typ, Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.Amount), Currency: e.Currency}
 		if se.Meta.SchemaVersion >= statusItemsSince {
 			cf.PaymentNumber = e.PaymentNumber
 		}
@@ -289,6 +295,13 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 		cl := base(0, ItemClosing)
 		cl.Closing = &Closing{Date: date, Type: "FULL_PAYMENT"}
 		c.closing = append(c.closing, cl)
+	case domain.PlacementWrittenOff:
+		cl := base(0, ItemClosing)
+		cl.Closing = &Closing{Date: date, Type: "WRITTEN_OFF"}
+		c.closing = append(c.closing, cl)
+	case domain.CreditWaiverCancelled:
+		confirm(0, &Confirmation{Date: date, Type: domain.DocCancellation, Number: p.CustomerNumber, ContractNumber: e.ContractNumber,
+			Amount: Exact(e.Amount), Currency: e.Currency, CreditWaiverNumber: e.CreditWaiverNumber})
 	case domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
 		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.PaymentReversed, domain.DebtorContactChanged,
 		domain.DebitAdded:
@@ -300,14 +313,16 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 
 // FeedEvents sorts the event types for the transaction feed. Outreach,
 // scores and contact changes are not the creditor's business in the feed;
-// a reversal shows as its document (and a REOPENED item), not by itself, and
-// so does a debit (its DEBIT document); a handover shows as its INVOICE
-// confirmations (schema 5 on) and a CLIENT_COSTS or CLIENT_INTERESTS
-// CONFIRMATION per charge it carries (chargeConfirmations).
+// a reversal (the cancellation of a payment included) shows as its document
+// (and a REOPENED item), not by itself, and so does a debit (its DEBIT
+// document); the cancellation of a credit waiver has a CONFIRMATION of type
+// CANCELLATION; a handover shows as its INVOICE confirmations (schema 5 on)
+// and a CLIENT_COSTS or CLIENT_INTERESTS CONFIRMATION per charge it carries
+// (chargeConfirmations).
 var FeedEvents = domain.EventClasses{
 	Handled: []string{domain.TypePlacementOpened, domain.TypeCreditWaiverIssued, domain.TypePlacementRecalled, domain.TypeRecallRejected, domain.TypePaymentReceived,
 		domain.TypePlacementPaused, domain.TypePlacementResumed, domain.TypePlacementReopened, domain.TypeAccountingDocumentIssued,
-		domain.TypePlacementPaid},
+		domain.TypePlacementPaid, domain.TypePlacementWrittenOff, domain.TypeCreditWaiverCancelled},
 	Ignored: []string{domain.TypeEmailSequenceStarted, domain.TypeCallScheduled, domain.TypeCallDialed,
 		domain.TypeCallCompleted, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
 		domain.TypePaymentReversed, domain.TypeDebtorContactChanged, domain.TypeDebitAdded},

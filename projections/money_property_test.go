@@ -133,6 +133,9 @@ func TestMoneyFollowsTheEvents(t *testing.T) {
 						for _, al := range e.Allocations {
 							perInvoice[al.InvoiceNumber] = perInvoice[al.InvoiceNumber].Sub(al.Amount)
 						}
+						if e.ReturnedTo == domain.ReturnedToRecalled { // back to the bucket that closed the claim
+							s.recalled = s.recalled.Add(e.Amount)
+						}
 					case domain.CreditWaiverIssued:
 						s.waived = s.waived.Add(e.Amount)
 					case domain.PlacementRecalled:

@@ -96,7 +96,7 @@ func TestSnapshotsDecideAsTheStreamDoes(t *testing.T) {
 			for step := range 250 {
 				which := rng.IntN(len(ids))
 				id := ids[which]
-				roll, number, amount := rng.IntN(24), rng.IntN(6), decimal.RequireFromString(amounts[rng.IntN(len(amounts))])
+				roll, number, amount := rng.IntN(28), rng.IntN(6), decimal.RequireFromString(amounts[rng.IntN(len(amounts))])
 				reason := []string{domain.ReversalReturned, domain.ReversalEnteredInError, domain.ReversalOther}[rng.IntN(3)]
 				build := func(at time.Time) domain.Command {
 					switch {
@@ -121,6 +121,14 @@ func TestSnapshotsDecideAsTheStreamDoes(t *testing.T) {
 						return domain.ReversePayment{PaymentNumber: fmt.Sprintf("PN-%d", number), Reason: reason, At: at}
 					case roll == 21: // of a payment named by the ledger (or of a document that was no payment)
 						return domain.ReversePayment{PaymentNumber: fmt.Sprintf("CL-%d-AD%03d", which, 1+number), Reason: reason, At: at}
+					case roll == 24: // payments to the agency share the payment numbers
+						return domain.ReceiveAgencyPayment{Amount: amount, PaymentNumber: fmt.Sprintf("PN-%d", number), At: at}
+					case roll == 25: // cancellations of waivers and payments: repeats, mismatches, unknown numbers
+						return domain.CancelDocument{ReferenceNumber: fmt.Sprintf("W-%d", number), Amount: amount, Currency: "EUR", At: at}
+					case roll == 26:
+						return domain.CancelDocument{ReferenceNumber: fmt.Sprintf("PN-%d", number), Amount: amount, Currency: "EUR", At: at}
+					case roll == 27 && number == 0:
+						return domain.WriteOff{Reason: domain.WriteOffUncollectible, At: at}
 					default:
 						return domain.Recall{At: at}
 					}
@@ -170,4 +178,61 @@ func streamData(t *testing.T, s eventstore.Store, id uuid.UUID) []string {
 		return nil
 	}))
 	return out
+}
+
+// TestCancelledWaiverFromASnapshot: a handler that starts the placement
+// from the views' snapshot, with no numbers cached, answers a repeated
+// cancellation of a credit waiver as a repeat (it learns the cancellation
+// from the views' processed numbers), and cancels a payment to the agency
+// by its number.
+func TestCancelledWaiverFromASnapshot(t *testing.T) {
+	ctx := context.Background()
+	store, err := embedded.Open(filepath.Join(t.TempDir(), "s"), embedded.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	views := MustViews(t, "")
+	runner, _ := MustRunner(t, store, views, 0)
+	h := command.NewHandler(store, projections.NewIdempotencyIndex(), nil)
+	id := uuid.New()
+	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: "r"}
+	_, err = h.Place(ctx, req, domain.Place{PlacementID: id, CreditorID: "acme", ClaimNumber: "CL-S", CustomerNumber: "K1", Currency: "EUR",
+		FeeRate: decimal.RequireFromString("0.1"), Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: decimal.RequireFromString("100"), DueDate: "2024-01-01"}}})
+	require.NoError(t, err)
+	amount := decimal.RequireFromString("10")
+	cancelW := func(at time.Time) domain.Command {
+		return domain.CancelDocument{ReferenceNumber: "W-1", Amount: amount, Currency: "EUR", At: at}
+	}
+	cancelA := func(at time.Time) domain.Command {
+		return domain.CancelDocument{ReferenceNumber: "AG-1", Amount: amount, Currency: "EUR", At: at}
+	}
+	for _, c := range []func(at time.Time) domain.Command{
+		func(at time.Time) domain.Command {
+			return domain.PartialRecall{Waivers: []domain.Waiver{{CreditWaiverNumber: "W-1", InvoiceNumber: "A", ContractNumber: "C", Date: "2024-03-01", Amount: amount, Currency: "EUR"}}, At: at}
+		},
+		func(at time.Time) domain.Command {
+			return domain.ReceiveAgencyPayment{PaymentNumber: "AG-1", Amount: amount, At: at}
+		},
+		cancelW,
+	} {
+		_, err := h.Execute(ctx, id, req, c)
+		require.NoError(t, err)
+	}
+	fresh := func() *command.Handler {
+		head, err := store.Head(ctx)
+		require.NoError(t, err)
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		require.NoError(t, runner.WaitFor(wctx, head))
+		sh := command.NewHandler(store, projections.NewWriteIndex(views), nil)
+		sh.MaxCachedNumbers = 0
+		return sh
+	}
+	res, err := fresh().Execute(ctx, id, req, cancelW)
+	require.NoError(t, err)
+	require.True(t, res.Replayed, "the cancellation was a repeat")
+	require.Zero(t, res.Recorded)
+	res, err = fresh().Execute(ctx, id, req, cancelA)
+	require.NoError(t, err)
+	require.Equal(t, 2, res.Recorded, "the agency payment's reversal and its document")
+	require.True(t, res.Placement.AgencyPaid.IsZero())
 }

@@ -13,25 +13,30 @@ import (
 // API serves for a placement (domain.Placement is the aggregate it renders).
 // Money is a JSON string with the currency's decimals ("400.00").
 type PlacementResource struct {
-	PlacementID       uuid.UUID      `json:"placementId"`
-	ClaimNumber       string         `json:"claimNumber"`
-	CustomerNumber    string         `json:"customerNumber"`
-	CreditorID        string         `json:"creditorId"`
-	Status            domain.Status  `json:"status"`
-	Currency          string         `json:"currency"`
-	FeeRate           string         `json:"feeRate"`
-	OriginalAmount    string         `json:"originalAmount"`
-	WaivedAmount      string         `json:"waivedAmount"`
-	RecoveredAmount   string         `json:"recoveredAmount"`
-	OutstandingAmount string         `json:"outstandingAmount"`
-	FeeAmount         string         `json:"feeAmount"`
-	ResolvedAt        *time.Time     `json:"resolvedAt"`
-	OutcomeScore      *string        `json:"outcomeScore"`
-	Invoices          []InvoiceView  `json:"invoices"`
-	EmailSequences    []SequenceView `json:"emailSequences"`
-	Calls             []CallView     `json:"calls"`
-	PlacedAt          time.Time      `json:"placedAt"`
-	Revision          uint64         `json:"revision"`
+	PlacementID       uuid.UUID     `json:"placementId"`
+	ClaimNumber       string        `json:"claimNumber"`
+	CustomerNumber    string        `json:"customerNumber"`
+	CreditorID        string        `json:"creditorId"`
+	Status            domain.Status `json:"status"`
+	Currency          string        `json:"currency"`
+	FeeRate           string        `json:"feeRate"`
+	OriginalAmount    string        `json:"originalAmount"`
+	WaivedAmount      string        `json:"waivedAmount"`
+	RecoveredAmount   string        `json:"recoveredAmount"`
+	OutstandingAmount string        `json:"outstandingAmount"`
+	FeeAmount         string        `json:"feeAmount"`
+	// AgencyPaidAmount is the part of recoveredAmount the debtor paid to
+	// the agency, WrittenOffAmount what was written off: each present only
+	// when not zero, so resources of placements without them read as before.
+	AgencyPaidAmount *string        `json:"agencyPaidAmount,omitempty"`
+	WrittenOffAmount *string        `json:"writtenOffAmount,omitempty"`
+	ResolvedAt       *time.Time     `json:"resolvedAt"`
+	OutcomeScore     *string        `json:"outcomeScore"`
+	Invoices         []InvoiceView  `json:"invoices"`
+	EmailSequences   []SequenceView `json:"emailSequences"`
+	Calls            []CallView     `json:"calls"`
+	PlacedAt         time.Time      `json:"placedAt"`
+	Revision         uint64         `json:"revision"`
 	// Costs, interests and the overpayment, when the claim has any.
 	*ChargesView
 }
@@ -44,6 +49,9 @@ type InvoiceView struct {
 	WaivedAmount   string `json:"waivedAmount"`
 	PaidAmount     string `json:"paidAmount"`
 	OpenAmount     string `json:"openAmount"`
+	// WrittenOffAmount is present when something of the invoice was
+	// written off.
+	WrittenOffAmount *string `json:"writtenOffAmount,omitempty"`
 	// From a claims-API handover.
 	InvoiceDate    string `json:"invoiceDate,omitempty"`
 	InvoicedAmount string `json:"invoicedAmount,omitempty"`
@@ -73,6 +81,14 @@ func Render(p domain.Placement, revision uint64) PlacementResource {
 		Invoices: make([]InvoiceView, len(p.Invoices)), EmailSequences: make([]SequenceView, len(p.Sequences)),
 		Calls: make([]CallView, len(p.Calls)), PlacedAt: p.OpenedAt, Revision: revision, ChargesView: renderCharges(p),
 	}
+	nonZero := func(d decimal.Decimal) *string {
+		if d.IsZero() {
+			return nil
+		}
+		m := money(d)
+		return &m
+	}
+	v.AgencyPaidAmount, v.WrittenOffAmount = nonZero(p.AgencyPaid), nonZero(p.WrittenOff)
 	if p.OutcomeScore != nil {
 		s := p.OutcomeScore.StringFixed(4)
 		v.OutcomeScore = &s
@@ -80,7 +96,7 @@ func Render(p domain.Placement, revision uint64) PlacementResource {
 	for i, inv := range p.Invoices {
 		v.Invoices[i] = InvoiceView{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, DueDate: inv.DueDate,
 			Amount: money(inv.Amount), WaivedAmount: money(inv.Waived), PaidAmount: money(inv.Paid), OpenAmount: money(inv.Open),
-			InvoiceDate: inv.InvoiceDate}
+			InvoiceDate: inv.InvoiceDate, WrittenOffAmount: nonZero(inv.WrittenOff)}
 		if inv.InvoicedAmount != nil {
 			v.Invoices[i].InvoicedAmount = money(*inv.InvoicedAmount)
 		}

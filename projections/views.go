@@ -21,8 +21,11 @@ import (
 
 // Version is the version of the views this code builds. It changes whenever
 // what the views hold, or how, changes; views of another version are rebuilt
-// from position 0.
-const Version = 7
+// from position 0. 7: postings and the trial balance (tables j, t), value
+// dates (y), processed credit waiver numbers carry what a cancellation
+// needs (the waiver's invoice, amount and document), and reconciliation
+// entries and placement states what agency payments and write-offs add.
+const Version = 8
 
 // Views is an instance's local store of read models: a Pebble database of
 // its own, beside the event store (or, with KurrentDB, on each instance).

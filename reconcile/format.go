@@ -14,21 +14,23 @@ import (
 
 // AmountsView is Amounts with money written with the currency's decimals.
 type AmountsView struct {
-	Payments      int    `json:"payments"`
-	Recovered     string `json:"recovered"`
-	Fees          string `json:"fees"`
-	NetToCreditor string `json:"netToCreditor"`
-	Waived        string `json:"waived"`
-	Recalled      string `json:"recalled"`
-	Reversals     int    `json:"reversals"`
-	Reversed      string `json:"reversed"`
+	Payments        int    `json:"payments"`
+	Recovered       string `json:"recovered"`
+	Fees            string `json:"fees"`
+	NetToCreditor   string `json:"netToCreditor"`
+	Waived          string `json:"waived"`
+	Recalled        string `json:"recalled"`
+	Reversals       int    `json:"reversals"`
+	Reversed        string `json:"reversed"`
+	AgencyCollected string `json:"agencyCollected"`
+	WrittenOff      string `json:"writtenOff"`
 }
 
 // View formats amounts for their currency.
 func (a Amounts) View(currency string) AmountsView {
 	m := func(d decimal.Decimal) string { return domain.FormatMoney(d, currency) }
 	return AmountsView{Payments: a.Payments, Recovered: m(a.Recovered), Fees: m(a.Fees), NetToCreditor: m(a.NetToCreditor), Waived: m(a.Waived), Recalled: m(a.Recalled),
-		Reversals: a.Reversals, Reversed: m(a.Reversed)}
+		Reversals: a.Reversals, Reversed: m(a.Reversed), AgencyCollected: m(a.AgencyCollected), WrittenOff: m(a.WrittenOff)}
 }
 
 // LineView is a Line as served.
@@ -50,6 +52,8 @@ type EntryView struct {
 	ClaimNumber   string `json:"claimNumber"`
 	PaymentNumber string `json:"paymentNumber,omitempty"`
 	Reason        string `json:"reason,omitempty"`
+	Agency        bool   `json:"agency,omitempty"`
+	ReturnedTo    string `json:"returnedTo,omitempty"`
 	Currency      string `json:"currency"`
 	Amount        string `json:"amount"`
 	Fee           string `json:"fee"`
@@ -83,8 +87,8 @@ func (e Entry) view() EntryView {
 		fee = decimal.Zero
 	}
 	return EntryView{Kind: e.Kind, Date: e.OccurredAt.UTC().Format(time.DateOnly), PlacementID: e.Placement.String(), ClaimNumber: e.ClaimNumber,
-		PaymentNumber: e.PaymentNumber, Reason: e.Reason, Currency: e.Currency, Amount: m(amount), Fee: m(fee), Position: e.Position, Hash: e.Hash,
-		ValueDate: e.valueDate(), BookedAt: e.OccurredAt.UTC().Format(time.RFC3339Nano)}
+		PaymentNumber: e.PaymentNumber, Reason: e.Reason, Agency: e.Agency, ReturnedTo: e.ReturnedTo, Currency: e.Currency, Amount: m(amount), Fee: m(fee),
+		Position: e.Position, Hash: e.Hash, ValueDate: e.valueDate(), BookedAt: e.OccurredAt.UTC().Format(time.RFC3339Nano)}
 }
 
 // View formats a report.
@@ -109,11 +113,11 @@ func (r Report) View() ReportView {
 
 // CSVHeader is the reconciliation CSV's first row.
 var CSVHeader = []string{"kind", "placementId", "claimNumber", "currency", "payments", "recovered", "fees", "netToCreditor", "waived", "recalled",
-	"reversals", "reversed", "date", "paymentNumber", "reason", "position", "hash", "valueDate", "bookedAt"}
+	"reversals", "reversed", "date", "paymentNumber", "reason", "position", "hash", "valueDate", "bookedAt", "agencyCollected", "writtenOff"}
 
-// WriteCSV writes a row per entry (kind payment, reversal, waiver or
-// recall: the event's figures, booking day, position, hash, value date and
-// booking time), a line per
+// WriteCSV writes a row per entry (kind payment, reversal, waiver,
+// waiver_cancellation, recall or write_off: the event's figures, booking
+// day, position, hash, value date and booking time), a line per
 // placement, then a TOTAL line per currency. The entry rows of a currency
 // add up to its TOTAL row.
 func (r Report) WriteCSV(w io.Writer) error {
@@ -123,9 +127,10 @@ func (r Report) WriteCSV(w io.Writer) error {
 		rec := []string{kind, id, claim, cur, strconv.Itoa(a.Payments), a.Recovered, a.Fees, a.NetToCreditor, a.Waived, a.Recalled,
 			strconv.Itoa(a.Reversals), a.Reversed}
 		rec = append(rec, cite...)
-		for len(rec) < len(CSVHeader) {
+		for len(rec) < len(CSVHeader)-2 {
 			rec = append(rec, "")
 		}
+		rec = append(rec, a.AgencyCollected, a.WrittenOff) // added last, so the columns before keep their places
 		_ = cw.Write(rec)
 	}
 	for _, e := range r.Entries {

@@ -18,11 +18,18 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
+
+	"github.com/collections-ledger/ledger/domain"
 )
 
 // Amounts are the figures of a line or a total. Recovered, Fees and
 // NetToCreditor are net of reversals: a payment reversed in the same window
 // adds nothing to them, and Payments and Reversals count both sides.
+// AgencyCollected is the part of Recovered the debtor paid to the agency,
+// which the agency owes the creditor (net of reversals); WrittenOff what was
+// written off. Money taken back on a closed claim (a reversal, a waiver's
+// cancellation) goes back to the bucket that closed it (Recalled,
+// WrittenOff), so the buckets always add up to what was placed.
 type Amounts struct {
 	Payments      int             `json:"payments"`
 	Recovered     decimal.Decimal `json:"recovered"`
@@ -32,10 +39,15 @@ type Amounts struct {
 	Recalled      decimal.Decimal `json:"recalled"`
 	Reversals     int             `json:"reversals"`
 	Reversed      decimal.Decimal `json:"reversed"`
+	// Added with agency payments and write-offs: figures of zero leave them
+	// out of JSON written before them.
+	AgencyCollected decimal.Decimal `json:"agencyCollected"`
+	WrittenOff      decimal.Decimal `json:"writtenOff"`
 }
 
 func zero() Amounts {
-	return Amounts{Recovered: decimal.Zero, Fees: decimal.Zero, NetToCreditor: decimal.Zero, Waived: decimal.Zero, Recalled: decimal.Zero, Reversed: decimal.Zero}
+	return Amounts{Recovered: decimal.Zero, Fees: decimal.Zero, NetToCreditor: decimal.Zero, Waived: decimal.Zero, Recalled: decimal.Zero, Reversed: decimal.Zero,
+		AgencyCollected: decimal.Zero, WrittenOff: decimal.Zero}
 }
 
 func (a *Amounts) add(b Amounts) {
@@ -47,6 +59,8 @@ func (a *Amounts) add(b Amounts) {
 	a.Recalled = a.Recalled.Add(b.Recalled)
 	a.Reversals += b.Reversals
 	a.Reversed = a.Reversed.Add(b.Reversed)
+	a.AgencyCollected = a.AgencyCollected.Add(b.AgencyCollected)
+	a.WrittenOff = a.WrittenOff.Add(b.WrittenOff)
 }
 
 // Line is one placement's figures, with the positions of the events they
@@ -106,6 +120,11 @@ const (
 	// KindReversal takes a payment back: its amount (positive) comes off
 	// recovered, and its fee change (zero or negative) off the fees.
 	KindReversal = "reversal"
+	// KindWriteOff writes off what was open on a claim.
+	KindWriteOff = "write_off"
+	// KindWaiverCancellation takes a credit waiver back: its amount comes
+	// off waived.
+	KindWaiverCancellation = "waiver_cancellation"
 )
 
 // Entry is one event finance counts, as the read side indexes it per
@@ -119,8 +138,13 @@ type Entry struct {
 	Amount        decimal.Decimal `json:"amount"`
 	Fee           decimal.Decimal `json:"fee"`
 	PaymentNumber string          `json:"paymentNumber,omitempty"`
-	// Reason is a reversal's.
-	Reason     string    `json:"reason,omitempty"`
+	// Reason is a reversal's or a write-off's.
+	Reason string `json:"reason,omitempty"`
+	// Agency marks a payment to the agency, or its reversal.
+	Agency bool `json:"agency,omitempty"`
+	// ReturnedTo is where a reversal or waiver cancellation on a closed
+	// claim puts the money (domain.ReturnedToRecalled, ReturnedToWrittenOff).
+	ReturnedTo string    `json:"returnedTo,omitempty"`
 	Position   uint64    `json:"position"`
 	OccurredAt time.Time `json:"occurredAt"`
 	// ValueDate is the event's value date (YYYY-MM-DD, domain.ValueDate);
@@ -161,15 +185,38 @@ func (e Entry) Figures() Amounts {
 	case KindPayment:
 		a.Payments = 1
 		a.Recovered, a.Fees, a.NetToCreditor = e.Amount, e.Fee, e.Amount.Sub(e.Fee)
+		if e.Agency {
+			a.AgencyCollected = e.Amount
+		}
 	case KindReversal:
 		a.Reversals, a.Reversed = 1, e.Amount
 		a.Recovered, a.Fees, a.NetToCreditor = e.Amount.Neg(), e.Fee, e.Amount.Neg().Sub(e.Fee)
+		if e.Agency {
+			a.AgencyCollected = e.Amount.Neg()
+		}
+		a.returned(e)
 	case KindWaiver:
 		a.Waived = e.Amount
+	case KindWaiverCancellation:
+		a.Waived = e.Amount.Neg()
+		a.returned(e)
 	case KindRecall:
 		a.Recalled = e.Amount
+	case KindWriteOff:
+		a.WrittenOff = e.Amount
 	}
 	return a
+}
+
+// returned puts money taken back on a closed claim into the bucket that
+// closed it.
+func (a *Amounts) returned(e Entry) {
+	switch e.ReturnedTo {
+	case domain.ReturnedToRecalled:
+		a.Recalled = e.Amount
+	case domain.ReturnedToWrittenOff:
+		a.WrittenOff = e.Amount
+	}
 }
 
 // FromEntries reconciles a creditor over [from, to) on a basis from its
@@ -191,8 +238,9 @@ func FromEntries(creditor, basis string, from, to time.Time, entries []Entry) Re
 		l.Amounts.add(e.Figures())
 		l.Positions = append(l.Positions, e.Position)
 		r.Entries = append(r.Entries, e)
-		switch e.Kind {
-		case KindPayment, KindReversal:
+		switch {
+		case e.Agency: // not on the creditor's statement: the agency holds it
+		case e.Kind == KindPayment, e.Kind == KindReversal:
 			amount := e.Amount
 			if e.Kind == KindReversal {
 				amount = amount.Neg()

@@ -111,6 +111,9 @@ func TestTotalsEqualSumsOverEvents(t *testing.T) {
 						a.Reversals++
 						a.Recovered = a.Recovered.Sub(e.Amount)
 						a.Reversed = a.Reversed.Add(e.Amount)
+						if e.ReturnedTo == domain.ReturnedToRecalled { // back to the bucket that closed the claim
+							a.Recalled = a.Recalled.Add(e.Amount)
+						}
 					case domain.CreditWaiverIssued:
 						a.Waived = a.Waived.Add(e.Amount)
 					case domain.PlacementRecalled:
@@ -385,4 +388,58 @@ func TestReportSelectsByValueDateOrBookingTime(t *testing.T) {
 	require.NoError(t, r.WriteCSV(&csv))
 	assert.Contains(t, strings.SplitN(csv.String(), "\n", 2)[0], "valueDate,bookedAt")
 	assert.Contains(t, csv.String(), ",2024-08-01,")
+}
+
+// TestAgencyPaymentsAndWriteOffs: what the debtor paid the agency is
+// recovered and shown as agencyCollected, off the creditor's statement; a
+// write-off and a waiver's cancellation have buckets of their own, and
+// money taken back on a written-off claim goes back to written off, so the
+// buckets still add up to what was placed.
+func TestAgencyPaymentsAndWriteOffs(t *testing.T) {
+	s, err := embedded.Open(t.TempDir(), embedded.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	h := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
+	ctx := context.Background()
+	req := command.Request{Actor: "acme", RequestID: "r"}
+	res, err := h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "CL-1", CustomerNumber: "K", Currency: "EUR",
+		FeeRate: d("0.2"), Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: d("400"), DueDate: "2024-01-01"}}})
+	require.NoError(t, err)
+	for _, c := range []func(at time.Time) domain.Command{
+		func(at time.Time) domain.Command {
+			return domain.ReceiveAgencyPayment{PaymentNumber: "AG-1", Amount: d("100"), At: at}
+		},
+		func(at time.Time) domain.Command {
+			return domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("50"), At: at}
+		},
+		func(at time.Time) domain.Command {
+			return domain.PartialRecall{Waivers: []domain.Waiver{{CreditWaiverNumber: "W-1", InvoiceNumber: "A", ContractNumber: "C",
+				Date: "2024-01-01", Amount: d("40"), Currency: "EUR"}}, At: at}
+		},
+		func(at time.Time) domain.Command {
+			return domain.CancelDocument{ReferenceNumber: "W-1", Amount: d("40"), Currency: "EUR", At: at}
+		},
+		func(at time.Time) domain.Command { return domain.WriteOff{Reason: domain.WriteOffInsolvency, At: at} },
+		func(at time.Time) domain.Command {
+			return domain.CancelDocument{ReferenceNumber: "P-1", Amount: d("50"), Currency: "EUR", At: at}
+		},
+	} {
+		_, err := h.Execute(ctx, res.Placement.ID, req, c)
+		require.NoError(t, err)
+	}
+	r := report(t, s, "acme", time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
+	eur := r.Total("EUR")
+	assert.Equal(t, 2, eur.Payments)
+	assert.Equal(t, 1, eur.Reversals)
+	assert.True(t, eur.Recovered.Equal(d("100")), "recovered %s", eur.Recovered)
+	assert.True(t, eur.AgencyCollected.Equal(d("100")), "agency collected %s", eur.AgencyCollected)
+	assert.True(t, eur.Waived.IsZero(), "waived %s", eur.Waived)
+	assert.True(t, eur.WrittenOff.Equal(d("300")), "written off %s", eur.WrittenOff)
+	assert.True(t, eur.Recovered.Add(eur.Waived).Add(eur.WrittenOff).Add(eur.Recalled).Equal(d("400")), "every bucket adds up to what was placed")
+	require.Len(t, r.Payments, 2, "the creditor's statement has its direct payment and its reversal, not the agency's")
+	assert.Equal(t, "P-1", r.Payments[0].PaymentNumber)
+	var csvText strings.Builder
+	require.NoError(t, r.WriteCSV(&csvText))
+	assert.Contains(t, csvText.String(), "position,hash,valueDate,bookedAt,agencyCollected,writtenOff\n")
+	assert.Contains(t, csvText.String(), "\nTOTAL,,,EUR,2,100.00,20.00,80.00,0.00,0.00,1,50.00,,,,,,,,100.00,300.00\n")
 }

@@ -81,7 +81,7 @@ type Debtor struct {
 	ErasableFrom   time.Time `json:"erasableFrom"`
 }
 
-// Due lists the debtors whose every placement is closed (recalled or paid)
+// Due lists the debtors whose every placement is closed (recalled, paid or written off)
 // and whose last closing is longer ago than retention, and whose personal
 // data still has its key: those a retention run erases.
 func Due(views *projections.Views, keys pii.Keys, retention time.Duration, now time.Time) ([]Debtor, error) {

@@ -16,7 +16,8 @@ import (
 // position that each event's postings balance and agree with the figures
 // the event moves (domain.CheckPostings, as Decide checked before the event
 // was appended), and that its claim conserves its money: placed = open +
-// collected − overpaid + waived + recalled, no receivable below zero. Only the
+// collected + paid to the agency − overpaid + waived + recalled + written off,
+// no receivable below zero. Only the
 // first event that breaks a claim's books is reported: what follows it
 // inherits the break.
 type books map[uuid.UUID]*claimBooks
@@ -76,10 +77,13 @@ func (cb *claimBooks) conservation() string {
 	}
 	placed := -cb.balance[domain.AccountPlaced]
 	overpaid := -cb.balance[domain.OverpaymentAccount(cb.p.ClaimNumber)]
-	rest := open + cb.balance[domain.AccountCollected] - overpaid + cb.balance[domain.AccountWaived] + cb.balance[domain.AccountRecalled]
+	b := func(account string) int64 { return cb.balance[account] }
+	rest := open + b(domain.AccountCollected) + b(domain.AccountAgencyPayable) - overpaid + b(domain.AccountWaived) + b(domain.AccountRecalled) +
+		b(domain.AccountWrittenOff)
 	if placed != rest {
-		return fmt.Sprintf("placed %d ≠ open %d + collected %d − overpaid %d + waived %d + recalled %d (minor units of %s)", placed, open,
-			cb.balance[domain.AccountCollected], overpaid, cb.balance[domain.AccountWaived], cb.balance[domain.AccountRecalled], cb.p.Currency)
+		return fmt.Sprintf("placed %d ≠ open %d + collected %d + paid to the agency %d − overpaid %d + waived %d + recalled %d + written off %d (minor units of %s)",
+			placed, open, b(domain.AccountCollected), b(domain.AccountAgencyPayable), overpaid, b(domain.AccountWaived), b(domain.AccountRecalled),
+			b(domain.AccountWrittenOff), cb.p.Currency)
 	}
 	return ""
 }

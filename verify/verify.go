@@ -283,7 +283,7 @@ func (s *scan) placementEvent(rec eventstore.RecordedEvent, placement uuid.UUID,
 	case domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted, domain.PlacementRecalled,
 		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.CreditWaiverIssued,
 		domain.PaymentReceived, domain.PlacementPaid, domain.RecallRejected, domain.PlacementPaused, domain.PlacementResumed,
-		domain.PaymentReversed, domain.PlacementReopened, domain.DebitAdded:
+		domain.PaymentReversed, domain.PlacementReopened, domain.DebitAdded, domain.PlacementWrittenOff, domain.CreditWaiverCancelled:
 		// Checked through the state they fold to (see CheckedEvents).
 	default:
 		panic(fmt.Sprintf("verify: no rule for event type %s", e.EventType()))
@@ -299,7 +299,7 @@ var CheckedEvents = domain.EventClasses{
 		domain.TypePlacementRecalled, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
 		domain.TypeCreditWaiverIssued, domain.TypePaymentReceived, domain.TypePlacementPaid, domain.TypeRecallRejected,
 		domain.TypePlacementPaused, domain.TypePlacementResumed, domain.TypePaymentReversed, domain.TypePlacementReopened,
-		domain.TypeDebitAdded},
+		domain.TypeDebitAdded, domain.TypePlacementWrittenOff, domain.TypeCreditWaiverCancelled},
 }
 
 // checkRebuilt finishes the rebuild and checks it: each placement's
@@ -497,23 +497,27 @@ func (v *verifier) checkInvariants(stream string, rev uint64, p domain.Placement
 	}
 	outstanding := p.Outstanding()
 	if outstanding.IsNegative() {
-		v.add(at("outstandingAmount", fmt.Sprintf("original %s − waived %s − recovered %s is negative", p.Original, p.Waived, p.Recovered)))
+		v.add(at("outstandingAmount", fmt.Sprintf("original %s − waived %s − recovered %s − written off %s is negative", p.Original, p.Waived, p.Recovered, p.WrittenOff)))
 	}
-	open, paid, waived := decimal.Zero, decimal.Zero, decimal.Zero
+	open, paid, waived, writtenOff := decimal.Zero, decimal.Zero, decimal.Zero, decimal.Zero
 	for _, inv := range p.Invoices {
 		if inv.Open.IsNegative() {
 			v.add(at("invoices.openAmount", fmt.Sprintf("invoice %s has a negative open amount %s", inv.InvoiceNumber, inv.Open)))
 		}
-		if inv.Paid.IsNegative() || inv.Waived.IsNegative() {
-			v.add(at("invoices.paidAmount", fmt.Sprintf("invoice %s has %s paid and %s waived; neither may be negative", inv.InvoiceNumber, inv.Paid, inv.Waived)))
+		if inv.Paid.IsNegative() || inv.Waived.IsNegative() || inv.WrittenOff.IsNegative() {
+			v.add(at("invoices.paidAmount", fmt.Sprintf("invoice %s has %s paid, %s waived and %s written off; none may be negative", inv.InvoiceNumber, inv.Paid, inv.Waived, inv.WrittenOff)))
 		}
-		if !inv.Amount.Sub(inv.Waived).Sub(inv.Paid).Equal(inv.Open) {
-			v.add(at("invoices.openAmount", fmt.Sprintf("invoice %s: %s − waived %s − paid %s is not its open amount %s", inv.InvoiceNumber, inv.Amount, inv.Waived, inv.Paid, inv.Open)))
+		if !inv.Amount.Sub(inv.Waived).Sub(inv.Paid).Sub(inv.WrittenOff).Equal(inv.Open) {
+			v.add(at("invoices.openAmount", fmt.Sprintf("invoice %s: %s − waived %s − paid %s − written off %s is not its open amount %s", inv.InvoiceNumber, inv.Amount, inv.Waived, inv.Paid, inv.WrittenOff, inv.Open)))
 		}
-		open, paid, waived = open.Add(inv.Open), paid.Add(inv.Paid), waived.Add(inv.Waived)
+		open, paid, waived, writtenOff = open.Add(inv.Open), paid.Add(inv.Paid), waived.Add(inv.Waived), writtenOff.Add(inv.WrittenOff)
 	}
-	if !paid.Equal(p.Recovered) || !waived.Equal(p.Waived) {
-		v.add(at("recoveredAmount", fmt.Sprintf("the invoices were paid %s and waived %s, but the placement recovered %s and waived %s", paid, waived, p.Recovered, p.Waived)))
+	if !paid.Equal(p.Recovered) || !waived.Equal(p.Waived) || !writtenOff.Equal(p.WrittenOff) {
+		v.add(at("recoveredAmount", fmt.Sprintf("the invoices were paid %s, waived %s and written off %s, but the placement recovered %s, waived %s and wrote off %s",
+			paid, waived, writtenOff, p.Recovered, p.Waived, p.WrittenOff)))
+	}
+	if p.AgencyPaid.IsNegative() || p.AgencyPaid.GreaterThan(p.Recovered) {
+		v.add(at("agencyPaidAmount", fmt.Sprintf("paid to the agency %s is not between 0 and the recovered %s", p.AgencyPaid, p.Recovered)))
 	}
 	if !open.Equal(outstanding) {
 		v.add(at("outstandingAmount", fmt.Sprintf("the invoices' open amounts add up to %s, but original − waived − recovered is %s", open, outstanding)))
