@@ -33,6 +33,12 @@ const (
 	BulkResultsResultsOutcomeRejected BulkResultsResultsOutcome = "rejected"
 )
 
+// Defines values for ChargeType.
+const (
+	ChargeTypeCOSTS     ChargeType = "COSTS"
+	ChargeTypeINTERESTS ChargeType = "INTERESTS"
+)
+
 // Defines values for ClaimCustomerPersonalDataStatus.
 const (
 	Damaged ClaimCustomerPersonalDataStatus = "damaged"
@@ -43,10 +49,11 @@ const (
 
 // Defines values for ClaimStatus.
 const (
-	ClaimStatusActive   ClaimStatus = "active"
-	ClaimStatusPaid     ClaimStatus = "paid"
-	ClaimStatusPaused   ClaimStatus = "paused"
-	ClaimStatusRecalled ClaimStatus = "recalled"
+	ClaimStatusActive     ClaimStatus = "active"
+	ClaimStatusPaid       ClaimStatus = "paid"
+	ClaimStatusPaused     ClaimStatus = "paused"
+	ClaimStatusRecalled   ClaimStatus = "recalled"
+	ClaimStatusWrittenOff ClaimStatus = "written_off"
 )
 
 // Defines values for CreditWaiverType.
@@ -70,31 +77,41 @@ const (
 
 // Defines values for DeliveriesItemsStatus.
 const (
-	DeliveriesItemsStatusActive   DeliveriesItemsStatus = "active"
-	DeliveriesItemsStatusPaid     DeliveriesItemsStatus = "paid"
-	DeliveriesItemsStatusPaused   DeliveriesItemsStatus = "paused"
-	DeliveriesItemsStatusRecalled DeliveriesItemsStatus = "recalled"
+	DeliveriesItemsStatusActive     DeliveriesItemsStatus = "active"
+	DeliveriesItemsStatusPaid       DeliveriesItemsStatus = "paid"
+	DeliveriesItemsStatusPaused     DeliveriesItemsStatus = "paused"
+	DeliveriesItemsStatusRecalled   DeliveriesItemsStatus = "recalled"
+	DeliveriesItemsStatusWrittenOff DeliveriesItemsStatus = "written_off"
 )
 
 // Defines values for FeedItemAccountingDocumentType.
 const (
-	FeedItemAccountingDocumentTypeCANCELLATION  FeedItemAccountingDocumentType = "CANCELLATION"
-	FeedItemAccountingDocumentTypeCREDITWAIVER  FeedItemAccountingDocumentType = "CREDIT_WAIVER"
-	FeedItemAccountingDocumentTypeDIRECTPAYMENT FeedItemAccountingDocumentType = "DIRECT_PAYMENT"
-	FeedItemAccountingDocumentTypeREALLOCATION  FeedItemAccountingDocumentType = "REALLOCATION"
+	FeedItemAccountingDocumentTypeAGENCYPAYMENTS FeedItemAccountingDocumentType = "AGENCY_PAYMENTS"
+	FeedItemAccountingDocumentTypeCANCELLATION   FeedItemAccountingDocumentType = "CANCELLATION"
+	FeedItemAccountingDocumentTypeCREDITWAIVER   FeedItemAccountingDocumentType = "CREDIT_WAIVER"
+	FeedItemAccountingDocumentTypeDEBIT          FeedItemAccountingDocumentType = "DEBIT"
+	FeedItemAccountingDocumentTypeDIRECTPAYMENT  FeedItemAccountingDocumentType = "DIRECT_PAYMENT"
+	FeedItemAccountingDocumentTypeREALLOCATION   FeedItemAccountingDocumentType = "REALLOCATION"
+	FeedItemAccountingDocumentTypeWRITEOFF       FeedItemAccountingDocumentType = "WRITE_OFF"
 )
 
 // Defines values for FeedItemClosingType.
 const (
-	FULLPAYMENT      FeedItemClosingType = "FULL_PAYMENT"
-	RECALLEDBYCLIENT FeedItemClosingType = "RECALLED_BY_CLIENT"
+	FeedItemClosingTypeFULLPAYMENT      FeedItemClosingType = "FULL_PAYMENT"
+	FeedItemClosingTypeRECALLEDBYCLIENT FeedItemClosingType = "RECALLED_BY_CLIENT"
+	FeedItemClosingTypeWRITTENOFF       FeedItemClosingType = "WRITTEN_OFF"
 )
 
 // Defines values for FeedItemConfirmationType.
 const (
-	FeedItemConfirmationTypeDIRECTPAYMENT FeedItemConfirmationType = "DIRECT_PAYMENT"
-	FeedItemConfirmationTypePARTIALRECALL FeedItemConfirmationType = "PARTIAL_RECALL"
-	FeedItemConfirmationTypeRECALL        FeedItemConfirmationType = "RECALL"
+	FeedItemConfirmationTypeAGENCYPAYMENTS  FeedItemConfirmationType = "AGENCY_PAYMENTS"
+	FeedItemConfirmationTypeCANCELLATION    FeedItemConfirmationType = "CANCELLATION"
+	FeedItemConfirmationTypeCLIENTCOSTS     FeedItemConfirmationType = "CLIENT_COSTS"
+	FeedItemConfirmationTypeCLIENTINTERESTS FeedItemConfirmationType = "CLIENT_INTERESTS"
+	FeedItemConfirmationTypeDIRECTPAYMENT   FeedItemConfirmationType = "DIRECT_PAYMENT"
+	FeedItemConfirmationTypeINVOICE         FeedItemConfirmationType = "INVOICE"
+	FeedItemConfirmationTypePARTIALRECALL   FeedItemConfirmationType = "PARTIAL_RECALL"
+	FeedItemConfirmationTypeRECALL          FeedItemConfirmationType = "RECALL"
 )
 
 // Defines values for FeedItemRejectionType.
@@ -142,10 +159,11 @@ const (
 
 // Defines values for PlacementStatus.
 const (
-	PlacementStatusActive   PlacementStatus = "active"
-	PlacementStatusPaid     PlacementStatus = "paid"
-	PlacementStatusPaused   PlacementStatus = "paused"
-	PlacementStatusRecalled PlacementStatus = "recalled"
+	PlacementStatusActive     PlacementStatus = "active"
+	PlacementStatusPaid       PlacementStatus = "paid"
+	PlacementStatusPaused     PlacementStatus = "paused"
+	PlacementStatusRecalled   PlacementStatus = "recalled"
+	PlacementStatusWrittenOff PlacementStatus = "written_off"
 )
 
 // Defines values for PostingSide.
@@ -161,12 +179,26 @@ const (
 	Ready      ReadinessStatus = "ready"
 )
 
+// Defines values for ReconciliationBasis.
+const (
+	ReconciliationBasisBooking ReconciliationBasis = "booking"
+	ReconciliationBasisValue   ReconciliationBasis = "value"
+)
+
 // Defines values for ReconciliationEntriesKind.
 const (
-	Payment  ReconciliationEntriesKind = "payment"
-	Recall   ReconciliationEntriesKind = "recall"
-	Reversal ReconciliationEntriesKind = "reversal"
-	Waiver   ReconciliationEntriesKind = "waiver"
+	Payment            ReconciliationEntriesKind = "payment"
+	Recall             ReconciliationEntriesKind = "recall"
+	Reversal           ReconciliationEntriesKind = "reversal"
+	Waiver             ReconciliationEntriesKind = "waiver"
+	WaiverCancellation ReconciliationEntriesKind = "waiver_cancellation"
+	WriteOff           ReconciliationEntriesKind = "write_off"
+)
+
+// Defines values for ReconciliationEntriesReturnedTo.
+const (
+	ReconciliationEntriesReturnedToRECALLED   ReconciliationEntriesReturnedTo = "RECALLED"
+	ReconciliationEntriesReturnedToWRITTENOFF ReconciliationEntriesReturnedTo = "WRITTEN_OFF"
 )
 
 // Defines values for ReversalRequestReason.
@@ -203,10 +235,11 @@ const (
 
 // Defines values for ListPlacementsParamsStatus.
 const (
-	ListPlacementsParamsStatusActive   ListPlacementsParamsStatus = "active"
-	ListPlacementsParamsStatusPaid     ListPlacementsParamsStatus = "paid"
-	ListPlacementsParamsStatusPaused   ListPlacementsParamsStatus = "paused"
-	ListPlacementsParamsStatusRecalled ListPlacementsParamsStatus = "recalled"
+	ListPlacementsParamsStatusActive     ListPlacementsParamsStatus = "active"
+	ListPlacementsParamsStatusPaid       ListPlacementsParamsStatus = "paid"
+	ListPlacementsParamsStatusPaused     ListPlacementsParamsStatus = "paused"
+	ListPlacementsParamsStatusRecalled   ListPlacementsParamsStatus = "recalled"
+	ListPlacementsParamsStatusWrittenOff ListPlacementsParamsStatus = "written_off"
 )
 
 // Defines values for BulkPausePlacementsJSONBodyReason.
@@ -216,11 +249,31 @@ const (
 	BulkPausePlacementsJSONBodyReasonOTHER           BulkPausePlacementsJSONBodyReason = "OTHER"
 )
 
+// Defines values for AddDebitJSONBodyType.
+const (
+	AddDebitJSONBodyTypeCOSTS     AddDebitJSONBodyType = "COSTS"
+	AddDebitJSONBodyTypeINTERESTS AddDebitJSONBodyType = "INTERESTS"
+)
+
 // Defines values for PausePlacementJSONBodyReason.
 const (
 	PausePlacementJSONBodyReasonCREDITORREQUEST PausePlacementJSONBodyReason = "CREDITOR_REQUEST"
 	PausePlacementJSONBodyReasonDISPUTE         PausePlacementJSONBodyReason = "DISPUTE"
 	PausePlacementJSONBodyReasonOTHER           PausePlacementJSONBodyReason = "OTHER"
+)
+
+// Defines values for WriteOffPlacementJSONBodyReason.
+const (
+	DECEASED      WriteOffPlacementJSONBodyReason = "DECEASED"
+	INSOLVENCY    WriteOffPlacementJSONBodyReason = "INSOLVENCY"
+	OTHER         WriteOffPlacementJSONBodyReason = "OTHER"
+	UNCOLLECTIBLE WriteOffPlacementJSONBodyReason = "UNCOLLECTIBLE"
+)
+
+// Defines values for GetReconciliationParamsBasis.
+const (
+	GetReconciliationParamsBasisBooking GetReconciliationParamsBasis = "booking"
+	GetReconciliationParamsBasisValue   GetReconciliationParamsBasis = "value"
 )
 
 // Defines values for GetTrialBalanceParamsBasis.
@@ -270,10 +323,51 @@ type BulkResults struct {
 // BulkResultsResultsOutcome defines model for BulkResults.Results.Outcome.
 type BulkResultsResultsOutcome string
 
+// Charge defines model for Charge.
+type Charge struct {
+	Amount      string             `json:"amount"`
+	Date        openapi_types.Date `json:"date"`
+	Description *string            `json:"description,omitempty"`
+	Number      string             `json:"number"`
+	Type        ChargeType         `json:"type"`
+}
+
+// ChargeType defines model for Charge.Type.
+type ChargeType string
+
+// ChargeIn defines model for ChargeIn.
+type ChargeIn struct {
+	// Amount A JSON number or string, with an optional exponent (100, 100.5, "100.50", 1e2, "1.2345E2"), read exactly,
+	// never through floating point. It must be positive (0 and negative amounts are 422 validation_failed), at
+	// most 1000000000000, with no more decimals than the currency allows (1e-3 is refused for EUR) nor than 12,
+	// and at most 40 characters long; each refusal says which limit. Another JSON type (true, an array, an
+	// object) is 400 wrong_type.
+	Amount AmountIn `json:"amount"`
+
+	// Currency The claim's currency.
+	Currency    string             `json:"currency"`
+	Date        openapi_types.Date `json:"date"`
+	Description *string            `json:"description,omitempty"`
+
+	// Number Unique among the claim's costs, interests and debits.
+	Number string `json:"number"`
+}
+
 // Claim defines model for Claim.
 type Claim struct {
-	ClaimNumber string `json:"claimNumber"`
-	Currency    string `json:"currency"`
+	// AgencyPaidAmount The placement's agencyPaidAmount: the part of paidAmount the debtor paid to the agency; present only when not zero.
+	AgencyPaidAmount *string `json:"agencyPaidAmount,omitempty"`
+
+	// Charges The costs and interests, as handed over and debited.
+	Charges     *[]Charge `json:"charges,omitempty"`
+	ClaimNumber string    `json:"claimNumber"`
+
+	// CostsAmount Costs handed over and debited (present, with the fields below, when the claim has costs, interests or an overpayment).
+	CostsAmount *string `json:"costsAmount,omitempty"`
+
+	// CostsOpenAmount Costs still owed: costsAmount − paid − cancelled by a recall.
+	CostsOpenAmount *string `json:"costsOpenAmount,omitempty"`
+	Currency        string  `json:"currency"`
 
 	// Customer Only in GET /v1/claims/{claimNumber}.
 	Customer *struct {
@@ -283,15 +377,24 @@ type Claim struct {
 		PersonalData       *json.RawMessage                `json:"personalData"`
 		PersonalDataStatus ClaimCustomerPersonalDataStatus `json:"personalDataStatus"`
 	} `json:"customer,omitempty"`
-	CustomerNumber string         `json:"customerNumber"`
-	FeeAmount      string         `json:"feeAmount"`
-	FeeRate        string         `json:"feeRate"`
-	InvoiceCount   int            `json:"invoiceCount"`
-	Invoices       []ClaimInvoice `json:"invoices"`
+	CustomerNumber string `json:"customerNumber"`
+	FeeAmount      string `json:"feeAmount"`
+	FeeRate        string `json:"feeRate"`
+
+	// InterestsAmount Interests handed over and debited.
+	InterestsAmount *string `json:"interestsAmount,omitempty"`
+
+	// InterestsOpenAmount Interests still owed.
+	InterestsOpenAmount *string        `json:"interestsOpenAmount,omitempty"`
+	InvoiceCount        int            `json:"invoiceCount"`
+	Invoices            []ClaimInvoice `json:"invoices"`
 
 	// OpenAmount The placement's outstandingAmount.
 	OpenAmount     string `json:"openAmount"`
 	OriginalAmount string `json:"originalAmount"`
+
+	// OverpaidAmount What claims-API payments brought beyond everything open (principal, costs, interests); kept, never refused.
+	OverpaidAmount *string `json:"overpaidAmount,omitempty"`
 
 	// PaidAmount The placement's recoveredAmount.
 	PaidAmount   string             `json:"paidAmount"`
@@ -300,6 +403,9 @@ type Claim struct {
 	Revision     int                `json:"revision"`
 	Status       ClaimStatus        `json:"status"`
 	WaivedAmount string             `json:"waivedAmount"`
+
+	// WrittenOffAmount The placement's writtenOffAmount; present only when not zero.
+	WrittenOffAmount *string `json:"writtenOffAmount,omitempty"`
 }
 
 // ClaimCustomerPersonalDataStatus defines model for Claim.Customer.PersonalDataStatus.
@@ -335,8 +441,8 @@ type ClaimHandover struct {
 		} `json:"invoices"`
 	} `json:"contracts"`
 
-	// Costs Accepted and not kept.
-	Costs *json.RawMessage `json:"costs,omitempty"`
+	// Costs Costs: receivables of their own, each confirmed in the feed (CONFIRMATION type CLIENT_COSTS).
+	Costs *[]ChargeIn `json:"costs,omitempty"`
 
 	// Customer The debtor. customerNumber is required in a handover; every other field is personal data, stored sealed, and checked before it is (422 validation_failed, each error naming the field as sent, such as customer.addresses[3].city; nothing is recorded). A null field is left out. Every string is one line of 1 to 200 characters without control characters, invisible formatting (bidirectional overrides and isolates, zero-width characters) or line separators.
 	Customer Customer `json:"customer"`
@@ -344,8 +450,8 @@ type ClaimHandover struct {
 	// FeeRate 0 to 1, at most 4 decimals; default 0.
 	FeeRate *ClaimHandover_FeeRate `json:"feeRate,omitempty"`
 
-	// Interests Accepted and not kept.
-	Interests *json.RawMessage `json:"interests,omitempty"`
+	// Interests Interests: receivables of their own, each confirmed in the feed (CONFIRMATION type CLIENT_INTERESTS).
+	Interests *[]ChargeIn `json:"interests,omitempty"`
 }
 
 // ClaimHandoverFeeRate0 defines model for .
@@ -370,7 +476,7 @@ type ClaimInvoice struct {
 	// InvoicedAmount The invoice's amount as invoiced (the handover's originalAmount), when given.
 	InvoicedAmount *string `json:"invoicedAmount,omitempty"`
 
-	// OpenAmount originalAmount − waivedAmount − paidAmount.
+	// OpenAmount originalAmount − waivedAmount − paidAmount − writtenOffAmount.
 	OpenAmount string `json:"openAmount"`
 
 	// OriginalAmount What was placed for collection (the handover's remainingAmount).
@@ -379,6 +485,9 @@ type ClaimInvoice struct {
 	// PaidAmount Net of reversals.
 	PaidAmount   string `json:"paidAmount"`
 	WaivedAmount string `json:"waivedAmount"`
+
+	// WrittenOffAmount Written off on this invoice; present only when not zero.
+	WrittenOffAmount *string `json:"writtenOffAmount,omitempty"`
 }
 
 // CreditWaiver defines model for CreditWaiver.
@@ -458,12 +567,17 @@ type DeliveriesItemsStatus string
 // CONFIRMATION or CANCELLATION of 0); items of earlier events are exactly as they were.
 type FeedItem struct {
 	AccountingDocument *struct {
-		// Amount Negative when the document lowers the claim; positive for a payment reversal's, which raises it again.
-		Amount    decimal.Decimal    `json:"amount"`
-		Currency  string             `json:"currency"`
+		// Amount Negative when the document lowers the claim (a WRITE_OFF too); positive for a payment reversal's or a cancellation's, which raises it again, and for a DEBIT.
+		Amount decimal.Decimal `json:"amount"`
+
+		// BookedAt When the ledger booked it (since event schema 5; absent on earlier items).
+		BookedAt *time.Time `json:"bookedAt,omitempty"`
+		Currency string     `json:"currency"`
+
+		// Date The value date (documents since event schema 5: the payment's, waiver's (the latest of a partial recall's) or reversal's date, else the day it was booked); before, the day it was booked.
 		Date      openapi_types.Date `json:"date"`
 		LineItems []struct {
-			// AllocateTo A claims-API payment's allocateTo.
+			// AllocateTo Where the line's part went: PRINCIPAL_CLAIM, CLIENT_COSTS, CLIENT_INTERESTS, OVER_PAYMENT (a DEBIT's line: the bucket it raises).
 			AllocateTo     *string         `json:"allocateTo,omitempty"`
 			Amount         decimal.Decimal `json:"amount"`
 			ContractNumber string          `json:"contractNumber"`
@@ -477,7 +591,7 @@ type FeedItem struct {
 		// OriginalNumber A reversal's: the number of the document it takes back.
 		OriginalNumber *string `json:"originalNumber,omitempty"`
 
-		// OriginalType A reversal's: the type of the document it takes back (DIRECT_PAYMENT).
+		// OriginalType A reversal's or cancellation's: the type of the document it takes back (DIRECT_PAYMENT, AGENCY_PAYMENTS, CREDIT_WAIVER).
 		OriginalType *string `json:"originalType,omitempty"`
 
 		// PaymentNumber A DIRECT_PAYMENT's payment, or the payment a reversal takes back (documents since event schema 4).
@@ -489,19 +603,30 @@ type FeedItem struct {
 		Date openapi_types.Date  `json:"date"`
 		Type FeedItemClosingType `json:"type"`
 	} `json:"closing,omitempty"`
+
+	// Confirmation INVOICE confirms one invoice of a handover (claims handed over since event schema 5, before any other
+	// item of the claim, sortNumbers from 0): number is the invoice number, amount its remaining amount, with
+	// its contractNumber and currency. Elsewhere number is the customerNumber.
 	Confirmation *struct {
-		Amount         decimal.Decimal `json:"amount"`
-		ContractNumber string          `json:"contractNumber"`
+		Amount decimal.Decimal `json:"amount"`
 
-		// CreditWaiverNumber A PARTIAL_RECALL's creditWaiverNumber, when the waiver had one (since event schema 4).
-		CreditWaiverNumber *string            `json:"creditWaiverNumber,omitempty"`
-		Currency           *string            `json:"currency,omitempty"`
-		Date               openapi_types.Date `json:"date"`
-		Number             string             `json:"number"`
+		// BookedAt When the ledger booked it (since event schema 5; absent on earlier items).
+		BookedAt       *time.Time `json:"bookedAt,omitempty"`
+		ContractNumber string     `json:"contractNumber"`
 
-		// PaymentNumber A DIRECT_PAYMENT's payment number, given or assigned (payments recorded since event schema 3).
-		PaymentNumber *string                  `json:"paymentNumber,omitempty"`
-		Type          FeedItemConfirmationType `json:"type"`
+		// CreditWaiverNumber A PARTIAL_RECALL's creditWaiverNumber, when the waiver had one (since event schema 4), or the waiver a CANCELLATION cancels.
+		CreditWaiverNumber *string `json:"creditWaiverNumber,omitempty"`
+		Currency           *string `json:"currency,omitempty"`
+
+		// Date The value date (since event schema 5): a payment's or waiver's date, else the day it was booked. Before, the day it was booked.
+		Date   openapi_types.Date `json:"date"`
+		Number string             `json:"number"`
+
+		// PaymentNumber A DIRECT_PAYMENT's or AGENCY_PAYMENTS' payment number, given or assigned (payments recorded since event schema 3).
+		PaymentNumber *string `json:"paymentNumber,omitempty"`
+
+		// Type AGENCY_PAYMENTS: a payment to the agency; CANCELLATION: a credit waiver cancelled. CLIENT_COSTS and CLIENT_INTERESTS confirm a handover's costs and interests, number being the charge's.
+		Type FeedItemConfirmationType `json:"type"`
 	} `json:"confirmation,omitempty"`
 	CustomerNumber string             `json:"customerNumber"`
 	Id             openapi_types.UUID `json:"id"`
@@ -523,7 +648,7 @@ type FeedItem struct {
 	// Status A STATUS item: the placement was PAUSED or RESUMED (events recorded since event schema 3; earlier pauses
 	// have no item, so no feed's sortNumbers move), or REOPENED after a reversed payment. status is the
 	// placement's status after it; reason is the pause's (DISPUTE, CREDITOR_REQUEST, OTHER) or the
-	// reopening's (PAYMENT_REVERSED).
+	// reopening's (PAYMENT_REVERSED, CREDIT_WAIVER_CANCELLED).
 	Status *struct {
 		// Automatic RESUMED by the ledger itself at resumeAt.
 		Automatic *bool              `json:"automatic,omitempty"`
@@ -548,7 +673,7 @@ type FeedItemAccountingDocumentType string
 // FeedItemClosingType defines model for FeedItem.Closing.Type.
 type FeedItemClosingType string
 
-// FeedItemConfirmationType defines model for FeedItem.Confirmation.Type.
+// FeedItemConfirmationType AGENCY_PAYMENTS: a payment to the agency; CANCELLATION: a credit waiver cancelled. CLIENT_COSTS and CLIENT_INTERESTS confirm a handover's costs and interests, number being the charge's.
 type FeedItemConfirmationType string
 
 // FeedItemRejectionType The command rejected: a total recall (RECALL) or a partial recall, credit waivers included (PARTIAL_RECALL; rejections recorded before event schema 4 say RECALL for both).
@@ -621,24 +746,41 @@ type PlaceRequest_FeeRate struct {
 
 // Placement defines model for Placement.
 type Placement struct {
-	Calls []struct {
+	// AgencyPaidAmount The part of recoveredAmount the debtor paid to the agency; present only when not zero.
+	AgencyPaidAmount *string `json:"agencyPaidAmount,omitempty"`
+	Calls            []struct {
 		CallId      openapi_types.UUID   `json:"callId"`
 		Outcome     *string              `json:"outcome,omitempty"`
 		ScheduledAt time.Time            `json:"scheduledAt"`
 		Status      PlacementCallsStatus `json:"status"`
 	} `json:"calls"`
-	ClaimNumber    string `json:"claimNumber"`
-	CreditorId     string `json:"creditorId"`
-	Currency       string `json:"currency"`
-	CustomerNumber string `json:"customerNumber"`
-	EmailSequences []struct {
+
+	// Charges The costs and interests, as handed over and debited.
+	Charges     *[]Charge `json:"charges,omitempty"`
+	ClaimNumber string    `json:"claimNumber"`
+
+	// CostsAmount Costs handed over and debited (present, with the fields below, when the claim has costs, interests or an overpayment).
+	CostsAmount *string `json:"costsAmount,omitempty"`
+
+	// CostsOpenAmount Costs still owed: costsAmount − paid − cancelled by a recall.
+	CostsOpenAmount *string `json:"costsOpenAmount,omitempty"`
+	CreditorId      string  `json:"creditorId"`
+	Currency        string  `json:"currency"`
+	CustomerNumber  string  `json:"customerNumber"`
+	EmailSequences  []struct {
 		NextSendAt *time.Time                    `json:"nextSendAt"`
 		SequenceId openapi_types.UUID            `json:"sequenceId"`
 		Status     PlacementEmailSequencesStatus `json:"status"`
 	} `json:"emailSequences"`
 	FeeAmount string `json:"feeAmount"`
 	FeeRate   string `json:"feeRate"`
-	Invoices  []struct {
+
+	// InterestsAmount Interests handed over and debited.
+	InterestsAmount *string `json:"interestsAmount,omitempty"`
+
+	// InterestsOpenAmount Interests still owed.
+	InterestsOpenAmount *string `json:"interestsOpenAmount,omitempty"`
+	Invoices            []struct {
 		Amount         string             `json:"amount"`
 		ContractNumber string             `json:"contractNumber"`
 		DueDate        openapi_types.Date `json:"dueDate"`
@@ -650,23 +792,32 @@ type Placement struct {
 		// InvoicedAmount From a claims-API handover: the amount as invoiced.
 		InvoicedAmount *string `json:"invoicedAmount,omitempty"`
 
-		// OpenAmount amount − waivedAmount − paidAmount.
+		// OpenAmount amount − waivedAmount − paidAmount − writtenOffAmount.
 		OpenAmount string `json:"openAmount"`
 
 		// PaidAmount Paid on this invoice, net of reversals.
 		PaidAmount   string `json:"paidAmount"`
 		WaivedAmount string `json:"waivedAmount"`
+
+		// WrittenOffAmount Written off on this invoice; present only when not zero.
+		WrittenOffAmount *string `json:"writtenOffAmount,omitempty"`
 	} `json:"invoices"`
-	OriginalAmount    string             `json:"originalAmount"`
-	OutcomeScore      *string            `json:"outcomeScore"`
-	OutstandingAmount string             `json:"outstandingAmount"`
-	PlacedAt          time.Time          `json:"placedAt"`
-	PlacementId       openapi_types.UUID `json:"placementId"`
-	RecoveredAmount   string             `json:"recoveredAmount"`
-	ResolvedAt        *time.Time         `json:"resolvedAt"`
-	Revision          int                `json:"revision"`
-	Status            PlacementStatus    `json:"status"`
-	WaivedAmount      string             `json:"waivedAmount"`
+	OriginalAmount    string  `json:"originalAmount"`
+	OutcomeScore      *string `json:"outcomeScore"`
+	OutstandingAmount string  `json:"outstandingAmount"`
+
+	// OverpaidAmount What claims-API payments brought beyond everything open (principal, costs, interests); kept, never refused.
+	OverpaidAmount  *string            `json:"overpaidAmount,omitempty"`
+	PlacedAt        time.Time          `json:"placedAt"`
+	PlacementId     openapi_types.UUID `json:"placementId"`
+	RecoveredAmount string             `json:"recoveredAmount"`
+	ResolvedAt      *time.Time         `json:"resolvedAt"`
+	Revision        int                `json:"revision"`
+	Status          PlacementStatus    `json:"status"`
+	WaivedAmount    string             `json:"waivedAmount"`
+
+	// WrittenOffAmount Written off; present only when not zero.
+	WrittenOffAmount *string `json:"writtenOffAmount,omitempty"`
 }
 
 // PlacementCallsStatus defines model for Placement.Calls.Status.
@@ -723,13 +874,23 @@ type ReadinessStatus string
 
 // Reconciliation defines model for Reconciliation.
 type Reconciliation struct {
-	Creditor string `json:"creditor"`
+	// Basis Which date of an entry the window selected by.
+	Basis    ReconciliationBasis `json:"basis"`
+	Creditor string              `json:"creditor"`
 	Entries  []struct {
+		// Agency A payment to the agency, or its reversal.
+		Agency *bool `json:"agency,omitempty"`
+
 		// Amount As it counts: a reversal's is negative.
-		Amount      string             `json:"amount"`
-		ClaimNumber string             `json:"claimNumber"`
-		Currency    string             `json:"currency"`
-		Date        openapi_types.Date `json:"date"`
+		Amount string `json:"amount"`
+
+		// BookedAt When the ledger booked it.
+		BookedAt    time.Time `json:"bookedAt"`
+		ClaimNumber string    `json:"claimNumber"`
+		Currency    string    `json:"currency"`
+
+		// Date The day the ledger booked it (UTC).
+		Date openapi_types.Date `json:"date"`
 
 		// Fee The fee it added (a reversal's is zero or negative).
 		Fee string `json:"fee"`
@@ -741,43 +902,67 @@ type Reconciliation struct {
 		PlacementId   openapi_types.UUID        `json:"placementId"`
 		Position      int                       `json:"position"`
 		Reason        *string                   `json:"reason,omitempty"`
+
+		// ReturnedTo A reversal or waiver cancellation on a closed claim: the bucket the money goes back to.
+		ReturnedTo *ReconciliationEntriesReturnedTo `json:"returnedTo,omitempty"`
+
+		// ValueDate Its value date: a payment's or waiver's date, a reversal's own date, else the day it was booked.
+		ValueDate openapi_types.Date `json:"valueDate"`
 	} `json:"entries"`
 	From  time.Time `json:"from"`
 	Lines []struct {
-		ClaimNumber   string             `json:"claimNumber"`
-		Currency      string             `json:"currency"`
-		Fees          string             `json:"fees"`
-		NetToCreditor string             `json:"netToCreditor"`
-		Payments      int                `json:"payments"`
-		PlacementId   openapi_types.UUID `json:"placementId"`
-		Positions     []int              `json:"positions"`
-		Recalled      string             `json:"recalled"`
-		Recovered     string             `json:"recovered"`
-		Reversals     int                `json:"reversals"`
-		Reversed      string             `json:"reversed"`
-		Waived        string             `json:"waived"`
+		// AgencyCollected The part of recovered the debtor paid to the agency (net of reversals): what the agency owes the creditor for it.
+		AgencyCollected *string            `json:"agencyCollected,omitempty"`
+		ClaimNumber     string             `json:"claimNumber"`
+		Currency        string             `json:"currency"`
+		Fees            string             `json:"fees"`
+		NetToCreditor   string             `json:"netToCreditor"`
+		Payments        int                `json:"payments"`
+		PlacementId     openapi_types.UUID `json:"placementId"`
+		Positions       []int              `json:"positions"`
+		Recalled        string             `json:"recalled"`
+		Recovered       string             `json:"recovered"`
+		Reversals       int                `json:"reversals"`
+		Reversed        string             `json:"reversed"`
+		Waived          string             `json:"waived"`
+
+		// WrittenOff Written off, with money taken back on a written-off claim (a reversal, a waiver's cancellation) written off again.
+		WrittenOff *string `json:"writtenOff,omitempty"`
 	} `json:"lines"`
 	To     time.Time                        `json:"to"`
 	Totals map[string]ReconciliationAmounts `json:"totals"`
 }
 
+// ReconciliationBasis Which date of an entry the window selected by.
+type ReconciliationBasis string
+
 // ReconciliationEntriesKind defines model for Reconciliation.Entries.Kind.
 type ReconciliationEntriesKind string
 
+// ReconciliationEntriesReturnedTo A reversal or waiver cancellation on a closed claim: the bucket the money goes back to.
+type ReconciliationEntriesReturnedTo string
+
 // ReconciliationAmounts defines model for ReconciliationAmounts.
 type ReconciliationAmounts struct {
-	Fees          string `json:"fees"`
-	NetToCreditor string `json:"netToCreditor"`
-	Payments      int    `json:"payments"`
-	Recalled      string `json:"recalled"`
-	Recovered     string `json:"recovered"`
-	Reversals     int    `json:"reversals"`
-	Reversed      string `json:"reversed"`
-	Waived        string `json:"waived"`
+	// AgencyCollected The part of recovered the debtor paid to the agency (net of reversals): what the agency owes the creditor for it.
+	AgencyCollected *string `json:"agencyCollected,omitempty"`
+	Fees            string  `json:"fees"`
+	NetToCreditor   string  `json:"netToCreditor"`
+	Payments        int     `json:"payments"`
+	Recalled        string  `json:"recalled"`
+	Recovered       string  `json:"recovered"`
+	Reversals       int     `json:"reversals"`
+	Reversed        string  `json:"reversed"`
+	Waived          string  `json:"waived"`
+
+	// WrittenOff Written off, with money taken back on a written-off claim (a reversal, a waiver's cancellation) written off again.
+	WrittenOff *string `json:"writtenOff,omitempty"`
 }
 
 // ReversalRequest defines model for ReversalRequest.
 type ReversalRequest struct {
+	// Date The reversal's value date (YYYY-MM-DD): today (UTC) when absent; after today is 422 future_value_date naming date. The reversal's document is dated with it (bookedAt is when it was booked).
+	Date   *openapi_types.Date   `json:"date,omitempty"`
 	Reason ReversalRequestReason `json:"reason"`
 }
 
@@ -900,6 +1085,34 @@ type GetClaimParams struct {
 
 	// AtPosition History as it stood at this log position (a position inside a command means the command before it).
 	AtPosition *AtPosition `form:"atPosition,omitempty" json:"atPosition,omitempty"`
+}
+
+// CancelClaimDocumentJSONBody defines parameters for CancelClaimDocument.
+type CancelClaimDocumentJSONBody struct {
+	// Amount A JSON number or string, with an optional exponent (100, 100.5, "100.50", 1e2, "1.2345E2"), read exactly,
+	// never through floating point. It must be positive (0 and negative amounts are 422 validation_failed), at
+	// most 1000000000000, with no more decimals than the currency allows (1e-3 is refused for EUR) nor than 12,
+	// and at most 40 characters long; each refusal says which limit. Another JSON type (true, an array, an
+	// object) is 400 wrong_type.
+	Amount AmountIn `json:"amount"`
+
+	// Currency ISO 4217
+	Currency string `json:"currency"`
+
+	// Date The cancellation's value date, YYYY-MM-DD; today (UTC) when left out; after today is 422 future_value_date.
+	Date *openapi_types.Date `json:"date,omitempty"`
+
+	// ReferenceNumber The paymentNumber or creditWaiverNumber to cancel.
+	ReferenceNumber string `json:"referenceNumber"`
+}
+
+// CancelClaimDocumentParams defines parameters for CancelClaimDocument.
+type CancelClaimDocumentParams struct {
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // CreateClaimCreditWaiverJSONBody defines parameters for CreateClaimCreditWaiver.
@@ -1108,6 +1321,31 @@ type GetPlacementParams struct {
 	AtPosition *AtPosition `form:"atPosition,omitempty" json:"atPosition,omitempty"`
 }
 
+// ReceiveAgencyPaymentJSONBody defines parameters for ReceiveAgencyPayment.
+type ReceiveAgencyPaymentJSONBody struct {
+	// Amount A JSON number or string, with an optional exponent (100, 100.5, "100.50", 1e2, "1.2345E2"), read exactly,
+	// never through floating point. It must be positive (0 and negative amounts are 422 validation_failed), at
+	// most 1000000000000, with no more decimals than the currency allows (1e-3 is refused for EUR) nor than 12,
+	// and at most 40 characters long; each refusal says which limit. Another JSON type (true, an array, an
+	// object) is 400 wrong_type.
+	Amount AmountIn `json:"amount"`
+
+	// Date The value date, YYYY-MM-DD; today (UTC) when left out; after today is 422 future_value_date.
+	Date *openapi_types.Date `json:"date,omitempty"`
+
+	// PaymentNumber 1 to 64 letters, digits, '.', '_', '/' or '-'.
+	PaymentNumber string `json:"paymentNumber"`
+}
+
+// ReceiveAgencyPaymentParams defines parameters for ReceiveAgencyPayment.
+type ReceiveAgencyPaymentParams struct {
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // GetPlacementAuditParams defines parameters for GetPlacementAudit.
 type GetPlacementAuditParams struct {
 	// AsOf History as it stood at this RFC 3339 time.
@@ -1161,6 +1399,32 @@ type DialCallParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// AddDebitJSONBody defines parameters for AddDebit.
+type AddDebitJSONBody struct {
+	// Amount A JSON number or string, with an optional exponent (100, 100.5, "100.50", 1e2, "1.2345E2"), read exactly,
+	// never through floating point. It must be positive (0 and negative amounts are 422 validation_failed), at
+	// most 1000000000000, with no more decimals than the currency allows (1e-3 is refused for EUR) nor than 12,
+	// and at most 40 characters long; each refusal says which limit. Another JSON type (true, an array, an
+	// object) is 400 wrong_type.
+	Amount      AmountIn             `json:"amount"`
+	Date        openapi_types.Date   `json:"date"`
+	Description *string              `json:"description,omitempty"`
+	Number      string               `json:"number"`
+	Type        AddDebitJSONBodyType `json:"type"`
+}
+
+// AddDebitParams defines parameters for AddDebit.
+type AddDebitParams struct {
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// AddDebitJSONBodyType defines parameters for AddDebit.
+type AddDebitJSONBodyType string
+
 // StartEmailSequenceJSONBody defines parameters for StartEmailSequence.
 type StartEmailSequenceJSONBody struct {
 	NextSendAt time.Time `json:"nextSendAt"`
@@ -1203,6 +1467,12 @@ type ReceivePaymentJSONBody struct {
 	// and at most 40 characters long; each refusal says which limit. Another JSON type (true, an array, an
 	// object) is 400 wrong_type.
 	Amount AmountIn `json:"amount"`
+
+	// Date The value date (YYYY-MM-DD), the day the debtor paid: today (UTC) when absent; a date after today
+	// is 422 future_value_date naming date, and records nothing. The feed's CONFIRMATION and
+	// ACCOUNTING_DOCUMENT carry it as date, and the time the ledger booked the payment as bookedAt. A
+	// repeat under the same paymentNumber must give the same date.
+	Date *openapi_types.Date `json:"date,omitempty"`
 
 	// PaymentNumber Processed once per claim: a repeat with the same amount answers exactly as the first request did
 	// (same status and body, with Idempotent-Replayed: true), even if that payment closed the claim, and
@@ -1255,8 +1525,28 @@ type ResumePlacementParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// WriteOffPlacementJSONBody defines parameters for WriteOffPlacement.
+type WriteOffPlacementJSONBody struct {
+	Reason WriteOffPlacementJSONBodyReason `json:"reason"`
+}
+
+// WriteOffPlacementParams defines parameters for WriteOffPlacement.
+type WriteOffPlacementParams struct {
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// WriteOffPlacementJSONBodyReason defines parameters for WriteOffPlacement.
+type WriteOffPlacementJSONBodyReason string
+
 // GetReconciliationParams defines parameters for GetReconciliation.
 type GetReconciliationParams struct {
+	// Basis Select entries by value date (value) or booking time (booking); 400 invalid_query for anything else
+	Basis *GetReconciliationParamsBasis `form:"basis,omitempty" json:"basis,omitempty"`
+
 	// From RFC 3339 time or YYYY-MM-DD (inclusive)
 	From *string `form:"from,omitempty" json:"from,omitempty"`
 
@@ -1269,6 +1559,9 @@ type GetReconciliationParams struct {
 	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position (a command's Ledger-Position). A position beyond the log's head is 400 invalid_query at once.
 	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
 }
+
+// GetReconciliationParamsBasis defines parameters for GetReconciliation.
+type GetReconciliationParamsBasis string
 
 // GetTrialBalanceParams defines parameters for GetTrialBalance.
 type GetTrialBalanceParams struct {
@@ -1327,6 +1620,9 @@ type SetWebhookJSONBody struct {
 // HandOverClaimJSONRequestBody defines body for HandOverClaim for application/json ContentType.
 type HandOverClaimJSONRequestBody = ClaimHandover
 
+// CancelClaimDocumentJSONRequestBody defines body for CancelClaimDocument for application/json ContentType.
+type CancelClaimDocumentJSONRequestBody CancelClaimDocumentJSONBody
+
 // CreateClaimCreditWaiverJSONRequestBody defines body for CreateClaimCreditWaiver for application/json ContentType.
 type CreateClaimCreditWaiverJSONRequestBody CreateClaimCreditWaiverJSONBody
 
@@ -1354,6 +1650,9 @@ type BulkPausePlacementsJSONRequestBody BulkPausePlacementsJSONBody
 // BulkRecallPlacementsJSONRequestBody defines body for BulkRecallPlacements for application/json ContentType.
 type BulkRecallPlacementsJSONRequestBody BulkRecallPlacementsJSONBody
 
+// ReceiveAgencyPaymentJSONRequestBody defines body for ReceiveAgencyPayment for application/json ContentType.
+type ReceiveAgencyPaymentJSONRequestBody ReceiveAgencyPaymentJSONBody
+
 // ScheduleCallJSONRequestBody defines body for ScheduleCall for application/json ContentType.
 type ScheduleCallJSONRequestBody ScheduleCallJSONBody
 
@@ -1362,6 +1661,9 @@ type CompleteCallJSONRequestBody CompleteCallJSONBody
 
 // DialCallJSONRequestBody defines body for DialCall for application/json ContentType.
 type DialCallJSONRequestBody = DialCallJSONBody
+
+// AddDebitJSONRequestBody defines body for AddDebit for application/json ContentType.
+type AddDebitJSONRequestBody AddDebitJSONBody
 
 // StartEmailSequenceJSONRequestBody defines body for StartEmailSequence for application/json ContentType.
 type StartEmailSequenceJSONRequestBody StartEmailSequenceJSONBody
@@ -1380,6 +1682,9 @@ type RecallPlacementJSONRequestBody = RecallPlacementJSONBody
 
 // ResumePlacementJSONRequestBody defines body for ResumePlacement for application/json ContentType.
 type ResumePlacementJSONRequestBody = ResumePlacementJSONBody
+
+// WriteOffPlacementJSONRequestBody defines body for WriteOffPlacement for application/json ContentType.
+type WriteOffPlacementJSONRequestBody WriteOffPlacementJSONBody
 
 // SetWebhookJSONRequestBody defines body for SetWebhook for application/json ContentType.
 type SetWebhookJSONRequestBody SetWebhookJSONBody
@@ -1757,6 +2062,11 @@ type ClientInterface interface {
 	// GetClaim request
 	GetClaim(ctx context.Context, claimNumber ClaimNumber, params *GetClaimParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CancelClaimDocumentWithBody request with any body
+	CancelClaimDocumentWithBody(ctx context.Context, claimNumber ClaimNumber, params *CancelClaimDocumentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	CancelClaimDocument(ctx context.Context, claimNumber ClaimNumber, params *CancelClaimDocumentParams, body CancelClaimDocumentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateClaimCreditWaiverWithBody request with any body
 	CreateClaimCreditWaiverWithBody(ctx context.Context, claimNumber ClaimNumber, params *CreateClaimCreditWaiverParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1817,6 +2127,11 @@ type ClientInterface interface {
 	// GetPlacement request
 	GetPlacement(ctx context.Context, id PlacementID, params *GetPlacementParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ReceiveAgencyPaymentWithBody request with any body
+	ReceiveAgencyPaymentWithBody(ctx context.Context, id PlacementID, params *ReceiveAgencyPaymentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	ReceiveAgencyPayment(ctx context.Context, id PlacementID, params *ReceiveAgencyPaymentParams, body ReceiveAgencyPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetPlacementAudit request
 	GetPlacementAudit(ctx context.Context, id PlacementID, params *GetPlacementAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -1834,6 +2149,11 @@ type ClientInterface interface {
 	DialCallWithBody(ctx context.Context, id PlacementID, callId CallID, params *DialCallParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	DialCall(ctx context.Context, id PlacementID, callId CallID, params *DialCallParams, body DialCallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddDebitWithBody request with any body
+	AddDebitWithBody(ctx context.Context, id PlacementID, params *AddDebitParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	AddDebit(ctx context.Context, id PlacementID, params *AddDebitParams, body AddDebitJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StartEmailSequenceWithBody request with any body
 	StartEmailSequenceWithBody(ctx context.Context, id PlacementID, params *StartEmailSequenceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1864,6 +2184,11 @@ type ClientInterface interface {
 	ResumePlacementWithBody(ctx context.Context, id PlacementID, params *ResumePlacementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	ResumePlacement(ctx context.Context, id PlacementID, params *ResumePlacementParams, body ResumePlacementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// WriteOffPlacementWithBody request with any body
+	WriteOffPlacementWithBody(ctx context.Context, id PlacementID, params *WriteOffPlacementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	WriteOffPlacement(ctx context.Context, id PlacementID, params *WriteOffPlacementParams, body WriteOffPlacementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetReconciliation request
 	GetReconciliation(ctx context.Context, params *GetReconciliationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1987,6 +2312,30 @@ func (c *Client) SearchClaims(ctx context.Context, params *SearchClaimsParams, r
 
 func (c *Client) GetClaim(ctx context.Context, claimNumber ClaimNumber, params *GetClaimParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetClaimRequest(c.Server, claimNumber, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+func (c *Client) CancelClaimDocumentWithBody(ctx context.Context, claimNumber ClaimNumber, params *CancelClaimDocumentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelClaimDocumentRequestWithBody(c.Server, claimNumber, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+func (c *Client) CancelClaimDocument(ctx context.Context, claimNumber ClaimNumber, params *CancelClaimDocumentParams, body CancelClaimDocumentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelClaimDocumentRequest(c.Server, claimNumber, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2273,6 +2622,30 @@ func (c *Client) GetPlacement(ctx context.Context, id PlacementID, params *GetPl
 	return c.Client.Do(req)
 }
 
+func (c *Client) ReceiveAgencyPaymentWithBody(ctx context.Context, id PlacementID, params *ReceiveAgencyPaymentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveAgencyPaymentRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+func (c *Client) ReceiveAgencyPayment(ctx context.Context, id PlacementID, params *ReceiveAgencyPaymentParams, body ReceiveAgencyPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveAgencyPaymentRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 func (c *Client) GetPlacementAudit(ctx context.Context, id PlacementID, params *GetPlacementAuditParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetPlacementAuditRequest(c.Server, id, params)
 	if err != nil {
@@ -2347,6 +2720,30 @@ func (c *Client) DialCallWithBody(ctx context.Context, id PlacementID, callId Ca
 
 func (c *Client) DialCall(ctx context.Context, id PlacementID, callId CallID, params *DialCallParams, body DialCallJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDialCallRequest(c.Server, id, callId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+func (c *Client) AddDebitWithBody(ctx context.Context, id PlacementID, params *AddDebitParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddDebitRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+func (c *Client) AddDebit(ctx context.Context, id PlacementID, params *AddDebitParams, body AddDebitJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddDebitRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2491,6 +2888,30 @@ func (c *Client) ResumePlacementWithBody(ctx context.Context, id PlacementID, pa
 
 func (c *Client) ResumePlacement(ctx context.Context, id PlacementID, params *ResumePlacementParams, body ResumePlacementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewResumePlacementRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+func (c *Client) WriteOffPlacementWithBody(ctx context.Context, id PlacementID, params *WriteOffPlacementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWriteOffPlacementRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+func (c *Client) WriteOffPlacement(ctx context.Context, id PlacementID, params *WriteOffPlacementParams, body WriteOffPlacementJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWriteOffPlacementRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2999,6 +3420,79 @@ func NewGetClaimRequest(server string, claimNumber ClaimNumber, params *GetClaim
 	req, err := http.NewRequest("GET", queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCancelClaimDocumentRequest calls the generic CancelClaimDocument builder with application/json body
+func NewCancelClaimDocumentRequest(server string, claimNumber ClaimNumber, params *CancelClaimDocumentParams, body CancelClaimDocumentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCancelClaimDocumentRequestWithBody(server, claimNumber, params, "application/json", bodyReader)
+}
+
+// NewCancelClaimDocumentRequestWithBody generates requests for CancelClaimDocument with any type of body
+func NewCancelClaimDocumentRequestWithBody(server string, claimNumber ClaimNumber, params *CancelClaimDocumentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithLocation("simple", false, "claimNumber", runtime.ParamLocationPath, claimNumber)
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/claims/%s/accountingDocuments/cancellations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest("POST", queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithLocation("simple", false, "Idempotency-Key", runtime.ParamLocationHeader, *params.IdempotencyKey)
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithLocation("simple", false, "If-Match", runtime.ParamLocationHeader, *params.IfMatch)
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -4059,6 +4553,79 @@ func NewGetPlacementRequest(server string, id PlacementID, params *GetPlacementP
 	return req, nil
 }
 
+// NewReceiveAgencyPaymentRequest calls the generic ReceiveAgencyPayment builder with application/json body
+func NewReceiveAgencyPaymentRequest(server string, id PlacementID, params *ReceiveAgencyPaymentParams, body ReceiveAgencyPaymentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReceiveAgencyPaymentRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewReceiveAgencyPaymentRequestWithBody generates requests for ReceiveAgencyPayment with any type of body
+func NewReceiveAgencyPaymentRequestWithBody(server string, id PlacementID, params *ReceiveAgencyPaymentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithLocation("simple", false, "id", runtime.ParamLocationPath, id)
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/placements/%s/agency-payments", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest("POST", queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithLocation("simple", false, "Idempotency-Key", runtime.ParamLocationHeader, *params.IdempotencyKey)
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithLocation("simple", false, "If-Match", runtime.ParamLocationHeader, *params.IfMatch)
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetPlacementAuditRequest generates requests for GetPlacementAudit
 func NewGetPlacementAuditRequest(server string, id PlacementID, params *GetPlacementAuditParams) (*http.Request, error) {
 	var err error
@@ -4351,6 +4918,79 @@ func NewDialCallRequestWithBody(server string, id PlacementID, callId CallID, pa
 	}
 
 	operationPath := fmt.Sprintf("/v1/placements/%s/calls/%s/dial", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest("POST", queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithLocation("simple", false, "Idempotency-Key", runtime.ParamLocationHeader, *params.IdempotencyKey)
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithLocation("simple", false, "If-Match", runtime.ParamLocationHeader, *params.IfMatch)
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAddDebitRequest calls the generic AddDebit builder with application/json body
+func NewAddDebitRequest(server string, id PlacementID, params *AddDebitParams, body AddDebitJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddDebitRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewAddDebitRequestWithBody generates requests for AddDebit with any type of body
+func NewAddDebitRequestWithBody(server string, id PlacementID, params *AddDebitParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithLocation("simple", false, "id", runtime.ParamLocationPath, id)
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/placements/%s/debits", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -4841,6 +5481,79 @@ func NewResumePlacementRequestWithBody(server string, id PlacementID, params *Re
 	return req, nil
 }
 
+// NewWriteOffPlacementRequest calls the generic WriteOffPlacement builder with application/json body
+func NewWriteOffPlacementRequest(server string, id PlacementID, params *WriteOffPlacementParams, body WriteOffPlacementJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewWriteOffPlacementRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewWriteOffPlacementRequestWithBody generates requests for WriteOffPlacement with any type of body
+func NewWriteOffPlacementRequestWithBody(server string, id PlacementID, params *WriteOffPlacementParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithLocation("simple", false, "id", runtime.ParamLocationPath, id)
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/placements/%s/write-off", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest("POST", queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithLocation("simple", false, "Idempotency-Key", runtime.ParamLocationHeader, *params.IdempotencyKey)
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithLocation("simple", false, "If-Match", runtime.ParamLocationHeader, *params.IfMatch)
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetReconciliationRequest generates requests for GetReconciliation
 func NewGetReconciliationRequest(server string, params *GetReconciliationParams) (*http.Request, error) {
 	var err error
@@ -4862,6 +5575,22 @@ func NewGetReconciliationRequest(server string, params *GetReconciliationParams)
 
 	if params != nil {
 		queryValues := queryURL.Query()
+
+		if params.Basis != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "basis", runtime.ParamLocationQuery, *params.Basis); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
 
 		if params.From != nil {
 
@@ -5376,6 +6105,11 @@ type ClientWithResponsesInterface interface {
 	// GetClaimWithResponse request
 	GetClaimWithResponse(ctx context.Context, claimNumber ClaimNumber, params *GetClaimParams, reqEditors ...RequestEditorFn) (*GetClaimResponse, error)
 
+	// CancelClaimDocumentWithBodyWithResponse request with any body
+	CancelClaimDocumentWithBodyWithResponse(ctx context.Context, claimNumber ClaimNumber, params *CancelClaimDocumentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelClaimDocumentResponse, error)
+
+	CancelClaimDocumentWithResponse(ctx context.Context, claimNumber ClaimNumber, params *CancelClaimDocumentParams, body CancelClaimDocumentJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelClaimDocumentResponse, error)
+
 	// CreateClaimCreditWaiverWithBodyWithResponse request with any body
 	CreateClaimCreditWaiverWithBodyWithResponse(ctx context.Context, claimNumber ClaimNumber, params *CreateClaimCreditWaiverParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateClaimCreditWaiverResponse, error)
 
@@ -5436,6 +6170,11 @@ type ClientWithResponsesInterface interface {
 	// GetPlacementWithResponse request
 	GetPlacementWithResponse(ctx context.Context, id PlacementID, params *GetPlacementParams, reqEditors ...RequestEditorFn) (*GetPlacementResponse, error)
 
+	// ReceiveAgencyPaymentWithBodyWithResponse request with any body
+	ReceiveAgencyPaymentWithBodyWithResponse(ctx context.Context, id PlacementID, params *ReceiveAgencyPaymentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveAgencyPaymentResponse, error)
+
+	ReceiveAgencyPaymentWithResponse(ctx context.Context, id PlacementID, params *ReceiveAgencyPaymentParams, body ReceiveAgencyPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveAgencyPaymentResponse, error)
+
 	// GetPlacementAuditWithResponse request
 	GetPlacementAuditWithResponse(ctx context.Context, id PlacementID, params *GetPlacementAuditParams, reqEditors ...RequestEditorFn) (*GetPlacementAuditResponse, error)
 
@@ -5453,6 +6192,11 @@ type ClientWithResponsesInterface interface {
 	DialCallWithBodyWithResponse(ctx context.Context, id PlacementID, callId CallID, params *DialCallParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DialCallResponse, error)
 
 	DialCallWithResponse(ctx context.Context, id PlacementID, callId CallID, params *DialCallParams, body DialCallJSONRequestBody, reqEditors ...RequestEditorFn) (*DialCallResponse, error)
+
+	// AddDebitWithBodyWithResponse request with any body
+	AddDebitWithBodyWithResponse(ctx context.Context, id PlacementID, params *AddDebitParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddDebitResponse, error)
+
+	AddDebitWithResponse(ctx context.Context, id PlacementID, params *AddDebitParams, body AddDebitJSONRequestBody, reqEditors ...RequestEditorFn) (*AddDebitResponse, error)
 
 	// StartEmailSequenceWithBodyWithResponse request with any body
 	StartEmailSequenceWithBodyWithResponse(ctx context.Context, id PlacementID, params *StartEmailSequenceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartEmailSequenceResponse, error)
@@ -5483,6 +6227,11 @@ type ClientWithResponsesInterface interface {
 	ResumePlacementWithBodyWithResponse(ctx context.Context, id PlacementID, params *ResumePlacementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResumePlacementResponse, error)
 
 	ResumePlacementWithResponse(ctx context.Context, id PlacementID, params *ResumePlacementParams, body ResumePlacementJSONRequestBody, reqEditors ...RequestEditorFn) (*ResumePlacementResponse, error)
+
+	// WriteOffPlacementWithBodyWithResponse request with any body
+	WriteOffPlacementWithBodyWithResponse(ctx context.Context, id PlacementID, params *WriteOffPlacementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WriteOffPlacementResponse, error)
+
+	WriteOffPlacementWithResponse(ctx context.Context, id PlacementID, params *WriteOffPlacementParams, body WriteOffPlacementJSONRequestBody, reqEditors ...RequestEditorFn) (*WriteOffPlacementResponse, error)
 
 	// GetReconciliationWithResponse request
 	GetReconciliationWithResponse(ctx context.Context, params *GetReconciliationParams, reqEditors ...RequestEditorFn) (*GetReconciliationResponse, error)
@@ -5714,6 +6463,41 @@ func (r GetClaimResponse) Status() string {
 
 // StatusCode returns HTTPResponse.StatusCode
 func (r GetClaimResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+type CancelClaimDocumentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	JSON202      *struct {
+		RequestId openapi_types.UUID `json:"requestId"`
+	}
+	ApplicationproblemJSON400 *Problem
+	ApplicationproblemJSON401 *Problem
+	ApplicationproblemJSON403 *Problem
+	ApplicationproblemJSON404 *Problem
+	ApplicationproblemJSON409 *Problem
+	ApplicationproblemJSON412 *Problem
+	ApplicationproblemJSON413 *Problem
+	ApplicationproblemJSON415 *Problem
+	ApplicationproblemJSON422 *Problem
+	ApplicationproblemJSON429 *TooManyRequests
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelClaimDocumentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelClaimDocumentResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -6170,6 +6954,39 @@ func (r GetPlacementResponse) StatusCode() int {
 	return 0
 }
 
+type ReceiveAgencyPaymentResponse struct {
+	Body                      []byte
+	HTTPResponse              *http.Response
+	JSON200                   *Placement
+	ApplicationproblemJSON400 *Problem
+	ApplicationproblemJSON401 *Problem
+	ApplicationproblemJSON403 *Problem
+	ApplicationproblemJSON404 *Problem
+	ApplicationproblemJSON409 *Problem
+	ApplicationproblemJSON412 *Problem
+	ApplicationproblemJSON413 *Problem
+	ApplicationproblemJSON415 *Problem
+	ApplicationproblemJSON422 *Problem
+	ApplicationproblemJSON429 *TooManyRequests
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// Status returns HTTPResponse.Status
+func (r ReceiveAgencyPaymentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReceiveAgencyPaymentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
 type GetPlacementAuditResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -6303,6 +7120,39 @@ func (r DialCallResponse) Status() string {
 
 // StatusCode returns HTTPResponse.StatusCode
 func (r DialCallResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+type AddDebitResponse struct {
+	Body                      []byte
+	HTTPResponse              *http.Response
+	JSON201                   *Placement
+	ApplicationproblemJSON400 *Problem
+	ApplicationproblemJSON401 *Problem
+	ApplicationproblemJSON403 *Problem
+	ApplicationproblemJSON404 *Problem
+	ApplicationproblemJSON409 *Problem
+	ApplicationproblemJSON412 *Problem
+	ApplicationproblemJSON413 *Problem
+	ApplicationproblemJSON415 *Problem
+	ApplicationproblemJSON422 *Problem
+	ApplicationproblemJSON429 *TooManyRequests
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// Status returns HTTPResponse.Status
+func (r AddDebitResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddDebitResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -6503,6 +7353,39 @@ func (r ResumePlacementResponse) Status() string {
 
 // StatusCode returns HTTPResponse.StatusCode
 func (r ResumePlacementResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+type WriteOffPlacementResponse struct {
+	Body                      []byte
+	HTTPResponse              *http.Response
+	JSON200                   *Placement
+	ApplicationproblemJSON400 *Problem
+	ApplicationproblemJSON401 *Problem
+	ApplicationproblemJSON403 *Problem
+	ApplicationproblemJSON404 *Problem
+	ApplicationproblemJSON409 *Problem
+	ApplicationproblemJSON412 *Problem
+	ApplicationproblemJSON413 *Problem
+	ApplicationproblemJSON415 *Problem
+	ApplicationproblemJSON422 *Problem
+	ApplicationproblemJSON429 *TooManyRequests
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// Status returns HTTPResponse.Status
+func (r WriteOffPlacementResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r WriteOffPlacementResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -6787,6 +7670,23 @@ func (c *ClientWithResponses) GetClaimWithResponse(ctx context.Context, claimNum
 	return ParseGetClaimResponse(rsp)
 }
 
+// CancelClaimDocumentWithBodyWithResponse request with arbitrary body returning *CancelClaimDocumentResponse
+func (c *ClientWithResponses) CancelClaimDocumentWithBodyWithResponse(ctx context.Context, claimNumber ClaimNumber, params *CancelClaimDocumentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CancelClaimDocumentResponse, error) {
+	rsp, err := c.CancelClaimDocumentWithBody(ctx, claimNumber, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelClaimDocumentResponse(rsp)
+}
+
+func (c *ClientWithResponses) CancelClaimDocumentWithResponse(ctx context.Context, claimNumber ClaimNumber, params *CancelClaimDocumentParams, body CancelClaimDocumentJSONRequestBody, reqEditors ...RequestEditorFn) (*CancelClaimDocumentResponse, error) {
+	rsp, err := c.CancelClaimDocument(ctx, claimNumber, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelClaimDocumentResponse(rsp)
+}
+
 // CreateClaimCreditWaiverWithBodyWithResponse request with arbitrary body returning *CreateClaimCreditWaiverResponse
 func (c *ClientWithResponses) CreateClaimCreditWaiverWithBodyWithResponse(ctx context.Context, claimNumber ClaimNumber, params *CreateClaimCreditWaiverParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateClaimCreditWaiverResponse, error) {
 	rsp, err := c.CreateClaimCreditWaiverWithBody(ctx, claimNumber, params, contentType, body, reqEditors...)
@@ -6985,6 +7885,23 @@ func (c *ClientWithResponses) GetPlacementWithResponse(ctx context.Context, id P
 	return ParseGetPlacementResponse(rsp)
 }
 
+// ReceiveAgencyPaymentWithBodyWithResponse request with arbitrary body returning *ReceiveAgencyPaymentResponse
+func (c *ClientWithResponses) ReceiveAgencyPaymentWithBodyWithResponse(ctx context.Context, id PlacementID, params *ReceiveAgencyPaymentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveAgencyPaymentResponse, error) {
+	rsp, err := c.ReceiveAgencyPaymentWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceiveAgencyPaymentResponse(rsp)
+}
+
+func (c *ClientWithResponses) ReceiveAgencyPaymentWithResponse(ctx context.Context, id PlacementID, params *ReceiveAgencyPaymentParams, body ReceiveAgencyPaymentJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveAgencyPaymentResponse, error) {
+	rsp, err := c.ReceiveAgencyPayment(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceiveAgencyPaymentResponse(rsp)
+}
+
 // GetPlacementAuditWithResponse request returning *GetPlacementAuditResponse
 func (c *ClientWithResponses) GetPlacementAuditWithResponse(ctx context.Context, id PlacementID, params *GetPlacementAuditParams, reqEditors ...RequestEditorFn) (*GetPlacementAuditResponse, error) {
 	rsp, err := c.GetPlacementAudit(ctx, id, params, reqEditors...)
@@ -7043,6 +7960,23 @@ func (c *ClientWithResponses) DialCallWithResponse(ctx context.Context, id Place
 		return nil, err
 	}
 	return ParseDialCallResponse(rsp)
+}
+
+// AddDebitWithBodyWithResponse request with arbitrary body returning *AddDebitResponse
+func (c *ClientWithResponses) AddDebitWithBodyWithResponse(ctx context.Context, id PlacementID, params *AddDebitParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddDebitResponse, error) {
+	rsp, err := c.AddDebitWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddDebitResponse(rsp)
+}
+
+func (c *ClientWithResponses) AddDebitWithResponse(ctx context.Context, id PlacementID, params *AddDebitParams, body AddDebitJSONRequestBody, reqEditors ...RequestEditorFn) (*AddDebitResponse, error) {
+	rsp, err := c.AddDebit(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddDebitResponse(rsp)
 }
 
 // StartEmailSequenceWithBodyWithResponse request with arbitrary body returning *StartEmailSequenceResponse
@@ -7145,6 +8079,23 @@ func (c *ClientWithResponses) ResumePlacementWithResponse(ctx context.Context, i
 		return nil, err
 	}
 	return ParseResumePlacementResponse(rsp)
+}
+
+// WriteOffPlacementWithBodyWithResponse request with arbitrary body returning *WriteOffPlacementResponse
+func (c *ClientWithResponses) WriteOffPlacementWithBodyWithResponse(ctx context.Context, id PlacementID, params *WriteOffPlacementParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*WriteOffPlacementResponse, error) {
+	rsp, err := c.WriteOffPlacementWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWriteOffPlacementResponse(rsp)
+}
+
+func (c *ClientWithResponses) WriteOffPlacementWithResponse(ctx context.Context, id PlacementID, params *WriteOffPlacementParams, body WriteOffPlacementJSONRequestBody, reqEditors ...RequestEditorFn) (*WriteOffPlacementResponse, error) {
+	rsp, err := c.WriteOffPlacement(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWriteOffPlacementResponse(rsp)
 }
 
 // GetReconciliationWithResponse request returning *GetReconciliationResponse
@@ -7604,6 +8555,111 @@ func ParseGetClaimResponse(rsp *http.Response) (*GetClaimResponse, error) {
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCancelClaimDocumentResponse parses an HTTP response from a CancelClaimDocumentWithResponse call
+func ParseCancelClaimDocumentResponse(rsp *http.Response) (*CancelClaimDocumentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelClaimDocumentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest struct {
+			RequestId openapi_types.UUID `json:"requestId"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -8816,6 +9872,109 @@ func ParseGetPlacementResponse(rsp *http.Response) (*GetPlacementResponse, error
 	return response, nil
 }
 
+// ParseReceiveAgencyPaymentResponse parses an HTTP response from a ReceiveAgencyPaymentWithResponse call
+func ParseReceiveAgencyPaymentResponse(rsp *http.Response) (*ReceiveAgencyPaymentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReceiveAgencyPaymentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Placement
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetPlacementAuditResponse parses an HTTP response from a GetPlacementAuditWithResponse call
 func ParseGetPlacementAuditResponse(rsp *http.Response) (*GetPlacementAuditResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9122,6 +10281,109 @@ func ParseDialCallResponse(rsp *http.Response) (*DialCallResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAddDebitResponse parses an HTTP response from a AddDebitWithResponse call
+func ParseAddDebitResponse(rsp *http.Response) (*AddDebitResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddDebitResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Placement
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Problem
@@ -9731,6 +10993,109 @@ func ParseResumePlacementResponse(rsp *http.Response) (*ResumePlacementResponse,
 	}
 
 	response := &ResumePlacementResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Placement
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseWriteOffPlacementResponse parses an HTTP response from a WriteOffPlacementWithResponse call
+func ParseWriteOffPlacementResponse(rsp *http.Response) (*WriteOffPlacementResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WriteOffPlacementResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}
