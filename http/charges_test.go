@@ -40,11 +40,12 @@ func TestCostsAndInterestsThroughTheClaimsAPI(t *testing.T) {
 			require.Equal(t, http.StatusAccepted, r.Status, "%s", r.Body)
 			id := r.JSON(t)["placementId"].(string)
 
-			// Each charge confirmed in the feed.
+			// Each charge confirmed in the feed, after the invoice's INVOICE confirmation.
 			items := l.feedOf(claim, r.Position(t))
-			require.Len(t, items, 2)
+			require.Len(t, items, 3)
+			assert.Equal(t, "INVOICE", items[0]["confirmation"].(map[string]any)["type"])
 			for i, want := range [][2]string{{"CLIENT_COSTS", "C-1"}, {"CLIENT_INTERESTS", "Z-1"}} {
-				conf := items[i]["confirmation"].(map[string]any)
+				conf := items[i+1]["confirmation"].(map[string]any)
 				assert.Equal(t, want[0], conf["type"])
 				assert.Equal(t, want[1], conf["number"])
 				assert.Equal(t, tc.currency, conf["currency"])
@@ -68,8 +69,8 @@ func TestCostsAndInterestsThroughTheClaimsAPI(t *testing.T) {
 			assert.Equal(t, http.StatusUnprocessableEntity, l.do("POST", "/v1/placements/"+id+"/debits", agencyKey, debit).Status)
 			assert.Equal(t, head, l.head(), "the repeat and the refusals recorded nothing")
 			items = l.feedOf(claim, d.Position(t))
-			require.Len(t, items, 3)
-			doc := items[2]["accountingDocument"].(map[string]any)
+			require.Len(t, items, 4)
+			doc := items[3]["accountingDocument"].(map[string]any)
 			assert.Equal(t, "DEBIT", doc["type"])
 			assert.Equal(t, []any{map[string]any{"invoiceNumber": "", "contractNumber": "", "amount": 5.0, "allocateTo": "CLIENT_INTERESTS"}}, doc["lineItems"])
 

@@ -516,8 +516,12 @@ func (v *verifier) checkInvariants(stream string, rev uint64, p domain.Placement
 		v.add(at("recoveredAmount", fmt.Sprintf("the invoices were paid %s, waived %s and written off %s, but the placement recovered %s, waived %s and wrote off %s",
 			paid, waived, writtenOff, p.Recovered, p.Waived, p.WrittenOff)))
 	}
-	if p.AgencyPaid.IsNegative() || p.AgencyPaid.GreaterThan(p.Recovered) {
-		v.add(at("agencyPaidAmount", fmt.Sprintf("paid to the agency %s is not between 0 and the recovered %s", p.AgencyPaid, p.Recovered)))
+	collected := p.Recovered // everything payments brought: the principal, and the costs, interests and overpayment
+	if p.Charges != nil {
+		collected = collected.Add(p.Charges.Paid.Total())
+	}
+	if p.AgencyPaid.IsNegative() || p.AgencyPaid.GreaterThan(collected) {
+		v.add(at("agencyPaidAmount", fmt.Sprintf("paid to the agency %s is not between 0 and what payments brought, %s", p.AgencyPaid, collected)))
 	}
 	if !open.Equal(outstanding) {
 		v.add(at("outstandingAmount", fmt.Sprintf("the invoices' open amounts add up to %s, but original − waived − recovered is %s", open, outstanding)))
