@@ -212,60 +212,81 @@ func bookedAtOf(se journal.Record) *time.Time {
 	return &at
 }
 
+// itemsOf renders the items of one event: p is the placement after it.
+type itemsOf struct {
+	c        *commandItems
+	p        domain.Placement
+	se       journal.Record
+	date     string     // the day it was booked
+	traced   bool       // schema 4 on: items carry the request id and the client's numbers
+	bookedAt *time.Time // schema 5 on: items are value-dated and say when they were booked
+}
+
+func (r itemsOf) base(k int, typ string) FeedItem {
+	it := FeedItem{ID: itemID(r.se.ID, k), Type: typ, CustomerNumber: r.p.CustomerNumber, ClaimNumber: r.p.ClaimNumber,
+		Position: r.se.Position, OccurredAt: r.se.Meta.OccurredAt}
+	if r.traced {
+		it.RequestID = r.se.Meta.RequestID
+	}
+	return it
+}
+
+func (r itemsOf) confirm(k int, cf *Confirmation) {
+	it := r.base(k, ItemConfirmation)
+	if r.bookedAt != nil {
+		cf.Date, cf.BookedAt = domain.ValueDate(r.se.Event, *r.bookedAt), r.bookedAt
+	}
+	it.Confirmation = cf
+	r.c.items = append(r.c.items, it)
+}
+
+func (r itemsOf) closing(k int, typ string) {
+	cl := r.base(k, ItemClosing)
+	cl.Closing = &Closing{Date: r.date, Type: typ}
+	r.c.closing = append(r.c.closing, cl)
+}
+
+// opened confirms a handover's invoices (schema 5 on) and its charges.
+func (r itemsOf) opened(e domain.PlacementOpened) {
+	if r.bookedAt != nil {
+		for k, inv := range e.Invoices {
+			r.confirm(k, &Confirmation{Date: r.date, Type: ConfirmInvoice, Number: inv.InvoiceNumber, ContractNumber: inv.ContractNumber,
+				Amount: Exact(inv.Amount), Currency: e.Currency})
+		}
+	}
+	for _, it := range chargeConfirmations(e, r.date, r.base) {
+		if r.bookedAt != nil {
+			it.Confirmation.BookedAt = r.bookedAt
+		}
+		r.c.items = append(r.c.items, it)
+	}
+}
+
 // add renders the items one event calls for; p is the placement after it.
 func (c *commandItems) add(p domain.Placement, se journal.Record) {
-	date := se.Meta.OccurredAt.UTC().Format(time.DateOnly)
-	traced := se.Meta.SchemaVersion >= tracedSince
-	bookedAt := bookedAtOf(se)
-	base := func(k int, typ string) FeedItem {
-		it := FeedItem{ID: itemID(se.ID, k), Type: typ, CustomerNumber: p.CustomerNumber, ClaimNumber: p.ClaimNumber,
-			Position: se.Position, OccurredAt: se.Meta.OccurredAt}
-		if traced {
-			it.RequestID = se.Meta.RequestID
-		}
-		return it
-	}
-	confirm := func(k int, cf *Confirmation) {
-		it := base(k, ItemConfirmation)
-		if bookedAt != nil {
-			cf.Date, cf.BookedAt = domain.ValueDate(se.Event, *bookedAt), bookedAt
-		}
-		it.Confirmation = cf
-		c.items = append(c.items, it)
-	}
+	r := itemsOf{c: c, p: p, se: se, date: se.Meta.OccurredAt.UTC().Format(time.DateOnly),
+		traced: se.Meta.SchemaVersion >= tracedSince, bookedAt: bookedAtOf(se)}
+	date := r.date
 	switch e := se.Event.(type) {
 	case domain.PlacementOpened:
-		if bookedAt != nil { // handovers of schema 5 on confirm their invoices
-			for k, inv := range e.Invoices {
-				confirm(k, &Confirmation{Date: date, Type: ConfirmInvoice, Number: inv.InvoiceNumber, ContractNumber: inv.ContractNumber,
-					Amount: Exact(inv.Amount), Currency: e.Currency})
-			}
-		}
-		for _, it := range chargeConfirmations(e, date, base) {
-			if bookedAt != nil {
-				it.Confirmation.BookedAt = bookedAt
-			}
-			c.items = append(c.items, it)
-		}
+		r.opened(e)
 	case domain.CreditWaiverIssued:
 		cf := &Confirmation{Date: date, Type: "PARTIAL_RECALL", Number: p.CustomerNumber,
 			ContractNumber: e.ContractNumber, Amount: Exact(e.Amount), Currency: e.Currency}
-		if traced {
+		if r.traced {
 			cf.CreditWaiverNumber = e.CreditWaiverNumber
 		}
-		confirm(0, cf)
+		r.confirm(0, cf)
 	case domain.PlacementRecalled:
 		recalled := e.OutstandingAmount.Add(e.Charges.Total()) // the costs and interests it cancelled too
-		if !traced || !recalled.IsZero() {                     // waivers that cleared the claim confirm no recall of 0
-			confirm(0, &Confirmation{Date: date, Type: "RECALL", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(recalled)})
+		if !r.traced || !recalled.IsZero() {                   // waivers that cleared the claim confirm no recall of 0
+			r.confirm(0, &Confirmation{Date: date, Type: "RECALL", Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(recalled)})
 		}
-		cl := base(1, ItemClosing)
-		cl.Closing = &Closing{Date: date, Type: "RECALLED_BY_CLIENT"}
-		c.closing = append(c.closing, cl)
+		r.closing(1, "RECALLED_BY_CLIENT")
 	case domain.RecallRejected:
-		it := base(0, ItemRejection)
+		it := r.base(0, ItemRejection)
 		kind := domain.RecallTotal
-		if traced && e.Kind != "" {
+		if r.traced && e.Kind != "" {
 			kind = e.Kind // which recall was rejected: RECALL or PARTIAL_RECALL
 		}
 		it.Rejection = &Rejection{Date: date, Type: kind, Description: e.Reason, Number: p.CustomerNumber, ContractNumber: "", Reason: "OTHER"}
@@ -279,28 +300,24 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 		if se.Meta.SchemaVersion >= statusItemsSince {
 			cf.PaymentNumber = e.PaymentNumber
 		}
-		confirm(0, cf)
+		r.confirm(0, cf)
 	case domain.PlacementPaused, domain.PlacementResumed, domain.PlacementReopened:
 		if st := statusChange(e, date, se.Meta.SchemaVersion); st != nil {
-			it := base(0, ItemStatus)
+			it := r.base(0, ItemStatus)
 			it.Status = st
 			c.items = append(c.items, it)
 		}
 	case domain.AccountingDocumentIssued:
-		it := base(0, ItemAccountingDocument)
+		it := r.base(0, ItemAccountingDocument)
 		it.AccountingDocument = accountingDocument(e)
-		it.AccountingDocument.BookedAt = bookedAt
+		it.AccountingDocument.BookedAt = r.bookedAt
 		c.items = append(c.items, it)
 	case domain.PlacementPaid:
-		cl := base(0, ItemClosing)
-		cl.Closing = &Closing{Date: date, Type: "FULL_PAYMENT"}
-		c.closing = append(c.closing, cl)
+		r.closing(0, "FULL_PAYMENT")
 	case domain.PlacementWrittenOff:
-		cl := base(0, ItemClosing)
-		cl.Closing = &Closing{Date: date, Type: "WRITTEN_OFF"}
-		c.closing = append(c.closing, cl)
+		r.closing(0, "WRITTEN_OFF")
 	case domain.CreditWaiverCancelled:
-		confirm(0, &Confirmation{Date: date, Type: domain.DocCancellation, Number: p.CustomerNumber, ContractNumber: e.ContractNumber,
+		r.confirm(0, &Confirmation{Date: date, Type: domain.DocCancellation, Number: p.CustomerNumber, ContractNumber: e.ContractNumber,
 			Amount: Exact(e.Amount), Currency: e.Currency, CreditWaiverNumber: e.CreditWaiverNumber})
 	case domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
 		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.PaymentReversed, domain.DebtorContactChanged,
