@@ -51,7 +51,7 @@ func TestDashboardClaimShowsChargesAndPostings(t *testing.T) {
 	// The postings table has a row per posting the API serves.
 	api := l.get("/v1/claims/DE-DLEDGER/postings", acmeKey, head).Array(t)
 	table := regexp.MustCompile(`(?s)<table id="postings">.*?</table>`).FindString(body)
-	assert.Equal(t, len(api), strings.Count(table, "<tr><td>"), "a row per posting")
+	assert.Equal(t, len(api), strings.Count(table, `<tr class="posting">`), "a row per posting")
 	assert.Contains(t, table, `<td>claim/DE-DLEDGER/costs</td>`)
 
 	// A claim without them reads as before.
@@ -73,7 +73,7 @@ func TestDashboardPostingsPaged(t *testing.T) {
 	total := len(l.get("/v1/claims/DE-DPAGED/postings", acmeKey, l.head()).Array(t))
 	require.Greater(t, total, 100)
 	rows := func(body string) int {
-		return strings.Count(regexp.MustCompile(`(?s)<table id="postings">.*?</table>`).FindString(body), "<tr><td>")
+		return strings.Count(regexp.MustCompile(`(?s)<table id="postings">.*?</table>`).FindString(body), `<tr class="posting">`)
 	}
 	first := string(l.do("GET", "/dashboard/placements/"+id, "", nil, "Cookie", cookie).Body)
 	assert.Equal(t, 100, rows(first))
