@@ -673,7 +673,7 @@ func (s *Server) dashDebtor(c echo.Context, creditor string, pl projections.Plac
 	return nil
 }
 
-// dashPageSize is how many feed items and history events the placement page
+// dashPageSize is how many feed items, history events and postings the placement page
 // shows at a time; a link leads to the next ones.
 const dashPageSize = 100
 
