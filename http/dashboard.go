@@ -192,7 +192,7 @@ func (ss *sessions) drop(id string) {
 
 var pages = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []string{"signin", "list", "detail", "finance"} {
+	for _, name := range []string{"signin", "list", "detail", "finance", "trialbalance"} {
 		out[name] = template.Must(template.ParseFS(templateFS, "web/templates/layout.html", "web/templates/"+name+".html"))
 	}
 	return out
@@ -209,10 +209,14 @@ type page struct {
 	Feed                                 []feedRow
 	Audit                                []projections.AuditItem
 	NextFeed, NextHistory                string // the placement page's links to the next feed items and events
+	Postings                             []postingRow
+	NextPostings                         string // the placement page's link to the next postings
+	Figures                              []claimFigure
 	Payments                             []paymentRow
 	Invoices                             []invoiceRow
 	Search                               string
 	Finance                              *financePage
+	Trial                                *trialPage
 	Debtor                               *debtorView
 }
 
@@ -296,6 +300,8 @@ func (s *Server) registerDashboard() {
 	s.GET("/dashboard/placements/:id", s.dashPlacement, s.boundAnonymous)
 	s.GET("/dashboard/finance", s.dashFinance, s.boundAnonymous)
 	s.GET("/dashboard/finance.csv", s.dashFinanceCSV, s.boundAnonymous)
+	s.GET("/dashboard/trial-balance", s.dashTrialBalance, s.boundAnonymous)
+	s.GET("/dashboard/trial-balance.csv", s.dashTrialBalanceCSV, s.boundAnonymous)
 	form := []echo.MiddlewareFunc{s.boundAnonymous, s.formGuard}
 	s.POST("/signin", s.signin, s.boundAnonymous, s.limitSignIns, s.formGuard)
 	s.POST("/signout", s.signout, form...)
@@ -603,13 +609,29 @@ func (s *Server) dashPlacement(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	postingsFrom := dashFrom(c, "postingsFrom")
+	postings, nextPostings, err := s.postingRows(sess.creditor, pl.ClaimNumber, postingsFrom)
+	if err != nil {
+		return err
+	}
 	p := s.pageFor(sessID, sess, "Claim "+pl.ClaimNumber)
-	p.Placement, p.Feed, p.Audit = pl, feed, projections.AuditItems(events)
+	p.Placement, p.Feed, p.Audit, p.Postings, p.Figures = pl, feed, projections.AuditItems(events), postings, claimFigures(pl)
+	// Each link keeps the other lists where they are.
+	link := func(feed, history, postings uint64, anchor string) string {
+		l := fmt.Sprintf("?feedFrom=%d&historyFrom=%d", feed, history)
+		if postings != 0 {
+			l += fmt.Sprintf("&postingsFrom=%d", postings)
+		}
+		return l + "#" + anchor
+	}
 	if nextFeed != nil {
-		p.NextFeed = fmt.Sprintf("?feedFrom=%d&historyFrom=%d#feed-title", *nextFeed, historyFrom)
+		p.NextFeed = link(*nextFeed, historyFrom, postingsFrom, "feed-title")
 	}
 	if nextHistory != 0 {
-		p.NextHistory = fmt.Sprintf("?feedFrom=%d&historyFrom=%d#audit-title", feedFrom, nextHistory)
+		p.NextHistory = link(feedFrom, uint64(nextHistory), postingsFrom, "audit-title")
+	}
+	if nextPostings != 0 {
+		p.NextPostings = link(feedFrom, historyFrom, nextPostings, "postings-title")
 	}
 	for _, pay := range payments {
 		p.Payments = append(p.Payments, paymentRow{Number: pay.Number, Amount: domain.FormatMoney(pay.Payment.Amount, pl.Currency) + " " + pl.Currency,
@@ -618,11 +640,21 @@ func (s *Server) dashPlacement(c echo.Context) error {
 	for _, inv := range pl.Invoices {
 		p.Invoices = append(p.Invoices, invoiceRow{Number: inv.InvoiceNumber, Contract: inv.ContractNumber, Open: inv.OpenAmount})
 	}
-	cust, err := s.openCustomerFor(c, sess.creditor, journal.ActorCreditor, Claim{PlacementID: pl.PlacementID, ClaimNumber: pl.ClaimNumber,
+	if err := s.dashDebtor(c, sess.creditor, pl, &p); err != nil {
+		p.Error = humanize(err)
+	}
+	return s.render(c, http.StatusOK, "detail", p)
+}
+
+// dashDebtor puts the debtor's personal data, if any, on the placement page
+// p (reading it is recorded in the access log).
+func (s *Server) dashDebtor(c echo.Context, creditor string, pl projections.PlacementResource, p *page) error {
+	cust, err := s.openCustomerFor(c, creditor, journal.ActorCreditor, Claim{PlacementID: pl.PlacementID, ClaimNumber: pl.ClaimNumber,
 		CustomerNumber: pl.CustomerNumber}, "dashboard /dashboard/placements/{id}")
 	if err != nil {
-		p.Error = humanize(err)
-	} else if cust.PersonalDataStatus != PersonalNone {
+		return err
+	}
+	if cust.PersonalDataStatus != PersonalNone {
 		p.Debtor = &debtorView{Status: cust.PersonalDataStatus}
 		var fields map[string]json.RawMessage
 		if json.Unmarshal(cust.PersonalData, &fields) == nil {
@@ -638,14 +670,14 @@ func (s *Server) dashPlacement(c echo.Context) error {
 			}
 		}
 	}
-	return s.render(c, http.StatusOK, "detail", p)
+	return nil
 }
 
-// dashPageSize is how many feed items and history events the placement page
+// dashPageSize is how many feed items, history events and postings the placement page
 // shows at a time; a link leads to the next ones.
 const dashPageSize = 100
 
-// dashFrom reads the placement page's ?feedFrom= or ?historyFrom=; anything
+// dashFrom reads the placement page's ?feedFrom=, ?historyFrom= or ?postingsFrom=; anything
 // but a whole number is the start.
 func dashFrom(c echo.Context, name string) uint64 {
 	n, err := strconv.ParseUint(c.QueryParam(name), 10, 64)

@@ -419,3 +419,65 @@ func TestDashboardShowsTheDebtorAndRecordsIt(t *testing.T) {
 	assert.NotContains(t, erased, "Zwetschgenmann")
 	assert.Len(t, l.accessLog("acme"), 1, "nothing shown, nothing recorded")
 }
+
+func TestDashboardClaimChargesPostingsAndTrialBalance(t *testing.T) {
+	l, srv, ctx := MustDashboard(t)
+	id := l.chargedAgencyWrittenOff(t, "DE-BLEDGER")
+	wctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+	require.NoError(t, l.runner.WaitFor(wctx, l.head()), "the pages read the read model: let it catch up")
+
+	// The claim: its charges, what the agency collected, the write-off and the postings.
+	var costs, interests, agency, writtenOff, status string
+	var postings int
+	var accounts []string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(srv.URL+"/dashboard/placements/"+id),
+		chromedp.WaitVisible("#postings", chromedp.ByID),
+		chromedp.Text("#costs", &costs, chromedp.ByID),
+		chromedp.Text("#interests", &interests, chromedp.ByID),
+		chromedp.Text("#agency-paid", &agency, chromedp.ByID),
+		chromedp.Text("#written-off", &writtenOff, chromedp.ByID),
+		chromedp.Text("#status", &status, chromedp.ByID),
+		chromedp.Evaluate(`document.querySelectorAll("#postings tbody tr").length`, &postings),
+		chromedp.Evaluate(`[...document.querySelectorAll("#postings tbody tr td:nth-child(4)")].map(td => td.textContent)`, &accounts),
+	))
+	assert.Equal(t, "20.00 EUR", costs)
+	assert.Equal(t, "10.00 EUR", interests)
+	assert.Equal(t, "50.00 EUR", agency)
+	assert.Equal(t, "80.00 EUR", writtenOff)
+	assert.Equal(t, "written_off", status)
+	assert.Equal(t, len(l.get("/v1/claims/DE-BLEDGER/postings", acmeKey, l.head()).Array(t)), postings, "a row per posting")
+	assert.Contains(t, accounts, "claim/DE-BLEDGER/costs")
+	assert.Contains(t, accounts, "claim/DE-BLEDGER/interests")
+	screenshot(t, ctx, "claim-postings")
+
+	// The finance page: what the agency collected; one click to the trial balance.
+	var collected string
+	var debit, credit, balanced []string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Click("#nav-finance", chromedp.ByID),
+		chromedp.WaitVisible("#finance-chart", chromedp.ByID),
+		chromedp.Text("#total-agency-collected", &collected, chromedp.ByID),
+	))
+	assert.Equal(t, "50.00 EUR", collected)
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Click("#trial-balance", chromedp.ByID),
+		chromedp.WaitVisible("#trial-table", chromedp.ByID),
+		chromedp.Evaluate(`[...document.querySelectorAll("#trial-table tfoot [data-debit]")].map(td => td.textContent)`, &debit),
+		chromedp.Evaluate(`[...document.querySelectorAll("#trial-table tfoot [data-credit]")].map(td => td.textContent)`, &credit),
+		chromedp.Evaluate(`[...document.querySelectorAll("#trial-table tfoot tr td:last-child")].map(td => td.textContent)`, &balanced),
+	))
+	require.Len(t, debit, 1, "one currency")
+	assert.NotEqual(t, "0.00", debit[0])
+	assert.Equal(t, debit, credit, "the totals balance")
+	assert.Equal(t, []string{"balanced"}, balanced)
+	screenshot(t, ctx, "trial-balance")
+	var csvText string
+	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(
+		`fetch(document.getElementById("csv").href).then(r => r.text())`, &csvText, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
+			return p.WithAwaitPromise(true)
+		})))
+	assert.Contains(t, csvText, "creditorId,account,currency,debit,credit,balance\n")
+	assert.Contains(t, csvText, ",TOTAL,EUR,")
+}

@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -32,26 +33,9 @@ func (s *Server) claimPostings(c echo.Context) error {
 // default value): a creditor's own accounts, or every creditor's with the
 // agency key. JSON, or CSV with Accept: text/csv.
 func (s *Server) trialBalance(c echo.Context) error {
-	bad := func(field, msg string) error {
-		return newError(http.StatusBadRequest, "invalid_query", field+" "+msg, domain.FieldError{Field: field, Message: msg})
-	}
-	currency := c.QueryParam("currency")
-	if _, known := domain.MinorUnits(currency); currency != "" && !known {
-		return bad("currency", "must be an ISO 4217 code the ledger accepts, like EUR")
-	}
-	asOf := c.QueryParam("asOf")
-	if asOf == "" {
-		asOf = time.Now().UTC().Format(time.DateOnly)
-	} else if _, valid := domain.ParseDate(asOf); !valid {
-		return bad("asOf", "must be a date YYYY-MM-DD")
-	}
-	basis := c.QueryParam("basis")
-	switch basis {
-	case "":
-		basis = projections.BasisValue
-	case projections.BasisValue, projections.BasisBooking:
-	default:
-		return bad("basis", "must be value or booking")
+	q, ferr := parseTrialQuery(c.QueryParams(), time.Now())
+	if ferr != nil {
+		return newError(http.StatusBadRequest, "invalid_query", ferr.Field+" "+ferr.Message, *ferr)
 	}
 	if err := s.waitFresh(c); err != nil {
 		return err
@@ -60,7 +44,7 @@ func (s *Server) trialBalance(c echo.Context) error {
 	if who(c).kind == journal.ActorAgency {
 		creditor = "" // every creditor's
 	}
-	tb, err := s.runner.Views.TrialBalance(creditor, currency, asOf, basis)
+	tb, err := s.runner.Views.TrialBalance(creditor, q.Currency, q.AsOf, q.Basis)
 	if err != nil {
 		return err
 	}
@@ -70,4 +54,34 @@ func (s *Server) trialBalance(c echo.Context) error {
 		return tb.WriteCSV(c.Response())
 	}
 	return c.JSON(http.StatusOK, tb)
+}
+
+// trialQuery is what a trial balance is asked for, by the API and the
+// dashboard alike.
+type trialQuery struct {
+	Currency string // "" for every currency
+	AsOf     string // a date, YYYY-MM-DD
+	Basis    string // projections.BasisValue or BasisBooking
+}
+
+// parseTrialQuery reads currency, asOf (default today, UTC) and basis
+// (default value); a bad one is named in the field error.
+func parseTrialQuery(v url.Values, now time.Time) (trialQuery, *domain.FieldError) {
+	q := trialQuery{Currency: v.Get("currency"), AsOf: v.Get("asOf"), Basis: v.Get("basis")}
+	if _, known := domain.MinorUnits(q.Currency); q.Currency != "" && !known {
+		return q, &domain.FieldError{Field: "currency", Message: "must be an ISO 4217 code the ledger accepts, like EUR"}
+	}
+	if q.AsOf == "" {
+		q.AsOf = now.UTC().Format(time.DateOnly)
+	} else if _, valid := domain.ParseDate(q.AsOf); !valid {
+		return q, &domain.FieldError{Field: "asOf", Message: "must be a date YYYY-MM-DD"}
+	}
+	switch q.Basis {
+	case "":
+		q.Basis = projections.BasisValue
+	case projections.BasisValue, projections.BasisBooking:
+	default:
+		return q, &domain.FieldError{Field: "basis", Message: "must be value or booking"}
+	}
+	return q, nil
 }
