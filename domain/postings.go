@@ -456,12 +456,13 @@ func conserved(before, after Placement, delta map[string]int64, recalled, return
 // to, before being the claim's state just before the event: a recall's
 // CANCELLATION is its own document; a payment, a waiver and a reversal are
 // booked on the document their command issues after them (the claim's next
-// number; the waivers of one partial recall share it); a handover has none.
+// number; the waivers of one partial recall share it), and so are a debit,
+// a write-off and a waiver's cancellation; a handover has none.
 func PostingDocument(before Placement, e Event) string {
 	switch e := e.(type) {
 	case AccountingDocumentIssued:
 		return e.DocumentNumber
-	case PaymentReceived, CreditWaiverIssued, PaymentReversed:
+	case PaymentReceived, CreditWaiverIssued, PaymentReversed, DebitAdded, PlacementWrittenOff, CreditWaiverCancelled:
 		return documentNumber(before, 0)
 	}
 	return ""

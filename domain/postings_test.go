@@ -259,3 +259,40 @@ func checkClaim(t *testing.T, state domain.Placement, b balances) {
 	}
 	require.Zero(t, sum, "trial balance")
 }
+
+// TestPostingsNameTheirDocument: the postings of a debit, a write-off and a
+// waiver's cancellation are booked on the document their command issues
+// (a write-off's were booked on none).
+func TestPostingsNameTheirDocument(t *testing.T) {
+	active := MustApply(t, domain.Placement{}, place())
+	waiver := domain.PartialRecall{Waivers: []domain.Waiver{{CreditWaiverNumber: "W-1", InvoiceNumber: "I0417211449", ContractNumber: "166271782837",
+		Date: "2024-08-01", Amount: d("50"), Currency: "EUR"}}, At: t0}
+	waived := MustApply(t, active, waiver)
+	for name, tc := range map[string]struct {
+		state   domain.Placement
+		command domain.Command
+	}{
+		"OK_debit":        {active, domain.AddDebit{Charge: domain.Charge{Type: domain.ChargeCosts, Number: "D-1", Amount: d("5"), Date: "2024-08-01"}, At: t0}},
+		"OK_write_off":    {active, domain.WriteOff{Reason: domain.WriteOffUncollectible, At: t0}},
+		"OK_cancellation": {waived, domain.CancelDocument{ReferenceNumber: "W-1", Amount: d("50"), Currency: "EUR", At: t0}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dec := domain.Decide(tc.state, tc.command)
+			require.NoError(t, dec.Err)
+			var doc string
+			for _, e := range dec.Events {
+				if d, is := e.(domain.AccountingDocumentIssued); is {
+					doc = d.DocumentNumber
+				}
+			}
+			require.NotEmpty(t, doc)
+			before := tc.state
+			for _, e := range dec.Events {
+				if len(domain.Postings(before.ClaimNumber, e, t0)) > 0 {
+					assert.Equal(t, doc, domain.PostingDocument(before, e), "%s", e.EventType())
+				}
+				before = domain.Evolve(before, e)
+			}
+		})
+	}
+}

@@ -25,9 +25,10 @@ type PlacementResource struct {
 	RecoveredAmount   string        `json:"recoveredAmount"`
 	OutstandingAmount string        `json:"outstandingAmount"`
 	FeeAmount         string        `json:"feeAmount"`
-	// AgencyPaidAmount is the part of recoveredAmount the debtor paid to
-	// the agency, WrittenOffAmount what was written off: each present only
-	// when not zero, so resources of placements without them read as before.
+	// AgencyPaidAmount is what the debtor paid to the agency (whatever it
+	// went to: principal, costs, interests or the overpayment),
+	// WrittenOffAmount what was written off: each present only when not
+	// zero, so resources of placements without them read as before.
 	AgencyPaidAmount *string        `json:"agencyPaidAmount,omitempty"`
 	WrittenOffAmount *string        `json:"writtenOffAmount,omitempty"`
 	ResolvedAt       *time.Time     `json:"resolvedAt"`
