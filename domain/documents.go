@@ -46,9 +46,10 @@ func decideAgencyPayment(p Placement, c ReceiveAgencyPayment) Decision {
 	return decidePayment(p, ReceivePayment{PaymentNumber: c.PaymentNumber, Amount: c.Amount, Date: date, At: c.At, agency: true})
 }
 
-// decideWriteOff closes an open claim for good: what is open on each invoice
-// is written off (PlacementWrittenOff), its outreach stopped as a recall
-// stops it, and a WRITE_OFF document lowers the claim by it.
+// decideWriteOff closes an open claim for good: what is open on each invoice,
+// and of the costs and interests, is written off (PlacementWrittenOff), its
+// outreach stopped as a recall stops it, and a WRITE_OFF document lowers the
+// claim by it (a line per invoice, and per charge with its allocateTo).
 func decideWriteOff(p Placement, c WriteOff) Decision {
 	if p.Status.Closed() {
 		return refuse(ErrClosed)
@@ -66,18 +67,20 @@ func decideWriteOff(p Placement, c WriteOff) Decision {
 			lines = append(lines, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open.Neg()})
 		}
 	}
+	charges := openCharges(p)
+	lines = append(lines, chargeLines(charges)...)
 	outstanding := p.Outstanding()
 	events := []Event{
 		PlacementWrittenOff{Reason: c.Reason, OutstandingAmount: outstanding, Currency: p.Currency, Allocations: orNone(allocs),
-			SequencesPaused: len(seqs), CallsCancelled: len(calls), WrittenOffAt: at},
+			SequencesPaused: len(seqs), CallsCancelled: len(calls), WrittenOffAt: at, Charges: charges},
 		SequencesPaused{SequenceIDs: orEmpty(seqs)},
 		CallsCancelled{CallIDs: orEmpty(calls)},
 		OutcomeScoreSnapshotted{Score: OutcomeScore(p.Recovered, p.Original), RecoveredAmount: p.Recovered, OriginalAmount: p.Original},
 	}
-	if outstanding.IsPositive() {
+	if total := outstanding.Add(charges.Total()); total.IsPositive() {
 		events = append(events, AccountingDocumentIssued{
 			DocumentNumber: documentNumber(p, 0), Type: DocWriteOff, Date: at.Format(time.DateOnly),
-			Amount: outstanding.Neg(), Currency: p.Currency, LineItems: lines,
+			Amount: total.Neg(), Currency: p.Currency, LineItems: lines,
 		})
 	}
 	return ok(events...)

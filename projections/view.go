@@ -26,7 +26,8 @@ type PlacementResource struct {
 	OutstandingAmount string        `json:"outstandingAmount"`
 	FeeAmount         string        `json:"feeAmount"`
 	// AgencyPaidAmount is the part of recoveredAmount the debtor paid to
-	// the agency, WrittenOffAmount what was written off: each present only
+	// the agency, WrittenOffAmount what was written off (principal, costs and
+	// interests): each present only
 	// when not zero, so resources of placements without them read as before.
 	AgencyPaidAmount *string        `json:"agencyPaidAmount,omitempty"`
 	WrittenOffAmount *string        `json:"writtenOffAmount,omitempty"`
@@ -88,7 +89,7 @@ func Render(p domain.Placement, revision uint64) PlacementResource {
 		m := money(d)
 		return &m
 	}
-	v.AgencyPaidAmount, v.WrittenOffAmount = nonZero(p.AgencyPaid), nonZero(p.WrittenOff)
+	v.AgencyPaidAmount, v.WrittenOffAmount = nonZero(p.AgencyPaid), nonZero(p.TotalWrittenOff())
 	if p.OutcomeScore != nil {
 		s := p.OutcomeScore.StringFixed(4)
 		v.OutcomeScore = &s
