@@ -34,7 +34,9 @@ func valueDate(date string, at time.Time) (string, error) {
 // same allocation, fee and closing), numbered, with its AGENCY_PAYMENTS
 // document. The number is the claim's payment number: a repeat with the same
 // content answers as the first, other content (or a direct payment of the
-// number) is refused.
+// number) is refused. What it brings beyond everything open is an
+// overpayment, as a claims-API payment's is: the agency holds the money, so
+// refusing it would leave money the books do not show.
 func decideAgencyPayment(p Placement, c ReceiveAgencyPayment) Decision {
 	if c.PaymentNumber == "" {
 		return refuse(Invalid(FieldError{Field: "paymentNumber", Message: "is required"}))
@@ -43,7 +45,7 @@ func decideAgencyPayment(p Placement, c ReceiveAgencyPayment) Decision {
 	if err != nil {
 		return refuse(err)
 	}
-	return decidePayment(p, ReceivePayment{PaymentNumber: c.PaymentNumber, Amount: c.Amount, Date: date, At: c.At, agency: true})
+	return decidePayment(p, ReceivePayment{PaymentNumber: c.PaymentNumber, Amount: c.Amount, Date: date, At: c.At, Overpay: true, agency: true})
 }
 
 // decideWriteOff closes an open claim for good: what is open on each invoice,
