@@ -308,11 +308,12 @@ func (p Posting) Signed() int64 {
 // before they are appended: each event's postings balance per currency and
 // are in the claim's currency, and together they move the claim's accounts
 // exactly as the events move its figures (creditor/placed by the original
-// amount, collected by the recovered amount, waived by the waived amount,
-// recalled by the recall documents' lines, each invoice's principal by its
-// open amount less what a recall took back). Since a claim's figures obey
-// original = open + recovered + waived, the balances then obey
-// placed = open + collected + waived + recalled. nil when all holds; an
+// amount and the charges, collected and agency/payable by what was paid,
+// waived by the waived amount, recalled by the recall documents' lines,
+// written-off by what was written off of the principal, costs and
+// interests, each receivable by its open amount less what a recall took
+// back). The balances then obey placed = open + collected + paid to the
+// agency − overpaid + waived + recalled + written off. nil when all holds; an
 // error wrapping ErrPostingsInvariant that names the first event or account
 // at fault otherwise.
 func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
