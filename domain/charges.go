@@ -84,9 +84,12 @@ type ChargeState struct {
 type ChargeBook struct {
 	Charges []ChargeState
 	// Paid: what payments took to costs, interests and the overpayment;
-	// Recalled: the costs and interests a recall cancelled.
-	Paid     Split
-	Recalled Split
+	// Recalled: the costs and interests a recall cancelled; WrittenOff: those
+	// a write-off took off. A reversal on a closed claim moves what it takes
+	// back of costs and interests from Paid to the bucket that closed it.
+	Paid       Split
+	Recalled   Split
+	WrittenOff Split `json:",omitzero"`
 }
 
 // DebitAdded records charges added after the handover; its DEBIT document
@@ -135,14 +138,14 @@ func (p *Placement) CostsOpen() decimal.Decimal {
 	if p.Charges == nil {
 		return decimal.Zero
 	}
-	return p.CostsCharged().Sub(p.Charges.Paid.Costs).Sub(p.Charges.Recalled.Costs)
+	return p.CostsCharged().Sub(p.Charges.Paid.Costs).Sub(p.Charges.Recalled.Costs).Sub(p.Charges.WrittenOff.Costs)
 }
 
 func (p *Placement) InterestsOpen() decimal.Decimal {
 	if p.Charges == nil {
 		return decimal.Zero
 	}
-	return p.InterestsCharged().Sub(p.Charges.Paid.Interests).Sub(p.Charges.Recalled.Interests)
+	return p.InterestsCharged().Sub(p.Charges.Paid.Interests).Sub(p.Charges.Recalled.Interests).Sub(p.Charges.WrittenOff.Interests)
 }
 
 // recalledCharges is what recalls cancelled of the costs and interests.
@@ -151,6 +154,21 @@ func (p *Placement) recalledCharges() Split {
 		return Split{}
 	}
 	return p.Charges.Recalled
+}
+
+// writtenOffCharges is what write-offs took off the costs and interests.
+func (p *Placement) writtenOffCharges() Split {
+	if p.Charges == nil {
+		return Split{}
+	}
+	return p.Charges.WrittenOff
+}
+
+// TotalWrittenOff is everything written off: the principal (WrittenOff),
+// costs and interests.
+func (p *Placement) TotalWrittenOff() decimal.Decimal {
+	w := p.writtenOffCharges()
+	return p.WrittenOff.Add(w.Total())
 }
 
 // Overpaid is what payments brought beyond everything open.
@@ -222,6 +240,26 @@ func withSplit(p Placement, s *Split, sign int64, recalled bool) Placement {
 		b.Recalled = b.Recalled.add(s, sign)
 	} else {
 		b.Paid = b.Paid.add(s, sign)
+	}
+	p.Charges = b
+	return p
+}
+
+// closedBy records costs and interests (s's; its overpayment aside) taken
+// off a claim by the bucket that closed it (ReturnedToRecalled,
+// ReturnedToWrittenOff): a write-off's, or what a reversal on a closed claim
+// takes back of them.
+func closedBy(p Placement, s *Split, bucket string) Placement {
+	if s == nil || (s.Costs.IsZero() && s.Interests.IsZero()) {
+		return p
+	}
+	charges := &Split{Costs: s.Costs, Interests: s.Interests, Overpaid: decimal.Zero}
+	b := p.book()
+	switch bucket {
+	case ReturnedToRecalled:
+		b.Recalled = b.Recalled.add(charges, 1)
+	case ReturnedToWrittenOff:
+		b.WrittenOff = b.WrittenOff.add(charges, 1)
 	}
 	p.Charges = b
 	return p

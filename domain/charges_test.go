@@ -320,3 +320,65 @@ func TestHandoverCharges(t *testing.T) {
 		})
 	}
 }
+
+// postedBalances sums the postings of events, by account, in minor units.
+func postedBalances(claim string, events []domain.Event, into map[string]int64) map[string]int64 {
+	if into == nil {
+		into = map[string]int64{}
+	}
+	for _, e := range events {
+		for _, q := range domain.Postings(claim, e, t0) {
+			into[q.Account] += q.Signed()
+		}
+	}
+	return into
+}
+
+func TestWriteOffTakesCostsAndInterests(t *testing.T) {
+	for _, cur := range currencies {
+		t.Run(cur, func(t *testing.T) {
+			p := MustApply(t, domain.Placement{}, chargedPlace(cur))
+			// 25 pays the costs (20) and 5 of the interests: 5 of them stay open.
+			p = MustApply(t, p, domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("25"), At: t0})
+			require.True(t, p.InterestsOpen().Equal(d("5")))
+			events, after := decided(t, p, domain.WriteOff{Reason: domain.WriteOffInsolvency, At: t0})
+			w := events[0].(domain.PlacementWrittenOff)
+			require.NotNil(t, w.Charges)
+			assert.True(t, w.Charges.Costs.IsZero())
+			assert.True(t, w.Charges.Interests.Equal(d("5")))
+			assert.True(t, w.OutstandingAmount.Equal(d("400")), "the principal, as before")
+			doc := document(t, events)
+			assert.True(t, doc.Amount.Equal(d("-405")))
+			assert.Equal(t, domain.AllocateInterests, doc.LineItems[len(doc.LineItems)-1].AllocateTo)
+			assert.True(t, doc.LineItems[len(doc.LineItems)-1].Amount.Equal(d("-5")))
+			assert.True(t, after.TotalOpen().IsZero(), "nothing stays open on a written-off claim")
+			assert.True(t, after.TotalWrittenOff().Equal(d("405")))
+			b := postedBalances(after.ClaimNumber, events, nil)
+			assert.Equal(t, domain.MinorAmount(d("-5"), cur), b[domain.InterestsAccount(after.ClaimNumber)])
+			assert.Equal(t, domain.MinorAmount(d("405"), cur), b[domain.AccountWrittenOff])
+
+			// Reversing the payment on the written-off claim: what it paid of
+			// the costs and interests is written off too, not open again.
+			events, rev := decided(t, after, domain.ReversePayment{PaymentNumber: "P-1", Reason: domain.ReversalReturned, At: t0})
+			assert.Equal(t, domain.StatusWrittenOff, rev.Status)
+			assert.True(t, rev.TotalOpen().IsZero())
+			assert.True(t, rev.TotalWrittenOff().Equal(d("430")))
+			b = postedBalances(after.ClaimNumber, events, nil)
+			assert.Zero(t, b[domain.CostsAccount(after.ClaimNumber)])
+			assert.Equal(t, domain.MinorAmount(d("25"), cur), b[domain.AccountWrittenOff])
+		})
+	}
+}
+
+func TestReversalOnRecalledClaimKeepsChargesRecalled(t *testing.T) {
+	p := MustApply(t, domain.Placement{}, chargedPlace("EUR"))
+	p = MustApply(t, p, domain.ReceivePayment{PaymentNumber: "P-1", Amount: d("25"), At: t0})
+	p = MustApply(t, p, domain.Recall{At: t0})
+	events, rev := decided(t, p, domain.ReversePayment{PaymentNumber: "P-1", Reason: domain.ReversalReturned, At: t0})
+	assert.Equal(t, domain.StatusRecalled, rev.Status)
+	assert.True(t, rev.CostsOpen().IsZero(), "costs taken back on a recalled claim stay recalled")
+	assert.True(t, rev.InterestsOpen().IsZero())
+	b := postedBalances(p.ClaimNumber, events, nil)
+	assert.Zero(t, b[domain.CostsAccount(p.ClaimNumber)])
+	assert.Equal(t, int64(2500), b[domain.AccountRecalled])
+}

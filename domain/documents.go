@@ -34,7 +34,9 @@ func valueDate(date string, at time.Time) (string, error) {
 // same allocation, fee and closing), numbered, with its AGENCY_PAYMENTS
 // document. The number is the claim's payment number: a repeat with the same
 // content answers as the first, other content (or a direct payment of the
-// number) is refused.
+// number) is refused. What it brings beyond everything open is an
+// overpayment, as a claims-API payment's is: the agency holds the money, so
+// refusing it would leave money the books do not show.
 func decideAgencyPayment(p Placement, c ReceiveAgencyPayment) Decision {
 	if c.PaymentNumber == "" {
 		return refuse(Invalid(FieldError{Field: "paymentNumber", Message: "is required"}))
@@ -43,12 +45,13 @@ func decideAgencyPayment(p Placement, c ReceiveAgencyPayment) Decision {
 	if err != nil {
 		return refuse(err)
 	}
-	return decidePayment(p, ReceivePayment{PaymentNumber: c.PaymentNumber, Amount: c.Amount, Date: date, At: c.At, agency: true})
+	return decidePayment(p, ReceivePayment{PaymentNumber: c.PaymentNumber, Amount: c.Amount, Date: date, At: c.At, Overpay: true, agency: true})
 }
 
-// decideWriteOff closes an open claim for good: what is open on each invoice
-// is written off (PlacementWrittenOff), its outreach stopped as a recall
-// stops it, and a WRITE_OFF document lowers the claim by it.
+// decideWriteOff closes an open claim for good: what is open on each invoice,
+// and of the costs and interests, is written off (PlacementWrittenOff), its
+// outreach stopped as a recall stops it, and a WRITE_OFF document lowers the
+// claim by it (a line per invoice, and per charge with its allocateTo).
 func decideWriteOff(p Placement, c WriteOff) Decision {
 	if p.Status.Closed() {
 		return refuse(ErrClosed)
@@ -66,18 +69,20 @@ func decideWriteOff(p Placement, c WriteOff) Decision {
 			lines = append(lines, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open.Neg()})
 		}
 	}
+	charges := openCharges(p)
+	lines = append(lines, chargeLines(charges)...)
 	outstanding := p.Outstanding()
 	events := []Event{
 		PlacementWrittenOff{Reason: c.Reason, OutstandingAmount: outstanding, Currency: p.Currency, Allocations: orNone(allocs),
-			SequencesPaused: len(seqs), CallsCancelled: len(calls), WrittenOffAt: at},
+			SequencesPaused: len(seqs), CallsCancelled: len(calls), WrittenOffAt: at, Charges: charges},
 		SequencesPaused{SequenceIDs: orEmpty(seqs)},
 		CallsCancelled{CallIDs: orEmpty(calls)},
 		OutcomeScoreSnapshotted{Score: OutcomeScore(p.Recovered, p.Original), RecoveredAmount: p.Recovered, OriginalAmount: p.Original},
 	}
-	if outstanding.IsPositive() {
+	if total := outstanding.Add(charges.Total()); total.IsPositive() {
 		events = append(events, AccountingDocumentIssued{
 			DocumentNumber: documentNumber(p, 0), Type: DocWriteOff, Date: at.Format(time.DateOnly),
-			Amount: outstanding.Neg(), Currency: p.Currency, LineItems: lines,
+			Amount: total.Neg(), Currency: p.Currency, LineItems: lines,
 		})
 	}
 	return ok(events...)

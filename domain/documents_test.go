@@ -75,6 +75,20 @@ func TestAgencyPayment(t *testing.T) {
 		assert.Equal(t, domain.StatusPaid, p.Status)
 		assert.True(t, p.AgencyPaid.Equal(d("400")))
 	})
+	t.Run("OK more than is open is an overpayment, not refused", func(t *testing.T) {
+		events, p := decided(t, active, domain.ReceiveAgencyPayment{PaymentNumber: "AG-2", Amount: d("400.01"), At: t0})
+		pay := events[0].(domain.PaymentReceived)
+		require.NotNil(t, pay.Split)
+		assert.True(t, pay.Split.Overpaid.Equal(d("0.01")))
+		assert.True(t, pay.RecoveredAmount.Equal(d("400")), "the overpayment earns no fee")
+		assert.Equal(t, domain.AllocateOverpayment, document(t, events).LineItems[len(document(t, events).LineItems)-1].AllocateTo)
+		assert.Equal(t, domain.StatusPaid, p.Status)
+		assert.True(t, p.Overpaid().Equal(d("0.01")))
+		assert.True(t, p.AgencyPaid.Equal(d("400.01")))
+		b := postedBalances(p.ClaimNumber, events, nil)
+		assert.Equal(t, int64(40001), b[domain.AccountAgencyPayable])
+		assert.Equal(t, int64(-1), b[domain.OverpaymentAccount(p.ClaimNumber)])
+	})
 	t.Run("OK a repeat answers as the first", func(t *testing.T) {
 		_, p := decided(t, active, agency)
 		dec := domain.Decide(p, agency)
@@ -99,7 +113,6 @@ func TestAgencyPayment(t *testing.T) {
 		"ErrFutureDate":           {state: active, cmd: domain.ReceiveAgencyPayment{PaymentNumber: "AG-2", Amount: d("1"), Date: "2024-08-08", At: t0}, code: "future_value_date"},
 		"ErrBadDate":              {state: active, cmd: domain.ReceiveAgencyPayment{PaymentNumber: "AG-2", Amount: d("1"), Date: "2024-8-1", At: t0}, code: "validation_failed"},
 		"ErrZero":                 {state: active, cmd: domain.ReceiveAgencyPayment{PaymentNumber: "AG-2", Amount: d("0"), At: t0}, code: "validation_failed"},
-		"ErrMoreThanOutstanding":  {state: active, cmd: domain.ReceiveAgencyPayment{PaymentNumber: "AG-2", Amount: d("400.01"), At: t0}, code: "amount_exceeds_outstanding"},
 		"ErrMoreDecimalsThanEuro": {state: active, cmd: domain.ReceiveAgencyPayment{PaymentNumber: "AG-2", Amount: d("1.001"), At: t0}, code: "validation_failed"},
 	}
 	for name, tc := range refusals {

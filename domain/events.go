@@ -310,7 +310,8 @@ const (
 
 // PlacementWrittenOff closes a claim that cannot be collected: what was
 // open on each invoice (Allocations, summing to OutstandingAmount) is
-// written off.
+// written off, and the costs and interests open (Charges; absent when none
+// were, and on write-offs recorded before they were written off too).
 type PlacementWrittenOff struct {
 	Reason            string          `json:"reason"`
 	OutstandingAmount decimal.Decimal `json:"outstandingAmount"`
@@ -319,6 +320,7 @@ type PlacementWrittenOff struct {
 	SequencesPaused   int             `json:"sequencesPaused"`
 	CallsCancelled    int             `json:"callsCancelled"`
 	WrittenOffAt      time.Time       `json:"writtenOffAt"`
+	Charges           *Split          `json:"charges,omitempty"`
 }
 
 // CreditWaiverCancelled takes a numbered credit waiver back: its amount is

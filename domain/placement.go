@@ -335,7 +335,7 @@ func evolveWriteOff(p Placement, e PlacementWrittenOff) Placement {
 	at := e.WrittenOffAt
 	p.WrittenOff = p.WrittenOff.Add(e.OutstandingAmount)
 	p.Status, p.ResolvedAt, p.Pause = StatusWrittenOff, &at, nil
-	return p
+	return closedBy(p, e.Charges, ReturnedToWrittenOff)
 }
 
 // takenBack puts an amount taken back on an invoice (a reversed payment's
@@ -398,7 +398,7 @@ func evolveMoney(p Placement, e Event, revision uint64) Placement {
 			}
 		}
 		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
-		p = withSplit(p, e.Split, -1, false)
+		p = closedBy(withSplit(p, e.Split, -1, false), e.Split, e.ReturnedTo) // on a closed claim, what it paid of the charges stays closed
 		if e.ReceivedBy == ReceivedByAgency {
 			p.AgencyPaid = p.AgencyPaid.Sub(e.Amount)
 		}

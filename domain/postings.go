@@ -165,7 +165,7 @@ func postingsOf(claim string, e Event, bookedAt time.Time) []Posting {
 	case CreditWaiverCancelled:
 		return movement([]leg{{takenBackTo(claim, e.InvoiceNumber, e.ReturnedTo), e.Amount}}, AccountWaived, Debit, e.Currency, date)
 	case PlacementWrittenOff:
-		return movement(paymentLegs(claim, e.Allocations, nil, ""), AccountWrittenOff, Credit, e.Currency, date)
+		return movement(paymentLegs(claim, e.Allocations, e.Charges, ""), AccountWrittenOff, Credit, e.Currency, date)
 	case AccountingDocumentIssued:
 		if e.Type != DocCancellation || e.OriginalType != "" { // only a recall's; a reversal's CANCELLATION is its PaymentReversed
 			return nil
@@ -193,16 +193,22 @@ type leg struct {
 	amount  decimal.Decimal
 }
 
-// paymentLegs are the claim's accounts a payment (or its reversal) moves:
-// each invoice's principal by its allocation, and the costs, interests and
-// overpayment by its split.
+// paymentLegs are the claim's accounts a payment (or its reversal, or a
+// write-off) moves: each invoice's principal by its allocation, and the
+// costs, interests and overpayment by its split. On a closed claim
+// (returnedTo) what is taken back of the principal, costs and interests goes
+// to the bucket that closed it.
 func paymentLegs(claim string, allocs []Allocation, split *Split, returnedTo string) []leg {
 	legs := make([]leg, 0, len(allocs)+3)
 	for _, a := range allocs {
 		legs = append(legs, leg{takenBackTo(claim, a.InvoiceNumber, returnedTo), a.Amount})
 	}
 	if split != nil {
-		for _, l := range []leg{{CostsAccount(claim), split.Costs}, {InterestsAccount(claim), split.Interests}, {OverpaymentAccount(claim), split.Overpaid}} {
+		costs, interests := CostsAccount(claim), InterestsAccount(claim)
+		if returnedTo != "" {
+			costs, interests = takenBackTo(claim, "", returnedTo), takenBackTo(claim, "", returnedTo)
+		}
+		for _, l := range []leg{{costs, split.Costs}, {interests, split.Interests}, {OverpaymentAccount(claim), split.Overpaid}} {
 			if l.amount.IsPositive() {
 				legs = append(legs, l)
 			}
@@ -302,11 +308,12 @@ func (p Posting) Signed() int64 {
 // before they are appended: each event's postings balance per currency and
 // are in the claim's currency, and together they move the claim's accounts
 // exactly as the events move its figures (creditor/placed by the original
-// amount, collected by the recovered amount, waived by the waived amount,
-// recalled by the recall documents' lines, each invoice's principal by its
-// open amount less what a recall took back). Since a claim's figures obey
-// original = open + recovered + waived, the balances then obey
-// placed = open + collected + waived + recalled. nil when all holds; an
+// amount and the charges, collected and agency/payable by what was paid,
+// waived by the waived amount, recalled by the recall documents' lines,
+// written-off by what was written off of the principal, costs and
+// interests, each receivable by its open amount less what a recall took
+// back). The balances then obey placed = open + collected + paid to the
+// agency − overpaid + waived + recalled + written off. nil when all holds; an
 // error wrapping ErrPostingsInvariant that names the first event or account
 // at fault otherwise.
 func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
@@ -347,7 +354,9 @@ func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 
 // returnedToRecall is what an event takes back on the invoices of a
 // recalled claim (a reversal, a waiver's cancellation): the claim shows it
-// open again, yet the postings put it back to creditor/recalled.
+// open again, yet the postings put it back to creditor/recalled. What a
+// reversal takes back of the costs and interests (keyed CLIENT_COSTS,
+// CLIENT_INTERESTS) the claim counts as recalled, and so do the postings.
 func returnedToRecall(e Event) map[string]decimal.Decimal {
 	out := map[string]decimal.Decimal{}
 	switch e := e.(type) {
@@ -355,6 +364,9 @@ func returnedToRecall(e Event) map[string]decimal.Decimal {
 		if e.ReturnedTo == ReturnedToRecalled {
 			for _, a := range e.Allocations {
 				out[a.InvoiceNumber] = out[a.InvoiceNumber].Add(a.Amount)
+			}
+			if e.Split != nil {
+				out[AllocateCosts], out[AllocateInterests] = e.Split.Costs, e.Split.Interests
 			}
 		}
 	case CreditWaiverCancelled:
@@ -416,11 +428,11 @@ func conserved(before, after Placement, delta map[string]int64, recalled, return
 		AccountPlaced:                         placed(after).Sub(placed(before)).Neg(),
 		AccountCollected:                      collected(after).Sub(collected(before)),
 		AccountAgencyPayable:                  after.AgencyPaid.Sub(before.AgencyPaid),
-		AccountWrittenOff:                     after.WrittenOff.Sub(before.WrittenOff),
+		AccountWrittenOff:                     after.TotalWrittenOff().Sub(before.TotalWrittenOff()),
 		AccountWaived:                         after.Waived.Sub(before.Waived),
-		AccountRecalled:                       recalled[AllocateCosts].Add(recalled[AllocateInterests]),
-		CostsAccount(after.ClaimNumber):       costs(after).Sub(costs(before)).Sub(recalled[AllocateCosts]),
-		InterestsAccount(after.ClaimNumber):   interests(after).Sub(interests(before)).Sub(recalled[AllocateInterests]),
+		AccountRecalled:                       recalled[AllocateCosts].Add(recalled[AllocateInterests]).Add(returned[AllocateCosts]).Add(returned[AllocateInterests]),
+		CostsAccount(after.ClaimNumber):       costs(after).Sub(costs(before)).Sub(recalled[AllocateCosts]).Sub(returned[AllocateCosts]),
+		InterestsAccount(after.ClaimNumber):   interests(after).Sub(interests(before)).Sub(recalled[AllocateInterests]).Sub(returned[AllocateInterests]),
 		OverpaymentAccount(after.ClaimNumber): after.Overpaid().Sub(before.Overpaid()).Neg(),
 	}
 	for i, inv := range after.Invoices {

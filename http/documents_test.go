@@ -74,7 +74,6 @@ func TestAgencyPayments(t *testing.T) {
 		"ErrOtherContent":      {agencyKey, map[string]any{"amount": "151", "paymentNumber": "AG-1", "date": "2024-08-01"}, http.StatusConflict, "payment_number_reused"},
 		"ErrFutureDate":        {agencyKey, map[string]any{"amount": "1", "paymentNumber": "AG-2", "date": "2999-01-01"}, http.StatusUnprocessableEntity, "future_value_date"},
 		"ErrNoNumber":          {agencyKey, map[string]any{"amount": "1"}, http.StatusUnprocessableEntity, "validation_failed"},
-		"ErrMoreThanOwed":      {agencyKey, map[string]any{"amount": "250.01", "paymentNumber": "AG-2"}, http.StatusUnprocessableEntity, "amount_exceeds_outstanding"},
 		"ErrCreditorKey":       {acmeKey, map[string]any{"amount": "1", "paymentNumber": "AG-2"}, http.StatusForbidden, ""},
 		"ErrUnknownProperties": {agencyKey, map[string]any{"amount": "1", "paymentNumber": "AG-2", "allocateTo": "CLIENT_COSTS"}, http.StatusBadRequest, ""},
 	} {
@@ -88,11 +87,13 @@ func TestAgencyPayments(t *testing.T) {
 		})
 	}
 
-	// Paying what is left closes the claim paid; a closed claim refuses more.
-	r = l.do("POST", base+"/agency-payments", agencyKey, map[string]any{"amount": "250", "paymentNumber": "AG-2"})
+	// Paying what is left closes the claim paid, what is more is an
+	// overpayment (the agency holds it); a closed claim refuses more.
+	r = l.do("POST", base+"/agency-payments", agencyKey, map[string]any{"amount": "250.01", "paymentNumber": "AG-2"})
 	require.Equal(t, http.StatusOK, r.Status, "%s", r.Body)
 	assert.Equal(t, "paid", r.JSON(t)["status"])
-	assert.Equal(t, "400.00", r.JSON(t)["agencyPaidAmount"])
+	assert.Equal(t, "400.01", r.JSON(t)["agencyPaidAmount"])
+	assert.Equal(t, "0.01", r.JSON(t)["overpaidAmount"])
 	head = l.head()
 	closed := l.do("POST", base+"/agency-payments", agencyKey, map[string]any{"amount": "1", "paymentNumber": "AG-3"})
 	require.Equal(t, http.StatusConflict, closed.Status, "%s", closed.Body)

@@ -27,8 +27,9 @@ type PlacementResource struct {
 	FeeAmount         string        `json:"feeAmount"`
 	// AgencyPaidAmount is what the debtor paid to the agency (whatever it
 	// went to: principal, costs, interests or the overpayment),
-	// WrittenOffAmount what was written off: each present only when not
-	// zero, so resources of placements without them read as before.
+	// WrittenOffAmount what was written off (principal, costs and
+	// interests): each present only when not zero, so resources of
+	// placements without them read as before.
 	AgencyPaidAmount *string        `json:"agencyPaidAmount,omitempty"`
 	WrittenOffAmount *string        `json:"writtenOffAmount,omitempty"`
 	ResolvedAt       *time.Time     `json:"resolvedAt"`
@@ -89,7 +90,7 @@ func Render(p domain.Placement, revision uint64) PlacementResource {
 		m := money(d)
 		return &m
 	}
-	v.AgencyPaidAmount, v.WrittenOffAmount = nonZero(p.AgencyPaid), nonZero(p.WrittenOff)
+	v.AgencyPaidAmount, v.WrittenOffAmount = nonZero(p.AgencyPaid), nonZero(p.TotalWrittenOff())
 	if p.OutcomeScore != nil {
 		s := p.OutcomeScore.StringFixed(4)
 		v.OutcomeScore = &s

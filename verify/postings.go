@@ -59,10 +59,11 @@ func (b books) post(v *verifier, rec eventstore.RecordedEvent, placement uuid.UU
 	}
 }
 
-// conservation is what breaks placed = open + collected + waived +
-// recalled on the claim's accounts (open: the principal, costs and
-// interests receivables; collected net of the overpayment the claim holds),
-// or a negative receivable; "" when nothing does.
+// conservation is what breaks placed = open + collected + paid to the
+// agency − overpaid + waived + recalled + written off on the claim's
+// accounts (open: the principal, costs and interests receivables; written
+// off: principal, costs and interests alike), or a negative receivable; ""
+// when nothing does.
 func (cb *claimBooks) conservation() string {
 	open := int64(0)
 	receivables := []string{domain.CostsAccount(cb.p.ClaimNumber), domain.InterestsAccount(cb.p.ClaimNumber)}
