@@ -355,7 +355,7 @@ type ChargeIn struct {
 
 // Claim defines model for Claim.
 type Claim struct {
-	// AgencyPaidAmount The placement's agencyPaidAmount: the part of paidAmount the debtor paid to the agency; present only when not zero.
+	// AgencyPaidAmount The placement's agencyPaidAmount: what the debtor paid to the agency; present only when not zero.
 	AgencyPaidAmount *string `json:"agencyPaidAmount,omitempty"`
 
 	// Charges The costs and interests, as handed over and debited.
@@ -746,7 +746,7 @@ type PlaceRequest_FeeRate struct {
 
 // Placement defines model for Placement.
 type Placement struct {
-	// AgencyPaidAmount The part of recoveredAmount the debtor paid to the agency; present only when not zero.
+	// AgencyPaidAmount What the debtor paid to the agency (whatever it went to: principal, costs, interests, overpayment); present only when not zero.
 	AgencyPaidAmount *string `json:"agencyPaidAmount,omitempty"`
 	Calls            []struct {
 		CallId      openapi_types.UUID   `json:"callId"`
