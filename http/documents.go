@@ -16,16 +16,10 @@ import (
 // agency, write-offs (both agency routes) and the cancellation of a payment
 // or credit waiver (a claims-API route). The rules are the domain's.
 
-type agencyPaymentRequest struct {
-	Amount        json.RawMessage `json:"amount"`
-	PaymentNumber string          `json:"paymentNumber"`
-	Date          string          `json:"date"`
-}
-
 // agencyPayment is POST /v1/placements/{id}/agency-payments: the debtor
-// paid the agency. It answers the placement, as payment-received does.
+// paid the agency. Its body and answer are payment-received's.
 func (s *Server) agencyPayment(c echo.Context) error {
-	var r agencyPaymentRequest
+	var r paymentRequest
 	id, body, err := placementCommand(c, &r)
 	if err != nil {
 		return err
