@@ -473,7 +473,7 @@ func decidePlace(p Placement, c Place) Decision {
 		add("customerNumber", "must not contain control characters, invisible formatting (such as bidirectional overrides) or line separators")
 	}
 	if _, known := MinorUnits(c.Currency); !known {
-		add("currency", fmt.Sprintf("%q is not an ISO 4217 currency the ledger accepts", c.Currency))
+		add("currency", unknownCurrency(c.Currency))
 	}
 	if c.FeeRate.IsNegative() || c.FeeRate.GreaterThan(decimal.NewFromInt(1)) || c.FeeRate.Exponent() < -4 {
 		add("feeRate", "must be between 0 and 1 with at most 4 decimals")

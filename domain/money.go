@@ -19,6 +19,19 @@ func MinorUnits(currency string) (int32, bool) {
 	return iso4217.MinorUnits(currency)
 }
 
+// CheckCurrency refuses, naming field, a currency code the ledger does not
+// accept (not in ISO 4217 List One, or a fund or metal code).
+func CheckCurrency(code, field string) error {
+	if _, known := MinorUnits(code); known {
+		return nil
+	}
+	return Invalid(FieldError{Field: field, Message: unknownCurrency(code)})
+}
+
+func unknownCurrency(code string) string {
+	return fmt.Sprintf("%q is not an ISO 4217 currency the ledger accepts", code)
+}
+
 // MaxAmount bounds every amount the ledger accepts (a trillion units).
 var MaxAmount = decimal.New(1, 12)
 

@@ -37,8 +37,8 @@ func (w waiverRequest) toDomain(prefix string) (domain.Waiver, error) {
 	if utf8.RuneCountInString(w.Description) > domain.MaxTextLen {
 		return domain.Waiver{}, domain.Invalid(domain.FieldError{Field: f("description"), Message: fmt.Sprintf("at most %d characters", domain.MaxTextLen)})
 	}
-	if _, ok := domain.MinorUnits(w.Currency); !ok {
-		return domain.Waiver{}, domain.Invalid(domain.FieldError{Field: f("currency"), Message: fmt.Sprintf("%q is not an ISO 4217 currency the ledger accepts", w.Currency)})
+	if err := domain.CheckCurrency(w.Currency, f("currency")); err != nil {
+		return domain.Waiver{}, err
 	}
 	amount, err := parseAmount(w.Amount, w.Currency, f("amount"))
 	if err != nil {

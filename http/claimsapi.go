@@ -253,8 +253,8 @@ func (s *Server) claimPayment(c echo.Context) error {
 		return err
 	}
 	if r.Currency != "" {
-		if _, ok := domain.MinorUnits(r.Currency); !ok {
-			return domain.Invalid(domain.FieldError{Field: "currency", Message: fmt.Sprintf("%q is not an ISO 4217 currency the ledger accepts", r.Currency)})
+		if err := domain.CheckCurrency(r.Currency, "currency"); err != nil {
+			return err
 		}
 	}
 	amount, err := parseAmount(r.Amount, r.Currency, "amount")

@@ -2,7 +2,6 @@ package http
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -78,8 +77,8 @@ func (s *Server) claimCancellation(c echo.Context) error {
 	if err := decodeStrict(body, &r); err != nil {
 		return err
 	}
-	if _, ok := domain.MinorUnits(r.Currency); !ok {
-		return domain.Invalid(domain.FieldError{Field: "currency", Message: fmt.Sprintf("%q is not an ISO 4217 currency the ledger accepts", r.Currency)})
+	if err := domain.CheckCurrency(r.Currency, "currency"); err != nil {
+		return err
 	}
 	amount, err := parseAmount(r.Amount, r.Currency, "amount")
 	if err != nil {
