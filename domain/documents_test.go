@@ -77,6 +77,7 @@ func TestAgencyPayment(t *testing.T) {
 	})
 	t.Run("OK more than is open is an overpayment, not refused", func(t *testing.T) {
 		events, p := decided(t, active, domain.ReceiveAgencyPayment{PaymentNumber: "AG-2", Amount: d("400.01"), At: t0})
+		b := postedBalances(active, events, nil)
 		pay := events[0].(domain.PaymentReceived)
 		require.NotNil(t, pay.Split)
 		assert.True(t, pay.Split.Overpaid.Equal(d("0.01")))
@@ -85,7 +86,6 @@ func TestAgencyPayment(t *testing.T) {
 		assert.Equal(t, domain.StatusPaid, p.Status)
 		assert.True(t, p.Overpaid().Equal(d("0.01")))
 		assert.True(t, p.AgencyPaid.Equal(d("400.01")))
-		b := postedBalances(p.ClaimNumber, events, nil)
 		assert.Equal(t, int64(40001), b[domain.AccountAgencyPayable])
 		assert.Equal(t, int64(-1), b[domain.OverpaymentAccount(p.ClaimNumber)])
 	})

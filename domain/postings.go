@@ -41,6 +41,8 @@ type Posting struct {
 //	claim/{claim}/costs                debit: costs handed over or debited; credit: paid or recalled. Balance (debit): open costs.
 //	claim/{claim}/interests            the same for interests.
 //	claim/{claim}/overpayment          credit: what a payment brought beyond everything open. Balance (credit): overpaid.
+//	creditor/fees                      debit: the agency's fee on what a payment recovered; credit: what a reversal takes off it. Balance (debit): the fee.
+//	agency/fees                        credit: the same fee, which the creditor owes the agency. Balance (credit): the fee.
 //
 // Money taken back on a closed claim (a reversal, a waiver's cancellation)
 // goes to the bucket that closed it (creditor/recalled, creditor/written-off)
@@ -50,6 +52,11 @@ type Posting struct {
 // credited by handover charges and debits too), and paid and recalled like
 // it; an overpayment is collected (creditor/collected) against the claim's
 // overpayment account.
+//
+// The fee is recomputed from the claim's recovered total on every payment
+// and reversal (see Fee); its postings move both fee accounts by the
+// change, so their balances are the claim's fee. They are outside the
+// claim's receivables and take no part in its conservation.
 //
 // Since every event's postings balance, for every claim and currency
 // placed (original + costs + interests + debits) = open (principal, costs,
@@ -62,6 +69,8 @@ const (
 	AccountRecalled      = "creditor/recalled"
 	AccountWrittenOff    = "creditor/written-off"
 	AccountAgencyPayable = "agency/payable"
+	AccountFees          = "creditor/fees"
+	AccountAgencyFees    = "agency/fees"
 )
 
 // PrincipalAccount is an invoice's principal receivable. The claim and
@@ -126,21 +135,55 @@ var PostingEvents = EventClasses{
 	},
 }
 
-// Postings derives the postings of an event of the claim claimNumber from
-// the event's own data and bookedAt (the time it was recorded, for its value
-// date when it has no date of its own): the same event gives the same
-// postings every time, events recorded before postings existed included.
-// The claim number names the principal accounts (only the handover carries
-// it; every reader knows the claim of the stream it reads). Events that move
-// no money give none; a type with no rule panics (see Evolve), and
-// PostingEvents says which do.
-func Postings(claimNumber string, e Event, bookedAt time.Time) []Posting {
-	return postingRule(claimNumber, e, bookedAt)
+// Postings derives the postings of an event from the event's own data, the
+// claim it applies to (before: the claim's state just before the event,
+// empty for a handover) and bookedAt (the time it was recorded, for its
+// value date when it has no date of its own): the same event on the same
+// claim gives the same postings every time, events recorded before postings
+// existed included. The claim's number names its accounts, and a payment's
+// or reversal's fee postings move the fee by what the event's fee differs
+// from the claim's (events carry the claim's new fee, not the change).
+// Events that move no money give none; a type with no rule panics (see
+// Evolve), and PostingEvents says which do.
+func Postings(before Placement, e Event, bookedAt time.Time) []Posting {
+	claim := before.ClaimNumber
+	if o, opens := e.(PlacementOpened); opens {
+		claim = o.ClaimNumber
+	}
+	return append(postingRule(claim, e, bookedAt), feeRule(before, e, bookedAt)...)
 }
 
 // postingRule is Postings' rule; a variable only so that a test can mutate
 // one event's rule and see Decide refuse.
 var postingRule = postingsOf
+
+// feeRule is the fee postings' rule, a variable for the same reason.
+var feeRule = feePostings
+
+// feePostings moves creditor/fees and agency/fees by what a payment or a
+// reversal changes the claim's fee by.
+func feePostings(before Placement, e Event, bookedAt time.Time) []Posting {
+	var fee decimal.Decimal
+	var currency string
+	switch e := e.(type) {
+	case PaymentReceived:
+		fee, currency = e.FeeAmount, e.Currency
+	case PaymentReversed:
+		fee, currency = e.FeeAmount, e.Currency
+	default:
+		return nil
+	}
+	change := fee.Sub(before.Fee)
+	if change.IsZero() {
+		return nil
+	}
+	date := ValueDate(e, bookedAt)
+	debit, credit := AccountFees, AccountAgencyFees
+	if change.IsNegative() {
+		debit, credit, change = credit, debit, change.Neg()
+	}
+	return []Posting{posting(debit, Debit, change, currency, date), posting(credit, Credit, change, currency, date)}
+}
 
 func postingsOf(claim string, e Event, bookedAt time.Time) []Posting {
 	date := ValueDate(e, bookedAt)
@@ -322,8 +365,8 @@ func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 	recalled := map[string]decimal.Decimal{} // by invoice, and by CLIENT_COSTS / CLIENT_INTERESTS
 	returned := map[string]decimal.Decimal{} // by invoice: taken back on a recalled claim
 	for i, e := range events {
+		ps := Postings(after, e, bookedAt)
 		after = Evolve(after, e)
-		ps := Postings(after.ClaimNumber, e, bookedAt)
 		if why := Unbalanced(ps); why != "" {
 			return fmt.Errorf("%w: event %d (%s) does not balance: %s", ErrPostingsInvariant, i, e.EventType(), why)
 		}
@@ -434,6 +477,8 @@ func conserved(before, after Placement, delta map[string]int64, recalled, return
 		CostsAccount(after.ClaimNumber):       costs(after).Sub(costs(before)).Sub(recalled[AllocateCosts]).Sub(returned[AllocateCosts]),
 		InterestsAccount(after.ClaimNumber):   interests(after).Sub(interests(before)).Sub(recalled[AllocateInterests]).Sub(returned[AllocateInterests]),
 		OverpaymentAccount(after.ClaimNumber): after.Overpaid().Sub(before.Overpaid()).Neg(),
+		AccountFees:                           after.Fee.Sub(before.Fee),
+		AccountAgencyFees:                     after.Fee.Sub(before.Fee).Neg(),
 	}
 	for i, inv := range after.Invoices {
 		open := inv.Open

@@ -66,10 +66,10 @@ func TestPostingsOfEachEvent(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := domain.Postings("C1", tc.event, booked)
+			got := domain.Postings(domain.Placement{ClaimNumber: "C1"}, tc.event, booked)
 			assert.Equal(t, tc.want, got)
 			assert.Empty(t, domain.Unbalanced(got))
-			assert.Equal(t, got, domain.Postings("C1", tc.event, booked), "deterministic")
+			assert.Equal(t, got, domain.Postings(domain.Placement{ClaimNumber: "C1"}, tc.event, booked), "deterministic")
 		})
 	}
 }
@@ -90,13 +90,13 @@ func TestEveryEventTypeIsClassifiedForPostings(t *testing.T) {
 	for _, typ := range domain.EventTypes() {
 		e, err := domain.DecodeEvent(typ, []byte(`{}`))
 		require.NoError(t, err)
-		require.NotPanics(t, func() { domain.Postings("C", e, t0) }, typ)
+		require.NotPanics(t, func() { domain.Postings(domain.Placement{ClaimNumber: "C"}, e, t0) }, typ)
 		if !domain.PostingEvents.Handles(typ) {
-			assert.Empty(t, domain.Postings("C", e, t0), typ)
+			assert.Empty(t, domain.Postings(domain.Placement{ClaimNumber: "C"}, e, t0), typ)
 		}
 	}
 	assert.PanicsWithValue(t, "domain: Postings has no rule for event type Unregistered (domain_test.unregistered)",
-		func() { domain.Postings("C", unregistered{}, t0) })
+		func() { domain.Postings(domain.Placement{ClaimNumber: "C"}, unregistered{}, t0) })
 }
 
 // TestDecideRefusesPostingsThatBreakTheInvariants mutates one event's
@@ -204,8 +204,8 @@ func TestPostingsPropertyConservation(t *testing.T) {
 				return
 			}
 			for _, e := range dec.Events {
+				ps := domain.Postings(state, e, at)
 				state = domain.Evolve(state, e)
-				ps := domain.Postings(state.ClaimNumber, e, at)
 				require.Empty(t, domain.Unbalanced(ps), "%s", e.EventType())
 				total.add(ps)
 				if pr, is := e.(domain.PaymentReceived); is {
@@ -288,7 +288,7 @@ func TestPostingsNameTheirDocument(t *testing.T) {
 			require.NotEmpty(t, doc)
 			before := tc.state
 			for _, e := range dec.Events {
-				if len(domain.Postings(before.ClaimNumber, e, t0)) > 0 {
+				if len(domain.Postings(before, e, t0)) > 0 {
 					assert.Equal(t, doc, domain.PostingDocument(before, e), "%s", e.EventType())
 				}
 				before = domain.Evolve(before, e)

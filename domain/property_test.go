@@ -249,8 +249,8 @@ func (w *world) step(c domain.Command) string {
 	}
 	for _, e := range dec.Events {
 		w.saw(e)
+		ps := domain.Postings(w.p, e, w.at)
 		w.p = domain.Evolve(w.p, e)
-		ps := domain.Postings(w.p.ClaimNumber, e, w.at)
 		if why := domain.Unbalanced(ps); why != "" {
 			return fmt.Sprintf("%s does not balance: %s", e.EventType(), why)
 		}

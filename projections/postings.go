@@ -39,7 +39,7 @@ var basisByte = map[string]byte{BasisValue: 'v', BasisBooking: 'b'}
 // and under its creditor by value date and by booking date ('t'), for the
 // trial balance.
 func (t *tx) post(id uuid.UUID, before, after domain.Placement, rec journal.Record) error {
-	ps := domain.Postings(after.ClaimNumber, rec.Event, rec.Meta.OccurredAt)
+	ps := domain.Postings(before, rec.Event, rec.Meta.OccurredAt)
 	if len(ps) == 0 {
 		return nil
 	}

@@ -51,7 +51,7 @@ func (b books) post(v *verifier, rec eventstore.RecordedEvent, placement uuid.UU
 		at("postings", fmt.Sprintf("%s of claim %s: %s", e.EventType(), cb.p.ClaimNumber, strings.TrimPrefix(err.Error(), domain.ErrPostingsInvariant.Error()+": ")))
 		return
 	}
-	for _, q := range domain.Postings(cb.p.ClaimNumber, e, bookedAt) {
+	for _, q := range domain.Postings(before, e, bookedAt) {
 		cb.balance[q.Account] += q.Signed()
 	}
 	if problem := cb.conservation(); problem != "" {
