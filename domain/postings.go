@@ -123,8 +123,8 @@ func escapeAccountPart(s string) string {
 // PaymentReversed (their DIRECT_PAYMENT, CREDIT_WAIVER and reversal
 // documents carry none), and a recall's CANCELLATION document (the recall's
 // PlacementRecalled names no invoices); AccountingDocumentIssued of any other
-// kind yields none. Fees are not postings yet: a payment's fee is recomputed
-// from the claim's total, which the event does not carry apart from it.
+// kind yields none. A payment's and a reversal's fee postings come with
+// them (see Postings).
 var PostingEvents = EventClasses{
 	Handled: []string{TypePlacementOpened, TypePaymentReceived, TypeCreditWaiverIssued, TypePaymentReversed, TypeAccountingDocumentIssued,
 		TypeDebitAdded, TypePlacementWrittenOff, TypeCreditWaiverCancelled},
