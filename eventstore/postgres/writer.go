@@ -1,0 +1,315 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/collections-ledger/ledger/eventstore"
+)
+
+// Bounds of one group commit.
+const (
+	maxGroupRequests = 512
+	maxGroupBytes    = 32 << 20
+)
+
+type appendRequest struct {
+	ctx      context.Context
+	stream   string
+	expected eventstore.ExpectedRevision
+	events   []eventstore.EventData
+	size     int
+
+	// Set by the writer.
+	writes bool // its events are in the group's transaction
+	result eventstore.AppendResult
+	err    error
+	done   chan struct{}
+}
+
+func (r *appendRequest) answer() { close(r.done) }
+
+// Append implements eventstore.Store. Once the append is queued, Append waits
+// for the writer's answer even if ctx ends (the writer leaves out appends
+// whose context ended before it took them, answering with the context's
+// error), so the caller always learns whether the events were written. While
+// every pooled connection is busy, the writer waits for one as long as the
+// queued append with the earliest deadline allows, then answers those whose
+// context ended with ErrUnavailable wrapping the context's error.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (eventstore.AppendResult, error) {
+	if err := eventstore.ValidateAppend(stream, expected, events); err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	req := &appendRequest{ctx: ctx, stream: stream, expected: expected, events: events, done: make(chan struct{})}
+	for _, e := range events {
+		req.size += len(e.Data) + len(e.Metadata)
+	}
+	s.life.RLock()
+	if err := s.usable(); err != nil {
+		s.life.RUnlock()
+		return eventstore.AppendResult{}, err
+	}
+	select {
+	case s.reqs <- req:
+		s.life.RUnlock()
+	case <-ctx.Done():
+		s.life.RUnlock()
+		return eventstore.AppendResult{}, fmt.Errorf("%w: postgres: queued append: %w", eventstore.ErrUnavailable, ctx.Err())
+	}
+	<-req.done
+	return req.result, req.err
+}
+
+// writer is the one goroutine of this Store that writes: it takes every
+// queued append (up to the group bounds) and commits them together.
+func (s *Store) writer() {
+	defer close(s.stopped)
+	var group []*appendRequest
+	stopping := false
+	for {
+		if len(group) == 0 {
+			if stopping {
+				return
+			}
+			select {
+			case req := <-s.reqs:
+				group = append(group, req)
+			case <-s.stop:
+				// Close holds life exclusively: nothing new can be
+				// queued, so finish what is left and exit.
+				stopping = true
+			}
+		}
+		group = s.drain(group)
+		if len(group) > 0 {
+			group = s.commit(group)
+		}
+	}
+}
+
+// drain adds the queued appends to group, up to the group bounds.
+func (s *Store) drain(group []*appendRequest) []*appendRequest {
+	size := 0
+	for _, r := range group {
+		size += r.size
+	}
+	for len(group) < maxGroupRequests && size < maxGroupBytes {
+		select {
+		case req := <-s.reqs:
+			group = append(group, req)
+			size += req.size
+		default:
+			return group
+		}
+	}
+	return group
+}
+
+// commit writes one group and answers its appends. It returns the appends
+// still waiting for a connection, to be tried again with the next group.
+func (s *Store) commit(group []*appendRequest) []*appendRequest {
+	conn, rest := s.acquire(group)
+	if conn == nil {
+		return rest
+	}
+	live := rest[:0:0]
+	for _, req := range rest {
+		if err := req.ctx.Err(); err != nil {
+			req.err = err
+			req.answer()
+			continue
+		}
+		live = append(live, req)
+	}
+	if len(live) == 0 {
+		conn.Release()
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(s.bgCtx, s.writeTimeout)
+	began := time.Now()
+	err := s.writeGroup(ctx, conn, live)
+	cancel()
+	conn.Release()
+	if err != nil && errors.Is(err, eventstore.ErrConcurrency) && len(live) > 1 {
+		// Someone wrote to the tables without the lock: find the
+		// offender by writing the group's appends one at a time.
+		for _, req := range live {
+			req.writes, req.err, req.result = false, nil, eventstore.AppendResult{}
+			for left := []*appendRequest{req}; len(left) > 0; {
+				left = s.commit(left)
+			}
+		}
+		return nil
+	}
+	if err != nil {
+		s.logger.Warn("postgres event store: group commit failed", "appends", len(live), "after", time.Since(began), "err", err)
+	}
+	for _, req := range live {
+		if err != nil && (req.writes || req.err == nil) {
+			req.result, req.err = eventstore.AppendResult{}, err
+		}
+		req.answer()
+	}
+	if err == nil {
+		s.wake()
+	}
+	return nil
+}
+
+// acquire takes a pooled connection for group, waiting as long as the
+// earliest deadline among its appends allows. When none comes, the appends
+// whose context ended are answered and the others returned for another try;
+// when the server cannot be reached, all are answered with ErrUnavailable.
+func (s *Store) acquire(group []*appendRequest) (*pgxpool.Conn, []*appendRequest) {
+	ctx := group[0].ctx
+	var earliest time.Time
+	for _, req := range group {
+		if d, ok := req.ctx.Deadline(); ok && (earliest.IsZero() || d.Before(earliest)) {
+			ctx, earliest = req.ctx, d
+		}
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err == nil {
+		return conn, group
+	}
+	waited := ctx.Err() != nil
+	keep := group[:0:0]
+	for _, req := range group {
+		switch {
+		case req.ctx.Err() != nil:
+			req.err = fmt.Errorf("%w: postgres: waiting for a connection: %w", eventstore.ErrUnavailable, req.ctx.Err())
+			req.answer()
+		case waited:
+			keep = append(keep, req)
+		default:
+			req.err = translate(req.ctx, err)
+			req.answer()
+		}
+	}
+	return nil, keep
+}
+
+type streamState struct {
+	rev    uint64
+	exists bool
+}
+
+// storedEvent is where an event ID is stored already.
+type storedEvent struct {
+	stream   string
+	revision uint64
+	position eventstore.Position
+}
+
+// groupState is what the writer reads under the lock before deciding.
+type groupState struct {
+	head    eventstore.Position
+	streams map[string]streamState
+	ids     map[uuid.UUID]storedEvent
+}
+
+// writeGroup takes the lock, reads the state the group's appends depend on,
+// decides each append, and writes and commits those that may be written.
+func (s *Store) writeGroup(ctx context.Context, conn *pgxpool.Conn, group []*appendRequest) error {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return translate(ctx, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	st, err := s.readState(ctx, tx, group)
+	if err != nil {
+		return err
+	}
+	rows := s.decide(group, st)
+	if len(rows.position) == 0 {
+		return nil // nothing to write: refusals and repeats only
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO `+s.events+` (position, stream, revision, id, type, data, metadata)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bytea[], $7::bytea[])`,
+		rows.position, rows.stream, rows.revision, rows.id, rows.typ, rows.data, rows.metadata)
+	b.Queue(`INSERT INTO `+s.streams+` (stream, revision) SELECT * FROM unnest($1::text[], $2::bigint[])
+		ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision`, rows.headStreams, rows.headRevisions)
+	b.Queue("SELECT pg_notify($1, $2)", s.channel, strconv.FormatInt(rows.position[len(rows.position)-1], 10))
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return translate(ctx, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("%w (the outcome is unknown: retrying with the same event IDs is safe)", translate(ctx, err))
+	}
+	return nil
+}
+
+// readState takes the position lock and reads the head, the group's streams'
+// revisions and where any of its event IDs are stored, in one round trip.
+func (s *Store) readState(ctx context.Context, tx pgx.Tx, group []*appendRequest) (groupState, error) {
+	st := groupState{streams: map[string]streamState{}, ids: map[uuid.UUID]storedEvent{}}
+	var streams []string
+	var ids [][16]byte
+	seen := map[string]bool{}
+	for _, req := range group {
+		if !seen[req.stream] {
+			seen[req.stream] = true
+			streams = append(streams, req.stream)
+		}
+		for _, e := range req.events {
+			ids = append(ids, e.ID)
+		}
+	}
+	b := &pgx.Batch{}
+	b.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
+	b.Queue("SELECT coalesce(max(position), 0) FROM " + s.events)
+	b.Queue("SELECT stream, revision FROM "+s.streams+" WHERE stream = ANY($1::text[])", streams)
+	b.Queue("SELECT id, stream, revision, position FROM "+s.events+" WHERE id = ANY($1::uuid[])", ids)
+	br := tx.SendBatch(ctx, b)
+	err := s.scanState(br, &st)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return st, translate(ctx, err)
+	}
+	return st, nil
+}
+
+func (s *Store) scanState(br pgx.BatchResults, st *groupState) error {
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
+	var head int64
+	if err := br.QueryRow().Scan(&head); err != nil {
+		return err
+	}
+	st.head = eventstore.Position(head)
+	var (
+		stream   string
+		rev, pos int64
+		id       [16]byte
+	)
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	if _, err := pgx.ForEachRow(rows, []any{&stream, &rev}, func() error {
+		st.streams[stream] = streamState{rev: uint64(rev), exists: true}
+		return nil
+	}); err != nil {
+		return err
+	}
+	rows, err = br.Query()
+	if err != nil {
+		return err
+	}
+	_, err = pgx.ForEachRow(rows, []any{&id, &stream, &rev, &pos}, func() error {
+		st.ids[uuid.UUID(id)] = storedEvent{stream: stream, revision: uint64(rev), position: eventstore.Position(pos)}
+		return nil
+	})
+	return err
+}
