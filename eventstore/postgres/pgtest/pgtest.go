@@ -5,7 +5,7 @@
 //
 // Shared returns the one server of the test process (call Main from TestMain
 // so that it is stopped at the end); Start returns a server of the test's own,
-// for tests that stop or restart it. When LEDGER_TEST_POSTGRES holds a
+// for tests that stop or restart it; Database, a fresh database on either. When LEDGER_TEST_POSTGRES holds a
 // connection string, Shared uses that server instead and Start skips. Without
 // the binaries a test skips, naming what is missing; with CI=true it fails.
 package pgtest
@@ -95,6 +95,16 @@ func Start(tb testing.TB) *Server {
 		_ = os.RemoveAll(s.dir)
 	})
 	return s
+}
+
+// Database returns the URL of a fresh database for the test: on the server
+// LEDGER_TEST_POSTGRES names if set, else on a server of the test's own.
+func Database(tb testing.TB) string {
+	tb.Helper()
+	if os.Getenv(EnvConnString) != "" {
+		return Shared(tb).NewDatabase(tb)
+	}
+	return Start(tb).NewDatabase(tb)
 }
 
 // binaries returns the newest installed PostgreSQL's bin directory, or
