@@ -32,7 +32,11 @@
 // The lock makes appends one at a time, so one goroutine per Store (the
 // writer) takes every queued append (up to maxGroupRequests or
 // maxGroupBytes) and writes them in one transaction: one lock, one commit,
-// one fsync for many appends. Each append is still decided alone, in queue
+// one fsync for many appends. The transaction takes two round trips besides
+// the commit's flush (BEGIN, the lock and the reads in one pipeline; the
+// inserts, the NOTIFY and COMMIT in another), and after a commit the writer
+// waits a fraction of a millisecond for the callers it answered to come back
+// (see gather), so that under load a group holds every busy writer. Each append is still decided alone, in queue
 // order, against its stream's revision as earlier appends of the group leave
 // it: a refused append (wrong revision, a malformed retry) is answered with its
 // error and left out, the others are written. An append whose context ended

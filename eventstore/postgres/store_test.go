@@ -23,6 +23,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // each store lives in a schema of its own.
 var (
 	sharedDB     string
+	sharedDBErr  error
 	sharedDBOnce sync.Once
 )
 
@@ -31,7 +32,8 @@ var (
 func MustOpen(tb testing.TB, opts postgres.Options) *postgres.Store {
 	tb.Helper()
 	srv := pgtest.Shared(tb)
-	sharedDBOnce.Do(func() { sharedDB = srv.NewDatabase(&testing.T{}) })
+	sharedDBOnce.Do(func() { sharedDB, sharedDBErr = srv.CreateDatabase() })
+	require.NoError(tb, sharedDBErr)
 	return OpenAt(tb, sharedDB, opts)
 }
 

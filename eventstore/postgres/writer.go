@@ -72,7 +72,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 func (s *Store) writer() {
 	defer close(s.stopped)
 	var group []*appendRequest
-	stopping := false
+	stopping, answered := false, 0
 	for {
 		if len(group) == 0 {
 			if stopping {
@@ -88,8 +88,14 @@ func (s *Store) writer() {
 			}
 		}
 		group = s.drain(group)
+		if !stopping {
+			group = s.gather(group, answered)
+		}
+		answered = 0
 		if len(group) > 0 {
+			n := len(group)
 			group = s.commit(group)
+			answered = n - len(group)
 		}
 	}
 }
@@ -110,6 +116,35 @@ func (s *Store) drain(group []*appendRequest) []*appendRequest {
 		}
 	}
 	return group
+}
+
+// gatherWait bounds how long the writer waits for the callers it just
+// answered to come back before it starts the next group.
+const gatherWait = 300 * time.Microsecond
+
+// gather waits, at most gatherWait, until group holds as many appends as the
+// previous group answered (or the group bounds). Callers that keep appending
+// (a busy server's requests) come back microseconds after their answer; a
+// group started without them would hold only the appends queued during the
+// previous commit, and they would wait a whole commit for the next one. Under
+// load this doubles the group size at the cost of a fraction of a
+// millisecond; a lone writer (the previous group answered one append) never
+// waits.
+func (s *Store) gather(group []*appendRequest, answered int) []*appendRequest {
+	if len(group) >= answered || len(group) >= maxGroupRequests {
+		return group
+	}
+	t := time.NewTimer(gatherWait)
+	defer t.Stop()
+	for len(group) < answered && len(group) < maxGroupRequests {
+		select {
+		case req := <-s.reqs:
+			group = append(group, req)
+		case <-t.C:
+			return s.drain(group)
+		}
+	}
+	return s.drain(group)
 }
 
 // commit writes one group and answers its appends. It returns the appends
@@ -216,14 +251,22 @@ type groupState struct {
 }
 
 // writeGroup takes the lock, reads the state the group's appends depend on,
-// decides each append, and writes and commits those that may be written.
+// decides each append, and writes and commits those that may be written. It
+// takes two round trips and the commit's flush: BEGIN and the reads go in one
+// pipeline, the writes and COMMIT in another.
 func (s *Store) writeGroup(ctx context.Context, conn *pgxpool.Conn, group []*appendRequest) error {
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return translate(ctx, err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	st, err := s.readState(ctx, tx, group)
+	pc := conn.Conn()
+	committed := false
+	defer func() {
+		if !committed && !pc.IsClosed() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if _, err := pc.Exec(rctx, "ROLLBACK"); err != nil {
+				_ = pc.Close(rctx) // the pool replaces a connection it cannot trust
+			}
+		}
+	}()
+	st, err := s.readState(ctx, pc, group)
 	if err != nil {
 		return err
 	}
@@ -238,18 +281,17 @@ func (s *Store) writeGroup(ctx context.Context, conn *pgxpool.Conn, group []*app
 	b.Queue(`INSERT INTO `+s.streams+` (stream, revision) SELECT * FROM unnest($1::text[], $2::bigint[])
 		ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision`, rows.headStreams, rows.headRevisions)
 	b.Queue("SELECT pg_notify($1, $2)", s.channel, strconv.FormatInt(rows.position[len(rows.position)-1], 10))
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return translate(ctx, err)
+	b.Queue("COMMIT")
+	if err := pc.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("%w (if the connection dropped, the outcome is unknown: retrying with the same event IDs is safe)", translate(ctx, err))
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("%w (the outcome is unknown: retrying with the same event IDs is safe)", translate(ctx, err))
-	}
+	committed = true
 	return nil
 }
 
-// readState takes the position lock and reads the head, the group's streams'
+// readState begins the transaction, takes the position lock and reads the head, the group's streams'
 // revisions and where any of its event IDs are stored, in one round trip.
-func (s *Store) readState(ctx context.Context, tx pgx.Tx, group []*appendRequest) (groupState, error) {
+func (s *Store) readState(ctx context.Context, conn *pgx.Conn, group []*appendRequest) (groupState, error) {
 	st := groupState{streams: map[string]streamState{}, ids: map[uuid.UUID]storedEvent{}}
 	var streams []string
 	var ids [][16]byte
@@ -264,11 +306,12 @@ func (s *Store) readState(ctx context.Context, tx pgx.Tx, group []*appendRequest
 		}
 	}
 	b := &pgx.Batch{}
+	b.Queue("BEGIN")
 	b.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
 	b.Queue("SELECT coalesce(max(position), 0) FROM " + s.events)
 	b.Queue("SELECT stream, revision FROM "+s.streams+" WHERE stream = ANY($1::text[])", streams)
 	b.Queue("SELECT id, stream, revision, position FROM "+s.events+" WHERE id = ANY($1::uuid[])", ids)
-	br := tx.SendBatch(ctx, b)
+	br := conn.SendBatch(ctx, b)
 	err := s.scanState(br, &st)
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -280,8 +323,10 @@ func (s *Store) readState(ctx context.Context, tx pgx.Tx, group []*appendRequest
 }
 
 func (s *Store) scanState(br pgx.BatchResults, st *groupState) error {
-	if _, err := br.Exec(); err != nil {
-		return err
+	for range 2 { // BEGIN, the lock
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
 	}
 	var head int64
 	if err := br.QueryRow().Scan(&head); err != nil {

@@ -221,23 +221,45 @@ func (s *Server) ConnString(db string) string {
 // dropped at cleanup.
 func (s *Server) NewDatabase(tb testing.TB) string {
 	tb.Helper()
-	name := "test_" + RandomName()
-	s.exec(tb, "CREATE DATABASE "+name)
-	tb.Cleanup(func() { s.exec(tb, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	return s.ConnString(name)
+	cs, name, err := s.createDatabase()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := s.exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			tb.Error(err)
+		}
+	})
+	return cs
 }
 
-func (s *Server) exec(tb testing.TB, sql string) {
+// CreateDatabase creates a database and returns its URL, for a test package
+// that shares one database between its tests; it goes when the server does.
+func (s *Server) CreateDatabase() (string, error) {
+	cs, _, err := s.createDatabase()
+	return cs, err
+}
+
+func (s *Server) createDatabase() (connString, name string, err error) {
+	name = "test_" + RandomName()
+	if err := s.exec("CREATE DATABASE " + name); err != nil {
+		return "", "", err
+	}
+	return s.ConnString(name), name, nil
+}
+
+func (s *Server) exec(sql string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, s.ConnString("postgres"))
 	if err != nil {
-		tb.Fatalf("connecting to PostgreSQL: %v", err)
+		return fmt.Errorf("connecting to PostgreSQL: %w", err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, sql); err != nil {
-		tb.Fatalf("%s: %v", sql, err)
+		return fmt.Errorf("%s: %w", sql, err)
 	}
+	return nil
 }
 
 // RandomName returns 16 lower-case hex digits, for a schema or database name
