@@ -70,10 +70,12 @@
 //
 // # Durability
 //
-// Append returns once COMMIT returned. The engine never changes
-// synchronous_commit, whose default (on) makes COMMIT wait for the WAL to be
-// flushed; a server run with synchronous_commit=off or fsync=off does not
-// keep that promise.
+// Append returns once COMMIT returned, and every session of the engine runs
+// with synchronous_commit=on (whatever the server's default), so COMMIT waits
+// for the WAL to be flushed (and, on a server with synchronous standbys, for
+// them). A connection string may choose another level (remote_apply, local…)
+// but not off: Open refuses it. A server run with fsync=off cannot keep the
+// promise at all; Open logs a warning when it finds one.
 //
 // # Limits
 //

@@ -170,3 +170,52 @@ func TestPoolExhausted(t *testing.T) {
 	assert.ErrorIs(t, err, eventstore.ErrStreamNotFound, "the append that gave up wrote nothing")
 	storetest.MustAppend(t, s, "exhausted", eventstore.NoStream(), storetest.Events(1))
 }
+
+// TestForeignWriteIsConcurrency: a row another program put into the events
+// table without the lock (and without updating streams) makes the append
+// that collides with it fail with ErrConcurrency, detailed as a
+// *eventstore.ConcurrencyError, and writes nothing.
+func TestForeignWriteIsConcurrency(t *testing.T) {
+	srv := pgtest.Shared(t)
+	db := srv.NewDatabase(t)
+	schema := "es_" + pgtest.RandomName()
+	s := OpenAt(t, db, postgres.Options{Schema: schema})
+	ctx, cancel := context.WithTimeout(context.Background(), liveness)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, db)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, "INSERT INTO "+pgx.Identifier{schema, "events"}.Sanitize()+
+		" (position, stream, revision, id, type, data, metadata) VALUES (1000, 'foreign', 0, $1, 'Foreign', '', '')", uuid.New())
+	require.NoError(t, err)
+
+	_, err = s.Append(ctx, "foreign", eventstore.NoStream(), storetest.Events(1))
+	require.ErrorIs(t, err, eventstore.ErrConcurrency)
+	var ce *eventstore.ConcurrencyError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "foreign", ce.Stream)
+	assert.True(t, ce.Exists)
+	assert.Equal(t, uint64(0), ce.Actual)
+	head, err := s.Head(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, eventstore.Position(1000), head, "nothing written but the foreign row")
+}
+
+// TestSessionsCommitSynchronously: on a database whose default is
+// synchronous_commit=off, the engine's sessions still commit synchronously.
+func TestSessionsCommitSynchronously(t *testing.T) {
+	srv := pgtest.Shared(t)
+	db := srv.NewDatabase(t)
+	ctx, cancel := context.WithTimeout(context.Background(), liveness)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, db)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{conn.Config().Database}.Sanitize()+" SET synchronous_commit = off")
+	require.NoError(t, err)
+
+	s := OpenAt(t, db, postgres.Options{})
+	var level string
+	require.NoError(t, postgres.PoolOf(s).QueryRow(ctx, "SHOW synchronous_commit").Scan(&level))
+	assert.Equal(t, "on", level)
+}

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -103,6 +104,9 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: postgres connection string: %v", eventstore.ErrInvalidArgument, err)
 	}
+	if err := durableSessions(cfg); err != nil {
+		return nil, err
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: postgres: %v", eventstore.ErrInvalidArgument, err)
@@ -117,6 +121,20 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 	s.listening.Add(1)
 	go s.listen()
 	return s, nil
+}
+
+// durableSessions makes every session commit only after the WAL is flushed:
+// synchronous_commit is set to on unless the connection string chose a level,
+// and off is refused.
+func durableSessions(cfg *pgxpool.Config) error {
+	params := cfg.ConnConfig.RuntimeParams
+	switch v := strings.ToLower(params["synchronous_commit"]); v {
+	case "":
+		params["synchronous_commit"] = "on"
+	case "off", "false", "no", "0":
+		return fmt.Errorf("%w: postgres: synchronous_commit=%s would acknowledge appends before they are durable", eventstore.ErrInvalidArgument, v)
+	}
+	return nil
 }
 
 func newStore(pool *pgxpool.Pool, connConfig *pgx.ConnConfig, opts Options) *Store {
@@ -180,6 +198,10 @@ func (s *Store) migrate(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("creating the event store's tables in schema %q: %w", s.schema, translate(ctx, err))
+	}
+	var fsync string
+	if err := s.pool.QueryRow(ctx, "SHOW fsync").Scan(&fsync); err == nil && fsync != "on" {
+		s.logger.Warn("postgres event store: the server runs with fsync off: a crash of its machine can lose acknowledged appends")
 	}
 	return nil
 }

@@ -110,6 +110,12 @@ func TestConcurrentWritersNoGapSeen(t *testing.T) {
 	assert.Zero(t, len(want), "every acknowledged event delivered")
 }
 
+func TestOpenRefusesAsynchronousCommit(t *testing.T) {
+	_, err := postgres.Open(context.Background(), "postgres://127.0.0.1:1/x?synchronous_commit=off", postgres.Options{})
+	require.ErrorIs(t, err, eventstore.ErrInvalidArgument)
+	assert.Contains(t, err.Error(), "durable")
+}
+
 func TestOpenRefusesBadSchemaName(t *testing.T) {
 	for name, schema := range map[string]string{
 		"ErrUpperCase": "Ledger",

@@ -115,6 +115,9 @@ func (sub *subscription) Recv() (eventstore.RecordedEvent, error) {
 			wait, wake = backoff, nil
 			backoff = min(backoff*2, retryMax)
 		default:
+			if cerr := sub.ctx.Err(); cerr != nil {
+				err = cerr // the context's own error, unwrapped
+			}
 			sub.fail(err)
 			continue
 		}

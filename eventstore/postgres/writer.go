@@ -183,7 +183,9 @@ func (s *Store) commit(group []*appendRequest) []*appendRequest {
 		}
 		return nil
 	}
-	if err != nil {
+	if err != nil && errors.Is(err, eventstore.ErrConcurrency) {
+		err = s.conflict(live[0], err)
+	} else if err != nil {
 		s.logger.Warn("postgres event store: group commit failed", "appends", len(live), "after", time.Since(began), "err", err)
 	}
 	for _, req := range live {
@@ -196,6 +198,22 @@ func (s *Store) commit(group []*appendRequest) []*appendRequest {
 		s.wake()
 	}
 	return nil
+}
+
+// conflict details a unique violation met by req alone (another program
+// wrote to the tables without the lock) as a *eventstore.ConcurrencyError with
+// the stream's revision as it is now.
+func (s *Store) conflict(req *appendRequest, cause error) error {
+	ctx, cancel := context.WithTimeout(s.bgCtx, s.writeTimeout)
+	defer cancel()
+	var rev int64
+	err := s.pool.QueryRow(ctx, "SELECT max(revision) FROM "+s.events+" WHERE stream = $1", req.stream).Scan(&rev)
+	if err != nil {
+		// No revision to tell (or no way to read it): the cause says
+		// ErrConcurrency already.
+		return cause
+	}
+	return &eventstore.ConcurrencyError{Stream: req.stream, Expected: req.expected, Actual: uint64(rev), Exists: true}
 }
 
 // acquire takes a pooled connection for group, waiting as long as the
