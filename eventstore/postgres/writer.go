@@ -293,8 +293,10 @@ func (s *Store) writeGroup(ctx context.Context, conn *pgxpool.Conn, group []*app
 		return nil // nothing to write: refusals and repeats only
 	}
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO `+s.events+` (position, stream, revision, id, type, data, metadata)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bytea[], $7::bytea[])`,
+	// The time is the INSERT's, taken under the lock, so that it does not
+	// go back along $all the way the transaction's start time could.
+	b.Queue(`INSERT INTO `+s.events+` (position, stream, revision, id, type, data, metadata, recorded_at)
+		SELECT u.*, statement_timestamp() FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bytea[], $7::bytea[]) AS u`,
 		rows.position, rows.stream, rows.revision, rows.id, rows.typ, rows.data, rows.metadata)
 	b.Queue(`INSERT INTO `+s.streams+` (stream, revision) SELECT * FROM unnest($1::text[], $2::bigint[])
 		ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision`, rows.headStreams, rows.headRevisions)
