@@ -1,7 +1,7 @@
 // Package pgtest gives tests a real PostgreSQL server: Debian's binaries
 // (/usr/lib/postgresql/<version>/bin, from `apt-get install -y postgresql`)
 // started in a temporary directory on a free port, as the unprivileged user
-// postgres when the tests run as root, with fsync on, and removed afterwards.
+// postgres when the tests run as root (through runuser, or su without it), with fsync on, and removed afterwards.
 //
 // Shared returns the one server of the test process (call Main from TestMain
 // so that it is stopped at the end); Start returns a server of the test's own,
@@ -139,6 +139,9 @@ func start(bin string) (*Server, error) {
 			return nil, err
 		}
 		s.asUser = []string{"runuser", "-u", "postgres", "--"}
+		if _, err := exec.LookPath("runuser"); err != nil {
+			s.asUser = []string{"su", "postgres", "-s", "/bin/sh", "-c"}
+		}
 	}
 	if s.port, err = freePort(); err != nil {
 		return nil, err
@@ -176,8 +179,15 @@ func freePort() (int, error) {
 func (s *Server) dataDir() string { return filepath.Join(s.dir, "data") }
 
 func (s *Server) run(name string, args ...string) ([]byte, error) {
-	argv := append(append([]string{}, s.asUser...), filepath.Join(s.bin, name))
-	argv = append(argv, args...)
+	command := append([]string{filepath.Join(s.bin, name)}, args...)
+	argv := append(append([]string{}, s.asUser...), command...)
+	if len(s.asUser) > 0 && s.asUser[0] == "su" {
+		quoted := make([]string, len(command))
+		for i, a := range command {
+			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		argv = append(append([]string{}, s.asUser...), strings.Join(quoted, " "))
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	return cmd.CombinedOutput()
