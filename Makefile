@@ -27,6 +27,14 @@ build: ## Build the ledger binary into bin/ (ledger version says which commit).
 run: build ## Build and start the ledger on the embedded store (LEDGER_STORE, default ./data/ledger.db).
 	LEDGER_STORE=$(LEDGER_STORE) ./$(BIN)/ledger serve
 
+# The PostgreSQL database run-postgres uses (`docker compose up -d postgres`
+# starts one with these credentials).
+POSTGRES_URL ?= postgres://ledger:ledger@localhost:5432/ledger?sslmode=disable
+
+.PHONY: run-postgres
+run-postgres: build ## Build and start the ledger on PostgreSQL (LEDGER_STORE from POSTGRES_URL; `docker compose up -d postgres` starts one); views and keys in ./data.
+	LEDGER_STORE='$(POSTGRES_URL)' ./$(BIN)/ledger serve
+
 .PHONY: test
 test: ## Run every test with the race detector, after vet and a gofmt check.
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

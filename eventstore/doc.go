@@ -3,9 +3,10 @@
 // match with errors.Is.
 //
 // The package holds no backend code. The engines live in sub-packages:
-// embedded (Pebble, the default: one directory on disk, nothing to install)
-// and kurrent (KurrentDB through the official v4 client). One contract suite,
-// storetest.Run, is run against both, so the ledger can move from one engine to
+// embedded (Pebble, the default: one directory on disk, nothing to install),
+// postgres (PostgreSQL through pgx, for several ledger processes on one
+// database) and kurrent (KurrentDB through the official v4 client). One
+// contract suite, storetest.Run, is run against each, so the ledger can move from one engine to
 // the other without its behaviour changing.
 //
 // The promises every engine keeps:

@@ -10,8 +10,8 @@ import (
 )
 
 // Position is the global position of an event in $all. Positions strictly
-// increase along $all. The embedded engine numbers events 1, 2, 3, … with no
-// gaps; KurrentDB positions are transaction-log offsets, so they increase but
+// increase along $all. The embedded and PostgreSQL engines number events 1,
+// 2, 3, … with no gaps; KurrentDB positions are transaction-log offsets, so they increase but
 // are not dense. Position 0 (Start) lies before every event.
 type Position uint64
 
@@ -180,7 +180,7 @@ var (
 	ErrClosed = errors.New("eventstore: store closed")
 	// ErrUnavailable: the engine cannot serve the call. For the embedded engine
 	// this is permanent after a failed sync or commit (the process must
-	// restart); for KurrentDB it may be a lost connection.
+	// restart); for PostgreSQL and KurrentDB it may be a lost connection.
 	ErrUnavailable = errors.New("eventstore: store unavailable")
 	// ErrCorrupt: stored data failed a checksum or could not be decoded.
 	ErrCorrupt = errors.New("eventstore: store is damaged")

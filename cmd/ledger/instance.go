@@ -34,8 +34,8 @@ type instanceOptions struct {
 	Logger *slog.Logger
 	Policy webhook.Policy
 	// Lease makes the reactors run only while this instance holds the lease
-	// "reactors" in the store: with KurrentDB, several instances share a
-	// store; the embedded store is locked to one process and needs none.
+	// "reactors" in the store: with PostgreSQL or KurrentDB, several
+	// instances share a store; the embedded store is locked to one process and needs none.
 	Lease    bool
 	LeaseTTL time.Duration
 	// Holder names this instance in the lease; empty: host and a random part.

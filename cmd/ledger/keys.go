@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/collections-ledger/ledger/command"
-	"github.com/collections-ledger/ledger/eventstore/kurrent"
 	"github.com/collections-ledger/ledger/pii"
 	"github.com/collections-ledger/ledger/projections"
 	"github.com/collections-ledger/ledger/retention"
@@ -83,8 +82,8 @@ func rotateMasterKey(_ context.Context, args []string, getenv func(string) strin
 		fmt.Fprintf(stderr, "ledger rotate-master-key: %s is not a key store: %v\n", dir, err)
 		return 2
 	}
-	if kurrent.IsConnectionString(location) {
-		fmt.Fprintln(stderr, "ledger rotate-master-key: with KurrentDB, stop every instance that shares this key store first")
+	if isSharedStore(location) {
+		fmt.Fprintln(stderr, "ledger rotate-master-key: with a shared store (PostgreSQL or KurrentDB), stop every instance that shares this key store first")
 	}
 	n, err := pii.Rotate(dir, old, newKey)
 	if err != nil {

@@ -33,7 +33,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/collections-ledger/ledger/eventstore"
-	"github.com/collections-ledger/ledger/eventstore/kurrent"
 	httpapi "github.com/collections-ledger/ledger/http"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/pii"
@@ -238,7 +237,7 @@ type config struct {
 	// addresses: for development and tests only.
 	AllowPrivateWebhooks bool
 	// LeaseTTL is how long the lease on the reactors lasts without renewal
-	// (KurrentDB only; see package lease).
+	// (shared stores, PostgreSQL or KurrentDB, only; see package lease).
 	LeaseTTL time.Duration
 	// StoreCacheMiB is the embedded store's block cache; 0: its default.
 	StoreCacheMiB int
@@ -257,18 +256,18 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(stderr)
 	usageOf(fs, "serve")
 	envString(fs, &c.Addr, "LEDGER_ADDR", getenv, ":8080", "address to listen on")
-	envString(fs, &c.Store, "LEDGER_STORE", getenv, "./data/ledger.db", "embedded store directory, or a KurrentDB connection string (esdb://… or kurrentdb://…)")
-	envString(fs, &c.Views, "LEDGER_VIEWS", getenv, "", "the directory of this instance's read models (default: beside the embedded store, <store>.views; with KurrentDB, ./data/views)")
+	envString(fs, &c.Store, "LEDGER_STORE", getenv, "./data/ledger.db", "embedded store directory, a PostgreSQL URL (postgres://…) or a KurrentDB connection string (esdb://… or kurrentdb://…)")
+	envString(fs, &c.Views, "LEDGER_VIEWS", getenv, "", "the directory of this instance's read models (default: beside the embedded store, <store>.views; with PostgreSQL or KurrentDB, ./data/views)")
 	envString(fs, &c.APIKeys, "LEDGER_API_KEYS", getenv, "", "creditor keys: creditorID=key,…")
 	envString(fs, &c.AgencyKey, "LEDGER_AGENCY_KEY", getenv, "", "the agency's key")
 	envString(fs, &c.PublicURL, "LEDGER_PUBLIC_URL", getenv, "", "where users reach the ledger, when a proxy stands in front (https://… makes the session cookie Secure)")
 	var storeCache, leaseTTL, allowPrivate, retentionRaw string
 	envString(fs, &storeCache, "LEDGER_STORE_CACHE_MB", getenv, "", "the embedded store's block cache in MiB (default 32; more keeps point reads of a large store in memory)")
-	envString(fs, &leaseTTL, "LEDGER_LEASE_TTL", getenv, "30s", "with KurrentDB, how long the lease on webhook deliveries and automatic resumes lasts without renewal")
+	envString(fs, &leaseTTL, "LEDGER_LEASE_TTL", getenv, "30s", "with PostgreSQL or KurrentDB, how long the lease on webhook deliveries and automatic resumes lasts without renewal")
 	envString(fs, &allowPrivate, "LEDGER_WEBHOOK_ALLOW_PRIVATE", getenv, "false", "true lets webhooks reach loopback, private and link-local addresses, and use plain http (development and tests only)")
 	envString(fs, &c.MasterKey, "LEDGER_MASTER_KEY", getenv, "", "the master key of the key store (64 hex digits or base64 of 32 bytes; openssl rand -hex 32); without it, personal data is refused")
 	envString(fs, &c.MasterKeyFile, "LEDGER_MASTER_KEY_FILE", getenv, "", "a file holding the master key, instead of LEDGER_MASTER_KEY")
-	envString(fs, &c.KeysDir, "LEDGER_KEYS", getenv, "", "the key store's directory (default: beside the embedded store, <store>.keys; with KurrentDB, ./data/keys, which every instance must share)")
+	envString(fs, &c.KeysDir, "LEDGER_KEYS", getenv, "", "the key store's directory (default: beside the embedded store, <store>.keys; with PostgreSQL or KurrentDB, ./data/keys, which every instance must share)")
 	envString(fs, &retentionRaw, "LEDGER_PERSONAL_DATA_RETENTION", getenv, "", "erase a debtor's personal data this long after its last claim closed (10y, 90d, 2160h); empty: only on request")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -315,7 +314,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	cfg := set.cfg
 	registry := prometheus.NewRegistry()
 	dirs := map[string]string{"views": cfg.viewsDir(), "keys": cfg.keysDir()}
-	if !kurrent.IsConnectionString(cfg.Store) {
+	if !isSharedStore(cfg.Store) {
 		dirs["store"] = cfg.Store
 	}
 	metrics := newServeMetrics(registry, dirs)
@@ -498,7 +497,7 @@ func (c config) keysDir() string {
 	switch {
 	case c.KeysDir != "":
 		return c.KeysDir
-	case kurrent.IsConnectionString(c.Store):
+	case isSharedStore(c.Store):
 		return filepath.Join("data", "keys")
 	default:
 		return c.Store + ".keys"
@@ -576,7 +575,7 @@ func viewsDirFor(views, store string) string {
 	switch {
 	case views != "":
 		return views
-	case kurrent.IsConnectionString(store):
+	case isSharedStore(store):
 		return filepath.Join("data", "views")
 	}
 	return store + ".views"
@@ -616,7 +615,8 @@ func portOf(addr string) string {
 	return addr
 }
 
-// redactStore hides a password in a KurrentDB connection string for logs.
+// redactStore hides a password in a PostgreSQL or KurrentDB connection string
+// for logs.
 func redactStore(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,11 +12,13 @@ import (
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
 	"github.com/collections-ledger/ledger/eventstore/kurrent"
+	"github.com/collections-ledger/ledger/eventstore/postgres"
 )
 
-// openStore opens the engine that location names: a KurrentDB connection
-// string (esdb://, kurrentdb://, …) or else a directory for the embedded store,
-// created if missing.
+// openStore opens the engine that location names: a PostgreSQL URL
+// (postgres://, postgresql://), a KurrentDB connection string (esdb://,
+// kurrentdb://, …) or else a directory for the embedded store, created if
+// missing.
 // cacheMiB is the embedded store's block cache (LEDGER_STORE_CACHE_MB; 0
 // takes the engine's default).
 func openStore(location string, cacheMiB int, logger *slog.Logger) (eventstore.Store, string, error) {
@@ -25,6 +28,12 @@ func openStore(location string, cacheMiB int, logger *slog.Logger) (eventstore.S
 // openStoreObserved is openStore that tells observe how long each of the
 // embedded store's group commits took.
 func openStoreObserved(location string, cacheMiB int, logger *slog.Logger, observe func(time.Duration)) (eventstore.Store, string, error) {
+	if postgres.IsConnectionString(location) {
+		ctx, cancel := context.WithTimeout(context.Background(), openTimeout)
+		defer cancel()
+		s, err := postgres.Open(ctx, location, postgres.Options{Logger: logger})
+		return s, "postgres", err
+	}
 	if kurrent.IsConnectionString(location) {
 		s, err := kurrent.Open(location, logger)
 		return s, "kurrentdb", err
@@ -36,6 +45,17 @@ func openStoreObserved(location string, cacheMiB int, logger *slog.Logger, obser
 	}
 	s, err := embedded.Open(location, embedded.Options{Logger: logger, CacheBytes: int64(cacheMiB) << 20, ObserveSync: observe})
 	return s, "embedded", err
+}
+
+// openTimeout bounds connecting to a PostgreSQL server and creating its
+// tables at start-up.
+const openTimeout = 30 * time.Second
+
+// isSharedStore reports whether location names a store on a server (PostgreSQL
+// or KurrentDB) that several instances may share, rather than a directory:
+// then the views and the key store are not kept beside it.
+func isSharedStore(location string) bool {
+	return postgres.IsConnectionString(location) || kurrent.IsConnectionString(location)
 }
 
 // parseCacheMiB reads LEDGER_STORE_CACHE_MB: empty for the default, else a

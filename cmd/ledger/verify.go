@@ -48,7 +48,7 @@ func openForCLIAt(name string, args []string, getenv func(string) string, stderr
 	fs.SetOutput(stderr)
 	usageOf(fs, name)
 	location := new(string)
-	envString(fs, location, "LEDGER_STORE", getenv, "./data/ledger.db", "embedded store directory, or a KurrentDB connection string")
+	envString(fs, location, "LEDGER_STORE", getenv, "./data/ledger.db", "embedded store directory, a PostgreSQL URL (postgres://…) or a KurrentDB connection string")
 	if extra != nil {
 		extra(fs)
 	}
