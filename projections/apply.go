@@ -665,10 +665,15 @@ func reconcileEntry(id uuid.UUID, before, after domain.Placement, rec journal.Re
 		panic(fmt.Sprintf("projections: reconciliation has no rule for event type %s", rec.Event.EventType()))
 	}
 	if moved != nil {
-		e.Moves = reconcile.MovesOf(domain.Postings(before, moved, booked), after.ClaimNumber, after.Currency)
+		e.Moves = reconcile.MovesOf(entryPostings(before, moved, booked), after.ClaimNumber, after.Currency)
 	}
 	return e, true
 }
+
+// entryPostings is the postings rule reconciliation entries read; a
+// variable only so that a test can mutate it and see the reconciliation
+// differ from the trial balance.
+var entryPostings = domain.Postings
 
 // ReconciledEvents sorts the event types for reconciliation: it counts the
 // money that moves (payments, their reversals, waivers and their
