@@ -325,6 +325,18 @@ func (c *coverage) add(d coverage) {
 	c.overpaid += d.overpaid
 }
 
+// reconClaim is a claim of the reconciliation property and the numbers
+// its payments and waivers were given, with their amounts.
+type reconClaim struct {
+	id       uuid.UUID
+	currency string
+	scale    int32
+	invoices []string
+	payments []string
+	waivers  map[string]decimal.Decimal
+	paid     map[string]decimal.Decimal
+}
+
 // runReconciliationProperty runs one random sequence of commands for
 // creditor acme and returns the views caught up with it, the first and last
 // day anything was booked or value-dated, and what it covered.
@@ -337,32 +349,9 @@ func runReconciliationProperty(t *testing.T, seed uint64) (*projections.Views, [
 	at := start
 	h := command.NewHandler(store, projections.NewWriteIndex(views), func() time.Time { return at })
 	rng := rand.New(rand.NewPCG(seed, 31))
-	type claim struct {
-		id       uuid.UUID
-		currency string
-		scale    int32
-		invoices []string
-		payments []string
-		waivers  map[string]decimal.Decimal
-		paid     map[string]decimal.Decimal
-	}
-	var claims []*claim
+	var claims []*reconClaim
 	place := func(i int) {
-		cur := []string{"EUR", "JPY", "BHD"}[i%3]
-		scale, _ := domain.MinorUnits(cur)
-		c := &claim{id: uuid.New(), currency: cur, scale: int32(scale), invoices: []string{"A", "B"},
-			waivers: map[string]decimal.Decimal{}, paid: map[string]decimal.Decimal{}}
-		cmd := domain.Place{PlacementID: c.id, CreditorID: "acme", ClaimNumber: fmt.Sprintf("RP-%d", i), CustomerNumber: "K1", Currency: cur,
-			FeeRate: decimal.RequireFromString([]string{"0.15", "0.2", "0.1234"}[rng.IntN(3)])}
-		for k, inv := range c.invoices {
-			cmd.Invoices = append(cmd.Invoices, domain.Invoice{InvoiceNumber: inv, ContractNumber: "C",
-				Amount: decimal.New(int64(5000+rng.IntN(50_000)), -int32(scale)), DueDate: fmt.Sprintf("2024-0%d-01", k+1)})
-		}
-		for k := range rng.IntN(4) {
-			typ := []string{domain.ChargeCosts, domain.ChargeInterests}[k%2]
-			cmd.Charges = append(cmd.Charges, domain.Charge{Type: typ, Number: fmt.Sprintf("H-%d", k), Amount: decimal.New(int64(100+rng.IntN(3000)), -int32(scale)),
-				Date: "2024-04-01"})
-		}
+		c, cmd := reconHandover(rng, i)
 		_, err := h.Place(ctx, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}, cmd)
 		require.NoError(t, err)
 		claims = append(claims, c)
@@ -377,84 +366,116 @@ func runReconciliationProperty(t *testing.T, seed uint64) (*projections.Views, [
 			continue
 		}
 		c := claims[rng.IntN(len(claims))]
-		amount := decimal.New(int64(1+rng.IntN(30_000)), -c.scale)
-		date := at.AddDate(0, 0, -rng.IntN(4)).Format(time.DateOnly)
-		number := fmt.Sprintf("N-%d", step)
-		req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: fmt.Sprintf("s%d", step)}
-		var cmd domain.Command
-		switch roll := rng.IntN(40); {
-		case roll < 14:
-			allocateTo := []string{"", domain.AllocatePrincipal, domain.AllocateCosts, domain.AllocateInterests}[rng.IntN(4)]
-			cmd = domain.ReceivePayment{PaymentNumber: number, Amount: amount, Date: date, AllocateTo: allocateTo, Overpay: rng.IntN(2) == 0, At: at}
-			c.payments, c.paid[number] = append(c.payments, number), amount
-		case roll < 20:
-			req.Actor, req.ActorType = "agency", journal.ActorAgency
-			cmd = domain.ReceiveAgencyPayment{PaymentNumber: number, Amount: amount, Date: date, At: at}
-			c.payments, c.paid[number] = append(c.payments, number), amount
-		case roll < 24:
-			cmd = domain.PartialRecall{Waivers: []domain.Waiver{{CreditWaiverNumber: number, InvoiceNumber: c.invoices[rng.IntN(2)], ContractNumber: "C",
-				Date: date, Amount: amount, Currency: c.currency}}, At: at}
-			c.waivers[number] = amount
-		case roll < 26:
-			typ := []string{domain.ChargeCosts, domain.ChargeInterests}[rng.IntN(2)]
-			cmd = domain.AddDebit{Charge: domain.Charge{Type: typ, Number: number, Amount: amount, Date: date}, At: at}
-		case roll < 32 && len(c.payments) > 0:
-			reason := []string{domain.ReversalReturned, domain.ReversalEnteredInError, domain.ReversalOther}[rng.IntN(3)]
-			cmd = domain.ReversePayment{PaymentNumber: c.payments[rng.IntN(len(c.payments))], Reason: reason, Date: date, At: at}
-		case roll < 37:
-			ref, cancelled := "NONE", decimal.New(1, 0)
-			for w, a := range c.waivers { // any one
-				ref, cancelled = w, a
-				break
-			}
-			if rng.IntN(2) == 0 && len(c.payments) > 0 {
-				ref = c.payments[rng.IntN(len(c.payments))]
-				cancelled = c.paid[ref]
-			}
-			cmd = domain.CancelDocument{ReferenceNumber: ref, Date: date, Amount: cancelled, Currency: c.currency, At: at}
-		case roll < 39:
-			cmd = domain.Recall{At: at}
-		default:
-			cmd = domain.WriteOff{Reason: domain.WriteOffUncollectible, At: at}
-		}
+		req, cmd := reconCommand(rng, c, at, step)
 		_, _ = h.Execute(ctx, c.id, req, func(time.Time) domain.Command { return cmd })
 	}
 	MustCatchUp(t, store, runner)
-
 	var cov coverage
 	for _, c := range claims {
 		events, err := journal.ReadPlacement(ctx, store, c.id)
 		require.NoError(t, err)
 		for _, r := range events {
-			switch e := r.Event.(type) {
-			case domain.PlacementRecalled:
-				if e.Charges != nil {
-					cov.recallsWithCharges++
-				}
-			case domain.PlacementWrittenOff:
-				if e.Charges != nil {
-					cov.writeOffsWithCharges++
-				}
-			case domain.PaymentReceived:
-				if e.ReceivedBy == domain.ReceivedByAgency {
-					cov.agency++
-				}
-				if e.Split != nil && e.Split.Overpaid.IsPositive() {
-					cov.overpaid++
-				}
-			case domain.PaymentReversed:
-				if e.ReturnedTo != "" {
-					cov.returned++
-				}
-			case domain.CreditWaiverCancelled:
-				if e.ReturnedTo != "" {
-					cov.returned++
-				}
-			}
+			cov.saw(r.Event)
 		}
 	}
 	first := time.Date(start.Year(), start.Month(), start.Day()-4, 0, 0, 0, 0, time.UTC)
 	return views, [2]time.Time{first, at.Truncate(24*time.Hour).AddDate(0, 0, 1)}, cov
+}
+
+// reconHandover is the i-th claim's handover: two invoices and up to three
+// costs and interests, in EUR, JPY or BHD.
+func reconHandover(rng *rand.Rand, i int) (*reconClaim, domain.Place) {
+	cur := []string{"EUR", "JPY", "BHD"}[i%3]
+	scale, _ := domain.MinorUnits(cur)
+	c := &reconClaim{id: uuid.New(), currency: cur, scale: int32(scale), invoices: []string{"A", "B"},
+		waivers: map[string]decimal.Decimal{}, paid: map[string]decimal.Decimal{}}
+	cmd := domain.Place{PlacementID: c.id, CreditorID: "acme", ClaimNumber: fmt.Sprintf("RP-%d", i), CustomerNumber: "K1", Currency: cur,
+		FeeRate: decimal.RequireFromString([]string{"0.15", "0.2", "0.1234"}[rng.IntN(3)])}
+	for k, inv := range c.invoices {
+		cmd.Invoices = append(cmd.Invoices, domain.Invoice{InvoiceNumber: inv, ContractNumber: "C",
+			Amount: decimal.New(int64(5000+rng.IntN(50_000)), -int32(scale)), DueDate: fmt.Sprintf("2024-0%d-01", k+1)})
+	}
+	for k := range rng.IntN(4) {
+		typ := []string{domain.ChargeCosts, domain.ChargeInterests}[k%2]
+		cmd.Charges = append(cmd.Charges, domain.Charge{Type: typ, Number: fmt.Sprintf("H-%d", k), Amount: decimal.New(int64(100+rng.IntN(3000)), -int32(scale)),
+			Date: "2024-04-01"})
+	}
+	return c, cmd
+}
+
+// reconCommand is a random command on c at at, value-dated up to three
+// days before: a payment (direct or to the agency), a waiver, a debit, a
+// reversal, a cancellation of a waiver or a payment (for its amount, or of
+// an unknown number), a recall or a write-off.
+func reconCommand(rng *rand.Rand, c *reconClaim, at time.Time, step int) (command.Request, domain.Command) {
+	amount := decimal.New(int64(1+rng.IntN(30_000)), -c.scale)
+	date := at.AddDate(0, 0, -rng.IntN(4)).Format(time.DateOnly)
+	number := fmt.Sprintf("N-%d", step)
+	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: fmt.Sprintf("s%d", step)}
+	switch roll := rng.IntN(40); {
+	case roll < 14:
+		allocateTo := []string{"", domain.AllocatePrincipal, domain.AllocateCosts, domain.AllocateInterests}[rng.IntN(4)]
+		c.payments, c.paid[number] = append(c.payments, number), amount
+		return req, domain.ReceivePayment{PaymentNumber: number, Amount: amount, Date: date, AllocateTo: allocateTo, Overpay: rng.IntN(2) == 0, At: at}
+	case roll < 20:
+		req.Actor, req.ActorType = "agency", journal.ActorAgency
+		c.payments, c.paid[number] = append(c.payments, number), amount
+		return req, domain.ReceiveAgencyPayment{PaymentNumber: number, Amount: amount, Date: date, At: at}
+	case roll < 24:
+		c.waivers[number] = amount
+		return req, domain.PartialRecall{Waivers: []domain.Waiver{{CreditWaiverNumber: number, InvoiceNumber: c.invoices[rng.IntN(2)], ContractNumber: "C",
+			Date: date, Amount: amount, Currency: c.currency}}, At: at}
+	case roll < 26:
+		typ := []string{domain.ChargeCosts, domain.ChargeInterests}[rng.IntN(2)]
+		return req, domain.AddDebit{Charge: domain.Charge{Type: typ, Number: number, Amount: amount, Date: date}, At: at}
+	case roll < 32 && len(c.payments) > 0:
+		reason := []string{domain.ReversalReturned, domain.ReversalEnteredInError, domain.ReversalOther}[rng.IntN(3)]
+		return req, domain.ReversePayment{PaymentNumber: c.payments[rng.IntN(len(c.payments))], Reason: reason, Date: date, At: at}
+	case roll < 37:
+		ref, cancelled := "NONE", decimal.New(1, 0)
+		for w, a := range c.waivers { // any one
+			ref, cancelled = w, a
+			break
+		}
+		if rng.IntN(2) == 0 && len(c.payments) > 0 {
+			ref = c.payments[rng.IntN(len(c.payments))]
+			cancelled = c.paid[ref]
+		}
+		return req, domain.CancelDocument{ReferenceNumber: ref, Date: date, Amount: cancelled, Currency: c.currency, At: at}
+	case roll < 39:
+		return req, domain.Recall{At: at}
+	default:
+		return req, domain.WriteOff{Reason: domain.WriteOffUncollectible, At: at}
+	}
+}
+
+// saw counts what e covers.
+func (c *coverage) saw(e domain.Event) {
+	switch e := e.(type) {
+	case domain.PlacementRecalled:
+		if e.Charges != nil {
+			c.recallsWithCharges++
+		}
+	case domain.PlacementWrittenOff:
+		if e.Charges != nil {
+			c.writeOffsWithCharges++
+		}
+	case domain.PaymentReceived:
+		if e.ReceivedBy == domain.ReceivedByAgency {
+			c.agency++
+		}
+		if e.Split != nil && e.Split.Overpaid.IsPositive() {
+			c.overpaid++
+		}
+	case domain.PaymentReversed:
+		if e.ReturnedTo != "" {
+			c.returned++
+		}
+	case domain.CreditWaiverCancelled:
+		if e.ReturnedTo != "" {
+			c.returned++
+		}
+	}
 }
 
 // reconciliationWindows are [from, to) windows of whole days: everything,
