@@ -547,7 +547,7 @@ func closeOut(p Placement, at time.Time, recall bool) []Event {
 	return events
 }
 
-// RecallDocument is the CANCELLATION document a recall of p at at issues
+// RecallDocument is the CANCELLATION document a recall of p at time at issues
 // (the recall's postings are its lines): what is open on each invoice, and
 // the open costs and interests. issued is false when nothing is open
 // (waivers cleared it): there is no document of 0.

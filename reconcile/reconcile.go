@@ -51,7 +51,9 @@ type Amounts struct {
 	// out of JSON written before them.
 	AgencyCollected decimal.Decimal `json:"agencyCollected"`
 	WrittenOff      decimal.Decimal `json:"writtenOff"`
-	Overpaid        decimal.Decimal `json:"overpaid"`
+	// Overpaid is kept beside the served figures (AmountsView, the CSV),
+	// which leave it out so that their fields and columns stay as they were.
+	Overpaid decimal.Decimal `json:"overpaid"`
 }
 
 func zero() Amounts {
@@ -61,9 +63,6 @@ func zero() Amounts {
 
 // Zero is amounts of zero (Payments and Reversals 0, every money figure 0).
 func Zero() Amounts { return zero() }
-
-// Add adds b's figures to a's.
-func (a *Amounts) Add(b Amounts) { a.add(b) }
 
 func (a *Amounts) add(b Amounts) {
 	a.Payments += b.Payments
