@@ -541,20 +541,31 @@ func closeOut(p Placement, at time.Time, recall bool) []Event {
 		CallsCancelled{CallIDs: orEmpty(calls)},
 		OutcomeScoreSnapshotted{Score: OutcomeScore(p.Recovered, p.Original), RecoveredAmount: p.Recovered, OriginalAmount: p.Original},
 	)
-	if recall && p.TotalOpen().IsPositive() { // nothing outstanding (waivers cleared it): no document of 0
-		doc := AccountingDocumentIssued{
-			DocumentNumber: documentNumber(p, 0), Type: DocCancellation, Date: at.Format(time.DateOnly),
-			Amount: p.TotalOpen().Neg(), Currency: p.Currency, LineItems: []LineItem{},
-		}
-		for _, inv := range p.Invoices {
-			if inv.Open.IsPositive() {
-				doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open.Neg()})
-			}
-		}
-		doc.LineItems = append(doc.LineItems, chargeLines(openCharges(p))...)
+	if doc, issued := RecallDocument(p, at); recall && issued {
 		events = append(events, doc)
 	}
 	return events
+}
+
+// RecallDocument is the CANCELLATION document a recall of p at time at issues
+// (the recall's postings are its lines): what is open on each invoice, and
+// the open costs and interests. issued is false when nothing is open
+// (waivers cleared it): there is no document of 0.
+func RecallDocument(p Placement, at time.Time) (doc AccountingDocumentIssued, issued bool) {
+	if !p.TotalOpen().IsPositive() {
+		return AccountingDocumentIssued{}, false
+	}
+	doc = AccountingDocumentIssued{
+		DocumentNumber: documentNumber(p, 0), Type: DocCancellation, Date: at.UTC().Format(time.DateOnly),
+		Amount: p.TotalOpen().Neg(), Currency: p.Currency, LineItems: []LineItem{},
+	}
+	for _, inv := range p.Invoices {
+		if inv.Open.IsPositive() {
+			doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open.Neg()})
+		}
+	}
+	doc.LineItems = append(doc.LineItems, chargeLines(openCharges(p))...)
+	return doc, true
 }
 
 // outreachToStop lists the outreach a closing stops: the active sequences

@@ -10,7 +10,6 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
 
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
@@ -612,9 +611,10 @@ func (t *tx) endCommand(creditor string, id uuid.UUID, st *placementState, rec j
 // itemTypeByte codes a feed item's type in the creditor feed, for filtering.
 var itemTypeByte = map[string]byte{ItemConfirmation: 'c', ItemClosing: 'l', ItemRejection: 'r', ItemAccountingDocument: 'a', ItemStatus: 's'}
 
-// reconcile records what finance counts of an event: payments with their
-// share of the fee, waivers and recalls, by the time they were booked and
-// by their value date.
+// reconcile records what finance counts of an event (payments and their
+// reversals, waivers and their cancellations, recalls, write-offs: what
+// their postings move the creditor's accounts by), by the time they were
+// booked and by their value date.
 func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Placement, rec journal.Record) error {
 	e, counted := reconcileEntry(id, before, after, rec)
 	if !counted {
@@ -629,24 +629,33 @@ func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Place
 
 // reconcileEntry is what finance counts of an event, which took the
 // placement id from before to after; false for an event it does not count.
+// The entry's figures are its event's postings (domain.Postings), summed
+// per account (reconcile.MovesOf); a recall's are those of the
+// CANCELLATION document it issues (domain.RecallDocument), which its
+// PlacementRecalled, the event the entry cites, comes before in the same
+// command.
 func reconcileEntry(id uuid.UUID, before, after domain.Placement, rec journal.Record) (reconcile.Entry, bool) {
+	booked := rec.Meta.OccurredAt
 	e := reconcile.Entry{Placement: id, ClaimNumber: after.ClaimNumber, Currency: after.Currency, Position: uint64(rec.Position),
-		OccurredAt: rec.Meta.OccurredAt, ValueDate: domain.ValueDate(rec.Event, rec.Meta.OccurredAt), Hash: rec.Meta.Hash}
+		OccurredAt: booked, ValueDate: domain.ValueDate(rec.Event, booked), Hash: rec.Meta.Hash}
+	moved := rec.Event
 	switch ev := rec.Event.(type) {
 	case domain.PaymentReceived:
-		e.Kind, e.Amount, e.PaymentNumber = reconcile.KindPayment, ev.Amount, domain.PaymentNumberOf(before, ev)
-		e.Fee, e.Agency = ev.FeeAmount.Sub(before.Fee), ev.ReceivedBy == domain.ReceivedByAgency
+		e.Kind, e.PaymentNumber, e.Agency = reconcile.KindPayment, domain.PaymentNumberOf(before, ev), ev.ReceivedBy == domain.ReceivedByAgency
 	case domain.PaymentReversed:
-		e.Kind, e.Amount, e.PaymentNumber, e.Reason = reconcile.KindReversal, ev.Amount, ev.PaymentNumber, ev.Reason
-		e.Fee, e.Agency, e.ReturnedTo = ev.FeeAmount.Sub(before.Fee), ev.ReceivedBy == domain.ReceivedByAgency, ev.ReturnedTo
+		e.Kind, e.PaymentNumber, e.Reason = reconcile.KindReversal, ev.PaymentNumber, ev.Reason
+		e.Agency, e.ReturnedTo = ev.ReceivedBy == domain.ReceivedByAgency, ev.ReturnedTo
 	case domain.CreditWaiverIssued:
-		e.Kind, e.Amount, e.Fee = reconcile.KindWaiver, ev.Amount, decimal.Zero
+		e.Kind = reconcile.KindWaiver
 	case domain.CreditWaiverCancelled:
-		e.Kind, e.Amount, e.Fee, e.ReturnedTo = reconcile.KindWaiverCancellation, ev.Amount, decimal.Zero, ev.ReturnedTo
+		e.Kind, e.ReturnedTo = reconcile.KindWaiverCancellation, ev.ReturnedTo
 	case domain.PlacementRecalled:
-		e.Kind, e.Amount, e.Fee = reconcile.KindRecall, ev.OutstandingAmount, decimal.Zero
+		e.Kind, moved = reconcile.KindRecall, nil
+		if doc, issued := domain.RecallDocument(before, ev.RecalledAt); issued {
+			moved, e.ValueDate = doc, domain.ValueDate(doc, booked)
+		}
 	case domain.PlacementWrittenOff:
-		e.Kind, e.Amount, e.Fee, e.Reason = reconcile.KindWriteOff, ev.OutstandingAmount, decimal.Zero, ev.Reason
+		e.Kind, e.Reason = reconcile.KindWriteOff, ev.Reason
 	case domain.PlacementOpened, domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
 		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.AccountingDocumentIssued,
 		domain.PlacementPaid, domain.PlacementPaused, domain.PlacementResumed, domain.PlacementReopened, domain.RecallRejected,
@@ -655,8 +664,16 @@ func reconcileEntry(id uuid.UUID, before, after domain.Placement, rec journal.Re
 	default:
 		panic(fmt.Sprintf("projections: reconciliation has no rule for event type %s", rec.Event.EventType()))
 	}
+	if moved != nil {
+		e.Moves = reconcile.MovesOf(entryPostings(before, moved, booked), after.ClaimNumber, after.Currency)
+	}
 	return e, true
 }
+
+// entryPostings is the postings rule reconciliation entries read; a
+// variable only so that a test can mutate it and see the reconciliation
+// differ from the trial balance.
+var entryPostings = domain.Postings
 
 // ReconciledEvents sorts the event types for reconciliation: it counts the
 // money that moves (payments, their reversals, waivers and their

@@ -1,5 +1,23 @@
 package projections
 
+import (
+	"time"
+
+	"github.com/collections-ledger/ledger/domain"
+)
+
+// MutateEntryPostings replaces the postings rule reconciliation entries
+// read (not the one the trial balance reads) with mutate applied to what
+// domain.Postings gives, for a test, and returns a function that restores
+// it.
+func MutateEntryPostings(mutate func(e domain.Event, ps []domain.Posting) []domain.Posting) func() {
+	old := entryPostings
+	entryPostings = func(before domain.Placement, e domain.Event, bookedAt time.Time) []domain.Posting {
+		return mutate(e, domain.Postings(before, e, bookedAt))
+	}
+	return func() { entryPostings = old }
+}
+
 // SetVersionForTest marks the views in dir as built by another version of
 // the code, as a store left by an older ledger would be.
 func SetVersionForTest(dir string, version uint64) error {

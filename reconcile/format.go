@@ -78,14 +78,7 @@ type ReportView struct {
 
 func (e Entry) view() EntryView {
 	m := func(d decimal.Decimal) string { return domain.FormatMoney(d, e.Currency) }
-	amount := e.Amount
-	if e.Kind == KindReversal {
-		amount = amount.Neg()
-	}
-	fee := e.Fee
-	if e.Kind != KindPayment && e.Kind != KindReversal {
-		fee = decimal.Zero
-	}
+	amount, fee := e.Amount(), e.Figures().Fees
 	return EntryView{Kind: e.Kind, Date: e.OccurredAt.UTC().Format(time.DateOnly), PlacementID: e.Placement.String(), ClaimNumber: e.ClaimNumber,
 		PaymentNumber: e.PaymentNumber, Reason: e.Reason, Agency: e.Agency, ReturnedTo: e.ReturnedTo, Currency: e.Currency, Amount: m(amount), Fee: m(fee),
 		Position: e.Position, Hash: e.Hash, ValueDate: e.valueDate(), BookedAt: e.OccurredAt.UTC().Format(time.RFC3339Nano)}

@@ -5,11 +5,13 @@
 //
 // The report is built from the creditor's entries in the window, which the
 // read side (package projections) indexes by creditor and time as it applies
-// the log, so its cost is that of the window, not of the log. Fees are
-// attributed to the payment that changed them: a payment's fee is the
-// placement's fee total after it minus the total before it, so the fees of a
-// window add up exactly even though each placement's total is rounded once,
-// from the total.
+// the log, so its cost is that of the window, not of the log. Every figure
+// is a movement of accounts (package domain's postings): an entry's figures
+// are what its event's postings move the creditor's counter-accounts by
+// (Moves), so a total over a window is each account's movement over it. The
+// fee is the movement of creditor/fees, which a payment or a reversal moves
+// by the change of the claim's fee (each claim's fee is rounded once, from
+// its recovered total), so the fees of a window add up exactly.
 package reconcile
 
 import (
@@ -18,18 +20,24 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
-
-	"github.com/collections-ledger/ledger/domain"
 )
 
-// Amounts are the figures of a line or a total. Recovered, Fees and
-// NetToCreditor are net of reversals: a payment reversed in the same window
-// adds nothing to them, and Payments and Reversals count both sides.
-// AgencyCollected is the part of Recovered the debtor paid to the agency,
-// which the agency owes the creditor (net of reversals); WrittenOff what was
-// written off. Money taken back on a closed claim (a reversal, a waiver's
+// Amounts are the figures of a line or a total, each the movement of an
+// account over the entries counted (debits minus credits, in units):
+// Recovered is creditor/collected plus agency/payable, AgencyCollected
+// agency/payable alone (what the debtor paid the agency, which it owes the
+// creditor), Fees creditor/fees (the fee the creditor owes the agency),
+// NetToCreditor Recovered − Fees (what the creditor keeps of what was
+// recovered once the fee is paid), Waived creditor/waived, Recalled
+// creditor/recalled and WrittenOff creditor/written-off (costs and
+// interests included), Overpaid the claims' overpayment accounts (their
+// credits minus debits: the part of Recovered beyond everything open).
+// Recovered, Fees and NetToCreditor are net of reversals: a payment
+// reversed in the same window adds nothing to them, and Payments and
+// Reversals count both sides; Reversed is what reversals took off
+// Recovered. Money taken back on a closed claim (a reversal, a waiver's
 // cancellation) goes back to the bucket that closed it (Recalled,
-// WrittenOff), so the buckets always add up to what was placed.
+// WrittenOff), as its postings do.
 type Amounts struct {
 	Payments      int             `json:"payments"`
 	Recovered     decimal.Decimal `json:"recovered"`
@@ -43,12 +51,18 @@ type Amounts struct {
 	// out of JSON written before them.
 	AgencyCollected decimal.Decimal `json:"agencyCollected"`
 	WrittenOff      decimal.Decimal `json:"writtenOff"`
+	// Overpaid is kept beside the served figures (AmountsView, the CSV),
+	// which leave it out so that their fields and columns stay as they were.
+	Overpaid decimal.Decimal `json:"overpaid"`
 }
 
 func zero() Amounts {
 	return Amounts{Recovered: decimal.Zero, Fees: decimal.Zero, NetToCreditor: decimal.Zero, Waived: decimal.Zero, Recalled: decimal.Zero, Reversed: decimal.Zero,
-		AgencyCollected: decimal.Zero, WrittenOff: decimal.Zero}
+		AgencyCollected: decimal.Zero, WrittenOff: decimal.Zero, Overpaid: decimal.Zero}
 }
+
+// Zero is amounts of zero (Payments and Reversals 0, every money figure 0).
+func Zero() Amounts { return zero() }
 
 func (a *Amounts) add(b Amounts) {
 	a.Payments += b.Payments
@@ -61,6 +75,7 @@ func (a *Amounts) add(b Amounts) {
 	a.Reversed = a.Reversed.Add(b.Reversed)
 	a.AgencyCollected = a.AgencyCollected.Add(b.AgencyCollected)
 	a.WrittenOff = a.WrittenOff.Add(b.WrittenOff)
+	a.Overpaid = a.Overpaid.Add(b.Overpaid)
 }
 
 // Line is one placement's figures, with the positions of the events they
@@ -128,16 +143,17 @@ const (
 )
 
 // Entry is one event finance counts, as the read side indexes it per
-// creditor by the time it happened: a payment (with the fee it added), a
-// credit waiver or a recall (with what was outstanding).
+// creditor by the time it happened: a payment, a reversal, a credit waiver,
+// its cancellation, a recall or a write-off, with what its postings move
+// the creditor's accounts by (Moves; a recall's are its CANCELLATION
+// document's).
 type Entry struct {
-	Kind          string          `json:"kind"`
-	Placement     uuid.UUID       `json:"placementId"`
-	ClaimNumber   string          `json:"claimNumber"`
-	Currency      string          `json:"currency"`
-	Amount        decimal.Decimal `json:"amount"`
-	Fee           decimal.Decimal `json:"fee"`
-	PaymentNumber string          `json:"paymentNumber,omitempty"`
+	Kind          string    `json:"kind"`
+	Placement     uuid.UUID `json:"placementId"`
+	ClaimNumber   string    `json:"claimNumber"`
+	Currency      string    `json:"currency"`
+	Moves         Moves     `json:"moves"`
+	PaymentNumber string    `json:"paymentNumber,omitempty"`
 	// Reason is a reversal's or a write-off's.
 	Reason string `json:"reason,omitempty"`
 	// Agency marks a payment to the agency, or its reversal.
@@ -178,45 +194,43 @@ func (r Report) InCurrency(currency string) Report {
 	return out
 }
 
-// Figures are what one entry adds to its line and to the totals.
+// Figures are what one entry adds to its line and to the totals: its
+// account movements (see Amounts), and the count of its kind.
 func (e Entry) Figures() Amounts {
+	m := e.Moves
 	a := zero()
+	a.Recovered = m.Collected.Add(m.AgencyPayable)
+	a.AgencyCollected, a.Fees = m.AgencyPayable, m.Fees
+	a.NetToCreditor = a.Recovered.Sub(a.Fees)
+	a.Waived, a.Recalled, a.WrittenOff, a.Overpaid = m.Waived, m.Recalled, m.WrittenOff, m.Overpaid
 	switch e.Kind {
 	case KindPayment:
 		a.Payments = 1
-		a.Recovered, a.Fees, a.NetToCreditor = e.Amount, e.Fee, e.Amount.Sub(e.Fee)
-		if e.Agency {
-			a.AgencyCollected = e.Amount
-		}
 	case KindReversal:
-		a.Reversals, a.Reversed = 1, e.Amount
-		a.Recovered, a.Fees, a.NetToCreditor = e.Amount.Neg(), e.Fee, e.Amount.Neg().Sub(e.Fee)
-		if e.Agency {
-			a.AgencyCollected = e.Amount.Neg()
-		}
-		a.returned(e)
-	case KindWaiver:
-		a.Waived = e.Amount
-	case KindWaiverCancellation:
-		a.Waived = e.Amount.Neg()
-		a.returned(e)
-	case KindRecall:
-		a.Recalled = e.Amount
-	case KindWriteOff:
-		a.WrittenOff = e.Amount
+		a.Reversals, a.Reversed = 1, a.Recovered.Neg()
 	}
 	return a
 }
 
-// returned puts money taken back on a closed claim into the bucket that
-// closed it.
-func (a *Amounts) returned(e Entry) {
-	switch e.ReturnedTo {
-	case domain.ReturnedToRecalled:
-		a.Recalled = e.Amount
-	case domain.ReturnedToWrittenOff:
-		a.WrittenOff = e.Amount
+// Amount is the entry's headline amount, signed as it counts: a payment's
+// recovered amount, a reversal's (negative), a waiver's, a waiver
+// cancellation's (what it took off waived, positive), what a recall
+// recalled and what a write-off wrote off.
+func (e Entry) Amount() decimal.Decimal {
+	f := e.Figures()
+	switch e.Kind {
+	case KindPayment, KindReversal:
+		return f.Recovered
+	case KindWaiver:
+		return f.Waived
+	case KindWaiverCancellation:
+		return f.Waived.Neg()
+	case KindRecall:
+		return f.Recalled
+	case KindWriteOff:
+		return f.WrittenOff
 	}
+	return decimal.Zero
 }
 
 // FromEntries reconciles a creditor over [from, to) on a basis from its
@@ -241,12 +255,8 @@ func FromEntries(creditor, basis string, from, to time.Time, entries []Entry) Re
 		switch {
 		case e.Agency: // not on the creditor's statement: the agency holds it
 		case e.Kind == KindPayment, e.Kind == KindReversal:
-			amount := e.Amount
-			if e.Kind == KindReversal {
-				amount = amount.Neg()
-			}
 			r.Payments = append(r.Payments, Payment{Date: e.valueDate(), ClaimNumber: e.ClaimNumber,
-				PaymentNumber: e.PaymentNumber, Amount: amount, Currency: e.Currency, Position: e.Position, Hash: e.Hash})
+				PaymentNumber: e.PaymentNumber, Amount: e.Amount(), Currency: e.Currency, Position: e.Position, Hash: e.Hash})
 		}
 	}
 	for _, id := range order {

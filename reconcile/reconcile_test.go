@@ -224,9 +224,9 @@ func TestMatchReversals(t *testing.T) {
 	// A payment reversed in the window: both lines in the ledger, netting to
 	// zero; the statement lists the reversal as a negative line.
 	rep := reconcile.FromEntries("acme", reconcile.BasisBooking, time.Time{}, time.Now(), []reconcile.Entry{
-		{Kind: reconcile.KindPayment, ClaimNumber: "CL-1", Currency: "EUR", PaymentNumber: "P-1", Amount: d("10"), Fee: d("2"), Position: 3, Hash: "aa",
+		{Kind: reconcile.KindPayment, ClaimNumber: "CL-1", Currency: "EUR", PaymentNumber: "P-1", Moves: reconcile.Moves{Collected: d("10"), Fees: d("2")}, Position: 3, Hash: "aa",
 			OccurredAt: time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC)},
-		{Kind: reconcile.KindReversal, ClaimNumber: "CL-1", Currency: "EUR", PaymentNumber: "P-1", Amount: d("10"), Fee: d("-2"), Position: 7, Hash: "bb",
+		{Kind: reconcile.KindReversal, ClaimNumber: "CL-1", Currency: "EUR", PaymentNumber: "P-1", Moves: reconcile.Moves{Collected: d("-10"), Fees: d("-2")}, Position: 7, Hash: "bb",
 			OccurredAt: time.Date(2024, 4, 2, 0, 0, 0, 0, time.UTC)},
 	})
 	eur := rep.Totals["EUR"]
@@ -287,11 +287,11 @@ func FuzzParseStatement(f *testing.F) {
 func TestSeriesAddsUpToTheTotals(t *testing.T) {
 	at := func(day, hour int) time.Time { return time.Date(2024, 5, day, hour, 0, 0, 0, time.UTC) }
 	entries := []reconcile.Entry{
-		{Kind: reconcile.KindPayment, Currency: "EUR", Amount: d("10"), Fee: d("2"), Position: 1, OccurredAt: at(1, 23)},
-		{Kind: reconcile.KindPayment, Currency: "EUR", Amount: d("5"), Fee: d("1"), Position: 2, OccurredAt: at(3, 0)},
-		{Kind: reconcile.KindReversal, Currency: "EUR", Amount: d("10"), Fee: d("-2"), Position: 3, OccurredAt: at(3, 12)},
-		{Kind: reconcile.KindWaiver, Currency: "EUR", Amount: d("7"), Position: 4, OccurredAt: at(4, 9)},
-		{Kind: reconcile.KindPayment, Placement: uuid.New(), Currency: "USD", Amount: d("99"), Fee: d("9"), Position: 5, OccurredAt: at(2, 9)},
+		{Kind: reconcile.KindPayment, Currency: "EUR", Moves: reconcile.Moves{Collected: d("10"), Fees: d("2")}, Position: 1, OccurredAt: at(1, 23)},
+		{Kind: reconcile.KindPayment, Currency: "EUR", Moves: reconcile.Moves{Collected: d("5"), Fees: d("1")}, Position: 2, OccurredAt: at(3, 0)},
+		{Kind: reconcile.KindReversal, Currency: "EUR", Moves: reconcile.Moves{Collected: d("-10"), Fees: d("-2")}, Position: 3, OccurredAt: at(3, 12)},
+		{Kind: reconcile.KindWaiver, Currency: "EUR", Moves: reconcile.Moves{Waived: d("7")}, Position: 4, OccurredAt: at(4, 9)},
+		{Kind: reconcile.KindPayment, Placement: uuid.New(), Currency: "USD", Moves: reconcile.Moves{Collected: d("99"), Fees: d("9")}, Position: 5, OccurredAt: at(2, 9)},
 	}
 	r := reconcile.FromEntries("acme", reconcile.BasisBooking, at(1, 0), at(5, 0), entries)
 	days := reconcile.Series(r, "EUR", false)
