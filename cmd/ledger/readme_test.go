@@ -43,7 +43,7 @@ func readmeBlocks(t *testing.T, doc string) []readmeBlock {
 
 var (
 	statusComment = regexp.MustCompile(`^# (\d{3})( |$)`)
-	needsDocker   = regexp.MustCompile(`docker|esdb://|kurrentdb`)
+	needsDocker   = regexp.MustCompile(`docker|esdb://|kurrentdb|postgres`)
 )
 
 // walkthroughScript turns README's sh blocks into one bash script: `make
