@@ -192,3 +192,57 @@ func TestConcurrentRemittancesSettleOnce(t *testing.T) {
 		assert.Equal(t, 1, n, "item at %d settled %d times", pos, n)
 	}
 }
+
+// TestRemittanceInTheViews: a remittance's postings join the creditor's
+// trial balance, which still totals zero, agency/payable is emptied of what
+// it settled, and views rebuilt from the log equal the live ones.
+func TestRemittanceInTheViews(t *testing.T) {
+	s := mustStore(t)
+	in := mustInstance(t, s)
+	id := mustCollect(t, in, "V-1", 30, 20)
+	_, _, err := remit(in, "RV-1", "EUR", today())
+	require.NoError(t, err)
+	_, err = in.h.Execute(context.Background(), id, agencyReq(), func(at time.Time) domain.Command {
+		return domain.ReversePayment{PaymentNumber: "V-1-A1", Reason: "RETURNED", At: at}
+	})
+	require.NoError(t, err)
+	require.NoError(t, in.views.WaitFor(context.Background(), mustHead(t, s)))
+
+	tb, err := in.views.TrialBalance("acme", "EUR", today(), projections.BasisValue)
+	require.NoError(t, err)
+	require.Len(t, tb.Totals, 1)
+	assert.True(t, decimal.Decimal(tb.Totals[0].TotalDebit).Equal(decimal.Decimal(tb.Totals[0].TotalCredit)))
+	balance := map[string]string{}
+	for _, l := range tb.Lines {
+		balance[l.Account] = decimal.Decimal(l.Balance).String()
+	}
+	assert.Equal(t, "40", balance[domain.AccountRemitted]) // 50 collected, 10 of fees
+	assert.Equal(t, "-20", balance[domain.AccountAgencyPayable], "the reversal after the remittance")
+
+	figures, err := in.views.RemittanceFiguresOf("acme", "EUR", today())
+	require.NoError(t, err)
+	assert.Equal(t, "-16", figures.Owed.String(), "the reversal of 20 less its fee of 4 is owed back")
+	assert.Equal(t, "40", figures.Remitted.String())
+	_, _, err = remit(in, "RV-2", "EUR", today())
+	assert.ErrorIs(t, err, domain.ErrNothingToRemit)
+
+	rebuilt, err := projections.OpenViews(t.TempDir(), projections.ViewsOptions{})
+	require.NoError(t, err)
+	defer rebuilt.Close()
+	r := projections.NewRunner(s, rebuilt, nil)
+	r.Once = true
+	require.NoError(t, r.Run(context.Background()))
+	assert.Equal(t, tables(t, in.views.Views), tables(t, rebuilt))
+}
+
+func tables(t *testing.T, v *projections.Views) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	require.NoError(t, v.Tables(func(table byte, k, val []byte) error {
+		if table == 'u' || table == 'z' || table == 'a' || table == 't' {
+			out[string(table)+string(k)] = string(val)
+		}
+		return nil
+	}))
+	return out
+}
