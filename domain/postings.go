@@ -37,12 +37,12 @@ type Posting struct {
 //	creditor/waived                    debit: credit waivers.
 //	creditor/recalled                  debit: what a recall took back.
 //	creditor/written-off               debit: what a write-off took off the claim.
-//	agency/payable                     debit: what the debtor paid the agency, which it owes the creditor; credit: its reversal.
+//	agency/payable                     debit: what the debtor paid the agency, which it owes the creditor; credit: its reversal, a remittance.
 //	claim/{claim}/costs                debit: costs handed over or debited; credit: paid or recalled. Balance (debit): open costs.
 //	claim/{claim}/interests            the same for interests.
 //	claim/{claim}/overpayment          credit: what a payment brought beyond everything open. Balance (credit): overpaid.
 //	creditor/fees                      debit: the agency's fee on what a payment recovered; credit: what a reversal takes off it. Balance (debit): the fee.
-//	agency/fees                        credit: the same fee, which the creditor owes the agency. Balance (credit): the fee.
+//	agency/fees                        credit: the same fee, which the creditor owes the agency; debit: the fees a remittance kept. Balance (credit): the fee not yet kept.
 //	creditor/remitted                  debit: what the agency remitted to the creditor (RemittancePostings).
 //
 // Money taken back on a closed claim (a reversal, a waiver's cancellation)
