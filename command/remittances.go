@@ -129,8 +129,8 @@ func checkRemitRequest(r RemitRequest, now time.Time) error {
 	if r.RemittanceNumber == "" || len(r.RemittanceNumber) > 64 {
 		fields = append(fields, domain.FieldError{Field: "remittanceNumber", Message: "is required, at most 64 characters"})
 	}
-	if err := domain.CheckCurrency(r.Currency, "currency"); err != nil {
-		fields = append(fields, domain.FieldError{Field: "currency", Message: err.(*domain.Error).Fields[0].Message})
+	if de, bad := domain.AsError(domain.CheckCurrency(r.Currency, "currency")); bad {
+		fields = append(fields, de.Fields...)
 	}
 	if _, ok := domain.ParseDate(r.To); !ok {
 		fields = append(fields, domain.FieldError{Field: "to", Message: "must be a date YYYY-MM-DD"})
