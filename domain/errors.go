@@ -72,6 +72,10 @@ var (
 	ErrDocumentNotFound       = &Error{Kind: KindNotFound, Code: "document_not_found", Message: "the claim has no payment or credit waiver with this number"}
 	ErrWaiverNumberReused     = &Error{Kind: KindConflict, Code: "credit_waiver_number_reused", Message: "this creditWaiverNumber was used before for another credit waiver of this claim"}
 	// Errors of command handling around the decision.
+	ErrNothingToRemit         = &Error{Kind: KindUnprocessable, Code: "nothing_to_remit", Message: "the agency owes the creditor nothing in this currency up to this date: no unsettled collection, or fees and reversals take it all"}
+	ErrRemittanceNumberReused = &Error{Kind: KindConflict, Code: "remittance_number_reused", Message: "this remittanceNumber was used before for another remittance to this creditor"}
+	ErrCreditorNotFound       = &Error{Kind: KindNotFound, Code: "creditor_not_found", Message: "the ledger has no placement of this creditor"}
+
 	ErrPreconditionFailed = &Error{Kind: KindPreconditionFailed, Code: "precondition_failed", Message: "the placement's revision is not the one given in If-Match"}
 	ErrIdempotencyReused  = &Error{Kind: KindUnprocessable, Code: "idempotency_key_reused", Message: "this Idempotency-Key was used before with a different request"}
 	ErrTooMuchContention  = &Error{Kind: KindContention, Code: "too_much_contention", Message: "the placement changed too often while the command was decided; try again"}

@@ -37,12 +37,13 @@ type Posting struct {
 //	creditor/waived                    debit: credit waivers.
 //	creditor/recalled                  debit: what a recall took back.
 //	creditor/written-off               debit: what a write-off took off the claim.
-//	agency/payable                     debit: what the debtor paid the agency, which it owes the creditor; credit: its reversal.
+//	agency/payable                     debit: what the debtor paid the agency, which it owes the creditor; credit: its reversal, a remittance.
 //	claim/{claim}/costs                debit: costs handed over or debited; credit: paid or recalled. Balance (debit): open costs.
 //	claim/{claim}/interests            the same for interests.
 //	claim/{claim}/overpayment          credit: what a payment brought beyond everything open. Balance (credit): overpaid.
 //	creditor/fees                      debit: the agency's fee on what a payment recovered; credit: what a reversal takes off it. Balance (debit): the fee.
-//	agency/fees                        credit: the same fee, which the creditor owes the agency. Balance (credit): the fee.
+//	agency/fees                        credit: the same fee, which the creditor owes the agency; debit: the fees a remittance kept. Balance (credit): the fee not yet kept.
+//	creditor/remitted                  debit: what the agency remitted to the creditor (RemittancePostings).
 //
 // Money taken back on a closed claim (a reversal, a waiver's cancellation)
 // goes to the bucket that closed it (creditor/recalled, creditor/written-off)
@@ -71,6 +72,7 @@ const (
 	AccountAgencyPayable = "agency/payable"
 	AccountFees          = "creditor/fees"
 	AccountAgencyFees    = "agency/fees"
+	AccountRemitted      = "creditor/remitted"
 )
 
 // PrincipalAccount is an invoice's principal receivable. The claim and
@@ -523,4 +525,29 @@ func PostingDocument(before Placement, e Event) string {
 		return documentNumber(before, 0)
 	}
 	return ""
+}
+
+// RemittancePostings are a remittance's postings (minor units): it settles
+// what the agency collected for the creditor (credit agency/payable by
+// collected) by paying the creditor the amount (debit creditor/remitted)
+// and keeping the fees on those collections (debit agency/fees), amount =
+// collected − fees. Legs of zero are left out; the postings balance.
+func RemittancePostings(amount, collected, fees int64, currency, date string) []Posting {
+	legs := []Posting{
+		{Account: AccountRemitted, Side: Debit, Amount: amount, Currency: currency, ValueDate: date},
+		{Account: AccountAgencyFees, Side: Debit, Amount: fees, Currency: currency, ValueDate: date},
+		{Account: AccountAgencyPayable, Side: Credit, Amount: collected, Currency: currency, ValueDate: date},
+	}
+	out := legs[:0]
+	for _, p := range legs {
+		switch {
+		case p.Amount > 0:
+			out = append(out, p)
+		case p.Amount < 0: // fees taken back by reversals exceed those earned
+			p.Amount = -p.Amount
+			p.Side = map[string]string{Debit: Credit, Credit: Debit}[p.Side]
+			out = append(out, p)
+		}
+	}
+	return out
 }

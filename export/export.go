@@ -252,9 +252,9 @@ func streamCreditor(known map[string]string, rec eventstore.RecordedEvent) strin
 		_ = json.Unmarshal(rec.Data, &r)
 		c = r.CreditorID
 	default:
-		// A creditor's debtor's erasures and its access log name the
-		// creditor in the stream's name.
-		if kind, parts, err := journal.ParseStream(rec.Stream); err == nil && (kind == journal.KindDebtor || kind == journal.KindAccess) {
+		// A creditor's debtor's erasures, its access log and its
+		// remittances name the creditor in the stream's name.
+		if kind, parts, err := journal.ParseStream(rec.Stream); err == nil && (kind == journal.KindDebtor || kind == journal.KindAccess || kind == journal.KindRemittance) {
 			c = parts[0]
 		}
 	}

@@ -452,15 +452,32 @@ func TestDashboardClaimChargesPostingsAndTrialBalance(t *testing.T) {
 	assert.Contains(t, accounts, "claim/DE-BLEDGER/interests")
 	screenshot(t, ctx, "claim-postings")
 
-	// The finance page: what the agency collected; one click to the trial balance.
-	var collected string
+	// The finance page: what the agency collected, owes and remitted; one
+	// click to the trial balance.
+	var collected, owed, remitted string
 	var debit, credit, balanced []string
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Click("#nav-finance", chromedp.ByID),
 		chromedp.WaitVisible("#finance-chart", chromedp.ByID),
 		chromedp.Text("#total-agency-collected", &collected, chromedp.ByID),
+		chromedp.Text("#owed-by-agency", &owed, chromedp.ByID),
+		chromedp.Text("#remitted", &remitted, chromedp.ByID),
 	))
 	assert.Equal(t, "50.00 EUR", collected)
+	assert.Equal(t, "0.00 EUR", remitted)
+	rem := l.do("POST", "/v1/agency/remittances", agencyKey, map[string]any{"creditorId": "acme", "currency": "EUR",
+		"to": time.Now().UTC().Format(time.DateOnly), "remittanceNumber": "RM-1"})
+	require.Equal(t, http.StatusCreated, rem.Status, "%s", rem.Body)
+	amount := rem.JSON(t)["amount"].(float64)
+	assert.Equal(t, fmt.Sprintf("%.2f EUR", amount), owed, "what the remittance paid was owed")
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Reload(),
+		chromedp.WaitVisible("#finance-chart", chromedp.ByID),
+		chromedp.Text("#owed-by-agency", &owed, chromedp.ByID),
+		chromedp.Text("#remitted", &remitted, chromedp.ByID),
+	))
+	assert.Equal(t, "0.00 EUR", owed, "settled")
+	assert.Equal(t, fmt.Sprintf("%.2f EUR", amount), remitted)
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Click("#trial-balance", chromedp.ByID),
 		chromedp.WaitVisible("#trial-table", chromedp.ByID),

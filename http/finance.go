@@ -25,7 +25,8 @@ import (
 // drawn on the server as SVG (no chart script), the figures as a table
 // beside it, and the same as CSV. Everything comes from the reconciliation
 // (the same entries, the same rules), so the page, the report and the
-// CSV always agree.
+// CSV always agree. What the agency owes and has remitted (whatever the
+// period) come from the remittance views.
 
 // Bounds on the chart: a bar per day for a year, or per month for ten.
 const (
@@ -220,6 +221,11 @@ type financePage struct {
 	Rows   []financeRow
 	Chart  template.HTML
 	CSV    string
+	// Owed is what the agency owes the creditor in the currency: the net
+	// (collected less the fees on it) of the payments to the agency and
+	// their reversals up to today that no remittance settled; Remitted is
+	// what its remittances paid. Neither depends on the period.
+	Owed, Remitted string
 }
 
 func (s *Server) dashFinance(c echo.Context) error {
@@ -249,6 +255,11 @@ func (s *Server) dashFinance(c echo.Context) error {
 	p.Finance = &financePage{Query: q, Totals: financeRows([]reconcile.Bucket{{Label: "Total", Amounts: total}}, q.Currency)[0], Rows: rows,
 		Chart: financeChart(rows, q.Currency, fmt.Sprintf("Recovered and fees per %s, %s to %s, %s", by, q.FromDate, q.ToDate, q.Currency)),
 		CSV:   "/dashboard/finance.csv?" + financeParams(q)}
+	rf, err := s.runner.Views.RemittanceFiguresOf(sess.creditor, q.Currency, time.Now().UTC().Format(time.DateOnly))
+	if err != nil {
+		return err
+	}
+	p.Finance.Owed, p.Finance.Remitted = domain.FormatMoney(rf.Owed, q.Currency), domain.FormatMoney(rf.Remitted, q.Currency)
 	return s.render(c, http.StatusOK, "finance", p)
 }
 

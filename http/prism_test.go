@@ -200,6 +200,15 @@ func TestPrismTour(t *testing.T) {
 	call("POST", "/v1/placements/"+id+"/agency-payments", agencyKey, map[string]any{"amount": "11.00", "paymentNumber": "PT-A1"}, 409)
 	call("POST", "/v1/placements/"+id+"/agency-payments", agencyKey, map[string]any{"amount": "1", "paymentNumber": "PT-A2", "date": "2999-01-01"}, 422)
 	call("POST", "/v1/placements/"+id+"/agency-payments", acmeKey, map[string]any{"amount": "1", "paymentNumber": "PT-A2"}, 403)
+	remit := map[string]any{"creditorId": "acme", "currency": "EUR", "to": "2024-08-31", "remittanceNumber": "PT-R1"}
+	call("POST", "/v1/agency/remittances", agencyKey, remit, 201)
+	call("POST", "/v1/agency/remittances", agencyKey, remit, 200)
+	call("POST", "/v1/agency/remittances", agencyKey, map[string]any{"creditorId": "acme", "currency": "EUR", "to": "2024-08-30", "remittanceNumber": "PT-R1"}, 409)
+	call("POST", "/v1/agency/remittances", agencyKey, map[string]any{"creditorId": "acme", "currency": "EUR", "to": "2024-08-31", "remittanceNumber": "PT-R2"}, 422)
+	call("POST", "/v1/agency/remittances", agencyKey, map[string]any{"creditorId": "nobody", "currency": "EUR", "to": "2024-08-31", "remittanceNumber": "PT-R2"}, 404)
+	call("POST", "/v1/agency/remittances", acmeKey, remit, 403)
+	call("GET", fresh("/v1/reports/remittances"), acmeKey, nil, 200)
+	call("GET", fresh("/v1/reports/remittances?creditorId=acme&remittanceNumber=PT-R1"), agencyKey, nil, 200)
 	wo := call("POST", "/v1/placements", acmeKey, placeBody("PT-3"), 201)
 	send(true, "POST", "/v1/placements/"+wo["placementId"].(string)+"/write-off", agencyKey, map[string]any{"reason": "BORED"}, 422) // outside the enum
 	call("POST", "/v1/placements/"+wo["placementId"].(string)+"/write-off", agencyKey, map[string]any{"reason": "UNCOLLECTIBLE"}, 200)

@@ -173,6 +173,8 @@ func (s *Server) registerV1() {
 	v1.GET("/reports/reconciliation", s.reconciliation, cred)
 	v1.GET("/claims/:claimNumber/postings", s.claimPostings, cred)
 	v1.GET("/reports/trial-balance", s.trialBalance, checked(s.authenticate(journal.ActorCreditor, journal.ActorAgency)))
+	v1.GET("/reports/remittances", s.remittances, checked(s.authenticate(journal.ActorCreditor, journal.ActorAgency)))
+	v1.POST("/agency/remittances", s.issueRemittance, agency)
 	v1.PUT("/webhook", s.putWebhook, cred)
 	v1.GET("/webhook", s.getWebhook, cred)
 	v1.DELETE("/webhook", s.deleteWebhook, cred)

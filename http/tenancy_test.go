@@ -57,7 +57,7 @@ func TestTenantIsolationSweep(t *testing.T) {
 		"GET /v1/placements": true, "POST /v1/placements": true, "GET /v1/transactions": true,
 		"GET /v1/reports/reconciliation": true, "GET /v1/webhook": true, "PUT /v1/webhook": true,
 		"GET /v1/webhook/deliveries": true, "POST /v1/placements/bulk/recall": true, "POST /v1/placements/bulk/pause": true,
-		"GET /v1/reports/trial-balance": true,
+		"GET /v1/reports/trial-balance": true, "GET /v1/reports/remittances": true,
 	}
 	param := regexp.MustCompile(`\{(\w+)\}`)
 	var routes []string
@@ -102,7 +102,7 @@ func TestTenantIsolationSweep(t *testing.T) {
 				}
 			}
 			check("no key", l.do(method, url, "", body), false)
-			if key != "GET /v1/reports/trial-balance" { // the agency's trial balance is every creditor's, by design
+			if key != "GET /v1/reports/trial-balance" && key != "GET /v1/reports/remittances" { // the agency's trial balance and remittances are every creditor's, by design
 				check("wrong kind of key", l.do(method, url, wrongKind, body), false)
 			}
 			if tag != "agency" {

@@ -17,6 +17,7 @@ const (
 	KindLease           = "lease"           // who may do a piece of work that must happen once; part: its name
 	KindDebtor          = "debtor"          // a debtor's personal data erasures; parts: creditor, customer number
 	KindAccess          = "access"          // who was shown a creditor's debtors' personal data; part: creditor
+	KindRemittance      = "remittances"     // what the agency remitted to a creditor; part: creditor
 )
 
 // Kinds of format 1, read only by the migration.
@@ -51,6 +52,10 @@ func DebtorStream(creditor, customer string) string { return name(KindDebtor, cr
 
 // AccessStream is the access log of a creditor's debtors' personal data.
 func AccessStream(creditor string) string { return name(KindAccess, creditor) }
+
+// RemittanceStream is the stream of the remittances the agency issued to a
+// creditor.
+func RemittanceStream(creditor string) string { return name(KindRemittance, creditor) }
 
 // FormatStream holds the store's format marker.
 var FormatStream = LedgerStream("format")
@@ -104,7 +109,7 @@ func ParseStream(s string) (kind string, parts []string, err error) {
 		}
 		parts = append(parts, p)
 	}
-	want := map[string]int{KindPlacement: 1, KindClaim: 2, KindWebhook: 1, KindWebhookProgress: 1, KindLedger: 1, KindLease: 1, KindDebtor: 2, KindAccess: 1}[kind]
+	want := map[string]int{KindPlacement: 1, KindClaim: 2, KindWebhook: 1, KindWebhookProgress: 1, KindLedger: 1, KindLease: 1, KindDebtor: 2, KindAccess: 1, KindRemittance: 1}[kind]
 	if want == 0 || len(parts) != want || name(kind, parts...) != s {
 		return "", nil, fmt.Errorf("journal: %q is not a stream name of the ledger", s)
 	}

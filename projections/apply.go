@@ -340,6 +340,8 @@ func (t *tx) apply(raw eventstore.RecordedEvent, placement uuid.UUID, rec journa
 			return err
 		}
 		return t.setJSON(key(t.gen, tWebhook).str(parts[0]), w)
+	case kind == journal.KindRemittance && raw.Type == journal.RemittanceIssuedType:
+		return t.applyRemittance(raw, parts[0])
 	case kind == journal.KindWebhookProgress && raw.Type == journal.WebhookProgressedType:
 		// Settled notifications leave every instance's outbox.
 		var p journal.WebhookProgressed

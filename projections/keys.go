@@ -37,30 +37,36 @@ import (
 //	'k' position, creditor, customer, placement id   → (empty)                 (contact changes of closed placements, for retention)
 //	'j' placement id, position, index                → posting (JSON)          (a claim's postings, in log order)
 //	't' creditor, basis 'v'/'b', date, position, idx → posting (JSON)          (the trial balance, by value or booking date)
+//	'u' creditor, currency, value date, position     → settlement item (JSON)  (agency payments and reversals no remittance settled yet)
+//	'z' creditor, remittance number                  → remittance (JSON)
+//	'a' creditor                                     → the revision of its remittance stream
 //
 // Keys outside any generation hold the store's own state (metaPrefix).
 const (
-	tPlacement    = 'p'
-	tResource     = 'r'
-	tClaim        = 'c'
-	tList         = 'l'
-	tListStatus   = 's'
-	tFeed         = 'f'
-	tCreditorFeed = 'g'
-	tEnvelope     = 'e'
-	tCreditor     = 'm'
-	tReconcile    = 'x'
-	tReconcileVal = 'y'
-	tIdempotency  = 'i'
-	tHold         = 'h'
-	tWebhook      = 'w'
-	tOutbox       = 'o'
-	tNumber       = 'n'
-	tSearch       = 'q'
-	tClosed       = 'd'
-	tClosedChange = 'k'
-	tPosting      = 'j'
-	tTrial        = 't'
+	tPlacement     = 'p'
+	tResource      = 'r'
+	tClaim         = 'c'
+	tList          = 'l'
+	tListStatus    = 's'
+	tFeed          = 'f'
+	tCreditorFeed  = 'g'
+	tEnvelope      = 'e'
+	tCreditor      = 'm'
+	tReconcile     = 'x'
+	tReconcileVal  = 'y'
+	tIdempotency   = 'i'
+	tHold          = 'h'
+	tWebhook       = 'w'
+	tOutbox        = 'o'
+	tNumber        = 'n'
+	tSearch        = 'q'
+	tClosed        = 'd'
+	tClosedChange  = 'k'
+	tPosting       = 'j'
+	tTrial         = 't'
+	tUnsettled     = 'u'
+	tRemittance    = 'z'
+	tRemittanceRev = 'a'
 )
 
 // keyBuf builds a key. Each method returns a new key and leaves its receiver

@@ -36,8 +36,9 @@ const (
 var basisByte = map[string]byte{BasisValue: 'v', BasisBooking: 'b'}
 
 // post records an event's postings: under its placement in log order ('j'),
-// and under its creditor by value date and by booking date ('t'), for the
-// trial balance.
+// under its creditor by value date and by booking date ('t'), for the
+// trial balance, and, when they move agency/payable, as an unsettled item
+// ('u') until a remittance settles it.
 func (t *tx) post(id uuid.UUID, before, after domain.Placement, rec journal.Record) error {
 	ps := domain.Postings(before, rec.Event, rec.Meta.OccurredAt)
 	if len(ps) == 0 {
@@ -45,6 +46,9 @@ func (t *tx) post(id uuid.UUID, before, after domain.Placement, rec journal.Reco
 	}
 	doc := domain.PostingDocument(before, rec.Event)
 	booked := rec.Meta.OccurredAt.UTC()
+	if err := t.unsettle(after.CreditorID, ps, rec, after.ClaimNumber, doc); err != nil {
+		return err
+	}
 	for i, p := range ps {
 		row := postingRow{Posting: p, Position: uint64(rec.Position), DocumentNumber: doc, BookedAt: booked,
 			ClaimNumber: after.ClaimNumber, Creditor: after.CreditorID}

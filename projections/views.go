@@ -26,7 +26,8 @@ import (
 // needs (the waiver's invoice, amount and document), and reconciliation
 // entries and placement states what agency payments and write-offs add.
 // 9: reconciliation entries carry their postings' account movements.
-const Version = 9
+// 10: remittances (tables u, z, a; their postings in t).
+const Version = 10
 
 // Views is an instance's local store of read models: a Pebble database of
 // its own, beside the event store (or, with KurrentDB, on each instance).

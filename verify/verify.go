@@ -139,7 +139,7 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 	builder.MaxBatch = 20_000
 	defer builder.Abort()
 	s := &scan{v: v, builder: builder, personal: opts.Personal, applying: true,
-		broken: map[uuid.UUID]bool{}, streams: map[string]*streamState{}, owners: map[uuid.UUID][2]string{}, books: books{}}
+		broken: map[uuid.UUID]bool{}, streams: map[string]*streamState{}, owners: map[uuid.UUID][2]string{}, books: newBooks()}
 	if err := s.readAll(ctx, store, head, opts.Progress); err != nil {
 		return v.report, err
 	}
@@ -171,8 +171,9 @@ type scan struct {
 	placements []uuid.UUID
 	// owners are the creditor and customer of each placement opened.
 	owners map[uuid.UUID][2]string
-	// books are the placements' postings, checked at every position.
-	books books
+	// books are the placements' postings, checked at every position, and
+	// the remittances that settle them.
+	books *books
 }
 
 // readAll reads the log up to head, in batches, the next batch read while
@@ -252,6 +253,8 @@ func (s *scan) batch(batch []eventstore.RecordedEvent) eventstore.Position {
 		case c.placement != uuid.Nil:
 			s.placementEvent(rec, c.placement, c.rec.Event)
 			s.books.post(s.v, rec, c.placement, c.rec.Event, c.rec.Meta.OccurredAt)
+		default:
+			s.books.remit(s.v, rec)
 		}
 		if s.applying && !s.broken[c.placement] && (c.placement == uuid.Nil || c.decodeErr == nil) {
 			if err := s.builder.Apply(rec, c.placement, c.rec); err != nil {
@@ -614,7 +617,7 @@ func Export(ctx context.Context, r io.Reader) (Report, error) {
 	start := time.Now()
 	v := &verifier{}
 	streams := map[string]*streamState{}
-	ledger := books{}
+	ledger := newBooks()
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
 	for n := 1; sc.Scan(); n++ {
