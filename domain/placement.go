@@ -114,6 +114,14 @@ type Placement struct {
 	// Charges are the claim's costs, interests and overpayment (nil when it
 	// never had any).
 	Charges *ChargeBook `json:",omitempty"`
+	// Books are the balances of the claim's accounts, kept by the posting
+	// rule: every money figure the API shows is read from them. The
+	// figures above (Original, Waived, Recovered, Fee, AgencyPaid,
+	// WrittenOff, each invoice's Open, Paid, Waived and WrittenOff, the
+	// Charges' sums) are the write side's: Decide decides on them, and
+	// CheckPostings proves each decision moves the accounts as it moves
+	// them.
+	Books Books
 	// Version counts the events folded: the next event's revision.
 	Version uint64
 }
@@ -219,7 +227,7 @@ func (p *Placement) call(id uuid.UUID) *CallState {
 // command handler, the projections, verify and every fold share, for a case
 // that no stored event can reach.
 func Evolve(p Placement, e Event) Placement {
-	revision := p.Version
+	revision, before := p.Version, p
 	switch e := e.(type) {
 	case PlacementOpened:
 		p = evolveCharges(openedState(e), e.Charges, revision)
@@ -258,6 +266,10 @@ func Evolve(p Placement, e Event) Placement {
 		// Recorded for auditors; the placement does not change.
 	default:
 		panic(noRule("Evolve", e))
+	}
+	p.Books = p.Books.with(movementOf(e), p.Invoices)
+	if change, currency := feeChange(before, e); !change.IsZero() {
+		p.Books = p.Books.withFee(MinorAmount(change, currency))
 	}
 	p.Version = revision + 1
 	return p

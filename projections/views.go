@@ -25,7 +25,9 @@ import (
 // dates (y), processed credit waiver numbers carry what a cancellation
 // needs (the waiver's invoice, amount and document), and reconciliation
 // entries and placement states what agency payments and write-offs add.
-const Version = 8
+// 9: placement states keep the claim's Books (the balances its figures are
+// read from), which a state or snapshot built before them lacks.
+const Version = 9
 
 // Views is an instance's local store of read models: a Pebble database of
 // its own, beside the event store (or, with KurrentDB, on each instance).
