@@ -53,6 +53,9 @@ const (
 
 // InvoiceState is an invoice with what was waived, paid and written off on
 // it and what is still open: Open = Amount − Waived − Paid − WrittenOff.
+// These are the write side's figures, which Decide decides on (on a
+// recalled claim Open keeps what the recall took); the API shows the
+// invoice's balances instead (Placement.Books).
 type InvoiceState struct {
 	Invoice
 	Open       decimal.Decimal
