@@ -221,7 +221,8 @@ func (p *Placement) call(id uuid.UUID) *CallState {
 }
 
 // Evolve applies one event. It never fails: Decide only produces events
-// that apply, and stored events were produced by Decide.
+// that apply, and stored events were produced by Decide. It adds the
+// event's movement, by the posting rule, to the claim's Books.
 //
 // An event type with no rule here panics: the registry decodes only the
 // types this package declares, so only a type added without its rule gets
@@ -230,7 +231,7 @@ func (p *Placement) call(id uuid.UUID) *CallState {
 // command handler, the projections, verify and every fold share, for a case
 // that no stored event can reach.
 func Evolve(p Placement, e Event) Placement {
-	revision, before := p.Version, p
+	revision, fee := p.Version, p.Fee
 	switch e := e.(type) {
 	case PlacementOpened:
 		p = evolveCharges(openedState(e), e.Charges, revision)
@@ -271,7 +272,7 @@ func Evolve(p Placement, e Event) Placement {
 		panic(noRule("Evolve", e))
 	}
 	p.Books = p.Books.with(movementOf(e), p.Invoices)
-	if change, currency := feeChange(before, e); !change.IsZero() {
+	if change, currency := feeChange(fee, e); !change.IsZero() {
 		p.Books = p.Books.withFee(MinorAmount(change, currency))
 	}
 	p.Version = revision + 1

@@ -212,9 +212,9 @@ var postingRule = postingsOf
 // feeRule is the fee postings' rule, a variable for the same reason.
 var feeRule = feePostings
 
-// feeChange is what a payment or a reversal changes the claim's fee by, in
-// the event's currency; zero for any other event.
-func feeChange(before Placement, e Event) (decimal.Decimal, string) {
+// feeChange is what a payment or a reversal changes the claim's fee (before
+// it: before) by, in the event's currency; zero for any other event.
+func feeChange(before decimal.Decimal, e Event) (decimal.Decimal, string) {
 	var fee decimal.Decimal
 	var currency string
 	switch e := e.(type) {
@@ -225,16 +225,16 @@ func feeChange(before Placement, e Event) (decimal.Decimal, string) {
 	default:
 		return decimal.Zero, ""
 	}
-	if fee.Equal(before.Fee) {
+	if fee.Equal(before) {
 		return decimal.Zero, currency
 	}
-	return fee.Sub(before.Fee), currency
+	return fee.Sub(before), currency
 }
 
 // feePostings moves creditor/fees and agency/fees by what a payment or a
 // reversal changes the claim's fee by.
 func feePostings(before Placement, e Event, bookedAt time.Time) []Posting {
-	change, currency := feeChange(before, e)
+	change, currency := feeChange(before.Fee, e)
 	if change.IsZero() {
 		return nil
 	}
