@@ -225,7 +225,7 @@ func feeChange(before decimal.Decimal, e Event) (decimal.Decimal, string) {
 	default:
 		return decimal.Zero, ""
 	}
-	if fee.Equal(before) {
+	if fee.Sign() == 0 && before.Sign() == 0 || fee.Equal(before) { // Sign first: it allocates nothing
 		return decimal.Zero, currency
 	}
 	return fee.Sub(before), currency
