@@ -9,3 +9,12 @@ func MutatePostingRule(tb interface{ Cleanup(func()) }, rule func(claim string, 
 	postingRule = func(claim string, e Event, bookedAt time.Time) []Posting { return rule(claim, e, bookedAt, postingsOf) }
 	tb.Cleanup(func() { postingRule = prev })
 }
+
+// MutateFeeRule replaces the fee postings' rule for the test's duration.
+func MutateFeeRule(tb interface{ Cleanup(func()) }, rule func(before Placement, e Event, bookedAt time.Time, original func(Placement, Event, time.Time) []Posting) []Posting) {
+	prev := feeRule
+	feeRule = func(before Placement, e Event, bookedAt time.Time) []Posting {
+		return rule(before, e, bookedAt, feePostings)
+	}
+	tb.Cleanup(func() { feeRule = prev })
+}

@@ -53,6 +53,9 @@ const (
 
 // InvoiceState is an invoice with what was waived, paid and written off on
 // it and what is still open: Open = Amount − Waived − Paid − WrittenOff.
+// These are the write side's figures, which Decide decides on (on a
+// recalled claim Open keeps what the recall took); the API shows the
+// invoice's balances instead (Placement.Books).
 type InvoiceState struct {
 	Invoice
 	Open       decimal.Decimal
@@ -114,6 +117,14 @@ type Placement struct {
 	// Charges are the claim's costs, interests and overpayment (nil when it
 	// never had any).
 	Charges *ChargeBook `json:",omitempty"`
+	// Books are the balances of the claim's accounts, kept by the posting
+	// rule: every money figure the API shows is read from them. The
+	// figures above (Original, Waived, Recovered, Fee, AgencyPaid,
+	// WrittenOff, each invoice's Open, Paid, Waived and WrittenOff, the
+	// Charges' sums) are the write side's: Decide decides on them, and
+	// CheckPostings proves each decision moves the accounts as it moves
+	// them.
+	Books Books
 	// Version counts the events folded: the next event's revision.
 	Version uint64
 }
@@ -210,7 +221,8 @@ func (p *Placement) call(id uuid.UUID) *CallState {
 }
 
 // Evolve applies one event. It never fails: Decide only produces events
-// that apply, and stored events were produced by Decide.
+// that apply, and stored events were produced by Decide. It adds the
+// event's movement, by the posting rule, to the claim's Books.
 //
 // An event type with no rule here panics: the registry decodes only the
 // types this package declares, so only a type added without its rule gets
@@ -219,7 +231,7 @@ func (p *Placement) call(id uuid.UUID) *CallState {
 // command handler, the projections, verify and every fold share, for a case
 // that no stored event can reach.
 func Evolve(p Placement, e Event) Placement {
-	revision := p.Version
+	revision, fee := p.Version, p.Fee
 	switch e := e.(type) {
 	case PlacementOpened:
 		p = evolveCharges(openedState(e), e.Charges, revision)
@@ -258,6 +270,10 @@ func Evolve(p Placement, e Event) Placement {
 		// Recorded for auditors; the placement does not change.
 	default:
 		panic(noRule("Evolve", e))
+	}
+	p.Books = p.Books.with(movementOf(e), p.Invoices)
+	if change, currency := feeChange(fee, e); !change.IsZero() {
+		p.Books = p.Books.withFee(MinorAmount(change, currency))
 	}
 	p.Version = revision + 1
 	return p

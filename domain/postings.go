@@ -94,13 +94,62 @@ func OverpaymentAccount(claimNumber string) string {
 	return "claim/" + escapeAccountPart(claimNumber) + "/overpayment"
 }
 
+// account is an account of the chart, typed: the posting rule yields legs
+// on typed accounts, which Postings names and Evolve adds to the claim's
+// Books without naming them.
+type account uint8
+
+const (
+	acctPrincipal account = iota // an invoice's: the leg names the invoice
+	acctCosts
+	acctInterests
+	acctOverpayment
+	acctPlaced
+	acctCollected
+	acctAgencyPayable
+	acctWaived
+	acctRecalled
+	acctWrittenOff
+	acctFees
+	acctAgencyFees
+)
+
+// name is the account's name on claim (invoice for a principal).
+func (a account) name(claim, invoice string) string {
+	switch a {
+	case acctPrincipal:
+		return PrincipalAccount(claim, invoice)
+	case acctCosts:
+		return CostsAccount(claim)
+	case acctInterests:
+		return InterestsAccount(claim)
+	case acctOverpayment:
+		return OverpaymentAccount(claim)
+	case acctPlaced:
+		return AccountPlaced
+	case acctCollected:
+		return AccountCollected
+	case acctAgencyPayable:
+		return AccountAgencyPayable
+	case acctWaived:
+		return AccountWaived
+	case acctRecalled:
+		return AccountRecalled
+	case acctWrittenOff:
+		return AccountWrittenOff
+	case acctFees:
+		return AccountFees
+	}
+	return AccountAgencyFees
+}
+
 // chargeAccount is the account of a charge type (COSTS, INTERESTS) or of a
 // line's allocateTo (CLIENT_COSTS, CLIENT_INTERESTS).
-func chargeAccount(claimNumber, typ string) string {
+func chargeAccount(typ string) account {
 	if typ == ChargeInterests || typ == AllocateInterests {
-		return InterestsAccount(claimNumber)
+		return acctInterests
 	}
-	return CostsAccount(claimNumber)
+	return acctCosts
 }
 
 func escapeAccountPart(s string) string {
@@ -147,6 +196,9 @@ var PostingEvents = EventClasses{
 // from the claim's (events carry the claim's new fee, not the change).
 // Events that move no money give none; a type with no rule panics (see
 // Evolve), and PostingEvents says which do.
+//
+// The rule (movementOf, feeChange) is also what Evolve keeps the claim's
+// Books by, so every balance the API shows is these postings' sum.
 func Postings(before Placement, e Event, bookedAt time.Time) []Posting {
 	claim := before.ClaimNumber
 	if o, opens := e.(PlacementOpened); opens {
@@ -162,9 +214,9 @@ var postingRule = postingsOf
 // feeRule is the fee postings' rule, a variable for the same reason.
 var feeRule = feePostings
 
-// feePostings moves creditor/fees and agency/fees by what a payment or a
-// reversal changes the claim's fee by.
-func feePostings(before Placement, e Event, bookedAt time.Time) []Posting {
+// feeChange is what a payment or a reversal changes the claim's fee (before
+// it: before) by, in the event's currency; zero for any other event.
+func feeChange(before decimal.Decimal, e Event) (decimal.Decimal, string) {
 	var fee decimal.Decimal
 	var currency string
 	switch e := e.(type) {
@@ -173,9 +225,18 @@ func feePostings(before Placement, e Event, bookedAt time.Time) []Posting {
 	case PaymentReversed:
 		fee, currency = e.FeeAmount, e.Currency
 	default:
-		return nil
+		return decimal.Zero, ""
 	}
-	change := fee.Sub(before.Fee)
+	if fee.Sign() == 0 && before.Sign() == 0 || fee.Equal(before) { // Sign first: it allocates nothing
+		return decimal.Zero, currency
+	}
+	return fee.Sub(before), currency
+}
+
+// feePostings moves creditor/fees and agency/fees by what a payment or a
+// reversal changes the claim's fee by.
+func feePostings(before Placement, e Event, bookedAt time.Time) []Posting {
+	change, currency := feeChange(before.Fee, e)
 	if change.IsZero() {
 		return nil
 	}
@@ -187,55 +248,84 @@ func feePostings(before Placement, e Event, bookedAt time.Time) []Posting {
 	return []Posting{posting(debit, Debit, change, currency, date), posting(credit, Credit, change, currency, date)}
 }
 
+// postingsOf names an event's movement on claim, on its value date.
 func postingsOf(claim string, e Event, bookedAt time.Time) []Posting {
-	date := ValueDate(e, bookedAt)
+	m := movementOf(e)
+	if len(m.legs) == 0 {
+		return nil
+	}
+	return m.postings(claim, ValueDate(e, bookedAt))
+}
+
+// movement is amounts leaving (side credit) or coming to (debit) a claim's
+// accounts (its legs), against one counter-account, which takes the total
+// on the other side.
+type movement struct {
+	legs     []leg
+	counter  account
+	side     string
+	currency string
+}
+
+// leg is an amount moved on one account. Of is the claim's receivable it
+// concerns: the account itself, or, for money taken back on a closed claim,
+// the principal (of invoice), costs or interests whose amount goes to the
+// bucket that closed the claim (account: creditor/recalled or
+// creditor/written-off) instead.
+type leg struct {
+	account account
+	of      account
+	invoice string
+	amount  decimal.Decimal
+}
+
+// on is a leg on a receivable of the claim.
+func on(a account, invoice string, amount decimal.Decimal) leg {
+	return leg{account: a, of: a, invoice: invoice, amount: amount}
+}
+
+func movementOf(e Event) movement {
 	switch e := e.(type) {
 	case PlacementOpened:
-		var legs []leg
+		legs := make([]leg, 0, len(e.Invoices)+len(e.Charges))
 		for _, inv := range e.Invoices {
-			legs = append(legs, leg{PrincipalAccount(claim, inv.InvoiceNumber), inv.Amount})
+			legs = append(legs, on(acctPrincipal, inv.InvoiceNumber, inv.Amount))
 		}
 		for _, c := range e.Charges {
-			legs = append(legs, leg{chargeAccount(claim, c.Type), c.Amount})
+			legs = append(legs, on(chargeAccount(c.Type), "", c.Amount))
 		}
-		return movement(legs, AccountPlaced, Debit, e.Currency, date)
+		return movement{legs, acctPlaced, Debit, e.Currency}
 	case DebitAdded:
-		return movement([]leg{{chargeAccount(claim, e.Type), e.Amount}}, AccountPlaced, Debit, e.Currency, date)
+		return movement{[]leg{on(chargeAccount(e.Type), "", e.Amount)}, acctPlaced, Debit, e.Currency}
 	case PaymentReceived:
-		return movement(paymentLegs(claim, e.Allocations, e.Split, ""), collectedBy(e.ReceivedBy), Credit, e.Currency, date)
+		return movement{paymentLegs(e.Allocations, e.Split, ""), collectedBy(e.ReceivedBy), Credit, e.Currency}
 	case PaymentReversed:
-		return movement(paymentLegs(claim, e.Allocations, e.Split, e.ReturnedTo), collectedBy(e.ReceivedBy), Debit, e.Currency, date)
+		return movement{paymentLegs(e.Allocations, e.Split, e.ReturnedTo), collectedBy(e.ReceivedBy), Debit, e.Currency}
 	case CreditWaiverIssued:
-		return movement([]leg{{PrincipalAccount(claim, e.InvoiceNumber), e.Amount}}, AccountWaived, Credit, e.Currency, date)
+		return movement{[]leg{on(acctPrincipal, e.InvoiceNumber, e.Amount)}, acctWaived, Credit, e.Currency}
 	case CreditWaiverCancelled:
-		return movement([]leg{{takenBackTo(claim, e.InvoiceNumber, e.ReturnedTo), e.Amount}}, AccountWaived, Debit, e.Currency, date)
+		return movement{[]leg{takenBack(on(acctPrincipal, e.InvoiceNumber, e.Amount), e.ReturnedTo)}, acctWaived, Debit, e.Currency}
 	case PlacementWrittenOff:
-		return movement(paymentLegs(claim, e.Allocations, e.Charges, ""), AccountWrittenOff, Credit, e.Currency, date)
+		return movement{paymentLegs(e.Allocations, e.Charges, ""), acctWrittenOff, Credit, e.Currency}
 	case AccountingDocumentIssued:
 		if e.Type != DocCancellation || e.OriginalType != "" { // only a recall's; a reversal's CANCELLATION is its PaymentReversed
-			return nil
+			return movement{}
 		}
 		legs := make([]leg, 0, len(e.LineItems))
 		for _, l := range e.LineItems {
-			account := PrincipalAccount(claim, l.InvoiceNumber)
 			if l.AllocateTo == AllocateCosts || l.AllocateTo == AllocateInterests {
-				account = chargeAccount(claim, l.AllocateTo)
+				legs = append(legs, on(chargeAccount(l.AllocateTo), "", l.Amount.Neg()))
+				continue
 			}
-			legs = append(legs, leg{account, l.Amount.Neg()})
+			legs = append(legs, on(acctPrincipal, l.InvoiceNumber, l.Amount.Neg()))
 		}
-		return movement(legs, AccountRecalled, Credit, e.Currency, date)
+		return movement{legs, acctRecalled, Credit, e.Currency}
 	case EmailSequenceStarted, CallScheduled, CallDialed, CallCompleted, PlacementRecalled, SequencesPaused, CallsCancelled,
 		OutcomeScoreSnapshotted, PlacementPaid, RecallRejected, PlacementPaused, PlacementResumed, PlacementReopened, DebtorContactChanged:
-		return nil
+		return movement{}
 	default:
 		panic(noRule("Postings", e))
 	}
-}
-
-// leg is an amount moved on one of a claim's own accounts.
-type leg struct {
-	account string
-	amount  decimal.Decimal
 }
 
 // paymentLegs are the claim's accounts a payment (or its reversal, or a
@@ -243,17 +333,17 @@ type leg struct {
 // costs, interests and overpayment by its split. On a closed claim
 // (returnedTo) what is taken back of the principal, costs and interests goes
 // to the bucket that closed it.
-func paymentLegs(claim string, allocs []Allocation, split *Split, returnedTo string) []leg {
+func paymentLegs(allocs []Allocation, split *Split, returnedTo string) []leg {
+	if len(allocs) == 0 && split == nil {
+		return nil
+	}
 	legs := make([]leg, 0, len(allocs)+3)
 	for _, a := range allocs {
-		legs = append(legs, leg{takenBackTo(claim, a.InvoiceNumber, returnedTo), a.Amount})
+		legs = append(legs, takenBack(on(acctPrincipal, a.InvoiceNumber, a.Amount), returnedTo))
 	}
 	if split != nil {
-		costs, interests := CostsAccount(claim), InterestsAccount(claim)
-		if returnedTo != "" {
-			costs, interests = takenBackTo(claim, "", returnedTo), takenBackTo(claim, "", returnedTo)
-		}
-		for _, l := range []leg{{costs, split.Costs}, {interests, split.Interests}, {OverpaymentAccount(claim), split.Overpaid}} {
+		for _, l := range []leg{takenBack(on(acctCosts, "", split.Costs), returnedTo), takenBack(on(acctInterests, "", split.Interests), returnedTo),
+			on(acctOverpayment, "", split.Overpaid)} {
 			if l.amount.IsPositive() {
 				legs = append(legs, l)
 			}
@@ -262,45 +352,40 @@ func paymentLegs(claim string, allocs []Allocation, split *Split, returnedTo str
 	return legs
 }
 
-// takenBackTo is where money taken back on an invoice goes: its principal,
+// takenBack is where money taken back on a receivable goes: the receivable,
 // or on a closed claim the bucket that closed it (returnedTo).
-func takenBackTo(claim, invoice, returnedTo string) string {
+func takenBack(l leg, returnedTo string) leg {
 	switch returnedTo {
 	case ReturnedToRecalled:
-		return AccountRecalled
+		l.account = acctRecalled
 	case ReturnedToWrittenOff:
-		return AccountWrittenOff
+		l.account = acctWrittenOff
 	}
-	return PrincipalAccount(claim, invoice)
+	return l
 }
 
 // collectedBy is the account of who received a payment: the creditor, or
 // the agency, which then owes it to the creditor.
-func collectedBy(receivedBy string) string {
+func collectedBy(receivedBy string) account {
 	if receivedBy == ReceivedByAgency {
-		return AccountAgencyPayable
+		return acctAgencyPayable
 	}
-	return AccountCollected
+	return acctCollected
 }
 
-// movement is the postings of amounts leaving (side credit) or coming to
-// (debit) a claim's accounts, against counter, which takes the total on the
-// other side.
-func movement(legs []leg, counter, side, currency, date string) []Posting {
+// postings names the movement's legs on claim, dated date.
+func (m movement) postings(claim, date string) []Posting {
 	other := Debit
-	if side == Debit {
+	if m.side == Debit {
 		other = Credit
 	}
-	var out []Posting
+	out := make([]Posting, 0, len(m.legs)+1)
 	total := decimal.Zero
-	for _, l := range legs {
-		out = append(out, posting(l.account, side, l.amount, currency, date))
+	for _, l := range m.legs {
+		out = append(out, posting(l.account.name(claim, l.invoice), m.side, l.amount, m.currency, date))
 		total = total.Add(l.amount)
 	}
-	if len(out) == 0 {
-		return nil
-	}
-	return append(out, posting(counter, other, total, currency, date))
+	return append(out, posting(m.counter.name(claim, ""), other, total, m.currency, date))
 }
 
 func posting(account, side string, amount decimal.Decimal, currency, date string) Posting {

@@ -24,7 +24,11 @@ import (
 // written-off claims), recalls and write-offs, decided by domain.Decide and
 // folded by domain.Evolve. After every step: each event's postings balance;
 // the trial balance is zero; the claim conserves its money; and every figure
-// the placement resource shows (projections.Render) is its account balance.
+// the placement resource shows (projections.Render, which reads the claim's
+// Books) is its account balance summed here from domain.Postings: each
+// invoice's openAmount its principal, its paid, waived, recalled and
+// written-off amounts its principal's postings analysed by counter-account,
+// recoveredAmount their paid sum, feeAmount creditor/fees (and agency/fees).
 
 const propertyRuns = 200
 
@@ -51,15 +55,17 @@ func TestMoneyProperty(t *testing.T) {
 }
 
 // TestMoneyPropertyCatchesAMutatedRule breaks one event's posting rule at a
-// time (domain.MutatePostingRule) and requires the property to fail on the
-// event whose rule broke. Decide checks a decision's postings with the rule
+// time (domain.MutatePostingRule, domain.MutateFeeRule for the fee's) and
+// requires the property to fail on the event whose rule broke. Decide checks a decision's postings with the rule
 // it has, so each mutation surfaces as Decide refusing a command it must
 // accept (the property requires it never does), naming the account at fault.
 func TestMoneyPropertyCatchesAMutatedRule(t *testing.T) {
 	type rule = func(string, domain.Event, time.Time) []domain.Posting
+	type feeRule = func(domain.Placement, domain.Event, time.Time) []domain.Posting
 	cases := map[string]struct {
-		mutate func(claim string, e domain.Event, bookedAt time.Time, original rule) []domain.Posting
-		want   string // in the failure
+		mutate    func(claim string, e domain.Event, bookedAt time.Time, original rule) []domain.Posting
+		mutateFee func(before domain.Placement, e domain.Event, bookedAt time.Time, original feeRule) []domain.Posting
+		want      []string // in the failure
 	}{
 		"a write-off leaves the costs and interests it takes off open": {
 			mutate: func(claim string, e domain.Event, bookedAt time.Time, original rule) []domain.Posting {
@@ -69,7 +75,7 @@ func TestMoneyPropertyCatchesAMutatedRule(t *testing.T) {
 				}
 				return original(claim, e, bookedAt)
 			},
-			want: "WriteOff",
+			want: []string{"WriteOff", "conservation"},
 		},
 		"an agency payment is posted as collected by the creditor": {
 			mutate: func(claim string, e domain.Event, bookedAt time.Time, original rule) []domain.Posting {
@@ -79,7 +85,7 @@ func TestMoneyPropertyCatchesAMutatedRule(t *testing.T) {
 				}
 				return original(claim, e, bookedAt)
 			},
-			want: "ReceiveAgencyPayment",
+			want: []string{"ReceiveAgencyPayment", "conservation"},
 		},
 		"a payment's overpayment is not posted": {
 			mutate: func(claim string, e domain.Event, bookedAt time.Time, original rule) []domain.Posting {
@@ -91,19 +97,36 @@ func TestMoneyPropertyCatchesAMutatedRule(t *testing.T) {
 				}
 				return original(claim, e, bookedAt)
 			},
-			want: "Payment{PaymentNumber", // the first payment beyond what was open (on either route)
+			want: []string{"Payment{PaymentNumber", "conservation"}, // the first payment beyond what was open (on either route)
+		},
+		"a reversal leaves the fee as it was": {
+			mutateFee: func(before domain.Placement, e domain.Event, bookedAt time.Time, original feeRule) []domain.Posting {
+				if _, ok := e.(domain.PaymentReversed); ok {
+					return nil
+				}
+				return original(before, e, bookedAt)
+			},
+			want: []string{"CancelDocument{ReferenceNumber:A-", "the postings move agency/fees by 0"}, // the first reversal, of an agency payment
+
 		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			domain.MutatePostingRule(t, tc.mutate)
+			if tc.mutate != nil {
+				domain.MutatePostingRule(t, tc.mutate)
+			}
+			if tc.mutateFee != nil {
+				domain.MutateFeeRule(t, tc.mutateFee)
+			}
 			rng := rand.New(rand.NewPCG(21, 13))
 			failed := ""
 			for run := 0; run < propertyRuns && failed == ""; run++ {
 				failed = runMoneyProperty(rng, currencies[run%len(currencies)], run, map[string]int{})
 			}
 			require.NotEmpty(t, failed, "the property must catch the mutation")
-			assert.Contains(t, failed, tc.want)
+			for _, want := range tc.want {
+				assert.Contains(t, failed, want)
+			}
 			assert.Contains(t, failed, "Decide refused its own decision")
 			t.Logf("caught: %s", failed)
 		})
@@ -118,6 +141,7 @@ type world struct {
 	at       time.Time
 	p        domain.Placement
 	balance  map[string]int64
+	invoices map[string]*subLedger // by principal account: its postings analysed by counter-account
 	payments []string
 	waivers  []string
 	n        int
@@ -125,7 +149,7 @@ type world struct {
 }
 
 func runMoneyProperty(rng *rand.Rand, cur string, run int, seen map[string]int) string {
-	w := &world{rng: rng, cur: cur, at: t0, balance: map[string]int64{}, seen: seen}
+	w := &world{rng: rng, cur: cur, at: t0, balance: map[string]int64{}, invoices: map[string]*subLedger{}, seen: seen}
 	if problem := w.step(w.handover(run)); problem != "" || !w.p.Exists() {
 		return fmt.Sprintf("handover: %s%v", problem, domain.Decide(domain.Placement{}, w.handover(run)).Err)
 	}
@@ -257,6 +281,7 @@ func (w *world) step(c domain.Command) string {
 		for _, q := range ps {
 			w.balance[q.Account] += q.Signed()
 		}
+		w.analyse(e, ps)
 		switch e := e.(type) {
 		case domain.PaymentReceived:
 			w.payments = append(w.payments, e.PaymentNumber)
@@ -331,8 +356,79 @@ func (w *world) conserved() string {
 	return ""
 }
 
+// subLedger is an invoice's principal postings analysed by the
+// counter-account of their event: what was paid (to the creditor or the
+// agency), waived, recalled and written off of it.
+type subLedger struct{ paid, waived, recalled, writtenOff int64 }
+
+// bucket is the sub-ledger's figure of a counter-account; nil for
+// creditor/placed.
+func (s *subLedger) bucket(counter string) *int64 {
+	switch counter {
+	case domain.AccountCollected, domain.AccountAgencyPayable:
+		return &s.paid
+	case domain.AccountWaived:
+		return &s.waived
+	case domain.AccountRecalled:
+		return &s.recalled
+	case domain.AccountWrittenOff:
+		return &s.writtenOff
+	}
+	return nil
+}
+
+// analyse adds an event's principal postings to the invoices' sub-ledgers,
+// from the postings alone but for one thing: money taken back on a closed
+// claim is posted from the bucket that closed it (creditor/recalled,
+// creditor/written-off) to the counter-account, on no principal, so the
+// invoice such a posting concerns is the event's allocation at its
+// position (its legs come first, in allocation order). An event's
+// counter-account is its last posting but the fee's.
+func (w *world) analyse(e domain.Event, ps []domain.Posting) {
+	var legs []domain.Posting
+	for _, q := range ps {
+		if q.Account != domain.AccountFees && q.Account != domain.AccountAgencyFees {
+			legs = append(legs, q)
+		}
+	}
+	if len(legs) == 0 {
+		return
+	}
+	counter := legs[len(legs)-1].Account
+	legs = legs[:len(legs)-1]
+	var takenBack []string
+	switch e := e.(type) {
+	case domain.PaymentReversed:
+		for _, a := range e.Allocations {
+			takenBack = append(takenBack, a.InvoiceNumber)
+		}
+	case domain.CreditWaiverCancelled:
+		takenBack = []string{e.InvoiceNumber}
+	}
+	ledger := func(account string) *subLedger {
+		if w.invoices[account] == nil {
+			w.invoices[account] = &subLedger{}
+		}
+		return w.invoices[account]
+	}
+	for i, q := range legs {
+		s := q.Signed()
+		switch {
+		case strings.Contains(q.Account, "/principal/"):
+			if b := ledger(q.Account).bucket(counter); b != nil {
+				*b -= s
+			}
+		case (q.Account == domain.AccountRecalled || q.Account == domain.AccountWrittenOff) && i < len(takenBack):
+			l := ledger(domain.PrincipalAccount(w.p.ClaimNumber, takenBack[i]))
+			*l.bucket(counter) -= s
+			*l.bucket(q.Account) += s
+		}
+	}
+}
+
 // figures checks each figure of the placement resource against its
-// account's balance.
+// account's balance, and each invoice's against its principal's
+// sub-ledger.
 func (w *world) figures() string {
 	v := projections.Render(w.p, w.p.Version)
 	claim := w.p.ClaimNumber
@@ -344,7 +440,7 @@ func (w *world) figures() string {
 		}
 		return *s
 	}
-	principal := int64(0)
+	principal, paid := int64(0), int64(0)
 	var problems []string
 	check := func(figure, shown string, balance int64) {
 		if shown != money(balance) {
@@ -352,20 +448,27 @@ func (w *world) figures() string {
 		}
 	}
 	for i, inv := range w.p.Invoices {
-		acct := b(domain.PrincipalAccount(claim, inv.InvoiceNumber))
-		principal += acct
-		if w.p.Status != domain.StatusRecalled { // see recalledOutstanding
-			check("invoice "+inv.InvoiceNumber+" openAmount", v.Invoices[i].OpenAmount, acct)
-		}
+		acct := domain.PrincipalAccount(claim, inv.InvoiceNumber)
+		principal += b(acct)
+		sub := w.invoices[acct]
+		paid += sub.paid
+		check("invoice "+inv.InvoiceNumber+" openAmount", v.Invoices[i].OpenAmount, b(acct))
+		check("invoice "+inv.InvoiceNumber+" paidAmount", v.Invoices[i].PaidAmount, sub.paid)
+		check("invoice "+inv.InvoiceNumber+" waivedAmount", v.Invoices[i].WaivedAmount, sub.waived)
+		check("invoice "+inv.InvoiceNumber+" recalledAmount", opt(v.Invoices[i].RecalledAmount), sub.recalled)
+		check("invoice "+inv.InvoiceNumber+" writtenOffAmount", opt(v.Invoices[i].WrittenOffAmount), sub.writtenOff)
 	}
 	if w.p.Status == domain.StatusRecalled {
-		check("a recalled claim's principal accounts", money(0), principal)
-	} else {
-		check("outstandingAmount", v.OutstandingAmount, principal)
+		check("a recalled claim's outstandingAmount", v.OutstandingAmount, 0)
 	}
+	check("outstandingAmount", v.OutstandingAmount, principal)
+	check("recoveredAmount", v.RecoveredAmount, paid)
 	check("waivedAmount", v.WaivedAmount, b(domain.AccountWaived))
 	check("agencyPaidAmount", opt(v.AgencyPaidAmount), b(domain.AccountAgencyPayable))
 	check("writtenOffAmount", opt(v.WrittenOffAmount), b(domain.AccountWrittenOff))
+	check("recalledAmount", opt(v.RecalledAmount), b(domain.AccountRecalled))
+	check("feeAmount", v.FeeAmount, b(domain.AccountFees))
+	check("feeAmount (agency/fees)", v.FeeAmount, -b(domain.AccountAgencyFees))
 	if v.ChargesView != nil {
 		check("costsOpenAmount", v.CostsOpenAmount, b(domain.CostsAccount(claim)))
 		check("interestsOpenAmount", v.InterestsOpenAmount, b(domain.InterestsAccount(claim)))

@@ -322,8 +322,8 @@ func (s *Server) claimCreditWaiver(c echo.Context) error {
 // ClaimInvoice is one invoice of a claim as the claims API shows it:
 // originalAmount is what was placed for collection (the handover's
 // remainingAmount), and originalAmount − waivedAmount − paidAmount −
-// writtenOffAmount = openAmount; invoicedAmount is the invoice's amount as invoiced, when the
-// handover gave it.
+// writtenOffAmount − recalledAmount = openAmount; invoicedAmount is the
+// invoice's amount as invoiced, when the handover gave it.
 type ClaimInvoice struct {
 	InvoiceNumber  string `json:"invoiceNumber"`
 	ContractNumber string `json:"contractNumber"`
@@ -335,8 +335,10 @@ type ClaimInvoice struct {
 	WaivedAmount   string `json:"waivedAmount"`
 	PaidAmount     string `json:"paidAmount"`
 	OpenAmount     string `json:"openAmount"`
-	// WrittenOffAmount is present when something of it was written off.
+	// WrittenOffAmount is present when something of it was written off,
+	// RecalledAmount when a recall took something of it.
 	WrittenOffAmount *string `json:"writtenOffAmount,omitempty"`
+	RecalledAmount   *string `json:"recalledAmount,omitempty"`
 }
 
 // Claim is a claim as the claims API shows it.
@@ -355,6 +357,7 @@ type Claim struct {
 	// As the placement's: each present only when not zero.
 	AgencyPaidAmount *string        `json:"agencyPaidAmount,omitempty"`
 	WrittenOffAmount *string        `json:"writtenOffAmount,omitempty"`
+	RecalledAmount   *string        `json:"recalledAmount,omitempty"`
 	ResolvedAt       *time.Time     `json:"resolvedAt"`
 	InvoiceCount     int            `json:"invoiceCount"`
 	Invoices         []ClaimInvoice `json:"invoices"`
@@ -381,12 +384,13 @@ func claimFrom(p projections.PlacementResource) Claim {
 	cl := Claim{ClaimNumber: p.ClaimNumber, PlacementID: p.PlacementID, CustomerNumber: p.CustomerNumber, Status: p.Status,
 		Currency: p.Currency, FeeRate: p.FeeRate, OriginalAmount: p.OriginalAmount, WaivedAmount: p.WaivedAmount,
 		PaidAmount: p.RecoveredAmount, OpenAmount: p.OutstandingAmount, FeeAmount: p.FeeAmount, ResolvedAt: p.ResolvedAt,
-		AgencyPaidAmount: p.AgencyPaidAmount, WrittenOffAmount: p.WrittenOffAmount, InvoiceCount: len(p.Invoices), Invoices: make([]ClaimInvoice, len(p.Invoices)),
+		AgencyPaidAmount: p.AgencyPaidAmount, WrittenOffAmount: p.WrittenOffAmount, RecalledAmount: p.RecalledAmount, InvoiceCount: len(p.Invoices), Invoices: make([]ClaimInvoice, len(p.Invoices)),
 		Revision: p.Revision, ChargesView: p.ChargesView}
 	for i, inv := range p.Invoices {
 		cl.Invoices[i] = ClaimInvoice{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, InvoiceDate: inv.InvoiceDate,
 			DueDate: inv.DueDate, Currency: p.Currency, InvoicedAmount: inv.InvoicedAmount, OriginalAmount: inv.Amount,
-			WaivedAmount: inv.WaivedAmount, PaidAmount: inv.PaidAmount, OpenAmount: inv.OpenAmount, WrittenOffAmount: inv.WrittenOffAmount}
+			WaivedAmount: inv.WaivedAmount, PaidAmount: inv.PaidAmount, OpenAmount: inv.OpenAmount, WrittenOffAmount: inv.WrittenOffAmount,
+			RecalledAmount: inv.RecalledAmount}
 	}
 	return cl
 }

@@ -20,7 +20,7 @@ import (
 
 // claimFigure is a figure of the placement page's summary shown only when
 // the claim has it (costs, interests, an overpayment, what was paid to the
-// agency or written off), so claims without them read as before.
+// agency, written off or recalled), so claims without them read as before.
 type claimFigure struct {
 	ID, Name, Value string
 }
@@ -50,6 +50,9 @@ func claimFigures(pl projections.PlacementResource) []claimFigure {
 	}
 	if pl.WrittenOffAmount != nil {
 		add("written-off", "Written off", *pl.WrittenOffAmount)
+	}
+	if pl.RecalledAmount != nil {
+		add("recalled", "Recalled", *pl.RecalledAmount)
 	}
 	return out
 }

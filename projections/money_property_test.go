@@ -152,20 +152,29 @@ func TestMoneyFollowsTheEvents(t *testing.T) {
 				require.NoError(t, err)
 				require.True(t, found)
 				var got struct {
-					Recovered, Fee, Waived, Outstanding string
-					Invoices                            []struct{ InvoiceNumber, PaidAmount string }
+					Recovered, Fee, Waived, Outstanding, Status string
+					Recalled                                    *string
+					Invoices                                    []struct{ InvoiceNumber, PaidAmount string }
 				}
 				require.NoError(t, json.Unmarshal(raw, &struct {
-					Recovered   *string `json:"recoveredAmount"`
-					Fee         *string `json:"feeAmount"`
-					Waived      *string `json:"waivedAmount"`
-					Outstanding *string `json:"outstandingAmount"`
-					Invoices    any     `json:"invoices"`
-				}{&got.Recovered, &got.Fee, &got.Waived, &got.Outstanding, &got.Invoices}))
+					Recovered   *string  `json:"recoveredAmount"`
+					Fee         *string  `json:"feeAmount"`
+					Waived      *string  `json:"waivedAmount"`
+					Outstanding *string  `json:"outstandingAmount"`
+					Status      *string  `json:"status"`
+					Recalled    **string `json:"recalledAmount"`
+					Invoices    any      `json:"invoices"`
+				}{&got.Recovered, &got.Fee, &got.Waived, &got.Outstanding, &got.Status, &got.Recalled, &got.Invoices}))
 				require.Equal(t, money(recovered), got.Recovered, "%s: recovered = payments − reversals", p.claim)
 				require.Equal(t, money(fee), got.Fee, "%s: fee = recovered × %s, half-up", p.claim, p.rate)
 				require.Equal(t, money(s.waived), got.Waived, p.claim)
-				require.Equal(t, money(original.Sub(s.waived).Sub(recovered)), got.Outstanding, p.claim)
+				if got.Status == string(domain.StatusRecalled) { // the recall took what was open: the principal accounts are empty
+					require.Equal(t, money(decimal.Zero), got.Outstanding, p.claim)
+					require.NotNil(t, got.Recalled, p.claim)
+					require.Equal(t, money(original.Sub(s.waived).Sub(recovered)), *got.Recalled, p.claim)
+				} else {
+					require.Equal(t, money(original.Sub(s.waived).Sub(recovered)), got.Outstanding, p.claim)
+				}
 				for _, inv := range got.Invoices {
 					require.Equal(t, money(perInvoice[inv.InvoiceNumber]), inv.PaidAmount, "%s invoice %s", p.claim, inv.InvoiceNumber)
 				}

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
 
 	"github.com/collections-ledger/ledger/domain"
 )
@@ -27,11 +26,13 @@ type PlacementResource struct {
 	FeeAmount         string        `json:"feeAmount"`
 	// AgencyPaidAmount is what the debtor paid to the agency (whatever it
 	// went to: principal, costs, interests or the overpayment),
-	// WrittenOffAmount what was written off (principal, costs and
-	// interests): each present only when not zero, so resources of
-	// placements without them read as before.
+	// WrittenOffAmount what was written off and RecalledAmount what a
+	// recall took back (principal, costs and interests; with what was
+	// taken back on the closed claim since): each present only when not
+	// zero, so resources of placements without them read as before.
 	AgencyPaidAmount *string        `json:"agencyPaidAmount,omitempty"`
 	WrittenOffAmount *string        `json:"writtenOffAmount,omitempty"`
+	RecalledAmount   *string        `json:"recalledAmount,omitempty"`
 	ResolvedAt       *time.Time     `json:"resolvedAt"`
 	OutcomeScore     *string        `json:"outcomeScore"`
 	Invoices         []InvoiceView  `json:"invoices"`
@@ -52,8 +53,9 @@ type InvoiceView struct {
 	PaidAmount     string `json:"paidAmount"`
 	OpenAmount     string `json:"openAmount"`
 	// WrittenOffAmount is present when something of the invoice was
-	// written off.
+	// written off, RecalledAmount when a recall took something of it.
 	WrittenOffAmount *string `json:"writtenOffAmount,omitempty"`
+	RecalledAmount   *string `json:"recalledAmount,omitempty"`
 	// From a claims-API handover.
 	InvoiceDate    string `json:"invoiceDate,omitempty"`
 	InvoicedAmount string `json:"invoicedAmount,omitempty"`
@@ -72,35 +74,45 @@ type CallView struct {
 	Outcome     string    `json:"outcome,omitempty"`
 }
 
-// Render renders a placement's state at a stream revision.
+// Render renders a placement's state at a stream revision. Every money
+// figure is a balance of the claim's accounts (p.Books, kept by the posting
+// rule; docs/API.md has the table), not the write side's folded figures:
+// outstandingAmount is what the principal accounts hold, so it is 0 on a
+// recalled claim, whose recall took what was open (recalledAmount).
 func Render(p domain.Placement, revision uint64) PlacementResource {
-	money := func(d decimal.Decimal) string { return domain.FormatMoney(d, p.Currency) }
+	money := func(m int64) string { return domain.FormatMoney(domain.MajorAmount(m, p.Currency), p.Currency) }
+	nonZero := func(m int64) *string {
+		if m == 0 {
+			return nil
+		}
+		s := money(m)
+		return &s
+	}
+	b := p.Books
+	principal := b.Principal()
 	v := PlacementResource{
 		PlacementID: p.ID, ClaimNumber: p.ClaimNumber, CustomerNumber: p.CustomerNumber, CreditorID: p.CreditorID,
 		Status: p.Status, Currency: p.Currency, FeeRate: p.FeeRate.StringFixed(max(2, -p.FeeRate.Exponent())),
-		OriginalAmount: money(p.Original), WaivedAmount: money(p.Waived), RecoveredAmount: money(p.Recovered),
-		OutstandingAmount: money(p.Outstanding()), FeeAmount: money(p.Fee), ResolvedAt: p.ResolvedAt,
+		OriginalAmount: money(principal.Placed), WaivedAmount: money(b.Waived), RecoveredAmount: money(principal.Paid),
+		OutstandingAmount: money(principal.Open()), FeeAmount: money(b.Fees), ResolvedAt: p.ResolvedAt,
+		AgencyPaidAmount: nonZero(b.AgencyPayable), WrittenOffAmount: nonZero(b.WrittenOff), RecalledAmount: nonZero(b.Recalled),
 		Invoices: make([]InvoiceView, len(p.Invoices)), EmailSequences: make([]SequenceView, len(p.Sequences)),
 		Calls: make([]CallView, len(p.Calls)), PlacedAt: p.OpenedAt, Revision: revision, ChargesView: renderCharges(p),
 	}
-	nonZero := func(d decimal.Decimal) *string {
-		if d.IsZero() {
-			return nil
-		}
-		m := money(d)
-		return &m
-	}
-	v.AgencyPaidAmount, v.WrittenOffAmount = nonZero(p.AgencyPaid), nonZero(p.TotalWrittenOff())
 	if p.OutcomeScore != nil {
 		s := p.OutcomeScore.StringFixed(4)
 		v.OutcomeScore = &s
 	}
 	for i, inv := range p.Invoices {
+		var r domain.Receivable
+		if i < len(b.Invoices) {
+			r = b.Invoices[i]
+		}
 		v.Invoices[i] = InvoiceView{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, DueDate: inv.DueDate,
-			Amount: money(inv.Amount), WaivedAmount: money(inv.Waived), PaidAmount: money(inv.Paid), OpenAmount: money(inv.Open),
-			InvoiceDate: inv.InvoiceDate, WrittenOffAmount: nonZero(inv.WrittenOff)}
+			Amount: money(r.Placed), WaivedAmount: money(r.Waived), PaidAmount: money(r.Paid), OpenAmount: money(r.Open()),
+			InvoiceDate: inv.InvoiceDate, WrittenOffAmount: nonZero(r.WrittenOff), RecalledAmount: nonZero(r.Recalled)}
 		if inv.InvoicedAmount != nil {
-			v.Invoices[i].InvoicedAmount = money(*inv.InvoicedAmount)
+			v.Invoices[i].InvoicedAmount = domain.FormatMoney(*inv.InvoicedAmount, p.Currency)
 		}
 	}
 	for i, s := range p.Sequences {

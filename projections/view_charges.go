@@ -1,8 +1,6 @@
 package projections
 
 import (
-	"github.com/shopspring/decimal"
-
 	"github.com/collections-ledger/ledger/domain"
 )
 
@@ -28,16 +26,18 @@ type ChargeView struct {
 }
 
 // renderCharges is p's ChargesView; nil when it never had charges or an
-// overpayment.
+// overpayment. Its amounts are the balances of the claim's costs, interests
+// and overpayment accounts (p.Books); the list is the charges' own data.
 func renderCharges(p domain.Placement) *ChargesView {
 	if p.Charges == nil {
 		return nil
 	}
-	money := func(d decimal.Decimal) string { return domain.FormatMoney(d, p.Currency) }
-	v := &ChargesView{CostsAmount: money(p.CostsCharged()), CostsOpenAmount: money(p.CostsOpen()), InterestsAmount: money(p.InterestsCharged()),
-		InterestsOpenAmount: money(p.InterestsOpen()), OverpaidAmount: money(p.Overpaid()), Charges: []ChargeView{}}
+	money := func(m int64) string { return domain.FormatMoney(domain.MajorAmount(m, p.Currency), p.Currency) }
+	b := p.Books
+	v := &ChargesView{CostsAmount: money(b.Costs.Placed), CostsOpenAmount: money(b.Costs.Open()), InterestsAmount: money(b.Interests.Placed),
+		InterestsOpenAmount: money(b.Interests.Open()), OverpaidAmount: money(b.Overpaid()), Charges: []ChargeView{}}
 	for _, c := range p.Charges.Charges {
-		v.Charges = append(v.Charges, ChargeView{Type: c.Type, Number: c.Number, Amount: money(c.Amount), Date: c.Date, Description: c.Description})
+		v.Charges = append(v.Charges, ChargeView{Type: c.Type, Number: c.Number, Amount: domain.FormatMoney(c.Amount, p.Currency), Date: c.Date, Description: c.Description})
 	}
 	return v
 }

@@ -26,8 +26,10 @@ import (
 // needs (the waiver's invoice, amount and document), and reconciliation
 // entries and placement states what agency payments and write-offs add.
 // 9: reconciliation entries carry their postings' account movements.
-// 10: remittances (tables u, z, a; their postings in t).
-const Version = 10
+// 10: remittances (tables u, z, a; their postings in t). 11: placement
+// states keep the claim's Books (the balances its figures are read from),
+// which a state or snapshot built before them lacks.
+const Version = 11
 
 // Views is an instance's local store of read models: a Pebble database of
 // its own, beside the event store (or, with KurrentDB, on each instance).

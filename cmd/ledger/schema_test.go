@@ -24,7 +24,9 @@ import (
 // it, and the views rebuilt from it answer every read exactly as the ledger
 // that wrote it did (testdata/store-v2.golden): every member it answered is
 // there with the same value (members added since, such as an invoice's
-// paidAmount, are allowed; feed items have none).
+// paidAmount, are allowed; feed items have none). The recalled claims'
+// outstanding and open amounts in the golden files are 0.00 since they are
+// account balances (testdata/store-v2.md says why).
 func TestStoreWrittenWithMetadataSchema1(t *testing.T) {
 	dir := storetest.CopyStoreFiles(t, filepath.Join("..", "..", "testdata", "store-v2"))
 	noEnv := func(string) string { return "" }
