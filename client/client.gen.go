@@ -397,12 +397,15 @@ type Claim struct {
 	OverpaidAmount *string `json:"overpaidAmount,omitempty"`
 
 	// PaidAmount The placement's recoveredAmount.
-	PaidAmount   string             `json:"paidAmount"`
-	PlacementId  openapi_types.UUID `json:"placementId"`
-	ResolvedAt   *time.Time         `json:"resolvedAt"`
-	Revision     int                `json:"revision"`
-	Status       ClaimStatus        `json:"status"`
-	WaivedAmount string             `json:"waivedAmount"`
+	PaidAmount  string             `json:"paidAmount"`
+	PlacementId openapi_types.UUID `json:"placementId"`
+
+	// RecalledAmount The placement's recalledAmount; present only when not zero.
+	RecalledAmount *string     `json:"recalledAmount,omitempty"`
+	ResolvedAt     *time.Time  `json:"resolvedAt"`
+	Revision       int         `json:"revision"`
+	Status         ClaimStatus `json:"status"`
+	WaivedAmount   string      `json:"waivedAmount"`
 
 	// WrittenOffAmount The placement's writtenOffAmount; present only when not zero.
 	WrittenOffAmount *string `json:"writtenOffAmount,omitempty"`
@@ -476,15 +479,18 @@ type ClaimInvoice struct {
 	// InvoicedAmount The invoice's amount as invoiced (the handover's originalAmount), when given.
 	InvoicedAmount *string `json:"invoicedAmount,omitempty"`
 
-	// OpenAmount originalAmount − waivedAmount − paidAmount − writtenOffAmount.
+	// OpenAmount originalAmount − waivedAmount − paidAmount − writtenOffAmount − recalledAmount.
 	OpenAmount string `json:"openAmount"`
 
 	// OriginalAmount What was placed for collection (the handover's remainingAmount).
 	OriginalAmount string `json:"originalAmount"`
 
 	// PaidAmount Net of reversals.
-	PaidAmount   string `json:"paidAmount"`
-	WaivedAmount string `json:"waivedAmount"`
+	PaidAmount string `json:"paidAmount"`
+
+	// RecalledAmount Recalled of this invoice; present only when not zero.
+	RecalledAmount *string `json:"recalledAmount,omitempty"`
+	WaivedAmount   string  `json:"waivedAmount"`
 
 	// WrittenOffAmount Written off on this invoice; present only when not zero.
 	WrittenOffAmount *string `json:"writtenOffAmount,omitempty"`
@@ -772,6 +778,8 @@ type Placement struct {
 		SequenceId openapi_types.UUID            `json:"sequenceId"`
 		Status     PlacementEmailSequencesStatus `json:"status"`
 	} `json:"emailSequences"`
+
+	// FeeAmount The balance of creditor/fees for the claim.
 	FeeAmount string `json:"feeAmount"`
 	FeeRate   string `json:"feeRate"`
 
@@ -792,29 +800,37 @@ type Placement struct {
 		// InvoicedAmount From a claims-API handover: the amount as invoiced.
 		InvoicedAmount *string `json:"invoicedAmount,omitempty"`
 
-		// OpenAmount amount − waivedAmount − paidAmount − writtenOffAmount.
+		// OpenAmount The invoice's principal account: amount − waivedAmount − paidAmount − writtenOffAmount − recalledAmount.
 		OpenAmount string `json:"openAmount"`
 
 		// PaidAmount Paid on this invoice, net of reversals.
-		PaidAmount   string `json:"paidAmount"`
-		WaivedAmount string `json:"waivedAmount"`
+		PaidAmount string `json:"paidAmount"`
+
+		// RecalledAmount What a recall took of this invoice (and what was taken back on it since); present only when not zero.
+		RecalledAmount *string `json:"recalledAmount,omitempty"`
+		WaivedAmount   string  `json:"waivedAmount"`
 
 		// WrittenOffAmount Written off on this invoice; present only when not zero.
 		WrittenOffAmount *string `json:"writtenOffAmount,omitempty"`
 	} `json:"invoices"`
-	OriginalAmount    string  `json:"originalAmount"`
-	OutcomeScore      *string `json:"outcomeScore"`
-	OutstandingAmount string  `json:"outstandingAmount"`
+	OriginalAmount string  `json:"originalAmount"`
+	OutcomeScore   *string `json:"outcomeScore"`
+
+	// OutstandingAmount The principal still open: the sum of the invoices' principal accounts. 0 on a recalled claim, whose recall took what was open (recalledAmount).
+	OutstandingAmount string `json:"outstandingAmount"`
 
 	// OverpaidAmount What claims-API payments brought beyond everything open (principal, costs, interests); kept, never refused.
-	OverpaidAmount  *string            `json:"overpaidAmount,omitempty"`
-	PlacedAt        time.Time          `json:"placedAt"`
-	PlacementId     openapi_types.UUID `json:"placementId"`
-	RecoveredAmount string             `json:"recoveredAmount"`
-	ResolvedAt      *time.Time         `json:"resolvedAt"`
-	Revision        int                `json:"revision"`
-	Status          PlacementStatus    `json:"status"`
-	WaivedAmount    string             `json:"waivedAmount"`
+	OverpaidAmount *string            `json:"overpaidAmount,omitempty"`
+	PlacedAt       time.Time          `json:"placedAt"`
+	PlacementId    openapi_types.UUID `json:"placementId"`
+
+	// RecalledAmount What a recall took back (principal, costs, interests), with what was taken back on the recalled claim since (reversals, waiver cancellations): the claim's balance of creditor/recalled; present only when not zero.
+	RecalledAmount  *string         `json:"recalledAmount,omitempty"`
+	RecoveredAmount string          `json:"recoveredAmount"`
+	ResolvedAt      *time.Time      `json:"resolvedAt"`
+	Revision        int             `json:"revision"`
+	Status          PlacementStatus `json:"status"`
+	WaivedAmount    string          `json:"waivedAmount"`
 
 	// WrittenOffAmount Written off; present only when not zero.
 	WrittenOffAmount *string `json:"writtenOffAmount,omitempty"`
@@ -959,6 +975,38 @@ type ReconciliationAmounts struct {
 	WrittenOff *string `json:"writtenOff,omitempty"`
 }
 
+// Remittance defines model for Remittance.
+type Remittance struct {
+	// Amount collected − fees; what the creditor was paid
+	Amount     decimal.Decimal `json:"amount"`
+	Collected  decimal.Decimal `json:"collected"`
+	CreditorId string          `json:"creditorId"`
+	Currency   string          `json:"currency"`
+	Documents  []struct {
+		ClaimNumber string `json:"claimNumber"`
+
+		// Collected What it moved agency/payable by (negative for a reversal)
+		Collected decimal.Decimal `json:"collected"`
+
+		// DocumentNumber Its accounting document
+		DocumentNumber string `json:"documentNumber"`
+
+		// Fee The change of the claim's fee it caused
+		Fee decimal.Decimal `json:"fee"`
+
+		// Position The log position of the payment or reversal
+		Position  int64              `json:"position"`
+		ValueDate openapi_types.Date `json:"valueDate"`
+	} `json:"documents"`
+	Fees     decimal.Decimal `json:"fees"`
+	IssuedAt time.Time       `json:"issuedAt"`
+
+	// Position The remittance's log position
+	Position         int64              `json:"position"`
+	RemittanceNumber string             `json:"remittanceNumber"`
+	To               openapi_types.Date `json:"to"`
+}
+
 // ReversalRequest defines model for ReversalRequest.
 type ReversalRequest struct {
 	// Date The reversal's value date (YYYY-MM-DD): today (UTC) when absent; after today is 422 future_value_date naming date. The reversal's document is dated with it (bookedAt is when it was booked).
@@ -1054,6 +1102,16 @@ type TooManyRequests = Problem
 
 // Unavailable defines model for Unavailable.
 type Unavailable = Problem
+
+// IssueRemittanceJSONBody defines parameters for IssueRemittance.
+type IssueRemittanceJSONBody struct {
+	CreditorId       string `json:"creditorId"`
+	Currency         string `json:"currency"`
+	RemittanceNumber string `json:"remittanceNumber"`
+
+	// To The last value date settled, YYYY-MM-DD, not after today (UTC)
+	To openapi_types.Date `json:"to"`
+}
 
 // HandOverClaimParams defines parameters for HandOverClaim.
 type HandOverClaimParams struct {
@@ -1563,6 +1621,18 @@ type GetReconciliationParams struct {
 // GetReconciliationParamsBasis defines parameters for GetReconciliation.
 type GetReconciliationParamsBasis string
 
+// GetRemittancesParams defines parameters for GetRemittances.
+type GetRemittancesParams struct {
+	// CreditorId The agency's choice of creditor
+	CreditorId *string `form:"creditorId,omitempty" json:"creditorId,omitempty"`
+
+	// RemittanceNumber Only this remittance (needs a creditor)
+	RemittanceNumber *string `form:"remittanceNumber,omitempty" json:"remittanceNumber,omitempty"`
+
+	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position (a command's Ledger-Position). A position beyond the log's head is 400 invalid_query at once.
+	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
+}
+
 // GetTrialBalanceParams defines parameters for GetTrialBalance.
 type GetTrialBalanceParams struct {
 	// Currency An ISO 4217 code the ledger accepts: only that currency (400 invalid_query otherwise)
@@ -1616,6 +1686,9 @@ type SetWebhookJSONBody struct {
 	// Url https (http only where private targets are allowed, in development)
 	Url string `json:"url"`
 }
+
+// IssueRemittanceJSONRequestBody defines body for IssueRemittance for application/json ContentType.
+type IssueRemittanceJSONRequestBody IssueRemittanceJSONBody
 
 // HandOverClaimJSONRequestBody defines body for HandOverClaim for application/json ContentType.
 type HandOverClaimJSONRequestBody = ClaimHandover
@@ -2051,6 +2124,11 @@ type ClientInterface interface {
 	// VerifyLedger request
 	VerifyLedger(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// IssueRemittanceWithBody request with any body
+	IssueRemittanceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	IssueRemittance(ctx context.Context, body IssueRemittanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// HandOverClaimWithBody request with any body
 	HandOverClaimWithBody(ctx context.Context, params *HandOverClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -2193,6 +2271,9 @@ type ClientInterface interface {
 	// GetReconciliation request
 	GetReconciliation(ctx context.Context, params *GetReconciliationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetRemittances request
+	GetRemittances(ctx context.Context, params *GetRemittancesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetTrialBalance request
 	GetTrialBalance(ctx context.Context, params *GetTrialBalanceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -2264,6 +2345,30 @@ func (c *Client) GetReadiness(ctx context.Context, reqEditors ...RequestEditorFn
 
 func (c *Client) VerifyLedger(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewVerifyLedgerRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+func (c *Client) IssueRemittanceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewIssueRemittanceRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+func (c *Client) IssueRemittance(ctx context.Context, body IssueRemittanceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewIssueRemittanceRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2934,6 +3039,18 @@ func (c *Client) GetReconciliation(ctx context.Context, params *GetReconciliatio
 	return c.Client.Do(req)
 }
 
+func (c *Client) GetRemittances(ctx context.Context, params *GetRemittancesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRemittancesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 func (c *Client) GetTrialBalance(ctx context.Context, params *GetTrialBalanceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetTrialBalanceRequest(c.Server, params)
 	if err != nil {
@@ -3149,6 +3266,46 @@ func NewVerifyLedgerRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewIssueRemittanceRequest calls the generic IssueRemittance builder with application/json body
+func NewIssueRemittanceRequest(server string, body IssueRemittanceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewIssueRemittanceRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewIssueRemittanceRequestWithBody generates requests for IssueRemittance with any type of body
+func NewIssueRemittanceRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agency/remittances")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest("POST", queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -5667,6 +5824,87 @@ func NewGetReconciliationRequest(server string, params *GetReconciliationParams)
 	return req, nil
 }
 
+// NewGetRemittancesRequest generates requests for GetRemittances
+func NewGetRemittancesRequest(server string, params *GetRemittancesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/reports/remittances")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		queryValues := queryURL.Query()
+
+		if params.CreditorId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "creditorId", runtime.ParamLocationQuery, *params.CreditorId); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		if params.RemittanceNumber != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "remittanceNumber", runtime.ParamLocationQuery, *params.RemittanceNumber); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		if params.MinPosition != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "minPosition", runtime.ParamLocationQuery, *params.MinPosition); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		queryURL.RawQuery = queryValues.Encode()
+	}
+
+	req, err := http.NewRequest("GET", queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetTrialBalanceRequest generates requests for GetTrialBalance
 func NewGetTrialBalanceRequest(server string, params *GetTrialBalanceParams) (*http.Request, error) {
 	var err error
@@ -6094,6 +6332,11 @@ type ClientWithResponsesInterface interface {
 	// VerifyLedgerWithResponse request
 	VerifyLedgerWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*VerifyLedgerResponse, error)
 
+	// IssueRemittanceWithBodyWithResponse request with any body
+	IssueRemittanceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*IssueRemittanceResponse, error)
+
+	IssueRemittanceWithResponse(ctx context.Context, body IssueRemittanceJSONRequestBody, reqEditors ...RequestEditorFn) (*IssueRemittanceResponse, error)
+
 	// HandOverClaimWithBodyWithResponse request with any body
 	HandOverClaimWithBodyWithResponse(ctx context.Context, params *HandOverClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*HandOverClaimResponse, error)
 
@@ -6236,6 +6479,9 @@ type ClientWithResponsesInterface interface {
 	// GetReconciliationWithResponse request
 	GetReconciliationWithResponse(ctx context.Context, params *GetReconciliationParams, reqEditors ...RequestEditorFn) (*GetReconciliationResponse, error)
 
+	// GetRemittancesWithResponse request
+	GetRemittancesWithResponse(ctx context.Context, params *GetRemittancesParams, reqEditors ...RequestEditorFn) (*GetRemittancesResponse, error)
+
 	// GetTrialBalanceWithResponse request
 	GetTrialBalanceWithResponse(ctx context.Context, params *GetTrialBalanceParams, reqEditors ...RequestEditorFn) (*GetTrialBalanceResponse, error)
 
@@ -6370,6 +6616,39 @@ func (r VerifyLedgerResponse) Status() string {
 
 // StatusCode returns HTTPResponse.StatusCode
 func (r VerifyLedgerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+type IssueRemittanceResponse struct {
+	Body                      []byte
+	HTTPResponse              *http.Response
+	JSON200                   *Remittance
+	JSON201                   *Remittance
+	ApplicationproblemJSON400 *Problem
+	ApplicationproblemJSON401 *Problem
+	ApplicationproblemJSON403 *Problem
+	ApplicationproblemJSON404 *Problem
+	ApplicationproblemJSON409 *Problem
+	ApplicationproblemJSON413 *Problem
+	ApplicationproblemJSON415 *Problem
+	ApplicationproblemJSON422 *Problem
+	ApplicationproblemJSON429 *TooManyRequests
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// Status returns HTTPResponse.Status
+func (r IssueRemittanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r IssueRemittanceResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -7420,6 +7699,35 @@ func (r GetReconciliationResponse) StatusCode() int {
 	return 0
 }
 
+type GetRemittancesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	JSON200      *struct {
+		Remittances []Remittance `json:"remittances"`
+	}
+	ApplicationproblemJSON400 *Problem
+	ApplicationproblemJSON401 *Problem
+	ApplicationproblemJSON403 *Problem
+	ApplicationproblemJSON429 *TooManyRequests
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRemittancesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRemittancesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
 type GetTrialBalanceResponse struct {
 	Body                      []byte
 	HTTPResponse              *http.Response
@@ -7633,6 +7941,23 @@ func (c *ClientWithResponses) VerifyLedgerWithResponse(ctx context.Context, reqE
 		return nil, err
 	}
 	return ParseVerifyLedgerResponse(rsp)
+}
+
+// IssueRemittanceWithBodyWithResponse request with arbitrary body returning *IssueRemittanceResponse
+func (c *ClientWithResponses) IssueRemittanceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*IssueRemittanceResponse, error) {
+	rsp, err := c.IssueRemittanceWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseIssueRemittanceResponse(rsp)
+}
+
+func (c *ClientWithResponses) IssueRemittanceWithResponse(ctx context.Context, body IssueRemittanceJSONRequestBody, reqEditors ...RequestEditorFn) (*IssueRemittanceResponse, error) {
+	rsp, err := c.IssueRemittance(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseIssueRemittanceResponse(rsp)
 }
 
 // HandOverClaimWithBodyWithResponse request with arbitrary body returning *HandOverClaimResponse
@@ -8107,6 +8432,15 @@ func (c *ClientWithResponses) GetReconciliationWithResponse(ctx context.Context,
 	return ParseGetReconciliationResponse(rsp)
 }
 
+// GetRemittancesWithResponse request returning *GetRemittancesResponse
+func (c *ClientWithResponses) GetRemittancesWithResponse(ctx context.Context, params *GetRemittancesParams, reqEditors ...RequestEditorFn) (*GetRemittancesResponse, error) {
+	rsp, err := c.GetRemittances(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRemittancesResponse(rsp)
+}
+
 // GetTrialBalanceWithResponse request returning *GetTrialBalanceResponse
 func (c *ClientWithResponses) GetTrialBalanceWithResponse(ctx context.Context, params *GetTrialBalanceParams, reqEditors ...RequestEditorFn) (*GetTrialBalanceResponse, error) {
 	rsp, err := c.GetTrialBalance(ctx, params, reqEditors...)
@@ -8330,6 +8664,109 @@ func ParseVerifyLedgerResponse(rsp *http.Response) (*VerifyLedgerResponse, error
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseIssueRemittanceResponse parses an HTTP response from a IssueRemittanceWithResponse call
+func ParseIssueRemittanceResponse(rsp *http.Response) (*IssueRemittanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &IssueRemittanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Remittance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Remittance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -11238,6 +11675,72 @@ func ParseGetReconciliationResponse(rsp *http.Response) (*GetReconciliationRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/csv) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRemittancesResponse parses an HTTP response from a GetRemittancesWithResponse call
+func ParseGetRemittancesResponse(rsp *http.Response) (*GetRemittancesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRemittancesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Remittances []Remittance `json:"remittances"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
