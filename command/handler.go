@@ -111,7 +111,8 @@ type Handler struct {
 	// their revision, so a command need not re-read and decode its stream.
 	// It is only read and written under the placement's stream lock. A
 	// writer in another process shows up as a revision conflict on append,
-	// which evicts the entry and reloads.
+	// which evicts the entry and reloads; a command that would append
+	// nothing (a refusal) checks first that the stream has not moved on.
 	cacheMu sync.Mutex
 	cache   map[uuid.UUID]cachedPlacement
 	// owners caches claim reservations, which never change once written.
@@ -493,6 +494,11 @@ func (h *Handler) decideAndAppend(ctx context.Context, id uuid.UUID, req Request
 		return h.firstAnswer(ctx, id, dec.Repeat.Revision)
 	}
 	if len(dec.Events) == 0 {
+		if hit && !reload {
+			if err := h.stillLatest(ctx, id, c.rev); err != nil {
+				return Result{}, err
+			}
+		}
 		if dec.Err != nil {
 			return Result{}, dec.Err
 		}
@@ -516,6 +522,22 @@ func (h *Handler) decideAndAppend(ctx context.Context, id uuid.UUID, req Request
 	}
 	h.remember(id, entry)
 	return res, err
+}
+
+// stillLatest checks, before a refusal or an answer that appends nothing
+// is given from the cache, that no other process has written the placement
+// since revision rev (they share the store with KurrentDB or PostgreSQL):
+// eventstore.ErrConcurrency if one has, so that Execute reloads and decides
+// again. An append finds a stale cache by itself, by its expected revision.
+func (h *Handler) stillLatest(ctx context.Context, id uuid.UUID, rev uint64) error {
+	newer, err := h.store.ReadStream(ctx, journal.PlacementStream(id), rev+1, 1)
+	if err != nil {
+		return err
+	}
+	if len(newer) > 0 {
+		return eventstore.ErrConcurrency
+	}
+	return nil
 }
 
 // firstAnswer answers a command the domain recognised as a repeat (a payment

@@ -172,6 +172,43 @@ func TestCacheSeesOtherWriters(t *testing.T) {
 	assert.Equal(t, uint64(8), last.Revision)
 }
 
+// TestRefusalNotFromAStaleCache: a handler that cached a placement as
+// active does not refuse a command because of it once another process has
+// paused the placement: the automatic resume of a hold paused through
+// another instance happens (it was refused "not paused" for ever), and a
+// pause is refused for the placement as it is now.
+func TestRefusalNotFromAStaleCache(t *testing.T) {
+	s := mustStore(t)
+	h1 := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
+	h2 := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
+	res, err := h1.Place(context.Background(), req(), placeCmd("DE-STALE"))
+	require.NoError(t, err)
+	id := res.Placement.ID
+	exec := func(h *command.Handler, cmd func(at time.Time) domain.Command) (command.Result, error) {
+		return h.Execute(context.Background(), id, req(), cmd)
+	}
+	_, err = exec(h1, func(at time.Time) domain.Command { return domain.Resume{At: at} })
+	require.ErrorIs(t, err, domain.ErrNotPaused, "h1 now caches the placement as active")
+	due := time.Now().Add(time.Hour).UTC()
+	_, err = exec(h2, func(at time.Time) domain.Command { return domain.Pause{Reason: "DISPUTE", ResumeAt: &due, At: at} })
+	require.NoError(t, err)
+
+	resumed, err := exec(h1, func(at time.Time) domain.Command { return domain.Resume{Due: &due, At: at} })
+	require.NoError(t, err, "the automatic resume is decided on the placement as it is, paused")
+	assert.Equal(t, domain.StatusActive, resumed.Placement.Status)
+	assert.Equal(t, uint64(4), resumed.Revision, "after the opening and the pause's three events")
+	_, err = exec(h2, func(at time.Time) domain.Command { return domain.Resume{At: at} })
+	assert.ErrorIs(t, err, domain.ErrNotPaused, "h2's cache (paused) is stale the other way")
+	recs, err := s.ReadStream(context.Background(), journal.PlacementStream(id), 0, 100)
+	require.NoError(t, err)
+	var types []string
+	for _, r := range recs {
+		types = append(types, r.Type)
+	}
+	assert.Equal(t, []string{domain.TypePlacementOpened, domain.TypePlacementPaused, domain.TypeSequencesPaused, domain.TypeCallsCancelled,
+		domain.TypePlacementResumed}, types, "nothing appended by the refusals")
+}
+
 func TestLastEventAndAppendSystem(t *testing.T) {
 	s := mustStore(t)
 	ctx := context.Background()

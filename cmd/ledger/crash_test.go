@@ -25,6 +25,7 @@ import (
 const (
 	crashStoreEnv = "LEDGER_CRASH_SERVE_STORE"
 	crashAddrEnv  = "LEDGER_CRASH_SERVE_ADDR"
+	crashExtraEnv = "LEDGER_CRASH_SERVE_ENV" // more settings of the child server, as JSON
 	crashKey      = "acme-key-0123456789abcdef"
 	crashAgency   = "agency-key-0123456789abcdef"
 )
@@ -37,6 +38,11 @@ func TestServeCrashChild(t *testing.T) {
 		t.Skip("helper process for TestCrashUnderLoad; it runs only when that test starts it")
 	}
 	env := map[string]string{"LEDGER_API_KEYS": "acme=" + crashKey, "LEDGER_AGENCY_KEY": crashAgency}
+	if extra := os.Getenv(crashExtraEnv); extra != "" {
+		if err := json.Unmarshal([]byte(extra), &env); err != nil {
+			t.Fatalf("%s: %v", crashExtraEnv, err)
+		}
+	}
 	os.Exit(run(context.Background(), []string{"serve", "-LEDGER_ADDR", os.Getenv(crashAddrEnv), "-LEDGER_STORE", store},
 		func(k string) string { return env[k] }, io.Discard, os.Stderr))
 }
@@ -72,7 +78,14 @@ func (c crashClient) do(ctx context.Context, method, path, key, body string) (in
 // (the trail answers 100 events by default, and a Link to the next page).
 func (c crashClient) auditTrail(t *testing.T, id string) []crashAuditItem {
 	t.Helper()
-	var all []crashAuditItem
+	return auditTrailOf[crashAuditItem](t, c, id)
+}
+
+// auditTrailOf reads a placement's whole audit trail through c, decoding
+// each event as a T (what the test reads of it).
+func auditTrailOf[T any](t *testing.T, c crashClient, id string) []T {
+	t.Helper()
+	var all []T
 	path := "/v1/placements/" + id + "/audit?limit=1000"
 	for {
 		req, err := http.NewRequest("GET", c.base+path, nil)
@@ -84,7 +97,7 @@ func (c crashClient) auditTrail(t *testing.T, id string) []crashAuditItem {
 		resp.Body.Close()
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
-		var page []crashAuditItem
+		var page []T
 		require.NoError(t, json.Unmarshal(b, &page))
 		all = append(all, page...)
 		next := nextLink.FindStringSubmatch(resp.Header.Get("Link"))
@@ -109,10 +122,35 @@ var nextLink = regexp.MustCompile(`<([^>]+)>;\s*rel="next"`)
 // startServer starts the child server on store and waits until it is ready.
 func startServer(t *testing.T, store string) (*exec.Cmd, crashClient) {
 	t.Helper()
-	addr := freeAddr(t)
+	return startServerWith(t, store, serverOptions{})
+}
+
+// serverOptions are what a test may set of a child server beyond its store.
+type serverOptions struct {
+	addr   string            // where it listens; empty: a free port
+	env    map[string]string // settings added to the API keys (LEDGER_VIEWS, LEDGER_LEASE_TTL…)
+	stderr io.Writer         // its log; nil: discarded
+}
+
+// startServerWith starts the child server on store with opts and waits
+// until it is ready.
+func startServerWith(t *testing.T, store string, opts serverOptions) (*exec.Cmd, crashClient) {
+	t.Helper()
+	addr := opts.addr
+	if addr == "" {
+		addr = freeAddr(t)
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestServeCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashStoreEnv+"="+store, crashAddrEnv+"="+addr)
+	if len(opts.env) > 0 {
+		extra, err := json.Marshal(opts.env)
+		require.NoError(t, err)
+		cmd.Env = append(cmd.Env, crashExtraEnv+"="+string(extra))
+	}
 	cmd.Stderr = io.Discard
+	if opts.stderr != nil {
+		cmd.Stderr = opts.stderr
+	}
 	require.NoError(t, cmd.Start())
 	c := crashClient{base: "http://" + addr, client: &http.Client{Timeout: 10 * time.Second}}
 	require.Eventually(t, func() bool {
