@@ -18,10 +18,11 @@
 // contains it: rotate it if an export leaves your control). How far each
 // creditor's deliveries got is recorded in stream webhookprogress-<creditor>
 // (WebhookProgressed, and WebhookDeliveryGivenUp for each give-up), only
-// when something was settled, at most once per Options.ProgressEvery and on
-// stop, so an idle ledger writes nothing, a restart re-sends at most what was
-// delivered since the last record, and every instance's views drop what the
-// records settle.
+// when something was settled, at most once per Options.ProgressEvery (half a
+// second by default) and on stop, so an idle ledger writes nothing, an
+// instance that takes over after a crash re-sends at most what was
+// delivered in the half second before it, and every instance's views drop
+// what the records settle.
 //
 // Webhooks never reach the ledger's own network: see Policy.
 package webhook
@@ -51,7 +52,7 @@ const (
 	DefaultGiveUpAfter   = 24 * time.Hour
 	DefaultFirstBackoff  = time.Second
 	DefaultMaxBackoff    = time.Hour
-	DefaultProgressEvery = time.Minute
+	DefaultProgressEvery = 500 * time.Millisecond
 	DefaultParallel      = 4
 	DefaultMaxQueued     = 10_000
 	// MaxPendingRecorded bounds the positions a progress record lists.

@@ -32,7 +32,7 @@ type Options struct {
 	FirstBackoff  time.Duration // default 1 s
 	MaxBackoff    time.Duration // default 1 h
 	GiveUpAfter   time.Duration // after the status change; default 24 h
-	ProgressEvery time.Duration // how often progress may be recorded; default 1 min
+	ProgressEvery time.Duration // how often progress may be recorded; default 500 ms
 	Parallel      int           // deliveries in flight per creditor; default 4
 	MaxQueued     int           // notifications held in memory per creditor; default 10,000
 	Now           func() time.Time
