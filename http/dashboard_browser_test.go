@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -468,8 +470,9 @@ func TestDashboardClaimChargesPostingsAndTrialBalance(t *testing.T) {
 	rem := l.do("POST", "/v1/agency/remittances", agencyKey, map[string]any{"creditorId": "acme", "currency": "EUR",
 		"to": time.Now().UTC().Format(time.DateOnly), "remittanceNumber": "RM-1"})
 	require.Equal(t, http.StatusCreated, rem.Status, "%s", rem.Body)
-	amount := rem.JSON(t)["amount"].(float64)
-	assert.Equal(t, fmt.Sprintf("%.2f EUR", amount), owed, "what the remittance paid was owed")
+	var issued struct{ Amount decimal.Decimal }
+	require.NoError(t, json.Unmarshal(rem.Body, &issued))
+	assert.Equal(t, issued.Amount.StringFixed(2)+" EUR", owed, "what the remittance paid was owed")
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Reload(),
 		chromedp.WaitVisible("#finance-chart", chromedp.ByID),
@@ -477,7 +480,7 @@ func TestDashboardClaimChargesPostingsAndTrialBalance(t *testing.T) {
 		chromedp.Text("#remitted", &remitted, chromedp.ByID),
 	))
 	assert.Equal(t, "0.00 EUR", owed, "settled")
-	assert.Equal(t, fmt.Sprintf("%.2f EUR", amount), remitted)
+	assert.Equal(t, issued.Amount.StringFixed(2)+" EUR", remitted)
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Click("#trial-balance", chromedp.ByID),
 		chromedp.WaitVisible("#trial-table", chromedp.ByID),

@@ -116,6 +116,17 @@ func (r response) JSON(t testing.TB) map[string]any {
 	return m
 }
 
+// ExactJSON decodes the body keeping numbers as written (json.Number), so
+// that amounts are compared exactly, never through a float64.
+func (r response) ExactJSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(r.Body))
+	dec.UseNumber()
+	require.NoError(t, dec.Decode(&m), "body: %s", r.Body)
+	return m
+}
+
 func (r response) Array(t testing.TB) []map[string]any {
 	t.Helper()
 	var a []map[string]any
