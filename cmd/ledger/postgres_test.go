@@ -19,11 +19,10 @@ import (
 	"github.com/collections-ledger/ledger/eventstore/postgres/pgtest"
 )
 
-// TestServeOnPostgres runs ledger serve on a real PostgreSQL server (a
-// postgres:// LEDGER_STORE), places a claim, takes a payment through HTTP,
-// reads both back through the API, and finds the events in PostgreSQL.
-func TestServeOnPostgres(t *testing.T) {
-	db := pgtest.Database(t)
+// servePlaced starts ledger serve on the PostgreSQL database db, with its
+// own views and keys, and places the claim claim on it.
+func servePlaced(t *testing.T, db, claim string) (c crashClient, placement string) {
+	t.Helper()
 	dir := t.TempDir()
 	base := serveReady(t, db, map[string]string{
 		"LEDGER_API_KEYS":   "acme=" + crashKey,
@@ -31,17 +30,26 @@ func TestServeOnPostgres(t *testing.T) {
 		"LEDGER_VIEWS":      filepath.Join(dir, "views"),
 		"LEDGER_KEYS":       filepath.Join(dir, "keys"),
 	})
-	c := crashClient{base: base, client: &http.Client{Timeout: 30 * time.Second}}
-	ctx := context.Background()
-
-	status, b, err := c.do(ctx, "POST", "/v1/placements", crashKey,
-		`{"claimNumber":"PG-1","customerNumber":"K1","currency":"EUR","feeRate":"0.2","invoices":[{"invoiceNumber":"I1","contractNumber":"C1","amount":"100000","dueDate":"2024-01-01"}]}`)
+	c = crashClient{base: base, client: &http.Client{Timeout: 30 * time.Second}}
+	status, b, err := c.do(context.Background(), "POST", "/v1/placements", crashKey,
+		`{"claimNumber":"`+claim+`","customerNumber":"K1","currency":"EUR","feeRate":"0.2","invoices":[{"invoiceNumber":"I1","contractNumber":"C1","amount":"100000","dueDate":"2024-01-01"}]}`)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, status, "%s", b)
 	var p struct{ PlacementID string }
 	require.NoError(t, json.Unmarshal(b, &p))
+	return c, p.PlacementID
+}
 
-	status, b, err = c.do(ctx, "POST", "/v1/placements/"+p.PlacementID+"/payment-received", crashKey, `{"amount":"12.34","paymentNumber":"PAY-1"}`)
+// TestServeOnPostgres runs ledger serve on a real PostgreSQL server (a
+// postgres:// LEDGER_STORE), places a claim, takes a payment through HTTP,
+// reads both back through the API, and finds the events in PostgreSQL.
+func TestServeOnPostgres(t *testing.T) {
+	db := pgtest.Database(t)
+	c, placement := servePlaced(t, db, "PG-1")
+	ctx := context.Background()
+	p := struct{ PlacementID string }{placement}
+
+	status, b, err := c.do(ctx, "POST", "/v1/placements/"+p.PlacementID+"/payment-received", crashKey, `{"amount":"12.34","paymentNumber":"PAY-1"}`)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, status, "%s", b)
 
@@ -77,21 +85,9 @@ func TestServeOnPostgres(t *testing.T) {
 func TestServeOnPostgresSurvivesRestart(t *testing.T) {
 	srv := pgtest.Start(t)
 	db := srv.NewDatabase(t)
-	dir := t.TempDir()
-	base := serveReady(t, db, map[string]string{
-		"LEDGER_API_KEYS":   "acme=" + crashKey,
-		"LEDGER_AGENCY_KEY": crashAgency,
-		"LEDGER_VIEWS":      filepath.Join(dir, "views"),
-		"LEDGER_KEYS":       filepath.Join(dir, "keys"),
-	})
-	c := crashClient{base: base, client: &http.Client{Timeout: 30 * time.Second}}
-	ctx := context.Background()
-	status, b, err := c.do(ctx, "POST", "/v1/placements", crashKey,
-		`{"claimNumber":"PG-R","customerNumber":"K1","currency":"EUR","feeRate":"0.2","invoices":[{"invoiceNumber":"I1","contractNumber":"C1","amount":"100000","dueDate":"2024-01-01"}]}`)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusCreated, status, "%s", b)
-	var p struct{ PlacementID string }
-	require.NoError(t, json.Unmarshal(b, &p))
+	c, placement := servePlaced(t, db, "PG-R")
+	base, ctx := c.base, context.Background()
+	p := struct{ PlacementID string }{placement}
 	pay := func(number string) *http.Response {
 		req, err := http.NewRequest("POST", base+"/v1/placements/"+p.PlacementID+"/payment-received",
 			strings.NewReader(`{"amount":"1.00","paymentNumber":"`+number+`"}`))
@@ -123,7 +119,7 @@ func TestServeOnPostgresSurvivesRestart(t *testing.T) {
 		}
 		return n == 1
 	}, time.Minute, 50*time.Millisecond, "the payment is read back once") // a liveness bound
-	status, b, err = c.do(ctx, "GET", "/v1/admin/verify", crashAgency, "")
+	status, b, err := c.do(ctx, "GET", "/v1/admin/verify", crashAgency, "")
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, status, "verification after the restart: %s", b)
 }
