@@ -54,14 +54,16 @@ type Store struct {
 	pollInterval time.Duration
 	writeTimeout time.Duration
 
-	schema   string
-	events   string // the events table, quoted
-	streams  string // the streams table, quoted
-	channel  string // the NOTIFY channel
-	lockKey  int64  // the advisory lock that orders positions
-	sqlRead  string // the columns of a RecordedEvent
-	bgCtx    context.Context
-	bgCancel context.CancelFunc
+	schema    string
+	events    string // the events table, quoted
+	streams   string // the streams table, quoted
+	channel   string // the NOTIFY channel
+	lockKey   int64  // the advisory lock that orders positions
+	sqlRead   string // the columns of a RecordedEvent
+	sqlFunc   string // creates the append function
+	sqlAppend string // calls it
+	bgCtx     context.Context
+	bgCancel  context.CancelFunc
 
 	reqs    chan *appendRequest
 	stop    chan struct{}
@@ -158,10 +160,12 @@ func newStore(pool *pgxpool.Pool, connConfig *pgx.ConnConfig, opts Options) *Sto
 		notify:       make(chan struct{}),
 	}
 	s.sqlRead = "SELECT position, stream, revision, id, type, data, metadata, recorded_at FROM " + s.events
+	s.sqlFunc, s.sqlAppend = s.appendFunctionSQL()
 	return s
 }
 
-// migrate creates the schema and tables if they are missing. Two processes
+// migrate creates the schema and tables if they are missing, and (re)creates
+// the append function. Two processes
 // opening a new database at once are serialized by the advisory lock.
 func (s *Store) migrate(ctx context.Context) error {
 	schema := pgx.Identifier{s.schema}.Sanitize()
@@ -183,6 +187,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			stream   text   PRIMARY KEY,
 			revision bigint NOT NULL
 		)`,
+		s.sqlFunc,
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		for i, q := range stmts {

@@ -268,11 +268,21 @@ type groupState struct {
 	ids     map[uuid.UUID]storedEvent
 }
 
-// writeGroup takes the lock, reads the state the group's appends depend on,
-// decides each append, and writes and commits those that may be written. It
-// takes two round trips and the commit's flush: BEGIN and the reads go in one
-// pipeline, the writes and COMMIT in another.
+// writeGroup writes group with the append function (one round trip) or, when
+// the function leaves it (a retried event ID), with writeGroupTx.
 func (s *Store) writeGroup(ctx context.Context, conn *pgxpool.Conn, group []*appendRequest) error {
+	if done, err := s.appendGroup(ctx, conn, group); done {
+		return err
+	}
+	return s.writeGroupTx(ctx, conn, group)
+}
+
+// writeGroupTx takes the lock, reads the state the group's appends depend on
+// (the stored events of its event IDs among it), decides each append in Go,
+// and writes and commits those that may be written. It takes two round trips
+// and the commit's flush: BEGIN and the reads go in one pipeline, the writes
+// and COMMIT in another.
+func (s *Store) writeGroupTx(ctx context.Context, conn *pgxpool.Conn, group []*appendRequest) error {
 	pc := conn.Conn()
 	committed := false
 	defer func() {

@@ -1,0 +1,194 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/collections-ledger/ledger/eventstore"
+)
+
+// appendFunction is the SQL function that writes one group in one statement
+// (%[1]s the function, %[2]s the events table, %[3]s the streams table). It
+// takes the position lock, decides each append in order against its stream's
+// revision as the earlier appends of the group leave it, numbers the accepted
+// events after the head, inserts them and their streams' revisions, and sends
+// the NOTIFY. Called outside any transaction, the statement is its own
+// transaction: the lock is held until it commits.
+//
+// Per append it returns a status (0 written: revision and position are its
+// last event's; 1 refused, the stream's revision is the one returned; 2
+// refused, the stream has no events). When one of the group's event IDs is
+// stored already (a retry) it writes nothing and returns NULLs: the caller
+// decides that group with the stored events at hand (writeGroupTx).
+//
+// Expected revisions: -1 any, -2 no stream, -3 one that cannot match, n ≥ 0
+// exactly n.
+const appendFunction = `CREATE OR REPLACE FUNCTION %[1]s(
+	lock_key bigint, channel text,
+	a_stream text[], a_expected bigint[], a_count integer[],
+	e_stream text[], e_id uuid[], e_type text[], e_data bytea[], e_meta bytea[],
+	OUT out_status smallint[], OUT out_revision bigint[], OUT out_position bigint[])
+LANGUAGE plpgsql AS $fn$
+DECLARE
+	v_head bigint;
+	v_recorded timestamptz;
+	v_revs jsonb;
+	v_cur bigint;
+	v_want bigint;
+	v_rev bigint;
+	v_n integer;
+	v_written integer := 0;
+	v_pos bigint[] := '{}';
+	v_erev bigint[] := '{}';
+BEGIN
+	PERFORM pg_advisory_xact_lock(lock_key);
+	IF EXISTS (SELECT 1 FROM %[2]s e WHERE e.id = ANY (e_id)) THEN
+		RETURN;
+	END IF;
+	SELECT coalesce(max(e.position), 0) INTO v_head FROM %[2]s e;
+	SELECT coalesce(jsonb_object_agg(s.stream, s.revision), '{}') INTO v_revs
+		FROM %[3]s s WHERE s.stream = ANY (a_stream);
+	-- Taken under the lock, so that the time never goes back along $all.
+	v_recorded := clock_timestamp();
+	out_status := '{}'; out_revision := '{}'; out_position := '{}';
+	FOR i IN 1 .. cardinality(a_stream) LOOP
+		v_n := a_count[i];
+		v_cur := (v_revs ->> a_stream[i])::bigint;
+		v_want := a_expected[i];
+		IF v_want = -1 OR (v_want = -2 AND v_cur IS NULL) OR (v_want >= 0 AND v_cur = v_want) THEN
+			v_rev := coalesce(v_cur + 1, 0);
+			FOR j IN 0 .. v_n - 1 LOOP
+				v_pos := v_pos || (v_head + 1 + j);
+				v_erev := v_erev || (v_rev + j);
+			END LOOP;
+			v_head := v_head + v_n;
+			v_rev := v_rev + v_n - 1;
+			v_written := v_written + v_n;
+			v_revs := v_revs || jsonb_build_object(a_stream[i], v_rev);
+			out_status := out_status || 0::smallint;
+			out_revision := out_revision || v_rev;
+			out_position := out_position || v_head;
+		ELSE
+			FOR j IN 1 .. v_n LOOP
+				v_pos := v_pos || NULL::bigint;
+				v_erev := v_erev || NULL::bigint;
+			END LOOP;
+			out_status := out_status || (CASE WHEN v_cur IS NULL THEN 2 ELSE 1 END)::smallint;
+			out_revision := out_revision || coalesce(v_cur, 0);
+			out_position := out_position || 0::bigint;
+		END IF;
+	END LOOP;
+	IF v_written = 0 THEN
+		RETURN;
+	END IF;
+	INSERT INTO %[2]s (position, stream, revision, id, type, data, metadata, recorded_at)
+		SELECT u.p, u.s, u.r, u.i, u.t, u.d, u.m, v_recorded
+		FROM unnest(v_pos, e_stream, v_erev, e_id, e_type, e_data, e_meta) AS u(p, s, r, i, t, d, m)
+		WHERE u.p IS NOT NULL;
+	INSERT INTO %[3]s (stream, revision)
+		SELECT DISTINCT ON (u.s) u.s, u.r FROM unnest(e_stream, v_erev) AS u(s, r)
+		WHERE u.r IS NOT NULL ORDER BY u.s, u.r DESC
+		ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision;
+	PERFORM pg_notify(channel, v_head::text);
+END
+$fn$`
+
+// Expected revisions as appendFunction takes them.
+const (
+	wantAny      = -1
+	wantNoStream = -2
+	wantNever    = -3
+)
+
+// groupArgs are appendFunction's arguments for one group.
+type groupArgs struct {
+	stream   []string
+	expected []int64
+	count    []int32
+
+	eStream        []string
+	id             [][16]byte
+	typ            []string
+	data, metadata [][]byte
+}
+
+// argsOf encodes group for appendFunction. ok is false when an event ID
+// occurs twice in the group (a retry queued beside its first try), which
+// writeGroupTx decides.
+func argsOf(group []*appendRequest) (a groupArgs, ok bool) {
+	seen := make(map[uuid.UUID]struct{}, len(group))
+	for _, req := range group {
+		want := int64(wantNever)
+		switch r, exact := req.expected.Exact(); {
+		case req.expected.IsAny():
+			want = wantAny
+		case req.expected.IsNoStream():
+			want = wantNoStream
+		case exact && r <= maxInt64:
+			want = int64(r)
+		}
+		a.stream = append(a.stream, req.stream)
+		a.expected = append(a.expected, want)
+		a.count = append(a.count, int32(len(req.events)))
+		for _, e := range req.events {
+			if _, dup := seen[e.ID]; dup {
+				return a, false
+			}
+			seen[e.ID] = struct{}{}
+			a.eStream = append(a.eStream, req.stream)
+			a.id = append(a.id, e.ID)
+			a.typ = append(a.typ, e.Type)
+			a.data = append(a.data, notNil(e.Data))
+			a.metadata = append(a.metadata, notNil(e.Metadata))
+		}
+	}
+	return a, true
+}
+
+// appendGroup writes group with one call of appendFunction: one round trip,
+// its own transaction. done is false when the function left the group to
+// writeGroupTx (one of its event IDs is stored already, or occurs twice).
+func (s *Store) appendGroup(ctx context.Context, conn *pgxpool.Conn, group []*appendRequest) (done bool, err error) {
+	a, ok := argsOf(group)
+	if !ok {
+		return false, nil
+	}
+	var (
+		status         []int16
+		revs, position []int64
+	)
+	err = conn.QueryRow(ctx, s.sqlAppend, s.lockKey, s.channel, a.stream, a.expected, a.count,
+		a.eStream, a.id, a.typ, a.data, a.metadata).Scan(&status, &revs, &position)
+	if err != nil {
+		return true, fmt.Errorf("%w (if the connection dropped, the outcome is unknown: retrying with the same event IDs is safe)", translate(ctx, err))
+	}
+	if status == nil {
+		return false, nil
+	}
+	if len(status) != len(group) || len(revs) != len(group) || len(position) != len(group) {
+		return true, fmt.Errorf("%w: postgres: the append function answered %d appends of %d", eventstore.ErrCorrupt, len(status), len(group))
+	}
+	for i, req := range group {
+		switch status[i] {
+		case 0:
+			req.writes = true
+			req.result = eventstore.AppendResult{Revision: uint64(revs[i]), Position: eventstore.Position(position[i])}
+		default:
+			req.err = &eventstore.ConcurrencyError{Stream: req.stream, Expected: req.expected, Actual: uint64(revs[i]), Exists: status[i] == 1}
+		}
+	}
+	return true, nil
+}
+
+// appendFunctionSQL returns the statement that creates appendFunction in the
+// schema and the one that calls it.
+func (s *Store) appendFunctionSQL() (create, call string) {
+	fn := pgx.Identifier{s.schema, "append_group"}.Sanitize()
+	create = fmt.Sprintf(appendFunction, fn, s.events, s.streams)
+	call = "SELECT out_status, out_revision, out_position FROM " + fn + "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+	return create, call
+}
