@@ -23,7 +23,10 @@ import (
 // last event's; 1 refused, the stream's revision is the one returned; 2
 // refused, the stream has no events). When one of the group's event IDs is
 // stored already (a retry) it writes nothing and returns NULLs: the caller
-// decides that group with the stored events at hand (writeGroupTx).
+// decides that group with the stored events at hand (writeGroupTx). It finds
+// those IDs without looking every one up first: the insert's unique index
+// meets those of accepted appends, and only refused appends' IDs are looked
+// up.
 //
 // Expected revisions: -1 any, -2 no stream, -3 one that cannot match, n ≥ 0
 // exactly n.
@@ -37,6 +40,10 @@ DECLARE
 	v_head bigint;
 	v_recorded timestamptz;
 	v_revs jsonb;
+	v_constraint text;
+	v_found boolean;
+	v_k integer := 0;
+	v_refused uuid[] := '{}';
 	v_cur bigint;
 	v_want bigint;
 	v_rev bigint;
@@ -46,12 +53,11 @@ DECLARE
 	v_erev bigint[] := '{}';
 BEGIN
 	PERFORM pg_advisory_xact_lock(lock_key);
-	IF EXISTS (SELECT 1 FROM %[2]s e WHERE e.id = ANY (e_id)) THEN
-		RETURN;
-	END IF;
 	SELECT coalesce(max(e.position), 0) INTO v_head FROM %[2]s e;
-	SELECT coalesce(jsonb_object_agg(s.stream, s.revision), '{}') INTO v_revs
-		FROM %[3]s s WHERE s.stream = ANY (a_stream);
+	-- Planned at each call (EXECUTE): a plan kept from when the table was
+	-- small would scan it whole.
+	EXECUTE 'SELECT coalesce(jsonb_object_agg(s.stream, s.revision), ''{}'') FROM %[3]s s WHERE s.stream = ANY ($1)'
+		INTO v_revs USING a_stream;
 	-- Taken under the lock, so that the time never goes back along $all.
 	v_recorded := clock_timestamp();
 	out_status := '{}'; out_revision := '{}'; out_position := '{}';
@@ -73,6 +79,7 @@ BEGIN
 			out_revision := out_revision || v_rev;
 			out_position := out_position || v_head;
 		ELSE
+			v_refused := v_refused || e_id[v_k + 1 : v_k + v_n];
 			FOR j IN 1 .. v_n LOOP
 				v_pos := v_pos || NULL::bigint;
 				v_erev := v_erev || NULL::bigint;
@@ -81,14 +88,34 @@ BEGIN
 			out_revision := out_revision || coalesce(v_cur, 0);
 			out_position := out_position || 0::bigint;
 		END IF;
+		v_k := v_k + v_n;
 	END LOOP;
+	IF cardinality(v_refused) > 0 THEN
+		-- A refused append may be a retry of one written already.
+		EXECUTE 'SELECT EXISTS (SELECT 1 FROM %[2]s e WHERE e.id = ANY ($1))' INTO v_found USING v_refused;
+		IF v_found THEN
+			out_status := NULL; out_revision := NULL; out_position := NULL;
+			RETURN;
+		END IF;
+	END IF;
 	IF v_written = 0 THEN
 		RETURN;
 	END IF;
-	INSERT INTO %[2]s (position, stream, revision, id, type, data, metadata, recorded_at)
-		SELECT u.p, u.s, u.r, u.i, u.t, u.d, u.m, v_recorded
-		FROM unnest(v_pos, e_stream, v_erev, e_id, e_type, e_data, e_meta) AS u(p, s, r, i, t, d, m)
-		WHERE u.p IS NOT NULL;
+	-- A stored event ID (a retry) is found by the unique index the insert
+	-- checks anyway, rather than by looking every ID up first.
+	BEGIN
+		INSERT INTO %[2]s (position, stream, revision, id, type, data, metadata, recorded_at)
+			SELECT u.p, u.s, u.r, u.i, u.t, u.d, u.m, v_recorded
+			FROM unnest(v_pos, e_stream, v_erev, e_id, e_type, e_data, e_meta) AS u(p, s, r, i, t, d, m)
+			WHERE u.p IS NOT NULL;
+	EXCEPTION WHEN unique_violation THEN
+		GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
+		IF v_constraint <> 'events_id_key' THEN
+			RAISE;
+		END IF;
+		out_status := NULL; out_revision := NULL; out_position := NULL;
+		RETURN;
+	END;
 	INSERT INTO %[3]s (stream, revision)
 		SELECT DISTINCT ON (u.s) u.s, u.r FROM unnest(e_stream, v_erev) AS u(s, r)
 		WHERE u.r IS NOT NULL ORDER BY u.s, u.r DESC
