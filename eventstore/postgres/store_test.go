@@ -133,3 +133,40 @@ func TestOpenRefusesBadSchemaName(t *testing.T) {
 		})
 	}
 }
+
+// TestRetriesInBusyGroups: retries (refused by their expected revision, or
+// accepted by Any) queued in the same groups as fresh appends get the first
+// result, write nothing, and leave the fresh appends written.
+func TestRetriesInBusyGroups(t *testing.T) {
+	s := MustOpen(t, postgres.Options{})
+	ctx := context.Background()
+	const streams = 16
+	var wg sync.WaitGroup
+	for w := range streams {
+		stream := fmt.Sprintf("retry-%d", w)
+		first := storetest.Events(2)
+		r0 := storetest.MustAppend(t, s, stream, eventstore.NoStream(), first)
+		next := storetest.Events(2)
+		for _, exp := range []eventstore.ExpectedRevision{eventstore.NoStream(), eventstore.NoStream(), eventstore.Any()} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				again, err := s.Append(ctx, stream, exp, first)
+				if assert.NoError(t, err, "%s: a retry with %v", stream, exp) {
+					assert.Equal(t, r0, again, "%s: a retry with %v returns the first result", stream, exp)
+				}
+			}()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.Append(ctx, stream, eventstore.Exact(r0.Revision), next)
+			assert.NoError(t, err, "%s: the next append", stream)
+		}()
+	}
+	wg.Wait()
+	for w := range streams {
+		got := storetest.MustReadStream(t, s, fmt.Sprintf("retry-%d", w))
+		assert.Len(t, got, 4, "stream %d: the first append and the next, once each", w)
+	}
+}
