@@ -425,7 +425,7 @@ func TestStateCodecEdgeCases(t *testing.T) {
 			st.P.ResolvedAt, st.P.Sequences[1].NextSendAt = &time.Time{}, &time.Time{}
 		}},
 		{"times far out and offset", func(st *placementState) {
-			st.P.OpenedAt = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -(9*3600 + 30*60)))
+			st.P.OpenedAt = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -(9*3600+30*60)))
 			st.P.Calls[1].ScheduledAt = time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)
 		}},
 		{"yen", func(st *placementState) { st.P.Currency = "JPY" }},
