@@ -78,15 +78,14 @@ func encodeState(dst []byte, st *placementState) ([]byte, error) {
 		return nil, errStateNumbers
 	}
 	scale, known := domain.MinorUnits(p.Currency)
-	e := stateEncoder{b: dst, scale: scale, known: known}
-	e.b = append(e.b, stateFormat1)
-	e.uvarint(st.Revision) // first: WriteIndex reads it alone (stateRevision)
-	e.uvarint(uint64(st.Opened))
-	e.uvarint(st.NextSort)
-	e.uvarint(uint64(st.Last))
-	e.hash(st.Hash)
-	e.placement(p)
-	return e.b, nil
+	e := stateEncoder{scale: scale, known: known}
+	b := append(dst, stateFormat1)
+	b = e.uvarint(b, st.Revision) // first: WriteIndex reads it alone (stateRevision)
+	b = e.uvarint(b, uint64(st.Opened))
+	b = e.uvarint(b, st.NextSort)
+	b = e.uvarint(b, uint64(st.Last))
+	b = e.hash(b, st.Hash)
+	return e.placement(b, p), nil
 }
 
 // decodeState reads a state encodeState wrote, or one the views wrote as
@@ -133,62 +132,62 @@ func stateRevision(b []byte) (uint64, error) {
 	return st.Revision, err
 }
 
-// stateEncoder appends a state's fields; scale is the minor units of the
-// placement's currency (known: it has some).
+// stateEncoder appends a state's fields to the bytes each method is given
+// and returns them (an append, like encoding/binary's); scale is the minor
+// units of the placement's currency (known: it has some).
 type stateEncoder struct {
-	b     []byte
 	scale int32
 	known bool
 }
 
-func (e *stateEncoder) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
-func (e *stateEncoder) varint(v int64)   { e.b = binary.AppendVarint(e.b, v) }
-func (e *stateEncoder) byte(v byte)      { e.b = append(e.b, v) }
-func (e *stateEncoder) id(v uuid.UUID)   { e.b = append(e.b, v[:]...) }
+func (e stateEncoder) uvarint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
+func (e stateEncoder) varint(b []byte, v int64) []byte   { return binary.AppendVarint(b, v) }
+func (e stateEncoder) byte(b []byte, v byte) []byte      { return append(b, v) }
+func (e stateEncoder) id(b []byte, v uuid.UUID) []byte   { return append(b, v[:]...) }
 
-func (e *stateEncoder) str(s string) {
-	e.uvarint(uint64(len(s)))
-	e.b = append(e.b, s...)
+func (e stateEncoder) str(b []byte, s string) []byte {
+	b = e.uvarint(b, uint64(len(s)))
+	return append(b, s...)
 }
 
 // bytes writes a byte string, nil apart from empty.
-func (e *stateEncoder) bytes(v []byte) {
+func (e stateEncoder) bytes(b []byte, v []byte) []byte {
 	if v == nil {
-		e.uvarint(0)
-		return
+		return e.uvarint(b, 0)
 	}
-	e.uvarint(uint64(len(v)) + 1)
-	e.b = append(e.b, v...)
+	b = e.uvarint(b, uint64(len(v))+1)
+	return append(b, v...)
 }
 
 // count writes a slice's length, nil apart from empty.
-func (e *stateEncoder) count(n int, isNil bool) {
+func (e stateEncoder) count(b []byte, n int, isNil bool) []byte {
 	if isNil {
-		e.uvarint(0)
-		return
+		return e.uvarint(b, 0)
 	}
-	e.uvarint(uint64(n) + 1)
+	return e.uvarint(b, uint64(n)+1)
 }
 
-func (e *stateEncoder) present(yes bool) {
+func (e stateEncoder) present(b []byte, yes bool) []byte {
 	if yes {
-		e.byte(1)
+		b = e.byte(b, 1)
 	} else {
-		e.byte(0)
+		b = e.byte(b, 0)
 	}
+	return b
 }
 
-func (e *stateEncoder) hash(h string) {
+func (e stateEncoder) hash(b []byte, h string) []byte {
 	switch {
 	case h == "":
-		e.byte(hashEmpty)
+		b = e.byte(b, hashEmpty)
 	case len(h) == 64 && isLowerHex(h):
-		e.byte(hashRaw)
-		e.b, _ = hex.AppendDecode(e.b, []byte(h)) // lowercase hex of 64 digits: no error
+		b = e.byte(b, hashRaw)
+		b, _ = hex.AppendDecode(b, []byte(h)) // lowercase hex of 64 digits: no error
 	default:
-		e.byte(hashText)
-		e.str(h)
+		b = e.byte(b, hashText)
+		b = e.str(b, h)
 	}
+	return b
 }
 
 func isLowerHex(s string) bool {
@@ -200,65 +199,63 @@ func isLowerHex(s string) bool {
 	return true
 }
 
-func (e *stateEncoder) time(t time.Time) {
+func (e stateEncoder) time(b []byte, t time.Time) []byte {
 	if t.IsZero() {
-		e.byte(timeZero)
-		return
+		return e.byte(b, timeZero)
 	}
 	_, offset := t.Zone()
 	if offset == 0 {
-		e.byte(timeUTC)
+		b = e.byte(b, timeUTC)
 	} else {
-		e.byte(timeOffset)
+		b = e.byte(b, timeOffset)
 	}
-	e.varint(t.Unix())
-	e.uvarint(uint64(t.Nanosecond()))
+	b = e.varint(b, t.Unix())
+	b = e.uvarint(b, uint64(t.Nanosecond()))
 	if offset != 0 {
-		e.varint(int64(offset))
+		b = e.varint(b, int64(offset))
 	}
+	return b
 }
 
-func (e *stateEncoder) timePtr(t *time.Time) {
+func (e stateEncoder) timePtr(b []byte, t *time.Time) []byte {
 	if t == nil {
-		e.byte(timeNil)
-		return
+		return e.byte(b, timeNil)
 	}
-	e.time(*t)
+	return e.time(b, *t)
 }
 
 // money writes an amount of the placement's currency.
-func (e *stateEncoder) money(d decimal.Decimal) { e.decimal(d, e.known) }
+func (e stateEncoder) money(b []byte, d decimal.Decimal) []byte { return e.decimal(b, d, e.known) }
 
 // number writes a decimal that is not an amount (a rate, a score).
-func (e *stateEncoder) number(d decimal.Decimal) { e.decimal(d, false) }
+func (e stateEncoder) number(b []byte, d decimal.Decimal) []byte { return e.decimal(b, d, false) }
 
-func (e *stateEncoder) decimal(d decimal.Decimal, asMoney bool) {
+func (e stateEncoder) decimal(b []byte, d decimal.Decimal, asMoney bool) []byte {
 	if d.IsZero() {
-		e.byte(decZero)
-		return
+		return e.byte(b, decZero)
 	}
 	c, exp, fits := normalized(d)
 	switch {
 	case !fits:
-		e.byte(decString)
-		e.str(d.String())
+		b = e.byte(b, decString)
+		b = e.str(b, d.String())
 	case asMoney && exp+int64(e.scale) >= 0 && exp+int64(e.scale) <= 18 && fitsScaled(c, exp+int64(e.scale)):
-		e.byte(decMinor)
-		e.varint(c * pow10[exp+int64(e.scale)])
+		b = e.byte(b, decMinor)
+		b = e.varint(b, c*pow10[exp+int64(e.scale)])
 	default:
-		e.byte(decCoeff)
-		e.varint(c)
-		e.varint(exp)
+		b = e.byte(b, decCoeff)
+		b = e.varint(b, c)
+		b = e.varint(b, exp)
 	}
+	return b
 }
 
-// decimalPtr writes an optional decimal that is not an amount.
-func (e *stateEncoder) decimalPtr(d *decimal.Decimal, asMoney bool) {
+// decimalPtr writes an optional decimal.
+func (e stateEncoder) decimalPtr(b []byte, d *decimal.Decimal, asMoney bool) []byte {
 	if d == nil {
-		e.byte(decNil)
-		return
+		return e.byte(b, decNil)
 	}
-	e.decimal(*d, asMoney)
+	return e.decimal(b, *d, asMoney)
 }
 
 // pow10 are the powers of ten an int64 holds.
@@ -396,7 +393,9 @@ func (d *stateDecoder) bytes() []byte {
 	if d.err != nil {
 		return nil
 	}
-	return append([]byte{}, d.b[from:to]...)
+	v := make([]byte, to-from)
+	copy(v, d.b[from:to])
+	return v
 }
 
 // count reads a slice's length (nil: false); a length beyond the bytes
@@ -532,128 +531,133 @@ func (d *stateDecoder) decimalOrNil(asMoney bool) (decimal.Decimal, bool) {
 }
 
 // placement writes a placement's fields but its processed numbers.
-func (e *stateEncoder) placement(p *domain.Placement) {
-	e.id(p.ID)
-	e.str(p.CreditorID)
-	e.str(p.ClaimNumber)
-	e.str(p.CustomerNumber)
-	e.str(p.Currency)
-	e.number(p.FeeRate)
-	e.str(string(p.Status))
-	e.time(p.OpenedAt)
-	e.count(len(p.Invoices), p.Invoices == nil)
+func (e stateEncoder) placement(b []byte, p *domain.Placement) []byte {
+	b = e.id(b, p.ID)
+	b = e.str(b, p.CreditorID)
+	b = e.str(b, p.ClaimNumber)
+	b = e.str(b, p.CustomerNumber)
+	b = e.str(b, p.Currency)
+	b = e.number(b, p.FeeRate)
+	b = e.str(b, string(p.Status))
+	b = e.time(b, p.OpenedAt)
+	b = e.count(b, len(p.Invoices), p.Invoices == nil)
 	for i := range p.Invoices {
-		e.invoice(&p.Invoices[i])
+		b = e.invoice(b, &p.Invoices[i])
 	}
 	for _, m := range []decimal.Decimal{p.Original, p.Waived, p.Recovered, p.Fee, p.AgencyPaid, p.WrittenOff} {
-		e.money(m)
+		b = e.money(b, m)
 	}
-	e.timePtr(p.ResolvedAt)
-	e.decimalPtr(p.OutcomeScore, false)
-	e.count(len(p.Sequences), p.Sequences == nil)
+	b = e.timePtr(b, p.ResolvedAt)
+	b = e.decimalPtr(b, p.OutcomeScore, false)
+	b = e.count(b, len(p.Sequences), p.Sequences == nil)
 	for _, s := range p.Sequences {
-		e.id(s.ID)
-		e.str(s.Status)
-		e.timePtr(s.NextSendAt)
+		b = e.id(b, s.ID)
+		b = e.str(b, s.Status)
+		b = e.timePtr(b, s.NextSendAt)
 	}
-	e.count(len(p.Calls), p.Calls == nil)
+	b = e.count(b, len(p.Calls), p.Calls == nil)
 	for _, c := range p.Calls {
-		e.id(c.ID)
-		e.str(c.Status)
-		e.time(c.ScheduledAt)
-		e.str(c.Outcome)
+		b = e.id(b, c.ID)
+		b = e.str(b, c.Status)
+		b = e.time(b, c.ScheduledAt)
+		b = e.str(b, c.Outcome)
 	}
-	e.varint(int64(p.Documents))
-	e.pause(p.Pause)
-	e.pausedSequences(p.PaidPaused)
-	e.sealed(p.PersonalData)
-	e.charges(p.Charges)
-	e.books(&p.Books)
-	e.uvarint(p.Version)
+	b = e.varint(b, int64(p.Documents))
+	b = e.pause(b, p.Pause)
+	b = e.pausedSequences(b, p.PaidPaused)
+	b = e.sealed(b, p.PersonalData)
+	b = e.charges(b, p.Charges)
+	b = e.books(b, &p.Books)
+	return e.uvarint(b, p.Version)
 }
 
-func (e *stateEncoder) invoice(inv *domain.InvoiceState) {
-	e.str(inv.InvoiceNumber)
-	e.str(inv.ContractNumber)
-	e.money(inv.Amount)
-	e.str(inv.DueDate)
-	e.str(inv.InvoiceDate)
-	e.decimalPtr(inv.InvoicedAmount, true)
-	e.money(inv.Open)
-	e.money(inv.Waived)
-	e.money(inv.Paid)
-	e.money(inv.WrittenOff)
+func (e stateEncoder) invoice(b []byte, inv *domain.InvoiceState) []byte {
+	b = e.str(b, inv.InvoiceNumber)
+	b = e.str(b, inv.ContractNumber)
+	b = e.money(b, inv.Amount)
+	b = e.str(b, inv.DueDate)
+	b = e.str(b, inv.InvoiceDate)
+	b = e.decimalPtr(b, inv.InvoicedAmount, true)
+	b = e.money(b, inv.Open)
+	b = e.money(b, inv.Waived)
+	b = e.money(b, inv.Paid)
+	return e.money(b, inv.WrittenOff)
 }
 
-func (e *stateEncoder) pause(p *domain.PlacementPaused) {
-	e.present(p != nil)
+func (e stateEncoder) pause(b []byte, p *domain.PlacementPaused) []byte {
+	b = e.present(b, p != nil)
 	if p == nil {
-		return
+		return b
 	}
-	e.str(p.Reason)
-	e.time(p.PausedAt)
-	e.timePtr(p.ResumeAt)
-	e.pausedSequences(p.Sequences)
-	e.varint(int64(p.SequencesPaused))
-	e.varint(int64(p.CallsCancelled))
+	b = e.str(b, p.Reason)
+	b = e.time(b, p.PausedAt)
+	b = e.timePtr(b, p.ResumeAt)
+	b = e.pausedSequences(b, p.Sequences)
+	b = e.varint(b, int64(p.SequencesPaused))
+	return e.varint(b, int64(p.CallsCancelled))
 }
 
-func (e *stateEncoder) pausedSequences(s []domain.PausedSequence) {
-	e.count(len(s), s == nil)
+func (e stateEncoder) pausedSequences(b []byte, s []domain.PausedSequence) []byte {
+	b = e.count(b, len(s), s == nil)
 	for _, ps := range s {
-		e.id(ps.SequenceID)
-		e.time(ps.NextSendAt)
+		b = e.id(b, ps.SequenceID)
+		b = e.time(b, ps.NextSendAt)
 	}
+	return b
 }
 
-func (e *stateEncoder) sealed(s *domain.SealedData) {
-	e.present(s != nil)
+func (e stateEncoder) sealed(b []byte, s *domain.SealedData) []byte {
+	b = e.present(b, s != nil)
 	if s == nil {
-		return
+		return b
 	}
-	e.str(s.KeyID)
-	e.bytes(s.Nonce)
-	e.bytes(s.Ciphertext)
-	e.str(s.Context)
+	b = e.str(b, s.KeyID)
+	b = e.bytes(b, s.Nonce)
+	b = e.bytes(b, s.Ciphertext)
+	return e.str(b, s.Context)
 }
 
-func (e *stateEncoder) charges(b *domain.ChargeBook) {
-	e.present(b != nil)
-	if b == nil {
-		return
+func (e stateEncoder) charges(b []byte, book *domain.ChargeBook) []byte {
+	b = e.present(b, book != nil)
+	if book == nil {
+		return b
 	}
-	e.count(len(b.Charges), b.Charges == nil)
-	for _, c := range b.Charges {
-		e.str(c.Type)
-		e.str(c.Number)
-		e.money(c.Amount)
-		e.str(c.Date)
-		e.str(c.Description)
-		e.uvarint(c.Revision)
+	b = e.count(b, len(book.Charges), book.Charges == nil)
+	for _, c := range book.Charges {
+		b = e.str(b, c.Type)
+		b = e.str(b, c.Number)
+		b = e.money(b, c.Amount)
+		b = e.str(b, c.Date)
+		b = e.str(b, c.Description)
+		b = e.uvarint(b, c.Revision)
 	}
-	for _, s := range []*domain.Split{&b.Paid, &b.Recalled, &b.WrittenOff} {
-		e.money(s.Costs)
-		e.money(s.Interests)
-		e.money(s.Overpaid)
+	for _, s := range []*domain.Split{&book.Paid, &book.Recalled, &book.WrittenOff} {
+		b = e.money(b, s.Costs)
+		b = e.money(b, s.Interests)
+		b = e.money(b, s.Overpaid)
 	}
+	return b
 }
 
-func (e *stateEncoder) books(b *domain.Books) {
-	e.count(len(b.Invoices), b.Invoices == nil)
-	for i := range b.Invoices {
-		e.receivable(&b.Invoices[i])
+func (e stateEncoder) books(b []byte, books *domain.Books) []byte {
+	b = e.count(b, len(books.Invoices), books.Invoices == nil)
+	for i := range books.Invoices {
+		b = e.receivable(b, &books.Invoices[i])
 	}
-	e.receivable(&b.Costs)
-	e.receivable(&b.Interests)
-	for _, v := range []int64{b.Overpayment, b.Placed, b.Collected, b.AgencyPayable, b.Waived, b.Recalled, b.WrittenOff, b.Fees, b.AgencyFees} {
-		e.varint(v)
+	b = e.receivable(b, &books.Costs)
+	b = e.receivable(b, &books.Interests)
+	for _, v := range []int64{books.Overpayment, books.Placed, books.Collected, books.AgencyPayable, books.Waived, books.Recalled, books.WrittenOff,
+		books.Fees, books.AgencyFees} {
+		b = e.varint(b, v)
 	}
+	return b
 }
 
-func (e *stateEncoder) receivable(r *domain.Receivable) {
+func (e stateEncoder) receivable(b []byte, r *domain.Receivable) []byte {
 	for _, v := range []int64{r.Placed, r.Paid, r.Waived, r.Recalled, r.WrittenOff} {
-		e.varint(v)
+		b = e.varint(b, v)
 	}
+	return b
 }
 
 // placement reads what stateEncoder.placement wrote.
