@@ -248,7 +248,7 @@ func (t *tx) state(id uuid.UUID) (*placementState, error) {
 		return nil, err
 	}
 	st := &placementState{}
-	if err := json.Unmarshal(b, st); err != nil {
+	if err := decodeState(b, st); err != nil {
 		return nil, fmt.Errorf("projections: placement %s's state in the views: %w", id, err)
 	}
 	t.cache(id, st, false)
@@ -263,10 +263,14 @@ func (t *tx) cache(id uuid.UUID, st *placementState, unsaved bool) {
 	}
 }
 
-// writeState writes a placement's state and its resource as the API serves
-// it.
+// writeState writes a placement's state (in its binary form, see
+// encodeState) and its resource as the API serves it.
 func (t *tx) writeState(id uuid.UUID, st *placementState) error {
-	if err := t.setJSON(key(t.gen, tPlacement).id(id), st); err != nil {
+	b, err := encodeState(make([]byte, 0, 256+160*len(st.P.Invoices)), st)
+	if err != nil {
+		return err
+	}
+	if err := t.set(key(t.gen, tPlacement).id(id), b); err != nil {
 		return err
 	}
 	return t.setJSON(key(t.gen, tResource).id(id), Render(st.P, st.Revision))

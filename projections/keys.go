@@ -16,7 +16,7 @@ import (
 // fixed-width big-endian numbers and ids, and strings prefixed by their
 // length (so no string can run into the next part).
 //
-//	'p' placement id                                 → placement state (JSON)
+//	'p' placement id                                 → placement state (binary, see encodeState; JSON before)
 //	'r' placement id                                 → the placement resource as the API serves it (JSON)
 //	'c' creditor, claim number                       → placement id
 //	'l' creditor, opened position                    → placement id            (a creditor's placements, in the order placed)

@@ -29,7 +29,7 @@ func (v *Views) placementOf(gen uint32, id uuid.UUID) (*placementState, error) {
 		return nil, err
 	}
 	st := &placementState{}
-	if err := json.Unmarshal(b, st); err != nil {
+	if err := decodeState(b, st); err != nil {
 		return nil, fmt.Errorf("projections: placement %s's state in the views: %w", id, err)
 	}
 	return st, nil
@@ -446,7 +446,7 @@ func (v *Views) EachPlacement(fn func(id uuid.UUID, p domain.Placement, revision
 	prefix := key(v.generation(), tPlacement)
 	return v.scan(prefix, prefix.upper(), func(k, val []byte) (bool, error) {
 		var st placementState
-		if err := json.Unmarshal(val, &st); err != nil {
+		if err := decodeState(val, &st); err != nil {
 			return false, err
 		}
 		return true, fn(uuid.UUID(k[len(prefix):]), st.P, st.Revision)

@@ -53,13 +53,11 @@ func (w *WriteIndex) Processed(id uuid.UUID, through uint64, payments, waivers [
 	if err != nil || b == nil {
 		return nil, nil, false, err
 	}
-	var st struct {
-		Revision uint64 `json:"revision"`
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
+	revision, err := stateRevision(b)
+	if err != nil {
 		return nil, nil, false, fmt.Errorf("projections: placement %s's state in the views: %w", id, err)
 	}
-	if st.Revision < through {
+	if revision < through {
 		return nil, nil, false, nil
 	}
 	lookup := func(kind byte, numbers []string) (map[string]domain.Processed, error) {
