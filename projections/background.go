@@ -33,17 +33,20 @@ type unitBuild struct {
 	states *stateCache
 	// maxBatch bounds the events of one commit.
 	maxBatch int
-	// position is where the build stands; target the runner's checkpoint it
-	// is heading for.
+	// position is where the build stands (applied, not always committed);
+	// target the runner's checkpoint it is heading for.
 	position, target atomic.Uint64
 }
 
-// readBatch is how many events a build reads from the log at a time;
-// closeGap how far behind the runner it may be when it stops the runner
-// to finish.
-const (
-	readBatch = 2000
-	closeGap  = 2000
+// readBatch is how many events a build reads from the log at a time, and
+// commits at most; closeGap how far behind the runner it may be when it
+// stops the runner to finish; buildPause a pause after each read
+// (variables for tests that slow a build down, to run commands while it
+// runs).
+var (
+	readBatch  = 2000
+	closeGap   = eventstore.Position(2000)
+	buildPause time.Duration
 )
 
 // newBuild starts a build of units in a new generation, marked pending.
@@ -56,7 +59,7 @@ func (v *Views) newBuild(store eventstore.Store, logger *slog.Logger, changed []
 		return nil, err
 	}
 	b := &unitBuild{v: v, store: store, logger: logger, units: changed, gen: gen, gens: (&generations{}).with(allTables(), gen),
-		states: newStateCache(v.opts.States), maxBatch: 2000}
+		states: newStateCache(v.opts.States), maxBatch: readBatch}
 	for _, t := range stateTables {
 		b.keep[t] = true
 	}
@@ -125,6 +128,9 @@ func (b *unitBuild) applyTo(ctx context.Context, from, to eventstore.Position, l
 		if err != nil {
 			return pos, fmt.Errorf("projections: rebuild %v: read the log: %w", b.names(), err)
 		}
+		if buildPause > 0 {
+			time.Sleep(buildPause)
+		}
 		if len(evs) == 0 {
 			return pos, fmt.Errorf("projections: rebuild %v: the log ends at %d, before the views' checkpoint %d", b.names(), pos, to)
 		}
@@ -141,6 +147,7 @@ func (b *unitBuild) applyTo(ctx context.Context, from, to eventstore.Position, l
 			}
 			pos = raw.Position
 		}
+		b.position.Store(uint64(pos))
 		if time.Since(*lastLog) >= 5*time.Second {
 			*lastLog = time.Now()
 			b.logger.Info("rebuilding views in the background", "units", b.names(), "position", pos, "target", to)
@@ -188,7 +195,6 @@ func (b *unitBuild) commit(t *tx) error {
 	if err := pebbleutil.Commit(out, pebble.NoSync); err != nil {
 		return fmt.Errorf("projections: write the views: %w", err)
 	}
-	b.position.Store(uint64(t.last))
 	return t.b.Close()
 }
 

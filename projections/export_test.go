@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
 )
 
 // MutateEntryPostings replaces the postings rule reconciliation entries
@@ -111,4 +113,27 @@ func SetSaveBatchBytes(n int) func() {
 	old := saveBatchBytes
 	saveBatchBytes = n
 	return func() { saveBatchBytes = old }
+}
+
+// SetBuildPaceForTest makes background builds read events at a time and
+// pause after each read, and stop the runner to finish when gap events
+// behind it; it returns a function that restores the defaults.
+func SetBuildPaceForTest(events int, pause time.Duration, gap int) func() {
+	oldRead, oldPause, oldGap := readBatch, buildPause, closeGap
+	readBatch, buildPause, closeGap = events, pause, eventstore.Position(gap)
+	return func() { readBatch, buildPause, closeGap = oldRead, oldPause, oldGap }
+}
+
+// GenerationsForTest lists the generations the keys of v's tables are in.
+func GenerationsForTest(v *Views) (map[uint32]bool, error) {
+	out := map[uint32]bool{}
+	it, err := v.db.NewIter(&pebble.IterOptions{UpperBound: metaPrefix})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.SeekGE(key(nil, 0).withGen(binary.BigEndian.Uint32(it.Key()) + 1)) {
+		out[binary.BigEndian.Uint32(it.Key())] = true
+	}
+	return out, it.Error()
 }
