@@ -96,8 +96,13 @@ func (r *Runner) runBuild(ctx context.Context) error {
 	if err == nil {
 		// Reads that took the old generations just before the swap end
 		// well within this; what a stop leaves, the next start deletes.
+		// With Once, nobody reads before Run returns.
+		grace := RetireAfter
+		if r.Once {
+			grace = 0
+		}
 		select {
-		case <-time.After(RetireAfter):
+		case <-time.After(grace):
 			err = r.Views.dropRetired()
 		case <-ctx.Done():
 		}

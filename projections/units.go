@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -304,4 +305,43 @@ func (v *Views) UnitGenerations() map[string]uint32 {
 		out[n] = s.gen
 	}
 	return out
+}
+
+// ChangedUnits names the units whose tables another version of the code
+// built: the runner rebuilds them.
+func (v *Views) ChangedUnits() []string {
+	var out []string
+	for _, u := range v.changedUnits() {
+		out = append(out, u.Name)
+	}
+	return out
+}
+
+// Invalidate marks the units named as built by no version, so that the
+// runner rebuilds them (ledger rebuild -units).
+func (v *Views) Invalidate(names ...string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	b := v.db.NewBatch()
+	defer b.Close()
+	for _, name := range names {
+		s, ok := v.stored[name]
+		if !ok {
+			return fmt.Errorf("projections: no unit %q (the units: %s)", name, unitNames())
+		}
+		s.version = 0
+		if err := b.Set(unitKey(name), encodeUnit(s), nil); err != nil {
+			return err
+		}
+		v.stored[name] = s
+	}
+	return pebbleutil.Commit(b, v.syncOpts())
+}
+
+func unitNames() string {
+	var names []string
+	for _, u := range units {
+		names = append(names, u.Name)
+	}
+	return strings.Join(names, ", ")
 }
