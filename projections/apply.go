@@ -493,7 +493,7 @@ func (t *tx) feedAndKeep(creditor string, id uuid.UUID, next *placementState, re
 			return err
 		}
 	}
-	if t.v.opts.Bulk {
+	if t.v.opts.Bulk || t.build != nil {
 		// Written back when the cache lets it go, or at the end.
 		t.cache(id, next, true)
 		return nil

@@ -5,10 +5,14 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
 
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/internal/pebbleutil"
@@ -114,7 +118,50 @@ func (b *unitBuild) finish(ctx context.Context, pos eventstore.Position, lastLog
 	if _, err := b.applyTo(ctx, pos, live, lastLog); err != nil {
 		return err
 	}
+	if err := b.saveStates(); err != nil {
+		return err
+	}
 	return b.swap()
+}
+
+// saveStates writes the placement states the build keeps only in memory
+// (like a bulk build, it writes a state back when its cache lets it go, not
+// with every batch), when the build is of the placements' tables.
+func (b *unitBuild) saveStates() error {
+	if !b.rebuilds(tPlacement) {
+		return nil
+	}
+	t := b.v.beginAt(b.gens, b.states, b)
+	err := b.states.unsavedStates(func(id uuid.UUID, st *placementState) error {
+		if err := t.writeState(id, st); err != nil {
+			return err
+		}
+		if t.b.Len() < saveBatchBytes {
+			return nil
+		}
+		if err := b.commit(t); err != nil {
+			return err
+		}
+		t.b = b.v.db.NewBatch()
+		return nil
+	})
+	if err == nil {
+		err = b.commit(t)
+	}
+	if err != nil {
+		_ = t.b.Close()
+	}
+	return err
+}
+
+// rebuilds reports whether the build is of table's unit.
+func (b *unitBuild) rebuilds(table byte) bool {
+	for _, u := range b.units {
+		if slices.Contains(u.Tables, table) {
+			return true
+		}
+	}
+	return false
 }
 
 // applyTo applies the log's events after from up to to (a checkpoint of the
@@ -134,18 +181,14 @@ func (b *unitBuild) applyTo(ctx context.Context, from, to eventstore.Position, l
 		if len(evs) == 0 {
 			return pos, fmt.Errorf("projections: rebuild %v: the log ends at %d, before the views' checkpoint %d", b.names(), pos, to)
 		}
-		for _, raw := range evs {
-			if raw.Position > to {
-				break
+		for _, d := range decodeAll(evs, to) {
+			if d.err != nil {
+				return pos, d.err
 			}
-			placement, rec, err := Decode(raw)
-			if err != nil {
-				return pos, fmt.Errorf("projections: %w", err)
-			}
-			if err := builder.Apply(raw, placement, rec); err != nil {
+			if err := builder.Apply(d.raw, d.placement, d.rec); err != nil {
 				return pos, err
 			}
-			pos = raw.Position
+			pos = d.raw.Position
 		}
 		b.position.Store(uint64(pos))
 		if time.Since(*lastLog) >= 5*time.Second {
@@ -159,6 +202,27 @@ func (b *unitBuild) applyTo(ctx context.Context, from, to eventstore.Position, l
 		return pos, fmt.Errorf("projections: rebuild %v: position %d is in the middle of a command", b.names(), pos)
 	}
 	return pos, nil
+}
+
+// decodeAll decodes the events up to position to, on as many goroutines as
+// there are processors (decoding is much of what applying costs).
+func decodeAll(evs []eventstore.RecordedEvent, to eventstore.Position) []decodedEvent {
+	n := 0
+	for n < len(evs) && evs[n].Position <= to {
+		n++
+	}
+	out := make([]decodedEvent, n)
+	workers := max(1, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				out[i] = decode(evs[i])
+			}
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // commit writes what a batch of the build keeps: its tables, not the
