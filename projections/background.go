@@ -100,6 +100,10 @@ func (b *unitBuild) run(ctx context.Context) error {
 		}
 		pos = next
 	}
+	// Most states now, so that few are left to write while the runner waits.
+	if err := b.saveStates(); err != nil {
+		return err
+	}
 	if err := b.finish(ctx, pos, &lastLog); err != nil {
 		return err
 	}
@@ -309,7 +313,9 @@ func (b *unitBuild) swap() error {
 	}
 	v.mu.Unlock()
 	v.gens.Store(old.with(rebuilt, b.gen))
-	v.states.clear() // the runner's states may be of the tables swapped out
+	if b.rebuilds(tPlacement) {
+		v.states.clear() // the runner's states are of the tables swapped out
+	}
 	return nil
 }
 

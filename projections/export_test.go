@@ -44,11 +44,17 @@ func SetVersionForTest(dir string, version uint64) error {
 // version, and returns a function that restores it. Call both while no
 // runner runs.
 func SetUnitVersionForTest(name string, version uint64) func() {
+	return SetUnitForTest(name, version, 0)
+}
+
+// SetUnitForTest is SetUnitVersionForTest that also sets the oldest
+// version of the unit's tables the code reads.
+func SetUnitForTest(name string, version, readable uint64) func() {
 	for i := range units {
 		if units[i].Name == name {
-			old := units[i].Version
-			units[i].Version = version
-			return func() { units[i].Version = old }
+			old := units[i]
+			units[i].Version, units[i].Readable = version, readable
+			return func() { units[i] = old }
 		}
 	}
 	panic("projections: no unit " + name)

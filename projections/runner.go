@@ -40,10 +40,12 @@ type Runner struct {
 
 	// build is the background build of changed units, if one runs;
 	// built is closed when none runs (any more), buildErr says why one
-	// stopped short.
-	build    *unitBuild
-	built    chan struct{}
-	buildErr error
+	// stopped short. buildFirst: some of them are of a version the code
+	// cannot read, so the build runs before the runner applies or is ready.
+	build      *unitBuild
+	buildFirst bool
+	built      chan struct{}
+	buildErr   error
 }
 
 // NewRunner returns a runner over store feeding views.
@@ -76,8 +78,15 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		return r.runBuild(ctx)
 	}
+	if r.buildFirst {
+		r.logger.Warn("some views are of a version this code cannot read: rebuilding them before serving")
+		if err := r.runBuild(ctx); err != nil {
+			return r.fail(err)
+		}
+		r.committed(r.Views.Checkpoint()) // ready, if caught up
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	if r.build != nil {
+	if r.build != nil && !r.buildFirst {
 		go func() { _ = r.runBuild(ctx) }()
 	}
 	defer func() {
@@ -96,9 +105,10 @@ func (r *Runner) runBuild(ctx context.Context) error {
 	if err == nil {
 		// Reads that took the old generations just before the swap end
 		// well within this; what a stop leaves, the next start deletes.
-		// With Once, nobody reads before Run returns.
+		// With Once, nobody reads before Run returns; before the runner
+		// is ready, the views are not to be read.
 		grace := RetireAfter
-		if r.Once {
+		if r.Once || r.buildFirst {
 			grace = 0
 		}
 		select {
@@ -152,7 +162,7 @@ func (r *Runner) begin(ctx context.Context) (from eventstore.Position, caughtUp 
 		r.logger.Warn("views built by another version of the ledger: rebuilding them in the background, serving the current ones meanwhile",
 			"units", b.names())
 		r.mu.Lock()
-		r.build, r.built = b, make(chan struct{})
+		r.build, r.built, r.buildFirst = b, make(chan struct{}), r.Views.unreadable(changed)
 		r.mu.Unlock()
 	}
 	from = r.Views.Checkpoint()
@@ -162,10 +172,10 @@ func (r *Runner) begin(ctx context.Context) (from eventstore.Position, caughtUp 
 	}
 	r.mu.Lock()
 	r.position, r.target = from, head
-	r.ready = from >= head
+	r.ready = from >= head && !r.buildFirst
 	r.wake()
 	r.mu.Unlock()
-	if from >= head {
+	if from >= head && !r.buildFirst {
 		r.logger.Info("projections caught up", "position", from)
 	}
 	return from, from >= head, nil

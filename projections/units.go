@@ -20,6 +20,12 @@ type Unit struct {
 	Name    string
 	Version uint64
 	Tables  []byte
+	// Readable is the oldest version of the unit's tables this code can
+	// read and keep applying to, and so serve while it rebuilds them (0:
+	// any; version 0 is tables of unknown version, such as those of
+	// layout 1). Raise it with a change of encoding the code cannot read
+	// back: older tables are then rebuilt before the views serve.
+	Readable uint64
 }
 
 // units is the list of read models. A unit's version changes whenever what
@@ -264,6 +270,19 @@ func (v *Views) deleteRetired(b *pebble.Batch) error {
 		}
 	}
 	return b.Delete(keyRetired, nil)
+}
+
+// unreadable reports whether some of changed's tables are of a version
+// older than the code can read (see Unit.Readable).
+func (v *Views) unreadable(changed []Unit) bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for _, u := range changed {
+		if v.stored[u.Name].version < u.Readable {
+			return true
+		}
+	}
+	return false
 }
 
 // changedUnits lists the units whose tables another version built.

@@ -253,3 +253,34 @@ func TestLayoutOneOpensAsAllChanged(t *testing.T) {
 		})
 	}
 }
+
+// TestUnreadableUnitRebuildsBeforeServing: a unit whose tables are of a
+// version older than the code reads (a change of encoding) is rebuilt
+// before the runner says it is ready; the others are left as they were.
+func TestUnreadableUnitRebuildsBeforeServing(t *testing.T) {
+	s := MustStore(t)
+	dir := filepath.Join(t.TempDir(), "views")
+	viewsWithData(t, s, dir, 0)
+	t.Cleanup(projections.SetUnitForTest("search", 2, 2))
+	v := MustViews(t, dir)
+	before := v.UnitGenerations()
+	r := projections.NewRunner(s, v, quiet())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = r.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	require.Eventually(t, func() bool { ready, _ := r.Ready(); return ready }, time.Minute, time.Millisecond)
+	current, err := v.Current()
+	require.NoError(t, err)
+	assert.True(t, current, "rebuilt by the time the runner is ready")
+	after := v.UnitGenerations()
+	for name, gen := range before {
+		if name == "search" {
+			assert.NotEqual(t, gen, after[name])
+		} else {
+			assert.Equal(t, gen, after[name], "%s was not rebuilt", name)
+		}
+	}
+	requireOnlyUnitGenerations(t, v)
+	requireSameAsRebuild(t, s, v)
+}
