@@ -51,6 +51,7 @@ var (
 	readBatch  = 2000
 	closeGap   = eventstore.Position(2000)
 	buildPause time.Duration
+	maxPasses  = 8
 )
 
 // newBuild starts a build of units in a new generation, marked pending.
@@ -88,10 +89,12 @@ func (b *unitBuild) names() []string {
 func (b *unitBuild) run(ctx context.Context) error {
 	start, lastLog := time.Now(), time.Now()
 	var pos eventstore.Position
-	for {
+	// Each pass catches up with where the runner was when it began; a
+	// runner the build does not gain on is held for the rest after a few.
+	for pass := 0; ; pass++ {
 		live := b.v.Checkpoint()
 		b.target.Store(uint64(live))
-		if live-pos <= closeGap {
+		if live-pos <= closeGap || pass == maxPasses {
 			break
 		}
 		next, err := b.applyTo(ctx, pos, live, &lastLog)
