@@ -315,7 +315,8 @@ func (v *Views) adopt(changed []Unit) error {
 	return pebbleutil.Commit(b, v.syncOpts())
 }
 
-// UnitGenerations returns each unit's generation (for tests and the admin).
+// UnitGenerations returns the generation each unit's tables are in (for
+// tests and tools: a rebuilt unit is in a new one).
 func (v *Views) UnitGenerations() map[string]uint32 {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
