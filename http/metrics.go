@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,5 +50,17 @@ func newMetrics(reg *prometheus.Registry, runner *projections.Runner) *metrics {
 	}, func() float64 { return float64(runner.Position()) })
 	reg.MustRegister(m.requests, m.commands, m.append, lag, position,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	for _, u := range projections.Units() {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ledger_views_rebuild_position", ConstLabels: prometheus.Labels{"unit": u.Name},
+			Help: "The log position a background rebuild of the unit's views has reached (it swaps them in at ledger_projection_position); 0 when none runs.",
+		}, func() float64 {
+			units, pos, _ := runner.Rebuilding()
+			if slices.Contains(units, u.Name) {
+				return float64(pos)
+			}
+			return 0
+		}))
+	}
 	return m
 }

@@ -274,6 +274,10 @@ func (s *Server) healthz(c echo.Context) error {
 func (s *Server) readyz(c echo.Context) error {
 	ready, err := s.runner.Ready()
 	body := map[string]any{"position": s.runner.Position()}
+	if units, pos, target := s.runner.Rebuilding(); len(units) > 0 {
+		// Served from the units' current views meanwhile.
+		body["rebuilding"] = map[string]any{"units": units, "position": pos, "target": target}
+	}
 	switch {
 	case err != nil:
 		body["status"] = "failed"

@@ -194,9 +194,13 @@ func (o *idemOverlay) clear() {
 // tx applies events to the views; commit writes them with the position
 // reached, atomically.
 type tx struct {
-	v     *Views
-	gen   uint32
-	b     *pebble.Batch
+	v   *Views
+	gen *generations
+	b   *pebble.Batch
+	// states: the views' (the runner's), or a background build's own.
+	states *stateCache
+	// build is the background build this batch is of; nil for the runner's.
+	build *unitBuild
 	dirty map[uuid.UUID]*placementState
 	// evicted holds, in a bulk build, the unsaved states the cache let go
 	// of during this batch: they are written with it.
@@ -212,8 +216,11 @@ type tx struct {
 	midCommand bool
 }
 
-func (v *Views) begin() *tx {
-	return &tx{v: v, gen: v.generation(), b: v.db.NewBatch(), dirty: map[uuid.UUID]*placementState{},
+func (v *Views) begin() *tx { return v.beginAt(v.generation(), v.states, nil) }
+
+// beginAt starts a batch writing in gens with states, for build when not nil.
+func (v *Views) beginAt(gens *generations, states *stateCache, build *unitBuild) *tx {
+	return &tx{v: v, gen: gens, b: v.db.NewBatch(), states: states, build: build, dirty: map[uuid.UUID]*placementState{},
 		evicted: map[uuid.UUID]*placementState{}, creditors: map[string]*creditorFigures{}, webhooks: map[string]*webhookView{}}
 }
 
@@ -235,7 +242,7 @@ func (t *tx) state(id uuid.UUID) (*placementState, error) {
 	if st, ok := t.dirty[id]; ok {
 		return st, nil
 	}
-	if st := t.v.states.get(id); st != nil {
+	if st := t.states.get(id); st != nil {
 		return st, nil
 	}
 	if st, ok := t.evicted[id]; ok {
@@ -258,7 +265,7 @@ func (t *tx) state(id uuid.UUID) (*placementState, error) {
 // cache keeps a state in the views' cache; an unsaved state it evicts is
 // written with this batch.
 func (t *tx) cache(id uuid.UUID, st *placementState, unsaved bool) {
-	if ev := t.v.states.put(id, st, unsaved); ev != nil {
+	if ev := t.states.put(id, st, unsaved); ev != nil {
 		t.evicted[ev.id] = ev.st
 	}
 }
@@ -490,7 +497,7 @@ func (t *tx) feedAndKeep(creditor string, id uuid.UUID, next *placementState, re
 			return err
 		}
 	}
-	if t.v.opts.Bulk {
+	if t.v.opts.Bulk || t.build != nil {
 		// Written back when the cache lets it go, or at the end.
 		t.cache(id, next, true)
 		return nil
@@ -706,7 +713,8 @@ func (t *tx) notify(creditor string, id uuid.UUID, before domain.Placement, stat
 }
 
 // commit writes the batch's placement states, their resources and the
-// creditors' figures, and the position reached, in one atomic batch.
+// creditors' figures, and the position reached, in one atomic batch (for a
+// background build, see unitBuild.commit).
 func (t *tx) commit() error {
 	for _, states := range []map[uuid.UUID]*placementState{t.dirty, t.evicted} {
 		for id, st := range states {
@@ -720,7 +728,10 @@ func (t *tx) commit() error {
 			return err
 		}
 	}
-	if err := t.set(checkpointKey(t.gen), u64bytes(uint64(t.last))); err != nil {
+	if t.build != nil {
+		return t.build.commit(t)
+	}
+	if err := t.set(keyCheckpoint, u64bytes(uint64(t.last))); err != nil {
 		return err
 	}
 	opts, now := pebble.NoSync, time.Now().UnixNano()
@@ -739,5 +750,5 @@ func (t *tx) commit() error {
 
 func (t *tx) abort() {
 	_ = t.b.Close()
-	t.v.states.clear() // it may hold states this batch changed
+	t.states.clear() // it may hold states this batch changed
 }

@@ -17,6 +17,10 @@ type Builder struct {
 	MaxBatch int
 	// Committed, when set, is called after each commit with its position.
 	Committed func(pos eventstore.Position)
+	// build, when set, is the background build the builder applies for;
+	// otherwise the builder holds the views' applyMu from a batch's first
+	// event to its commit.
+	build *unitBuild
 }
 
 // Builder returns a builder over the views.
@@ -27,7 +31,12 @@ func (v *Views) Builder() *Builder { return &Builder{v: v, MaxBatch: 2000} }
 // A full batch is committed once its command has ended.
 func (b *Builder) Apply(raw eventstore.RecordedEvent, placement uuid.UUID, rec journal.Record) error {
 	if b.t == nil {
-		b.t = b.v.begin()
+		if b.build != nil {
+			b.t = b.v.beginAt(b.build.gens, b.build.states, b.build)
+		} else {
+			b.v.applyMu.Lock()
+			b.t = b.v.begin()
+		}
 	}
 	if err := b.t.apply(raw, placement, rec); err != nil {
 		b.Abort()
@@ -54,9 +63,15 @@ func (b *Builder) Flush() (bool, error) {
 func (b *Builder) commit() error {
 	t := b.t
 	b.t = nil
+	if b.build == nil {
+		defer b.v.applyMu.Unlock()
+	}
 	if err := t.commit(); err != nil {
 		t.abort()
 		return err
+	}
+	if b.build != nil {
+		return nil
 	}
 	b.v.idem.prune(t.last)
 	if b.Committed != nil {
@@ -70,6 +85,9 @@ func (b *Builder) Abort() {
 	if b.t != nil {
 		b.t.abort()
 		b.t = nil
+		if b.build == nil {
+			b.v.applyMu.Unlock()
+		}
 	}
 }
 

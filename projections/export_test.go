@@ -1,9 +1,15 @@
 package projections
 
 import (
+	"encoding/binary"
+	"fmt"
+	"slices"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
 )
 
 // MutateEntryPostings replaces the postings rule reconciliation entries
@@ -18,15 +24,93 @@ func MutateEntryPostings(mutate func(e domain.Event, ps []domain.Posting) []doma
 	return func() { entryPostings = old }
 }
 
-// SetVersionForTest marks the views in dir as built by another version of
-// the code, as a store left by an older ledger would be.
+// SetVersionForTest marks every unit of the views in dir as built by
+// version, as a store left by an older ledger would be.
 func SetVersionForTest(dir string, version uint64) error {
 	v, err := OpenViews(dir, ViewsOptions{})
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	return v.db.Set(versionKey(v.generation()), u64bytes(version), nil)
+	for _, u := range units {
+		if err := v.db.Set(unitKey(u.Name), encodeUnit(unitState{gen: v.stored[u.Name].gen, version: version}), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetUnitVersionForTest makes this code's version of the unit name
+// version, and returns a function that restores it. Call both while no
+// runner runs.
+func SetUnitVersionForTest(name string, version uint64) func() {
+	return SetUnitForTest(name, version, 0)
+}
+
+// SetUnitForTest is SetUnitVersionForTest that also sets the oldest
+// version of the unit's tables the code reads.
+func SetUnitForTest(name string, version, readable uint64) func() {
+	for i := range units {
+		if units[i].Name == name {
+			old := units[i]
+			units[i].Version, units[i].Readable = version, readable
+			return func() { units[i] = old }
+		}
+	}
+	panic("projections: no unit " + name)
+}
+
+// SetLayoutOneForTest rewrites the meta keys of the views in dir as layout
+// 1 had them: one generation, its checkpoint and version inside it.
+func SetLayoutOneForTest(dir string, version uint64) error {
+	v, err := OpenViews(dir, ViewsOptions{})
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	gen := v.stored[units[0].Name].gen
+	for _, u := range units {
+		if v.stored[u.Name].gen != gen {
+			return fmt.Errorf("unit %s is in generation %d, not %d", u.Name, v.stored[u.Name].gen, gen)
+		}
+		if err := v.db.Delete(unitKey(u.Name), nil); err != nil {
+			return err
+		}
+	}
+	for _, kv := range [][2][]byte{
+		{keyGeneration, u64bytes(uint64(gen))},
+		{key(nil, 'V').withGen(gen), u64bytes(version)},
+		{key(nil, '!').withGen(gen), u64bytes(v.checkpoint.Load())},
+	} {
+		if err := v.db.Set(kv[0], kv[1], nil); err != nil {
+			return err
+		}
+	}
+	for _, k := range [][]byte{keyLayout, keyCheckpoint, keyGenerations} {
+		if err := v.db.Delete(k, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TableBytesForTest lists the table bytes the keys of the views in dir use.
+func TableBytesForTest(v *Views) ([]byte, error) {
+	seen := map[byte]bool{}
+	it, err := v.db.NewIter(&pebble.IterOptions{UpperBound: metaPrefix})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		seen[it.Key()[4]] = true
+	}
+	var out []byte
+	for b := range seen {
+		out = append(out, b)
+	}
+	slices.Sort(out)
+	return out, it.Error()
 }
 
 // SetSaveBatchBytes sets the size at which SaveStates commits a batch, for a
@@ -35,4 +119,27 @@ func SetSaveBatchBytes(n int) func() {
 	old := saveBatchBytes
 	saveBatchBytes = n
 	return func() { saveBatchBytes = old }
+}
+
+// SetBuildPaceForTest makes background builds read events at a time and
+// pause after each read, and stop the runner to finish when gap events
+// behind it; it returns a function that restores the defaults.
+func SetBuildPaceForTest(events int, pause time.Duration, gap int) func() {
+	oldRead, oldPause, oldGap := readBatch, buildPause, closeGap
+	readBatch, buildPause, closeGap = events, pause, eventstore.Position(gap)
+	return func() { readBatch, buildPause, closeGap = oldRead, oldPause, oldGap }
+}
+
+// GenerationsForTest lists the generations the keys of v's tables are in.
+func GenerationsForTest(v *Views) (map[uint32]bool, error) {
+	out := map[uint32]bool{}
+	it, err := v.db.NewIter(&pebble.IterOptions{UpperBound: metaPrefix})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.SeekGE(key(nil, 0).withGen(binary.BigEndian.Uint32(it.Key()) + 1)) {
+		out[binary.BigEndian.Uint32(it.Key())] = true
+	}
+	return out, it.Error()
 }

@@ -10,8 +10,9 @@ import (
 	"github.com/collections-ledger/ledger/eventstore"
 )
 
-// The view store's keys. Every view key starts with the generation it
-// belongs to (4 bytes, big-endian) and a table byte; the rest is the
+// The view store's keys. Every view key starts with the generation its
+// table is in (4 bytes, big-endian; each table has its own, see Unit) and
+// the table byte; the rest is the
 // table's own key, built so that the ranges reads need are contiguous:
 // fixed-width big-endian numbers and ids, and strings prefixed by their
 // length (so no string can run into the next part).
@@ -41,7 +42,8 @@ import (
 //	'z' creditor, remittance number                  → remittance (JSON)
 //	'a' creditor                                     → the revision of its remittance stream
 //
-// Keys outside any generation hold the store's own state (metaPrefix).
+// Keys outside any generation hold the store's own state (metaPrefix; see
+// Layout).
 const (
 	tPlacement     = 'p'
 	tResource      = 'r'
@@ -76,7 +78,12 @@ type keyBuf []byte
 // grow returns k with room for n more bytes, never sharing k's array.
 func (k keyBuf) grow(n int) keyBuf { return append(make(keyBuf, 0, len(k)+n), k...) }
 
-func key(gen uint32, table byte) keyBuf {
+// key starts a key of table in its generation in gens (nil: generation 0).
+func key(gens *generations, table byte) keyBuf {
+	var gen uint32
+	if gens != nil {
+		gen = gens[table]
+	}
 	k := make(keyBuf, 0, 64)
 	k = binary.BigEndian.AppendUint32(k, gen)
 	return append(k, table)

@@ -18,7 +18,7 @@ func TestTimeKeysOrderAndClamp(t *testing.T) {
 		time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC),
 	}
 	for i := 1; i < len(times); i++ {
-		a, b := key(1, 'x').time(times[i-1]), key(1, 'x').time(times[i])
+		a, b := key(nil, 'x').time(times[i-1]), key(nil, 'x').time(times[i])
 		assert.LessOrEqual(t, bytes.Compare(a, b), 0, "%s sorts before %s", times[i-1], times[i])
 	}
 	mid := time.Date(2024, 5, 1, 12, 30, 0, 123, time.UTC)
@@ -28,10 +28,10 @@ func TestTimeKeysOrderAndClamp(t *testing.T) {
 // TestKeysDoNotShareArrays: two keys built from one prefix (a range's ends)
 // must not overwrite each other.
 func TestKeysDoNotShareArrays(t *testing.T) {
-	prefix := key(1, 'x').str("acme")
+	prefix := key(nil, 'x').str("acme")
 	lower, upper := prefix.u64(1), prefix.u64(2)
 	assert.Equal(t, -1, bytes.Compare(lower, upper))
-	assert.Equal(t, key(1, 'x').str("acme"), prefix, "the prefix is unchanged")
+	assert.Equal(t, key(nil, 'x').str("acme"), prefix, "the prefix is unchanged")
 	a, b := prefix.time(time.Unix(1, 0)), prefix.time(time.Unix(2, 0))
 	assert.NotEqual(t, a, b)
 }

@@ -203,7 +203,7 @@ func (v *Views) TrialBalance(creditor, currency, asOf, basis string) (TrialBalan
 // trialKeyBasis reports whether a 't' key (generation, table, creditor,
 // basis, …) is of basis b.
 func trialKeyBasis(k []byte, creditor string, b byte) bool {
-	head := key(0, tTrial).str(creditor)
+	head := key(nil, tTrial).str(creditor)
 	return len(k) > len(head) && k[len(head)] == b
 }
 

@@ -23,7 +23,7 @@ import (
 // creditors.
 
 // placementOf returns a placement's state, or nil.
-func (v *Views) placementOf(gen uint32, id uuid.UUID) (*placementState, error) {
+func (v *Views) placementOf(gen *generations, id uuid.UUID) (*placementState, error) {
 	b, err := v.get(key(gen, tPlacement).id(id))
 	if err != nil || b == nil {
 		return nil, err
@@ -94,7 +94,7 @@ func (v *Views) List(creditor string, status domain.Status, after ListCursor, li
 
 // listed reads a page of placement resources from an index whose keys end
 // with the placement's opened position and whose values are placement ids.
-func (v *Views) listed(gen uint32, prefix keyBuf, after ListCursor, limit int) ([]json.RawMessage, *ListCursor, error) {
+func (v *Views) listed(gen *generations, prefix keyBuf, after ListCursor, limit int) ([]json.RawMessage, *ListCursor, error) {
 	lower := prefix
 	if after > 0 {
 		lower = prefix.pos(eventstore.Position(after) + 1)
@@ -460,13 +460,20 @@ func (v *Views) Count() (int, error) {
 	return n, err
 }
 
-// Tables lists the key/value pairs of the views' current generation, by
+// Tables lists the key/value pairs of the views' current generations, by
 // table, for comparing two view stores (verify does, against a rebuild).
 func (v *Views) Tables(fn func(table byte, k, val []byte) error) error {
-	prefix := key(v.generation(), 0)[:4]
-	return v.scan(prefix, keyBuf(prefix).upper(), func(k, val []byte) (bool, error) {
-		return true, fn(k[4], k[5:], val)
-	})
+	gens := v.generation()
+	for _, table := range allTables() {
+		prefix := key(gens, table)
+		err := v.scan(prefix, prefix.upper(), func(k, val []byte) (bool, error) {
+			return true, fn(k[4], k[5:], val)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // WebhookOf returns a creditor's webhook, if it has one now.

@@ -47,7 +47,7 @@ func (t *tx) unsettle(creditor string, ps []domain.Posting, rec journal.Record, 
 	return t.setJSON(unsettledKey(t.gen, creditor, currency, item), item)
 }
 
-func unsettledKey(gen uint32, creditor, currency string, item journal.SettlementItem) keyBuf {
+func unsettledKey(gen *generations, creditor, currency string, item journal.SettlementItem) keyBuf {
 	return key(gen, tUnsettled).str(creditor).str(currency).str(item.ValueDate).u64(item.Position)
 }
 

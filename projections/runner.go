@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -36,6 +37,15 @@ type Runner struct {
 	err      error
 	changed  chan struct{} // closed and replaced when position moves and someone waits
 	waiting  bool
+
+	// build is the background build of changed units, if one runs;
+	// built is closed when none runs (any more), buildErr says why one
+	// stopped short. buildFirst: some of them are of a version the code
+	// cannot read, so the build runs before the runner applies or is ready.
+	build      *unitBuild
+	buildFirst bool
+	built      chan struct{}
+	buildErr   error
 }
 
 // NewRunner returns a runner over store feeding views.
@@ -43,20 +53,86 @@ func NewRunner(store eventstore.Store, views *Views, logger *slog.Logger) *Runne
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Runner{store: store, Views: views, logger: logger, MaxBatch: 2000, changed: make(chan struct{})}
+	built := make(chan struct{})
+	close(built)
+	return &Runner{store: store, Views: views, logger: logger, MaxBatch: 2000, changed: make(chan struct{}), built: built}
 }
 
 // Run brings the views up to date and keeps them so until ctx ends or an
 // event cannot be applied (then Err says why and the views stay at the last
-// committed position). Views of another Version are rebuilt from position 0.
+// committed position). The tables of units another version built are
+// rebuilt from position 0 in the background meanwhile, and swapped in when
+// they reach the views (see unitBuild); the views serve the current ones
+// until then. With Once, Run returns once the views have caught up and
+// that rebuild is done.
 func (r *Runner) Run(ctx context.Context) error {
 	from, caughtUp, err := r.begin(ctx)
 	if err != nil {
 		return r.fail(err)
 	}
-	if caughtUp && r.Once {
+	if r.Once {
+		if !caughtUp {
+			if err := r.follow(ctx, from); err != nil {
+				return err
+			}
+		}
+		return r.runBuild(ctx)
+	}
+	if r.buildFirst {
+		r.logger.Warn("some views are of a version this code cannot read: rebuilding them before serving")
+		if err := r.runBuild(ctx); err != nil {
+			return r.fail(err)
+		}
+		r.committed(r.Views.Checkpoint()) // ready, if caught up
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	if r.build != nil && !r.buildFirst {
+		go func() { _ = r.runBuild(ctx) }()
+	}
+	defer func() {
+		cancel()
+		<-r.built
+	}()
+	return r.follow(ctx, from)
+}
+
+// runBuild runs the background build, if there is one, to its end.
+func (r *Runner) runBuild(ctx context.Context) error {
+	if r.build == nil {
 		return nil
 	}
+	err := r.build.run(ctx)
+	if err == nil {
+		// Reads that took the old generations just before the swap end
+		// well within this; what a stop leaves, the next start deletes.
+		// With Once, nobody reads before Run returns; before the runner
+		// is ready, the views are not to be read.
+		grace := RetireAfter
+		if r.Once || r.buildFirst {
+			grace = 0
+		}
+		select {
+		case <-time.After(grace):
+			err = r.Views.dropRetired()
+		case <-ctx.Done():
+		}
+	} else if ctx.Err() == nil {
+		r.logger.Error("the background rebuild of the views stopped; they serve the tables they had", "units", r.build.names(), "err", err)
+	}
+	r.mu.Lock()
+	r.build, r.buildErr = nil, err
+	close(r.built)
+	r.mu.Unlock()
+	return err
+}
+
+// RetireAfter is how long the tables a background rebuild swapped out stay
+// readable after the swap.
+var RetireAfter = 2 * time.Second
+
+// follow applies the log from position from on until ctx ends (with Once,
+// until the views reach the head begin saw).
+func (r *Runner) follow(ctx context.Context, from eventstore.Position) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sub, err := r.store.SubscribeAll(ctx, from)
@@ -68,18 +144,26 @@ func (r *Runner) Run(ctx context.Context) error {
 	return r.applyAll(out, recvErr)
 }
 
-// begin readies the views (rebuilding them from position 0 when another
-// Version built them) and records where the runner starts, at the views'
-// checkpoint, and the head it is ready at, the log's head now. It returns
-// the checkpoint and whether the views have caught up already.
+// begin readies the views (preparing the background rebuild of the units
+// another version built) and records where the runner starts, at the
+// views' checkpoint, and the head it is ready at, the log's head now. It
+// returns the checkpoint and whether the views have caught up already.
 func (r *Runner) begin(ctx context.Context) (from eventstore.Position, caughtUp bool, err error) {
-	if current, err := r.Views.Current(); err != nil {
-		return 0, false, fmt.Errorf("projections: read the views' version: %w", err)
-	} else if !current {
-		r.logger.Warn("the views were built by another version of the ledger: rebuilding them from the start of the log", "version", Version)
-		if err := r.Views.reset(); err != nil {
+	if changed := r.Views.changedUnits(); len(changed) > 0 && r.Views.Checkpoint() == 0 {
+		// Nothing is built yet: the runner builds them as it goes.
+		if err := r.Views.adopt(changed); err != nil {
 			return 0, false, err
 		}
+	} else if len(changed) > 0 {
+		b, err := r.Views.newBuild(r.store, r.logger, changed)
+		if err != nil {
+			return 0, false, err
+		}
+		r.logger.Warn("views built by another version of the ledger: rebuilding them in the background, serving the current ones meanwhile",
+			"units", b.names())
+		r.mu.Lock()
+		r.build, r.built, r.buildFirst = b, make(chan struct{}), r.Views.unreadable(changed)
+		r.mu.Unlock()
 	}
 	from = r.Views.Checkpoint()
 	head, err := r.store.Head(ctx)
@@ -88,10 +172,10 @@ func (r *Runner) begin(ctx context.Context) (from eventstore.Position, caughtUp 
 	}
 	r.mu.Lock()
 	r.position, r.target = from, head
-	r.ready = from >= head
+	r.ready = from >= head && !r.buildFirst
 	r.wake()
 	r.mu.Unlock()
-	if from >= head {
+	if from >= head && !r.buildFirst {
 		r.logger.Info("projections caught up", "position", from)
 	}
 	return from, from >= head, nil
@@ -241,6 +325,34 @@ func (r *Runner) wake() {
 		r.changed = make(chan struct{})
 		r.waiting = false
 	}
+}
+
+// Rebuilding reports the units a background rebuild is building, and how
+// far it has come towards the views' checkpoint; none when none runs.
+func (r *Runner) Rebuilding() (units []string, position, target eventstore.Position) {
+	r.mu.Lock()
+	b := r.build
+	r.mu.Unlock()
+	if b == nil {
+		return nil, 0, 0
+	}
+	return b.names(), eventstore.Position(b.position.Load()), eventstore.Position(b.target.Load())
+}
+
+// WaitRebuilt blocks until no background rebuild runs (any more), or ctx
+// ends, and returns why the last one stopped short, if it did.
+func (r *Runner) WaitRebuilt(ctx context.Context) error {
+	r.mu.Lock()
+	built := r.built
+	r.mu.Unlock()
+	select {
+	case <-built:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.buildErr
 }
 
 // Position returns the position the views have applied and committed.

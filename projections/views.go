@@ -19,18 +19,6 @@ import (
 	"github.com/collections-ledger/ledger/internal/pebbleutil"
 )
 
-// Version is the version of the views this code builds. It changes whenever
-// what the views hold, or how, changes; views of another version are rebuilt
-// from position 0. 7: postings and the trial balance (tables j, t), value
-// dates (y), processed credit waiver numbers carry what a cancellation
-// needs (the waiver's invoice, amount and document), and reconciliation
-// entries and placement states what agency payments and write-offs add.
-// 9: reconciliation entries carry their postings' account movements.
-// 10: remittances (tables u, z, a; their postings in t). 11: placement
-// states keep the claim's Books (the balances its figures are read from),
-// which a state or snapshot built before them lacks.
-const Version = 11
-
 // Views is an instance's local store of read models: a Pebble database of
 // its own, beside the event store (or, with KurrentDB, on each instance).
 // It also holds the command side's indexes (idempotency keys, placement
@@ -47,8 +35,16 @@ type Views struct {
 	logger *slog.Logger
 	opts   ViewsOptions
 
-	mu  sync.RWMutex // guards gen
-	gen uint32
+	// gens is the generation of each table the views read and the runner
+	// writes; a swap replaces it.
+	gens atomic.Pointer[generations]
+	mu   sync.RWMutex // guards stored
+	// stored is each unit's generation and version as the store holds them.
+	stored map[string]unitState
+	// applyMu is held by the runner's builder from a batch's first event
+	// to its commit: a background build holding it sees the checkpoint
+	// still and no batch half applied (see unitBuild.finish).
+	applyMu sync.Mutex
 	// checkpoint is the position of the last committed batch.
 	checkpoint atomic.Uint64
 	// synced is when a batch was last synced (unix nanoseconds).
@@ -87,12 +83,6 @@ type ViewsOptions struct {
 var metaPrefix = []byte{0xff, 0xff, 0xff, 0xff}
 
 func metaKey(name string) []byte { return append(append([]byte(nil), metaPrefix...), name...) }
-
-var keyGeneration = metaKey("generation")
-
-// Per generation: the position its views reach and the version they are.
-func checkpointKey(gen uint32) []byte { return key(gen, '!') }
-func versionKey(gen uint32) []byte    { return key(gen, 'V') }
 
 // OpenViews opens (or creates) the view store in dir.
 func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
@@ -144,24 +134,9 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 		return nil, fmt.Errorf("projections: open the view store %s: %w", dir, err)
 	}
 	v := &Views{db: db, logger: opts.Logger, opts: opts, states: newStateCache(opts.States), idem: newIdemOverlay()}
-	gen, err := v.getUint(keyGeneration)
-	switch {
-	case err != nil:
+	if err := v.loadLayout(); err != nil {
 		_ = db.Close()
 		return nil, err
-	case gen == 0:
-		if err := v.reset(); err != nil {
-			_ = db.Close()
-			return nil, err
-		}
-	default:
-		v.gen = uint32(gen)
-		cp, err := v.getUint(checkpointKey(v.gen))
-		if err != nil {
-			_ = db.Close()
-			return nil, err
-		}
-		v.checkpoint.Store(cp)
 	}
 	return v, nil
 }
@@ -242,55 +217,12 @@ func (v *Views) syncOpts() *pebble.WriteOptions {
 // Checkpoint is the position the views have applied (committed).
 func (v *Views) Checkpoint() eventstore.Position { return eventstore.Position(v.checkpoint.Load()) }
 
-// Current reports whether the views were built by this code's Version.
-func (v *Views) Current() (bool, error) {
-	ver, err := v.getUint(versionKey(v.generation()))
-	return ver == Version, err
-}
+// Current reports whether every unit's tables were built by this code's
+// version of the unit.
+func (v *Views) Current() (bool, error) { return len(v.changedUnits()) == 0, nil }
 
-func (v *Views) generation() uint32 {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return v.gen
-}
-
-// reset switches to a new, empty generation of this code's Version at
-// checkpoint 0, and deletes the old one: the views are then rebuilt from the
-// start of the log.
-func (v *Views) reset() error {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	old := v.gen
-	next := old + 1
-	b := v.db.NewBatch()
-	defer b.Close()
-	// Leftovers of an interrupted reset go too.
-	if err := b.DeleteRange(key(next, 0), key(next+1, 0), nil); err != nil {
-		return err
-	}
-	for _, kv := range [][2][]byte{
-		{keyGeneration, u64bytes(uint64(next))},
-		{versionKey(next), u64bytes(Version)},
-		{checkpointKey(next), u64bytes(0)},
-	} {
-		if err := b.Set(kv[0], kv[1], nil); err != nil {
-			return err
-		}
-	}
-	if old != 0 {
-		if err := b.DeleteRange(key(old, 0), key(old+1, 0), nil); err != nil {
-			return err
-		}
-	}
-	if err := pebbleutil.Commit(b, v.syncOpts()); err != nil {
-		return fmt.Errorf("projections: reset the views: %w", err)
-	}
-	v.gen = next
-	v.checkpoint.Store(0)
-	v.states.clear()
-	v.idem.clear()
-	return nil
-}
+// generation returns the generation of each table, as of now.
+func (v *Views) generation() *generations { return v.gens.Load() }
 
 func u64bytes(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
@@ -347,24 +279,33 @@ func (v *Views) scan(lower, upper []byte, fn func(k, val []byte) (bool, error)) 
 	return it.Error()
 }
 
-// Diff compares the current generations of two view stores key by key (the
-// checkpoint and version aside) and calls fn for each key that only one
-// holds or that they hold with different values (a nil value: not held),
-// until fn returns false.
+// Diff compares the current generations of two view stores key by key,
+// table by table, and calls fn for each key that only one holds or that
+// they hold with different values (a nil value: not held), until fn
+// returns false.
 func Diff(a, b *Views, fn func(table byte, k, va, vb []byte) bool) error {
-	pa, pb := key(a.generation(), 0)[:4], key(b.generation(), 0)[:4]
-	ia, err := a.db.NewIter(&pebble.IterOptions{LowerBound: pa, UpperBound: keyBuf(pa).upper()})
+	ga, gb := a.generation(), b.generation()
+	for _, table := range allTables() {
+		if more, err := diffTable(a, b, key(ga, table), key(gb, table), fn); err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// diffTable is Diff for one table (pa and pb: its prefix in a and b).
+func diffTable(a, b *Views, pa, pb keyBuf, fn func(table byte, k, va, vb []byte) bool) (bool, error) {
+	ia, err := a.db.NewIter(&pebble.IterOptions{LowerBound: pa, UpperBound: pa.upper()})
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer ia.Close()
-	ib, err := b.db.NewIter(&pebble.IterOptions{LowerBound: pb, UpperBound: keyBuf(pb).upper()})
+	ib, err := b.db.NewIter(&pebble.IterOptions{LowerBound: pb, UpperBound: pb.upper()})
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer ib.Close()
 	okA, okB := ia.First(), ib.First()
-	skip := func(k []byte) bool { return k[4] == '!' || k[4] == 'V' }
 	for okA || okB {
 		var ka, kb []byte
 		if okA {
@@ -375,26 +316,26 @@ func Diff(a, b *Views, fn func(table byte, k, va, vb []byte) bool) error {
 		}
 		switch c := compareKeys(ka, kb, okA, okB); {
 		case c < 0:
-			if !skip(ia.Key()) && !fn(ka[0], ka[1:], ia.Value(), nil) {
-				return nil
+			if !fn(ka[0], ka[1:], ia.Value(), nil) {
+				return false, nil
 			}
 			okA = ia.Next()
 		case c > 0:
-			if !skip(ib.Key()) && !fn(kb[0], kb[1:], nil, ib.Value()) {
-				return nil
+			if !fn(kb[0], kb[1:], nil, ib.Value()) {
+				return false, nil
 			}
 			okB = ib.Next()
 		default:
-			if !skip(ia.Key()) && !bytes.Equal(ia.Value(), ib.Value()) && !fn(ka[0], ka[1:], ia.Value(), ib.Value()) {
-				return nil
+			if !bytes.Equal(ia.Value(), ib.Value()) && !fn(ka[0], ka[1:], ia.Value(), ib.Value()) {
+				return false, nil
 			}
 			okA, okB = ia.Next(), ib.Next()
 		}
 	}
 	if err := ia.Error(); err != nil {
-		return err
+		return false, err
 	}
-	return ib.Error()
+	return true, ib.Error()
 }
 
 // compareKeys orders two iterators' keys, an exhausted one last.

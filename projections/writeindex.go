@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
@@ -39,16 +38,13 @@ func (w *WriteIndex) Snapshot(id uuid.UUID) (journal.Snapshot, bool, error) { re
 // Snapshot said so): the caller must then read the stream instead.
 func (w *WriteIndex) Processed(id uuid.UUID, through uint64, payments, waivers []string) (pay, waive map[string]domain.Processed, ok bool, err error) {
 	v := w.v
-	// One snapshot of the store: the generation, the placement's revision
-	// and its numbers are read as one batch left them.
+	// One snapshot of the store: the placement's revision and its numbers
+	// are read as one batch left them. The generations are taken first: a
+	// swap keeps the tables it retires for a while after it.
+	gen := v.generation()
 	snap := v.db.NewSnapshot()
 	defer snap.Close()
 	get := func(k []byte) ([]byte, error) { return getFrom(snap, k) }
-	g, err := get(keyGeneration)
-	if err != nil || len(g) != 8 {
-		return nil, nil, false, err
-	}
-	gen := uint32(binary.BigEndian.Uint64(g))
 	b, err := get(key(gen, tPlacement).id(id))
 	if err != nil || b == nil {
 		return nil, nil, false, err

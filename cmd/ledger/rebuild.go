@@ -10,21 +10,33 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/projections"
 )
 
-// rebuildCmd builds a stopped instance's views anew from the whole log and
-// puts them in place of the old ones. The new views are built beside the
-// old, which stay untouched until the new are complete: an interrupted
-// rebuild leaves the instance as it was. The old views are held open (and
-// so locked) meanwhile, so no instance can be serving from them.
+// rebuildCmd rebuilds a stopped instance's views. By default it rebuilds,
+// in place, the units (read models) another version of the ledger built,
+// and those -units names: each into a new generation, swapped in at once
+// when complete (see projections.Runner), so an interrupted rebuild leaves
+// the views as they were. With -all, or where there are no views yet, it
+// builds every unit anew from the whole log beside the old views, which
+// stay untouched until the new are complete, and puts them in their
+// place. The old views are held open (and so locked) meanwhile, so no
+// instance can be serving from them.
 func rebuildCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	viewsFlag := ""
+	viewsFlag, all, unitsFlag := "", false, ""
+	var unitNames []string
+	for _, u := range projections.Units() {
+		unitNames = append(unitNames, u.Name)
+	}
 	store, location, code, ok := openForCLIAt("rebuild", args, getenv, stderr, func(fs *flag.FlagSet) {
 		envString(fs, &viewsFlag, "LEDGER_VIEWS", getenv, "", "the view store to rebuild (default: the store's, as serve uses)")
+		fs.BoolVar(&all, "all", false, "rebuild every unit, in a new directory put in place of the old views when complete")
+		fs.StringVar(&unitsFlag, "units", "", "rebuild these units too, comma-separated ("+strings.Join(unitNames, ", ")+")")
 	})
 	if !ok {
 		return code
@@ -45,6 +57,9 @@ func rebuildCmd(ctx context.Context, args []string, getenv func(string) string, 
 	} else if !errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintln(stderr, "ledger rebuild:", err)
 		return 2
+	}
+	if old != nil && !all {
+		return rebuildUnits(ctx, store, old, target, unitsFlag, stdout, stderr)
 	}
 	fresh := target + ".rebuild"
 	if err := os.RemoveAll(fresh); err != nil { // an interrupted rebuild's leftovers
@@ -83,6 +98,39 @@ func rebuildCmd(ctx context.Context, args []string, getenv func(string) string, 
 		return 1
 	}
 	fmt.Fprintf(stdout, "rebuilt %s up to position %d in %.2fs\n", target, pos, took.Seconds())
+	return 0
+}
+
+// rebuildUnits rebuilds in place the units of views another version built,
+// and those named in extra (comma-separated).
+func rebuildUnits(ctx context.Context, store eventstore.Store, views *projections.Views, target, extra string, stdout, stderr io.Writer) int {
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "ledger rebuild: interrupted; the views are as they were")
+		return 130
+	}
+	if extra != "" {
+		if err := views.Invalidate(strings.Split(extra, ",")...); err != nil {
+			fmt.Fprintln(stderr, "ledger rebuild:", err)
+			return 2
+		}
+	}
+	changed := views.ChangedUnits()
+	if len(changed) == 0 {
+		fmt.Fprintf(stdout, "the views of %s are current: nothing to rebuild (-all rebuilds every unit)\n", target)
+		return 0
+	}
+	start := time.Now()
+	r := projections.NewRunner(store, views, slog.New(slog.NewTextHandler(stderr, nil)))
+	r.Once = true
+	if err := r.Run(ctx); err != nil || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "ledger rebuild: interrupted; the views are as they were")
+			return 130
+		}
+		fmt.Fprintln(stderr, "ledger rebuild:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "rebuilt %s of %s up to position %d in %.2fs\n", strings.Join(changed, ", "), target, views.Checkpoint(), time.Since(start).Seconds())
 	return 0
 }
 

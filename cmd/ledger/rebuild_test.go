@@ -106,10 +106,37 @@ func TestRebuildCommand(t *testing.T) {
 	live := filepath.Join(t.TempDir(), "live")
 	require.NoError(t, os.CopyFS(live, os.DirFS(views)))
 	require.NoError(t, s.Close())
-	code, _, errOut = rebuild(context.Background())
+	code, _, errOut = rebuild(context.Background(), "-all")
 	require.Equal(t, 0, code, errOut)
 	leftovers()
 	sameViews(t, live, views)
+
+	// By default, only the units another version built, or named, are
+	// rebuilt, in place.
+	code, out, errOut = rebuild(context.Background())
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "nothing to rebuild")
+	v = openViews(t, views)
+	before := v.UnitGenerations()
+	require.NoError(t, v.Close())
+	code, out, errOut = rebuild(context.Background(), "-units", "feed,books")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "rebuilt feed, books of "+views)
+	v = openViews(t, views)
+	after := v.UnitGenerations()
+	require.NoError(t, v.Close())
+	for name, gen := range before {
+		if name == "feed" || name == "books" {
+			assert.NotEqual(t, gen, after[name], "%s rebuilt into a new generation", name)
+		} else {
+			assert.Equal(t, gen, after[name], "%s left as it was", name)
+		}
+	}
+	leftovers()
+	sameViews(t, live, views)
+	code, _, errOut = rebuild(context.Background(), "-units", "nope")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `no unit "nope"`)
 
 	// Views in use by an instance are not touched.
 	held := openViews(t, views)

@@ -1,0 +1,286 @@
+package projections_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/projections"
+)
+
+// viewsWithData builds views in dir over s with drive's commands and n
+// placements left open for more payments, and closes them.
+func viewsWithData(t *testing.T, s eventstore.Store, dir string, n int) []uuid.UUID {
+	t.Helper()
+	v := MustViews(t, dir)
+	r, stop := MustRunner(t, s, v, eventstore.Start)
+	h := command.NewHandler(s, projections.NewWriteIndex(v), nil)
+	drive(t, h, 11, 200)
+	var ids []uuid.UUID
+	for i := range n {
+		res, err := h.Place(context.Background(), command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}, domain.Place{
+			PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("LOAD-%03d", i), CustomerNumber: "K9", Currency: "EUR",
+			FeeRate:  decimal.RequireFromString("0.15"),
+			Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: decimal.RequireFromString("1000.00"), DueDate: "2024-01-01"}},
+		})
+		require.NoError(t, err)
+		ids = append(ids, res.Placement.ID)
+	}
+	MustCatchUp(t, s, r)
+	stop()
+	require.NoError(t, v.Close())
+	return ids
+}
+
+// requireSameAsRebuild: v holds exactly what views rebuilt from position 0 hold.
+func requireSameAsRebuild(t *testing.T, s eventstore.Store, v *projections.Views) {
+	t.Helper()
+	fresh := MustViews(t, "")
+	_, stop := MustRunner(t, s, fresh, v.Checkpoint())
+	stop()
+	diffs := 0
+	require.NoError(t, projections.Diff(v, fresh, func(table byte, k, a, b []byte) bool {
+		diffs++
+		t.Errorf("views.%c key %x: %q, rebuilt %q", table, k, a, b)
+		return diffs < 5
+	}))
+}
+
+// requireOnlyUnitGenerations: every key of v is in a unit's generation
+// (nothing pending, scratch or retired is left).
+func requireOnlyUnitGenerations(t *testing.T, v *projections.Views) {
+	t.Helper()
+	inUse, err := projections.GenerationsForTest(v)
+	require.NoError(t, err)
+	units := map[uint32]bool{}
+	for _, g := range v.UnitGenerations() {
+		units[g] = true
+	}
+	for g := range inUse {
+		assert.True(t, units[g], "keys of generation %d, which no unit is in (units: %v)", g, v.UnitGenerations())
+	}
+}
+
+func setRetireAfter(d time.Duration) func() {
+	old := projections.RetireAfter
+	projections.RetireAfter = d
+	return func() { projections.RetireAfter = old }
+}
+
+// TestUnitRebuildsInTheBackgroundUnderLoad: a new version of the feed unit
+// on views holding data. The runner starts and payments keep coming while
+// the feed's tables are rebuilt in the background (slowed down so that they
+// do): the runner stays ready throughout, every payment is in the
+// placement resource and its feed as soon as the views have applied it,
+// only the feed's generation changes, and the views end up exactly as a
+// rebuild from scratch.
+func TestUnitRebuildsInTheBackgroundUnderLoad(t *testing.T) {
+	defer projections.SetBuildPaceForTest(10, 3*time.Millisecond, 10)()
+	defer setRetireAfter(20 * time.Millisecond)()
+	s := MustStore(t)
+	dir := filepath.Join(t.TempDir(), "views")
+	ids := viewsWithData(t, s, dir, 5)
+
+	t.Cleanup(projections.SetUnitVersionForTest("feed", 2)) // after the runner stops
+	v := MustViews(t, dir)
+	before := v.UnitGenerations()
+	current, err := v.Current()
+	require.NoError(t, err)
+	require.False(t, current)
+	r, _ := MustRunner(t, s, v, v.Checkpoint())
+	h := command.NewHandler(s, projections.NewWriteIndex(v), nil)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rebuilt := make(chan error, 1)
+	go func() { rebuilt <- r.WaitRebuilt(ctx) }()
+	during, total := 0, 0
+	for running := true; running; total++ {
+		select {
+		case err := <-rebuilt:
+			require.NoError(t, err)
+			running = false
+		default:
+		}
+		building, _, _ := r.Rebuilding()
+		ready, err := r.Ready()
+		require.NoError(t, err)
+		require.True(t, ready, "ready throughout (payment %d)", total)
+		id, number := ids[total%len(ids)], fmt.Sprintf("LOAD-%d", total)
+		res, err := h.Execute(ctx, id, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()},
+			func(at time.Time) domain.Command {
+				return domain.ReceivePayment{Amount: decimal.New(1, -2), PaymentNumber: number, At: at}
+			})
+		require.NoError(t, err)
+		require.NoError(t, r.WaitFor(ctx, res.Position))
+		_, revision, found, err := v.PlacementJSON("", id)
+		require.NoError(t, err)
+		require.True(t, found)
+		require.Equal(t, res.Revision, revision, "the placement read after payment %d is fresh", total)
+		feed, err := v.PlacementFeed(id, 0, 100_000)
+		require.NoError(t, err)
+		require.NotEmpty(t, feed)
+		require.Contains(t, string(feed[len(feed)-1]), `"`+number+`"`, "the feed read after payment %d ends with it", total)
+		if len(building) > 0 {
+			during++
+		}
+	}
+	t.Logf("%d payments, %d of them while the feed was rebuilt", total, during)
+	require.Positive(t, during, "payments came while the feed was rebuilt")
+
+	current, err = v.Current()
+	require.NoError(t, err)
+	assert.True(t, current)
+	after := v.UnitGenerations()
+	for name, gen := range before {
+		if name == "feed" {
+			assert.NotEqual(t, gen, after[name], "the feed is in a new generation")
+		} else {
+			assert.Equal(t, gen, after[name], "%s was not rebuilt", name)
+		}
+	}
+	requireOnlyUnitGenerations(t, v)
+	MustCatchUp(t, s, r)
+	requireSameAsRebuild(t, s, v)
+}
+
+// TestCrashDuringABackgroundRebuild: the runner stops in the middle of a
+// background rebuild of the books. The views reopen as they were (the
+// pending generation dropped, the live ones intact and equal to a
+// rebuild), and the rebuild starts over and completes.
+func TestCrashDuringABackgroundRebuild(t *testing.T) {
+	restorePace := projections.SetBuildPaceForTest(5, 5*time.Millisecond, 5)
+	defer restorePace()
+	defer setRetireAfter(20 * time.Millisecond)()
+	s := MustStore(t)
+	dir := filepath.Join(t.TempDir(), "views")
+	viewsWithData(t, s, dir, 0)
+
+	t.Cleanup(projections.SetUnitVersionForTest("books", 2))
+	v, err := projections.OpenViews(dir, projections.ViewsOptions{Logger: quiet()})
+	require.NoError(t, err)
+	before := v.UnitGenerations()
+	r, stop := MustRunner(t, s, v, v.Checkpoint())
+	require.Eventually(t, func() bool { _, pos, _ := r.Rebuilding(); return pos > 0 }, time.Minute, time.Millisecond)
+	stop() // in the middle of it
+	inUse, err := projections.GenerationsForTest(v)
+	require.NoError(t, err)
+	assert.Greater(t, len(inUse), 1, "the rebuild had written its generation")
+	require.NoError(t, v.Close())
+
+	v = MustViews(t, dir)
+	assert.Equal(t, before, v.UnitGenerations(), "the live generations are as they were")
+	requireOnlyUnitGenerations(t, v)
+	requireSameAsRebuild(t, s, v)
+	current, err := v.Current()
+	require.NoError(t, err)
+	assert.False(t, current, "the books are still to be rebuilt")
+
+	restorePace()
+	r, _ = MustRunner(t, s, v, v.Checkpoint())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, r.WaitRebuilt(ctx))
+	current, err = v.Current()
+	require.NoError(t, err)
+	assert.True(t, current, "the rebuild started over and finished")
+	assert.NotEqual(t, before["books"], v.UnitGenerations()["books"])
+	requireOnlyUnitGenerations(t, v)
+	requireSameAsRebuild(t, s, v)
+}
+
+// TestLayoutOneOpensAsAllChanged: views of the single-generation layout
+// open with every unit changed. At the last version that layout had, they
+// serve while every unit is rebuilt in the background; older, they are
+// rebuilt from position 0 before serving, as before.
+func TestLayoutOneOpensAsAllChanged(t *testing.T) {
+	defer setRetireAfter(time.Millisecond)()
+	for _, tc := range []struct {
+		name    string
+		version uint64
+		serving bool
+	}{
+		{name: "last single version", version: 11, serving: true},
+		{name: "older", version: 7, serving: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := MustStore(t)
+			dir := filepath.Join(t.TempDir(), "views")
+			viewsWithData(t, s, dir, 0)
+			head, err := s.Head(context.Background())
+			require.NoError(t, err)
+			require.NoError(t, projections.SetLayoutOneForTest(dir, tc.version))
+
+			v := MustViews(t, dir)
+			current, err := v.Current()
+			require.NoError(t, err)
+			gens := map[uint32]bool{}
+			for _, g := range v.UnitGenerations() {
+				gens[g] = true
+			}
+			assert.Len(t, gens, 1, "every unit in one generation")
+			if tc.serving {
+				assert.False(t, current, "every unit changed")
+				assert.Equal(t, head, v.Checkpoint(), "the views keep their checkpoint")
+				n, err := v.Count()
+				require.NoError(t, err)
+				assert.Equal(t, 30, n, "and serve what they hold")
+			} else {
+				assert.True(t, current, "fresh views of this code")
+				assert.Equal(t, eventstore.Position(0), v.Checkpoint())
+			}
+			requireOnlyUnitGenerations(t, v)
+			r, _ := MustRunner(t, s, v, head)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			require.NoError(t, r.WaitRebuilt(ctx))
+			current, err = v.Current()
+			require.NoError(t, err)
+			assert.True(t, current)
+			requireOnlyUnitGenerations(t, v)
+			requireSameAsRebuild(t, s, v)
+		})
+	}
+}
+
+// TestUnreadableUnitRebuildsBeforeServing: a unit whose tables are of a
+// version older than the code reads (a change of encoding) is rebuilt
+// before the runner says it is ready; the others are left as they were.
+func TestUnreadableUnitRebuildsBeforeServing(t *testing.T) {
+	s := MustStore(t)
+	dir := filepath.Join(t.TempDir(), "views")
+	viewsWithData(t, s, dir, 0)
+	t.Cleanup(projections.SetUnitForTest("search", 2, 2))
+	v := MustViews(t, dir)
+	before := v.UnitGenerations()
+	r := projections.NewRunner(s, v, quiet())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = r.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	require.Eventually(t, func() bool { ready, _ := r.Ready(); return ready }, time.Minute, time.Millisecond)
+	current, err := v.Current()
+	require.NoError(t, err)
+	assert.True(t, current, "rebuilt by the time the runner is ready")
+	after := v.UnitGenerations()
+	for name, gen := range before {
+		if name == "search" {
+			assert.NotEqual(t, gen, after[name])
+		} else {
+			assert.Equal(t, gen, after[name], "%s was not rebuilt", name)
+		}
+	}
+	requireOnlyUnitGenerations(t, v)
+	requireSameAsRebuild(t, s, v)
+}
