@@ -203,6 +203,9 @@ type tx struct {
 	evicted   map[uuid.UUID]*placementState
 	creditors map[string]*creditorFigures
 	webhooks  map[string]*webhookView
+	// trial holds the batch's trial-balance sums (debit, credit), added to
+	// the stored aggregates when it commits.
+	trial map[trialKey][2]int64
 	// The command being applied: the views are committed only between
 	// commands, so a command's feed items are written together.
 	cmd        commandItems
@@ -214,7 +217,8 @@ type tx struct {
 
 func (v *Views) begin() *tx {
 	return &tx{v: v, gen: v.generation(), b: v.db.NewBatch(), dirty: map[uuid.UUID]*placementState{},
-		evicted: map[uuid.UUID]*placementState{}, creditors: map[string]*creditorFigures{}, webhooks: map[string]*webhookView{}}
+		evicted: map[uuid.UUID]*placementState{}, creditors: map[string]*creditorFigures{}, webhooks: map[string]*webhookView{},
+		trial: map[trialKey][2]int64{}}
 }
 
 func (t *tx) set(k keyBuf, val []byte) error { return t.b.Set(k, val, nil) }
@@ -701,9 +705,13 @@ func (t *tx) notify(creditor string, id uuid.UUID, before domain.Placement, stat
 	return t.setJSON(key(t.gen, tOutbox).str(creditor).pos(rec.Position), n)
 }
 
-// commit writes the batch's placement states, their resources and the
-// creditors' figures, and the position reached, in one atomic batch.
+// commit writes the batch's placement states, their resources, the
+// creditors' figures and trial-balance aggregates, and the position
+// reached, in one atomic batch.
 func (t *tx) commit() error {
+	if err := t.commitTrial(); err != nil {
+		return err
+	}
 	for _, states := range []map[uuid.UUID]*placementState{t.dirty, t.evicted} {
 		for id, st := range states {
 			if err := t.writeState(id, st); err != nil {

@@ -28,8 +28,10 @@ import (
 // 9: reconciliation entries carry their postings' account movements.
 // 10: remittances (tables u, z, a; their postings in t). 11: placement
 // states keep the claim's Books (the balances its figures are read from),
-// which a state or snapshot built before them lacks.
-const Version = 11
+// which a state or snapshot built before them lacks. 12: an event's
+// postings stored once, in binary ('j'), and the trial balance from
+// per-account, per-day aggregates ('t').
+const Version = 12
 
 // Views is an instance's local store of read models: a Pebble database of
 // its own, beside the event store (or, with KurrentDB, on each instance).
