@@ -620,7 +620,7 @@ var itemTypeByte = map[string]byte{ItemConfirmation: 'c', ItemClosing: 'l', Item
 // reconcile records what finance counts of an event (payments and their
 // reversals, waivers and their cancellations, recalls, write-offs: what
 // their postings move the creditor's accounts by), by the time they were
-// booked and by their value date.
+// booked ('x', the entry) and by their value date ('y', an index into 'x').
 func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Placement, rec journal.Record) error {
 	e, counted := reconcileEntry(id, before, after, rec)
 	if !counted {
@@ -629,8 +629,10 @@ func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Place
 	if err := t.setJSON(key(t.gen, tReconcile).str(creditor).time(rec.Meta.OccurredAt).pos(rec.Position), e); err != nil {
 		return err
 	}
+	// By value date, an index: where the entry is in 'x' (its booking
+	// time; the position is the key's).
 	day, _ := domain.ParseDate(e.ValueDate) // well-formed: Decide checked it
-	return t.setJSON(key(t.gen, tReconcileVal).str(creditor).time(day).pos(rec.Position), e)
+	return t.set(key(t.gen, tReconcileVal).str(creditor).time(day).pos(rec.Position), u64bytes(timeKey(rec.Meta.OccurredAt)))
 }
 
 // reconcileEntry is what finance counts of an event, which took the

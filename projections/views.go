@@ -30,7 +30,8 @@ import (
 // states keep the claim's Books (the balances its figures are read from),
 // which a state or snapshot built before them lacks. 12: an event's
 // postings stored once, in binary ('j'), and the trial balance from
-// per-account, per-day aggregates ('t').
+// per-account, per-day aggregates ('t'); reconciliation entries once
+// ('x'), indexed by value date ('y').
 const Version = 12
 
 // Views is an instance's local store of read models: a Pebble database of
