@@ -730,14 +730,21 @@ func (t *tx) commit() error {
 		return err
 	}
 	opts, now := pebble.NoSync, time.Now().UnixNano()
-	if now-t.v.synced.Load() >= int64(t.v.opts.SyncEvery) {
+	due := now-t.v.synced.Load() >= int64(t.v.opts.SyncEvery)
+	if due {
 		opts = t.v.syncOpts()
 	}
 	if err := pebbleutil.Commit(t.b, opts); err != nil {
 		return fmt.Errorf("projections: write the views: %w", err)
 	}
-	if opts == pebble.Sync {
-		t.v.synced.Store(now)
+	if due {
+		started, err := t.v.flushDue()
+		if err != nil {
+			return err
+		}
+		if started {
+			t.v.synced.Store(now)
+		}
 	}
 	t.v.checkpoint.Store(uint64(t.last))
 	return t.b.Close()

@@ -26,7 +26,7 @@ func SetVersionForTest(dir string, version uint64) error {
 		return err
 	}
 	defer v.Close()
-	return v.db.Set(versionKey(v.generation()), u64bytes(version), nil)
+	return v.db.Set(versionKey(v.generation()), u64bytes(version), v.syncOpts())
 }
 
 // SetSaveBatchBytes sets the size at which SaveStates commits a batch, for a
