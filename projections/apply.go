@@ -747,10 +747,14 @@ func (t *tx) commit() error {
 		}
 	}
 	t.v.checkpoint.Store(uint64(t.last))
+	for k, sums := range t.trial {
+		t.v.trials.put(k, sums)
+	}
 	return t.b.Close()
 }
 
 func (t *tx) abort() {
 	_ = t.b.Close()
 	t.v.states.clear() // it may hold states this batch changed
+	t.v.trials.clear()
 }

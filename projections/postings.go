@@ -78,26 +78,57 @@ func (t *tx) addTrial(creditor string, booked time.Time, ps []domain.Posting) {
 	}
 }
 
-// commitTrial adds the batch's trial-balance sums to the stored aggregates.
+// commitTrial adds the batch's trial-balance sums to the stored aggregates
+// (read from the views' cache of them, or the store) and leaves the new
+// totals in t.trial, for the cache once the batch is committed.
 func (t *tx) commitTrial() error {
 	for k, s := range t.trial {
 		kb := k.key(t.gen)
-		old, err := t.v.get(kb)
-		if err != nil {
-			return err
+		stored, cached := t.v.trials.get(k)
+		if !cached {
+			old, err := t.v.get(kb)
+			switch {
+			case err != nil:
+				return err
+			case len(old) == 16:
+				stored = [2]int64{int64(binary.BigEndian.Uint64(old)), int64(binary.BigEndian.Uint64(old[8:]))}
+			case old != nil:
+				return fmt.Errorf("projections: a trial-balance aggregate of %d bytes", len(old))
+			}
 		}
-		if len(old) == 16 {
-			s[0] += int64(binary.BigEndian.Uint64(old))
-			s[1] += int64(binary.BigEndian.Uint64(old[8:]))
-		} else if old != nil {
-			return fmt.Errorf("projections: a trial-balance aggregate of %d bytes", len(old))
-		}
+		s[0], s[1] = s[0]+stored[0], s[1]+stored[1]
+		t.trial[k] = s
 		if err := t.set(kb, binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(s[0])), uint64(s[1]))); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// trialCache keeps stored trial-balance aggregates (applier only), so that
+// adding to a busy one (a creditor account's today) reads nothing; when
+// full, an arbitrary entry makes room.
+type trialCache struct {
+	max  int
+	sums map[trialKey][2]int64
+}
+
+func (c *trialCache) get(k trialKey) ([2]int64, bool) {
+	s, ok := c.sums[k]
+	return s, ok
+}
+
+func (c *trialCache) put(k trialKey, s [2]int64) {
+	if _, present := c.sums[k]; !present && len(c.sums) >= c.max {
+		for victim := range c.sums {
+			delete(c.sums, victim)
+			break
+		}
+	}
+	c.sums[k] = s
+}
+
+func (c *trialCache) clear() { clear(c.sums) }
 
 // Sides of a posting in its compact form.
 const (

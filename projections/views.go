@@ -68,6 +68,8 @@ type Views struct {
 	flushing <-chan struct{}
 	// states keeps recently applied placements' states (applier only).
 	states *stateCache
+	// trials keeps stored trial-balance aggregates (applier only).
+	trials *trialCache
 	idem   *idemOverlay
 
 	closeOnce sync.Once
@@ -164,7 +166,8 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 	if err != nil {
 		return nil, fmt.Errorf("projections: open the view store %s: %w", dir, err)
 	}
-	v := &Views{db: db, logger: opts.Logger, opts: opts, states: newStateCache(opts.States), idem: newIdemOverlay()}
+	v := &Views{db: db, logger: opts.Logger, opts: opts, states: newStateCache(opts.States),
+		trials: &trialCache{max: 100_000, sums: map[trialKey][2]int64{}}, idem: newIdemOverlay()}
 	gen, err := v.getUint(keyGeneration)
 	switch {
 	case err != nil:
@@ -332,6 +335,7 @@ func (v *Views) reset() error {
 	v.gen = next
 	v.checkpoint.Store(0)
 	v.states.clear()
+	v.trials.clear()
 	v.idem.clear()
 	return nil
 }
