@@ -47,8 +47,8 @@ type Snapshots interface {
 	// false when it is not known (yet).
 	Snapshot(id uuid.UUID) (journal.Snapshot, bool, error)
 	// Processed says what the placement processed under each number given;
-	// ok is false when the snapshots no longer reach revision through.
-	Processed(id uuid.UUID, through uint64, payments, waivers []string) (pay, waive map[string]domain.Processed, ok bool, err error)
+	// ok is false when the snapshots no longer reach position through.
+	Processed(id uuid.UUID, through eventstore.Position, payments, waivers []string) (pay, waive map[string]domain.Processed, ok bool, err error)
 }
 
 // DefaultMaxCachedNumbers bounds the processed numbers a cached placement
@@ -140,10 +140,10 @@ type cachedPlacement struct {
 	pos  eventstore.Position
 	hash journal.Hash // the hash of the stream's last event
 	// fromSnapshot: p holds only the processed numbers of the events after
-	// revision through and those looked up since; the others are asked of
-	// the snapshots.
+	// position through (the snapshot's) and those looked up since; the
+	// others are asked of the snapshots.
 	fromSnapshot bool
-	through      uint64
+	through      eventstore.Position
 }
 
 // DefaultMaxCached bounds the aggregate cache and the claim-owner cache
@@ -236,12 +236,12 @@ func (h *Handler) replay(ctx context.Context, req Request) (Result, bool, error)
 	if req.IdempotencyKey == "" {
 		return Result{}, false, nil
 	}
-	if bulk, found := h.idem.Lookup(req.Actor, req.IdempotencyKey); found && bulk.Bulk {
-		return Result{}, true, ErrIdempotencyReused // the key of a bulk request, sent with a single command
-	}
 	rec, found := h.idem.Lookup(req.Actor, req.IdempotencyKey)
 	if !found {
 		return Result{}, false, nil
+	}
+	if rec.Bulk {
+		return Result{}, true, ErrIdempotencyReused // the key of a bulk request, sent with a single command
 	}
 	if rec.RequestHash != req.RequestHash {
 		return Result{}, true, ErrIdempotencyReused
@@ -378,7 +378,7 @@ func (h *Handler) latest(ctx context.Context, id uuid.UUID) (cachedPlacement, er
 			return cachedPlacement{}, err
 		}
 		if ok {
-			c := cachedPlacement{p: s.Placement, rev: s.Revision, pos: s.Position, hash: s.Hash, fromSnapshot: true, through: s.Revision}
+			c := cachedPlacement{p: s.Placement, rev: s.Revision, pos: s.Position, hash: s.Hash, fromSnapshot: true, through: s.Position}
 			err := h.fold(ctx, &c, id, s.Revision+1, eventstore.Position(^uint64(0)))
 			if err == nil {
 				return c, nil
@@ -518,7 +518,7 @@ func (h *Handler) decideAndAppend(ctx context.Context, id uuid.UUID, req Request
 		// with them. The snapshots know them all, and are asked for the
 		// ones a later command names.
 		entry.p.PaymentNumbers, entry.p.WaiverNumbers = domain.Numbers{}, domain.Numbers{}
-		entry.fromSnapshot, entry.through = true, res.Revision
+		entry.fromSnapshot, entry.through = true, res.Position
 	}
 	h.remember(id, entry)
 	return res, err

@@ -197,8 +197,10 @@ type tx struct {
 	v   *Views
 	gen *generations
 	b   *pebble.Batch
-	// states: the views' (the runner's), or a background build's own.
+	// states and trials: the views' (the runner's), or a background
+	// build's own.
 	states *stateCache
+	trials *trialCache
 	// build is the background build this batch is of; nil for the runner's.
 	build *unitBuild
 	dirty map[uuid.UUID]*placementState
@@ -207,6 +209,9 @@ type tx struct {
 	evicted   map[uuid.UUID]*placementState
 	creditors map[string]*creditorFigures
 	webhooks  map[string]*webhookView
+	// trial holds the batch's trial-balance sums (debit, credit), added to
+	// the stored aggregates when it commits.
+	trial map[trialKey][2]int64
 	// The command being applied: the views are committed only between
 	// commands, so a command's feed items are written together.
 	cmd        commandItems
@@ -218,10 +223,16 @@ type tx struct {
 
 func (v *Views) begin() *tx { return v.beginAt(v.generation(), v.states, nil) }
 
-// beginAt starts a batch writing in gens with states, for build when not nil.
+// beginAt starts a batch writing in gens with states, for build when not nil
+// (whose own cache of trial-balance aggregates it then uses).
 func (v *Views) beginAt(gens *generations, states *stateCache, build *unitBuild) *tx {
-	return &tx{v: v, gen: gens, b: v.db.NewBatch(), states: states, build: build, dirty: map[uuid.UUID]*placementState{},
-		evicted: map[uuid.UUID]*placementState{}, creditors: map[string]*creditorFigures{}, webhooks: map[string]*webhookView{}}
+	trials := v.trials
+	if build != nil {
+		trials = build.trials
+	}
+	return &tx{v: v, gen: gens, b: v.db.NewBatch(), states: states, trials: trials, build: build, dirty: map[uuid.UUID]*placementState{},
+		evicted: map[uuid.UUID]*placementState{}, creditors: map[string]*creditorFigures{}, webhooks: map[string]*webhookView{},
+		trial: map[trialKey][2]int64{}}
 }
 
 func (t *tx) set(k keyBuf, val []byte) error { return t.b.Set(k, val, nil) }
@@ -627,7 +638,7 @@ var itemTypeByte = map[string]byte{ItemConfirmation: 'c', ItemClosing: 'l', Item
 // reconcile records what finance counts of an event (payments and their
 // reversals, waivers and their cancellations, recalls, write-offs: what
 // their postings move the creditor's accounts by), by the time they were
-// booked and by their value date.
+// booked ('x', the entry) and by their value date ('y', an index into 'x').
 func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Placement, rec journal.Record) error {
 	e, counted := reconcileEntry(id, before, after, rec)
 	if !counted {
@@ -636,8 +647,10 @@ func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Place
 	if err := t.setJSON(key(t.gen, tReconcile).str(creditor).time(rec.Meta.OccurredAt).pos(rec.Position), e); err != nil {
 		return err
 	}
+	// By value date, an index: where the entry is in 'x' (its booking
+	// time; the position is the key's).
 	day, _ := domain.ParseDate(e.ValueDate) // well-formed: Decide checked it
-	return t.setJSON(key(t.gen, tReconcileVal).str(creditor).time(day).pos(rec.Position), e)
+	return t.set(key(t.gen, tReconcileVal).str(creditor).time(day).pos(rec.Position), u64bytes(timeKey(rec.Meta.OccurredAt)))
 }
 
 // reconcileEntry is what finance counts of an event, which took the
@@ -712,10 +725,14 @@ func (t *tx) notify(creditor string, id uuid.UUID, before domain.Placement, stat
 	return t.setJSON(key(t.gen, tOutbox).str(creditor).pos(rec.Position), n)
 }
 
-// commit writes the batch's placement states, their resources and the
-// creditors' figures, and the position reached, in one atomic batch (for a
-// background build, see unitBuild.commit).
+// commit writes the batch's placement states, their resources, the
+// creditors' figures and trial-balance aggregates, and the position
+// reached, in one atomic batch (for a background build, see
+// unitBuild.commit).
 func (t *tx) commit() error {
+	if err := t.commitTrial(); err != nil {
+		return err
+	}
 	for _, states := range []map[uuid.UUID]*placementState{t.dirty, t.evicted} {
 		for id, st := range states {
 			if err := t.writeState(id, st); err != nil {
@@ -729,26 +746,46 @@ func (t *tx) commit() error {
 		}
 	}
 	if t.build != nil {
-		return t.build.commit(t)
+		if err := t.build.commit(t); err != nil {
+			return err
+		}
+		t.keepTrials()
+		return nil
 	}
 	if err := t.set(keyCheckpoint, u64bytes(uint64(t.last))); err != nil {
 		return err
 	}
 	opts, now := pebble.NoSync, time.Now().UnixNano()
-	if now-t.v.synced.Load() >= int64(t.v.opts.SyncEvery) {
+	due := now-t.v.synced.Load() >= int64(t.v.opts.SyncEvery)
+	if due {
 		opts = t.v.syncOpts()
 	}
 	if err := pebbleutil.Commit(t.b, opts); err != nil {
 		return fmt.Errorf("projections: write the views: %w", err)
 	}
-	if opts == pebble.Sync {
-		t.v.synced.Store(now)
+	if due {
+		started, err := t.v.flushDue()
+		if err != nil {
+			return err
+		}
+		if started {
+			t.v.synced.Store(now)
+		}
 	}
 	t.v.checkpoint.Store(uint64(t.last))
+	t.keepTrials()
 	return t.b.Close()
+}
+
+// keepTrials caches the aggregates a committed batch wrote.
+func (t *tx) keepTrials() {
+	for k, sums := range t.trial {
+		t.trials.put(k, sums)
+	}
 }
 
 func (t *tx) abort() {
 	_ = t.b.Close()
 	t.states.clear() // it may hold states this batch changed
+	t.trials.clear()
 }

@@ -35,6 +35,7 @@ type unitBuild struct {
 	gens   *generations // every table in gen
 	keep   [256]bool    // the tables written: the units' and the state tables
 	states *stateCache
+	trials *trialCache
 	// maxBatch bounds the events of one commit.
 	maxBatch int
 	// position is where the build stands (applied, not always committed);
@@ -60,11 +61,11 @@ func (v *Views) newBuild(store eventstore.Store, logger *slog.Logger, changed []
 	if err != nil {
 		return nil, err
 	}
-	if err := v.db.Set(keyPending, binary.BigEndian.AppendUint32(nil, gen), pebble.Sync); err != nil {
+	if err := v.db.Set(keyPending, binary.BigEndian.AppendUint32(nil, gen), v.syncOpts()); err != nil {
 		return nil, err
 	}
 	b := &unitBuild{v: v, store: store, logger: logger, units: changed, gen: gen, gens: (&generations{}).with(allTables(), gen),
-		states: newStateCache(v.opts.States), maxBatch: readBatch}
+		states: newStateCache(v.opts.States), trials: newTrialCache(), maxBatch: readBatch}
 	for _, t := range stateTables {
 		b.keep[t] = true
 	}
@@ -307,7 +308,7 @@ func (b *unitBuild) swap() error {
 	if err := batch.Delete(keyPending, nil); err != nil {
 		return err
 	}
-	if err := pebbleutil.Commit(batch, pebble.Sync); err != nil {
+	if err := pebbleutil.Commit(batch, v.syncOpts()); err != nil {
 		return fmt.Errorf("projections: swap the rebuilt views in: %w", err)
 	}
 	v.mu.Lock()
@@ -318,6 +319,9 @@ func (b *unitBuild) swap() error {
 	v.gens.Store(old.with(rebuilt, b.gen))
 	if b.rebuilds(tPlacement) {
 		v.states.clear() // the runner's states are of the tables swapped out
+	}
+	if b.rebuilds(tTrial) {
+		v.trials.clear() // and so are its trial-balance aggregates
 	}
 	return nil
 }

@@ -16,20 +16,34 @@ import (
 	"github.com/collections-ledger/ledger/projections"
 )
 
-// TestViewsSurviveAPowerCut: the views' writes are not synced, so a power
-// cut may lose the last batches, or keep parts of them that were on their
-// way to disk. Pebble's crashable file system gives such states: images of
-// the views' files at random moments while commands run, keeping none,
-// some or all of what was not synced. Each image opens, stands at a
+// TestViewsSurviveAPowerCut: the views' writes are not synced with each
+// batch (without a write-ahead log, the default, they reach disk only when
+// the memtables are flushed; with one, its syncs come every SyncEvery), so
+// a power cut may lose the last batches, or keep parts of them that were on
+// their way to disk. Pebble's crashable file system gives such states:
+// images of the views' files at random moments while commands run, keeping
+// none, some or all of what was not synced. Each image opens, stands at a
 // checkpoint no further than the log, and, once caught up from there,
 // holds exactly what a rebuild from position 0 holds: nothing was lost or
 // applied twice.
 func TestViewsSurviveAPowerCut(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wal  bool
+	}{
+		{name: "without WAL", wal: false},
+		{name: "with WAL", wal: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { powerCuts(t, tc.wal) })
+	}
+}
+
+func powerCuts(t *testing.T, wal bool) {
 	s := MustStore(t)
 	fs := vfs.NewCrashableMem()
-	// Synced every 30 ms (a second by default), so images stand at many
-	// checkpoints: some synced, some not yet.
-	live, err := projections.OpenViews("views", projections.ViewsOptions{FS: fs, Logger: quiet(), States: 7, SyncEvery: 30 * time.Millisecond})
+	// Synced or flushed every 30 ms (a second or 5 s by default), so images
+	// stand at many checkpoints: some durable, some not yet.
+	live, err := projections.OpenViews("views", projections.ViewsOptions{FS: fs, Logger: quiet(), States: 7, SyncEvery: 30 * time.Millisecond, WAL: wal})
 	require.NoError(t, err)
 	defer live.Close()
 	_, stop := MustRunner(t, s, live, eventstore.Start)
@@ -61,7 +75,7 @@ func TestViewsSurviveAPowerCut(t *testing.T) {
 	checkpoints := map[eventstore.Position]bool{}
 	for i, image := range images {
 		t.Run(fmt.Sprint("image", i), func(t *testing.T) {
-			v, err := projections.OpenViews("views", projections.ViewsOptions{FS: image, Logger: quiet(), States: 7})
+			v, err := projections.OpenViews("views", projections.ViewsOptions{FS: image, Logger: quiet(), States: 7, WAL: wal})
 			require.NoError(t, err, "the views open after a power cut")
 			defer v.Close()
 			cp := v.Checkpoint()

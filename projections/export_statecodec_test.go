@@ -2,8 +2,6 @@ package projections
 
 import (
 	"encoding/json"
-
-	"github.com/cockroachdb/pebble/v2"
 )
 
 // RewriteStatesAsJSONForTest rewrites every placement state of the views in
@@ -33,7 +31,7 @@ func RewriteStatesAsJSONForTest(dir string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return n, b.Commit(pebble.Sync)
+	return n, b.Commit(v.syncOpts())
 }
 
 // StateAsJSONForTest decodes a stored placement state (either form) and

@@ -33,7 +33,7 @@ func SetVersionForTest(dir string, version uint64) error {
 	}
 	defer v.Close()
 	for _, u := range units {
-		if err := v.db.Set(unitKey(u.Name), encodeUnit(unitState{gen: v.stored[u.Name].gen, version: version}), nil); err != nil {
+		if err := v.db.Set(unitKey(u.Name), encodeUnit(unitState{gen: v.stored[u.Name].gen, version: version}), v.syncOpts()); err != nil {
 			return err
 		}
 	}
@@ -73,7 +73,7 @@ func SetLayoutOneForTest(dir string, version uint64) error {
 		if v.stored[u.Name].gen != gen {
 			return fmt.Errorf("unit %s is in generation %d, not %d", u.Name, v.stored[u.Name].gen, gen)
 		}
-		if err := v.db.Delete(unitKey(u.Name), nil); err != nil {
+		if err := v.db.Delete(unitKey(u.Name), v.syncOpts()); err != nil {
 			return err
 		}
 	}
@@ -82,12 +82,12 @@ func SetLayoutOneForTest(dir string, version uint64) error {
 		{key(nil, 'V').withGen(gen), u64bytes(version)},
 		{key(nil, '!').withGen(gen), u64bytes(v.checkpoint.Load())},
 	} {
-		if err := v.db.Set(kv[0], kv[1], nil); err != nil {
+		if err := v.db.Set(kv[0], kv[1], v.syncOpts()); err != nil {
 			return err
 		}
 	}
 	for _, k := range [][]byte{keyLayout, keyCheckpoint, keyGenerations} {
-		if err := v.db.Delete(k, nil); err != nil {
+		if err := v.db.Delete(k, v.syncOpts()); err != nil {
 			return err
 		}
 	}

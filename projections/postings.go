@@ -1,8 +1,9 @@
 package projections
 
 import (
+	"encoding/binary"
 	"encoding/csv"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -16,17 +17,6 @@ import (
 	"github.com/collections-ledger/ledger/journal"
 )
 
-// postingRow is a posting as the views keep it: the posting, where it comes
-// from and whose it is.
-type postingRow struct {
-	domain.Posting
-	Position       uint64    `json:"position"`
-	DocumentNumber string    `json:"documentNumber"`
-	BookedAt       time.Time `json:"bookedAt"`
-	ClaimNumber    string    `json:"claimNumber"`
-	Creditor       string    `json:"creditorId"`
-}
-
 // Bases of a trial balance: by value date or by booking date.
 const (
 	BasisValue   = "value"
@@ -35,9 +25,10 @@ const (
 
 var basisByte = map[string]byte{BasisValue: 'v', BasisBooking: 'b'}
 
-// post records an event's postings: under its placement in log order ('j'),
-// under its creditor by value date and by booking date ('t'), for the
-// trial balance, and, when they move agency/payable, as an unsettled item
+// post records an event's postings once, under its placement in log order
+// ('j', in the compact form of encodePostings), adds them to its
+// creditor's trial-balance aggregates (folded per batch, see addTrial),
+// and, when they move agency/payable, lists them as an unsettled item
 // ('u') until a remittance settles it.
 func (t *tx) post(id uuid.UUID, before, after domain.Placement, rec journal.Record) error {
 	ps := domain.Postings(before, rec.Event, rec.Meta.OccurredAt)
@@ -49,23 +40,229 @@ func (t *tx) post(id uuid.UUID, before, after domain.Placement, rec journal.Reco
 	if err := t.unsettle(after.CreditorID, ps, rec, after.ClaimNumber, doc); err != nil {
 		return err
 	}
-	for i, p := range ps {
-		row := postingRow{Posting: p, Position: uint64(rec.Position), DocumentNumber: doc, BookedAt: booked,
-			ClaimNumber: after.ClaimNumber, Creditor: after.CreditorID}
-		b, err := json.Marshal(row)
-		if err != nil {
-			return err
-		}
-		if err := t.set(key(t.gen, tPosting).id(id).pos(rec.Position).u64(uint64(i)), b); err != nil {
-			return err
-		}
-		for basis, date := range map[byte]string{'v': p.ValueDate, 'b': booked.Format(time.DateOnly)} {
-			if err := t.set(key(t.gen, tTrial).str(after.CreditorID).b(basis).str(date).pos(rec.Position).u64(uint64(i)), b); err != nil {
-				return err
+	t.addTrial(after.CreditorID, booked, ps)
+	return t.set(key(t.gen, tPosting).id(id).pos(rec.Position), encodePostings(doc, booked, ps))
+}
+
+// trialKey is one trial-balance aggregate: a creditor's postings on one
+// account in one currency dated one day, by value date ('v') or booking
+// day ('b').
+type trialKey struct {
+	creditor string
+	basis    byte
+	date     string
+	account  string
+	currency string
+}
+
+func (k trialKey) key(gen *generations) keyBuf {
+	return key(gen, tTrial).str(k.creditor).b(k.basis).str(k.date).str(k.account).str(k.currency)
+}
+
+// addTrial adds postings booked at booked to their creditor's aggregates,
+// by value date and by booking day. The batch's sums are kept in memory
+// and added to the stored ones once per aggregate when it commits
+// (commitTrial), however many postings a batch adds to one.
+func (t *tx) addTrial(creditor string, booked time.Time, ps []domain.Posting) {
+	day := booked.Format(time.DateOnly)
+	for _, p := range ps {
+		for _, k := range [2]trialKey{{creditor, 'v', p.ValueDate, p.Account, p.Currency}, {creditor, 'b', day, p.Account, p.Currency}} {
+			s := t.trial[k]
+			if p.Side == domain.Debit {
+				s[0] += p.Amount
+			} else {
+				s[1] += p.Amount
 			}
+			t.trial[k] = s
+		}
+	}
+}
+
+// commitTrial adds the batch's trial-balance sums to the stored aggregates
+// (read from the views' cache of them, or the store) and leaves the new
+// totals in t.trial, for the cache once the batch is committed.
+func (t *tx) commitTrial() error {
+	for k, s := range t.trial {
+		kb := k.key(t.gen)
+		stored, cached := t.trials.get(k)
+		if !cached {
+			old, err := t.v.get(kb)
+			switch {
+			case err != nil:
+				return err
+			case len(old) == 16:
+				stored = [2]int64{int64(binary.BigEndian.Uint64(old)), int64(binary.BigEndian.Uint64(old[8:]))}
+			case old != nil:
+				return fmt.Errorf("projections: a trial-balance aggregate of %d bytes", len(old))
+			}
+		}
+		s[0], s[1] = s[0]+stored[0], s[1]+stored[1]
+		t.trial[k] = s
+		if err := t.set(kb, binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(s[0])), uint64(s[1]))); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+func newTrialCache() *trialCache {
+	return &trialCache{max: 100_000, sums: map[trialKey][2]int64{}}
+}
+
+// trialCache keeps stored trial-balance aggregates (applier only), so that
+// adding to a busy one (a creditor account's today) reads nothing; when
+// full, an arbitrary entry makes room.
+type trialCache struct {
+	max  int
+	sums map[trialKey][2]int64
+}
+
+func (c *trialCache) get(k trialKey) ([2]int64, bool) {
+	s, ok := c.sums[k]
+	return s, ok
+}
+
+func (c *trialCache) put(k trialKey, s [2]int64) {
+	if _, present := c.sums[k]; !present && len(c.sums) >= c.max {
+		for victim := range c.sums {
+			delete(c.sums, victim)
+			break
+		}
+	}
+	c.sums[k] = s
+}
+
+func (c *trialCache) clear() { clear(c.sums) }
+
+// Sides of a posting in its compact form.
+const (
+	sideDebit  = 'd'
+	sideCredit = 'c'
+)
+
+// encodePostings is an event's postings as 'j' keeps them: its document
+// number and booking time, then each posting's account, side, amount in
+// minor units, currency and value date (as days since 1970 when it is a
+// date, else as written).
+func encodePostings(doc string, booked time.Time, ps []domain.Posting) []byte {
+	b := make([]byte, 0, 32+len(doc)+len(ps)*48)
+	b = appendStr(b, doc)
+	b = binary.AppendVarint(b, booked.Unix())
+	b = binary.AppendUvarint(b, uint64(booked.Nanosecond()))
+	b = binary.AppendUvarint(b, uint64(len(ps)))
+	for _, p := range ps {
+		b = appendStr(b, p.Account)
+		side := byte(sideCredit)
+		if p.Side == domain.Debit {
+			side = sideDebit
+		}
+		b = append(b, side)
+		b = binary.AppendVarint(b, p.Amount)
+		b = appendStr(b, p.Currency)
+		if d, ok := domain.ParseDate(p.ValueDate); ok {
+			b = binary.AppendVarint(append(b, 'd'), d.Unix()/86400)
+		} else {
+			b = appendStr(append(b, 's'), p.ValueDate)
+		}
+	}
+	return b
+}
+
+// postingsRecord is an event's postings as decodePostings reads them.
+type postingsRecord struct {
+	doc      string
+	booked   time.Time
+	postings []domain.Posting
+}
+
+func decodePostings(b []byte) (postingsRecord, error) {
+	r := reader{b: b}
+	var out postingsRecord
+	out.doc = r.str()
+	sec, nsec := r.varint(), r.uvarint()
+	out.booked = time.Unix(sec, int64(nsec)).UTC()
+	n := r.uvarint()
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		p := domain.Posting{Account: r.str(), Side: domain.Credit}
+		if r.byte() == sideDebit {
+			p.Side = domain.Debit
+		}
+		p.Amount, p.Currency = r.varint(), r.str()
+		if r.byte() == 'd' {
+			p.ValueDate = time.Unix(r.varint()*86400, 0).UTC().Format(time.DateOnly)
+		} else {
+			p.ValueDate = r.str()
+		}
+		out.postings = append(out.postings, p)
+	}
+	if r.err == nil && len(r.b) != 0 {
+		r.err = fmt.Errorf("%d bytes left over", len(r.b))
+	}
+	if r.err != nil {
+		return postingsRecord{}, fmt.Errorf("projections: a posting record is malformed: %w", r.err)
+	}
+	return out, nil
+}
+
+func appendStr(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// reader reads the views' compact values; the first thing out of bounds
+// sets err, and every read after it returns zero.
+type reader struct {
+	b   []byte
+	err error
+}
+
+var errShort = errors.New("value too short")
+
+func (r *reader) uvarint() uint64 {
+	n, w := binary.Uvarint(r.b)
+	if w <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[w:]
+	return n
+}
+
+func (r *reader) varint() int64 {
+	n, w := binary.Varint(r.b)
+	if w <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[w:]
+	return n
+}
+
+func (r *reader) byte() byte {
+	if len(r.b) < 1 {
+		r.fail()
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *reader) str() string {
+	n := r.uvarint()
+	if uint64(len(r.b)) < n {
+		r.fail()
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
+}
+
+func (r *reader) fail() {
+	if r.err == nil {
+		r.err = errShort
+	}
+	r.b = nil
 }
 
 // PostingItem is a posting as GET /v1/claims/{claimNumber}/postings
@@ -90,14 +287,20 @@ func (v *Views) ClaimPostings(creditor, claim string) (items []PostingItem, foun
 	}
 	prefix := key(v.generation(), tPosting).id(id)
 	items = []PostingItem{}
-	err = v.scan(prefix, prefix.upper(), func(_, val []byte) (bool, error) {
-		var r postingRow
-		if err := json.Unmarshal(val, &r); err != nil {
+	err = v.scan(prefix, prefix.upper(), func(k, val []byte) (bool, error) {
+		if len(k) != len(prefix)+8 {
+			return false, fmt.Errorf("projections: a posting key of placement %s is malformed", id)
+		}
+		r, err := decodePostings(val)
+		if err != nil {
 			return false, err
 		}
-		items = append(items, PostingItem{Position: r.Position, DocumentNumber: r.DocumentNumber, ValueDate: r.ValueDate,
-			BookedAt: r.BookedAt.Format(time.RFC3339Nano), Account: r.Account, Side: r.Side,
-			Amount: Exact(domain.MajorAmount(r.Amount, r.Currency)), Currency: r.Currency})
+		position, booked := binary.BigEndian.Uint64(k[len(prefix):]), r.booked.Format(time.RFC3339Nano)
+		for _, p := range r.postings {
+			items = append(items, PostingItem{Position: position, DocumentNumber: r.doc, ValueDate: p.ValueDate,
+				BookedAt: booked, Account: p.Account, Side: p.Side, Amount: Exact(domain.MajorAmount(p.Amount, p.Currency)),
+				Currency: p.Currency})
+		}
 		return true, nil
 	})
 	return items, true, err
@@ -134,7 +337,9 @@ type TrialBalanceSum struct {
 // TrialBalance sums the postings of creditor ("" for every creditor) in
 // currency ("" for every currency) dated on or before asOf (a YYYY-MM-DD
 // date) by basis (BasisValue: the value date; BasisBooking: the booking
-// day), per creditor, account and currency, in that order.
+// day), per creditor, account and currency, in that order. It reads the
+// aggregates of each account, currency and day ('t'), not the postings: its
+// cost grows with accounts × days.
 func (v *Views) TrialBalance(creditor, currency, asOf, basis string) (TrialBalance, error) {
 	bb, known := basisByte[basis]
 	if !known {
@@ -145,29 +350,23 @@ func (v *Views) TrialBalance(creditor, currency, asOf, basis string) (TrialBalan
 	totals := map[acct]*sums{}
 	prefix := key(v.generation(), tTrial)
 	if creditor != "" {
-		prefix = prefix.str(creditor)
+		prefix = prefix.str(creditor).b(bb)
 	}
 	err := v.scan(prefix, prefix.upper(), func(k, val []byte) (bool, error) {
-		var r postingRow
-		if err := json.Unmarshal(val, &r); err != nil {
-			return false, err
+		r := reader{b: k[len(key(nil, tTrial)):]}
+		tk := trialKey{creditor: r.str(), basis: r.byte(), date: r.str(), account: r.str(), currency: r.str()}
+		if r.err != nil || len(r.b) != 0 || len(val) != 16 {
+			return false, fmt.Errorf("projections: trial-balance aggregate %x is malformed", k)
 		}
-		date := r.ValueDate
-		if bb == 'b' {
-			date = r.BookedAt.Format(time.DateOnly)
-		}
-		if !trialKeyBasis(k, r.Creditor, bb) || date > asOf || (currency != "" && r.Currency != currency) {
+		if tk.basis != bb || tk.date > asOf || (currency != "" && tk.currency != currency) {
 			return true, nil
 		}
-		a := acct{r.Creditor, r.Account, r.Currency}
+		a := acct{tk.creditor, tk.account, tk.currency}
 		if totals[a] == nil {
 			totals[a] = &sums{}
 		}
-		if r.Side == domain.Debit {
-			totals[a].debit += r.Amount
-		} else {
-			totals[a].credit += r.Amount
-		}
+		totals[a].debit += int64(binary.BigEndian.Uint64(val))
+		totals[a].credit += int64(binary.BigEndian.Uint64(val[8:]))
 		return true, nil
 	})
 	tb := TrialBalance{AsOf: asOf, Basis: basis, Currency: currency, Lines: []TrialBalanceLine{}, Totals: []TrialBalanceSum{}}
@@ -198,13 +397,6 @@ func (v *Views) TrialBalance(creditor, currency, asOf, basis string) (TrialBalan
 			TotalCredit: Exact(domain.MajorAmount(byCurrency[c].credit, c))})
 	}
 	return tb, err
-}
-
-// trialKeyBasis reports whether a 't' key (generation, table, creditor,
-// basis, …) is of basis b.
-func trialKeyBasis(k []byte, creditor string, b byte) bool {
-	head := key(nil, tTrial).str(creditor)
-	return len(k) > len(head) && k[len(head)] == b
 }
 
 // WriteCSV writes the trial balance as CSV: a row per creditor, account and

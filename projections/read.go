@@ -371,18 +371,35 @@ var maxTime = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 // its entries in that window, on a basis: by value date (an entry's value
 // date at midnight UTC is in the window) or by booking time.
 func (v *Views) Reconciliation(creditor, basis string, from, to time.Time) (reconcile.Report, error) {
-	table := byte(tReconcileVal)
-	if basis == reconcile.BasisBooking {
-		table = tReconcile
-	}
-	prefix := key(v.generation(), table).str(creditor)
+	gen := v.generation()
+	booking := key(gen, tReconcile).str(creditor)
 	var entries []reconcile.Entry
-	err := v.scan(prefix.time(from), prefix.time(to), func(_, val []byte) (bool, error) {
+	add := func(val []byte) error {
 		var e reconcile.Entry
 		err := json.Unmarshal(val, &e)
 		entries = append(entries, e)
-		return true, err
-	})
+		return err
+	}
+	var err error
+	if basis == reconcile.BasisBooking {
+		err = v.scan(booking.time(from), booking.time(to), func(_, val []byte) (bool, error) { return true, add(val) })
+	} else {
+		byValue := key(gen, tReconcileVal).str(creditor)
+		err = v.scan(byValue.time(from), byValue.time(to), func(k, val []byte) (bool, error) {
+			if len(val) != 8 || len(k) < 8 {
+				return false, fmt.Errorf("projections: reconciliation index entry %x is malformed", k)
+			}
+			// The entry, written in the same batch as this index entry.
+			e, err := v.get(booking.u64(binary.BigEndian.Uint64(val)).u64(binary.BigEndian.Uint64(k[len(k)-8:])))
+			if err == nil && e == nil {
+				err = fmt.Errorf("projections: reconciliation index entry %x names no entry", k)
+			}
+			if err != nil {
+				return false, err
+			}
+			return true, add(e)
+		})
+	}
 	return reconcile.FromEntries(creditor, basis, from, to, entries), err
 }
 

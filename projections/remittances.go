@@ -53,7 +53,7 @@ func unsettledKey(gen *generations, creditor, currency string, item journal.Sett
 
 // applyRemittance records a remittance ('z', its stream's revision in 'a'),
 // takes the items it settles off the unsettled ones, and adds its postings
-// to the creditor's trial balance ('t', with no claim number).
+// to the creditor's trial-balance aggregates ('t').
 func (t *tx) applyRemittance(raw eventstore.RecordedEvent, creditor string) error {
 	var r journal.RemittanceIssued
 	if err := json.Unmarshal(raw.Data, &r); err != nil {
@@ -76,14 +76,7 @@ func (t *tx) applyRemittance(raw eventstore.RecordedEvent, creditor string) erro
 	if err := t.set(key(t.gen, tRemittanceRev).str(creditor), u64bytes(raw.Revision)); err != nil {
 		return err
 	}
-	for i, p := range r.Postings(issued) {
-		row := postingRow{Posting: p, Position: uint64(raw.Position), DocumentNumber: r.RemittanceNumber, BookedAt: issued, Creditor: creditor}
-		for basis, date := range map[byte]string{'v': p.ValueDate, 'b': issued.Format(time.DateOnly)} {
-			if err := t.setJSON(key(t.gen, tTrial).str(creditor).b(basis).str(date).pos(raw.Position).u64(uint64(i)), row); err != nil {
-				return err
-			}
-		}
-	}
+	t.addTrial(creditor, issued, r.Postings(issued))
 	return nil
 }
 

@@ -36,8 +36,11 @@ var units = []Unit{
 	{Name: "placements", Version: 1, Tables: []byte{tPlacement, tResource, tClaim, tList, tListStatus}},
 	{Name: "search", Version: 1, Tables: []byte{tSearch}},
 	{Name: "feed", Version: 1, Tables: []byte{tFeed, tCreditorFeed, tEnvelope, tCreditor}},
-	{Name: "reconciliation", Version: 1, Tables: []byte{tReconcile, tReconcileVal}},
-	{Name: "books", Version: 1, Tables: []byte{tPosting, tTrial, tUnsettled, tRemittance, tRemittanceRev}},
+	// 2: an entry once, in 'x'; 'y' says where it is (was a second copy).
+	{Name: "reconciliation", Version: 2, Readable: 2, Tables: []byte{tReconcile, tReconcileVal}},
+	// 2: an event's postings once, in binary ('j'); the trial balance from
+	// per-account, per-day aggregates ('t').
+	{Name: "books", Version: 2, Readable: 2, Tables: []byte{tPosting, tTrial, tUnsettled, tRemittance, tRemittanceRev}},
 	{Name: "holds", Version: 1, Tables: []byte{tHold}},
 	{Name: "retention", Version: 1, Tables: []byte{tClosed, tClosedChange}},
 	{Name: "idempotency", Version: 1, Tables: []byte{tIdempotency}},

@@ -26,10 +26,16 @@ import (
 // WriteIndex.
 // Every batch of applied events is written together with the position it
 // reaches, in one atomic batch, so after a crash the views are exactly the
-// log up to their checkpoint. A batch is synced to disk when the last sync
-// is ViewsOptions.SyncEvery old (one fsync a second by default, however
-// fast events come): a power cut loses at most that much of the views,
-// which the runner applies again from the checkpoint that survived.
+// log up to their checkpoint. The views are derived, so by default they are
+// written without a write-ahead log: a batch lands whole in one memtable
+// and memtables reach disk in order, so what survives a crash is the views
+// as some batch left them, with that batch's checkpoint. The memtables are
+// flushed when the last flush is ViewsOptions.SyncEvery old (5 s by
+// default) and on Close, so a crash loses at most about that much of the
+// views, which the runner applies again from the checkpoint that survived,
+// and a clean restart replays nothing. With ViewsOptions.WAL, batches go
+// through Pebble's log instead, synced every SyncEvery (a second by
+// default).
 type Views struct {
 	db     *pebble.DB
 	logger *slog.Logger
@@ -47,10 +53,16 @@ type Views struct {
 	applyMu sync.Mutex
 	// checkpoint is the position of the last committed batch.
 	checkpoint atomic.Uint64
-	// synced is when a batch was last synced (unix nanoseconds).
+	// synced is when a batch was last made durable (synced, or flushed
+	// without a WAL; unix nanoseconds).
 	synced atomic.Int64
+	// flushing, without a WAL, is closed when the last flush started by a
+	// commit is done (applier only).
+	flushing <-chan struct{}
 	// states keeps recently applied placements' states (applier only).
 	states *stateCache
+	// trials keeps stored trial-balance aggregates (applier only).
+	trials *trialCache
 	idem   *idemOverlay
 
 	closeOnce sync.Once
@@ -69,9 +81,13 @@ type ViewsOptions struct {
 	// whole log, and a state it must read back from disk and decode costs
 	// more than applying the event; about 400 MB at most).
 	States int
-	// SyncEvery is how often a committed batch is also synced to disk; 0
-	// means a second.
+	// SyncEvery is how often what was committed is made durable: with WAL
+	// by syncing a commit, without by flushing the memtables; 0 means a
+	// second with WAL, 5 seconds without.
 	SyncEvery time.Duration
+	// WAL writes the views through Pebble's write-ahead log (not needed for
+	// crash safety: see Views; kept for measuring against).
+	WAL bool
 	// Bulk is for building views from nothing in a directory that is thrown
 	// away if the build does not finish (ledger rebuild, verify): no
 	// write-ahead log, more states kept decoded, each written back only when
@@ -99,7 +115,10 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 		}
 	}
 	if opts.SyncEvery <= 0 {
-		opts.SyncEvery = time.Second
+		opts.SyncEvery = 5 * time.Second
+		if opts.WAL {
+			opts.SyncEvery = time.Second
+		}
 	}
 	if opts.FS == nil {
 		if err := os.MkdirAll(dir, pebbleutil.PrivateDir); err != nil {
@@ -127,13 +146,15 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 		LBaseMaxBytes:         1 << 30,
 	}
 	if opts.Bulk {
-		po.DisableWAL = true
+		opts.WAL = false
 	}
+	po.DisableWAL = !opts.WAL
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("projections: open the view store %s: %w", dir, err)
 	}
-	v := &Views{db: db, logger: opts.Logger, opts: opts, states: newStateCache(opts.States), idem: newIdemOverlay()}
+	v := &Views{db: db, logger: opts.Logger, opts: opts, states: newStateCache(opts.States),
+		trials: newTrialCache(), idem: newIdemOverlay()}
 	if err := v.loadLayout(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -144,12 +165,12 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 // Close closes the store; closing it again does nothing.
 func (v *Views) Close() error {
 	v.closeOnce.Do(func() {
-		if v.opts.Bulk {
-			if err := v.SaveStates(); err != nil {
-				_ = v.db.Close()
-				v.closeErr = err
-				return
-			}
+		if err := v.SaveStates(); err != nil {
+			_ = v.db.Close()
+			v.closeErr = err
+			return
+		}
+		if !v.opts.WAL {
 			// Without a write-ahead log, only flushed tables persist.
 			if err := v.db.Flush(); err != nil {
 				_ = v.db.Close()
@@ -206,12 +227,35 @@ func (v *Views) SaveStates() error {
 }
 
 // syncOpts are the write options of a commit that must be durable: synced,
-// unless in bulk mode, where there is no log to sync and Close flushes.
+// unless there is no log to sync (flushes make it durable).
 func (v *Views) syncOpts() *pebble.WriteOptions {
-	if v.opts.Bulk {
+	if !v.opts.WAL {
 		return pebble.NoSync
 	}
 	return pebble.Sync
+}
+
+// flushDue, without a WAL and outside a bulk build, starts flushing the
+// memtables to disk unless the last flush it started is still running
+// (applier only). started is false when it did not start one and should
+// be asked again at the next commit.
+func (v *Views) flushDue() (started bool, err error) {
+	if v.opts.WAL || v.opts.Bulk {
+		return true, nil
+	}
+	if v.flushing != nil {
+		select {
+		case <-v.flushing:
+		default:
+			return false, nil
+		}
+	}
+	done, err := v.db.AsyncFlush()
+	if err != nil {
+		return false, fmt.Errorf("projections: flush the views: %w", err)
+	}
+	v.flushing = done
+	return true, nil
 }
 
 // Checkpoint is the position the views have applied (committed).

@@ -3,6 +3,7 @@ package projections
 import (
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 
@@ -21,45 +22,44 @@ import (
 // Its tables ('i', 'p' and 'n') stay in the view store: the runner writes
 // them in the same atomic batch as the read models and the checkpoint, so
 // after a crash they are the log up to that checkpoint, like the rest.
-type WriteIndex struct{ v *Views }
+type WriteIndex struct {
+	v     *Views
+	reads atomic.Uint64
+}
 
 // NewWriteIndex returns the write-side index kept in v.
 func NewWriteIndex(v *Views) *WriteIndex { return &WriteIndex{v: v} }
 
 // Snapshot returns a placement as the views have applied it, without its
 // processed numbers (Processed answers for those); false when the views do
-// not know it (yet).
-func (w *WriteIndex) Snapshot(id uuid.UUID) (journal.Snapshot, bool, error) { return w.v.Snapshot(id) }
+// not know it (yet). One point read.
+func (w *WriteIndex) Snapshot(id uuid.UUID) (journal.Snapshot, bool, error) {
+	w.reads.Add(1)
+	return w.v.Snapshot(id)
+}
 
 // Processed says what a placement processed under each of the payment and
 // credit waiver numbers given (numbers never processed are left out), as
-// far as the views have applied its stream. ok is false when the views no
-// longer reach revision through of the placement (they were rebuilt since a
-// Snapshot said so): the caller must then read the stream instead.
-func (w *WriteIndex) Processed(id uuid.UUID, through uint64, payments, waivers []string) (pay, waive map[string]domain.Processed, ok bool, err error) {
+// far as the views have applied the log. ok is false when the views do not
+// reach position through (they were rebuilt, or lost their last batches in
+// a crash, since a Snapshot said so): the caller must then read the stream
+// instead. One point read per number.
+func (w *WriteIndex) Processed(id uuid.UUID, through eventstore.Position, payments, waivers []string) (pay, waive map[string]domain.Processed, ok bool, err error) {
 	v := w.v
-	// One snapshot of the store: the placement's revision and its numbers
-	// are read as one batch left them. The generations are taken first: a
-	// swap keeps the tables it retires for a while after it.
+	// The generations are taken first: a swap keeps the tables it retires
+	// for a while after it, and a unit rebuilt in the background is swapped
+	// in only once it reaches the live checkpoint, so either generation
+	// holds every number processed up to a checkpoint at or past through
+	// (a batch is committed before its checkpoint is published).
 	gen := v.generation()
-	snap := v.db.NewSnapshot()
-	defer snap.Close()
-	get := func(k []byte) ([]byte, error) { return getFrom(snap, k) }
-	b, err := get(key(gen, tPlacement).id(id))
-	if err != nil || b == nil {
-		return nil, nil, false, err
-	}
-	revision, err := stateRevision(b)
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("projections: placement %s's state in the views: %w", id, err)
-	}
-	if revision < through {
+	if eventstore.Position(v.checkpoint.Load()) < through {
 		return nil, nil, false, nil
 	}
 	lookup := func(kind byte, numbers []string) (map[string]domain.Processed, error) {
 		out := map[string]domain.Processed{}
 		for _, n := range numbers {
-			b, err := get(key(gen, tNumber).id(id).b(kind).str(n))
+			w.reads.Add(1)
+			b, err := v.get(key(gen, tNumber).id(id).b(kind).str(n))
 			if err != nil || b == nil {
 				if err != nil {
 					return nil, err
@@ -84,12 +84,13 @@ func (w *WriteIndex) Processed(id uuid.UUID, through uint64, payments, waivers [
 }
 
 // Lookup returns the first execution of (actor, key): recorded by the
-// command handler a moment ago, or applied from the log.
+// command handler a moment ago, or applied from the log (one point read).
 func (w *WriteIndex) Lookup(actor, k string) (journal.IdempotencyRecord, bool) {
 	v := w.v
 	if r, ok := v.idem.lookup(actor, k); ok {
 		return r, true
 	}
+	w.reads.Add(1)
 	b, err := v.get(key(v.generation(), tIdempotency).str(actor).str(k))
 	if err != nil || b == nil {
 		if err != nil {
@@ -104,6 +105,10 @@ func (w *WriteIndex) Lookup(actor, k string) (journal.IdempotencyRecord, bool) {
 	}
 	return r, true
 }
+
+// Reads is how many point reads of the view store the command side has
+// made through this index.
+func (w *WriteIndex) Reads() uint64 { return w.reads.Load() }
 
 // Record remembers a key the command handler has just appended, until the
 // views have applied it from the log.
