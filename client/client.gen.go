@@ -881,8 +881,15 @@ type Readiness struct {
 	Detail *string `json:"detail,omitempty"`
 
 	// Position The log position the projections have applied.
-	Position int             `json:"position"`
-	Status   ReadinessStatus `json:"status"`
+	Position int `json:"position"`
+
+	// Rebuilding Present while read models another version built are rebuilt in the background (the instance serves their current tables meanwhile, and stays ready): which, and the position the rebuild has reached towards the projections' position (its target), where it swaps them in.
+	Rebuilding *struct {
+		Position int      `json:"position"`
+		Target   int      `json:"target"`
+		Units    []string `json:"units"`
+	} `json:"rebuilding,omitempty"`
+	Status ReadinessStatus `json:"status"`
 }
 
 // ReadinessStatus defines model for Readiness.Status.
