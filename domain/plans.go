@@ -100,7 +100,8 @@ func PlanEventTypes() []string {
 	return []string{TypePaymentPlanAgreed, TypePaymentPlanCompleted, TypePaymentPlanBroken, TypePaymentPlanCancelled}
 }
 
-// AgreePaymentPlan agrees a plan. GraceDays nil is DefaultGraceDays.
+// AgreePaymentPlan agrees a plan. GraceDays nil is DefaultGraceDays;
+// StartDate empty is the day At falls on (UTC).
 type AgreePaymentPlan struct {
 	PlanNumber   string
 	Installments []Installment
@@ -279,6 +280,9 @@ func decideAgreePlan(p Placement, c AgreePaymentPlan) Decision {
 		return refuse(Invalid(FieldError{Field: "planNumber", Message: identifierRule}))
 	}
 	grace := graceDaysOf(c.GraceDays)
+	if c.StartDate == "" {
+		c.StartDate = c.At.UTC().Format(time.DateOnly) // today
+	}
 	if s, found := p.Plan(c.PlanNumber); found {
 		if planContent(s.Installments, s.StartDate, s.GraceDays) != planContent(c.Installments, c.StartDate, grace) {
 			return refuse(ErrPlanNumberReused)
