@@ -421,7 +421,8 @@ func (t *tx) file(creditor string, id uuid.UUID, at eventstore.Position, opened 
 
 // moveIndexes moves a placement, which opened at opened and went from
 // before to p with rec, in the indexes of its status, its closing, its
-// contact changes after the closing and its pause's end.
+// contact changes after the closing, its pause's end and its active payment
+// plan's breaking.
 func (t *tx) moveIndexes(creditor string, id uuid.UUID, opened eventstore.Position, before, p domain.Placement, rec journal.Record) error {
 	if before.Status != p.Status {
 		if before.Status != "" {
@@ -450,6 +451,9 @@ func (t *tx) moveIndexes(creditor string, id uuid.UUID, opened eventstore.Positi
 		if err := t.set(key(t.gen, tClosedChange).pos(rec.Position).str(creditor).str(p.CustomerNumber).id(id), nil); err != nil {
 			return err
 		}
+	}
+	if err := t.movePlanBreak(id, before, p); err != nil {
+		return err
 	}
 	if old, now := resumeAt(before), resumeAt(p); !old.Equal(now) {
 		if !old.IsZero() {

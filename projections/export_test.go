@@ -3,6 +3,8 @@ package projections
 import (
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/collections-ledger/ledger/domain"
 )
 
@@ -35,4 +37,21 @@ func SetSaveBatchBytes(n int) func() {
 	old := saveBatchBytes
 	saveBatchBytes = n
 	return func() { saveBatchBytes = old }
+}
+
+// PlanBreakKeysVisited reads the plan-breaking index as PlansDue does at
+// now and returns the keys the store's iterator yielded and the internal
+// keys (deleted ones too) it stepped over to find them, for a test of what
+// a run costs.
+func PlanBreakKeysVisited(v *Views, now time.Time) (yielded int, internal uint64, err error) {
+	lower, upper := plansDueBounds(v.generation(), now)
+	it, err := v.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return 0, 0, err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		yielded++
+	}
+	st := it.Stats()
+	return yielded, st.InternalStats.PointCount, it.Close()
 }
