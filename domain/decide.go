@@ -1054,6 +1054,9 @@ func decideResume(p Placement, c Resume) Decision {
 	if c.Due != nil && (p.Pause.ResumeAt == nil || !p.Pause.ResumeAt.Equal(*c.Due)) {
 		return refuse(ErrNotPaused) // resumed and paused again since: not this hold
 	}
+	if c.Due == nil && p.Pause.Reason == PausePaymentPlan {
+		return refuse(ErrPausedForPlan) // the plan's hold ends with the plan
+	}
 	at := c.At.UTC()
 	return ok(PlacementResumed{ResumedAt: at, Automatic: c.Due != nil, Sequences: resumed(p.Pause.Sequences, at)})
 }

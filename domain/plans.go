@@ -134,6 +134,7 @@ var (
 	ErrPlanNumberReused  = &Error{Kind: KindConflict, Code: "plan_number_reused", Message: "this planNumber was used before for another payment plan of this claim"}
 	ErrPlanNotFound      = &Error{Kind: KindNotFound, Code: "payment_plan_not_found", Message: "the claim has no payment plan with this number"}
 	ErrPlanNotActive     = &Error{Kind: KindConflict, Code: "payment_plan_not_active", Message: "the payment plan is not active"}
+	ErrPausedForPlan     = &Error{Kind: KindConflict, Code: "paused_for_payment_plan", Message: "the placement is paused while its payment plan is active: cancel the plan to resume collection"}
 	ErrPlanNotBreakable  = &Error{Kind: KindConflict, Code: "payment_plan_not_breakable", Message: "the payment plan is not active or none of its instalments is past its grace"}
 	errPlanSumMismatches = "installments_mismatch"
 )

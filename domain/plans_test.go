@@ -33,6 +33,11 @@ func TestAgreePaymentPlan(t *testing.T) {
 	assert.Equal(t, domain.DefaultGraceDays, plan.GraceDays)
 	assert.True(t, plan.Total.Equal(d("400")))
 
+	t.Run("Err_a manual resume while the plan holds", func(t *testing.T) {
+		dec := domain.Decide(p, domain.Resume{At: t0})
+		assert.ErrorIs(t, dec.Err, domain.ErrPausedForPlan)
+		assert.Empty(t, dec.Events)
+	})
 	t.Run("OK_repeat answers as the first", func(t *testing.T) {
 		dec := domain.Decide(p, twoInstalments("P-1"))
 		require.NoError(t, dec.Err)
