@@ -77,3 +77,25 @@ func TestPlansDueCostWhatIsDue(t *testing.T) {
 	assert.Len(t, all, 100_001, "every active plan is in the index")
 	t.Logf("100,000 active plans: a run with none due yields %d keys (%d internal); with one due, 1", 0, 0)
 }
+
+// BenchmarkPlansDueNoneDue measures a breaker run's read over 100,000
+// active plans none of which is due (see TestPlansDueCostWhatIsDue).
+func BenchmarkPlansDueNoneDue(b *testing.B) {
+	v, err := OpenViews(filepath.Join(b.TempDir(), "views"), ViewsOptions{})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = v.Close() })
+	tx := v.begin()
+	breaks := time.Date(2025, 1, 16, 0, 0, 0, 0, time.UTC)
+	for range 100_000 {
+		require.NoError(b, tx.set(key(tx.gen, tPlanBreak).time(breaks).id(uuid.New()), []byte("P-1")))
+	}
+	require.NoError(b, tx.commit())
+	now := time.Date(2024, 9, 10, 0, 0, 0, 0, time.UTC)
+	b.ResetTimer()
+	for b.Loop() {
+		due, err := v.PlansDue(now, 1000)
+		if err != nil || len(due) != 0 {
+			b.Fatal(err, len(due))
+		}
+	}
+}
