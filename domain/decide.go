@@ -327,6 +327,12 @@ func commandTime(c Command) time.Time {
 		return c.At
 	case ChangeDebtorContact:
 		return c.At
+	case AgreePaymentPlan:
+		return c.At
+	case CancelPaymentPlan:
+		return c.At
+	case BreakPaymentPlan:
+		return c.At
 	}
 	return time.Time{}
 }
@@ -369,6 +375,12 @@ func decide(p Placement, c Command) Decision {
 		return decideWriteOff(p, c)
 	case CancelDocument:
 		return decideCancellation(p, c)
+	case AgreePaymentPlan:
+		return decideAgreePlan(p, c)
+	case CancelPaymentPlan:
+		return decideCancelPlan(p, c)
+	case BreakPaymentPlan:
+		return decideBreakPlan(p, c)
 	case ChangeDebtorContact:
 		if c.ChangeID == uuid.Nil || c.PersonalData == nil {
 			return refuse(Invalid(FieldError{Field: "customer", Message: "personal data is required"}))
@@ -802,6 +814,7 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	for _, e := range events {
 		after = Evolve(after, e)
 	}
+	events = append(events, planCompletion(after, at)...)
 	if after.TotalOpen().IsZero() { // paid in full: close it, from the state the payment leaves
 		events = append(events, closeOut(after, at, false)...)
 	}
@@ -1001,6 +1014,13 @@ func decidePause(p Placement, c Pause) Decision {
 		r := c.ResumeAt.UTC()
 		resumeAt = &r
 	}
+	return ok(pauseEvents(p, c.Reason, at, resumeAt)...)
+}
+
+// pauseEvents hold an active placement for reason (a client's pause, or an
+// agreed payment plan's): its active sequences paused, remembered with when
+// each was due, and its scheduled calls cancelled.
+func pauseEvents(p Placement, reason string, at time.Time, resumeAt *time.Time) []Event {
 	var seqs []PausedSequence
 	var seqIDs, calls []uuid.UUID
 	for _, s := range p.Sequences {
@@ -1017,11 +1037,11 @@ func decidePause(p Placement, c Pause) Decision {
 	if seqs == nil {
 		seqs = []PausedSequence{}
 	}
-	return ok(
-		PlacementPaused{Reason: c.Reason, PausedAt: at, ResumeAt: resumeAt, Sequences: seqs, SequencesPaused: len(seqs), CallsCancelled: len(calls)},
+	return []Event{
+		PlacementPaused{Reason: reason, PausedAt: at, ResumeAt: resumeAt, Sequences: seqs, SequencesPaused: len(seqs), CallsCancelled: len(calls)},
 		SequencesPaused{SequenceIDs: orEmpty(seqIDs)},
 		CallsCancelled{CallIDs: orEmpty(calls)},
-	)
+	}
 }
 
 func decideResume(p Placement, c Resume) Decision {
@@ -1033,6 +1053,9 @@ func decideResume(p Placement, c Resume) Decision {
 	}
 	if c.Due != nil && (p.Pause.ResumeAt == nil || !p.Pause.ResumeAt.Equal(*c.Due)) {
 		return refuse(ErrNotPaused) // resumed and paused again since: not this hold
+	}
+	if c.Due == nil && p.Pause.Reason == PausePaymentPlan {
+		return refuse(ErrPausedForPlan) // the plan's hold ends with the plan
 	}
 	at := c.At.UTC()
 	return ok(PlacementResumed{ResumedAt: at, Automatic: c.Due != nil, Sequences: resumed(p.Pause.Sequences, at)})

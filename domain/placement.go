@@ -125,6 +125,9 @@ type Placement struct {
 	// CheckPostings proves each decision moves the accounts as it moves
 	// them.
 	Books Books
+	// Plans are the claim's payment plans, in the order agreed (the last
+	// one may be active).
+	Plans []PlanState `json:",omitempty"`
 	// Version counts the events folded: the next event's revision.
 	Version uint64
 }
@@ -240,9 +243,11 @@ func Evolve(p Placement, e Event) Placement {
 	case EmailSequenceStarted, CallScheduled, CallDialed, CallCompleted, SequencesPaused, CallsCancelled:
 		p = evolveOutreach(p, e)
 	case CreditWaiverIssued, PaymentReceived, PaymentReversed, CreditWaiverCancelled:
-		p = evolveMoney(p, e, revision)
+		p = planPaid(evolveMoney(p, e, revision), e)
 	case PlacementWrittenOff:
 		p = evolveWriteOff(p, e)
+	case PaymentPlanAgreed, PaymentPlanCompleted, PaymentPlanBroken, PaymentPlanCancelled:
+		p = evolvePlan(p, e, revision)
 	case OutcomeScoreSnapshotted:
 		s := e.Score
 		p.OutcomeScore = &s

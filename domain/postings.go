@@ -183,6 +183,7 @@ var PostingEvents = EventClasses{
 		TypeEmailSequenceStarted, TypeCallScheduled, TypeCallDialed, TypeCallCompleted, TypePlacementRecalled,
 		TypeSequencesPaused, TypeCallsCancelled, TypeOutcomeScoreSnapshotted, TypePlacementPaid, TypeRecallRejected,
 		TypePlacementPaused, TypePlacementResumed, TypePlacementReopened, TypeDebtorContactChanged,
+		TypePaymentPlanAgreed, TypePaymentPlanCompleted, TypePaymentPlanBroken, TypePaymentPlanCancelled,
 	},
 }
 
@@ -321,7 +322,8 @@ func movementOf(e Event) movement {
 		}
 		return movement{legs, acctRecalled, Credit, e.Currency}
 	case EmailSequenceStarted, CallScheduled, CallDialed, CallCompleted, PlacementRecalled, SequencesPaused, CallsCancelled,
-		OutcomeScoreSnapshotted, PlacementPaid, RecallRejected, PlacementPaused, PlacementResumed, PlacementReopened, DebtorContactChanged:
+		OutcomeScoreSnapshotted, PlacementPaid, RecallRejected, PlacementPaused, PlacementResumed, PlacementReopened, DebtorContactChanged,
+		PaymentPlanAgreed, PaymentPlanCompleted, PaymentPlanBroken, PaymentPlanCancelled:
 		return movement{}
 	default:
 		panic(noRule("Postings", e))

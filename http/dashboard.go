@@ -218,6 +218,7 @@ type page struct {
 	Finance                              *financePage
 	Trial                                *trialPage
 	Debtor                               *debtorView
+	Plans                                []PlanResource
 }
 
 // debtorView is the debtor's personal data on the placement page.
@@ -616,6 +617,9 @@ func (s *Server) dashPlacement(c echo.Context) error {
 	}
 	p := s.pageFor(sessID, sess, "Claim "+pl.ClaimNumber)
 	p.Placement, p.Feed, p.Audit, p.Postings, p.Figures = pl, feed, projections.AuditItems(events), postings, claimFigures(pl)
+	if p.Plans, err = s.dashPlans(sess.creditor, id); err != nil {
+		return err
+	}
 	// Each link keeps the other lists where they are.
 	link := func(feed, history, postings uint64, anchor string) string {
 		l := fmt.Sprintf("?feedFrom=%d&historyFrom=%d", feed, history)
@@ -784,6 +788,10 @@ func (s *Server) dashAction(c echo.Context) error {
 			}
 			return domain.PartialRecall{Waivers: waivers, At: at}
 		}, fmt.Sprintf("%d invoice(s) partly recalled.", len(waivers))
+	case "plan", "cancel-plan":
+		if build, done, err = dashPlanCommand(c.Param("action"), form); err != nil {
+			return s.done(c, sessID, back, "", humanize(err))
+		}
 	default:
 		return s.done(c, sessID, back, "", "That action is not known.")
 	}
@@ -802,7 +810,7 @@ func (s *Server) dashAction(c echo.Context) error {
 // dashCommandNames name the dashboard's actions as the metrics name the
 // API's commands.
 var dashCommandNames = map[string]string{"recall": "recall", "pay": "payment_received", "pause": "pause", "resume": "resume",
-	"reverse": "reverse_payment", "waive": "partial_recall"}
+	"reverse": "reverse_payment", "waive": "partial_recall", "plan": "agree_payment_plan", "cancel-plan": "cancel_payment_plan"}
 
 // dashCommand runs one command of the signed-in creditor's on placement id
 // (see run): the dashboard's forms carry no Idempotency-Key.

@@ -247,6 +247,7 @@ func TestPrismTour(t *testing.T) {
 	call("GET", "/v1/transactions?from=2024-02-01&to=2024-01-01", acmeKey, nil, 400)
 	call("GET", fresh("/v1/reports/reconciliation?from=2000-01-01"), acmeKey, nil, 200)
 	call("GET", fresh("/v1/claims/PT-C/postings"), acmeKey, nil, 200)
+	tourPaymentPlans(l, call, fresh)
 	call("GET", fresh("/v1/reports/trial-balance?asOf=2999-01-01&basis=booking"), agencyKey, nil, 200)
 	call("DELETE", "/v1/debtors/K77/personal-data", acmeKey, nil, 200)
 	call("DELETE", "/v1/debtors/K404/personal-data", acmeKey, nil, 404)
@@ -294,4 +295,15 @@ func pathPattern(path string) string {
 		}
 	}
 	return b.String()
+}
+
+// tourPaymentPlans tours the payment plan routes on a claim of its own.
+func tourPaymentPlans(l *ledger, call func(method, path, key string, body any, want int, headers ...string) map[string]any, fresh func(string) string) {
+	l.MustPlace("PT-PLAN")
+	call("POST", "/v1/claims/PT-PLAN/payment-plans", acmeKey, planBody("PT-P1"), 201)
+	call("POST", "/v1/claims/PT-PLAN/payment-plans", acmeKey, planBody("PT-P2"), 409)
+	call("GET", fresh("/v1/claims/PT-PLAN/payment-plans"), acmeKey, nil, 200)
+	call("GET", fresh("/v1/claims/PT-PLAN/payment-plans?creditorId=acme"), agencyKey, nil, 200)
+	call("POST", "/v1/claims/PT-PLAN/payment-plans/PT-P1/cancellation", acmeKey, nil, 202)
+	call("POST", "/v1/claims/PT-PLAN/payment-plans/PT-P9/cancellation", acmeKey, nil, 404)
 }

@@ -84,7 +84,8 @@ func statusAfter(e domain.Event) (domain.Status, bool) {
 	case domain.PlacementOpened, domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
 		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.AccountingDocumentIssued,
 		domain.CreditWaiverIssued, domain.PaymentReceived, domain.PaymentReversed, domain.RecallRejected, domain.DebtorContactChanged,
-		domain.DebitAdded, domain.CreditWaiverCancelled:
+		domain.DebitAdded, domain.CreditWaiverCancelled,
+		domain.PaymentPlanAgreed, domain.PaymentPlanCompleted, domain.PaymentPlanBroken, domain.PaymentPlanCancelled:
 		return "", false
 	default:
 		panic(fmt.Sprintf("projections: status-change detection has no rule for event type %s", e.EventType()))
@@ -101,7 +102,8 @@ var StatusEvents = domain.EventClasses{
 	Ignored: []string{domain.TypePlacementOpened, domain.TypeEmailSequenceStarted, domain.TypeCallScheduled, domain.TypeCallDialed,
 		domain.TypeCallCompleted, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
 		domain.TypeAccountingDocumentIssued, domain.TypeCreditWaiverIssued, domain.TypePaymentReceived, domain.TypePaymentReversed,
-		domain.TypeRecallRejected, domain.TypeDebtorContactChanged, domain.TypeDebitAdded, domain.TypeCreditWaiverCancelled},
+		domain.TypeRecallRejected, domain.TypeDebtorContactChanged, domain.TypeDebitAdded, domain.TypeCreditWaiverCancelled,
+		domain.TypePaymentPlanAgreed, domain.TypePaymentPlanCompleted, domain.TypePaymentPlanBroken, domain.TypePaymentPlanCancelled},
 }
 
 // stateCache keeps decoded placement states, least recently used first out.
@@ -441,7 +443,8 @@ func (t *tx) file(creditor string, id uuid.UUID, at eventstore.Position, opened 
 
 // moveIndexes moves a placement, which opened at opened and went from
 // before to p with rec, in the indexes of its status, its closing, its
-// contact changes after the closing and its pause's end.
+// contact changes after the closing, its pause's end and its active payment
+// plan's breaking.
 func (t *tx) moveIndexes(creditor string, id uuid.UUID, opened eventstore.Position, before, p domain.Placement, rec journal.Record) error {
 	if before.Status != p.Status {
 		if before.Status != "" {
@@ -470,6 +473,9 @@ func (t *tx) moveIndexes(creditor string, id uuid.UUID, opened eventstore.Positi
 		if err := t.set(key(t.gen, tClosedChange).pos(rec.Position).str(creditor).str(p.CustomerNumber).id(id), nil); err != nil {
 			return err
 		}
+	}
+	if err := t.movePlanBreak(id, before, p); err != nil {
+		return err
 	}
 	if old, now := resumeAt(before), resumeAt(p); !old.Equal(now) {
 		if !old.IsZero() {
@@ -685,7 +691,8 @@ func reconcileEntry(id uuid.UUID, before, after domain.Placement, rec journal.Re
 	case domain.PlacementOpened, domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
 		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.AccountingDocumentIssued,
 		domain.PlacementPaid, domain.PlacementPaused, domain.PlacementResumed, domain.PlacementReopened, domain.RecallRejected,
-		domain.DebtorContactChanged, domain.DebitAdded:
+		domain.DebtorContactChanged, domain.DebitAdded,
+		domain.PaymentPlanAgreed, domain.PaymentPlanCompleted, domain.PaymentPlanBroken, domain.PaymentPlanCancelled:
 		return reconcile.Entry{}, false
 	default:
 		panic(fmt.Sprintf("projections: reconciliation has no rule for event type %s", rec.Event.EventType()))
@@ -711,7 +718,8 @@ var ReconciledEvents = domain.EventClasses{
 	Ignored: []string{domain.TypePlacementOpened, domain.TypeEmailSequenceStarted, domain.TypeCallScheduled, domain.TypeCallDialed,
 		domain.TypeCallCompleted, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
 		domain.TypeAccountingDocumentIssued, domain.TypePlacementPaid, domain.TypePlacementPaused, domain.TypePlacementResumed,
-		domain.TypePlacementReopened, domain.TypeRecallRejected, domain.TypeDebtorContactChanged, domain.TypeDebitAdded},
+		domain.TypePlacementReopened, domain.TypeRecallRejected, domain.TypeDebtorContactChanged, domain.TypeDebitAdded,
+		domain.TypePaymentPlanAgreed, domain.TypePaymentPlanCompleted, domain.TypePaymentPlanBroken, domain.TypePaymentPlanCancelled},
 }
 
 // notify queues a status change for the creditor's webhook, if it has one.

@@ -143,3 +143,20 @@ func GenerationsForTest(v *Views) (map[uint32]bool, error) {
 	}
 	return out, it.Error()
 }
+
+// PlanBreakKeysVisited reads the plan-breaking index as PlansDue does at
+// now and returns the keys the store's iterator yielded and the internal
+// keys (deleted ones too) it stepped over to find them, for a test of what
+// a run costs.
+func PlanBreakKeysVisited(v *Views, now time.Time) (yielded int, internal uint64, err error) {
+	lower, upper := plansDueBounds(v.generation(), now)
+	it, err := v.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return 0, 0, err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		yielded++
+	}
+	st := it.Stats()
+	return yielded, st.InternalStats.PointCount, it.Close()
+}

@@ -77,6 +77,8 @@ type Confirmation struct {
 	// BookedAt is when the ledger processed it; Date is then its value date
 	// (events of schema 5 on; before, Date is the day it was booked).
 	BookedAt *time.Time `json:"bookedAt,omitempty"`
+	// PlanNumber names the payment plan a PAYMENT_PLAN confirms.
+	PlanNumber string `json:"planNumber,omitempty"`
 }
 
 type Closing struct {
@@ -130,6 +132,8 @@ type StatusChange struct {
 	Automatic        bool       `json:"automatic,omitempty"`
 	PaymentNumber    string     `json:"paymentNumber,omitempty"`
 	ResumedSequences *int       `json:"resumedSequences,omitempty"`
+	// PlanNumber names the payment plan a PAYMENT_PLAN_* item is about.
+	PlanNumber string `json:"planNumber,omitempty"`
 }
 
 // statusItemsSince is the schema version from which pauses and resumes have
@@ -316,6 +320,8 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 		r.closing(0, "FULL_PAYMENT")
 	case domain.PlacementWrittenOff:
 		r.closing(0, "WRITTEN_OFF")
+	case domain.PaymentPlanAgreed, domain.PaymentPlanCompleted, domain.PaymentPlanBroken, domain.PaymentPlanCancelled:
+		r.plan(e)
 	case domain.CreditWaiverCancelled:
 		r.confirm(0, &Confirmation{Date: date, Type: domain.DocCancellation, Number: p.CustomerNumber, ContractNumber: e.ContractNumber,
 			Amount: Exact(e.Amount), Currency: e.Currency, CreditWaiverNumber: e.CreditWaiverNumber})
@@ -339,7 +345,8 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 var FeedEvents = domain.EventClasses{
 	Handled: []string{domain.TypePlacementOpened, domain.TypeCreditWaiverIssued, domain.TypePlacementRecalled, domain.TypeRecallRejected, domain.TypePaymentReceived,
 		domain.TypePlacementPaused, domain.TypePlacementResumed, domain.TypePlacementReopened, domain.TypeAccountingDocumentIssued,
-		domain.TypePlacementPaid, domain.TypePlacementWrittenOff, domain.TypeCreditWaiverCancelled},
+		domain.TypePlacementPaid, domain.TypePlacementWrittenOff, domain.TypeCreditWaiverCancelled,
+		domain.TypePaymentPlanAgreed, domain.TypePaymentPlanCompleted, domain.TypePaymentPlanBroken, domain.TypePaymentPlanCancelled},
 	Ignored: []string{domain.TypeEmailSequenceStarted, domain.TypeCallScheduled, domain.TypeCallDialed,
 		domain.TypeCallCompleted, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
 		domain.TypePaymentReversed, domain.TypeDebtorContactChanged, domain.TypeDebitAdded},

@@ -41,6 +41,7 @@ import (
 //	'u' creditor, currency, value date, position     → settlement item (JSON)  (agency payments and reversals no remittance settled yet)
 //	'z' creditor, remittance number                  → remittance (JSON)
 //	'a' creditor                                     → the revision of its remittance stream
+//	'B' breaksAt, placement id                       → plan number             (active payment plans by when they break unless paid)
 //
 // Keys outside any generation hold the store's own state (metaPrefix; see
 // Layout).
@@ -69,6 +70,7 @@ const (
 	tUnsettled     = 'u'
 	tRemittance    = 'z'
 	tRemittanceRev = 'a'
+	tPlanBreak     = 'B'
 )
 
 // keyBuf builds a key. Each method returns a new key and leaves its receiver

@@ -38,9 +38,12 @@ import (
 // decodeState still reads it, so views written by earlier code need no
 // rebuild for it.
 
-// stateFormat1 is the first (and current) binary format of a placement
-// state.
-const stateFormat1 byte = 1
+// The binary formats of a placement state: 1, the first; 2 (current), the
+// same followed by the claim's payment plans. A state of format 1 has none.
+const (
+	stateFormat1 byte = 1
+	stateFormat2 byte = 2
+)
 
 // Tags of a decimal.
 const (
@@ -79,13 +82,14 @@ func encodeState(dst []byte, st *placementState) ([]byte, error) {
 	}
 	scale, known := domain.MinorUnits(p.Currency)
 	e := stateEncoder{scale: scale, known: known}
-	b := append(dst, stateFormat1)
+	b := append(dst, stateFormat2)
 	b = e.uvarint(b, st.Revision) // first: WriteIndex reads it alone (stateRevision)
 	b = e.uvarint(b, uint64(st.Opened))
 	b = e.uvarint(b, st.NextSort)
 	b = e.uvarint(b, uint64(st.Last))
 	b = e.hash(b, st.Hash)
-	return e.placement(b, p), nil
+	b = e.placement(b, p)
+	return e.plans(b, p.Plans), nil
 }
 
 // decodeState reads a state encodeState wrote, or one the views wrote as
@@ -97,7 +101,7 @@ func decodeState(b []byte, st *placementState) error {
 	switch b[0] {
 	case '{':
 		return json.Unmarshal(b, st)
-	case stateFormat1:
+	case stateFormat1, stateFormat2:
 	default:
 		return fmt.Errorf("projections: a placement state of unknown format 0x%02x", b[0])
 	}
@@ -109,6 +113,9 @@ func decodeState(b []byte, st *placementState) error {
 	st.Last = eventstore.Position(d.uvarint())
 	st.Hash = d.hash()
 	d.placement(&st.P)
+	if b[0] == stateFormat2 {
+		st.P.Plans = d.plans()
+	}
 	if d.err == nil && d.i != len(b) {
 		d.fail("%d bytes after its end", len(b)-d.i)
 	}
@@ -117,7 +124,7 @@ func decodeState(b []byte, st *placementState) error {
 
 // stateRevision is the revision of a stored state, read without the rest.
 func stateRevision(b []byte) (uint64, error) {
-	if len(b) > 0 && b[0] == stateFormat1 {
+	if len(b) > 0 && (b[0] == stateFormat1 || b[0] == stateFormat2) {
 		d := stateDecoder{b: b, i: 1}
 		r := d.uvarint()
 		return r, d.err
@@ -802,4 +809,57 @@ func (d *stateDecoder) receivable(r *domain.Receivable) {
 	for _, v := range []*int64{&r.Placed, &r.Paid, &r.Waived, &r.Recalled, &r.WrittenOff} {
 		*v = d.varint()
 	}
+}
+
+// plans writes a claim's payment plans.
+func (e stateEncoder) plans(b []byte, plans []domain.PlanState) []byte {
+	b = e.count(b, len(plans), plans == nil)
+	for i := range plans {
+		pl := &plans[i]
+		b = e.str(b, pl.PlanNumber)
+		b = e.count(b, len(pl.Installments), pl.Installments == nil)
+		for _, in := range pl.Installments {
+			b = e.str(b, in.DueDate)
+			b = e.money(b, in.Amount)
+		}
+		b = e.str(b, pl.StartDate)
+		b = e.varint(b, int64(pl.GraceDays))
+		b = e.money(b, pl.Total)
+		b = e.str(b, pl.Currency)
+		b = e.time(b, pl.AgreedAt)
+		b = e.str(b, pl.Status)
+		b = e.money(b, pl.Paid)
+		b = e.uvarint(b, pl.Revision)
+		b = e.uvarint(b, pl.EndRevision)
+	}
+	return b
+}
+
+// plans reads what stateEncoder.plans wrote.
+func (d *stateDecoder) plans() []domain.PlanState {
+	n, present := d.count()
+	if !present || d.err != nil {
+		return nil
+	}
+	out := make([]domain.PlanState, n)
+	for i := range out {
+		pl := &out[i]
+		pl.PlanNumber = d.str()
+		if m, present := d.count(); present && d.err == nil {
+			pl.Installments = make([]domain.Installment, m)
+			for j := range pl.Installments {
+				pl.Installments[j] = domain.Installment{DueDate: d.str(), Amount: d.money()}
+			}
+		}
+		pl.StartDate = d.str()
+		pl.GraceDays = d.int()
+		pl.Total = d.money()
+		pl.Currency = d.str()
+		pl.AgreedAt = d.time()
+		pl.Status = d.str()
+		pl.Paid = d.money()
+		pl.Revision = d.uvarint()
+		pl.EndRevision = d.uvarint()
+	}
+	return out
 }

@@ -396,6 +396,9 @@ func edgeState() *placementState {
 			Paid: domain.Split{Costs: decimal.RequireFromString("1"), Interests: decimal.Zero, Overpaid: decimal.RequireFromString("0.5")}},
 		Books: domain.Books{Invoices: []domain.Receivable{{Placed: math.MaxInt64, Paid: math.MinInt64}}, Costs: domain.Receivable{Placed: 500},
 			Overpayment: -50, Fees: 1, AgencyFees: -1},
+		Plans: []domain.PlanState{{PaymentPlanAgreed: domain.PaymentPlanAgreed{PlanNumber: "PP-1", StartDate: "2025-02-03", GraceDays: 14,
+			Installments: []domain.Installment{{DueDate: "2025-03-01", Amount: decimal.RequireFromString("50.005")}, {DueDate: "2025-04-01", Amount: decimal.RequireFromString("50")}},
+			Total:        decimal.RequireFromString("100.005"), Currency: "EUR", AgreedAt: at}, Status: domain.PlanActive, Paid: decimal.RequireFromString("10"), Revision: 7, EndRevision: 9}},
 		Version: 42,
 	}
 	return &placementState{P: p, Opened: math.MaxUint64, Revision: 41, NextSort: 9, Last: 123, Hash: strings.Repeat("ab", 32)}
@@ -453,7 +456,7 @@ func TestStateCodecRefuses(t *testing.T) {
 		{"an unknown format", []byte{0x7f, 1, 2}, "unknown format 0x7f"},
 		{"cut short", good[:len(good)-1], "placement state"},
 		{"bytes after the end", append(append([]byte{}, good...), 0), "bytes after its end"},
-		{"a count beyond its bytes", []byte{stateFormat1, 1, 1, 1, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, "placement state"},
+		{"a count beyond its bytes", []byte{stateFormat2, 1, 1, 1, 1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f}, "placement state"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var st placementState
@@ -492,10 +495,11 @@ func FuzzDecodeState(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte{})
 	f.Add([]byte{stateFormat1})
+	f.Add([]byte{stateFormat2})
 	f.Add([]byte{0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var st placementState
-		if decodeState(b, &st) != nil || len(b) == 0 || b[0] != stateFormat1 {
+		if decodeState(b, &st) != nil || len(b) == 0 || (b[0] != stateFormat1 && b[0] != stateFormat2) {
 			_, _ = stateRevision(b)
 			return
 		}
@@ -532,4 +536,22 @@ func TestStateCodecMoneyAtRandom(t *testing.T) {
 		require.True(t, d.Equal(got), "%s came back as %s", d, got)
 		require.Equal(t, b, e.money(nil, got), "%s", d)
 	}
+}
+
+// TestStateCodecReadsFormat1: a state written before payment plans (format
+// 1: format 2 without the plans at its end) decodes with none.
+func TestStateCodecReadsFormat1(t *testing.T) {
+	st := edgeState()
+	st.P.Plans = nil
+	b, err := encodeState(nil, st)
+	require.NoError(t, err)
+	require.Equal(t, stateFormat2, b[0])
+	require.Equal(t, byte(0), b[len(b)-1], "no plans: a nil count ends it")
+	old := append([]byte{stateFormat1}, b[1:len(b)-1]...)
+	var got placementState
+	require.NoError(t, decodeState(old, &got))
+	assert.Empty(t, stateDiff("state", reflect.ValueOf(*st), reflect.ValueOf(got)))
+	rev, err := stateRevision(old)
+	require.NoError(t, err)
+	assert.Equal(t, st.Revision, rev)
 }

@@ -286,7 +286,8 @@ func (s *scan) placementEvent(rec eventstore.RecordedEvent, placement uuid.UUID,
 	case domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted, domain.PlacementRecalled,
 		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.CreditWaiverIssued,
 		domain.PaymentReceived, domain.PlacementPaid, domain.RecallRejected, domain.PlacementPaused, domain.PlacementResumed,
-		domain.PaymentReversed, domain.PlacementReopened, domain.DebitAdded, domain.PlacementWrittenOff, domain.CreditWaiverCancelled:
+		domain.PaymentReversed, domain.PlacementReopened, domain.DebitAdded, domain.PlacementWrittenOff, domain.CreditWaiverCancelled,
+		domain.PaymentPlanAgreed, domain.PaymentPlanCompleted, domain.PaymentPlanBroken, domain.PaymentPlanCancelled:
 		// Checked through the state they fold to (see CheckedEvents).
 	default:
 		panic(fmt.Sprintf("verify: no rule for event type %s", e.EventType()))
@@ -302,7 +303,8 @@ var CheckedEvents = domain.EventClasses{
 		domain.TypePlacementRecalled, domain.TypeSequencesPaused, domain.TypeCallsCancelled, domain.TypeOutcomeScoreSnapshotted,
 		domain.TypeCreditWaiverIssued, domain.TypePaymentReceived, domain.TypePlacementPaid, domain.TypeRecallRejected,
 		domain.TypePlacementPaused, domain.TypePlacementResumed, domain.TypePaymentReversed, domain.TypePlacementReopened,
-		domain.TypeDebitAdded, domain.TypePlacementWrittenOff, domain.TypeCreditWaiverCancelled},
+		domain.TypeDebitAdded, domain.TypePlacementWrittenOff, domain.TypeCreditWaiverCancelled,
+		domain.TypePaymentPlanAgreed, domain.TypePaymentPlanCompleted, domain.TypePaymentPlanBroken, domain.TypePaymentPlanCancelled},
 }
 
 // checkRebuilt finishes the rebuild and checks it: each placement's

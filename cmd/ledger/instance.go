@@ -112,7 +112,8 @@ func (in *instance) start(ctx context.Context) (runnerDone, reactorsDone chan er
 
 // reactors runs what must happen once for all instances until ctx ends:
 // the automatic resumer, from the holds that are due (starting with those
-// that fell due while the ledger was down), the webhook deliveries, and the
+// that fell due while the ledger was down), the breaking of payment plans
+// whose grace has passed (the same way), the webhook deliveries, and the
 // erasure of personal data whose retention has passed.
 func (in *instance) reactors(ctx context.Context) error {
 	resumer := command.NewResumer(in.commands, func(now time.Time) []command.Due {
@@ -128,6 +129,8 @@ func (in *instance) reactors(ctx context.Context) error {
 	}, in.opts.Logger)
 	done := make(chan struct{})
 	go func() { defer close(done); resumer.Run(ctx, in.opts.ResumeEvery) }()
+	breaking := make(chan struct{})
+	go func() { defer close(breaking); in.planBreaker().Run(ctx, in.opts.ResumeEvery) }()
 	erasing := make(chan struct{})
 	go func() {
 		defer close(erasing)
@@ -137,8 +140,25 @@ func (in *instance) reactors(ctx context.Context) error {
 	}()
 	err := in.hooks.Run(ctx)
 	<-done
+	<-breaking
 	<-erasing
 	return err
+}
+
+// planBreaker breaks the payment plans the views' index says are due, a
+// bounded number a run (the rest in the next).
+func (in *instance) planBreaker() *command.PlanBreaker {
+	return command.NewPlanBreaker(in.commands, func(now time.Time) []command.DuePlan {
+		due, err := in.views.PlansDue(now, 1000)
+		if err != nil {
+			in.opts.Logger.Error("read the payment plans that are due", "err", err)
+		}
+		out := make([]command.DuePlan, 0, len(due))
+		for _, d := range due {
+			out = append(out, command.DuePlan{ID: d.ID, PlanNumber: d.PlanNumber})
+		}
+		return out
+	}, in.opts.Logger)
 }
 
 // verify checks the log and compares live views with a rebuild (admin).
