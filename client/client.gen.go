@@ -142,6 +142,14 @@ const (
 	FeedItemTypeSTATUS             FeedItemType = "STATUS"
 )
 
+// Defines values for PaymentPlanStatus.
+const (
+	PaymentPlanStatusActive    PaymentPlanStatus = "active"
+	PaymentPlanStatusBroken    PaymentPlanStatus = "broken"
+	PaymentPlanStatusCancelled PaymentPlanStatus = "cancelled"
+	PaymentPlanStatusCompleted PaymentPlanStatus = "completed"
+)
+
 // Defines values for PlacementCallsStatus.
 const (
 	PlacementCallsStatusCompleted  PlacementCallsStatus = "completed"
@@ -235,11 +243,11 @@ const (
 
 // Defines values for ListPlacementsParamsStatus.
 const (
-	ListPlacementsParamsStatusActive     ListPlacementsParamsStatus = "active"
-	ListPlacementsParamsStatusPaid       ListPlacementsParamsStatus = "paid"
-	ListPlacementsParamsStatusPaused     ListPlacementsParamsStatus = "paused"
-	ListPlacementsParamsStatusRecalled   ListPlacementsParamsStatus = "recalled"
-	ListPlacementsParamsStatusWrittenOff ListPlacementsParamsStatus = "written_off"
+	Active     ListPlacementsParamsStatus = "active"
+	Paid       ListPlacementsParamsStatus = "paid"
+	Paused     ListPlacementsParamsStatus = "paused"
+	Recalled   ListPlacementsParamsStatus = "recalled"
+	WrittenOff ListPlacementsParamsStatus = "written_off"
 )
 
 // Defines values for BulkPausePlacementsJSONBodyReason.
@@ -693,6 +701,31 @@ type FeedItemStatusType string
 
 // FeedItemType defines model for FeedItem.Type.
 type FeedItemType string
+
+// PaymentPlan defines model for PaymentPlan.
+type PaymentPlan struct {
+	AgreedAt     time.Time           `json:"agreedAt"`
+	BreaksOn     *openapi_types.Date `json:"breaksOn"`
+	Currency     string              `json:"currency"`
+	GraceDays    int                 `json:"graceDays"`
+	Installments []struct {
+		Amount     string             `json:"amount"`
+		DueDate    openapi_types.Date `json:"dueDate"`
+		OpenAmount string             `json:"openAmount"`
+		PaidAmount string             `json:"paidAmount"`
+	} `json:"installments"`
+	OpenAmount string             `json:"openAmount"`
+	PaidAmount string             `json:"paidAmount"`
+	PlanNumber string             `json:"planNumber"`
+	StartDate  openapi_types.Date `json:"startDate"`
+	Status     PaymentPlanStatus  `json:"status"`
+
+	// TotalAmount What was open when it was agreed; paidAmount + openAmount.
+	TotalAmount string `json:"totalAmount"`
+}
+
+// PaymentPlanStatus defines model for PaymentPlan.Status.
+type PaymentPlanStatus string
 
 // PersonalItems At most 10 flat objects of at most 16 fields; a countryCode is ISO 3166-1 alpha-2 (DE).
 type PersonalItems = []map[string]*PersonalItems_AdditionalProperties
@@ -1232,6 +1265,55 @@ type ListClaimInvoicesParams struct {
 	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
 }
 
+// ListPaymentPlansParams defines parameters for ListPaymentPlans.
+type ListPaymentPlansParams struct {
+	// CreditorId The creditor whose claim it is (agency key; required there)
+	CreditorId *string `form:"creditorId,omitempty" json:"creditorId,omitempty"`
+
+	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position (a command's Ledger-Position). A position beyond the log's head is 400 invalid_query at once.
+	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
+}
+
+// CreatePaymentPlanJSONBody defines parameters for CreatePaymentPlan.
+type CreatePaymentPlanJSONBody struct {
+	GraceDays    *int `json:"graceDays,omitempty"`
+	Installments []struct {
+		// Amount A JSON number or string, with an optional exponent (100, 100.5, "100.50", 1e2, "1.2345E2"), read exactly,
+		// never through floating point. It must be positive (0 and negative amounts are 422 validation_failed), at
+		// most 1000000000000, with no more decimals than the currency allows (1e-3 is refused for EUR) nor than 12,
+		// and at most 40 characters long; each refusal says which limit. Another JSON type (true, an array, an
+		// object) is 400 wrong_type.
+		Amount  AmountIn           `json:"amount"`
+		DueDate openapi_types.Date `json:"dueDate"`
+	} `json:"installments"`
+	PlanNumber string              `json:"planNumber"`
+	StartDate  *openapi_types.Date `json:"startDate,omitempty"`
+}
+
+// CreatePaymentPlanParams defines parameters for CreatePaymentPlan.
+type CreatePaymentPlanParams struct {
+	// CreditorId The creditor whose claim it is (agency key; required there)
+	CreditorId *string `form:"creditorId,omitempty" json:"creditorId,omitempty"`
+
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// CancelPaymentPlanParams defines parameters for CancelPaymentPlan.
+type CancelPaymentPlanParams struct {
+	// CreditorId The creditor whose claim it is (agency key; required there)
+	CreditorId *string `form:"creditorId,omitempty" json:"creditorId,omitempty"`
+
+	// IdempotencyKey A repeat with the same key and body returns the first response (status, body and headers) and records nothing; the same key with another body is 422 idempotency_key_reused. Bodies are compared as JSON values (key order, whitespace and string escapes do not matter; numbers are compared as written, so 10 and 10.0 differ).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The placement revision the command expects, in quotes ("3"), as an ETag gives it (a claim read's "3-erased" means revision 3); 412 on mismatch.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // CreateClaimPaymentJSONBody defines parameters for CreateClaimPayment.
 type CreateClaimPaymentJSONBody struct {
 	AllocateTo *CreateClaimPaymentJSONBodyAllocateTo `json:"allocateTo,omitempty"`
@@ -1709,6 +1791,9 @@ type CreateClaimCreditWaiverJSONRequestBody CreateClaimCreditWaiverJSONBody
 // ChangeClaimCustomerJSONRequestBody defines body for ChangeClaimCustomer for application/json ContentType.
 type ChangeClaimCustomerJSONRequestBody = Customer
 
+// CreatePaymentPlanJSONRequestBody defines body for CreatePaymentPlan for application/json ContentType.
+type CreatePaymentPlanJSONRequestBody CreatePaymentPlanJSONBody
+
 // CreateClaimPaymentJSONRequestBody defines body for CreateClaimPayment for application/json ContentType.
 type CreateClaimPaymentJSONRequestBody CreateClaimPaymentJSONBody
 
@@ -2165,6 +2250,17 @@ type ClientInterface interface {
 	// ListClaimInvoices request
 	ListClaimInvoices(ctx context.Context, claimNumber ClaimNumber, params *ListClaimInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListPaymentPlans request
+	ListPaymentPlans(ctx context.Context, claimNumber ClaimNumber, params *ListPaymentPlansParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePaymentPlanWithBody request with any body
+	CreatePaymentPlanWithBody(ctx context.Context, claimNumber ClaimNumber, params *CreatePaymentPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	CreatePaymentPlan(ctx context.Context, claimNumber ClaimNumber, params *CreatePaymentPlanParams, body CreatePaymentPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelPaymentPlan request
+	CancelPaymentPlan(ctx context.Context, claimNumber ClaimNumber, planNumber string, params *CancelPaymentPlanParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateClaimPaymentWithBody request with any body
 	CreateClaimPaymentWithBody(ctx context.Context, claimNumber ClaimNumber, params *CreateClaimPaymentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -2508,6 +2604,54 @@ func (c *Client) ChangeClaimCustomer(ctx context.Context, claimNumber ClaimNumbe
 
 func (c *Client) ListClaimInvoices(ctx context.Context, claimNumber ClaimNumber, params *ListClaimInvoicesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListClaimInvoicesRequest(c.Server, claimNumber, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+func (c *Client) ListPaymentPlans(ctx context.Context, claimNumber ClaimNumber, params *ListPaymentPlansParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPaymentPlansRequest(c.Server, claimNumber, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+func (c *Client) CreatePaymentPlanWithBody(ctx context.Context, claimNumber ClaimNumber, params *CreatePaymentPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePaymentPlanRequestWithBody(c.Server, claimNumber, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+func (c *Client) CreatePaymentPlan(ctx context.Context, claimNumber ClaimNumber, params *CreatePaymentPlanParams, body CreatePaymentPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePaymentPlanRequest(c.Server, claimNumber, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+func (c *Client) CancelPaymentPlan(ctx context.Context, claimNumber ClaimNumber, planNumber string, params *CancelPaymentPlanParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelPaymentPlanRequest(c.Server, claimNumber, planNumber, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3891,6 +4035,262 @@ func NewListClaimInvoicesRequest(server string, claimNumber ClaimNumber, params 
 	req, err := http.NewRequest("GET", queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPaymentPlansRequest generates requests for ListPaymentPlans
+func NewListPaymentPlansRequest(server string, claimNumber ClaimNumber, params *ListPaymentPlansParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithLocation("simple", false, "claimNumber", runtime.ParamLocationPath, claimNumber)
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/claims/%s/payment-plans", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		queryValues := queryURL.Query()
+
+		if params.CreditorId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "creditorId", runtime.ParamLocationQuery, *params.CreditorId); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		if params.MinPosition != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "minPosition", runtime.ParamLocationQuery, *params.MinPosition); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		queryURL.RawQuery = queryValues.Encode()
+	}
+
+	req, err := http.NewRequest("GET", queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePaymentPlanRequest calls the generic CreatePaymentPlan builder with application/json body
+func NewCreatePaymentPlanRequest(server string, claimNumber ClaimNumber, params *CreatePaymentPlanParams, body CreatePaymentPlanJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePaymentPlanRequestWithBody(server, claimNumber, params, "application/json", bodyReader)
+}
+
+// NewCreatePaymentPlanRequestWithBody generates requests for CreatePaymentPlan with any type of body
+func NewCreatePaymentPlanRequestWithBody(server string, claimNumber ClaimNumber, params *CreatePaymentPlanParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithLocation("simple", false, "claimNumber", runtime.ParamLocationPath, claimNumber)
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/claims/%s/payment-plans", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		queryValues := queryURL.Query()
+
+		if params.CreditorId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "creditorId", runtime.ParamLocationQuery, *params.CreditorId); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		queryURL.RawQuery = queryValues.Encode()
+	}
+
+	req, err := http.NewRequest("POST", queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithLocation("simple", false, "Idempotency-Key", runtime.ParamLocationHeader, *params.IdempotencyKey)
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithLocation("simple", false, "If-Match", runtime.ParamLocationHeader, *params.IfMatch)
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCancelPaymentPlanRequest generates requests for CancelPaymentPlan
+func NewCancelPaymentPlanRequest(server string, claimNumber ClaimNumber, planNumber string, params *CancelPaymentPlanParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithLocation("simple", false, "claimNumber", runtime.ParamLocationPath, claimNumber)
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithLocation("simple", false, "planNumber", runtime.ParamLocationPath, planNumber)
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/claims/%s/payment-plans/%s/cancellation", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		queryValues := queryURL.Query()
+
+		if params.CreditorId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "creditorId", runtime.ParamLocationQuery, *params.CreditorId); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		queryURL.RawQuery = queryValues.Encode()
+	}
+
+	req, err := http.NewRequest("POST", queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithLocation("simple", false, "Idempotency-Key", runtime.ParamLocationHeader, *params.IdempotencyKey)
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithLocation("simple", false, "If-Match", runtime.ParamLocationHeader, *params.IfMatch)
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
 	}
 
 	return req, nil
@@ -6373,6 +6773,17 @@ type ClientWithResponsesInterface interface {
 	// ListClaimInvoicesWithResponse request
 	ListClaimInvoicesWithResponse(ctx context.Context, claimNumber ClaimNumber, params *ListClaimInvoicesParams, reqEditors ...RequestEditorFn) (*ListClaimInvoicesResponse, error)
 
+	// ListPaymentPlansWithResponse request
+	ListPaymentPlansWithResponse(ctx context.Context, claimNumber ClaimNumber, params *ListPaymentPlansParams, reqEditors ...RequestEditorFn) (*ListPaymentPlansResponse, error)
+
+	// CreatePaymentPlanWithBodyWithResponse request with any body
+	CreatePaymentPlanWithBodyWithResponse(ctx context.Context, claimNumber ClaimNumber, params *CreatePaymentPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePaymentPlanResponse, error)
+
+	CreatePaymentPlanWithResponse(ctx context.Context, claimNumber ClaimNumber, params *CreatePaymentPlanParams, body CreatePaymentPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePaymentPlanResponse, error)
+
+	// CancelPaymentPlanWithResponse request
+	CancelPaymentPlanWithResponse(ctx context.Context, claimNumber ClaimNumber, planNumber string, params *CancelPaymentPlanParams, reqEditors ...RequestEditorFn) (*CancelPaymentPlanResponse, error)
+
 	// CreateClaimPaymentWithBodyWithResponse request with any body
 	CreateClaimPaymentWithBodyWithResponse(ctx context.Context, claimNumber ClaimNumber, params *CreateClaimPaymentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateClaimPaymentResponse, error)
 
@@ -6887,6 +7298,126 @@ func (r ListClaimInvoicesResponse) Status() string {
 
 // StatusCode returns HTTPResponse.StatusCode
 func (r ListClaimInvoicesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+type ListPaymentPlansResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	JSON200      *struct {
+		Items []PaymentPlan `json:"items"`
+	}
+	ApplicationproblemJSON400 *Problem
+	ApplicationproblemJSON401 *Problem
+	ApplicationproblemJSON403 *Problem
+	ApplicationproblemJSON404 *Problem
+	ApplicationproblemJSON429 *TooManyRequests
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPaymentPlansResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPaymentPlansResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+type CreatePaymentPlanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	JSON201      *struct {
+		AgreedAt     time.Time           `json:"agreedAt"`
+		BreaksOn     *openapi_types.Date `json:"breaksOn"`
+		Currency     string              `json:"currency"`
+		GraceDays    int                 `json:"graceDays"`
+		Installments []struct {
+			Amount     string             `json:"amount"`
+			DueDate    openapi_types.Date `json:"dueDate"`
+			OpenAmount string             `json:"openAmount"`
+			PaidAmount string             `json:"paidAmount"`
+		} `json:"installments"`
+		OpenAmount string                     `json:"openAmount"`
+		PaidAmount string                     `json:"paidAmount"`
+		PlanNumber string                     `json:"planNumber"`
+		RequestId  openapi_types.UUID         `json:"requestId"`
+		StartDate  openapi_types.Date         `json:"startDate"`
+		Status     CreatePaymentPlan201Status `json:"status"`
+
+		// TotalAmount What was open when it was agreed; paidAmount + openAmount.
+		TotalAmount string `json:"totalAmount"`
+	}
+	ApplicationproblemJSON400 *Problem
+	ApplicationproblemJSON401 *Problem
+	ApplicationproblemJSON403 *Problem
+	ApplicationproblemJSON404 *Problem
+	ApplicationproblemJSON409 *Problem
+	ApplicationproblemJSON412 *Problem
+	ApplicationproblemJSON413 *Problem
+	ApplicationproblemJSON415 *Problem
+	ApplicationproblemJSON422 *Problem
+	ApplicationproblemJSON429 *TooManyRequests
+	ApplicationproblemJSON503 *Unavailable
+}
+type CreatePaymentPlan201Status string
+
+// Status returns HTTPResponse.Status
+func (r CreatePaymentPlanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePaymentPlanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+type CancelPaymentPlanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	JSON202      *struct {
+		PlanNumber *string            `json:"planNumber,omitempty"`
+		RequestId  openapi_types.UUID `json:"requestId"`
+	}
+	ApplicationproblemJSON400 *Problem
+	ApplicationproblemJSON401 *Problem
+	ApplicationproblemJSON403 *Problem
+	ApplicationproblemJSON404 *Problem
+	ApplicationproblemJSON409 *Problem
+	ApplicationproblemJSON412 *Problem
+	ApplicationproblemJSON413 *Problem
+	ApplicationproblemJSON415 *Problem
+	ApplicationproblemJSON422 *Problem
+	ApplicationproblemJSON429 *TooManyRequests
+	ApplicationproblemJSON503 *Unavailable
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelPaymentPlanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelPaymentPlanResponse) StatusCode() int {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.StatusCode
 	}
@@ -8060,6 +8591,41 @@ func (c *ClientWithResponses) ListClaimInvoicesWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseListClaimInvoicesResponse(rsp)
+}
+
+// ListPaymentPlansWithResponse request returning *ListPaymentPlansResponse
+func (c *ClientWithResponses) ListPaymentPlansWithResponse(ctx context.Context, claimNumber ClaimNumber, params *ListPaymentPlansParams, reqEditors ...RequestEditorFn) (*ListPaymentPlansResponse, error) {
+	rsp, err := c.ListPaymentPlans(ctx, claimNumber, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPaymentPlansResponse(rsp)
+}
+
+// CreatePaymentPlanWithBodyWithResponse request with arbitrary body returning *CreatePaymentPlanResponse
+func (c *ClientWithResponses) CreatePaymentPlanWithBodyWithResponse(ctx context.Context, claimNumber ClaimNumber, params *CreatePaymentPlanParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePaymentPlanResponse, error) {
+	rsp, err := c.CreatePaymentPlanWithBody(ctx, claimNumber, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePaymentPlanResponse(rsp)
+}
+
+func (c *ClientWithResponses) CreatePaymentPlanWithResponse(ctx context.Context, claimNumber ClaimNumber, params *CreatePaymentPlanParams, body CreatePaymentPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePaymentPlanResponse, error) {
+	rsp, err := c.CreatePaymentPlan(ctx, claimNumber, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePaymentPlanResponse(rsp)
+}
+
+// CancelPaymentPlanWithResponse request returning *CancelPaymentPlanResponse
+func (c *ClientWithResponses) CancelPaymentPlanWithResponse(ctx context.Context, claimNumber ClaimNumber, planNumber string, params *CancelPaymentPlanParams, reqEditors ...RequestEditorFn) (*CancelPaymentPlanResponse, error) {
+	rsp, err := c.CancelPaymentPlan(ctx, claimNumber, planNumber, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelPaymentPlanResponse(rsp)
 }
 
 // CreateClaimPaymentWithBodyWithResponse request with arbitrary body returning *CreateClaimPaymentResponse
@@ -9371,6 +9937,305 @@ func ParseListClaimInvoicesResponse(rsp *http.Response) (*ListClaimInvoicesRespo
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListPaymentPlansResponse parses an HTTP response from a ListPaymentPlansWithResponse call
+func ParseListPaymentPlansResponse(rsp *http.Response) (*ListPaymentPlansResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPaymentPlansResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Items []PaymentPlan `json:"items"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreatePaymentPlanResponse parses an HTTP response from a CreatePaymentPlanWithResponse call
+func ParseCreatePaymentPlanResponse(rsp *http.Response) (*CreatePaymentPlanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePaymentPlanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest struct {
+			AgreedAt     time.Time           `json:"agreedAt"`
+			BreaksOn     *openapi_types.Date `json:"breaksOn"`
+			Currency     string              `json:"currency"`
+			GraceDays    int                 `json:"graceDays"`
+			Installments []struct {
+				Amount     string             `json:"amount"`
+				DueDate    openapi_types.Date `json:"dueDate"`
+				OpenAmount string             `json:"openAmount"`
+				PaidAmount string             `json:"paidAmount"`
+			} `json:"installments"`
+			OpenAmount string                     `json:"openAmount"`
+			PaidAmount string                     `json:"paidAmount"`
+			PlanNumber string                     `json:"planNumber"`
+			RequestId  openapi_types.UUID         `json:"requestId"`
+			StartDate  openapi_types.Date         `json:"startDate"`
+			Status     CreatePaymentPlan201Status `json:"status"`
+
+			// TotalAmount What was open when it was agreed; paidAmount + openAmount.
+			TotalAmount string `json:"totalAmount"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCancelPaymentPlanResponse parses an HTTP response from a CancelPaymentPlanWithResponse call
+func ParseCancelPaymentPlanResponse(rsp *http.Response) (*CancelPaymentPlanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelPaymentPlanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest struct {
+			PlanNumber *string            `json:"planNumber,omitempty"`
+			RequestId  openapi_types.UUID `json:"requestId"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
