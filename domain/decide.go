@@ -556,7 +556,7 @@ func closeOut(p Placement, at time.Time, recall bool) []Event {
 	if doc, issued := RecallDocument(p, at); recall && issued {
 		events = append(events, doc)
 	}
-	return events
+	return append(events, planEndsWithClaim(p, at)...)
 }
 
 // RecallDocument is the CANCELLATION document a recall of p at time at issues
@@ -814,7 +814,9 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	for _, e := range events {
 		after = Evolve(after, e)
 	}
-	events = append(events, planCompletion(after, at)...)
+	for _, e := range planCompletion(after, at) {
+		events, after = append(events, e), Evolve(after, e)
+	}
 	if after.TotalOpen().IsZero() { // paid in full: close it, from the state the payment leaves
 		events = append(events, closeOut(after, at, false)...)
 	}

@@ -85,7 +85,7 @@ func decideWriteOff(p Placement, c WriteOff) Decision {
 			Amount: total.Neg(), Currency: p.Currency, LineItems: lines,
 		})
 	}
-	return ok(events...)
+	return ok(append(events, planEndsWithClaim(p, at)...)...)
 }
 
 func orNone(a []Allocation) []Allocation {

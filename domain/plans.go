@@ -70,7 +70,8 @@ type PaymentPlanBroken struct {
 	BrokenAt   time.Time       `json:"brokenAt"`
 }
 
-// PaymentPlanCancelled ends a plan at the client's request.
+// PaymentPlanCancelled ends a plan at the client's request, or because its
+// claim closed (recalled, written off, or paid without the plan).
 type PaymentPlanCancelled struct {
 	PlanNumber  string    `json:"planNumber"`
 	CancelledAt time.Time `json:"cancelledAt"`
@@ -393,6 +394,16 @@ func planResume(p Placement, at time.Time) []Event {
 		return nil
 	}
 	return []Event{PlacementResumed{ResumedAt: at, Automatic: true, Sequences: resumed(p.Pause.Sequences, at)}}
+}
+
+// planEndsWithClaim ends the active plan of a claim that closes (a recall,
+// a write-off, or a payoff that leaves the plan unpaid, as waivers can): it
+// is cancelled, so that no plan of a closed claim stays active.
+func planEndsWithClaim(p Placement, at time.Time) []Event {
+	if s, active := p.ActivePlan(); active {
+		return []Event{PaymentPlanCancelled{PlanNumber: s.PlanNumber, CancelledAt: at}}
+	}
+	return nil
 }
 
 // planCompletion is what a payment adds when it pays the active plan in

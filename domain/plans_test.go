@@ -322,3 +322,34 @@ func planInvariants(p domain.Placement) string {
 	}
 	return ""
 }
+
+// TestAPlanEndsWithItsClaim: a recall or a write-off cancels the active plan
+// in the same command (a closed claim keeps no active plan), and a payoff
+// that pays the plan completes it and cancels nothing.
+func TestAPlanEndsWithItsClaim(t *testing.T) {
+	withPlan := MustApply(t, states(t)["active"], twoInstalments("P-1"))
+	for name, c := range map[string]domain.Command{
+		"recall":    domain.Recall{At: t0},
+		"write-off": domain.WriteOff{Reason: domain.WriteOffInsolvency, At: t0},
+	} {
+		t.Run("OK_"+name, func(t *testing.T) {
+			dec := domain.Decide(withPlan, c)
+			require.NoError(t, dec.Err)
+			assert.Equal(t, domain.TypePaymentPlanCancelled, dec.Events[len(dec.Events)-1].EventType())
+			p := withPlan
+			for _, e := range dec.Events {
+				p = domain.Evolve(p, e)
+			}
+			assert.True(t, p.Status.Closed())
+			assert.Equal(t, domain.PlanCancelled, p.Plans[0].Status)
+			_, active := p.ActivePlan()
+			assert.False(t, active)
+		})
+	}
+	t.Run("OK_a payoff completes it and cancels nothing", func(t *testing.T) {
+		dec := domain.Decide(withPlan, domain.ReceivePayment{Amount: d("400"), At: t0})
+		require.NoError(t, dec.Err)
+		assert.NotContains(t, types(dec.Events), domain.TypePaymentPlanCancelled)
+		assert.Contains(t, types(dec.Events), domain.TypePaymentPlanCompleted)
+	})
+}
