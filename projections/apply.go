@@ -284,16 +284,13 @@ func (t *tx) cache(id uuid.UUID, st *placementState, unsaved bool) {
 }
 
 // writeState writes a placement's state (in its binary form, see
-// encodeState) and its resource as the API serves it.
+// encodeState); its resource is rendered from it when read.
 func (t *tx) writeState(id uuid.UUID, st *placementState) error {
 	b, err := encodeState(make([]byte, 0, 256+160*len(st.P.Invoices)), st)
 	if err != nil {
 		return err
 	}
-	if err := t.set(key(t.gen, tPlacement).id(id), b); err != nil {
-		return err
-	}
-	return t.setJSON(key(t.gen, tResource).id(id), Render(st.P, st.Revision))
+	return t.set(key(t.gen, tPlacement).id(id), b)
 }
 
 func (t *tx) creditor(c string) (*creditorFigures, error) {

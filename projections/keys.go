@@ -18,7 +18,7 @@ import (
 // length (so no string can run into the next part).
 //
 //	'p' placement id                                 → placement state (binary, see encodeState; JSON before)
-//	'r' placement id                                 → the placement resource as the API serves it (JSON)
+//	'r' placement id                                 → (no longer written: the resource is rendered from 'p' on read; placements version 1 stored it as JSON)
 //	'c' creditor, claim number                       → placement id
 //	'l' creditor, opened position                    → placement id            (a creditor's placements, in the order placed)
 //	's' creditor, status, opened position            → placement id            (… with one status)

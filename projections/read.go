@@ -44,11 +44,15 @@ func (v *Views) PlacementJSON(creditor string, id uuid.UUID) (resource json.RawM
 	if err != nil || st == nil || (creditor != "" && st.P.CreditorID != creditor) {
 		return nil, 0, false, err
 	}
-	b, err := v.get(key(gen, tResource).id(id))
-	if err != nil || b == nil {
-		return nil, 0, false, err
-	}
-	return b, st.Revision, true, nil
+	b, err := renderJSON(st)
+	return b, st.Revision, err == nil, err
+}
+
+// renderJSON is a placement's resource as the API serves it, rendered from
+// its state: the views store nothing that can be rendered from what they
+// store.
+func renderJSON(st *placementState) (json.RawMessage, error) {
+	return json.Marshal(Render(st.P, st.Revision))
 }
 
 // PlacementResource is PlacementJSON decoded, for pages that show its fields.
@@ -108,15 +112,16 @@ func (v *Views) listed(gen *generations, prefix keyBuf, after ListCursor, limit 
 			next = &c
 			return false, nil
 		}
-		r, err := v.get(key(gen, tResource).id(uuid.UUID(val)))
+		st, err := v.placementOf(gen, uuid.UUID(val))
 		if err != nil {
 			return false, err
 		}
-		if r == nil {
-			return false, fmt.Errorf("projections: placement %s is indexed but has no resource", uuid.UUID(val))
+		if st == nil {
+			return false, fmt.Errorf("projections: placement %s is indexed but has no state", uuid.UUID(val))
 		}
+		r, err := renderJSON(st)
 		out = append(out, r)
-		return true, nil
+		return err == nil, err
 	})
 	return out, next, err
 }

@@ -33,7 +33,9 @@ type Unit struct {
 // writes them is: a table written by two read models (the trial balance 't',
 // by postings and remittances) makes them one unit.
 var units = []Unit{
-	{Name: "placements", Version: 1, Tables: []byte{tPlacement, tResource, tClaim, tList, tListStatus}},
+	// 2: the resource ('r') is rendered from the state when read, no longer
+	// stored; 'r' stays listed so that version 1's is deleted with the rest.
+	{Name: "placements", Version: 2, Tables: []byte{tPlacement, tResource, tClaim, tList, tListStatus}},
 	{Name: "search", Version: 1, Tables: []byte{tSearch}},
 	{Name: "feed", Version: 1, Tables: []byte{tFeed, tCreditorFeed, tEnvelope, tCreditor}},
 	// 2: an entry once, in 'x'; 'y' says where it is (was a second copy).
