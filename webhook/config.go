@@ -33,16 +33,72 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/projections"
 )
 
 // Names on the wire.
 const (
-	EventStatusChanged = "placement.status_changed"
+	EventStatusChanged = journal.DefaultWebhookEvent
 	SignatureHeader    = "Ledger-Signature"
 )
+
+// EventTypes are the notification types a webhook may subscribe to; the
+// projections package queues each (see projections.Notice).
+var EventTypes = []string{
+	EventStatusChanged,
+	projections.NoticePaymentReceived, projections.NoticePaymentReversed, projections.NoticeCreditWaiverIssued,
+	projections.NoticeClaimClosed, projections.NoticeClaimReopened, projections.NoticePersonalDataErased,
+	projections.NoticePlanAgreed, projections.NoticePlanCompleted, projections.NoticePlanBroken, projections.NoticePlanCancelled,
+}
+
+// EventsError is a refused list of event types: Index is the entry at
+// fault (-1: the list as a whole).
+type EventsError struct {
+	Index   int
+	Message string
+}
+
+func (e *EventsError) Error() string { return e.Message }
+
+// ValidateEvents checks the event types a webhook subscribes to and returns
+// them as recorded: nil for the default (none named, or
+// placement.status_changed alone), so such a configuration reads as one
+// made before there were other types. An empty list, an unknown type or a
+// type named twice is refused.
+func ValidateEvents(events []string, present bool) ([]string, error) {
+	if !present {
+		return nil, nil
+	}
+	if len(events) == 0 {
+		return nil, &EventsError{Index: -1, Message: "must name at least one event type (omit it for placement.status_changed alone)"}
+	}
+	for i, e := range events {
+		if !slices.Contains(EventTypes, e) {
+			return nil, &EventsError{Index: i, Message: "is not an event type; one of " + strings.Join(EventTypes, ", ")}
+		}
+		if slices.Contains(events[:i], e) {
+			return nil, &EventsError{Index: i, Message: "names " + e + " a second time"}
+		}
+	}
+	if len(events) == 1 && events[0] == EventStatusChanged {
+		return nil, nil
+	}
+	return slices.Clone(events), nil
+}
+
+// Subscribed returns the event types a configuration subscribes to.
+func Subscribed(cfg journal.WebhookConfigured) []string {
+	if len(cfg.Events) == 0 {
+		return []string{EventStatusChanged}
+	}
+	return slices.Clone(cfg.Events)
+}
 
 // Limits and defaults.
 const (
