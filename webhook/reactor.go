@@ -46,8 +46,8 @@ type Attempt struct {
 	EventID    string    `json:"eventId"`
 	Type       string    `json:"type"`
 	Position   uint64    `json:"position"`
-	Placement  string    `json:"placementId"`
-	Status     string    `json:"status"`
+	Placement  string    `json:"placementId,omitempty"`
+	Status     string    `json:"status,omitempty"` // a status change's
 	Attempt    int       `json:"attempt"`
 	At         time.Time `json:"at"`
 	HTTPStatus int       `json:"httpStatus,omitempty"`
@@ -521,7 +521,7 @@ func (r *Reactor) attempt(ob *outbox, j *job) {
 	}
 	status, err := r.post(cfg, p)
 	now := r.opts.Now()
-	a := Attempt{EventID: p.ID, Type: p.Type, Position: uint64(j.Position), Placement: j.Placement.String(), Status: string(j.Status), Attempt: n, At: now.UTC(), HTTPStatus: status}
+	a := Attempt{EventID: p.ID, Type: p.Type, Position: uint64(j.Position), Placement: p.Data.PlacementID, Status: p.Data.Status, Attempt: n, At: now.UTC(), HTTPStatus: status}
 	var settled bool
 	switch {
 	case err == nil:
