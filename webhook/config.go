@@ -1,12 +1,14 @@
-// Package webhook delivers placement.status_changed notifications to each
-// creditor's webhook: signed, at least once, in order per placement, with
-// exponential backoff and jitter for up to 24 hours, after which a
-// notification is given up and the give-up is recorded in the log.
+// Package webhook delivers notifications to each creditor's webhook (the
+// types it subscribes to, EventTypes: placement.status_changed by default):
+// signed, at least once, in order per placement, with exponential backoff
+// and jitter for up to 24 hours, after which a notification is given up and
+// the give-up is recorded in the log.
 //
 // No creditor can delay another. The read side (package projections) queues
-// each notification in its creditor's outbox on disk as it applies the log,
-// with the status before and after; the reactor reads each creditor's
-// outbox a window at a time (at most Options.MaxQueued held) and delivers a
+// what each event of the log calls for in its creditor's outbox on disk as
+// it applies the log (a status change with the status before and after,
+// and notices of the other types; one event's go out one after another);
+// the reactor reads each creditor's outbox a window at a time (at most Options.MaxQueued held) and delivers a
 // few at a time per creditor, each placement's notifications one after
 // another, so only a placement's own earlier notification holds a later one
 // back. It keeps no state per placement.

@@ -157,3 +157,67 @@ func TestStatusPayloadUnchanged(t *testing.T) {
 	assert.Equal(t, `{"id":"e","type":"placement.status_changed","occurredAt":"2026-01-02T03:04:05Z","position":7,`+
 		`"data":{"placementId":"pl","claimNumber":"CL-1","customerNumber":"K1","previousStatus":"active","status":"recalled"}}`, string(b))
 }
+
+// Waivers, reversals, reopenings and erasures each get their notice, with
+// the amounts and documents the log recorded.
+func TestEventTypesWaiverReversalErasure(t *testing.T) {
+	l := mustLedger(t, t.TempDir())
+	rcv := newReceiver(t, 0)
+	l.configureEvents(t, rcv.URL, "credit_waiver.issued", "payment.reversed", "claim.reopened", "personal_data.erased")
+	ctx := context.Background()
+	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: "r"}
+	id, _ := l.placeAndPay(t, "CL-6")
+	_, err := l.h.Execute(ctx, id, req, func(at time.Time) domain.Command {
+		return domain.PartialRecall{At: at, Waivers: []domain.Waiver{{CreditWaiverNumber: "W-1", InvoiceNumber: "I1", ContractNumber: "C1",
+			Date: "2024-02-01", Amount: decimal.RequireFromString("10"), Currency: "EUR"}}}
+	})
+	require.NoError(t, err)
+	for _, c := range []func(time.Time) domain.Command{
+		func(at time.Time) domain.Command {
+			return domain.ReceivePayment{PaymentNumber: "P-9", Amount: decimal.RequireFromString("90"), At: at}
+		},
+		func(at time.Time) domain.Command {
+			return domain.ReversePayment{PaymentNumber: "P-9", Reason: domain.ReversalReturned, At: at}
+		},
+	} {
+		_, err := l.h.Execute(ctx, id, req, c)
+		require.NoError(t, err)
+	}
+	_, err = journal.AppendSystem(ctx, l.store, journal.DebtorStream("acme", "K1"), "acme", journal.ActorCreditor,
+		journal.DebtorPersonalDataErasedType, journal.DebtorPersonalDataErased{CreditorID: "acme", CustomerNumber: "K1", Reason: journal.ErasureDataSubjectRequest}, time.Now())
+	require.NoError(t, err)
+	start(t, l, webhook.Options{})
+	require.Eventually(t, func() bool { return len(rcv.payloads()) >= 4 }, wait, 5*time.Millisecond)
+	// In log order per placement; the erasure (a debtor's) goes out beside them.
+	var got []webhook.Payload
+	var erased *webhook.Payload
+	for _, p := range rcv.payloads() {
+		if p.Type == "personal_data.erased" {
+			erased = &p
+			continue
+		}
+		got = append(got, p)
+	}
+	require.Len(t, got, 3)
+	require.NotNil(t, erased)
+	assert.Equal(t, "credit_waiver.issued", got[0].Type)
+	assert.Equal(t, "W-1", got[0].Data.CreditWaiverNumber)
+	assert.Equal(t, "10.00", got[0].Data.Amount)
+	assert.NotEmpty(t, got[0].Data.DocumentNumber)
+	assert.Equal(t, "payment.reversed", got[1].Type)
+	assert.Equal(t, "90.00", got[1].Data.Amount)
+	assert.Equal(t, "0.00", got[1].Data.FeeAmount, "the fee after the reversal")
+	assert.Equal(t, domain.ReversalReturned, got[1].Data.Reason)
+	assert.NotEmpty(t, got[1].Data.DocumentNumber)
+	assert.NotEqual(t, got[0].Data.DocumentNumber, got[1].Data.DocumentNumber)
+	assert.Equal(t, "claim.reopened", got[2].Type)
+	assert.Equal(t, "P-9", got[2].Data.PaymentNumber)
+	for _, p := range got[:3] {
+		assert.Equal(t, id.String(), p.Data.PlacementID)
+		assert.Equal(t, "CL-6", p.Data.ClaimNumber)
+	}
+	assert.Equal(t, "K1", erased.Data.CustomerNumber)
+	assert.Empty(t, erased.Data.PlacementID, "an erasure concerns a debtor, not a placement")
+	assert.Empty(t, erased.Data.ClaimNumber)
+	assert.Equal(t, journal.ErasureDataSubjectRequest, erased.Data.Reason)
+}
