@@ -732,6 +732,7 @@ var ReconciledEvents = domain.EventClasses{
 // webhook, if it has one and subscribes to any of it: a status change
 // (placement.status_changed) and the notices of the other types.
 func (t *tx) notify(creditor string, id uuid.UUID, before, after domain.Placement, rec journal.Record) error {
+	status, changes := statusAfter(rec.Event) // first: it refuses event types without a rule
 	w, err := t.webhook(creditor)
 	if err != nil || w == nil || w.RemovedAt != 0 {
 		return err
@@ -739,7 +740,7 @@ func (t *tx) notify(creditor string, id uuid.UUID, before, after domain.Placemen
 	n := Notification{Position: rec.Position, EventID: uuid.NewSHA1(payloadNamespace, rec.ID[:]).String(), Placement: id,
 		Claim: before.ClaimNumber, Customer: before.CustomerNumber, OccurredAt: rec.Meta.OccurredAt,
 		Events: notices(w.WebhookConfigured, before, after, rec)}
-	if status, changes := statusAfter(rec.Event); changes && w.Subscribes(journal.DefaultWebhookEvent) {
+	if changes && w.Subscribes(journal.DefaultWebhookEvent) {
 		n.Previous, n.Status = before.Status, status
 	}
 	if n.Status == "" && len(n.Events) == 0 {

@@ -52,6 +52,9 @@ func noticeID(event uuid.UUID, typ string) string {
 // after being the placement's state around it; those the webhook w does
 // not subscribe to are left out.
 func notices(w journal.WebhookConfigured, before, after domain.Placement, rec journal.Record) []Notice {
+	if len(w.Events) == 0 {
+		return nil // the default: status changes alone
+	}
 	cur := after.Currency
 	money := func(d decimal.Decimal) string { return domain.FormatMoney(d, cur) }
 	doc := domain.PostingDocument(before, rec.Event)
