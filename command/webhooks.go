@@ -11,11 +11,12 @@ import (
 // ErrNoWebhook: the creditor has no webhook to remove.
 var ErrNoWebhook = &domain.Error{Kind: domain.KindNotFound, Code: "webhook_not_configured", Message: "no webhook is configured; PUT /v1/webhook sets one"}
 
-// ConfigureWebhook records where a creditor's notifications go (the URL and
-// secret are checked by the caller).
-func (h *Handler) ConfigureWebhook(ctx context.Context, req Request, url, secret string) (eventstore.AppendResult, error) {
+// ConfigureWebhook records where a creditor's notifications go and which
+// types it subscribes to (none named: the default). The caller checks the
+// URL, the secret and the types.
+func (h *Handler) ConfigureWebhook(ctx context.Context, req Request, url, secret string, events ...string) (eventstore.AppendResult, error) {
 	return journal.AppendSystem(ctx, h.store, journal.WebhookStream(req.Actor), req.Actor, req.ActorType, journal.WebhookConfiguredType,
-		journal.WebhookConfigured{CreditorID: req.Actor, URL: url, Secret: secret}, h.now())
+		journal.WebhookConfigured{CreditorID: req.Actor, URL: url, Secret: secret, Events: events}, h.now())
 }
 
 // RemoveWebhook records that a creditor's webhook is removed: nothing more

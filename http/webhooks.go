@@ -1,6 +1,8 @@
 package http
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,16 +11,18 @@ import (
 
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/webhook"
 )
 
 type webhookRequest struct {
-	URL    string `json:"url"`
-	Secret string `json:"secret"`
+	URL    string    `json:"url"`
+	Secret string    `json:"secret"`
+	Events *[]string `json:"events"`
 }
 
-// putWebhook sets where the creditor's placement.status_changed
-// notifications go. The URL must lead to a public address (unless the
+// putWebhook sets where the creditor's notifications go and which types it
+// subscribes to (events; placement.status_changed alone when absent). The URL must lead to a public address (unless the
 // server allows private ones); the secret is kept in the log (for signing)
 // and never returned.
 func (s *Server) putWebhook(c echo.Context) error {
@@ -36,21 +40,34 @@ func (s *Server) putWebhook(c echo.Context) error {
 	if err := webhook.ValidateSecret(r.Secret); err != nil {
 		return domain.Invalid(domain.FieldError{Field: "secret", Message: err.Error()})
 	}
+	var named []string
+	if r.Events != nil {
+		named = *r.Events
+	}
+	events, err := webhook.ValidateEvents(named, r.Events != nil)
+	if err != nil {
+		var ee *webhook.EventsError
+		if errors.As(err, &ee) && ee.Index >= 0 {
+			return domain.Invalid(domain.FieldError{Field: fmt.Sprintf("events[%d]", ee.Index), Message: ee.Message})
+		}
+		return domain.Invalid(domain.FieldError{Field: "events", Message: err.Error()})
+	}
 	req, err := s.commandRequest(c, body)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	res, err := s.commands.ConfigureWebhook(c.Request().Context(), req, r.URL, r.Secret)
+	res, err := s.commands.ConfigureWebhook(c.Request().Context(), req, r.URL, r.Secret, events...)
 	s.observe("configure_webhook", start, err, false)
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set("Ledger-Position", strconv.FormatUint(uint64(res.Position), 10))
-	return c.JSON(http.StatusOK, map[string]any{"url": r.URL, "configured": true})
+	return c.JSON(http.StatusOK, map[string]any{"url": r.URL, "configured": true, "events": webhook.Subscribed(journal.WebhookConfigured{Events: events})})
 }
 
-// getWebhook shows the configured URL, never the secret.
+// getWebhook shows the configured URL and the event types subscribed to,
+// never the secret.
 func (s *Server) getWebhook(c echo.Context) error {
 	if err := s.waitFresh(c); err != nil {
 		return err
@@ -62,7 +79,7 @@ func (s *Server) getWebhook(c echo.Context) error {
 	if !configured {
 		return command.ErrNoWebhook
 	}
-	return c.JSON(http.StatusOK, map[string]any{"url": cfg.URL, "configured": true})
+	return c.JSON(http.StatusOK, map[string]any{"url": cfg.URL, "configured": true, "events": webhook.Subscribed(cfg)})
 }
 
 // deleteWebhook removes the creditor's webhook: nothing more is delivered,

@@ -14,12 +14,33 @@ const (
 	LegacyWebhookCheckpointType = "WebhookCheckpointed"
 )
 
-// WebhookConfigured sets a creditor's webhook.
+// WebhookConfigured sets a creditor's webhook. Events are the notification
+// types it subscribes to (webhook.EventTypes), absent for the default,
+// placement.status_changed alone (so records made before there were other
+// types read the same).
 type WebhookConfigured struct {
-	CreditorID string `json:"creditorId"`
-	URL        string `json:"url"`
-	Secret     string `json:"secret"`
+	CreditorID string   `json:"creditorId"`
+	URL        string   `json:"url"`
+	Secret     string   `json:"secret"`
+	Events     []string `json:"events,omitempty"`
 }
+
+// Subscribes reports whether the configuration subscribes to notification
+// type typ.
+func (c WebhookConfigured) Subscribes(typ string) bool {
+	if len(c.Events) == 0 {
+		return typ == DefaultWebhookEvent
+	}
+	for _, e := range c.Events {
+		if e == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultWebhookEvent is what a configuration without Events subscribes to.
+const DefaultWebhookEvent = "placement.status_changed"
 
 // WebhookRemoved removes a creditor's webhook: no more deliveries, and those
 // pending are dropped.

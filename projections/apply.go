@@ -51,8 +51,13 @@ type webhookView struct {
 	RemovedAt eventstore.Position `json:"removedAt,omitempty"`
 }
 
-// Notification is a status change waiting to be delivered to a creditor's
-// webhook (the webhook package delivers it).
+// Notification is what one event of the log calls for at a creditor's
+// webhook, waiting to be delivered (the webhook package delivers it, in
+// this order): a status change (Status not empty; EventID is its id) when
+// the webhook subscribes to placement.status_changed, then Events, the
+// notices of the other types it subscribes to (absent on notifications
+// queued before there were other types). A personal-data erasure concerns
+// a debtor, not a placement: Placement is uuid.Nil and Claim empty.
 type Notification struct {
 	Position   eventstore.Position `json:"position"`
 	EventID    string              `json:"eventId"`
@@ -62,6 +67,7 @@ type Notification struct {
 	Previous   domain.Status       `json:"previousStatus"`
 	Status     domain.Status       `json:"status"`
 	OccurredAt time.Time           `json:"occurredAt"`
+	Events     []Notice            `json:"events,omitempty"`
 }
 
 var payloadNamespace = uuid.MustParse("c9a3e8f1-4b62-4f0e-9d7a-2b5c8e1f6a33")
@@ -361,6 +367,8 @@ func (t *tx) apply(raw eventstore.RecordedEvent, placement uuid.UUID, rec journa
 			return err
 		}
 		return t.setJSON(key(t.gen, tWebhook).str(parts[0]), w)
+	case kind == journal.KindDebtor && raw.Type == journal.DebtorPersonalDataErasedType:
+		return t.notifyErased(raw)
 	case kind == journal.KindRemittance && raw.Type == journal.RemittanceIssuedType:
 		return t.applyRemittance(raw, parts[0])
 	case kind == journal.KindWebhookProgress && raw.Type == journal.WebhookProgressedType:
@@ -418,10 +426,8 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 	if err := t.idempotency(id, rec); err != nil {
 		return err
 	}
-	if status, changes := statusAfter(rec.Event); changes {
-		if err := t.notify(creditor, id, before, status, rec); err != nil {
-			return err
-		}
+	if err := t.notify(creditor, id, before, next.P, rec); err != nil {
+		return err
 	}
 	return t.feedAndKeep(creditor, id, &next, rec)
 }
@@ -719,15 +725,46 @@ var ReconciledEvents = domain.EventClasses{
 		domain.TypePaymentPlanAgreed, domain.TypePaymentPlanCompleted, domain.TypePaymentPlanBroken, domain.TypePaymentPlanCancelled},
 }
 
-// notify queues a status change for the creditor's webhook, if it has one.
-func (t *tx) notify(creditor string, id uuid.UUID, before domain.Placement, status domain.Status, rec journal.Record) error {
+// notify queues what a placement's event calls for at the creditor's
+// webhook, if it has one and subscribes to any of it: a status change
+// (placement.status_changed) and the notices of the other types.
+func (t *tx) notify(creditor string, id uuid.UUID, before, after domain.Placement, rec journal.Record) error {
+	status, changes := statusAfter(rec.Event) // first: it refuses event types without a rule
 	w, err := t.webhook(creditor)
 	if err != nil || w == nil || w.RemovedAt != 0 {
 		return err
 	}
 	n := Notification{Position: rec.Position, EventID: uuid.NewSHA1(payloadNamespace, rec.ID[:]).String(), Placement: id,
-		Claim: before.ClaimNumber, Customer: before.CustomerNumber, Previous: before.Status, Status: status, OccurredAt: rec.Meta.OccurredAt}
+		Claim: before.ClaimNumber, Customer: before.CustomerNumber, OccurredAt: rec.Meta.OccurredAt,
+		Events: notices(w.WebhookConfigured, before, after, rec)}
+	if changes && w.Subscribes(journal.DefaultWebhookEvent) {
+		n.Previous, n.Status = before.Status, status
+	}
+	if n.Status == "" && len(n.Events) == 0 {
+		return nil
+	}
 	return t.setJSON(key(t.gen, tOutbox).str(creditor).pos(rec.Position), n)
+}
+
+// notifyErased queues a personal_data.erased notice for the creditor's
+// webhook, if it subscribes to it.
+func (t *tx) notifyErased(raw eventstore.RecordedEvent) error {
+	var e journal.DebtorPersonalDataErased
+	if err := json.Unmarshal(raw.Data, &e); err != nil {
+		return fmt.Errorf("projections: %s revision %d: %w", raw.Stream, raw.Revision, err)
+	}
+	w, err := t.webhook(e.CreditorID)
+	if err != nil || w == nil || w.RemovedAt != 0 || !w.Subscribes(NoticePersonalDataErased) {
+		return err
+	}
+	meta, err := journal.DecodeMetadata(raw.Metadata)
+	if err != nil {
+		return fmt.Errorf("projections: %s revision %d: %w", raw.Stream, raw.Revision, err)
+	}
+	id := noticeID(raw.ID, NoticePersonalDataErased)
+	n := Notification{Position: raw.Position, EventID: id, Customer: e.CustomerNumber, OccurredAt: meta.OccurredAt,
+		Events: []Notice{{Type: NoticePersonalDataErased, ID: id, Reason: e.Reason}}}
+	return t.setJSON(key(t.gen, tOutbox).str(e.CreditorID).pos(raw.Position), n)
 }
 
 // commit writes the batch's placement states, their resources, the

@@ -1,12 +1,14 @@
-// Package webhook delivers placement.status_changed notifications to each
-// creditor's webhook: signed, at least once, in order per placement, with
-// exponential backoff and jitter for up to 24 hours, after which a
-// notification is given up and the give-up is recorded in the log.
+// Package webhook delivers notifications to each creditor's webhook (the
+// types it subscribes to, EventTypes: placement.status_changed by default):
+// signed, at least once, in order per placement, with exponential backoff
+// and jitter for up to 24 hours, after which a notification is given up and
+// the give-up is recorded in the log.
 //
 // No creditor can delay another. The read side (package projections) queues
-// each notification in its creditor's outbox on disk as it applies the log,
-// with the status before and after; the reactor reads each creditor's
-// outbox a window at a time (at most Options.MaxQueued held) and delivers a
+// what each event of the log calls for in its creditor's outbox on disk as
+// it applies the log (a status change with the status before and after,
+// and notices of the other types; one event's go out one after another);
+// the reactor reads each creditor's outbox a window at a time (at most Options.MaxQueued held) and delivers a
 // few at a time per creditor, each placement's notifications one after
 // another, so only a placement's own earlier notification holds a later one
 // back. It keeps no state per placement.
@@ -33,16 +35,72 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/collections-ledger/ledger/journal"
+	"github.com/collections-ledger/ledger/projections"
 )
 
 // Names on the wire.
 const (
-	EventStatusChanged = "placement.status_changed"
+	EventStatusChanged = journal.DefaultWebhookEvent
 	SignatureHeader    = "Ledger-Signature"
 )
+
+// EventTypes are the notification types a webhook may subscribe to; the
+// projections package queues each (see projections.Notice).
+var EventTypes = []string{
+	EventStatusChanged,
+	projections.NoticePaymentReceived, projections.NoticePaymentReversed, projections.NoticeCreditWaiverIssued,
+	projections.NoticeClaimClosed, projections.NoticeClaimReopened, projections.NoticePersonalDataErased,
+	projections.NoticePlanAgreed, projections.NoticePlanCompleted, projections.NoticePlanBroken, projections.NoticePlanCancelled,
+}
+
+// EventsError is a refused list of event types: Index is the entry at
+// fault (-1: the list as a whole).
+type EventsError struct {
+	Index   int
+	Message string
+}
+
+func (e *EventsError) Error() string { return e.Message }
+
+// ValidateEvents checks the event types a webhook subscribes to and returns
+// them as recorded: nil for the default (none named, or
+// placement.status_changed alone), so such a configuration reads as one
+// made before there were other types. An empty list, an unknown type or a
+// type named twice is refused.
+func ValidateEvents(events []string, present bool) ([]string, error) {
+	if !present {
+		return nil, nil
+	}
+	if len(events) == 0 {
+		return nil, &EventsError{Index: -1, Message: "must name at least one event type (omit it for placement.status_changed alone)"}
+	}
+	for i, e := range events {
+		if !slices.Contains(EventTypes, e) {
+			return nil, &EventsError{Index: i, Message: "is not an event type; one of " + strings.Join(EventTypes, ", ")}
+		}
+		if slices.Contains(events[:i], e) {
+			return nil, &EventsError{Index: i, Message: "names " + e + " a second time"}
+		}
+	}
+	if len(events) == 1 && events[0] == EventStatusChanged {
+		return nil, nil
+	}
+	return slices.Clone(events), nil
+}
+
+// Subscribed returns the event types a configuration subscribes to.
+func Subscribed(cfg journal.WebhookConfigured) []string {
+	if len(cfg.Events) == 0 {
+		return []string{EventStatusChanged}
+	}
+	return slices.Clone(cfg.Events)
+}
 
 // Limits and defaults.
 const (

@@ -44,9 +44,10 @@ type Options struct {
 // Attempt is one delivery attempt, for GET /v1/webhook/deliveries.
 type Attempt struct {
 	EventID    string    `json:"eventId"`
+	Type       string    `json:"type"`
 	Position   uint64    `json:"position"`
-	Placement  string    `json:"placementId"`
-	Status     string    `json:"status"`
+	Placement  string    `json:"placementId,omitempty"`
+	Status     string    `json:"status,omitempty"` // a status change's
 	Attempt    int       `json:"attempt"`
 	At         time.Time `json:"at"`
 	HTTPStatus int       `json:"httpStatus,omitempty"`
@@ -54,39 +55,78 @@ type Attempt struct {
 	Outcome    string    `json:"outcome"` // delivered, retrying, given_up
 }
 
-// Payload is the body of a notification.
+// Payload is the body of a notification. A placement.status_changed
+// payload has the placement, the claim, the customer and the statuses; the
+// other types have what their notice says (projections.Notice) instead of
+// the statuses, the amounts as exact decimals in strings.
 type Payload struct {
-	ID         string    `json:"id"`
-	Type       string    `json:"type"`
-	OccurredAt time.Time `json:"occurredAt"`
-	Position   uint64    `json:"position"`
-	Data       struct {
-		PlacementID    string `json:"placementId"`
-		ClaimNumber    string `json:"claimNumber"`
-		CustomerNumber string `json:"customerNumber"`
-		PreviousStatus string `json:"previousStatus"`
-		Status         string `json:"status"`
-	} `json:"data"`
+	ID         string      `json:"id"`
+	Type       string      `json:"type"`
+	OccurredAt time.Time   `json:"occurredAt"`
+	Position   uint64      `json:"position"`
+	Data       PayloadData `json:"data"`
 }
 
-// job is one notification waiting in an outbox, with its delivery state.
+// PayloadData is a payload's data; empty fields are left out.
+type PayloadData struct {
+	PlacementID        string `json:"placementId,omitempty"`
+	ClaimNumber        string `json:"claimNumber,omitempty"`
+	CustomerNumber     string `json:"customerNumber"`
+	PreviousStatus     string `json:"previousStatus,omitempty"`
+	Status             string `json:"status,omitempty"`
+	DocumentNumber     string `json:"documentNumber,omitempty"`
+	PaymentNumber      string `json:"paymentNumber,omitempty"`
+	CreditWaiverNumber string `json:"creditWaiverNumber,omitempty"`
+	PlanNumber         string `json:"planNumber,omitempty"`
+	Reason             string `json:"reason,omitempty"`
+	Currency           string `json:"currency,omitempty"`
+	Amount             string `json:"amount,omitempty"`
+	RecoveredAmount    string `json:"recoveredAmount,omitempty"`
+	FeeAmount          string `json:"feeAmount,omitempty"`
+	OutstandingAmount  string `json:"outstandingAmount,omitempty"`
+	DueDate            string `json:"dueDate,omitempty"`
+}
+
+// job is one notification waiting in an outbox (what one event of the log
+// calls for: one payload or more, delivered one after another), with its
+// delivery state.
 type job struct {
 	projections.Notification
 	// since is when the give-up clock starts: the status change, or when the
 	// notification was first held if its time is unknown.
 	since time.Time
-
+	// sent counts the payloads delivered or given up; attempts, the
+	// attempts at the next.
+	sent     int
 	attempts int
 	backoff  time.Duration
 	nextAt   time.Time
 	inFlight bool
 }
 
-func (j *job) payload() Payload {
-	p := Payload{ID: j.EventID, Type: EventStatusChanged, OccurredAt: j.OccurredAt, Position: uint64(j.Position)}
-	p.Data.PlacementID, p.Data.ClaimNumber, p.Data.CustomerNumber = j.Placement.String(), j.Claim, j.Customer
-	p.Data.PreviousStatus, p.Data.Status = string(j.Previous), string(j.Status)
-	return p
+// payloads are the job's payloads in the order they are delivered.
+func (j *job) payloads() []Payload {
+	base := Payload{OccurredAt: j.OccurredAt, Position: uint64(j.Position)}
+	if j.Placement != uuid.Nil {
+		base.Data.PlacementID = j.Placement.String()
+	}
+	base.Data.ClaimNumber, base.Data.CustomerNumber = j.Claim, j.Customer
+	var out []Payload
+	if j.Status != "" {
+		p := base
+		p.ID, p.Type = j.EventID, EventStatusChanged
+		p.Data.PreviousStatus, p.Data.Status = string(j.Previous), string(j.Status)
+		out = append(out, p)
+	}
+	for _, n := range j.Events {
+		p := base
+		p.ID, p.Type = n.ID, n.Type
+		d := &p.Data
+		d.DocumentNumber, d.PaymentNumber, d.CreditWaiverNumber, d.PlanNumber, d.Reason = n.DocumentNumber, n.PaymentNumber, n.CreditWaiverNumber, n.PlanNumber, n.Reason
+		d.Currency, d.Amount, d.RecoveredAmount, d.FeeAmount, d.OutstandingAmount, d.DueDate = n.Currency, n.Amount, n.RecoveredAmount, n.FeeAmount, n.OutstandingAmount, n.DueDate
+		out = append(out, p)
+	}
+	return out
 }
 
 // progress is what a Progressed record says.
@@ -284,7 +324,7 @@ func (r *Reactor) sync(ctx context.Context, seen eventstore.Position) error {
 			}
 		}
 		r.mu.Lock()
-		if ob.config != w.WebhookConfigured {
+		if !sameConfig(ob.config, w.WebhookConfigured) {
 			// A new address may work where the old did not: try everything now.
 			ob.config = w.WebhookConfigured
 			now := r.opts.Now()
@@ -302,6 +342,10 @@ func (r *Reactor) sync(ctx context.Context, seen eventstore.Position) error {
 	r.seen = seen
 	r.mu.Unlock()
 	return nil
+}
+
+func sameConfig(a, b journal.WebhookConfigured) bool {
+	return a.CreditorID == b.CreditorID && a.URL == b.URL && a.Secret == b.Secret && slices.Equal(a.Events, b.Events)
 }
 
 // open starts an outbox for a webhook, with the creditor's recorded progress.
@@ -467,15 +511,17 @@ func (r *Reactor) attempt(ob *outbox, j *job) {
 	cfg := ob.config // the newest configuration
 	j.attempts++
 	n := j.attempts
+	all := j.payloads()
+	p := all[j.sent]
 	r.mu.Unlock()
 	select {
 	case <-ob.stop:
 		return // removed meanwhile: the outbox is gone
 	default:
 	}
-	status, err := r.post(cfg, j)
+	status, err := r.post(cfg, p)
 	now := r.opts.Now()
-	a := Attempt{EventID: j.EventID, Position: uint64(j.Position), Placement: j.Placement.String(), Status: string(j.Status), Attempt: n, At: now.UTC(), HTTPStatus: status}
+	a := Attempt{EventID: p.ID, Type: p.Type, Position: uint64(j.Position), Placement: p.Data.PlacementID, Status: p.Data.Status, Attempt: n, At: now.UTC(), HTTPStatus: status}
 	var settled bool
 	switch {
 	case err == nil:
@@ -483,7 +529,7 @@ func (r *Reactor) attempt(ob *outbox, j *job) {
 	case now.Sub(j.since) >= r.opts.GiveUpAfter:
 		a.Outcome, a.Error = "given_up", err.Error()
 		_, rerr := journal.AppendSystem(context.Background(), r.store, journal.WebhookProgressStream(ob.creditor), journal.ActorSystem, journal.ActorSystem,
-			journal.WebhookGivenUpType, journal.WebhookGivenUp{CreditorID: ob.creditor, EventID: j.EventID, Position: uint64(j.Position), Attempts: n, LastError: err.Error(), GivenUpAt: now.UTC()}, now)
+			journal.WebhookGivenUpType, journal.WebhookGivenUp{CreditorID: ob.creditor, EventID: p.ID, Position: uint64(j.Position), Attempts: n, LastError: err.Error(), GivenUpAt: now.UTC()}, now)
 		if rerr != nil {
 			r.opts.Logger.Error("webhook: could not record a given-up delivery; it will be tried again", "creditor", ob.creditor, "err", rerr)
 			a.Outcome = "retrying"
@@ -505,7 +551,10 @@ func (r *Reactor) attempt(ob *outbox, j *job) {
 	}
 	j.inFlight = false
 	ob.inFlight--
-	if settled {
+	if settled && j.sent+1 < len(all) {
+		// The event's next payload follows at once.
+		j.sent, j.attempts, j.backoff, j.nextAt = j.sent+1, 0, 0, now
+	} else if settled {
 		q := ob.queues[j.Placement]
 		if len(q) > 0 && q[0] == j {
 			if q = q[1:]; len(q) == 0 {
@@ -532,8 +581,8 @@ type deliveryError string
 
 func (e deliveryError) Error() string { return string(e) }
 
-func (r *Reactor) post(cfg journal.WebhookConfigured, j *job) (int, error) {
-	body, err := json.Marshal(j.payload())
+func (r *Reactor) post(cfg journal.WebhookConfigured, p Payload) (int, error) {
+	body, err := json.Marshal(p)
 	if err != nil {
 		return 0, err
 	}
@@ -552,7 +601,7 @@ func (r *Reactor) post(cfg journal.WebhookConfigured, j *job) (int, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "collections-ledger-webhook/1")
-	req.Header.Set("Ledger-Event-Id", j.EventID)
+	req.Header.Set("Ledger-Event-Id", p.ID)
 	req.Header.Set(SignatureHeader, Sign(cfg.Secret, r.opts.Now(), body))
 	resp, err := r.opts.Client.Do(req)
 	if err != nil {
