@@ -222,6 +222,21 @@ const (
 	TrialBalanceBasisValue   TrialBalanceBasis = "value"
 )
 
+// Defines values for WebhookEventType.
+const (
+	ClaimClosed            WebhookEventType = "claim.closed"
+	ClaimReopened          WebhookEventType = "claim.reopened"
+	CreditWaiverIssued     WebhookEventType = "credit_waiver.issued"
+	PaymentPlanAgreed      WebhookEventType = "payment_plan.agreed"
+	PaymentPlanBroken      WebhookEventType = "payment_plan.broken"
+	PaymentPlanCancelled   WebhookEventType = "payment_plan.cancelled"
+	PaymentPlanCompleted   WebhookEventType = "payment_plan.completed"
+	PaymentReceived        WebhookEventType = "payment.received"
+	PaymentReversed        WebhookEventType = "payment.reversed"
+	PersonalDataErased     WebhookEventType = "personal_data.erased"
+	PlacementStatusChanged WebhookEventType = "placement.status_changed"
+)
+
 // Defines values for CreateClaimCreditWaiverJSONBodyType.
 const (
 	CREDITWAIVER CreateClaimCreditWaiverJSONBodyType = "CREDIT_WAIVER"
@@ -558,22 +573,27 @@ type CustomerType string
 // Deliveries defines model for Deliveries.
 type Deliveries struct {
 	Items []struct {
-		At          time.Time              `json:"at"`
-		Attempt     int                    `json:"attempt"`
-		Error       *string                `json:"error,omitempty"`
-		EventId     string                 `json:"eventId"`
-		HttpStatus  *int                   `json:"httpStatus,omitempty"`
-		Outcome     DeliveriesItemsOutcome `json:"outcome"`
-		PlacementId openapi_types.UUID     `json:"placementId"`
-		Position    int                    `json:"position"`
-		Status      DeliveriesItemsStatus  `json:"status"`
+		At         time.Time              `json:"at"`
+		Attempt    int                    `json:"attempt"`
+		Error      *string                `json:"error,omitempty"`
+		EventId    string                 `json:"eventId"`
+		HttpStatus *int                   `json:"httpStatus,omitempty"`
+		Outcome    DeliveriesItemsOutcome `json:"outcome"`
+
+		// PlacementId Absent for personal_data.erased.
+		PlacementId *openapi_types.UUID `json:"placementId,omitempty"`
+		Position    int                 `json:"position"`
+
+		// Status A status change's.
+		Status *DeliveriesItemsStatus `json:"status,omitempty"`
+		Type   WebhookEventType       `json:"type"`
 	} `json:"items"`
 }
 
 // DeliveriesItemsOutcome defines model for Deliveries.Items.Outcome.
 type DeliveriesItemsOutcome string
 
-// DeliveriesItemsStatus defines model for Deliveries.Items.Status.
+// DeliveriesItemsStatus A status change's.
 type DeliveriesItemsStatus string
 
 // FeedItem One item of a feed. Items of events recorded since event schema 4 carry the requestId of the command
@@ -1106,9 +1126,13 @@ type Verification struct {
 
 // Webhook defines model for Webhook.
 type Webhook struct {
-	Configured bool   `json:"configured"`
-	Url        string `json:"url"`
+	Configured bool               `json:"configured"`
+	Events     []WebhookEventType `json:"events"`
+	Url        string             `json:"url"`
 }
+
+// WebhookEventType defines model for WebhookEventType.
+type WebhookEventType string
 
 // AsOf defines model for AsOf.
 type AsOf = time.Time
@@ -1770,7 +1794,9 @@ type GetWebhookParams struct {
 
 // SetWebhookJSONBody defines parameters for SetWebhook.
 type SetWebhookJSONBody struct {
-	Secret string `json:"secret"`
+	// Events The notification types to deliver; absent, placement.status_changed alone.
+	Events *[]WebhookEventType `json:"events,omitempty"`
+	Secret string              `json:"secret"`
 
 	// Url https (http only where private targets are allowed, in development)
 	Url string `json:"url"`
