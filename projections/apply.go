@@ -221,6 +221,9 @@ type tx struct {
 	events     int
 	last       eventstore.Position
 	midCommand bool
+	// changes holds where this batch moved placements to in the change
+	// index (see recordChange): the batch is not read back.
+	changes map[uuid.UUID]changeAt
 }
 
 func (v *Views) begin() *tx { return v.beginAt(v.generation(), v.states, nil) }
@@ -234,7 +237,7 @@ func (v *Views) beginAt(gens *generations, states *stateCache, build *unitBuild)
 	}
 	return &tx{v: v, gen: gens, b: v.db.NewBatch(), states: states, trials: trials, build: build, dirty: map[uuid.UUID]*placementState{},
 		evicted: map[uuid.UUID]*placementState{}, creditors: map[string]*creditorFigures{}, webhooks: map[string]*webhookView{},
-		trial: map[trialKey][2]int64{}}
+		trial: map[trialKey][2]int64{}, changes: map[uuid.UUID]changeAt{}}
 }
 
 func (t *tx) set(k keyBuf, val []byte) error { return t.b.Set(k, val, nil) }
@@ -410,6 +413,9 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 		}
 	}
 	if err := t.moveIndexes(creditor, id, next.Opened, before, next.P, rec); err != nil {
+		return err
+	}
+	if err := t.recordChange(creditor, id, rec); err != nil {
 		return err
 	}
 	if err := t.reconcile(creditor, id, before, next.P, rec); err != nil {
