@@ -222,7 +222,8 @@ type tx struct {
 	last       eventstore.Position
 	midCommand bool
 	// changes holds where this batch moved placements to in the change
-	// index (see recordChange): the batch is not read back.
+	// index (see recordChange; zero: nowhere yet): the batch is not read
+	// back.
 	changes map[uuid.UUID]changeAt
 }
 
@@ -396,6 +397,7 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 			return fmt.Errorf("projections: %s revision %d: the placement's first event is %s", rec.Stream, rec.Revision, rec.Type)
 		}
 		st = &placementState{Opened: rec.Position}
+		t.changes[id] = changeAt{} // not in the change index yet: nothing to read back
 	}
 	before := st.P
 	next := *st

@@ -40,23 +40,23 @@ func newChangeAt(at time.Time, pos eventstore.Position) changeAt {
 }
 
 // recordChange moves placement id, of creditor, to rec in the change index
-// when rec ends its command, deleting its previous entry (read from the
-// batch's own moves, or the per-placement row).
+// when rec ends its command, deleting its previous entry (known from the
+// batch's own moves, or read from the per-placement row; a placement new in
+// this batch has none).
 func (t *tx) recordChange(creditor string, id uuid.UUID, rec journal.Record) error {
 	if !endsCommand(rec.Meta) {
 		return nil
 	}
-	old, ok := t.changes[id]
-	if !ok {
+	old, known := t.changes[id]
+	if !known {
 		b, err := t.v.get(key(t.gen, tChange).b(changeOfPlacement).id(id))
 		if err != nil {
 			return err
 		}
-		ok = len(b) == len(old)
 		copy(old[:], b)
 	}
 	prefix := key(t.gen, tChange).b(changeByCreditor).str(creditor)
-	if ok {
+	if old != (changeAt{}) {
 		if err := t.del(append(prefix.grow(16), old[:]...)); err != nil {
 			return err
 		}
