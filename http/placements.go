@@ -92,6 +92,9 @@ func (s *Server) listPlacements(c echo.Context) error {
 	if err := s.waitMinPosition(c); err != nil {
 		return err
 	}
+	if c.QueryParams().Has("updatedSince") {
+		return s.listChanged(c)
+	}
 	status, known := domain.ParseStatus(c.QueryParam("status"))
 	if !known && status != "" {
 		return newError(http.StatusBadRequest, "invalid_query", "status "+domain.StatusRule(),
@@ -102,6 +105,46 @@ func (s *Server) listPlacements(c echo.Context) error {
 		return err
 	}
 	items, next, err := s.runner.Views.List(who(c).id, status, after, limit)
+	if err != nil {
+		return err
+	}
+	out := placementList{Items: items}
+	if next != nil {
+		cur := next.String()
+		out.NextCursor = &cur
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// listChanged serves ?updatedSince=<RFC 3339>: the caller's placements whose
+// latest change occurred at or after then, oldest change first, paged with
+// ?limit= and ?cursor= (a nextCursor of such a list). It reads the change
+// index from then on; status is refused alongside it (the index is not by
+// status, and filtering it could read every placement to fill a page).
+func (s *Server) listChanged(c echo.Context) error {
+	raw := c.QueryParam("updatedSince")
+	since, err := time.Parse(time.RFC3339Nano, raw)
+	if err != nil {
+		return newError(http.StatusBadRequest, "invalid_query", "updatedSince must be an RFC 3339 time like 2024-08-07T10:00:00Z",
+			domain.FieldError{Field: "updatedSince", Message: "must be an RFC 3339 time"})
+	}
+	if c.QueryParams().Has("status") {
+		return newError(http.StatusBadRequest, "invalid_query", "updatedSince cannot be combined with status",
+			domain.FieldError{Field: "status", Message: "cannot be combined with updatedSince"})
+	}
+	limit, err := queryInt(c, "limit", 50, 1, 200)
+	if err != nil {
+		return err
+	}
+	var after *projections.ChangeCursor
+	if cur := c.QueryParam("cursor"); cur != "" {
+		a, ok := projections.ParseChangeCursor(cur)
+		if !ok {
+			return newError(http.StatusBadRequest, "invalid_cursor", "cursor is not one this server returned for updatedSince", domain.FieldError{Field: "cursor", Message: "is not valid"})
+		}
+		after = &a
+	}
+	items, next, err := s.runner.Views.Changed(who(c).id, since, after, limit)
 	if err != nil {
 		return err
 	}

@@ -227,6 +227,10 @@ type tx struct {
 	events     int
 	last       eventstore.Position
 	midCommand bool
+	// changes holds where this batch moved placements to in the change
+	// index (see recordChange; zero: nowhere yet): the batch is not read
+	// back.
+	changes map[uuid.UUID]changeAt
 }
 
 func (v *Views) begin() *tx { return v.beginAt(v.generation(), v.states, nil) }
@@ -240,7 +244,7 @@ func (v *Views) beginAt(gens *generations, states *stateCache, build *unitBuild)
 	}
 	return &tx{v: v, gen: gens, b: v.db.NewBatch(), states: states, trials: trials, build: build, dirty: map[uuid.UUID]*placementState{},
 		evicted: map[uuid.UUID]*placementState{}, creditors: map[string]*creditorFigures{}, webhooks: map[string]*webhookView{},
-		trial: map[trialKey][2]int64{}}
+		trial: map[trialKey][2]int64{}, changes: map[uuid.UUID]changeAt{}}
 }
 
 func (t *tx) set(k keyBuf, val []byte) error { return t.b.Set(k, val, nil) }
@@ -398,6 +402,7 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 			return fmt.Errorf("projections: %s revision %d: the placement's first event is %s", rec.Stream, rec.Revision, rec.Type)
 		}
 		st = &placementState{Opened: rec.Position}
+		t.changes[id] = changeAt{} // not in the change index yet: nothing to read back
 	}
 	before := st.P
 	next := *st
@@ -415,6 +420,9 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 		}
 	}
 	if err := t.moveIndexes(creditor, id, next.Opened, before, next.P, rec); err != nil {
+		return err
+	}
+	if err := t.recordChange(creditor, id, rec); err != nil {
 		return err
 	}
 	if err := t.reconcile(creditor, id, before, next.P, rec); err != nil {

@@ -42,6 +42,8 @@ import (
 //	'z' creditor, remittance number                  → remittance (JSON)
 //	'a' creditor                                     → the revision of its remittance stream
 //	'B' breaksAt, placement id                       → plan number             (active payment plans by when they break unless paid)
+//	'C' 'c', creditor, occurredAt, position          → placement id            (placements by their latest change; see changes.go)
+//	'C' 'p', placement id                            → occurredAt, position    (… where each is under 'c')
 //
 // Keys outside any generation hold the store's own state (metaPrefix; see
 // Layout).
@@ -71,6 +73,7 @@ const (
 	tRemittance    = 'z'
 	tRemittanceRev = 'a'
 	tPlanBreak     = 'B'
+	tChange        = 'C'
 )
 
 // keyBuf builds a key. Each method returns a new key and leaves its receiver

@@ -45,6 +45,7 @@ var units = []Unit{
 	{Name: "books", Version: 2, Readable: 2, Tables: []byte{tPosting, tTrial, tUnsettled, tRemittance, tRemittanceRev}},
 	{Name: "holds", Version: 1, Tables: []byte{tHold}},
 	{Name: "plans", Version: 1, Tables: []byte{tPlanBreak}},
+	{Name: "changes", Version: 1, Tables: []byte{tChange}},
 	{Name: "retention", Version: 1, Tables: []byte{tClosed, tClosedChange}},
 	{Name: "idempotency", Version: 1, Tables: []byte{tIdempotency}},
 	{Name: "numbers", Version: 1, Tables: []byte{tNumber}},

@@ -1,0 +1,104 @@
+package projections_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/projections"
+)
+
+// changedIDs reads every page of a creditor's changes since since, limit at
+// a time, and returns the placement ids in the order served.
+func changedIDs(t *testing.T, v *projections.Views, creditor string, since time.Time, limit int) []uuid.UUID {
+	t.Helper()
+	var ids []uuid.UUID
+	var after *projections.ChangeCursor
+	for range 100 {
+		page, next, err := v.Changed(creditor, since, after, limit)
+		require.NoError(t, err)
+		for _, r := range page {
+			var p projections.PlacementResource
+			require.NoError(t, json.Unmarshal(r, &p))
+			ids = append(ids, p.PlacementID)
+		}
+		if next == nil {
+			return ids
+		}
+		after = next
+	}
+	t.Fatal("the pages do not end")
+	return nil
+}
+
+// TestChangedHoldsEachPlacementAtItsLatestChange: the change index serves
+// each placement once, at its latest change, oldest first, from a time on,
+// paged; two commands on one placement in one batch leave one entry.
+func TestChangedHoldsEachPlacementAtItsLatestChange(t *testing.T) {
+	v := MustViews(t, "")
+	f := &planFeeder{t: t, b: v.Builder(), p: map[uuid.UUID]domain.Placement{}}
+	at := time.Date(2024, 8, 7, 10, 0, 0, 0, time.UTC)
+	var ids []uuid.UUID
+	for i := range 3 {
+		ids = append(ids, f.place(fmt.Sprintf("CH-%d", i), at.Add(time.Duration(i)*time.Minute)))
+	}
+	pay := func(id uuid.UUID, n string, when time.Time) {
+		f.decide(id, domain.ReceivePayment{PaymentNumber: n, Amount: decimal.NewFromInt(1), At: when}, when)
+	}
+	pay(ids[0], "P1", at.Add(time.Hour))
+	pay(ids[0], "P2", at.Add(2*time.Hour)) // the same batch: the first move is not left behind
+	_, err := f.b.Flush()
+	require.NoError(t, err)
+
+	for _, limit := range []int{1, 2, 10} {
+		assert.Equal(t, []uuid.UUID{ids[1], ids[2], ids[0]}, changedIDs(t, v, "acme", at, limit), "limit %d", limit)
+	}
+	assert.Equal(t, []uuid.UUID{ids[2], ids[0]}, changedIDs(t, v, "acme", at.Add(2*time.Minute), 10), "from a change on, inclusive")
+	assert.Equal(t, []uuid.UUID{ids[0]}, changedIDs(t, v, "acme", at.Add(2*time.Hour), 10))
+	assert.Empty(t, changedIDs(t, v, "acme", at.Add(3*time.Hour), 10))
+	assert.Empty(t, changedIDs(t, v, "beta", at, 10))
+
+	pay(ids[1], "P3", at.Add(3*time.Hour)) // a later batch: moved from the stored entry
+	_, err = f.b.Flush()
+	require.NoError(t, err)
+	assert.Equal(t, []uuid.UUID{ids[2], ids[0], ids[1]}, changedIDs(t, v, "acme", at, 1))
+}
+
+func TestChangeCursorRoundTrips(t *testing.T) {
+	c := projections.ChangeCursor{At: 1 << 63, Pos: 42}
+	got, ok := projections.ParseChangeCursor(c.String())
+	require.True(t, ok)
+	assert.Equal(t, c, got)
+	for name, s := range map[string]string{"empty": "", "list cursor": projections.ListCursor(5).String(), "not base64": "!!", "no position": "dTEy"} {
+		_, ok := projections.ParseChangeCursor(s)
+		assert.False(t, ok, name)
+	}
+}
+
+// TestChangesRebuiltAloneEqualAFullRebuild: the change index rebuilt in the
+// background on its own (its unit's version changed) holds what views
+// rebuilt from position 0 hold.
+func TestChangesRebuiltAloneEqualAFullRebuild(t *testing.T) {
+	s := MustStore(t)
+	dir := filepath.Join(t.TempDir(), "views")
+	viewsWithData(t, s, dir, 5)
+	t.Cleanup(projections.SetUnitVersionForTest("changes", 2)) // after the runner stops
+	v := MustViews(t, dir)
+	before := v.UnitGenerations()
+	r, _ := MustRunner(t, s, v, v.Checkpoint())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, r.WaitRebuilt(ctx))
+	assert.NotEqual(t, before["changes"], v.UnitGenerations()["changes"], "the change index is in a new generation")
+	MustCatchUp(t, s, r)
+	requireSameAsRebuild(t, s, v)
+}
