@@ -1437,8 +1437,11 @@ type EraseDebtorPersonalDataJSONBodyReason string
 // ListPlacementsParams defines parameters for ListPlacements.
 type ListPlacementsParams struct {
 	Status *ListPlacementsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
-	Cursor *string                     `form:"cursor,omitempty" json:"cursor,omitempty"`
-	Limit  *int                        `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// UpdatedSince An RFC 3339 time: the placements changed at or after it, in the order of change.
+	UpdatedSince *time.Time `form:"updatedSince,omitempty" json:"updatedSince,omitempty"`
+	Cursor       *string    `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Limit        *int       `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// MinPosition Wait (at most 5 s, then 503 not_caught_up) until the projections have applied this position (a command's Ledger-Position). A position beyond the log's head is 400 invalid_query at once.
 	MinPosition *MinPosition `form:"minPosition,omitempty" json:"minPosition,omitempty"`
@@ -4818,6 +4821,22 @@ func NewListPlacementsRequest(server string, params *ListPlacementsParams) (*htt
 		if params.Status != nil {
 
 			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "status", runtime.ParamLocationQuery, *params.Status); err != nil {
+				return nil, err
+			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
+				return nil, err
+			} else {
+				for k, v := range parsed {
+					for _, v2 := range v {
+						queryValues.Add(k, v2)
+					}
+				}
+			}
+
+		}
+
+		if params.UpdatedSince != nil {
+
+			if queryFrag, err := runtime.StyleParamWithLocation("form", true, "updatedSince", runtime.ParamLocationQuery, *params.UpdatedSince); err != nil {
 				return nil, err
 			} else if parsed, err := url.ParseQuery(queryFrag); err != nil {
 				return nil, err
