@@ -771,7 +771,7 @@ func (t *tx) notifyErased(raw eventstore.RecordedEvent) error {
 	}
 	id := noticeID(raw.ID, NoticePersonalDataErased)
 	n := Notification{Position: raw.Position, EventID: id, Customer: e.CustomerNumber, OccurredAt: meta.OccurredAt,
-		Events: []Notice{{Type: NoticePersonalDataErased, ID: id, Reason: e.Reason}}}
+		Events: []Notice{{Type: NoticePersonalDataErased, ID: id, NoticeData: NoticeData{Reason: e.Reason}}}}
 	return t.setJSON(key(t.gen, tOutbox).str(e.CreditorID).pos(raw.Position), n)
 }
 

@@ -126,15 +126,16 @@ func (v *Views) Changed(creditor string, since time.Time, after *ChangeCursor, l
 			return false, fmt.Errorf("projections: a change index key is malformed")
 		}
 		last = ChangeCursor{At: binary.BigEndian.Uint64(rest), Pos: eventstore.Position(binary.BigEndian.Uint64(rest[8:]))}
-		r, err := v.get(key(gen, tResource).id(uuid.UUID(val)))
+		st, err := v.placementOf(gen, uuid.UUID(val))
 		if err != nil {
 			return false, err
 		}
-		if r == nil {
-			return false, fmt.Errorf("projections: placement %s is in the change index but has no resource", uuid.UUID(val))
+		if st == nil {
+			return false, fmt.Errorf("projections: placement %s is in the change index but has no state", uuid.UUID(val))
 		}
+		r, err := renderJSON(st)
 		out = append(out, r)
-		return true, nil
+		return err == nil, err
 	})
 	return out, next, err
 }

@@ -28,8 +28,14 @@ const (
 // exact decimals with the currency's decimals (never floats). ID is derived
 // from the event's id and the type, so a redelivery carries the same one.
 type Notice struct {
-	Type               string `json:"type"`
-	ID                 string `json:"id"`
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	NoticeData
+}
+
+// NoticeData is what a notice says beyond its type and id (the webhook
+// payload's data carries it as it is).
+type NoticeData struct {
 	DocumentNumber     string `json:"documentNumber,omitempty"`
 	PaymentNumber      string `json:"paymentNumber,omitempty"`
 	CreditWaiverNumber string `json:"creditWaiverNumber,omitempty"`
@@ -66,7 +72,7 @@ func notices(w journal.WebhookConfigured, before, after domain.Placement, rec jo
 		}
 	}
 	closed := func(reason string, outstanding *decimal.Decimal) {
-		n := Notice{Type: NoticeClaimClosed, Reason: reason, RecoveredAmount: money(after.Recovered), FeeAmount: money(after.Fee)}
+		n := Notice{Type: NoticeClaimClosed, NoticeData: NoticeData{Reason: reason, RecoveredAmount: money(after.Recovered), FeeAmount: money(after.Fee)}}
 		if outstanding != nil {
 			n.OutstandingAmount = money(*outstanding)
 		}
@@ -74,13 +80,13 @@ func notices(w journal.WebhookConfigured, before, after domain.Placement, rec jo
 	}
 	switch e := rec.Event.(type) {
 	case domain.PaymentReceived:
-		add(Notice{Type: NoticePaymentReceived, PaymentNumber: e.PaymentNumber, Amount: money(e.Amount),
-			RecoveredAmount: money(e.RecoveredAmount), FeeAmount: money(e.FeeAmount)})
+		add(Notice{Type: NoticePaymentReceived, NoticeData: NoticeData{PaymentNumber: e.PaymentNumber, Amount: money(e.Amount),
+			RecoveredAmount: money(e.RecoveredAmount), FeeAmount: money(e.FeeAmount)}})
 	case domain.PaymentReversed:
-		add(Notice{Type: NoticePaymentReversed, PaymentNumber: e.PaymentNumber, Reason: e.Reason, Amount: money(e.Amount),
-			RecoveredAmount: money(e.RecoveredAmount), FeeAmount: money(e.FeeAmount)})
+		add(Notice{Type: NoticePaymentReversed, NoticeData: NoticeData{PaymentNumber: e.PaymentNumber, Reason: e.Reason, Amount: money(e.Amount),
+			RecoveredAmount: money(e.RecoveredAmount), FeeAmount: money(e.FeeAmount)}})
 	case domain.CreditWaiverIssued:
-		add(Notice{Type: NoticeCreditWaiverIssued, CreditWaiverNumber: e.CreditWaiverNumber, Amount: money(e.Amount)})
+		add(Notice{Type: NoticeCreditWaiverIssued, NoticeData: NoticeData{CreditWaiverNumber: e.CreditWaiverNumber, Amount: money(e.Amount)}})
 	case domain.PlacementRecalled:
 		closed(string(domain.StatusRecalled), &e.OutstandingAmount)
 	case domain.PlacementWrittenOff:
@@ -88,16 +94,16 @@ func notices(w journal.WebhookConfigured, before, after domain.Placement, rec jo
 	case domain.PlacementPaid:
 		closed(string(domain.StatusPaid), nil)
 	case domain.PlacementReopened:
-		add(Notice{Type: NoticeClaimReopened, Reason: e.Reason, PaymentNumber: e.PaymentNumber,
-			RecoveredAmount: money(after.Recovered), FeeAmount: money(after.Fee)})
+		add(Notice{Type: NoticeClaimReopened, NoticeData: NoticeData{Reason: e.Reason, PaymentNumber: e.PaymentNumber,
+			RecoveredAmount: money(after.Recovered), FeeAmount: money(after.Fee)}})
 	case domain.PaymentPlanAgreed:
-		add(Notice{Type: NoticePlanAgreed, PlanNumber: e.PlanNumber, Amount: money(e.Total)})
+		add(Notice{Type: NoticePlanAgreed, NoticeData: NoticeData{PlanNumber: e.PlanNumber, Amount: money(e.Total)}})
 	case domain.PaymentPlanCompleted:
-		add(Notice{Type: NoticePlanCompleted, PlanNumber: e.PlanNumber})
+		add(Notice{Type: NoticePlanCompleted, NoticeData: NoticeData{PlanNumber: e.PlanNumber}})
 	case domain.PaymentPlanBroken:
-		add(Notice{Type: NoticePlanBroken, PlanNumber: e.PlanNumber, DueDate: e.DueDate, OutstandingAmount: money(e.Open)})
+		add(Notice{Type: NoticePlanBroken, NoticeData: NoticeData{PlanNumber: e.PlanNumber, DueDate: e.DueDate, OutstandingAmount: money(e.Open)}})
 	case domain.PaymentPlanCancelled:
-		add(Notice{Type: NoticePlanCancelled, PlanNumber: e.PlanNumber})
+		add(Notice{Type: NoticePlanCancelled, NoticeData: NoticeData{PlanNumber: e.PlanNumber}})
 	}
 	return out
 }

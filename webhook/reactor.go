@@ -69,22 +69,12 @@ type Payload struct {
 
 // PayloadData is a payload's data; empty fields are left out.
 type PayloadData struct {
-	PlacementID        string `json:"placementId,omitempty"`
-	ClaimNumber        string `json:"claimNumber,omitempty"`
-	CustomerNumber     string `json:"customerNumber"`
-	PreviousStatus     string `json:"previousStatus,omitempty"`
-	Status             string `json:"status,omitempty"`
-	DocumentNumber     string `json:"documentNumber,omitempty"`
-	PaymentNumber      string `json:"paymentNumber,omitempty"`
-	CreditWaiverNumber string `json:"creditWaiverNumber,omitempty"`
-	PlanNumber         string `json:"planNumber,omitempty"`
-	Reason             string `json:"reason,omitempty"`
-	Currency           string `json:"currency,omitempty"`
-	Amount             string `json:"amount,omitempty"`
-	RecoveredAmount    string `json:"recoveredAmount,omitempty"`
-	FeeAmount          string `json:"feeAmount,omitempty"`
-	OutstandingAmount  string `json:"outstandingAmount,omitempty"`
-	DueDate            string `json:"dueDate,omitempty"`
+	PlacementID    string `json:"placementId,omitempty"`
+	ClaimNumber    string `json:"claimNumber,omitempty"`
+	CustomerNumber string `json:"customerNumber"`
+	PreviousStatus string `json:"previousStatus,omitempty"`
+	Status         string `json:"status,omitempty"`
+	projections.NoticeData
 }
 
 // job is one notification waiting in an outbox (what one event of the log
@@ -121,9 +111,7 @@ func (j *job) payloads() []Payload {
 	for _, n := range j.Events {
 		p := base
 		p.ID, p.Type = n.ID, n.Type
-		d := &p.Data
-		d.DocumentNumber, d.PaymentNumber, d.CreditWaiverNumber, d.PlanNumber, d.Reason = n.DocumentNumber, n.PaymentNumber, n.CreditWaiverNumber, n.PlanNumber, n.Reason
-		d.Currency, d.Amount, d.RecoveredAmount, d.FeeAmount, d.OutstandingAmount, d.DueDate = n.Currency, n.Amount, n.RecoveredAmount, n.FeeAmount, n.OutstandingAmount, n.DueDate
+		p.Data.NoticeData = n.NoticeData
 		out = append(out, p)
 	}
 	return out
