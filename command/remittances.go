@@ -73,6 +73,14 @@ func (h *Handler) IssueRemittance(ctx context.Context, req Request, views Remitt
 			}
 			return first, err == nil, err
 		}
+		// The stream's revision first, then the items: the views may apply
+		// another instance's remittance between the two reads, and read in
+		// this order the items are never older than the revision, so such a
+		// remittance makes the append fail instead of being settled twice.
+		rev, exists, err := views.RemittanceRevision(r.CreditorID)
+		if err != nil {
+			return rem, false, err
+		}
 		items, err := views.Unsettled(r.CreditorID, r.Currency, r.To)
 		if err != nil {
 			return rem, false, err
@@ -82,7 +90,7 @@ func (h *Handler) IssueRemittance(ctx context.Context, req Request, views Remitt
 			return rem, false, domain.ErrNothingToRemit
 		}
 		at := h.now().UTC()
-		rec, err := h.appendRemittance(ctx, req, views, stream, issued, at)
+		rec, err := h.appendRemittance(ctx, req, stream, rev, exists, issued, at)
 		if errors.Is(err, eventstore.ErrConcurrency) {
 			continue // another remittance got there first: read the views again
 		}
@@ -94,14 +102,11 @@ func (h *Handler) IssueRemittance(ctx context.Context, req Request, views Remitt
 	return rem, false, ErrTooMuchContention
 }
 
-// appendRemittance appends the remittance right after the revision of the
-// stream the views have applied; eventstore.ErrConcurrency when the stream
-// has moved on since.
-func (h *Handler) appendRemittance(ctx context.Context, req Request, views RemittanceViews, stream string, issued journal.RemittanceIssued, at time.Time) (eventstore.RecordedEvent, error) {
-	rev, exists, err := views.RemittanceRevision(issued.CreditorID)
-	if err != nil {
-		return eventstore.RecordedEvent{}, err
-	}
+// appendRemittance appends the remittance right after revision rev of the
+// stream (exists false: as its first event), the revision the views had
+// applied when the remittance was decided; eventstore.ErrConcurrency when
+// the stream has moved on since.
+func (h *Handler) appendRemittance(ctx context.Context, req Request, stream string, rev uint64, exists bool, issued journal.RemittanceIssued, at time.Time) (eventstore.RecordedEvent, error) {
 	var last *eventstore.RecordedEvent
 	if exists {
 		recs, err := h.store.ReadStream(ctx, stream, rev, 1)
