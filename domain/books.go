@@ -147,7 +147,8 @@ func (b Books) with(m movement, invoices []InvoiceState) Books {
 	}
 	total := int64(0)
 	for _, l := range m.legs {
-		s := sign * l.amount.Shift(units).IntPart()
+		amount, _ := minor(l.amount, units)
+		s := sign * amount
 		total += s
 		if l.of == acctOverpayment {
 			b.Overpayment += s

@@ -18,3 +18,12 @@ func MutateFeeRule(tb interface{ Cleanup(func()) }, rule func(before Placement, 
 	}
 	tb.Cleanup(func() { feeRule = prev })
 }
+
+// CrossCheckConservation has CheckPostings judge every check both ways
+// (conservedMinor, then conserved) for the test's duration and tell check
+// what each said.
+func CrossCheckConservation(tb interface{ Cleanup(func()) }, check func(fast bool, err error)) {
+	prev := crossCheck
+	crossCheck = check
+	tb.Cleanup(func() { crossCheck = prev })
+}

@@ -163,3 +163,29 @@ func OutcomeScore(recovered, original decimal.Decimal) decimal.Decimal {
 	}
 	return recovered.DivRound(original, 4)
 }
+
+// pow10 are the powers of ten an int64 holds.
+var pow10 = [19]int64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18}
+
+// minor is d in integer minor units of a currency with units decimals,
+// truncated toward zero as MinorAmount is, without allocating; exact is
+// false when d has digits below the minor unit or does not fit an int64
+// (then the figure is MinorAmount's, computed the slow way).
+func minor(d decimal.Decimal, units int32) (amount int64, exact bool) {
+	if d.Sign() == 0 {
+		return 0, true
+	}
+	digits := d.NumDigits()
+	if digits > 18 {
+		return d.Shift(units).IntPart(), false
+	}
+	coef, shift := d.CoefficientInt64(), d.Exponent()+units
+	switch {
+	case shift >= 0 && int(shift)+digits <= 18:
+		return coef * pow10[shift], true
+	case shift < 0 && shift >= -18:
+		q := pow10[-shift]
+		return coef / q, coef%q == 0
+	}
+	return d.Shift(units).IntPart(), false
+}

@@ -154,6 +154,9 @@ func chargeAccount(typ string) account {
 
 func escapeAccountPart(s string) string {
 	const hex = "0123456789ABCDEF"
+	if unreserved(s) {
+		return s
+	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -166,6 +169,17 @@ func escapeAccountPart(s string) string {
 		b.WriteByte(hex[c&0xf])
 	}
 	return b.String()
+}
+
+// unreserved reports whether s has only RFC 3986's unreserved bytes, which
+// an account name keeps as they are.
+func unreserved(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
 }
 
 // PostingEvents sorts the event types by whether they carry postings. The
@@ -399,7 +413,8 @@ func posting(account, side string, amount decimal.Decimal, currency, date string
 // are checked against the scale where they enter, so nothing is cut here.
 func MinorAmount(d decimal.Decimal, currency string) int64 {
 	units, _ := MinorUnits(currency)
-	return d.Shift(units).IntPart()
+	m, _ := minor(d, units)
+	return m
 }
 
 // MajorAmount is MinorAmount's inverse, exact.
@@ -450,9 +465,8 @@ func (p Posting) Signed() int64 {
 // at fault otherwise.
 func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 	after := p
-	delta := map[string]int64{}
-	recalled := map[string]decimal.Decimal{} // by invoice, and by CLIENT_COSTS / CLIENT_INTERESTS
-	returned := map[string]decimal.Decimal{} // by invoice: taken back on a recalled claim
+	var all []Posting
+	var recalled, returned map[string]decimal.Decimal // by invoice, and by CLIENT_COSTS / CLIENT_INTERESTS; see returnedToRecall
 	for i, e := range events {
 		ps := Postings(after, e, bookedAt)
 		after = Evolve(after, e)
@@ -463,14 +477,22 @@ func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 			if q.Currency != after.Currency {
 				return fmt.Errorf("%w: event %d (%s) posts %s on a claim in %s", ErrPostingsInvariant, i, e.EventType(), q.Currency, after.Currency)
 			}
-			delta[q.Account] += q.Signed()
 		}
-		for inv, amount := range returnedToRecall(e) {
-			returned[inv] = returned[inv].Add(amount)
+		all = append(all, ps...)
+		if back := returnedToRecall(e); back != nil {
+			if returned == nil {
+				returned = map[string]decimal.Decimal{}
+			}
+			for inv, amount := range back {
+				returned[inv] = returned[inv].Add(amount)
+			}
 		}
 		if doc, isDoc := e.(AccountingDocumentIssued); isDoc && doc.Type == DocCancellation && doc.OriginalType == "" {
 			if err := recallTakesWhatIsOpen(after, doc); err != nil {
 				return fmt.Errorf("%w: event %d (%s %s): %w", ErrPostingsInvariant, i, e.EventType(), doc.DocumentNumber, err)
+			}
+			if recalled == nil {
+				recalled = map[string]decimal.Decimal{}
 			}
 			for _, l := range doc.LineItems {
 				key := l.InvoiceNumber
@@ -481,8 +503,25 @@ func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 			}
 		}
 	}
-	return conserved(p, after, delta, recalled, returned)
+	fast := recalled == nil && returned == nil && conservedMinor(p, after, all)
+	if fast && crossCheck == nil {
+		return nil
+	}
+	delta := map[string]int64{}
+	for _, q := range all {
+		delta[q.Account] += q.Signed()
+	}
+	err := conserved(p, after, delta, recalled, returned)
+	if crossCheck != nil {
+		crossCheck(fast, err)
+	}
+	return err
 }
+
+// crossCheck, set by a test only, is told of every conservation check what
+// conservedMinor said (fast: true when it found the postings conserved)
+// and what conserved says.
+var crossCheck func(fast bool, err error)
 
 // returnedToRecall is what an event takes back on the invoices of a
 // recalled claim (a reversal, a waiver's cancellation): the claim shows it
@@ -490,10 +529,11 @@ func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 // reversal takes back of the costs and interests (keyed CLIENT_COSTS,
 // CLIENT_INTERESTS) the claim counts as recalled, and so do the postings.
 func returnedToRecall(e Event) map[string]decimal.Decimal {
-	out := map[string]decimal.Decimal{}
+	var out map[string]decimal.Decimal // nil when it takes nothing back
 	switch e := e.(type) {
 	case PaymentReversed:
 		if e.ReturnedTo == ReturnedToRecalled {
+			out = map[string]decimal.Decimal{}
 			for _, a := range e.Allocations {
 				out[a.InvoiceNumber] = out[a.InvoiceNumber].Add(a.Amount)
 			}
@@ -503,7 +543,7 @@ func returnedToRecall(e Event) map[string]decimal.Decimal {
 		}
 	case CreditWaiverCancelled:
 		if e.ReturnedTo == ReturnedToRecalled {
-			out[e.InvoiceNumber] = e.Amount
+			out = map[string]decimal.Decimal{e.InvoiceNumber: e.Amount}
 		}
 	}
 	return out
