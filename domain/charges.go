@@ -138,6 +138,9 @@ func (p *Placement) CostsOpen() decimal.Decimal {
 	if p.Charges == nil {
 		return decimal.Zero
 	}
+	if o := p.open(); o.exact {
+		return decimal.New(o.costs, -o.units)
+	}
 	return p.CostsCharged().Sub(p.Charges.Paid.Costs).Sub(p.Charges.Recalled.Costs).Sub(p.Charges.WrittenOff.Costs)
 }
 
@@ -145,7 +148,44 @@ func (p *Placement) InterestsOpen() decimal.Decimal {
 	if p.Charges == nil {
 		return decimal.Zero
 	}
+	if o := p.open(); o.exact {
+		return decimal.New(o.interests, -o.units)
+	}
 	return p.InterestsCharged().Sub(p.Charges.Paid.Interests).Sub(p.Charges.Recalled.Interests).Sub(p.Charges.WrittenOff.Interests)
+}
+
+// openMinor is what is open of a claim's principal, costs and interests in
+// integer minor units of its currency (units decimals), computed without
+// allocating; exact is false when a figure has digits below the minor unit
+// (or does not fit an int64), and then only the decimal sums are right.
+type openMinor struct {
+	principal, costs, interests int64
+	units                       int32
+	exact                       bool
+}
+
+func (p *Placement) open() openMinor {
+	units, _ := MinorUnits(p.Currency)
+	o := openMinor{units: units, exact: true}
+	m := func(d decimal.Decimal) int64 {
+		v, exact := minor(d, units)
+		o.exact = o.exact && exact
+		return v
+	}
+	o.principal = m(p.Original) - m(p.Waived) - m(p.Recovered) - m(p.WrittenOff)
+	if b := p.Charges; b != nil {
+		for _, c := range b.Charges {
+			switch c.Type {
+			case ChargeCosts:
+				o.costs += m(c.Amount)
+			case ChargeInterests:
+				o.interests += m(c.Amount)
+			}
+		}
+		o.costs -= m(b.Paid.Costs) + m(b.Recalled.Costs) + m(b.WrittenOff.Costs)
+		o.interests -= m(b.Paid.Interests) + m(b.Recalled.Interests) + m(b.WrittenOff.Interests)
+	}
+	return o
 }
 
 // recalledCharges is what recalls cancelled of the costs and interests.
@@ -181,6 +221,9 @@ func (p *Placement) Overpaid() decimal.Decimal {
 
 // TotalOpen is everything still owed: principal, costs and interests.
 func (p *Placement) TotalOpen() decimal.Decimal {
+	if o := p.open(); o.exact {
+		return decimal.New(o.principal+o.costs+o.interests, -o.units)
+	}
 	return p.Outstanding().Add(p.CostsOpen()).Add(p.InterestsOpen())
 }
 

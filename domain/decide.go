@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -608,7 +609,11 @@ func orEmpty(ids []uuid.UUID) []uuid.UUID {
 // the placement, so numbers are unique within the creditor and never reused.
 // extra counts documents issued earlier in the same decision.
 func documentNumber(p Placement, extra int) string {
-	return fmt.Sprintf("%s-AD%03d", p.ClaimNumber, p.Documents+extra+1)
+	n := strconv.Itoa(p.Documents + extra + 1)
+	if len(n) < 3 { // %03d
+		n = "00"[len(n)-1:] + n
+	}
+	return p.ClaimNumber + "-AD" + n
 }
 
 func decidePartialRecall(p Placement, c PartialRecall) Decision {
@@ -643,7 +648,7 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 	}
 	after := p
 	for _, e := range events {
-		after = Evolve(after, e)
+		after = evolveFigures(after, e)
 	}
 	if after.TotalOpen().IsZero() {
 		events = append(events, closeOut(after, at, true)...)
@@ -812,10 +817,10 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	}
 	after := p
 	for _, e := range events {
-		after = Evolve(after, e)
+		after = evolveFigures(after, e)
 	}
 	for _, e := range planCompletion(after, at) {
-		events, after = append(events, e), Evolve(after, e)
+		events, after = append(events, e), evolveFigures(after, e)
 	}
 	if after.TotalOpen().IsZero() { // paid in full: close it, from the state the payment leaves
 		events = append(events, closeOut(after, at, false)...)

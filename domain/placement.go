@@ -202,6 +202,9 @@ func (p *Placement) Exists() bool { return p.ID != uuid.Nil }
 // Outstanding is the principal still owed: original − waived − recovered −
 // written off (TotalOpen adds the costs and interests).
 func (p *Placement) Outstanding() decimal.Decimal {
+	if o := p.open(); o.exact {
+		return decimal.New(o.principal, -o.units)
+	}
 	return p.Original.Sub(p.Waived).Sub(p.Recovered).Sub(p.WrittenOff)
 }
 
@@ -234,6 +237,19 @@ func (p *Placement) call(id uuid.UUID) *CallState {
 // command handler, the projections, verify and every fold share, for a case
 // that no stored event can reach.
 func Evolve(p Placement, e Event) Placement {
+	return evolve(p, e, true)
+}
+
+// evolveFigures is Evolve without the processed numbers (PaymentNumbers
+// and WaiverNumbers stay as they were): for a state that only its money,
+// status and documents are read of, such as the state Decide checks a
+// decision's postings and decides its consequences on.
+func evolveFigures(p Placement, e Event) Placement {
+	return evolve(p, e, false)
+}
+
+// evolve is Evolve, keeping the processed numbers when numbers is set.
+func evolve(p Placement, e Event, numbers bool) Placement {
 	revision, fee := p.Version, p.Fee
 	switch e := e.(type) {
 	case PlacementOpened:
@@ -243,7 +259,7 @@ func Evolve(p Placement, e Event) Placement {
 	case EmailSequenceStarted, CallScheduled, CallDialed, CallCompleted, SequencesPaused, CallsCancelled:
 		p = evolveOutreach(p, e)
 	case CreditWaiverIssued, PaymentReceived, PaymentReversed, CreditWaiverCancelled:
-		p = planPaid(evolveMoney(p, e, revision), e)
+		p = planPaid(evolveMoney(p, e, revision, numbers), e)
 	case PlacementWrittenOff:
 		p = evolveWriteOff(p, e)
 	case PaymentPlanAgreed, PaymentPlanCompleted, PaymentPlanBroken, PaymentPlanCancelled:
@@ -373,8 +389,9 @@ func (p *Placement) takenBack(inv *InvoiceState, amount decimal.Decimal, returne
 }
 
 // evolveMoney applies a credit waiver, a payment, a payment's reversal or a
-// waiver's cancellation, recorded at revision.
-func evolveMoney(p Placement, e Event, revision uint64) Placement {
+// waiver's cancellation, recorded at revision; with numbers, it records
+// the payment's or waiver's number.
+func evolveMoney(p Placement, e Event, revision uint64, numbers bool) Placement {
 	p.Invoices = slices.Clone(p.Invoices)
 	switch e := e.(type) {
 	case CreditWaiverIssued:
@@ -382,7 +399,7 @@ func evolveMoney(p Placement, e Event, revision uint64) Placement {
 			inv.Open, inv.Waived = inv.Open.Sub(e.Amount), inv.Waived.Add(e.Amount)
 		}
 		p.Waived = p.Waived.Add(e.Amount)
-		if e.CreditWaiverNumber != "" {
+		if numbers && e.CreditWaiverNumber != "" {
 			p.WaiverNumbers = p.WaiverNumbers.With(e.CreditWaiverNumber,
 				Processed{Content: waiverContent(e.InvoiceNumber, e.ContractNumber, e.Date, e.Description, e.Amount, e.Currency), Revision: revision,
 					Waiver: &WaiverRecord{InvoiceNumber: e.InvoiceNumber, ContractNumber: e.ContractNumber, Amount: e.Amount, Currency: e.Currency,
@@ -394,6 +411,9 @@ func evolveMoney(p Placement, e Event, revision uint64) Placement {
 			p.takenBack(inv, e.Amount, e.ReturnedTo)
 		}
 		p.Waived = p.Waived.Sub(e.Amount)
+		if !numbers {
+			break
+		}
 		p.WaiverNumbers = p.WaiverNumbers.With(e.CreditWaiverNumber, Processed{Content: e.WaiverContent, Revision: e.WaiverRevision,
 			Waiver: &WaiverRecord{InvoiceNumber: e.InvoiceNumber, ContractNumber: e.ContractNumber, Amount: e.Amount, Currency: e.Currency,
 				Document: e.OriginalDocument, CancelRevision: revision}})
@@ -407,6 +427,9 @@ func evolveMoney(p Placement, e Event, revision uint64) Placement {
 		p = withSplit(p, e.Split, 1, false)
 		if e.ReceivedBy == ReceivedByAgency {
 			p.AgencyPaid = p.AgencyPaid.Add(e.Amount)
+		}
+		if !numbers {
+			break
 		}
 		p.PaymentNumbers = p.PaymentNumbers.With(PaymentNumberOf(p, e), processedPayment(PaymentRecord{Amount: e.Amount, Document: documentNumber(p, 0),
 			Allocations: e.Allocations, InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo, Split: e.Split,
@@ -422,6 +445,9 @@ func evolveMoney(p Placement, e Event, revision uint64) Placement {
 		p = closedBy(withSplit(p, e.Split, -1, false), e.Split, e.ReturnedTo) // on a closed claim, what it paid of the charges stays closed
 		if e.ReceivedBy == ReceivedByAgency {
 			p.AgencyPaid = p.AgencyPaid.Sub(e.Amount)
+		}
+		if !numbers {
+			break
 		}
 		// Everything about the payment is in the event: a state that never
 		// saw the payment (started from a snapshot) learns it here whole.

@@ -469,7 +469,7 @@ func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 	var recalled, returned map[string]decimal.Decimal // by invoice, and by CLIENT_COSTS / CLIENT_INTERESTS; see returnedToRecall
 	for i, e := range events {
 		ps := Postings(after, e, bookedAt)
-		after = Evolve(after, e)
+		after = evolveFigures(after, e)
 		if why := Unbalanced(ps); why != "" {
 			return fmt.Errorf("%w: event %d (%s) does not balance: %s", ErrPostingsInvariant, i, e.EventType(), why)
 		}
