@@ -482,14 +482,30 @@ func resumeSequences(seqs []SequenceState, resumed []PausedSequence) []SequenceS
 // is a persistent map: adding a number makes a new one that shares almost
 // everything with the old (O(log n)), so Evolve stays pure without copying
 // every number on every payment (folding a placement with 4,000 numbered
-// payments took 0.9 s that way, and grew with the square of the count).
+// payments took 0.9 s that way, and grew with the square of the count). Up
+// to fewNumbers numbers are kept in a slice copied on every change instead,
+// cheaper than the map at that size.
 type Numbers struct {
-	m *immutable.Map[string, Processed]
+	m   *immutable.Map[string, Processed]
+	few []numbered // while m is nil; never changed once shared
 }
+
+type numbered struct {
+	number string
+	done   Processed
+}
+
+// fewNumbers is how many numbers Numbers keeps in a slice.
+const fewNumbers = 8
 
 // Get returns what was processed under a number.
 func (n Numbers) Get(number string) (Processed, bool) {
 	if n.m == nil {
+		for _, e := range n.few {
+			if e.number == number {
+				return e.done, true
+			}
+		}
 		return Processed{}, false
 	}
 	return n.m.Get(number)
@@ -497,17 +513,32 @@ func (n Numbers) Get(number string) (Processed, bool) {
 
 // With returns the numbers with one more; n itself does not change.
 func (n Numbers) With(number string, p Processed) Numbers {
-	m := n.m
-	if m == nil {
-		m = immutable.NewMap[string, Processed](nil)
+	if n.m != nil {
+		return Numbers{m: n.m.Set(number, p)}
 	}
-	return Numbers{m.Set(number, p)}
+	i := slices.IndexFunc(n.few, func(e numbered) bool { return e.number == number })
+	if i < 0 && len(n.few) == fewNumbers {
+		b := immutable.NewMapBuilder[string, Processed](nil)
+		for _, e := range n.few {
+			b.Set(e.number, e.done)
+		}
+		b.Set(number, p)
+		return Numbers{m: b.Map()}
+	}
+	few := make([]numbered, len(n.few), len(n.few)+1)
+	copy(few, n.few)
+	if i < 0 {
+		few = append(few, numbered{number, p})
+	} else {
+		few[i].done = p
+	}
+	return Numbers{few: few}
 }
 
 // Len returns how many numbers were processed.
 func (n Numbers) Len() int {
 	if n.m == nil {
-		return 0
+		return len(n.few)
 	}
 	return n.m.Len()
 }

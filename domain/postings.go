@@ -395,13 +395,22 @@ func (m movement) postings(claim, date string) []Posting {
 	if m.side == Debit {
 		other = Credit
 	}
+	units, _ := MinorUnits(m.currency)
 	out := make([]Posting, 0, len(m.legs)+1)
-	total := decimal.Zero
+	total, exact := int64(0), true
 	for _, l := range m.legs {
-		out = append(out, posting(l.account.name(claim, l.invoice), m.side, l.amount, m.currency, date))
-		total = total.Add(l.amount)
+		amount, ok := minor(l.amount, units)
+		out = append(out, Posting{Account: l.account.name(claim, l.invoice), Side: m.side, Amount: amount, Currency: m.currency, ValueDate: date})
+		total, exact = total+amount, exact && ok
 	}
-	return append(out, posting(m.counter.name(claim, ""), other, total, m.currency, date))
+	if !exact { // the counter-account takes the legs' total, cut once
+		sum := decimal.Zero
+		for _, l := range m.legs {
+			sum = sum.Add(l.amount)
+		}
+		total = MinorAmount(sum, m.currency)
+	}
+	return append(out, Posting{Account: m.counter.name(claim, ""), Side: other, Amount: total, Currency: m.currency, ValueDate: date})
 }
 
 func posting(account, side string, amount decimal.Decimal, currency, date string) Posting {

@@ -27,8 +27,10 @@ func ValueDate(e Event, bookedAt time.Time) string {
 	case AccountingDocumentIssued:
 		own = e.Date
 	}
-	if _, valid := ParseDate(own); valid { // an old event's malformed date is not a value date
-		return own
+	if own != "" { // ParseDate("") fails, building an error
+		if _, valid := ParseDate(own); valid { // an old event's malformed date is not a value date
+			return own
+		}
 	}
 	return bookedAt.UTC().Format(time.DateOnly)
 }
