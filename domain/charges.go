@@ -380,8 +380,14 @@ func decideDebit(p Placement, c AddDebit) Decision {
 func allocatePayment(p Placement, c ReceivePayment) ([]Allocation, []LineItem, *Split) {
 	s := Split{Costs: decimal.Zero, Interests: decimal.Zero, Overpaid: decimal.Zero}
 	left := c.Amount
-	take := func(open decimal.Decimal) decimal.Decimal {
-		a := decimal.Max(decimal.Min(left, open), decimal.Zero)
+	take := func(open decimal.Decimal) decimal.Decimal { // max(min(left, open), 0)
+		if open.Sign() <= 0 || left.Sign() <= 0 { // nothing to take: no decimal arithmetic
+			return decimal.Zero
+		}
+		a := left
+		if open.LessThan(left) {
+			a = open
+		}
 		left = left.Sub(a)
 		return a
 	}
@@ -407,12 +413,16 @@ func allocatePayment(p Placement, c ReceivePayment) ([]Allocation, []LineItem, *
 		s.Interests = take(p.InterestsOpen())
 	}
 	s.Costs = take(p.CostsOpen())
-	s.Interests = s.Interests.Add(take(p.InterestsOpen().Sub(s.Interests)))
+	if s.Interests.IsZero() {
+		s.Interests = take(p.InterestsOpen())
+	} else {
+		s.Interests = s.Interests.Add(take(p.InterestsOpen().Sub(s.Interests)))
+	}
 	if c.InvoiceNumber == "" && !(first == AllocatePrincipal && p.Outstanding().IsPositive()) {
 		principal()
 	}
 	s.Overpaid = left
-	if s.Total().IsZero() {
+	if s.Costs.IsZero() && s.Interests.IsZero() && s.Overpaid.IsZero() { // none negative: their total is zero
 		return allocs, lines, nil
 	}
 	for i := range lines {

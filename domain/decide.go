@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -796,7 +795,11 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	}
 	at := c.At.UTC()
 	allocs, lines, split := allocatePayment(p, c)
-	recovered := p.Recovered.Add(c.Amount.Sub(split.Total())) // the principal: what earns a fee
+	principal := c.Amount // what earns a fee
+	if split != nil {
+		principal = principal.Sub(split.Total())
+	}
+	recovered := p.Recovered.Add(principal)
 	number := c.PaymentNumber
 	if number == "" {
 		number = documentNumber(p, 0) // every payment can be named, to reverse it
@@ -832,9 +835,12 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 // or over the invoice it names alone: the allocations, and the payment
 // document's lines.
 func allocate(p Placement, c ReceivePayment) ([]Allocation, []LineItem) {
-	order := make([]InvoiceState, len(p.Invoices))
-	copy(order, p.Invoices)
-	sort.SliceStable(order, func(i, j int) bool { return order[i].DueDate < order[j].DueDate })
+	order := p.Invoices // read only
+	byDueDate := func(a, b InvoiceState) int { return strings.Compare(a.DueDate, b.DueDate) }
+	if !slices.IsSortedFunc(order, byDueDate) {
+		order = slices.Clone(order)
+		slices.SortStableFunc(order, byDueDate)
+	}
 	if c.InvoiceNumber != "" { // the invoice it names, alone
 		order = []InvoiceState{*p.invoice(c.InvoiceNumber)}
 	}
