@@ -139,7 +139,7 @@ func (p *Placement) CostsOpen() decimal.Decimal {
 		return decimal.Zero
 	}
 	if o := p.open(); o.exact {
-		return decimal.New(o.costs, -o.units)
+		return o.decimal(o.costs)
 	}
 	return p.CostsCharged().Sub(p.Charges.Paid.Costs).Sub(p.Charges.Recalled.Costs).Sub(p.Charges.WrittenOff.Costs)
 }
@@ -149,7 +149,7 @@ func (p *Placement) InterestsOpen() decimal.Decimal {
 		return decimal.Zero
 	}
 	if o := p.open(); o.exact {
-		return decimal.New(o.interests, -o.units)
+		return o.decimal(o.interests)
 	}
 	return p.InterestsCharged().Sub(p.Charges.Paid.Interests).Sub(p.Charges.Recalled.Interests).Sub(p.Charges.WrittenOff.Interests)
 }
@@ -162,6 +162,18 @@ type openMinor struct {
 	principal, costs, interests int64
 	units                       int32
 	exact                       bool
+}
+
+// total is everything open.
+func (o openMinor) total() int64 { return o.principal + o.costs + o.interests }
+
+// decimal is an amount of minor units as a decimal (decimal.Zero for none,
+// which allocates nothing).
+func (o openMinor) decimal(amount int64) decimal.Decimal {
+	if amount == 0 {
+		return decimal.Zero
+	}
+	return decimal.New(amount, -o.units)
 }
 
 func (p *Placement) open() openMinor {
@@ -222,7 +234,7 @@ func (p *Placement) Overpaid() decimal.Decimal {
 // TotalOpen is everything still owed: principal, costs and interests.
 func (p *Placement) TotalOpen() decimal.Decimal {
 	if o := p.open(); o.exact {
-		return decimal.New(o.principal+o.costs+o.interests, -o.units)
+		return o.decimal(o.total())
 	}
 	return p.Outstanding().Add(p.CostsOpen()).Add(p.InterestsOpen())
 }

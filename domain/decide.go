@@ -649,7 +649,7 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 	for _, e := range events {
 		after = evolveFigures(after, e)
 	}
-	if after.TotalOpen().IsZero() {
+	if paidInFull(after) {
 		events = append(events, closeOut(after, at, true)...)
 	}
 	return ok(events...)
@@ -787,7 +787,8 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	if d := decidePaymentDetails(p, c); d != nil {
 		return *d
 	}
-	if outstanding := p.TotalOpen(); !c.Overpay && c.Amount.GreaterThan(outstanding) {
+	if !c.Overpay && exceedsOpen(p, c.Amount) {
+		outstanding := p.TotalOpen()
 		e := *ErrAmountExceeds
 		e.Message = fmt.Sprintf("the payment of %s is more than the %s still owed", FormatMoney(c.Amount, p.Currency), FormatMoney(outstanding, p.Currency))
 		e.Fields = []FieldError{{Field: "amount", Message: e.Message}}
@@ -825,10 +826,29 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	for _, e := range planCompletion(after, at) {
 		events, after = append(events, e), evolveFigures(after, e)
 	}
-	if after.TotalOpen().IsZero() { // paid in full: close it, from the state the payment leaves
+	if paidInFull(after) { // close it, from the state the payment leaves
 		events = append(events, closeOut(after, at, false)...)
 	}
 	return ok(events...)
+}
+
+// exceedsOpen reports whether amount is more than everything the claim has
+// open, in minor units when its figures are exact at the currency's scale.
+func exceedsOpen(p Placement, amount decimal.Decimal) bool {
+	if o := p.open(); o.exact {
+		if a, exact := minor(amount, o.units); exact {
+			return a > o.total()
+		}
+	}
+	return amount.GreaterThan(p.TotalOpen())
+}
+
+// paidInFull reports whether nothing is open on the claim.
+func paidInFull(p Placement) bool {
+	if o := p.open(); o.exact {
+		return o.total() == 0
+	}
+	return p.TotalOpen().IsZero()
 }
 
 // allocate spreads a payment over the open invoices, oldest due date first,

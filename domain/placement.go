@@ -203,7 +203,7 @@ func (p *Placement) Exists() bool { return p.ID != uuid.Nil }
 // written off (TotalOpen adds the costs and interests).
 func (p *Placement) Outstanding() decimal.Decimal {
 	if o := p.open(); o.exact {
-		return decimal.New(o.principal, -o.units)
+		return o.decimal(o.principal)
 	}
 	return p.Original.Sub(p.Waived).Sub(p.Recovered).Sub(p.WrittenOff)
 }
