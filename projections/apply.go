@@ -630,11 +630,7 @@ func (t *tx) endCommand(creditor string, id uuid.UUID, st *placementState, rec j
 	}
 	for _, it := range items {
 		it.SortNumber += st.NextSort
-		b, err := json.Marshal(it)
-		if err != nil {
-			return err
-		}
-		if err := t.set(key(t.gen, tFeed).id(id).u64(it.SortNumber), b); err != nil {
+		if err := t.set(key(t.gen, tFeed).id(id).u64(it.SortNumber), encodeFeedItem(nil, &it)); err != nil {
 			return err
 		}
 		// The creditor's feed points at the claim's item rather than

@@ -22,7 +22,7 @@ import (
 //	'c' creditor, claim number                       → placement id
 //	'l' creditor, opened position                    → placement id            (a creditor's placements, in the order placed)
 //	's' creditor, status, opened position            → placement id            (… with one status)
-//	'f' placement id, sortNumber                     → feed item (JSON)        (a claim's feed)
+//	'f' placement id, sortNumber                     → feed item (binary, encodeFeedItem) (a claim's feed)
 //	'g' creditor, command position, sortNumber       → occurredAt, type, placement id (a creditor's feed; the item is in 'f')
 //	'e' creditor, latest time so far, command pos.   → (empty)                 (where a time window starts in 'g')
 //	'm' creditor                                     → creditor figures (JSON)

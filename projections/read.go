@@ -249,12 +249,13 @@ func (v *Views) ClaimFeed(creditor, claim string, from uint64, limit int) (items
 func (v *Views) PlacementFeed(id uuid.UUID, from uint64, limit int) ([]json.RawMessage, error) {
 	prefix := key(v.generation(), tFeed).id(id)
 	items := []json.RawMessage{}
-	err := v.scan(prefix.u64(from), prefix.upper(), func(_, val []byte) (bool, error) {
+	err := v.scan(prefix.u64(from), prefix.upper(), func(k, val []byte) (bool, error) {
 		if len(items) == limit && limit > 0 {
 			return false, nil
 		}
-		items = append(items, append(json.RawMessage(nil), val...))
-		return true, nil
+		item, err := feedItemJSON(val, binary.BigEndian.Uint64(k[len(k)-8:]))
+		items = append(items, item)
+		return err == nil, err
 	})
 	return items, err
 }
@@ -362,6 +363,9 @@ func (v *Views) CreditorFeed(creditor string, from, to time.Time, typ string, af
 		item, err := v.get(key(gen, tFeed).id(uuid.UUID(val[9:])).u64(last.Sort))
 		if err == nil && item == nil {
 			err = fmt.Errorf("projections: creditor feed entry %x names no claim feed item", k)
+		}
+		if err == nil {
+			item, err = feedItemJSON(item, last.Sort)
 		}
 		items = append(items, item)
 		return err == nil, err
