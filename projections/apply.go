@@ -657,7 +657,7 @@ func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Place
 	if !counted {
 		return nil
 	}
-	if err := t.setJSON(key(t.gen, tReconcile).str(creditor).time(rec.Meta.OccurredAt).pos(rec.Position), e); err != nil {
+	if err := t.set(key(t.gen, tReconcile).str(creditor).time(rec.Meta.OccurredAt).pos(rec.Position), encodeEntry(nil, &e)); err != nil {
 		return err
 	}
 	// By value date, an index: where the entry is in 'x' (its booking

@@ -39,7 +39,8 @@ func (s *codecStream) do(c domain.Command, schema int) {
 	for i, e := range dec.Events {
 		n := len(s.records)
 		s.records = append(s.records, journal.Record{ID: s.w.id(), Revision: uint64(n), Position: eventstore.Position(1000 + n), Type: e.EventType(),
-			Event: e, Meta: journal.Metadata{RequestID: requestID, SchemaVersion: schema, OccurredAt: s.w.at, Index: i, Count: len(dec.Events)}})
+			Event: e, Meta: journal.Metadata{RequestID: requestID, SchemaVersion: schema, OccurredAt: s.w.at, Index: i, Count: len(dec.Events),
+				Hash: fmt.Sprintf("%016x%016x%016x%016x", s.w.rng.Uint64(), s.w.rng.Uint64(), s.w.rng.Uint64(), s.w.rng.Uint64())}})
 	}
 }
 

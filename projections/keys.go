@@ -26,7 +26,7 @@ import (
 //	'g' creditor, command position, sortNumber       → occurredAt, type, placement id (a creditor's feed; the item is in 'f')
 //	'e' creditor, latest time so far, command pos.   → (empty)                 (where a time window starts in 'g')
 //	'm' creditor                                     → creditor figures (JSON)
-//	'x' creditor, occurredAt, position               → reconciliation entry (JSON)
+//	'x' creditor, occurredAt, position               → reconciliation entry (binary, encodeEntry)
 //	'y' creditor, value date (midnight UTC), position → occurredAt            (the same, by value date: where the entry is in 'x')
 //	'i' actor, idempotency key                       → idempotency record (JSON)
 //	'h' resumeAt, placement id                       → (empty)                 (holds the ledger resumes by itself)

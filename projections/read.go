@@ -383,15 +383,14 @@ func (v *Views) Reconciliation(creditor, basis string, from, to time.Time) (reco
 	gen := v.generation()
 	booking := key(gen, tReconcile).str(creditor)
 	var entries []reconcile.Entry
-	add := func(val []byte) error {
-		var e reconcile.Entry
-		err := json.Unmarshal(val, &e)
+	add := func(k, val []byte) error {
+		e, err := decodeEntry(k, val)
 		entries = append(entries, e)
 		return err
 	}
 	var err error
 	if basis == reconcile.BasisBooking {
-		err = v.scan(booking.time(from), booking.time(to), func(_, val []byte) (bool, error) { return true, add(val) })
+		err = v.scan(booking.time(from), booking.time(to), func(k, val []byte) (bool, error) { return true, add(k, val) })
 	} else {
 		byValue := key(gen, tReconcileVal).str(creditor)
 		err = v.scan(byValue.time(from), byValue.time(to), func(k, val []byte) (bool, error) {
@@ -399,14 +398,15 @@ func (v *Views) Reconciliation(creditor, basis string, from, to time.Time) (reco
 				return false, fmt.Errorf("projections: reconciliation index entry %x is malformed", k)
 			}
 			// The entry, written in the same batch as this index entry.
-			e, err := v.get(booking.u64(binary.BigEndian.Uint64(val)).u64(binary.BigEndian.Uint64(k[len(k)-8:])))
+			at := booking.u64(binary.BigEndian.Uint64(val)).u64(binary.BigEndian.Uint64(k[len(k)-8:]))
+			e, err := v.get(at)
 			if err == nil && e == nil {
 				err = fmt.Errorf("projections: reconciliation index entry %x names no entry", k)
 			}
 			if err != nil {
 				return false, err
 			}
-			return true, add(e)
+			return true, add(at, e)
 		})
 	}
 	return reconcile.FromEntries(creditor, basis, from, to, entries), err

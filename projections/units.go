@@ -41,7 +41,9 @@ var units = []Unit{
 	// still read, so the feed serves while it rebuilds.
 	{Name: "feed", Version: 2, Tables: []byte{tFeed, tCreditorFeed, tEnvelope, tCreditor}},
 	// 2: an entry once, in 'x'; 'y' says where it is (was a second copy).
-	{Name: "reconciliation", Version: 2, Readable: 2, Tables: []byte{tReconcile, tReconcileVal}},
+	// 3: entries in binary (reconcilecodec.go); those of 2 (JSON) are still
+	// read.
+	{Name: "reconciliation", Version: 3, Readable: 2, Tables: []byte{tReconcile, tReconcileVal}},
 	// 2: an event's postings once, in binary ('j'); the trial balance from
 	// per-account, per-day aggregates ('t').
 	{Name: "books", Version: 2, Readable: 2, Tables: []byte{tPosting, tTrial, tUnsettled, tRemittance, tRemittanceRev}},
