@@ -559,7 +559,7 @@ func (t *tx) processed(id uuid.UUID, p domain.Placement, e domain.Event) error {
 	if number == "" {
 		return nil
 	}
-	return t.setJSON(key(t.gen, tNumber).id(id).b(kind).str(number), done)
+	return t.set(key(t.gen, tNumber).id(id).b(kind).str(number), encodeProcessed(nil, &done, p.Currency))
 }
 
 // index files a new placement under its customer number and each of its

@@ -32,7 +32,7 @@ import (
 //	'h' resumeAt, placement id                       → (empty)                 (holds the ledger resumes by itself)
 //	'w' creditor                                     → webhook configuration (JSON)
 //	'o' creditor, position                           → webhook notification (JSON)
-//	'n' placement id, 'p' or 'w', number             → what a payment ('p') or credit waiver ('w') number was processed as (JSON)
+//	'n' placement id, 'p' or 'w', number             → what a payment ('p') or credit waiver ('w') number was processed as (binary, encodeProcessed)
 //	'q' creditor, kind, value, opened position      → placement id            (claims by customer 'u', contract 'k' or invoice 'v' number)
 //	'd' resolvedAt, creditor, customer, placement id → (empty)                 (closed placements by when they closed, for retention)
 //	'k' position, creditor, customer, placement id   → (empty)                 (contact changes of closed placements, for retention)

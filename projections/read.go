@@ -211,7 +211,8 @@ func (v *Views) Payments(id uuid.UUID) ([]Payment, error) {
 			return false, fmt.Errorf("projections: a payment number key of placement %s is malformed", id)
 		}
 		p := Payment{Number: string(k[len(prefix)+w:])}
-		if err := json.Unmarshal(val, &p.Processed); err != nil {
+		var err error
+		if p.Processed, err = decodeProcessed(val); err != nil {
 			return false, fmt.Errorf("projections: payment %q of placement %s: %w", p.Number, id, err)
 		}
 		if p.Payment != nil {

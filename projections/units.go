@@ -52,7 +52,8 @@ var units = []Unit{
 	{Name: "changes", Version: 1, Tables: []byte{tChange}},
 	{Name: "retention", Version: 1, Tables: []byte{tClosed, tClosedChange}},
 	{Name: "idempotency", Version: 1, Tables: []byte{tIdempotency}},
-	{Name: "numbers", Version: 1, Tables: []byte{tNumber}},
+	// 2: in binary (numbercodec.go); those of 1 (JSON) are still read.
+	{Name: "numbers", Version: 2, Tables: []byte{tNumber}},
 	{Name: "webhooks", Version: 1, Tables: []byte{tWebhook, tOutbox}},
 }
 
