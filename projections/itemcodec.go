@@ -166,8 +166,8 @@ func (d *itemDecoder) date() string {
 	return time.Unix((int64(v)-1-daysBefore1970)*86400, 0).UTC().Format(time.DateOnly)
 }
 
-// end fails unless every byte was read; its error names what was read
-// (the state decoder's name theirs as a placement state's).
+// end fails unless every byte was read; its error names what was read (the
+// state decoder's errors say "a placement state", which end replaces).
 func (d *itemDecoder) end(what string) error {
 	if d.err == nil && d.i != len(d.b) {
 		d.fail("%d bytes after its end", len(d.b)-d.i)
