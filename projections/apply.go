@@ -559,7 +559,7 @@ func (t *tx) processed(id uuid.UUID, p domain.Placement, e domain.Event) error {
 	if number == "" {
 		return nil
 	}
-	return t.setJSON(key(t.gen, tNumber).id(id).b(kind).str(number), done)
+	return t.set(key(t.gen, tNumber).id(id).b(kind).str(number), encodeProcessed(nil, &done, p.Currency))
 }
 
 // index files a new placement under its customer number and each of its
@@ -630,11 +630,7 @@ func (t *tx) endCommand(creditor string, id uuid.UUID, st *placementState, rec j
 	}
 	for _, it := range items {
 		it.SortNumber += st.NextSort
-		b, err := json.Marshal(it)
-		if err != nil {
-			return err
-		}
-		if err := t.set(key(t.gen, tFeed).id(id).u64(it.SortNumber), b); err != nil {
+		if err := t.set(key(t.gen, tFeed).id(id).u64(it.SortNumber), encodeFeedItem(nil, &it)); err != nil {
 			return err
 		}
 		// The creditor's feed points at the claim's item rather than
@@ -661,7 +657,7 @@ func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Place
 	if !counted {
 		return nil
 	}
-	if err := t.setJSON(key(t.gen, tReconcile).str(creditor).time(rec.Meta.OccurredAt).pos(rec.Position), e); err != nil {
+	if err := t.set(key(t.gen, tReconcile).str(creditor).time(rec.Meta.OccurredAt).pos(rec.Position), encodeEntry(nil, &e)); err != nil {
 		return err
 	}
 	// By value date, an index: where the entry is in 'x' (its booking

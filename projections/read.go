@@ -211,7 +211,8 @@ func (v *Views) Payments(id uuid.UUID) ([]Payment, error) {
 			return false, fmt.Errorf("projections: a payment number key of placement %s is malformed", id)
 		}
 		p := Payment{Number: string(k[len(prefix)+w:])}
-		if err := json.Unmarshal(val, &p.Processed); err != nil {
+		var err error
+		if p.Processed, err = decodeProcessed(val); err != nil {
 			return false, fmt.Errorf("projections: payment %q of placement %s: %w", p.Number, id, err)
 		}
 		if p.Payment != nil {
@@ -249,12 +250,13 @@ func (v *Views) ClaimFeed(creditor, claim string, from uint64, limit int) (items
 func (v *Views) PlacementFeed(id uuid.UUID, from uint64, limit int) ([]json.RawMessage, error) {
 	prefix := key(v.generation(), tFeed).id(id)
 	items := []json.RawMessage{}
-	err := v.scan(prefix.u64(from), prefix.upper(), func(_, val []byte) (bool, error) {
+	err := v.scan(prefix.u64(from), prefix.upper(), func(k, val []byte) (bool, error) {
 		if len(items) == limit && limit > 0 {
 			return false, nil
 		}
-		items = append(items, append(json.RawMessage(nil), val...))
-		return true, nil
+		item, err := feedItemJSON(val, binary.BigEndian.Uint64(k[len(k)-8:]))
+		items = append(items, item)
+		return err == nil, err
 	})
 	return items, err
 }
@@ -363,6 +365,9 @@ func (v *Views) CreditorFeed(creditor string, from, to time.Time, typ string, af
 		if err == nil && item == nil {
 			err = fmt.Errorf("projections: creditor feed entry %x names no claim feed item", k)
 		}
+		if err == nil {
+			item, err = feedItemJSON(item, last.Sort)
+		}
 		items = append(items, item)
 		return err == nil, err
 	})
@@ -379,15 +384,14 @@ func (v *Views) Reconciliation(creditor, basis string, from, to time.Time) (reco
 	gen := v.generation()
 	booking := key(gen, tReconcile).str(creditor)
 	var entries []reconcile.Entry
-	add := func(val []byte) error {
-		var e reconcile.Entry
-		err := json.Unmarshal(val, &e)
+	add := func(k, val []byte) error {
+		e, err := decodeEntry(k, val)
 		entries = append(entries, e)
 		return err
 	}
 	var err error
 	if basis == reconcile.BasisBooking {
-		err = v.scan(booking.time(from), booking.time(to), func(_, val []byte) (bool, error) { return true, add(val) })
+		err = v.scan(booking.time(from), booking.time(to), func(k, val []byte) (bool, error) { return true, add(k, val) })
 	} else {
 		byValue := key(gen, tReconcileVal).str(creditor)
 		err = v.scan(byValue.time(from), byValue.time(to), func(k, val []byte) (bool, error) {
@@ -395,14 +399,15 @@ func (v *Views) Reconciliation(creditor, basis string, from, to time.Time) (reco
 				return false, fmt.Errorf("projections: reconciliation index entry %x is malformed", k)
 			}
 			// The entry, written in the same batch as this index entry.
-			e, err := v.get(booking.u64(binary.BigEndian.Uint64(val)).u64(binary.BigEndian.Uint64(k[len(k)-8:])))
+			at := booking.u64(binary.BigEndian.Uint64(val)).u64(binary.BigEndian.Uint64(k[len(k)-8:]))
+			e, err := v.get(at)
 			if err == nil && e == nil {
 				err = fmt.Errorf("projections: reconciliation index entry %x names no entry", k)
 			}
 			if err != nil {
 				return false, err
 			}
-			return true, add(e)
+			return true, add(at, e)
 		})
 	}
 	return reconcile.FromEntries(creditor, basis, from, to, entries), err

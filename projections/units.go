@@ -37,9 +37,13 @@ var units = []Unit{
 	// stored; 'r' stays listed so that version 1's is deleted with the rest.
 	{Name: "placements", Version: 2, Tables: []byte{tPlacement, tResource, tClaim, tList, tListStatus}},
 	{Name: "search", Version: 1, Tables: []byte{tSearch}},
-	{Name: "feed", Version: 1, Tables: []byte{tFeed, tCreditorFeed, tEnvelope, tCreditor}},
+	// 2: feed items ('f') in binary (feedcodec.go); those of 1 (JSON) are
+	// still read, so the feed serves while it rebuilds.
+	{Name: "feed", Version: 2, Tables: []byte{tFeed, tCreditorFeed, tEnvelope, tCreditor}},
 	// 2: an entry once, in 'x'; 'y' says where it is (was a second copy).
-	{Name: "reconciliation", Version: 2, Readable: 2, Tables: []byte{tReconcile, tReconcileVal}},
+	// 3: entries in binary (reconcilecodec.go); those of 2 (JSON) are still
+	// read.
+	{Name: "reconciliation", Version: 3, Readable: 2, Tables: []byte{tReconcile, tReconcileVal}},
 	// 2: an event's postings once, in binary ('j'); the trial balance from
 	// per-account, per-day aggregates ('t').
 	{Name: "books", Version: 2, Readable: 2, Tables: []byte{tPosting, tTrial, tUnsettled, tRemittance, tRemittanceRev}},
@@ -48,7 +52,8 @@ var units = []Unit{
 	{Name: "changes", Version: 1, Tables: []byte{tChange}},
 	{Name: "retention", Version: 1, Tables: []byte{tClosed, tClosedChange}},
 	{Name: "idempotency", Version: 1, Tables: []byte{tIdempotency}},
-	{Name: "numbers", Version: 1, Tables: []byte{tNumber}},
+	// 2: in binary (numbercodec.go); those of 1 (JSON) are still read.
+	{Name: "numbers", Version: 2, Tables: []byte{tNumber}},
 	{Name: "webhooks", Version: 1, Tables: []byte{tWebhook, tOutbox}},
 }
 

@@ -92,7 +92,7 @@ func TestUnitRebuildsInTheBackgroundUnderLoad(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "views")
 	ids := viewsWithData(t, s, dir, 5)
 
-	t.Cleanup(projections.SetUnitVersionForTest("feed", 2)) // after the runner stops
+	t.Cleanup(projections.SetUnitVersionForTest("feed", unitVersion(t, "feed")+1)) // after the runner stops
 	v := MustViews(t, dir)
 	before := v.UnitGenerations()
 	current, err := v.Current()
@@ -283,4 +283,15 @@ func TestUnreadableUnitRebuildsBeforeServing(t *testing.T) {
 	}
 	requireOnlyUnitGenerations(t, v)
 	requireSameAsRebuild(t, s, v)
+}
+
+// unitVersion is this code's version of the unit name.
+func unitVersion(t *testing.T, name string) uint64 {
+	for _, u := range projections.Units() {
+		if u.Name == name {
+			return u.Version
+		}
+	}
+	t.Fatalf("no unit %q", name)
+	return 0
 }

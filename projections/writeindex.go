@@ -66,8 +66,8 @@ func (w *WriteIndex) Processed(id uuid.UUID, through eventstore.Position, paymen
 				}
 				continue
 			}
-			var p domain.Processed
-			if err := json.Unmarshal(b, &p); err != nil {
+			p, err := decodeProcessed(b)
+			if err != nil {
 				return nil, fmt.Errorf("projections: placement %s's number %q in the views: %w", id, n, err)
 			}
 			out[n] = p
