@@ -12,21 +12,30 @@ import (
 )
 
 // appendFunction is the SQL function that writes one group in one statement
-// (%[1]s the function, %[2]s the events table, %[3]s the streams table). It
-// takes the position lock, decides each append in order against its stream's
-// revision as the earlier appends of the group leave it, numbers the accepted
-// events after the head, inserts them and their streams' revisions, and sends
-// the NOTIFY. Called outside any transaction, the statement is its own
-// transaction: the lock is held until it commits.
+// (%[1]s the function, %[2]s the events table, %[3]s the streams table, %[4]s
+// the positions sequence). It takes the position lock (a session-level
+// advisory lock), has the transaction's ID assigned, reads the last position
+// handed out, decides each append in order against its stream's revision as
+// the earlier appends of the group leave it, numbers the accepted events
+// after that position, inserts them (with the transaction's ID) and their
+// streams' revisions, moves the sequence past them, sends the NOTIFY and
+// releases the lock, all before the statement's implicit commit: the next
+// group's function runs while this one's commit is being flushed. Positions
+// and transaction IDs are thus handed out in the same order (see the package
+// documentation, No gaps visible to readers). On any error the lock is
+// released before the error is raised again (a session lock outlives the
+// transaction); the caller closes the connection as well.
 //
 // Per append it returns a status (0 written: revision and position are its
 // last event's; 1 refused, the stream's revision is the one returned; 2
-// refused, the stream has no events). When one of the group's event IDs is
-// stored already (a retry) it writes nothing and returns NULLs: the caller
-// decides that group with the stored events at hand (writeGroupTx). It finds
-// those IDs without looking every one up first: the insert's unique index
-// meets those of accepted appends, and only refused appends' IDs are looked
-// up.
+// refused, the stream has no events); and the transaction's ID and the
+// visibility horizon while it held the lock (not below the ID when no older
+// transaction was in flight). When one of
+// the group's event IDs is stored already (a retry) it writes nothing and
+// returns NULL statuses: the caller decides that group with the stored
+// events at hand (writeGroupTx). It finds those IDs without looking every one
+// up first: the insert's unique index meets those of accepted appends, and
+// only refused appends' IDs are looked up.
 //
 // Expected revisions: -1 any, -2 no stream, -3 one that cannot match, n ≥ 0
 // exactly n.
@@ -34,14 +43,15 @@ const appendFunction = `CREATE OR REPLACE FUNCTION %[1]s(
 	lock_key bigint, channel text,
 	a_stream text[], a_expected bigint[], a_count integer[],
 	e_stream text[], e_id uuid[], e_type text[], e_data bytea[], e_meta bytea[],
-	OUT out_status smallint[], OUT out_revision bigint[], OUT out_position bigint[])
+	OUT out_status smallint[], OUT out_revision bigint[], OUT out_position bigint[], OUT out_xid bigint, OUT out_horizon bigint)
 LANGUAGE plpgsql AS $fn$
 DECLARE
+	v_xid xid8;
 	v_head bigint;
 	v_recorded timestamptz;
 	v_revs jsonb;
 	v_constraint text;
-	v_found boolean;
+	v_found boolean := false;
 	v_k integer := 0;
 	v_refused uuid[] := '{}';
 	v_cur bigint;
@@ -52,77 +62,98 @@ DECLARE
 	v_pos bigint[] := '{}';
 	v_erev bigint[] := '{}';
 BEGIN
-	PERFORM pg_advisory_xact_lock(lock_key);
-	SELECT coalesce(max(e.position), 0) INTO v_head FROM %[2]s e;
-	-- Planned at each call (EXECUTE): a plan kept from when the table was
-	-- small would scan it whole.
-	EXECUTE 'SELECT coalesce(jsonb_object_agg(s.stream, s.revision), ''{}'') FROM %[3]s s WHERE s.stream = ANY ($1)'
-		INTO v_revs USING a_stream;
-	-- Taken under the lock, so that the time never goes back along $all.
-	v_recorded := clock_timestamp();
-	out_status := '{}'; out_revision := '{}'; out_position := '{}';
-	FOR i IN 1 .. cardinality(a_stream) LOOP
-		v_n := a_count[i];
-		v_cur := (v_revs ->> a_stream[i])::bigint;
-		v_want := a_expected[i];
-		IF v_want = -1 OR (v_want = -2 AND v_cur IS NULL) OR (v_want >= 0 AND v_cur = v_want) THEN
-			v_rev := coalesce(v_cur + 1, 0);
-			FOR j IN 0 .. v_n - 1 LOOP
-				v_pos := v_pos || (v_head + 1 + j);
-				v_erev := v_erev || (v_rev + j);
-			END LOOP;
-			v_head := v_head + v_n;
-			v_rev := v_rev + v_n - 1;
-			v_written := v_written + v_n;
-			v_revs := v_revs || jsonb_build_object(a_stream[i], v_rev);
-			out_status := out_status || 0::smallint;
-			out_revision := out_revision || v_rev;
-			out_position := out_position || v_head;
-		ELSE
-			v_refused := v_refused || e_id[v_k + 1 : v_k + v_n];
-			FOR j IN 1 .. v_n LOOP
-				v_pos := v_pos || NULL::bigint;
-				v_erev := v_erev || NULL::bigint;
-			END LOOP;
-			out_status := out_status || (CASE WHEN v_cur IS NULL THEN 2 ELSE 1 END)::smallint;
-			out_revision := out_revision || coalesce(v_cur, 0);
-			out_position := out_position || 0::bigint;
+	-- Outside the block: when waiting for the lock fails, it is not held.
+	PERFORM pg_advisory_lock(lock_key);
+	BEGIN
+		-- The transaction's ID is assigned here, under the lock.
+		v_xid := pg_current_xact_id();
+		out_xid := v_xid::text::bigint;
+		-- The horizon now, with the lock held: if no older transaction is
+		-- in flight, this one's events are readable once it commits.
+		SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint INTO out_horizon;
+		SELECT q.last_value INTO v_head FROM %[4]s q;
+		-- Planned at each call (EXECUTE): a plan kept from when the table
+		-- was small would scan it whole.
+		EXECUTE 'SELECT coalesce(jsonb_object_agg(s.stream, s.revision), ''{}'') FROM %[3]s s WHERE s.stream = ANY ($1)'
+			INTO v_revs USING a_stream;
+		-- Taken under the lock, so that the time never goes back along $all.
+		v_recorded := clock_timestamp();
+		out_status := '{}'; out_revision := '{}'; out_position := '{}';
+		FOR i IN 1 .. cardinality(a_stream) LOOP
+			v_n := a_count[i];
+			v_cur := (v_revs ->> a_stream[i])::bigint;
+			v_want := a_expected[i];
+			IF v_want = -1 OR (v_want = -2 AND v_cur IS NULL) OR (v_want >= 0 AND v_cur = v_want) THEN
+				v_rev := coalesce(v_cur + 1, 0);
+				FOR j IN 0 .. v_n - 1 LOOP
+					v_pos := v_pos || (v_head + 1 + j);
+					v_erev := v_erev || (v_rev + j);
+				END LOOP;
+				v_head := v_head + v_n;
+				v_rev := v_rev + v_n - 1;
+				v_written := v_written + v_n;
+				v_revs := v_revs || jsonb_build_object(a_stream[i], v_rev);
+				out_status := out_status || 0::smallint;
+				out_revision := out_revision || v_rev;
+				out_position := out_position || v_head;
+			ELSE
+				v_refused := v_refused || e_id[v_k + 1 : v_k + v_n];
+				FOR j IN 1 .. v_n LOOP
+					v_pos := v_pos || NULL::bigint;
+					v_erev := v_erev || NULL::bigint;
+				END LOOP;
+				out_status := out_status || (CASE WHEN v_cur IS NULL THEN 2 ELSE 1 END)::smallint;
+				out_revision := out_revision || coalesce(v_cur, 0);
+				out_position := out_position || 0::bigint;
+			END IF;
+			v_k := v_k + v_n;
+		END LOOP;
+		IF cardinality(v_refused) > 0 THEN
+			-- A refused append may be a retry of one written already.
+			EXECUTE 'SELECT EXISTS (SELECT 1 FROM %[2]s e WHERE e.id = ANY ($1))' INTO v_found USING v_refused;
 		END IF;
-		v_k := v_k + v_n;
-	END LOOP;
-	IF cardinality(v_refused) > 0 THEN
-		-- A refused append may be a retry of one written already.
-		EXECUTE 'SELECT EXISTS (SELECT 1 FROM %[2]s e WHERE e.id = ANY ($1))' INTO v_found USING v_refused;
 		IF v_found THEN
 			out_status := NULL; out_revision := NULL; out_position := NULL;
+		ELSIF v_written > 0 THEN
+			-- A stored event ID (a retry) is found by the unique index the
+			-- insert checks anyway (see the handler below), rather than by
+			-- looking every ID up first.
+			INSERT INTO %[2]s (position, stream, revision, id, type, data, metadata, recorded_at, xid)
+				SELECT u.p, u.s, u.r, u.i, u.t, u.d, u.m, v_recorded, v_xid
+				FROM unnest(v_pos, e_stream, v_erev, e_id, e_type, e_data, e_meta) AS u(p, s, r, i, t, d, m)
+				WHERE u.p IS NOT NULL;
+			INSERT INTO %[3]s (stream, revision)
+				SELECT DISTINCT ON (u.s) u.s, u.r FROM unnest(e_stream, v_erev) AS u(s, r)
+				WHERE u.r IS NOT NULL ORDER BY u.s, u.r DESC
+				ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision;
+			PERFORM pg_notify(channel, v_head::text);
+			-- Last, as nothing after it can fail: a sequence does not roll
+			-- back, and a group that failed leaves no gap.
+			PERFORM setval('%[4]s', v_head, true);
+		END IF;
+	EXCEPTION
+		WHEN unique_violation THEN
+			PERFORM pg_advisory_unlock(lock_key);
+			GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
+			IF v_constraint <> 'events_id_key' THEN
+				RAISE;
+			END IF;
+			out_status := NULL; out_revision := NULL; out_position := NULL;
 			RETURN;
-		END IF;
-	END IF;
-	IF v_written = 0 THEN
-		RETURN;
-	END IF;
-	-- A stored event ID (a retry) is found by the unique index the insert
-	-- checks anyway, rather than by looking every ID up first.
-	BEGIN
-		INSERT INTO %[2]s (position, stream, revision, id, type, data, metadata, recorded_at)
-			SELECT u.p, u.s, u.r, u.i, u.t, u.d, u.m, v_recorded
-			FROM unnest(v_pos, e_stream, v_erev, e_id, e_type, e_data, e_meta) AS u(p, s, r, i, t, d, m)
-			WHERE u.p IS NOT NULL;
-	EXCEPTION WHEN unique_violation THEN
-		GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
-		IF v_constraint <> 'events_id_key' THEN
+		WHEN query_canceled THEN
+			PERFORM pg_advisory_unlock(lock_key);
 			RAISE;
-		END IF;
-		out_status := NULL; out_revision := NULL; out_position := NULL;
-		RETURN;
+		WHEN OTHERS THEN
+			PERFORM pg_advisory_unlock(lock_key);
+			RAISE;
 	END;
-	INSERT INTO %[3]s (stream, revision)
-		SELECT DISTINCT ON (u.s) u.s, u.r FROM unnest(e_stream, v_erev) AS u(s, r)
-		WHERE u.r IS NOT NULL ORDER BY u.s, u.r DESC
-		ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision;
-	PERFORM pg_notify(channel, v_head::text);
+	PERFORM pg_advisory_unlock(lock_key);
 END
 $fn$`
+
+// appendFunctionArgs is appendFunction's argument list, by which an older
+// version of it (without out_horizon) is found and dropped.
+const appendFunctionArgs = "bigint, text, text[], bigint[], integer[], text[], uuid[], text[], bytea[], bytea[]"
 
 // Expected revisions as appendFunction takes them.
 const (
@@ -178,26 +209,27 @@ func argsOf(group []*appendRequest) (a groupArgs, ok bool) {
 
 // appendGroup writes group with one call of appendFunction: one round trip,
 // its own transaction. done is false when the function left the group to
-// writeGroupTx (one of its event IDs is stored already, or occurs twice).
-func (s *Store) appendGroup(ctx context.Context, conn *pgxpool.Conn, group []*appendRequest) (done bool, err error) {
+// writeGroupTx (one of its event IDs is stored already, or occurs twice);
+// txn is its transaction.
+func (s *Store) appendGroup(ctx context.Context, conn *pgxpool.Conn, group []*appendRequest) (done bool, txn txnInfo, err error) {
 	a, ok := argsOf(group)
 	if !ok {
-		return false, nil
+		return false, txn, nil
 	}
 	var (
 		status         []int16
 		revs, position []int64
 	)
 	err = conn.QueryRow(ctx, s.sqlAppend, s.lockKey, s.channel, a.stream, a.expected, a.count,
-		a.eStream, a.id, a.typ, a.data, a.metadata).Scan(&status, &revs, &position)
+		a.eStream, a.id, a.typ, a.data, a.metadata).Scan(&status, &revs, &position, &txn.xid, &txn.horizon)
 	if err != nil {
-		return true, fmt.Errorf("%w (if the connection dropped, the outcome is unknown: retrying with the same event IDs is safe)", translate(ctx, err))
+		return true, txn, fmt.Errorf("%w (if the connection dropped, the outcome is unknown: retrying with the same event IDs is safe)", translate(ctx, err))
 	}
 	if status == nil {
-		return false, nil
+		return false, txn, nil
 	}
 	if len(status) != len(group) || len(revs) != len(group) || len(position) != len(group) {
-		return true, fmt.Errorf("%w: postgres: the append function answered %d appends of %d", eventstore.ErrCorrupt, len(status), len(group))
+		return true, txn, fmt.Errorf("%w: postgres: the append function answered %d appends of %d", eventstore.ErrCorrupt, len(status), len(group))
 	}
 	for i, req := range group {
 		switch status[i] {
@@ -208,14 +240,14 @@ func (s *Store) appendGroup(ctx context.Context, conn *pgxpool.Conn, group []*ap
 			req.err = &eventstore.ConcurrencyError{Stream: req.stream, Expected: req.expected, Actual: uint64(revs[i]), Exists: status[i] == 1}
 		}
 	}
-	return true, nil
+	return true, txn, nil
 }
 
 // appendFunctionSQL returns the statement that creates appendFunction in the
 // schema and the one that calls it.
 func (s *Store) appendFunctionSQL() (create, call string) {
 	fn := pgx.Identifier{s.schema, "append_group"}.Sanitize()
-	create = fmt.Sprintf(appendFunction, fn, s.events, s.streams)
-	call = "SELECT out_status, out_revision, out_position FROM " + fn + "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+	create = fmt.Sprintf(appendFunction, fn, s.events, s.streams, s.positions)
+	call = "SELECT out_status, out_revision, out_position, out_xid, out_horizon FROM " + fn + "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
 	return create, call
 }
