@@ -18,9 +18,11 @@ import (
 // handed out, decides each append in order against its stream's revision as
 // the earlier appends of the group leave it, numbers the accepted events
 // after that position, inserts them (with the transaction's ID) and their
-// streams' revisions, moves the sequence past them, sends the NOTIFY and
-// releases the lock, all before the statement's implicit commit: the next
-// group's function runs while this one's commit is being flushed. Positions
+// streams' revisions, moves the sequence past them and releases the lock, all
+// before the statement's implicit commit: the next group's function runs
+// while this one's commit is being flushed. It sends no NOTIFY: PostgreSQL
+// serializes notifying transactions until their commits are flushed (see
+// notifier). Positions
 // and transaction IDs are thus handed out in the same order (see the package
 // documentation, No gaps visible to readers). On any error the lock is
 // released before the error is raised again (a session lock outlives the
@@ -40,7 +42,7 @@ import (
 // Expected revisions: -1 any, -2 no stream, -3 one that cannot match, n ≥ 0
 // exactly n.
 const appendFunction = `CREATE OR REPLACE FUNCTION %[1]s(
-	lock_key bigint, channel text,
+	lock_key bigint,
 	a_stream text[], a_expected bigint[], a_count integer[],
 	e_stream text[], e_id uuid[], e_type text[], e_data bytea[], e_meta bytea[],
 	OUT out_status smallint[], OUT out_revision bigint[], OUT out_position bigint[], OUT out_xid bigint, OUT out_horizon bigint)
@@ -126,7 +128,6 @@ BEGIN
 				SELECT DISTINCT ON (u.s) u.s, u.r FROM unnest(e_stream, v_erev) AS u(s, r)
 				WHERE u.r IS NOT NULL ORDER BY u.s, u.r DESC
 				ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision;
-			PERFORM pg_notify(channel, v_head::text);
 			-- Last, as nothing after it can fail: a sequence does not roll
 			-- back, and a group that failed leaves no gap.
 			PERFORM setval('%[4]s', v_head, true);
@@ -151,9 +152,9 @@ BEGIN
 END
 $fn$`
 
-// appendFunctionArgs is appendFunction's argument list, by which an older
-// version of it (without out_horizon) is found and dropped.
-const appendFunctionArgs = "bigint, text, text[], bigint[], integer[], text[], uuid[], text[], bytea[], bytea[]"
+// oldAppendFunctionArgs is the argument list of the first version's append
+// function, which Open drops.
+const oldAppendFunctionArgs = "bigint, text, text[], bigint[], integer[], text[], uuid[], text[], bytea[], bytea[]"
 
 // Expected revisions as appendFunction takes them.
 const (
@@ -220,7 +221,7 @@ func (s *Store) appendGroup(ctx context.Context, conn *pgxpool.Conn, group []*ap
 		status         []int16
 		revs, position []int64
 	)
-	err = conn.QueryRow(ctx, s.sqlAppend, s.lockKey, s.channel, a.stream, a.expected, a.count,
+	err = conn.QueryRow(ctx, s.sqlAppend, s.lockKey, a.stream, a.expected, a.count,
 		a.eStream, a.id, a.typ, a.data, a.metadata).Scan(&status, &revs, &position, &txn.xid, &txn.horizon)
 	if err != nil {
 		return true, txn, fmt.Errorf("%w (if the connection dropped, the outcome is unknown: retrying with the same event IDs is safe)", translate(ctx, err))
@@ -248,6 +249,6 @@ func (s *Store) appendGroup(ctx context.Context, conn *pgxpool.Conn, group []*ap
 func (s *Store) appendFunctionSQL() (create, call string) {
 	fn := pgx.Identifier{s.schema, "append_group"}.Sanitize()
 	create = fmt.Sprintf(appendFunction, fn, s.events, s.streams, s.positions)
-	call = "SELECT out_status, out_revision, out_position, out_xid, out_horizon FROM " + fn + "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+	call = "SELECT out_status, out_revision, out_position, out_xid, out_horizon FROM " + fn + "($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 	return create, call
 }

@@ -94,8 +94,8 @@
 // revisions, decides each append in queue order against its stream's
 // revision as the earlier appends of the group leave it, inserts the
 // accepted events with one INSERT … SELECT FROM unnest(…), upserts their
-// streams' revisions, sends the NOTIFY, moves the sequence, releases the lock
-// and returns each append's result; a refused append (wrong revision) is
+// streams' revisions, moves the sequence, releases the lock and returns each
+// append's result; a refused append (wrong revision) is
 // answered with *eventstore.ConcurrencyError and left out, the others are
 // written. After a group is answered the next one waits a fraction of a
 // millisecond for the callers it answered to come back (see gatherWait), so
@@ -109,16 +109,24 @@
 // and a refused append's IDs are looked up; either way it writes nothing and
 // hands the group back, and the writer decides that group in Go
 // (writeGroupTx: BEGIN, the lock and reads of the stored events in one
-// pipeline; the inserts, the NOTIFY, the sequence, the release of the lock and
-// COMMIT in another), as it does a group in which an event ID occurs twice.
+// pipeline; the inserts, the sequence, the release of the lock and COMMIT in
+// another), as it does a group in which an event ID occurs twice.
+//
+// The groups send no NOTIFY: PostgreSQL serializes the commits of notifying
+// transactions (a lock taken before the commit and held until it is flushed),
+// which would make the groups' commits wait for one another again. After a
+// group that wrote is answered, the Store's notifier sends one NOTIFY in a
+// transaction of its own that does not wait for its flush (one at a time: the
+// groups that commit meanwhile are covered by the next).
 //
 // # Subscriptions
 //
 // A subscription reads $all in batches by position. When it reaches the head
 // it waits for a wake-up: the writer of this process wakes it after each
-// commit, a LISTEN connection wakes it on the NOTIFY that every writing
-// transaction (of any process) sends on commit, and it polls every
-// Options.PollInterval (200 ms by default) in case a notification was lost.
+// commit, a LISTEN connection wakes it on the NOTIFY that every Store (of any
+// process) sends after its groups commit, and it polls every
+// Options.PollInterval (200 ms by default) in case a notification was lost
+// (a process stopped between a commit and its NOTIFY).
 // A subscription reads below the visibility horizon (see No gaps visible to
 // readers): a notification of a group whose older neighbour is still
 // committing may find nothing new, and that neighbour's own notification

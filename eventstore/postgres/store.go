@@ -91,6 +91,9 @@ type Store struct {
 	notify   chan struct{} // closed and replaced whenever new events may exist
 
 	listening sync.WaitGroup
+
+	notifyOthers chan struct{} // a NOTIFY is due (see notifier)
+	notifying    sync.WaitGroup
 }
 
 // Open connects to the database connString names (a postgres:// or
@@ -142,6 +145,8 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 	go s.writer()
 	s.listening.Add(1)
 	go s.listen()
+	s.notifying.Add(1)
+	go s.notifier()
 	return s, nil
 }
 
@@ -180,6 +185,7 @@ func newStore(pool *pgxpool.Pool, connConfig *pgx.ConnConfig, opts Options) *Sto
 		stopped:      make(chan struct{}),
 		done:         make(chan struct{}),
 		notify:       make(chan struct{}),
+		notifyOthers: make(chan struct{}, 1),
 	}
 	s.sqlRead = "SELECT position, stream, revision, id, type, data, metadata, recorded_at FROM " + s.events
 	// The horizon is the statement's own snapshot's (pg_current_snapshot is
@@ -223,14 +229,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		"CREATE SEQUENCE IF NOT EXISTS " + s.positions + " MINVALUE 0 START 0",
 		"SELECT setval('" + s.positions + "', greatest((SELECT coalesce(max(position), 0) FROM " + s.events +
 			"), (SELECT last_value FROM " + s.positions + ")), true)",
-		// An earlier version's function returns no xid: CREATE OR REPLACE
-		// cannot change what a function returns.
-		`DO $$ BEGIN
-			IF EXISTS (SELECT 1 FROM pg_proc WHERE oid = to_regprocedure('` + fn + `(` + appendFunctionArgs + `)')
-				AND NOT 'out_horizon' = ANY (proargnames)) THEN
-				DROP FUNCTION ` + fn + `(` + appendFunctionArgs + `);
-			END IF;
-		END $$`,
+		// The first version's function (another signature, and it held
+		// the lock until commit).
+		"DROP FUNCTION IF EXISTS " + fn + "(" + oldAppendFunctionArgs + ")",
 		s.sqlFunc,
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -369,6 +370,7 @@ func (s *Store) Close() error {
 	<-s.stopped
 	s.bgCancel()
 	s.listening.Wait()
+	s.notifying.Wait()
 	s.pool.Close()
 	return nil
 }

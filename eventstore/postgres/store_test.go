@@ -309,3 +309,37 @@ func TestRetriesInBusyGroups(t *testing.T) {
 		assert.Len(t, got, 4, "stream %d: the first append and the next, once each", w)
 	}
 }
+
+// TestNotifyWakesOtherStores: a subscription of one store that does not poll
+// (an hour's poll interval) and waits at the head is woken by the NOTIFY of
+// another store's appends, as a ledger process is by another's.
+func TestNotifyWakesOtherStores(t *testing.T) {
+	schema := "es_" + pgtest.RandomName()
+	writer := MustOpen(t, postgres.Options{Schema: schema})
+	reader := MustOpen(t, postgres.Options{Schema: schema, PollInterval: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sub, err := reader.SubscribeAll(ctx, eventstore.Start)
+	require.NoError(t, err)
+	defer sub.Close()
+	got := make(chan eventstore.RecordedEvent)
+	go func() {
+		for {
+			e, err := sub.Recv()
+			if err != nil {
+				close(got)
+				return
+			}
+			got <- e
+		}
+	}()
+	for i := range 3 {
+		// Give the subscription a moment to reach the head and wait there
+		// (were it not waiting yet, it would read the event directly).
+		time.Sleep(100 * time.Millisecond)
+		res := storetest.MustAppend(t, writer, fmt.Sprintf("notified-%d", i), eventstore.NoStream(), storetest.Events(1))
+		e, ok := <-got
+		require.True(t, ok, "woken by the other store's NOTIFY")
+		assert.Equal(t, res.Position, e.Position)
+	}
+}

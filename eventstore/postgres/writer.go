@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -254,14 +253,19 @@ func (s *Store) commit(group []*appendRequest) []*appendRequest {
 	} else if err != nil {
 		s.logger.Warn("postgres event store: group commit failed", "appends", len(live), "after", time.Since(began), "err", err)
 	}
+	wrote := false
 	for _, req := range live {
 		if err != nil && (req.writes || req.err == nil) {
 			req.result, req.err = eventstore.AppendResult{}, err
 		}
+		wrote = wrote || req.writes && req.err == nil
 		req.answer()
 	}
 	if err == nil {
 		s.wake()
+	}
+	if wrote {
+		s.notifyOtherProcesses()
 	}
 	return nil
 }
@@ -447,7 +451,6 @@ func (s *Store) writeGroupTx(ctx context.Context, conn *pgxpool.Conn, group []*a
 	b.Queue(`INSERT INTO `+s.streams+` (stream, revision) SELECT * FROM unnest($1::text[], $2::bigint[])
 		ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision`, rows.headStreams, rows.headRevisions)
 	last := rows.position[len(rows.position)-1]
-	b.Queue("SELECT pg_notify($1, $2)", s.channel, strconv.FormatInt(last, 10))
 	b.Queue("SELECT setval($1::text::regclass, $2, true)", s.positions, last)
 	b.Queue("SELECT pg_advisory_unlock($1)", s.lockKey)
 	b.Queue("COMMIT")
