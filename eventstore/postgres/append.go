@@ -30,9 +30,9 @@ import (
 //
 // Per append it returns a status (0 written: revision and position are its
 // last event's; 1 refused, the stream's revision is the one returned; 2
-// refused, the stream has no events); and the transaction's ID and the
-// visibility horizon while it held the lock (not below the ID when no older
-// transaction was in flight). When one of
+// refused, the stream has no events); and the transaction's ID and the IDs
+// of the older transactions still in flight while it held the lock (see
+// sqlOlder). When one of
 // the group's event IDs is stored already (a retry) it writes nothing and
 // returns NULL statuses: the caller decides that group with the stored
 // events at hand (writeGroupTx). It finds those IDs without looking every one
@@ -45,7 +45,7 @@ const appendFunction = `CREATE OR REPLACE FUNCTION %[1]s(
 	lock_key bigint,
 	a_stream text[], a_expected bigint[], a_count integer[],
 	e_stream text[], e_id uuid[], e_type text[], e_data bytea[], e_meta bytea[],
-	OUT out_status smallint[], OUT out_revision bigint[], OUT out_position bigint[], OUT out_xid bigint, OUT out_horizon bigint)
+	OUT out_status smallint[], OUT out_revision bigint[], OUT out_position bigint[], OUT out_xid bigint, OUT out_older bigint[])
 LANGUAGE plpgsql AS $fn$
 DECLARE
 	v_xid xid8;
@@ -70,9 +70,9 @@ BEGIN
 		-- The transaction's ID is assigned here, under the lock.
 		v_xid := pg_current_xact_id();
 		out_xid := v_xid::text::bigint;
-		-- The horizon now, with the lock held: if no older transaction is
-		-- in flight, this one's events are readable once it commits.
-		SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint INTO out_horizon;
+		-- The older transactions in flight now, with the lock held: once
+		-- they and this one are done, its events are readable.
+		%[5]s INTO out_older;
 		SELECT q.last_value INTO v_head FROM %[4]s q;
 		-- Planned at each call (EXECUTE): a plan kept from when the table
 		-- was small would scan it whole.
@@ -156,6 +156,17 @@ $fn$`
 // function, which Open drops.
 const oldAppendFunctionArgs = "bigint, text, text[], bigint[], integer[], text[], uuid[], text[], bytea[], bytea[]"
 
+// sqlOlder lists the transactions older than the current one (which has its
+// ID) still in flight, as the statement's snapshot (taken after the ID was
+// assigned) sees them: those it lists below its xmax, and every one from its
+// xmax up (assigned before the current one, and not finished, since xmax is
+// one past the last finished).
+const sqlOlder = `SELECT coalesce(array_agg(o), '{}') FROM (
+	SELECT x::text::bigint AS o FROM pg_snapshot_xip(pg_current_snapshot()) x WHERE x < pg_current_xact_id()
+	UNION ALL
+	SELECT generate_series(pg_snapshot_xmax(pg_current_snapshot())::text::bigint, pg_current_xact_id()::text::bigint - 1)
+) q`
+
 // Expected revisions as appendFunction takes them.
 const (
 	wantAny      = -1
@@ -222,7 +233,7 @@ func (s *Store) appendGroup(ctx context.Context, conn *pgxpool.Conn, group []*ap
 		revs, position []int64
 	)
 	err = conn.QueryRow(ctx, s.sqlAppend, s.lockKey, a.stream, a.expected, a.count,
-		a.eStream, a.id, a.typ, a.data, a.metadata).Scan(&status, &revs, &position, &txn.xid, &txn.horizon)
+		a.eStream, a.id, a.typ, a.data, a.metadata).Scan(&status, &revs, &position, &txn.xid, &txn.older)
 	if err != nil {
 		return true, txn, fmt.Errorf("%w (if the connection dropped, the outcome is unknown: retrying with the same event IDs is safe)", translate(ctx, err))
 	}
@@ -248,7 +259,7 @@ func (s *Store) appendGroup(ctx context.Context, conn *pgxpool.Conn, group []*ap
 // schema and the one that calls it.
 func (s *Store) appendFunctionSQL() (create, call string) {
 	fn := pgx.Identifier{s.schema, "append_group"}.Sanitize()
-	create = fmt.Sprintf(appendFunction, fn, s.events, s.streams, s.positions)
-	call = "SELECT out_status, out_revision, out_position, out_xid, out_horizon FROM " + fn + "($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+	create = fmt.Sprintf(appendFunction, fn, s.events, s.streams, s.positions, sqlOlder)
+	call = "SELECT out_status, out_revision, out_position, out_xid, out_older FROM " + fn + "($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 	return create, call
 }

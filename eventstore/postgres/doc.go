@@ -57,17 +57,18 @@
 // has a gap, never a reordering. The sequence is moved as the function's last
 // step, so a group refused or failed before it leaves none.
 //
-// Read your writes: Append answers only once the horizon has passed its
-// group's transaction (the function reports the horizon while it held the
-// lock; when an older transaction was still in flight, often another group's
-// still committing, the writer asks again after the commit, once per commit
-// of this Store or after a short pause), so a position returned by Append is
-// at once readable through any Store on the database (Head reaches it, and
-// ?minPosition= waits only for the views). The horizon is the server's: a
-// long-running transaction that has written anything, anywhere on the server,
-// holds it back, and subscriptions wait until it ends. Append waits for it at
-// most a second (horizonWait), then answers and logs a warning that the
-// horizon lags.
+// Read your writes: Append answers only once every transaction older than its
+// group's is done, so a position returned by Append is at once readable
+// through any Store on the database (Head reaches it, and ?minPosition= waits
+// only for the views). The function lists the older transactions in flight
+// while it holds the lock (often groups of this Store still committing); the
+// writer waits for those of this Store, which it sees commit, and asks the
+// server for the horizon only when one is not (another process's group, or a
+// group that failed), rechecking on each commit of this Store or after a
+// short pause. The horizon is the server's: a long-running transaction that
+// has written anything, anywhere on the server, holds it back, and
+// subscriptions wait until it ends. Append waits for it at most a second
+// (horizonWait), then answers and logs a warning that the horizon lags.
 //
 // Expected revisions stay exact: within a Store, an append is never put into
 // a group while a group in flight holds an append to the same stream (it

@@ -92,6 +92,8 @@ type Store struct {
 
 	listening sync.WaitGroup
 
+	groups groupTracker
+
 	notifyOthers chan struct{} // a NOTIFY is due (see notifier)
 	notifying    sync.WaitGroup
 }

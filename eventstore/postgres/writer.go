@@ -221,14 +221,14 @@ func (s *Store) commit(group []*appendRequest) []*appendRequest {
 	ctx, cancel := context.WithTimeout(s.bgCtx, s.writeTimeout)
 	defer cancel()
 	began := time.Now()
+	seq := s.groups.begin()
 	txn, err := s.writeGroup(ctx, conn, live)
+	others := s.groups.end(seq, txn.xid, err == nil)
+	s.wake()
 	if err != nil {
 		discard(conn)
 	} else {
-		s.wake()
-		if txn.horizon < txn.xid {
-			s.awaitHorizon(ctx, conn, txn.xid)
-		}
+		s.awaitOlder(ctx, conn, txn, others)
 		conn.Release()
 	}
 	if err != nil && errors.Is(err, eventstore.ErrConcurrency) && (len(live) > 1 || live[0].redecided < maxRedecide) {
@@ -293,6 +293,32 @@ const horizonWait = time.Second
 // sqlHorizon reads the visibility horizon: the oldest transaction still in
 // flight on the server.
 const sqlHorizon = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+
+// awaitOlder waits until the older transactions txn saw in flight are done,
+// so that its positions are readable (by ReadAll, Head and subscriptions, of
+// any process) when Append returns: often they are groups of this Store,
+// which it learns about without asking the server. When one of them is not
+// (another process's, or a group that failed), it asks the server once the
+// groups of this Store that were in flight when txn committed (others) are
+// done (see awaitHorizon).
+func (s *Store) awaitOlder(ctx context.Context, conn *pgxpool.Conn, txn txnInfo, others map[uint64]struct{}) {
+	for {
+		wake := s.waitChan()
+		done, othersDone := s.groups.resolved(txn.older, others)
+		if done {
+			return
+		}
+		if othersDone {
+			s.awaitHorizon(ctx, conn, txn.xid)
+			return
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
 
 // awaitHorizon waits until the visibility horizon has passed transaction xid,
 // so that the positions the group answers are readable (by ReadAll, Head and
@@ -396,10 +422,9 @@ type storedEvent struct {
 // txnInfo is what a group's transaction tells about the visibility horizon.
 type txnInfo struct {
 	xid int64 // the transaction's ID
-	// The horizon while it held the lock: when not below xid, no older
-	// transaction was in flight, and its events are readable once it
-	// commits.
-	horizon int64
+	// The older transactions in flight while it held the lock: once they
+	// and it are done, its events are readable.
+	older []int64
 }
 
 // groupState is what the writer reads under the lock before deciding.
@@ -483,7 +508,7 @@ func (s *Store) readState(ctx context.Context, conn *pgx.Conn, group []*appendRe
 	b.Queue("SELECT pg_advisory_lock($1)", s.lockKey)
 	b.Queue("SELECT pg_current_xact_id()::text::bigint")
 	// A statement of its own: its snapshot is taken after the ID is.
-	b.Queue("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+	b.Queue(sqlOlder)
 	b.Queue("SELECT last_value FROM " + s.positions)
 	b.Queue("SELECT stream, revision FROM "+s.streams+" WHERE stream = ANY($1::text[])", streams)
 	b.Queue("SELECT id, stream, revision, position FROM "+s.events+" WHERE id = ANY($1::uuid[])", ids)
@@ -507,7 +532,7 @@ func (s *Store) scanState(br pgx.BatchResults, st *groupState) error {
 	if err := br.QueryRow().Scan(&st.txn.xid); err != nil {
 		return err
 	}
-	if err := br.QueryRow().Scan(&st.txn.horizon); err != nil {
+	if err := br.QueryRow().Scan(&st.txn.older); err != nil {
 		return err
 	}
 	var head int64
