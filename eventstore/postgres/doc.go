@@ -85,7 +85,8 @@
 // # Group commit
 //
 // One goroutine per Store (the writer) queues every append and, while fewer
-// than Options.GroupsInFlight groups are being written (4 by default), takes
+// than Options.GroupsInFlight groups are being written (2 by default: more
+// were slower on a busy two-core machine), takes
 // the queued appends (up to maxGroupRequests or maxGroupBytes) whose streams
 // no group in flight holds, and writes them as one group on a pooled
 // connection of its own: one call of append_group, one round trip, one

@@ -32,7 +32,7 @@ const DefaultPollInterval = 200 * time.Millisecond
 const DefaultWriteTimeout = 30 * time.Second
 
 // DefaultGroupsInFlight is how many groups of appends a Store writes at once.
-const DefaultGroupsInFlight = 4
+const DefaultGroupsInFlight = 2
 
 // Options configure Open. The zero value is usable.
 type Options struct {
