@@ -86,20 +86,20 @@
 //
 // One goroutine per Store (the writer) queues every append and, while fewer
 // than Options.GroupsInFlight groups are being written (2 by default: more
-// were slower on a busy two-core machine), takes
-// the queued appends (up to maxGroupRequests or maxGroupBytes) whose streams
-// no group in flight holds, and writes them as one group on a pooled
-// connection of its own: one call of append_group, one round trip, one
-// commit for many appends. The call is sent outside any transaction, so the
-// statement is its own transaction (no BEGIN or COMMIT round trips). Inside it
-// the function takes the lock, reads the sequence and the group's streams'
-// revisions, decides each append in queue order against its stream's
-// revision as the earlier appends of the group leave it, inserts the
-// accepted events with one INSERT … SELECT FROM unnest(…), upserts their
+// were slower on a busy two-core machine), takes the queued appends (up to
+// maxGroupRequests or maxGroupBytes) whose streams no group in flight holds,
+// at most one per stream (a second waits for the next group), and writes them
+// as one group on a pooled connection of its own: one call of append_group,
+// one round trip, one commit for many appends. The call is sent outside any
+// transaction, so the statement is its own transaction (no BEGIN or COMMIT
+// round trips). Inside it the function takes the lock, reads the sequence and
+// the group's streams' revisions, decides every append against its stream's
+// revision in one query (set-based: a PL/pgSQL loop over the appends cost
+// several times the insert), numbers the accepted events in queue order,
+// inserts them with one INSERT … SELECT FROM unnest(…), upserts their
 // streams' revisions, moves the sequence, releases the lock and returns each
-// append's result; a refused append (wrong revision) is
-// answered with *eventstore.ConcurrencyError and left out, the others are
-// written. After a group is answered the next one waits a fraction of a
+// append's result; a refused append (wrong revision) is answered with
+// *eventstore.ConcurrencyError and left out, the others are written. After a group is answered the next one waits a fraction of a
 // millisecond for the callers it answered to come back (see gatherWait), so
 // that under load a group holds every busy writer. An append whose context
 // ended before the writer took it is answered with its context's error and

@@ -177,9 +177,9 @@ func TestAppendFunctionReleasesLockOnError(t *testing.T) {
 	conn, err := pgx.Connect(ctx, db+"&statement_timeout=300")
 	require.NoError(t, err)
 	defer conn.Close(context.Background())
-	_, err = conn.Exec(ctx, "SELECT * FROM "+pgx.Identifier{schema, "append_group"}.Sanitize()+"($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+	_, err = conn.Exec(ctx, "SELECT * FROM "+pgx.Identifier{schema, "append_group"}.Sanitize()+"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
 		postgres.LockKeyOf(s), []string{"held"}, []int64{-2}, []int32{1},
-		[]string{"held"}, [][16]byte{uuid.New()}, []string{"Held"}, [][]byte{{}}, [][]byte{{}})
+		[]int32{1}, []int32{1}, [][16]byte{uuid.New()}, []string{"Held"}, [][]byte{{}}, [][]byte{{}})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "statement timeout")
 	var held int

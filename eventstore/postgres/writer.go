@@ -173,24 +173,21 @@ func (s *Store) drain(queue []*appendRequest, limit int) []*appendRequest {
 }
 
 // pick takes from queue, in order and up to the group bounds, the appends
-// whose streams are not busy (held by a group in flight), and returns them
-// and the rest, in order. An append to a stream it leaves holds back every
-// later append to that stream.
+// whose streams are not busy (held by a group in flight), one per stream, and
+// returns them and the rest, in order. An append to a stream it leaves holds
+// back every later append to that stream.
 func pick(queue []*appendRequest, busy map[string]int) (group, rest []*appendRequest) {
-	var held map[string]bool
+	held := map[string]bool{}
 	size := 0
 	for i, req := range queue {
 		if len(group) >= maxGroupRequests || size >= maxGroupBytes {
 			return group, append(rest, queue[i:]...)
 		}
 		if busy[req.stream] > 0 || held[req.stream] {
-			if held == nil {
-				held = map[string]bool{}
-			}
-			held[req.stream] = true
 			rest = append(rest, req)
 			continue
 		}
+		held[req.stream] = true // taken: a second one waits for the next group
 		group = append(group, req)
 		size += req.size
 	}
