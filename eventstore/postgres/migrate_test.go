@@ -84,6 +84,10 @@ func TestOpenUpgradesOldSchema(t *testing.T) {
 	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
 		WHERE n.nspname = $1 AND p.proname = 'append_group'`, schema).Scan(&functions))
 	assert.Equal(t, 1, functions, "the old append function is replaced, not left beside the new one")
+	var xidDefault string
+	require.NoError(t, conn.QueryRow(ctx, `SELECT column_default FROM information_schema.columns
+		WHERE table_schema = $1 AND table_name = 'events' AND column_name = 'xid'`, schema).Scan(&xidDefault))
+	assert.Contains(t, xidDefault, "pg_current_xact_id", "rows written later by another program get their transaction's ID")
 	s := OpenAt(t, db, postgres.Options{Schema: schema})
 	_, err = s.Append(ctx, "old-a", eventstore.Exact(0), storetest.Events(1))
 	require.ErrorIs(t, err, eventstore.ErrConcurrency, "the stream's revision is the old table's")

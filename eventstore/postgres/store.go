@@ -221,9 +221,16 @@ func (s *Store) migrate(ctx context.Context) error {
 			xid         xid8        NOT NULL DEFAULT pg_current_xact_id(),
 			UNIQUE (stream, revision)
 		)`,
-		// A constant default: the table is not rewritten.
-		"ALTER TABLE " + s.events + " ADD COLUMN IF NOT EXISTS xid xid8 NOT NULL DEFAULT '0'",
-		"ALTER TABLE " + s.events + " ALTER COLUMN xid SET DEFAULT pg_current_xact_id()",
+		// Only when missing: ALTER TABLE locks the table exclusively, even
+		// when it changes nothing, and other processes may be using it. A
+		// constant default: the table is not rewritten.
+		`DO $$ BEGIN
+			IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '` + s.events + `'::regclass
+				AND attname = 'xid' AND NOT attisdropped) THEN
+				ALTER TABLE ` + s.events + ` ADD COLUMN xid xid8 NOT NULL DEFAULT '0';
+				ALTER TABLE ` + s.events + ` ALTER COLUMN xid SET DEFAULT pg_current_xact_id();
+			END IF;
+		END $$`,
 		`CREATE TABLE IF NOT EXISTS ` + s.streams + ` (
 			stream   text   PRIMARY KEY,
 			revision bigint NOT NULL
