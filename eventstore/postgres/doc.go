@@ -85,8 +85,9 @@
 // # Group commit
 //
 // One goroutine per Store (the writer) queues every append and, while fewer
-// than Options.GroupsInFlight groups are being written (2 by default: more
-// were slower on a busy two-core machine), takes the queued appends (up to
+// than Options.GroupsInFlight groups are being written (1 by default: on a
+// busy two-core machine more groups, each smaller, were slower; several
+// processes' groups still commit at once), takes the queued appends (up to
 // maxGroupRequests or maxGroupBytes) whose streams no group in flight holds,
 // at most one per stream (a second waits for the next group), and writes them
 // as one group on a pooled connection of its own: one call of append_group,
