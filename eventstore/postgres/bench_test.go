@@ -3,7 +3,9 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,7 +23,7 @@ import (
 func BenchmarkAppendParallel(b *testing.B) {
 	for _, writers := range []int{1, 64} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			s := MustOpen(b, postgres.Options{})
+			s := MustOpen(b, postgres.Options{GroupsInFlight: benchGroups(b)})
 			ctx := context.Background()
 			var next atomic.Int64
 			lat := make([][]time.Duration, writers)
@@ -58,4 +60,18 @@ func BenchmarkAppendParallel(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchGroups is Options.GroupsInFlight for the benchmark: the variable
+// LEDGER_BENCH_PG_GROUPS if set (to compare 2, 4, 8…), else the default.
+func benchGroups(b *testing.B) int {
+	v := os.Getenv("LEDGER_BENCH_PG_GROUPS")
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("LEDGER_BENCH_PG_GROUPS=%q: want a positive integer", v)
+	}
+	return n
 }

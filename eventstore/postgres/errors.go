@@ -22,9 +22,10 @@ const (
 //
 //   - the caller's context ended → its error (context.Canceled or
 //     DeadlineExceeded), wrapped in ErrUnavailable;
-//   - a unique violation → ErrConcurrency (the writer checks revisions and
-//     event IDs under its lock first, so this means another program wrote to
-//     the tables);
+//   - a unique violation → ErrConcurrency (a group that meets one, because
+//     another process's group wrote the same stream after this one read it,
+//     or another program wrote to the tables, is decided again one append at
+//     a time; see the package documentation);
 //   - everything else (a lost connection, admin or crash shutdown (57P01,
 //     57P02), the server starting (57P03), a statement timeout (57014), too
 //     many connections (53300), a serialization failure, a refused

@@ -31,6 +31,12 @@ const DefaultPollInterval = 200 * time.Millisecond
 // DefaultWriteTimeout bounds one group's transaction.
 const DefaultWriteTimeout = 30 * time.Second
 
+// DefaultGroupsInFlight is how many groups of appends a Store writes at once.
+// On a busy two-core machine one was fastest (each group holds every waiting
+// append; more groups are smaller and take turns at the lock); a larger
+// machine may do better with more.
+const DefaultGroupsInFlight = 1
+
 // Options configure Open. The zero value is usable.
 type Options struct {
 	// Schema holds the tables; it is created if missing. Lower-case letters,
@@ -42,6 +48,12 @@ type Options struct {
 	WriteTimeout time.Duration
 	// Logger receives warnings (a lost LISTEN connection, retries).
 	Logger *slog.Logger
+	// GroupsInFlight: how many groups of appends the Store writes at once,
+	// each on a pooled connection of its own (DefaultGroupsInFlight); at most
+	// the pool's size less one, so that reads always find a connection.
+	// Unless the connection string sets pool_max_conns, the pool is made
+	// large enough for twice as many connections plus two.
+	GroupsInFlight int
 }
 
 var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,47}$`)
@@ -53,17 +65,21 @@ type Store struct {
 	logger       *slog.Logger
 	pollInterval time.Duration
 	writeTimeout time.Duration
+	inFlight     int // groups written at once
 
-	schema    string
-	events    string // the events table, quoted
-	streams   string // the streams table, quoted
-	channel   string // the NOTIFY channel
-	lockKey   int64  // the advisory lock that orders positions
-	sqlRead   string // the columns of a RecordedEvent
-	sqlFunc   string // creates the append function
-	sqlAppend string // calls it
-	bgCtx     context.Context
-	bgCancel  context.CancelFunc
+	schema     string
+	events     string // the events table, quoted
+	streams    string // the streams table, quoted
+	positions  string // the sequence of positions, quoted
+	channel    string // the NOTIFY channel
+	lockKey    int64  // the advisory lock that orders positions
+	sqlRead    string // the columns of a RecordedEvent
+	sqlReadAll string // $all below the visibility horizon
+	sqlHead    string // the last position below the visibility horizon
+	sqlFunc    string // creates the append function
+	sqlAppend  string // calls it
+	bgCtx      context.Context
+	bgCancel   context.CancelFunc
 
 	reqs    chan *appendRequest
 	stop    chan struct{}
@@ -78,6 +94,11 @@ type Store struct {
 	notify   chan struct{} // closed and replaced whenever new events may exist
 
 	listening sync.WaitGroup
+
+	groups groupTracker
+
+	notifyOthers chan struct{} // a NOTIFY is due (see notifier)
+	notifying    sync.WaitGroup
 }
 
 // Open connects to the database connString names (a postgres:// or
@@ -102,10 +123,17 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.GroupsInFlight <= 0 {
+		opts.GroupsInFlight = DefaultGroupsInFlight
+	}
 	cfg, err := pgxpool.ParseConfig(connString)
 	if err != nil {
 		return nil, fmt.Errorf("%w: postgres connection string: %v", eventstore.ErrInvalidArgument, err)
 	}
+	if !strings.Contains(connString, "pool_max_conns") {
+		cfg.MaxConns = max(cfg.MaxConns, int32(2*opts.GroupsInFlight+2))
+	}
+	opts.GroupsInFlight = max(1, min(opts.GroupsInFlight, int(cfg.MaxConns)-1))
 	if err := durableSessions(cfg); err != nil {
 		return nil, err
 	}
@@ -122,6 +150,8 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 	go s.writer()
 	s.listening.Add(1)
 	go s.listen()
+	s.notifying.Add(1)
+	go s.notifier()
 	return s, nil
 }
 
@@ -148,9 +178,11 @@ func newStore(pool *pgxpool.Pool, connConfig *pgx.ConnConfig, opts Options) *Sto
 		logger:       opts.Logger,
 		pollInterval: opts.PollInterval,
 		writeTimeout: opts.WriteTimeout,
+		inFlight:     opts.GroupsInFlight,
 		schema:       opts.Schema,
 		events:       pgx.Identifier{opts.Schema, "events"}.Sanitize(),
 		streams:      pgx.Identifier{opts.Schema, "streams"}.Sanitize(),
+		positions:    pgx.Identifier{opts.Schema, "positions"}.Sanitize(),
 		channel:      opts.Schema + "_appended",
 		lockKey:      int64(h.Sum64()),
 		reqs:         make(chan *appendRequest, maxGroupRequests),
@@ -158,17 +190,25 @@ func newStore(pool *pgxpool.Pool, connConfig *pgx.ConnConfig, opts Options) *Sto
 		stopped:      make(chan struct{}),
 		done:         make(chan struct{}),
 		notify:       make(chan struct{}),
+		notifyOthers: make(chan struct{}, 1),
 	}
 	s.sqlRead = "SELECT position, stream, revision, id, type, data, metadata, recorded_at FROM " + s.events
+	// The horizon is the statement's own snapshot's (pg_current_snapshot is
+	// the active snapshot, the one the rows are read with).
+	s.sqlReadAll = s.sqlRead + " WHERE position > $1 AND xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY position LIMIT $2"
+	s.sqlHead = "SELECT coalesce(max(position), 0) FROM " + s.events + " WHERE xid < pg_snapshot_xmin(pg_current_snapshot())"
 	s.sqlFunc, s.sqlAppend = s.appendFunctionSQL()
 	return s
 }
 
-// migrate creates the schema and tables if they are missing, and (re)creates
-// the append function. Two processes
-// opening a new database at once are serialized by the advisory lock.
+// migrate creates the schema, tables and sequence if they are missing,
+// upgrades tables of an earlier version (no xid column: its rows, all
+// committed, get xid 0, below every horizon; no sequence: it starts after
+// the last position), and (re)creates the append function. Two processes
+// opening a database at once are serialized by the advisory lock.
 func (s *Store) migrate(ctx context.Context) error {
 	schema := pgx.Identifier{s.schema}.Sanitize()
+	fn := pgx.Identifier{s.schema, "append_group"}.Sanitize()
 	stmts := []string{
 		"SELECT pg_advisory_xact_lock($1)",
 		"CREATE SCHEMA IF NOT EXISTS " + schema,
@@ -181,12 +221,29 @@ func (s *Store) migrate(ctx context.Context) error {
 			data        bytea       NOT NULL,
 			metadata    bytea       NOT NULL,
 			recorded_at timestamptz NOT NULL DEFAULT now(),
+			xid         xid8        NOT NULL DEFAULT pg_current_xact_id(),
 			UNIQUE (stream, revision)
 		)`,
+		// Only when missing: ALTER TABLE locks the table exclusively, even
+		// when it changes nothing, and other processes may be using it. A
+		// constant default: the table is not rewritten.
+		`DO $$ BEGIN
+			IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '` + s.events + `'::regclass
+				AND attname = 'xid' AND NOT attisdropped) THEN
+				ALTER TABLE ` + s.events + ` ADD COLUMN xid xid8 NOT NULL DEFAULT '0';
+				ALTER TABLE ` + s.events + ` ALTER COLUMN xid SET DEFAULT pg_current_xact_id();
+			END IF;
+		END $$`,
 		`CREATE TABLE IF NOT EXISTS ` + s.streams + ` (
 			stream   text   PRIMARY KEY,
 			revision bigint NOT NULL
 		)`,
+		"CREATE SEQUENCE IF NOT EXISTS " + s.positions + " MINVALUE 0 START 0",
+		"SELECT setval('" + s.positions + "', greatest((SELECT coalesce(max(position), 0) FROM " + s.events +
+			"), (SELECT last_value FROM " + s.positions + ")), true)",
+		// The first version's function (another signature, and it held
+		// the lock until commit).
+		"DROP FUNCTION IF EXISTS " + fn + "(" + oldAppendFunctionArgs + ")",
 		s.sqlFunc,
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -266,7 +323,7 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 	if after > maxInt64 {
 		return nil, nil
 	}
-	return s.query(ctx, s.sqlRead+" WHERE position > $1 ORDER BY position LIMIT $2", int64(after), limit)
+	return s.query(ctx, s.sqlReadAll, int64(after), limit)
 }
 
 func (s *Store) query(ctx context.Context, sql string, args ...any) ([]eventstore.RecordedEvent, error) {
@@ -304,7 +361,7 @@ func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 		return 0, eventstore.ErrClosed
 	}
 	var head int64
-	if err := s.pool.QueryRow(ctx, "SELECT coalesce(max(position), 0) FROM "+s.events).Scan(&head); err != nil {
+	if err := s.pool.QueryRow(ctx, s.sqlHead).Scan(&head); err != nil {
 		return 0, translate(ctx, err)
 	}
 	return eventstore.Position(head), nil
@@ -325,6 +382,7 @@ func (s *Store) Close() error {
 	<-s.stopped
 	s.bgCancel()
 	s.listening.Wait()
+	s.notifying.Wait()
 	s.pool.Close()
 	return nil
 }

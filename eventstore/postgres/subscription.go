@@ -24,7 +24,7 @@ const (
 
 // listen keeps one connection (outside the pool, so that a busy pool never
 // silences it) listening on the store's channel, and wakes the subscriptions
-// on every notification. It reconnects with backoff until Close.
+// on every notification (see notifier). It reconnects with backoff until Close.
 func (s *Store) listen() {
 	defer s.listening.Done()
 	backoff := retryMin
@@ -59,6 +59,40 @@ func (s *Store) listenOnce(connected func()) error {
 			return err
 		}
 		s.wake()
+	}
+}
+
+// notifier sends the NOTIFY that wakes the subscriptions of other processes,
+// each time a group of this Store commits (a group that commits while one is
+// being sent is covered by the next), in a transaction of its own that
+// commits without waiting for its WAL flush (synchronous_commit off: it
+// writes nothing that must last). The groups themselves do not notify:
+// PostgreSQL serializes the commits of notifying transactions with a lock
+// held until each commit is flushed, which would make the groups' commits
+// wait for one another again. A notification lost (this process stopping
+// right after a commit, a dropped connection) is made up for by polling.
+func (s *Store) notifier() {
+	defer s.notifying.Done()
+	for {
+		select {
+		case <-s.bgCtx.Done():
+			return
+		case <-s.notifyOthers:
+		}
+		ctx, cancel := context.WithTimeout(s.bgCtx, s.writeTimeout)
+		_, err := s.pool.Exec(ctx, "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')", s.channel)
+		cancel()
+		if err != nil && s.bgCtx.Err() == nil {
+			s.logger.Warn("postgres event store: NOTIFY failed; other processes' subscriptions poll meanwhile", "err", err)
+		}
+	}
+}
+
+// notifyOtherProcesses asks the notifier for a NOTIFY.
+func (s *Store) notifyOtherProcesses() {
+	select {
+	case s.notifyOthers <- struct{}{}:
+	default: // one is due already
 	}
 }
 
