@@ -47,6 +47,14 @@ func SetUnitVersionForTest(name string, version uint64) func() {
 	return SetUnitForTest(name, version, 0)
 }
 
+// SetBooksVersion2ForTest makes the books write every trial-balance account
+// as an aggregate, as their version 2 did, and their version 2.
+func SetBooksVersion2ForTest() func() {
+	restore := SetUnitForTest("books", 2, 2)
+	claimRows = false
+	return func() { restore(); claimRows = true }
+}
+
 // SetUnitForTest is SetUnitVersionForTest that also sets the oldest
 // version of the unit's tables the code reads.
 func SetUnitForTest(name string, version, readable uint64) func() {
