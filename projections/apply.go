@@ -31,6 +31,13 @@ type placementState struct {
 	// this state (see Snapshot).
 	Last eventstore.Position `json:"last"`
 	Hash string              `json:"hash"`
+	// Change is where the placement is in the change index (its latest
+	// command's end; zero: not in it yet), when ChangeKnown. A state
+	// decoded from a form before it (binary formats 1 and 2, JSON) does
+	// not know it: recordChange then reads the index's row of the
+	// placement, as it did before states carried it.
+	Change      changeAt `json:"-"`
+	ChangeKnown bool     `json:"-"`
 }
 
 // creditorFigures is what the creditor-wide feed needs to find where a time
@@ -227,10 +234,6 @@ type tx struct {
 	events     int
 	last       eventstore.Position
 	midCommand bool
-	// changes holds where this batch moved placements to in the change
-	// index (see recordChange; zero: nowhere yet): the batch is not read
-	// back.
-	changes map[uuid.UUID]changeAt
 }
 
 func (v *Views) begin() *tx { return v.beginAt(v.generation(), v.states, nil) }
@@ -244,7 +247,7 @@ func (v *Views) beginAt(gens *generations, states *stateCache, build *unitBuild)
 	}
 	return &tx{v: v, gen: gens, b: v.db.NewBatch(), states: states, trials: trials, build: build, dirty: map[uuid.UUID]*placementState{},
 		evicted: map[uuid.UUID]*placementState{}, creditors: map[string]*creditorFigures{}, webhooks: map[string]*webhookView{},
-		trial: map[trialKey][2]int64{}, changes: map[uuid.UUID]changeAt{}}
+		trial: map[trialKey][2]int64{}}
 }
 
 func (t *tx) set(k keyBuf, val []byte) error { return t.b.Set(k, val, nil) }
@@ -401,8 +404,7 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 		if !isOpen {
 			return fmt.Errorf("projections: %s revision %d: the placement's first event is %s", rec.Stream, rec.Revision, rec.Type)
 		}
-		st = &placementState{Opened: rec.Position}
-		t.changes[id] = changeAt{} // not in the change index yet: nothing to read back
+		st = &placementState{Opened: rec.Position, ChangeKnown: true} // not in the change index yet
 	}
 	before := st.P
 	next := *st
@@ -422,7 +424,7 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 	if err := t.moveIndexes(creditor, id, next.Opened, before, next.P, rec); err != nil {
 		return err
 	}
-	if err := t.recordChange(creditor, id, rec); err != nil {
+	if err := t.recordChange(creditor, id, &next, rec); err != nil {
 		return err
 	}
 	if err := t.reconcile(creditor, id, before, next.P, rec); err != nil {

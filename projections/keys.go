@@ -44,7 +44,7 @@ import (
 //	'a' creditor                                     → the revision of its remittance stream
 //	'B' breaksAt, placement id                       → plan number             (active payment plans by when they break unless paid)
 //	'C' 'c', creditor, occurredAt, position          → placement id            (placements by their latest change; see changes.go)
-//	'C' 'p', placement id                            → occurredAt, position    (… where each is under 'c')
+//	'C' 'p', placement id                            → occurredAt, position    (… where each is under 'c'; changes version 1 only: states carry it now)
 //
 // Keys outside any generation hold the store's own state (metaPrefix; see
 // Layout).

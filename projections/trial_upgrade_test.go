@@ -49,7 +49,7 @@ func requireTrialBalancesOfRebuild(t *testing.T, s eventstore.Store, v *projecti
 // trial balance is that of a rebuild throughout; once swapped in, the books
 // are exactly a rebuild's.
 func TestBooksOfVersion2KeepServingTheTrialBalance(t *testing.T) {
-	defer projections.SetBuildPaceForTest(5, time.Millisecond, 5)()
+	defer projections.SetBuildPaceForTest(5, 10*time.Millisecond, 5)()
 	defer setRetireAfter(20 * time.Millisecond)()
 	s := MustStore(t)
 	dir := filepath.Join(t.TempDir(), "views")
