@@ -19,8 +19,8 @@ import (
 // it.
 func MutateEntryPostings(mutate func(e domain.Event, ps []domain.Posting) []domain.Posting) func() {
 	old := entryPostings
-	entryPostings = func(before domain.Placement, e domain.Event, bookedAt time.Time) []domain.Posting {
-		return mutate(e, domain.Postings(before, e, bookedAt))
+	entryPostings = func(e domain.Event, ps []domain.Posting) []domain.Posting {
+		return mutate(e, slices.Clone(ps)) // not the trial balance's
 	}
 	return func() { entryPostings = old }
 }

@@ -30,9 +30,8 @@ var basisByte = map[string]byte{BasisValue: 'v', BasisBooking: 'b'}
 // ('j', in the compact form of encodePostings), adds them to its
 // creditor's trial balance (see addTrial), and, when they move
 // agency/payable, lists them as an unsettled item ('u') until a remittance
-// settles it.
-func (t *tx) post(id uuid.UUID, before, after domain.Placement, rec journal.Record) error {
-	ps := domain.Postings(before, rec.Event, rec.Meta.OccurredAt)
+// settles it. ps are the event's postings (domain.Postings).
+func (t *tx) post(id uuid.UUID, before, after domain.Placement, rec journal.Record, ps []domain.Posting) error {
 	if len(ps) == 0 {
 		return nil
 	}
