@@ -31,6 +31,13 @@ type placementState struct {
 	// this state (see Snapshot).
 	Last eventstore.Position `json:"last"`
 	Hash string              `json:"hash"`
+	// Change is where the placement is in the change index (its latest
+	// command's end; zero: not in it yet), when ChangeKnown. A state
+	// decoded from a form before it (binary formats 1 and 2, JSON) does
+	// not know it: recordChange then reads the index's row of the
+	// placement, as it did before states carried it.
+	Change      changeAt `json:"-"`
+	ChangeKnown bool     `json:"-"`
 }
 
 // creditorFigures is what the creditor-wide feed needs to find where a time
@@ -227,10 +234,6 @@ type tx struct {
 	events     int
 	last       eventstore.Position
 	midCommand bool
-	// changes holds where this batch moved placements to in the change
-	// index (see recordChange; zero: nowhere yet): the batch is not read
-	// back.
-	changes map[uuid.UUID]changeAt
 }
 
 func (v *Views) begin() *tx { return v.beginAt(v.generation(), v.states, nil) }
@@ -244,7 +247,7 @@ func (v *Views) beginAt(gens *generations, states *stateCache, build *unitBuild)
 	}
 	return &tx{v: v, gen: gens, b: v.db.NewBatch(), states: states, trials: trials, build: build, dirty: map[uuid.UUID]*placementState{},
 		evicted: map[uuid.UUID]*placementState{}, creditors: map[string]*creditorFigures{}, webhooks: map[string]*webhookView{},
-		trial: map[trialKey][2]int64{}, changes: map[uuid.UUID]changeAt{}}
+		trial: map[trialKey][2]int64{}}
 }
 
 func (t *tx) set(k keyBuf, val []byte) error { return t.b.Set(k, val, nil) }
@@ -401,8 +404,7 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 		if !isOpen {
 			return fmt.Errorf("projections: %s revision %d: the placement's first event is %s", rec.Stream, rec.Revision, rec.Type)
 		}
-		st = &placementState{Opened: rec.Position}
-		t.changes[id] = changeAt{} // not in the change index yet: nothing to read back
+		st = &placementState{Opened: rec.Position, ChangeKnown: true} // not in the change index yet
 	}
 	before := st.P
 	next := *st
@@ -422,13 +424,14 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 	if err := t.moveIndexes(creditor, id, next.Opened, before, next.P, rec); err != nil {
 		return err
 	}
-	if err := t.recordChange(creditor, id, rec); err != nil {
+	if err := t.recordChange(creditor, id, &next, rec); err != nil {
 		return err
 	}
-	if err := t.reconcile(creditor, id, before, next.P, rec); err != nil {
+	ps := domain.Postings(before, rec.Event, rec.Meta.OccurredAt) // once, for both
+	if err := t.reconcile(creditor, id, before, next.P, rec, ps); err != nil {
 		return err
 	}
-	if err := t.post(id, before, next.P, rec); err != nil {
+	if err := t.post(id, before, next.P, rec, ps); err != nil {
 		return err
 	}
 	if err := t.idempotency(id, rec); err != nil {
@@ -652,8 +655,9 @@ var itemTypeByte = map[string]byte{ItemConfirmation: 'c', ItemClosing: 'l', Item
 // reversals, waivers and their cancellations, recalls, write-offs: what
 // their postings move the creditor's accounts by), by the time they were
 // booked ('x', the entry) and by their value date ('y', an index into 'x').
-func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Placement, rec journal.Record) error {
-	e, counted := reconcileEntry(id, before, after, rec)
+// ps are the event's postings (domain.Postings).
+func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Placement, rec journal.Record, ps []domain.Posting) error {
+	e, counted := reconcileEntry(id, before, after, rec, ps)
 	if !counted {
 		return nil
 	}
@@ -668,12 +672,12 @@ func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Place
 
 // reconcileEntry is what finance counts of an event, which took the
 // placement id from before to after; false for an event it does not count.
-// The entry's figures are its event's postings (domain.Postings), summed
-// per account (reconcile.MovesOf); a recall's are those of the
-// CANCELLATION document it issues (domain.RecallDocument), which its
-// PlacementRecalled, the event the entry cites, comes before in the same
-// command.
-func reconcileEntry(id uuid.UUID, before, after domain.Placement, rec journal.Record) (reconcile.Entry, bool) {
+// The entry's figures are its event's postings (ps, which the caller has
+// from domain.Postings), summed per account (reconcile.MovesOf); a
+// recall's are those of the CANCELLATION document it issues
+// (domain.RecallDocument), which its PlacementRecalled, the event the entry
+// cites, comes before in the same command.
+func reconcileEntry(id uuid.UUID, before, after domain.Placement, rec journal.Record, ps []domain.Posting) (reconcile.Entry, bool) {
 	booked := rec.Meta.OccurredAt
 	e := reconcile.Entry{Placement: id, ClaimNumber: after.ClaimNumber, Currency: after.Currency, Position: uint64(rec.Position),
 		OccurredAt: booked, ValueDate: domain.ValueDate(rec.Event, booked), Hash: rec.Meta.Hash}
@@ -692,6 +696,7 @@ func reconcileEntry(id uuid.UUID, before, after domain.Placement, rec journal.Re
 		e.Kind, moved = reconcile.KindRecall, nil
 		if doc, issued := domain.RecallDocument(before, ev.RecalledAt); issued {
 			moved, e.ValueDate = doc, domain.ValueDate(doc, booked)
+			ps = domain.Postings(before, doc, booked)
 		}
 	case domain.PlacementWrittenOff:
 		e.Kind, e.Reason = reconcile.KindWriteOff, ev.Reason
@@ -705,15 +710,15 @@ func reconcileEntry(id uuid.UUID, before, after domain.Placement, rec journal.Re
 		panic(fmt.Sprintf("projections: reconciliation has no rule for event type %s", rec.Event.EventType()))
 	}
 	if moved != nil {
-		e.Moves = reconcile.MovesOf(entryPostings(before, moved, booked), after.ClaimNumber, after.Currency)
+		e.Moves = reconcile.MovesOf(entryPostings(moved, ps), after.ClaimNumber, after.Currency)
 	}
 	return e, true
 }
 
-// entryPostings is the postings rule reconciliation entries read; a
-// variable only so that a test can mutate it and see the reconciliation
-// differ from the trial balance.
-var entryPostings = domain.Postings
+// entryPostings gives the postings of event e reconciliation entries read
+// from its postings by the rule (ps): those; a variable only so that a test
+// can mutate them and see the reconciliation differ from the trial balance.
+var entryPostings = func(_ domain.Event, ps []domain.Posting) []domain.Posting { return ps }
 
 // ReconciledEvents sorts the event types for reconciliation: it counts the
 // money that moves (payments, their reversals, waivers and their

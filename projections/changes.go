@@ -22,7 +22,10 @@ import (
 //	'C' 'p', placement id                   → occurredAt, position (8 + 8 bytes: where it is under 'c')
 //
 // A change is a command's last event on the placement: its occurredAt (as a
-// time key) and its position.
+// time key) and its position. The placement's state carries where it is
+// under 'c' (placementState.Change); the 'p' rows are what changes version
+// 1 wrote instead, read only for a state from before (see recordChange),
+// and deleted then.
 const (
 	changeByCreditor  = 'c'
 	changeOfPlacement = 'p'
@@ -39,34 +42,36 @@ func newChangeAt(at time.Time, pos eventstore.Position) changeAt {
 	return c
 }
 
-// recordChange moves placement id, of creditor, to rec in the change index
-// when rec ends its command, deleting its previous entry (known from the
-// batch's own moves, or read from the per-placement row; a placement new in
-// this batch has none).
-func (t *tx) recordChange(creditor string, id uuid.UUID, rec journal.Record) error {
+// recordChange moves placement id, of creditor, whose state is st, to rec
+// in the change index when rec ends its command, deleting its previous
+// entry: the one st carries, or, for a state decoded from a form that does
+// not carry it, the one the per-placement row of changes version 1 names
+// (read, and deleted: the state carries it from now on).
+func (t *tx) recordChange(creditor string, id uuid.UUID, st *placementState, rec journal.Record) error {
 	if !endsCommand(rec.Meta) {
 		return nil
 	}
-	old, known := t.changes[id]
-	if !known {
-		b, err := t.v.get(key(t.gen, tChange).b(changeOfPlacement).id(id))
+	if !st.ChangeKnown {
+		row := key(t.gen, tChange).b(changeOfPlacement).id(id)
+		b, err := t.v.get(row)
 		if err != nil {
 			return err
 		}
-		copy(old[:], b)
+		if b != nil {
+			copy(st.Change[:], b)
+			if err := t.del(row); err != nil {
+				return err
+			}
+		}
 	}
 	prefix := key(t.gen, tChange).b(changeByCreditor).str(creditor)
-	if old != (changeAt{}) {
-		if err := t.del(append(prefix.grow(16), old[:]...)); err != nil {
+	if st.Change != (changeAt{}) {
+		if err := t.del(append(prefix.grow(16), st.Change[:]...)); err != nil {
 			return err
 		}
 	}
-	now := newChangeAt(rec.Meta.OccurredAt, rec.Position)
-	t.changes[id] = now
-	if err := t.set(append(prefix.grow(16), now[:]...), id[:]); err != nil {
-		return err
-	}
-	return t.set(key(t.gen, tChange).b(changeOfPlacement).id(id), now[:])
+	st.Change, st.ChangeKnown = newChangeAt(rec.Meta.OccurredAt, rec.Position), true
+	return t.set(append(prefix.grow(16), st.Change[:]...), id[:])
 }
 
 // ChangeCursor is where a page of a creditor's changed placements ends: the

@@ -13,7 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -91,7 +94,7 @@ func TestChangesRebuiltAloneEqualAFullRebuild(t *testing.T) {
 	s := MustStore(t)
 	dir := filepath.Join(t.TempDir(), "views")
 	viewsWithData(t, s, dir, 5)
-	t.Cleanup(projections.SetUnitVersionForTest("changes", 2)) // after the runner stops
+	t.Cleanup(projections.SetUnitVersionForTest("changes", 3)) // after the runner stops
 	v := MustViews(t, dir)
 	before := v.UnitGenerations()
 	r, _ := MustRunner(t, s, v, v.Checkpoint())
@@ -101,4 +104,71 @@ func TestChangesRebuiltAloneEqualAFullRebuild(t *testing.T) {
 	assert.NotEqual(t, before["changes"], v.UnitGenerations()["changes"], "the change index is in a new generation")
 	MustCatchUp(t, s, r)
 	requireSameAsRebuild(t, s, v)
+}
+
+// TestStatesOfChangesVersion1MoveTheirChange: views left by placements
+// version 2 and changes version 1 (states in format 2, which do not know
+// where their placement is in the change index, and a row per placement
+// that does). Applied to by this code as they are (the versions pinned, so
+// nothing is rebuilt yet), a payment on a placement of such a state moves
+// its change entry (found through the row) and writes its state in format
+// 3: the change index stays that of a rebuild, each placement in it once.
+// Then, at this code's versions, both units are rebuilt in the background,
+// and the views are exactly a rebuild's, every state in format 3.
+func TestStatesOfChangesVersion1MoveTheirChange(t *testing.T) {
+	defer setRetireAfter(20 * time.Millisecond)()
+	s := MustStore(t)
+	dir := filepath.Join(t.TempDir(), "views")
+	ids := viewsWithData(t, s, dir, 3)
+	n, err := projections.SetChangesVersion1ForTest(dir)
+	require.NoError(t, err)
+	require.Positive(t, n)
+
+	restorePlacements := projections.SetUnitForTest("placements", 2, 2)
+	restoreChanges := projections.SetUnitForTest("changes", 1, 1)
+	v := MustViews(t, dir)
+	require.Empty(t, v.ChangedUnits())
+	r, stop := MustRunner(t, s, v, v.Checkpoint())
+	h := command.NewHandler(s, projections.NewWriteIndex(v), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for i, id := range ids {
+		res, err := h.Execute(ctx, id, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()},
+			func(at time.Time) domain.Command {
+				return domain.ReceivePayment{Amount: decimal.RequireFromString("1.00"), PaymentNumber: fmt.Sprintf("CH-%d", i), At: at}
+			})
+		require.NoError(t, err)
+		require.NoError(t, r.WaitFor(ctx, res.Position))
+		requireChangesOfRebuild(t, s, v, fmt.Sprintf("after payment %d", i))
+	}
+	formats, err := projections.StateFormats(v)
+	require.NoError(t, err)
+	assert.Equal(t, map[byte]int{2: n - len(ids), 3: len(ids)}, formats, "the states paid are in format 3, the others as they were")
+	stop()
+	require.NoError(t, v.Close())
+	restorePlacements()
+	restoreChanges()
+
+	v = MustViews(t, dir)
+	require.Equal(t, []string{"placements", "changes"}, v.ChangedUnits())
+	r, _ = MustRunner(t, s, v, v.Checkpoint())
+	require.NoError(t, r.WaitRebuilt(ctx))
+	require.Empty(t, v.ChangedUnits())
+	formats, err = projections.StateFormats(v)
+	require.NoError(t, err)
+	assert.Equal(t, map[byte]int{3: n}, formats)
+	requireSameAsRebuild(t, s, v)
+}
+
+// requireChangesOfRebuild: every creditor's change index in v serves what
+// views rebuilt from position 0 serve.
+func requireChangesOfRebuild(t *testing.T, s eventstore.Store, v *projections.Views, msg string) {
+	t.Helper()
+	fresh := MustViews(t, "")
+	_, stop := MustRunner(t, s, fresh, v.Checkpoint())
+	stop()
+	for _, creditor := range []string{"acme", "beta"} {
+		want := changedIDs(t, fresh, creditor, time.Time{}, 1000)
+		require.Equal(t, want, changedIDs(t, v, creditor, time.Time{}, 1000), "%s: %s", creditor, msg)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
 
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
@@ -18,8 +19,8 @@ import (
 // it.
 func MutateEntryPostings(mutate func(e domain.Event, ps []domain.Posting) []domain.Posting) func() {
 	old := entryPostings
-	entryPostings = func(before domain.Placement, e domain.Event, bookedAt time.Time) []domain.Posting {
-		return mutate(e, domain.Postings(before, e, bookedAt))
+	entryPostings = func(e domain.Event, ps []domain.Posting) []domain.Posting {
+		return mutate(e, slices.Clone(ps)) // not the trial balance's
 	}
 	return func() { entryPostings = old }
 }
@@ -40,11 +41,76 @@ func SetVersionForTest(dir string, version uint64) error {
 	return nil
 }
 
+// SetChangesVersion1ForTest turns the views in dir into what placements
+// version 2 and changes version 1 left: every state in format 2 (not
+// knowing where its placement is in the change index) and the change
+// index's row of each placement ('C' 'p'), marked as built by those
+// versions; and returns how many states it rewrote.
+func SetChangesVersion1ForTest(dir string) (int, error) {
+	v, err := OpenViews(dir, ViewsOptions{})
+	if err != nil {
+		return 0, err
+	}
+	defer v.Close()
+	gens := v.generation()
+	b := v.db.NewBatch()
+	defer b.Close()
+	prefix := key(gens, tPlacement)
+	n := 0
+	err = v.scan(prefix, prefix.upper(), func(k, val []byte) (bool, error) {
+		var st placementState
+		if err := decodeState(val, &st); err != nil || !st.ChangeKnown {
+			return false, fmt.Errorf("a state of format %d: %w", val[0], err)
+		}
+		id := uuid.UUID(k[len(prefix):])
+		if st.Change != (changeAt{}) {
+			if err := b.Set(key(gens, tChange).b(changeOfPlacement).id(id), st.Change[:], nil); err != nil {
+				return false, err
+			}
+		}
+		st.ChangeKnown, st.Change = false, changeAt{}
+		enc, err := encodeState(nil, &st)
+		if err != nil || enc[0] != stateFormat2 {
+			return false, fmt.Errorf("re-encoded as format %d: %w", enc[0], err)
+		}
+		n++
+		return true, b.Set(k, enc, nil)
+	})
+	if err != nil {
+		return 0, err
+	}
+	for name, version := range map[string]uint64{"placements": 2, "changes": 1} {
+		if err := b.Set(unitKey(name), encodeUnit(unitState{gen: v.stored[name].gen, version: version}), nil); err != nil {
+			return 0, err
+		}
+	}
+	return n, b.Commit(v.syncOpts())
+}
+
+// StateFormats counts the views' placement states by their format byte.
+func StateFormats(v *Views) (map[byte]int, error) {
+	out := map[byte]int{}
+	prefix := key(v.generation(), tPlacement)
+	err := v.scan(prefix, prefix.upper(), func(_, val []byte) (bool, error) {
+		out[val[0]]++
+		return true, nil
+	})
+	return out, err
+}
+
 // SetUnitVersionForTest makes this code's version of the unit name
 // version, and returns a function that restores it. Call both while no
 // runner runs.
 func SetUnitVersionForTest(name string, version uint64) func() {
 	return SetUnitForTest(name, version, 0)
+}
+
+// SetBooksVersion2ForTest makes the books write every trial-balance account
+// as an aggregate, as their version 2 did, and their version 2.
+func SetBooksVersion2ForTest() func() {
+	restore := SetUnitForTest("books", 2, 2)
+	claimRows = false
+	return func() { restore(); claimRows = true }
 }
 
 // SetUnitForTest is SetUnitVersionForTest that also sets the oldest

@@ -37,13 +37,14 @@ import (
 //	'd' resolvedAt, creditor, customer, placement id → (empty)                 (closed placements by when they closed, for retention)
 //	'k' position, creditor, customer, placement id   → (empty)                 (contact changes of closed placements, for retention)
 //	'j' placement id, position                       → the event's postings (binary, encodePostings) (a claim's postings, in log order)
-//	't' creditor, basis 'v'/'b', date, account, currency → debit, credit (2 × int64, minor units) (trial-balance aggregates, by value or booking date)
+//	't' creditor, basis 'v'/'b', date, account, currency → debit, credit (2 × int64, minor units) (trial-balance aggregates of shared accounts, by value or booking date)
+//	't' creditor, basis 'v'/'b', date, account, currency, position → debit, credit (2 varints) (… a claim account's postings of one event; see addTrial)
 //	'u' creditor, currency, value date, position     → settlement item (JSON)  (agency payments and reversals no remittance settled yet)
 //	'z' creditor, remittance number                  → remittance (JSON)
 //	'a' creditor                                     → the revision of its remittance stream
 //	'B' breaksAt, placement id                       → plan number             (active payment plans by when they break unless paid)
 //	'C' 'c', creditor, occurredAt, position          → placement id            (placements by their latest change; see changes.go)
-//	'C' 'p', placement id                            → occurredAt, position    (… where each is under 'c')
+//	'C' 'p', placement id                            → occurredAt, position    (… where each is under 'c'; changes version 1 only: states carry it now)
 //
 // Keys outside any generation hold the store's own state (metaPrefix; see
 // Layout).

@@ -14,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
 )
 
@@ -27,11 +28,10 @@ var basisByte = map[string]byte{BasisValue: 'v', BasisBooking: 'b'}
 
 // post records an event's postings once, under its placement in log order
 // ('j', in the compact form of encodePostings), adds them to its
-// creditor's trial-balance aggregates (folded per batch, see addTrial),
-// and, when they move agency/payable, lists them as an unsettled item
-// ('u') until a remittance settles it.
-func (t *tx) post(id uuid.UUID, before, after domain.Placement, rec journal.Record) error {
-	ps := domain.Postings(before, rec.Event, rec.Meta.OccurredAt)
+// creditor's trial balance (see addTrial), and, when they move
+// agency/payable, lists them as an unsettled item ('u') until a remittance
+// settles it. ps are the event's postings (domain.Postings).
+func (t *tx) post(id uuid.UUID, before, after domain.Placement, rec journal.Record, ps []domain.Posting) error {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -40,7 +40,9 @@ func (t *tx) post(id uuid.UUID, before, after domain.Placement, rec journal.Reco
 	if err := t.unsettle(after.CreditorID, ps, rec, after.ClaimNumber, doc); err != nil {
 		return err
 	}
-	t.addTrial(after.CreditorID, booked, ps)
+	if err := t.addTrial(after.CreditorID, booked, rec.Position, ps); err != nil {
+		return err
+	}
 	return t.set(key(t.gen, tPosting).id(id).pos(rec.Position), encodePostings(doc, booked, ps))
 }
 
@@ -59,14 +61,47 @@ func (k trialKey) key(gen *generations) keyBuf {
 	return key(gen, tTrial).str(k.creditor).b(k.basis).str(k.date).str(k.account).str(k.currency)
 }
 
-// addTrial adds postings booked at booked to their creditor's aggregates,
-// by value date and by booking day. The batch's sums are kept in memory
-// and added to the stored ones once per aggregate when it commits
+// claimAccountPrefix starts the name of every account of one claim (see
+// domain.PrincipalAccount, CostsAccount, InterestsAccount and
+// OverpaymentAccount); the other accounts (creditor/…, agency/…) are shared
+// by all of a creditor's claims.
+const claimAccountPrefix = "claim/"
+
+// A trial-balance row ('t') is one of two kinds, told apart by its key:
+//
+//   - an aggregate (the key ends with the currency): the sums of a shared
+//     account, debit and credit as 2 × 8 bytes big-endian, updated in place
+//     (read, added to, written back: per creditor and day there are few,
+//     and they stay in the trialCache);
+//   - a claim account's postings of one event (the key ends with the
+//     currency then the event's position, 8 bytes): debit and credit as two
+//     varints, written once and never read back while applying. A claim's
+//     accounts are its own, so nearly each of its postings would be a new
+//     aggregate: reading one back first would read the store for nothing.
+//
+// TrialBalance sums both kinds alike. Books of version 2 held aggregates
+// only (claim accounts included); version 3 adds rows beside them, so the
+// sums stay right while such tables are served during a rebuild.
+
+// claimRows is false only in the test of an upgrade from books version 2,
+// which wrote every account as an aggregate.
+var claimRows = true
+
+// addTrial adds postings booked at booked, by the event at pos, to their
+// creditor's trial balance, by value date and by booking day: a claim
+// account's are written as a row of the event (folded per account,
+// currency and date); a shared account's sums are kept in memory and added
+// to the stored aggregates once per aggregate when the batch commits
 // (commitTrial), however many postings a batch adds to one.
-func (t *tx) addTrial(creditor string, booked time.Time, ps []domain.Posting) {
+func (t *tx) addTrial(creditor string, booked time.Time, pos eventstore.Position, ps []domain.Posting) error {
 	day := booked.Format(time.DateOnly)
+	var own []trialRow // the event's rows, folded
 	for _, p := range ps {
 		for _, k := range [2]trialKey{{creditor, 'v', p.ValueDate, p.Account, p.Currency}, {creditor, 'b', day, p.Account, p.Currency}} {
+			if claimRows && strings.HasPrefix(k.account, claimAccountPrefix) {
+				own = foldTrialRow(own, k, p)
+				continue
+			}
 			s := t.trial[k]
 			if p.Side == domain.Debit {
 				s[0] += p.Amount
@@ -76,11 +111,39 @@ func (t *tx) addTrial(creditor string, booked time.Time, ps []domain.Posting) {
 			t.trial[k] = s
 		}
 	}
+	for _, r := range own {
+		v := binary.AppendVarint(binary.AppendVarint(make([]byte, 0, 2*binary.MaxVarintLen64), r.sums[0]), r.sums[1])
+		if err := t.set(r.key.key(t.gen).pos(pos), v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// commitTrial adds the batch's trial-balance sums to the stored aggregates
-// (read from the views' cache of them, or the store) and leaves the new
-// totals in t.trial, for the cache once the batch is committed.
+// trialRow is an event's sums on one trial-balance key.
+type trialRow struct {
+	key  trialKey
+	sums [2]int64 // debit, credit
+}
+
+// foldTrialRow adds posting p to rows' sums of k (an event has a handful of
+// postings: a slice beats a map).
+func foldTrialRow(rows []trialRow, k trialKey, p domain.Posting) []trialRow {
+	i := slices.IndexFunc(rows, func(r trialRow) bool { return r.key == k })
+	if i < 0 {
+		rows, i = append(rows, trialRow{key: k}), len(rows)
+	}
+	if p.Side == domain.Debit {
+		rows[i].sums[0] += p.Amount
+	} else {
+		rows[i].sums[1] += p.Amount
+	}
+	return rows
+}
+
+// commitTrial adds the batch's sums of the shared accounts to their stored
+// aggregates (read from the views' cache of them, or the store) and leaves
+// the new totals in t.trial, for the cache once the batch is committed.
 func (t *tx) commitTrial() error {
 	for k, s := range t.trial {
 		kb := k.key(t.gen)
@@ -338,8 +401,9 @@ type TrialBalanceSum struct {
 // currency ("" for every currency) dated on or before asOf (a YYYY-MM-DD
 // date) by basis (BasisValue: the value date; BasisBooking: the booking
 // day), per creditor, account and currency, in that order. It reads the
-// aggregates of each account, currency and day ('t'), not the postings: its
-// cost grows with accounts × days.
+// trial-balance rows ('t': an aggregate per shared account, currency and
+// day, a row per event for a claim's own accounts), not the postings: its
+// cost grows with shared accounts × days plus the claims' postings.
 func (v *Views) TrialBalance(creditor, currency, asOf, basis string) (TrialBalance, error) {
 	bb, known := basisByte[basis]
 	if !known {
@@ -353,10 +417,9 @@ func (v *Views) TrialBalance(creditor, currency, asOf, basis string) (TrialBalan
 		prefix = prefix.str(creditor).b(bb)
 	}
 	err := v.scan(prefix, prefix.upper(), func(k, val []byte) (bool, error) {
-		r := reader{b: k[len(key(nil, tTrial)):]}
-		tk := trialKey{creditor: r.str(), basis: r.byte(), date: r.str(), account: r.str(), currency: r.str()}
-		if r.err != nil || len(r.b) != 0 || len(val) != 16 {
-			return false, fmt.Errorf("projections: trial-balance aggregate %x is malformed", k)
+		tk, debit, credit, err := decodeTrialRow(k[len(key(nil, tTrial)):], val)
+		if err != nil {
+			return false, fmt.Errorf("projections: trial-balance row %x is malformed: %w", k, err)
 		}
 		if tk.basis != bb || tk.date > asOf || (currency != "" && tk.currency != currency) {
 			return true, nil
@@ -365,8 +428,8 @@ func (v *Views) TrialBalance(creditor, currency, asOf, basis string) (TrialBalan
 		if totals[a] == nil {
 			totals[a] = &sums{}
 		}
-		totals[a].debit += int64(binary.BigEndian.Uint64(val))
-		totals[a].credit += int64(binary.BigEndian.Uint64(val[8:]))
+		totals[a].debit += debit
+		totals[a].credit += credit
 		return true, nil
 	})
 	tb := TrialBalance{AsOf: asOf, Basis: basis, Currency: currency, Lines: []TrialBalanceLine{}, Totals: []TrialBalanceSum{}}
@@ -397,6 +460,27 @@ func (v *Views) TrialBalance(creditor, currency, asOf, basis string) (TrialBalan
 			TotalCredit: Exact(domain.MajorAmount(byCurrency[c].credit, c))})
 	}
 	return tb, err
+}
+
+// decodeTrialRow reads a trial-balance row's key (without its generation
+// and table) and value, of either kind (see addTrial).
+func decodeTrialRow(k, val []byte) (tk trialKey, debit, credit int64, err error) {
+	r := reader{b: k}
+	tk = trialKey{creditor: r.str(), basis: r.byte(), date: r.str(), account: r.str(), currency: r.str()}
+	switch {
+	case r.err != nil:
+		return tk, 0, 0, r.err
+	case len(r.b) == 0 && len(val) == 16: // an aggregate
+		return tk, int64(binary.BigEndian.Uint64(val)), int64(binary.BigEndian.Uint64(val[8:])), nil
+	case len(r.b) == 8: // an event's row
+		v := reader{b: val}
+		debit, credit = v.varint(), v.varint()
+		if v.err == nil && len(v.b) != 0 {
+			v.err = fmt.Errorf("%d bytes left over", len(v.b))
+		}
+		return tk, debit, credit, v.err
+	}
+	return tk, 0, 0, fmt.Errorf("a key of %d bytes after its currency, a value of %d", len(r.b), len(val))
 }
 
 // WriteCSV writes the trial balance as CSV: a row per creditor, account and

@@ -76,8 +76,7 @@ func (t *tx) applyRemittance(raw eventstore.RecordedEvent, creditor string) erro
 	if err := t.set(key(t.gen, tRemittanceRev).str(creditor), u64bytes(raw.Revision)); err != nil {
 		return err
 	}
-	t.addTrial(creditor, issued, r.Postings(issued))
-	return nil
+	return t.addTrial(creditor, issued, raw.Position, r.Postings(issued))
 }
 
 // Unsettled returns a creditor's unsettled items in currency with a value

@@ -38,11 +38,16 @@ import (
 // decodeState still reads it, so views written by earlier code need no
 // rebuild for it.
 
-// The binary formats of a placement state: 1, the first; 2 (current), the
-// same followed by the claim's payment plans. A state of format 1 has none.
+// The binary formats of a placement state: 1, the first; 2, the same
+// followed by the claim's payment plans (a state of format 1 has none); 3
+// (current), format 2 followed by where the placement is in the change
+// index (placementState.Change, 16 bytes). A state that does not know that
+// (decoded from an older form and not changed since) is written in format
+// 2, and one of formats 1 and 2 decodes not knowing it.
 const (
 	stateFormat1 byte = 1
 	stateFormat2 byte = 2
+	stateFormat3 byte = 3
 )
 
 // Tags of a decimal.
@@ -82,14 +87,22 @@ func encodeState(dst []byte, st *placementState) ([]byte, error) {
 	}
 	scale, known := domain.MinorUnits(p.Currency)
 	e := stateEncoder{scale: scale, known: known}
-	b := append(dst, stateFormat2)
+	format := stateFormat2
+	if st.ChangeKnown {
+		format = stateFormat3
+	}
+	b := append(dst, format)
 	b = e.uvarint(b, st.Revision) // first: WriteIndex reads it alone (stateRevision)
 	b = e.uvarint(b, uint64(st.Opened))
 	b = e.uvarint(b, st.NextSort)
 	b = e.uvarint(b, uint64(st.Last))
 	b = e.hash(b, st.Hash)
 	b = e.placement(b, p)
-	return e.plans(b, p.Plans), nil
+	b = e.plans(b, p.Plans)
+	if st.ChangeKnown {
+		b = append(b, st.Change[:]...)
+	}
+	return b, nil
 }
 
 // decodeState reads a state encodeState wrote, or one the views wrote as
@@ -101,7 +114,7 @@ func decodeState(b []byte, st *placementState) error {
 	switch b[0] {
 	case '{':
 		return json.Unmarshal(b, st)
-	case stateFormat1, stateFormat2:
+	case stateFormat1, stateFormat2, stateFormat3:
 	default:
 		return fmt.Errorf("projections: a placement state of unknown format 0x%02x", b[0])
 	}
@@ -113,8 +126,18 @@ func decodeState(b []byte, st *placementState) error {
 	st.Last = eventstore.Position(d.uvarint())
 	st.Hash = d.hash()
 	d.placement(&st.P)
-	if b[0] == stateFormat2 {
+	if b[0] >= stateFormat2 {
 		st.P.Plans = d.plans()
+	}
+	if b[0] == stateFormat3 {
+		switch {
+		case d.err != nil:
+		case len(b)-d.i < len(st.Change):
+			d.fail("its change cut short")
+		default:
+			d.i += copy(st.Change[:], b[d.i:])
+			st.ChangeKnown = true
+		}
 	}
 	if d.err == nil && d.i != len(b) {
 		d.fail("%d bytes after its end", len(b)-d.i)
@@ -124,7 +147,7 @@ func decodeState(b []byte, st *placementState) error {
 
 // stateRevision is the revision of a stored state, read without the rest.
 func stateRevision(b []byte) (uint64, error) {
-	if len(b) > 0 && (b[0] == stateFormat1 || b[0] == stateFormat2) {
+	if len(b) > 0 && (b[0] == stateFormat1 || b[0] == stateFormat2 || b[0] == stateFormat3) {
 		d := stateDecoder{b: b, i: 1}
 		r := d.uvarint()
 		return r, d.err

@@ -496,10 +496,16 @@ func FuzzDecodeState(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{stateFormat1})
 	f.Add([]byte{stateFormat2})
+	f.Add([]byte{stateFormat3})
+	known := edgeState()
+	known.Change, known.ChangeKnown = newChangeAt(codecT0, 77), true
+	b, err = encodeState(nil, known)
+	require.NoError(f, err)
+	f.Add(b)
 	f.Add([]byte{0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var st placementState
-		if decodeState(b, &st) != nil || len(b) == 0 || (b[0] != stateFormat1 && b[0] != stateFormat2) {
+		if decodeState(b, &st) != nil || len(b) == 0 || (b[0] != stateFormat1 && b[0] != stateFormat2 && b[0] != stateFormat3) {
 			_, _ = stateRevision(b)
 			return
 		}
@@ -554,4 +560,39 @@ func TestStateCodecReadsFormat1(t *testing.T) {
 	rev, err := stateRevision(old)
 	require.NoError(t, err)
 	assert.Equal(t, st.Revision, rev)
+}
+
+// TestStateCodecFormat3CarriesTheChange: a state that knows where its
+// placement is in the change index (none, or an entry) is written in format
+// 3, which ends with it, and round-trips; the same bytes without it, as
+// format 2, decode to the same state not knowing it.
+func TestStateCodecFormat3CarriesTheChange(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change changeAt
+	}{
+		{"not in the index yet", changeAt{}},
+		{"an entry", newChangeAt(codecT0.Add(time.Hour), 123_456)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := edgeState()
+			st.Change, st.ChangeKnown = tc.change, true
+			b := requireRoundTrip(t, st)
+			require.Equal(t, stateFormat3, b[0])
+			require.Equal(t, tc.change[:], b[len(b)-len(tc.change):])
+
+			old := append([]byte{stateFormat2}, b[1:len(b)-len(tc.change)]...)
+			var got placementState
+			require.NoError(t, decodeState(old, &got))
+			assert.False(t, got.ChangeKnown)
+			assert.Equal(t, changeAt{}, got.Change)
+			got.Change, got.ChangeKnown = st.Change, true
+			assert.Empty(t, stateDiff("state", reflect.ValueOf(*st), reflect.ValueOf(got)))
+			rev, err := stateRevision(old)
+			require.NoError(t, err)
+			assert.Equal(t, st.Revision, rev)
+
+			require.Error(t, decodeState(b[:len(b)-1], &got), "its change cut short")
+		})
+	}
 }

@@ -25,7 +25,8 @@ import (
 // code wrote as JSON are read as they are, without a rebuild: the runner
 // continues from them, snapshots start commands from them, and the views
 // then hold what a rebuild holds (states compared by content, since those
-// no event touched since stay JSON; every other table byte for byte).
+// no event touched since stay JSON, and beside those the change index's
+// rows that earlier code wrote; every other table byte for byte).
 func TestViewsWrittenAsJSONKeepWorking(t *testing.T) {
 	s := MustStore(t)
 	dir := filepath.Join(t.TempDir(), "live")
@@ -64,6 +65,16 @@ func TestViewsWrittenAsJSONKeepWorking(t *testing.T) {
 			jb, err := projections.StateAsJSONForTest(b)
 			require.NoError(t, err)
 			if ja == jb {
+				return true
+			}
+		}
+		if table == 'C' && b == nil && len(k) == 17 && k[0] == 'p' {
+			// The change index's row of a placement whose state is
+			// still JSON: the state does not say where it is in the
+			// index, the row does (deleted when the state is next written).
+			f, err := projections.StateFormatForTest(live, uuid.UUID(k[1:]))
+			require.NoError(t, err)
+			if f == '{' {
 				return true
 			}
 		}

@@ -35,7 +35,12 @@ type Unit struct {
 var units = []Unit{
 	// 2: the resource ('r') is rendered from the state when read, no longer
 	// stored; 'r' stays listed so that version 1's is deleted with the rest.
-	{Name: "placements", Version: 2, Tables: []byte{tPlacement, tResource, tClaim, tList, tListStatus}},
+	// 3: a state carries where its placement is in the change index (state
+	// format 3), which changes version 2 no longer stores; version 2's
+	// states are read, and the change index's row read for them. Bumped
+	// with changes, so that both are rebuilt in one build: changes 2 swapped
+	// in beside states of placements 2 would have no row for them.
+	{Name: "placements", Version: 3, Readable: 2, Tables: []byte{tPlacement, tResource, tClaim, tList, tListStatus}},
 	{Name: "search", Version: 1, Tables: []byte{tSearch}},
 	// 2: feed items ('f') in binary (feedcodec.go); those of 1 (JSON) are
 	// still read, so the feed serves while it rebuilds.
@@ -45,11 +50,15 @@ var units = []Unit{
 	// read.
 	{Name: "reconciliation", Version: 3, Readable: 2, Tables: []byte{tReconcile, tReconcileVal}},
 	// 2: an event's postings once, in binary ('j'); the trial balance from
-	// per-account, per-day aggregates ('t').
-	{Name: "books", Version: 2, Readable: 2, Tables: []byte{tPosting, tTrial, tUnsettled, tRemittance, tRemittanceRev}},
+	// per-account, per-day aggregates ('t'). 3: a claim account's postings
+	// as a row per event in 't', written without reading (see addTrial);
+	// version 2's aggregates sum with them, so its tables stay readable.
+	{Name: "books", Version: 3, Readable: 2, Tables: []byte{tPosting, tTrial, tUnsettled, tRemittance, tRemittanceRev}},
 	{Name: "holds", Version: 1, Tables: []byte{tHold}},
 	{Name: "plans", Version: 1, Tables: []byte{tPlanBreak}},
-	{Name: "changes", Version: 1, Tables: []byte{tChange}},
+	// 2: no per-placement row ('C' 'p'): the placement's state carries it
+	// (see placements 3); version 1's rows are read for older states.
+	{Name: "changes", Version: 2, Readable: 1, Tables: []byte{tChange}},
 	{Name: "retention", Version: 1, Tables: []byte{tClosed, tClosedChange}},
 	{Name: "idempotency", Version: 1, Tables: []byte{tIdempotency}},
 	// 2: in binary (numbercodec.go); those of 1 (JSON) are still read.
