@@ -66,7 +66,7 @@ func TestEntryCodecRoundTripsEntries(t *testing.T) {
 		var before domain.Placement
 		for _, rec := range s.records {
 			after := domain.Evolve(before, rec.Event)
-			if e, counted := reconcileEntry(after.ID, before, after, rec); counted {
+			if e, counted := reconcileEntry(after.ID, before, after, rec, domain.Postings(before, rec.Event, rec.Meta.OccurredAt)); counted {
 				kinds[e.Kind]++
 				b := requireEntryRoundTrip(t, e)
 				j, _ := json.Marshal(e)
