@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -114,10 +113,6 @@ func catchUpViews(ctx context.Context, store eventstore.Store, location, dir str
 	return views, nil
 }
 
-// verifyMemoryLimit is the heap verify's collector aims to stay under (see
-// runtime/debug.SetMemoryLimit).
-const verifyMemoryLimit = 180 << 20
-
 func verifyCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	asJSON, deep := false, false
 	var keyFlags personalFlags
@@ -137,12 +132,6 @@ func verifyCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if getenv("GOMEMLIMIT") == "" {
-		// What verify keeps is bounded, but with the collector's default
-		// pace the heap grows to twice it between collections: keep it
-		// near a limit instead, unless GOMEMLIMIT sets one.
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(verifyMemoryLimit))
-	}
 	var bar *progressbar.ProgressBar
 	report, err := verify.Run(ctx, store, verify.Options{Deep: deep, Personal: personal, Progress: func(pos, head eventstore.Position) {
 		if bar == nil {
