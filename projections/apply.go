@@ -219,6 +219,8 @@ type tx struct {
 	// build is the background build this batch is of; nil for the runner's.
 	build *unitBuild
 	dirty map[uuid.UUID]*placementState
+	// folded is the builder's Folded.
+	folded func(id uuid.UUID, rec journal.Record, before, after domain.Placement)
 	// evicted holds, in a bulk build, the unsaved states the cache let go
 	// of during this batch: they are written with it.
 	evicted   map[uuid.UUID]*placementState
@@ -409,6 +411,9 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 	before := st.P
 	next := *st
 	next.P = domain.Evolve(before, rec.Event)
+	if t.folded != nil {
+		t.folded(id, rec, before, next.P)
+	}
 	if err := t.processed(id, next.P, rec.Event); err != nil {
 		return err
 	}

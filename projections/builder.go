@@ -3,6 +3,7 @@ package projections
 import (
 	"github.com/google/uuid"
 
+	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
 )
@@ -17,6 +18,16 @@ type Builder struct {
 	MaxBatch int
 	// Committed, when set, is called after each commit with its position.
 	Committed func(pos eventstore.Position)
+	// Folded, when set, is called with each placement event Apply folds:
+	// the placement's id, the event, its state just before it and just after it (after =
+	// domain.Evolve(before, event), its processed numbers not yet dropped),
+	// before the event is applied to the views: verify checks the event's
+	// postings on them instead of folding every placement again. A caller
+	// must not change what the states share (their slices, maps and
+	// pointers). An event that Apply refuses before folding it (a stream
+	// that does not start with its handover, a state it cannot read) is
+	// not passed.
+	Folded func(id uuid.UUID, rec journal.Record, before, after domain.Placement)
 	// build, when set, is the background build the builder applies for;
 	// otherwise the builder holds the views' applyMu from a batch's first
 	// event to its commit.
@@ -37,6 +48,7 @@ func (b *Builder) Apply(raw eventstore.RecordedEvent, placement uuid.UUID, rec j
 			b.v.applyMu.Lock()
 			b.t = b.v.begin()
 		}
+		b.t.folded = b.Folded
 	}
 	if err := b.t.apply(raw, placement, rec); err != nil {
 		b.Abort()

@@ -24,13 +24,24 @@ import (
 // inherits the break. They also keep every event that moved agency/payable
 // (a payment to the agency, its reversal), by position, for the remittances
 // that settle them (remit).
+//
+// The claim's state before and after each event comes from the caller
+// (check: verify's rebuild folds every placement once, see
+// projections.Builder.Folded), or the books fold it themselves (post:
+// verify-export, and verify's replay of a damaged log).
 type books struct {
 	claims map[uuid.UUID]*claimBooks
-	items  map[uint64]*settleable
+	items  map[uint64]settleable
+	// states are the claims' states when the books fold them (post).
+	states map[uuid.UUID]domain.Placement
+	// names interns creditors and currencies: a settleable item holds a
+	// creditor and a currency for each payment to the agency.
+	names map[string]string
 }
 
 func newBooks() *books {
-	return &books{claims: map[uuid.UUID]*claimBooks{}, items: map[uint64]*settleable{}}
+	return &books{claims: map[uuid.UUID]*claimBooks{}, items: map[uint64]settleable{}, states: map[uuid.UUID]domain.Placement{},
+		names: map[string]string{}}
 }
 
 // settleable is an event that moved agency/payable, as a remittance must
@@ -41,24 +52,57 @@ type settleable struct {
 	settledBy          string // the remittance that settled it; "" while unsettled
 }
 
+// claimBooks are a claim's balances, debit positive, in minor units of its
+// currency: the counter-accounts and receivables its conservation reads,
+// each invoice's principal by the invoice's index in the claim.
 type claimBooks struct {
-	p       domain.Placement
-	balance map[string]int64
-	broken  bool
+	balance   [nBalances]int64
+	principal []int64
+	broken    bool
 }
 
-// post checks one event of a placement, booked at bookedAt, in log order.
+// The accounts of claimBooks.balance.
+const (
+	bPlaced = iota
+	bCollected
+	bAgencyPayable
+	bWaived
+	bRecalled
+	bWrittenOff
+	bCosts
+	bInterests
+	bOverpayment
+	nBalances
+)
+
+// post checks one event of a placement, booked at bookedAt, in log order,
+// on the claim's state as the books fold it.
 func (b *books) post(v *verifier, rec eventstore.RecordedEvent, placement uuid.UUID, e domain.Event, bookedAt time.Time) {
+	if _, known := b.claims[placement]; !known {
+		if _, opens := e.(domain.PlacementOpened); !opens {
+			return // a stream that does not start with its handover is reported by the rebuild
+		}
+	}
+	before := b.states[placement]
+	after := domain.Evolve(before, e)
+	b.states[placement] = after
+	b.check(v, placement, journal.Record{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Event: e,
+		Meta: journal.Metadata{OccurredAt: bookedAt}}, before, after)
+}
+
+// check checks one event of a placement (rec: its event, booked at its
+// time of occurrence, and its place), in log order, given the claim's state
+// before it and after it (after = domain.Evolve(before, rec.Event)).
+func (b *books) check(v *verifier, placement uuid.UUID, rec journal.Record, before, after domain.Placement) {
+	e, bookedAt := rec.Event, rec.Meta.OccurredAt
 	cb := b.claims[placement]
 	if cb == nil {
 		if _, opens := e.(domain.PlacementOpened); !opens {
 			return // a stream that does not start with its handover is reported by the rebuild
 		}
-		cb = &claimBooks{balance: map[string]int64{}}
+		cb = &claimBooks{}
 		b.claims[placement] = cb
 	}
-	before := cb.p
-	cb.p = domain.Evolve(before, e)
 	if cb.broken {
 		return
 	}
@@ -67,45 +111,121 @@ func (b *books) post(v *verifier, rec eventstore.RecordedEvent, placement uuid.U
 		cb.broken = true
 	}
 	if err := domain.CheckPostings(before, []domain.Event{e}, bookedAt); err != nil {
-		at("postings", fmt.Sprintf("%s of claim %s: %s", e.EventType(), cb.p.ClaimNumber, strings.TrimPrefix(err.Error(), domain.ErrPostingsInvariant.Error()+": ")))
+		at("postings", fmt.Sprintf("%s of claim %s: %s", e.EventType(), after.ClaimNumber, strings.TrimPrefix(err.Error(), domain.ErrPostingsInvariant.Error()+": ")))
 		return
 	}
 	ps := domain.Postings(before, e, bookedAt)
 	for _, q := range ps {
-		cb.balance[q.Account] += q.Signed()
+		cb.add(q, &after)
 	}
-	b.settleable(rec.Position, cb.p, ps, domain.PostingDocument(before, e))
-	if problem := cb.conservation(); problem != "" {
-		at("conservation", fmt.Sprintf("after %s, claim %s: %s", e.EventType(), cb.p.ClaimNumber, problem))
+	b.settleable(rec.Position, before, after, e, ps)
+	if problem := cb.conservation(&after); problem != "" {
+		at("conservation", fmt.Sprintf("after %s, claim %s: %s", e.EventType(), after.ClaimNumber, problem))
 	}
 }
 
+// add books a posting of claim p on the balance of its account; a posting
+// on an account conservation does not read (the fees, another claim's) is
+// left out. The claim's own accounts are recognised without naming them:
+// their names are domain.PrincipalAccount, CostsAccount, InterestsAccount
+// and OverpaymentAccount, "claim/" and the claim number escaped, then the
+// account and, for a principal, the invoice number escaped.
+func (cb *claimBooks) add(q domain.Posting, p *domain.Placement) {
+	s := q.Signed()
+	switch q.Account {
+	case domain.AccountPlaced:
+		cb.balance[bPlaced] += s
+	case domain.AccountCollected:
+		cb.balance[bCollected] += s
+	case domain.AccountAgencyPayable:
+		cb.balance[bAgencyPayable] += s
+	case domain.AccountWaived:
+		cb.balance[bWaived] += s
+	case domain.AccountRecalled:
+		cb.balance[bRecalled] += s
+	case domain.AccountWrittenOff:
+		cb.balance[bWrittenOff] += s
+	default:
+		rest, ok := strings.CutPrefix(q.Account, "claim/")
+		claim, acct, _ := strings.Cut(rest, "/")
+		if !ok || !escapedAs(claim, p.ClaimNumber) {
+			return
+		}
+		switch acct {
+		case "costs":
+			cb.balance[bCosts] += s
+		case "interests":
+			cb.balance[bInterests] += s
+		case "overpayment":
+			cb.balance[bOverpayment] += s
+		default:
+			invoice, ok := strings.CutPrefix(acct, "principal/")
+			for i := range p.Invoices {
+				if ok && escapedAs(invoice, p.Invoices[i].InvoiceNumber) {
+					if i >= len(cb.principal) {
+						cb.principal = append(cb.principal, make([]int64, i+1-len(cb.principal))...)
+					}
+					cb.principal[i] += s
+					return
+				}
+			}
+		}
+	}
+}
+
+// escapedAs reports whether esc is s escaped as an account name escapes
+// its parts: every byte but RFC 3986's unreserved ones as %XX (upper-case
+// hexadecimal digits).
+func escapedAs(esc, s string) bool {
+	const hex = "0123456789ABCDEF"
+	j := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			if j >= len(esc) || esc[j] != c {
+				return false
+			}
+			j++
+			continue
+		}
+		if j+3 > len(esc) || esc[j] != '%' || esc[j+1] != hex[c>>4] || esc[j+2] != hex[c&0xf] {
+			return false
+		}
+		j += 3
+	}
+	return j == len(esc)
+}
+
 // conservation is what breaks placed = open + collected + paid to the
-// agency − overpaid + waived + recalled + written off on the claim's
-// accounts (open: the principal, costs and interests receivables; written
+// agency − overpaid + waived + recalled + written off on the accounts of
+// claim p (open: the principal, costs and interests receivables; written
 // off: principal, costs and interests alike), or a negative receivable; ""
 // when nothing does.
-func (cb *claimBooks) conservation() string {
+func (cb *claimBooks) conservation(p *domain.Placement) string {
+	b := &cb.balance
 	open := int64(0)
-	receivables := []string{domain.CostsAccount(cb.p.ClaimNumber), domain.InterestsAccount(cb.p.ClaimNumber)}
-	for _, inv := range cb.p.Invoices {
-		receivables = append(receivables, domain.PrincipalAccount(cb.p.ClaimNumber, inv.InvoiceNumber))
-	}
-	for _, acct := range receivables {
-		if cb.balance[acct] < 0 {
-			return fmt.Sprintf("%s is %d minor units below zero", acct, -cb.balance[acct])
+	for i, bal := range [2]int64{b[bCosts], b[bInterests]} {
+		if bal < 0 {
+			return fmt.Sprintf("%s is %d minor units below zero", [2]func(string) string{domain.CostsAccount, domain.InterestsAccount}[i](p.ClaimNumber), -bal)
 		}
-		open += cb.balance[acct]
+		open += bal
 	}
-	placed := -cb.balance[domain.AccountPlaced]
-	overpaid := -cb.balance[domain.OverpaymentAccount(cb.p.ClaimNumber)]
-	b := func(account string) int64 { return cb.balance[account] }
-	rest := open + b(domain.AccountCollected) + b(domain.AccountAgencyPayable) - overpaid + b(domain.AccountWaived) + b(domain.AccountRecalled) +
-		b(domain.AccountWrittenOff)
+	for i, inv := range p.Invoices {
+		bal := int64(0)
+		if i < len(cb.principal) {
+			bal = cb.principal[i]
+		}
+		if bal < 0 {
+			return fmt.Sprintf("%s is %d minor units below zero", domain.PrincipalAccount(p.ClaimNumber, inv.InvoiceNumber), -bal)
+		}
+		open += bal
+	}
+	placed := -b[bPlaced]
+	overpaid := -b[bOverpayment]
+	rest := open + b[bCollected] + b[bAgencyPayable] - overpaid + b[bWaived] + b[bRecalled] + b[bWrittenOff]
 	if placed != rest {
 		return fmt.Sprintf("placed %d ≠ open %d + collected %d + paid to the agency %d − overpaid %d + waived %d + recalled %d + written off %d (minor units of %s)",
-			placed, open, b(domain.AccountCollected), b(domain.AccountAgencyPayable), overpaid, b(domain.AccountWaived), b(domain.AccountRecalled),
-			b(domain.AccountWrittenOff), cb.p.Currency)
+			placed, open, b[bCollected], b[bAgencyPayable], overpaid, b[bWaived], b[bRecalled], b[bWrittenOff], p.Currency)
 	}
 	return ""
 }
@@ -131,9 +251,10 @@ func exportedPostings(v *verifier, b *books, raw eventstore.RecordedEvent) {
 	b.post(v, raw, placement, rec.Event, rec.Meta.OccurredAt)
 }
 
-// settleable keeps an event whose postings move agency/payable.
-func (b *books) settleable(position eventstore.Position, p domain.Placement, ps []domain.Posting, doc string) {
-	it := journal.SettlementItem{Position: uint64(position), ClaimNumber: p.ClaimNumber, DocumentNumber: doc}
+// settleable keeps an event (e, on claim before → after) whose postings
+// move agency/payable.
+func (b *books) settleable(position eventstore.Position, before, after domain.Placement, e domain.Event, ps []domain.Posting) {
+	it := journal.SettlementItem{Position: uint64(position), ClaimNumber: after.ClaimNumber}
 	currency := ""
 	for _, q := range ps {
 		switch q.Account {
@@ -145,8 +266,17 @@ func (b *books) settleable(position eventstore.Position, p domain.Placement, ps 
 		}
 	}
 	if currency != "" {
-		b.items[uint64(position)] = &settleable{creditor: p.CreditorID, currency: currency, item: it}
+		it.DocumentNumber = domain.PostingDocument(before, e)
+		b.items[uint64(position)] = settleable{creditor: b.intern(after.CreditorID), currency: b.intern(currency), item: it}
 	}
+}
+
+func (b *books) intern(s string) string {
+	if in, ok := b.names[s]; ok {
+		return in
+	}
+	b.names[s] = s
+	return s
 }
 
 // remit checks a remittance (an event of a creditor's remittance stream;
@@ -178,7 +308,9 @@ func (b *books) remit(v *verifier, raw eventstore.RecordedEvent) {
 		return
 	}
 	for _, it := range r.Items {
-		b.items[it.Position].settledBy = r.RemittanceNumber
+		s := b.items[it.Position]
+		s.settledBy = r.RemittanceNumber
+		b.items[it.Position] = s
 	}
 }
 
@@ -199,9 +331,9 @@ func (b *books) remittanceProblem(creditor string, r journal.RemittanceIssued, i
 	}
 	here := map[uint64]bool{}
 	for _, it := range r.Items {
-		s := b.items[it.Position]
+		s, known := b.items[it.Position]
 		switch {
-		case s == nil || s.creditor != creditor:
+		case !known || s.creditor != creditor:
 			return fmt.Sprintf("item at position %d is no payment to the agency or reversal of one of this creditor's claims", it.Position)
 		case s.settledBy != "" || here[it.Position]:
 			return fmt.Sprintf("item at position %d (%s of claim %s) is settled twice (first by %q)", it.Position, s.item.DocumentNumber, s.item.ClaimNumber, cmp.Or(s.settledBy, r.RemittanceNumber))

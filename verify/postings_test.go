@@ -119,3 +119,34 @@ func TestErrForgedPaymentNamedByItsPostings(t *testing.T) {
 	assert.Equal(t, pos, named.Position)
 	assert.Contains(t, named.Problem, "creditor/collected by 1100, the claim's figures by 1000")
 }
+
+// TestErrForgedRecallNamedAfterABrokenStream forges CL-2's recall as
+// TestErrForgedRecallNamedByItsPostings does, and makes CL-0's first
+// payment, earlier in the log, undecodable: the rebuild folds none of
+// CL-0's later events, so the books past it are checked by a replay that
+// folds every claim itself. The forged recall is still named, once, and
+// so is the event that does not decode.
+func TestErrForgedRecallNamedAfterABrokenStream(t *testing.T) {
+	forged, recall := forgedCopy(t, MustLedgerStore(t), `"type":"CANCELLATION"`, func(s string) string {
+		return strings.ReplaceAll(s, `"-75"`, `"-65"`)
+	})
+	payment := `"allocations":[{"invoiceNumber":"I1","contractNumber":"C1","amount":"10"}]`
+	dir, broken := forgedCopy(t, forged, payment, func(s string) string {
+		return strings.Replace(s, `"amount":"10"}]`, `"amount":"1x"}]`, 1)
+	})
+	require.Less(t, broken, recall, "the broken stream comes first")
+	r := mustVerify(t, dir)
+	var data, postings int
+	for _, f := range r.Findings {
+		t.Logf("  %s", f)
+		switch {
+		case f.Field == "data" && f.Position == broken:
+			data++
+		case f.Field == "postings" && f.Position == recall:
+			postings++
+			assert.Contains(t, f.Problem, "recalls 65 of invoice I1, which has 75 open")
+		}
+	}
+	assert.Equal(t, 1, data, "the undecodable payment")
+	assert.Equal(t, 1, postings, "the forged recall, named once")
+}
