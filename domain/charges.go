@@ -186,14 +186,7 @@ func (p *Placement) open() openMinor {
 	}
 	o.principal = m(p.Original) - m(p.Waived) - m(p.Recovered) - m(p.WrittenOff)
 	if b := p.Charges; b != nil {
-		for _, c := range b.Charges {
-			switch c.Type {
-			case ChargeCosts:
-				o.costs += m(c.Amount)
-			case ChargeInterests:
-				o.interests += m(c.Amount)
-			}
-		}
+		o.costs, o.interests = b.chargedMinor(m)
 		o.costs -= m(b.Paid.Costs) + m(b.Recalled.Costs) + m(b.WrittenOff.Costs)
 		o.interests -= m(b.Paid.Interests) + m(b.Recalled.Interests) + m(b.WrittenOff.Interests)
 	}
@@ -491,4 +484,18 @@ func openCharges(p Placement) *Split {
 		return nil
 	}
 	return &Split{Costs: costs, Interests: interests, Overpaid: decimal.Zero}
+}
+
+// chargedMinor is the costs and the interests charged, each charge
+// converted to minor units by m.
+func (b *ChargeBook) chargedMinor(m func(decimal.Decimal) int64) (costs, interests int64) {
+	for _, c := range b.Charges {
+		switch c.Type {
+		case ChargeCosts:
+			costs += m(c.Amount)
+		case ChargeInterests:
+			interests += m(c.Amount)
+		}
+	}
+	return costs, interests
 }

@@ -27,14 +27,7 @@ func figuresOf(p *Placement, units int32) figures {
 	f.placed, f.agencyPaid, f.writtenOff, f.waived, f.fee = m(p.Original), m(p.AgencyPaid), m(p.WrittenOff), m(p.Waived), m(p.Fee)
 	f.collected = m(p.Recovered) - f.agencyPaid
 	if b := p.Charges; b != nil {
-		for _, c := range b.Charges {
-			switch c.Type {
-			case ChargeCosts:
-				f.costs += m(c.Amount)
-			case ChargeInterests:
-				f.interests += m(c.Amount)
-			}
-		}
+		f.costs, f.interests = b.chargedMinor(m)
 		f.placed += f.costs + f.interests
 		paidCosts, paidInterests, overpaid := m(b.Paid.Costs), m(b.Paid.Interests), m(b.Paid.Overpaid)
 		offCosts, offInterests := m(b.WrittenOff.Costs), m(b.WrittenOff.Interests)
