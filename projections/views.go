@@ -78,9 +78,10 @@ type ViewsOptions struct {
 	// CacheBytes is Pebble's block cache; 0 means 32 MiB.
 	CacheBytes int64
 	// States bounds the placement states the applier keeps decoded in
-	// memory; 0 means 10,000, or 100,000 with Bulk (a rebuild reads the
-	// whole log, and a state it must read back from disk and decode costs
-	// more than applying the event; about 400 MB at most).
+	// memory; 0 means 10,000, with Bulk too: a rebuild of 1.1M events over
+	// 100,000 placements kept 920 MB resident with 100,000 and 370 MB with
+	// 10,000, for 13% more time reading evicted states back
+	// (docs/PERFORMANCE.md).
 	States int
 	// SyncEvery is how often what was committed is made durable: with WAL
 	// by syncing a commit, without by flushing the memtables; 0 means a
@@ -91,7 +92,7 @@ type ViewsOptions struct {
 	WAL bool
 	// Bulk is for building views from nothing in a directory that is thrown
 	// away if the build does not finish (ledger rebuild, verify): no
-	// write-ahead log, more states kept decoded, each written back only when
+	// write-ahead log, each state kept decoded written back only when
 	// the cache lets it go or at the end (SaveStates), and everything
 	// flushed to disk on Close.
 	Bulk bool
@@ -111,9 +112,6 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 	}
 	if opts.States <= 0 {
 		opts.States = 10_000
-		if opts.Bulk {
-			opts.States = 100_000
-		}
 	}
 	if opts.SyncEvery <= 0 {
 		opts.SyncEvery = 5 * time.Second
