@@ -129,15 +129,9 @@ func TestStatementTimeoutIsUnavailable(t *testing.T) {
 	defer cancel()
 
 	// Another session locks the streams table, as a long migration might.
-	locker, err := pgx.Connect(ctx, db)
-	require.NoError(t, err)
-	defer locker.Close(context.Background())
-	tx, err := locker.Begin(ctx)
-	require.NoError(t, err)
-	_, err = tx.Exec(ctx, "LOCK TABLE "+pgx.Identifier{schema, "streams"}.Sanitize()+" IN ACCESS EXCLUSIVE MODE")
-	require.NoError(t, err)
+	tx := lockStreams(ctx, t, db, schema)
 
-	_, err = s.Append(ctx, "timeout", eventstore.NoStream(), storetest.Events(1))
+	_, err := s.Append(ctx, "timeout", eventstore.NoStream(), storetest.Events(1))
 	require.ErrorIs(t, err, eventstore.ErrUnavailable)
 	assert.Contains(t, err.Error(), "statement timeout")
 	require.NoError(t, tx.Rollback(ctx))
@@ -166,13 +160,7 @@ func TestAppendFunctionReleasesLockOnError(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), liveness)
 	defer cancel()
 
-	locker, err := pgx.Connect(ctx, db)
-	require.NoError(t, err)
-	defer locker.Close(context.Background())
-	tx, err := locker.Begin(ctx)
-	require.NoError(t, err)
-	_, err = tx.Exec(ctx, "LOCK TABLE "+pgx.Identifier{schema, "streams"}.Sanitize()+" IN ACCESS EXCLUSIVE MODE")
-	require.NoError(t, err)
+	tx := lockStreams(ctx, t, db, schema)
 
 	conn, err := pgx.Connect(ctx, db+"&statement_timeout=300")
 	require.NoError(t, err)
@@ -267,4 +255,18 @@ func TestSessionsCommitSynchronously(t *testing.T) {
 	var level string
 	require.NoError(t, postgres.PoolOf(s).QueryRow(ctx, "SHOW synchronous_commit").Scan(&level))
 	assert.Equal(t, "on", level)
+}
+
+// lockStreams locks schema's streams table from a session of its own, in a
+// transaction the caller rolls back (the session closes with the test).
+func lockStreams(ctx context.Context, t *testing.T, db, schema string) pgx.Tx {
+	t.Helper()
+	locker, err := pgx.Connect(ctx, db)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = locker.Close(context.Background()) })
+	tx, err := locker.Begin(ctx)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, "LOCK TABLE "+pgx.Identifier{schema, "streams"}.Sanitize()+" IN ACCESS EXCLUSIVE MODE")
+	require.NoError(t, err)
+	return tx
 }
