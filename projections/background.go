@@ -65,7 +65,7 @@ func (v *Views) newBuild(store eventstore.Store, logger *slog.Logger, changed []
 		return nil, err
 	}
 	b := &unitBuild{v: v, store: store, logger: logger, units: changed, gen: gen, gens: (&generations{}).with(allTables(), gen),
-		states: newStateCache(v.opts.States), trials: newTrialCache(), maxBatch: readBatch}
+		states: newStateCache(v.opts.States, v.opts.StateBytes), trials: newTrialCache(), maxBatch: readBatch}
 	for _, t := range stateTables {
 		b.keep[t] = true
 	}
@@ -140,8 +140,8 @@ func (b *unitBuild) saveStates() error {
 		return nil
 	}
 	t := b.v.beginAt(b.gens, b.states, b)
-	err := b.states.unsavedStates(func(id uuid.UUID, st *placementState) error {
-		if err := t.writeState(id, st); err != nil {
+	err := b.states.unsavedStates(func(id uuid.UUID, st *placementState, enc []byte) error {
+		if err := t.writeCached(id, st, enc); err != nil {
 			return err
 		}
 		if t.b.Len() < saveBatchBytes {

@@ -276,7 +276,8 @@ func TestWaitForBeforeTheRunnerStarts(t *testing.T) {
 
 // TestBulkBuildsWriteStatesBack: a bulk build (rebuild, verify) writes a
 // placement's state back only when its cache lets it go, or when saved at
-// the end; with a cache of 3 states and batches of every size, its views
+// the end; with a cache of 3 decoded states, none, a few or all encoded
+// behind them, and batches of every size, its views
 // hold the same bytes under every key as views built event by event (once
 // with the final save split into a batch per state).
 func TestBulkBuildsWriteStatesBack(t *testing.T) {
@@ -286,28 +287,37 @@ func TestBulkBuildsWriteStatesBack(t *testing.T) {
 	drive(t, command.NewHandler(s, projections.NewWriteIndex(live), nil), 7, 200)
 	head := MustCatchUp(t, s, r)
 	stop()
-	wctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for _, batch := range []int{1, 17, 100_000} {
-		t.Run(fmt.Sprint("batch", batch), func(t *testing.T) {
-			if batch == 17 {
-				// SaveStates commits after every state it writes.
-				defer projections.SetSaveBatchBytes(1)()
-			}
-			bulk, err := projections.OpenViews(filepath.Join(t.TempDir(), "bulk"), projections.ViewsOptions{Logger: quiet(), States: 3, Bulk: true})
-			require.NoError(t, err)
-			defer bulk.Close()
-			br := projections.NewRunner(s, bulk, quiet())
-			br.MaxBatch, br.Once = batch, true
-			require.NoError(t, br.Run(wctx))
-			require.NoError(t, bulk.SaveStates())
-			require.Equal(t, head, bulk.Checkpoint())
-			diffs := 0
-			require.NoError(t, projections.Diff(live, bulk, func(table byte, k, a, b []byte) bool {
-				diffs++
-				t.Errorf("views.%c key %x: event by event %q, bulk %q", table, k, a, b)
-				return diffs < 10
-			}))
-		})
+	// Encoded states behind the 3 decoded: none, a few (so that states
+	// leave them, encoded, and are read back from the store), or all.
+	for _, encoded := range []int{-1, 2_500, 0} {
+		for _, batch := range []int{1, 17, 100_000} {
+			t.Run(fmt.Sprint("encoded", encoded, "/batch", batch), func(t *testing.T) {
+				bulkBuildMatches(t, s, live, head, encoded, batch)
+			})
+		}
 	}
+}
+
+func bulkBuildMatches(t *testing.T, s eventstore.Store, live *projections.Views, head eventstore.Position, encoded, batch int) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if batch == 17 {
+		// SaveStates commits after every state it writes.
+		defer projections.SetSaveBatchBytes(1)()
+	}
+	bulk, err := projections.OpenViews(filepath.Join(t.TempDir(), "bulk"), projections.ViewsOptions{Logger: quiet(), States: 3,
+		StateBytes: encoded, Bulk: true})
+	require.NoError(t, err)
+	defer bulk.Close()
+	br := projections.NewRunner(s, bulk, quiet())
+	br.MaxBatch, br.Once = batch, true
+	require.NoError(t, br.Run(ctx))
+	require.NoError(t, bulk.SaveStates())
+	require.Equal(t, head, bulk.Checkpoint())
+	diffs := 0
+	require.NoError(t, projections.Diff(live, bulk, func(table byte, k, a, b []byte) bool {
+		diffs++
+		t.Errorf("views.%c key %x: event by event %q, bulk %q", table, k, a, b)
+		return diffs < 10
+	}))
 }

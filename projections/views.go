@@ -78,11 +78,15 @@ type ViewsOptions struct {
 	// CacheBytes is Pebble's block cache; 0 means 32 MiB.
 	CacheBytes int64
 	// States bounds the placement states the applier keeps decoded in
-	// memory; 0 means 10,000, with Bulk too: a rebuild of 1.1M events over
-	// 100,000 placements kept 920 MB resident with 100,000 and 370 MB with
-	// 10,000, for 13% more time reading evicted states back
-	// (docs/PERFORMANCE.md).
+	// memory; 0 means 10,000, and 2,000 with Bulk: with the encoded ones
+	// behind them (StateBytes), a rebuild of 1.1M events over 100,000
+	// placements took 31–35 s with either, and 2,000 kept 55 MB less
+	// resident (docs/PERFORMANCE.md).
 	States int
+	// StateBytes bounds the placement states kept in their binary form
+	// behind the decoded ones (see stateCache); 0 means 64 MiB, about
+	// 130,000 typical states; a negative value keeps none.
+	StateBytes int
 	// SyncEvery is how often what was committed is made durable: with WAL
 	// by syncing a commit, without by flushing the memtables; 0 means a
 	// second with WAL, 5 seconds without.
@@ -112,6 +116,15 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 	}
 	if opts.States <= 0 {
 		opts.States = 10_000
+		if opts.Bulk {
+			opts.States = 2_000
+		}
+	}
+	if opts.StateBytes == 0 {
+		opts.StateBytes = 64 << 20
+	}
+	if opts.StateBytes < 0 {
+		opts.StateBytes = 0
 	}
 	if opts.SyncEvery <= 0 {
 		opts.SyncEvery = 5 * time.Second
@@ -154,13 +167,16 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 	}
 	if opts.Bulk {
 		opts.WAL = false
+		// Half the memtable: a rebuild of 1.1M events kept 440 MB
+		// resident with 64 MiB and 385 MB with 32 MiB, in the same time.
+		po.MemTableSize = 32 << 20
 	}
 	po.DisableWAL = !opts.WAL
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("projections: open the view store %s: %w", dir, err)
 	}
-	v := &Views{db: db, logger: opts.Logger, opts: opts, states: newStateCache(opts.States),
+	v := &Views{db: db, logger: opts.Logger, opts: opts, states: newStateCache(opts.States, opts.StateBytes),
 		trials: newTrialCache(), idem: newIdemOverlay()}
 	if err := v.loadLayout(); err != nil {
 		_ = db.Close()
@@ -185,6 +201,7 @@ func (v *Views) Close() error {
 				return
 			}
 		}
+
 		v.closeErr = v.db.Close()
 	})
 	return v.closeErr
@@ -213,8 +230,8 @@ func (v *Views) SaveStates() error {
 	}
 	// In batches of about saveBatchBytes: all of them at once would be a
 	// batch the size of every cached state.
-	err := v.states.unsavedStates(func(id uuid.UUID, st *placementState) error {
-		if err := t.writeState(id, st); err != nil {
+	err := v.states.unsavedStates(func(id uuid.UUID, st *placementState, enc []byte) error {
+		if err := t.writeCached(id, st, enc); err != nil {
 			return err
 		}
 		if t.b.Len() < saveBatchBytes {
