@@ -372,24 +372,40 @@ func (h *Handler) fold(ctx context.Context, c *cachedPlacement, id uuid.UUID, fr
 // latest returns a placement as it is now: from its snapshot and the events
 // after it when there are snapshots that know it, else from its stream.
 func (h *Handler) latest(ctx context.Context, id uuid.UUID) (cachedPlacement, error) {
-	if h.snapshots != nil {
-		s, ok, err := h.snapshots.Snapshot(id)
-		if err != nil {
-			return cachedPlacement{}, err
+	c, ok, err := h.snapshot(id)
+	if err != nil {
+		return cachedPlacement{}, err
+	}
+	if ok {
+		err := h.fold(ctx, &c, id, c.rev+1, eventstore.Position(^uint64(0)))
+		if err == nil {
+			return c, nil
 		}
-		if ok {
-			c := cachedPlacement{p: s.Placement, rev: s.Revision, pos: s.Position, hash: s.Hash, fromSnapshot: true, through: s.Position}
-			err := h.fold(ctx, &c, id, s.Revision+1, eventstore.Position(^uint64(0)))
-			if err == nil {
-				return c, nil
-			}
-			if !errors.Is(err, eventstore.ErrStreamNotFound) {
-				return cachedPlacement{}, err
-			}
+		if !errors.Is(err, eventstore.ErrStreamNotFound) {
+			return cachedPlacement{}, err
 		}
 	}
 	return h.load(ctx, id, eventstore.Position(^uint64(0)))
 }
+
+// snapshot returns a placement as the snapshots last saw it, which may be
+// behind the log; false when there are none or they do not know it.
+func (h *Handler) snapshot(id uuid.UUID) (cachedPlacement, bool, error) {
+	if h.snapshots == nil {
+		return cachedPlacement{}, false, nil
+	}
+	s, ok, err := h.snapshots.Snapshot(id)
+	if err != nil || !ok {
+		return cachedPlacement{}, false, err
+	}
+	return cachedPlacement{p: s.Placement, rev: s.Revision, pos: s.Position, hash: s.Hash, fromSnapshot: true, through: s.Position}, true, nil
+}
+
+// errSnapshotBehind is what an attempt that decided on a snapshot alone
+// returns when the snapshot turned out to be behind the log: the next
+// attempt decides again, at once and at the same time, on the placement as
+// the log has it.
+var errSnapshotBehind = errors.New("command: the placement's snapshot is behind the log")
 
 // withNumbers returns c's placement with what it processed under the
 // numbers cmd names, asked of the snapshots when c came from one; false
@@ -436,8 +452,10 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 		return res, err
 	}
 	defer h.streamLock(id)()
+	var at time.Time
+	behind := false
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		if attempt > 0 {
+		if attempt > 0 && !behind {
 			// Another process won the race: back off a little, with jitter.
 			select {
 			case <-time.After(time.Duration(rand.Int64N(int64(attempt) * int64(2*time.Millisecond)))):
@@ -445,7 +463,13 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 				return Result{}, ctx.Err()
 			}
 		}
-		res, err := h.decideAndAppend(ctx, id, req, build, attempt > 0)
+		if !behind {
+			at = h.now().UTC()
+		}
+		res, err := h.decideAndAppend(ctx, id, req, build, attempt > 0, at)
+		if behind = errors.Is(err, errSnapshotBehind); behind {
+			continue
+		}
 		if errors.Is(err, eventstore.ErrConcurrency) {
 			if req.IfMatch != nil {
 				return Result{}, ErrPreconditionFailed
@@ -457,17 +481,44 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 	return Result{}, ErrTooMuchContention
 }
 
-// decideAndAppend is one attempt of Execute: it decides the command on the
-// placement as cached (reloaded when reload is set, after a lost race) and
-// appends what was decided; a lost race is eventstore.ErrConcurrency.
-func (h *Handler) decideAndAppend(ctx context.Context, id uuid.UUID, req Request, build func(at time.Time) domain.Command, reload bool) (Result, error) {
+// decideAndAppend is one attempt of Execute: it decides the command at at on
+// the placement as cached, or as its snapshot has it (reloaded when reload
+// is set, after a lost race), and appends what was decided; a lost race is
+// eventstore.ErrConcurrency, a snapshot found behind the log
+// errSnapshotBehind.
+func (h *Handler) decideAndAppend(ctx context.Context, id uuid.UUID, req Request, build func(at time.Time) domain.Command, reload bool,
+	at time.Time) (Result, error) {
 	c, hit := h.cached(id)
+	// unchecked: c may be behind the log, as a cached placement is when
+	// another process shares the store, or a snapshot when the views have
+	// not applied its last events yet. An append finds that by its expected
+	// revision; an answer that appends nothing checks it first.
+	unchecked, speculative := hit && !reload, false
 	if !hit || reload {
 		var err error
-		if c, err = h.latest(ctx, id); err != nil {
-			return Result{}, err
+		if !reload && req.IfMatch == nil {
+			// On a miss, the snapshot alone: what followed it in the log
+			// is nearly always nothing (the views are a batch behind at
+			// most), and reading that costs more than the snapshot. A
+			// precondition is checked against the placement as it is.
+			if c, speculative, err = h.snapshot(id); err != nil {
+				return Result{}, err
+			}
+			unchecked = speculative
+		}
+		if !speculative {
+			if c, err = h.latest(ctx, id); err != nil {
+				return Result{}, err
+			}
 		}
 		h.remember(id, c)
+	}
+	behind := func(err error) error {
+		if speculative && errors.Is(err, eventstore.ErrConcurrency) {
+			h.forget(id)
+			return errSnapshotBehind
+		}
+		return err
 	}
 	if req.Creditor != "" && c.p.CreditorID != req.Creditor {
 		return Result{}, domain.ErrNotFound
@@ -475,7 +526,6 @@ func (h *Handler) decideAndAppend(ctx context.Context, id uuid.UUID, req Request
 	if req.IfMatch != nil && *req.IfMatch != c.rev {
 		return Result{}, ErrPreconditionFailed
 	}
-	at := h.now().UTC()
 	cmd := build(at)
 	p, known, err := h.withNumbers(id, c, cmd)
 	if err != nil {
@@ -488,15 +538,16 @@ func (h *Handler) decideAndAppend(ctx context.Context, id uuid.UUID, req Request
 		}
 		h.remember(id, c)
 		p = c.p
+		unchecked, speculative = false, false
 	}
 	dec := domain.Decide(p, cmd)
 	if dec.Repeat != nil {
 		return h.firstAnswer(ctx, id, dec.Repeat.Revision)
 	}
 	if len(dec.Events) == 0 {
-		if hit && !reload {
+		if unchecked {
 			if err := h.stillLatest(ctx, id, c.rev); err != nil {
-				return Result{}, err
+				return Result{}, behind(err)
 			}
 		}
 		if dec.Err != nil {
@@ -509,7 +560,7 @@ func (h *Handler) decideAndAppend(ctx context.Context, id uuid.UUID, req Request
 	res, err := h.append(ctx, id, req, cmd, dec, from, at)
 	if _, refused := AsRefused(err); err != nil && !refused {
 		h.forget(id)
-		return res, err
+		return res, behind(err)
 	}
 	entry := cachedPlacement{p: res.Placement, rev: res.Revision, pos: res.Position, hash: res.Hash,
 		fromSnapshot: c.fromSnapshot, through: c.through}

@@ -633,6 +633,31 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 	if err := s.usable(); err != nil {
 		return nil, err
 	}
+	// A stream's revisions run from 0 without a gap, so when from is not
+	// there nothing after it is either. Point reads, which the tables'
+	// bloom filters answer mostly without reading a block, tell that
+	// (the command handler's read of what followed a placement's snapshot,
+	// nearly always nothing) from a missing stream; an iterator would seek
+	// in every level of the tree, twice.
+	if found, err := s.has(streamKey(stream, from)); err != nil {
+		return nil, err
+	} else if !found {
+		exists := false
+		if from > 0 {
+			if exists, err = s.has(streamKey(stream, from-1)); err != nil {
+				return nil, err
+			}
+		}
+		if !exists && from > 1 {
+			if exists, err = s.has(streamKey(stream, 0)); err != nil {
+				return nil, err
+			}
+		}
+		if !exists {
+			return nil, fmt.Errorf("%w: %q", eventstore.ErrStreamNotFound, stream)
+		}
+		return nil, nil
+	}
 	prefix := streamPrefix(stream)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {

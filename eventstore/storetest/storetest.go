@@ -186,8 +186,11 @@ func (c *contract) readStream(t *testing.T) {
 	s := c.newStore(t)
 	ctx := ctxFor(t)
 	t.Run("ErrStreamNotFound", func(t *testing.T) {
-		_, err := s.ReadStream(ctx, streamName("missing"), 0, 10)
-		assert.ErrorIs(t, err, eventstore.ErrStreamNotFound)
+		missing := streamName("missing")
+		for _, from := range []uint64{0, 1, 7} {
+			_, err := s.ReadStream(ctx, missing, from, 10)
+			assert.ErrorIs(t, err, eventstore.ErrStreamNotFound, "from %d", from)
+		}
 	})
 	t.Run("OKPaging", func(t *testing.T) {
 		stream := streamName("paging")
@@ -203,6 +206,9 @@ func (c *contract) readStream(t *testing.T) {
 		past, err := s.ReadStream(ctx, stream, 10, 5)
 		require.NoError(t, err, "reading past the end of an existing stream is not an error")
 		assert.Empty(t, past)
+		farPast, err := s.ReadStream(ctx, stream, 50, 5)
+		require.NoError(t, err, "reading far past the end of an existing stream is not an error")
+		assert.Empty(t, farPast)
 	})
 }
 
