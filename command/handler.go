@@ -401,6 +401,37 @@ func (h *Handler) snapshot(id uuid.UUID) (cachedPlacement, bool, error) {
 	return cachedPlacement{p: s.Placement, rev: s.Revision, pos: s.Position, hash: s.Hash, fromSnapshot: true, through: s.Position}, true, nil
 }
 
+// startFrom returns the placement an attempt decides on: as cached; on a
+// miss as its snapshot has it (speculative); after a lost race, or for a
+// precondition, as the log has it. unchecked: it may be behind the log, as
+// a cached placement is when another process shares the store, or a
+// snapshot when the views have not applied its last events yet. An append
+// finds that by its expected revision; an answer that appends nothing
+// checks it first.
+func (h *Handler) startFrom(ctx context.Context, id uuid.UUID, req Request, reload bool) (c cachedPlacement, unchecked, speculative bool,
+	err error) {
+	c, hit := h.cached(id)
+	if hit && !reload {
+		return c, true, false, nil
+	}
+	if !reload && req.IfMatch == nil {
+		// On a miss, the snapshot alone: what followed it in the log is
+		// nearly always nothing (the views are a batch behind at most), and
+		// reading that costs more than the snapshot. A precondition is
+		// checked against the placement as it is.
+		if c, speculative, err = h.snapshot(id); err != nil {
+			return c, false, false, err
+		}
+	}
+	if !speculative {
+		if c, err = h.latest(ctx, id); err != nil {
+			return c, false, false, err
+		}
+	}
+	h.remember(id, c)
+	return c, speculative, speculative, nil
+}
+
 // errSnapshotBehind is what an attempt that decided on a snapshot alone
 // returns when the snapshot turned out to be behind the log: the next
 // attempt decides again, at once and at the same time, on the placement as
@@ -488,30 +519,9 @@ func (h *Handler) Execute(ctx context.Context, id uuid.UUID, req Request, build 
 // errSnapshotBehind.
 func (h *Handler) decideAndAppend(ctx context.Context, id uuid.UUID, req Request, build func(at time.Time) domain.Command, reload bool,
 	at time.Time) (Result, error) {
-	c, hit := h.cached(id)
-	// unchecked: c may be behind the log, as a cached placement is when
-	// another process shares the store, or a snapshot when the views have
-	// not applied its last events yet. An append finds that by its expected
-	// revision; an answer that appends nothing checks it first.
-	unchecked, speculative := hit && !reload, false
-	if !hit || reload {
-		var err error
-		if !reload && req.IfMatch == nil {
-			// On a miss, the snapshot alone: what followed it in the log
-			// is nearly always nothing (the views are a batch behind at
-			// most), and reading that costs more than the snapshot. A
-			// precondition is checked against the placement as it is.
-			if c, speculative, err = h.snapshot(id); err != nil {
-				return Result{}, err
-			}
-			unchecked = speculative
-		}
-		if !speculative {
-			if c, err = h.latest(ctx, id); err != nil {
-				return Result{}, err
-			}
-		}
-		h.remember(id, c)
+	c, unchecked, speculative, err := h.startFrom(ctx, id, req, reload)
+	if err != nil {
+		return Result{}, err
 	}
 	behind := func(err error) error {
 		if speculative && errors.Is(err, eventstore.ErrConcurrency) {
