@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -38,12 +39,14 @@ type receiver struct {
 	mu       sync.Mutex
 	accepted []webhook.Payload
 	badSig   atomic.Int64
+	// serving: the connections with a request read and not yet answered.
+	serving map[net.Conn]bool
 }
 
 func newReceiver(t *testing.T, fail int64) *receiver {
-	r := &receiver{}
+	r := &receiver{serving: map[net.Conn]bool{}}
 	r.fail.Store(fail)
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		if err := webhook.Verify(secret, req.Header.Get(webhook.SignatureHeader), body, time.Now(), 5*time.Minute); err != nil {
 			r.badSig.Add(1)
@@ -60,8 +63,32 @@ func newReceiver(t *testing.T, fail int64) *receiver {
 		r.accepted = append(r.accepted, p)
 		r.mu.Unlock()
 	}))
+	r.Config.ConnState = func(c net.Conn, state http.ConnState) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if state == http.StateActive {
+			r.serving[c] = true
+		} else {
+			delete(r.serving, c)
+		}
+	}
+	r.Start()
 	t.Cleanup(r.Close)
 	return r
+}
+
+// settle drops the connections of senders that are gone and waits until no
+// request of theirs is being handled, so that a request a stopped reactor
+// gave up on is not accepted after the receiver is told to accept (HTTP
+// cannot tell a sender that gave up from one that did not; a receiver
+// tells a repeat by its Ledger-Event-Id).
+func (r *receiver) settle(t *testing.T) {
+	r.CloseClientConnections()
+	require.Eventually(t, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.serving) == 0
+	}, wait, time.Millisecond, "requests of stopped senders still handled")
 }
 
 func (r *receiver) payloads() []webhook.Payload {
@@ -204,6 +231,7 @@ func TestRestartLosesNothing(t *testing.T) {
 	stop1()
 	through, pending := r1.Progress("acme")
 	assert.True(t, through < pos || slices.Contains(pending, pos), "an undelivered event is still owed: through %d, pending %v", through, pending)
+	rcv.settle(t)
 	rcv.fail.Store(0)
 	r2, _ := start(t, l, webhook.Options{})
 	require.Eventually(t, func() bool { return len(rcv.payloads()) == 1 }, wait, 5*time.Millisecond, "delivered after the restart")
