@@ -83,9 +83,13 @@ type ViewsOptions struct {
 	// placements took 31–35 s with either, and 2,000 kept 55 MB less
 	// resident (docs/PERFORMANCE.md).
 	States int
-	// StateBytes bounds the placement states kept in their binary form
-	// behind the decoded ones (see stateCache); 0 means 64 MiB, about
-	// 130,000 typical states; a negative value keeps none.
+	// StateBytes bounds the placement states a build keeps in their binary
+	// form behind the decoded ones (see stateCache); 0 means 64 MiB (about
+	// 130,000 typical states) for a bulk build and a unit rebuilt in the
+	// background, and none for the views a server keeps up to date: on
+	// 100,000 placements the tier gave payments nothing measurable (the
+	// states it would hold are in the block cache) and cost 125 MB resident
+	// under load (docs/PERFORMANCE.md). A negative value keeps none anywhere.
 	StateBytes int
 	// SyncEvery is how often what was committed is made durable: with WAL
 	// by syncing a commit, without by flushing the memtables; 0 means a
@@ -120,12 +124,16 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 			opts.States = 2_000
 		}
 	}
+	// opts.StateBytes is then what a build keeps (a bulk build's views, or
+	// a background build's own cache); liveStateBytes what the views do.
+	liveStateBytes := max(opts.StateBytes, 0)
 	if opts.StateBytes == 0 {
 		opts.StateBytes = 64 << 20
+		if opts.Bulk {
+			liveStateBytes = opts.StateBytes
+		}
 	}
-	if opts.StateBytes < 0 {
-		opts.StateBytes = 0
-	}
+	opts.StateBytes = max(opts.StateBytes, 0)
 	if opts.SyncEvery <= 0 {
 		opts.SyncEvery = 5 * time.Second
 		if opts.WAL {
@@ -176,7 +184,7 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 	if err != nil {
 		return nil, fmt.Errorf("projections: open the view store %s: %w", dir, err)
 	}
-	v := &Views{db: db, logger: opts.Logger, opts: opts, states: newStateCache(opts.States, opts.StateBytes),
+	v := &Views{db: db, logger: opts.Logger, opts: opts, states: newStateCache(opts.States, liveStateBytes),
 		trials: newTrialCache(), idem: newIdemOverlay()}
 	if err := v.loadLayout(); err != nil {
 		_ = db.Close()
