@@ -2,9 +2,12 @@ package projections
 
 import (
 	"encoding/json"
+	"io"
+	"log/slog"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -100,4 +103,25 @@ func TestStateCacheWithoutEncodedTier(t *testing.T) {
 	require.Equal(t, a, left[0].id)
 	require.Same(t, st, left[0].st)
 	require.Zero(t, c.encOrder.Len())
+}
+
+// A bulk build keeps states encoded by default, and so does a background
+// build's cache; the views a server keeps up to date do not, unless told.
+func TestEncodedTierDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		opts       ViewsOptions
+		live, some int
+	}{
+		{ViewsOptions{}, 0, 64 << 20},
+		{ViewsOptions{Bulk: true}, 64 << 20, 64 << 20},
+		{ViewsOptions{StateBytes: 1000}, 1000, 1000},
+		{ViewsOptions{StateBytes: -1, Bulk: true}, 0, 0},
+	} {
+		tc.opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		v, err := OpenViews(t.TempDir(), tc.opts)
+		require.NoError(t, err)
+		assert.Equal(t, tc.live, v.states.encMax, "%+v: the views'", tc.opts)
+		assert.Equal(t, tc.some, v.opts.StateBytes, "%+v: a background build's", tc.opts)
+		require.NoError(t, v.Close())
+	}
 }
