@@ -146,8 +146,28 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 		}
 		opts.FS = pebbleutil.PrivateFS() // its files 0600
 	}
+	if opts.Bulk {
+		opts.WAL = false
+	}
 	cache := pebble.NewCache(opts.CacheBytes)
 	defer cache.Unref()
+	po := pebbleOptions(opts, cache)
+	db, err := pebble.Open(dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("projections: open the view store %s: %w", dir, err)
+	}
+	v := &Views{db: db, logger: opts.Logger, opts: opts, states: newStateCache(opts.States, liveStateBytes),
+		trials: newTrialCache(), idem: newIdemOverlay()}
+	if err := v.loadLayout(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return v, nil
+}
+
+// pebbleOptions are the view store's Pebble options (opts with its
+// defaults set).
+func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 	po := &pebble.Options{
 		FS:                 opts.FS,
 		Cache:              cache,
@@ -174,23 +194,12 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	if opts.Bulk {
-		opts.WAL = false
 		// Half the memtable: a rebuild of 1.1M events kept 440 MB
 		// resident with 64 MiB and 385 MB with 32 MiB, in the same time.
 		po.MemTableSize = 32 << 20
 	}
 	po.DisableWAL = !opts.WAL
-	db, err := pebble.Open(dir, po)
-	if err != nil {
-		return nil, fmt.Errorf("projections: open the view store %s: %w", dir, err)
-	}
-	v := &Views{db: db, logger: opts.Logger, opts: opts, states: newStateCache(opts.States, liveStateBytes),
-		trials: newTrialCache(), idem: newIdemOverlay()}
-	if err := v.loadLayout(); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	return v, nil
+	return po
 }
 
 // Close closes the store; closing it again does nothing.
