@@ -206,9 +206,8 @@ func (c *stateCache) put(id uuid.UUID, st *placementState, unsaved bool) (left [
 			var err error
 			if c.scratch, err = encodeState(c.scratch[:0], ce.st); err == nil {
 				ce.st, ce.enc = nil, append(make([]byte, 0, len(c.scratch)), c.scratch...)
-				enc := ce.enc
 				c.encByID[ce.id] = c.encOrder.PushFront(ce)
-				c.encBytes += len(enc) + encOverhead
+				c.encBytes += len(ce.enc) + encOverhead
 				continue
 			}
 			// A state the codec refuses is written, or dropped, as it is.
