@@ -6,18 +6,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/eventstore/storetest"
 )
 
 // The benchmarks behind docs/PERFORMANCE.md. Run them with
@@ -114,38 +113,15 @@ func BenchmarkAppend64Writers(b *testing.B) {
 	require.NoError(b, err)
 	defer s.Close()
 	ctx := context.Background()
-	const writers = 64
-	var next atomic.Int64
-	lat := make([][]time.Duration, writers)
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			stream := fmt.Sprintf("writer-%d", w)
-			exp := eventstore.NoStream()
-			for next.Add(1) <= int64(b.N) {
-				start := time.Now()
-				res, err := s.Append(ctx, stream, exp, []eventstore.EventData{event512()})
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				lat[w] = append(lat[w], time.Since(start))
-				exp = eventstore.Exact(res.Revision)
-			}
-		}()
-	}
-	wg.Wait()
-	b.StopTimer()
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
-	if len(all) > 0 {
-		b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
-		b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
-	}
+	storetest.ParallelWriters(b, 64, func(w int) func() error {
+		stream := fmt.Sprintf("writer-%d", w)
+		exp := eventstore.NoStream()
+		return func() error {
+			res, err := s.Append(ctx, stream, exp, []eventstore.EventData{event512()})
+			exp = eventstore.Exact(res.Revision)
+			return err
+		}
+	})
 }
 
 // millionStore is a store of 1,000,000 events of 300 bytes (data+metadata),

@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,7 +28,7 @@ func BenchmarkAppendParallel(b *testing.B) {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
 			s := MustOpen(b, postgres.Options{GroupsInFlight: benchGroups(b)})
 			ctx := context.Background()
-			parallelWriters(b, writers, func(w int) func() error {
+			storetest.ParallelWriters(b, writers, func(w int) func() error {
 				stream := fmt.Sprintf("bench-%d-%d", writers, w)
 				exp := eventstore.NoStream()
 				return func() error {
@@ -41,44 +38,6 @@ func BenchmarkAppendParallel(b *testing.B) {
 				}
 			})
 		})
-	}
-}
-
-// parallelWriters makes b.N appends with writers concurrent writers, writer
-// w by calling the function writer(w) returns, and reports events/s and the
-// p99 latency of one append.
-func parallelWriters(b *testing.B, writers int, writer func(w int) func() error) {
-	appendOne := make([]func() error, writers)
-	for w := range writers {
-		appendOne[w] = writer(w)
-	}
-	var next atomic.Int64
-	lat := make([][]time.Duration, writers)
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for next.Add(1) <= int64(b.N) {
-				began := time.Now()
-				if err := appendOne[w](); err != nil {
-					b.Error(err)
-					return
-				}
-				lat[w] = append(lat[w], time.Since(began))
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
-	if len(all) > 0 {
-		b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
 	}
 }
 
@@ -121,7 +80,7 @@ func BenchmarkPeerProtocolParallel(b *testing.B) {
 	payload := storetest.Events(1)[0]
 	for _, writers := range []int{1, 64} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			parallelWriters(b, writers, func(w int) func() error {
+			storetest.ParallelWriters(b, writers, func(w int) func() error {
 				stream := fmt.Sprintf("bench-%d-%d-%d", writers, w, b.N)
 				return func() error { return peerSave(db, stream, payload) }
 			})
