@@ -16,7 +16,6 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
-	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -133,12 +132,7 @@ func TestStatesOfChangesVersion1MoveTheirChange(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	for i, id := range ids {
-		res, err := h.Execute(ctx, id, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()},
-			func(at time.Time) domain.Command {
-				return domain.ReceivePayment{Amount: decimal.RequireFromString("1.00"), PaymentNumber: fmt.Sprintf("CH-%d", i), At: at}
-			})
-		require.NoError(t, err)
-		require.NoError(t, r.WaitFor(ctx, res.Position))
+		payAndWait(ctx, t, h, r, id, decimal.RequireFromString("1.00"), fmt.Sprintf("CH-%d", i))
 		requireChangesOfRebuild(t, s, v, fmt.Sprintf("after payment %d", i))
 	}
 	formats, err := projections.StateFormats(v)

@@ -321,3 +321,17 @@ func bulkBuildMatches(t *testing.T, s eventstore.Store, live *projections.Views,
 		return diffs < 10
 	}))
 }
+
+// payAndWait pays amount on placement id through h, under number, and waits
+// until r has applied the payment.
+func payAndWait(ctx context.Context, t *testing.T, h *command.Handler, r *projections.Runner, id uuid.UUID, amount decimal.Decimal,
+	number string) command.Result {
+	t.Helper()
+	res, err := h.Execute(ctx, id, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()},
+		func(at time.Time) domain.Command {
+			return domain.ReceivePayment{Amount: amount, PaymentNumber: number, At: at}
+		})
+	require.NoError(t, err)
+	require.NoError(t, r.WaitFor(ctx, res.Position))
+	return res
+}

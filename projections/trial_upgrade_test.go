@@ -7,14 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
 	"github.com/collections-ledger/ledger/command"
-	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
-	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -65,12 +62,7 @@ func TestBooksOfVersion2KeepServingTheTrialBalance(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	for i, id := range ids {
-		res, err := h.Execute(ctx, id, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()},
-			func(at time.Time) domain.Command {
-				return domain.ReceivePayment{Amount: decimal.RequireFromString("12.34"), PaymentNumber: fmt.Sprintf("UP-%d", i), At: at}
-			})
-		require.NoError(t, err)
-		require.NoError(t, r.WaitFor(ctx, res.Position))
+		payAndWait(ctx, t, h, r, id, decimal.RequireFromString("12.34"), fmt.Sprintf("UP-%d", i))
 	}
 	requireTrialBalancesOfRebuild(t, s, v, "version 2's books with this code's rows added")
 	stop()

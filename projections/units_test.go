@@ -118,12 +118,7 @@ func TestUnitRebuildsInTheBackgroundUnderLoad(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, ready, "ready throughout (payment %d)", total)
 		id, number := ids[total%len(ids)], fmt.Sprintf("LOAD-%d", total)
-		res, err := h.Execute(ctx, id, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()},
-			func(at time.Time) domain.Command {
-				return domain.ReceivePayment{Amount: decimal.New(1, -2), PaymentNumber: number, At: at}
-			})
-		require.NoError(t, err)
-		require.NoError(t, r.WaitFor(ctx, res.Position))
+		res := payAndWait(ctx, t, h, r, id, decimal.New(1, -2), number)
 		_, revision, found, err := v.PlacementJSON("", id)
 		require.NoError(t, err)
 		require.True(t, found)
