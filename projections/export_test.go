@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -225,4 +226,29 @@ func PlanBreakKeysVisited(v *Views, now time.Time) (yielded int, internal uint64
 	}
 	st := it.Stats()
 	return yielded, st.InternalStats.PointCount, it.Close()
+}
+
+// TablesForTest tells how many tables of the views are in L0 and, for each
+// compression setting ("Snappy", "ZSTD3", …, from the tables' compression
+// statistics), how many tables hold blocks stored with it.
+func TablesForTest(v *Views) (l0 int, settings map[string]int, err error) {
+	levels, err := v.db.SSTables(pebble.WithProperties())
+	if err != nil {
+		return 0, nil, err
+	}
+	settings = map[string]int{}
+	for level, tables := range levels {
+		for _, tb := range tables {
+			if level == 0 {
+				l0++
+			}
+			// "<setting>:<compressed>/<uncompressed>,…"
+			for _, part := range strings.Split(tb.Properties.CompressionStats, ",") {
+				if name, _, ok := strings.Cut(part, ":"); ok {
+					settings[name]++
+				}
+			}
+		}
+	}
+	return l0, settings, nil
 }

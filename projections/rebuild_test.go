@@ -335,3 +335,69 @@ func payAndWait(ctx context.Context, t *testing.T, h *command.Handler, r *projec
 	require.NoError(t, r.WaitFor(ctx, res.Position))
 	return res
 }
+
+// TestKeptViewsAreStoredCompressed: views that are kept are stored with
+// zstd, and a finished bulk build compacted leaves nothing in L0; views
+// that are thrown away are stored with Pebble's default, snappy. Neither
+// changes a byte of what the views hold, and views stored either way are
+// read by the other's options (tables keep the form they were written in).
+func TestKeptViewsAreStoredCompressed(t *testing.T) {
+	s := MustStore(t)
+	live := MustViews(t, "")
+	r, stop := MustRunner(t, s, live, eventstore.Start)
+	drive(t, command.NewHandler(s, projections.NewWriteIndex(live), nil), 11, 300)
+	head := MustCatchUp(t, s, r)
+	stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	build := func(dir string, throwaway bool) *projections.Views {
+		v, err := projections.OpenViews(dir, projections.ViewsOptions{Logger: quiet(), Bulk: true, Throwaway: throwaway})
+		require.NoError(t, err)
+		br := projections.NewRunner(s, v, quiet())
+		br.Once = true
+		require.NoError(t, br.Run(ctx))
+		require.NoError(t, v.SaveStates())
+		require.NoError(t, v.Compact(ctx))
+		require.Equal(t, head, v.Checkpoint())
+		return v
+	}
+	same := func(what string, v *projections.Views) {
+		t.Helper()
+		require.NoError(t, projections.Diff(live, v, func(table byte, k, a, b []byte) bool {
+			t.Errorf("%s: views.%c key %x: event by event %q, here %q", what, table, k, a, b)
+			return false
+		}))
+	}
+
+	keptDir, thrownDir := filepath.Join(t.TempDir(), "kept"), filepath.Join(t.TempDir(), "thrown")
+	kept := build(keptDir, false)
+	l0, settings, err := projections.TablesForTest(kept)
+	require.NoError(t, err)
+	assert.Zero(t, l0, "tables left in L0 after Compact")
+	assert.Positive(t, settings["ZSTD3"], "kept views' tables compressed with zstd: %v", settings)
+	assert.Zero(t, settings["Snappy"], "kept views' tables: %v", settings)
+	same("kept", kept)
+	require.NoError(t, kept.Close())
+
+	thrown := build(thrownDir, true)
+	_, settings, err = projections.TablesForTest(thrown)
+	require.NoError(t, err)
+	assert.Positive(t, settings["Snappy"], "thrown-away views' tables: %v", settings)
+	assert.Zero(t, settings["ZSTD3"], "thrown-away views' tables: %v", settings)
+	same("thrown away", thrown)
+	require.NoError(t, thrown.Close())
+
+	// Each read with the other's options.
+	for _, tc := range []struct {
+		dir       string
+		throwaway bool
+	}{{thrownDir, false}, {keptDir, true}} {
+		v, err := projections.OpenViews(tc.dir, projections.ViewsOptions{Logger: quiet(), Throwaway: tc.throwaway})
+		require.NoError(t, err)
+		same(fmt.Sprintf("%s reopened", filepath.Base(tc.dir)), v)
+		require.NoError(t, v.Close())
+	}
+
+	empty := MustViews(t, "")
+	require.NoError(t, empty.Compact(ctx), "an empty store compacts to nothing")
+}

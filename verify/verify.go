@@ -136,7 +136,7 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 		return v.report, fmt.Errorf("verify: a directory to rebuild the views in: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	rebuilt, err := projections.OpenViews(dir, projections.ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bulk: true})
+	rebuilt, err := projections.OpenViews(dir, projections.ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bulk: true, Throwaway: true})
 	if err != nil {
 		return v.report, err
 	}

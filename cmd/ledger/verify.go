@@ -117,6 +117,12 @@ func catchUpViews(ctx context.Context, store eventstore.Store, location, dir str
 		_ = views.Close()
 		return nil, err
 	}
+	if bulk {
+		if err := views.Compact(ctx); err != nil {
+			_ = views.Close()
+			return nil, err
+		}
+	}
 	if bar != nil {
 		_ = bar.Finish()
 	}
