@@ -926,7 +926,10 @@ func (t *tx) commit() error {
 	}
 	t.v.checkpoint.Store(uint64(t.last))
 	t.keepTrials()
-	return t.b.Close()
+	if err := t.b.Close(); err != nil {
+		return err
+	}
+	return t.v.compactBulk()
 }
 
 // keepTrials caches the aggregates a committed batch wrote.

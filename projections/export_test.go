@@ -252,3 +252,33 @@ func TablesForTest(v *Views) (l0 int, settings map[string]int, err error) {
 	}
 	return l0, settings, nil
 }
+
+// CompressionProfilesForTest names the compression profile of each level of
+// views opened with opts.
+func CompressionProfilesForTest(opts ViewsOptions) []string {
+	po := pebbleOptions(opts, nil)
+	var out []string
+	for _, l := range po.Levels {
+		name := "Pebble's default"
+		if l.Compression != nil {
+			name = l.Compression().Name
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+// SetBulkForTest sets a bulk build's memtable size and L0 bound, for a
+// test, and returns a function that restores them.
+func SetBulkForTest(memTable uint64, sublevels int32) func() {
+	oldMem, oldSub := bulkMemTableSize, bulkMaxSublevels
+	bulkMemTableSize, bulkMaxSublevels = memTable, sublevels
+	return func() { bulkMemTableSize, bulkMaxSublevels = oldMem, oldSub }
+}
+
+// LevelsForTest tells how deep L0 of the views is and how many tables the
+// bottom level holds.
+func LevelsForTest(v *Views) (l0Sublevels int32, bottomTables int64) {
+	m := v.db.Metrics()
+	return m.Levels[0].Sublevels, m.Levels[len(m.Levels)-1].TablesCount
+}

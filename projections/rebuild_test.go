@@ -281,12 +281,7 @@ func TestWaitForBeforeTheRunnerStarts(t *testing.T) {
 // hold the same bytes under every key as views built event by event (once
 // with the final save split into a batch per state).
 func TestBulkBuildsWriteStatesBack(t *testing.T) {
-	s := MustStore(t)
-	live := MustViews(t, "")
-	r, stop := MustRunner(t, s, live, eventstore.Start)
-	drive(t, command.NewHandler(s, projections.NewWriteIndex(live), nil), 7, 200)
-	head := MustCatchUp(t, s, r)
-	stop()
+	s, live, head := drivenViews(t, 7, 200)
 	// Encoded states behind the 3 decoded: none, a few (so that states
 	// leave them, encoded, and are read back from the store), or all.
 	for _, encoded := range []int{-1, 2_500, 0} {
@@ -337,17 +332,13 @@ func payAndWait(ctx context.Context, t *testing.T, h *command.Handler, r *projec
 }
 
 // TestKeptViewsAreStoredCompressed: views that are kept are stored with
-// zstd, and a finished bulk build compacted leaves nothing in L0; views
-// that are thrown away are stored with Pebble's default, snappy. Neither
+// Pebble's "good" profile (zstd at the bottom), and a finished bulk build
+// compacted leaves nothing in L0; views that are thrown away are stored
+// with Pebble's default, snappy. Neither
 // changes a byte of what the views hold, and views stored either way are
 // read by the other's options (tables keep the form they were written in).
 func TestKeptViewsAreStoredCompressed(t *testing.T) {
-	s := MustStore(t)
-	live := MustViews(t, "")
-	r, stop := MustRunner(t, s, live, eventstore.Start)
-	drive(t, command.NewHandler(s, projections.NewWriteIndex(live), nil), 11, 300)
-	head := MustCatchUp(t, s, r)
-	stop()
+	s, live, head := drivenViews(t, 11, 300)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	build := func(dir string, throwaway bool) *projections.Views {
@@ -374,8 +365,14 @@ func TestKeptViewsAreStoredCompressed(t *testing.T) {
 	l0, settings, err := projections.TablesForTest(kept)
 	require.NoError(t, err)
 	assert.Zero(t, l0, "tables left in L0 after Compact")
-	assert.Positive(t, settings["ZSTD3"], "kept views' tables compressed with zstd: %v", settings)
+	// Pebble picks zstd or the fastest algorithm block by block (zstd where
+	// it saves at least a tenth), so which of the two a small store gets
+	// depends on its bytes; snappy, the default, never.
 	assert.Zero(t, settings["Snappy"], "kept views' tables: %v", settings)
+	assert.Positive(t, settings["ZSTD3"]+settings["MinLZ1"], "kept views' tables: %v", settings)
+	bottom := projections.CompressionProfilesForTest(projections.ViewsOptions{})
+	assert.Equal(t, "Good", bottom[len(bottom)-1], "kept views' bottom level: %v", bottom)
+	assert.Equal(t, "Balanced", bottom[len(bottom)-2], "kept views' level above the bottom: %v", bottom)
 	same("kept", kept)
 	require.NoError(t, kept.Close())
 
@@ -383,7 +380,7 @@ func TestKeptViewsAreStoredCompressed(t *testing.T) {
 	_, settings, err = projections.TablesForTest(thrown)
 	require.NoError(t, err)
 	assert.Positive(t, settings["Snappy"], "thrown-away views' tables: %v", settings)
-	assert.Zero(t, settings["ZSTD3"], "thrown-away views' tables: %v", settings)
+	assert.Zero(t, settings["ZSTD3"]+settings["MinLZ1"], "thrown-away views' tables: %v", settings)
 	same("thrown away", thrown)
 	require.NoError(t, thrown.Close())
 
@@ -400,4 +397,43 @@ func TestKeptViewsAreStoredCompressed(t *testing.T) {
 
 	empty := MustViews(t, "")
 	require.NoError(t, empty.Compact(ctx), "an empty store compacts to nothing")
+}
+
+// drivenViews is a store with n random commands on 30 claims (see drive),
+// and views a runner kept up to date event by event, stopped at head.
+func drivenViews(t *testing.T, seed uint64, n int) (eventstore.Store, *projections.Views, eventstore.Position) {
+	t.Helper()
+	s := MustStore(t)
+	live := MustViews(t, "")
+	r, stop := MustRunner(t, s, live, eventstore.Start)
+	drive(t, command.NewHandler(s, projections.NewWriteIndex(live), nil), seed, n)
+	head := MustCatchUp(t, s, r)
+	stop()
+	return s, live, head
+}
+
+// TestBulkBuildBoundsL0: Pebble does not compact a bulk build's views by
+// itself; the build compacts them whenever L0 grows deeper than its bound,
+// and what it builds is the same.
+func TestBulkBuildBoundsL0(t *testing.T) {
+	s, live, head := drivenViews(t, 13, 300)
+	defer projections.SetBulkForTest(64<<10, 2)() // a flush every 64 KiB, at most 2 sublevels
+	for _, throwaway := range []bool{false, true} {
+		bulk, err := projections.OpenViews(filepath.Join(t.TempDir(), "bulk"), projections.ViewsOptions{Logger: quiet(), Bulk: true,
+			Throwaway: throwaway})
+		require.NoError(t, err)
+		br := projections.NewRunner(s, bulk, quiet())
+		br.MaxBatch, br.Once = 17, true
+		require.NoError(t, br.Run(context.Background()))
+		sublevels, bottom := projections.LevelsForTest(bulk)
+		assert.LessOrEqual(t, sublevels, int32(2), "L0's depth after the last commit")
+		assert.Positive(t, bottom, "tables the build's compactions put in the bottom level")
+		require.NoError(t, bulk.SaveStates())
+		require.Equal(t, head, bulk.Checkpoint())
+		require.NoError(t, projections.Diff(live, bulk, func(table byte, k, a, b []byte) bool {
+			t.Errorf("views.%c key %x: event by event %q, bulk %q", table, k, a, b)
+			return false
+		}))
+		require.NoError(t, bulk.Close())
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -203,8 +204,8 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 	// the bottom, level 1 above it, the fastest above that), in blocks of
 	// 16 KiB, in which zstd finds more to share. On 1.1M events: 190 MB
 	// instead of 255 MB after a rebuild, 0.89 of the log instead of 1.20;
-	// payments on 100,000 placements and reads of random placements
-	// measured the same, and a rebuild took 1.16 times as long
+	// payments on 100,000 placements 0.91–1.03 of what they were (run by
+	// run, in turn), reads of random placements the same
 	// (docs/PERFORMANCE.md). Views that are thrown away keep Pebble's
 	// default (snappy, 4 KiB). Tables written before keep their form
 	// until compacted; both are read.
@@ -217,7 +218,17 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 	if opts.Bulk {
 		// Half the memtable: a rebuild of 1.1M events kept 440 MB
 		// resident with 64 MiB and 385 MB with 32 MiB, in the same time.
-		po.MemTableSize = 32 << 20
+		po.MemTableSize = bulkMemTableSize
+		// A bulk build writes keys all over the key space, so every flush
+		// overlaps the whole bottom level: Pebble's compactions of L0,
+		// each rewriting much of it, cost a rebuild of 1.1M events 14 s
+		// of its 54 s of CPU. The build compacts instead only when L0
+		// reaches bulkMaxSublevels (see compactBulk), and a rebuild once
+		// at the end: 28.5–30.5 s instead of 32.3–35 s, the same 190 MB
+		// (docs/PERFORMANCE.md). Writes never stop for L0: nothing else
+		// would compact it.
+		po.DisableAutomaticCompactions = true
+		po.L0StopWritesThreshold = math.MaxInt32
 	}
 	po.DisableWAL = !opts.WAL
 	return po
@@ -297,14 +308,38 @@ func (v *Views) Compact(ctx context.Context) error {
 	if err := v.db.Flush(); err != nil {
 		return fmt.Errorf("projections: flush the views: %w", err)
 	}
-	first, last, err := v.bounds()
+	return v.compactAll(ctx)
+}
+
+// compactAll compacts every key of the store into the bottom level.
+func (v *Views) compactAll(ctx context.Context) error {
+	first, after, err := v.bounds()
 	if err != nil || first == nil {
 		return err
 	}
-	if err := v.db.Compact(ctx, first, last, true); err != nil {
+	if err := v.db.Compact(ctx, first, after, true); err != nil {
 		return fmt.Errorf("projections: compact the views: %w", err)
 	}
 	return nil
+}
+
+// bulkMemTableSize is a bulk build's memtable (a variable for tests).
+var bulkMemTableSize uint64 = 32 << 20
+
+// bulkMaxSublevels bounds L0's depth in a bulk build, whose views Pebble
+// does not compact by itself: each read that misses the memtable looks
+// through every sublevel (a bloom filter each). 1.1M events make about 40
+// flushes, so a rebuild of them compacts once, at the end. A variable for
+// tests.
+var bulkMaxSublevels int32 = 64
+
+// compactBulk, in a bulk build, compacts the whole store when L0 is deeper
+// than bulkMaxSublevels (applier only, after a commit).
+func (v *Views) compactBulk() error {
+	if !v.opts.Bulk || v.db.Metrics().Levels[0].Sublevels <= bulkMaxSublevels {
+		return nil
+	}
+	return v.compactAll(context.Background())
 }
 
 // bounds are the store's first key and a key after its last; nil when it
