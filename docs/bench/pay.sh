@@ -7,12 +7,7 @@
 set -eu
 BIN=$1 STORE=$2 PORT=$3 IDS=$4 KEY=$5
 HERE=$(dirname "$0")
-LEDGER_API_KEYS=load=$KEY LEDGER_ADDR=127.0.0.1:$PORT LEDGER_STORE=$STORE "$BIN" serve > /dev/null 2>&1 &
-PID=$!
-trap 'kill -TERM $PID 2>/dev/null || true; wait $PID 2>/dev/null || true' EXIT
-until curl -sf -o /dev/null "http://127.0.0.1:$PORT/readyz"; do
-  kill -0 $PID 2>/dev/null || { echo "the ledger did not start" >&2; exit 1; }
-  sleep 0.05
-done
+. "$HERE/serve.sh"
+start_ledger "$BIN" "$STORE" "$PORT" "$KEY"
 echo "healthz: $(wrk -t2 -c64 -d10s "http://127.0.0.1:$PORT/healthz" | grep Requests/sec)"
 echo "payments: $(wrk -t2 -c64 -d20s -s "$HERE/payments.lua" "http://127.0.0.1:$PORT" -- "$IDS" "$KEY" | tail -1)"
