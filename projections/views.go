@@ -103,7 +103,8 @@ type ViewsOptions struct {
 	// Bulk is for building views from nothing in a directory that is thrown
 	// away if the build does not finish (ledger rebuild, verify): no
 	// write-ahead log, each state kept decoded written back only when
-	// the cache lets it go or at the end (SaveStates), and everything
+	// the cache lets it go or at the end (SaveStates), no compactions but
+	// the build's own when L0 is deep (compactBulk), and everything
 	// flushed to disk on Close.
 	Bulk bool
 	// Throwaway is for views deleted once used (verify's): stored with
