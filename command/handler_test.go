@@ -3,6 +3,7 @@ package command_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -305,4 +306,36 @@ func TestClaimNumbersOfCreditorsDoNotCollide(t *testing.T) {
 	}
 	_, err := h.Place(context.Background(), req(), placeCmd("x-1"))
 	assert.ErrorIs(t, err, domain.ErrClaimNumberTaken, "within one creditor a number is still taken once")
+}
+
+// The handler keeps at most MaxCached placements and claim owners, and a
+// placement it let go of is decided on as the log has it when it comes back.
+func TestCacheStaysWithinItsBound(t *testing.T) {
+	s := mustStore(t)
+	h := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
+	h.MaxCached = 3
+	ctx := context.Background()
+	var ids []uuid.UUID
+	for i := range 10 {
+		claim := fmt.Sprintf("CL-%d", i)
+		res, err := h.Place(ctx, req(), placeCmd(claim))
+		require.NoError(t, err)
+		ids = append(ids, res.Placement.ID)
+		_, found, err := h.ClaimOwner(ctx, "acme", claim)
+		require.NoError(t, err)
+		require.True(t, found)
+	}
+	for round := 1; round <= 3; round++ {
+		for _, id := range ids {
+			res, err := h.Execute(ctx, id, req(), func(at time.Time) domain.Command {
+				return domain.ReceivePayment{Amount: decimal.RequireFromString("1.25"), At: at}
+			})
+			require.NoError(t, err)
+			assert.Equal(t, decimal.RequireFromString("1.25").Mul(decimal.NewFromInt(int64(round))).String(), res.Placement.Recovered.String(),
+				"placement %s after %d payments", id, round)
+			placements, owners := command.CachedForTest(h)
+			require.LessOrEqual(t, placements, 3, "placements cached")
+			require.LessOrEqual(t, owners, 3, "claim owners cached")
+		}
+	}
 }
