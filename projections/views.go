@@ -67,6 +67,9 @@ type Views struct {
 	// trials keeps stored trial-balance aggregates (applier only).
 	trials *trialCache
 	idem   *idemOverlay
+	// written, in a bulk build from nothing, holds the placements whose
+	// states the build wrote to the store (applier only; nil elsewhere).
+	written *idFilter
 
 	closeOnce sync.Once
 	closeErr  error
@@ -335,9 +338,14 @@ var bulkMemTableSize uint64 = 32 << 20
 var bulkMaxSublevels int32 = 64
 
 // compactBulk, in a bulk build, compacts the whole store when L0 is deeper
-// than bulkMaxSublevels (applier only, after a commit).
+// than bulkMaxSublevels, or will be once the memtables waiting for a flush
+// (each a sublevel more) are flushed (applier only, after a commit).
 func (v *Views) compactBulk() error {
-	if !v.opts.Bulk || v.db.Metrics().Levels[0].Sublevels <= bulkMaxSublevels {
+	if !v.opts.Bulk {
+		return nil
+	}
+	m := v.db.Metrics()
+	if int64(m.Levels[0].Sublevels)+m.MemTable.Count-1 <= int64(bulkMaxSublevels) {
 		return nil
 	}
 	return v.compactAll(context.Background())
