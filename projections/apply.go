@@ -353,6 +353,9 @@ func (t *tx) state(id uuid.UUID) (*placementState, error) {
 			unsaved = true
 		}
 	}
+	if !ok && t.v.written != nil && !t.v.written.mayHold(id) {
+		return nil, nil // a bulk build from nothing never wrote it
+	}
 	if !ok {
 		b, err := t.v.get(key(t.gen, tPlacement).id(id))
 		if err != nil || b == nil {
@@ -387,14 +390,23 @@ func (t *tx) writeState(id uuid.UUID, st *placementState) error {
 	if err != nil {
 		return err
 	}
-	return t.set(key(t.gen, tPlacement).id(id), b)
+	return t.setState(id, b)
+}
+
+// setState writes a placement's encoded state, and notes in a bulk build
+// that it did (see idFilter).
+func (t *tx) setState(id uuid.UUID, enc []byte) error {
+	if t.v.written != nil {
+		t.v.written.add(id)
+	}
+	return t.set(key(t.gen, tPlacement).id(id), enc)
 }
 
 // writeCached writes a state the cache kept: decoded (st), or already in
 // its binary form (enc).
 func (t *tx) writeCached(id uuid.UUID, st *placementState, enc []byte) error {
 	if st == nil {
-		return t.set(key(t.gen, tPlacement).id(id), enc)
+		return t.setState(id, enc)
 	}
 	return t.writeState(id, st)
 }
@@ -888,7 +900,7 @@ func (t *tx) commit() error {
 		}
 	}
 	for id, enc := range t.spilled {
-		if err := t.set(key(t.gen, tPlacement).id(id), enc); err != nil {
+		if err := t.setState(id, enc); err != nil {
 			return err
 		}
 	}

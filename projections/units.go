@@ -149,6 +149,11 @@ func (v *Views) loadLayout() error {
 		if err := v.initLayout(); err != nil {
 			return err
 		}
+		if v.opts.Bulk {
+			// Built from nothing here: no placement has a state
+			// stored but those this build writes.
+			v.written = &idFilter{}
+		}
 	} else if layout != Layout {
 		return fmt.Errorf("projections: the view store has layout %d, this code knows %d", layout, Layout)
 	}
