@@ -98,6 +98,7 @@ type Store struct {
 	groups groupTracker
 
 	notifyOthers chan struct{} // a NOTIFY is due (see notifier)
+	notifyEvery  time.Duration // the shortest time between two NOTIFYs
 	notifying    sync.WaitGroup
 }
 
@@ -191,6 +192,7 @@ func newStore(pool *pgxpool.Pool, connConfig *pgx.ConnConfig, opts Options) *Sto
 		done:         make(chan struct{}),
 		notify:       make(chan struct{}),
 		notifyOthers: make(chan struct{}, 1),
+		notifyEvery:  notifyEvery,
 	}
 	s.sqlRead = "SELECT position, stream, revision, id, type, data, metadata, recorded_at FROM " + s.events
 	// The horizon is the statement's own snapshot's (pg_current_snapshot is

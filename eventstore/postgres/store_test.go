@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -342,4 +343,67 @@ func TestNotifyWakesOtherStores(t *testing.T) {
 		require.True(t, ok, "woken by the other store's NOTIFY")
 		assert.Equal(t, res.Position, e.Position)
 	}
+}
+
+// TestNotifiesAtMostOnceAnInterval: a Store sends its first NOTIFY as soon
+// as a group commits, and no other until notifyEvery has passed, however
+// many groups commit meanwhile (here an hour: one NOTIFY for all of them);
+// another process's subscription still gets every event, the later ones by
+// polling.
+func TestNotifiesAtMostOnceAnInterval(t *testing.T) {
+	defer postgres.SetNotifyEvery(time.Hour)()
+	schema := "es_" + pgtest.RandomName()
+	writer := MustOpen(t, postgres.Options{Schema: schema})
+	reader := MustOpen(t, postgres.Options{Schema: schema, PollInterval: 50 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	listener, err := pgx.Connect(ctx, sharedDB)
+	require.NoError(t, err)
+	defer listener.Close(context.Background())
+	_, err = listener.Exec(ctx, "LISTEN "+pgx.Identifier{postgres.ChannelOf(writer)}.Sanitize())
+	require.NoError(t, err)
+
+	const writers, appends = 8, 25
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			exp := eventstore.NoStream()
+			for range appends {
+				res, err := writer.Append(ctx, fmt.Sprintf("burst-%d", w), exp, storetest.Events(1))
+				if !assert.NoError(t, err) {
+					return
+				}
+				exp = eventstore.Exact(res.Revision)
+			}
+		}()
+	}
+	wg.Wait()
+	head, err := writer.Head(ctx)
+	require.NoError(t, err)
+
+	// Every event reaches the other Store's subscription.
+	sub, err := reader.SubscribeAll(ctx, eventstore.Start)
+	require.NoError(t, err)
+	defer sub.Close()
+	seen := 0
+	for seen < writers*appends {
+		e, err := sub.Recv()
+		require.NoError(t, err)
+		seen++
+		if e.Position == head {
+			break
+		}
+	}
+	assert.Equal(t, writers*appends, seen)
+
+	// One NOTIFY: the first group's, at once. Any other would be here by now.
+	_, err = listener.WaitForNotification(ctx)
+	require.NoError(t, err, "the first group's NOTIFY")
+	wait, cancelWait := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancelWait()
+	n, err := listener.WaitForNotification(wait)
+	assert.Nil(t, n, "a second NOTIFY within the interval")
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
