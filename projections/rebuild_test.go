@@ -309,10 +309,17 @@ func bulkBuildMatches(t *testing.T, s eventstore.Store, live *projections.Views,
 	require.NoError(t, br.Run(ctx))
 	require.NoError(t, bulk.SaveStates())
 	require.Equal(t, head, bulk.Checkpoint())
+	requireSameViews(t, live, bulk, "bulk")
+}
+
+// requireSameViews fails t where got holds other than want, the views built
+// event by event (naming up to ten keys).
+func requireSameViews(t *testing.T, want, got *projections.Views, what string) {
+	t.Helper()
 	diffs := 0
-	require.NoError(t, projections.Diff(live, bulk, func(table byte, k, a, b []byte) bool {
+	require.NoError(t, projections.Diff(want, got, func(table byte, k, a, b []byte) bool {
 		diffs++
-		t.Errorf("views.%c key %x: event by event %q, bulk %q", table, k, a, b)
+		t.Errorf("views.%c key %x: event by event %q, %s %q", table, k, a, what, b)
 		return diffs < 10
 	}))
 }
@@ -357,12 +364,7 @@ func TestBulkBuildOverStoredViewsReadsTheirStates(t *testing.T) {
 	bulk := build()
 	defer bulk.Close()
 	require.Equal(t, head, bulk.Checkpoint())
-	diffs := 0
-	require.NoError(t, projections.Diff(live, bulk, func(table byte, k, a, b []byte) bool {
-		diffs++
-		t.Errorf("views.%c key %x: event by event %q, bulk over stored views %q", table, k, a, b)
-		return diffs < 10
-	}))
+	requireSameViews(t, live, bulk, "bulk over stored views")
 }
 
 // payAndWait pays amount on placement id through h, under number, and waits
@@ -478,10 +480,7 @@ func TestBulkBuildBoundsL0(t *testing.T) {
 		assert.Positive(t, bottom, "tables the build's compactions put in the bottom level")
 		require.NoError(t, bulk.SaveStates())
 		require.Equal(t, head, bulk.Checkpoint())
-		require.NoError(t, projections.Diff(live, bulk, func(table byte, k, a, b []byte) bool {
-			t.Errorf("views.%c key %x: event by event %q, bulk %q", table, k, a, b)
-			return false
-		}))
+		requireSameViews(t, live, bulk, "bulk")
 		require.NoError(t, bulk.Close())
 	}
 }
