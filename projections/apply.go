@@ -303,6 +303,7 @@ type tx struct {
 	cmdOf      uuid.UUID
 	events     int
 	last       eventstore.Position
+	lastEvent  eventstore.RecordedEvent // the event at last (its data not kept)
 	midCommand bool
 }
 
@@ -446,6 +447,7 @@ func (t *tx) webhook(c string) (*webhookView, error) {
 func (t *tx) apply(raw eventstore.RecordedEvent, placement uuid.UUID, rec journal.Record) error {
 	t.events++
 	t.last = raw.Position
+	t.lastEvent = eventstore.RecordedEvent{ID: raw.ID, Stream: raw.Stream, Revision: raw.Revision, Position: raw.Position}
 	if placement != uuid.Nil {
 		return t.applyPlacement(placement, rec, journal.LastHash(raw.Metadata))
 	}
@@ -917,6 +919,9 @@ func (t *tx) commit() error {
 		return nil
 	}
 	if err := t.set(keyCheckpoint, u64bytes(uint64(t.last))); err != nil {
+		return err
+	}
+	if err := t.set(keyCheckpointEvent, encodeCheckpointEvent(t.lastEvent)); err != nil {
 		return err
 	}
 	opts, now := pebble.NoSync, time.Now().UnixNano()

@@ -144,11 +144,15 @@ func (r *Runner) follow(ctx context.Context, from eventstore.Position) error {
 	return r.applyAll(out, recvErr)
 }
 
-// begin readies the views (preparing the background rebuild of the units
+// begin checks that the views were built from this log (see CheckLog),
+// readies them (preparing the background rebuild of the units
 // another version built) and records where the runner starts, at the
 // views' checkpoint, and the head it is ready at, the log's head now. It
 // returns the checkpoint and whether the views have caught up already.
 func (r *Runner) begin(ctx context.Context) (from eventstore.Position, caughtUp bool, err error) {
+	if err := r.Views.CheckLog(ctx, r.store); err != nil {
+		return 0, false, err
+	}
 	if changed := r.Views.changedUnits(); len(changed) > 0 && r.Views.Checkpoint() == 0 {
 		// Nothing is built yet: the runner builds them as it goes.
 		if err := r.Views.adopt(changed); err != nil {

@@ -99,18 +99,20 @@ const lastSingleVersion = 11
 //
 //	"layout"        → Layout (8 bytes)
 //	"checkpoint"    → the position every unit's tables reach (8 bytes)
+//	"checkpoint-event" → the event at that position: its ID (16 bytes), revision (8 bytes) and stream (see CheckLog)
 //	"unit/" name    → the unit's generation (4 bytes) and version (8 bytes)
 //	"generations"   → the last generation handed out (8 bytes)
 //	"pending"       → the generation a background build writes (4 bytes), until it is swapped in
 //	"retired"       → generation (4 bytes) and table of each table swapped out and not yet deleted
 //	"generation"    → (layout 1) the one generation
 var (
-	keyLayout      = metaKey("layout")
-	keyCheckpoint  = metaKey("checkpoint")
-	keyGenerations = metaKey("generations")
-	keyPending     = metaKey("pending")
-	keyRetired     = metaKey("retired")
-	keyGeneration  = metaKey("generation")
+	keyLayout          = metaKey("layout")
+	keyCheckpoint      = metaKey("checkpoint")
+	keyCheckpointEvent = metaKey("checkpoint-event")
+	keyGenerations     = metaKey("generations")
+	keyPending         = metaKey("pending")
+	keyRetired         = metaKey("retired")
+	keyGeneration      = metaKey("generation")
 )
 
 func unitKey(name string) []byte { return metaKey("unit/" + name) }

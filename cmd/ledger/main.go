@@ -340,6 +340,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer views.Close()
 	logger.Info("view store open", "views", viewsDir, "checkpoint", views.Checkpoint())
+	if err := views.CheckLog(ctx, store); err != nil {
+		logger.Error("cannot serve views built from another history of the log: if the log is the one to keep, stop the ledger and rebuild them from it with `ledger rebuild -all`; if the log was restored from a backup, what was acknowledged after that backup is not in it",
+			"views", viewsDir, "store", redactStore(cfg.Store), "err", err)
+		return 1
+	}
 	policy := webhook.Policy{AllowPrivate: cfg.AllowPrivateWebhooks}
 	if policy.AllowPrivate {
 		logger.Warn("webhooks may reach loopback and private addresses (LEDGER_WEBHOOK_ALLOW_PRIVATE): for development and tests only")

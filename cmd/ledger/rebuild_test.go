@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
+	"github.com/collections-ledger/ledger/eventstore/storetest"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
@@ -160,4 +162,62 @@ func TestRebuildCommand(t *testing.T) {
 	code, _, errOut = rebuild(context.Background(), "-LEDGER_VIEWS", other)
 	require.Equal(t, 0, code, errOut)
 	sameViews(t, live, other)
+}
+
+// TestViewsOfAnotherHistoryStopTheLedger: a store restored from an older
+// backup, beside views built from the history it lost, is refused by serve
+// (exit 1, saying how to mend it) and by the tools that bring the views up
+// to date; `ledger rebuild -all` builds them again from the log, and then
+// both work.
+func TestViewsOfAnotherHistoryStopTheLedger(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "s")
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	require.NoError(t, journal.EnsureFormat(ctx, s)) // as serve marks a new store
+	h := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
+	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: "r1"}
+	res, err := h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "CL-1",
+		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	backup := storetest.CopyStoreFiles(t, dir)
+	s, err = embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	h = command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
+	_, err = h.Execute(ctx, res.Placement.ID, req, func(at time.Time) domain.Command {
+		return domain.ReceivePayment{Amount: decimal.NewFromInt(30), At: at}
+	})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	none := func(string) string { return "" }
+	var out, errOut syncBuffer
+	require.Equal(t, 0, run(ctx, []string{"rebuild", "-all", "-store", dir}, none, &out, &errOut), errOut.String())
+
+	// The store goes back to the backup; the views stay.
+	require.NoError(t, os.RemoveAll(dir))
+	require.NoError(t, os.Rename(backup, dir))
+	var srvOut, srvErr syncBuffer
+	bounded, cancel := context.WithTimeout(ctx, 30*time.Second) // a serve that started would stop here, and answer 0
+	defer cancel()
+	assert.Equal(t, 1, run(bounded, []string{"serve", "-LEDGER_ADDR", freeAddr(t), "-LEDGER_STORE", dir}, none, &srvOut, &srvErr))
+	assert.Contains(t, srvOut.String()+srvErr.String(), "another history of the log")
+	assert.Contains(t, srvOut.String()+srvErr.String(), "ledger rebuild -all")
+	var tbOut, tbErr syncBuffer
+	assert.NotEqual(t, 0, run(ctx, []string{"trial-balance", "-LEDGER_STORE", dir}, none, &tbOut, &tbErr))
+	assert.Contains(t, tbOut.String()+tbErr.String(), "another history of the log")
+
+	require.Equal(t, 0, run(ctx, []string{"rebuild", "-all", "-store", dir}, none, &out, &errOut), errOut.String())
+	var tb2Out, tb2Err syncBuffer
+	assert.Equal(t, 0, run(ctx, []string{"trial-balance", "-LEDGER_STORE", dir}, none, &tb2Out, &tb2Err), tb2Err.String())
+	sctx, stop := context.WithCancel(ctx)
+	var srv2Out, srv2Err syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(sctx, []string{"serve", "-LEDGER_ADDR", freeAddr(t), "-LEDGER_STORE", dir}, none, &srv2Out, &srv2Err)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(srv2Out.String()+srv2Err.String(), "is listening on") }, 30*time.Second, 10*time.Millisecond)
+	stop()
+	assert.Equal(t, 0, <-done, srv2Out.String()+srv2Err.String())
 }
