@@ -148,10 +148,11 @@ func (v *Views) loadLayout() error {
 		return err
 	}
 	if layout == 0 {
-		if err := v.initLayout(); err != nil {
+		fresh, err := v.initLayout()
+		if err != nil {
 			return err
 		}
-		if v.opts.Bulk {
+		if fresh && v.opts.Bulk {
 			// Built from nothing here: no placement has a state
 			// stored but those this build writes.
 			v.written = &idFilter{}
@@ -189,11 +190,12 @@ func (v *Views) loadLayout() error {
 // initLayout sets up the keys of this layout: for a fresh store, every unit
 // at this code's version in generation 1; for one of layout 1, every unit
 // in its generation at version 0 (changed), or, from before
-// lastSingleVersion, in a fresh generation as if the store were new.
-func (v *Views) initLayout() error {
+// lastSingleVersion, in a fresh generation as if the store were new. fresh
+// says the store held nothing.
+func (v *Views) initLayout() (fresh bool, err error) {
 	old, err := v.getUint(keyGeneration)
 	if err != nil {
-		return err
+		return false, err
 	}
 	b := v.db.NewBatch()
 	defer b.Close()
@@ -202,22 +204,22 @@ func (v *Views) initLayout() error {
 		oldGen := uint32(old)
 		ver, err := v.getUint(key(nil, 'V').withGen(oldGen))
 		if err != nil {
-			return err
+			return false, err
 		}
 		oldCp, err := v.getUint(key(nil, '!').withGen(oldGen))
 		if err != nil {
-			return err
+			return false, err
 		}
 		if ver == lastSingleVersion && oldCp > 0 {
 			gen, keepOld, cp = oldGen, true, oldCp // served while every unit is rebuilt
 		} else if err := b.DeleteRange(key(nil, 0).withGen(oldGen), key(nil, 0).withGen(oldGen+1), nil); err != nil {
-			return err
+			return false, err
 		} else {
 			gen = oldGen + 1
 		}
 		for _, k := range [][]byte{keyGeneration, key(nil, 'V').withGen(oldGen), key(nil, '!').withGen(oldGen)} {
 			if err := b.Delete(k, nil); err != nil {
-				return err
+				return false, err
 			}
 		}
 	}
@@ -227,15 +229,15 @@ func (v *Views) initLayout() error {
 			s.version = 0
 		}
 		if err := b.Set(unitKey(u.Name), encodeUnit(s), nil); err != nil {
-			return err
+			return false, err
 		}
 	}
 	for _, kv := range [][2][]byte{{keyLayout, u64bytes(Layout)}, {keyCheckpoint, u64bytes(cp)}, {keyGenerations, u64bytes(uint64(gen))}} {
 		if err := b.Set(kv[0], kv[1], nil); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return pebbleutil.Commit(b, v.syncOpts())
+	return old == 0, pebbleutil.Commit(b, v.syncOpts())
 }
 
 // withGen returns k (a key of generation 0) in generation gen.
