@@ -50,7 +50,7 @@ func TestIDFilterNeverForgets(t *testing.T) {
 					yes++
 				}
 			}
-			// About 1% per layer: three layers, well under 5%.
+			// About 0.07% per layer: three layers, well under 5%.
 			assert.Less(t, yes, 5_000, "IDs never added that the filter says it may hold")
 		})
 	}
