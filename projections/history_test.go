@@ -11,15 +11,15 @@ import (
 
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/eventstore/embedded"
 	"github.com/collections-ledger/ledger/projections"
 )
 
 // TestViewsOfAnotherHistoryAreRefused: views are used only with the log
 // they were built from. A log that ends before their checkpoint (restored
-// from an older backup) or that holds another event there (another store's)
-// (or a log that holds another event in the place of the last one they
-// applied) is refused with ErrOtherHistory, by CheckLog and by a runner, which then
-// applies nothing.
+// from an older backup), another store's log, and a log that holds another
+// event in the place of the last one they applied are each refused with
+// ErrOtherHistory, by CheckLog and by a runner, which then applies nothing.
 func TestViewsOfAnotherHistoryAreRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -27,19 +27,13 @@ func TestViewsOfAnotherHistoryAreRefused(t *testing.T) {
 	require.NoError(t, views.CheckLog(ctx, s), "the log they were built from")
 	require.Equal(t, head, views.Checkpoint())
 
-	older := MustStore(t)
-	drive(t, command.NewHandler(older, projections.NewIdempotencyIndex(), nil), 3, 5)
-	olderHead, err := older.Head(ctx)
-	require.NoError(t, err)
+	older, olderHead := drivenStore(t, 3, 5)
 	require.Less(t, olderHead, head)
-	err = views.CheckLog(ctx, older)
+	err := views.CheckLog(ctx, older)
 	assert.ErrorIs(t, err, projections.ErrOtherHistory)
 	assert.ErrorContains(t, err, "the log ends at")
 
-	other := MustStore(t)
-	drive(t, command.NewHandler(other, projections.NewIdempotencyIndex(), nil), 4, 200)
-	otherHead, err := other.Head(ctx)
-	require.NoError(t, err)
+	other, otherHead := drivenStore(t, 4, 200)
 	require.Greater(t, otherHead, head)
 	err = views.CheckLog(ctx, other)
 	assert.ErrorIs(t, err, projections.ErrOtherHistory)
@@ -69,4 +63,15 @@ func TestViewsOfAnotherHistoryAreRefused(t *testing.T) {
 	r.Once = true
 	assert.ErrorIs(t, r.Run(ctx), projections.ErrOtherHistory)
 	assert.Equal(t, head, views.Checkpoint(), "nothing applied")
+}
+
+// drivenStore is a store of its own with drive's placements and n commands
+// (seed chooses them), without views, and its head.
+func drivenStore(t *testing.T, seed uint64, n int) (*embedded.Store, eventstore.Position) {
+	t.Helper()
+	s := MustStore(t)
+	drive(t, command.NewHandler(s, projections.NewIdempotencyIndex(), nil), seed, n)
+	head, err := s.Head(context.Background())
+	require.NoError(t, err)
+	return s, head
 }
