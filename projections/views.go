@@ -80,7 +80,10 @@ type ViewsOptions struct {
 	Logger *slog.Logger
 	// FS is the file system (tests use Pebble's crashable one); nil: the OS.
 	FS vfs.FS
-	// CacheBytes is Pebble's block cache; 0 means 32 MiB.
+	// CacheBytes is Pebble's memory for the views: its block cache and its
+	// memtables, which Pebble counts against the cache (a quarter of it,
+	// pebbleutil.MemTableSize; with Bulk, bulkMemTableSize); 0 means
+	// 64 MiB, and 32 MiB with Bulk, whose build reads back almost nothing.
 	CacheBytes int64
 	// States bounds the placement states the applier keeps decoded in
 	// memory; 0 means 10,000, and 2,000 with Bulk: with the encoded ones
@@ -92,9 +95,10 @@ type ViewsOptions struct {
 	// form behind the decoded ones (see stateCache); 0 means 64 MiB (about
 	// 130,000 typical states) for a bulk build and a unit rebuilt in the
 	// background, and none for the views a server keeps up to date: on
-	// 100,000 placements the tier gave payments nothing measurable (the
-	// states it would hold are in the block cache) and cost 125 MB resident
-	// under load (docs/PERFORMANCE.md). A negative value keeps none anywhere.
+	// 100,000 placements the tier gave payments nothing measurable and cost
+	// 125 MB resident under load (docs/PERFORMANCE.md; measured when the
+	// block cache held nothing, see pebbleutil.MemTableSize). A negative
+	// value keeps none anywhere.
 	StateBytes int
 	// SyncEvery is how often what was committed is made durable: with WAL
 	// by syncing a commit, without by flushing the memtables; 0 means a
@@ -126,7 +130,10 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 		opts.Logger = slog.Default()
 	}
 	if opts.CacheBytes == 0 {
-		opts.CacheBytes = 32 << 20
+		opts.CacheBytes = pebbleutil.DefaultMemory
+		if opts.Bulk {
+			opts.CacheBytes = 32 << 20
+		}
 	}
 	if opts.States <= 0 {
 		opts.States = 10_000
@@ -185,12 +192,14 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 		FormatMajorVersion: pebble.FormatNewest,
 		// Every event writes several keys spread over the key space (its
 		// placement's state, feed items, entries), so much of what the
-		// views cost is compaction. Big memtables absorb the rewrites of a
-		// busy placement's state; letting L0 grow to 8 files and the base
-		// level to 1 GiB before compacting rewrites each byte fewer times.
-		// Payments through HTTP, 5,000 placements: +8%, p99 47 to 40 ms,
-		// placement reads unchanged (docs/PERFORMANCE.md).
-		MemTableSize:          64 << 20,
+		// views cost is compaction. Letting L0 grow to 8 files and the base
+		// level to 1 GiB before compacting rewrites each byte fewer times
+		// (payments on 5,000 placements +8%, p99 47 to 40 ms;
+		// docs/PERFORMANCE.md). The memtables are reserved in the cache: at
+		// 64 MiB (of 32) they left the block cache nothing, and a state not
+		// in the applier's cache was decompressed from its block on every
+		// read; see pebbleutil.MemTableSize.
+		MemTableSize:          pebbleutil.MemTableSize(opts.CacheBytes),
 		L0CompactionThreshold: 8,
 		L0StopWritesThreshold: 32,
 		LBaseMaxBytes:         1 << 30,
@@ -222,6 +231,9 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 	if opts.Bulk {
 		// Half the memtable: a rebuild of 1.1M events kept 440 MB
 		// resident with 64 MiB and 385 MB with 32 MiB, in the same time.
+		// Its reservation takes the whole cache, which a bulk build does
+		// not miss: it reads back only states it wrote and let go of (a
+		// rebuild of 1.1M events ran as fast with a 64 MiB cache).
 		po.MemTableSize = bulkMemTableSize
 		// A bulk build writes keys all over the key space, so every flush
 		// overlaps the whole bottom level: Pebble's compactions of L0,

@@ -57,14 +57,14 @@ func isDirect(args []string) bool {
 func loadDirect(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	var c directConfig
 	var direct bool
-	store, _, code, ok := openForCLIAt("load -direct", args, getenv, stderr, func(fs *flag.FlagSet) {
+	store, _, code, ok := openForCLIWith("load -direct", args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&direct, "direct", false, "append to a stopped ledger's store through the command handler, without HTTP")
 		fs.StringVar(&c.Creditor, "creditor", "load", "the creditor whose placements these are")
 		fs.IntVar(&c.Placements, "placements", 1000, "placements to create first")
 		fs.Uint64Var(&c.Events, "events", 100_000, "stop once the store has grown by this many events (placing counts)")
 		fs.IntVar(&c.Workers, "workers", 64, "commands in flight at once (their appends are committed together)")
 		fs.Uint64Var(&c.Seed, "seed", uint64(time.Now().UnixNano()), "random seed")
-	})
+	}, 0)
 	if !ok {
 		return code
 	}

@@ -239,7 +239,8 @@ type config struct {
 	// LeaseTTL is how long the lease on the reactors lasts without renewal
 	// (shared stores, PostgreSQL or KurrentDB, only; see package lease).
 	LeaseTTL time.Duration
-	// StoreCacheMiB is the embedded store's block cache; 0: its default.
+	// StoreCacheMiB is the embedded store's memory (block cache and
+	// memtables); 0: its default.
 	StoreCacheMiB int
 	// MasterKey (LEDGER_MASTER_KEY) or MasterKeyFile (LEDGER_MASTER_KEY_FILE)
 	// unwraps the data keys of debtors' personal data, kept in KeysDir
@@ -262,7 +263,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	envString(fs, &c.AgencyKey, "LEDGER_AGENCY_KEY", getenv, "", "the agency's key")
 	envString(fs, &c.PublicURL, "LEDGER_PUBLIC_URL", getenv, "", "where users reach the ledger, when a proxy stands in front (https://… makes the session cookie Secure)")
 	var storeCache, leaseTTL, allowPrivate, retentionRaw string
-	envString(fs, &storeCache, "LEDGER_STORE_CACHE_MB", getenv, "", "the embedded store's block cache in MiB (default 32; more keeps point reads of a large store in memory)")
+	envString(fs, &storeCache, "LEDGER_STORE_CACHE_MB", getenv, "", "the embedded store's memory in MiB, block cache and memtables (default 64; more keeps point reads of a large store in memory)")
 	envString(fs, &leaseTTL, "LEDGER_LEASE_TTL", getenv, "30s", "with PostgreSQL or KurrentDB, how long the lease on webhook deliveries and automatic resumes lasts without renewal")
 	envString(fs, &allowPrivate, "LEDGER_WEBHOOK_ALLOW_PRIVATE", getenv, "false", "true lets webhooks reach loopback, private and link-local addresses, and use plain http (development and tests only)")
 	envString(fs, &c.MasterKey, "LEDGER_MASTER_KEY", getenv, "", "the master key of the key store (64 hex digits or base64 of 32 bytes; openssl rand -hex 32); without it, personal data is refused")

@@ -19,8 +19,8 @@ import (
 // (postgres://, postgresql://), a KurrentDB connection string (esdb://,
 // kurrentdb://, …) or else a directory for the embedded store, created if
 // missing.
-// cacheMiB is the embedded store's block cache (LEDGER_STORE_CACHE_MB; 0
-// takes the engine's default).
+// cacheMiB is the embedded store's memory, block cache and memtables
+// (LEDGER_STORE_CACHE_MB; 0 takes the engine's default).
 func openStore(location string, cacheMiB int, logger *slog.Logger) (eventstore.Store, string, error) {
 	return openStoreObserved(location, cacheMiB, logger, nil)
 }

@@ -32,11 +32,12 @@ func progress(w io.Writer, max int64, what string) *progressbar.ProgressBar {
 		progressbar.OptionShowCount(), progressbar.OptionThrottle(100_000_000), progressbar.OptionClearOnFinish())
 }
 
-// cliCacheMiB is the embedded store's block cache for the command-line
-// tools unless LEDGER_STORE_CACHE_MB says otherwise: they read the log from
-// one end to the other once, so a block is not read again, and the server's
-// 32 MiB cost a rebuild of 1.1M events 70 MB more resident for no less
-// time (docs/PERFORMANCE.md).
+// cliCacheMiB is the embedded store's memory (block cache and memtables)
+// for the command-line tools that read the log, unless
+// LEDGER_STORE_CACHE_MB says otherwise: they read it from one end to the
+// other once, so a block is not read again, and a larger cache cost a
+// rebuild of 1.1M events 70 MB more resident for no less time
+// (docs/PERFORMANCE.md). load -direct, which writes it, takes the server's.
 const cliCacheMiB = 8
 
 // openForCLI parses a command-line tool's flags (-LEDGER_STORE and those
@@ -51,6 +52,12 @@ func openForCLI(name string, args []string, getenv func(string) string, stderr i
 
 // openForCLIAt is openForCLI that also returns where the store is.
 func openForCLIAt(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (store eventstore.Store, where string, code int, ok bool) {
+	return openForCLIWith(name, args, getenv, stderr, extra, cliCacheMiB)
+}
+
+// openForCLIWith is openForCLIAt with the store's memory in MiB when
+// LEDGER_STORE_CACHE_MB does not say (0: the engine's default).
+func openForCLIWith(name string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet), defaultCacheMiB int) (store eventstore.Store, where string, code int, ok bool) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	usageOf(fs, name)
@@ -72,7 +79,7 @@ func openForCLIAt(name string, args []string, getenv func(string) string, stderr
 		return nil, "", 2, false
 	}
 	if cacheMiB == 0 {
-		cacheMiB = cliCacheMiB
+		cacheMiB = defaultCacheMiB
 	}
 	s, _, err := openStore(*location, cacheMiB, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {

@@ -338,3 +338,33 @@ func TestExpectationsCheckedWithoutTheCache(t *testing.T) {
 	assert.Equal(t, uint64(3), storetest.MustAppend(t, s, "a", eventstore.Exact(2), storetest.Events(1)).Revision)
 	assert.Equal(t, uint64(0), storetest.MustAppend(t, s, "b", eventstore.NoStream(), storetest.Events(1)).Revision)
 }
+
+// Pebble reserves each memtable's size in the block cache. Once the
+// memtables have grown to their full size (after tens of MiB of appends),
+// the cache must still hold blocks: a stream read twice is read the second
+// time from the cache. With memtables as large as the cache (as until
+// 2026-12: 64 MiB memtables, a 32 MiB cache) it held nothing and every read
+// decompressed its blocks again.
+func TestBlockCacheOutlivesFullMemtables(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), Options{CacheBytes: 16 << 20})
+	pad := make([]byte, 48<<10)
+	for i := range 400 { // about 40 MiB of records: the memtables double up to their size
+		data := fmt.Appendf(nil, `{"pad":"%x"}`, rand.N(uint64(1)<<62))
+		for j := range pad {
+			pad[j] = byte('a' + rand.IntN(16))
+		}
+		data = fmt.Appendf(data[:len(data)-1], `,"more":"%s"}`, pad)
+		storetest.MustAppend(t, s, fmt.Sprintf("bulk-%d", i), eventstore.NoStream(), []eventstore.EventData{{ID: uuid.New(), Type: "Bulk", Data: data}})
+	}
+	require.Greater(t, s.db.Metrics().Flush.Count, int64(3), "the appends filled several memtables")
+	before := s.db.Metrics().BlockCache
+	for range 3 {
+		for i := range 20 {
+			require.Len(t, storetest.MustReadStream(t, s, fmt.Sprintf("bulk-%d", i)), 1)
+		}
+	}
+	after := s.db.Metrics().BlockCache
+	assert.Positive(t, after.Size, "the block cache holds blocks")
+	assert.Greater(t, after.Hits-before.Hits, int64(20), "streams read again are read from the cache (hits %d, misses %d)", after.Hits-before.Hits, after.Misses-before.Misses)
+	t.Logf("memtables %d MiB; block cache %d KiB, %d hits and %d misses over the reads", s.db.Metrics().MemTable.Size>>20, after.Size>>10, after.Hits-before.Hits, after.Misses-before.Misses)
+}
