@@ -192,17 +192,20 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 		FormatMajorVersion: pebble.FormatNewest,
 		// Every event writes several keys spread over the key space (its
 		// placement's state, feed items, entries), so much of what the
-		// views cost is compaction. Letting L0 grow to 8 files and the base
-		// level to 1 GiB before compacting rewrites each byte fewer times
-		// (payments on 5,000 placements +8%, p99 47 to 40 ms;
-		// docs/PERFORMANCE.md). The memtables are reserved in the cache: at
+		// views cost is compaction. Letting L0 grow to 8 files before
+		// compacting rewrites each byte fewer times (payments on 5,000
+		// placements +8%, p99 47 to 40 ms). The base level keeps Pebble's
+		// 64 MiB: at 1 GiB everything below L0 sat in L6, and each
+		// compaction of L0 rewrote most of it, which grows with the views
+		// (write amplification 10 on 100,000 placements, 4.5-5 with the
+		// default; a payment there 0.65-0.7x the CPU; docs/PERFORMANCE.md).
+		// The memtables are reserved in the cache: at
 		// 64 MiB (of 32) they left the block cache nothing, and a state not
 		// in the applier's cache was decompressed from its block on every
 		// read; see pebbleutil.MemTableSize.
 		MemTableSize:          pebbleutil.MemTableSize(opts.CacheBytes),
 		L0CompactionThreshold: 8,
 		L0StopWritesThreshold: 32,
-		LBaseMaxBytes:         1 << 30,
 	}
 	// Bloom filters answer most point reads of a missing key (a new
 	// payment number, an idempotency key, a state not yet written) without
@@ -245,6 +248,9 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 		// would compact it.
 		po.DisableAutomaticCompactions = true
 		po.L0StopWritesThreshold = math.MaxInt32
+		// As it was measured: its compactions are compactBulk's, over
+		// the whole key space, into the bottom level.
+		po.LBaseMaxBytes = 1 << 30
 	}
 	po.DisableWAL = !opts.WAL
 	return po

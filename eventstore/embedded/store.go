@@ -164,14 +164,17 @@ func pebbleOptions(dir string, fs vfs.FS, cache *pebble.Cache, cacheBytes int64,
 		// two can exist at once. Each event writes its record (in position
 		// order) and two index keys spread over the key space, so
 		// compactions rewrite the indexes again and again: compactions from
-		// 8 L0 files and a 1 GiB base level rewrite each byte fewer times
-		// (docs/PERFORMANCE.md). The memtables were 64 MiB, which left the
-		// block cache nothing: at 16 MiB (of 64) a payment on 100,000
-		// placements costs a sixth less CPU, one on 5,000 about the same.
+		// 8 L0 files rewrite each byte fewer times (docs/PERFORMANCE.md).
+		// The base level keeps Pebble's 64 MiB: at 1 GiB everything below
+		// L0 sat in L6 and each compaction of L0 rewrote most of it, a cost
+		// that grows with the log (a payment on 100,000 placements 0.8-0.9x
+		// the CPU with the default, one on 5,000 about the same). The
+		// memtables were 64 MiB, which left the block cache nothing: at
+		// 16 MiB (of 64) a payment on 100,000 placements costs a sixth less
+		// CPU, one on 5,000 about the same.
 		MemTableSize:          pebbleutil.MemTableSize(cacheBytes),
 		L0CompactionThreshold: 8,
 		L0StopWritesThreshold: 32,
-		LBaseMaxBytes:         1 << 30,
 		FormatMajorVersion:    pebble.FormatNewest,
 		EventListener: &pebble.EventListener{
 			// Pebble's default for corruption is Fatalf. The read that met it
