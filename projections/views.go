@@ -199,10 +199,10 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 		// compaction of L0 rewrote most of it, which grows with the views
 		// (write amplification 10 on 100,000 placements, 4.5-5 with the
 		// default; a payment there 0.65-0.7x the CPU; docs/PERFORMANCE.md).
-		// The memtables are reserved in the cache: at
-		// 64 MiB (of 32) they left the block cache nothing, and a state not
-		// in the applier's cache was decompressed from its block on every
-		// read; see pebbleutil.MemTableSize.
+		// The memtables are reserved in the cache: at 64 MiB (of 32) they
+		// left the block cache nothing, and a state not in the applier's
+		// cache was decompressed from its block on every read; see
+		// pebbleutil.MemTableSize.
 		MemTableSize:          pebbleutil.MemTableSize(opts.CacheBytes),
 		L0CompactionThreshold: 8,
 		L0StopWritesThreshold: 32,
@@ -236,7 +236,8 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 		// resident with 64 MiB and 385 MB with 32 MiB, in the same time.
 		// Its reservation takes the whole cache, which a bulk build does
 		// not miss: it reads back only states it wrote and let go of (a
-		// rebuild of 1.1M events ran as fast with a 64 MiB cache).
+		// rebuild of 1.1M events ran no faster with a 64 MiB cache, its
+		// hit rate 0 either way).
 		po.MemTableSize = bulkMemTableSize
 		// A bulk build writes keys all over the key space, so every flush
 		// overlaps the whole bottom level: Pebble's compactions of L0,
