@@ -13,8 +13,8 @@ const DefaultMemory = 64 << 20
 // cache at least half of the memory while one memtable is written and
 // another flushed. (The ledger gave each database 64 MiB memtables and a
 // 32 MiB cache until 2026-12: both caches held nothing, and on 100,000
-// placements a payment spent a fifth of its CPU decompressing blocks it had
-// read a moment before; docs/PERFORMANCE.md.)
+// placements a fifth of a payment's CPU went to point reads, half of that to
+// decompressing blocks read a moment before; docs/PERFORMANCE.md.)
 func MemTableSize(memory int64) uint64 {
 	return uint64(min(max(memory/4, 4<<20), 64<<20))
 }
