@@ -165,8 +165,8 @@ func pebbleOptions(dir string, fs vfs.FS, cache *pebble.Cache, cacheBytes int64,
 		// reuse, and any an open iterator still reads). Each event writes
 		// its record (in position order) and two index keys spread over the
 		// key space, so compactions rewrite the indexes again and again:
-		// compactions from
-		// 8 L0 files rewrite each byte fewer times (docs/PERFORMANCE.md).
+		// compactions from 8 L0 files rewrite each byte fewer times
+		// (docs/PERFORMANCE.md).
 		// The base level keeps Pebble's 64 MiB: at 1 GiB everything below
 		// L0 sat in L6 and each compaction of L0 rewrote most of it, a cost
 		// that grows with the log (a payment on 100,000 placements 0.8-0.9x
