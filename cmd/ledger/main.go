@@ -34,6 +34,7 @@ import (
 
 	"github.com/collections-ledger/ledger/eventstore"
 	httpapi "github.com/collections-ledger/ledger/http"
+	_ "github.com/collections-ledger/ledger/internal/cmalloc" // one C malloc arena for Pebble's memory
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/pii"
 	"github.com/collections-ledger/ledger/projections"
