@@ -151,11 +151,11 @@ type cachedPlacement struct {
 // entry makes room (Go's map iteration order is random), which under
 // uniform access keeps a hit rate of MaxCached/N where dropping the whole
 // cache would keep almost none. A miss costs a snapshot read when the
-// handler has Snapshots, else a read of the placement's stream. 10,000, as
-// many as the views keep decoded: with 50,000, payments to random
-// placements out of 100,000 hit half the time but ran 8–11% slower, the
-// collector scanning a heap of 330 MB in use instead of 120 MB, and the
-// server peaked at 590 MB resident instead of 400 MB (docs/PERFORMANCE.md).
+// handler has Snapshots, else a read of the placement's stream. 10,000:
+// with 50,000, payments to random placements out of 100,000 hit half the
+// time but ran 8–11% slower, the collector scanning a heap of 330 MB in use
+// instead of 120 MB, and the server peaked at 590 MB resident instead of
+// 400 MB (docs/PERFORMANCE.md).
 const DefaultMaxCached = 10_000
 
 func (h *Handler) cached(id uuid.UUID) (cachedPlacement, bool) {

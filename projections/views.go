@@ -86,10 +86,14 @@ type ViewsOptions struct {
 	// 64 MiB, and 32 MiB with Bulk, whose build reads back almost nothing.
 	CacheBytes int64
 	// States bounds the placement states the applier keeps decoded in
-	// memory; 0 means 10,000, and 2,000 with Bulk: with the encoded ones
-	// behind them (StateBytes), a rebuild of 1.1M events over 100,000
-	// placements took 31–35 s with either, and 2,000 kept 55 MB less
-	// resident (docs/PERFORMANCE.md).
+	// memory; 0 means 2,000. A bulk build keeps the encoded ones behind
+	// them (StateBytes): a rebuild of 1.1M events over 100,000 placements
+	// took 31–35 s with 2,000 or 10,000, and 2,000 kept 55 MB less
+	// resident. The views a server keeps read a state they do not hold
+	// from the block cache: 2,000 instead of 10,000 cost payments nothing
+	// measurable on 5,000 or 100,000 placements, and on 100,000 the server
+	// peaked 40–45 MiB lower (docs/PERFORMANCE.md, "The live views keep
+	// 2,000 decoded states").
 	States int
 	// StateBytes bounds the placement states a build keeps in their binary
 	// form behind the decoded ones (see stateCache); 0 means 64 MiB (about
@@ -136,10 +140,7 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 		}
 	}
 	if opts.States <= 0 {
-		opts.States = 10_000
-		if opts.Bulk {
-			opts.States = 2_000
-		}
+		opts.States = 2_000
 	}
 	// opts.StateBytes is then what a build keeps (a bulk build's views, or
 	// a background build's own cache); liveStateBytes what the views do.
