@@ -92,8 +92,8 @@ type ViewsOptions struct {
 	// resident. The views a server keeps read a state they do not hold
 	// from the block cache: 2,000 instead of 10,000 cost payments nothing
 	// measurable on 5,000 or 100,000 placements, and on 100,000 the server
-	// peaked 40–45 MiB lower (docs/PERFORMANCE.md, "The live views keep
-	// 2,000 decoded states").
+	// peaked 40–45 MiB lower (docs/PERFORMANCE.md, "Memory under load: one
+	// C malloc arena, and 2,000 decoded states in the live views").
 	States int
 	// StateBytes bounds the placement states a build keeps in their binary
 	// form behind the decoded ones (see stateCache); 0 means 64 MiB (about

@@ -9,10 +9,11 @@
 // runs cgo calls on whichever of its threads is free, so Pebble's blocks
 // were allocated in one arena and freed into another, and every arena grew
 // to its own peak: serving payments on 100,000 placements, five arenas held
-// 179 MB of which 65 MB were in use, and the server peaked at 418–445 MiB
+// 179 MB of which 65 MB were in use, and the server peaked at 418–448 MiB
 // resident. With one arena it held 78 MB (12 MB free) and peaked at
-// 336–342 MiB, for the same CPU per payment (docs/PERFORMANCE.md, "One C
-// malloc arena").
+// 336–344 MiB, for the same CPU per payment (docs/PERFORMANCE.md, "Memory
+// under load: one C malloc arena, and 2,000 decoded states in the live
+// views").
 //
 // The limit is set by a C constructor, before the Go runtime starts its
 // threads, so no thread has an arena of its own yet. An operator who sets
