@@ -65,18 +65,20 @@ func TestBooksCheckOnGivenStates(t *testing.T) {
 
 	run := func(plant func(*claimBooks)) ([]Finding, *claimBooks) {
 		v := &verifier{}
-		b := newBooks()
+		b := newBooks(nil, 0)
 		var p domain.Placement
 		for i, e := range events {
 			if i == 2 && plant != nil {
-				plant(b.claims[id])
+				cb, _ := b.claims.get(id, false)
+				plant(cb)
 			}
 			after := domain.Evolve(p, e)
 			b.check(v, id, journal.Record{Stream: journal.PlacementStream(id), Revision: uint64(i), Position: eventstore.Position(10 + i), Event: e,
 				Meta: journal.Metadata{OccurredAt: at}}, p, after)
 			p = after
 		}
-		return v.report.Findings, b.claims[id]
+		cb, _ := b.claims.get(id, false)
+		return v.report.Findings, cb
 	}
 	fs, cb := run(nil)
 	assert.Empty(t, fs, "the claim conserves its money")

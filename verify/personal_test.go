@@ -64,6 +64,7 @@ func verifyWith(t *testing.T, dir string, keys pii.Keys) verify.Report {
 	defer s.Close()
 	r, err := verify.Run(context.Background(), s, verify.Options{Deep: true, Personal: keys})
 	require.NoError(t, err)
+	requireSameSpilled(t, s, verify.Options{Deep: true, Personal: keys}, r)
 	return r
 }
 

@@ -30,8 +30,8 @@ import (
 // projections.Builder.Folded), or the books fold it themselves (post:
 // verify-export, and verify's replay of a damaged log).
 type books struct {
-	claims map[uuid.UUID]*claimBooks
-	items  map[uint64]settleable
+	claims *spillMap[uuid.UUID, claimBooks]
+	items  *spillMap[uint64, settleable]
 	// states are the claims' states when the books fold them (post).
 	states map[uuid.UUID]domain.Placement
 	// names interns creditors and currencies: a settleable item holds a
@@ -39,9 +39,13 @@ type books struct {
 	names map[string]string
 }
 
-func newBooks() *books {
-	return &books{claims: map[uuid.UUID]*claimBooks{}, items: map[uint64]settleable{}, states: map[uuid.UUID]domain.Placement{},
-		names: map[string]string{}}
+// newBooks returns empty books that keep at most max claims and max
+// payments to the agency in memory and the others in s (see spillMap); with
+// s nil, all in memory.
+func newBooks(s *scratch, max int) *books {
+	b := &books{claims: newClaims(s, max), states: map[uuid.UUID]domain.Placement{}, names: map[string]string{}}
+	b.items = newItems(s, max, b.intern)
+	return b
 }
 
 // settleable is an event that moved agency/payable, as a remittance must
@@ -78,7 +82,7 @@ const (
 // post checks one event of a placement, booked at bookedAt, in log order,
 // on the claim's state as the books fold it.
 func (b *books) post(v *verifier, rec eventstore.RecordedEvent, placement uuid.UUID, e domain.Event, bookedAt time.Time) {
-	if _, known := b.claims[placement]; !known {
+	if known, _ := b.claims.get(placement, false); known == nil {
 		if _, opens := e.(domain.PlacementOpened); !opens {
 			return // a stream that does not start with its handover is reported by the rebuild
 		}
@@ -95,13 +99,12 @@ func (b *books) post(v *verifier, rec eventstore.RecordedEvent, placement uuid.U
 // before it and after it (after = domain.Evolve(before, rec.Event)).
 func (b *books) check(v *verifier, placement uuid.UUID, rec journal.Record, before, after domain.Placement) {
 	e, bookedAt := rec.Event, rec.Meta.OccurredAt
-	cb := b.claims[placement]
+	cb, _ := b.claims.get(placement, false)
 	if cb == nil {
 		if _, opens := e.(domain.PlacementOpened); !opens {
 			return // a stream that does not start with its handover is reported by the rebuild
 		}
-		cb = &claimBooks{}
-		b.claims[placement] = cb
+		cb, _ = b.claims.get(placement, true)
 	}
 	if cb.broken {
 		return
@@ -267,7 +270,8 @@ func (b *books) settleable(position eventstore.Position, before, after domain.Pl
 	}
 	if currency != "" {
 		it.DocumentNumber = domain.PostingDocument(before, e)
-		b.items[uint64(position)] = settleable{creditor: b.intern(after.CreditorID), currency: b.intern(currency), item: it}
+		s, _ := b.items.get(uint64(position), true)
+		*s = settleable{creditor: b.intern(after.CreditorID), currency: b.intern(currency), item: it}
 	}
 }
 
@@ -308,9 +312,8 @@ func (b *books) remit(v *verifier, raw eventstore.RecordedEvent) {
 		return
 	}
 	for _, it := range r.Items {
-		s := b.items[it.Position]
+		s, _ := b.items.get(it.Position, true)
 		s.settledBy = r.RemittanceNumber
-		b.items[it.Position] = s
 	}
 }
 
@@ -331,9 +334,13 @@ func (b *books) remittanceProblem(creditor string, r journal.RemittanceIssued, i
 	}
 	here := map[uint64]bool{}
 	for _, it := range r.Items {
-		s, known := b.items[it.Position]
+		var s settleable
+		p, _ := b.items.get(it.Position, false)
+		if p != nil {
+			s = *p // the pointer is good until the next get
+		}
 		switch {
-		case !known || s.creditor != creditor:
+		case p == nil || s.creditor != creditor:
 			return fmt.Sprintf("item at position %d is no payment to the agency or reversal of one of this creditor's claims", it.Position)
 		case s.settledBy != "" || here[it.Position]:
 			return fmt.Sprintf("item at position %d (%s of claim %s) is settled twice (first by %q)", it.Position, s.item.DocumentNumber, s.item.ClaimNumber, cmp.Or(s.settledBy, r.RemittanceNumber))

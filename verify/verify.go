@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -136,27 +137,35 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 		return v.report, fmt.Errorf("verify: a directory to rebuild the views in: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	rebuilt, err := projections.OpenViews(dir, projections.ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bulk: true, Throwaway: true})
+	rebuilt, err := projections.OpenViews(filepath.Join(dir, "views"), projections.ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bulk: true, Throwaway: true})
 	if err != nil {
 		return v.report, err
 	}
 	defer rebuilt.Close()
+	sc, err := openScratch(filepath.Join(dir, "scratch"))
+	if err != nil {
+		return v.report, err
+	}
+	defer sc.close()
 	builder := rebuilt.Builder()
 	builder.MaxBatch = 20_000
 	defer builder.Abort()
-	s := &scan{v: v, builder: builder, personal: opts.Personal, applying: true,
-		broken: map[uuid.UUID]bool{}, streams: map[string]*streamState{}, owners: map[uuid.UUID][2]string{}, books: newBooks()}
+	s := &scan{v: v, builder: builder, personal: opts.Personal, applying: true, deep: opts.Deep,
+		broken: map[uuid.UUID]bool{}, streams: newStreams(sc, spillEntries), owners: newOwners(sc, spillEntries), books: newBooks(sc, spillEntries)}
 	builder.Folded = s.folded
 	if err := s.readAll(ctx, store, head, opts.Progress, s.batch); err != nil {
 		return v.report, err
+	}
+	if sc.err != nil {
+		return v.report, sc.err
 	}
 	if s.degraded {
 		if err := s.replay(ctx, store, head); err != nil {
 			return v.report, err
 		}
 	}
-	v.report.Streams = len(s.streams)
-	v.report.Placements = len(s.placements)
+	v.report.Streams = s.streams.n
+	v.report.Placements = s.owners.n
 	if s.applying {
 		if err := v.checkRebuilt(ctx, store, builder, rebuilt, s.placements, opts); err != nil {
 			return v.report, err
@@ -177,12 +186,15 @@ type scan struct {
 	builder  *projections.Builder
 	personal pii.Keys
 	// applying: the rebuild stops at the first event it cannot apply.
-	applying   bool
-	broken     map[uuid.UUID]bool
-	streams    map[string]*streamState
+	applying bool
+	broken   map[uuid.UUID]bool
+	streams  *spillMap[string, streamState]
+	// placements are the placements opened, in order, for deep's checks
+	// (kept only with deep).
 	placements []uuid.UUID
+	deep       bool
 	// owners are the creditor and customer of each placement opened.
-	owners map[uuid.UUID][2]string
+	owners *spillMap[uuid.UUID, [2]string]
 	// books are the placements' postings, checked at every position on
 	// the states the rebuild folds (folded), and the remittances that
 	// settle them.
@@ -261,11 +273,7 @@ func (s *scan) batch(batch []eventstore.RecordedEvent) eventstore.Position {
 	checked := checkBatch(batch)
 	for i, rec := range batch {
 		c := checked[i]
-		st := s.streams[rec.Stream]
-		if st == nil {
-			st = &streamState{}
-			s.streams[rec.Stream] = st
-		}
+		st, _ := s.streams.get(rec.Stream, true)
 		s.v.link(rec, st, c.seal)
 		switch {
 		case c.badStream:
@@ -309,7 +317,7 @@ func (s *scan) folded(id uuid.UUID, rec journal.Record, before, after domain.Pla
 // finds past checkedTo: the postings and remittances the first pass did
 // not check. Only a damaged log needs it; it holds every claim's state.
 func (s *scan) replay(ctx context.Context, store eventstore.Store, head eventstore.Position) error {
-	r := &scan{v: &verifier{quiet: s.checkedTo}, books: newBooks()}
+	r := &scan{v: &verifier{quiet: s.checkedTo}, books: newBooks(nil, 0)}
 	err := r.readAll(ctx, store, head, nil, func(batch []eventstore.RecordedEvent) eventstore.Position {
 		for _, raw := range batch {
 			id, isPlacement := strings.CutPrefix(raw.Stream, journal.PlacementPrefix)
@@ -344,11 +352,17 @@ func (s *scan) replay(ctx context.Context, store eventstore.Store, head eventsto
 func (s *scan) placementEvent(rec eventstore.RecordedEvent, placement uuid.UUID, e domain.Event) {
 	switch e := e.(type) {
 	case domain.PlacementOpened:
-		s.placements = append(s.placements, placement)
-		s.owners[placement] = [2]string{e.CreditorID, e.CustomerNumber}
+		if s.deep {
+			s.placements = append(s.placements, placement)
+		}
+		o, _ := s.owners.get(placement, true)
+		*o = [2]string{e.CreditorID, e.CustomerNumber}
 		s.v.checkSealed(rec, placement, e.CreditorID, e.CustomerNumber, e.PersonalData, domain.TypePlacementOpened, s.personal)
 	case domain.DebtorContactChanged:
-		o := s.owners[placement]
+		var o [2]string
+		if p, _ := s.owners.get(placement, false); p != nil {
+			o = *p
+		}
 		s.v.checkSealed(rec, placement, o[0], o[1], e.PersonalData, pii.Context(domain.TypeDebtorContactChanged, e.ChangeID.String()), s.personal)
 	case domain.AccountingDocumentIssued:
 		s.v.checkDocument(rec, e)
@@ -688,7 +702,7 @@ func Export(ctx context.Context, r io.Reader) (Report, error) {
 	start := time.Now()
 	v := &verifier{}
 	streams := map[string]*streamState{}
-	ledger := newBooks()
+	ledger := newBooks(nil, 0)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
 	for n := 1; sc.Scan(); n++ {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
@@ -65,7 +66,21 @@ func mustVerify(t *testing.T, dir string) verify.Report {
 	defer s.Close()
 	r, err := verify.Run(context.Background(), s, verify.Options{Deep: true})
 	require.NoError(t, err)
+	requireSameSpilled(t, s, verify.Options{Deep: true}, r)
 	return r
+}
+
+// requireSameSpilled verifies the store again with one entry of each of
+// verify's maps in memory, the others written to its scratch store and read
+// back, and requires the same report.
+func requireSameSpilled(t *testing.T, s eventstore.Store, opts verify.Options, want verify.Report) {
+	t.Helper()
+	restore := verify.SetSpillEntries(1)
+	defer restore()
+	got, err := verify.Run(context.Background(), s, opts)
+	require.NoError(t, err)
+	got.Duration, got.Seconds, want.Duration, want.Seconds = 0, 0, 0, 0
+	require.Equal(t, want, got, "the report with verify's maps spilled to its scratch store")
 }
 
 func TestOKCleanStore(t *testing.T) {
@@ -158,4 +173,57 @@ func TestErrDamagedByteNamed(t *testing.T) {
 		}
 	}
 	assert.True(t, atPosition && inStream && gap, "findings: %v", r.Findings)
+}
+
+// interleavedStore writes three placements whose events alternate in the
+// log (each placed, then paid in turn, then one recalled), so that a
+// verify keeping one entry per map in memory reads every stream's and
+// claim's entry back from its scratch store.
+func interleavedStore(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	h := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
+	ctx := context.Background()
+	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString(), Creditor: "acme"}
+	var ids []uuid.UUID
+	for i := range 3 {
+		res, err := h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%d", i),
+			CustomerNumber: fmt.Sprintf("K%d", i), Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
+			Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+		require.NoError(t, err)
+		ids = append(ids, res.Placement.ID)
+	}
+	for range 3 {
+		for _, id := range ids {
+			_, err = h.Execute(ctx, id, req, func(at time.Time) domain.Command {
+				return domain.ReceivePayment{Amount: decimal.NewFromInt(10), At: at}
+			})
+			require.NoError(t, err)
+		}
+	}
+	_, err = h.Execute(ctx, ids[1], req, func(at time.Time) domain.Command { return domain.Recall{At: at} })
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	return dir
+}
+
+// TestSpilledEntriesReadBack: verify gives the same report whether its
+// maps hold everything in memory or one entry each (mustVerify runs both),
+// on a clean log whose streams interleave and on one with an event
+// tampered in the middle of them.
+func TestSpilledEntriesReadBack(t *testing.T) {
+	r := mustVerify(t, interleavedStore(t))
+	assert.True(t, r.OK(), "findings: %v", r.Findings)
+	assert.Equal(t, 3, r.Placements)
+	assert.Equal(t, 6, r.Streams)
+
+	dir := interleavedStore(t)
+	tamper(t, dir, []byte(`"amount":"10"`), func(v []byte) {
+		i := bytes.Index(v, []byte(`"amount":"10"`))
+		v[i+len(`"amount":"`)] = '9'
+	}, true)
+	r = mustVerify(t, dir)
+	assert.False(t, r.OK())
 }

@@ -1,0 +1,9 @@
+package verify
+
+// SetSpillEntries makes verify keep at most n entries in each of its maps
+// in memory, writing the rest to its scratch store, until restore is called.
+func SetSpillEntries(n int) (restore func()) {
+	old := spillEntries
+	spillEntries = n
+	return func() { spillEntries = old }
+}

@@ -1,0 +1,300 @@
+package verify
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/google/uuid"
+
+	"github.com/collections-ledger/ledger/internal/pebbleutil"
+)
+
+// scratch is a Pebble database in verify's temporary directory that holds
+// what verify keeps per stream, claim and payment to the agency once there
+// is more of it than its maps keep in memory (see spillMap). It has no
+// write-ahead log: it is removed with the directory.
+type scratch struct {
+	db  *pebble.DB
+	err error // the first failed write or read; Run reports it
+}
+
+// scratchMemory is the scratch database's Pebble memory (block cache and
+// memtables together, see pebbleutil.MemTableSize).
+const scratchMemory = 16 << 20
+
+func openScratch(dir string) (*scratch, error) {
+	cache := pebble.NewCache(scratchMemory)
+	defer cache.Unref()
+	db, err := pebble.Open(dir, &pebble.Options{
+		FS:                 pebbleutil.PrivateFS(),
+		Cache:              cache,
+		MemTableSize:       pebbleutil.MemTableSize(scratchMemory),
+		DisableWAL:         true,
+		FormatMajorVersion: pebble.FormatNewest,
+		Logger:             pebbleutil.Logger{L: slog.New(slog.NewTextHandler(io.Discard, nil))},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify: open a scratch store: %w", err)
+	}
+	return &scratch{db: db}, nil
+}
+
+func (s *scratch) close() error {
+	if s == nil {
+		return nil
+	}
+	return s.db.Close()
+}
+
+// fail keeps the first error.
+func (s *scratch) fail(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+}
+
+// spillMap maps a stream, a claim or a payment to what verify keeps for it.
+// It keeps at most max entries in memory; when full it writes an eighth of
+// them, chosen arbitrarily, to the scratch database, and reads an entry back
+// from there when it is asked for again. So verify's memory does not grow
+// with the placements or the payments of the ledger it checks. Without a
+// scratch database (max 0) every entry stays in memory.
+//
+// A pointer that get returns is valid until the next call of get: the entry
+// it points to may be written out and dropped then.
+type spillMap[K comparable, V any] struct {
+	mem   map[K]*V
+	max   int
+	table byte
+	s     *scratch
+	key   func([]byte, K) []byte
+	enc   func([]byte, *V) []byte
+	dec   func([]byte, *V) error
+	// n counts the distinct keys; spilled, whether any entry was written out.
+	n       int
+	spilled bool
+	kbuf    []byte
+}
+
+func newSpillMap[K comparable, V any](s *scratch, max int, table byte, key func([]byte, K) []byte, enc func([]byte, *V) []byte,
+	dec func([]byte, *V) error) *spillMap[K, V] {
+	if s == nil {
+		max = 0
+	}
+	return &spillMap[K, V]{mem: map[K]*V{}, max: max, table: table, s: s, key: key, enc: enc, dec: dec}
+}
+
+// get returns k's entry and whether it was there before. An entry that was
+// not is created (zero) when create is set; otherwise get returns nil.
+func (m *spillMap[K, V]) get(k K, create bool) (*V, bool) {
+	if p, ok := m.mem[k]; ok {
+		return p, true
+	}
+	p := new(V)
+	found := false
+	if m.spilled {
+		m.kbuf = m.key(append(m.kbuf[:0], m.table), k)
+		val, closer, err := m.s.db.Get(m.kbuf)
+		switch {
+		case err == nil:
+			err = m.dec(val, p)
+			_ = closer.Close()
+			if err != nil {
+				m.s.fail(fmt.Errorf("verify: scratch entry %x: %w", m.kbuf, err))
+			}
+			found = true
+		case !errors.Is(err, pebble.ErrNotFound):
+			m.s.fail(fmt.Errorf("verify: read the scratch store: %w", err))
+		}
+	}
+	if !found {
+		if !create {
+			return nil, false
+		}
+		m.n++
+	}
+	if m.max > 0 && len(m.mem) >= m.max {
+		m.spill()
+	}
+	m.mem[k] = p
+	return p, found
+}
+
+// spill writes an eighth of the entries in memory to the scratch store and
+// drops them from memory.
+func (m *spillMap[K, V]) spill() {
+	b := m.s.db.NewBatch()
+	defer b.Close()
+	var val []byte
+	left := max(1, m.max/8)
+	for k, p := range m.mem {
+		m.kbuf = m.key(append(m.kbuf[:0], m.table), k)
+		val = m.enc(val[:0], p)
+		if err := b.Set(m.kbuf, val, nil); err != nil {
+			m.s.fail(err)
+		}
+		delete(m.mem, k)
+		if left--; left == 0 {
+			break
+		}
+	}
+	if err := pebbleutil.Commit(b, pebble.NoSync); err != nil {
+		m.s.fail(fmt.Errorf("verify: write the scratch store: %w", err))
+	}
+	m.spilled = true
+}
+
+// Encodings of the entries: fixed-size integers and length-prefixed
+// strings.
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// reader reads what the append functions wrote; a short or malformed
+// entry sets err.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = errors.New("truncated")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = errors.New("truncated")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) bytes(n int) []byte {
+	if n < 0 || n > len(r.b) {
+		r.err = errors.New("truncated")
+		return nil
+	}
+	out := r.b[:n]
+	r.b = r.b[n:]
+	return out
+}
+
+func (r *reader) string() string { return string(r.bytes(int(r.uvarint()))) }
+
+func (r *reader) done() error {
+	if r.err == nil && len(r.b) != 0 {
+		r.err = errors.New("trailing bytes")
+	}
+	return r.err
+}
+
+// spillEntries is how many entries each of verify's maps keeps in memory
+// (a variable for tests): about 130 bytes each, so the streams, the owners,
+// the claims' books and the payments to the agency hold at most about
+// 70 MB together, whatever the ledger's size.
+var spillEntries = 1 << 17
+
+// The tables of the scratch store.
+const (
+	tStreams = 's'
+	tOwners  = 'o'
+	tClaims  = 'c'
+	tItems   = 'i'
+)
+
+func newStreams(s *scratch, max int) *spillMap[string, streamState] {
+	return newSpillMap(s, max, tStreams,
+		func(b []byte, k string) []byte { return append(b, k...) },
+		func(b []byte, st *streamState) []byte {
+			return append(binary.BigEndian.AppendUint64(b, st.next), st.hash[:]...)
+		},
+		func(b []byte, st *streamState) error {
+			if len(b) != 8+len(st.hash) {
+				return fmt.Errorf("a stream's entry of %d bytes", len(b))
+			}
+			st.next = binary.BigEndian.Uint64(b)
+			copy(st.hash[:], b[8:])
+			return nil
+		})
+}
+
+func uuidKey(b []byte, id uuid.UUID) []byte { return append(b, id[:]...) }
+
+func newOwners(s *scratch, max int) *spillMap[uuid.UUID, [2]string] {
+	return newSpillMap(s, max, tOwners, uuidKey,
+		func(b []byte, o *[2]string) []byte { return appendString(appendString(b, o[0]), o[1]) },
+		func(b []byte, o *[2]string) error {
+			r := reader{b: b}
+			o[0], o[1] = r.string(), r.string()
+			return r.done()
+		})
+}
+
+func newClaims(s *scratch, max int) *spillMap[uuid.UUID, claimBooks] {
+	return newSpillMap(s, max, tClaims, uuidKey,
+		func(b []byte, cb *claimBooks) []byte {
+			if cb.broken {
+				b = append(b, 1)
+			} else {
+				b = append(b, 0)
+			}
+			for _, v := range cb.balance {
+				b = binary.AppendVarint(b, v)
+			}
+			b = binary.AppendUvarint(b, uint64(len(cb.principal)))
+			for _, v := range cb.principal {
+				b = binary.AppendVarint(b, v)
+			}
+			return b
+		},
+		func(b []byte, cb *claimBooks) error {
+			r := reader{b: b}
+			if flag := r.bytes(1); flag != nil {
+				cb.broken = flag[0] == 1
+			}
+			for i := range cb.balance {
+				cb.balance[i] = r.varint()
+			}
+			if n := r.uvarint(); n > 0 && n <= uint64(len(r.b)) {
+				cb.principal = make([]int64, n)
+				for i := range cb.principal {
+					cb.principal[i] = r.varint()
+				}
+			} else if n > 0 {
+				r.err = errors.New("truncated")
+			}
+			return r.done()
+		})
+}
+
+func newItems(s *scratch, max int, intern func(string) string) *spillMap[uint64, settleable] {
+	return newSpillMap(s, max, tItems,
+		func(b []byte, k uint64) []byte { return binary.BigEndian.AppendUint64(b, k) },
+		func(b []byte, it *settleable) []byte {
+			b = appendString(appendString(appendString(b, it.creditor), it.currency), it.settledBy)
+			b = binary.AppendUvarint(b, it.item.Position)
+			b = appendString(appendString(appendString(b, it.item.ClaimNumber), it.item.DocumentNumber), it.item.ValueDate)
+			return binary.AppendVarint(binary.AppendVarint(b, it.item.Collected), it.item.Fee)
+		},
+		func(b []byte, it *settleable) error {
+			r := reader{b: b}
+			it.creditor, it.currency, it.settledBy = intern(r.string()), intern(r.string()), r.string()
+			it.item.Position = r.uvarint()
+			it.item.ClaimNumber, it.item.DocumentNumber, it.item.ValueDate = r.string(), r.string(), r.string()
+			it.item.Collected, it.item.Fee = r.varint(), r.varint()
+			return r.done()
+		})
+}
