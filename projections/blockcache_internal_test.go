@@ -18,12 +18,26 @@ import (
 // memtables as large as the cache (64 MiB and 32 MiB until 2026-12) it held
 // nothing.
 func TestViewsBlockCacheOutlivesFullMemtables(t *testing.T) {
-	v, err := OpenViews(t.TempDir(), ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), CacheBytes: 16 << 20})
+	blockCacheOutlivesFullMemtables(t, ViewsOptions{CacheBytes: 16 << 20}, 100_000, 3) // about 40 MiB: the memtables double up to their size
+}
+
+// A bulk build's memtables are 32 MiB; its states that leave the state
+// cache are read back through the block cache (a cache of 32 MiB, the
+// default until 2026-12, held nothing).
+func TestBulkBlockCacheOutlivesFullMemtables(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: this test writes 100 MiB")
+	}
+	blockCacheOutlivesFullMemtables(t, ViewsOptions{Bulk: true}, 250_000, 1) // about 100 MiB: three memtables
+}
+
+func blockCacheOutlivesFullMemtables(t *testing.T, opts ViewsOptions, keys int, flushes int64) {
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	v, err := OpenViews(t.TempDir(), opts)
 	require.NoError(t, err)
 	defer v.Close()
 	value := make([]byte, 400)
 	k := func(i int) []byte { return binary.BigEndian.AppendUint64([]byte("test-"), uint64(i)) }
-	const keys = 100_000 // about 40 MiB: the memtables double up to their size
 	for i := 0; i < keys; i += 1000 {
 		b := v.db.NewBatch()
 		for j := i; j < i+1000; j++ {
@@ -34,7 +48,7 @@ func TestViewsBlockCacheOutlivesFullMemtables(t *testing.T) {
 		}
 		require.NoError(t, b.Commit(pebble.NoSync))
 	}
-	require.Greater(t, v.db.Metrics().Flush.Count, int64(3), "the writes filled several memtables")
+	require.Greater(t, v.db.Metrics().Flush.Count, flushes, "the writes filled several memtables")
 	before := v.db.Metrics().BlockCache
 	for range 3 {
 		for i := range 50 {

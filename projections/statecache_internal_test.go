@@ -113,7 +113,7 @@ func TestEncodedTierDefaults(t *testing.T) {
 		live, some int
 	}{
 		{ViewsOptions{}, 0, 64 << 20},
-		{ViewsOptions{Bulk: true}, 64 << 20, 64 << 20},
+		{ViewsOptions{Bulk: true}, 16 << 20, 16 << 20},
 		{ViewsOptions{StateBytes: 1000}, 1000, 1000},
 		{ViewsOptions{StateBytes: -1, Bulk: true}, 0, 0},
 	} {

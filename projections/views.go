@@ -15,6 +15,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/google/uuid"
 
@@ -83,7 +84,8 @@ type ViewsOptions struct {
 	// CacheBytes is Pebble's memory for the views: its block cache and its
 	// memtables, which Pebble counts against the cache (a quarter of it,
 	// pebbleutil.MemTableSize; with Bulk, bulkMemTableSize); 0 means
-	// 64 MiB, and 32 MiB with Bulk, whose build reads back almost nothing.
+	// 64 MiB, and with Bulk two memtables and a 32 MiB block cache
+	// (bulkMemory).
 	CacheBytes int64
 	// States bounds the placement states the applier keeps decoded in
 	// memory; 0 means 2,000. A bulk build keeps the encoded ones behind
@@ -96,9 +98,14 @@ type ViewsOptions struct {
 	// C malloc arena, and 2,000 decoded states in the live views").
 	States int
 	// StateBytes bounds the placement states a build keeps in their binary
-	// form behind the decoded ones (see stateCache); 0 means 64 MiB (about
-	// 130,000 typical states) for a bulk build and a unit rebuilt in the
-	// background, and none for the views a server keeps up to date: on
+	// form behind the decoded ones (see stateCache); 0 means 16 MiB (about
+	// 32,000 typical states) for a bulk build, 64 MiB for a unit rebuilt in
+	// the background, and none for the views a server keeps up to date. A
+	// bulk build reads the states it let go of through its block cache
+	// (bulkMemory): with 64 MiB, a rebuild of 1.1M events over 100,000
+	// placements took 0.8–0.9× the time but peaked at 330–360 MB, and over
+	// 300,000 placements, whose states fill the tier, at 510–565 MB; with
+	// 16 MiB at 260–300 MB and 300–315 MB (docs/PERFORMANCE.md). On
 	// 100,000 placements the tier gave payments nothing measurable and cost
 	// 125 MB resident under load (docs/PERFORMANCE.md; measured when the
 	// block cache held nothing, see pebbleutil.MemTableSize). A negative
@@ -136,7 +143,7 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 	if opts.CacheBytes == 0 {
 		opts.CacheBytes = pebbleutil.DefaultMemory
 		if opts.Bulk {
-			opts.CacheBytes = 32 << 20
+			opts.CacheBytes = bulkMemory()
 		}
 	}
 	if opts.States <= 0 {
@@ -148,6 +155,7 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 	if opts.StateBytes == 0 {
 		opts.StateBytes = 64 << 20
 		if opts.Bulk {
+			opts.StateBytes = 16 << 20
 			liveStateBytes = opts.StateBytes
 		}
 	}
@@ -235,24 +243,28 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 	if opts.Bulk {
 		// Half the memtable: a rebuild of 1.1M events kept 440 MB
 		// resident with 64 MiB and 385 MB with 32 MiB, in the same time.
-		// Its reservation takes the whole cache, which a bulk build does
-		// not miss: it reads back only states it wrote and let go of (a
-		// rebuild of 1.1M events ran no faster with a 64 MiB cache, its
-		// hit rate 0 either way).
+		// The block cache beside it (bulkMemory) is for the states the
+		// build let go of and reads back.
 		po.MemTableSize = bulkMemTableSize
-		// A bulk build writes keys all over the key space, so every flush
-		// overlaps the whole bottom level: Pebble's compactions of L0,
-		// each rewriting much of it, cost a rebuild of 1.1M events 14 s
-		// of its 54 s of CPU. The build compacts instead only when L0
-		// reaches bulkMaxSublevels (see compactBulk), and a rebuild once
-		// at the end: 28.5–30.5 s instead of 32.3–35 s, the same 190 MB
-		// (docs/PERFORMANCE.md). Writes never stop for L0: nothing else
-		// would compact it.
-		po.DisableAutomaticCompactions = true
+		// Pebble compacts a bulk build as it compacts the views a server
+		// keeps, level by level. From 2026-11 to 2026-12 bulk builds ran
+		// without Pebble's compactions and compacted the whole store
+		// whenever L0 was 64 sublevels deep: once, at the end, for 1.1M
+		// events, but a compaction of everything written so far every
+		// 64 flushes beyond, so that the build's cost per event grew
+		// with the log (3.3M events over 300,000 placements: 224 s; with
+		// Pebble's compactions 142 s, and 1.1M events 50 s either way;
+		// docs/PERFORMANCE.md). compactBulk stays as a bound on L0
+		// should Pebble's compactions fall behind: writes never stop.
 		po.L0StopWritesThreshold = math.MaxInt32
-		// As it was measured: its compactions are compactBulk's, over
-		// the whole key space, into the bottom level.
-		po.LBaseMaxBytes = 1 << 30
+		// Above the bottom level the build's tables are read back soon
+		// (the states it let go of) and compacted again: the fastest
+		// compression, 4 KiB blocks. The bottom level, where a rebuild
+		// leaves everything (Compact), keeps the views' own.
+		for i := range po.Levels[:len(po.Levels)-1] {
+			po.Levels[i].BlockSize = 4 << 10
+			po.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.FastestCompression }
+		}
 	}
 	po.DisableWAL = !opts.WAL
 	return po
@@ -350,11 +362,24 @@ func (v *Views) compactAll(ctx context.Context) error {
 // bulkMemTableSize is a bulk build's memtable (a variable for tests).
 var bulkMemTableSize uint64 = 32 << 20
 
-// bulkMaxSublevels bounds L0's depth in a bulk build, whose views Pebble
-// does not compact by itself: each read that misses the memtable looks
-// through every sublevel (a bloom filter each). 1.1M events make about 40
-// flushes, so a rebuild of them compacts once, at the end. A variable for
-// tests.
+// bulkBlockCache is what a bulk build's block cache keeps beside the two
+// memtables Pebble reserves in it (one written, one flushed).
+const bulkBlockCache = 32 << 20
+
+// bulkMemory is a bulk build's Pebble memory: its two memtables and its
+// block cache. Until 2026-12 it was 32 MiB, as much as one memtable, so the
+// cache held no block: a build whose placements' states do not all fit in
+// its state cache (StateBytes; more than about 130,000 placements) read each
+// state it had let go of through every table's index and filter, decoded
+// again from the page cache: a rebuild of 11M events over 1,000,000
+// placements had read 1.4 TB in 114 million system calls when it was
+// stopped after 20 minutes (docs/PERFORMANCE.md).
+func bulkMemory() int64 { return 2*int64(bulkMemTableSize) + bulkBlockCache }
+
+// bulkMaxSublevels bounds L0's depth in a bulk build, whose writes never
+// stop for L0: should Pebble's compactions fall behind, each read that
+// misses the memtable would look through every sublevel (a bloom filter
+// each). A variable for tests.
 var bulkMaxSublevels int32 = 64
 
 // compactBulk, in a bulk build, compacts the whole store when L0 is deeper
