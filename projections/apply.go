@@ -943,10 +943,7 @@ func (t *tx) commit() error {
 	}
 	t.v.checkpoint.Store(uint64(t.last))
 	t.keepTrials()
-	if err := t.b.Close(); err != nil {
-		return err
-	}
-	return t.v.compactBulk()
+	return t.b.Close()
 }
 
 // keepTrials caches the aggregates a committed batch wrote.

@@ -463,9 +463,9 @@ func drivenViews(t *testing.T, seed uint64, n int) (eventstore.Store, *projectio
 	return s, live, head
 }
 
-// TestBulkBuildBoundsL0: Pebble does not compact a bulk build's views by
-// itself; the build compacts them whenever L0 grows deeper than its bound,
-// and what it builds is the same.
+// TestBulkBuildBoundsL0: a bulk build writes faster than Pebble compacts;
+// it waits for Pebble's compactions whenever L0 grows deeper than its
+// bound, and what it builds is the same.
 func TestBulkBuildBoundsL0(t *testing.T) {
 	s, live, head := drivenViews(t, 13, 300)
 	defer projections.SetBulkForTest(64<<10, 2)() // a flush every 64 KiB, at most 2 sublevels
@@ -478,7 +478,7 @@ func TestBulkBuildBoundsL0(t *testing.T) {
 		require.NoError(t, br.Run(context.Background()))
 		sublevels, bottom := projections.LevelsForTest(bulk)
 		assert.LessOrEqual(t, sublevels, int32(2), "L0's depth after the last commit")
-		assert.Positive(t, bottom, "tables the build's compactions put in the bottom level")
+		assert.Positive(t, bottom, "tables Pebble's compactions put in the bottom level")
 		require.NoError(t, bulk.SaveStates())
 		require.Equal(t, head, bulk.Checkpoint())
 		requireSameViews(t, live, bulk, "bulk")

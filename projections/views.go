@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -121,9 +120,9 @@ type ViewsOptions struct {
 	// Bulk is for building views from nothing in a directory that is thrown
 	// away if the build does not finish (ledger rebuild, verify): no
 	// write-ahead log, each state kept decoded written back only when
-	// the cache lets it go or at the end (SaveStates), no compactions but
-	// the build's own when L0 is deep (compactBulk), and everything
-	// flushed to disk on Close.
+	// the cache lets it go or at the end (SaveStates), a block cache for
+	// the states it reads back (bulkMemory), and everything flushed to
+	// disk on Close.
 	Bulk bool
 	// Throwaway is for views deleted once used (verify's): stored with
 	// Pebble's default compression, which costs less time than the zstd
@@ -254,9 +253,10 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 		// 64 flushes beyond, so that the build's cost per event grew
 		// with the log (3.3M events over 300,000 placements: 224 s; with
 		// Pebble's compactions 142 s, and 1.1M events 50 s either way;
-		// docs/PERFORMANCE.md). compactBulk stays as a bound on L0
-		// should Pebble's compactions fall behind: writes never stop.
-		po.L0StopWritesThreshold = math.MaxInt32
+		// docs/PERFORMANCE.md). Should Pebble's compactions fall behind,
+		// the build waits for them when L0 is bulkMaxSublevels deep.
+		po.L0StopWritesThreshold = int(bulkMaxSublevels)
+		po.L0CompactionThreshold = min(po.L0CompactionThreshold, po.L0StopWritesThreshold)
 		// Above the bottom level the build's tables are read back soon
 		// (the states it let go of) and compacted again: the fastest
 		// compression, 4 KiB blocks. The bottom level, where a rebuild
@@ -376,25 +376,11 @@ const bulkBlockCache = 32 << 20
 // stopped after 20 minutes (docs/PERFORMANCE.md).
 func bulkMemory() int64 { return 2*int64(bulkMemTableSize) + bulkBlockCache }
 
-// bulkMaxSublevels bounds L0's depth in a bulk build, whose writes never
-// stop for L0: should Pebble's compactions fall behind, each read that
-// misses the memtable would look through every sublevel (a bloom filter
-// each). A variable for tests.
+// bulkMaxSublevels bounds L0's depth in a bulk build: each read that
+// misses the memtable looks through every sublevel (a bloom filter each),
+// so the build waits for Pebble's compactions when L0 is this deep (its
+// L0StopWritesThreshold). A variable for tests.
 var bulkMaxSublevels int32 = 64
-
-// compactBulk, in a bulk build, compacts the whole store when L0 is deeper
-// than bulkMaxSublevels, or will be once the memtables waiting for a flush
-// (each a sublevel more) are flushed (applier only, after a commit).
-func (v *Views) compactBulk() error {
-	if !v.opts.Bulk {
-		return nil
-	}
-	m := v.db.Metrics()
-	if int64(m.Levels[0].Sublevels)+m.MemTable.Count-1 <= int64(bulkMaxSublevels) {
-		return nil
-	}
-	return v.compactAll(context.Background())
-}
 
 // bounds are the store's first key and a key after its last; nil when it
 // holds none.
