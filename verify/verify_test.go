@@ -24,16 +24,23 @@ import (
 	"github.com/collections-ledger/ledger/verify"
 )
 
-// MustLedgerStore writes a small history into a fresh embedded store and
-// closes it: three placements, payments of 10, a partial recall, a recall.
-func MustLedgerStore(t *testing.T) string {
+// acmeStore opens a fresh embedded store in a temporary directory, with a
+// command handler and a request of creditor acme.
+func acmeStore(t *testing.T) (string, *embedded.Store, *command.Handler, command.Request) {
 	t.Helper()
 	dir := t.TempDir()
 	s, err := embedded.Open(dir, embedded.Options{})
 	require.NoError(t, err)
-	h := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
+	return dir, s, command.NewHandler(s, projections.NewIdempotencyIndex(), nil),
+		command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString(), Creditor: "acme"}
+}
+
+// MustLedgerStore writes a small history into a fresh embedded store and
+// closes it: three placements, payments of 10, a partial recall, a recall.
+func MustLedgerStore(t *testing.T) string {
+	t.Helper()
+	dir, s, h, req := acmeStore(t)
 	ctx := context.Background()
-	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString(), Creditor: "acme"}
 	for i := range 3 {
 		res, err := h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%d", i),
 			CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
@@ -181,12 +188,8 @@ func TestErrDamagedByteNamed(t *testing.T) {
 // claim's entry back from its scratch store.
 func interleavedStore(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
-	s, err := embedded.Open(dir, embedded.Options{})
-	require.NoError(t, err)
-	h := command.NewHandler(s, projections.NewIdempotencyIndex(), nil)
+	dir, s, h, req := acmeStore(t)
 	ctx := context.Background()
-	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString(), Creditor: "acme"}
 	var ids []uuid.UUID
 	for i := range 3 {
 		res, err := h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%d", i),
@@ -197,13 +200,13 @@ func interleavedStore(t *testing.T) string {
 	}
 	for range 3 {
 		for _, id := range ids {
-			_, err = h.Execute(ctx, id, req, func(at time.Time) domain.Command {
+			_, err := h.Execute(ctx, id, req, func(at time.Time) domain.Command {
 				return domain.ReceivePayment{Amount: decimal.NewFromInt(10), At: at}
 			})
 			require.NoError(t, err)
 		}
 	}
-	_, err = h.Execute(ctx, ids[1], req, func(at time.Time) domain.Command { return domain.Recall{At: at} })
+	_, err := h.Execute(ctx, ids[1], req, func(at time.Time) domain.Command { return domain.Recall{At: at} })
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	return dir
