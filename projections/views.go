@@ -104,7 +104,7 @@ type ViewsOptions struct {
 	// (bulkMemory): with 64 MiB, a rebuild of 1.1M events over 100,000
 	// placements took 0.8–0.9× the time but peaked at 330–360 MB, and over
 	// 300,000 placements, whose states fill the tier, at 510–565 MB; with
-	// 16 MiB at 260–300 MB and 300–315 MB (docs/PERFORMANCE.md). On
+	// 16 MiB at 270–300 MB and 300–315 MB (docs/PERFORMANCE.md). On
 	// 100,000 placements the tier gave payments nothing measurable and cost
 	// 125 MB resident under load (docs/PERFORMANCE.md; measured when the
 	// block cache held nothing, see pebbleutil.MemTableSize). A negative
@@ -251,9 +251,9 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 		// whenever L0 was 64 sublevels deep: once, at the end, for 1.1M
 		// events, but a compaction of everything written so far every
 		// 64 flushes beyond, so that the build's cost per event grew
-		// with the log (3.3M events over 300,000 placements: 224 s; with
-		// Pebble's compactions 142 s, and 1.1M events 50 s either way;
-		// docs/PERFORMANCE.md). Should Pebble's compactions fall behind,
+		// with the log (3.3M events over 300,000 placements, with the
+		// block cache of bulkMemory: 224 s; with Pebble's compactions
+		// 142–195 s; docs/PERFORMANCE.md). Should Pebble's compactions fall behind,
 		// the build waits for them when L0 is bulkMaxSublevels deep.
 		po.L0StopWritesThreshold = int(bulkMaxSublevels)
 		po.L0CompactionThreshold = min(po.L0CompactionThreshold, po.L0StopWritesThreshold)
