@@ -3,7 +3,6 @@ package projections
 import (
 	"encoding/binary"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/internal/bincodec"
 	"github.com/collections-ledger/ledger/journal"
 )
 
@@ -209,23 +209,23 @@ const (
 // date, else as written).
 func encodePostings(doc string, booked time.Time, ps []domain.Posting) []byte {
 	b := make([]byte, 0, 32+len(doc)+len(ps)*48)
-	b = appendStr(b, doc)
+	b = bincodec.AppendString(b, doc)
 	b = binary.AppendVarint(b, booked.Unix())
 	b = binary.AppendUvarint(b, uint64(booked.Nanosecond()))
 	b = binary.AppendUvarint(b, uint64(len(ps)))
 	for _, p := range ps {
-		b = appendStr(b, p.Account)
+		b = bincodec.AppendString(b, p.Account)
 		side := byte(sideCredit)
 		if p.Side == domain.Debit {
 			side = sideDebit
 		}
 		b = append(b, side)
 		b = binary.AppendVarint(b, p.Amount)
-		b = appendStr(b, p.Currency)
+		b = bincodec.AppendString(b, p.Currency)
 		if d, ok := domain.ParseDate(p.ValueDate); ok {
 			b = binary.AppendVarint(append(b, 'd'), d.Unix()/86400)
 		} else {
-			b = appendStr(append(b, 's'), p.ValueDate)
+			b = bincodec.AppendString(append(b, 's'), p.ValueDate)
 		}
 	}
 	return b
@@ -239,93 +239,29 @@ type postingsRecord struct {
 }
 
 func decodePostings(b []byte) (postingsRecord, error) {
-	r := reader{b: b}
+	r := bincodec.NewReader(b)
 	var out postingsRecord
-	out.doc = r.str()
-	sec, nsec := r.varint(), r.uvarint()
+	out.doc = r.String()
+	sec, nsec := r.Varint(), r.Uvarint()
 	out.booked = time.Unix(sec, int64(nsec)).UTC()
-	n := r.uvarint()
-	for i := uint64(0); i < n && r.err == nil; i++ {
-		p := domain.Posting{Account: r.str(), Side: domain.Credit}
-		if r.byte() == sideDebit {
+	n := r.Uvarint()
+	for i := uint64(0); i < n && r.Err() == nil; i++ {
+		p := domain.Posting{Account: r.String(), Side: domain.Credit}
+		if r.Byte() == sideDebit {
 			p.Side = domain.Debit
 		}
-		p.Amount, p.Currency = r.varint(), r.str()
-		if r.byte() == 'd' {
-			p.ValueDate = time.Unix(r.varint()*86400, 0).UTC().Format(time.DateOnly)
+		p.Amount, p.Currency = r.Varint(), r.String()
+		if r.Byte() == 'd' {
+			p.ValueDate = time.Unix(r.Varint()*86400, 0).UTC().Format(time.DateOnly)
 		} else {
-			p.ValueDate = r.str()
+			p.ValueDate = r.String()
 		}
 		out.postings = append(out.postings, p)
 	}
-	if r.err == nil && len(r.b) != 0 {
-		r.err = fmt.Errorf("%d bytes left over", len(r.b))
-	}
-	if r.err != nil {
-		return postingsRecord{}, fmt.Errorf("projections: a posting record is malformed: %w", r.err)
+	if err := r.Done(); err != nil {
+		return postingsRecord{}, fmt.Errorf("projections: a posting record is malformed: %w", err)
 	}
 	return out, nil
-}
-
-func appendStr(b []byte, s string) []byte {
-	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
-}
-
-// reader reads the views' compact values; the first thing out of bounds
-// sets err, and every read after it returns zero.
-type reader struct {
-	b   []byte
-	err error
-}
-
-var errShort = errors.New("value too short")
-
-func (r *reader) uvarint() uint64 {
-	n, w := binary.Uvarint(r.b)
-	if w <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[w:]
-	return n
-}
-
-func (r *reader) varint() int64 {
-	n, w := binary.Varint(r.b)
-	if w <= 0 {
-		r.fail()
-		return 0
-	}
-	r.b = r.b[w:]
-	return n
-}
-
-func (r *reader) byte() byte {
-	if len(r.b) < 1 {
-		r.fail()
-		return 0
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c
-}
-
-func (r *reader) str() string {
-	n := r.uvarint()
-	if uint64(len(r.b)) < n {
-		r.fail()
-		return ""
-	}
-	s := string(r.b[:n])
-	r.b = r.b[n:]
-	return s
-}
-
-func (r *reader) fail() {
-	if r.err == nil {
-		r.err = errShort
-	}
-	r.b = nil
 }
 
 // PostingItem is a posting as GET /v1/claims/{claimNumber}/postings
@@ -465,22 +401,19 @@ func (v *Views) TrialBalance(creditor, currency, asOf, basis string) (TrialBalan
 // decodeTrialRow reads a trial-balance row's key (without its generation
 // and table) and value, of either kind (see addTrial).
 func decodeTrialRow(k, val []byte) (tk trialKey, debit, credit int64, err error) {
-	r := reader{b: k}
-	tk = trialKey{creditor: r.str(), basis: r.byte(), date: r.str(), account: r.str(), currency: r.str()}
+	r := bincodec.NewReader(k)
+	tk = trialKey{creditor: r.String(), basis: r.Byte(), date: r.String(), account: r.String(), currency: r.String()}
 	switch {
-	case r.err != nil:
-		return tk, 0, 0, r.err
-	case len(r.b) == 0 && len(val) == 16: // an aggregate
+	case r.Err() != nil:
+		return tk, 0, 0, r.Err()
+	case len(r.Rest()) == 0 && len(val) == 16: // an aggregate
 		return tk, int64(binary.BigEndian.Uint64(val)), int64(binary.BigEndian.Uint64(val[8:])), nil
-	case len(r.b) == 8: // an event's row
-		v := reader{b: val}
-		debit, credit = v.varint(), v.varint()
-		if v.err == nil && len(v.b) != 0 {
-			v.err = fmt.Errorf("%d bytes left over", len(v.b))
-		}
-		return tk, debit, credit, v.err
+	case len(r.Rest()) == 8: // an event's row
+		v := bincodec.NewReader(val)
+		debit, credit = v.Varint(), v.Varint()
+		return tk, debit, credit, v.Done()
 	}
-	return tk, 0, 0, fmt.Errorf("a key of %d bytes after its currency, a value of %d", len(r.b), len(val))
+	return tk, 0, 0, fmt.Errorf("a key of %d bytes after its currency, a value of %d", len(r.Rest()), len(val))
 }
 
 // WriteCSV writes the trial balance as CSV: a row per creditor, account and

@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 
+	"github.com/collections-ledger/ledger/internal/bincodec"
 	"github.com/collections-ledger/ledger/internal/pebbleutil"
 )
 
@@ -148,59 +149,6 @@ func (m *spillMap[K, V]) spill() {
 	m.spilled = true
 }
 
-// Encodings of the entries: fixed-size integers and length-prefixed
-// strings.
-
-func appendString(b []byte, s string) []byte {
-	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
-}
-
-// reader reads what the append functions wrote; a short or malformed
-// entry sets err.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.err = errors.New("truncated")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) varint() int64 {
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = errors.New("truncated")
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) bytes(n int) []byte {
-	if n < 0 || n > len(r.b) {
-		r.err = errors.New("truncated")
-		return nil
-	}
-	out := r.b[:n]
-	r.b = r.b[n:]
-	return out
-}
-
-func (r *reader) string() string { return string(r.bytes(int(r.uvarint()))) }
-
-func (r *reader) done() error {
-	if r.err == nil && len(r.b) != 0 {
-		r.err = errors.New("trailing bytes")
-	}
-	return r.err
-}
-
 // spillEntries is how many entries each of verify's maps keeps in memory
 // (a variable for tests): about 130 bytes each, so the streams, the owners,
 // the claims' books and the payments to the agency hold at most about
@@ -235,11 +183,13 @@ func uuidKey(b []byte, id uuid.UUID) []byte { return append(b, id[:]...) }
 
 func newOwners(s *scratch, max int) *spillMap[uuid.UUID, [2]string] {
 	return newSpillMap(s, max, tOwners, uuidKey,
-		func(b []byte, o *[2]string) []byte { return appendString(appendString(b, o[0]), o[1]) },
+		func(b []byte, o *[2]string) []byte {
+			return bincodec.AppendString(bincodec.AppendString(b, o[0]), o[1])
+		},
 		func(b []byte, o *[2]string) error {
-			r := reader{b: b}
-			o[0], o[1] = r.string(), r.string()
-			return r.done()
+			r := bincodec.NewReader(b)
+			o[0], o[1] = r.String(), r.String()
+			return r.Done()
 		})
 }
 
@@ -261,22 +211,22 @@ func newClaims(s *scratch, max int) *spillMap[uuid.UUID, claimBooks] {
 			return b
 		},
 		func(b []byte, cb *claimBooks) error {
-			r := reader{b: b}
-			if flag := r.bytes(1); flag != nil {
-				cb.broken = flag[0] == 1
-			}
+			r := bincodec.NewReader(b)
+			cb.broken = r.Byte() == 1
 			for i := range cb.balance {
-				cb.balance[i] = r.varint()
+				cb.balance[i] = r.Varint()
 			}
-			if n := r.uvarint(); n > 0 && n <= uint64(len(r.b)) {
+			n := r.Uvarint()
+			if n > uint64(len(r.Rest())) { // each at least a byte
+				return bincodec.ErrShort
+			}
+			if n > 0 {
 				cb.principal = make([]int64, n)
 				for i := range cb.principal {
-					cb.principal[i] = r.varint()
+					cb.principal[i] = r.Varint()
 				}
-			} else if n > 0 {
-				r.err = errors.New("truncated")
 			}
-			return r.done()
+			return r.Done()
 		})
 }
 
@@ -284,17 +234,17 @@ func newItems(s *scratch, max int, intern func(string) string) *spillMap[uint64,
 	return newSpillMap(s, max, tItems,
 		func(b []byte, k uint64) []byte { return binary.BigEndian.AppendUint64(b, k) },
 		func(b []byte, it *settleable) []byte {
-			b = appendString(appendString(appendString(b, it.creditor), it.currency), it.settledBy)
+			b = bincodec.AppendString(bincodec.AppendString(bincodec.AppendString(b, it.creditor), it.currency), it.settledBy)
 			b = binary.AppendUvarint(b, it.item.Position)
-			b = appendString(appendString(appendString(b, it.item.ClaimNumber), it.item.DocumentNumber), it.item.ValueDate)
+			b = bincodec.AppendString(bincodec.AppendString(bincodec.AppendString(b, it.item.ClaimNumber), it.item.DocumentNumber), it.item.ValueDate)
 			return binary.AppendVarint(binary.AppendVarint(b, it.item.Collected), it.item.Fee)
 		},
 		func(b []byte, it *settleable) error {
-			r := reader{b: b}
-			it.creditor, it.currency, it.settledBy = intern(r.string()), intern(r.string()), r.string()
-			it.item.Position = r.uvarint()
-			it.item.ClaimNumber, it.item.DocumentNumber, it.item.ValueDate = r.string(), r.string(), r.string()
-			it.item.Collected, it.item.Fee = r.varint(), r.varint()
-			return r.done()
+			r := bincodec.NewReader(b)
+			it.creditor, it.currency, it.settledBy = intern(r.String()), intern(r.String()), r.String()
+			it.item.Position = r.Uvarint()
+			it.item.ClaimNumber, it.item.DocumentNumber, it.item.ValueDate = r.String(), r.String(), r.String()
+			it.item.Collected, it.item.Fee = r.Varint(), r.Varint()
+			return r.Done()
 		})
 }
