@@ -290,8 +290,11 @@ type tx struct {
 	// evicted and spilled hold, in a bulk build, the unsaved states the
 	// cache let go of during this batch (decoded, and in their binary
 	// form): they are written with it.
-	evicted   map[uuid.UUID]*placementState
-	spilled   map[uuid.UUID][]byte
+	evicted map[uuid.UUID]*placementState
+	spilled map[uuid.UUID][]byte
+	// stage holds, in a bulk build, the batch's writes to its sink, given
+	// to it when the batch is committed.
+	stage     []byte
 	creditors map[string]*creditorFigures
 	webhooks  map[string]*webhookView
 	// trial holds the batch's trial-balance sums (debit, credit), added to
@@ -316,22 +319,51 @@ func (v *Views) beginAt(gens *generations, states *stateCache, build *unitBuild)
 	if build != nil {
 		trials = build.trials
 	}
-	return &tx{v: v, gen: gens, b: v.db.NewBatch(), states: states, trials: trials, build: build, dirty: map[uuid.UUID]*placementState{},
+	t := &tx{v: v, gen: gens, b: v.db.NewBatch(), states: states, trials: trials, build: build, dirty: map[uuid.UUID]*placementState{},
 		evicted: map[uuid.UUID]*placementState{}, spilled: map[uuid.UUID][]byte{}, creditors: map[string]*creditorFigures{}, webhooks: map[string]*webhookView{},
 		trial: map[trialKey][2]int64{}}
+	if t.sinking() {
+		t.stage, v.stageSpare = v.stageSpare, nil
+	}
+	return t
 }
 
-func (t *tx) set(k keyBuf, val []byte) error { return t.b.Set(k, val, nil) }
+func (t *tx) set(k keyBuf, val []byte) error {
+	if t.sinking() && sunk(k) {
+		t.stage = appendSinkRecord(t.stage, sinkSet, k, val)
+		return nil
+	}
+	return t.b.Set(k, val, nil)
+}
+
+// setOnce writes a key that is never read while views are built, of
+// whatever table: in a bulk build, to its sink (see bulkSink).
+func (t *tx) setOnce(k keyBuf, val []byte) error {
+	if t.sinking() {
+		t.stage = appendSinkRecord(t.stage, sinkSet, k, val)
+		return nil
+	}
+	return t.b.Set(k, val, nil)
+}
+
+// sinking reports whether this batch writes to a bulk build's sink.
+func (t *tx) sinking() bool { return t.v.sink != nil && t.build == nil }
 
 func (t *tx) setJSON(k keyBuf, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return t.b.Set(k, b, nil)
+	return t.set(k, b)
 }
 
-func (t *tx) del(k keyBuf) error { return t.b.Delete(k, nil) }
+func (t *tx) del(k keyBuf) error {
+	if t.sinking() && sunk(k) {
+		t.stage = appendSinkRecord(t.stage, sinkDel, k, nil)
+		return nil
+	}
+	return t.b.Delete(k, nil)
+}
 
 // state returns a placement's state as this batch has left it: from the
 // batch, the cache, or the store; nil when the placement is not known.
@@ -931,6 +963,12 @@ func (t *tx) commit() error {
 	}
 	if err := pebbleutil.Commit(t.b, opts); err != nil {
 		return fmt.Errorf("projections: write the views: %w", err)
+	}
+	if len(t.stage) > 0 {
+		if err := t.v.sink.add(t.stage); err != nil {
+			return err
+		}
+		t.v.stageSpare, t.stage = t.stage[:0], nil
 	}
 	if due {
 		started, err := t.v.flushDue()

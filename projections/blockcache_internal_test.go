@@ -21,14 +21,14 @@ func TestViewsBlockCacheOutlivesFullMemtables(t *testing.T) {
 	blockCacheOutlivesFullMemtables(t, ViewsOptions{CacheBytes: 16 << 20}, 100_000, 3) // about 40 MiB: the memtables double up to their size
 }
 
-// A bulk build's memtables are 32 MiB; its states that leave the state
+// A bulk build's memtables are 16 MiB; its states that leave the state
 // cache are read back through the block cache (a cache of 32 MiB, the
 // default until 2026-12, held nothing).
 func TestBulkBlockCacheOutlivesFullMemtables(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: this test writes 100 MiB")
 	}
-	blockCacheOutlivesFullMemtables(t, ViewsOptions{Bulk: true}, 250_000, 1) // about 100 MiB: three memtables
+	blockCacheOutlivesFullMemtables(t, ViewsOptions{Bulk: true}, 250_000, 1) // about 100 MiB: six memtables
 }
 
 func blockCacheOutlivesFullMemtables(t *testing.T, opts ViewsOptions, keys int, flushes int64) {

@@ -282,3 +282,26 @@ func LevelsForTest(v *Views) (l0Sublevels int32, bottomTables int64) {
 	m := v.db.Metrics()
 	return m.Levels[0].Sublevels, m.Levels[len(m.Levels)-1].TablesCount
 }
+
+// SetSinkForTest sets how much a bulk build's sink keeps in memory before
+// it writes a run, and how many runs a merge reads.
+func SetSinkForTest(runBytes, fanIn int) func() {
+	oldRun, oldFan := sinkRunBytes, sinkFanIn
+	sinkRunBytes, sinkFanIn = runBytes, fanIn
+	return func() { sinkRunBytes, sinkFanIn = oldRun, oldFan }
+}
+
+// SinkForTest tells whether a bulk build's sink holds keys not yet in the
+// store, how many it took, and how many runs it wrote.
+func SinkForTest(v *Views) (pending bool, keys int64, runs int) {
+	if v.sink == nil {
+		return false, 0, 0
+	}
+	return true, v.sink.keys, len(v.sink.runs)
+}
+
+// WithoutSinkForTest makes bulk builds write every key through Pebble.
+func WithoutSinkForTest() func() {
+	bulkSorts = false
+	return func() { bulkSorts = true }
+}

@@ -113,7 +113,7 @@ func (t *tx) addTrial(creditor string, booked time.Time, pos eventstore.Position
 	}
 	for _, r := range own {
 		v := binary.AppendVarint(binary.AppendVarint(make([]byte, 0, 2*binary.MaxVarintLen64), r.sums[0]), r.sums[1])
-		if err := t.set(r.key.key(t.gen).pos(pos), v); err != nil {
+		if err := t.setOnce(r.key.key(t.gen).pos(pos), v); err != nil {
 			return err
 		}
 	}

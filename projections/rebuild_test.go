@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -469,6 +470,10 @@ func drivenViews(t *testing.T, seed uint64, n int) (eventstore.Store, *projectio
 func TestBulkBuildBoundsL0(t *testing.T) {
 	s, live, head := drivenViews(t, 13, 300)
 	defer projections.SetBulkForTest(64<<10, 2)() // a flush every 64 KiB, at most 2 sublevels
+	// Everything through Pebble, as the states of a build of many
+	// placements are (the sink takes most keys of a build, see the next
+	// test).
+	defer projections.WithoutSinkForTest()()
 	for _, throwaway := range []bool{false, true} {
 		bulk, err := projections.OpenViews(filepath.Join(t.TempDir(), "bulk"), projections.ViewsOptions{Logger: quiet(), Bulk: true,
 			Throwaway: throwaway})
@@ -484,4 +489,57 @@ func TestBulkBuildBoundsL0(t *testing.T) {
 		requireSameViews(t, live, bulk, "bulk")
 		require.NoError(t, bulk.Close())
 	}
+}
+
+// TestBulkBuildSortsWriteOnlyKeys: a bulk build writes the keys it never
+// reads back through its sink, sorted in runs and merged into the bottom
+// level at SaveStates; the views are the same as those built event by
+// event, and until SaveStates a read of what the sink holds is refused.
+func TestBulkBuildSortsWriteOnlyKeys(t *testing.T) {
+	s, live, head := drivenViews(t, 21, 300)
+	defer projections.SetSinkForTest(4<<10, 3)() // a run every 4 KiB, merged three at a time
+	for _, throwaway := range []bool{false, true} {
+		bulk, err := projections.OpenViews(filepath.Join(t.TempDir(), "bulk"), projections.ViewsOptions{Logger: quiet(), Bulk: true,
+			Throwaway: throwaway})
+		require.NoError(t, err)
+		br := projections.NewRunner(s, bulk, quiet())
+		br.MaxBatch, br.Once = 17, true
+		require.NoError(t, br.Run(context.Background()))
+		pending, keys, runs := projections.SinkForTest(bulk)
+		require.True(t, pending)
+		assert.Positive(t, keys)
+		assert.Greater(t, runs, 3, "runs written, so that merging them takes more than one pass")
+		_, err = bulk.HasCreditor("acme")
+		require.Error(t, err, "a read of the creditor's list before SaveStates")
+		_, _, err = bulk.ClaimPlacement("acme", "CL-21-000")
+		require.Error(t, err, "a read of the claim index before SaveStates")
+
+		require.NoError(t, bulk.SaveStates())
+		pending, _, _ = projections.SinkForTest(bulk)
+		require.False(t, pending)
+		has, err := bulk.HasCreditor("acme")
+		require.NoError(t, err)
+		assert.True(t, has)
+		require.Equal(t, head, bulk.Checkpoint())
+		requireSameViews(t, live, bulk, "bulk, sorted")
+		_, bottom := projections.LevelsForTest(bulk)
+		assert.Positive(t, bottom, "tables ingested into the bottom level")
+		require.NoError(t, bulk.Close())
+	}
+
+	// A build thrown away (interrupted, or verify's) is discarded as it
+	// is: nothing merged, its directory removed by the caller.
+	dir := filepath.Join(t.TempDir(), "discarded")
+	bulk, err := projections.OpenViews(dir, projections.ViewsOptions{Logger: quiet(), Bulk: true})
+	require.NoError(t, err)
+	br := projections.NewRunner(s, bulk, quiet())
+	br.MaxBatch, br.Once = 17, true
+	require.NoError(t, br.Run(context.Background()))
+	_, _, runs := projections.SinkForTest(bulk)
+	require.Positive(t, runs)
+	require.NoError(t, bulk.Discard())
+	pending, _, _ := projections.SinkForTest(bulk)
+	assert.False(t, pending)
+	require.NoError(t, bulk.Discard(), "discarding again does nothing")
+	require.NoError(t, os.RemoveAll(dir))
 }

@@ -70,6 +70,14 @@ type Views struct {
 	// written, in a bulk build from nothing, holds the placements whose
 	// states the build wrote to the store (applier only; nil elsewhere).
 	written *idFilter
+	// sink, in a bulk build from nothing until SaveStates, sorts the keys
+	// the build does not read back (see bulkSink); po are the store's
+	// Pebble options, for the tables it writes.
+	sink *bulkSink
+	po   *pebble.Options
+	// stageSpare is the buffer the last batch staged the sink's records
+	// in, for the next (applier only).
+	stageSpare []byte
 
 	closeOnce sync.Once
 	closeErr  error
@@ -121,8 +129,9 @@ type ViewsOptions struct {
 	// away if the build does not finish (ledger rebuild, verify): no
 	// write-ahead log, each state kept decoded written back only when
 	// the cache lets it go or at the end (SaveStates), a block cache for
-	// the states it reads back (bulkMemory), and everything flushed to
-	// disk on Close.
+	// the states it reads back (bulkMemory), the keys it never reads back
+	// sorted outside Pebble and put in place at the end (bulkSink), and
+	// everything flushed to disk on Close.
 	Bulk bool
 	// Throwaway is for views deleted once used (verify's): stored with
 	// Pebble's default compression, which costs less time than the zstd
@@ -182,10 +191,13 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 		return nil, fmt.Errorf("projections: open the view store %s: %w", dir, err)
 	}
 	v := &Views{db: db, logger: opts.Logger, opts: opts, states: newStateCache(opts.States, liveStateBytes),
-		trials: newTrialCache(), idem: newIdemOverlay()}
+		trials: newTrialCache(), idem: newIdemOverlay(), po: po}
 	if err := v.loadLayout(); err != nil {
 		_ = db.Close()
 		return nil, err
+	}
+	if opts.Bulk && bulkSorts && v.Checkpoint() == 0 {
+		v.sink = newBulkSink(opts.FS, opts.FS.PathJoin(dir, "bulk-sort"))
 	}
 	return v, nil
 }
@@ -240,10 +252,12 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 		}
 	}
 	if opts.Bulk {
-		// Half the memtable: a rebuild of 1.1M events kept 440 MB
-		// resident with 64 MiB and 385 MB with 32 MiB, in the same time.
-		// The block cache beside it (bulkMemory) is for the states the
-		// build let go of and reads back.
+		// A quarter of the memtable: it takes only the states and the
+		// few keys the build reads back, the sink (bulkSink) the rest.
+		// With everything through Pebble, a rebuild of 1.1M events kept
+		// 440 MB resident with 64 MiB and 385 MB with 32 MiB, in the same
+		// time. The block cache beside it (bulkMemory) is for the states
+		// the build let go of and reads back.
 		po.MemTableSize = bulkMemTableSize
 		// Pebble compacts a bulk build as it compacts the views a server
 		// keeps, level by level. From 2026-11 to 2026-12 bulk builds ran
@@ -267,6 +281,7 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 		}
 	}
 	po.DisableWAL = !opts.WAL
+	po.EnsureDefaults()
 	return po
 }
 
@@ -292,14 +307,35 @@ func (v *Views) Close() error {
 	return v.closeErr
 }
 
+// Discard closes a bulk build's views that are to be thrown away (an
+// interrupted or failed build, verify's), without writing what the build
+// holds in memory or merging what its sink sorted; the caller removes
+// the directory. Elsewhere, and once they are closed, it is Close.
+func (v *Views) Discard() error {
+	if !v.opts.Bulk {
+		return v.Close()
+	}
+	v.closeOnce.Do(func() {
+		if v.sink != nil {
+			_ = v.sink.wait()
+			v.sink.free()
+			v.sink = nil
+		}
+		v.closeErr = v.db.Close()
+	})
+	return v.closeErr
+}
+
 // saveBatchBytes is the size at which SaveStates commits a batch and starts
 // the next (a variable for the test of that boundary).
 var saveBatchBytes = 16 << 20
 
 // SaveStates writes the placement states a bulk build keeps only in memory
 // (it writes a state back when its cache lets it go, not with every batch,
-// so until then the store holds an older one). Read the views of a bulk
-// build only after it; Close calls it too. Elsewhere it does nothing.
+// so until then the store holds an older one), and then what its sink
+// sorted, merged with everything else into the bottom level (bulkSink).
+// Read the views of a bulk build only after it; Close calls it too.
+// Elsewhere it does nothing.
 func (v *Views) SaveStates() error {
 	if !v.opts.Bulk {
 		return nil
@@ -332,7 +368,15 @@ func (v *Views) SaveStates() error {
 		_ = t.b.Close()
 		return err
 	}
-	return commit()
+	if err := commit(); err != nil {
+		return err
+	}
+	if v.sink != nil {
+		sink := v.sink
+		v.sink = nil // from now on everything is written to the store
+		return sink.finish(context.Background(), v.db, v.po)
+	}
+	return nil
 }
 
 // Compact flushes the views and compacts them whole into the bottom level,
@@ -359,8 +403,13 @@ func (v *Views) compactAll(ctx context.Context) error {
 	return nil
 }
 
-// bulkMemTableSize is a bulk build's memtable (a variable for tests).
-var bulkMemTableSize uint64 = 32 << 20
+// bulkSorts: a bulk build from nothing writes the keys it does not read
+// back through its sink (a variable for tests).
+var bulkSorts = true
+
+// bulkMemTableSize is a bulk build's memtable (a variable for tests); 32 MiB
+// until its sink took most of its keys.
+var bulkMemTableSize uint64 = 16 << 20
 
 // bulkBlockCache is what a bulk build's block cache keeps beside the two
 // memtables Pebble reserves in it (one written, one flushed).
@@ -460,7 +509,12 @@ func (v *Views) getUint(k []byte) (uint64, error) {
 }
 
 // get returns a copy of the value under k, or nil.
-func (v *Views) get(k []byte) ([]byte, error) { return getFrom(v.db, k) }
+func (v *Views) get(k []byte) ([]byte, error) {
+	if v.sink != nil && sunk(k) {
+		return nil, errSinkPending
+	}
+	return getFrom(v.db, k)
+}
 
 // getFrom returns a copy of k's value in r (the store or a snapshot of it),
 // or nil when k is not there.
@@ -479,6 +533,9 @@ func getFrom(r pebble.Reader, k []byte) ([]byte, error) {
 // scan calls fn for each key in [lower, upper), in order, until fn returns
 // false or an error.
 func (v *Views) scan(lower, upper []byte, fn func(k, val []byte) (bool, error)) error {
+	if v.sink != nil && sunk(lower) {
+		return errSinkPending
+	}
 	it, err := v.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return err

@@ -141,7 +141,7 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 	if err != nil {
 		return v.report, err
 	}
-	defer rebuilt.Close()
+	defer rebuilt.Discard() // thrown away with dir
 	sc, err := openScratch(filepath.Join(dir, "scratch"))
 	if err != nil {
 		return v.report, err

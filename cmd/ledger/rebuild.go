@@ -73,7 +73,7 @@ func rebuildCmd(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	if err != nil {
 		if views != nil {
-			_ = views.Close()
+			_ = views.Discard()
 		}
 		_ = os.RemoveAll(fresh)
 		if ctx.Err() != nil {

@@ -117,16 +117,16 @@ func catchUpViews(ctx context.Context, store eventstore.Store, location, dir str
 		}
 	}
 	if err := runner.Run(ctx); err != nil {
-		_ = views.Close()
+		_ = views.Discard()
 		return nil, err
 	}
 	if err := views.SaveStates(); err != nil { // a bulk build's states, before anyone reads them
-		_ = views.Close()
+		_ = views.Discard()
 		return nil, err
 	}
 	if bulk {
 		if err := views.Compact(ctx); err != nil {
-			_ = views.Close()
+			_ = views.Discard()
 			return nil, err
 		}
 	}

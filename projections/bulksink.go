@@ -1,0 +1,558 @@
+package projections
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"container/heap"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"unsafe"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
+	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// A bulk build from nothing writes most of its keys once and never reads
+// them back while it runs: feed items, indexes, postings, processed
+// numbers. Written through Pebble, each was flushed to L0 and compacted
+// down level by level, rewritten five to eight times (a third of a
+// rebuild's CPU, growing with the log; docs/PERFORMANCE.md, "A bulk
+// build's write-only keys sorted outside Pebble"). The sink sorts them
+// itself instead, as an external sort: it keeps them in memory up to
+// sinkRunBytes, writes them sorted to a run file, and when the build is
+// done (SaveStates) merges the runs into tables of the bottom level, which
+// Pebble ingests. Each key is then written twice: once in a run, once in
+// its table.
+//
+// Only the tables below go to the sink (and the postings' trial-balance
+// rows, see addTrial): the build reads none of them back. A read of one of
+// them while the sink holds keys is refused (errSinkPending). Placement
+// states, creditor figures, webhooks, trial-balance aggregates and the
+// outbox (whose notifications are deleted by range) go to Pebble as
+// before. The runs live in the views' directory, which a bulk build
+// throws away unless it completes, so they need no checkpoint: a build
+// that stops halfway is started again from nothing.
+var sunkTables = func() (t [256]bool) {
+	for _, c := range []byte{tClaim, tList, tListStatus, tFeed, tCreditorFeed, tEnvelope, tReconcile, tReconcileVal,
+		tIdempotency, tHold, tNumber, tSearch, tClosed, tClosedChange, tPosting, tUnsettled, tRemittance,
+		tRemittanceRev, tPlanBreak, tChange} {
+		t[c] = true
+	}
+	return t
+}()
+
+// errSinkPending refuses a read of a table whose keys the sink still holds.
+var errSinkPending = errors.New("projections: the bulk build's sorted keys are not in the store until SaveStates")
+
+// sinkRunBytes is how much the sink keeps in memory before it writes a
+// run, and sinkFanIn how many runs one merge reads at once: with more, the
+// oldest are first merged into one run (variables for tests).
+var (
+	sinkRunBytes = 16 << 20
+	sinkFanIn    = 512
+)
+
+// sinkReadBytes is what the runs' readers buffer, all together.
+const sinkReadBytes = 16 << 20
+
+// sinkTableBytes is the size at which the final merge starts a new table.
+const sinkTableBytes = 128 << 20
+
+const (
+	sinkSet byte = 0
+	sinkDel byte = 1
+)
+
+// appendSinkRecord appends one write in the form of the runs and of a
+// batch's staged writes: the key's length and the key, the kind, the
+// value's length and the value.
+func appendSinkRecord(b []byte, kind byte, k, val []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(k)))
+	b = append(b, k...)
+	b = append(b, kind)
+	b = binary.AppendUvarint(b, uint64(len(val)))
+	return append(b, val...)
+}
+
+// sinkRef is a record in the sink's memory: where its key starts, and its
+// length. Records are appended, so a later write of a key starts later.
+// pre is the key's first 8 bytes after its generation, big-endian (zeros
+// past its end), which order most pairs of keys without reading them.
+type sinkRef struct {
+	pre       uint64
+	off, klen uint32
+}
+
+type bulkSink struct {
+	fs    vfs.FS
+	dir   string
+	cur   *sinkBuf // what the batches give it
+	spare *sinkBuf // the other buffer, written as a run meanwhile
+	// writing, when not nil, is the result of the run being written from
+	// spare (one at a time, beside the build).
+	writing chan error
+	runs    []string // oldest first
+	files   int      // files named so far
+	keys    int64    // records taken, for tests
+}
+
+// sinkBuf holds records, and refs to them in the order they came, both in
+// arena (see allocArena) unless a batch outgrew it.
+type sinkBuf struct {
+	arena []byte
+	mem   []byte
+	refs  []sinkRef
+	// gen is the generation of the keys held; mixed, when they are of
+	// several, orders them by their whole keys.
+	gen   [4]byte
+	mixed bool
+}
+
+func newBulkSink(fs vfs.FS, dir string) *bulkSink {
+	return &bulkSink{fs: fs, dir: dir}
+}
+
+// newSinkBuf maps a run's memory at once (grown by append it would double
+// past sinkRunBytes): the records, and a ref for each 48 bytes of them
+// (the views' records are 50 on average).
+func newSinkBuf() (*sinkBuf, error) {
+	memCap := (sinkRunBytes + 7) &^ 7
+	refCap := max(sinkRunBytes/48, 16)
+	arena, err := allocArena(memCap + refCap*int(unsafe.Sizeof(sinkRef{})))
+	if err != nil {
+		return nil, fmt.Errorf("projections: memory for a bulk build's sort: %w", err)
+	}
+	return &sinkBuf{arena: arena, mem: arena[:0:memCap],
+		refs: unsafe.Slice((*sinkRef)(unsafe.Pointer(&arena[memCap])), refCap)[:0]}, nil
+}
+
+// free returns the buffers' memory; the sink takes no more records.
+func (s *bulkSink) free() {
+	for _, b := range []*sinkBuf{s.cur, s.spare} {
+		if b != nil {
+			_ = freeArena(b.arena)
+		}
+	}
+	s.cur, s.spare = nil, nil
+}
+
+// sunk reports whether k is of a table the sink takes (outside the
+// store's own keys, which share no generation).
+func sunk(k []byte) bool { return len(k) > 4 && sunkTables[k[4]] && !bytes.HasPrefix(k, metaPrefix) }
+
+// add takes a committed batch's staged records.
+func (s *bulkSink) add(staged []byte) error {
+	if s.cur == nil {
+		var err error
+		if s.cur, err = newSinkBuf(); err != nil {
+			return err
+		}
+	}
+	if len(s.cur.mem) > 0 && len(s.cur.mem)+len(staged) > cap(s.cur.mem) {
+		if err := s.startRun(); err != nil {
+			return err
+		}
+	}
+	b := s.cur
+	base, refs, keys := len(b.mem), len(b.refs), s.keys
+	b.mem = append(b.mem, staged...)
+	for i := base; i < len(b.mem); {
+		klen, n := binary.Uvarint(b.mem[i:])
+		off := i + n
+		var vlen uint64
+		m := 0
+		if n > 0 && klen < uint64(len(b.mem)-off) {
+			vlen, m = binary.Uvarint(b.mem[off+int(klen)+1:])
+		}
+		if m <= 0 || vlen > uint64(len(b.mem)-(off+int(klen)+1+m)) {
+			b.mem, b.refs, s.keys = b.mem[:base], b.refs[:refs], keys
+			return fmt.Errorf("projections: a damaged staged write at %d", i-base)
+		}
+		k := b.mem[off : off+int(klen)]
+		b.refs = append(b.refs, sinkRef{pre: keyPrefix(k), off: uint32(off), klen: uint32(klen)})
+		if len(b.refs) == 1 {
+			copy(b.gen[:], k)
+		} else if !bytes.HasPrefix(k, b.gen[:]) {
+			b.mixed = true
+		}
+		i = off + int(klen) + 1 + m + int(vlen)
+		s.keys++
+	}
+	return nil
+}
+
+// keyPrefix is the pre of a key (see sinkRef).
+func keyPrefix(k []byte) uint64 {
+	var b [8]byte
+	if len(k) > 4 {
+		copy(b[:], k[4:])
+	}
+	return binary.BigEndian.Uint64(b[:])
+}
+
+func (b *sinkBuf) key(r sinkRef) []byte { return b.mem[r.off : r.off+r.klen] }
+
+// record returns r's whole record.
+func (b *sinkBuf) record(r sinkRef) []byte {
+	start := int(r.off) - uvarintLen(uint64(r.klen))
+	at := int(r.off + r.klen + 1)
+	vlen, n := binary.Uvarint(b.mem[at:])
+	return b.mem[start : at+n+int(vlen)]
+}
+
+func uvarintLen(x uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], x)
+}
+
+func (s *bulkSink) create(suffix string) (vfs.File, string, error) {
+	if s.files == 0 {
+		if err := s.fs.MkdirAll(s.dir, 0o700); err != nil {
+			return nil, "", fmt.Errorf("projections: the bulk build's sort directory: %w", err)
+		}
+	}
+	s.files++
+	name := s.fs.PathJoin(s.dir, fmt.Sprintf("%06d%s", s.files, suffix))
+	f, err := s.fs.Create(name, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return nil, "", fmt.Errorf("projections: the bulk build's sort file: %w", err)
+	}
+	return f, name, nil
+}
+
+// startRun writes what the sink holds as a run, beside the build, once
+// the run before it is written; the batches fill the other buffer
+// meanwhile.
+func (s *bulkSink) startRun() error {
+	if err := s.wait(); err != nil {
+		return err
+	}
+	if s.cur == nil || len(s.cur.refs) == 0 {
+		return nil
+	}
+	f, name, err := s.create(".run")
+	if err != nil {
+		return err
+	}
+	s.runs = append(s.runs, name)
+	b := s.cur
+	if s.spare == nil {
+		if s.spare, err = newSinkBuf(); err != nil {
+			return err
+		}
+	}
+	s.cur, s.spare = s.spare, s.cur
+	s.writing = make(chan error, 1)
+	go func() { s.writing <- b.writeRun(f) }()
+	return nil
+}
+
+// wait waits for the run being written, if any.
+func (s *bulkSink) wait() error {
+	if s.writing == nil {
+		return nil
+	}
+	err := <-s.writing
+	s.writing = nil
+	return err
+}
+
+// writeRun sorts what b holds and writes it to f, the latest write of
+// each key only, and empties b.
+func (b *sinkBuf) writeRun(f vfs.File) error {
+	mixed := b.mixed
+	slices.SortFunc(b.refs, func(x, y sinkRef) int {
+		if !mixed && x.pre != y.pre {
+			return cmp.Compare(x.pre, y.pre)
+		}
+		if c := bytes.Compare(b.key(x), b.key(y)); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.off, y.off)
+	})
+	w := bufio.NewWriterSize(f, 256<<10)
+	for i, r := range b.refs {
+		if i+1 < len(b.refs) && bytes.Equal(b.key(r), b.key(b.refs[i+1])) {
+			continue // written again later
+		}
+		if _, err := w.Write(b.record(r)); err != nil {
+			break
+		}
+	}
+	b.mem, b.refs, b.mixed = b.mem[:0], b.refs[:0], false
+	if err := closeRun(f, w); err != nil {
+		return fmt.Errorf("projections: write a bulk build's sorted run: %w", err)
+	}
+	return nil
+}
+
+func closeRun(f vfs.File, w *bufio.Writer) error {
+	err := w.Flush()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// finish merges the runs and what db holds (the keys the build read,
+// which no run has) into tables of the bottom level, and puts them in
+// place of everything db holds: Pebble ingests them and excises the whole
+// key space. The views are then as a compaction of everything into the
+// bottom level would leave them, and no table of the build's own (which
+// spanned the runs' keys) holds the tables ingested above it. The sort
+// directory is then removed.
+func (s *bulkSink) finish(ctx context.Context, db *pebble.DB, po *pebble.Options) error {
+	err := s.startRun()
+	if werr := s.wait(); err == nil {
+		err = werr
+	}
+	s.free()
+	if err != nil {
+		return err
+	}
+	// Merge the oldest runs into one while there are more than a merge reads.
+	for len(s.runs) > sinkFanIn {
+		f, name, err := s.create(".run")
+		if err != nil {
+			return err
+		}
+		w := bufio.NewWriterSize(f, 256<<10)
+		err = s.merge(s.runs[:sinkFanIn], nil, func(kind byte, k, val []byte) error {
+			_, err := w.Write(appendSinkRecord(nil, kind, k, val))
+			return err
+		})
+		if cerr := closeRun(f, w); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("projections: merge a bulk build's sorted runs: %w", err)
+		}
+		for _, r := range s.runs[:sinkFanIn] {
+			_ = s.fs.Remove(r)
+		}
+		s.runs = append([]string{name}, s.runs[sinkFanIn:]...)
+	}
+	if err := db.Flush(); err != nil { // what the memtables hold is merged too
+		return fmt.Errorf("projections: flush the views: %w", err)
+	}
+	tables, err := s.writeTables(db, po)
+	if err == nil && len(tables) > 0 {
+		everything := pebble.KeyRange{Start: []byte{0}, End: bytes.Repeat([]byte{0xff}, len(metaPrefix)+1)}
+		if _, err = db.IngestAndExcise(ctx, tables, nil, nil, everything); err != nil {
+			err = fmt.Errorf("projections: ingest a bulk build's tables: %w", err)
+		}
+	}
+	if rerr := s.fs.RemoveAll(s.dir); err == nil && rerr != nil {
+		err = fmt.Errorf("projections: remove the bulk build's sort directory: %w", rerr)
+	}
+	return err
+}
+
+// writeTables merges the runs and db's keys into tables as the bottom
+// level writes them.
+func (s *bulkSink) writeTables(db *pebble.DB, po *pebble.Options) ([]string, error) {
+	wo := po.MakeWriterOptions(len(po.Levels)-1, db.TableFormat())
+	it, err := db.NewIter(nil)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		tables []string
+		w      *sstable.Writer
+	)
+	closeTable := func() error {
+		if w == nil {
+			return nil
+		}
+		err := w.Close()
+		w = nil
+		return err
+	}
+	err = s.merge(s.runs, it, func(kind byte, k, val []byte) error {
+		if kind == sinkDel {
+			return nil // deleted: no older write of it is anywhere
+		}
+		if w != nil && w.Raw().EstimatedSize() >= sinkTableBytes {
+			if err := closeTable(); err != nil {
+				return err
+			}
+		}
+		if w == nil {
+			f, name, err := s.create(".sst")
+			if err != nil {
+				return err
+			}
+			tables = append(tables, name)
+			w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), wo)
+		}
+		return w.Set(k, val)
+	})
+	if cerr := closeTable(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("projections: write a bulk build's tables: %w", err)
+	}
+	return tables, nil
+}
+
+// mergeSource is one sorted input of a merge: a run, or the store.
+type mergeSource struct {
+	next  func() (bool, error) // to the next record; false past the last
+	close func() error
+	rank  int // a later source's write of a key wins
+	kind  byte
+	key   []byte
+	val   []byte
+}
+
+// runSource reads a run's records in order.
+func runSource(f vfs.File, rank, buffer int) *mergeSource {
+	r := bufio.NewReaderSize(f, buffer)
+	src := &mergeSource{close: f.Close, rank: rank}
+	src.next = func() (bool, error) {
+		klen, err := binary.ReadUvarint(r)
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		src.key = slices.Grow(src.key[:0], int(klen))[:klen]
+		if _, err := io.ReadFull(r, src.key); err != nil {
+			return false, err
+		}
+		if src.kind, err = r.ReadByte(); err != nil {
+			return false, err
+		}
+		vlen, err := binary.ReadUvarint(r)
+		if err != nil {
+			return false, err
+		}
+		src.val = slices.Grow(src.val[:0], int(vlen))[:vlen]
+		_, err = io.ReadFull(r, src.val)
+		return err == nil, err
+	}
+	return src
+}
+
+// storeSource reads the store's keys in order, each a write.
+func storeSource(it *pebble.Iterator, rank int) *mergeSource {
+	src := &mergeSource{close: it.Close, rank: rank, kind: sinkSet}
+	first := true
+	src.next = func() (bool, error) {
+		var ok bool
+		if first {
+			ok, first = it.First(), false
+		} else {
+			ok = it.Next()
+		}
+		if !ok {
+			return false, it.Error()
+		}
+		src.key = it.Key()
+		val, err := it.ValueAndErr()
+		src.val = val
+		return err == nil, err
+	}
+	return src
+}
+
+type mergeHeap []*mergeSource
+
+func (h mergeHeap) Len() int { return len(h) }
+func (h mergeHeap) Less(i, j int) bool {
+	if c := bytes.Compare(h[i].key, h[j].key); c != 0 {
+		return c < 0
+	}
+	return h[i].rank > h[j].rank
+}
+func (h mergeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *mergeHeap) Push(x any)   { *h = append(*h, x.(*mergeSource)) }
+func (h *mergeHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// merge calls emit with each key of the runs (oldest first) and of the
+// store's iterator it (when not nil; it is closed) in order, once, with
+// its latest write.
+func (s *bulkSink) merge(runs []string, it *pebble.Iterator, emit func(kind byte, k, val []byte) error) (err error) {
+	h := make(mergeHeap, 0, len(runs)+1)
+	defer func() {
+		for _, src := range h {
+			if cerr := src.close(); err == nil {
+				err = cerr
+			}
+		}
+	}()
+	add := func(src *mergeSource, what string) error {
+		ok, err := src.next()
+		if !ok {
+			cerr := src.close()
+			if err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			return nil
+		}
+		h = append(h, src)
+		return nil
+	}
+	if it != nil {
+		if err := add(storeSource(it, len(runs)), "the store"); err != nil {
+			return err
+		}
+	}
+	for i, name := range runs {
+		f, err := s.fs.Open(name)
+		if err != nil {
+			return err
+		}
+		if err := add(runSource(f, i, min(max(sinkReadBytes/len(runs), 16<<10), 256<<10)), filepath.Base(name)); err != nil {
+			return err
+		}
+	}
+	heap.Init(&h)
+	var last []byte
+	advance := func() error {
+		src := h[0]
+		ok, err := src.next()
+		if err != nil {
+			return err
+		}
+		if ok {
+			heap.Fix(&h, 0)
+			return nil
+		}
+		heap.Pop(&h)
+		return src.close()
+	}
+	for len(h) > 0 {
+		if err := emit(h[0].kind, h[0].key, h[0].val); err != nil {
+			return err
+		}
+		last = append(last[:0], h[0].key...)
+		if err := advance(); err != nil {
+			return err
+		}
+		for len(h) > 0 && bytes.Equal(h[0].key, last) {
+			if err := advance(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package projections
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// sinkModelTest writes random sets and deletes of a few hundred keys of
+// sunk tables through a sink in batches, and checks that what the sink
+// ingests into the store is what a map applying the same writes in order
+// holds: the latest write of each key wins, across batches, runs and
+// merges, and a key whose latest write is a delete is absent.
+func sinkModelTest(t *testing.T, seed uint64, runBytes, fanIn int) {
+	defer SetSinkForTest(runBytes, fanIn)()
+	fs := vfs.NewMem()
+	po := pebbleOptions(ViewsOptions{FS: fs, Bulk: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
+	db, err := pebble.Open("views", po)
+	require.NoError(t, err)
+	defer db.Close()
+	// A key of the store's own, and one of a table the sink does not take,
+	// between sunk ones: neither may be touched.
+	require.NoError(t, db.Set(metaKey("checkpoint"), []byte("kept"), pebble.NoSync))
+	require.NoError(t, db.Set(key(nil, tPlacement).u64(7), []byte("state"), pebble.NoSync))
+
+	rng := rand.New(rand.NewPCG(seed, 1))
+	tables := []byte{tFeed, tClaim, tNumber, tPosting, tChange}
+	keyOf := func(i int) []byte {
+		return key(nil, tables[i%len(tables)]).u64(uint64(i) * 0x9e3779b97f4a7c15)[:5+1+i%8]
+	}
+	model := map[string][]byte{}
+	sink := newBulkSink(fs, "views/bulk-sort")
+	for batch := range 40 {
+		var staged []byte
+		for range 1 + rng.IntN(30) {
+			k := keyOf(rng.IntN(300))
+			if rng.IntN(4) == 0 {
+				staged = appendSinkRecord(staged, sinkDel, k, nil)
+				delete(model, string(k))
+				continue
+			}
+			v := fmt.Appendf(nil, "batch %d value %d", batch, rng.Uint32())
+			staged = appendSinkRecord(staged, sinkSet, k, v)
+			model[string(k)] = v
+		}
+		require.NoError(t, sink.add(staged))
+	}
+	runs := len(sink.runs)
+	require.NoError(t, sink.finish(context.Background(), db, po))
+	t.Logf("seed %d: %d keys, %d runs before the last", seed, len(model), runs)
+
+	got := map[string][]byte{}
+	it, err := db.NewIter(nil)
+	require.NoError(t, err)
+	for it.First(); it.Valid(); it.Next() {
+		got[string(it.Key())] = append([]byte(nil), it.Value()...)
+	}
+	require.NoError(t, it.Close())
+	assert.Equal(t, []byte("kept"), got[string(metaKey("checkpoint"))])
+	assert.Equal(t, []byte("state"), got[string(key(nil, tPlacement).u64(7))])
+	delete(got, string(metaKey("checkpoint")))
+	delete(got, string(key(nil, tPlacement).u64(7)))
+	require.Equal(t, len(model), len(got))
+	for k, v := range model {
+		require.Equal(t, v, got[k], "key %x", k)
+	}
+	_, err = fs.Stat("views/bulk-sort")
+	assert.Error(t, err, "the sort directory is removed")
+	// What was ingested went to the bottom level, none into L0.
+	m := db.Metrics()
+	assert.Zero(t, m.Levels[0].TablesCount)
+	assert.Positive(t, m.Levels[len(m.Levels)-1].TablesCount)
+}
+
+func TestBulkSinkLatestWriteWins(t *testing.T) {
+	for seed := range uint64(6) {
+		sinkModelTest(t, seed, 1<<20, 64) // one run
+		sinkModelTest(t, seed, 256, 64)   // a run every few batches
+		sinkModelTest(t, seed, 256, 2)    // and runs merged two at a time first
+	}
+}
+
+// A damaged staged write is refused, not taken as keys.
+func TestBulkSinkRefusesDamagedRecords(t *testing.T) {
+	sink := newBulkSink(vfs.NewMem(), "sort")
+	rec := appendSinkRecord(nil, sinkSet, key(nil, tFeed).u64(1), []byte("v"))
+	require.Error(t, sink.add(rec[:len(rec)-3]))
+	require.Error(t, sink.add(binary.AppendUvarint(nil, 1<<40)))
+}
