@@ -292,9 +292,6 @@ type tx struct {
 	// form): they are written with it.
 	evicted map[uuid.UUID]*placementState
 	spilled map[uuid.UUID][]byte
-	// stage holds, in a bulk build, the batch's writes to its sink, given
-	// to it when the batch is committed.
-	stage     []byte
 	creditors map[string]*creditorFigures
 	webhooks  map[string]*webhookView
 	// trial holds the batch's trial-balance sums (debit, credit), added to
@@ -323,15 +320,14 @@ func (v *Views) beginAt(gens *generations, states *stateCache, build *unitBuild)
 		evicted: map[uuid.UUID]*placementState{}, spilled: map[uuid.UUID][]byte{}, creditors: map[string]*creditorFigures{}, webhooks: map[string]*webhookView{},
 		trial: map[trialKey][2]int64{}}
 	if t.sinking() {
-		t.stage, v.stageSpare = v.stageSpare, nil
+		v.sink.stage = v.sink.stage[:0] // what a batch not committed staged
 	}
 	return t
 }
 
 func (t *tx) set(k keyBuf, val []byte) error {
 	if t.sinking() && sunk(k) {
-		t.stage = appendSinkRecord(t.stage, sinkSet, k, val)
-		return nil
+		return t.v.sink.stageRecord(sinkSet, k, val)
 	}
 	return t.b.Set(k, val, nil)
 }
@@ -340,8 +336,7 @@ func (t *tx) set(k keyBuf, val []byte) error {
 // whatever table: in a bulk build, to its sink (see bulkSink).
 func (t *tx) setOnce(k keyBuf, val []byte) error {
 	if t.sinking() {
-		t.stage = appendSinkRecord(t.stage, sinkSet, k, val)
-		return nil
+		return t.v.sink.stageRecord(sinkSet, k, val)
 	}
 	return t.b.Set(k, val, nil)
 }
@@ -359,8 +354,7 @@ func (t *tx) setJSON(k keyBuf, v any) error {
 
 func (t *tx) del(k keyBuf) error {
 	if t.sinking() && sunk(k) {
-		t.stage = appendSinkRecord(t.stage, sinkDel, k, nil)
-		return nil
+		return t.v.sink.stageRecord(sinkDel, k, nil)
 	}
 	return t.b.Delete(k, nil)
 }
@@ -964,11 +958,11 @@ func (t *tx) commit() error {
 	if err := pebbleutil.Commit(t.b, opts); err != nil {
 		return fmt.Errorf("projections: write the views: %w", err)
 	}
-	if len(t.stage) > 0 {
-		if err := t.v.sink.add(t.stage); err != nil {
+	if t.sinking() {
+		if err := t.v.sink.add(t.v.sink.stage); err != nil {
 			return err
 		}
-		t.v.stageSpare, t.stage = t.stage[:0], nil
+		t.v.sink.stage = t.v.sink.stage[:0]
 	}
 	if due {
 		started, err := t.v.flushDue()

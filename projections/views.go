@@ -75,9 +75,6 @@ type Views struct {
 	// Pebble options, for the tables it writes.
 	sink *bulkSink
 	po   *pebble.Options
-	// stageSpare is the buffer the last batch staged the sink's records
-	// in, for the next (applier only).
-	stageSpare []byte
 
 	closeOnce sync.Once
 	closeErr  error
