@@ -290,8 +290,8 @@ type tx struct {
 	// evicted and spilled hold, in a bulk build, the unsaved states the
 	// cache let go of during this batch (decoded, and in their binary
 	// form): they are written with it.
-	evicted map[uuid.UUID]*placementState
-	spilled map[uuid.UUID][]byte
+	evicted   map[uuid.UUID]*placementState
+	spilled   map[uuid.UUID][]byte
 	creditors map[string]*creditorFigures
 	webhooks  map[string]*webhookView
 	// trial holds the batch's trial-balance sums (debit, credit), added to

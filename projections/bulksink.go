@@ -104,8 +104,8 @@ type bulkSink struct {
 	stage      []byte
 	stageArena []byte
 	runs       []string // oldest first
-	files   int      // files named so far
-	keys    int64    // records taken, for tests
+	files      int      // files named so far
+	keys       int64    // records taken, for tests
 }
 
 // sinkBuf holds records, and refs to them in the order they came, both in
