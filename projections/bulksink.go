@@ -337,7 +337,7 @@ func closeRun(f vfs.File, w *bufio.Writer) error {
 // bottom level would leave them, and no table of the build's own (which
 // spanned the runs' keys) holds the tables ingested above it. The sort
 // directory is then removed.
-func (s *bulkSink) finish(ctx context.Context, db *pebble.DB, po *pebble.Options) error {
+func (s *bulkSink) finish(ctx context.Context, db *pebble.DB, wo sstable.WriterOptions) error {
 	err := s.startRun()
 	if werr := s.wait(); err == nil {
 		err = werr
@@ -371,7 +371,7 @@ func (s *bulkSink) finish(ctx context.Context, db *pebble.DB, po *pebble.Options
 	if err := db.Flush(); err != nil { // what the memtables hold is merged too
 		return fmt.Errorf("projections: flush the views: %w", err)
 	}
-	tables, err := s.writeTables(db, po)
+	tables, err := s.writeTables(db, wo)
 	if err == nil && len(tables) > 0 {
 		everything := pebble.KeyRange{Start: []byte{0}, End: bytes.Repeat([]byte{0xff}, len(metaPrefix)+1)}
 		if _, err = db.IngestAndExcise(ctx, tables, nil, nil, everything); err != nil {
@@ -384,10 +384,9 @@ func (s *bulkSink) finish(ctx context.Context, db *pebble.DB, po *pebble.Options
 	return err
 }
 
-// writeTables merges the runs and db's keys into tables as the bottom
-// level writes them.
-func (s *bulkSink) writeTables(db *pebble.DB, po *pebble.Options) ([]string, error) {
-	wo := po.MakeWriterOptions(len(po.Levels)-1, db.TableFormat())
+// writeTables merges the runs and db's keys into tables written with wo
+// (the bottom level's).
+func (s *bulkSink) writeTables(db *pebble.DB, wo sstable.WriterOptions) ([]string, error) {
 	it, err := db.NewIter(nil)
 	if err != nil {
 		return nil, err

@@ -55,7 +55,7 @@ func sinkModelTest(t *testing.T, seed uint64, runBytes, fanIn int) {
 		require.NoError(t, sink.add(staged))
 	}
 	runs := len(sink.runs)
-	require.NoError(t, sink.finish(context.Background(), db, po))
+	require.NoError(t, sink.finish(context.Background(), db, po.MakeWriterOptions(len(po.Levels)-1, db.TableFormat())))
 	t.Logf("seed %d: %d keys, %d runs before the last", seed, len(model), runs)
 
 	got := map[string][]byte{}
