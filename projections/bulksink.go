@@ -12,6 +12,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -60,8 +61,9 @@ var (
 	sinkFanIn    = 512
 )
 
-// sinkReadBytes is what the runs' readers buffer, all together.
-const sinkReadBytes = 16 << 20
+// sinkReadBytes is what the runs' readers of one half of the final merge
+// buffer, all together.
+const sinkReadBytes = 8 << 20
 
 // sinkTableBytes is the size at which the final merge starts a new table.
 const sinkTableBytes = 128 << 20
@@ -98,7 +100,10 @@ type bulkSink struct {
 	spare *sinkBuf // the other buffer, written as a run meanwhile
 	// writing, when not nil, is the result of the run being written from
 	// spare (one at a time, beside the build).
-	writing chan error
+	writing chan runWritten
+	// marks are each run's marks (see runMark), in the order of runs.
+	marks [][]runMark
+	mu    sync.Mutex // create's, for the merge's two halves
 	// stage holds the records of the batch being applied (in stageArena,
 	// see allocArena), given to cur when it is committed.
 	stage      []byte
@@ -242,6 +247,8 @@ func uvarintLen(x uint64) int {
 }
 
 func (s *bulkSink) create(suffix string) (vfs.File, string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.files == 0 {
 		if err := s.fs.MkdirAll(s.dir, 0o700); err != nil {
 			return nil, "", fmt.Errorf("projections: the bulk build's sort directory: %w", err)
@@ -270,7 +277,7 @@ func (s *bulkSink) startRun() error {
 	if err != nil {
 		return err
 	}
-	s.runs = append(s.runs, name)
+	s.runs, s.marks = append(s.runs, name), append(s.marks, nil)
 	b := s.cur
 	if s.spare == nil {
 		if s.spare, err = newSinkBuf(); err != nil {
@@ -278,9 +285,43 @@ func (s *bulkSink) startRun() error {
 		}
 	}
 	s.cur, s.spare = s.spare, s.cur
-	s.writing = make(chan error, 1)
-	go func() { s.writing <- b.writeRun(f) }()
+	s.writing = make(chan runWritten, 1)
+	go func() {
+		marks, err := b.writeRun(f)
+		s.writing <- runWritten{marks, err}
+	}()
 	return nil
+}
+
+type runWritten struct {
+	marks []runMark
+	err   error
+}
+
+// runMark is where in a run a record starts, and its key: one every
+// sinkMarkBytes, so that a merge of the keys from one on reads the runs
+// from about there.
+type runMark struct {
+	key []byte
+	off int64
+}
+
+var sinkMarkBytes int64 = 1 << 20 // a variable for tests
+
+// markedWriter writes a run's records and marks them.
+type markedWriter struct {
+	w     *bufio.Writer
+	n     int64
+	marks []runMark
+}
+
+func (m *markedWriter) write(rec, key []byte) error {
+	if len(m.marks) == 0 || m.n-m.marks[len(m.marks)-1].off >= sinkMarkBytes {
+		m.marks = append(m.marks, runMark{key: bytes.Clone(key), off: m.n})
+	}
+	_, err := m.w.Write(rec)
+	m.n += int64(len(rec))
+	return err
 }
 
 // wait waits for the run being written, if any.
@@ -288,14 +329,15 @@ func (s *bulkSink) wait() error {
 	if s.writing == nil {
 		return nil
 	}
-	err := <-s.writing
+	r := <-s.writing
 	s.writing = nil
-	return err
+	s.marks[len(s.marks)-1] = r.marks
+	return r.err
 }
 
 // writeRun sorts what b holds and writes it to f, the latest write of
 // each key only, and empties b.
-func (b *sinkBuf) writeRun(f vfs.File) error {
+func (b *sinkBuf) writeRun(f vfs.File) ([]runMark, error) {
 	mixed := b.mixed
 	slices.SortFunc(b.refs, func(x, y sinkRef) int {
 		if !mixed && x.pre != y.pre {
@@ -306,20 +348,20 @@ func (b *sinkBuf) writeRun(f vfs.File) error {
 		}
 		return cmp.Compare(x.off, y.off)
 	})
-	w := bufio.NewWriterSize(f, 256<<10)
+	w := &markedWriter{w: bufio.NewWriterSize(f, 256<<10)}
 	for i, r := range b.refs {
 		if i+1 < len(b.refs) && bytes.Equal(b.key(r), b.key(b.refs[i+1])) {
 			continue // written again later
 		}
-		if _, err := w.Write(b.record(r)); err != nil {
+		if err := w.write(b.record(r), b.key(r)); err != nil {
 			break
 		}
 	}
 	b.mem, b.refs, b.mixed = b.mem[:0], b.refs[:0], false
-	if err := closeRun(f, w); err != nil {
-		return fmt.Errorf("projections: write a bulk build's sorted run: %w", err)
+	if err := closeRun(f, w.w); err != nil {
+		return nil, fmt.Errorf("projections: write a bulk build's sorted run: %w", err)
 	}
-	return nil
+	return w.marks, nil
 }
 
 func closeRun(f vfs.File, w *bufio.Writer) error {
@@ -352,12 +394,13 @@ func (s *bulkSink) finish(ctx context.Context, db *pebble.DB, wo sstable.WriterO
 		if err != nil {
 			return err
 		}
-		w := bufio.NewWriterSize(f, 256<<10)
-		err = s.merge(s.runs[:sinkFanIn], nil, func(kind byte, k, val []byte) error {
-			_, err := w.Write(appendSinkRecord(nil, kind, k, val))
-			return err
+		w := &markedWriter{w: bufio.NewWriterSize(f, 256<<10)}
+		var rec []byte
+		err = s.merge(s.runs[:sinkFanIn], s.marks[:sinkFanIn], keyRange{}, nil, func(kind byte, k, val []byte) error {
+			rec = appendSinkRecord(rec[:0], kind, k, val)
+			return w.write(rec, k)
 		})
-		if cerr := closeRun(f, w); err == nil {
+		if cerr := closeRun(f, w.w); err == nil {
 			err = cerr
 		}
 		if err != nil {
@@ -367,6 +410,7 @@ func (s *bulkSink) finish(ctx context.Context, db *pebble.DB, wo sstable.WriterO
 			_ = s.fs.Remove(r)
 		}
 		s.runs = append([]string{name}, s.runs[sinkFanIn:]...)
+		s.marks = append([][]runMark{w.marks}, s.marks[sinkFanIn:]...)
 	}
 	if err := db.Flush(); err != nil { // what the memtables hold is merged too
 		return fmt.Errorf("projections: flush the views: %w", err)
@@ -385,9 +429,43 @@ func (s *bulkSink) finish(ctx context.Context, db *pebble.DB, wo sstable.WriterO
 }
 
 // writeTables merges the runs and db's keys into tables written with wo
-// (the bottom level's).
+// (the bottom level's): in two halves of the key space at once, split at
+// the median of the runs' marks, one on each core.
 func (s *bulkSink) writeTables(db *pebble.DB, wo sstable.WriterOptions) ([]string, error) {
-	it, err := db.NewIter(nil)
+	var keys [][]byte
+	for _, marks := range s.marks {
+		for _, m := range marks {
+			keys = append(keys, m.key)
+		}
+	}
+	halves := []keyRange{{}}
+	if len(keys) >= 2 {
+		slices.SortFunc(keys, bytes.Compare)
+		mid := keys[len(keys)/2]
+		halves = []keyRange{{upper: mid}, {lower: mid}}
+	}
+	tables := make([][]string, len(halves))
+	errs := make([]error, len(halves))
+	var wg sync.WaitGroup
+	for i, r := range halves {
+		wg.Go(func() { tables[i], errs[i] = s.writeRange(db, wo, r) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("projections: write a bulk build's tables: %w", err)
+	}
+	return slices.Concat(tables...), nil
+}
+
+// keyRange is [lower, upper); nil: no bound.
+type keyRange struct{ lower, upper []byte }
+
+func (r keyRange) below(k []byte) bool { return r.lower != nil && bytes.Compare(k, r.lower) < 0 }
+func (r keyRange) past(k []byte) bool  { return r.upper != nil && bytes.Compare(k, r.upper) >= 0 }
+
+// writeRange writes the tables of the keys in r.
+func (s *bulkSink) writeRange(db *pebble.DB, wo sstable.WriterOptions, r keyRange) ([]string, error) {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: r.lower, UpperBound: r.upper})
 	if err != nil {
 		return nil, err
 	}
@@ -403,7 +481,7 @@ func (s *bulkSink) writeTables(db *pebble.DB, wo sstable.WriterOptions) ([]strin
 		w = nil
 		return err
 	}
-	err = s.merge(s.runs, it, func(kind byte, k, val []byte) error {
+	err = s.merge(s.runs, s.marks, r, it, func(kind byte, k, val []byte) error {
 		if kind == sinkDel {
 			return nil // deleted: no older write of it is anywhere
 		}
@@ -425,10 +503,7 @@ func (s *bulkSink) writeTables(db *pebble.DB, wo sstable.WriterOptions) ([]strin
 	if cerr := closeTable(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return nil, fmt.Errorf("projections: write a bulk build's tables: %w", err)
-	}
-	return tables, nil
+	return tables, err
 }
 
 // mergeSource is one sorted input of a merge: a run, or the store.
@@ -441,11 +516,21 @@ type mergeSource struct {
 	val   []byte
 }
 
-// runSource reads a run's records in order.
-func runSource(f vfs.File, rank, buffer int) *mergeSource {
-	r := bufio.NewReaderSize(f, buffer)
+// runSource reads a run's records in kr in order, from the last of its
+// marks at or before kr's start.
+func runSource(f vfs.File, rank, buffer int, marks []runMark, kr keyRange) *mergeSource {
+	var from int64
+	if kr.lower != nil {
+		for _, m := range marks {
+			if bytes.Compare(m.key, kr.lower) > 0 {
+				break
+			}
+			from = m.off
+		}
+	}
+	r := bufio.NewReaderSize(io.NewSectionReader(f, from, 1<<62), buffer)
 	src := &mergeSource{close: f.Close, rank: rank}
-	src.next = func() (bool, error) {
+	read := func() (bool, error) {
 		klen, err := binary.ReadUvarint(r)
 		if err == io.EOF {
 			return false, nil
@@ -467,6 +552,17 @@ func runSource(f vfs.File, rank, buffer int) *mergeSource {
 		src.val = slices.Grow(src.val[:0], int(vlen))[:vlen]
 		_, err = io.ReadFull(r, src.val)
 		return err == nil, err
+	}
+	src.next = func() (bool, error) {
+		for {
+			ok, err := read()
+			if !ok || kr.past(src.key) {
+				return false, err
+			}
+			if !kr.below(src.key) {
+				return true, nil
+			}
+		}
 	}
 	return src
 }
@@ -511,10 +607,10 @@ func (h *mergeHeap) Pop() any {
 	return x
 }
 
-// merge calls emit with each key of the runs (oldest first) and of the
-// store's iterator it (when not nil; it is closed) in order, once, with
-// its latest write.
-func (s *bulkSink) merge(runs []string, it *pebble.Iterator, emit func(kind byte, k, val []byte) error) (err error) {
+// merge calls emit with each key in kr of the runs (oldest first, with
+// their marks) and of the store's iterator it (when not nil; it is
+// closed) in order, once, with its latest write.
+func (s *bulkSink) merge(runs []string, marks [][]runMark, kr keyRange, it *pebble.Iterator, emit func(kind byte, k, val []byte) error) (err error) {
 	h := make(mergeHeap, 0, len(runs)+1)
 	defer func() {
 		for _, src := range h {
@@ -548,7 +644,7 @@ func (s *bulkSink) merge(runs []string, it *pebble.Iterator, emit func(kind byte
 		if err != nil {
 			return err
 		}
-		if err := add(runSource(f, i, min(max(sinkReadBytes/len(runs), 16<<10), 256<<10)), filepath.Base(name)); err != nil {
+		if err := add(runSource(f, i, min(max(sinkReadBytes/len(runs), 16<<10), 256<<10), marks[i], kr), filepath.Base(name)); err != nil {
 			return err
 		}
 	}

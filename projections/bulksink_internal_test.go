@@ -19,9 +19,14 @@ import (
 // sunk tables through a sink in batches, and checks that what the sink
 // ingests into the store is what a map applying the same writes in order
 // holds: the latest write of each key wins, across batches, runs and
-// merges, and a key whose latest write is a delete is absent.
-func sinkModelTest(t *testing.T, seed uint64, runBytes, fanIn int) {
+// merges (the final one in two halves, each reading the runs from the
+// last mark before its keys), and a key whose latest write is a delete is
+// absent.
+func sinkModelTest(t *testing.T, seed uint64, runBytes, fanIn int, markBytes int64) {
 	defer SetSinkForTest(runBytes, fanIn)()
+	oldMark := sinkMarkBytes
+	sinkMarkBytes = markBytes
+	defer func() { sinkMarkBytes = oldMark }()
 	fs := vfs.NewMem()
 	po := pebbleOptions(ViewsOptions{FS: fs, Bulk: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
 	db, err := pebble.Open("views", po)
@@ -83,9 +88,10 @@ func sinkModelTest(t *testing.T, seed uint64, runBytes, fanIn int) {
 
 func TestBulkSinkLatestWriteWins(t *testing.T) {
 	for seed := range uint64(6) {
-		sinkModelTest(t, seed, 1<<20, 64) // one run
-		sinkModelTest(t, seed, 256, 64)   // a run every few batches
-		sinkModelTest(t, seed, 256, 2)    // and runs merged two at a time first
+		sinkModelTest(t, seed, 1<<20, 64, 1<<20) // one run
+		sinkModelTest(t, seed, 256, 64, 1<<20)   // a run every few batches, the final merge in two halves
+		sinkModelTest(t, seed, 256, 64, 40)      // … each half reading the runs from a mark on
+		sinkModelTest(t, seed, 256, 2, 40)       // and runs merged two at a time first
 	}
 }
 
