@@ -475,12 +475,7 @@ func TestBulkBuildBoundsL0(t *testing.T) {
 	// test).
 	defer projections.WithoutSinkForTest()()
 	for _, throwaway := range []bool{false, true} {
-		bulk, err := projections.OpenViews(filepath.Join(t.TempDir(), "bulk"), projections.ViewsOptions{Logger: quiet(), Bulk: true,
-			Throwaway: throwaway})
-		require.NoError(t, err)
-		br := projections.NewRunner(s, bulk, quiet())
-		br.MaxBatch, br.Once = 17, true
-		require.NoError(t, br.Run(context.Background()))
+		bulk := bulkBuilt(t, s, filepath.Join(t.TempDir(), "bulk"), throwaway)
 		sublevels, bottom := projections.LevelsForTest(bulk)
 		assert.LessOrEqual(t, sublevels, int32(2), "L0's depth after the last commit")
 		assert.Positive(t, bottom, "tables Pebble's compactions put in the bottom level")
@@ -491,6 +486,18 @@ func TestBulkBuildBoundsL0(t *testing.T) {
 	}
 }
 
+// bulkBuilt builds bulk views of s in dir, in batches of 17 events, up to
+// the head (SaveStates not called).
+func bulkBuilt(t *testing.T, s eventstore.Store, dir string, throwaway bool) *projections.Views {
+	t.Helper()
+	bulk, err := projections.OpenViews(dir, projections.ViewsOptions{Logger: quiet(), Bulk: true, Throwaway: throwaway})
+	require.NoError(t, err)
+	br := projections.NewRunner(s, bulk, quiet())
+	br.MaxBatch, br.Once = 17, true
+	require.NoError(t, br.Run(context.Background()))
+	return bulk
+}
+
 // TestBulkBuildSortsWriteOnlyKeys: a bulk build writes the keys it never
 // reads back through its sink, sorted in runs and merged into the bottom
 // level at SaveStates; the views are the same as those built event by
@@ -499,17 +506,12 @@ func TestBulkBuildSortsWriteOnlyKeys(t *testing.T) {
 	s, live, head := drivenViews(t, 21, 300)
 	defer projections.SetSinkForTest(4<<10, 3)() // a run every 4 KiB, merged three at a time
 	for _, throwaway := range []bool{false, true} {
-		bulk, err := projections.OpenViews(filepath.Join(t.TempDir(), "bulk"), projections.ViewsOptions{Logger: quiet(), Bulk: true,
-			Throwaway: throwaway})
-		require.NoError(t, err)
-		br := projections.NewRunner(s, bulk, quiet())
-		br.MaxBatch, br.Once = 17, true
-		require.NoError(t, br.Run(context.Background()))
+		bulk := bulkBuilt(t, s, filepath.Join(t.TempDir(), "bulk"), throwaway)
 		pending, keys, runs := projections.SinkForTest(bulk)
 		require.True(t, pending)
 		assert.Positive(t, keys)
 		assert.Greater(t, runs, 3, "runs written, so that merging them takes more than one pass")
-		_, err = bulk.HasCreditor("acme")
+		_, err := bulk.HasCreditor("acme")
 		require.Error(t, err, "a read of the creditor's list before SaveStates")
 		_, _, err = bulk.ClaimPlacement("acme", "CL-21-000")
 		require.Error(t, err, "a read of the claim index before SaveStates")
@@ -530,11 +532,7 @@ func TestBulkBuildSortsWriteOnlyKeys(t *testing.T) {
 	// A build thrown away (interrupted, or verify's) is discarded as it
 	// is: nothing merged, its directory removed by the caller.
 	dir := filepath.Join(t.TempDir(), "discarded")
-	bulk, err := projections.OpenViews(dir, projections.ViewsOptions{Logger: quiet(), Bulk: true})
-	require.NoError(t, err)
-	br := projections.NewRunner(s, bulk, quiet())
-	br.MaxBatch, br.Once = 17, true
-	require.NoError(t, br.Run(context.Background()))
+	bulk := bulkBuilt(t, s, dir, false)
 	_, _, runs := projections.SinkForTest(bulk)
 	require.Positive(t, runs)
 	require.NoError(t, bulk.Discard())
