@@ -19,6 +19,7 @@ import (
 	"github.com/cockroachdb/pebble/v2/objstorage/objstorageprovider"
 	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/minio/minlz"
 )
 
 // A bulk build from nothing writes most of its keys once and never reads
@@ -61,9 +62,10 @@ var (
 	sinkFanIn    = 512
 )
 
-// sinkReadBytes is what the runs' readers of one half of the final merge
-// buffer, all together.
-const sinkReadBytes = 8 << 20
+// sinkBlockBytes is how much of a run is compressed at once (MinLZ, the
+// fastest level): the runs take about a third of the disk, and a reader
+// holds one block (a variable for tests).
+var sinkBlockBytes = 16 << 10
 
 // sinkTableBytes is the size at which the final merge starts a new table.
 const sinkTableBytes = 128 << 20
@@ -308,19 +310,62 @@ type runMark struct {
 
 var sinkMarkBytes int64 = 1 << 20 // a variable for tests
 
-// markedWriter writes a run's records and marks them.
-type markedWriter struct {
+// runWriter writes a run: its records in blocks, each compressed and
+// prefixed by its length (4 bytes, little-endian), and a mark at the
+// first block at least sinkMarkBytes after the last mark.
+type runWriter struct {
 	w     *bufio.Writer
-	n     int64
+	n     int64  // bytes written
+	block []byte // records of the block being filled
+	first []byte // its first key
+	enc   []byte
 	marks []runMark
 }
 
-func (m *markedWriter) write(rec, key []byte) error {
-	if len(m.marks) == 0 || m.n-m.marks[len(m.marks)-1].off >= sinkMarkBytes {
-		m.marks = append(m.marks, runMark{key: bytes.Clone(key), off: m.n})
+func newRunWriter(f vfs.File) *runWriter {
+	return &runWriter{w: bufio.NewWriterSize(f, 256<<10), block: make([]byte, 0, sinkBlockBytes+512)}
+}
+
+func (m *runWriter) write(rec, key []byte) error {
+	if len(m.block) == 0 {
+		m.first = append(m.first[:0], key...)
 	}
-	_, err := m.w.Write(rec)
-	m.n += int64(len(rec))
+	m.block = append(m.block, rec...)
+	if len(m.block) >= sinkBlockBytes {
+		return m.flush()
+	}
+	return nil
+}
+
+// flush writes the block being filled.
+func (m *runWriter) flush() error {
+	if len(m.block) == 0 {
+		return nil
+	}
+	if len(m.marks) == 0 || m.n-m.marks[len(m.marks)-1].off >= sinkMarkBytes {
+		m.marks = append(m.marks, runMark{key: bytes.Clone(m.first), off: m.n})
+	}
+	enc, err := minlz.Encode(m.enc[:cap(m.enc)], m.block, minlz.LevelFastest)
+	if err != nil {
+		return err
+	}
+	m.enc, m.block = enc, m.block[:0]
+	var size [4]byte
+	binary.LittleEndian.PutUint32(size[:], uint32(len(enc)))
+	if _, err := m.w.Write(size[:]); err != nil {
+		return err
+	}
+	_, err = m.w.Write(enc)
+	m.n += int64(len(size) + len(enc))
+	return err
+}
+
+// close writes the last block and closes f.
+func (m *runWriter) close(f vfs.File) error {
+	err := m.flush()
+	if cerr := closeRun(f, m.w); err == nil {
+		err = cerr
+	}
 	return err
 }
 
@@ -348,7 +393,7 @@ func (b *sinkBuf) writeRun(f vfs.File) ([]runMark, error) {
 		}
 		return cmp.Compare(x.off, y.off)
 	})
-	w := &markedWriter{w: bufio.NewWriterSize(f, 256<<10)}
+	w := newRunWriter(f)
 	for i, r := range b.refs {
 		if i+1 < len(b.refs) && bytes.Equal(b.key(r), b.key(b.refs[i+1])) {
 			continue // written again later
@@ -358,7 +403,7 @@ func (b *sinkBuf) writeRun(f vfs.File) ([]runMark, error) {
 		}
 	}
 	b.mem, b.refs, b.mixed = b.mem[:0], b.refs[:0], false
-	if err := closeRun(f, w.w); err != nil {
+	if err := w.close(f); err != nil {
 		return nil, fmt.Errorf("projections: write a bulk build's sorted run: %w", err)
 	}
 	return w.marks, nil
@@ -394,13 +439,13 @@ func (s *bulkSink) finish(ctx context.Context, db *pebble.DB, wo sstable.WriterO
 		if err != nil {
 			return err
 		}
-		w := &markedWriter{w: bufio.NewWriterSize(f, 256<<10)}
+		w := newRunWriter(f)
 		var rec []byte
 		err = s.merge(s.runs[:sinkFanIn], s.marks[:sinkFanIn], keyRange{}, nil, func(kind byte, k, val []byte) error {
 			rec = appendSinkRecord(rec[:0], kind, k, val)
 			return w.write(rec, k)
 		})
-		if cerr := closeRun(f, w.w); err == nil {
+		if cerr := w.close(f); err == nil {
 			err = cerr
 		}
 		if err != nil {
@@ -518,7 +563,7 @@ type mergeSource struct {
 
 // runSource reads a run's records in kr in order, from the last of its
 // marks at or before kr's start.
-func runSource(f vfs.File, rank, buffer int, marks []runMark, kr keyRange) *mergeSource {
+func runSource(f vfs.File, rank int, marks []runMark, kr keyRange) *mergeSource {
 	var from int64
 	if kr.lower != nil {
 		for _, m := range marks {
@@ -528,30 +573,50 @@ func runSource(f vfs.File, rank, buffer int, marks []runMark, kr keyRange) *merg
 			from = m.off
 		}
 	}
-	r := bufio.NewReaderSize(io.NewSectionReader(f, from, 1<<62), buffer)
+	r := io.NewSectionReader(f, from, 1<<62)
 	src := &mergeSource{close: f.Close, rank: rank}
-	read := func() (bool, error) {
-		klen, err := binary.ReadUvarint(r)
-		if err == io.EOF {
-			return false, nil
-		}
-		if err != nil {
+	var enc, block []byte
+	at := 0 // in block
+	// load reads the next block; false at the run's end.
+	load := func() (bool, error) {
+		var size [4]byte
+		if _, err := io.ReadFull(r, size[:]); err != nil {
+			if err == io.EOF {
+				return false, nil
+			}
 			return false, err
 		}
-		src.key = slices.Grow(src.key[:0], int(klen))[:klen]
-		if _, err := io.ReadFull(r, src.key); err != nil {
+		enc = slices.Grow(enc[:0], int(binary.LittleEndian.Uint32(size[:])))[:binary.LittleEndian.Uint32(size[:])]
+		if _, err := io.ReadFull(r, enc); err != nil {
 			return false, err
 		}
-		if src.kind, err = r.ReadByte(); err != nil {
-			return false, err
-		}
-		vlen, err := binary.ReadUvarint(r)
-		if err != nil {
-			return false, err
-		}
-		src.val = slices.Grow(src.val[:0], int(vlen))[:vlen]
-		_, err = io.ReadFull(r, src.val)
+		var err error
+		block, err = minlz.Decode(block[:cap(block)], enc)
+		at = 0
 		return err == nil, err
+	}
+	read := func() (bool, error) {
+		if at == len(block) {
+			if ok, err := load(); !ok || len(block) == 0 {
+				return false, err
+			}
+		}
+		klen, n := binary.Uvarint(block[at:])
+		if n <= 0 || klen >= uint64(len(block)-at-n) {
+			return false, errors.New("a damaged record")
+		}
+		at += n
+		src.key = block[at : at+int(klen)]
+		at += int(klen)
+		src.kind = block[at]
+		vlen, n := binary.Uvarint(block[at+1:])
+		if n <= 0 || vlen > uint64(len(block)-at-1-n) {
+			return false, errors.New("a damaged record")
+		}
+		at += 1 + n
+		src.val = block[at : at+int(vlen)]
+		at += int(vlen)
+		return true, nil
 	}
 	src.next = func() (bool, error) {
 		for {
@@ -644,7 +709,7 @@ func (s *bulkSink) merge(runs []string, marks [][]runMark, kr keyRange, it *pebb
 		if err != nil {
 			return err
 		}
-		if err := add(runSource(f, i, min(max(sinkReadBytes/len(runs), 16<<10), 256<<10), marks[i], kr), filepath.Base(name)); err != nil {
+		if err := add(runSource(f, i, marks[i], kr), filepath.Base(name)); err != nil {
 			return err
 		}
 	}

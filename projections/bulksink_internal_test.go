@@ -20,13 +20,13 @@ import (
 // ingests into the store is what a map applying the same writes in order
 // holds: the latest write of each key wins, across batches, runs and
 // merges (the final one in two halves, each reading the runs from the
-// last mark before its keys), and a key whose latest write is a delete is
+// last mark before its keys; the runs in compressed blocks), and a key whose latest write is a delete is
 // absent.
 func sinkModelTest(t *testing.T, seed uint64, runBytes, fanIn int, markBytes int64) {
 	defer SetSinkForTest(runBytes, fanIn)()
-	oldMark := sinkMarkBytes
-	sinkMarkBytes = markBytes
-	defer func() { sinkMarkBytes = oldMark }()
+	oldMark, oldBlock := sinkMarkBytes, sinkBlockBytes
+	sinkMarkBytes, sinkBlockBytes = markBytes, min(int(markBytes), sinkBlockBytes)
+	defer func() { sinkMarkBytes, sinkBlockBytes = oldMark, oldBlock }()
 	fs := vfs.NewMem()
 	po := pebbleOptions(ViewsOptions{FS: fs, Bulk: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
 	db, err := pebble.Open("views", po)
@@ -90,7 +90,7 @@ func TestBulkSinkLatestWriteWins(t *testing.T) {
 	for seed := range uint64(6) {
 		sinkModelTest(t, seed, 1<<20, 64, 1<<20) // one run
 		sinkModelTest(t, seed, 256, 64, 1<<20)   // a run every few batches, the final merge in two halves
-		sinkModelTest(t, seed, 256, 64, 40)      // … each half reading the runs from a mark on
+		sinkModelTest(t, seed, 256, 64, 40)      // … in blocks of 40 bytes, each half reading the runs from a mark on
 		sinkModelTest(t, seed, 256, 2, 40)       // and runs merged two at a time first
 	}
 }
