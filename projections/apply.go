@@ -326,8 +326,8 @@ func (v *Views) beginAt(gens *generations, states *stateCache, build *unitBuild)
 }
 
 func (t *tx) set(k keyBuf, val []byte) error {
-	if t.sinking() && sunk(k) {
-		return t.v.sink.stageRecord(sinkSet, k, val)
+	if sunk(k) {
+		return t.setOnce(k, val)
 	}
 	return t.b.Set(k, val, nil)
 }

@@ -98,8 +98,9 @@ type sinkRef struct {
 type bulkSink struct {
 	fs    vfs.FS
 	dir   string
-	cur   *sinkBuf // what the batches give it
-	spare *sinkBuf // the other buffer, written as a run meanwhile
+	wo    sstable.WriterOptions // the tables'
+	cur   *sinkBuf              // what the batches give it
+	spare *sinkBuf              // the other buffer, written as a run meanwhile
 	// writing, when not nil, is the result of the run being written from
 	// spare (one at a time, beside the build).
 	writing chan runWritten
@@ -127,8 +128,8 @@ type sinkBuf struct {
 	mixed bool
 }
 
-func newBulkSink(fs vfs.FS, dir string) *bulkSink {
-	return &bulkSink{fs: fs, dir: dir}
+func newBulkSink(fs vfs.FS, dir string, wo sstable.WriterOptions) *bulkSink {
+	return &bulkSink{fs: fs, dir: dir, wo: wo}
 }
 
 // newSinkBuf maps a run's memory at once (grown by append it would double
@@ -424,7 +425,7 @@ func closeRun(f vfs.File, w *bufio.Writer) error {
 // bottom level would leave them, and no table of the build's own (which
 // spanned the runs' keys) holds the tables ingested above it. The sort
 // directory is then removed.
-func (s *bulkSink) finish(ctx context.Context, db *pebble.DB, wo sstable.WriterOptions) error {
+func (s *bulkSink) finish(ctx context.Context, db *pebble.DB) error {
 	err := s.startRun()
 	if werr := s.wait(); err == nil {
 		err = werr
@@ -460,7 +461,7 @@ func (s *bulkSink) finish(ctx context.Context, db *pebble.DB, wo sstable.WriterO
 	if err := db.Flush(); err != nil { // what the memtables hold is merged too
 		return fmt.Errorf("projections: flush the views: %w", err)
 	}
-	tables, err := s.writeTables(db, wo)
+	tables, err := s.writeTables(db)
 	if err == nil && len(tables) > 0 {
 		everything := pebble.KeyRange{Start: []byte{0}, End: bytes.Repeat([]byte{0xff}, len(metaPrefix)+1)}
 		if _, err = db.IngestAndExcise(ctx, tables, nil, nil, everything); err != nil {
@@ -473,10 +474,10 @@ func (s *bulkSink) finish(ctx context.Context, db *pebble.DB, wo sstable.WriterO
 	return err
 }
 
-// writeTables merges the runs and db's keys into tables written with wo
-// (the bottom level's): in two halves of the key space at once, split at
-// the median of the runs' marks, one on each core.
-func (s *bulkSink) writeTables(db *pebble.DB, wo sstable.WriterOptions) ([]string, error) {
+// writeTables merges the runs and db's keys into tables: in two halves of
+// the key space at once, split at the median of the runs' marks, one on
+// each core.
+func (s *bulkSink) writeTables(db *pebble.DB) ([]string, error) {
 	var keys [][]byte
 	for _, marks := range s.marks {
 		for _, m := range marks {
@@ -493,7 +494,7 @@ func (s *bulkSink) writeTables(db *pebble.DB, wo sstable.WriterOptions) ([]strin
 	errs := make([]error, len(halves))
 	var wg sync.WaitGroup
 	for i, r := range halves {
-		wg.Go(func() { tables[i], errs[i] = s.writeRange(db, wo, r) })
+		wg.Go(func() { tables[i], errs[i] = s.writeRange(db, r) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -509,7 +510,7 @@ func (r keyRange) below(k []byte) bool { return r.lower != nil && bytes.Compare(
 func (r keyRange) past(k []byte) bool  { return r.upper != nil && bytes.Compare(k, r.upper) >= 0 }
 
 // writeRange writes the tables of the keys in r.
-func (s *bulkSink) writeRange(db *pebble.DB, wo sstable.WriterOptions, r keyRange) ([]string, error) {
+func (s *bulkSink) writeRange(db *pebble.DB, r keyRange) ([]string, error) {
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: r.lower, UpperBound: r.upper})
 	if err != nil {
 		return nil, err
@@ -541,7 +542,7 @@ func (s *bulkSink) writeRange(db *pebble.DB, wo sstable.WriterOptions, r keyRang
 				return err
 			}
 			tables = append(tables, name)
-			w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), wo)
+			w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), s.wo)
 		}
 		return w.Set(k, val)
 	})

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -43,7 +44,7 @@ func sinkModelTest(t *testing.T, seed uint64, runBytes, fanIn int, markBytes int
 		return key(nil, tables[i%len(tables)]).u64(uint64(i) * 0x9e3779b97f4a7c15)[:5+1+i%8]
 	}
 	model := map[string][]byte{}
-	sink := newBulkSink(fs, "views/bulk-sort")
+	sink := newBulkSink(fs, "views/bulk-sort", po.MakeWriterOptions(len(po.Levels)-1, db.TableFormat()))
 	for batch := range 40 {
 		var staged []byte
 		for range 1 + rng.IntN(30) {
@@ -60,7 +61,7 @@ func sinkModelTest(t *testing.T, seed uint64, runBytes, fanIn int, markBytes int
 		require.NoError(t, sink.add(staged))
 	}
 	runs := len(sink.runs)
-	require.NoError(t, sink.finish(context.Background(), db, po.MakeWriterOptions(len(po.Levels)-1, db.TableFormat())))
+	require.NoError(t, sink.finish(context.Background(), db))
 	t.Logf("seed %d: %d keys, %d runs before the last", seed, len(model), runs)
 
 	got := map[string][]byte{}
@@ -97,7 +98,7 @@ func TestBulkSinkLatestWriteWins(t *testing.T) {
 
 // A damaged staged write is refused, not taken as keys.
 func TestBulkSinkRefusesDamagedRecords(t *testing.T) {
-	sink := newBulkSink(vfs.NewMem(), "sort")
+	sink := newBulkSink(vfs.NewMem(), "sort", sstable.WriterOptions{})
 	rec := appendSinkRecord(nil, sinkSet, key(nil, tFeed).u64(1), []byte("v"))
 	require.Error(t, sink.add(rec[:len(rec)-3]))
 	require.Error(t, sink.add(binary.AppendUvarint(nil, 1<<40)))

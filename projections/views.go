@@ -71,14 +71,8 @@ type Views struct {
 	// states the build wrote to the store (applier only; nil elsewhere).
 	written *idFilter
 	// sink, in a bulk build from nothing until SaveStates, sorts the keys
-	// the build does not read back (see bulkSink); po are the store's
-	// Pebble options, for the tables it writes.
+	// the build does not read back (see bulkSink).
 	sink *bulkSink
-	po   *pebble.Options
-	// bottom is how the views' bottom level is stored, for the tables the
-	// sink writes (the build's own bottom level stores them as the levels
-	// above it: they are all written again).
-	bottom pebble.LevelOptions
 
 	closeOnce sync.Once
 	closeErr  error
@@ -204,13 +198,16 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 		return nil, fmt.Errorf("projections: open the view store %s: %w", dir, err)
 	}
 	v := &Views{db: db, logger: opts.Logger, opts: opts, states: newStateCache(opts.States, liveStateBytes),
-		trials: newTrialCache(), idem: newIdemOverlay(), po: po}
+		trials: newTrialCache(), idem: newIdemOverlay()}
 	if err := v.loadLayout(); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	if sorts {
-		v.sink, v.bottom = newBulkSink(opts.FS, opts.FS.PathJoin(dir, "bulk-sort")), bottom
+		// The sink's tables are stored as the views' bottom level is.
+		wo := po.MakeWriterOptions(len(po.Levels)-1, db.TableFormat())
+		wo.Compression, wo.BlockSize = bottom.Compression(), bottom.BlockSize
+		v.sink = newBulkSink(opts.FS, opts.FS.PathJoin(dir, "bulk-sort"), wo)
 	}
 	return v, nil
 }
@@ -397,9 +394,7 @@ func (v *Views) SaveStates() error {
 	if v.sink != nil {
 		sink := v.sink
 		v.sink = nil // from now on everything is written to the store
-		wo := v.po.MakeWriterOptions(len(v.po.Levels)-1, v.db.TableFormat())
-		wo.Compression, wo.BlockSize = v.bottom.Compression(), v.bottom.BlockSize
-		return sink.finish(context.Background(), v.db, wo)
+		return sink.finish(context.Background(), v.db)
 	}
 	return nil
 }
