@@ -86,6 +86,24 @@ func appendSinkRecord(b []byte, kind byte, k, val []byte) []byte {
 	return append(b, val...)
 }
 
+// parseSinkRecord reads the record b starts with (see appendSinkRecord):
+// its kind, key and value (in b), and its length; ok false when b does
+// not start with a whole one.
+func parseSinkRecord(b []byte) (kind byte, k, val []byte, n int, ok bool) {
+	klen, w := binary.Uvarint(b)
+	if w <= 0 || klen >= uint64(len(b)-w) {
+		return 0, nil, nil, 0, false
+	}
+	at := w + int(klen)
+	k, kind = b[w:at], b[at]
+	vlen, w := binary.Uvarint(b[at+1:])
+	if w <= 0 || vlen > uint64(len(b)-at-1-w) {
+		return 0, nil, nil, 0, false
+	}
+	at += 1 + w
+	return kind, k, b[at : at+int(vlen)], at + int(vlen), true
+}
+
 // sinkRef is a record in the sink's memory: where its key starts, and its
 // length. Records are appended, so a later write of a key starts later.
 // pre is the key's first 8 bytes after its generation, big-endian (zeros
@@ -201,25 +219,19 @@ func (s *bulkSink) add(staged []byte) error {
 	base, refs, keys := len(b.mem), len(b.refs), s.keys
 	b.mem = append(b.mem, staged...)
 	for i := base; i < len(b.mem); {
-		klen, n := binary.Uvarint(b.mem[i:])
-		off := i + n
-		var vlen uint64
-		m := 0
-		if n > 0 && klen < uint64(len(b.mem)-off) {
-			vlen, m = binary.Uvarint(b.mem[off+int(klen)+1:])
-		}
-		if m <= 0 || vlen > uint64(len(b.mem)-(off+int(klen)+1+m)) {
+		_, k, _, n, ok := parseSinkRecord(b.mem[i:])
+		if !ok {
 			b.mem, b.refs, s.keys = b.mem[:base], b.refs[:refs], keys
 			return fmt.Errorf("projections: a damaged staged write at %d", i-base)
 		}
-		k := b.mem[off : off+int(klen)]
-		b.refs = append(b.refs, sinkRef{pre: keyPrefix(k), off: uint32(off), klen: uint32(klen)})
+		off := i + uvarintLen(uint64(len(k)))
+		b.refs = append(b.refs, sinkRef{pre: keyPrefix(k), off: uint32(off), klen: uint32(len(k))})
 		if len(b.refs) == 1 {
 			copy(b.gen[:], k)
 		} else if !bytes.HasPrefix(k, b.gen[:]) {
 			b.mixed = true
 		}
-		i = off + int(klen) + 1 + m + int(vlen)
+		i += n
 		s.keys++
 	}
 	return nil
@@ -239,9 +251,8 @@ func (b *sinkBuf) key(r sinkRef) []byte { return b.mem[r.off : r.off+r.klen] }
 // record returns r's whole record.
 func (b *sinkBuf) record(r sinkRef) []byte {
 	start := int(r.off) - uvarintLen(uint64(r.klen))
-	at := int(r.off + r.klen + 1)
-	vlen, n := binary.Uvarint(b.mem[at:])
-	return b.mem[start : at+n+int(vlen)]
+	_, _, _, n, _ := parseSinkRecord(b.mem[start:]) // whole: add parsed it
+	return b.mem[start : start+n]
 }
 
 func uvarintLen(x uint64) int {
@@ -602,21 +613,12 @@ func runSource(f vfs.File, rank int, marks []runMark, kr keyRange) *mergeSource 
 				return false, err
 			}
 		}
-		klen, n := binary.Uvarint(block[at:])
-		if n <= 0 || klen >= uint64(len(block)-at-n) {
+		kind, k, val, n, ok := parseSinkRecord(block[at:])
+		if !ok {
 			return false, errors.New("a damaged record")
 		}
+		src.kind, src.key, src.val = kind, k, val
 		at += n
-		src.key = block[at : at+int(klen)]
-		at += int(klen)
-		src.kind = block[at]
-		vlen, n := binary.Uvarint(block[at+1:])
-		if n <= 0 || vlen > uint64(len(block)-at-1-n) {
-			return false, errors.New("a damaged record")
-		}
-		at += 1 + n
-		src.val = block[at : at+int(vlen)]
-		at += int(vlen)
 		return true, nil
 	}
 	src.next = func() (bool, error) {
