@@ -122,28 +122,27 @@ var StatusEvents = domain.EventClasses{
 // stateCache keeps placement states in two tiers: the most recently used
 // decoded, least recently used first out, and behind them, within a byte
 // budget, the ones the decoded tier let go of in their binary form (see
-// encodeState), first in first out. A state read back from the second
-// tier costs a decode (about 3 µs) instead of a read of the store (a
-// Pebble point read and often a block to decompress, about 10 µs), and in
-// a bulk build a state it holds is not written to the store until it
-// leaves it: a rebuild of 100,000 placements then writes each state once
-// instead of at every eviction (docs/PERFORMANCE.md).
+// encodeState), first in first out, in memory outside Go's heap (encRing).
+// A state read back from the second tier costs a decode (about 3 µs)
+// instead of a read of the store (a Pebble point read and often a block to
+// decompress, about 10 µs), and in a bulk build a state it holds is not
+// written to the store until it leaves it: a rebuild of 100,000 placements
+// then writes each state once instead of at every eviction
+// (docs/PERFORMANCE.md).
 type stateCache struct {
 	max   int
 	order *list.List // of *cached, most recent at the front
 	byID  map[uuid.UUID]*list.Element
-	// encMax bounds encBytes; 0 keeps no encoded tier.
-	encMax, encBytes int
-	encOrder         *list.List // of *cached with enc set, newest at the front
-	encByID          map[uuid.UUID]*list.Element
-	scratch          []byte // to encode in, before a copy of the exact size
+	// enc is the encoded tier; nil keeps none.
+	enc     *encRing
+	scratch []byte // to encode in
 }
 
 type cached struct {
 	id uuid.UUID
 	st *placementState
-	// enc is the state in its binary form, in the encoded tier (st is then
-	// nil).
+	// enc is, for a state the encoded tier let go of, its binary form (st
+	// is then nil).
 	enc []byte
 	// unsaved: in a bulk build, changed since it was last written to the
 	// store (states are written back when they leave the cache or are
@@ -151,13 +150,14 @@ type cached struct {
 	unsaved bool
 }
 
-// encOverhead is what an encoded entry costs beyond its bytes (its list
-// element, map slot and slice header), counted against the budget.
-const encOverhead = 128
-
+// newStateCache keeps up to max states decoded and, when encMax is more
+// than 0, encMax bytes of them encoded.
 func newStateCache(max, encMax int) *stateCache {
-	return &stateCache{max: max, order: list.New(), byID: map[uuid.UUID]*list.Element{},
-		encMax: encMax, encOrder: list.New(), encByID: map[uuid.UUID]*list.Element{}}
+	c := &stateCache{max: max, order: list.New(), byID: map[uuid.UUID]*list.Element{}}
+	if encMax > 0 {
+		c.enc = newEncRing(encMax)
+	}
+	return c
 }
 
 // get returns a decoded state, or nil.
@@ -170,17 +170,12 @@ func (c *stateCache) get(id uuid.UUID) *placementState {
 }
 
 // takeEncoded removes a state from the encoded tier and returns it, with
-// whether it is unsaved.
+// whether it is unsaved. The bytes stay as they are until the next put.
 func (c *stateCache) takeEncoded(id uuid.UUID) (enc []byte, unsaved, ok bool) {
-	e, ok := c.encByID[id]
-	if !ok {
+	if c.enc == nil {
 		return nil, false, false
 	}
-	ce := e.Value.(*cached)
-	c.encOrder.Remove(e)
-	delete(c.encByID, id)
-	c.encBytes -= len(ce.enc) + encOverhead
-	return ce.enc, ce.unsaved, true
+	return c.enc.take(id)
 }
 
 // put caches a placement's state decoded, and returns the unsaved states
@@ -197,31 +192,23 @@ func (c *stateCache) put(id uuid.UUID, st *placementState, unsaved bool) (left [
 		unsaved = unsaved || wasUnsaved
 	}
 	c.byID[id] = c.order.PushFront(&cached{id: id, st: st, unsaved: unsaved})
+	spill := func(id uuid.UUID, enc []byte) { left = append(left, &cached{id: id, enc: enc, unsaved: true}) }
 	for c.order.Len() > c.max {
 		last := c.order.Back()
 		c.order.Remove(last)
 		ce := last.Value.(*cached)
 		delete(c.byID, ce.id)
-		if c.encMax > 0 {
+		if c.enc != nil {
 			var err error
 			if c.scratch, err = encodeState(c.scratch[:0], ce.st); err == nil {
-				ce.st, ce.enc = nil, append(make([]byte, 0, len(c.scratch)), c.scratch...)
-				c.encByID[ce.id] = c.encOrder.PushFront(ce)
-				c.encBytes += len(ce.enc) + encOverhead
+				err = c.enc.put(ce.id, c.scratch, ce.unsaved, spill)
+			}
+			if err == nil {
 				continue
 			}
-			// A state the codec refuses is written, or dropped, as it is.
+			// A state the codec refuses, or one there is no memory for,
+			// is written, or dropped, as it is.
 		}
-		if ce.unsaved {
-			left = append(left, ce)
-		}
-	}
-	for c.encBytes > c.encMax && c.encOrder.Len() > 0 {
-		last := c.encOrder.Back()
-		ce := last.Value.(*cached)
-		c.encOrder.Remove(last)
-		delete(c.encByID, ce.id)
-		c.encBytes -= len(ce.enc) + encOverhead
 		if ce.unsaved {
 			left = append(left, ce)
 		}
@@ -230,27 +217,38 @@ func (c *stateCache) put(id uuid.UUID, st *placementState, unsaved bool) (left [
 }
 
 // unsavedStates calls fn with each unsaved state (decoded, or encoded with
-// st nil) and marks it saved.
+// st nil, the bytes valid during the call) and marks it saved.
 func (c *stateCache) unsavedStates(fn func(id uuid.UUID, st *placementState, enc []byte) error) error {
-	for _, l := range []*list.List{c.order, c.encOrder} {
-		for e := l.Front(); e != nil; e = e.Next() {
-			if ce := e.Value.(*cached); ce.unsaved {
-				if err := fn(ce.id, ce.st, ce.enc); err != nil {
-					return err
-				}
-				ce.unsaved = false
+	for e := c.order.Front(); e != nil; e = e.Next() {
+		if ce := e.Value.(*cached); ce.unsaved {
+			if err := fn(ce.id, ce.st, nil); err != nil {
+				return err
 			}
+			ce.unsaved = false
 		}
 	}
-	return nil
+	if c.enc == nil {
+		return nil
+	}
+	return c.enc.unsaved(func(id uuid.UUID, enc []byte) error { return fn(id, nil, enc) })
 }
 
 func (c *stateCache) clear() {
 	c.order.Init()
 	clear(c.byID)
-	c.encOrder.Init()
-	clear(c.encByID)
-	c.encBytes = 0
+	if c.enc != nil {
+		c.enc.clear()
+	}
+}
+
+// release forgets every state and gives the encoded tier's memory back;
+// the cache can be used again.
+func (c *stateCache) release() error {
+	c.clear()
+	if c.enc == nil {
+		return nil
+	}
+	return c.enc.release()
 }
 
 // idemOverlay holds the idempotency records the command handler has just

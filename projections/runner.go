@@ -102,6 +102,9 @@ func (r *Runner) runBuild(ctx context.Context) error {
 		return nil
 	}
 	err := r.build.run(ctx)
+	if rerr := r.build.states.release(); err == nil {
+		err = rerr
+	}
 	if err == nil {
 		// Reads that took the old generations just before the swap end
 		// well within this; what a stop leaves, the next start deletes.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/google/uuid"
@@ -18,7 +19,7 @@ func TestStateCacheTiers(t *testing.T) {
 	st := typicalState(t)
 	enc, err := encodeState(nil, st)
 	require.NoError(t, err)
-	per := len(enc) + encOverhead
+	per := len(enc) + ringHeader
 	c := newStateCache(2, 3*per) // 2 decoded, 3 encoded
 	ids := make([]uuid.UUID, 8)
 	for i := range ids {
@@ -32,8 +33,8 @@ func TestStateCacheTiers(t *testing.T) {
 	}
 	require.Empty(t, left, "five states fit: two decoded, three encoded")
 	require.Equal(t, 2, c.order.Len())
-	require.Equal(t, 3, c.encOrder.Len())
-	require.Equal(t, 3*per, c.encBytes)
+	require.Equal(t, 3, c.enc.len())
+	require.Equal(t, 3*per, c.enc.live)
 	require.Nil(t, c.get(ids[0]), "the oldest is no longer decoded")
 
 	// An encoded state comes back as it was encoded, with its flag.
@@ -48,7 +49,7 @@ func TestStateCacheTiers(t *testing.T) {
 	got, err := json.Marshal(&back)
 	require.NoError(t, err)
 	require.JSONEq(t, string(want), string(got))
-	require.Equal(t, 2*per, c.encBytes)
+	require.Equal(t, 2*per, c.enc.live)
 	_, _, ok = c.takeEncoded(ids[0])
 	require.False(t, ok, "taken once")
 
@@ -57,7 +58,7 @@ func TestStateCacheTiers(t *testing.T) {
 	for i, id := range ids[5:] {
 		left = append(left, c.put(id, st, unsaved(5+i))...)
 	}
-	require.Equal(t, 3, c.encOrder.Len())
+	require.Equal(t, 3, c.enc.len())
 	var gone []uuid.UUID
 	for _, ce := range left {
 		require.Nil(t, ce.st)
@@ -68,9 +69,9 @@ func TestStateCacheTiers(t *testing.T) {
 	require.Equal(t, []uuid.UUID{ids[2]}, gone, "ids[1] and ids[2] left; ids[1] was saved")
 
 	// Putting a state that is encoded replaces it, keeping it unsaved.
-	require.Contains(t, c.encByID, ids[4])
+	require.Contains(t, c.enc.byID, ids[4])
 	c.put(ids[4], st, false)
-	require.NotContains(t, c.encByID, ids[4])
+	require.NotContains(t, c.enc.byID, ids[4])
 
 	// unsavedStates visits both tiers once.
 	seen := map[uuid.UUID]bool{}
@@ -86,7 +87,7 @@ func TestStateCacheTiers(t *testing.T) {
 	}))
 
 	c.clear()
-	require.Zero(t, c.order.Len()+c.encOrder.Len()+c.encBytes)
+	require.Zero(t, c.order.Len()+c.enc.len()+c.enc.live)
 	_, _, ok = c.takeEncoded(ids[6])
 	require.False(t, ok)
 }
@@ -102,7 +103,7 @@ func TestStateCacheWithoutEncodedTier(t *testing.T) {
 	require.Len(t, left, 1)
 	require.Equal(t, a, left[0].id)
 	require.Same(t, st, left[0].st)
-	require.Zero(t, c.encOrder.Len())
+	require.Nil(t, c.enc)
 }
 
 // A bulk build keeps states encoded by default, and so does a background
@@ -120,8 +121,166 @@ func TestEncodedTierDefaults(t *testing.T) {
 		tc.opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		v, err := OpenViews(t.TempDir(), tc.opts)
 		require.NoError(t, err)
-		assert.Equal(t, tc.live, v.states.encMax, "%+v: the views'", tc.opts)
+		assert.Equal(t, tc.live, encSize(v.states), "%+v: the views'", tc.opts)
 		assert.Equal(t, tc.some, v.opts.StateBytes, "%+v: a background build's", tc.opts)
 		require.NoError(t, v.Close())
+	}
+}
+
+func encSize(c *stateCache) int {
+	if c.enc == nil {
+		return 0
+	}
+	return c.enc.size
+}
+
+// The encoded tier against a model: a list of the states it should hold,
+// oldest first, within its size counted as the ring counts it (an entry
+// that does not fit before the end of the buffer starts at its
+// beginning). States of random sizes, some larger than the ring, taken
+// out at random, the ring wrapping many times; the model and the ring
+// must agree on every state held, given back and saved.
+func TestEncRingAgainstAModel(t *testing.T) {
+	for _, size := range []int{64, 200, 1000, 4096} {
+		rng := rand.New(rand.NewPCG(uint64(size), 7))
+		r := newEncRing(size)
+		type entry struct {
+			id      uuid.UUID
+			enc     []byte
+			unsaved bool
+			at      uint64 // its offset
+			dead    bool
+		}
+		var model []*entry // what the ring holds, oldest first, dead ones included
+		var head, tail uint64
+		ids := make([]uuid.UUID, 40)
+		for i := range ids {
+			ids[i] = uuid.New()
+		}
+		held := func(id uuid.UUID) *entry {
+			for _, e := range model {
+				if e.id == id && !e.dead {
+					return e
+				}
+			}
+			return nil
+		}
+		type gone struct {
+			id  uuid.UUID
+			enc []byte
+		}
+		for step := range 3000 {
+			id := ids[rng.IntN(len(ids))]
+			if rng.IntN(3) == 0 {
+				enc, unsaved, ok := r.take(id)
+				e := held(id)
+				require.Equal(t, e != nil, ok, "step %d: take", step)
+				if ok {
+					require.Equal(t, e.enc, enc)
+					require.Equal(t, e.unsaved, unsaved)
+					e.dead = true
+				}
+			} else {
+				if e := held(id); e != nil {
+					e.dead = true // put takes the older one out
+				}
+				length := rng.IntN(size/2 + 8)
+				if rng.IntN(20) == 0 {
+					length = rng.IntN(size + 8) // now and then one too large
+				}
+				enc := make([]byte, length)
+				for i := range enc {
+					enc[i] = byte(rng.IntN(256))
+				}
+				unsaved := rng.IntN(2) == 0
+				var got, want []gone
+				require.NoError(t, r.put(id, enc, unsaved, func(id uuid.UUID, enc []byte) { got = append(got, gone{id, enc}) }))
+				n := uint64(ringHeader + len(enc))
+				if n > uint64(size) {
+					if unsaved {
+						want = append(want, gone{id, enc})
+					}
+					require.Equal(t, want, got, "step %d: a state larger than the ring", step)
+					continue
+				}
+				for {
+					skip := uint64(0)
+					if p := head % uint64(size); p+n > uint64(size) {
+						skip = uint64(size) - p
+					}
+					switch {
+					case head+skip+n-tail <= uint64(size):
+						head += skip
+					case head == tail:
+						head += skip
+						tail = head
+						continue
+					case len(model) > 0 && model[0].at > tail, len(model) == 0:
+						// Padding at the tail: skipped, nothing let go of.
+						tail = head
+						if len(model) > 0 {
+							tail = model[0].at
+						}
+						continue
+					default:
+						e := model[0]
+						model = model[1:]
+						tail = e.at + uint64(ringHeader+len(e.enc))
+						if !e.dead && e.unsaved {
+							want = append(want, gone{e.id, e.enc})
+						}
+						continue
+					}
+					break
+				}
+				require.Equal(t, want, got, "step %d: the states let go of", step)
+				model = append(model, &entry{id: id, enc: enc, unsaved: unsaved, at: head})
+				head += n
+			}
+			live, bytes := 0, 0
+			for _, e := range model {
+				if !e.dead {
+					live++
+					bytes += ringHeader + len(e.enc)
+				}
+			}
+			require.Equal(t, live, r.len(), "step %d", step)
+			require.Equal(t, bytes, r.live, "step %d", step)
+		}
+		var want []uuid.UUID
+		for _, e := range model {
+			if !e.dead && e.unsaved {
+				want = append(want, e.id)
+			}
+		}
+		// A failure stops the walk: what it visited before is saved, the
+		// rest not.
+		var saved []uuid.UUID
+		walkErr := r.unsaved(func(id uuid.UUID, _ []byte) error {
+			if len(saved) == 1 {
+				return io.ErrShortWrite
+			}
+			saved = append(saved, id)
+			return nil
+		})
+		if len(want) > 1 {
+			require.ErrorIs(t, walkErr, io.ErrShortWrite)
+		}
+		require.NoError(t, r.unsaved(func(id uuid.UUID, _ []byte) error {
+			saved = append(saved, id)
+			return nil
+		}))
+		require.Equal(t, want, saved, "size %d: the unsaved ones, oldest first, each once", size)
+		require.NoError(t, r.unsaved(func(id uuid.UUID, _ []byte) error {
+			t.Errorf("%s saved already", id)
+			return nil
+		}))
+		require.NoError(t, r.release())
+		_, _, ok := r.take(ids[0])
+		require.False(t, ok, "released")
+		require.NoError(t, r.put(ids[0], []byte("x"), true, func(uuid.UUID, []byte) {}), "a released ring is mapped again")
+		_, _, ok = r.take(ids[0])
+		require.True(t, ok)
+		require.NoError(t, r.release())
 	}
 }

@@ -110,8 +110,11 @@ type ViewsOptions struct {
 	// 16 MiB at 270–300 MB and 300–315 MB (docs/PERFORMANCE.md). On
 	// 100,000 placements the tier gave payments nothing measurable and cost
 	// 125 MB resident under load (docs/PERFORMANCE.md; measured when the
-	// block cache held nothing, see pebbleutil.MemTableSize). A negative
-	// value keeps none anywhere.
+	// block cache held nothing, see pebbleutil.MemTableSize). All of these
+	// were measured with the tier on Go's heap; it is now mapped outside it
+	// (encRing), where 16 MiB costs 16 MiB, not twice that and an entry of
+	// Go's for each state: 32 MiB kept a rebuild over 300,000 placements no
+	// faster. A negative value keeps none anywhere.
 	StateBytes int
 	// SyncEvery is how often what was committed is made durable: with WAL
 	// by syncing a commit, without by flushing the memtables; 0 means a
@@ -308,6 +311,7 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 // Close closes the store; closing it again does nothing.
 func (v *Views) Close() error {
 	v.closeOnce.Do(func() {
+		defer func() { v.closeErr = errors.Join(v.closeErr, v.states.release()) }()
 		if err := v.SaveStates(); err != nil {
 			_ = v.db.Close()
 			v.closeErr = err
@@ -341,7 +345,7 @@ func (v *Views) Discard() error {
 			v.sink.free()
 			v.sink = nil
 		}
-		v.closeErr = v.db.Close()
+		v.closeErr = errors.Join(v.db.Close(), v.states.release())
 	})
 	return v.closeErr
 }
@@ -392,6 +396,11 @@ func (v *Views) SaveStates() error {
 		return err
 	}
 	if v.sink != nil {
+		// Every state is written: the cache's memory is better given
+		// back before the merge, the build's last and largest step.
+		if err := v.states.release(); err != nil {
+			return err
+		}
 		sink := v.sink
 		v.sink = nil // from now on everything is written to the store
 		return sink.finish(context.Background(), v.db)

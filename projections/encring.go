@@ -1,0 +1,184 @@
+package projections
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+// encRing is the state cache's encoded tier: placement states in their
+// binary form, first in first out, in one buffer of a fixed size mapped
+// outside Go's heap (allocArena) when the first state comes. On the heap,
+// the tier's bytes counted twice (the collector lets the heap grow by as
+// much as is live before it runs), and each state cost a list element and
+// an entry of its own besides; here only the index of ids is on the heap.
+//
+// An entry is a header (the id, the state's length, flags) and the state.
+// An entry never wraps: one that does not fit before the end of the
+// buffer starts at its beginning, and what was skipped is marked as
+// padding (or, shorter than a header, skipped by the reader as well). A
+// state taken out is marked dead and its bytes stay until the tail passes
+// them.
+type encRing struct {
+	size int
+	buf  []byte // nil until the first put, and after release
+	// head and tail are offsets that only grow; an entry at offset o is at
+	// buf[o%size]. The entries are in [tail, head).
+	head, tail uint64
+	byID       map[uuid.UUID]uint64 // a live entry's offset
+	// live is the bytes of the live entries, headers included.
+	live int
+}
+
+const ringHeader = 16 + 4 + 1 // id, length (little endian), flags
+
+const (
+	ringUnsaved byte = 1 << iota
+	ringDead
+	ringPad
+)
+
+func newEncRing(size int) *encRing {
+	return &encRing{size: size, byID: map[uuid.UUID]uint64{}}
+}
+
+func (r *encRing) len() int { return len(r.byID) }
+
+// put keeps a state (copied), and calls left with each unsaved state it
+// let go of for it (a copy, which the caller may keep). A state larger
+// than the ring is let go of at once. It fails only when the memory for
+// the ring cannot be mapped.
+func (r *encRing) put(id uuid.UUID, enc []byte, unsaved bool, left func(id uuid.UUID, enc []byte)) error {
+	r.take(id) // never there (a state is in one tier), but if it were, this one is newer
+	n := ringHeader + len(enc)
+	if n > r.size {
+		if unsaved {
+			left(id, bytes.Clone(enc))
+		}
+		return nil
+	}
+	if r.buf == nil {
+		buf, err := allocArena(r.size)
+		if err != nil {
+			return fmt.Errorf("projections: map %d bytes for the states kept encoded: %w", r.size, err)
+		}
+		r.buf = buf
+	}
+	for {
+		p := int(r.head % uint64(r.size))
+		skip := 0
+		if p+n > r.size {
+			skip = r.size - p // not enough room before the end: start at the beginning
+		}
+		if r.head+uint64(skip+n)-r.tail <= uint64(r.size) {
+			if skip >= ringHeader {
+				r.buf[p+20] = ringPad
+				binary.LittleEndian.PutUint32(r.buf[p+16:], uint32(skip-ringHeader))
+			}
+			r.head += uint64(skip)
+			break
+		}
+		if r.head == r.tail { // empty
+			r.head += uint64(skip)
+			r.tail = r.head
+			continue
+		}
+		r.evict(left)
+	}
+	p := int(r.head % uint64(r.size))
+	copy(r.buf[p:], id[:])
+	binary.LittleEndian.PutUint32(r.buf[p+16:], uint32(len(enc)))
+	r.buf[p+20] = 0
+	if unsaved {
+		r.buf[p+20] = ringUnsaved
+	}
+	copy(r.buf[p+ringHeader:], enc)
+	r.byID[id] = r.head
+	r.head += uint64(n)
+	r.live += n
+	return nil
+}
+
+// evict lets go of the entry at the tail (or skips the padding there).
+func (r *encRing) evict(left func(id uuid.UUID, enc []byte)) {
+	p := int(r.tail % uint64(r.size))
+	if r.size-p < ringHeader {
+		r.tail += uint64(r.size - p)
+		return
+	}
+	flags, enc := r.buf[p+20], r.entry(p)
+	r.tail += uint64(ringHeader + len(enc))
+	if flags&(ringDead|ringPad) != 0 {
+		return
+	}
+	id := uuid.UUID(r.buf[p : p+16])
+	delete(r.byID, id)
+	r.live -= ringHeader + len(enc)
+	if flags&ringUnsaved != 0 {
+		left(id, bytes.Clone(enc))
+	}
+}
+
+// entry returns the state (or padding) of the entry at p.
+func (r *encRing) entry(p int) []byte {
+	n := int(binary.LittleEndian.Uint32(r.buf[p+16:]))
+	return r.buf[p+ringHeader : p+ringHeader+n : p+ringHeader+n]
+}
+
+// take removes a state and returns it, with whether it is unsaved. The
+// bytes are the ring's: they stay as they are until the next put.
+func (r *encRing) take(id uuid.UUID) (enc []byte, unsaved, ok bool) {
+	o, ok := r.byID[id]
+	if !ok {
+		return nil, false, false
+	}
+	delete(r.byID, id)
+	p := int(o % uint64(r.size))
+	enc = r.entry(p)
+	unsaved = r.buf[p+20]&ringUnsaved != 0
+	r.buf[p+20] = ringDead
+	r.live -= ringHeader + len(enc)
+	return enc, unsaved, true
+}
+
+// unsaved calls fn with each unsaved state, oldest first, and marks it
+// saved. The bytes are the ring's, valid during the call.
+func (r *encRing) unsaved(fn func(id uuid.UUID, enc []byte) error) error {
+	for o := r.tail; o < r.head; {
+		p := int(o % uint64(r.size))
+		if r.size-p < ringHeader {
+			o += uint64(r.size - p)
+			continue
+		}
+		flags, enc := r.buf[p+20], r.entry(p)
+		o += uint64(ringHeader + len(enc))
+		if flags&(ringDead|ringPad) != 0 || flags&ringUnsaved == 0 {
+			continue
+		}
+		if err := fn(uuid.UUID(r.buf[p:p+16]), enc); err != nil {
+			return err
+		}
+		r.buf[p+20] &^= ringUnsaved
+	}
+	return nil
+}
+
+// clear forgets every state; the memory stays mapped for the next.
+func (r *encRing) clear() {
+	r.head, r.tail, r.live = 0, 0, 0
+	clear(r.byID)
+}
+
+// release forgets every state and unmaps the memory (a later put maps it
+// again).
+func (r *encRing) release() error {
+	r.clear()
+	if r.buf == nil {
+		return nil
+	}
+	buf := r.buf
+	r.buf = nil
+	return freeArena(buf)
+}
