@@ -305,3 +305,7 @@ func WithoutSinkForTest() func() {
 	bulkSorts = false
 	return func() { bulkSorts = true }
 }
+
+// SunkForTest reports whether a bulk build sorts table's keys in its sink
+// (and a build for the states alone drops them).
+func SunkForTest(table byte) bool { return sunkTables[table] }
