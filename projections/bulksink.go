@@ -148,10 +148,10 @@ type bulkSink struct {
 	// drop, for views built for their states alone (ViewsOptions.
 	// StatesOnly), keeps nothing: the records are dropped as they come,
 	// and the tables stay refused.
-	drop bool
-	runs       []string // oldest first
-	files      int      // files named so far
-	keys       int64    // records taken, for tests
+	drop  bool
+	runs  []string // oldest first
+	files int      // files named so far
+	keys  int64    // records taken, for tests
 }
 
 // sinkBuf holds records, and refs to them in the order they came, both in
