@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -62,4 +63,24 @@ func TestCommandLineConventions(t *testing.T) {
 	code, out, _ = runWith(nil, "version")
 	require.Equal(t, 0, code)
 	assert.Regexp(t, `^ledger \S+ \(commit \S+.*, go1\.\d+`, out)
+}
+
+// ledger verify keeps Go's memory under its soft limit while it runs,
+// unless GOMEMLIMIT sets one, and gives the process's limit back after.
+func TestVerifyLimitsGoMemory(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	restore := limitGoMemory(func(string) string { return "" }, verifyGoMemory)
+	assert.Equal(t, int64(verifyGoMemory), debug.SetMemoryLimit(-1))
+	restore()
+	require.Equal(t, before, debug.SetMemoryLimit(-1))
+
+	restore = limitGoMemory(func(k string) string {
+		if k == "GOMEMLIMIT" {
+			return "1GiB"
+		}
+		return ""
+	}, verifyGoMemory)
+	assert.Equal(t, before, debug.SetMemoryLimit(-1), "GOMEMLIMIT decides")
+	restore()
+	require.Equal(t, before, debug.SetMemoryLimit(-1))
 }
