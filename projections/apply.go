@@ -192,7 +192,6 @@ func (c *stateCache) put(id uuid.UUID, st *placementState, unsaved bool) (left [
 		unsaved = unsaved || wasUnsaved
 	}
 	c.byID[id] = c.order.PushFront(&cached{id: id, st: st, unsaved: unsaved})
-	spill := func(id uuid.UUID, enc []byte) { left = append(left, &cached{id: id, enc: enc, unsaved: true}) }
 	for c.order.Len() > c.max {
 		last := c.order.Back()
 		c.order.Remove(last)
@@ -201,7 +200,7 @@ func (c *stateCache) put(id uuid.UUID, st *placementState, unsaved bool) (left [
 		if c.enc != nil {
 			var err error
 			if c.scratch, err = encodeState(c.scratch[:0], ce.st); err == nil {
-				err = c.enc.put(ce.id, c.scratch, ce.unsaved, spill)
+				left, err = c.enc.put(ce.id, c.scratch, ce.unsaved, left)
 			}
 			if err == nil {
 				continue

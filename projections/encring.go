@@ -46,23 +46,23 @@ func newEncRing(size int) *encRing {
 
 func (r *encRing) len() int { return len(r.byID) }
 
-// put keeps a state (copied), and calls left with each unsaved state it
-// let go of for it (a copy, which the caller may keep). A state larger
+// put keeps a state (copied), and appends to left each unsaved state it
+// let go of for it (encoded, a copy the caller may keep). A state larger
 // than the ring is let go of at once. It fails only when the memory for
 // the ring cannot be mapped.
-func (r *encRing) put(id uuid.UUID, enc []byte, unsaved bool, left func(id uuid.UUID, enc []byte)) error {
+func (r *encRing) put(id uuid.UUID, enc []byte, unsaved bool, left []*cached) ([]*cached, error) {
 	r.take(id) // never there (a state is in one tier), but if it were, this one is newer
 	n := ringHeader + len(enc)
 	if n > r.size {
 		if unsaved {
-			left(id, bytes.Clone(enc))
+			left = append(left, &cached{id: id, enc: bytes.Clone(enc), unsaved: true})
 		}
-		return nil
+		return left, nil
 	}
 	if r.buf == nil {
 		buf, err := allocArena(r.size)
 		if err != nil {
-			return fmt.Errorf("projections: map %d bytes for the states kept encoded: %w", r.size, err)
+			return left, fmt.Errorf("projections: map %d bytes for the states kept encoded: %w", r.size, err)
 		}
 		r.buf = buf
 	}
@@ -85,7 +85,7 @@ func (r *encRing) put(id uuid.UUID, enc []byte, unsaved bool, left func(id uuid.
 			r.tail = r.head
 			continue
 		}
-		r.evict(left)
+		left = r.evict(left)
 	}
 	p := int(r.head % uint64(r.size))
 	copy(r.buf[p:], id[:])
@@ -98,27 +98,36 @@ func (r *encRing) put(id uuid.UUID, enc []byte, unsaved bool, left func(id uuid.
 	r.byID[id] = r.head
 	r.head += uint64(n)
 	r.live += n
-	return nil
+	return left, nil
 }
 
-// evict lets go of the entry at the tail (or skips the padding there).
-func (r *encRing) evict(left func(id uuid.UUID, enc []byte)) {
-	p := int(r.tail % uint64(r.size))
-	if r.size-p < ringHeader {
-		r.tail += uint64(r.size - p)
-		return
-	}
-	flags, enc := r.buf[p+20], r.entry(p)
-	r.tail += uint64(ringHeader + len(enc))
-	if flags&(ringDead|ringPad) != 0 {
-		return
+// evict lets go of the entry at the tail (or skips the padding there),
+// appending it to left if it is unsaved.
+func (r *encRing) evict(left []*cached) []*cached {
+	p, flags, enc, next := r.at(r.tail)
+	r.tail = next
+	if p < 0 || flags&(ringDead|ringPad) != 0 {
+		return left
 	}
 	id := uuid.UUID(r.buf[p : p+16])
 	delete(r.byID, id)
 	r.live -= ringHeader + len(enc)
 	if flags&ringUnsaved != 0 {
-		left(id, bytes.Clone(enc))
+		left = append(left, &cached{id: id, enc: bytes.Clone(enc), unsaved: true})
 	}
+	return left
+}
+
+// at reads the entry at offset o: where it is in buf (-1 where the end of
+// the buffer is too short for a header, which is skipped), its flags and
+// its state (or padding), and the offset after it.
+func (r *encRing) at(o uint64) (p int, flags byte, enc []byte, next uint64) {
+	p = int(o % uint64(r.size))
+	if r.size-p < ringHeader {
+		return -1, 0, nil, o + uint64(r.size-p)
+	}
+	enc = r.entry(p)
+	return p, r.buf[p+20], enc, o + uint64(ringHeader+len(enc))
 }
 
 // entry returns the state (or padding) of the entry at p.
@@ -147,14 +156,9 @@ func (r *encRing) take(id uuid.UUID) (enc []byte, unsaved, ok bool) {
 // saved. The bytes are the ring's, valid during the call.
 func (r *encRing) unsaved(fn func(id uuid.UUID, enc []byte) error) error {
 	for o := r.tail; o < r.head; {
-		p := int(o % uint64(r.size))
-		if r.size-p < ringHeader {
-			o += uint64(r.size - p)
-			continue
-		}
-		flags, enc := r.buf[p+20], r.entry(p)
-		o += uint64(ringHeader + len(enc))
-		if flags&(ringDead|ringPad) != 0 || flags&ringUnsaved == 0 {
+		p, flags, enc, next := r.at(o)
+		o = next
+		if p < 0 || flags&(ringDead|ringPad) != 0 || flags&ringUnsaved == 0 {
 			continue
 		}
 		if err := fn(uuid.UUID(r.buf[p:p+16]), enc); err != nil {

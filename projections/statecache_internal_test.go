@@ -194,7 +194,13 @@ func TestEncRingAgainstAModel(t *testing.T) {
 				}
 				unsaved := rng.IntN(2) == 0
 				var got, want []gone
-				require.NoError(t, r.put(id, enc, unsaved, func(id uuid.UUID, enc []byte) { got = append(got, gone{id, enc}) }))
+				left, err := r.put(id, enc, unsaved, nil)
+				require.NoError(t, err)
+				for _, ce := range left {
+					require.Nil(t, ce.st)
+					require.True(t, ce.unsaved)
+					got = append(got, gone{ce.id, ce.enc})
+				}
 				n := uint64(ringHeader + len(enc))
 				if n > uint64(size) {
 					if unsaved {
@@ -278,7 +284,8 @@ func TestEncRingAgainstAModel(t *testing.T) {
 		require.NoError(t, r.release())
 		_, _, ok := r.take(ids[0])
 		require.False(t, ok, "released")
-		require.NoError(t, r.put(ids[0], []byte("x"), true, func(uuid.UUID, []byte) {}), "a released ring is mapped again")
+		_, err := r.put(ids[0], []byte("x"), true, nil)
+		require.NoError(t, err, "a released ring is mapped again")
 		_, _, ok = r.take(ids[0])
 		require.True(t, ok)
 		require.NoError(t, r.release())
