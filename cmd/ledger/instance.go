@@ -28,6 +28,9 @@ type instance struct {
 	commands *command.Handler
 	hooks    *webhook.Reactor
 	opts     instanceOptions
+	// runnerStopped is closed when the runner that start started has
+	// returned: the views are not to be closed before (shutDown).
+	runnerStopped chan struct{}
 }
 
 type instanceOptions struct {
@@ -84,7 +87,12 @@ func newInstance(store eventstore.Store, views *projections.Views, opts instance
 // when each has stopped.
 func (in *instance) start(ctx context.Context) (runnerDone, reactorsDone chan error) {
 	runnerDone, reactorsDone = make(chan error, 1), make(chan error, 1)
-	go func() { runnerDone <- in.runner.Run(ctx) }()
+	in.runnerStopped = make(chan struct{})
+	go func() {
+		err := in.runner.Run(ctx)
+		close(in.runnerStopped)
+		runnerDone <- err
+	}()
 	go func() {
 		head, err := in.store.Head(ctx)
 		if err == nil {

@@ -373,6 +373,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		logger.Error("cannot listen", "addr", cfg.Addr, "err", err)
 		stopRunner()
+		<-inst.runnerStopped // before the views close
 		return 1
 	}
 	srv := newHTTPServer(api)
@@ -384,7 +385,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		announceDevelopmentKeys(stdout, logger, set, ln.Addr().String())
 	}
 	code = awaitStop(ctx, errc, runnerDone, logger)
-	return shutDown(srv, stopRunner, hooksDone, store, code, logger)
+	return shutDown(srv, stopRunner, inst.runnerStopped, hooksDone, store, code, logger)
 }
 
 // serveSettings are what serve reads from its flags and environment before it opens anything.
@@ -475,9 +476,10 @@ func awaitStop(ctx context.Context, errc, runnerDone <-chan error, logger *slog.
 	return 0
 }
 
-// shutDown finishes the requests in flight (for at most 25 seconds), stops the runner, waits for the webhook reactor
-// and closes the store. It returns code, or 1 when the server's shutdown or the store's close failed.
-func shutDown(srv *http.Server, stopRunner context.CancelFunc, hooksDone <-chan error, store eventstore.Store, code int, logger *slog.Logger) int {
+// shutDown finishes the requests in flight (for at most 25 seconds), stops the runner and waits for it to return (the
+// views, closed after, are its until then), waits for the webhook reactor and closes the store. It returns code, or 1
+// when the server's shutdown or the store's close failed.
+func shutDown(srv *http.Server, stopRunner context.CancelFunc, runnerStopped <-chan struct{}, hooksDone <-chan error, store eventstore.Store, code int, logger *slog.Logger) int {
 	logger.Info("shutting down: finishing requests in flight")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
 	defer cancel()
@@ -486,6 +488,7 @@ func shutDown(srv *http.Server, stopRunner context.CancelFunc, hooksDone <-chan 
 		code = 1
 	}
 	stopRunner()
+	<-runnerStopped
 	if err := <-hooksDone; err != nil {
 		logger.Error("webhook reactor", "err", err)
 	}
