@@ -323,8 +323,8 @@ func (v *Views) beginAt(gens *generations, states *stateCache, build *unitBuild)
 }
 
 func (t *tx) set(k keyBuf, val []byte) error {
-	if sunk(k) {
-		return t.setOnce(k, val)
+	if t.sinking() && sunk(k) {
+		return t.v.sink.stageRecord(sinkSet, k, val)
 	}
 	return t.b.Set(k, val, nil)
 }
