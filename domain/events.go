@@ -555,6 +555,9 @@ func DecodeEvent(eventType string, data []byte) (Event, error) {
 	if !ok {
 		return nil, fmt.Errorf("domain: unknown event type %q", eventType)
 	}
+	if e, ok := decodeFast(eventType, data); ok {
+		return e, nil
+	}
 	e, err := dec(data)
 	if err != nil {
 		return nil, fmt.Errorf("domain: decode %s: %w", eventType, err)
