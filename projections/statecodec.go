@@ -886,3 +886,22 @@ func (d *stateDecoder) plans() []domain.PlanState {
 	}
 	return out
 }
+
+// AppendPlacement appends a placement's state in the views' binary form
+// (encodeState's, without the views' own fields) for readers that keep
+// states of their own out of memory: verify's books. Its processed payment
+// and credit waiver numbers are left out, as the views store them apart.
+func AppendPlacement(dst []byte, p domain.Placement) ([]byte, error) {
+	p.PaymentNumbers, p.WaiverNumbers = domain.Numbers{}, domain.Numbers{}
+	return encodeState(dst, &placementState{P: p})
+}
+
+// DecodePlacement reads what AppendPlacement wrote.
+func DecodePlacement(b []byte, p *domain.Placement) error {
+	var st placementState
+	if err := decodeState(b, &st); err != nil {
+		return err
+	}
+	*p = st.P
+	return nil
+}

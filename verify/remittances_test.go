@@ -18,7 +18,6 @@ import (
 	"github.com/collections-ledger/ledger/export"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
-	"github.com/collections-ledger/ledger/verify"
 )
 
 // mustRemittedStore is a store with two agency payments on one claim, a
@@ -110,8 +109,7 @@ func TestErrRemittanceSettlesTwice(t *testing.T) {
 	_, err = export.Write(ctx, s, &buf, export.JSONL, export.Filter{}, nil)
 	require.NoError(t, s.Close())
 	require.NoError(t, err)
-	er, err := verify.Export(ctx, &buf)
-	require.NoError(t, err)
+	er := mustVerifyExport(t, buf.Bytes())
 	require.Len(t, er.Findings, 1, "%v", er.Findings)
 	assert.Equal(t, planted.Position, er.Findings[0].Position)
 	assert.Equal(t, "remittance", er.Findings[0].Field)

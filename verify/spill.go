@@ -10,8 +10,10 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
 
+	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/internal/bincodec"
 	"github.com/collections-ledger/ledger/internal/pebbleutil"
+	"github.com/collections-ledger/ledger/projections"
 )
 
 // scratch is a Pebble database in verify's temporary directory that holds
@@ -164,7 +166,24 @@ const (
 	tOwners  = 'o'
 	tClaims  = 'c'
 	tItems   = 'i'
+	tStates  = 'p'
 )
+
+// newStates keeps the claims' states of books that fold them (verify's
+// replay of a damaged log, verify-export) in the views' binary form; a state
+// that form refuses is reported through the scratch store's error.
+func newStates(s *scratch, max int) *spillMap[uuid.UUID, domain.Placement] {
+	return newSpillMap(s, max, tStates, uuidKey,
+		func(b []byte, p *domain.Placement) []byte {
+			out, err := projections.AppendPlacement(b, *p)
+			if err != nil {
+				s.fail(fmt.Errorf("verify: keep claim %s's state: %w", p.ClaimNumber, err))
+				return b
+			}
+			return out
+		},
+		func(b []byte, p *domain.Placement) error { return projections.DecodePlacement(b, p) })
+}
 
 func newStreams(s *scratch, max int) *spillMap[string, streamState] {
 	return newSpillMap(s, max, tStreams,

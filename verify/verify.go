@@ -163,7 +163,7 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 		return v.report, sc.err
 	}
 	if s.degraded {
-		if err := s.replay(ctx, store, head); err != nil {
+		if err := s.replay(ctx, store, head, filepath.Join(dir, "replay")); err != nil {
 			return v.report, err
 		}
 	}
@@ -318,10 +318,16 @@ func (s *scan) folded(id uuid.UUID, rec journal.Record, before, after domain.Pla
 // replay checks the books again over the whole log, each claim folded by
 // the books themselves as verify-export folds them, and reports what it
 // finds past checkedTo: the postings and remittances the first pass did
-// not check. Only a damaged log needs it; it holds every claim's state.
-func (s *scan) replay(ctx context.Context, store eventstore.Store, head eventstore.Position) error {
-	r := &scan{v: &verifier{quiet: s.checkedTo}, books: newBooks(nil, 0)}
-	err := r.readAll(ctx, store, head, nil, func(batch []eventstore.RecordedEvent) eventstore.Position {
+// not check. Only a damaged log needs it. It keeps what the books fold in a
+// scratch store of its own in dir, as the first pass does.
+func (s *scan) replay(ctx context.Context, store eventstore.Store, head eventstore.Position, dir string) error {
+	sc, err := openScratch(dir)
+	if err != nil {
+		return err
+	}
+	defer sc.close()
+	r := &scan{v: &verifier{quiet: s.checkedTo}, books: newBooks(sc, spillEntries)}
+	err = r.readAll(ctx, store, head, nil, func(batch []eventstore.RecordedEvent) eventstore.Position {
 		for _, raw := range batch {
 			id, isPlacement := strings.CutPrefix(raw.Stream, journal.PlacementPrefix)
 			if !isPlacement {
@@ -345,6 +351,9 @@ func (s *scan) replay(ctx context.Context, store eventstore.Store, head eventsto
 		}
 	}
 	s.v.dropped += r.v.dropped
+	if err == nil {
+		err = sc.err
+	}
 	return err
 }
 
@@ -700,15 +709,28 @@ func firstLine(err error) string {
 // Export re-checks the hash chains of an export in JSON Lines form, without
 // the store, and every placement's postings (balanced per event, the claim's
 // money conserved at every position) from its handover on. A stream whose export starts after its first event (a time
-// window) is checked from its first exported event on.
+// window) is checked from its first exported event on. What it keeps per
+// stream and claim beyond what its maps hold in memory goes to a scratch
+// store in a temporary directory (TMPDIR), removed at the end, so its
+// memory does not grow with the export.
 func Export(ctx context.Context, r io.Reader) (Report, error) {
 	start := time.Now()
 	v := &verifier{}
-	streams := map[string]*streamState{}
-	ledger := newBooks(nil, 0)
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<20), 16<<20)
-	for n := 1; sc.Scan(); n++ {
+	dir, err := os.MkdirTemp("", "ledger-verify-export-")
+	if err != nil {
+		return v.report, fmt.Errorf("verify: a directory for what verify-export keeps: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	sc, err := openScratch(dir)
+	if err != nil {
+		return v.report, err
+	}
+	defer sc.close()
+	streams := newStreams(sc, spillEntries)
+	ledger := newBooks(sc, spillEntries)
+	scanner := bufio.NewScanner(r)
+	scanner.Buffer(make([]byte, 0, 1<<20), 16<<20)
+	for n := 1; scanner.Scan(); n++ {
 		var l struct {
 			Position eventstore.Position `json:"position"`
 			Stream   string              `json:"stream"`
@@ -718,17 +740,16 @@ func Export(ctx context.Context, r io.Reader) (Report, error) {
 			Data     json.RawMessage     `json:"data"`
 			Metadata json.RawMessage     `json:"metadata"`
 		}
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+		if err := json.Unmarshal(scanner.Bytes(), &l); err != nil {
 			v.add(Finding{Field: "line", Problem: fmt.Sprintf("line %d is not an exported event: %v", n, err)})
 			continue
 		}
-		st := streams[l.Stream]
-		if st == nil {
-			st = &streamState{next: l.Revision}
+		st, seen := streams.get(l.Stream, true)
+		if !seen {
+			st.next = l.Revision
 			if _, prev, _, err := journal.Unseal(l.Metadata); err == nil {
 				st.hash = prev // the window starts here: trust the first link
 			}
-			streams[l.Stream] = st
 		}
 		raw := eventstore.RecordedEvent{ID: l.EventID, Stream: l.Stream, Type: l.Type, Data: l.Data, Metadata: l.Metadata,
 			Revision: l.Revision, Position: l.Position}
@@ -742,10 +763,13 @@ func Export(ctx context.Context, r io.Reader) (Report, error) {
 			return v.report, ctx.Err()
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if err := scanner.Err(); err != nil {
 		return v.report, err
 	}
-	v.report.Streams = len(streams)
+	if sc.err != nil {
+		return v.report, sc.err
+	}
+	v.report.Streams = streams.n
 	v.report.Duration = time.Since(start)
 	v.report.Seconds = v.report.Duration.Seconds()
 	return v.report, nil
