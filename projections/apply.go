@@ -356,9 +356,10 @@ func (t *tx) del(k keyBuf) error {
 	return t.b.Delete(k, nil)
 }
 
-// state returns a placement's state as this batch has left it: from the
-// batch, the cache, or the store; nil when the placement is not known.
-func (t *tx) state(id uuid.UUID) (*placementState, error) {
+// state returns a placement's state as this batch has left it, for its
+// event at revision rev: from the batch, the cache, what Snapshot handed on,
+// or the store; nil when the placement is not known.
+func (t *tx) state(id uuid.UUID, rev uint64) (*placementState, error) {
 	if st, ok := t.dirty[id]; ok {
 		return st, nil
 	}
@@ -380,7 +381,13 @@ func (t *tx) state(id uuid.UUID) (*placementState, error) {
 	if !ok && t.v.written != nil && !t.v.written.mayHold(id) {
 		return nil, nil // a bulk build from nothing never wrote it
 	}
+	if !ok && rev > 0 {
+		if b := t.v.handed.take(id, t.gen, rev-1); b != nil {
+			enc, ok = b, true
+		}
+	}
 	if !ok {
+		t.v.stateReads.Add(1)
 		b, err := t.v.get(key(t.gen, tPlacement).id(id))
 		if err != nil || b == nil {
 			return nil, err
@@ -525,7 +532,7 @@ func (t *tx) apply(raw eventstore.RecordedEvent, placement uuid.UUID, rec journa
 }
 
 func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash) error {
-	st, err := t.state(id)
+	st, err := t.state(id, rec.Revision)
 	if err != nil {
 		return err
 	}

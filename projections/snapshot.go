@@ -15,10 +15,17 @@ import (
 // WriteIndex; readers read a placement's state (its sealed personal data,
 // say) with it.
 func (v *Views) Snapshot(id uuid.UUID) (journal.Snapshot, bool, error) {
-	st, err := v.placementOf(v.generation(), id)
-	if err != nil || st == nil {
+	gen := v.generation()
+	b, err := v.get(key(gen, tPlacement).id(id))
+	if err != nil || b == nil {
 		return journal.Snapshot{}, false, err
 	}
+	st := &placementState{}
+	if err := decodeState(b, st); err != nil {
+		return journal.Snapshot{}, false, fmt.Errorf("projections: placement %s's state in the views: %w", id, err)
+	}
+	// The command's event follows: the applier will need this very state.
+	v.handed.put(id, gen, st.Revision, b)
 	s := journal.Snapshot{Placement: st.P, Revision: st.Revision, Position: st.Last}
 	if n, err := hex.Decode(s.Hash[:], []byte(st.Hash)); err != nil || n != len(s.Hash) {
 		return journal.Snapshot{}, false, fmt.Errorf("projections: placement %s's state in the views has no valid hash", id)

@@ -73,6 +73,10 @@ type Views struct {
 	// sink, in a bulk build from nothing until SaveStates, sorts the keys
 	// the build does not read back (see bulkSink).
 	sink *bulkSink
+	// handed are the states Snapshot read, for the applier (see handoff);
+	// stateReads counts the applier's reads of states from the store.
+	handed     handoff
+	stateReads atomic.Uint64
 
 	closeOnce sync.Once
 	closeErr  error

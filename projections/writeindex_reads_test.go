@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -86,4 +87,66 @@ func TestCommandPathViewReads(t *testing.T) {
 	assert.Greater(t, second.Revision, first.Revision, "decided after the payment the views have not applied")
 	assert.Equal(t, first.Placement.Recovered.Add(decimal.New(1, -2)).String(), second.Placement.Recovered.String())
 	assert.Positive(t, logReads.n.Load()-logBefore, "the log was read for what followed the snapshot")
+}
+
+// TestSnapshotHandsTheStateToTheApplier: a command on a placement its
+// handler does not cache reads the placement's state from the views
+// (Snapshot), and the applier applies the command's events on that state
+// instead of reading it from the store again, even when it keeps fewer
+// states than there are placements (MustViews keeps 7 of these 30). When
+// the handler decides from its own cache, nothing is handed on and the
+// applier reads the store. Either way the views are those of an
+// event-by-event build from the log.
+func TestSnapshotHandsTheStateToTheApplier(t *testing.T) {
+	s := MustStore(t)
+	v := MustViews(t, "")
+	ids := drive(t, command.NewHandler(s, projections.NewWriteIndex(v), nil), 5, 60)
+	r, _ := MustRunner(t, s, v, 0)
+	MustCatchUp(t, s, r)
+	pay := func(h *command.Handler, id uuid.UUID) {
+		_, err := h.Execute(context.Background(), id, command.Request{Actor: "acme", ActorType: journal.ActorAgency, RequestID: uuid.NewString()},
+			func(at time.Time) domain.Command { return domain.ReceivePayment{Amount: decimal.New(1, -2), At: at} })
+		if _, refused := domain.AsError(err); err != nil && !refused {
+			require.NoError(t, err) // a rule's refusal (a closed placement) appends nothing, and is no failure here
+		}
+		MustCatchUp(t, s, r)
+	}
+
+	before := v.StateReads()
+	for range 2 {
+		for _, id := range ids {
+			pay(command.NewHandler(s, projections.NewWriteIndex(v), nil), id) // nothing cached: a snapshot each
+		}
+	}
+	assert.Zero(t, v.StateReads()-before, "the applier read states the snapshots had handed on")
+
+	cached := command.NewHandler(s, projections.NewWriteIndex(v), nil)
+	for _, id := range ids {
+		pay(cached, id) // the handler's first command on each: a snapshot
+	}
+	before = v.StateReads()
+	for _, id := range ids {
+		pay(cached, id) // decided from the handler's cache: no snapshot
+	}
+	assert.Positive(t, v.StateReads()-before, "without snapshots the applier reads the states it does not keep")
+
+	// A state handed on that the applier does not take (it still kept the
+	// placement) is older than the one it needs once it has let the
+	// placement go: it reads the store.
+	x := ids[0]
+	pay(cached, x)
+	_, found, err := v.Snapshot(x) // handed on at x's revision now
+	require.NoError(t, err)
+	require.True(t, found)
+	pay(cached, x) // applied on the state the applier kept
+	for _, id := range ids[1:9] {
+		pay(cached, id) // x leaves the applier's 7 states
+	}
+	before = v.StateReads()
+	pay(cached, x)
+	assert.Positive(t, v.StateReads()-before, "a state handed on at an older revision is not taken")
+
+	rebuilt := MustViews(t, "")
+	MustRunner(t, s, rebuilt, MustCatchUp(t, s, r))
+	requireSameViews(t, rebuilt, v, "live, with states handed on")
 }
