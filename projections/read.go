@@ -24,15 +24,21 @@ import (
 
 // placementOf returns a placement's state, or nil.
 func (v *Views) placementOf(gen *generations, id uuid.UUID) (*placementState, error) {
+	st, _, err := v.storedPlacement(gen, id)
+	return st, err
+}
+
+// storedPlacement is placementOf, with the state's bytes as stored.
+func (v *Views) storedPlacement(gen *generations, id uuid.UUID) (*placementState, []byte, error) {
 	b, err := v.get(key(gen, tPlacement).id(id))
 	if err != nil || b == nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st := &placementState{}
 	if err := decodeState(b, st); err != nil {
-		return nil, fmt.Errorf("projections: placement %s's state in the views: %w", id, err)
+		return nil, nil, fmt.Errorf("projections: placement %s's state in the views: %w", id, err)
 	}
-	return st, nil
+	return st, b, nil
 }
 
 // PlacementJSON returns the placement resource as the API serves it (JSON) and

@@ -16,13 +16,9 @@ import (
 // say) with it.
 func (v *Views) Snapshot(id uuid.UUID) (journal.Snapshot, bool, error) {
 	gen := v.generation()
-	b, err := v.get(key(gen, tPlacement).id(id))
-	if err != nil || b == nil {
+	st, b, err := v.storedPlacement(gen, id)
+	if err != nil || st == nil {
 		return journal.Snapshot{}, false, err
-	}
-	st := &placementState{}
-	if err := decodeState(b, st); err != nil {
-		return journal.Snapshot{}, false, fmt.Errorf("projections: placement %s's state in the views: %w", id, err)
 	}
 	// The command's event follows: the applier will need this very state.
 	v.handed.put(id, gen, st.Revision, b)
