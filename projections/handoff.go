@@ -22,42 +22,29 @@ import (
 type handoff struct {
 	mu   sync.Mutex
 	byID map[uuid.UUID]handed
-	// ring holds the ids in the order they came, so that the oldest goes
-	// when handoffSize are held.
-	ring [handoffSize]uuid.UUID
-	next int
 }
 
 type handed struct {
-	gen  *generations
-	rev  uint64
-	enc  []byte // the state as the store holds it (a copy, read only)
-	slot int    // where its id is in ring
+	gen *generations
+	rev uint64
+	enc []byte // the state as the store holds it (a copy, read only)
 }
 
-// handoffSize bounds the states held: commands in flight, and a few
-// thousand at most (about 500 bytes each).
+// handoffSize bounds the states held: the applier takes a command's state
+// within a batch, so what stays is the states of readers that are not
+// commands and of commands refused. When it is full it is emptied, as the
+// log's cache of stream revisions is: a state lost costs the read it would
+// have saved.
 const handoffSize = 2048
 
 // put keeps the state enc of placement id, at revision rev of gen.
 func (h *handoff) put(id uuid.UUID, gen *generations, rev uint64, enc []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.byID == nil {
+	if h.byID == nil || len(h.byID) >= handoffSize {
 		h.byID = make(map[uuid.UUID]handed, handoffSize)
 	}
-	if e, ok := h.byID[id]; ok {
-		h.byID[id] = handed{gen: gen, rev: rev, enc: enc, slot: e.slot}
-		return
-	}
-	if old := h.ring[h.next]; old != uuid.Nil {
-		if e, ok := h.byID[old]; ok && e.slot == h.next {
-			delete(h.byID, old)
-		}
-	}
-	h.ring[h.next] = id
-	h.byID[id] = handed{gen: gen, rev: rev, enc: enc, slot: h.next}
-	h.next = (h.next + 1) % handoffSize
+	h.byID[id] = handed{gen: gen, rev: rev, enc: enc}
 }
 
 // take returns and forgets placement id's state if it is held at revision
