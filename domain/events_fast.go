@@ -1,24 +1,25 @@
 package domain
 
 import (
-	"bytes"
 	"encoding/base64"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 	"github.com/valyala/fastjson"
+
+	"github.com/collections-ledger/ledger/internal/plainjson"
 )
 
 // Every reader of the log decodes every event it reads (the views, verify,
 // rebuilds, replays), and nine in ten events of a collections ledger are
 // one of four types: documents, payments, placements and waivers. Those
 // four are decoded with fastjson's parser and no reflection, as journal
-// decodes metadata. The fast path takes only what EncodeEvent writes: one
-// object whose keys are the type's own (exactly, each once), with values of
-// their JSON types (decimals and times as strings), no escapes, no control
-// characters and valid UTF-8. Anything else (another schema's field, a key
+// decodes metadata, with the same checks (internal/plainjson). The fast
+// path takes only what EncodeEvent writes: one object whose keys are the
+// type's own (exactly, each once), with values of their JSON types
+// (decimals and times as strings), no escapes, no control characters and
+// valid UTF-8. Anything else (another schema's field, a key
 // in another case, a number where a string is written, null where a value
 // is, a value its type refuses) goes to encoding/json, so that the result,
 // errors included, is encoding/json's (FuzzDecodeEventFast and
@@ -39,7 +40,7 @@ var fastDecoders = map[string]func(*fastjson.Object) (Event, bool){
 // type has no fast decoder or data is not in the form it takes.
 func decodeFast(eventType string, data []byte) (e Event, ok bool) {
 	dec, known := fastDecoders[eventType]
-	if !known || !plainJSON(data) {
+	if !known || !plainjson.Plain(data) {
 		return nil, false
 	}
 	p := eventParsers.Get()
@@ -53,45 +54,6 @@ func decodeFast(eventType string, data []byte) (e Event, ok bool) {
 		return nil, false
 	}
 	return dec(o)
-}
-
-// plainJSON reports whether b has no escapes, no control characters (not
-// even whitespace between tokens, which EncodeEvent does not write) and is
-// valid UTF-8: then every string in it is its bytes as they stand, as
-// encoding/json would read them.
-func plainJSON(b []byte) bool {
-	if bytes.IndexByte(b, '\\') >= 0 || !utf8.Valid(b) {
-		return false
-	}
-	for _, c := range b {
-		if c < 0x20 {
-			return false
-		}
-	}
-	return true
-}
-
-// fields visits o's keys, each of which must be one of names, exactly and
-// once; set decodes the value of names[i] and reports whether it could.
-func fields(o *fastjson.Object, names []string, set func(i int, v *fastjson.Value) bool) bool {
-	var seen uint64
-	ok := true
-	o.Visit(func(k []byte, v *fastjson.Value) {
-		if !ok {
-			return
-		}
-		i := 0
-		for i < len(names) && names[i] != string(k) {
-			i++
-		}
-		if i == len(names) || seen&(1<<i) != 0 {
-			ok = false
-			return
-		}
-		seen |= 1 << i
-		ok = set(i, v)
-	})
-	return ok
 }
 
 func fastString(v *fastjson.Value, dst *string) bool {
@@ -198,7 +160,7 @@ func fastSlice[T any](v *fastjson.Value, dst *[]T, item func(*fastjson.Object, *
 var lineItemFields = []string{"invoiceNumber", "contractNumber", "amount", "allocateTo", "creditWaiverNumber"}
 
 func fastLineItem(o *fastjson.Object, l *LineItem) bool {
-	return fields(o, lineItemFields, func(i int, v *fastjson.Value) bool {
+	return plainjson.Fields(o, lineItemFields, func(i int, v *fastjson.Value) bool {
 		switch i {
 		case 0:
 			return fastString(v, &l.InvoiceNumber)
@@ -218,7 +180,7 @@ var documentFields = []string{"documentNumber", "type", "date", "amount", "curre
 
 func decodeDocumentFast(o *fastjson.Object) (Event, bool) {
 	var e AccountingDocumentIssued
-	ok := fields(o, documentFields, func(i int, v *fastjson.Value) bool {
+	ok := plainjson.Fields(o, documentFields, func(i int, v *fastjson.Value) bool {
 		switch i {
 		case 0:
 			return fastString(v, &e.DocumentNumber)
@@ -246,7 +208,7 @@ func decodeDocumentFast(o *fastjson.Object) (Event, bool) {
 var allocationFields = []string{"invoiceNumber", "contractNumber", "amount"}
 
 func fastAllocation(o *fastjson.Object, a *Allocation) bool {
-	return fields(o, allocationFields, func(i int, v *fastjson.Value) bool {
+	return plainjson.Fields(o, allocationFields, func(i int, v *fastjson.Value) bool {
 		switch i {
 		case 0:
 			return fastString(v, &a.InvoiceNumber)
@@ -270,7 +232,7 @@ func fastSplit(v *fastjson.Value, dst **Split) bool {
 		return false
 	}
 	s := new(Split)
-	if !fields(o, splitFields, func(i int, v *fastjson.Value) bool {
+	if !plainjson.Fields(o, splitFields, func(i int, v *fastjson.Value) bool {
 		switch i {
 		case 0:
 			return fastDecimal(v, &s.Costs)
@@ -291,7 +253,7 @@ var paymentFields = []string{"paymentNumber", "invoiceNumber", "date", "descript
 
 func decodePaymentFast(o *fastjson.Object) (Event, bool) {
 	var e PaymentReceived
-	ok := fields(o, paymentFields, func(i int, v *fastjson.Value) bool {
+	ok := plainjson.Fields(o, paymentFields, func(i int, v *fastjson.Value) bool {
 		switch i {
 		case 0:
 			return fastString(v, &e.PaymentNumber)
@@ -328,7 +290,7 @@ var waiverFields = []string{"creditWaiverNumber", "invoiceNumber", "contractNumb
 
 func decodeWaiverFast(o *fastjson.Object) (Event, bool) {
 	var e CreditWaiverIssued
-	ok := fields(o, waiverFields, func(i int, v *fastjson.Value) bool {
+	ok := plainjson.Fields(o, waiverFields, func(i int, v *fastjson.Value) bool {
 		switch i {
 		case 0:
 			return fastString(v, &e.CreditWaiverNumber)
@@ -352,7 +314,7 @@ func decodeWaiverFast(o *fastjson.Object) (Event, bool) {
 var invoiceFields = []string{"invoiceNumber", "contractNumber", "amount", "dueDate", "invoiceDate", "invoicedAmount"}
 
 func fastInvoice(o *fastjson.Object, n *Invoice) bool {
-	return fields(o, invoiceFields, func(i int, v *fastjson.Value) bool {
+	return plainjson.Fields(o, invoiceFields, func(i int, v *fastjson.Value) bool {
 		switch i {
 		case 0:
 			return fastString(v, &n.InvoiceNumber)
@@ -373,7 +335,7 @@ func fastInvoice(o *fastjson.Object, n *Invoice) bool {
 var chargeFields = []string{"type", "number", "amount", "date", "description"}
 
 func fastCharge(o *fastjson.Object, c *Charge) bool {
-	return fields(o, chargeFields, func(i int, v *fastjson.Value) bool {
+	return plainjson.Fields(o, chargeFields, func(i int, v *fastjson.Value) bool {
 		switch i {
 		case 0:
 			return fastString(v, &c.Type)
@@ -401,7 +363,7 @@ func fastSealed(v *fastjson.Value, dst **SealedData) bool {
 		return false
 	}
 	s := new(SealedData)
-	if !fields(o, sealedFields, func(i int, v *fastjson.Value) bool {
+	if !plainjson.Fields(o, sealedFields, func(i int, v *fastjson.Value) bool {
 		switch i {
 		case 0:
 			return fastString(v, &s.KeyID)
@@ -423,7 +385,7 @@ var openedFields = []string{"placementId", "creditorId", "claimNumber", "custome
 
 func decodeOpenedFast(o *fastjson.Object) (Event, bool) {
 	var e PlacementOpened
-	ok := fields(o, openedFields, func(i int, v *fastjson.Value) bool {
+	ok := plainjson.Fields(o, openedFields, func(i int, v *fastjson.Value) bool {
 		switch i {
 		case 0:
 			return fastUUID(v, &e.PlacementID)

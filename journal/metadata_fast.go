@@ -1,11 +1,11 @@
 package journal
 
 import (
-	"bytes"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/collections-ledger/ledger/internal/plainjson"
 )
 
 // Metadata is decoded for every event every reader reads (projections,
@@ -14,20 +14,16 @@ import (
 // the ledger writes: one object whose keys are Metadata's own (exactly, each
 // once) with values of their types, no escapes, no control characters and
 // valid UTF-8. Anything else goes to encoding/json, so the result, errors
-// included, is encoding/json's (FuzzDecodeMetadata checks it).
+// included, is encoding/json's (FuzzDecodeMetadata checks it). The checks of
+// that form are internal/plainjson's, which domain's events share.
 
 var metadataParsers fastjson.ParserPool
 
 // decodeMetadataFast decodes b into m; ok is false when b is not in the
 // form the fast path takes, and m is then to be decoded by encoding/json.
 func decodeMetadataFast(b []byte, m *Metadata) (ok bool) {
-	if bytes.IndexByte(b, '\\') >= 0 || !utf8.Valid(b) {
+	if !plainjson.Plain(b) {
 		return false
-	}
-	for _, c := range b {
-		if c < 0x20 {
-			return false
-		}
 	}
 	p := metadataParsers.Get()
 	defer metadataParsers.Put(p)
@@ -39,21 +35,7 @@ func decodeMetadataFast(b []byte, m *Metadata) (ok bool) {
 	if err != nil {
 		return false
 	}
-	var seen uint32
-	ok = true
-	o.Visit(func(key []byte, v *fastjson.Value) {
-		if !ok {
-			return
-		}
-		f, known := metadataFields[string(key)]
-		if !known || seen&(1<<f) != 0 {
-			ok = false
-			return
-		}
-		seen |= 1 << f
-		ok = setMetadataField(m, f, v)
-	})
-	return ok
+	return plainjson.Fields(o, metadataFields, func(f int, v *fastjson.Value) bool { return setMetadataField(m, uint(f), v) })
 }
 
 const (
@@ -75,12 +57,9 @@ const (
 	fCount
 )
 
-var metadataFields = map[string]uint{
-	"hash": fHash, "prevHash": fPrevHash, "actor": fActor, "actorType": fActorType, "requestId": fRequestID,
-	"idempotencyKey": fIdempotencyKey, "requestHash": fRequestHash, "bulkKey": fBulkKey, "causationId": fCausationID,
-	"correlationId": fCorrelationID, "schemaVersion": fSchemaVersion, "occurredAt": fOccurredAt, "command": fCommand,
-	"outcome": fOutcome, "index": fIndex, "count": fCount,
-}
+// metadataFields are Metadata's keys, in the order of the constants above.
+var metadataFields = []string{"hash", "prevHash", "actor", "actorType", "requestId", "idempotencyKey", "requestHash",
+	"bulkKey", "causationId", "correlationId", "schemaVersion", "occurredAt", "command", "outcome", "index", "count"}
 
 func setMetadataField(m *Metadata, f uint, v *fastjson.Value) bool {
 	if v.Type() == fastjson.TypeNull {

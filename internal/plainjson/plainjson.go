@@ -1,0 +1,56 @@
+// Package plainjson is what the ledger's fast JSON decoders share: the
+// event data's (domain) and the metadata's (journal). Each decodes with
+// fastjson's parser only JSON in the plain form the ledger writes, and
+// leaves anything else to encoding/json, so that its result is always
+// encoding/json's. Plain and Fields are the two checks of that form they
+// have in common.
+package plainjson
+
+import (
+	"bytes"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
+)
+
+// Plain reports whether b has no escapes, no control characters (not even
+// whitespace between tokens, which the ledger does not write) and is valid
+// UTF-8: then every string in it is its bytes as they stand, as
+// encoding/json reads them.
+func Plain(b []byte) bool {
+	if bytes.IndexByte(b, '\\') >= 0 || !utf8.Valid(b) {
+		return false
+	}
+	for _, c := range b {
+		if c < 0x20 {
+			return false
+		}
+	}
+	return true
+}
+
+// Fields visits o's keys, each of which must be one of names (at most 64),
+// exactly (encoding/json would also take another case) and once (it would
+// keep the last); set decodes the value of names[i] and reports whether it
+// could. False when a key is not one of names, comes twice, or set refuses
+// its value.
+func Fields(o *fastjson.Object, names []string, set func(i int, v *fastjson.Value) bool) bool {
+	var seen uint64
+	ok := true
+	o.Visit(func(k []byte, v *fastjson.Value) {
+		if !ok {
+			return
+		}
+		i := 0
+		for i < len(names) && names[i] != string(k) {
+			i++
+		}
+		if i == len(names) || seen&(1<<i) != 0 {
+			ok = false
+			return
+		}
+		seen |= 1 << i
+		ok = set(i, v)
+	})
+	return ok
+}
