@@ -1,0 +1,46 @@
+package plainjson
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/valyala/fastjson"
+)
+
+func TestPlain(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"a":"b"}`: true, `{"a":"é"}`: true, `{} `: true,
+		`{"a":"\u00e9"}`: false, `{"a":"\n"}`: false, "{\n}": false, "{\"a\":\"\t\"}": false, "{\"a\":\"\xff\"}": false,
+	} {
+		assert.Equal(t, want, Plain([]byte(in)), "%q", in)
+	}
+}
+
+func TestFields(t *testing.T) {
+	names := []string{"a", "b"}
+	visit := func(in string, refuse string) (map[string]string, bool) {
+		var p fastjson.Parser
+		v, err := p.Parse(in)
+		require.NoError(t, err)
+		o, err := v.Object()
+		require.NoError(t, err)
+		got := map[string]string{}
+		ok := Fields(o, names, func(i int, v *fastjson.Value) bool {
+			got[names[i]] = string(v.GetStringBytes())
+			return names[i] != refuse
+		})
+		return got, ok
+	}
+	got, ok := visit(`{"b":"2","a":"1"}`, "")
+	assert.True(t, ok)
+	assert.Equal(t, map[string]string{"a": "1", "b": "2"}, got)
+	_, ok = visit(`{"a":"1","c":"3"}`, "")
+	assert.False(t, ok, "a key not named")
+	_, ok = visit(`{"A":"1"}`, "")
+	assert.False(t, ok, "a key in another case")
+	_, ok = visit(`{"a":"1","a":"2"}`, "")
+	assert.False(t, ok, "a key twice")
+	_, ok = visit(`{"a":"1","b":"2"}`, "b")
+	assert.False(t, ok, "a value set refuses")
+}
