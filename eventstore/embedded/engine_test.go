@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	"github.com/google/uuid"
@@ -367,4 +368,42 @@ func TestBlockCacheOutlivesFullMemtables(t *testing.T) {
 	assert.Positive(t, after.Size, "the block cache holds blocks")
 	assert.Greater(t, after.Hits-before.Hits, int64(20), "streams read again are read from the cache (hits %d, misses %d)", after.Hits-before.Hits, after.Misses-before.Misses)
 	t.Logf("memtables %d MiB; block cache %d KiB, %d hits and %d misses over the reads", s.db.Metrics().MemTable.Size>>20, after.Size>>10, after.Hits-before.Hits, after.Misses-before.Misses)
+}
+
+// The stream index is kept in the fastest compression at every level; the
+// rest of the log keeps the bottom level's zstd. A table flushed into an
+// empty tree is moved down as it is, so the test writes the same streams
+// twice: the second compaction rewrites what overlaps (the stream and id
+// indexes), and each table that holds stream keys holds nothing else and
+// says which compression it has.
+func TestStreamIndexKeepsFastCompression(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), Options{})
+	for round := range 2 {
+		for i := range 200 {
+			storetest.MustAppend(t, s, fmt.Sprintf("placement-%d", i), eventstore.Any(), storetest.Events(5))
+		}
+		require.NoError(t, s.Compact(context.Background()), "round %d", round)
+	}
+	levels, err := s.db.SSTables(pebble.WithProperties())
+	require.NoError(t, err)
+	var index, others []string
+	for level, tables := range levels {
+		for _, table := range tables {
+			first, last := table.Smallest.UserKey[0], table.Largest.UserKey[0]
+			compression := table.Properties.CompressionName
+			t.Logf("level %d: prefixes %x to %x, %s", level, first, last, compression)
+			if first <= prefixStream && last >= prefixStream {
+				assert.Equal(t, first, last, "stream keys share a table with others (level %d)", level)
+				index = append(index, compression)
+			}
+			if first > prefixStream && level == len(levels)-1 {
+				others = append(others, compression)
+			}
+		}
+	}
+	require.NotEmpty(t, index)
+	for _, c := range index {
+		assert.Equal(t, sstable.FastestCompression.Name, c, "the stream index")
+	}
+	assert.Contains(t, others, pebble.DBCompressionBalanced.Levels[len(levels)-1].Name, "the id index, rewritten into the bottom level")
 }
