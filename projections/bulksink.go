@@ -130,11 +130,15 @@ type sinkRef struct {
 }
 
 type bulkSink struct {
-	fs    vfs.FS
-	dir   string
-	wo    sstable.WriterOptions // the tables'
-	cur   *sinkBuf              // what the batches give it
-	spare *sinkBuf              // the other buffer, written as a run meanwhile
+	fs  vfs.FS
+	dir string
+	wo  sstable.WriterOptions // the tables'
+	// spans, when not nil, is the views' span policy, which the tables
+	// follow as Pebble's own compactions do: a table ends where a span
+	// does, and a span that prefers it has the fastest compression.
+	spans pebble.SpanPolicyFunc
+	cur   *sinkBuf // what the batches give it
+	spare *sinkBuf // the other buffer, written as a run meanwhile
 	// writing, when not nil, is the result of the run being written from
 	// spare (one at a time, beside the build).
 	writing chan runWritten
@@ -166,8 +170,8 @@ type sinkBuf struct {
 	mixed bool
 }
 
-func newBulkSink(fs vfs.FS, dir string, wo sstable.WriterOptions) *bulkSink {
-	return &bulkSink{fs: fs, dir: dir, wo: wo}
+func newBulkSink(fs vfs.FS, dir string, wo sstable.WriterOptions, spans pebble.SpanPolicyFunc) *bulkSink {
+	return &bulkSink{fs: fs, dir: dir, wo: wo, spans: spans}
 }
 
 // newSinkBuf maps a run's memory at once (grown by append it would double
@@ -552,6 +556,7 @@ func (s *bulkSink) writeRange(db *pebble.DB, r keyRange) ([]string, error) {
 	var (
 		tables []string
 		w      *sstable.Writer
+		end    []byte // where the span of w's policy ends (nil: nowhere)
 	)
 	closeTable := func() error {
 		if w == nil {
@@ -565,18 +570,29 @@ func (s *bulkSink) writeRange(db *pebble.DB, r keyRange) ([]string, error) {
 		if kind == sinkDel {
 			return nil // deleted: no older write of it is anywhere
 		}
-		if w != nil && w.Raw().EstimatedSize() >= sinkTableBytes {
+		if w != nil && (w.Raw().EstimatedSize() >= sinkTableBytes || end != nil && bytes.Compare(k, end) >= 0) {
 			if err := closeTable(); err != nil {
 				return err
 			}
 		}
 		if w == nil {
+			wo := s.wo
+			if s.spans != nil {
+				policy, until, err := s.spans(k)
+				if err != nil {
+					return err
+				}
+				end = until
+				if policy.PreferFastCompression {
+					wo.Compression = sstable.FastestCompression
+				}
+			}
 			f, name, err := s.create(".sst")
 			if err != nil {
 				return err
 			}
 			tables = append(tables, name)
-			w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), s.wo)
+			w = sstable.NewWriter(objstorageprovider.NewFileWritable(f), wo)
 		}
 		return w.Set(k, val)
 	})

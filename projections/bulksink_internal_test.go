@@ -44,7 +44,7 @@ func sinkModelTest(t *testing.T, seed uint64, runBytes, fanIn int, markBytes int
 		return key(nil, tables[i%len(tables)]).u64(uint64(i) * 0x9e3779b97f4a7c15)[:5+1+i%8]
 	}
 	model := map[string][]byte{}
-	sink := newBulkSink(fs, "views/bulk-sort", po.MakeWriterOptions(len(po.Levels)-1, db.TableFormat()))
+	sink := newBulkSink(fs, "views/bulk-sort", po.MakeWriterOptions(len(po.Levels)-1, db.TableFormat()), po.Experimental.SpanPolicyFunc)
 	for batch := range 40 {
 		var staged []byte
 		for range 1 + rng.IntN(30) {
@@ -85,6 +85,23 @@ func sinkModelTest(t *testing.T, seed uint64, runBytes, fanIn int, markBytes int
 	m := db.Metrics()
 	assert.Zero(t, m.Levels[0].TablesCount)
 	assert.Positive(t, m.Levels[len(m.Levels)-1].TablesCount)
+	// The states' table is written as the views' span policy asks
+	// (statesFast): in tables of its own, in the fastest compression.
+	levels, err := db.SSTables(pebble.WithProperties())
+	require.NoError(t, err)
+	bottom := po.Levels[len(po.Levels)-1].Compression().Name
+	states := 0
+	for _, table := range levels[len(levels)-1] {
+		first, last := table.Smallest.UserKey, table.Largest.UserKey
+		if first[4] == tPlacement || last[4] == tPlacement {
+			assert.Equal(t, first[:5], last[:5], "a table of states holds nothing else")
+			assert.Equal(t, sstable.FastestCompression.Name, table.Properties.CompressionName)
+			states++
+			continue
+		}
+		assert.Equal(t, bottom, table.Properties.CompressionName, "table %x–%x", first, last)
+	}
+	assert.Equal(t, 1, states)
 }
 
 func TestBulkSinkLatestWriteWins(t *testing.T) {
@@ -98,7 +115,7 @@ func TestBulkSinkLatestWriteWins(t *testing.T) {
 
 // A damaged staged write is refused, not taken as keys.
 func TestBulkSinkRefusesDamagedRecords(t *testing.T) {
-	sink := newBulkSink(vfs.NewMem(), "sort", sstable.WriterOptions{})
+	sink := newBulkSink(vfs.NewMem(), "sort", sstable.WriterOptions{}, nil)
 	rec := appendSinkRecord(nil, sinkSet, key(nil, tFeed).u64(1), []byte("v"))
 	require.Error(t, sink.add(rec[:len(rec)-3]))
 	require.Error(t, sink.add(binary.AppendUvarint(nil, 1<<40)))

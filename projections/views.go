@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -227,7 +228,7 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 		// The sink's tables are stored as the views' bottom level is.
 		wo := po.MakeWriterOptions(len(po.Levels)-1, db.TableFormat())
 		wo.Compression, wo.BlockSize = bottom.Compression(), bottom.BlockSize
-		v.sink = newBulkSink(opts.FS, opts.FS.PathJoin(dir, "bulk-sort"), wo)
+		v.sink = newBulkSink(opts.FS, opts.FS.PathJoin(dir, "bulk-sort"), wo, po.Experimental.SpanPolicyFunc)
 	}
 	return v, nil
 }
@@ -290,6 +291,7 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 		for i := range po.Levels {
 			po.Levels[i].BlockSize = 16 << 10
 		}
+		po.Experimental.SpanPolicyFunc = statesFast
 	}
 	if opts.Bulk {
 		// A quarter of the memtable: it takes only the states and the
@@ -323,6 +325,28 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 	po.DisableWAL = !opts.WAL
 	po.EnsureDefaults()
 	return po
+}
+
+// statesFast is the views' span policy: the placements' states (table
+// tPlacement of every generation) keep the fastest compression at every
+// level, in tables of their own. A command reads its placement's state by
+// point when it is not cached: on 1,000,000 placements that read cost a
+// payment 36 µs of CPU instead of 41, for 1.4% more views on disk
+// (docs/PERFORMANCE.md).
+func statesFast(start []byte) (pebble.SpanPolicy, []byte, error) {
+	var g [4]byte
+	copy(g[:], start) // a shorter key sorts before its generation's tables
+	gen := binary.BigEndian.Uint32(g[:])
+	at := func(gen uint32, table byte) []byte { return append(binary.BigEndian.AppendUint32(nil, gen), table) }
+	switch {
+	case len(start) < 5 || start[4] < tPlacement:
+		return pebble.SpanPolicy{}, at(gen, tPlacement), nil
+	case start[4] == tPlacement && gen != math.MaxUint32:
+		return pebble.SpanPolicy{PreferFastCompression: true}, at(gen, tPlacement+1), nil
+	case gen == math.MaxUint32: // the store's own keys (metaPrefix)
+		return pebble.SpanPolicy{}, nil, nil
+	}
+	return pebble.SpanPolicy{}, at(gen+1, tPlacement), nil
 }
 
 // Close closes the store; closing it again does nothing.
