@@ -294,37 +294,42 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 		po.Experimental.SpanPolicyFunc = statesFast
 	}
 	if opts.Bulk {
-		// A quarter of the memtable: it takes only the states and the
-		// few keys the build reads back, the sink (bulkSink) the rest.
-		// With everything through Pebble, a rebuild of 1.1M events kept
-		// 440 MB resident with 64 MiB and 385 MB with 32 MiB, in the same
-		// time. The block cache beside it (bulkMemory) is for the states
-		// the build let go of and reads back.
-		po.MemTableSize = bulkMemTableSize
-		// Pebble compacts a bulk build as it compacts the views a server
-		// keeps, level by level. From 2026-11 to 2026-12 bulk builds ran
-		// without Pebble's compactions and compacted the whole store
-		// whenever L0 was 64 sublevels deep: once, at the end, for 1.1M
-		// events, but a compaction of everything written so far every
-		// 64 flushes beyond, so that the build's cost per event grew
-		// with the log (3.3M events over 300,000 placements, with the
-		// block cache of bulkMemory: 224 s; with Pebble's compactions
-		// 142–195 s; docs/PERFORMANCE.md). Should Pebble's compactions fall behind,
-		// the build waits for them when L0 is bulkMaxSublevels deep.
-		po.L0StopWritesThreshold = int(bulkMaxSublevels)
-		po.L0CompactionThreshold = min(po.L0CompactionThreshold, po.L0StopWritesThreshold)
-		// Above the bottom level the build's tables are read back soon
-		// (the states it let go of) and compacted again: the fastest
-		// compression, 4 KiB blocks. The bottom level, where a rebuild
-		// leaves everything (Compact), keeps the views' own.
-		for i := range po.Levels[:len(po.Levels)-1] {
-			po.Levels[i].BlockSize = 4 << 10
-			po.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.FastestCompression }
-		}
+		bulkPebbleOptions(po)
 	}
 	po.DisableWAL = !opts.WAL
 	po.EnsureDefaults()
 	return po
+}
+
+// bulkPebbleOptions tunes po for a bulk build (ViewsOptions.Bulk).
+func bulkPebbleOptions(po *pebble.Options) {
+	// A quarter of the memtable: it takes only the states and the
+	// few keys the build reads back, the sink (bulkSink) the rest.
+	// With everything through Pebble, a rebuild of 1.1M events kept
+	// 440 MB resident with 64 MiB and 385 MB with 32 MiB, in the same
+	// time. The block cache beside it (bulkMemory) is for the states
+	// the build let go of and reads back.
+	po.MemTableSize = bulkMemTableSize
+	// Pebble compacts a bulk build as it compacts the views a server
+	// keeps, level by level. From 2026-11 to 2026-12 bulk builds ran
+	// without Pebble's compactions and compacted the whole store
+	// whenever L0 was 64 sublevels deep: once, at the end, for 1.1M
+	// events, but a compaction of everything written so far every
+	// 64 flushes beyond, so that the build's cost per event grew
+	// with the log (3.3M events over 300,000 placements, with the
+	// block cache of bulkMemory: 224 s; with Pebble's compactions
+	// 142–195 s; docs/PERFORMANCE.md). Should Pebble's compactions fall behind,
+	// the build waits for them when L0 is bulkMaxSublevels deep.
+	po.L0StopWritesThreshold = int(bulkMaxSublevels)
+	po.L0CompactionThreshold = min(po.L0CompactionThreshold, po.L0StopWritesThreshold)
+	// Above the bottom level the build's tables are read back soon
+	// (the states it let go of) and compacted again: the fastest
+	// compression, 4 KiB blocks. The bottom level, where a rebuild
+	// leaves everything (Compact), keeps the views' own.
+	for i := range po.Levels[:len(po.Levels)-1] {
+		po.Levels[i].BlockSize = 4 << 10
+		po.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.FastestCompression }
+	}
 }
 
 // statesFast is the views' span policy: the placements' states (table
