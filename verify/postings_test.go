@@ -86,16 +86,23 @@ func TestErrForgedRecallNamedByItsPostings(t *testing.T) {
 	assert.Equal(t, pos, first.Position, "the forged event")
 	assert.Contains(t, first.Problem, "recalls 65 of invoice I1, which has 75 open")
 
+	er := mustVerifyExport(t, exportJSONL(t, dir))
+	require.Len(t, er.Findings, 1, "%v", er.Findings)
+	assert.Equal(t, pos, er.Findings[0].Position)
+	assert.Equal(t, "postings", er.Findings[0].Field)
+}
+
+// exportJSONL is the JSONL export of the embedded store in dir (closed
+// again before it returns), as ledger export writes it.
+func exportJSONL(t *testing.T, dir string) []byte {
+	t.Helper()
 	s, err := embedded.Open(dir, embedded.Options{})
 	require.NoError(t, err)
 	var buf bytes.Buffer
 	_, err = export.Write(context.Background(), s, &buf, export.JSONL, export.Filter{}, nil)
 	require.NoError(t, s.Close())
 	require.NoError(t, err)
-	er := mustVerifyExport(t, buf.Bytes())
-	require.Len(t, er.Findings, 1, "%v", er.Findings)
-	assert.Equal(t, pos, er.Findings[0].Position)
-	assert.Equal(t, "postings", er.Findings[0].Field)
+	return buf.Bytes()
 }
 
 // mustVerifyExport checks an export with verify-export, and again with one
@@ -118,13 +125,7 @@ func mustVerifyExport(t *testing.T, data []byte) verify.Report {
 // finds nothing, whether its maps keep every stream and claim in memory or
 // one of each (the others spilled and read back as the books fold them).
 func TestExportOfACleanStoreSpilled(t *testing.T) {
-	s, err := embedded.Open(interleavedStore(t), embedded.Options{})
-	require.NoError(t, err)
-	var buf bytes.Buffer
-	_, err = export.Write(context.Background(), s, &buf, export.JSONL, export.Filter{}, nil)
-	require.NoError(t, s.Close())
-	require.NoError(t, err)
-	r := mustVerifyExport(t, buf.Bytes())
+	r := mustVerifyExport(t, exportJSONL(t, interleavedStore(t)))
 	assert.True(t, r.OK(), "findings: %v", r.Findings)
 	assert.Equal(t, 6, r.Streams)
 }

@@ -1,7 +1,6 @@
 package verify_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore/embedded"
-	"github.com/collections-ledger/ledger/export"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
@@ -103,13 +101,7 @@ func TestErrRemittanceSettlesTwice(t *testing.T) {
 	assert.Contains(t, f.Problem, `remittance "RM-2"`)
 	assert.Contains(t, f.Problem, `settled twice (first by "RM-1")`)
 
-	s, err = embedded.Open(dir, embedded.Options{})
-	require.NoError(t, err)
-	var buf bytes.Buffer
-	_, err = export.Write(ctx, s, &buf, export.JSONL, export.Filter{}, nil)
-	require.NoError(t, s.Close())
-	require.NoError(t, err)
-	er := mustVerifyExport(t, buf.Bytes())
+	er := mustVerifyExport(t, exportJSONL(t, dir))
 	require.Len(t, er.Findings, 1, "%v", er.Findings)
 	assert.Equal(t, planted.Position, er.Findings[0].Position)
 	assert.Equal(t, "remittance", er.Findings[0].Field)
