@@ -151,6 +151,40 @@ func FormatMoney(d decimal.Decimal, currency string) string {
 	return d.StringFixed(units)
 }
 
+// FormatMinor writes an amount held in the currency's minor units as
+// FormatMoney writes it (FormatMoney(MajorAmount(minor, currency), currency)),
+// with integers alone: one allocation, the string, where the decimal path
+// takes several big.Int ones. Every money figure of a rendered placement
+// goes through it. TestFormatMinorIsFormatMoney checks the two agree.
+func FormatMinor(minor int64, currency string) string {
+	units, _ := MinorUnits(currency)
+	mag := uint64(minor)
+	if minor < 0 {
+		mag = -mag // two's complement: right for math.MinInt64 too
+	}
+	// Digits from the right, the point after units of them, and at least
+	// one digit before it (5 cents is 0.05).
+	var buf [48]byte
+	i := len(buf)
+	for n := int32(0); ; n++ {
+		if units > 0 && n == units {
+			i--
+			buf[i] = '.'
+		}
+		i--
+		buf[i] = byte('0' + mag%10)
+		mag /= 10
+		if mag == 0 && n >= units {
+			break
+		}
+	}
+	if minor < 0 {
+		i--
+		buf[i] = '-'
+	}
+	return string(buf[i:])
+}
+
 // Fee is recovered × rate, rounded once, from the total.
 func Fee(recovered, rate decimal.Decimal, currency string) decimal.Decimal {
 	return RoundMoney(recovered.Mul(rate), currency)

@@ -80,7 +80,7 @@ type CallView struct {
 // outstandingAmount is what the principal accounts hold, so it is 0 on a
 // recalled claim, whose recall took what was open (recalledAmount).
 func Render(p domain.Placement, revision uint64) PlacementResource {
-	money := func(m int64) string { return domain.FormatMoney(domain.MajorAmount(m, p.Currency), p.Currency) }
+	money := func(m int64) string { return domain.FormatMinor(m, p.Currency) }
 	nonZero := func(m int64) *string {
 		if m == 0 {
 			return nil

@@ -32,7 +32,7 @@ func renderCharges(p domain.Placement) *ChargesView {
 	if p.Charges == nil {
 		return nil
 	}
-	money := func(m int64) string { return domain.FormatMoney(domain.MajorAmount(m, p.Currency), p.Currency) }
+	money := func(m int64) string { return domain.FormatMinor(m, p.Currency) }
 	b := p.Books
 	v := &ChargesView{CostsAmount: money(b.Costs.Placed), CostsOpenAmount: money(b.Costs.Open()), InterestsAmount: money(b.Interests.Placed),
 		InterestsOpenAmount: money(b.Interests.Open()), OverpaidAmount: money(b.Overpaid()), Charges: []ChargeView{}}
