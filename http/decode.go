@@ -163,6 +163,15 @@ type frame struct {
 // silently keep the last, and it matches field names case-insensitively.
 // checkDepth has bounded the nesting before this runs.
 func checkDuplicateKeys(body []byte) error {
+	if err, decided := duplicateKeysASCII(body); decided {
+		return err
+	}
+	return duplicateKeysByTokens(body)
+}
+
+// duplicateKeysByTokens is checkDuplicateKeys by encoding/json's tokens:
+// any body, at a dozen allocations a token.
+func duplicateKeysByTokens(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var stack []frame
@@ -206,6 +215,111 @@ func checkDuplicateKeys(body []byte) error {
 			valueDone()
 		}
 	}
+}
+
+// maxScannedKeys bounds the keys of one object that duplicateKeysASCII
+// compares pairwise; an object with more goes to the tokens' walk, whose
+// sets of keys cost no more per key however many there are.
+const maxScannedKeys = 32
+
+// duplicateKeysASCII is checkDuplicateKeys without allocating, for the
+// bodies every client sends: valid JSON, in ASCII, with no escape. For
+// those, encoding/json's tokens are the bytes between the quotes, and two
+// keys fold alike exactly when they are equal but for ASCII case, so a scan
+// of the bytes finds what the tokens' walk finds, and the same first
+// duplicate. decided is false for any other body (and for an object of more
+// than maxScannedKeys keys): the tokens' walk decides it.
+// TestDuplicateKeysScanAgreesWithTokens and FuzzDuplicateKeys hold it to that.
+func duplicateKeysASCII(body []byte) (err error, decided bool) {
+	for _, b := range body {
+		if b >= 0x80 || b == '\\' {
+			return nil, false
+		}
+	}
+	if !json.Valid(body) {
+		return nil, false
+	}
+	type open struct {
+		object  bool
+		wantKey bool
+		keys    int // where its keys start in spans
+		key     [2]int
+		index   int
+	}
+	var stackBuf [MaxJSONDepth + 1]open
+	var spanBuf [64][2]int
+	stack, spans := stackBuf[:0], spanBuf[:0]
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].wantKey = true
+		}
+	}
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; c {
+		case '"':
+			end := i + 1 + bytes.IndexByte(body[i+1:], '"') // valid, unescaped: the string ends at the next quote
+			if n := len(stack); n > 0 && stack[n-1].wantKey {
+				top := &stack[n-1]
+				k := body[i+1 : end]
+				if len(spans)-top.keys >= maxScannedKeys {
+					return nil, false
+				}
+				for _, sp := range spans[top.keys:] {
+					if asciiEqualFold(body[sp[0]:sp[1]], k) {
+						path := make([]frame, 0, n-1)
+						for _, o := range stack[:n-1] {
+							path = append(path, frame{object: o.object, key: string(body[o.key[0]:o.key[1]]), index: o.index})
+						}
+						field := keyPath(path, string(k))
+						return newError(http.StatusBadRequest, "duplicate_key", fmt.Sprintf("the key %q appears twice", field),
+							domain.FieldError{Field: field, Message: "appears twice (keys that differ only in case are the same key)"}), true
+					}
+				}
+				spans = append(spans, [2]int{i + 1, end})
+				top.key, top.wantKey = [2]int{i + 1, end}, false
+			} else {
+				valueDone()
+			}
+			i = end
+		case '{', '[':
+			stack = append(stack, open{object: c == '{', wantKey: c == '{', keys: len(spans)})
+		case '}', ']':
+			spans = spans[:stack[len(stack)-1].keys]
+			stack = stack[:len(stack)-1]
+			valueDone()
+		case ',':
+			if n := len(stack); n > 0 && !stack[n-1].object {
+				stack[n-1].index++
+			}
+		case ':', ' ', '\t', '\n', '\r':
+		default: // a number, true, false or null: to its last byte
+			for i+1 < len(body) && strings.IndexByte(",]} \t\n\r", body[i+1]) < 0 {
+				i++
+			}
+			valueDone()
+		}
+	}
+	return nil, true
+}
+
+// asciiEqualFold is strings.EqualFold for ASCII.
+func asciiEqualFold(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // keyPath names key inside the open frames, as field errors do: a.b[2].c.
