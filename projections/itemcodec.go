@@ -79,13 +79,25 @@ func (e *itemEncoder) text(b []byte, s string) []byte {
 			return e.uvarint(b, uint64(len(textWords)+i)<<2|textRef)
 		}
 	}
+	if e.seen == nil {
+		e.seen = make([]string, 0, 8) // an item's texts, at most a few: one allocation
+	}
 	e.seen = append(e.seen, s)
-	if len(s) == 36 {
-		if u, err := uuid.Parse(s); err == nil && u.String() == s {
-			return e.id(e.uvarint(b, textUUID), u)
-		}
+	if canonicalUUID(s) {
+		u, _ := uuid.Parse(s) // canonical: no error
+		return e.id(e.uvarint(b, textUUID), u)
 	}
 	return append(e.uvarint(b, uint64(len(s))<<2|textLiteral), s...)
+}
+
+// canonicalUUID reports whether s is a uuid as uuid.UUID.String writes it
+// (lowercase hex in the 8-4-4-4-12 form): exactly the strings that parse to
+// a uuid whose String gives them back, without building that string.
+func canonicalUUID(s string) bool {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return false
+	}
+	return isLowerHex(s[:8]) && isLowerHex(s[9:13]) && isLowerHex(s[14:18]) && isLowerHex(s[19:23]) && isLowerHex(s[24:])
 }
 
 // The days of 0000-01-01 before 1970-01-01.
@@ -94,7 +106,7 @@ const daysBefore1970 = 719528
 // date writes a date: the day (from 0000-01-01, plus one) when s is one
 // as time.DateOnly writes it, else 0 and s as it is.
 func (e *itemEncoder) date(b []byte, s string) []byte {
-	if t, err := time.Parse(time.DateOnly, s); err == nil && t.Format(time.DateOnly) == s {
+	if t, ok := domain.ParseDate(s); ok { // what time.DateOnly writes, and no other form
 		return e.uvarint(b, uint64(t.Unix()/86400+daysBefore1970+1))
 	}
 	return e.str(e.uvarint(b, 0), s)
