@@ -883,6 +883,13 @@ func (t *tx) notify(creditor string, id uuid.UUID, before, after domain.Placemen
 	if err != nil || w == nil || w.RemovedAt != 0 {
 		return err
 	}
+	return t.queue(w, status, changes, creditor, id, before, after, rec)
+}
+
+// queue is notify's for a creditor with a webhook. It is a function of its
+// own because what it does with rec moves rec to the heap: in notify that
+// cost every event an allocation, with a webhook or not.
+func (t *tx) queue(w *webhookView, status domain.Status, changes bool, creditor string, id uuid.UUID, before, after domain.Placement, rec journal.Record) error {
 	n := Notification{Position: rec.Position, EventID: uuid.NewSHA1(payloadNamespace, rec.ID[:]).String(), Placement: id,
 		Claim: before.ClaimNumber, Customer: before.CustomerNumber, OccurredAt: rec.Meta.OccurredAt,
 		Events: notices(w.WebhookConfigured, before, after, rec)}
