@@ -195,9 +195,7 @@ func duplicateKeysByTokens(body []byte) error {
 			if k, isKey := tok.(string); isKey {
 				folded := foldKey(k)
 				if top.seen[folded] {
-					field := keyPath(stack[:n-1], k)
-					return newError(http.StatusBadRequest, "duplicate_key", fmt.Sprintf("the key %q appears twice", field),
-						domain.FieldError{Field: field, Message: "appears twice (keys that differ only in case are the same key)"})
+					return duplicateKey(stack[:n-1], k)
 				}
 				top.seen[folded], top.key, top.wantKey = true, k, false
 				continue
@@ -270,9 +268,7 @@ func duplicateKeysASCII(body []byte) (err error, decided bool) {
 						for _, o := range stack[:n-1] {
 							path = append(path, frame{object: o.object, key: string(body[o.key[0]:o.key[1]]), index: o.index})
 						}
-						field := keyPath(path, string(k))
-						return newError(http.StatusBadRequest, "duplicate_key", fmt.Sprintf("the key %q appears twice", field),
-							domain.FieldError{Field: field, Message: "appears twice (keys that differ only in case are the same key)"}), true
+						return duplicateKey(path, string(k)), true
 					}
 				}
 				spans = append(spans, [2]int{i + 1, end})
@@ -320,6 +316,14 @@ func asciiEqualFold(a, b []byte) bool {
 		}
 	}
 	return true
+}
+
+// duplicateKey is the refusal of key, named inside the open frames, seen
+// twice in its object.
+func duplicateKey(frames []frame, key string) error {
+	field := keyPath(frames, key)
+	return newError(http.StatusBadRequest, "duplicate_key", fmt.Sprintf("the key %q appears twice", field),
+		domain.FieldError{Field: field, Message: "appears twice (keys that differ only in case are the same key)"})
 }
 
 // keyPath names key inside the open frames, as field errors do: a.b[2].c.
