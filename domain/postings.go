@@ -473,6 +473,19 @@ func (p Posting) Signed() int64 {
 // error wrapping ErrPostingsInvariant that names the first event or account
 // at fault otherwise.
 func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
+	_, err := checkPostings(p, events, bookedAt)
+	return err
+}
+
+// CheckedPostings checks one event decided against p as CheckPostings
+// does, and returns its postings (Postings(p, e, bookedAt)) when they
+// hold, so that a caller that books them does not compute them twice.
+func CheckedPostings(p Placement, e Event, bookedAt time.Time) ([]Posting, error) {
+	return checkPostings(p, []Event{e}, bookedAt)
+}
+
+// checkPostings is CheckPostings, returning the events' postings in order.
+func checkPostings(p Placement, events []Event, bookedAt time.Time) ([]Posting, error) {
 	after := p
 	var all []Posting
 	var recalled, returned map[string]decimal.Decimal // by invoice, and by CLIENT_COSTS / CLIENT_INTERESTS; see returnedToRecall
@@ -480,11 +493,11 @@ func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 		ps := Postings(after, e, bookedAt)
 		after = evolveFigures(after, e)
 		if why := Unbalanced(ps); why != "" {
-			return fmt.Errorf("%w: event %d (%s) does not balance: %s", ErrPostingsInvariant, i, e.EventType(), why)
+			return nil, fmt.Errorf("%w: event %d (%s) does not balance: %s", ErrPostingsInvariant, i, e.EventType(), why)
 		}
 		for _, q := range ps {
 			if q.Currency != after.Currency {
-				return fmt.Errorf("%w: event %d (%s) posts %s on a claim in %s", ErrPostingsInvariant, i, e.EventType(), q.Currency, after.Currency)
+				return nil, fmt.Errorf("%w: event %d (%s) posts %s on a claim in %s", ErrPostingsInvariant, i, e.EventType(), q.Currency, after.Currency)
 			}
 		}
 		all = append(all, ps...)
@@ -498,7 +511,7 @@ func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 		}
 		if doc, isDoc := e.(AccountingDocumentIssued); isDoc && doc.Type == DocCancellation && doc.OriginalType == "" {
 			if err := recallTakesWhatIsOpen(after, doc); err != nil {
-				return fmt.Errorf("%w: event %d (%s %s): %w", ErrPostingsInvariant, i, e.EventType(), doc.DocumentNumber, err)
+				return nil, fmt.Errorf("%w: event %d (%s %s): %w", ErrPostingsInvariant, i, e.EventType(), doc.DocumentNumber, err)
 			}
 			if recalled == nil {
 				recalled = map[string]decimal.Decimal{}
@@ -514,7 +527,7 @@ func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 	}
 	fast := recalled == nil && returned == nil && conservedMinor(p, after, all)
 	if fast && crossCheck == nil {
-		return nil
+		return all, nil
 	}
 	delta := map[string]int64{}
 	for _, q := range all {
@@ -524,7 +537,10 @@ func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
 	if crossCheck != nil {
 		crossCheck(fast, err)
 	}
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
 }
 
 // crossCheck, set by a test only, is told of every conservation check what

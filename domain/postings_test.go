@@ -143,6 +143,8 @@ func TestDecideRefusesPostingsThatBreakTheInvariants(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
+			clean := domain.Decide(active, tc.command)
+			require.NoError(t, clean.Err)
 			domain.MutatePostingRule(t, func(claim string, e domain.Event, at time.Time, rule func(string, domain.Event, time.Time) []domain.Posting) []domain.Posting {
 				return tc.mutate(e, rule(claim, e, at))
 			})
@@ -150,6 +152,20 @@ func TestDecideRefusesPostingsThatBreakTheInvariants(t *testing.T) {
 			require.ErrorIs(t, dec.Err, domain.ErrPostingsInvariant)
 			assert.Contains(t, dec.Err.Error(), tc.want)
 			assert.Empty(t, dec.Events, "nothing to append")
+			// CheckedPostings refuses the event the rule broke as
+			// CheckPostings does, and returns no postings with it.
+			state, refused := active, 0
+			for _, e := range clean.Events {
+				ps, err := domain.CheckedPostings(state, e, t0)
+				require.Equal(t, domain.CheckPostings(state, []domain.Event{e}, t0), err, "%s", e.EventType())
+				if err != nil {
+					require.ErrorIs(t, err, domain.ErrPostingsInvariant)
+					assert.Nil(t, ps, "no postings with a refusal")
+					refused++
+				}
+				state = domain.Evolve(state, e)
+			}
+			assert.Positive(t, refused, "an event refused")
 		})
 	}
 	t.Run("OK_unmutated", func(t *testing.T) {
@@ -205,6 +221,9 @@ func TestPostingsPropertyConservation(t *testing.T) {
 			}
 			for _, e := range dec.Events {
 				ps := domain.Postings(state, e, at)
+				checked, err := domain.CheckedPostings(state, e, at)
+				require.NoError(t, err, "%s", e.EventType())
+				require.Equal(t, ps, checked, "CheckedPostings returns the event's postings")
 				state = domain.Evolve(state, e)
 				require.Empty(t, domain.Unbalanced(ps), "%s", e.EventType())
 				total.add(ps)

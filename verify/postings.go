@@ -129,11 +129,11 @@ func (b *books) check(v *verifier, placement uuid.UUID, rec journal.Record, befo
 		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: field, Problem: problem})
 		cb.broken = true
 	}
-	if err := domain.CheckPostings(before, []domain.Event{e}, bookedAt); err != nil {
+	ps, err := domain.CheckedPostings(before, e, bookedAt)
+	if err != nil {
 		at("postings", fmt.Sprintf("%s of claim %s: %s", e.EventType(), after.ClaimNumber, strings.TrimPrefix(err.Error(), domain.ErrPostingsInvariant.Error()+": ")))
 		return
 	}
-	ps := domain.Postings(before, e, bookedAt)
 	for _, q := range ps {
 		cb.add(q, &after)
 	}
