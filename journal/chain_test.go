@@ -2,7 +2,10 @@ package journal
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +78,46 @@ func TestChainSealsInBothEncodings(t *testing.T) {
 		if s := check(short); s.Field != "metadata" {
 			t.Errorf("%s: a hash one character short is not named as malformed metadata: %+v", name, s)
 		}
+	}
+}
+
+// eventHashFmt is EventHash as it was first written, with a hash.Hash and
+// fmt: the chain's definition that EventHash must keep.
+func eventHashFmt(prev Hash, stream string, revision uint64, id uuid.UUID, eventType string, data, core []byte) Hash {
+	h := sha256.New()
+	h.Write([]byte("collections-ledger/event/v1\n"))
+	h.Write(prev[:])
+	fmt.Fprintf(h, "%s\n%d\n%s\n%s\n%d\n", stream, revision, id, eventType, len(data))
+	h.Write(data)
+	h.Write(core)
+	var out Hash
+	h.Sum(out[:0])
+	return out
+}
+
+// TestEventHashIsTheChainsDefinition compares EventHash with the hash as
+// first written on random events, small ones and ones too large for its
+// buffer on the stack.
+func TestEventHashIsTheChainsDefinition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range 5000 {
+		var prev Hash
+		for j := range prev {
+			prev[j] = byte(rng.UintN(256))
+		}
+		var id uuid.UUID
+		for j := range id {
+			id[j] = byte(rng.UintN(256))
+		}
+		data := make([]byte, rng.IntN([]int{200, 3000, 10000}[i%3]))
+		for j := range data {
+			data[j] = byte(rng.UintN(256))
+		}
+		core := []byte(fmt.Sprintf(`{"occurredAt":"2026-12-0%dT00:00:00Z"}`, 1+rng.IntN(9)))
+		stream := fmt.Sprintf("placement-%s", uuid.New())
+		revision := rng.Uint64() >> rng.UintN(64)
+		typ := []string{"PlacementOpened", "PaymentReceived", "X"}[rng.IntN(3)]
+		require.Equal(t, eventHashFmt(prev, stream, revision, id, typ, data, core), EventHash(prev, stream, revision, id, typ, data, core),
+			"revision %d, %d bytes of data", revision, len(data))
 	}
 }
