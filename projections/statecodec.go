@@ -108,12 +108,20 @@ func encodeState(dst []byte, st *placementState) ([]byte, error) {
 // decodeState reads a state encodeState wrote, or one the views wrote as
 // JSON before it.
 func decodeState(b []byte, st *placementState) error {
+	if len(b) > 0 && b[0] == '{' {
+		return json.Unmarshal(b, st)
+	}
+	return decodeBinaryState(b, st)
+}
+
+// decodeBinaryState reads a state in one of the binary forms. Unlike
+// decodeState it keeps nothing of st, so a state decoded into a local
+// variable stays off the heap.
+func decodeBinaryState(b []byte, st *placementState) error {
 	if len(b) == 0 {
 		return errors.New("projections: an empty placement state")
 	}
 	switch b[0] {
-	case '{':
-		return json.Unmarshal(b, st)
 	case stateFormat1, stateFormat2, stateFormat3:
 	default:
 		return fmt.Errorf("projections: a placement state of unknown format 0x%02x", b[0])
@@ -898,8 +906,16 @@ func AppendPlacement(dst []byte, p domain.Placement) ([]byte, error) {
 
 // DecodePlacement reads what AppendPlacement wrote.
 func DecodePlacement(b []byte, p *domain.Placement) error {
-	var st placementState
-	if err := decodeState(b, &st); err != nil {
+	if len(b) > 0 && b[0] == '{' {
+		st := new(placementState)
+		if err := json.Unmarshal(b, st); err != nil {
+			return err
+		}
+		*p = st.P
+		return nil
+	}
+	var st placementState // on the stack: verify decodes a state per event
+	if err := decodeBinaryState(b, &st); err != nil {
 		return err
 	}
 	*p = st.P
