@@ -51,20 +51,8 @@ var sunkTables = func() (t [256]bool) {
 	return t
 }()
 
-// errSinkPending refuses a read of a table whose keys the sink still holds;
-// errNotKept one of views built without such tables (StatesOnly).
-var (
-	errSinkPending = errors.New("projections: the bulk build's sorted keys are not in the store until SaveStates")
-	errNotKept     = errors.New("projections: these views were built for their placement states alone, without their feeds, indexes and postings")
-)
-
-// refusal is the error a read of one of the sink's tables gets.
-func (s *bulkSink) refusal() error {
-	if s.drop {
-		return errNotKept
-	}
-	return errSinkPending
-}
+// errSinkPending refuses a read of a table whose keys the sink still holds.
+var errSinkPending = errors.New("projections: the bulk build's sorted keys are not in the store until SaveStates")
 
 // sinkRunBytes is how much the sink keeps in memory before it writes a
 // run, and sinkFanIn how many runs one merge reads at once: with more, the
@@ -149,13 +137,9 @@ type bulkSink struct {
 	// see allocArena), given to cur when it is committed.
 	stage      []byte
 	stageArena []byte
-	// drop, for views built for their states alone (ViewsOptions.
-	// StatesOnly), keeps nothing: the records are dropped as they come,
-	// and the tables stay refused.
-	drop  bool
-	runs  []string // oldest first
-	files int      // files named so far
-	keys  int64    // records taken, for tests
+	runs       []string // oldest first
+	files      int      // files named so far
+	keys       int64    // records taken, for tests
 }
 
 // sinkBuf holds records, and refs to them in the order they came, both in
@@ -204,9 +188,6 @@ func (s *bulkSink) free() {
 // stageRecord stages a write of the batch being applied, in memory mapped
 // as the runs' is (a batch of 20,000 events stages about 12 MB).
 func (s *bulkSink) stageRecord(kind byte, k, val []byte) error {
-	if s.drop {
-		return nil
-	}
 	if need := len(s.stage) + 2*binary.MaxVarintLen64 + 1 + len(k) + len(val); need > cap(s.stage) {
 		arena, err := allocArena(max(2*cap(s.stage), need, 1<<20))
 		if err != nil {

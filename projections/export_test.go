@@ -306,9 +306,5 @@ func WithoutSinkForTest() func() {
 	return func() { bulkSorts = true }
 }
 
-// SunkForTest reports whether a bulk build sorts table's keys in its sink
-// (and a build for the states alone drops them).
-func SunkForTest(table byte) bool { return sunkTables[table] }
-
 // StateReads counts the applier's reads of placement states from the store.
 func (v *Views) StateReads() uint64 { return v.stateReads.Load() }

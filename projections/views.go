@@ -140,13 +140,6 @@ type ViewsOptions struct {
 	// Pebble's default compression, which costs less time than the zstd
 	// the views that are kept are stored with.
 	Throwaway bool
-	// StatesOnly, for a bulk build that is thrown away and read only for
-	// its placement states (ledger verify without -deep), applies every
-	// event as any build does but keeps only the states and what the
-	// build reads back: the feed items, indexes and postings (the sink's
-	// tables, sunkTables) are computed and dropped, and a read of them is
-	// refused (errNotKept). It requires Bulk and Throwaway.
-	StatesOnly bool
 }
 
 var metaPrefix = []byte{0xff, 0xff, 0xff, 0xff}
@@ -155,9 +148,6 @@ func metaKey(name string) []byte { return append(append([]byte(nil), metaPrefix.
 
 // OpenViews opens (or creates) the view store in dir.
 func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
-	if opts.StatesOnly && (!opts.Bulk || !opts.Throwaway) {
-		return nil, errors.New("projections: views built for their states alone must be a bulk build that is thrown away")
-	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -221,10 +211,7 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	switch {
-	case opts.StatesOnly:
-		v.sink = &bulkSink{drop: true}
-	case sorts:
+	if sorts {
 		// The sink's tables are stored as the views' bottom level is.
 		wo := po.MakeWriterOptions(len(po.Levels)-1, db.TableFormat())
 		wo.Compression, wo.BlockSize = bottom.Compression(), bottom.BlockSize
@@ -450,9 +437,6 @@ func (v *Views) SaveStates() error {
 		if err := v.states.release(); err != nil {
 			return err
 		}
-		if v.sink.drop {
-			return nil // nothing to merge; its tables stay refused
-		}
 		sink := v.sink
 		v.sink = nil // from now on everything is written to the store
 		return sink.finish(context.Background(), v.db)
@@ -592,7 +576,7 @@ func (v *Views) getUint(k []byte) (uint64, error) {
 // get returns a copy of the value under k, or nil.
 func (v *Views) get(k []byte) ([]byte, error) {
 	if v.sink != nil && sunk(k) {
-		return nil, v.sink.refusal()
+		return nil, errSinkPending
 	}
 	return getFrom(v.db, k)
 }
@@ -615,7 +599,7 @@ func getFrom(r pebble.Reader, k []byte) ([]byte, error) {
 // false or an error.
 func (v *Views) scan(lower, upper []byte, fn func(k, val []byte) (bool, error)) error {
 	if v.sink != nil && sunk(lower) {
-		return v.sink.refusal()
+		return errSinkPending
 	}
 	it, err := v.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {

@@ -65,7 +65,7 @@ func TestBooksCheckOnGivenStates(t *testing.T) {
 
 	run := func(plant func(*claimBooks)) ([]Finding, *claimBooks) {
 		v := &verifier{}
-		b := newBooks(nil, 0)
+		b := newBooks(testScratch(t), 0)
 		var p domain.Placement
 		for i, e := range events {
 			if i == 2 && plant != nil {

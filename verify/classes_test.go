@@ -38,7 +38,7 @@ func TestPlacementEventKnowsEveryEventType(t *testing.T) {
 		t.Run(typ, func(t *testing.T) {
 			e, err := domain.DecodeEvent(typ, []byte(`{}`))
 			require.NoError(t, err)
-			s := &scan{v: &verifier{}, owners: newOwners(nil, 0)}
+			s := &scan{v: &verifier{}, owners: newOwners(testScratch(t), 0)}
 			require.NotPanics(t, func() { s.placementEvent(eventstore.RecordedEvent{}, uuid.New(), e) })
 			assert.Empty(t, s.v.report.Findings, "an empty event of a known type is no finding")
 		})
@@ -50,7 +50,7 @@ type unclassified struct{}
 func (unclassified) EventType() string { return "Unclassified" }
 
 func TestPlacementEventPanicsOnAnUnclassifiedType(t *testing.T) {
-	s := &scan{v: &verifier{}, owners: newOwners(nil, 0)}
+	s := &scan{v: &verifier{}, owners: newOwners(testScratch(t), 0)}
 	assert.PanicsWithValue(t, "verify: no rule for event type Unclassified", func() {
 		s.placementEvent(eventstore.RecordedEvent{}, uuid.New(), unclassified{})
 	})

@@ -7,3 +7,6 @@ func SetSpillEntries(n int) (restore func()) {
 	spillEntries = n
 	return func() { spillEntries = old }
 }
+
+// Replays is how many times Run has replayed the books of a damaged log.
+func Replays() int64 { return replays.Load() }

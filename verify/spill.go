@@ -1,11 +1,15 @@
 package verify
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
@@ -64,47 +68,82 @@ func (s *scratch) fail(err error) {
 // It keeps at most max entries in memory; when full it writes an eighth of
 // them, chosen arbitrarily, to the scratch database, and reads an entry back
 // from there when it is asked for again. So verify's memory does not grow
-// with the placements or the payments of the ledger it checks. Without a
-// scratch database (max 0) every entry stays in memory.
+// with the placements or the payments of the ledger it checks. With max 0
+// every entry stays in memory.
 //
-// A pointer that get returns is valid until the next call of get: the entry
-// it points to may be written out and dropped then.
+// An entry in memory is kept encoded (enc), in an arena of bytes, and its
+// key in a map whose keys hold no pointers: so the collector has nothing
+// in the maps to scan, however many entries they keep. At 3.3M events over
+// 300,000 placements, with the entries as Go values behind pointers, the
+// collector's marking took half of verify's CPU (docs/PERFORMANCE.md). The
+// entry get returns is decoded into a value of the map's own (cur) and
+// encoded back to the arena at the next call; so a pointer that get returns
+// is valid until the next call of get or each, and dec must set every field
+// of the value it decodes into (it holds the entry decoded before).
 type spillMap[K comparable, V any] struct {
-	mem   map[K]*V
-	max   int
-	table byte
-	s     *scratch
-	key   func([]byte, K) []byte
-	enc   func([]byte, *V) []byte
-	dec   func([]byte, *V) error
+	mem map[K]uint32 // an entry in memory: its slot
+	// slots are where each entry in memory is in arena; free, the slots
+	// no entry uses.
+	slots []memSlot
+	free  []uint32
+	arena []byte
+	// garbage counts the bytes of arena no slot uses (values that moved
+	// when they outgrew their room, entries written out).
+	garbage int
+	// cur is the entry get returned last, decoded; held, whether it is to
+	// be encoded back to its slot (curSlot), under curKey.
+	cur     V
+	curKey  K
+	curSlot uint32
+	held    bool
+	max     int
+	table   byte
+	s       *scratch
+	key     func([]byte, K) []byte
+	enc     func([]byte, *V) []byte
+	dec     func([]byte, *V) error
 	// n counts the distinct keys; spilled, whether any entry was written out.
 	n       int
 	spilled bool
 	kbuf    []byte
+	vbuf    []byte
 }
+
+// memSlot is where an entry's value is in the arena: at off, n bytes, in
+// room bytes.
+type memSlot struct{ off, n, room uint32 }
 
 func newSpillMap[K comparable, V any](s *scratch, max int, table byte, key func([]byte, K) []byte, enc func([]byte, *V) []byte,
 	dec func([]byte, *V) error) *spillMap[K, V] {
 	if s == nil {
-		max = 0
+		panic("verify: a spill map needs a scratch store")
 	}
-	return &spillMap[K, V]{mem: map[K]*V{}, max: max, table: table, s: s, key: key, enc: enc, dec: dec}
+	return &spillMap[K, V]{mem: map[K]uint32{}, max: max, table: table, s: s, key: key, enc: enc, dec: dec}
 }
 
 // get returns k's entry and whether it was there before. An entry that was
 // not is created (zero) when create is set; otherwise get returns nil.
 func (m *spillMap[K, V]) get(k K, create bool) (*V, bool) {
-	if p, ok := m.mem[k]; ok {
-		return p, true
+	if m.held && m.curKey == k {
+		return &m.cur, true
 	}
-	p := new(V)
+	m.put()
+	if i, ok := m.mem[k]; ok {
+		sl := m.slots[i]
+		if err := m.dec(m.arena[sl.off:sl.off+sl.n], &m.cur); err != nil {
+			m.s.fail(fmt.Errorf("verify: an entry of table %c in memory: %w", m.table, err))
+		}
+		m.hold(k, i)
+		return &m.cur, true
+	}
+	m.cur = *new(V)
 	found := false
 	if m.spilled {
 		m.kbuf = m.key(append(m.kbuf[:0], m.table), k)
 		val, closer, err := m.s.db.Get(m.kbuf)
 		switch {
 		case err == nil:
-			err = m.dec(val, p)
+			err = m.dec(val, &m.cur)
 			_ = closer.Close()
 			if err != nil {
 				m.s.fail(fmt.Errorf("verify: scratch entry %x: %w", m.kbuf, err))
@@ -118,29 +157,84 @@ func (m *spillMap[K, V]) get(k K, create bool) (*V, bool) {
 		if !create {
 			return nil, false
 		}
+		m.cur = *new(V)
 		m.n++
 	}
 	if m.max > 0 && len(m.mem) >= m.max {
 		m.spill()
 	}
-	m.mem[k] = p
-	return p, found
+	var i uint32
+	if n := len(m.free); n > 0 {
+		i, m.free = m.free[n-1], m.free[:n-1]
+	} else {
+		i = uint32(len(m.slots))
+		m.slots = append(m.slots, memSlot{})
+	}
+	m.mem[k] = i
+	m.hold(k, i)
+	return &m.cur, found
+}
+
+func (m *spillMap[K, V]) hold(k K, slot uint32) {
+	m.curKey, m.curSlot, m.held = k, slot, true
+}
+
+// put encodes the entry get returned last back to its slot: in its room
+// when it fits, else at the arena's end (the arena compacted first when
+// more of it is garbage than not).
+func (m *spillMap[K, V]) put() {
+	if !m.held {
+		return
+	}
+	m.held = false
+	m.vbuf = m.enc(m.vbuf[:0], &m.cur)
+	sl := &m.slots[m.curSlot]
+	if len(m.vbuf) > int(sl.room) {
+		m.garbage += int(sl.room)
+		sl.n, sl.room = 0, 0
+		if m.garbage > 1<<20 && m.garbage > len(m.arena)/2 {
+			m.compact()
+		}
+		room := len(m.vbuf) + len(m.vbuf)/8 // room to grow a little in place
+		if len(m.arena)+room > math.MaxUint32 {
+			m.s.fail(errors.New("verify: a spill map's memory is full"))
+			return
+		}
+		sl.off, sl.room = uint32(len(m.arena)), uint32(room)
+		m.arena = append(m.arena, make([]byte, room)...)
+	}
+	sl.n = uint32(copy(m.arena[sl.off:sl.off+sl.room], m.vbuf))
+}
+
+// compact moves every entry in memory to a new arena, without garbage.
+func (m *spillMap[K, V]) compact() {
+	arena := make([]byte, 0, len(m.arena)-m.garbage+len(m.arena)/4)
+	for _, i := range m.mem {
+		sl := &m.slots[i]
+		off := len(arena)
+		arena = append(arena, m.arena[sl.off:sl.off+sl.room]...)
+		sl.off = uint32(off)
+	}
+	m.arena, m.garbage = arena, 0
 }
 
 // spill writes an eighth of the entries in memory to the scratch store and
 // drops them from memory.
 func (m *spillMap[K, V]) spill() {
+	m.put()
 	b := m.s.db.NewBatch()
 	defer b.Close()
-	var val []byte
 	left := max(1, m.max/8)
-	for k, p := range m.mem {
+	for k, i := range m.mem {
+		sl := m.slots[i]
 		m.kbuf = m.key(append(m.kbuf[:0], m.table), k)
-		val = m.enc(val[:0], p)
-		if err := b.Set(m.kbuf, val, nil); err != nil {
+		if err := b.Set(m.kbuf, m.arena[sl.off:sl.off+sl.n], nil); err != nil {
 			m.s.fail(err)
 		}
 		delete(m.mem, k)
+		m.garbage += int(sl.room)
+		m.slots[i] = memSlot{}
+		m.free = append(m.free, i)
 		if left--; left == 0 {
 			break
 		}
@@ -151,13 +245,84 @@ func (m *spillMap[K, V]) spill() {
 	m.spilled = true
 }
 
+// each calls fn with every entry once, in the order of their keys' bytes:
+// the entries written to the scratch store merged with those in memory
+// (the one in memory when both hold a key). key reads a key back from its
+// bytes (without the table's byte). The value fn gets is valid until fn
+// returns.
+func (m *spillMap[K, V]) each(key func([]byte) (K, error), fn func(K, *V) error) error {
+	m.put()
+	type held struct {
+		b    []byte
+		k    K
+		slot uint32
+	}
+	mem := make([]held, 0, len(m.mem))
+	for k, i := range m.mem {
+		mem = append(mem, held{m.key([]byte{m.table}, k), k, i})
+	}
+	slices.SortFunc(mem, func(a, b held) int { return bytes.Compare(a.b, b.b) })
+	var v V
+	next := func() error {
+		sl := m.slots[mem[0].slot]
+		v = *new(V)
+		if err := m.dec(m.arena[sl.off:sl.off+sl.n], &v); err != nil {
+			return fmt.Errorf("verify: an entry of table %c in memory: %w", m.table, err)
+		}
+		err := fn(mem[0].k, &v)
+		mem = mem[1:]
+		return err
+	}
+	if m.spilled {
+		it, err := m.s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{m.table}, UpperBound: []byte{m.table + 1}})
+		if err != nil {
+			return fmt.Errorf("verify: read the scratch store: %w", err)
+		}
+		defer it.Close()
+		for valid := it.First(); valid; valid = it.Next() {
+			for len(mem) > 0 && bytes.Compare(mem[0].b, it.Key()) < 0 {
+				if err := next(); err != nil {
+					return err
+				}
+			}
+			if len(mem) > 0 && bytes.Equal(mem[0].b, it.Key()) {
+				if err := next(); err != nil {
+					return err
+				}
+				continue
+			}
+			k, err := key(it.Key()[1:])
+			if err != nil {
+				return fmt.Errorf("verify: scratch key %x: %w", it.Key(), err)
+			}
+			v = *new(V)
+			if err := m.dec(it.Value(), &v); err != nil {
+				return fmt.Errorf("verify: scratch entry %x: %w", it.Key(), err)
+			}
+			if err := fn(k, &v); err != nil {
+				return err
+			}
+		}
+		if err := it.Error(); err != nil {
+			return fmt.Errorf("verify: read the scratch store: %w", err)
+		}
+	}
+	for len(mem) > 0 {
+		if err := next(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // spillEntries is how many entries each of verify's maps keeps in memory
-// (a variable for tests): about 130 bytes each, so the streams, the owners,
-// the claims' books and the payments to the agency hold at most about
-// 35 MB together, whatever the ledger's size. At 131,072 (70 MB) verify of
-// 3.3M events over 300,000 placements, whose maps fill, took 240 s under
-// verify's memory limit (verifyGoMemory in cmd/ledger) against 212 s at
-// 65,536, in the same memory; 1.1M events over 100,000 took 49.8 and 49.9 s.
+// (a variable for tests), and Run gives the maps every event reads a
+// multiple of it: about 130 bytes an entry (330 for a folded state), so
+// whatever the ledger's size verify's maps hold a bounded amount. When
+// verify rebuilt the views for their states, 131,072 for every map was
+// slower than 65,536 at 3.3M events over 300,000 placements (240 s against
+// 212 s), the views' memory and the maps sharing verify's memory limit
+// (verifyGoMemory in cmd/ledger).
 var spillEntries = 1 << 16
 
 // The tables of the scratch store.
@@ -167,6 +332,7 @@ const (
 	tClaims  = 'c'
 	tItems   = 'i'
 	tStates  = 'p'
+	tFolded  = 'f'
 )
 
 // newStates keeps the claims' states of books that fold them (verify's
@@ -185,9 +351,21 @@ func newStates(s *scratch, max int) *spillMap[uuid.UUID, domain.Placement] {
 		func(b []byte, p *domain.Placement) error { return projections.DecodePlacement(b, p) })
 }
 
-func newStreams(s *scratch, max int) *spillMap[string, streamState] {
+// streamKey is the key of a stream's entry: the first 16 bytes of the
+// SHA-256 of its name, a key with no pointer for the collector to follow
+// (see spillMap), and as unlikely to be another stream's as the hash
+// chains' hashes are to collide.
+type streamKey [16]byte
+
+func streamKeyOf(name string) (k streamKey) {
+	sum := sha256.Sum256([]byte(name))
+	copy(k[:], sum[:])
+	return k
+}
+
+func newStreams(s *scratch, max int) *spillMap[streamKey, streamState] {
 	return newSpillMap(s, max, tStreams,
-		func(b []byte, k string) []byte { return append(b, k...) },
+		func(b []byte, k streamKey) []byte { return append(b, k[:]...) },
 		func(b []byte, st *streamState) []byte {
 			return append(binary.BigEndian.AppendUint64(b, st.next), st.hash[:]...)
 		},
@@ -242,8 +420,10 @@ func newClaims(s *scratch, max int) *spillMap[uuid.UUID, claimBooks] {
 			if n > uint64(len(r.Rest())) { // each at least a byte
 				return bincodec.ErrShort
 			}
+			room := cb.principal[:0] // the entry decoded before's (see spillMap.cur)
+			cb.principal = nil
 			if n > 0 {
-				cb.principal = make([]int64, n)
+				cb.principal = slices.Grow(room, int(n))[:n]
 				for i := range cb.principal {
 					cb.principal[i] = r.Varint()
 				}

@@ -1,6 +1,10 @@
 package verify
 
 import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,6 +18,15 @@ import (
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
+
+// testScratch opens a scratch store for the test, closed when it ends.
+func testScratch(t *testing.T) *scratch {
+	t.Helper()
+	s, err := openScratch(t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.close()) })
+	return s
+}
 
 // roundTrip puts a and b under two keys of a map that keeps one entry in
 // memory, so a is written to the scratch store when b comes in, and
@@ -54,7 +67,7 @@ func TestSpillMapsRoundTrip(t *testing.T) {
 	for i := range h {
 		h[i] = byte(i)
 	}
-	roundTrip(t, newStreams(s, 1), "placement-a", "claim-acme-CL-1", streamState{next: 7, hash: h}, streamState{next: 1})
+	roundTrip(t, newStreams(s, 1), streamKeyOf("placement-a"), streamKeyOf("claim-acme-CL-1"), streamState{next: 7, hash: h}, streamState{next: 1})
 	roundTrip(t, newOwners(s, 1), uuid.New(), uuid.New(), [2]string{"acme", "K1"}, [2]string{"other", ""})
 	roundTrip(t, newClaims(s, 1), uuid.New(), uuid.New(),
 		claimBooks{balance: [nBalances]int64{-15000, 3, 0, -1, 5, 6, 7, 8, -9}, principal: []int64{100, -2, 0}},
@@ -64,6 +77,87 @@ func TestSpillMapsRoundTrip(t *testing.T) {
 		settleable{creditor: "acme", currency: "EUR", settledBy: "RM-1", item: journal.SettlementItem{Position: 12, ClaimNumber: "CL-1",
 			DocumentNumber: "P-1", ValueDate: "2024-02-01", Collected: 1000, Fee: -200}},
 		settleable{creditor: "acme", currency: "SEK", item: journal.SettlementItem{Position: 1 << 40}})
+	require.NoError(t, s.err)
+}
+
+// TestSpillMapEachVisitsEveryEntryOnce drives a map of folded states that
+// keeps four entries in memory through random puts, changes and reads,
+// against a plain map: each visits every key once, in the order of its
+// bytes, with its latest value, whether it is in memory, in the scratch
+// store, or in both (read back and changed since).
+func TestSpillMapEachVisitsEveryEntryOnce(t *testing.T) {
+	s, err := openScratch(t.TempDir())
+	require.NoError(t, err)
+	defer s.close()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, max := range []int{1, 4, 0} {
+		m := newFolds(s, max)
+		m.table += byte(max) // a table of its own in the scratch store
+		want := map[uuid.UUID]folded{}
+		var ids []uuid.UUID
+		for i := range 300 {
+			var id uuid.UUID
+			if len(ids) == 0 || rng.IntN(3) == 0 {
+				id = uuid.New()
+				ids = append(ids, id)
+			} else {
+				id = ids[rng.IntN(len(ids))]
+			}
+			f, _ := m.get(id, true)
+			f.rev, f.enc = uint64(i), fmt.Appendf(nil, "state %d", i)
+			want[id] = folded{rev: f.rev, enc: slices.Clone(f.enc)}
+		}
+		var visited []uuid.UUID
+		err := m.each(func(b []byte) (uuid.UUID, error) { return uuid.FromBytes(b) }, func(id uuid.UUID, f *folded) error {
+			visited = append(visited, id)
+			assert.Equal(t, want[id], *f, "max %d: %s", max, id)
+			return nil
+		})
+		require.NoError(t, err)
+		require.Len(t, visited, len(want), "max %d: every key once", max)
+		assert.True(t, slices.IsSortedFunc(visited, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }), "max %d: in order", max)
+		assert.Equal(t, max > 0, m.spilled, "max %d", max)
+	}
+	require.NoError(t, s.err)
+}
+
+// TestSpillMapCompactsItsArena grows 3,000 entries a hundred bytes at a
+// time, so that each outgrows its room and moves to the arena's end again
+// and again (about 45 MB written in all): the arena is compacted on the
+// way (it ends far smaller than what was written), and every entry is
+// still what was put last, through get and through each.
+func TestSpillMapCompactsItsArena(t *testing.T) {
+	s := testScratch(t)
+	for _, max := range []int{0, 512} {
+		m := newFolds(s, max)
+		m.table += byte(max % 7) // a table of its own in the scratch store
+		want := map[uuid.UUID]folded{}
+		ids := make([]uuid.UUID, 3000)
+		for i := range ids {
+			ids[i] = uuid.New()
+		}
+		for round := range 15 {
+			for i, id := range ids {
+				f, _ := m.get(id, true)
+				f.rev = uint64(round)
+				f.enc = append(f.enc[:0], bytes.Repeat([]byte{byte(i)}, 100*(round+1))...)
+				want[id] = folded{rev: f.rev, enc: slices.Clone(f.enc)}
+			}
+		}
+		assert.Less(t, len(m.arena), 15<<20, "max %d: the arena was compacted", max)
+		for _, id := range ids {
+			f, found := m.get(id, false)
+			require.True(t, found)
+			require.Equal(t, want[id], *f, "max %d", max)
+		}
+		visited := 0
+		require.NoError(t, m.each(func(b []byte) (uuid.UUID, error) { return uuid.FromBytes(b) }, func(id uuid.UUID, f *folded) error {
+			visited++
+			require.Equal(t, want[id], *f, "max %d", max)
+			return nil
+		}))
+		assert.Equal(t, len(ids), visited)
+	}
 	require.NoError(t, s.err)
 }
 
@@ -108,10 +202,11 @@ func TestSpillMapRefusesADamagedEntry(t *testing.T) {
 	require.NoError(t, err)
 	defer s.close()
 	m := newStreams(s, 1)
-	p, _ := m.get("a", true)
+	a := streamKeyOf("a")
+	p, _ := m.get(a, true)
 	p.next = 3
-	m.get("b", true)
-	require.NoError(t, s.db.Set([]byte{tStreams, 'a'}, []byte{1, 2, 3}, pebble.NoSync))
-	m.get("a", false)
+	m.get(streamKeyOf("b"), true)
+	require.NoError(t, s.db.Set(append([]byte{tStreams}, a[:]...), []byte{1, 2, 3}, pebble.NoSync))
+	m.get(a, false)
 	assert.ErrorContains(t, s.err, "a stream's entry of 3 bytes")
 }

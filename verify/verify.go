@@ -1,8 +1,10 @@
 // Package verify checks a ledger's history the way an auditor would: every
 // stream's hash chain, the log's order, every event's decoding, the domain's
 // invariants, every event's postings (balanced, and conserving its claim's
-// money at every position), and that the read models rebuilt from position 0 equal those
-// folded stream by stream (and, on a running server, the live ones).
+// money at every position), every placement's state folded from position 0
+// as the views fold it, and with Deep the read models rebuilt from position
+// 0, equal to those folded stream by stream (and, on a running server, to
+// the live ones).
 //
 // It reports what it finds instead of stopping at the first problem; each
 // finding names the stream, the revision, the log position and the field.
@@ -20,8 +22,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -84,12 +88,15 @@ type Options struct {
 	// views have applied exactly what verify read; otherwise every placement
 	// that has not changed since.
 	Live *projections.Views
-	// Deep also reads every placement through its own stream (the stream
-	// index, not $all), folds it again and compares, and checks its feed.
-	// It costs a point read per event.
+	// Deep rebuilds the views from position 0 (without it, and without
+	// Live, verify folds only the placements' states, see fold.go), reads
+	// every placement through its own stream (the stream index, not $all),
+	// folds it again and compares, and checks its feed. It costs a point
+	// read per event and about twice the time.
 	Deep bool
-	// Dir is where the views are rebuilt, in a temporary directory removed
-	// afterwards; empty: the system's temporary directory.
+	// Dir is where verify keeps what it spills and the views it rebuilds,
+	// in a temporary directory removed afterwards; empty: the system's
+	// temporary directory.
 	Dir string
 	// Personal, when set, is the key store: every debtor's sealed personal
 	// data that still has its key must authenticate (erased data, whose key
@@ -122,8 +129,10 @@ func (v *verifier) add(f Finding) {
 	}
 }
 
-// Run verifies the store. The views are rebuilt from position 0 into a
-// temporary view store on disk, so memory does not grow with the ledger.
+// Run verifies the store. What it keeps per stream, placement and payment
+// beyond its maps' bounds, and the views it rebuilds with Deep or Live, go
+// to a temporary directory on disk, so memory does not grow with the
+// ledger.
 func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, error) {
 	start := time.Now()
 	v := &verifier{}
@@ -137,25 +146,39 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 		return v.report, fmt.Errorf("verify: a directory to rebuild the views in: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	rebuilt, err := projections.OpenViews(filepath.Join(dir, "views"), projections.ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bulk: true, Throwaway: true,
-		// Only the deep checks and the comparison with live views read
-		// more of the rebuilt views than their placement states.
-		StatesOnly: !opts.Deep && opts.Live == nil})
-	if err != nil {
-		return v.report, err
-	}
-	defer rebuilt.Discard() // thrown away with dir
 	sc, err := openScratch(filepath.Join(dir, "scratch"))
 	if err != nil {
 		return v.report, err
 	}
 	defer sc.close()
-	builder := rebuilt.Builder()
-	builder.MaxBatch = 20_000
-	defer builder.Abort()
-	s := &scan{v: v, builder: builder, personal: opts.Personal, applying: true, deep: opts.Deep,
-		broken: map[uuid.UUID]bool{}, streams: newStreams(sc, spillEntries), owners: newOwners(sc, spillEntries), books: newBooks(sc, spillEntries)}
-	builder.Folded = s.folded
+	// Every event reads its stream's chain end and, for a placement, its
+	// claim's books and its folded state: those maps keep more in memory
+	// than spillEntries (kept encoded, see spillMap: a stream's entry is
+	// about 85 bytes with its key, a claim's books 80, a payment to the
+	// agency 100, a folded state 270), about 80 MB together when full. At
+	// 1.1M events over 100,000 placements and 200,000 streams they hold
+	// everything, and verify reads nothing back from its scratch store;
+	// with spillEntries for each, a quarter of verify's time went to
+	// reading back entries spilled at random and compacting the scratch
+	// store.
+	s := &scan{v: v, personal: opts.Personal, applying: true, deep: opts.Deep,
+		broken: map[uuid.UUID]bool{}, streams: newStreams(sc, 4*spillEntries), owners: newOwners(sc, spillEntries), books: newBooks(sc, 2*spillEntries)}
+	var rebuilt *projections.Views
+	if opts.Deep || opts.Live != nil {
+		// Only the deep checks and the comparison with live views read
+		// the views; without them verify folds the states itself (fold).
+		rebuilt, err = projections.OpenViews(filepath.Join(dir, "views"), projections.ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bulk: true, Throwaway: true})
+		if err != nil {
+			return v.report, err
+		}
+		defer rebuilt.Discard() // thrown away with dir
+		s.builder = rebuilt.Builder()
+		s.builder.MaxBatch = 20_000
+		defer s.builder.Abort()
+		s.builder.Folded = s.folded
+	} else {
+		s.folds = newFolds(sc, 2*spillEntries)
+	}
 	if err := s.readAll(ctx, store, head, opts.Progress, s.batch); err != nil {
 		return v.report, err
 	}
@@ -163,14 +186,23 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 		return v.report, sc.err
 	}
 	if s.degraded {
+		replays.Add(1)
 		if err := s.replay(ctx, store, head, filepath.Join(dir, "replay")); err != nil {
 			return v.report, err
 		}
 	}
 	v.report.Streams = s.streams.n
 	v.report.Placements = s.owners.n
-	if s.applying {
-		if err := v.checkRebuilt(ctx, store, builder, rebuilt, s.placements, opts); err != nil {
+	switch {
+	case s.folds != nil:
+		if err := s.checkFolds(); err != nil {
+			return v.report, err
+		}
+		if sc.err != nil {
+			return v.report, sc.err
+		}
+	case s.applying:
+		if err := v.checkRebuilt(ctx, store, s.builder, rebuilt, s.placements, opts); err != nil {
 			return v.report, err
 		}
 	}
@@ -182,16 +214,24 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 	return v.report, nil
 }
 
+// replays counts Run's replays of the books (for tests: a replay checks
+// what the first pass did not, so a pass that skips the books still finds
+// what they would).
+var replays atomic.Int64
+
 // scan is one pass of Run over the log, in order: each event checked and
 // applied to the views being rebuilt.
 type scan struct {
-	v        *verifier
+	v *verifier
+	// builder rebuilds the views (Deep, or live views to compare);
+	// otherwise folds keeps the placements' states (see fold).
 	builder  *projections.Builder
+	folds    *spillMap[uuid.UUID, folded]
 	personal pii.Keys
 	// applying: the rebuild stops at the first event it cannot apply.
 	applying bool
 	broken   map[uuid.UUID]bool
-	streams  *spillMap[string, streamState]
+	streams  *spillMap[streamKey, streamState]
 	// placements are the placements opened, in order, for deep's checks
 	// (kept only with deep).
 	placements []uuid.UUID
@@ -210,6 +250,8 @@ type scan struct {
 	// but by a replay (see replay).
 	degraded  bool
 	checkedTo eventstore.Position
+	// checked is the room checkBatch checks each batch into.
+	checked []checked
 }
 
 // readAll reads the log up to head, in batches, the next batch read while
@@ -273,10 +315,11 @@ func (s *scan) readAll(ctx context.Context, store eventstore.Store, head eventst
 // position of its last event. The per-event work (hashing, decoding) runs
 // on every core; links between events and the rebuild run in log order.
 func (s *scan) batch(batch []eventstore.RecordedEvent) eventstore.Position {
-	checked := checkBatch(batch)
+	s.checked = checkBatch(batch, s.checked)
+	checked := s.checked
 	for i, rec := range batch {
 		c := checked[i]
-		st, _ := s.streams.get(rec.Stream, true)
+		st, _ := s.streams.get(streamKeyOf(rec.Stream), true)
 		s.v.link(rec, st, c.seal)
 		switch {
 		case c.badStream:
@@ -290,7 +333,12 @@ func (s *scan) batch(batch []eventstore.RecordedEvent) eventstore.Position {
 			s.books.remit(s.v, rec)
 		}
 		s.posted = false
-		if s.applying && !s.broken[c.placement] && (c.placement == uuid.Nil || c.decodeErr == nil) {
+		switch {
+		case s.folds != nil:
+			if c.placement != uuid.Nil && c.decodeErr == nil && !s.broken[c.placement] {
+				s.fold(rec, c.placement, c.rec)
+			}
+		case s.applying && !s.broken[c.placement] && (c.placement == uuid.Nil || c.decodeErr == nil):
 			if err := s.builder.Apply(rec, c.placement, c.rec); err != nil {
 				s.v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "projection",
 					Problem: "the views cannot be rebuilt past this event: " + err.Error()})
@@ -475,8 +523,12 @@ type checked struct {
 }
 
 // checkBatch checks the events of a batch in parallel, one slice per core.
-func checkBatch(batch []eventstore.RecordedEvent) []checked {
-	out := make([]checked, len(batch))
+//
+// It checks into out's room (the batch before's, whose checks are done
+// with), so a pass does not allocate a few hundred bytes per event for them.
+func checkBatch(batch []eventstore.RecordedEvent, out []checked) []checked {
+	out = slices.Grow(out[:0], len(batch))[:len(batch)]
+	clear(out)
 	workers := max(1, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	per := (len(batch) + workers - 1) / workers
@@ -744,7 +796,7 @@ func Export(ctx context.Context, r io.Reader) (Report, error) {
 			v.add(Finding{Field: "line", Problem: fmt.Sprintf("line %d is not an exported event: %v", n, err)})
 			continue
 		}
-		st, seen := streams.get(l.Stream, true)
+		st, seen := streams.get(streamKeyOf(l.Stream), true)
 		if !seen {
 			st.next = l.Revision
 			if _, prev, _, err := journal.Unseal(l.Metadata); err == nil {

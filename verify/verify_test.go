@@ -84,10 +84,63 @@ func requireSameSpilled(t *testing.T, s eventstore.Store, opts verify.Options, w
 	t.Helper()
 	restore := verify.SetSpillEntries(1)
 	defer restore()
+	replays := verify.Replays()
 	got, err := verify.Run(context.Background(), s, opts)
 	require.NoError(t, err)
 	got.Duration, got.Seconds, want.Duration, want.Seconds = 0, 0, 0, 0
 	require.Equal(t, want, got, "the report with verify's maps spilled to its scratch store")
+	if opts.Deep && opts.Live == nil {
+		requireSameFolded(t, s, opts, want, verify.Replays()-replays)
+	}
+}
+
+// requireSameFolded verifies the store again without Deep, so that verify
+// folds the placements' states itself instead of rebuilding the views (see
+// fold.go), with its maps in memory and spilled, and requires the deep
+// report less what only the deep checks find (checkPlacements: a
+// placement's stream read again, its feed): the same counts and the same
+// findings in the same order. deepReplays is how many times the deep run
+// replayed the books.
+func requireSameFolded(t *testing.T, s eventstore.Store, opts verify.Options, deep verify.Report, deepReplays int64) {
+	t.Helper()
+	want := deep
+	want.Duration, want.Seconds, want.Findings = 0, 0, nil
+	for _, f := range deep.Findings {
+		if !deepOnly(f) {
+			want.Findings = append(want.Findings, f)
+		}
+	}
+	opts.Deep = false
+	for _, spilled := range []bool{false, true} {
+		restore := func() {}
+		if spilled {
+			restore = verify.SetSpillEntries(1)
+		}
+		replays := verify.Replays()
+		got, err := verify.Run(context.Background(), s, opts)
+		restore()
+		require.NoError(t, err)
+		got.Duration, got.Seconds = 0, 0
+		require.Equal(t, want, got, "verify without -deep (spilled: %v)", spilled)
+		// The fold checks the books of every event it folds, as the
+		// rebuild does: a replay only where the rebuild needed one.
+		require.Equal(t, deepReplays, verify.Replays()-replays, "replays of the books without -deep (spilled: %v)", spilled)
+	}
+}
+
+// deepOnly reports whether only verify's deep checks (checkPlacements)
+// make the finding: a placement's stream that cannot be read again (no
+// revision or position), a fold from the stream that differs, its feed.
+func deepOnly(f verify.Finding) bool {
+	switch {
+	case f.Field == "feed" || f.Field == "feed.sortNumber":
+		return true
+	case f.Field == "projection" && f.Problem == "the placement folded from $all differs from the one folded from its stream":
+		return true
+	case (f.Field == "storage" || f.Field == "data") && f.Stream != "" && f.Revision == 0 && f.Position == 0:
+		return true
+	}
+	return false
 }
 
 func TestOKCleanStore(t *testing.T) {
@@ -246,4 +299,54 @@ func TestSpilledEntriesReadBack(t *testing.T) {
 		}
 	}
 	assert.Positive(t, data, "the event that does not decode: %v", r.Findings)
+}
+
+// TestErrStreamThatDoesNotOpenNamed: a placement stream whose first event
+// is a payment, sealed as the ledger seals it. Without -deep verify names
+// that event and checks every other placement as before; with -deep the
+// rebuild of the views stops there.
+func TestErrStreamThatDoesNotOpenNamed(t *testing.T) {
+	dir := MustLedgerStore(t)
+	ctx := context.Background()
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	events, err := s.ReadAll(ctx, 0, 10_000)
+	require.NoError(t, err)
+	var payment eventstore.RecordedEvent
+	for _, e := range events {
+		if e.Type == domain.TypePaymentReceived {
+			payment = e
+			break
+		}
+	}
+	require.NotEmpty(t, payment.Type, "a payment in the store")
+	_, _, core, err := journal.Unseal(payment.Metadata)
+	require.NoError(t, err)
+	meta, err := journal.DecodeMetadata(core)
+	require.NoError(t, err)
+	stream := journal.PlacementStream(uuid.New())
+	ed, _, err := journal.Chain(journal.Hash{}, stream, 0, uuid.New(), payment.Type, payment.Data, meta)
+	require.NoError(t, err)
+	res, err := s.Append(ctx, stream, eventstore.NoStream(), []eventstore.EventData{ed})
+	require.NoError(t, err)
+
+	for _, spilled := range []bool{false, true} {
+		restore := func() {}
+		if spilled {
+			restore = verify.SetSpillEntries(1)
+		}
+		r, err := verify.Run(ctx, s, verify.Options{})
+		restore()
+		require.NoError(t, err)
+		require.Len(t, r.Findings, 1, "spilled: %v, findings: %v", spilled, r.Findings)
+		assert.Equal(t, verify.Finding{Stream: stream, Revision: 0, Position: res.Position, Field: "projection",
+			Problem: "the placement's first event is PaymentReceived, not PlacementOpened"}, r.Findings[0])
+		assert.Equal(t, 3, r.Placements, "the placements opened")
+	}
+	r, err := verify.Run(ctx, s, verify.Options{Deep: true})
+	require.NoError(t, err)
+	require.NotEmpty(t, r.Findings)
+	assert.Equal(t, "projection", r.Findings[0].Field)
+	assert.Contains(t, r.Findings[0].Problem, "the views cannot be rebuilt past this event")
 }
