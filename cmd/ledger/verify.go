@@ -142,7 +142,7 @@ func verifyCmd(ctx context.Context, args []string, getenv func(string) string, s
 	var keyFlags personalFlags
 	store, location, code, ok := openForCLIAt("verify", args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
-		fs.BoolVar(&deep, "deep", false, "also re-read every placement through its own stream and compare (a point read per event)")
+		fs.BoolVar(&deep, "deep", false, "also rebuild the views from position 0 and re-read every placement through its own stream to compare (a point read per event, about five times the time)")
 		keyFlags.register(fs, getenv)
 	})
 	if !ok {
