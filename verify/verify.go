@@ -92,7 +92,7 @@ type Options struct {
 	// Live, verify folds only the placements' states, see fold.go), reads
 	// every placement through its own stream (the stream index, not $all),
 	// folds it again and compares, and checks its feed. It costs a point
-	// read per event and about twice the time.
+	// read per event and about five times the time.
 	Deep bool
 	// Dir is where verify keeps what it spills and the views it rebuilds,
 	// in a temporary directory removed afterwards; empty: the system's
