@@ -50,11 +50,12 @@ func newBooks(s *scratch, max int) *books {
 }
 
 // statesInMemory is how many folded claim states books keep in memory when
-// their other maps keep max entries: a state decoded is a few kilobytes,
-// not the hundred bytes of the other entries. verify-export of 1.1M events
-// over 100,000 placements peaked at 380 MB keeping max, 183 MB keeping a
-// quarter (49.8 s) and 134 MB keeping a sixteenth (51–54 s); keeping every
-// state, at 920–1,000 MB (39–44 s).
+// their other maps keep max entries. When the maps kept decoded values, a
+// state was a few kilobytes, not the hundred bytes of the other entries:
+// verify-export of 1.1M events over 100,000 placements peaked at 380 MB
+// keeping max, 183 MB keeping a quarter (49.8 s) and 134 MB keeping a
+// sixteenth (51–54 s). Kept encoded (see spillMap), max took 38.1 s in
+// 212 MB and a sixteenth 40.6 s in 107 MB: a sixteenth still.
 func statesInMemory(max int) int {
 	if max == 0 {
 		return 0
