@@ -473,25 +473,31 @@ func (p Posting) Signed() int64 {
 // error wrapping ErrPostingsInvariant that names the first event or account
 // at fault otherwise.
 func CheckPostings(p Placement, events []Event, bookedAt time.Time) error {
-	_, err := checkPostings(p, events, bookedAt)
+	_, err := checkPostings(p, events, bookedAt, nil)
 	return err
 }
 
 // CheckedPostings checks one event decided against p as CheckPostings
 // does, and returns its postings (Postings(p, e, bookedAt)) when they
 // hold, so that a caller that books them does not compute them twice.
-func CheckedPostings(p Placement, e Event, bookedAt time.Time) ([]Posting, error) {
-	return checkPostings(p, []Event{e}, bookedAt)
+// after is Evolve(p, e), which the caller has folded already.
+func CheckedPostings(p, after Placement, e Event, bookedAt time.Time) ([]Posting, error) {
+	return checkPostings(p, []Event{e}, bookedAt, &after)
 }
 
 // checkPostings is CheckPostings, returning the events' postings in order.
-func checkPostings(p Placement, events []Event, bookedAt time.Time) ([]Posting, error) {
+// folded, when set, is the state after the one event of events.
+func checkPostings(p Placement, events []Event, bookedAt time.Time, folded *Placement) ([]Posting, error) {
 	after := p
 	var all []Posting
 	var recalled, returned map[string]decimal.Decimal // by invoice, and by CLIENT_COSTS / CLIENT_INTERESTS; see returnedToRecall
 	for i, e := range events {
 		ps := Postings(after, e, bookedAt)
-		after = evolveFigures(after, e)
+		if folded != nil && len(events) == 1 {
+			after = *folded
+		} else {
+			after = evolveFigures(after, e)
+		}
 		if why := Unbalanced(ps); why != "" {
 			return nil, fmt.Errorf("%w: event %d (%s) does not balance: %s", ErrPostingsInvariant, i, e.EventType(), why)
 		}

@@ -156,7 +156,7 @@ func TestDecideRefusesPostingsThatBreakTheInvariants(t *testing.T) {
 			// CheckPostings does, and returns no postings with it.
 			state, refused := active, 0
 			for _, e := range clean.Events {
-				ps, err := domain.CheckedPostings(state, e, t0)
+				ps, err := domain.CheckedPostings(state, domain.Evolve(state, e), e, t0)
 				require.Equal(t, domain.CheckPostings(state, []domain.Event{e}, t0), err, "%s", e.EventType())
 				if err != nil {
 					require.ErrorIs(t, err, domain.ErrPostingsInvariant)
@@ -221,7 +221,7 @@ func TestPostingsPropertyConservation(t *testing.T) {
 			}
 			for _, e := range dec.Events {
 				ps := domain.Postings(state, e, at)
-				checked, err := domain.CheckedPostings(state, e, at)
+				checked, err := domain.CheckedPostings(state, domain.Evolve(state, e), e, at)
 				require.NoError(t, err, "%s", e.EventType())
 				require.Equal(t, ps, checked, "CheckedPostings returns the event's postings")
 				state = domain.Evolve(state, e)

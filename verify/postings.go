@@ -130,7 +130,7 @@ func (b *books) check(v *verifier, placement uuid.UUID, rec journal.Record, befo
 		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: field, Problem: problem})
 		cb.broken = true
 	}
-	ps, err := domain.CheckedPostings(before, e, bookedAt)
+	ps, err := domain.CheckedPostings(before, after, e, bookedAt)
 	if err != nil {
 		at("postings", fmt.Sprintf("%s of claim %s: %s", e.EventType(), after.ClaimNumber, strings.TrimPrefix(err.Error(), domain.ErrPostingsInvariant.Error()+": ")))
 		return
