@@ -98,7 +98,7 @@ const (
 // on the claim's state as the books fold it.
 func (b *books) post(v *verifier, rec eventstore.RecordedEvent, placement uuid.UUID, e domain.Event, bookedAt time.Time) {
 	if known, _ := b.claims.get(placement, false); known == nil {
-		if _, opens := e.(domain.PlacementOpened); !opens {
+		if !isOpening(e) {
 			return // a stream that does not start with its handover is reported by the rebuild
 		}
 	}
@@ -118,7 +118,7 @@ func (b *books) check(v *verifier, placement uuid.UUID, rec journal.Record, befo
 	e, bookedAt := rec.Event, rec.Meta.OccurredAt
 	cb, _ := b.claims.get(placement, false)
 	if cb == nil {
-		if _, opens := e.(domain.PlacementOpened); !opens {
+		if !isOpening(e) {
 			return // a stream that does not start with its handover is reported by the rebuild
 		}
 		cb, _ = b.claims.get(placement, true)
