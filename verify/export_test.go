@@ -10,3 +10,11 @@ func SetSpillEntries(n int) (restore func()) {
 
 // Replays is how many times Run has replayed the books of a damaged log.
 func Replays() int64 { return replays.Load() }
+
+// SetFoldParts makes verify fold in n parts (see part), until restore is
+// called.
+func SetFoldParts(n int) (restore func()) {
+	old := foldParts
+	foldParts = n
+	return func() { foldParts = old }
+}

@@ -38,6 +38,17 @@ type books struct {
 	// names interns creditors and currencies: a settleable item holds a
 	// creditor and a currency for each payment to the agency.
 	names map[string]string
+	// hold: the payments to the agency are held (a part's books, see
+	// part), each with the index in its batch of the event that moved
+	// it, for foldBatch to keep in items.
+	hold bool
+	held []heldItem
+}
+
+type heldItem struct {
+	at       int
+	position uint64
+	item     settleable
 }
 
 // newBooks returns empty books that keep at most max claims and max
@@ -138,7 +149,7 @@ func (b *books) check(v *verifier, placement uuid.UUID, rec journal.Record, befo
 	for _, q := range ps {
 		cb.add(q, &after)
 	}
-	b.settleable(rec.Position, before, after, e, ps)
+	b.settleable(v.at, rec.Position, before, after, e, ps)
 	if problem := cb.conservation(&after); problem != "" {
 		at("conservation", fmt.Sprintf("after %s, claim %s: %s", e.EventType(), after.ClaimNumber, problem))
 	}
@@ -271,9 +282,9 @@ func exportedPostings(v *verifier, b *books, raw eventstore.RecordedEvent) {
 	b.post(v, raw, placement, rec.Event, rec.Meta.OccurredAt)
 }
 
-// settleable keeps an event (e, on claim before → after) whose postings
-// move agency/payable.
-func (b *books) settleable(position eventstore.Position, before, after domain.Placement, e domain.Event, ps []domain.Posting) {
+// settleable keeps an event (e, on claim before → after, at index at of
+// its batch) whose postings move agency/payable.
+func (b *books) settleable(at int, position eventstore.Position, before, after domain.Placement, e domain.Event, ps []domain.Posting) {
 	it := journal.SettlementItem{Position: uint64(position), ClaimNumber: after.ClaimNumber}
 	currency := ""
 	for _, q := range ps {
@@ -285,11 +296,17 @@ func (b *books) settleable(position eventstore.Position, before, after domain.Pl
 			it.Fee += q.Signed()
 		}
 	}
-	if currency != "" {
-		it.DocumentNumber = domain.PostingDocument(before, e)
-		s, _ := b.items.get(uint64(position), true)
-		*s = settleable{creditor: b.intern(after.CreditorID), currency: b.intern(currency), item: it}
+	if currency == "" {
+		return
 	}
+	it.DocumentNumber = domain.PostingDocument(before, e)
+	item := settleable{creditor: b.intern(after.CreditorID), currency: b.intern(currency), item: it}
+	if b.hold {
+		b.held = append(b.held, heldItem{at: at, position: uint64(position), item: item})
+		return
+	}
+	s, _ := b.items.get(uint64(position), true)
+	*s = item
 }
 
 func (b *books) intern(s string) string {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/uuid"
@@ -25,8 +26,12 @@ import (
 // is more of it than its maps keep in memory (see spillMap). It has no
 // write-ahead log: it is removed with the directory.
 type scratch struct {
-	db  *pebble.DB
-	err error // the first failed write or read; Run reports it
+	db *pebble.DB
+	// err is the first failed write or read; Run reports it. The maps of
+	// the fold's parts (see part) share the store, each from its own
+	// goroutine.
+	mu  sync.Mutex
+	err error
 }
 
 // scratchMemory is the scratch database's Pebble memory (block cache and
@@ -59,9 +64,18 @@ func (s *scratch) close() error {
 
 // fail keeps the first error.
 func (s *scratch) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.err == nil {
 		s.err = err
 	}
+}
+
+// failed returns the first error.
+func (s *scratch) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }
 
 // spillMap maps a stream, a claim or a payment to what verify keeps for it.
@@ -98,10 +112,13 @@ type spillMap[K comparable, V any] struct {
 	held    bool
 	max     int
 	table   byte
-	s       *scratch
-	key     func([]byte, K) []byte
-	enc     func([]byte, *V) []byte
-	dec     func([]byte, *V) error
+	// prefix begins the keys of the map's entries in the scratch store:
+	// its table, after the part's prefix for a part's map (see under).
+	prefix []byte
+	s      *scratch
+	key    func([]byte, K) []byte
+	enc    func([]byte, *V) []byte
+	dec    func([]byte, *V) error
 	// n counts the distinct keys; spilled, whether any entry was written out.
 	n       int
 	spilled bool
@@ -118,7 +135,16 @@ func newSpillMap[K comparable, V any](s *scratch, max int, table byte, key func(
 	if s == nil {
 		panic("verify: a spill map needs a scratch store")
 	}
-	return &spillMap[K, V]{mem: map[K]uint32{}, max: max, table: table, s: s, key: key, enc: enc, dec: dec}
+	return &spillMap[K, V]{mem: map[K]uint32{}, max: max, table: table, prefix: []byte{table}, s: s, key: key, enc: enc, dec: dec}
+}
+
+// under puts the map's entries in the scratch store under prefix, before
+// its table's byte: the maps of the fold's parts (see part) are each
+// under its own, and none is under another's or a table's. It is called
+// before the map is used.
+func (m *spillMap[K, V]) under(prefix []byte) *spillMap[K, V] {
+	m.prefix = append(slices.Clip(prefix), m.table)
+	return m
 }
 
 // get returns k's entry and whether it was there before. An entry that was
@@ -139,7 +165,7 @@ func (m *spillMap[K, V]) get(k K, create bool) (*V, bool) {
 	m.cur = *new(V)
 	found := false
 	if m.spilled {
-		m.kbuf = m.key(append(m.kbuf[:0], m.table), k)
+		m.kbuf = m.key(append(m.kbuf[:0], m.prefix...), k)
 		val, closer, err := m.s.db.Get(m.kbuf)
 		switch {
 		case err == nil:
@@ -226,7 +252,7 @@ func (m *spillMap[K, V]) spill() {
 	left := max(1, m.max/8)
 	for k, i := range m.mem {
 		sl := m.slots[i]
-		m.kbuf = m.key(append(m.kbuf[:0], m.table), k)
+		m.kbuf = m.key(append(m.kbuf[:0], m.prefix...), k)
 		if err := b.Set(m.kbuf, m.arena[sl.off:sl.off+sl.n], nil); err != nil {
 			m.s.fail(err)
 		}
@@ -258,7 +284,7 @@ func (m *spillMap[K, V]) each(key func([]byte) (K, error), fn func(K, *V) error)
 	}
 	mem := make([]held, 0, len(m.mem))
 	for k, i := range m.mem {
-		mem = append(mem, held{m.key([]byte{m.table}, k), k, i})
+		mem = append(mem, held{m.key(slices.Clip(m.prefix), k), k, i})
 	}
 	slices.SortFunc(mem, func(a, b held) int { return bytes.Compare(a.b, b.b) })
 	var v V
@@ -273,7 +299,9 @@ func (m *spillMap[K, V]) each(key func([]byte) (K, error), fn func(K, *V) error)
 		return err
 	}
 	if m.spilled {
-		it, err := m.s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{m.table}, UpperBound: []byte{m.table + 1}})
+		upper := slices.Clone(m.prefix)
+		upper[len(upper)-1]++ // no table is 0xff
+		it, err := m.s.db.NewIter(&pebble.IterOptions{LowerBound: m.prefix, UpperBound: upper})
 		if err != nil {
 			return fmt.Errorf("verify: read the scratch store: %w", err)
 		}
@@ -290,7 +318,7 @@ func (m *spillMap[K, V]) each(key func([]byte) (K, error), fn func(K, *V) error)
 				}
 				continue
 			}
-			k, err := key(it.Key()[1:])
+			k, err := key(it.Key()[len(m.prefix):])
 			if err != nil {
 				return fmt.Errorf("verify: scratch key %x: %w", it.Key(), err)
 			}
@@ -333,6 +361,8 @@ const (
 	tItems   = 'i'
 	tStates  = 'p'
 	tFolded  = 'f'
+	// tPart and the part's number begin the keys of a part's maps.
+	tPart = 'w'
 )
 
 // newStates keeps the claims' states of books that fold them (verify's

@@ -91,8 +91,10 @@ func TestSpillMapEachVisitsEveryEntryOnce(t *testing.T) {
 	defer s.close()
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, max := range []int{1, 4, 0} {
-		m := newFolds(s, max)
-		m.table += byte(max) // a table of its own in the scratch store
+		// A map of its own in the scratch store for each max: so that
+		// each must not visit another's entries (as a part's maps, see
+		// part).
+		m := newFolds(s, max).under([]byte{tPart, byte(max)})
 		want := map[uuid.UUID]folded{}
 		var ids []uuid.UUID
 		for i := range 300 {

@@ -13,6 +13,7 @@ package verify
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -116,10 +117,25 @@ type verifier struct {
 	// quiet: findings at or before this position are not reported (a
 	// replay's: the first pass reported them).
 	quiet eventstore.Position
+	// holding: findings are held, each with the index in its batch of the
+	// event being checked (at), all of them, for foldBatch to merge in log
+	// order.
+	holding bool
+	at      int
+	held    []heldFinding
+}
+
+type heldFinding struct {
+	at int
+	f  Finding
 }
 
 func (v *verifier) add(f Finding) {
 	if f.Position <= v.quiet && v.quiet > 0 {
+		return
+	}
+	if v.holding {
+		v.held = append(v.held, heldFinding{v.at, f})
 		return
 	}
 	if len(v.report.Findings) < maxFindings {
@@ -162,7 +178,7 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 	// reading back entries spilled at random and compacting the scratch
 	// store.
 	s := &scan{v: v, personal: opts.Personal, applying: true, deep: opts.Deep,
-		broken: map[uuid.UUID]bool{}, streams: newStreams(sc, 4*spillEntries), owners: newOwners(sc, spillEntries), books: newBooks(sc, 2*spillEntries)}
+		broken: map[uuid.UUID]bool{}, streams: newStreams(sc, 4*spillEntries), owners: newOwners(sc, spillEntries)}
 	var rebuilt *projections.Views
 	if opts.Deep || opts.Live != nil {
 		// Only the deep checks and the comparison with live views read
@@ -176,14 +192,18 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 		s.builder.MaxBatch = 20_000
 		defer s.builder.Abort()
 		s.builder.Folded = s.folded
+		s.books = newBooks(sc, 2*spillEntries)
 	} else {
-		s.folds = newFolds(sc, 2*spillEntries)
+		// The parts keep the claims' books; these, the payments to the
+		// agency the remittances settle.
+		s.books = newBooks(sc, 2*spillEntries)
+		s.parts = newParts(sc, cmp.Or(foldParts, runtime.GOMAXPROCS(0)), 2*spillEntries, 2*spillEntries)
 	}
 	if err := s.readAll(ctx, store, head, opts.Progress, s.batch); err != nil {
 		return v.report, err
 	}
-	if sc.err != nil {
-		return v.report, sc.err
+	if err := sc.failed(); err != nil {
+		return v.report, err
 	}
 	if s.degraded {
 		replays.Add(1)
@@ -194,12 +214,12 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 	v.report.Streams = s.streams.n
 	v.report.Placements = s.owners.n
 	switch {
-	case s.folds != nil:
+	case s.parts != nil:
 		if err := s.checkFolds(); err != nil {
 			return v.report, err
 		}
-		if sc.err != nil {
-			return v.report, sc.err
+		if err := sc.failed(); err != nil {
+			return v.report, err
 		}
 	case s.applying:
 		if err := v.checkRebuilt(ctx, store, s.builder, rebuilt, s.placements, opts); err != nil {
@@ -224,9 +244,9 @@ var replays atomic.Int64
 type scan struct {
 	v *verifier
 	// builder rebuilds the views (Deep, or live views to compare);
-	// otherwise folds keeps the placements' states (see fold).
+	// otherwise the parts fold the placements' states (see part).
 	builder  *projections.Builder
-	folds    *spillMap[uuid.UUID, folded]
+	parts    []*part
 	personal pii.Keys
 	// applying: the rebuild stops at the first event it cannot apply.
 	applying bool
@@ -317,6 +337,10 @@ func (s *scan) readAll(ctx context.Context, store eventstore.Store, head eventst
 func (s *scan) batch(batch []eventstore.RecordedEvent) eventstore.Position {
 	s.checked = checkBatch(batch, s.checked)
 	checked := s.checked
+	if s.parts != nil {
+		s.foldBatch(batch, checked)
+		return batch[len(batch)-1].Position
+	}
 	for i, rec := range batch {
 		c := checked[i]
 		st, _ := s.streams.get(streamKeyOf(rec.Stream), true)
@@ -334,10 +358,6 @@ func (s *scan) batch(batch []eventstore.RecordedEvent) eventstore.Position {
 		}
 		s.posted = false
 		switch {
-		case s.folds != nil:
-			if c.placement != uuid.Nil && c.decodeErr == nil && !s.broken[c.placement] {
-				s.fold(rec, c.placement, c.rec)
-			}
 		case s.applying && !s.broken[c.placement] && (c.placement == uuid.Nil || c.decodeErr == nil):
 			if err := s.builder.Apply(rec, c.placement, c.rec); err != nil {
 				s.v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "projection",
@@ -400,7 +420,7 @@ func (s *scan) replay(ctx context.Context, store eventstore.Store, head eventsto
 	}
 	s.v.dropped += r.v.dropped
 	if err == nil {
-		err = sc.err
+		err = sc.failed()
 	}
 	return err
 }
@@ -520,6 +540,8 @@ type checked struct {
 	badStream bool
 	rec       journal.Record
 	decodeErr error
+	// posted: the fold checked the event's postings (see foldBatch).
+	posted bool
 }
 
 // checkBatch checks the events of a batch in parallel, one slice per core.
@@ -818,8 +840,8 @@ func Export(ctx context.Context, r io.Reader) (Report, error) {
 	if err := scanner.Err(); err != nil {
 		return v.report, err
 	}
-	if sc.err != nil {
-		return v.report, sc.err
+	if err := sc.failed(); err != nil {
+		return v.report, err
 	}
 	v.report.Streams = streams.n
 	v.report.Duration = time.Since(start)

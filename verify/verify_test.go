@@ -111,20 +111,25 @@ func requireSameFolded(t *testing.T, s eventstore.Store, opts verify.Options, de
 		}
 	}
 	opts.Deep = false
-	for _, spilled := range []bool{false, true} {
-		restore := func() {}
-		if spilled {
-			restore = verify.SetSpillEntries(1)
+	// In one part and in three, each on a goroutine of its own (see part
+	// in fold.go): the same findings in the same order.
+	for _, parts := range []int{1, 3} {
+		for _, spilled := range []bool{false, true} {
+			restore, restoreParts := func() {}, verify.SetFoldParts(parts)
+			if spilled {
+				restore = verify.SetSpillEntries(1)
+			}
+			replays := verify.Replays()
+			got, err := verify.Run(context.Background(), s, opts)
+			restore()
+			restoreParts()
+			require.NoError(t, err)
+			got.Duration, got.Seconds = 0, 0
+			require.Equal(t, want, got, "verify without -deep (parts: %d, spilled: %v)", parts, spilled)
+			// The fold checks the books of every event it folds, as the
+			// rebuild does: a replay only where the rebuild needed one.
+			require.Equal(t, deepReplays, verify.Replays()-replays, "replays of the books without -deep (parts: %d, spilled: %v)", parts, spilled)
 		}
-		replays := verify.Replays()
-		got, err := verify.Run(context.Background(), s, opts)
-		restore()
-		require.NoError(t, err)
-		got.Duration, got.Seconds = 0, 0
-		require.Equal(t, want, got, "verify without -deep (spilled: %v)", spilled)
-		// The fold checks the books of every event it folds, as the
-		// rebuild does: a replay only where the rebuild needed one.
-		require.Equal(t, deepReplays, verify.Replays()-replays, "replays of the books without -deep (spilled: %v)", spilled)
 	}
 }
 
