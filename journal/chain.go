@@ -52,6 +52,13 @@ const chainDomain = "collections-ledger/event/v1\n"
 // to about 3 KB: every command and every event verify reads hashes one, and
 // a hash.Hash and fmt's formatting cost allocations each time.
 func EventHash(prev Hash, stream string, revision uint64, id uuid.UUID, eventType string, data, core []byte) Hash {
+	return eventHash(prev, stream, revision, id, eventType, data, nil, core)
+}
+
+// eventHash is EventHash of the core open and rest together, without
+// joining them first (CheckSeal: the stored metadata holds the core's
+// rest after the chain's prefix).
+func eventHash(prev Hash, stream string, revision uint64, id uuid.UUID, eventType string, data, open, rest []byte) Hash {
 	var stack [3072]byte
 	b := append(stack[:0], chainDomain...)
 	b = append(b, prev[:]...)
@@ -60,7 +67,7 @@ func EventHash(prev Hash, stream string, revision uint64, id uuid.UUID, eventTyp
 	b = append(appendUUID(b, id), '\n')
 	b = append(append(b, eventType...), '\n')
 	b = append(strconv.AppendInt(b, int64(len(data)), 10), '\n')
-	b = append(append(b, data...), core...)
+	b = append(append(append(b, data...), open...), rest...)
 	return sha256.Sum256(b)
 }
 
@@ -77,6 +84,9 @@ func appendUUID(b []byte, id uuid.UUID) []byte {
 }
 
 var (
+	// coreOpen begins the core that is hashed, which the stored metadata
+	// holds after the chain's prefix.
+	coreOpen = []byte(`{`)
 	sealHash = []byte(`{"hash":"`)
 	sealPrev = []byte(`","prevHash":"`)
 	sealEnd  = []byte(`",`)
@@ -157,7 +167,7 @@ func Unseal(meta []byte) (hash, prev Hash, core []byte, err error) {
 		return hash, prev, nil, err
 	}
 	core = make([]byte, 0, len(rest)+1)
-	core = append(append(core, '{'), rest...)
+	core = append(append(core, coreOpen...), rest...)
 	return hash, prev, core, nil
 }
 
@@ -175,11 +185,11 @@ type Seal struct {
 // previous hash its metadata names. Whether that previous hash is the
 // previous event's is the caller's check (Seal.Prev against it).
 func CheckSeal(stream string, revision uint64, id uuid.UUID, eventType string, data, meta []byte) Seal {
-	hash, prev, core, err := Unseal(meta)
+	hash, prev, rest, err := unsealHashes(meta)
 	if err != nil {
 		return Seal{Field: "metadata", Err: err}
 	}
-	if want := EventHash(prev, stream, revision, id, eventType, data, core); want != hash {
+	if want := eventHash(prev, stream, revision, id, eventType, data, coreOpen, rest); want != hash {
 		return Seal{Hash: hash, Prev: prev, Field: "hash", Err: fmt.Errorf("stored hash %s does not match the content, which hashes to %s", hash, want)}
 	}
 	return Seal{Hash: hash, Prev: prev}

@@ -18,3 +18,11 @@ func SetFoldParts(n int) (restore func()) {
 	foldParts = n
 	return func() { foldParts = old }
 }
+
+// SetPasses makes verify read the log in n passes (see pass), until
+// restore is called.
+func SetPasses(n int) (restore func()) {
+	old := forcePasses
+	forcePasses = n
+	return func() { forcePasses = old }
+}

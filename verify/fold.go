@@ -3,6 +3,7 @@ package verify
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/google/uuid"
@@ -72,11 +73,12 @@ type part struct {
 var foldParts = 0
 
 // newParts returns n parts of the fold, whose maps keep folds and claims
-// entries in memory between them.
-func newParts(sc *scratch, n, folds, claims int) []*part {
+// entries in memory between them, under the pass's prefix in the scratch
+// store.
+func newParts(sc *scratch, pass []byte, n, folds, claims int) []*part {
 	parts := make([]*part, n)
 	for w := range parts {
-		prefix := []byte{tPart, byte(w)}
+		prefix := append(slices.Clip(pass), tPart, byte(w))
 		b := &books{claims: newClaims(sc, max(1, claims/n)).under(prefix), names: map[string]string{}, hold: true}
 		parts[w] = &part{folds: newFolds(sc, max(1, folds/n)).under(prefix), books: b, broken: map[uuid.UUID]bool{}, v: verifier{holding: true}}
 	}
@@ -87,7 +89,7 @@ func newParts(sc *scratch, n, folds, claims int) []*part {
 // ids' first byte into ranges, so that the parts in order visit the
 // placements in the order of their ids (checkFolds).
 func (s *scan) partOf(id uuid.UUID) *part {
-	return s.parts[int(id[0])*len(s.parts)/256]
+	return s.parts[s.pass.part(id[:], len(s.parts))]
 }
 
 // foldBatch checks a batch (checked: its order-independent checks) and
@@ -107,7 +109,7 @@ func (s *scan) foldBatch(batch []eventstore.RecordedEvent, checked []checked) {
 			defer wg.Done()
 			for i, rec := range batch {
 				c := &checked[i]
-				if c.placement == uuid.Nil || s.partOf(c.placement) != p {
+				if c.placement == uuid.Nil || c.skip || s.partOf(c.placement) != p {
 					continue
 				}
 				p.v.at = i
@@ -124,11 +126,16 @@ func (s *scan) foldBatch(batch []eventstore.RecordedEvent, checked []checked) {
 	for i, rec := range batch {
 		c := &checked[i]
 		s.v.at = i
-		st, _ := s.streams.get(streamKeyOf(rec.Stream), true)
-		s.v.link(rec, st, c.seal)
+		if c.streamIn {
+			st, _ := s.streams.get(c.key, true)
+			s.v.link(rec, st, c.seal)
+		}
 		switch {
 		case c.badStream:
-			s.v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "stream", Problem: "not a placement id"})
+			if c.streamIn {
+				s.v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "stream", Problem: "not a placement id"})
+			}
+		case c.skip:
 		case c.placement != uuid.Nil && c.decodeErr != nil:
 			s.v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "data", Problem: c.decodeErr.Error()})
 		case c.placement != uuid.Nil:
@@ -146,9 +153,13 @@ func (s *scan) foldBatch(batch []eventstore.RecordedEvent, checked []checked) {
 		switch {
 		case c.badStream:
 		case c.placement == uuid.Nil:
-			if !s.degraded {
+			// The remittances are checked in the last pass, on the
+			// payments to the agency of every pass's placements before
+			// them, up to where any pass's books were degraded.
+			if s.remits && !s.degraded && (!s.priorDegraded || rec.Position <= s.priorCheckedTo) {
 				s.books.remit(s.v, rec)
 			}
+		case c.skip:
 		default:
 			p := s.partOf(c.placement)
 			for ; p.nextFinding < len(p.v.held) && p.v.held[p.nextFinding].at == i; p.nextFinding++ {

@@ -338,7 +338,7 @@ func (b *books) remit(v *verifier, raw eventstore.RecordedEvent) {
 	if err != nil {
 		problem = "does not decode: " + err.Error()
 	} else {
-		problem = b.remittanceProblem(parts[0], r, m.OccurredAt)
+		problem = b.remittanceProblem(parts[0], r, m.OccurredAt, raw.Position)
 	}
 	if problem != "" {
 		v.add(Finding{Stream: raw.Stream, Revision: raw.Revision, Position: raw.Position, Field: "remittance",
@@ -351,7 +351,7 @@ func (b *books) remit(v *verifier, raw eventstore.RecordedEvent) {
 	}
 }
 
-func (b *books) remittanceProblem(creditor string, r journal.RemittanceIssued, issuedAt time.Time) string {
+func (b *books) remittanceProblem(creditor string, r journal.RemittanceIssued, issuedAt time.Time, at eventstore.Position) string {
 	if r.CreditorID != creditor {
 		return fmt.Sprintf("it is for creditor %q, in the stream of %q", r.CreditorID, creditor)
 	}
@@ -374,7 +374,10 @@ func (b *books) remittanceProblem(creditor string, r journal.RemittanceIssued, i
 			s = *p // the pointer is good until the next get
 		}
 		switch {
-		case p == nil || s.creditor != creditor:
+		// An item after the remittance is none it can settle (verify's
+		// passes keep every pass's payments to the agency before the last
+		// checks the remittances).
+		case p == nil || s.creditor != creditor || it.Position >= uint64(at):
 			return fmt.Sprintf("item at position %d is no payment to the agency or reversal of one of this creditor's claims", it.Position)
 		case s.settledBy != "" || here[it.Position]:
 			return fmt.Sprintf("item at position %d (%s of claim %s) is settled twice (first by %q)", it.Position, s.item.DocumentNumber, s.item.ClaimNumber, cmp.Or(s.settledBy, r.RemittanceNumber))

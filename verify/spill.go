@@ -361,8 +361,10 @@ const (
 	tItems   = 'i'
 	tStates  = 'p'
 	tFolded  = 'f'
-	// tPart and the part's number begin the keys of a part's maps.
+	// tPart and the part's number begin the keys of a part's maps, after
+	// tPass and the pass's number (see pass).
 	tPart = 'w'
+	tPass = 'x'
 )
 
 // newStates keeps the claims' states of books that fold them (verify's

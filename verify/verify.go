@@ -13,7 +13,6 @@ package verify
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -177,54 +176,13 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 	// with spillEntries for each, a quarter of verify's time went to
 	// reading back entries spilled at random and compacting the scratch
 	// store.
-	s := &scan{v: v, personal: opts.Personal, applying: true, deep: opts.Deep,
-		broken: map[uuid.UUID]bool{}, streams: newStreams(sc, 4*spillEntries), owners: newOwners(sc, spillEntries)}
-	var rebuilt *projections.Views
 	if opts.Deep || opts.Live != nil {
-		// Only the deep checks and the comparison with live views read
-		// the views; without them verify folds the states itself (fold).
-		rebuilt, err = projections.OpenViews(filepath.Join(dir, "views"), projections.ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bulk: true, Throwaway: true})
-		if err != nil {
-			return v.report, err
-		}
-		defer rebuilt.Discard() // thrown away with dir
-		s.builder = rebuilt.Builder()
-		s.builder.MaxBatch = 20_000
-		defer s.builder.Abort()
-		s.builder.Folded = s.folded
-		s.books = newBooks(sc, 2*spillEntries)
+		err = v.rebuild(ctx, store, head, sc, dir, opts)
 	} else {
-		// The parts keep the claims' books; these, the payments to the
-		// agency the remittances settle.
-		s.books = newBooks(sc, 2*spillEntries)
-		s.parts = newParts(sc, cmp.Or(foldParts, runtime.GOMAXPROCS(0)), 2*spillEntries, 2*spillEntries)
+		err = v.foldPasses(ctx, store, head, sc, dir, opts)
 	}
-	if err := s.readAll(ctx, store, head, opts.Progress, s.batch); err != nil {
+	if err != nil {
 		return v.report, err
-	}
-	if err := sc.failed(); err != nil {
-		return v.report, err
-	}
-	if s.degraded {
-		replays.Add(1)
-		if err := s.replay(ctx, store, head, filepath.Join(dir, "replay")); err != nil {
-			return v.report, err
-		}
-	}
-	v.report.Streams = s.streams.n
-	v.report.Placements = s.owners.n
-	switch {
-	case s.parts != nil:
-		if err := s.checkFolds(); err != nil {
-			return v.report, err
-		}
-		if err := sc.failed(); err != nil {
-			return v.report, err
-		}
-	case s.applying:
-		if err := v.checkRebuilt(ctx, store, s.builder, rebuilt, s.placements, opts); err != nil {
-			return v.report, err
-		}
 	}
 	if v.dropped > 0 {
 		v.report.Findings = append(v.report.Findings, Finding{Field: "report", Problem: fmt.Sprintf("%d more findings left out", v.dropped)})
@@ -232,6 +190,40 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 	v.report.Duration = time.Since(start)
 	v.report.Seconds = v.report.Duration.Seconds()
 	return v.report, nil
+}
+
+// rebuild checks the log in one pass that rebuilds the views from position
+// 0 (Deep, or live views to compare), then the rebuilt views.
+func (v *verifier) rebuild(ctx context.Context, store eventstore.Store, head eventstore.Position, sc *scratch, dir string, opts Options) error {
+	s := &scan{v: v, personal: opts.Personal, applying: true, deep: opts.Deep, pass: pass{n: 1},
+		broken: map[uuid.UUID]bool{}, streams: newStreams(sc, 4*spillEntries), owners: newOwners(sc, spillEntries), books: newBooks(sc, 2*spillEntries)}
+	rebuilt, err := projections.OpenViews(filepath.Join(dir, "views"), projections.ViewsOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Bulk: true, Throwaway: true})
+	if err != nil {
+		return err
+	}
+	defer rebuilt.Discard() // thrown away with dir
+	s.builder = rebuilt.Builder()
+	s.builder.MaxBatch = 20_000
+	defer s.builder.Abort()
+	s.builder.Folded = s.folded
+	if err := s.readAll(ctx, store, head, opts.Progress, s.batch); err != nil {
+		return err
+	}
+	if err := sc.failed(); err != nil {
+		return err
+	}
+	if s.degraded {
+		replays.Add(1)
+		if err := s.replay(ctx, store, head, filepath.Join(dir, "replay")); err != nil {
+			return err
+		}
+	}
+	v.report.Streams = s.streams.n
+	v.report.Placements = s.owners.n
+	if !s.applying {
+		return nil
+	}
+	return v.checkRebuilt(ctx, store, s.builder, rebuilt, s.placements, opts)
 }
 
 // replays counts Run's replays of the books (for tests: a replay checks
@@ -272,6 +264,13 @@ type scan struct {
 	checkedTo eventstore.Position
 	// checked is the room checkBatch checks each batch into.
 	checked []checked
+	// pass is which of the passes over the log this is (see pass);
+	// remits, whether it checks the remittances (the last); priorDegraded
+	// and priorCheckedTo, where the passes before it degraded the books.
+	pass           pass
+	remits         bool
+	priorDegraded  bool
+	priorCheckedTo eventstore.Position
 }
 
 // readAll reads the log up to head, in batches, the next batch read while
@@ -310,7 +309,9 @@ func (s *scan) readAll(ctx context.Context, store eventstore.Store, head eventst
 			if oerr == nil && len(one) == 1 {
 				batch = one
 			} else {
-				s.v.add(Finding{Position: after + 1, Field: "storage", Problem: firstLine(oerr)})
+				if s.pass.k == 0 { // the first pass reports it
+					s.v.add(Finding{Position: after + 1, Field: "storage", Problem: firstLine(oerr)})
+				}
 				after++
 				continue
 			}
@@ -335,7 +336,7 @@ func (s *scan) readAll(ctx context.Context, store eventstore.Store, head eventst
 // position of its last event. The per-event work (hashing, decoding) runs
 // on every core; links between events and the rebuild run in log order.
 func (s *scan) batch(batch []eventstore.RecordedEvent) eventstore.Position {
-	s.checked = checkBatch(batch, s.checked)
+	s.checked = checkBatch(batch, s.checked, s.pass)
 	checked := s.checked
 	if s.parts != nil {
 		s.foldBatch(batch, checked)
@@ -343,7 +344,7 @@ func (s *scan) batch(batch []eventstore.RecordedEvent) eventstore.Position {
 	}
 	for i, rec := range batch {
 		c := checked[i]
-		st, _ := s.streams.get(streamKeyOf(rec.Stream), true)
+		st, _ := s.streams.get(c.key, true)
 		s.v.link(rec, st, c.seal)
 		switch {
 		case c.badStream:
@@ -542,13 +543,19 @@ type checked struct {
 	decodeErr error
 	// posted: the fold checked the event's postings (see foldBatch).
 	posted bool
+	// key is the stream's key (see streamKey); streamIn, whether the
+	// stream is the pass's (see pass), and skip, whether the placement is
+	// another pass's (its event is not decoded).
+	key      streamKey
+	streamIn bool
+	skip     bool
 }
 
 // checkBatch checks the events of a batch in parallel, one slice per core.
 //
 // It checks into out's room (the batch before's, whose checks are done
 // with), so a pass does not allocate a few hundred bytes per event for them.
-func checkBatch(batch []eventstore.RecordedEvent, out []checked) []checked {
+func checkBatch(batch []eventstore.RecordedEvent, out []checked, in pass) []checked {
 	out = slices.Grow(out[:0], len(batch))[:len(batch)]
 	clear(out)
 	workers := max(1, runtime.GOMAXPROCS(0))
@@ -565,7 +572,10 @@ func checkBatch(batch []eventstore.RecordedEvent, out []checked) []checked {
 			for i := lo; i < hi; i++ {
 				rec := batch[i]
 				c := &out[i]
-				c.seal = journal.CheckSeal(rec.Stream, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata)
+				c.key = streamKeyOf(rec.Stream)
+				if c.streamIn = in.owns(c.key[:]); c.streamIn {
+					c.seal = journal.CheckSeal(rec.Stream, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata)
+				}
 				if id, ok := strings.CutPrefix(rec.Stream, journal.PlacementPrefix); ok {
 					pid, err := uuid.Parse(id)
 					if err != nil {
@@ -573,7 +583,9 @@ func checkBatch(batch []eventstore.RecordedEvent, out []checked) []checked {
 						continue
 					}
 					c.placement = pid
-					c.rec, c.decodeErr = journal.Decode(rec)
+					if c.skip = !in.owns(pid[:]); !c.skip {
+						c.rec, c.decodeErr = journal.Decode(rec)
+					}
 				}
 			}
 		}()

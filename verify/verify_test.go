@@ -111,11 +111,12 @@ func requireSameFolded(t *testing.T, s eventstore.Store, opts verify.Options, de
 		}
 	}
 	opts.Deep = false
-	// In one part and in three, each on a goroutine of its own (see part
-	// in fold.go): the same findings in the same order.
-	for _, parts := range []int{1, 3} {
+	// In one pass over the log and in three (see pass.go), in one part
+	// and in three, each on a goroutine of its own (see part in fold.go):
+	// the same findings in the same order.
+	for _, shape := range []struct{ passes, parts int }{{1, 1}, {1, 3}, {3, 2}, {5, 1}} {
 		for _, spilled := range []bool{false, true} {
-			restore, restoreParts := func() {}, verify.SetFoldParts(parts)
+			restore, restoreParts, restorePasses := func() {}, verify.SetFoldParts(shape.parts), verify.SetPasses(shape.passes)
 			if spilled {
 				restore = verify.SetSpillEntries(1)
 			}
@@ -123,12 +124,13 @@ func requireSameFolded(t *testing.T, s eventstore.Store, opts verify.Options, de
 			got, err := verify.Run(context.Background(), s, opts)
 			restore()
 			restoreParts()
+			restorePasses()
 			require.NoError(t, err)
 			got.Duration, got.Seconds = 0, 0
-			require.Equal(t, want, got, "verify without -deep (parts: %d, spilled: %v)", parts, spilled)
+			require.Equal(t, want, got, "verify without -deep (%+v, spilled: %v)", shape, spilled)
 			// The fold checks the books of every event it folds, as the
 			// rebuild does: a replay only where the rebuild needed one.
-			require.Equal(t, deepReplays, verify.Replays()-replays, "replays of the books without -deep (parts: %d, spilled: %v)", parts, spilled)
+			require.Equal(t, deepReplays, verify.Replays()-replays, "replays of the books without -deep (%+v, spilled: %v)", shape, spilled)
 		}
 	}
 }
