@@ -168,6 +168,15 @@ type Store interface {
 	Close() error
 }
 
+// Dense is implemented by the engines whose $all positions are 1, 2, 3, …
+// (the embedded engine; PostgreSQL's too, but for the rare gap a failed
+// group leaves): their Head is the number of events, or about it, which a
+// reader may size its work by (verify divides a large log into passes by
+// it). KurrentDB's positions are offsets in its transaction log.
+type Dense interface {
+	DensePositions() bool
+}
+
 // Sentinel errors. Engines wrap them with detail; match with errors.Is.
 var (
 	// ErrConcurrency: the stream's revision is not the one expected.

@@ -47,9 +47,15 @@ var passEvents = 1_500_000
 // forcePasses, when not 0, is how many passes verify makes (for tests).
 var forcePasses = 0
 
-// passesFor returns how many passes verify makes over a log of head
-// events.
-func passesFor(head eventstore.Position) int {
+// passesFor returns how many passes verify makes over store's log, whose
+// last position is head: one for each passEvents events where the store's
+// positions count its events (eventstore.Dense), else one (KurrentDB's
+// positions are offsets: a store there is read in one pass, whose maps
+// spill what they cannot hold).
+func passesFor(store eventstore.Store, head eventstore.Position) int {
+	if d, ok := store.(eventstore.Dense); !ok || !d.DensePositions() {
+		return 1
+	}
 	return max(1, int((uint64(head)+uint64(passEvents)-1)/uint64(passEvents)))
 }
 
@@ -64,7 +70,7 @@ func passesFor(head eventstore.Position) int {
 // bytes with its key, a claim's books 80, a payment to the agency 100, a
 // folded state 270), about 80 MB together when full.
 func (v *verifier) foldPasses(ctx context.Context, store eventstore.Store, head eventstore.Position, sc *scratch, dir string, opts Options) error {
-	n := cmp.Or(forcePasses, passesFor(head))
+	n := cmp.Or(forcePasses, passesFor(store, head))
 	parts := cmp.Or(foldParts, runtime.GOMAXPROCS(0))
 	// The payments to the agency the remittances settle, from every pass.
 	books := newBooks(sc, 2*spillEntries)

@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/eventstore/embedded"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
@@ -211,4 +213,18 @@ func TestSpillMapRefusesADamagedEntry(t *testing.T) {
 	require.NoError(t, s.db.Set(append([]byte{tStreams}, a[:]...), []byte{1, 2, 3}, pebble.NoSync))
 	m.get(a, false)
 	assert.ErrorContains(t, s.err, "a stream's entry of 3 bytes")
+}
+
+// TestPassesFollowTheEventsWherePositionsCountThem: a store whose
+// positions count its events (the embedded engine) is read in one pass for
+// each passEvents events; one whose positions do not (KurrentDB's offsets,
+// here a store that does not say) in one pass, whatever its head.
+func TestPassesFollowTheEventsWherePositionsCountThem(t *testing.T) {
+	s, err := embedded.Open(t.TempDir(), embedded.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	for head, want := range map[eventstore.Position]int{0: 1, 1: 1, 1_500_000: 1, 1_500_001: 2, 3_300_125: 3, 11_000_129: 8} {
+		assert.Equal(t, want, passesFor(s, head), "dense, head %d", head)
+		assert.Equal(t, 1, passesFor(struct{ eventstore.Store }{s}, head), "offsets, head %d", head)
+	}
 }

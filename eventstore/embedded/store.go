@@ -760,6 +760,9 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 }
 
 // Head implements eventstore.Store.
+// DensePositions: positions are 1, 2, 3, … (see eventstore.Dense).
+func (s *Store) DensePositions() bool { return true }
+
 func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 	s.life.RLock()
 	defer s.life.RUnlock()

@@ -358,6 +358,9 @@ func (s *Store) query(ctx context.Context, sql string, args ...any) ([]eventstor
 }
 
 // Head implements eventstore.Store.
+// DensePositions: positions are 1, 2, 3, … (see eventstore.Dense).
+func (s *Store) DensePositions() bool { return true }
+
 func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
 	if s.isClosed() {
 		return 0, eventstore.ErrClosed

@@ -377,6 +377,13 @@ func (c *contract) concurrentWriters(t *testing.T) {
 			assert.Equal(t, start+eventstore.Position(i)+1, e.Position, "$all has no gap")
 		}
 	}
+	// A reader sizes its work by a dense store's head (eventstore.Dense):
+	// a store whose positions are dense says so. (PostgreSQL's say so too:
+	// dense but for the rare gap of a failed group.)
+	if c.caps.DensePositions {
+		d, ok := s.(eventstore.Dense)
+		assert.True(t, ok && d.DensePositions(), "the store says its positions are dense (eventstore.Dense)")
+	}
 }
 
 func (c *contract) readAllSuffix(t *testing.T) {
