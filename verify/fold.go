@@ -49,8 +49,9 @@ func newFolds(s *scratch, max int) *spillMap[uuid.UUID, folded] {
 		})
 }
 
-// part is one part of the fold: the placements whose ids' first byte is in
-// its range (see partOf), folded and checked by a goroutine of their own
+// part is one part of the fold: the placements of the pass (see pass)
+// whose ids fall in its share of the pass's range (see partOf), folded and
+// checked by a goroutine of their own
 // while the scan checks the batch's links and sealed data (see foldBatch).
 // Every placement's events are folded in log order, as before, by its part;
 // a part's findings and the payments to the agency its books keep are held
@@ -61,7 +62,8 @@ type part struct {
 	folds  *spillMap[uuid.UUID, folded]
 	books  *books
 	broken map[uuid.UUID]bool
-	// v holds the findings of the batch being folded (see verifier.hold).
+	// v holds the findings of the batch being folded (see
+	// verifier.holding).
 	v verifier
 	// nextFinding and nextItem are where the merge is in v.held and
 	// books.held.
@@ -86,8 +88,8 @@ func newParts(sc *scratch, pass []byte, n, folds, claims int) []*part {
 }
 
 // partOf returns the part that folds placement id: the parts divide the
-// ids' first byte into ranges, so that the parts in order visit the
-// placements in the order of their ids (checkFolds).
+// pass's range of ids, so that the parts in order visit the placements in
+// the order of their ids (checkFolds).
 func (s *scan) partOf(id uuid.UUID) *part {
 	return s.parts[s.pass.part(id[:], len(s.parts))]
 }
