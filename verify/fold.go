@@ -124,7 +124,16 @@ func (s *scan) foldBatch(batch []eventstore.RecordedEvent, checked []checked) {
 			}
 		}()
 	}
+	s.events(batch, checked)
+	wg.Wait()
+	s.merge(batch, checked)
+}
+
+// events checks what each event of the batch says by itself, and its link
+// in its stream, holding the findings for merge (see foldBatch).
+func (s *scan) events(batch []eventstore.RecordedEvent, checked []checked) {
 	s.v.holding, s.v.held = true, s.v.held[:0]
+	defer func() { s.v.holding = false }()
 	for i, rec := range batch {
 		c := &checked[i]
 		s.v.at = i
@@ -144,8 +153,12 @@ func (s *scan) foldBatch(batch []eventstore.RecordedEvent, checked []checked) {
 			s.placementEvent(rec, c.placement, c.rec.Event)
 		}
 	}
-	s.v.holding = false
-	wg.Wait()
+}
+
+// merge merges the batch's findings and the parts' payments to the agency
+// in log order, checks the remittances in the last pass, and marks where
+// the books are degraded (see foldBatch).
+func (s *scan) merge(batch []eventstore.RecordedEvent, checked []checked) {
 	next := 0
 	for i, rec := range batch {
 		for ; next < len(s.v.held) && s.v.held[next].at == i; next++ {
