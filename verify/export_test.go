@@ -26,3 +26,11 @@ func SetPasses(n int) (restore func()) {
 	forcePasses = n
 	return func() { forcePasses = old }
 }
+
+// SetExportBatch makes verify-export parse n lines at a time, until
+// restore is called.
+func SetExportBatch(n int) (restore func()) {
+	old := exportBatchLines
+	exportBatchLines = n
+	return func() { exportBatchLines = old }
+}

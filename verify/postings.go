@@ -51,27 +51,17 @@ type heldItem struct {
 	item     settleable
 }
 
-// newBooks returns empty books that keep at most max claims and max
-// payments to the agency in memory and the others in s (see spillMap); with
-// s nil, all in memory.
+// newBooks returns empty books that keep at most max claims, max claims'
+// states (when the books fold them) and max payments to the agency in
+// memory and the others in s (see spillMap); with max 0, all in memory.
+// The states are kept encoded, about 270 bytes each: verify-export of 1.1M
+// events over 100,000 placements took 39.5 s in 109 MB keeping a
+// sixteenth of max in memory, 17 s in 198–217 MB keeping max
+// (docs/PERFORMANCE.md).
 func newBooks(s *scratch, max int) *books {
-	b := &books{claims: newClaims(s, max), states: newStates(s, statesInMemory(max)), names: map[string]string{}}
+	b := &books{claims: newClaims(s, max), states: newStates(s, max), names: map[string]string{}}
 	b.items = newItems(s, max, b.intern)
 	return b
-}
-
-// statesInMemory is how many folded claim states books keep in memory when
-// their other maps keep max entries. When the maps kept decoded values, a
-// state was a few kilobytes, not the hundred bytes of the other entries:
-// verify-export of 1.1M events over 100,000 placements peaked at 380 MB
-// keeping max, 183 MB keeping a quarter (49.8 s) and 134 MB keeping a
-// sixteenth (51–54 s). Kept encoded (see spillMap), max took 38.1 s in
-// 212 MB and a sixteenth 40.6 s in 107 MB: a sixteenth still.
-func statesInMemory(max int) int {
-	if max == 0 {
-		return 0
-	}
-	return (max + 15) / 16
 }
 
 // settleable is an event that moved agency/payable, as a remittance must
@@ -262,24 +252,19 @@ func (cb *claimBooks) conservation(p *domain.Placement) string {
 }
 
 // exportedPostings checks the postings of an exported event of a placement
-// whose handover the export holds; an event that does not decode was
-// reported by its hash check or is reported here.
-func exportedPostings(v *verifier, b *books, raw eventstore.RecordedEvent) {
+// whose handover the export holds (l: the line, parsed), and the
+// remittances; an event that does not decode was reported by its hash
+// check or is reported here.
+func exportedPostings(v *verifier, b *books, raw eventstore.RecordedEvent, l *exportedLine) {
 	b.remit(v, raw)
-	id, isPlacement := strings.CutPrefix(raw.Stream, journal.PlacementPrefix)
-	if !isPlacement {
+	if !l.isPlacement || l.placement == uuid.Nil {
 		return
 	}
-	placement, err := uuid.Parse(id)
-	if err != nil {
+	if l.decodeErr != nil {
+		v.add(Finding{Stream: raw.Stream, Revision: raw.Revision, Position: raw.Position, Field: "data", Problem: firstLine(l.decodeErr)})
 		return
 	}
-	rec, err := journal.Decode(raw)
-	if err != nil {
-		v.add(Finding{Stream: raw.Stream, Revision: raw.Revision, Position: raw.Position, Field: "data", Problem: firstLine(err)})
-		return
-	}
-	b.post(v, raw, placement, rec.Event, rec.Meta.OccurredAt)
+	b.post(v, raw, l.placement, l.rec.Event, l.rec.Meta.OccurredAt)
 }
 
 // settleable keeps an event (e, on claim before → after, at index at of

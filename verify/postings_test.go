@@ -3,6 +3,7 @@ package verify_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -180,4 +181,58 @@ func TestErrForgedRecallNamedAfterABrokenStream(t *testing.T) {
 	}
 	assert.Equal(t, 1, data, "the undecodable payment")
 	assert.Equal(t, 1, postings, "the forged recall, named once")
+}
+
+// TestExportCheckedInOrderWhateverItsBatches: verify-export parses its lines
+// in batches, on every core, and checks them in order. An export with a
+// line that is no event, a stream whose first exported event is not its
+// first (a window) and an edited amount gives the same report whether it
+// is parsed three lines at a time or all at once: the line named by its
+// number, the edited event by its stream and revision, the window trusted
+// from its first link.
+func TestExportCheckedInOrderWhateverItsBatches(t *testing.T) {
+	lines := strings.SplitAfter(strings.TrimSuffix(string(exportJSONL(t, interleavedStore(t))), "\n"), "\n")
+	require.Greater(t, len(lines), 10)
+	var out []string
+	windowed := ""
+	edited := false
+	bad := 0 // the line that is no event, from 1
+	for i, l := range lines {
+		if i == 4 {
+			out = append(out, "{\"position\": oops}\n")
+			bad = len(out)
+		}
+		if windowed == "" && strings.Contains(l, `"revision":0`) && strings.Contains(l, `"stream":"placement-`) {
+			windowed = l[strings.Index(l, `"stream":"`)+len(`"stream":"`):]
+			windowed = windowed[:strings.Index(windowed, `"`)]
+			continue // the stream's export starts after its first event
+		}
+		if !edited && windowed != "" && !strings.Contains(l, windowed) && strings.Contains(l, `"amount":"10"`) {
+			l, edited = strings.Replace(l, `"amount":"10"`, `"amount":"19"`, 1), true
+		}
+		out = append(out, l)
+	}
+	require.NotEmpty(t, windowed)
+	require.True(t, edited)
+	data := []byte(strings.Join(out, ""))
+
+	want, err := verify.Export(context.Background(), bytes.NewReader(data))
+	require.NoError(t, err)
+	restore := verify.SetExportBatch(3)
+	got, err := verify.Export(context.Background(), bytes.NewReader(data))
+	restore()
+	require.NoError(t, err)
+	want.Duration, want.Seconds, got.Duration, got.Seconds = 0, 0, 0, 0
+	require.Equal(t, want, got, "the report parsed three lines at a time")
+
+	require.NotEmpty(t, want.Findings)
+	assert.Equal(t, "line", want.Findings[0].Field)
+	assert.Contains(t, want.Findings[0].Problem, fmt.Sprintf("line %d is not an exported event", bad))
+	var hash bool
+	for _, f := range want.Findings {
+		assert.NotEqual(t, windowed, f.Stream, "the window is trusted from its first link: %+v", f)
+		hash = hash || f.Field == "hash"
+	}
+	assert.True(t, hash, "the edited amount breaks its event's hash: %v", want.Findings)
+	assert.Equal(t, len(lines)-1, want.Events, "every event but the one left out")
 }

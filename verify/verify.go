@@ -11,7 +11,6 @@
 package verify
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -790,73 +789,4 @@ func firstLine(err error) string {
 	}
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
-}
-
-// Export re-checks the hash chains of an export in JSON Lines form, without
-// the store, and every placement's postings (balanced per event, the claim's
-// money conserved at every position) from its handover on. A stream whose export starts after its first event (a time
-// window) is checked from its first exported event on. What it keeps per
-// stream and claim beyond what its maps hold in memory goes to a scratch
-// store in a temporary directory (TMPDIR), removed at the end, so its
-// memory does not grow with the export.
-func Export(ctx context.Context, r io.Reader) (Report, error) {
-	start := time.Now()
-	v := &verifier{}
-	dir, err := os.MkdirTemp("", "ledger-verify-export-")
-	if err != nil {
-		return v.report, fmt.Errorf("verify: a directory for what verify-export keeps: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	sc, err := openScratch(dir)
-	if err != nil {
-		return v.report, err
-	}
-	defer sc.close()
-	streams := newStreams(sc, spillEntries)
-	ledger := newBooks(sc, spillEntries)
-	scanner := bufio.NewScanner(r)
-	scanner.Buffer(make([]byte, 0, 1<<20), 16<<20)
-	for n := 1; scanner.Scan(); n++ {
-		var l struct {
-			Position eventstore.Position `json:"position"`
-			Stream   string              `json:"stream"`
-			Revision uint64              `json:"revision"`
-			EventID  uuid.UUID           `json:"eventId"`
-			Type     string              `json:"type"`
-			Data     json.RawMessage     `json:"data"`
-			Metadata json.RawMessage     `json:"metadata"`
-		}
-		if err := json.Unmarshal(scanner.Bytes(), &l); err != nil {
-			v.add(Finding{Field: "line", Problem: fmt.Sprintf("line %d is not an exported event: %v", n, err)})
-			continue
-		}
-		st, seen := streams.get(streamKeyOf(l.Stream), true)
-		if !seen {
-			st.next = l.Revision
-			if _, prev, _, err := journal.Unseal(l.Metadata); err == nil {
-				st.hash = prev // the window starts here: trust the first link
-			}
-		}
-		raw := eventstore.RecordedEvent{ID: l.EventID, Stream: l.Stream, Type: l.Type, Data: l.Data, Metadata: l.Metadata,
-			Revision: l.Revision, Position: l.Position}
-		v.checkEvent(raw, st)
-		exportedPostings(v, ledger, raw)
-		v.report.Events++
-		if v.report.Head < uint64(l.Position) {
-			v.report.Head = uint64(l.Position)
-		}
-		if n%10000 == 0 && ctx.Err() != nil {
-			return v.report, ctx.Err()
-		}
-	}
-	if err := scanner.Err(); err != nil {
-		return v.report, err
-	}
-	if err := sc.failed(); err != nil {
-		return v.report, err
-	}
-	v.report.Streams = streams.n
-	v.report.Duration = time.Since(start)
-	v.report.Seconds = v.report.Duration.Seconds()
-	return v.report, nil
 }

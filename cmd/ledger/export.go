@@ -90,7 +90,7 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 	return 0
 }
 
-func verifyExportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func verifyExportCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 		fmt.Fprintf(stderr, "usage: ledger verify-export FILE.jsonl\n\nre-check the hash chains of a JSON Lines export (ledger export -format jsonl), without the store\n\n%s\n", exitCodes)
 		return 0
@@ -105,6 +105,7 @@ func verifyExportCmd(ctx context.Context, args []string, stdout, stderr io.Write
 		return 2
 	}
 	defer f.Close()
+	defer limitGoMemory(getenv, verifyGoMemory)()
 	r, err := verify.Export(ctx, f)
 	if err != nil {
 		fmt.Fprintln(stderr, "ledger verify-export:", err)

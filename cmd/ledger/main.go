@@ -113,7 +113,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "export":
 		return exportCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "verify-export":
-		return verifyExportCmd(ctx, args[1:], stdout, stderr)
+		return verifyExportCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "replay":
 		return replayCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "rebuild":
