@@ -62,13 +62,8 @@ func passesFor(store eventstore.Store, head eventstore.Position) int {
 // foldPasses checks the log in passes (see pass), folding the placements'
 // states itself, then the states' invariants. The findings of every pass
 // are merged in log order, so the report is the one a single pass would
-// give, finding for finding.
-//
-// Every event reads its stream's chain end and, for a placement, its
-// claim's books and its folded state: those maps keep more in memory than
-// spillEntries (kept encoded, see spillMap: a stream's entry is about 85
-// bytes with its key, a claim's books 80, a payment to the agency 100, a
-// folded state 270), about 80 MB together when full.
+// give, finding for finding. Each pass's maps keep what Run's comment
+// says.
 func (v *verifier) foldPasses(ctx context.Context, store eventstore.Store, head eventstore.Position, sc *scratch, dir string, opts Options) error {
 	n := cmp.Or(forcePasses, passesFor(store, head))
 	parts := cmp.Or(foldParts, runtime.GOMAXPROCS(0))

@@ -174,7 +174,9 @@ func Run(ctx context.Context, store eventstore.Store, opts Options) (Report, err
 	// everything, and verify reads nothing back from its scratch store;
 	// with spillEntries for each, a quarter of verify's time went to
 	// reading back entries spilled at random and compacting the scratch
-	// store.
+	// store. Only the deep checks and the comparison with live views read
+	// the views; without them verify folds the states itself, in parts and
+	// passes (fold.go, pass.go).
 	if opts.Deep || opts.Live != nil {
 		err = v.rebuild(ctx, store, head, sc, dir, opts)
 	} else {
