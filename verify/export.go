@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -141,23 +139,11 @@ func (b *exportBatch) reset() {
 
 // parse parses every line of the batch, on every core.
 func (b *exportBatch) parse() {
-	workers := max(1, runtime.GOMAXPROCS(0))
-	per := (len(b.lines) + workers - 1) / workers
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := w*per, min(len(b.lines), (w+1)*per)
-		if lo >= hi {
-			break
+	onEveryCore(len(b.lines), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			b.lines[i].parse(b.text[b.lines[i].from:b.lines[i].to])
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				b.lines[i].parse(b.text[b.lines[i].from:b.lines[i].to])
-			}
-		}()
-	}
-	wg.Wait()
+	})
 }
 
 func (l *exportedLine) parse(text []byte) {

@@ -559,40 +559,49 @@ type checked struct {
 func checkBatch(batch []eventstore.RecordedEvent, out []checked, in pass) []checked {
 	out = slices.Grow(out[:0], len(batch))[:len(batch)]
 	clear(out)
+	onEveryCore(len(batch), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			rec := batch[i]
+			c := &out[i]
+			c.key = streamKeyOf(rec.Stream)
+			if c.streamIn = in.owns(c.key[:]); c.streamIn {
+				c.seal = journal.CheckSeal(rec.Stream, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata)
+			}
+			if id, ok := strings.CutPrefix(rec.Stream, journal.PlacementPrefix); ok {
+				pid, err := uuid.Parse(id)
+				if err != nil {
+					c.badStream = true
+					continue
+				}
+				c.placement = pid
+				if c.skip = !in.owns(pid[:]); !c.skip {
+					c.rec, c.decodeErr = journal.Decode(rec)
+				}
+			}
+		}
+	})
+	return out
+}
+
+// onEveryCore calls fn with the slices [lo, hi) of [0, n), one for each core
+// Go runs goroutines on (GOMAXPROCS), each on a goroutine of its own, and
+// returns when every call has.
+func onEveryCore(n int, fn func(lo, hi int)) {
 	workers := max(1, runtime.GOMAXPROCS(0))
+	per := (n + workers - 1) / workers
 	var wg sync.WaitGroup
-	per := (len(batch) + workers - 1) / workers
 	for w := 0; w < workers; w++ {
-		lo, hi := w*per, min(len(batch), (w+1)*per)
+		lo, hi := w*per, min(n, (w+1)*per)
 		if lo >= hi {
 			break
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				rec := batch[i]
-				c := &out[i]
-				c.key = streamKeyOf(rec.Stream)
-				if c.streamIn = in.owns(c.key[:]); c.streamIn {
-					c.seal = journal.CheckSeal(rec.Stream, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata)
-				}
-				if id, ok := strings.CutPrefix(rec.Stream, journal.PlacementPrefix); ok {
-					pid, err := uuid.Parse(id)
-					if err != nil {
-						c.badStream = true
-						continue
-					}
-					c.placement = pid
-					if c.skip = !in.owns(pid[:]); !c.skip {
-						c.rec, c.decodeErr = journal.Decode(rec)
-					}
-				}
-			}
+			fn(lo, hi)
 		}()
 	}
 	wg.Wait()
-	return out
 }
 
 // link checks the stream's revision order and the event's link to the
