@@ -118,13 +118,12 @@ type exportedLine struct {
 	key      streamKey
 	seal     journal.Seal
 	windowed bool // the metadata's chain prefix reads: seal.Prev is its previous hash
-	// placement is the placement of a placement stream's event (isPlacement),
-	// uuid.Nil when the stream's name holds no id; rec and decodeErr, its
-	// decoding.
-	isPlacement bool
-	placement   uuid.UUID
-	rec         journal.Record
-	decodeErr   error
+	// placed: the event is in a placement's stream, whose name holds its
+	// id (placement); rec and decodeErr are its decoding.
+	placed    bool
+	placement uuid.UUID
+	rec       journal.Record
+	decodeErr error
 }
 
 func (b *exportBatch) add(n int, line []byte) {
@@ -168,11 +167,10 @@ func (l *exportedLine) parse(text []byte) {
 	if !isPlacement {
 		return
 	}
-	l.isPlacement = true
 	placement, err := uuid.Parse(id)
 	if err != nil {
 		return // not a placement's stream: its hash chain is still checked
 	}
-	l.placement = placement
+	l.placed, l.placement = true, placement
 	l.rec, l.decodeErr = journal.Decode(l.raw)
 }

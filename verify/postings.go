@@ -257,7 +257,7 @@ func (cb *claimBooks) conservation(p *domain.Placement) string {
 // check or is reported here.
 func exportedPostings(v *verifier, b *books, raw eventstore.RecordedEvent, l *exportedLine) {
 	b.remit(v, raw)
-	if !l.isPlacement || l.placement == uuid.Nil {
+	if !l.placed {
 		return
 	}
 	if l.decodeErr != nil {
