@@ -34,6 +34,7 @@ type unitBuild struct {
 	gen    uint32
 	gens   *generations // every table in gen
 	keep   [256]bool    // the tables written: the units' and the state tables
+	own    [256]bool    // the units' tables (see tx.builds)
 	states *stateCache
 	trials *trialCache
 	// maxBatch bounds the events of one commit.
@@ -71,7 +72,7 @@ func (v *Views) newBuild(store eventstore.Store, logger *slog.Logger, changed []
 	}
 	for _, u := range changed {
 		for _, t := range u.Tables {
-			b.keep[t] = true
+			b.keep[t], b.own[t] = true, true
 		}
 	}
 	return b, nil
