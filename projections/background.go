@@ -178,19 +178,14 @@ func (b *unitBuild) rebuilds(table byte) bool {
 func (b *unitBuild) applyTo(ctx context.Context, from, to eventstore.Position, lastLog *time.Time) (eventstore.Position, error) {
 	builder := &Builder{v: b.v, MaxBatch: b.maxBatch, build: b}
 	defer builder.Abort()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	pos := from
-	for pos < to {
-		evs, err := b.store.ReadAll(ctx, pos, readBatch)
-		if err != nil {
-			return pos, fmt.Errorf("projections: rebuild %v: read the log: %w", b.names(), err)
+	for batch := range b.read(ctx, from, to) {
+		if batch.err != nil {
+			return pos, batch.err
 		}
-		if buildPause > 0 {
-			time.Sleep(buildPause)
-		}
-		if len(evs) == 0 {
-			return pos, fmt.Errorf("projections: rebuild %v: the log ends at %d, before the views' checkpoint %d", b.names(), pos, to)
-		}
-		for _, d := range decodeAll(evs, to) {
+		for _, d := range batch.events {
 			if d.err != nil {
 				return pos, d.err
 			}
@@ -205,12 +200,63 @@ func (b *unitBuild) applyTo(ctx context.Context, from, to eventstore.Position, l
 			b.logger.Info("rebuilding views in the background", "units", b.names(), "position", pos, "target", to)
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return pos, err
+	}
 	if done, err := builder.Flush(); err != nil {
 		return pos, err
 	} else if !done {
 		return pos, fmt.Errorf("projections: rebuild %v: position %d is in the middle of a command", b.names(), pos)
 	}
 	return pos, nil
+}
+
+// decodedBatch is a batch of the log a build reads, decoded; or the error
+// that ended the reading.
+type decodedBatch struct {
+	events []decodedEvent
+	err    error
+}
+
+// read reads the log after from up to to and decodes it, a batch ahead of
+// the build: the next batch is decoded while the build applies this one
+// (a unit rebuilt alone applies little more than the placements' states,
+// and then waited for the decoding as long as it applied). The channel
+// closes once to is reached, on an error (the last batch sent) or when ctx
+// ends.
+func (b *unitBuild) read(ctx context.Context, from, to eventstore.Position) <-chan decodedBatch {
+	out := make(chan decodedBatch, 1)
+	go func() {
+		defer close(out)
+		send := func(d decodedBatch) bool {
+			select {
+			case out <- d:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for pos := from; pos < to; {
+			evs, err := b.store.ReadAll(ctx, pos, readBatch)
+			if err != nil {
+				send(decodedBatch{err: fmt.Errorf("projections: rebuild %v: read the log: %w", b.names(), err)})
+				return
+			}
+			if buildPause > 0 {
+				time.Sleep(buildPause)
+			}
+			if len(evs) == 0 {
+				send(decodedBatch{err: fmt.Errorf("projections: rebuild %v: the log ends at %d, before the views' checkpoint %d", b.names(), pos, to)})
+				return
+			}
+			events := decodeAll(evs, to)
+			if len(events) == 0 || !send(decodedBatch{events: events}) {
+				return
+			}
+			pos = events[len(events)-1].raw.Position
+		}
+	}()
+	return out
 }
 
 // decodeAll decodes the events up to position to, on as many goroutines as
