@@ -532,6 +532,9 @@ func (t *tx) apply(raw eventstore.RecordedEvent, placement uuid.UUID, rec journa
 }
 
 func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash) error {
+	if t.build != nil && t.build.stateless {
+		return t.applyEventAlone(id, rec)
+	}
 	st, err := t.state(id, rec.Revision)
 	if err != nil {
 		return err
@@ -585,6 +588,18 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 		return err
 	}
 	return t.feedAndKeep(creditor, id, &next, rec)
+}
+
+// applyEventAlone applies a placement's event for a build of units whose
+// rows come from the event alone (Unit.FromEvents): no state is folded.
+func (t *tx) applyEventAlone(id uuid.UUID, rec journal.Record) error {
+	t.midCommand = !endsCommand(rec.Meta)
+	if opened, isOpen := rec.Event.(domain.PlacementOpened); isOpen && t.builds(tSearch) {
+		if err := t.index(opened.CreditorID, id, rec.Position, opened); err != nil {
+			return err
+		}
+	}
+	return t.idempotency(id, rec)
 }
 
 // builds reports whether this batch writes table's rows. Every batch does,

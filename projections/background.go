@@ -35,8 +35,11 @@ type unitBuild struct {
 	gens   *generations // every table in gen
 	keep   [256]bool    // the tables written: the units' and the state tables
 	own    [256]bool    // the units' tables (see tx.builds)
-	states *stateCache
-	trials *trialCache
+	// stateless: every unit's rows come from the events alone
+	// (Unit.FromEvents), so the build folds no states.
+	stateless bool
+	states    *stateCache
+	trials    *trialCache
 	// maxBatch bounds the events of one commit.
 	maxBatch int
 	// position is where the build stands (applied, not always committed);
@@ -70,10 +73,12 @@ func (v *Views) newBuild(store eventstore.Store, logger *slog.Logger, changed []
 	for _, t := range stateTables {
 		b.keep[t] = true
 	}
+	b.stateless = true
 	for _, u := range changed {
 		for _, t := range u.Tables {
 			b.keep[t], b.own[t] = true, true
 		}
+		b.stateless = b.stateless && u.FromEvents
 	}
 	return b, nil
 }

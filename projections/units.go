@@ -26,6 +26,10 @@ type Unit struct {
 	// layout 1). Raise it with a change of encoding the code cannot read
 	// back: older tables are then rebuilt before the views serve.
 	Readable uint64
+	// FromEvents says the unit's rows come from each event and its
+	// metadata alone, not from the placement's state: a build of such
+	// units alone folds no states.
+	FromEvents bool
 }
 
 // units is the list of read models. A unit's version changes whenever what
@@ -41,7 +45,7 @@ var units = []Unit{
 	// with changes, so that both are rebuilt in one build: changes 2 swapped
 	// in beside states of placements 2 would have no row for them.
 	{Name: "placements", Version: 3, Readable: 2, Tables: []byte{tPlacement, tResource, tClaim, tList, tListStatus}},
-	{Name: "search", Version: 1, Tables: []byte{tSearch}},
+	{Name: "search", Version: 1, Tables: []byte{tSearch}, FromEvents: true},
 	// 2: feed items ('f') in binary (feedcodec.go); those of 1 (JSON) are
 	// still read, so the feed serves while it rebuilds.
 	{Name: "feed", Version: 2, Tables: []byte{tFeed, tCreditorFeed, tEnvelope, tCreditor}},
@@ -60,7 +64,7 @@ var units = []Unit{
 	// (see placements 3); version 1's rows are read for older states.
 	{Name: "changes", Version: 2, Readable: 1, Tables: []byte{tChange}},
 	{Name: "retention", Version: 1, Tables: []byte{tClosed, tClosedChange}},
-	{Name: "idempotency", Version: 1, Tables: []byte{tIdempotency}},
+	{Name: "idempotency", Version: 1, Tables: []byte{tIdempotency}, FromEvents: true},
 	// 2: in binary (numbercodec.go); those of 1 (JSON) are still read.
 	{Name: "numbers", Version: 2, Tables: []byte{tNumber}},
 	{Name: "webhooks", Version: 1, Tables: []byte{tWebhook, tOutbox}},

@@ -343,8 +343,8 @@ func richStore(t *testing.T) eventstore.Store {
 }
 
 // TestEachUnitRebuiltAloneIsAsRebuiltWithAll: a background build does the
-// work of the units it rebuilds only (and folds the states they come from).
-// Each unit's version is
+// work of the units it rebuilds only (and folds the states they come from,
+// unless their rows come from the events alone). Each unit's version is
 // changed alone, and two pairs', over views that hold a log with rows for
 // nearly every table; once rebuilt in the background, the views must be
 // exactly what a rebuild of every unit gives, with only those units in a
@@ -369,7 +369,7 @@ func TestEachUnitRebuiltAloneIsAsRebuiltWithAll(t *testing.T) {
 			}
 		}
 	}
-	sets := [][]string{{"search", "idempotency"}, {"search", "holds"}}
+	sets := [][]string{{"search", "idempotency"}, {"search", "holds"}} // rows from the events alone; with and without states
 	for _, u := range projections.Units() {
 		sets = append(sets, []string{u.Name})
 	}
