@@ -614,7 +614,7 @@ func (t *tx) builds(table byte) bool { return t.build == nil || t.build.own[tabl
 // file lists a new placement under its claim number, in the creditor's
 // list, and in the claims search.
 func (t *tx) file(creditor string, id uuid.UUID, at eventstore.Position, opened domain.PlacementOpened) error {
-	if t.builds(tClaim) {
+	if t.builds(tClaim) { // and tList: the placements'
 		if err := t.set(key(t.gen, tClaim).str(creditor).str(opened.ClaimNumber), id[:]); err != nil {
 			return err
 		}
@@ -722,6 +722,9 @@ func (t *tx) feedAndKeep(creditor string, id uuid.UUID, next *placementState, re
 // what it was processed as (p has just applied e), for the command side to
 // tell a repeat from a reuse (see Processed).
 func (t *tx) processed(id uuid.UUID, p domain.Placement, e domain.Event) error {
+	if !t.builds(tNumber) {
+		return nil
+	}
 	var kind byte
 	var number string
 	var done domain.Processed
@@ -739,7 +742,7 @@ func (t *tx) processed(id uuid.UUID, p domain.Placement, e domain.Event) error {
 		kind, number = numberWaiver, e.CreditWaiverNumber
 		done, _ = p.WaiverNumbers.Get(number)
 	}
-	if number == "" || !t.builds(tNumber) {
+	if number == "" {
 		return nil
 	}
 	return t.set(key(t.gen, tNumber).id(id).b(kind).str(number), encodeProcessed(nil, &done, p.Currency))
