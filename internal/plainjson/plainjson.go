@@ -1,9 +1,9 @@
 // Package plainjson is what the ledger's fast JSON decoders share: the
-// event data's (domain) and the metadata's (journal). Each decodes with
-// fastjson's parser only JSON in the plain form the ledger writes, and
-// leaves anything else to encoding/json, so that its result is always
-// encoding/json's. Plain and Fields are the two checks of that form they
-// have in common.
+// event data's (domain, with fastjson's parser) and the metadata's
+// (journal, with a scanner of its own). Each decodes only JSON in the plain
+// form the ledger writes, and leaves anything else to encoding/json, so
+// that its result is always encoding/json's. Plain is the check of that
+// form both make; Fields, the check of an object's keys, is for fastjson's.
 package plainjson
 
 import (
