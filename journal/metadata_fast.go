@@ -11,12 +11,12 @@ import (
 // verify, replays), so the common case is decoded by a scanner of its own:
 // fastjson's parser, which decoded it before, took 1.6 to 1.8 times as long
 // (BenchmarkDecodeMetadata), and encoding/json three times that. The fast
-// path takes only what the ledger writes: one object
-// without whitespace whose keys are Metadata's own (exactly, each once) with
-// values of their types, no escapes, no control characters and valid
-// UTF-8. Anything else goes to encoding/json, so the result, errors
-// included, is encoding/json's (FuzzDecodeMetadata checks it). The checks
-// of that form are internal/plainjson's, which domain's events share.
+// path takes only what the ledger writes: one object without whitespace
+// whose keys are Metadata's own (exactly, each once) with values of their
+// types, no escapes, no control characters and valid UTF-8. Anything else
+// goes to encoding/json, so the result, errors included, is encoding/json's
+// (FuzzDecodeMetadata checks it). The check of that plain form is
+// internal/plainjson's, which domain's events share.
 
 // decodeMetadataFast decodes b into m; ok is false when b is not in the
 // form the fast path takes, and m is then to be decoded by encoding/json.
@@ -172,8 +172,9 @@ const (
 var metadataFields = []string{"hash", "prevHash", "actor", "actorType", "requestId", "idempotencyKey", "requestHash",
 	"bulkKey", "causationId", "correlationId", "schemaVersion", "occurredAt", "command", "outcome", "index", "count"}
 
-// isJSONInt reports whether b is an integer as JSON writes one: -?(0|[1-9][0-9]*)
-// (fastjson's parser also takes leading zeros and a plus sign).
+// isJSONInt reports whether b is an integer as JSON writes one:
+// -?(0|[1-9][0-9]*). Leading zeros, a plus sign, a fraction or an exponent
+// are left to encoding/json.
 func isJSONInt(b []byte) bool {
 	if len(b) > 0 && b[0] == '-' {
 		b = b[1:]
