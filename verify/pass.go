@@ -11,17 +11,18 @@ import (
 )
 
 // Without Deep and without live views to compare, verify reads the log in
-// passes (foldPasses) when it is large: each pass checks the hash chains
-// of the streams whose keys (see streamKey) fall in its range, and folds
-// and checks the placements whose ids fall in its range, and no other
-// event is decoded; the last pass also checks the remittances, on the
-// payments to the agency the books of every pass kept. So each pass's maps
+// passes (foldPasses) when it is large: each pass folds and checks the
+// placements whose ids fall in its range and checks their streams' hash
+// chains, and those of the other streams whose keys (see streamKey) fall
+// in it, and no other event is decoded; the last pass also checks the
+// remittances, on the payments to the agency the books of every pass
+// kept. So each pass's maps
 // hold its streams and placements in memory, where one pass over a large
 // log spilled them to the scratch store and read them back at random: at
 // 3.3M events over 300,000 placements, in one pass, reading spilled
 // entries back and compacting the scratch store were 40% of verify's CPU
-// (docs/PERFORMANCE.md). A pass costs a read of the whole log, and its
-// hashing of every stream's name.
+// (docs/PERFORMANCE.md). Only the first pass reads the log: it spools
+// each later pass's events for it (spool.go).
 
 // pass is one of n passes over the log: k, from 0.
 type pass struct{ k, n int }
@@ -72,6 +73,14 @@ func (v *verifier) foldPasses(ctx context.Context, store eventstore.Store, head 
 	var events, invariants []Finding
 	dropped := 0
 	degraded, checkedTo := false, eventstore.Position(0)
+	// The first pass reads the log and spools for the others (spool.go).
+	var sp *spooler
+	if n > 1 {
+		var err error
+		if sp, err = newSpooler(filepath.Join(dir, "spool"), n); err != nil {
+			return err
+		}
+	}
 	for k := range n {
 		prefix := []byte{tPass, byte(k >> 8), byte(k)}
 		pv := &verifier{}
@@ -85,7 +94,7 @@ func (v *verifier) foldPasses(ctx context.Context, store eventstore.Store, head 
 				opts.Progress((eventstore.Position(k)*head+pos)/eventstore.Position(n), head)
 			}
 		}
-		if err := s.readAll(ctx, store, head, progress, s.batch); err != nil {
+		if err := readPass(ctx, s, sp, k, store, head, progress); err != nil {
 			return err
 		}
 		if err := sc.failed(); err != nil {
@@ -142,6 +151,26 @@ func (v *verifier) foldPasses(ctx context.Context, store eventstore.Store, head 
 	}
 	v.dropped += dropped
 	return nil
+}
+
+// readPass reads pass k's events: the log for the first pass, which
+// spools the others' events into sp (nil with one pass), its spool for
+// any other.
+func readPass(ctx context.Context, s *scan, sp *spooler, k int, store eventstore.Store, head eventstore.Position, progress func(pos, head eventstore.Position)) error {
+	switch {
+	case sp == nil:
+		return s.readAll(ctx, store, head, progress, s.batch)
+	case k > 0:
+		return s.readSpool(ctx, sp.path(k), head, progress, s.batch)
+	}
+	err := s.readAll(ctx, store, head, progress, func(batch []eventstore.RecordedEvent) eventstore.Position {
+		sp.add(batch)
+		return s.batch(batch)
+	})
+	if cerr := sp.close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // phaseOf orders the findings about one event as a single pass makes them:

@@ -563,18 +563,15 @@ func checkBatch(batch []eventstore.RecordedEvent, out []checked, in pass) []chec
 		for i := lo; i < hi; i++ {
 			rec := batch[i]
 			c := &out[i]
-			c.key = streamKeyOf(rec.Stream)
-			if c.streamIn = in.owns(c.key[:]); c.streamIn {
+			r := routeOf(rec.Stream)
+			c.placement, c.badStream = r.placement, r.bad
+			if c.streamIn = in.owns(r.owner()); c.streamIn {
+				c.key = r.streamKey(rec.Stream)
 				c.seal = journal.CheckSeal(rec.Stream, rec.Revision, rec.ID, rec.Type, rec.Data, rec.Metadata)
 			}
-			if id, ok := strings.CutPrefix(rec.Stream, journal.PlacementPrefix); ok {
-				pid, err := uuid.Parse(id)
-				if err != nil {
-					c.badStream = true
-					continue
-				}
-				c.placement = pid
-				if c.skip = !in.owns(pid[:]); !c.skip {
+			// A placement's stream is its pass's (see route.owner).
+			if c.placement != uuid.Nil {
+				if c.skip = !c.streamIn; !c.skip {
 					c.rec, c.decodeErr = journal.Decode(rec)
 				}
 			}

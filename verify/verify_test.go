@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -356,4 +357,51 @@ func TestErrStreamThatDoesNotOpenNamed(t *testing.T) {
 	require.NotEmpty(t, r.Findings)
 	assert.Equal(t, "projection", r.Findings[0].Field)
 	assert.Contains(t, r.Findings[0].Problem, "the views cannot be rebuilt past this event")
+}
+
+// countingStore counts the events the log's reads return.
+type countingStore struct {
+	*embedded.Store
+	read atomic.Int64
+}
+
+func (c *countingStore) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
+	b, err := c.Store.ReadAll(ctx, after, limit)
+	c.read.Add(int64(len(b)))
+	return b, err
+}
+
+// TestPassesReadTheLogOnce verifies a store in four passes: only the first
+// reads the log, the others read what it spooled for them (spool.go), and
+// the report is the one a single pass gives.
+func TestPassesReadTheLogOnce(t *testing.T) {
+	dir, s, h, req := acmeStore(t)
+	ctx := context.Background()
+	for i := range 40 {
+		res, err := h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%d", i),
+			CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
+			Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+		require.NoError(t, err)
+		_, err = h.Execute(ctx, res.Placement.ID, req, func(at time.Time) domain.Command {
+			return domain.ReceivePayment{Amount: decimal.NewFromInt(10), At: at}
+		})
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.Close())
+	s, err := embedded.Open(dir, embedded.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+
+	one, err := verify.Run(ctx, s, verify.Options{})
+	require.NoError(t, err)
+	require.True(t, one.OK(), "findings: %v", one.Findings)
+	restore := verify.SetPasses(4)
+	defer restore()
+	counted := &countingStore{Store: s}
+	four, err := verify.Run(ctx, counted, verify.Options{})
+	require.NoError(t, err)
+	assert.EqualValues(t, one.Head, counted.read.Load(), "events read from the log in four passes")
+	one.Duration, one.Seconds, four.Duration, four.Seconds = 0, 0, 0, 0
+	assert.Equal(t, one, four)
+	assert.Equal(t, 40, four.Placements)
 }

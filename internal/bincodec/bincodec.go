@@ -83,6 +83,22 @@ func (r *Reader) String() string {
 	return s
 }
 
+// Bytes reads bytes written by AppendString, without copying them: the
+// slice is the reader's memory (nil when there are none).
+func (r *Reader) Bytes() []byte {
+	n := r.Uvarint()
+	if uint64(len(r.b)) < n {
+		r.fail()
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	b := r.b[:n:n]
+	r.b = r.b[n:]
+	return b
+}
+
 func (r *Reader) fail() {
 	if r.err == nil {
 		r.err = ErrShort

@@ -31,3 +31,21 @@ func TestShortAndLeftOver(t *testing.T) {
 	assert.Equal(t, byte(1), r.Byte())
 	assert.EqualError(t, r.Done(), "1 bytes left over")
 }
+
+func TestBytesShareTheReadersMemory(t *testing.T) {
+	b := AppendString(AppendString(AppendString(nil, "data"), ""), "more")
+	r := NewReader(b)
+	got := r.Bytes()
+	assert.Equal(t, []byte("data"), got)
+	assert.Nil(t, r.Bytes(), "no bytes are nil")
+	assert.Equal(t, []byte("more"), r.Bytes())
+	assert.NoError(t, r.Done())
+	b[1] = 'D'
+	assert.Equal(t, []byte("Data"), got, "not a copy")
+	assert.Len(t, append(got, '!'), 5)
+	assert.Equal(t, byte(0), b[5], "appending to what Bytes returned does not write over what follows it")
+
+	r = NewReader(AppendString(nil, "data")[:3])
+	assert.Nil(t, r.Bytes())
+	assert.ErrorIs(t, r.Err(), ErrShort)
+}

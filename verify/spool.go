@@ -1,0 +1,328 @@
+package verify
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/minio/minlz"
+
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/internal/bincodec"
+	"github.com/collections-ledger/ledger/journal"
+)
+
+// When verify reads a large log in passes (see pass), only the first pass
+// reads the log. It copies each event that a later pass is for into that
+// pass's spool, a file in verify's temporary directory, and each later pass
+// reads its spool instead of the whole log again. Reading the log once per
+// pass made the reads grow with the square of the log: at 10M events, seven
+// passes read 70M events. With the spools the log is read once and each
+// event is written and read back once more (at most twice: an event of a
+// stream that is not a placement's is also the last pass's, which checks
+// the remittances). The spools are compressed in blocks (MinLZ, as the
+// views' bulk build sorts); each is removed once its pass has read it, so
+// the disk they take is at most about what the first pass wrote.
+
+// spoolBlock is how many bytes of events a spool gathers before it
+// compresses them and writes them out.
+const spoolBlock = 256 << 10
+
+// spooler writes the events of the passes after the first into their
+// spools, on a goroutine of its own, while the first pass checks them.
+type spooler struct {
+	dir     string
+	n       int
+	writers []*spoolWriter // by pass; the first pass has none
+	batches chan []eventstore.RecordedEvent
+	done    chan error
+}
+
+// newSpooler creates the spools of passes 1 to n-1 in dir.
+func newSpooler(dir string, n int) (*spooler, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("verify: the passes' spools: %w", err)
+	}
+	sp := &spooler{dir: dir, n: n, writers: make([]*spoolWriter, n),
+		batches: make(chan []eventstore.RecordedEvent, 4), done: make(chan error, 1)}
+	for k := 1; k < n; k++ {
+		f, err := os.Create(sp.path(k))
+		if err != nil {
+			sp.closeFiles()
+			return nil, fmt.Errorf("verify: the passes' spools: %w", err)
+		}
+		sp.writers[k] = &spoolWriter{f: f, w: bufio.NewWriterSize(f, 64<<10)}
+	}
+	go func() { sp.done <- sp.run() }()
+	return sp, nil
+}
+
+// path is pass k's spool.
+func (sp *spooler) path(k int) string {
+	return filepath.Join(sp.dir, fmt.Sprintf("pass-%d", k))
+}
+
+// add spools a batch the first pass has read. The batch must not change
+// afterwards (the log's reads return batches of their own).
+func (sp *spooler) add(batch []eventstore.RecordedEvent) { sp.batches <- batch }
+
+// close writes out what is gathered and closes the spools, and returns the
+// first error met writing them.
+func (sp *spooler) close() error {
+	close(sp.batches)
+	return <-sp.done
+}
+
+func (sp *spooler) run() error {
+	var err error
+	for batch := range sp.batches {
+		if err != nil {
+			continue // drain, so that add never blocks
+		}
+		for i := range batch {
+			if err = sp.spool(&batch[i]); err != nil {
+				break
+			}
+		}
+	}
+	for _, w := range sp.writers[1:] {
+		if ferr := w.flush(true); err == nil {
+			err = ferr
+		}
+	}
+	if cerr := sp.closeFiles(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("verify: writing the passes' spools: %w", err)
+	}
+	return nil
+}
+
+func (sp *spooler) closeFiles() error {
+	var err error
+	for _, w := range sp.writers {
+		if w != nil && w.f != nil {
+			err = errors.Join(err, w.f.Close())
+			w.f = nil
+		}
+	}
+	return err
+}
+
+// spool writes rec to the spools of the passes after the first that it is
+// for: its stream's (see routeOf) and, for a stream that is not a
+// placement's, the last pass's, which checks the remittances.
+func (sp *spooler) spool(rec *eventstore.RecordedEvent) error {
+	r := routeOf(rec.Stream)
+	k := key16(r.owner()) * sp.n >> 16
+	if k > 0 {
+		if err := sp.writers[k].add(rec); err != nil {
+			return err
+		}
+	}
+	if last := sp.n - 1; r.other() && k != last {
+		return sp.writers[last].add(rec)
+	}
+	return nil
+}
+
+// route is how verify sorts an event by its stream's name: the placement
+// whose stream it is (uuid.Nil for another stream), whether the name is a
+// placement stream's without a placement id (bad), and for a stream that
+// is not a placement's, its key.
+type route struct {
+	placement uuid.UUID
+	bad       bool
+	key       streamKey
+}
+
+func routeOf(stream string) route {
+	if id, ok := strings.CutPrefix(stream, journal.PlacementPrefix); ok {
+		pid, err := uuid.Parse(id)
+		switch {
+		case err != nil:
+			return route{bad: true, key: streamKeyOf(stream)}
+		case pid != uuid.Nil:
+			return route{placement: pid}
+		}
+	}
+	return route{key: streamKeyOf(stream)}
+}
+
+// owner is what the stream's pass is chosen by (see pass.owns): the
+// placement's id for a placement's stream, so that the pass that folds a
+// placement checks its stream's links; else the stream's key.
+func (r *route) owner() []byte {
+	if r.placement != uuid.Nil {
+		return r.placement[:]
+	}
+	return r.key[:]
+}
+
+// other reports whether the stream is neither a placement's nor named as
+// one (the remittances, the agency's own streams).
+func (r *route) other() bool { return r.placement == uuid.Nil && !r.bad }
+
+// streamKey returns the stream's key, stream being its name.
+func (r *route) streamKey(stream string) streamKey {
+	if r.placement != uuid.Nil {
+		return streamKeyOf(stream)
+	}
+	return r.key
+}
+
+// spoolWriter gathers a spool's events into blocks and writes each block
+// compressed, its length first.
+type spoolWriter struct {
+	f          *os.File
+	w          *bufio.Writer
+	block, enc []byte
+}
+
+func (w *spoolWriter) add(rec *eventstore.RecordedEvent) error {
+	w.block = appendSpooled(w.block, rec)
+	return w.flush(false)
+}
+
+// flush writes the block once it is full, or with all, whatever it holds.
+func (w *spoolWriter) flush(all bool) error {
+	if len(w.block) == 0 || (!all && len(w.block) < spoolBlock) {
+		if all {
+			return w.w.Flush()
+		}
+		return nil
+	}
+	enc, err := minlz.Encode(w.enc[:cap(w.enc)], w.block, minlz.LevelFastest)
+	if err != nil {
+		return err
+	}
+	w.enc, w.block = enc, w.block[:0]
+	if _, err := w.w.Write(binary.AppendUvarint(nil, uint64(len(enc)))); err != nil {
+		return err
+	}
+	if _, err := w.w.Write(enc); err != nil {
+		return err
+	}
+	if all {
+		return w.w.Flush()
+	}
+	return nil
+}
+
+// appendSpooled appends an event as a spool holds it: every field of it.
+func appendSpooled(b []byte, rec *eventstore.RecordedEvent) []byte {
+	b = binary.AppendUvarint(b, uint64(rec.Position))
+	b = binary.AppendUvarint(b, rec.Revision)
+	b = append(binary.AppendUvarint(b, uint64(len(rec.ID))), rec.ID[:]...)
+	b = binary.AppendVarint(b, rec.RecordedAt.Unix())
+	b = binary.AppendUvarint(b, uint64(rec.RecordedAt.Nanosecond()))
+	b = bincodec.AppendString(b, rec.Stream)
+	b = bincodec.AppendString(b, rec.Type)
+	b = append(binary.AppendUvarint(b, uint64(len(rec.Data))), rec.Data...)
+	return append(binary.AppendUvarint(b, uint64(len(rec.Metadata))), rec.Metadata...)
+}
+
+// readSpooled reads an event appendSpooled wrote; its data and metadata are
+// r's memory.
+func readSpooled(r *bincodec.Reader) (rec eventstore.RecordedEvent, err error) {
+	rec.Position = eventstore.Position(r.Uvarint())
+	rec.Revision = r.Uvarint()
+	if id := r.Bytes(); len(id) == len(rec.ID) {
+		rec.ID = uuid.UUID(id)
+	} else if r.Err() == nil {
+		return rec, fmt.Errorf("an event id of %d bytes", len(id))
+	}
+	sec, nsec := r.Varint(), r.Uvarint()
+	rec.RecordedAt = time.Unix(sec, int64(nsec)).UTC()
+	rec.Stream, rec.Type = r.String(), r.String()
+	rec.Data, rec.Metadata = r.Bytes(), r.Bytes()
+	return rec, r.Err()
+}
+
+// readSpool reads pass k's spool in batches, as readAll reads the log (the
+// next batch read while the current one is checked), each batch to each;
+// and removes the spool.
+func (s *scan) readSpool(ctx context.Context, path string, head eventstore.Position, progress func(pos, head eventstore.Position),
+	each func([]eventstore.RecordedEvent) eventstore.Position) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("verify: a pass's spool: %w", err)
+	}
+	defer os.Remove(path)
+	defer f.Close()
+	type read struct {
+		batch []eventstore.RecordedEvent
+		err   error
+	}
+	reads := make(chan read, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(reads)
+		br := bufio.NewReaderSize(f, 64<<10)
+		var batch []eventstore.RecordedEvent
+		send := func(r read) bool {
+			select {
+			case reads <- r:
+				return true
+			case <-stop:
+				return false
+			}
+		}
+		for {
+			n, err := binary.ReadUvarint(br)
+			if errors.Is(err, io.EOF) {
+				if len(batch) > 0 {
+					send(read{batch: batch})
+				}
+				return
+			}
+			enc := make([]byte, n)
+			if err == nil {
+				_, err = io.ReadFull(br, enc)
+			}
+			var block []byte
+			if err == nil {
+				block, err = minlz.Decode(nil, enc)
+			}
+			for r := bincodec.NewReader(block); err == nil && len(r.Rest()) > 0; {
+				var rec eventstore.RecordedEvent
+				if rec, err = readSpooled(&r); err == nil {
+					batch = append(batch, rec)
+				}
+			}
+			if err != nil {
+				send(read{err: fmt.Errorf("verify: reading a pass's spool: %w", err)})
+				return
+			}
+			if len(batch) >= 5000 {
+				if !send(read{batch: batch}) {
+					return
+				}
+				batch = nil
+			}
+		}
+	}()
+	for r := range reads {
+		if r.err != nil {
+			return r.err
+		}
+		after := each(r.batch)
+		if progress != nil {
+			progress(after, head)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

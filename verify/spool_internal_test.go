@@ -1,0 +1,72 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
+)
+
+// TestSpoolKeepsEveryFieldAndRoutesByOwner spools events for three passes
+// and reads each later pass's spool back: every field as it was, in log
+// order, in batches of at most 5,000; each placement's events in its
+// id's pass only, a stream that is not a placement's in its key's pass and
+// the last one's (which checks the remittances), and nothing of the first
+// pass's.
+func TestSpoolKeepsEveryFieldAndRoutesByOwner(t *testing.T) {
+	const n = 3
+	sp, err := newSpooler(t.TempDir(), n)
+	require.NoError(t, err)
+	var all []eventstore.RecordedEvent
+	at := time.Date(2026, 12, 4, 14, 30, 1, 123456789, time.UTC)
+	for i := range 12_000 {
+		stream := journal.PlacementPrefix + uuid.NewSHA1(uuid.NameSpaceOID, fmt.Appendf(nil, "p%d", i%997)).String()
+		switch i % 10 {
+		case 3:
+			stream = fmt.Sprintf("remittance-acme-%d", i%7)
+		case 7:
+			stream = journal.PlacementPrefix + "not-an-id"
+		}
+		rec := eventstore.RecordedEvent{ID: uuid.New(), Stream: stream, Type: fmt.Sprintf("Type%d", i%5),
+			Data: fmt.Appendf(nil, `{"i":%d}`, i), Metadata: fmt.Appendf(nil, `{"m":%d}`, i),
+			Revision: uint64(i / 997), Position: eventstore.Position(i + 1), RecordedAt: at.Add(time.Duration(i) * time.Millisecond)}
+		switch i % 100 {
+		case 11:
+			rec.Data, rec.Metadata = nil, nil
+		case 12:
+			rec.RecordedAt = time.Time{}
+		}
+		all = append(all, rec)
+	}
+	for lo := 0; lo < len(all); lo += 5000 {
+		sp.add(all[lo:min(lo+5000, len(all))])
+	}
+	require.NoError(t, sp.close())
+
+	for k := 1; k < n; k++ {
+		var want []eventstore.RecordedEvent
+		for _, rec := range all {
+			r := routeOf(rec.Stream)
+			if (pass{k, n}).owns(r.owner()) || (r.other() && k == n-1) {
+				want = append(want, rec)
+			}
+		}
+		require.NotEmpty(t, want)
+		var got []eventstore.RecordedEvent
+		s := &scan{}
+		err := s.readSpool(context.Background(), sp.path(k), 0, nil, func(b []eventstore.RecordedEvent) eventstore.Position {
+			require.LessOrEqual(t, len(b), 10_000)
+			got = append(got, b...)
+			return b[len(b)-1].Position
+		})
+		require.NoError(t, err)
+		require.Equal(t, want, got, "pass %d's spool", k)
+		require.NoFileExists(t, sp.path(k), "a spool is removed once read")
+	}
+}
