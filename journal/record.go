@@ -50,6 +50,17 @@ func Decode(rec eventstore.RecordedEvent) (Record, error) {
 	return Record{ID: rec.ID, Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Type: rec.Type, Data: rec.Data, Event: e, Meta: m}, nil
 }
 
+// DecodeMeta decodes a recorded placement event's metadata and not its
+// data: the Record's Event is nil. It is for readers that need only what
+// the metadata says (the idempotency keys, where a command ends).
+func DecodeMeta(rec eventstore.RecordedEvent) (Record, error) {
+	m, err := DecodeMetadata(rec.Metadata)
+	if err != nil {
+		return Record{}, fmt.Errorf("%s revision %d: %w", rec.Stream, rec.Revision, err)
+	}
+	return Record{ID: rec.ID, Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Type: rec.Type, Data: rec.Data, Meta: m}, nil
+}
+
 // ReadStream calls fn with each event of a stream from revision from on, in
 // order, reading a page at a time. A stream with no events is
 // eventstore.ErrStreamNotFound; fn's error stops the read and is returned.

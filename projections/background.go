@@ -254,7 +254,7 @@ func (b *unitBuild) read(ctx context.Context, from, to eventstore.Position) <-ch
 				send(decodedBatch{err: fmt.Errorf("projections: rebuild %v: the log ends at %d, before the views' checkpoint %d", b.names(), pos, to)})
 				return
 			}
-			events := decodeAll(evs, to)
+			events := decodeAll(evs, to, b.stateless)
 			if len(events) == 0 || !send(decodedBatch{events: events}) {
 				return
 			}
@@ -265,8 +265,15 @@ func (b *unitBuild) read(ctx context.Context, from, to eventstore.Position) <-ch
 }
 
 // decodeAll decodes the events up to position to, on as many goroutines as
-// there are processors (decoding is much of what applying costs).
-func decodeAll(evs []eventstore.RecordedEvent, to eventstore.Position) []decodedEvent {
+// there are processors (decoding is much of what applying costs). For a
+// stateless build (see unitBuild), whose units take from a placement's
+// events only its opening and their metadata, it decodes no other event's
+// data.
+func decodeAll(evs []eventstore.RecordedEvent, to eventstore.Position, stateless bool) []decodedEvent {
+	decode := decode
+	if stateless {
+		decode = decodeForEventsAlone
+	}
 	n := 0
 	for n < len(evs) && evs[n].Position <= to {
 		n++

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
 )
@@ -295,6 +296,25 @@ func decode(raw eventstore.RecordedEvent) decodedEvent {
 	d := decodedEvent{raw: raw}
 	d.placement, d.rec, d.err = Decode(raw)
 	if d.err != nil {
+		d.err = fmt.Errorf("projections: %w", d.err)
+	}
+	return d
+}
+
+// decodeForEventsAlone decodes an event as a stateless build needs it (see
+// tx.applyEventAlone): a placement's opening in full, any other placement
+// event's metadata only.
+func decodeForEventsAlone(raw eventstore.RecordedEvent) decodedEvent {
+	if raw.Type == domain.TypePlacementOpened {
+		return decode(raw)
+	}
+	d := decodedEvent{raw: raw}
+	id, isPlacement := journal.PlacementID(raw.Stream)
+	if !isPlacement {
+		return d
+	}
+	d.placement = id
+	if d.rec, d.err = journal.DecodeMeta(raw); d.err != nil {
 		d.err = fmt.Errorf("projections: %w", d.err)
 	}
 	return d
