@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -29,12 +30,23 @@ import (
 // event is written and read back once more (at most twice: an event of a
 // stream that is not a placement's is also the last pass's, which checks
 // the remittances). The spools are compressed in blocks (MinLZ, as the
-// views' bulk build sorts); each is removed once its pass has read it, so
-// the disk they take is at most about what the first pass wrote.
+// views' bulk build sorts), each with a checksum; each is removed once its
+// pass has read it, so the disk they take is at most what the first pass
+// wrote.
 
 // spoolBlock is how many bytes of events a spool gathers before it
 // compresses them and writes them out.
 const spoolBlock = 256 << 10
+
+// maxSpoolBlock bounds a block read back: one is written once it holds
+// spoolBlock bytes, so at most that and one event more, and compressing
+// adds less than the rest of the bound.
+const maxSpoolBlock = spoolBlock + 2*eventstore.MaxEventBytes
+
+// castagnoli is the table of the checksum each spool block carries: the
+// spools are on disk while verify runs, and a block damaged there fails
+// verify with an error instead of giving findings about events it changed.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // spooler writes the events of the passes after the first into their
 // spools, on a goroutine of its own, while the first pass checks them.
@@ -181,7 +193,7 @@ func (r *route) streamKey(stream string) streamKey {
 }
 
 // spoolWriter gathers a spool's events into blocks and writes each block
-// compressed, its length first.
+// compressed, after its length and its checksum.
 type spoolWriter struct {
 	f          *os.File
 	w          *bufio.Writer
@@ -206,7 +218,8 @@ func (w *spoolWriter) flush(all bool) error {
 		return err
 	}
 	w.enc, w.block = enc, w.block[:0]
-	if _, err := w.w.Write(binary.AppendUvarint(nil, uint64(len(enc)))); err != nil {
+	head := binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64+4), uint64(len(enc)))
+	if _, err := w.w.Write(binary.LittleEndian.AppendUint32(head, crc32.Checksum(enc, castagnoli))); err != nil {
 		return err
 	}
 	if _, err := w.w.Write(enc); err != nil {
@@ -286,9 +299,19 @@ func (s *scan) readSpool(ctx context.Context, path string, head eventstore.Posit
 				}
 				return
 			}
-			enc := make([]byte, n)
+			if err == nil && n > maxSpoolBlock {
+				err = fmt.Errorf("a block of %d bytes", n)
+			}
+			var enc []byte
 			if err == nil {
+				enc = make([]byte, 4+n)
 				_, err = io.ReadFull(br, enc)
+			}
+			if err == nil {
+				sum := binary.LittleEndian.Uint32(enc)
+				if enc = enc[4:]; crc32.Checksum(enc, castagnoli) != sum {
+					err = errors.New("a block's checksum does not match it")
+				}
 			}
 			var block []byte
 			if err == nil {

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -68,5 +69,46 @@ func TestSpoolKeepsEveryFieldAndRoutesByOwner(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, want, got, "pass %d's spool", k)
 		require.NoFileExists(t, sp.path(k), "a spool is removed once read")
+	}
+}
+
+// TestDamagedSpoolIsAnError: a spool cut short, or with a block that does
+// not decompress, fails its pass with an error rather than checking fewer
+// events.
+func TestDamagedSpoolIsAnError(t *testing.T) {
+	for name, damage := range map[string]func(path string){
+		"cut short": func(path string) {
+			info, err := os.Stat(path)
+			require.NoError(t, err)
+			require.NoError(t, os.Truncate(path, info.Size()-10))
+		},
+		"a byte changed": func(path string) {
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			b[len(b)/2] ^= 0xff
+			require.NoError(t, os.WriteFile(path, b, 0o600))
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sp, err := newSpooler(t.TempDir(), 2)
+			require.NoError(t, err)
+			var batch []eventstore.RecordedEvent
+			for i := range 3000 {
+				id := uuid.New()
+				id[0] = 0xff // pass 1 of 2
+				batch = append(batch, eventstore.RecordedEvent{ID: uuid.New(), Stream: journal.PlacementPrefix + id.String(), Type: "T",
+					Data: fmt.Appendf(nil, `{"i":%d,"pad":"%0200d"}`, i, i), Position: eventstore.Position(i + 1)})
+			}
+			sp.add(batch)
+			require.NoError(t, sp.close())
+			damage(sp.path(1))
+			events := 0
+			err = (&scan{}).readSpool(context.Background(), sp.path(1), 0, nil, func(b []eventstore.RecordedEvent) eventstore.Position {
+				events += len(b)
+				return b[len(b)-1].Position
+			})
+			require.ErrorContains(t, err, "reading a pass's spool")
+			require.Less(t, events, len(batch))
+		})
 	}
 }
