@@ -245,8 +245,9 @@ func appendSpooled(b []byte, rec *eventstore.RecordedEvent) []byte {
 }
 
 // readSpooled reads an event appendSpooled wrote; its data and metadata are
-// r's memory.
-func readSpooled(r *bincodec.Reader) (rec eventstore.RecordedEvent, err error) {
+// r's memory. types holds the event types read so far, each string made
+// once.
+func readSpooled(r *bincodec.Reader, types map[string]string) (rec eventstore.RecordedEvent, err error) {
 	rec.Position = eventstore.Position(r.Uvarint())
 	rec.Revision = r.Uvarint()
 	if id := r.Bytes(); len(id) == len(rec.ID) {
@@ -256,7 +257,12 @@ func readSpooled(r *bincodec.Reader) (rec eventstore.RecordedEvent, err error) {
 	}
 	sec, nsec := r.Varint(), r.Uvarint()
 	rec.RecordedAt = time.Unix(sec, int64(nsec)).UTC()
-	rec.Stream, rec.Type = r.String(), r.String()
+	rec.Stream = r.String()
+	typ := r.Bytes()
+	if rec.Type = types[string(typ)]; rec.Type == "" && len(typ) > 0 {
+		rec.Type = string(typ)
+		types[rec.Type] = rec.Type
+	}
 	rec.Data, rec.Metadata = r.Bytes(), r.Bytes()
 	return rec, r.Err()
 }
@@ -282,7 +288,9 @@ func (s *scan) readSpool(ctx context.Context, path string, head eventstore.Posit
 	go func() {
 		defer close(reads)
 		br := bufio.NewReaderSize(f, 64<<10)
-		var batch []eventstore.RecordedEvent
+		const batchSize = 5000
+		batch := make([]eventstore.RecordedEvent, 0, 2*batchSize)
+		types := map[string]string{}
 		send := func(r read) bool {
 			select {
 			case reads <- r:
@@ -319,7 +327,7 @@ func (s *scan) readSpool(ctx context.Context, path string, head eventstore.Posit
 			}
 			for r := bincodec.NewReader(block); err == nil && len(r.Rest()) > 0; {
 				var rec eventstore.RecordedEvent
-				if rec, err = readSpooled(&r); err == nil {
+				if rec, err = readSpooled(&r, types); err == nil {
 					batch = append(batch, rec)
 				}
 			}
@@ -327,11 +335,11 @@ func (s *scan) readSpool(ctx context.Context, path string, head eventstore.Posit
 				send(read{err: fmt.Errorf("verify: reading a pass's spool: %w", err)})
 				return
 			}
-			if len(batch) >= 5000 {
+			if len(batch) >= batchSize {
 				if !send(read{batch: batch}) {
 					return
 				}
-				batch = nil
+				batch = make([]eventstore.RecordedEvent, 0, 2*batchSize)
 			}
 		}
 	}()
