@@ -54,26 +54,34 @@ func DecodeMetadata(b []byte) (Metadata, error) {
 	if len(b) == 0 {
 		return m, fmt.Errorf("journal: event has no metadata")
 	}
-	if !decodeMetadataFast(b, &m) {
+	if !decodeMetadataFast(b, &m) { // which gives the hashes in hexadecimal
 		m = Metadata{}
 		if err := json.Unmarshal(b, &m); err != nil {
 			return m, fmt.Errorf("journal: decode metadata: %w", err)
 		}
+		m.Hash, m.PrevHash = hexHash(m.Hash), hexHash(m.PrevHash)
 	}
 	m.expand()
-	m.Hash, m.PrevHash = hexHash(m.Hash), hexHash(m.PrevHash)
 	return m, nil
 }
 
 // hexHash gives a chain hash in hexadecimal, as Hash.String does, whether it
 // was stored so or in base64url (schema 2); anything else stays as it is.
 func hexHash(s string) string {
-	var h Hash
 	if len(s) != base64URLLen {
 		return s
 	}
-	if n, err := base64.RawURLEncoding.Decode(h[:], []byte(s)); err != nil || n != len(h) {
-		return s
+	return hexHashOf([]byte(s))
+}
+
+// hexHashOf is hexHash of a hash as stored, made into a string once.
+func hexHashOf(b []byte) string {
+	var h Hash
+	if len(b) != base64URLLen {
+		return string(b)
+	}
+	if n, err := base64.RawURLEncoding.Decode(h[:], b); err != nil || n != len(h) {
+		return string(b)
 	}
 	return h.String()
 }

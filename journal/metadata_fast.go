@@ -119,12 +119,16 @@ func metadataValue(b []byte, i int, m *Metadata, f uint) (next int, ok bool) {
 	if f == fOccurredAt {
 		return next, m.OccurredAt.UnmarshalJSON(b[i:next]) == nil
 	}
-	s := string(v)
 	switch f {
 	case fHash:
-		m.Hash = s
+		m.Hash = hexHashOf(v)
+		return next, true
 	case fPrevHash:
-		m.PrevHash = s
+		m.PrevHash = hexHashOf(v)
+		return next, true
+	}
+	s := string(v)
+	switch f {
 	case fActor:
 		m.Actor = s
 	case fActorType:
