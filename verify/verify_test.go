@@ -36,6 +36,24 @@ func acmeStore(t *testing.T) (string, *embedded.Store, *command.Handler, command
 		command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString(), Creditor: "acme"}
 }
 
+// placeAndPay places claim CL-i, an invoice of 100 EUR, with acme, pays it
+// 10 payments times, and returns the placement's id.
+func placeAndPay(t *testing.T, h *command.Handler, req command.Request, i, payments int) uuid.UUID {
+	t.Helper()
+	ctx := context.Background()
+	res, err := h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%d", i),
+		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+	require.NoError(t, err)
+	for range payments {
+		_, err = h.Execute(ctx, res.Placement.ID, req, func(at time.Time) domain.Command {
+			return domain.ReceivePayment{Amount: decimal.NewFromInt(10), At: at}
+		})
+		require.NoError(t, err)
+	}
+	return res.Placement.ID
+}
+
 // MustLedgerStore writes a small history into a fresh embedded store and
 // closes it: three placements, payments of 10, a partial recall, a recall.
 func MustLedgerStore(t *testing.T) string {
@@ -43,18 +61,8 @@ func MustLedgerStore(t *testing.T) string {
 	dir, s, h, req := acmeStore(t)
 	ctx := context.Background()
 	for i := range 3 {
-		res, err := h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%d", i),
-			CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-			Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
-		require.NoError(t, err)
-		id := res.Placement.ID
-		for range 2 {
-			_, err = h.Execute(ctx, id, req, func(at time.Time) domain.Command {
-				return domain.ReceivePayment{Amount: decimal.NewFromInt(10), At: at}
-			})
-			require.NoError(t, err)
-		}
-		_, err = h.Execute(ctx, id, req, func(at time.Time) domain.Command {
+		id := placeAndPay(t, h, req, i, 2)
+		_, err := h.Execute(ctx, id, req, func(at time.Time) domain.Command {
 			return domain.PartialRecall{Waivers: []domain.Waiver{{InvoiceNumber: "I1", ContractNumber: "C1", Date: "2024-02-01", Amount: decimal.NewFromInt(5), Currency: "EUR"}}, At: at}
 		})
 		require.NoError(t, err)
@@ -378,14 +386,7 @@ func TestPassesReadTheLogOnce(t *testing.T) {
 	dir, s, h, req := acmeStore(t)
 	ctx := context.Background()
 	for i := range 40 {
-		res, err := h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%d", i),
-			CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-			Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
-		require.NoError(t, err)
-		_, err = h.Execute(ctx, res.Placement.ID, req, func(at time.Time) domain.Command {
-			return domain.ReceivePayment{Amount: decimal.NewFromInt(10), At: at}
-		})
-		require.NoError(t, err)
+		placeAndPay(t, h, req, i, 1)
 	}
 	require.NoError(t, s.Close())
 	s, err := embedded.Open(dir, embedded.Options{})
