@@ -287,65 +287,25 @@ func (s *scan) readSpool(ctx context.Context, path string, head eventstore.Posit
 	defer close(stop)
 	go func() {
 		defer close(reads)
-		br := bufio.NewReaderSize(f, 64<<10)
-		const batchSize = 5000
-		batch := make([]eventstore.RecordedEvent, 0, 2*batchSize)
-		types := map[string]string{}
-		send := func(r read) bool {
-			select {
-			case reads <- r:
-				return true
-			case <-stop:
-				return false
-			}
-		}
+		sr := spoolReader{br: bufio.NewReaderSize(f, 64<<10), types: map[string]string{}}
 		for {
-			n, err := binary.ReadUvarint(br)
-			if errors.Is(err, io.EOF) {
-				if len(batch) > 0 {
-					send(read{batch: batch})
-				}
+			batch, err := sr.next()
+			if batch == nil && err == nil {
 				return
 			}
-			if err == nil && n > maxSpoolBlock {
-				err = fmt.Errorf("a block of %d bytes", n)
-			}
-			var enc []byte
-			if err == nil {
-				enc = make([]byte, 4+n)
-				_, err = io.ReadFull(br, enc)
-			}
-			if err == nil {
-				sum := binary.LittleEndian.Uint32(enc)
-				if enc = enc[4:]; crc32.Checksum(enc, castagnoli) != sum {
-					err = errors.New("a block's checksum does not match it")
-				}
-			}
-			var block []byte
-			if err == nil {
-				block, err = minlz.Decode(nil, enc)
-			}
-			for r := bincodec.NewReader(block); err == nil && len(r.Rest()) > 0; {
-				var rec eventstore.RecordedEvent
-				if rec, err = readSpooled(&r, types); err == nil {
-					batch = append(batch, rec)
-				}
+			select {
+			case reads <- read{batch, err}:
+			case <-stop:
+				return
 			}
 			if err != nil {
-				send(read{err: fmt.Errorf("verify: reading a pass's spool: %w", err)})
 				return
-			}
-			if len(batch) >= batchSize {
-				if !send(read{batch: batch}) {
-					return
-				}
-				batch = make([]eventstore.RecordedEvent, 0, 2*batchSize)
 			}
 		}
 	}()
 	for r := range reads {
 		if r.err != nil {
-			return r.err
+			return fmt.Errorf("verify: reading a pass's spool: %w", r.err)
 		}
 		after := each(r.batch)
 		if progress != nil {
@@ -356,4 +316,66 @@ func (s *scan) readSpool(ctx context.Context, path string, head eventstore.Posit
 		}
 	}
 	return nil
+}
+
+// spoolBatch is how many events a spool's reader gathers into a batch, at
+// least (the blocks are read whole), as readAll reads the log.
+const spoolBatch = 5000
+
+// spoolReader reads a spool's blocks back into batches.
+type spoolReader struct {
+	br *bufio.Reader
+	// types holds the event types read so far, each string made once.
+	types map[string]string
+}
+
+// next returns the next batch: at least spoolBatch events but at the end,
+// nil there.
+func (sr *spoolReader) next() ([]eventstore.RecordedEvent, error) {
+	batch := make([]eventstore.RecordedEvent, 0, 2*spoolBatch)
+	for len(batch) < spoolBatch {
+		block, err := sr.block()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		for r := bincodec.NewReader(block); len(r.Rest()) > 0; {
+			rec, err := readSpooled(&r, sr.types)
+			if err != nil {
+				return nil, err
+			}
+			batch = append(batch, rec)
+		}
+	}
+	if len(batch) == 0 {
+		return nil, nil
+	}
+	return batch, nil
+}
+
+// block reads, checks and decompresses the next block; io.EOF at the end.
+// The events read from it are its memory, which is not used again.
+func (sr *spoolReader) block() ([]byte, error) {
+	n, err := binary.ReadUvarint(sr.br)
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, io.EOF
+	case err != nil:
+		return nil, err
+	case n > maxSpoolBlock:
+		return nil, fmt.Errorf("a block of %d bytes", n)
+	}
+	enc := make([]byte, 4+n)
+	if _, err := io.ReadFull(sr.br, enc); errors.Is(err, io.EOF) {
+		return nil, io.ErrUnexpectedEOF // a length with no block: cut short
+	} else if err != nil {
+		return nil, err
+	}
+	sum := binary.LittleEndian.Uint32(enc)
+	if enc = enc[4:]; crc32.Checksum(enc, castagnoli) != sum {
+		return nil, errors.New("a block's checksum does not match it")
+	}
+	return minlz.Decode(nil, enc)
 }

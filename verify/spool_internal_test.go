@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"testing"
@@ -81,6 +82,14 @@ func TestDamagedSpoolIsAnError(t *testing.T) {
 			info, err := os.Stat(path)
 			require.NoError(t, err)
 			require.NoError(t, os.Truncate(path, info.Size()-10))
+		},
+		"cut after a block's length": func(path string) {
+			b, err := os.ReadFile(path)
+			require.NoError(t, err)
+			n, w := binary.Uvarint(b)
+			require.Positive(t, w)
+			require.Less(t, w+4+int(n), len(b), "more than one block")
+			require.NoError(t, os.Truncate(path, int64(w+4+int(n)+w)))
 		},
 		"a byte changed": func(path string) {
 			b, err := os.ReadFile(path)
