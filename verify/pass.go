@@ -74,12 +74,9 @@ func (v *verifier) foldPasses(ctx context.Context, store eventstore.Store, head 
 	dropped := 0
 	degraded, checkedTo := false, eventstore.Position(0)
 	// The first pass reads the log and spools for the others (spool.go).
-	var sp *spooler
-	if n > 1 {
-		var err error
-		if sp, err = newSpooler(filepath.Join(dir, "spool"), n); err != nil {
-			return err
-		}
+	sp, err := spoolerFor(dir, n)
+	if err != nil {
+		return err
 	}
 	for k := range n {
 		prefix := []byte{tPass, byte(k >> 8), byte(k)}
@@ -104,14 +101,7 @@ func (v *verifier) foldPasses(ctx context.Context, store eventstore.Store, head 
 			checkedTo = s.checkedTo
 		}
 		degraded = degraded || s.degraded
-		if k == 0 {
-			v.report.Events = pv.report.Events
-		}
-		v.report.Streams += s.streams.n
-		v.report.Placements += s.owners.n
-		v.report.PersonalChecked += pv.report.PersonalChecked
-		v.report.PersonalErased += pv.report.PersonalErased
-		v.report.PersonalUnchecked += pv.report.PersonalUnchecked
+		v.count(s, pv.report)
 		events = append(events, pv.report.Findings...)
 		dropped += pv.dropped
 		// The invariants of the pass's placements, in the order of their
@@ -151,6 +141,28 @@ func (v *verifier) foldPasses(ctx context.Context, store eventstore.Store, head 
 	}
 	v.dropped += dropped
 	return nil
+}
+
+// spoolerFor returns the spooler of n passes, in dir; nil for one pass.
+func spoolerFor(dir string, n int) (*spooler, error) {
+	if n == 1 {
+		return nil, nil
+	}
+	return newSpooler(filepath.Join(dir, "spool"), n)
+}
+
+// count adds what pass s counted (r, its report) to v's report: the events
+// the first pass read, and each pass's streams, placements and personal
+// data.
+func (v *verifier) count(s *scan, r Report) {
+	if s.pass.k == 0 {
+		v.report.Events = r.Events
+	}
+	v.report.Streams += s.streams.n
+	v.report.Placements += s.owners.n
+	v.report.PersonalChecked += r.PersonalChecked
+	v.report.PersonalErased += r.PersonalErased
+	v.report.PersonalUnchecked += r.PersonalUnchecked
 }
 
 // readPass reads pass k's events: the log for the first pass, which
