@@ -16,13 +16,12 @@ import (
 // chains, and those of the other streams whose keys (see streamKey) fall
 // in it, and no other event is decoded; the last pass also checks the
 // remittances, on the payments to the agency the books of every pass
-// kept. So each pass's maps
-// hold its streams and placements in memory, where one pass over a large
-// log spilled them to the scratch store and read them back at random: at
-// 3.3M events over 300,000 placements, in one pass, reading spilled
-// entries back and compacting the scratch store were 40% of verify's CPU
-// (docs/PERFORMANCE.md). Only the first pass reads the log: it spools
-// each later pass's events for it (spool.go).
+// kept. So each pass's maps hold its streams and placements in memory,
+// where one pass over a large log spilled them to the scratch store and
+// read them back at random: at 3.3M events over 300,000 placements, in one
+// pass, reading spilled entries back and compacting the scratch store were
+// 40% of verify's CPU (docs/PERFORMANCE.md). Only the first pass reads the
+// log: it spools each later pass's events for it (spool.go).
 
 // pass is one of n passes over the log: k, from 0.
 type pass struct{ k, n int }
