@@ -122,33 +122,28 @@ func metadataValue(b []byte, i int, m *Metadata, f uint) (next int, ok bool) {
 	switch f {
 	case fHash:
 		m.Hash = hexHashOf(v)
-		return next, true
 	case fPrevHash:
 		m.PrevHash = hexHashOf(v)
-		return next, true
-	}
-	s := string(v)
-	switch f {
 	case fActor:
-		m.Actor = s
+		m.Actor = string(v)
 	case fActorType:
-		m.ActorType = s
+		m.ActorType = string(v)
 	case fRequestID:
-		m.RequestID = s
+		m.RequestID = string(v)
 	case fIdempotencyKey:
-		m.IdempotencyKey = s
+		m.IdempotencyKey = string(v)
 	case fRequestHash:
-		m.RequestHash = s
+		m.RequestHash = string(v)
 	case fBulkKey:
-		m.BulkKey = s
+		m.BulkKey = string(v)
 	case fCausationID:
-		m.CausationID = s
+		m.CausationID = string(v)
 	case fCorrelationID:
-		m.CorrelationID = s
+		m.CorrelationID = string(v)
 	case fCommand:
-		m.Command = s
+		m.Command = string(v)
 	case fOutcome:
-		m.Outcome = s
+		m.Outcome = string(v)
 	}
 	return next, true
 }
