@@ -32,7 +32,11 @@ func key16(b []byte) int { return int(b[0])<<8 | int(b[1]) }
 
 // owns reports whether the pass checks the stream or the placement whose
 // key begins with b.
-func (p pass) owns(b []byte) bool { return p.n == 1 || key16(b)*p.n>>16 == p.k }
+func (p pass) owns(b []byte) bool { return p.n == 1 || passOf(b, p.n) == p.k }
+
+// passOf returns which of n passes checks the stream or the placement whose
+// key begins with b.
+func passOf(b []byte, n int) int { return key16(b) * n >> 16 }
 
 // part returns which of parts parts folds the placement whose id begins
 // with b: the pass's range divided again, so that the passes' parts in

@@ -135,7 +135,7 @@ func (sp *spooler) closeFiles() error {
 // placement's, the last pass's, which checks the remittances.
 func (sp *spooler) spool(rec *eventstore.RecordedEvent) error {
 	r := routeOf(rec.Stream)
-	k := key16(r.owner()) * sp.n >> 16
+	k := passOf(r.owner(), sp.n)
 	if k > 0 {
 		if err := sp.writers[k].add(rec); err != nil {
 			return err
