@@ -3,6 +3,7 @@ package projections
 import (
 	"container/list"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -30,7 +31,7 @@ type placementState struct {
 	// Revision: with them the command side can continue the stream from
 	// this state (see Snapshot).
 	Last eventstore.Position `json:"last"`
-	Hash string              `json:"hash"`
+	Hash stateHash           `json:"hash"`
 	// Change is where the placement is in the change index (its latest
 	// command's end; zero: not in it yet), when ChangeKnown. A state
 	// decoded from a form before it (binary formats 1 and 2, JSON) does
@@ -38,6 +39,42 @@ type placementState struct {
 	// placement, as it did before states carried it.
 	Change      changeAt `json:"-"`
 	ChangeKnown bool     `json:"-"`
+}
+
+// stateHash is the hash-chain hash of a state's last event, as its 32
+// bytes: a state is encoded and decoded at nearly every event a build
+// applies, and as hexadecimal text it cost a string and a conversion each
+// way. Zero is none (a state of a form that kept none); no event's hash is
+// zero but with a chance of one in 2^256. In the views' JSON form (before
+// the binary one) it is the lowercase hex text.
+type stateHash journal.Hash
+
+func (h stateHash) none() bool { return h == stateHash{} }
+
+// MarshalText writes h in hex, or nothing for none.
+func (h stateHash) MarshalText() ([]byte, error) {
+	if h.none() {
+		return []byte{}, nil
+	}
+	return hex.AppendEncode(nil, h[:]), nil
+}
+
+// UnmarshalText reads 64 hex digits, or nothing for none; anything else
+// leaves h none and is an error.
+func (h *stateHash) UnmarshalText(b []byte) error {
+	*h = stateHash{}
+	if len(b) == 0 {
+		return nil
+	}
+	var v stateHash
+	if len(b) != hex.EncodedLen(len(v)) {
+		return fmt.Errorf("projections: a state's hash %q is not 64 hex digits", b)
+	}
+	if _, err := hex.Decode(v[:], b); err != nil {
+		return fmt.Errorf("projections: a state's hash %q is not 64 hex digits", b)
+	}
+	*h = v
+	return nil
 }
 
 // creditorFigures is what the creditor-wide feed needs to find where a time
@@ -556,7 +593,7 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 		return err
 	}
 	next.P.PaymentNumbers, next.P.WaiverNumbers = domain.Numbers{}, domain.Numbers{}
-	next.Revision, next.Last, next.Hash = rec.Revision, rec.Position, hash.String()
+	next.Revision, next.Last, next.Hash = rec.Revision, rec.Position, stateHash(hash)
 	creditor := next.P.CreditorID
 
 	if isOpen {

@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"encoding/hex"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -22,9 +21,8 @@ func (v *Views) Snapshot(id uuid.UUID) (journal.Snapshot, bool, error) {
 	}
 	// The command's event follows: the applier will need this very state.
 	v.handed.put(id, gen, st.Revision, b)
-	s := journal.Snapshot{Placement: st.P, Revision: st.Revision, Position: st.Last}
-	if n, err := hex.Decode(s.Hash[:], []byte(st.Hash)); err != nil || n != len(s.Hash) {
+	if st.Hash.none() {
 		return journal.Snapshot{}, false, fmt.Errorf("projections: placement %s's state in the views has no valid hash", id)
 	}
-	return s, true, nil
+	return journal.Snapshot{Placement: st.P, Revision: st.Revision, Position: st.Last, Hash: journal.Hash(st.Hash)}, true, nil
 }

@@ -71,7 +71,7 @@ const (
 const (
 	hashEmpty byte = iota
 	hashRaw        // 32 bytes, their lowercase hex the hash
-	hashText       // any other string
+	hashText       // any other string (a state's hash: no longer written, see stateDecoder.stateHash)
 )
 
 // errStateNumbers refuses a state that carries processed numbers: the views
@@ -96,7 +96,7 @@ func encodeState(dst []byte, st *placementState) ([]byte, error) {
 	b = e.uvarint(b, uint64(st.Opened))
 	b = e.uvarint(b, st.NextSort)
 	b = e.uvarint(b, uint64(st.Last))
-	b = e.hash(b, st.Hash)
+	b = e.stateHash(b, st.Hash)
 	b = e.placement(b, p)
 	b = e.plans(b, p.Plans)
 	if st.ChangeKnown {
@@ -132,7 +132,7 @@ func decodeBinaryState(b []byte, st *placementState) error {
 	st.Opened = eventstore.Position(d.uvarint())
 	st.NextSort = d.uvarint()
 	st.Last = eventstore.Position(d.uvarint())
-	st.Hash = d.hash()
+	st.Hash = d.stateHash()
 	d.placement(&st.P)
 	if b[0] >= stateFormat2 {
 		st.P.Plans = d.plans()
@@ -235,6 +235,14 @@ func isLowerHex(s string) bool {
 		}
 	}
 	return true
+}
+
+// stateHash writes a state's hash: raw, or empty for none.
+func (e stateEncoder) stateHash(b []byte, h stateHash) []byte {
+	if h.none() {
+		return e.byte(b, hashEmpty)
+	}
+	return append(e.byte(b, hashRaw), h[:]...)
 }
 
 func (e stateEncoder) time(b []byte, t time.Time) []byte {
@@ -474,6 +482,24 @@ func (d *stateDecoder) hash() string {
 		d.fail("a hash of unknown tag %d", tag)
 		return ""
 	}
+}
+
+// stateHash reads what stateEncoder.stateHash wrote, or a hash as text.
+func (d *stateDecoder) stateHash() (h stateHash) {
+	switch tag := d.byte(); tag {
+	case hashEmpty:
+	case hashRaw:
+		from, to := d.span(32)
+		copy(h[:], d.b[from:to])
+	case hashText:
+		// Written by ledgers before 2026-12 for a hash that was not 64
+		// lowercase hex digits, which no event's hash is: kept unknown,
+		// as Snapshot then finds it.
+		_ = h.UnmarshalText([]byte(d.str()))
+	default:
+		d.fail("a hash of unknown tag %d", tag)
+	}
+	return h
 }
 
 func (d *stateDecoder) time() time.Time {

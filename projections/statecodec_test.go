@@ -1,6 +1,9 @@
 package projections
 
 import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -171,7 +174,15 @@ func (w *codecWorld) step(c domain.Command) {
 func stored(p domain.Placement, revision uint64) *placementState {
 	p.PaymentNumbers, p.WaiverNumbers = domain.Numbers{}, domain.Numbers{}
 	return &placementState{P: p, Opened: 7, Revision: revision, NextSort: revision * 3, Last: eventstore.Position(1000 + revision),
-		Hash: fmt.Sprintf("%064x", revision*0x9e3779b97f4a7c15)}
+		Hash: hashOf(revision)}
+}
+
+// hashOf is a made-up hash for a state at revision.
+func hashOf(revision uint64) (h stateHash) {
+	for i := range 4 {
+		binary.BigEndian.PutUint64(h[8*i:], revision*0x9e3779b97f4a7c15+uint64(i))
+	}
+	return h
 }
 
 // requireRoundTrip encodes st, decodes it, and requires the decoded state
@@ -320,6 +331,56 @@ func TestStateCodecReadsJSONStates(t *testing.T) {
 	assert.Equal(t, uint64(21), rev)
 }
 
+// TestStateHashWrittenAsText reads the hash of states older ledgers wrote
+// with the hash as text: in the binary form (tag hashText), which they used
+// for any hash that was not 64 lowercase hex digits, and in the JSON form.
+// 64 hex digits in either case are the hash; anything else is no hash,
+// which Snapshot refuses as it did.
+func TestStateHashWrittenAsText(t *testing.T) {
+	want := hashOf(7)
+	upper := strings.ToUpper(hex.EncodeToString(want[:]))
+	withText := func(text string) []byte {
+		st := stored(domain.Placement{}, 7)
+		st.Hash = stateHash{}
+		b, err := encodeState(nil, st)
+		require.NoError(t, err)
+		at := 1 // after the format: revision, opened, next sort and last, then the hash
+		for range 4 {
+			_, n := binary.Uvarint(b[at:])
+			at += n
+		}
+		require.Equal(t, hashEmpty, b[at])
+		old := append(append([]byte{}, b[:at]...), hashText)
+		old = binary.AppendUvarint(old, uint64(len(text)))
+		return append(append(old, text...), b[at+1:]...)
+	}
+	for _, tc := range []struct {
+		text string
+		want stateHash
+	}{
+		{upper, want},
+		{hex.EncodeToString(want[:]), want},
+		{"not a hash", stateHash{}},
+		{upper[:62], stateHash{}},
+		{upper + "00", stateHash{}},
+	} {
+		var got placementState
+		require.NoError(t, decodeState(withText(tc.text), &got), tc.text)
+		assert.Equal(t, tc.want, got.Hash, tc.text)
+		assert.Equal(t, uint64(7), got.Revision, tc.text)
+	}
+
+	var st placementState
+	require.NoError(t, decodeState([]byte(`{"revision":3,"hash":"`+upper+`"}`), &st))
+	assert.Equal(t, want, st.Hash)
+	require.NoError(t, decodeState([]byte(`{"revision":3,"hash":""}`), &st))
+	assert.True(t, st.Hash.none())
+	require.Error(t, decodeState([]byte(`{"revision":3,"hash":"abc"}`), &st), "a JSON state whose hash is not one")
+	j, err := json.Marshal(&placementState{Hash: want})
+	require.NoError(t, err)
+	assert.Contains(t, string(j), `"hash":"`+hex.EncodeToString(want[:])+`"`, "the JSON form keeps the hash as lowercase hex")
+}
+
 // TestStateCodecMoney checks which form each amount takes: minor units
 // exactly when the amount shifted by the currency's scale is an integer
 // that fits an int64 (else its coefficient and exponent, or its string),
@@ -401,7 +462,7 @@ func edgeState() *placementState {
 			Total:        decimal.RequireFromString("100.005"), Currency: "EUR", AgreedAt: at}, Status: domain.PlanActive, Paid: decimal.RequireFromString("10"), Revision: 7, EndRevision: 9}},
 		Version: 42,
 	}
-	return &placementState{P: p, Opened: math.MaxUint64, Revision: 41, NextSort: 9, Last: 123, Hash: strings.Repeat("ab", 32)}
+	return &placementState{P: p, Opened: math.MaxUint64, Revision: 41, NextSort: 9, Last: 123, Hash: stateHash(bytes.Repeat([]byte{0xab}, 32))}
 }
 
 func TestStateCodecEdgeCases(t *testing.T) {
@@ -432,8 +493,8 @@ func TestStateCodecEdgeCases(t *testing.T) {
 		{"yen", func(st *placementState) { st.P.Currency = "JPY" }},
 		{"dinar", func(st *placementState) { st.P.Currency = "BHD" }},
 		{"an unknown currency", func(st *placementState) { st.P.Currency = "XXX" }},
-		{"a hash that is not lowercase hex", func(st *placementState) { st.Hash = strings.Repeat("AB", 32) }},
-		{"no hash", func(st *placementState) { st.Hash = "" }},
+		{"a hash of every byte 0xff", func(st *placementState) { st.Hash = stateHash(bytes.Repeat([]byte{0xff}, 32)) }},
+		{"no hash", func(st *placementState) { st.Hash = stateHash{} }},
 		{"negative counts", func(st *placementState) { st.P.Documents, st.P.Pause.CallsCancelled = -1, math.MinInt }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
