@@ -339,6 +339,9 @@ type tx struct {
 	last       eventstore.Position
 	lastEvent  eventstore.RecordedEvent // the event at last (its data not kept)
 	midCommand bool
+	// ahead is, while an event is applied, its placement's state as a
+	// decoder read it from the store ahead of the applier (readAhead).
+	ahead stateAhead
 }
 
 func (v *Views) begin() *tx { return v.beginAt(v.generation(), v.states, nil) }
@@ -422,6 +425,13 @@ func (t *tx) state(id uuid.UUID, rev uint64) (*placementState, error) {
 		if b := t.v.handed.take(id, t.gen, rev-1); b != nil {
 			enc, ok = b, true
 		}
+	}
+	if !ok && t.ahead.usable(id, t.gen, rev) {
+		st := t.ahead.st
+		t.ahead = stateAhead{}
+		t.v.statesAhead.Add(1)
+		t.cache(id, st, unsaved)
+		return st, nil
 	}
 	if !ok {
 		t.v.stateReads.Add(1)

@@ -32,6 +32,9 @@ type Builder struct {
 	// otherwise the builder holds the views' applyMu from a batch's first
 	// event to its commit.
 	build *unitBuild
+	// ahead is the state the runner's decoder read ahead for the next
+	// event Apply applies (see readAhead).
+	ahead stateAhead
 }
 
 // Builder returns a builder over the views.
@@ -50,7 +53,10 @@ func (b *Builder) Apply(raw eventstore.RecordedEvent, placement uuid.UUID, rec j
 		}
 		b.t.folded = b.Folded
 	}
-	if err := b.t.apply(raw, placement, rec); err != nil {
+	b.t.ahead, b.ahead = b.ahead, stateAhead{}
+	err := b.t.apply(raw, placement, rec)
+	b.t.ahead = stateAhead{}
+	if err != nil {
 		b.Abort()
 		return err
 	}

@@ -308,3 +308,7 @@ func WithoutSinkForTest() func() {
 
 // StateReads counts the applier's reads of placement states from the store.
 func (v *Views) StateReads() uint64 { return v.stateReads.Load() }
+
+// StatesReadAhead counts the states the applier took from those a decoder
+// read ahead.
+func (v *Views) StatesReadAhead() uint64 { return v.statesAhead.Load() }

@@ -325,6 +325,82 @@ func requireSameViews(t *testing.T, want, got *projections.Views, what string) {
 	}))
 }
 
+// TestBulkBuildReadsStatesAhead: a bulk build whose cache holds 3 states
+// reads the others back from the store, and its decoders read them ahead
+// of the applier. The applier takes those at the revision before their
+// event's, and reads the others itself: those the store held older when a
+// decoder read them (a decoder runs up to about a thousand events ahead).
+// Over random commands on 30 placements (events close together: most read
+// too early) and over 2,000 placements placed and then each paid once
+// (every state before a payment read ahead), in batches of one event
+// (states written back at once), of 50 or of all, the views hold what
+// views built event by event do.
+func TestBulkBuildReadsStatesAhead(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		views      func(t *testing.T) (eventstore.Store, *projections.Views, eventstore.Position)
+		everyAhead bool
+	}{
+		{"random", func(t *testing.T) (eventstore.Store, *projections.Views, eventstore.Position) {
+			return drivenViews(t, 11, 3000)
+		}, false},
+		{"placed then paid", placedThenPaid, true},
+	} {
+		s, live, head := tc.views(t)
+		for _, batch := range []int{1, 50, 100_000} {
+			t.Run(fmt.Sprint(tc.name, "/batch", batch), func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				bulk, err := projections.OpenViews(filepath.Join(t.TempDir(), "bulk"), projections.ViewsOptions{Logger: quiet(), States: 3,
+					StateBytes: -1, Bulk: true})
+				require.NoError(t, err)
+				defer bulk.Close()
+				br := projections.NewRunner(s, bulk, quiet())
+				br.MaxBatch, br.Once = batch, true
+				require.NoError(t, br.Run(ctx))
+				require.NoError(t, bulk.SaveStates())
+				require.Equal(t, head, bulk.Checkpoint())
+				requireSameViews(t, live, bulk, "bulk")
+				t.Logf("states taken from the decoders: %d; read by the applier: %d", bulk.StatesReadAhead(), bulk.StateReads())
+				if tc.everyAhead && batch == 1 {
+					assert.Equal(t, uint64(placedThenPaidN), bulk.StatesReadAhead(), "each payment's state read ahead")
+					assert.Zero(t, bulk.StateReads())
+				}
+			})
+		}
+	}
+}
+
+const placedThenPaidN = 2000
+
+// placedThenPaid places placedThenPaidN placements, then pays each once,
+// in the same order, and returns the views built event by event.
+func placedThenPaid(t *testing.T) (eventstore.Store, *projections.Views, eventstore.Position) {
+	s := MustStore(t)
+	live := MustViews(t, "")
+	r, stop := MustRunner(t, s, live, eventstore.Start)
+	h := command.NewHandler(s, projections.NewWriteIndex(live), nil)
+	ctx := context.Background()
+	ids := make([]uuid.UUID, placedThenPaidN)
+	for i := range ids {
+		res, err := h.Place(ctx, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}, domain.Place{
+			PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%04d", i), CustomerNumber: "K1", Currency: "EUR",
+			FeeRate:  decimal.RequireFromString("0.15"),
+			Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: decimal.RequireFromString("100.10"), DueDate: "2024-01-01"}}})
+		require.NoError(t, err)
+		ids[i] = res.Placement.ID
+	}
+	for i, id := range ids {
+		_, err := h.Execute(ctx, id, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}, func(at time.Time) domain.Command {
+			return domain.ReceivePayment{Amount: decimal.RequireFromString("10"), PaymentNumber: fmt.Sprintf("PN-%d", i), At: at}
+		})
+		require.NoError(t, err)
+	}
+	head := MustCatchUp(t, s, r)
+	stop()
+	return s, live, head
+}
+
 // TestBulkBuildOverStoredViewsReadsTheirStates: a bulk build skips reading
 // the state of a placement it never wrote only when it began from nothing
 // (see idFilter); one opened over views that hold states reads them, and

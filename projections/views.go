@@ -78,6 +78,9 @@ type Views struct {
 	// stateReads counts the applier's reads of states from the store.
 	handed     handoff
 	stateReads atomic.Uint64
+	// statesAhead counts the states the applier took from those a
+	// decoder read ahead (readAhead) instead of reading them itself.
+	statesAhead atomic.Uint64
 
 	closeOnce sync.Once
 	closeErr  error
