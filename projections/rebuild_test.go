@@ -288,13 +288,17 @@ func TestBulkBuildsWriteStatesBack(t *testing.T) {
 	for _, encoded := range []int{-1, 2_500, 0} {
 		for _, batch := range []int{1, 17, 100_000} {
 			t.Run(fmt.Sprint("encoded", encoded, "/batch", batch), func(t *testing.T) {
-				bulkBuildMatches(t, s, live, head, encoded, batch)
+				bulkBuild(t, s, live, head, encoded, batch)
 			})
 		}
 	}
 }
 
-func bulkBuildMatches(t *testing.T, s eventstore.Store, live *projections.Views, head eventstore.Position, encoded, batch int) {
+// bulkBuild builds views in bulk from s, with 3 states cached decoded and
+// encoded bytes behind them, in batches of batch events, requires that they
+// hold what live (built event by event up to head) holds, and returns them
+// (closed with the test).
+func bulkBuild(t *testing.T, s eventstore.Store, live *projections.Views, head eventstore.Position, encoded, batch int) *projections.Views {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if batch == 17 {
@@ -304,13 +308,14 @@ func bulkBuildMatches(t *testing.T, s eventstore.Store, live *projections.Views,
 	bulk, err := projections.OpenViews(filepath.Join(t.TempDir(), "bulk"), projections.ViewsOptions{Logger: quiet(), States: 3,
 		StateBytes: encoded, Bulk: true})
 	require.NoError(t, err)
-	defer bulk.Close()
+	t.Cleanup(func() { _ = bulk.Close() })
 	br := projections.NewRunner(s, bulk, quiet())
 	br.MaxBatch, br.Once = batch, true
 	require.NoError(t, br.Run(ctx))
 	require.NoError(t, bulk.SaveStates())
 	require.Equal(t, head, bulk.Checkpoint())
 	requireSameViews(t, live, bulk, "bulk")
+	return bulk
 }
 
 // requireSameViews fails t where got holds other than want, the views built
@@ -349,18 +354,7 @@ func TestBulkBuildReadsStatesAhead(t *testing.T) {
 		s, live, head := tc.views(t)
 		for _, batch := range []int{1, 50, 100_000} {
 			t.Run(fmt.Sprint(tc.name, "/batch", batch), func(t *testing.T) {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				defer cancel()
-				bulk, err := projections.OpenViews(filepath.Join(t.TempDir(), "bulk"), projections.ViewsOptions{Logger: quiet(), States: 3,
-					StateBytes: -1, Bulk: true})
-				require.NoError(t, err)
-				defer bulk.Close()
-				br := projections.NewRunner(s, bulk, quiet())
-				br.MaxBatch, br.Once = batch, true
-				require.NoError(t, br.Run(ctx))
-				require.NoError(t, bulk.SaveStates())
-				require.Equal(t, head, bulk.Checkpoint())
-				requireSameViews(t, live, bulk, "bulk")
+				bulk := bulkBuild(t, s, live, head, -1, batch)
 				t.Logf("states taken from the decoders: %d; read by the applier: %d", bulk.StatesReadAhead(), bulk.StateReads())
 				if tc.everyAhead && batch == 1 {
 					assert.Equal(t, uint64(placedThenPaidN), bulk.StatesReadAhead(), "each payment's state read ahead")
