@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -173,6 +174,11 @@ type stateCache struct {
 	// enc is the encoded tier; nil keeps none.
 	enc     *encRing
 	scratch []byte // to encode in
+	// letGo is set once the cache has let a state go (from both tiers):
+	// until then it holds every state applied since it was made, and the
+	// decoders do not read states ahead (readAhead), which would read the
+	// store for nothing. Read by them, so atomic.
+	letGo atomic.Bool
 }
 
 type cached struct {
@@ -240,11 +246,15 @@ func (c *stateCache) put(id uuid.UUID, st *placementState, unsaved bool) (left [
 				left, err = c.enc.put(ce.id, c.scratch, ce.unsaved, left)
 			}
 			if err == nil {
+				if c.enc.letGo {
+					c.letGo.Store(true)
+				}
 				continue
 			}
 			// A state the codec refuses, or one there is no memory for,
 			// is written, or dropped, as it is.
 		}
+		c.letGo.Store(true)
 		if ce.unsaved {
 			left = append(left, ce)
 		}
@@ -270,6 +280,7 @@ func (c *stateCache) unsavedStates(fn func(id uuid.UUID, st *placementState, enc
 }
 
 func (c *stateCache) clear() {
+	c.letGo.Store(true) // every state it held
 	c.order.Init()
 	clear(c.byID)
 	if c.enc != nil {

@@ -194,6 +194,7 @@ func (b *unitBuild) applyTo(ctx context.Context, from, to eventstore.Position, l
 			if d.err != nil {
 				return pos, d.err
 			}
+			builder.ahead = d.ahead
 			if err := builder.Apply(d.raw, d.placement, d.rec); err != nil {
 				return pos, err
 			}
@@ -254,7 +255,11 @@ func (b *unitBuild) read(ctx context.Context, from, to eventstore.Position) <-ch
 				send(decodedBatch{err: fmt.Errorf("projections: rebuild %v: the log ends at %d, before the views' checkpoint %d", b.names(), pos, to)})
 				return
 			}
-			events := decodeAll(evs, to, b.stateless)
+			var ahead func(*decodedEvent)
+			if !b.stateless {
+				ahead = func(d *decodedEvent) { b.v.readAhead(b.states, b.gens, d) }
+			}
+			events := decodeAll(evs, to, b.stateless, ahead)
 			if len(events) == 0 || !send(decodedBatch{events: events}) {
 				return
 			}
@@ -265,11 +270,12 @@ func (b *unitBuild) read(ctx context.Context, from, to eventstore.Position) <-ch
 }
 
 // decodeAll decodes the events up to position to, on as many goroutines as
-// there are processors (decoding is much of what applying costs). For a
-// stateless build (see unitBuild), whose units take from a placement's
-// events only its opening and their metadata, it decodes no other event's
-// data.
-func decodeAll(evs []eventstore.RecordedEvent, to eventstore.Position, stateless bool) []decodedEvent {
+// there are processors (decoding is much of what applying costs), and
+// with ahead, when not nil, reads their placements' states ahead (see
+// readAhead). For a stateless build (see unitBuild), whose units take from
+// a placement's events only its opening and their metadata, it decodes no
+// other event's data.
+func decodeAll(evs []eventstore.RecordedEvent, to eventstore.Position, stateless bool, ahead func(*decodedEvent)) []decodedEvent {
 	decode := decode
 	if stateless {
 		decode = decodeForEventsAlone
@@ -285,6 +291,9 @@ func decodeAll(evs []eventstore.RecordedEvent, to eventstore.Position, stateless
 		wg.Go(func() {
 			for i := w; i < n; i += workers {
 				out[i] = decode(evs[i])
+				if ahead != nil {
+					ahead(&out[i])
+				}
 			}
 		})
 	}

@@ -30,6 +30,9 @@ type encRing struct {
 	byID       map[uuid.UUID]uint64 // a live entry's offset
 	// live is the bytes of the live entries, headers included.
 	live int
+	// letGo: the ring has let a live state go (evicted, or larger than
+	// the ring) since it was made.
+	letGo bool
 }
 
 const ringHeader = 16 + 4 + 1 // id, length (little endian), flags
@@ -54,6 +57,7 @@ func (r *encRing) put(id uuid.UUID, enc []byte, unsaved bool, left []*cached) ([
 	r.take(id) // never there (a state is in one tier), but if it were, this one is newer
 	n := ringHeader + len(enc)
 	if n > r.size {
+		r.letGo = true
 		if unsaved {
 			left = append(left, &cached{id: id, enc: bytes.Clone(enc), unsaved: true})
 		}
@@ -112,6 +116,7 @@ func (r *encRing) evict(left []*cached) []*cached {
 	id := uuid.UUID(r.buf[p : p+16])
 	delete(r.byID, id)
 	r.live -= ringHeader + len(enc)
+	r.letGo = true
 	if flags&ringUnsaved != 0 {
 		left = append(left, &cached{id: id, enc: bytes.Clone(enc), unsaved: true})
 	}

@@ -312,3 +312,6 @@ func (v *Views) StateReads() uint64 { return v.stateReads.Load() }
 // StatesReadAhead counts the states the applier took from those a decoder
 // read ahead.
 func (v *Views) StatesReadAhead() uint64 { return v.statesAhead.Load() }
+
+// ReadsAhead counts the decoders' reads of states from the store.
+func (v *Views) ReadsAhead() uint64 { return v.readsAhead.Load() }

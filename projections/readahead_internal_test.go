@@ -30,9 +30,10 @@ func TestReadAheadTakesOnlyTheStateBeforeTheEvent(t *testing.T) {
 	if v.written != nil {
 		v.written.add(id)
 	}
+	v.states.letGo.Store(true) // as once the applier's cache has let states go
 	event := func(id uuid.UUID, rev uint64) decodedEvent {
 		d := decodedEvent{raw: eventstore.RecordedEvent{Revision: rev}, placement: id}
-		v.readAhead(&d)
+		v.readAhead(v.states, gen, &d)
 		return d
 	}
 

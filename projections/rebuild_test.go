@@ -288,24 +288,24 @@ func TestBulkBuildsWriteStatesBack(t *testing.T) {
 	for _, encoded := range []int{-1, 2_500, 0} {
 		for _, batch := range []int{1, 17, 100_000} {
 			t.Run(fmt.Sprint("encoded", encoded, "/batch", batch), func(t *testing.T) {
-				bulkBuild(t, s, live, head, encoded, batch)
+				bulkBuild(t, s, live, head, 3, encoded, batch)
 			})
 		}
 	}
 }
 
-// bulkBuild builds views in bulk from s, with 3 states cached decoded and
-// encoded bytes behind them, in batches of batch events, requires that they
-// hold what live (built event by event up to head) holds, and returns them
-// (closed with the test).
-func bulkBuild(t *testing.T, s eventstore.Store, live *projections.Views, head eventstore.Position, encoded, batch int) *projections.Views {
+// bulkBuild builds views in bulk from s, with states cached decoded and
+// encoded bytes behind them (0: the defaults), in batches of batch events,
+// requires that they hold what live (built event by event up to head)
+// holds, and returns them (closed with the test).
+func bulkBuild(t *testing.T, s eventstore.Store, live *projections.Views, head eventstore.Position, states, encoded, batch int) *projections.Views {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if batch == 17 {
 		// SaveStates commits after every state it writes.
 		defer projections.SetSaveBatchBytes(1)()
 	}
-	bulk, err := projections.OpenViews(filepath.Join(t.TempDir(), "bulk"), projections.ViewsOptions{Logger: quiet(), States: 3,
+	bulk, err := projections.OpenViews(filepath.Join(t.TempDir(), "bulk"), projections.ViewsOptions{Logger: quiet(), States: states,
 		StateBytes: encoded, Bulk: true})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = bulk.Close() })
@@ -354,7 +354,7 @@ func TestBulkBuildReadsStatesAhead(t *testing.T) {
 		s, live, head := tc.views(t)
 		for _, batch := range []int{1, 50, 100_000} {
 			t.Run(fmt.Sprint(tc.name, "/batch", batch), func(t *testing.T) {
-				bulk := bulkBuild(t, s, live, head, -1, batch)
+				bulk := bulkBuild(t, s, live, head, 3, -1, batch)
 				t.Logf("states taken from the decoders: %d; read by the applier: %d", bulk.StatesReadAhead(), bulk.StateReads())
 				if tc.everyAhead && batch == 1 {
 					assert.Equal(t, uint64(placedThenPaidN), bulk.StatesReadAhead(), "each payment's state read ahead")
@@ -362,6 +362,10 @@ func TestBulkBuildReadsStatesAhead(t *testing.T) {
 				}
 			})
 		}
+		t.Run(tc.name+"/every state cached", func(t *testing.T) {
+			bulk := bulkBuild(t, s, live, head, 0, 0, 100)
+			assert.Zero(t, bulk.ReadsAhead(), "a cache that let no state go: nothing to read ahead")
+		})
 	}
 }
 

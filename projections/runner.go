@@ -146,7 +146,7 @@ func (r *Runner) follow(ctx context.Context, from eventstore.Position) error {
 	defer sub.Close()
 	var ahead func(*decodedEvent)
 	if r.Views.opts.Bulk {
-		ahead = r.Views.readAhead
+		ahead = func(d *decodedEvent) { r.Views.readAhead(r.Views.states, r.Views.generation(), d) }
 	}
 	out, recvErr := decodeInParallel(ctx, sub, max(1, runtime.GOMAXPROCS(0)), ahead)
 	return r.applyAll(out, recvErr)
@@ -322,7 +322,9 @@ func (a stateAhead) usable(id uuid.UUID, gen *generations, rev uint64) bool {
 }
 
 // readAhead reads and decodes, on a decoder's goroutine, the stored state
-// of the placement of a decoded event, for a bulk build: the applier, whose
+// in gen of the placement of a decoded event, for a bulk build or a unit
+// built in the background (see unitBuild.read), once the applier's cache
+// (c) has let a state go (before, it holds them all): the applier, whose
 // cache of states cannot hold every placement of a large ledger, would
 // otherwise read it itself, on the one goroutine every event waits for (a
 // rebuild of 1.1M events over 100,000 placements spent 2.1 s of its 17 s
@@ -330,11 +332,11 @@ func (a stateAhead) usable(id uuid.UUID, gen *generations, rev uint64) bool {
 // store does not hold at the revision before the event's (one the applier
 // holds newer in memory, or has not written yet) is left: the applier
 // then finds it where it is.
-func (v *Views) readAhead(d *decodedEvent) {
-	if d.err != nil || d.placement == uuid.Nil || d.raw.Revision == 0 {
+func (v *Views) readAhead(c *stateCache, gen *generations, d *decodedEvent) {
+	if d.err != nil || d.placement == uuid.Nil || d.raw.Revision == 0 || !c.letGo.Load() {
 		return
 	}
-	gen := v.generation()
+	v.readsAhead.Add(1)
 	b, err := v.get(key(gen, tPlacement).id(d.placement))
 	if err != nil || b == nil {
 		return // the applier reads it again, and meets the error itself

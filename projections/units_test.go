@@ -342,6 +342,38 @@ func richStore(t *testing.T) eventstore.Store {
 	return s
 }
 
+// TestUnitRebuiltInTheBackgroundReadsStatesAhead: a unit built in the
+// background whose cache lets states go (3 kept here) has its decoders
+// read them ahead, and takes every payment's (placed 2,000 events before
+// it, ten batches of the build's); what it builds is what a rebuild gives.
+func TestUnitRebuiltInTheBackgroundReadsStatesAhead(t *testing.T) {
+	defer projections.SetBuildPaceForTest(200, 0, 2000)()
+	s, _, _ := placedThenPaid(t)
+	dir := filepath.Join(t.TempDir(), "views")
+	open := func() *projections.Views {
+		v, err := projections.OpenViews(dir, projections.ViewsOptions{Logger: quiet(), States: 3, StateBytes: -1})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = v.Close() })
+		return v
+	}
+	v := open()
+	r, stop := MustRunner(t, s, v, eventstore.Start)
+	MustCatchUp(t, s, r)
+	stop()
+	require.NoError(t, v.Close())
+
+	defer projections.SetUnitVersionForTest("feed", unitVersion(t, "feed")+1)()
+	v = open()
+	r, stop = MustRunner(t, s, v, v.Checkpoint())
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, r.WaitRebuilt(ctx))
+	requireSameAsRebuild(t, s, v)
+	assert.Equal(t, uint64(placedThenPaidN), v.StatesReadAhead(), "each payment's state read ahead")
+	assert.LessOrEqual(t, v.StateReads(), uint64(placedThenPaidN), "none read by the build for a payment (one for each opening, which finds none)")
+}
+
 // TestEachUnitRebuiltAloneIsAsRebuiltWithAll: a background build does the
 // work of the units it rebuilds only (and folds the states they come from,
 // unless their rows come from the events alone). Each unit's version is

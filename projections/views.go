@@ -81,6 +81,8 @@ type Views struct {
 	// statesAhead counts the states the applier took from those a
 	// decoder read ahead (readAhead) instead of reading them itself.
 	statesAhead atomic.Uint64
+	// readsAhead counts the decoders' reads of states (readAhead).
+	readsAhead atomic.Uint64
 
 	closeOnce sync.Once
 	closeErr  error
