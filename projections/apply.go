@@ -68,14 +68,13 @@ func (h *stateHash) UnmarshalText(b []byte) error {
 		return nil
 	}
 	var v stateHash
-	if len(b) != hex.EncodedLen(len(v)) {
-		return fmt.Errorf("projections: a state's hash %q is not 64 hex digits", b)
+	if len(b) == hex.EncodedLen(len(v)) {
+		if _, err := hex.Decode(v[:], b); err == nil {
+			*h = v
+			return nil
+		}
 	}
-	if _, err := hex.Decode(v[:], b); err != nil {
-		return fmt.Errorf("projections: a state's hash %q is not 64 hex digits", b)
-	}
-	*h = v
-	return nil
+	return fmt.Errorf("projections: a state's hash %q is not 64 hex digits", b)
 }
 
 // creditorFigures is what the creditor-wide feed needs to find where a time
@@ -247,14 +246,14 @@ func (c *stateCache) put(id uuid.UUID, st *placementState, unsaved bool) (left [
 			}
 			if err == nil {
 				if c.enc.letGo {
-					c.letGo.Store(true)
+					c.lettingGo()
 				}
 				continue
 			}
 			// A state the codec refuses, or one there is no memory for,
 			// is written, or dropped, as it is.
 		}
-		c.letGo.Store(true)
+		c.lettingGo()
 		if ce.unsaved {
 			left = append(left, ce)
 		}
@@ -279,8 +278,16 @@ func (c *stateCache) unsavedStates(fn func(id uuid.UUID, st *placementState, enc
 	return c.enc.unsaved(func(id uuid.UUID, enc []byte) error { return fn(id, nil, enc) })
 }
 
+// lettingGo sets letGo, writing it only the first time: the decoders read
+// it at every event.
+func (c *stateCache) lettingGo() {
+	if !c.letGo.Load() {
+		c.letGo.Store(true)
+	}
+}
+
 func (c *stateCache) clear() {
-	c.letGo.Store(true) // every state it held
+	c.lettingGo() // every state it held
 	c.order.Init()
 	clear(c.byID)
 	if c.enc != nil {
