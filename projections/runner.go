@@ -304,12 +304,11 @@ type decodedEvent struct {
 	ahead stateAhead
 }
 
-// stateAhead is a placement's state read from the store ahead of the
-// applier, for the event of revision rev (the state is at rev-1).
+// stateAhead is placement id's state in gen read from the store ahead of
+// the applier, for its event after st.Revision.
 type stateAhead struct {
 	id  uuid.UUID
 	gen *generations
-	rev uint64
 	st  *placementState
 }
 
@@ -318,7 +317,7 @@ type stateAhead struct {
 // now, since a placement's state at a revision is a function of its events
 // up to it (as with the states Snapshot hands on, see handoff).
 func (a stateAhead) usable(id uuid.UUID, gen *generations, rev uint64) bool {
-	return a.st != nil && a.id == id && a.gen == gen && a.rev == rev && a.st.Revision+1 == rev
+	return a.st != nil && a.id == id && a.gen == gen && a.st.Revision+1 == rev
 }
 
 // readAhead reads and decodes, on a decoder's goroutine, the stored state
@@ -349,7 +348,7 @@ func (v *Views) readAhead(c *stateCache, gen *generations, d *decodedEvent) {
 	if decodeState(b, st) != nil {
 		return
 	}
-	d.ahead = stateAhead{id: d.placement, gen: gen, rev: d.raw.Revision, st: st}
+	d.ahead = stateAhead{id: d.placement, gen: gen, st: st}
 }
 
 func decode(raw eventstore.RecordedEvent) decodedEvent {
