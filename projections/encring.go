@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"os"
 
 	"github.com/google/uuid"
 )
@@ -33,6 +34,8 @@ type encRing struct {
 	// letGo: the ring has let a live state go (evicted, or larger than
 	// the ring) since it was made.
 	letGo bool
+	// discarded counts the bytes drain gave back.
+	discarded int
 }
 
 const ringHeader = 16 + 4 + 1 // id, length (little endian), flags
@@ -160,18 +163,65 @@ func (r *encRing) take(id uuid.UUID) (enc []byte, unsaved, ok bool) {
 // unsaved calls fn with each unsaved state, oldest first, and marks it
 // saved. The bytes are the ring's, valid during the call.
 func (r *encRing) unsaved(fn func(id uuid.UUID, enc []byte) error) error {
+	return r.walkUnsaved(fn, false)
+}
+
+// drain calls fn with each unsaved state as unsaved does, and gives the
+// ring's memory back as it goes, then releases the ring, whether fn failed
+// or not. fn must copy what it keeps: the pages behind a state are given
+// back once the walk is ringDrainStep past it. A bulk build's SaveStates
+// copies every state into Pebble's memtable before it releases the ring;
+// without this the ring and the states' copies were resident together, a
+// peak of the whole build's memory.
+func (r *encRing) drain(fn func(id uuid.UUID, enc []byte) error) error {
+	err := r.walkUnsaved(fn, true)
+	if rerr := r.release(); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// ringDrainStep is how far drain walks between two returns of memory (a
+// variable for tests).
+var ringDrainStep uint64 = 1 << 20
+
+func (r *encRing) walkUnsaved(fn func(id uuid.UUID, enc []byte) error, discard bool) error {
+	done := r.tail // with discard, what is before it was given back
 	for o := r.tail; o < r.head; {
 		p, flags, enc, next := r.at(o)
 		o = next
-		if p < 0 || flags&(ringDead|ringPad) != 0 || flags&ringUnsaved == 0 {
-			continue
+		if p >= 0 && flags&(ringDead|ringPad) == 0 && flags&ringUnsaved != 0 {
+			if err := fn(uuid.UUID(r.buf[p:p+16]), enc); err != nil {
+				return err
+			}
+			r.buf[p+20] &^= ringUnsaved
 		}
-		if err := fn(uuid.UUID(r.buf[p:p+16]), enc); err != nil {
-			return err
+		if discard && o-done >= ringDrainStep {
+			done = r.discard(done, o)
 		}
-		r.buf[p+20] &^= ringUnsaved
 	}
 	return nil
+}
+
+// discard gives back the whole pages of the ring between the offsets from
+// and to (at most the ring's size apart; they read as zeros afterwards),
+// and returns the offset of the end of the last: the next call starts
+// there, so that a page cut by to is given back by it.
+func (r *encRing) discard(from, to uint64) (done uint64) {
+	page := os.Getpagesize()
+	done = from
+	for from < to {
+		p := int(from % uint64(r.size))
+		n := min(int(to-from), r.size-p)
+		if lo, hi := (p+page-1)/page*page, (p+n)/page*page; lo < hi {
+			if discardArena(r.buf[lo:hi]) == nil {
+				r.discarded += hi - lo
+			}
+			done = from + uint64(hi-p)
+		}
+		from += uint64(n)
+	}
+	return done
 }
 
 // clear forgets every state; the memory stays mapped for the next.
@@ -184,6 +234,7 @@ func (r *encRing) clear() {
 // again).
 func (r *encRing) release() error {
 	r.clear()
+	r.byID = map[uuid.UUID]uint64{} // clear keeps the buckets
 	if r.buf == nil {
 		return nil
 	}

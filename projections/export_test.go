@@ -300,6 +300,16 @@ func SinkForTest(v *Views) (pending bool, keys int64, runs int) {
 	return true, v.sink.keys, len(v.sink.runs)
 }
 
+// WrittenFilterForTest tells whether a bulk build keeps the filter of the
+// states it wrote (idFilter), and how many states its cache's maps hold.
+func WrittenFilterForTest(v *Views) (kept bool, cached int) {
+	cached = len(v.states.byID)
+	if v.states.enc != nil {
+		cached += len(v.states.enc.byID)
+	}
+	return v.written != nil, cached
+}
+
 // WithoutSinkForTest makes bulk builds write every key through Pebble.
 func WithoutSinkForTest() func() {
 	bulkSorts = false

@@ -442,6 +442,61 @@ func TestBulkBuildOverStoredViewsReadsTheirStates(t *testing.T) {
 	requireSameViews(t, live, bulk, "bulk over stored views")
 }
 
+// TestBulkBuildAppliesOnAfterSavingItsStates: SaveStates gives back what a
+// bulk build from nothing held to apply (its cache of states and the filter
+// of the states it wrote) before its merge; events applied afterwards read
+// the states from the store, new placements included, and the views are
+// those built event by event. Its batches and memtable are small here, so
+// that SaveStates flushes as it writes (what that saves is memory, measured
+// in docs/PERFORMANCE.md, not something a test can see).
+func TestBulkBuildAppliesOnAfterSavingItsStates(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	defer projections.SetSaveBatchBytes(1)()         // a batch per state
+	defer projections.SetBulkForTest(4<<10, 1<<20)() // flushed every 2 KiB of them
+	s := MustStore(t)
+	live := MustViews(t, "")
+	r, _ := MustRunner(t, s, live, eventstore.Start)
+	h := command.NewHandler(s, projections.NewWriteIndex(live), nil)
+	ids := drive(t, h, 6, 100)
+	MustCatchUp(t, s, r)
+
+	bulk, err := projections.OpenViews(filepath.Join(t.TempDir(), "bulk"), projections.ViewsOptions{Logger: quiet(), States: 3, Bulk: true})
+	require.NoError(t, err)
+	defer bulk.Close()
+	build := func() {
+		br := projections.NewRunner(s, bulk, quiet())
+		br.Once = true
+		require.NoError(t, br.Run(ctx))
+	}
+	build()
+	kept, cached := projections.WrittenFilterForTest(bulk)
+	require.True(t, kept, "a build from nothing filters the states it wrote")
+	require.Positive(t, cached)
+	require.NoError(t, bulk.SaveStates())
+	kept, cached = projections.WrittenFilterForTest(bulk)
+	assert.False(t, kept, "the filter is given back once every state is written")
+	assert.Zero(t, cached, "and the cached states")
+
+	paid := 0
+	for i, id := range ids {
+		_, err := h.Execute(ctx, id, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()},
+			func(at time.Time) domain.Command {
+				return domain.ReceivePayment{Amount: decimal.RequireFromString("1.00"), PaymentNumber: fmt.Sprint("after-", i), At: at}
+			})
+		if err == nil {
+			paid++
+		}
+	}
+	require.Positive(t, paid, "payments the rules accepted")
+	drive(t, h, 7, 20) // and placements the build never saw
+	head := MustCatchUp(t, s, r)
+	build()
+	require.NoError(t, bulk.SaveStates())
+	require.Equal(t, head, bulk.Checkpoint())
+	requireSameViews(t, live, bulk, "bulk, applied on after SaveStates")
+}
+
 // payAndWait pays amount on placement id through h, under number, and waits
 // until r has applied the payment.
 func payAndWait(ctx context.Context, t *testing.T, h *command.Handler, r *projections.Runner, id uuid.UUID, amount decimal.Decimal,

@@ -1,10 +1,13 @@
 package projections
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"runtime"
 	"testing"
 
 	"github.com/google/uuid"
@@ -290,4 +293,74 @@ func TestEncRingAgainstAModel(t *testing.T) {
 		require.True(t, ok)
 		require.NoError(t, r.release())
 	}
+}
+
+// drain hands every unsaved state over, oldest first and byte for byte as
+// unsaved would, while it gives back the pages behind the states it has
+// handed over (never one ahead of them), and leaves the cache released.
+func TestStateCacheDrainGivesTheRingBackAsItGoes(t *testing.T) {
+	defer func(step uint64) { ringDrainStep = step }(ringDrainStep)
+	ringDrainStep = 1
+	page := os.Getpagesize()
+	rng := rand.New(rand.NewPCG(5, 5))
+	st := typicalState(t)
+	c := newStateCache(2, 16*page)
+	type state struct {
+		id  uuid.UUID
+		enc []byte
+	}
+	var decoded []uuid.UUID
+	for i := range 400 { // the ring wraps several times
+		id := uuid.New()
+		if i%7 == 0 {
+			c.put(id, st, false) // a saved state
+			continue
+		}
+		enc := make([]byte, 50+rng.IntN(2*page))
+		for j := range enc {
+			enc[j] = byte(rng.Uint32() | 1) // no zeros: a page given back too early reads as zeros
+		}
+		_, err := c.enc.put(id, enc, true, nil)
+		require.NoError(t, err)
+		if i%11 == 0 {
+			c.put(uuid.New(), st, true) // pushes a decoded state into the ring
+		}
+	}
+	for e := c.order.Front(); e != nil; e = e.Next() {
+		if ce := e.Value.(*cached); ce.unsaved {
+			decoded = append(decoded, ce.id)
+		}
+	}
+	// What unsaved would hand over, read without marking anything.
+	var want []state
+	for o := c.enc.tail; o < c.enc.head; {
+		p, flags, enc, next := c.enc.at(o)
+		o = next
+		if p >= 0 && flags&(ringDead|ringPad) == 0 && flags&ringUnsaved != 0 {
+			want = append(want, state{uuid.UUID(c.enc.buf[p : p+16]), bytes.Clone(enc)})
+		}
+	}
+	require.Greater(t, len(want), 10)
+
+	var got []state
+	var gotDecoded []uuid.UUID
+	before := 0
+	require.NoError(t, c.drain(func(id uuid.UUID, s *placementState, enc []byte) error {
+		if s != nil {
+			require.Empty(t, got, "the decoded states first")
+			gotDecoded = append(gotDecoded, id)
+			return nil
+		}
+		require.GreaterOrEqual(t, c.enc.discarded, before, "given back as it goes")
+		before = c.enc.discarded
+		got = append(got, state{id, bytes.Clone(enc)})
+		return nil
+	}))
+	assert.Equal(t, decoded, gotDecoded)
+	require.Equal(t, want, got, "every unsaved state, oldest first, none read after its pages were given back")
+	if runtime.GOOS == "linux" {
+		assert.Greater(t, before, 8*page, "pages given back while the ring was walked")
+	}
+	assert.Nil(t, c.enc.buf, "the ring is released")
+	assert.Zero(t, c.order.Len()+c.enc.len())
 }

@@ -415,18 +415,36 @@ func (v *Views) SaveStates() error {
 		return nil
 	}
 	// In batches of about saveBatchBytes: all of them at once would be a
-	// batch the size of every cached state.
-	err := v.states.unsavedStates(func(id uuid.UUID, st *placementState, enc []byte) error {
+	// batch the size of every cached state. With a sink, the cache is
+	// given back as its states are written (stateCache.drain): every
+	// state is then in the store, and the merge is the build's last and
+	// largest step.
+	each := v.states.unsavedStates
+	if v.sink != nil {
+		each = v.states.drain
+	}
+	unflushed := 0
+	err := each(func(id uuid.UUID, st *placementState, enc []byte) error {
 		if err := t.writeCached(id, st, enc); err != nil {
 			return err
 		}
 		if t.b.Len() < saveBatchBytes {
 			return nil
 		}
+		unflushed += t.b.Len()
 		if err := commit(); err != nil {
 			return err
 		}
 		t.b = v.db.NewBatch()
+		// The states come faster than a memtable is flushed: two full
+		// ones and the ring were resident at once, the build's peak.
+		// Flushing each half memtable keeps one at a time.
+		if v.sink != nil && unflushed >= int(bulkMemTableSize)/2 {
+			unflushed = 0
+			if err := v.db.Flush(); err != nil {
+				return fmt.Errorf("projections: flush the views: %w", err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -437,11 +455,12 @@ func (v *Views) SaveStates() error {
 		return err
 	}
 	if v.sink != nil {
-		// Every state is written: the cache's memory is better given
-		// back before the merge, the build's last and largest step.
-		if err := v.states.release(); err != nil {
-			return err
-		}
+		// Every state is written (and the cache given back): the filter
+		// of the states written is better given back too before the
+		// merge; from now on a state is looked for in the store. At
+		// 1,000,000 placements the filter and the cache's maps are about
+		// 24 MB of Go's heap, which the collector lets grow to twice that.
+		v.written = nil
 		sink := v.sink
 		v.sink = nil // from now on everything is written to the store
 		return sink.finish(context.Background(), v.db)
