@@ -424,17 +424,7 @@ func TestBulkBuildOverStoredViewsReadsTheirStates(t *testing.T) {
 	}
 	require.NoError(t, build().Close())
 	// Later events of placements whose states the first build stored.
-	paid := 0
-	for i, id := range ids {
-		_, err := h.Execute(ctx, id, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()},
-			func(at time.Time) domain.Command {
-				return domain.ReceivePayment{Amount: decimal.RequireFromString("1.00"), PaymentNumber: fmt.Sprint("late-", i), At: at}
-			})
-		if err == nil {
-			paid++
-		}
-	}
-	require.Positive(t, paid, "payments the rules accepted")
+	payEach(ctx, t, h, ids, "late-")
 	head := MustCatchUp(t, s, r)
 	bulk := build()
 	defer bulk.Close()
@@ -478,23 +468,30 @@ func TestBulkBuildAppliesOnAfterSavingItsStates(t *testing.T) {
 	assert.False(t, kept, "the filter is given back once every state is written")
 	assert.Zero(t, cached, "and the cached states")
 
-	paid := 0
-	for i, id := range ids {
-		_, err := h.Execute(ctx, id, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()},
-			func(at time.Time) domain.Command {
-				return domain.ReceivePayment{Amount: decimal.RequireFromString("1.00"), PaymentNumber: fmt.Sprint("after-", i), At: at}
-			})
-		if err == nil {
-			paid++
-		}
-	}
-	require.Positive(t, paid, "payments the rules accepted")
+	payEach(ctx, t, h, ids, "after-")
 	drive(t, h, 7, 20) // and placements the build never saw
 	head := MustCatchUp(t, s, r)
 	build()
 	require.NoError(t, bulk.SaveStates())
 	require.Equal(t, head, bulk.Checkpoint())
 	requireSameViews(t, live, bulk, "bulk, applied on after SaveStates")
+}
+
+// payEach pays 1.00 on each placement of ids through h, numbered prefix
+// and its index, and requires that the rules accepted some of them.
+func payEach(ctx context.Context, t *testing.T, h *command.Handler, ids []uuid.UUID, prefix string) {
+	t.Helper()
+	paid := 0
+	for i, id := range ids {
+		_, err := h.Execute(ctx, id, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()},
+			func(at time.Time) domain.Command {
+				return domain.ReceivePayment{Amount: decimal.RequireFromString("1.00"), PaymentNumber: fmt.Sprint(prefix, i), At: at}
+			})
+		if err == nil {
+			paid++
+		}
+	}
+	require.Positive(t, paid, "payments the rules accepted")
 }
 
 // payAndWait pays amount on placement id through h, under number, and waits
