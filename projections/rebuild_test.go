@@ -406,12 +406,8 @@ func placedThenPaid(t *testing.T) (eventstore.Store, *projections.Views, eventst
 func TestBulkBuildOverStoredViewsReadsTheirStates(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s := MustStore(t)
-	live := MustViews(t, "")
-	r, _ := MustRunner(t, s, live, eventstore.Start)
-	h := command.NewHandler(s, projections.NewWriteIndex(live), nil)
-	ids := drive(t, h, 5, 100)
-	MustCatchUp(t, s, r)
+	d := driveLive(t, 5, 100)
+	s, live, r, h := d.s, d.live, d.r, d.h
 	dir := filepath.Join(t.TempDir(), "bulk")
 	build := func() *projections.Views {
 		bulk, err := projections.OpenViews(dir, projections.ViewsOptions{Logger: quiet(), States: 3, StateBytes: -1, Bulk: true})
@@ -424,7 +420,7 @@ func TestBulkBuildOverStoredViewsReadsTheirStates(t *testing.T) {
 	}
 	require.NoError(t, build().Close())
 	// Later events of placements whose states the first build stored.
-	payEach(ctx, t, h, ids, "late-")
+	payEach(ctx, t, h, d.ids, "late-")
 	head := MustCatchUp(t, s, r)
 	bulk := build()
 	defer bulk.Close()
@@ -442,14 +438,10 @@ func TestBulkBuildOverStoredViewsReadsTheirStates(t *testing.T) {
 func TestBulkBuildAppliesOnAfterSavingItsStates(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	defer projections.SetSaveBatchBytes(1)()         // a batch per state
-	defer projections.SetBulkForTest(4<<10, 1<<20)() // flushed every 2 KiB of them
-	s := MustStore(t)
-	live := MustViews(t, "")
-	r, _ := MustRunner(t, s, live, eventstore.Start)
-	h := command.NewHandler(s, projections.NewWriteIndex(live), nil)
-	ids := drive(t, h, 6, 100)
-	MustCatchUp(t, s, r)
+	defer projections.SetSaveBatchBytes(1)()      // a batch per state
+	defer projections.SetBulkForTest(4<<10, 64)() // flushed every 2 KiB of them
+	d := driveLive(t, 6, 100)
+	s, live, r, h := d.s, d.live, d.r, d.h
 
 	bulk, err := projections.OpenViews(filepath.Join(t.TempDir(), "bulk"), projections.ViewsOptions{Logger: quiet(), States: 3, Bulk: true})
 	require.NoError(t, err)
@@ -468,7 +460,7 @@ func TestBulkBuildAppliesOnAfterSavingItsStates(t *testing.T) {
 	assert.False(t, kept, "the filter is given back once every state is written")
 	assert.Zero(t, cached, "and the cached states")
 
-	payEach(ctx, t, h, ids, "after-")
+	payEach(ctx, t, h, d.ids, "after-")
 	drive(t, h, 7, 20) // and placements the build never saw
 	head := MustCatchUp(t, s, r)
 	build()
@@ -577,17 +569,37 @@ func TestKeptViewsAreStoredCompressed(t *testing.T) {
 	require.NoError(t, empty.Compact(ctx), "an empty store compacts to nothing")
 }
 
+// liveDriven is a store with random commands on 30 claims (see drive)
+// through h, and views r keeps up to date event by event.
+type liveDriven struct {
+	s    eventstore.Store
+	live *projections.Views
+	r    *projections.Runner
+	stop func()
+	h    *command.Handler
+	ids  []uuid.UUID
+	head eventstore.Position // what r had applied when driveLive returned
+}
+
+// driveLive drives n commands of seed, and waits for the views to apply
+// them.
+func driveLive(t *testing.T, seed uint64, n int) liveDriven {
+	t.Helper()
+	d := liveDriven{s: MustStore(t), live: MustViews(t, "")}
+	d.r, d.stop = MustRunner(t, d.s, d.live, eventstore.Start)
+	d.h = command.NewHandler(d.s, projections.NewWriteIndex(d.live), nil)
+	d.ids = drive(t, d.h, seed, n)
+	d.head = MustCatchUp(t, d.s, d.r)
+	return d
+}
+
 // drivenViews is a store with n random commands on 30 claims (see drive),
 // and views a runner kept up to date event by event, stopped at head.
 func drivenViews(t *testing.T, seed uint64, n int) (eventstore.Store, *projections.Views, eventstore.Position) {
 	t.Helper()
-	s := MustStore(t)
-	live := MustViews(t, "")
-	r, stop := MustRunner(t, s, live, eventstore.Start)
-	drive(t, command.NewHandler(s, projections.NewWriteIndex(live), nil), seed, n)
-	head := MustCatchUp(t, s, r)
-	stop()
-	return s, live, head
+	d := driveLive(t, seed, n)
+	d.stop()
+	return d.s, d.live, d.head
 }
 
 // TestBulkBuildBoundsL0: a bulk build writes faster than Pebble compacts;
