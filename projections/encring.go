@@ -190,7 +190,7 @@ func (r *encRing) walkUnsaved(fn func(id uuid.UUID, enc []byte) error, discard b
 	for o := r.tail; o < r.head; {
 		p, flags, enc, next := r.at(o)
 		o = next
-		if p >= 0 && flags&(ringDead|ringPad) == 0 && flags&ringUnsaved != 0 {
+		if unsavedEntry(p, flags) {
 			if err := fn(uuid.UUID(r.buf[p:p+16]), enc); err != nil {
 				return err
 			}
@@ -201,6 +201,12 @@ func (r *encRing) walkUnsaved(fn func(id uuid.UUID, enc []byte) error, discard b
 		}
 	}
 	return nil
+}
+
+// unsavedEntry tells whether the entry r.at found at p, with flags, is a
+// live unsaved state (not padding, nor a dead or saved state).
+func unsavedEntry(p int, flags byte) bool {
+	return p >= 0 && flags&(ringDead|ringPad) == 0 && flags&ringUnsaved != 0
 }
 
 // discard gives back the whole pages of the ring between the offsets from
