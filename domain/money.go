@@ -198,6 +198,60 @@ func OutcomeScore(recovered, original decimal.Decimal) decimal.Decimal {
 	return recovered.DivRound(original, 4)
 }
 
+// Coefficient18 returns d's coefficient (d = coefficient·10^exponent)
+// when it has at most 18 digits, without allocating. It is what
+// Decimal.NumDigits() <= 18 tells, which computes a logarithm in float64 to
+// count the digits of any coefficient a float64 holds exactly: this
+// compares d with the bounds ±(10^18−1) at d's own exponent instead, which
+// Decimal.Cmp does without rescaling either side.
+func Coefficient18(d decimal.Decimal) (int64, bool) {
+	if d.Sign() == 0 {
+		return 0, true
+	}
+	i := int(d.Exponent()) - coefBoundsFrom
+	if i < 0 || i >= len(coefBounds) {
+		if d.NumDigits() > 18 {
+			return 0, false
+		}
+		return d.CoefficientInt64(), true
+	}
+	b := &coefBounds[i]
+	if d.Cmp(b[0]) < 0 || d.Cmp(b[1]) > 0 {
+		return 0, false
+	}
+	return d.CoefficientInt64(), true
+}
+
+// coefBounds[i] are −(10^18−1) and 10^18−1 at exponent coefBoundsFrom+i:
+// every exponent an amount or a rate of the ledger is written with.
+const coefBoundsFrom = -32
+
+var coefBounds = func() (b [64][2]decimal.Decimal) {
+	for i := range b {
+		exp := int32(coefBoundsFrom + i)
+		b[i] = [2]decimal.Decimal{decimal.New(-(pow10[18] - 1), exp), decimal.New(pow10[18]-1, exp)}
+	}
+	return b
+}()
+
+// ZeroAt is zero written with units decimals: the zero to start a sum of
+// amounts of a currency with units decimals from, so that adding amounts
+// written at that scale never rescales it (decimal.Zero is 0·10^1, and the
+// zero Decimal 0·10^0). Decimals are immutable, so the zeros are shared.
+func ZeroAt(units int32) decimal.Decimal {
+	if units >= 0 && int(units) < len(zeros) {
+		return zeros[units]
+	}
+	return decimal.New(0, -units)
+}
+
+var zeros = func() (z [5]decimal.Decimal) {
+	for i := range z {
+		z[i] = decimal.New(0, -int32(i))
+	}
+	return z
+}()
+
 // pow10 are the powers of ten an int64 holds.
 var pow10 = [19]int64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18}
 
@@ -209,13 +263,13 @@ func minor(d decimal.Decimal, units int32) (amount int64, exact bool) {
 	if d.Sign() == 0 {
 		return 0, true
 	}
-	digits := d.NumDigits()
-	if digits > 18 {
+	coef, fits := Coefficient18(d)
+	if !fits {
 		return d.Shift(units).IntPart(), false
 	}
-	coef, shift := d.CoefficientInt64(), d.Exponent()+units
+	shift := d.Exponent() + units
 	switch {
-	case shift >= 0 && int(shift)+digits <= 18:
+	case shift >= 0 && shift <= 18 && -pow10[18-shift] < coef && coef < pow10[18-shift]: // at most 18 digits
 		return coef * pow10[shift], true
 	case shift < 0 && shift >= -18:
 		q := pow10[-shift]

@@ -311,10 +311,14 @@ func openedState(e PlacementOpened) Placement {
 	p := Placement{
 		ID: e.PlacementID, CreditorID: e.CreditorID, ClaimNumber: e.ClaimNumber, CustomerNumber: e.CustomerNumber,
 		Currency: e.Currency, FeeRate: e.FeeRate, Status: StatusActive, OpenedAt: e.OpenedAt, PersonalData: e.PersonalData,
-		Original: decimal.Zero, Waived: decimal.Zero, Recovered: decimal.Zero, Fee: decimal.Zero,
 	}
+	// Zeros at the currency's scale, which the amounts added to them have
+	// once a state is stored (decimal.Zero would be rescaled at every sum).
+	units, _ := MinorUnits(e.Currency)
+	zero := ZeroAt(units)
+	p.Original, p.Waived, p.Recovered, p.Fee = zero, zero, zero, zero
 	for _, inv := range e.Invoices {
-		p.Invoices = append(p.Invoices, InvoiceState{Invoice: inv, Open: inv.Amount, Waived: decimal.Zero, Paid: decimal.Zero})
+		p.Invoices = append(p.Invoices, InvoiceState{Invoice: inv, Open: inv.Amount, Waived: zero, Paid: zero})
 		p.Original = p.Original.Add(inv.Amount)
 	}
 	return p

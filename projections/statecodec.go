@@ -322,8 +322,8 @@ func fitsScaled(c, k int64) bool {
 // one such form of its value); fits is false when c does not fit an int64
 // or exp an int32.
 func normalized(d decimal.Decimal) (c, exp int64, fits bool) {
-	if d.NumDigits() <= 18 { // its coefficient fits an int64
-		c, exp = d.CoefficientInt64(), int64(d.Exponent())
+	if coef, fits := domain.Coefficient18(d); fits {
+		c, exp = coef, int64(d.Exponent())
 	} else {
 		digits, x := canonicalDigits(d.String())
 		v, err := strconv.ParseInt(digits, 10, 64)
@@ -567,6 +567,9 @@ func (d *stateDecoder) decimalPtr(asMoney bool) *decimal.Decimal {
 func (d *stateDecoder) decimalOrNil(asMoney bool) (decimal.Decimal, bool) {
 	switch tag := d.byte(); tag {
 	case decZero:
+		if asMoney && d.known { // at the currency's scale, as the amounts it meets are
+			return domain.ZeroAt(d.scale), false
+		}
 		return decimal.Decimal{}, false
 	case decNil:
 		return decimal.Decimal{}, true

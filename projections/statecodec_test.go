@@ -384,7 +384,8 @@ func TestStateHashWrittenAsText(t *testing.T) {
 // TestStateCodecMoney checks which form each amount takes: minor units
 // exactly when the amount shifted by the currency's scale is an integer
 // that fits an int64 (else its coefficient and exponent, or its string),
-// one encoding per value whatever its representation, and the value back.
+// one encoding per value whatever its representation, and the value back
+// (in minor units and zero, written at the currency's scale).
 func TestStateCodecMoney(t *testing.T) {
 	for _, tc := range []struct {
 		name, currency, amount string
@@ -428,6 +429,9 @@ func TestStateCodecMoney(t *testing.T) {
 			require.NoError(t, dec.err)
 			assert.True(t, d.Equal(got), "%s came back as %s", d, got)
 			assert.Equal(t, len(b), dec.i)
+			if b[0] == decMinor || b[0] == decZero && known { // at the scale, so that sums with it never rescale
+				assert.Equal(t, -scale, got.Exponent(), "%s's exponent", got)
+			}
 		})
 	}
 }
