@@ -68,6 +68,14 @@ type part struct {
 	// nextFinding and nextItem are where the merge is in v.held and
 	// books.held.
 	nextFinding, nextItem int
+	// last is the state the part folded last, of placement lastID at
+	// revision lastRev: the state to fold the placement's next event onto
+	// when it follows in the log (the events of one command do), without
+	// decoding it again.
+	last    domain.Placement
+	lastID  uuid.UUID
+	lastRev uint64
+	hasLast bool
 }
 
 // foldParts is how many parts fold (a variable for tests); 0: one for each
@@ -216,6 +224,8 @@ func (p *part) fold(rec eventstore.RecordedEvent, c *checked, books bool) {
 	f, _ := p.folds.get(id, false)
 	var before domain.Placement
 	switch {
+	case f != nil && p.hasLast && p.lastID == id && p.lastRev == f.rev:
+		before = p.last
 	case f != nil:
 		if err := projections.DecodePlacement(f.enc, &before); err != nil {
 			at("the placement's state cannot be folded past this event: " + err.Error())
@@ -238,6 +248,7 @@ func (p *part) fold(rec eventstore.RecordedEvent, c *checked, books bool) {
 		return
 	}
 	f.rev, f.enc = rec.Revision, enc
+	p.last, p.lastID, p.lastRev, p.hasLast = after, id, rec.Revision, true
 }
 
 func isOpening(e domain.Event) bool {
