@@ -7,11 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/minio/minlz"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -119,4 +121,74 @@ func TestBulkSinkRefusesDamagedRecords(t *testing.T) {
 	rec := appendSinkRecord(nil, sinkSet, key(nil, tFeed).u64(1), []byte("v"))
 	require.Error(t, sink.add(rec[:len(rec)-3]))
 	require.Error(t, sink.add(binary.AppendUvarint(nil, 1<<40)))
+}
+
+// Once a run is written, the buffer it was written from gives its memory
+// back (it reads as zeros) until the batches fill it again; so does the
+// staging arena while it stages nothing. The runs keep every record.
+func TestBulkSinkGivesBackWhatItHasWritten(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("this system gives no pages back (madvise MADV_DONTNEED is Linux's)")
+	}
+	defer SetSinkForTest(64<<10, 64)()
+	fs := vfs.NewMem()
+	sink := newBulkSink(fs, "sort", sstable.WriterOptions{}, nil)
+	defer sink.free()
+	zero := func(b []byte) bool {
+		for _, c := range b {
+			if c != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	for i := range 4_000 {
+		require.NoError(t, sink.stageRecord(sinkSet, key(nil, tFeed).u64(uint64(i)), []byte("a value of some length")))
+		if i%100 == 99 {
+			require.NoError(t, sink.add(sink.stage))
+			sink.stage = sink.stage[:0]
+		}
+	}
+	require.NotEmpty(t, sink.runs, "the records filled more than one run's memory")
+	require.NoError(t, sink.wait())
+	require.NotNil(t, sink.spare)
+	assert.True(t, zero(sink.spare.arena), "the buffer of the run written is given back")
+	assert.False(t, zero(sink.cur.mem), "the buffer being filled keeps its records")
+	assert.False(t, zero(sink.stageArena), "the staging arena holds the last batch's bytes until given back")
+	sink.giveBackStage()
+	assert.True(t, zero(sink.stageArena), "the staging arena is given back while it stages nothing")
+
+	// A given-back buffer takes records again, and every run holds its own.
+	before := sink.keys
+	for i := range 4_000 {
+		require.NoError(t, sink.stageRecord(sinkSet, key(nil, tFeed).u64(uint64(10_000+i)), []byte("another value")))
+		if i%100 == 99 {
+			require.NoError(t, sink.add(sink.stage))
+			sink.stage = sink.stage[:0]
+		}
+	}
+	require.NoError(t, sink.startRun())
+	require.NoError(t, sink.wait())
+	assert.Equal(t, before+4_000, sink.keys)
+	records := 0
+	for _, name := range sink.runs {
+		f, err := fs.Open(name)
+		require.NoError(t, err)
+		b, err := io.ReadAll(f)
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+		for len(b) > 0 {
+			n := binary.LittleEndian.Uint32(b)
+			block, err := minlz.Decode(nil, b[4:4+n])
+			require.NoError(t, err)
+			for len(block) > 0 {
+				_, _, _, m, ok := parseSinkRecord(block)
+				require.True(t, ok)
+				block = block[m:]
+				records++
+			}
+			b = b[4+n:]
+		}
+	}
+	assert.Equal(t, 8_000, records, "every key, each written once, is in a run")
 }

@@ -422,6 +422,7 @@ func (v *Views) SaveStates() error {
 	each := v.states.unsavedStates
 	if v.sink != nil {
 		each = v.states.drain
+		v.sink.giveBackStage()
 	}
 	unflushed := 0
 	err := each(func(id uuid.UUID, st *placementState, enc []byte) error {
