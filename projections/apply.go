@@ -178,6 +178,9 @@ type stateCache struct {
 	// decoders do not read states ahead (readAhead), which would read the
 	// store for nothing. Read by them, so atomic.
 	letGo atomic.Bool
+	// holding is how many states it holds, for the goroutine that hands
+	// events to the decoders (recentEvents).
+	holding atomic.Int64
 }
 
 type cached struct {
@@ -258,7 +261,17 @@ func (c *stateCache) put(id uuid.UUID, st *placementState, unsaved bool) (left [
 			left = append(left, ce)
 		}
 	}
+	c.holding.Store(int64(c.held()))
 	return left
+}
+
+// held is how many states the cache holds.
+func (c *stateCache) held() int {
+	n := c.order.Len()
+	if c.enc != nil {
+		n += c.enc.len()
+	}
+	return n
 }
 
 // unsavedStates calls fn with each unsaved state (decoded, or encoded with
@@ -318,6 +331,7 @@ func (c *stateCache) clear() {
 // at 1,000,000 placements); the cache can be used again.
 func (c *stateCache) release() error {
 	c.clear()
+	c.holding.Store(0)
 	c.byID = map[uuid.UUID]*list.Element{}
 	if c.enc == nil {
 		return nil

@@ -242,6 +242,7 @@ func (b *unitBuild) read(ctx context.Context, from, to eventstore.Position) <-ch
 				return false
 			}
 		}
+		var recent *recentEvents
 		for pos := from; pos < to; {
 			evs, err := b.store.ReadAll(ctx, pos, readBatch)
 			if err != nil {
@@ -258,8 +259,11 @@ func (b *unitBuild) read(ctx context.Context, from, to eventstore.Position) <-ch
 			var ahead func(*decodedEvent)
 			if !b.stateless {
 				ahead = func(d *decodedEvent) { b.v.readAhead(b.states, b.gens, d) }
+				if recent == nil {
+					recent = newRecentEvents(b.states)
+				}
 			}
-			events := decodeAll(evs, to, b.stateless, ahead)
+			events := decodeAll(evs, to, b.stateless, ahead, recent)
 			if len(events) == 0 || !send(decodedBatch{events: events}) {
 				return
 			}
@@ -275,7 +279,7 @@ func (b *unitBuild) read(ctx context.Context, from, to eventstore.Position) <-ch
 // readAhead). For a stateless build (see unitBuild), whose units take from
 // a placement's events only its opening and their metadata, it decodes no
 // other event's data.
-func decodeAll(evs []eventstore.RecordedEvent, to eventstore.Position, stateless bool, ahead func(*decodedEvent)) []decodedEvent {
+func decodeAll(evs []eventstore.RecordedEvent, to eventstore.Position, stateless bool, ahead func(*decodedEvent), recent *recentEvents) []decodedEvent {
 	decode := decode
 	if stateless {
 		decode = decodeForEventsAlone
@@ -284,6 +288,13 @@ func decodeAll(evs []eventstore.RecordedEvent, to eventstore.Position, stateless
 	for n < len(evs) && evs[n].Position <= to {
 		n++
 	}
+	var held []bool
+	if ahead != nil && recent != nil {
+		held = make([]bool, n)
+		for i := range held {
+			held[i] = recent.held(evs[i])
+		}
+	}
 	out := make([]decodedEvent, n)
 	workers := max(1, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
@@ -291,7 +302,7 @@ func decodeAll(evs []eventstore.RecordedEvent, to eventstore.Position, stateless
 		wg.Go(func() {
 			for i := w; i < n; i += workers {
 				out[i] = decode(evs[i])
-				if ahead != nil {
+				if ahead != nil && (held == nil || !held[i]) {
 					ahead(&out[i])
 				}
 			}

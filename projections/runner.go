@@ -145,10 +145,12 @@ func (r *Runner) follow(ctx context.Context, from eventstore.Position) error {
 	}
 	defer sub.Close()
 	var ahead func(*decodedEvent)
+	var recent *recentEvents
 	if r.Views.opts.Bulk {
 		ahead = func(d *decodedEvent) { r.Views.readAhead(r.Views.states, r.Views.generation(), d) }
+		recent = newRecentEvents(r.Views.states)
 	}
-	out, recvErr := decodeInParallel(ctx, sub, max(1, runtime.GOMAXPROCS(0)), ahead)
+	out, recvErr := decodeInParallel(ctx, sub, max(1, runtime.GOMAXPROCS(0)), ahead, recent)
 	return r.applyAll(out, recvErr)
 }
 
@@ -200,17 +202,17 @@ func (r *Runner) begin(ctx context.Context) (from eventstore.Position, caughtUp 
 // order, so reading out round-robin from out[0] yields the events in log
 // order. Every out[i] is closed once the subscription ends; recvErr then
 // holds why it ended (nil when ctx ended or sub was closed).
-func decodeInParallel(ctx context.Context, sub eventstore.Subscription, workers int, ahead func(*decodedEvent)) (out []chan decodedEvent, recvErr chan error) {
-	in := make([]chan eventstore.RecordedEvent, workers)
+func decodeInParallel(ctx context.Context, sub eventstore.Subscription, workers int, ahead func(*decodedEvent), recent *recentEvents) (out []chan decodedEvent, recvErr chan error) {
+	in := make([]chan received, workers)
 	out = make([]chan decodedEvent, workers)
 	for i := range workers {
-		in[i] = make(chan eventstore.RecordedEvent, 256)
+		in[i] = make(chan received, 256)
 		out[i] = make(chan decodedEvent, 256)
 		go func() {
 			defer close(out[i])
-			for rec := range in[i] {
-				d := decode(rec)
-				if ahead != nil {
+			for r := range in[i] {
+				d := decode(r.rec)
+				if ahead != nil && !r.held {
 					ahead(&d)
 				}
 				select {
@@ -237,8 +239,9 @@ func decodeInParallel(ctx context.Context, sub eventstore.Subscription, workers 
 				recvErr <- err
 				return
 			}
+			held := recent != nil && recent.held(rec)
 			select {
-			case in[i] <- rec:
+			case in[i] <- received{rec: rec, held: held}:
 			case <-ctx.Done():
 				recvErr <- nil
 				return
@@ -246,6 +249,14 @@ func decodeInParallel(ctx context.Context, sub eventstore.Subscription, workers 
 		}
 	}()
 	return out, recvErr
+}
+
+// received is an event handed to a decoder, with whether its placement's
+// state will be in the applier's cache when the applier comes to it (see
+// recentEvents): then it is not read ahead.
+type received struct {
+	rec  eventstore.RecordedEvent
+	held bool
 }
 
 // applyAll applies the decoded events of out (see decodeInParallel) in log
