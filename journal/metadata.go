@@ -49,17 +49,25 @@ type Metadata struct {
 }
 
 // DecodeMetadata decodes an event's metadata.
-func DecodeMetadata(b []byte) (Metadata, error) {
+func DecodeMetadata(b []byte) (Metadata, error) { return decodeMetadata(b, true) }
+
+// decodeMetadata is DecodeMetadata; without hashes, Hash and PrevHash are
+// left empty.
+func decodeMetadata(b []byte, hashes bool) (Metadata, error) {
 	var m Metadata
 	if len(b) == 0 {
 		return m, fmt.Errorf("journal: event has no metadata")
 	}
-	if !decodeMetadataFast(b, &m) { // which gives the hashes in hexadecimal
+	if !decodeMetadataFast(b, &m, hashes) { // which gives the hashes in hexadecimal
 		m = Metadata{}
 		if err := json.Unmarshal(b, &m); err != nil {
 			return m, fmt.Errorf("journal: decode metadata: %w", err)
 		}
-		m.Hash, m.PrevHash = hexHash(m.Hash), hexHash(m.PrevHash)
+		if hashes {
+			m.Hash, m.PrevHash = hexHash(m.Hash), hexHash(m.PrevHash)
+		} else {
+			m.Hash, m.PrevHash = "", ""
+		}
 	}
 	m.expand()
 	return m, nil

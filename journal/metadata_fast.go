@@ -20,7 +20,8 @@ import (
 
 // decodeMetadataFast decodes b into m; ok is false when b is not in the
 // form the fast path takes, and m is then to be decoded by encoding/json.
-func decodeMetadataFast(b []byte, m *Metadata) (ok bool) {
+// Without hashes, m's Hash and PrevHash are left empty.
+func decodeMetadataFast(b []byte, m *Metadata, hashes bool) (ok bool) {
 	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' || !plainjson.Plain(b) {
 		return false
 	}
@@ -39,7 +40,7 @@ func decodeMetadataFast(b []byte, m *Metadata) (ok bool) {
 			return false
 		}
 		seen |= 1 << f
-		if i, ok = metadataValue(b, next+1, m, uint(f)); !ok || i >= len(b) {
+		if i, ok = metadataValue(b, next+1, m, uint(f), hashes); !ok || i >= len(b) {
 			return false
 		}
 		switch b[i] {
@@ -78,8 +79,8 @@ func metadataField(key []byte) int {
 
 // metadataValue decodes the value at b[i] into m's field f, and returns the
 // index after it; false when it is not of the field's type (encoding/json
-// then decides).
-func metadataValue(b []byte, i int, m *Metadata, f uint) (next int, ok bool) {
+// then decides). Without hashes, the two hashes are skipped.
+func metadataValue(b []byte, i int, m *Metadata, f uint, hashes bool) (next int, ok bool) {
 	if i >= len(b) {
 		return 0, false
 	}
@@ -121,9 +122,13 @@ func metadataValue(b []byte, i int, m *Metadata, f uint) (next int, ok bool) {
 	}
 	switch f {
 	case fHash:
-		m.Hash = hexHashOf(v)
+		if hashes {
+			m.Hash = hexHashOf(v)
+		}
 	case fPrevHash:
-		m.PrevHash = hexHashOf(v)
+		if hashes {
+			m.PrevHash = hexHashOf(v)
+		}
 	case fActor:
 		m.Actor = string(v)
 	case fActorType:

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/eventstore"
 )
 
 // TestMetadataSchemas: schema 2 leaves out causationId and correlationId
@@ -76,8 +77,19 @@ func FuzzDecodeMetadata(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var fast Metadata
-		ok := decodeMetadataFast(b, &fast)
+		var fast, bare Metadata
+		ok := decodeMetadataFast(b, &fast, true)
+		// Without the hashes the fast path takes the same metadata, and
+		// gives all of it but the hashes.
+		if bareOK := decodeMetadataFast(b, &bare, false); bareOK != ok {
+			t.Fatalf("%q: the fast path takes it with the hashes: %v, without: %v", b, ok, bareOK)
+		} else if ok {
+			withHashes := fast
+			withHashes.Hash, withHashes.PrevHash = "", ""
+			if !reflect.DeepEqual(bare, withHashes) {
+				t.Fatalf("%q: without the hashes %+v, with them %+v", b, bare, fast)
+			}
+		}
 		var std Metadata
 		err := json.Unmarshal(b, &std)
 		if !ok {
@@ -105,5 +117,27 @@ func BenchmarkDecodeMetadata(b *testing.B) {
 		if _, err := DecodeMetadata(stored); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// DecodeWithoutHashes decodes what Decode does but the two hashes, on the
+// fast path and on encoding/json's (metadata with spaces in it).
+func TestDecodeWithoutHashesIsDecodeButTheHashes(t *testing.T) {
+	data := []byte(`{"placementId":"3f8a3b2e-6d0e-4c38-9a57-2f3f0c1d1e11","amount":"12.50","currency":"EUR","receivedAt":"2026-11-21T09:00:00Z"}`)
+	for _, meta := range []string{
+		`{"hash":"n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg","prevHash":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","actor":"acme","actorType":"creditor","requestId":"r-1","schemaVersion":2,"occurredAt":"2026-11-21T09:00:00Z","command":"payment_received","index":0,"count":1}`,
+		`{ "hash": "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg", "prevHash": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "actor": "acme", "requestId": "r-1", "schemaVersion": 2 }`,
+	} {
+		rec := eventstore.RecordedEvent{Stream: "placement-3f8a3b2e-6d0e-4c38-9a57-2f3f0c1d1e11", Type: "PaymentReceived", Data: data, Metadata: []byte(meta)}
+		full, err := Decode(rec)
+		require.NoError(t, err)
+		require.Len(t, full.Meta.Hash, 64, "Decode gives the hash in hexadecimal")
+		require.Len(t, full.Meta.PrevHash, 64)
+		bare, err := DecodeWithoutHashes(rec)
+		require.NoError(t, err)
+		assert.Empty(t, bare.Meta.Hash)
+		assert.Empty(t, bare.Meta.PrevHash)
+		full.Meta.Hash, full.Meta.PrevHash = "", ""
+		assert.Equal(t, full, bare, meta)
 	}
 }

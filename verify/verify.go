@@ -337,7 +337,7 @@ func (s *scan) readAll(ctx context.Context, store eventstore.Store, head eventst
 // position of its last event. The per-event work (hashing, decoding) runs
 // on every core; links between events and the rebuild run in log order.
 func (s *scan) batch(batch []eventstore.RecordedEvent) eventstore.Position {
-	s.checked = checkBatch(batch, s.checked, s.pass)
+	s.checked = checkBatch(batch, s.checked, s.pass, s.builder != nil)
 	checked := s.checked
 	if s.parts != nil {
 		s.foldBatch(batch, checked)
@@ -556,7 +556,13 @@ type checked struct {
 //
 // It checks into out's room (the batch before's, whose checks are done
 // with), so a pass does not allocate a few hundred bytes per event for them.
-func checkBatch(batch []eventstore.RecordedEvent, out []checked, in pass) []checked {
+// The metadata's hashes are decoded only with hashes (the views' rebuild
+// stores them); the chain is checked from the stored bytes (CheckSeal).
+func checkBatch(batch []eventstore.RecordedEvent, out []checked, in pass, hashes bool) []checked {
+	decode := journal.DecodeWithoutHashes
+	if hashes {
+		decode = journal.Decode
+	}
 	out = slices.Grow(out[:0], len(batch))[:len(batch)]
 	clear(out)
 	onEveryCore(len(batch), func(lo, hi int) {
@@ -572,7 +578,7 @@ func checkBatch(batch []eventstore.RecordedEvent, out []checked, in pass) []chec
 			// A placement's stream is its pass's (see route.owner).
 			if c.placement != uuid.Nil {
 				if c.skip = !c.streamIn; !c.skip {
-					c.rec, c.decodeErr = journal.Decode(rec)
+					c.rec, c.decodeErr = decode(rec)
 				}
 			}
 		}
