@@ -58,7 +58,7 @@ func decodeMetadata(b []byte, hashes bool) (Metadata, error) {
 	if len(b) == 0 {
 		return m, fmt.Errorf("journal: event has no metadata")
 	}
-	if !decodeMetadataFast(b, &m, hashes) { // which gives the hashes in hexadecimal
+	if !decodeMetadataFast(b, &m, hashes) { // which gives the hashes, if asked, in hexadecimal
 		m = Metadata{}
 		if err := json.Unmarshal(b, &m); err != nil {
 			return m, fmt.Errorf("journal: decode metadata: %w", err)
