@@ -27,6 +27,14 @@ func SetPasses(n int) (restore func()) {
 	return func() { forcePasses = old }
 }
 
+// SetReadBatch makes verify read the log n events at a time, until restore
+// is called.
+func SetReadBatch(n int) (restore func()) {
+	old := readBatch
+	readBatch = n
+	return func() { readBatch = old }
+}
+
 // SetExportBatch makes verify-export parse n lines at a time, until
 // restore is called.
 func SetExportBatch(n int) (restore func()) {

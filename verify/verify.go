@@ -286,7 +286,7 @@ func (s *scan) readAll(ctx context.Context, store eventstore.Store, head eventst
 	prefetch := func(from eventstore.Position) chan read {
 		ch := make(chan read, 1)
 		go func() {
-			b, err := store.ReadAll(ctx, from, 5000)
+			b, err := store.ReadAll(ctx, from, readBatch)
 			ch <- read{b, err}
 		}()
 		return ch
@@ -332,6 +332,10 @@ func (s *scan) readAll(ctx context.Context, store eventstore.Store, head eventst
 	}
 	return nil
 }
+
+// readBatch is how many events readAll reads at once (a variable for
+// tests).
+var readBatch = 5000
 
 // batch checks a batch and applies it to the rebuild, and returns the
 // position of its last event. The per-event work (hashing, decoding) runs
