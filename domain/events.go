@@ -562,7 +562,7 @@ func DecodeEvent(eventType string, data []byte) (Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("domain: decode %s: %w", eventType, err)
 	}
-	return e, nil
+	return atCurrencyScale(e), nil
 }
 
 // EventTypes lists the registered type names.

@@ -74,12 +74,52 @@ func fastDecimal(v *fastjson.Value, dst *decimal.Decimal) bool {
 	if len(raw) == 0 {
 		return false // UnmarshalJSON does not unquote "" (and then refuses it)
 	}
+	if d, ok := plainDecimal(raw); ok {
+		*dst = d
+		return true
+	}
 	d, err := decimal.NewFromString(string(raw))
 	if err != nil {
 		return false
 	}
 	*dst = d
 	return true
+}
+
+// plainDecimal parses what EncodeEvent writes of an amount, -?d+(.d+)?
+// with at most 18 digits, to the Decimal NewFromString gives for it (the
+// digits as an int64 coefficient, the exponent minus the number of
+// decimals) without its allocations; false for anything else, which
+// NewFromString parses.
+func plainDecimal(raw []byte) (decimal.Decimal, bool) {
+	i, neg := 0, false
+	if raw[0] == '-' {
+		i, neg = 1, true
+	}
+	var c int64
+	digits, point := 0, -1
+	for ; i < len(raw); i++ {
+		switch b := raw[i]; {
+		case b >= '0' && b <= '9':
+			c = c*10 + int64(b-'0')
+			digits++
+		case b == '.' && point < 0 && digits > 0:
+			point = digits
+		default:
+			return decimal.Decimal{}, false
+		}
+	}
+	if digits == 0 || digits > 18 || point == digits {
+		return decimal.Decimal{}, false
+	}
+	exp := 0
+	if point >= 0 {
+		exp = point - digits
+	}
+	if neg {
+		c = -c
+	}
+	return decimal.New(c, int32(exp)), true
 }
 
 func fastDecimalPtr(v *fastjson.Value, dst **decimal.Decimal) bool {
@@ -202,6 +242,9 @@ func decodeDocumentFast(o *fastjson.Object) (Event, bool) {
 			return fastString(v, &e.PaymentNumber)
 		}
 	})
+	if ok {
+		e.scaleAmounts()
+	}
 	return e, ok
 }
 
@@ -283,6 +326,9 @@ func decodePaymentFast(o *fastjson.Object) (Event, bool) {
 			return fastString(v, &e.ReceivedBy)
 		}
 	})
+	if ok {
+		e.scaleAmounts()
+	}
 	return e, ok
 }
 
@@ -308,6 +354,9 @@ func decodeWaiverFast(o *fastjson.Object) (Event, bool) {
 			return fastString(v, &e.Currency)
 		}
 	})
+	if ok {
+		e.scaleAmounts()
+	}
 	return e, ok
 }
 
@@ -409,5 +458,8 @@ func decodeOpenedFast(o *fastjson.Object) (Event, bool) {
 			return fastSlice(v, &e.Charges, fastCharge)
 		}
 	})
+	if ok {
+		e.scaleAmounts()
+	}
 	return e, ok
 }
