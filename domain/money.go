@@ -245,6 +245,15 @@ func ZeroAt(units int32) decimal.Decimal {
 	return decimal.New(0, -units)
 }
 
+// ZeroOf is zero at currency's scale (ZeroAt), or decimal.Zero for a
+// currency the ledger does not know.
+func ZeroOf(currency string) decimal.Decimal {
+	if units, known := MinorUnits(currency); known {
+		return ZeroAt(units)
+	}
+	return decimal.Zero
+}
+
 var zeros = func() (z [5]decimal.Decimal) {
 	for i := range z {
 		z[i] = decimal.New(0, -int32(i))

@@ -28,7 +28,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
 
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
@@ -671,7 +670,7 @@ func (v *verifier) checkSealed(rec eventstore.RecordedEvent, placement uuid.UUID
 // has its sign: a debit raises the claim, a reversal raises it again, any
 // other document lowers it.
 func (v *verifier) checkDocument(rec eventstore.RecordedEvent, doc domain.AccountingDocumentIssued) {
-	sum := decimal.Zero
+	sum := domain.ZeroOf(doc.Currency) // the lines' scale (domain.DecodeEvent): no rescaling
 	for _, l := range doc.LineItems {
 		sum = sum.Add(l.Amount)
 	}
@@ -702,7 +701,8 @@ func (v *verifier) checkInvariants(stream string, rev uint64, p domain.Placement
 	if outstanding.IsNegative() {
 		v.add(at("outstandingAmount", fmt.Sprintf("original %s − waived %s − recovered %s − written off %s is negative", p.Original, p.Waived, p.Recovered, p.WrittenOff)))
 	}
-	open, paid, waived, writtenOff := decimal.Zero, decimal.Zero, decimal.Zero, decimal.Zero
+	zero := domain.ZeroOf(p.Currency) // the figures' scale: no rescaling
+	open, paid, waived, writtenOff := zero, zero, zero, zero
 	for _, inv := range p.Invoices {
 		if inv.Open.IsNegative() {
 			v.add(at("invoices.openAmount", fmt.Sprintf("invoice %s has a negative open amount %s", inv.InvoiceNumber, inv.Open)))
