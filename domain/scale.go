@@ -16,61 +16,49 @@ import "github.com/shopspring/decimal"
 // writes) does not show it.
 
 // atScale is d with units decimals when it has fewer and its coefficient
-// at that scale keeps to 18 digits; otherwise d itself (arithmetic then
-// rescales it as before).
+// at that scale keeps to 18 digits (minor's exact figure); otherwise d
+// itself (arithmetic then rescales it as before).
 func atScale(d decimal.Decimal, units int32) decimal.Decimal {
-	shift := d.Exponent() + units
-	if shift <= 0 {
+	if d.Exponent()+units <= 0 {
 		return d
 	}
 	if d.Sign() == 0 {
 		return ZeroAt(units)
 	}
-	coef, fits := Coefficient18(d)
-	if !fits || shift > 18 || coef <= -pow10[18-shift] || coef >= pow10[18-shift] {
-		return d
+	if m, exact := minor(d, units); exact {
+		return decimal.New(m, -units)
 	}
-	return decimal.New(coef*pow10[shift], -units)
+	return d
 }
 
-func scaleAll[T any](items []T, amount func(*T) *decimal.Decimal, units int32) {
-	for i := range items {
-		a := amount(&items[i])
-		*a = atScale(*a, units)
+// scalePayment writes a payment's or a reversal's amounts at units.
+func scalePayment(units int32, amount, recovered, fee *decimal.Decimal, allocations []Allocation, split *Split) {
+	*amount, *recovered, *fee = atScale(*amount, units), atScale(*recovered, units), atScale(*fee, units)
+	for i := range allocations {
+		allocations[i].Amount = atScale(allocations[i].Amount, units)
+	}
+	if split != nil {
+		split.Costs, split.Interests, split.Overpaid = atScale(split.Costs, units), atScale(split.Interests, units), atScale(split.Overpaid, units)
 	}
 }
-
-func scaleSplit(s *Split, units int32) {
-	if s != nil {
-		s.Costs, s.Interests, s.Overpaid = atScale(s.Costs, units), atScale(s.Interests, units), atScale(s.Overpaid, units)
-	}
-}
-
-func allocationAmount(a *Allocation) *decimal.Decimal { return &a.Amount }
 
 // atCurrencyScale writes the amounts of a freshly decoded event (it owns
 // its slices and pointers) at its currency's scale; an event of no known
 // currency, or of a type that carries no amount the folds use, is
-// returned as it is. The fast decoders scale theirs before they box them
-// (scaleAmounts), which this leaves as they are.
+// returned as it is. DecodeEvent calls it on what encoding/json decodes;
+// the fast decoders call scaleAmounts on their event before they box it.
 func atCurrencyScale(e Event) Event {
 	switch e := e.(type) {
-	case PaymentReversed:
-		if u, ok := MinorUnits(e.Currency); ok {
-			e.Amount, e.RecoveredAmount, e.FeeAmount = atScale(e.Amount, u), atScale(e.RecoveredAmount, u), atScale(e.FeeAmount, u)
-			scaleAll(e.Allocations, allocationAmount, u)
-			scaleSplit(e.Split, u)
-			return e
-		}
-	case CreditWaiverCancelled:
-		if u, ok := MinorUnits(e.Currency); ok {
-			e.Amount = atScale(e.Amount, u)
-			return e
-		}
 	case PaymentReceived:
 		e.scaleAmounts()
 		return e
+	case PaymentReversed:
+		e.scaleAmounts()
+		return e
 	case CreditWaiverIssued:
+		e.scaleAmounts()
+		return e
+	case CreditWaiverCancelled:
 		e.scaleAmounts()
 		return e
 	case AccountingDocumentIssued:
@@ -85,9 +73,13 @@ func atCurrencyScale(e Event) Event {
 
 func (e *PaymentReceived) scaleAmounts() {
 	if u, ok := MinorUnits(e.Currency); ok {
-		e.Amount, e.RecoveredAmount, e.FeeAmount = atScale(e.Amount, u), atScale(e.RecoveredAmount, u), atScale(e.FeeAmount, u)
-		scaleAll(e.Allocations, allocationAmount, u)
-		scaleSplit(e.Split, u)
+		scalePayment(u, &e.Amount, &e.RecoveredAmount, &e.FeeAmount, e.Allocations, e.Split)
+	}
+}
+
+func (e *PaymentReversed) scaleAmounts() {
+	if u, ok := MinorUnits(e.Currency); ok {
+		scalePayment(u, &e.Amount, &e.RecoveredAmount, &e.FeeAmount, e.Allocations, e.Split)
 	}
 }
 
@@ -97,10 +89,18 @@ func (e *CreditWaiverIssued) scaleAmounts() {
 	}
 }
 
+func (e *CreditWaiverCancelled) scaleAmounts() {
+	if u, ok := MinorUnits(e.Currency); ok {
+		e.Amount = atScale(e.Amount, u)
+	}
+}
+
 func (e *AccountingDocumentIssued) scaleAmounts() {
 	if u, ok := MinorUnits(e.Currency); ok {
 		e.Amount = atScale(e.Amount, u)
-		scaleAll(e.LineItems, func(l *LineItem) *decimal.Decimal { return &l.Amount }, u)
+		for i := range e.LineItems {
+			e.LineItems[i].Amount = atScale(e.LineItems[i].Amount, u)
+		}
 	}
 }
 
@@ -113,6 +113,8 @@ func (e *PlacementOpened) scaleAmounts() {
 				*inv.InvoicedAmount = atScale(*inv.InvoicedAmount, u)
 			}
 		}
-		scaleAll(e.Charges, func(c *Charge) *decimal.Decimal { return &c.Amount }, u)
+		for i := range e.Charges {
+			e.Charges[i].Amount = atScale(e.Charges[i].Amount, u)
+		}
 	}
 }
