@@ -245,13 +245,11 @@ func ZeroAt(units int32) decimal.Decimal {
 	return decimal.New(0, -units)
 }
 
-// ZeroOf is zero at currency's scale (ZeroAt), or decimal.Zero for a
+// ZeroOf is zero at currency's scale (ZeroAt); with no decimals for a
 // currency the ledger does not know.
 func ZeroOf(currency string) decimal.Decimal {
-	if units, known := MinorUnits(currency); known {
-		return ZeroAt(units)
-	}
-	return decimal.Zero
+	units, _ := MinorUnits(currency)
+	return ZeroAt(units)
 }
 
 var zeros = func() (z [5]decimal.Decimal) {

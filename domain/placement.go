@@ -314,8 +314,7 @@ func openedState(e PlacementOpened) Placement {
 	}
 	// Zeros at the currency's scale, which the amounts added to them have
 	// once a state is stored (decimal.Zero would be rescaled at every sum).
-	units, _ := MinorUnits(e.Currency)
-	zero := ZeroAt(units)
+	zero := ZeroOf(e.Currency)
 	p.Original, p.Waived, p.Recovered, p.Fee = zero, zero, zero, zero
 	for _, inv := range e.Invoices {
 		p.Invoices = append(p.Invoices, InvoiceState{Invoice: inv, Open: inv.Amount, Waived: zero, Paid: zero})
