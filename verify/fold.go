@@ -16,36 +16,48 @@ import (
 
 // Without Deep and without live views to compare, verify reads nothing of
 // the views but the placements' states, so it folds them itself (fold)
-// instead of rebuilding the views: each placement's state is kept encoded
-// in the views' binary form (projections.AppendPlacement), in a spillMap,
-// decoded for each of its events, folded (domain.Evolve) exactly as the
-// views fold it, checked (books.check) and encoded again. What the views
-// would add to it (feed items, indexes, postings records, notifications,
-// the processed numbers) is neither computed nor written, nor the Pebble
-// store the views were rebuilt in: over 1.1M events that was about a third
-// of verify's time (docs/PERFORMANCE.md). -deep still
+// instead of rebuilding the views: each placement's state is kept in a
+// spillMap, encoded in the views' binary form (projections.AppendPlacement)
+// while it waits for its placement's next event, folded (domain.Evolve)
+// exactly as the views fold it and checked (books.check). The spillMap
+// keeps the state it returned last decoded until another placement's is
+// asked for: the events of one command follow each other in the log, so
+// a state is decoded and encoded once per command, not once per event.
+// What the views would add to it (feed items, indexes, postings records,
+// notifications, the processed numbers) is neither computed nor written,
+// nor the Pebble store the views were rebuilt in: over 1.1M events that
+// was about a third of verify's time (docs/PERFORMANCE.md). -deep still
 // rebuilds the views and checks every placement's feed and stream against
 // them.
 
 // folded is a placement's state as verify folds it: the revision of the
-// last event folded and the state encoded.
+// last event folded and the state.
 type folded struct {
 	rev uint64
-	enc []byte
+	p   domain.Placement
 }
 
 // newFolds keeps the placements' folded states: at most max in memory, the
-// others in s (see spillMap).
+// others in s (see spillMap), each encoded as its revision then the state
+// as the views store it.
 func newFolds(s *scratch, max int) *spillMap[uuid.UUID, folded] {
 	return newSpillMap(s, max, tFolded, uuidKey,
-		func(b []byte, f *folded) []byte { return append(binary.AppendUvarint(b, f.rev), f.enc...) },
+		func(b []byte, f *folded) []byte {
+			b = binary.AppendUvarint(b, f.rev)
+			enc, err := projections.AppendPlacement(b, f.p)
+			if err != nil { // it clears what it could refuse (the processed numbers)
+				s.fail(fmt.Errorf("verify: keep a folded state: %w", err))
+				return b
+			}
+			return enc
+		},
 		func(b []byte, f *folded) error {
 			rev, n := binary.Uvarint(b)
 			if n <= 0 {
 				return fmt.Errorf("a folded state's revision of %d bytes", len(b))
 			}
-			f.rev, f.enc = rev, append(f.enc[:0], b[n:]...)
-			return nil
+			f.rev = rev
+			return projections.DecodePlacement(b[n:], &f.p)
 		})
 }
 
@@ -68,14 +80,6 @@ type part struct {
 	// nextFinding and nextItem are where the merge is in v.held and
 	// books.held.
 	nextFinding, nextItem int
-	// last is the state the part folded last, of placement lastID at
-	// revision lastRev: the state to fold the placement's next event onto
-	// when it follows in the log (the events of one command do), without
-	// decoding it again.
-	last    domain.Placement
-	lastID  uuid.UUID
-	lastRev uint64
-	hasLast bool
 }
 
 // foldParts is how many parts fold (a variable for tests); 0: one for each
@@ -222,33 +226,20 @@ func (p *part) fold(rec eventstore.RecordedEvent, c *checked, books bool) {
 		p.broken[id] = true
 	}
 	f, _ := p.folds.get(id, false)
-	var before domain.Placement
-	switch {
-	case f != nil && p.hasLast && p.lastID == id && p.lastRev == f.rev:
-		before = p.last
-	case f != nil:
-		if err := projections.DecodePlacement(f.enc, &before); err != nil {
-			at("the placement's state cannot be folded past this event: " + err.Error())
+	if f == nil {
+		if !isOpening(r.Event) {
+			at(fmt.Sprintf("the placement's first event is %s, not %s", rec.Type, domain.TypePlacementOpened))
 			return
 		}
-	case isOpening(r.Event):
 		f, _ = p.folds.get(id, true)
-	default:
-		at(fmt.Sprintf("the placement's first event is %s, not %s", rec.Type, domain.TypePlacementOpened))
-		return
 	}
+	before := f.p
 	after := domain.Evolve(before, r.Event)
 	if books {
 		c.posted = true
 		p.books.check(&p.v, id, r, before, after)
 	}
-	enc, err := projections.AppendPlacement(f.enc[:0], after)
-	if err != nil {
-		at("the placement's state cannot be folded past this event: " + err.Error())
-		return
-	}
-	f.rev, f.enc = rec.Revision, enc
-	p.last, p.lastID, p.lastRev, p.hasLast = after, id, rec.Revision, true
+	f.rev, f.p = rec.Revision, after
 }
 
 func isOpening(e domain.Event) bool {
@@ -261,11 +252,7 @@ func isOpening(e domain.Event) bool {
 func (s *scan) checkFolds() error {
 	for _, part := range s.parts {
 		err := part.folds.each(func(b []byte) (uuid.UUID, error) { return uuid.FromBytes(b) }, func(id uuid.UUID, f *folded) error {
-			var p domain.Placement
-			if err := projections.DecodePlacement(f.enc, &p); err != nil {
-				return fmt.Errorf("verify: placement %s's folded state: %w", id, err)
-			}
-			s.v.checkInvariants(journal.PlacementStream(id), f.rev, p)
+			s.v.checkInvariants(journal.PlacementStream(id), f.rev, f.p)
 			return nil
 		})
 		if err != nil {

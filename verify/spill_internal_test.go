@@ -2,9 +2,11 @@ package verify
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,7 +99,7 @@ func TestSpillMapEachVisitsEveryEntryOnce(t *testing.T) {
 		// each must not visit another's entries (as a part's maps, see
 		// part).
 		m := newFolds(s, max).under([]byte{tPart, byte(max)})
-		want := map[uuid.UUID]folded{}
+		want := map[uuid.UUID][]byte{}
 		var ids []uuid.UUID
 		for i := range 300 {
 			var id uuid.UUID
@@ -108,13 +110,13 @@ func TestSpillMapEachVisitsEveryEntryOnce(t *testing.T) {
 				id = ids[rng.IntN(len(ids))]
 			}
 			f, _ := m.get(id, true)
-			f.rev, f.enc = uint64(i), fmt.Appendf(nil, "state %d", i)
-			want[id] = folded{rev: f.rev, enc: slices.Clone(f.enc)}
+			f.rev, f.p = uint64(i), testState(fmt.Sprintf("state %d", i))
+			want[id] = foldedBytes(t, f)
 		}
 		var visited []uuid.UUID
 		err := m.each(func(b []byte) (uuid.UUID, error) { return uuid.FromBytes(b) }, func(id uuid.UUID, f *folded) error {
 			visited = append(visited, id)
-			assert.Equal(t, want[id], *f, "max %d: %s", max, id)
+			assert.Equal(t, want[id], foldedBytes(t, f), "max %d: %s", max, id)
 			return nil
 		})
 		require.NoError(t, err)
@@ -123,6 +125,20 @@ func TestSpillMapEachVisitsEveryEntryOnce(t *testing.T) {
 		assert.Equal(t, max > 0, m.spilled, "max %d", max)
 	}
 	require.NoError(t, s.err)
+}
+
+// testState is a placement's state whose claim number is claim.
+func testState(claim string) domain.Placement {
+	return domain.Placement{CreditorID: "creditor-1", ClaimNumber: claim, Currency: "EUR",
+		Invoices: []domain.InvoiceState{{Invoice: domain.Invoice{InvoiceNumber: "INV-1", Amount: decimal.RequireFromString("100.50")},
+			Open: decimal.RequireFromString("100.50")}}}
+}
+
+// foldedBytes is f as the folds keep it in memory and in the scratch store.
+func foldedBytes(t *testing.T, f *folded) []byte {
+	b, err := projections.AppendPlacement(binary.AppendUvarint(nil, f.rev), f.p)
+	require.NoError(t, err)
+	return b
 }
 
 // TestSpillMapCompactsItsArena grows 3,000 entries a hundred bytes at a
@@ -135,7 +151,7 @@ func TestSpillMapCompactsItsArena(t *testing.T) {
 	for _, max := range []int{0, 512} {
 		m := newFolds(s, max)
 		m.table += byte(max % 7) // a table of its own in the scratch store
-		want := map[uuid.UUID]folded{}
+		want := map[uuid.UUID][]byte{}
 		ids := make([]uuid.UUID, 3000)
 		for i := range ids {
 			ids[i] = uuid.New()
@@ -144,20 +160,20 @@ func TestSpillMapCompactsItsArena(t *testing.T) {
 			for i, id := range ids {
 				f, _ := m.get(id, true)
 				f.rev = uint64(round)
-				f.enc = append(f.enc[:0], bytes.Repeat([]byte{byte(i)}, 100*(round+1))...)
-				want[id] = folded{rev: f.rev, enc: slices.Clone(f.enc)}
+				f.p = testState(strings.Repeat(string(rune('a'+i%26)), 100*(round+1)))
+				want[id] = foldedBytes(t, f)
 			}
 		}
 		assert.Less(t, len(m.arena), 15<<20, "max %d: the arena was compacted", max)
 		for _, id := range ids {
 			f, found := m.get(id, false)
 			require.True(t, found)
-			require.Equal(t, want[id], *f, "max %d", max)
+			require.Equal(t, want[id], foldedBytes(t, f), "max %d", max)
 		}
 		visited := 0
 		require.NoError(t, m.each(func(b []byte) (uuid.UUID, error) { return uuid.FromBytes(b) }, func(id uuid.UUID, f *folded) error {
 			visited++
-			require.Equal(t, want[id], *f, "max %d", max)
+			require.Equal(t, want[id], foldedBytes(t, f), "max %d", max)
 			return nil
 		}))
 		assert.Equal(t, len(ids), visited)

@@ -122,9 +122,9 @@ func requireSameFolded(t *testing.T, s eventstore.Store, opts verify.Options, de
 	opts.Deep = false
 	// In one pass over the log and in three (see pass.go), in one part
 	// and in three, each on a goroutine of its own (see part in fold.go),
-	// the log read in batches of 5,000 events or of 3 (a part's state
-	// kept from the fold before, part.last, then crosses batches): the
-	// same findings in the same order.
+	// the log read in batches of 5,000 events or of 3 (the state a part's
+	// folds hold decoded, spillMap.cur, then crosses batches): the same
+	// findings in the same order.
 	for _, shape := range []struct{ passes, parts, batch int }{{1, 1, 5000}, {1, 3, 5000}, {3, 2, 5000}, {5, 1, 5000}, {1, 2, 3}, {3, 2, 3}} {
 		for _, spilled := range []bool{false, true} {
 			restore, restoreParts, restorePasses := func() {}, verify.SetFoldParts(shape.parts), verify.SetPasses(shape.passes)
