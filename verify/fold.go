@@ -10,6 +10,7 @@ import (
 
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/internal/bincodec"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
@@ -31,19 +32,21 @@ import (
 // them.
 
 // folded is a placement's state as verify folds it: the revision of the
-// last event folded and the state.
+// last event folded, the state, and the claim's books (see books.check).
+// They are kept together, so that an event finds both with one look-up.
 type folded struct {
-	rev uint64
-	p   domain.Placement
+	rev   uint64
+	p     domain.Placement
+	books claimBooks
 }
 
 // newFolds keeps the placements' folded states: at most max in memory, the
-// others in s (see spillMap), each encoded as its revision then the state
-// as the views store it.
+// others in s (see spillMap), each encoded as its revision, the claim's
+// books, then the state as the views store it.
 func newFolds(s *scratch, max int) *spillMap[uuid.UUID, folded] {
 	return newSpillMap(s, max, tFolded, uuidKey,
 		func(b []byte, f *folded) []byte {
-			b = binary.AppendUvarint(b, f.rev)
+			b = appendClaimBooks(binary.AppendUvarint(b, f.rev), &f.books)
 			enc, err := projections.AppendPlacement(b, f.p)
 			if err != nil { // it clears what it could refuse (the processed numbers)
 				s.fail(fmt.Errorf("verify: keep a folded state: %w", err))
@@ -52,12 +55,12 @@ func newFolds(s *scratch, max int) *spillMap[uuid.UUID, folded] {
 			return enc
 		},
 		func(b []byte, f *folded) error {
-			rev, n := binary.Uvarint(b)
-			if n <= 0 {
-				return fmt.Errorf("a folded state's revision of %d bytes", len(b))
+			r := bincodec.NewReader(b)
+			f.rev = r.Uvarint()
+			if err := readClaimBooks(&r, &f.books); err != nil {
+				return err
 			}
-			f.rev = rev
-			return projections.DecodePlacement(b[n:], &f.p)
+			return projections.DecodePlacement(r.Rest(), &f.p)
 		})
 }
 
@@ -86,14 +89,13 @@ type part struct {
 // core Go runs goroutines on (GOMAXPROCS).
 var foldParts = 0
 
-// newParts returns n parts of the fold, whose maps keep folds and claims
-// entries in memory between them, under the pass's prefix in the scratch
-// store.
-func newParts(sc *scratch, pass []byte, n, folds, claims int) []*part {
+// newParts returns n parts of the fold, whose maps keep folds entries in
+// memory between them, under the pass's prefix in the scratch store.
+func newParts(sc *scratch, pass []byte, n, folds int) []*part {
 	parts := make([]*part, n)
 	for w := range parts {
 		prefix := append(slices.Clip(pass), tPart, byte(w))
-		b := &books{claims: newClaims(sc, max(1, claims/n)).under(prefix), names: map[string]string{}, hold: true}
+		b := &books{names: map[string]string{}, hold: true} // the claims' books are in folds
 		parts[w] = &part{folds: newFolds(sc, max(1, folds/n)).under(prefix), books: b, broken: map[uuid.UUID]bool{}, v: verifier{holding: true}}
 	}
 	return parts
@@ -237,7 +239,7 @@ func (p *part) fold(rec eventstore.RecordedEvent, c *checked, books bool) {
 	after := domain.Evolve(before, r.Event)
 	if books {
 		c.posted = true
-		p.books.check(&p.v, id, r, before, after)
+		p.books.checkClaim(&p.v, &f.books, r, before, after)
 	}
 	f.rev, f.p = rec.Revision, after
 }

@@ -87,7 +87,7 @@ func (v *verifier) foldPasses(ctx context.Context, store eventstore.Store, head 
 		s := &scan{v: pv, personal: opts.Personal, pass: pass{k, n}, books: books, remits: k == n-1,
 			priorDegraded: degraded, priorCheckedTo: checkedTo,
 			streams: newStreams(sc, 4*spillEntries).under(prefix), owners: newOwners(sc, spillEntries).under(prefix),
-			parts: newParts(sc, prefix, parts, 2*spillEntries, 2*spillEntries)}
+			parts: newParts(sc, prefix, parts, 2*spillEntries)}
 		progress := opts.Progress
 		if progress != nil && n > 1 {
 			progress = func(pos, head eventstore.Position) {

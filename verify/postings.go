@@ -116,14 +116,21 @@ func (b *books) post(v *verifier, rec eventstore.RecordedEvent, placement uuid.U
 // time of occurrence, and its place), in log order, given the claim's state
 // before it and after it (after = domain.Evolve(before, rec.Event)).
 func (b *books) check(v *verifier, placement uuid.UUID, rec journal.Record, before, after domain.Placement) {
-	e, bookedAt := rec.Event, rec.Meta.OccurredAt
 	cb, _ := b.claims.get(placement, false)
 	if cb == nil {
-		if !isOpening(e) {
+		if !isOpening(rec.Event) {
 			return // a stream that does not start with its handover is reported by the rebuild
 		}
 		cb, _ = b.claims.get(placement, true)
 	}
+	b.checkClaim(v, cb, rec, before, after)
+}
+
+// checkClaim is check on the claim's books cb (its entry in claims, or
+// where the caller keeps them: a part of the fold keeps them beside the
+// state, see folded).
+func (b *books) checkClaim(v *verifier, cb *claimBooks, rec journal.Record, before, after domain.Placement) {
+	e, bookedAt := rec.Event, rec.Meta.OccurredAt
 	if cb.broken {
 		return
 	}

@@ -426,42 +426,53 @@ func newOwners(s *scratch, max int) *spillMap[uuid.UUID, [2]string] {
 }
 
 func newClaims(s *scratch, max int) *spillMap[uuid.UUID, claimBooks] {
-	return newSpillMap(s, max, tClaims, uuidKey,
-		func(b []byte, cb *claimBooks) []byte {
-			if cb.broken {
-				b = append(b, 1)
-			} else {
-				b = append(b, 0)
-			}
-			for _, v := range cb.balance {
-				b = binary.AppendVarint(b, v)
-			}
-			b = binary.AppendUvarint(b, uint64(len(cb.principal)))
-			for _, v := range cb.principal {
-				b = binary.AppendVarint(b, v)
-			}
-			return b
-		},
+	return newSpillMap(s, max, tClaims, uuidKey, appendClaimBooks,
 		func(b []byte, cb *claimBooks) error {
 			r := bincodec.NewReader(b)
-			cb.broken = r.Byte() == 1
-			for i := range cb.balance {
-				cb.balance[i] = r.Varint()
-			}
-			n := r.Uvarint()
-			if n > uint64(len(r.Rest())) { // each at least a byte
-				return bincodec.ErrShort
-			}
-			room := cb.principal[:0] // the entry decoded before's (see spillMap.cur)
-			cb.principal = nil
-			if n > 0 {
-				cb.principal = slices.Grow(room, int(n))[:n]
-				for i := range cb.principal {
-					cb.principal[i] = r.Varint()
-				}
+			if err := readClaimBooks(&r, cb); err != nil {
+				return err
 			}
 			return r.Done()
 		})
+}
+
+// appendClaimBooks appends cb's encoded form to b.
+func appendClaimBooks(b []byte, cb *claimBooks) []byte {
+	if cb.broken {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	for _, v := range cb.balance {
+		b = binary.AppendVarint(b, v)
+	}
+	b = binary.AppendUvarint(b, uint64(len(cb.principal)))
+	for _, v := range cb.principal {
+		b = binary.AppendVarint(b, v)
+	}
+	return b
+}
+
+// readClaimBooks reads what appendClaimBooks wrote from r into cb, every
+// field of it (reusing the room of its principal).
+func readClaimBooks(r *bincodec.Reader, cb *claimBooks) error {
+	cb.broken = r.Byte() == 1
+	for i := range cb.balance {
+		cb.balance[i] = r.Varint()
+	}
+	n := r.Uvarint()
+	if n > uint64(len(r.Rest())) { // each at least a byte
+		return bincodec.ErrShort
+	}
+	room := cb.principal[:0] // the entry decoded before's (see spillMap.cur)
+	cb.principal = nil
+	if n > 0 {
+		cb.principal = slices.Grow(room, int(n))[:n]
+		for i := range cb.principal {
+			cb.principal[i] = r.Varint()
+		}
+	}
+	return r.Err()
 }
 
 func newItems(s *scratch, max int, intern func(string) string) *spillMap[uint64, settleable] {

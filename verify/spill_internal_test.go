@@ -111,6 +111,7 @@ func TestSpillMapEachVisitsEveryEntryOnce(t *testing.T) {
 			}
 			f, _ := m.get(id, true)
 			f.rev, f.p = uint64(i), testState(fmt.Sprintf("state %d", i))
+			f.books = claimBooks{balance: [nBalances]int64{bCollected: int64(-i)}, principal: []int64{int64(i)}, broken: i%5 == 0}
 			want[id] = foldedBytes(t, f)
 		}
 		var visited []uuid.UUID
@@ -136,7 +137,7 @@ func testState(claim string) domain.Placement {
 
 // foldedBytes is f as the folds keep it in memory and in the scratch store.
 func foldedBytes(t *testing.T, f *folded) []byte {
-	b, err := projections.AppendPlacement(binary.AppendUvarint(nil, f.rev), f.p)
+	b, err := projections.AppendPlacement(appendClaimBooks(binary.AppendUvarint(nil, f.rev), &f.books), f.p)
 	require.NoError(t, err)
 	return b
 }
@@ -161,6 +162,7 @@ func TestSpillMapCompactsItsArena(t *testing.T) {
 				f, _ := m.get(id, true)
 				f.rev = uint64(round)
 				f.p = testState(strings.Repeat(string(rune('a'+i%26)), 100*(round+1)))
+				f.books.principal = append(f.books.principal, int64(round))
 				want[id] = foldedBytes(t, f)
 			}
 		}
