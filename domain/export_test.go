@@ -27,3 +27,9 @@ func CrossCheckConservation(tb interface{ Cleanup(func()) }, check func(fast boo
 	crossCheck = check
 	tb.Cleanup(func() { crossCheck = prev })
 }
+
+// PlainAmount and ParseAmountSlow are ParseAmount's two paths.
+var (
+	PlainAmount     = plainAmount
+	ParseAmountSlow = parseAmount
+)
