@@ -61,7 +61,12 @@ const (
 // same item, a uuid's 16 bytes, or its bytes).
 type itemEncoder struct {
 	stateEncoder
-	seen []string
+	// seen are the item's texts so far, in order: the first eight in
+	// place (an item has a few, and the encoder no allocation for them),
+	// any after those in more.
+	seen  [8]string
+	nseen int
+	more  []string
 }
 
 // in returns e writing amounts of currency.
@@ -74,15 +79,22 @@ func (e *itemEncoder) text(b []byte, s string) []byte {
 	if i, ok := textIndex[s]; ok {
 		return e.uvarint(b, i<<2|textRef)
 	}
-	for i, t := range e.seen {
+	for i, t := range e.seen[:e.nseen] {
 		if t == s {
 			return e.uvarint(b, uint64(len(textWords)+i)<<2|textRef)
 		}
 	}
-	if e.seen == nil {
-		e.seen = make([]string, 0, 8) // an item's texts, at most a few: one allocation
+	for i, t := range e.more {
+		if t == s {
+			return e.uvarint(b, uint64(len(textWords)+len(e.seen)+i)<<2|textRef)
+		}
 	}
-	e.seen = append(e.seen, s)
+	if e.nseen < len(e.seen) {
+		e.seen[e.nseen] = s
+		e.nseen++
+	} else {
+		e.more = append(e.more, s)
+	}
 	if canonicalUUID(s) {
 		u, _ := uuid.Parse(s) // canonical: no error
 		return e.id(e.uvarint(b, textUUID), u)
