@@ -673,7 +673,7 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 	}
 	if t.builds(tReconcile) || t.builds(tPosting) {
 		ps := domain.Postings(before, rec.Event, rec.Meta.OccurredAt) // once, for both
-		if err := t.reconcile(creditor, id, before, next.P, rec, ps); err != nil {
+		if err := t.reconcile(creditor, id, before, next.P, rec, hash, ps); err != nil {
 			return err
 		}
 		if err := t.post(id, before, next.P, rec, ps); err != nil {
@@ -938,10 +938,16 @@ var itemTypeByte = map[string]byte{ItemConfirmation: 'c', ItemClosing: 'l', Item
 // their postings move the creditor's accounts by), by the time they were
 // booked ('x', the entry) and by their value date ('y', an index into 'x').
 // ps are the event's postings (domain.Postings).
-func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Placement, rec journal.Record, ps []domain.Posting) error {
+func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Placement, rec journal.Record, hash journal.Hash, ps []domain.Posting) error {
 	e, counted := reconcileEntry(id, before, after, rec, ps)
 	if !counted {
 		return nil
+	}
+	if hash != (journal.Hash{}) {
+		// The event's, as its state keeps it (Decode leaves the metadata's
+		// out of rec). An event not sealed as the ledger seals has none
+		// there, nor here.
+		e.Hash = hash.String()
 	}
 	if err := t.set(key(t.gen, tReconcile).str(creditor).time(rec.Meta.OccurredAt).pos(rec.Position), encodeEntry(nil, &e)); err != nil {
 		return err
