@@ -137,6 +137,9 @@ func walkthrough(t *testing.T, doc string) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so the servers it starts can be stopped with it
 	done := make(chan error, 1)
 	require.NoError(t, cmd.Start())
+	// A walkthrough that fails part-way leaves the servers it started
+	// running; they are in its process group.
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err = <-done:
