@@ -289,6 +289,10 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 		bulkPebbleOptions(po)
 	}
 	po.DisableWAL = !opts.WAL
+	// A flush or compaction that keeps failing stops the process
+	// (pebbleutil.Failures): Pebble would retry it at once, forever, and a
+	// server's shutdown would wait for it.
+	po.EventListener = (&pebbleutil.Failures{Logger: pebbleutil.Logger{L: opts.Logger}, What: "view store"}).Listen(&pebble.EventListener{})
 	po.EnsureDefaults()
 	return po
 }

@@ -41,13 +41,17 @@ const scratchMemory = 16 << 20
 func openScratch(dir string) (*scratch, error) {
 	cache := pebble.NewCache(scratchMemory)
 	defer cache.Unref()
+	logger := pebbleutil.Logger{L: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	db, err := pebble.Open(dir, &pebble.Options{
 		FS:                 pebbleutil.PrivateFS(),
 		Cache:              cache,
 		MemTableSize:       pebbleutil.MemTableSize(scratchMemory),
 		DisableWAL:         true,
 		FormatMajorVersion: pebble.FormatNewest,
-		Logger:             pebbleutil.Logger{L: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		Logger:             logger,
+		// A flush that keeps failing (the temporary directory's disk
+		// full) stops verify instead of spinning (pebbleutil.Failures).
+		EventListener: (&pebbleutil.Failures{Logger: logger, What: "verify's scratch store"}).Listen(&pebble.EventListener{}),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("verify: open a scratch store: %w", err)

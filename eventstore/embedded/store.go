@@ -178,20 +178,19 @@ func pebbleOptions(dir string, fs vfs.FS, cache *pebble.Cache, cacheBytes int64,
 		L0CompactionThreshold: 8,
 		L0StopWritesThreshold: 32,
 		FormatMajorVersion:    pebble.FormatNewest,
-		EventListener: &pebble.EventListener{
+		// A flush or compaction that keeps failing stops the process
+		// (pebbleutil.Failures): Pebble would retry it at once, forever.
+		EventListener: (&pebbleutil.Failures{Logger: pebbleutil.Logger{L: logger}, What: "embedded event store " + dir}).Listen(&pebble.EventListener{
 			// Pebble's default for corruption is Fatalf. The read that met it
 			// returns the error too, and the engine reports it as ErrCorrupt
 			// with the path, so the process can say what is damaged.
 			DataCorruption: func(info pebble.DataCorruptionInfo) {
 				logger.Error("embedded event store: on-disk corruption", "file", info.Path, "err", info.Details.Error())
 			},
-			BackgroundError: func(err error) {
-				logger.Error("embedded event store: background error", "dir", dir, "err", err)
-			},
 			DiskSlow: func(info pebble.DiskSlowInfo) {
 				logger.Warn("embedded event store: slow disk", "dir", dir, "detail", info.String())
 			},
-		},
+		}),
 	}
 	// Pebble's balanced profile: fast compression for the upper levels,
 	// zstd for the bottom ones, where nearly all of a log lives: a quarter
