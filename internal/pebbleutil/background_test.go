@@ -1,12 +1,10 @@
 package pebbleutil
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -17,25 +15,9 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/internal/syncbuf"
 )
-
-// syncBuffer is a log the test reads while Pebble writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestFailuresLogOnceASecondAndStopARunThatLasts drives the policy with a
 // clock of its own: a run of errors is logged once, then once a second
@@ -43,7 +25,7 @@ func (s *syncBuffer) String() string {
 // nothing); a run of MinErrors errors that lasts Grace calls Fatalf, and
 // not before both.
 func TestFailuresLogOnceASecondAndStopARunThatLasts(t *testing.T) {
-	var log syncBuffer
+	var log syncbuf.Buffer
 	now := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
 	var stopped []string
 	f := &Failures{Logger: Logger{L: slog.New(slog.NewTextHandler(&log, nil))}, What: "view store", Grace: 10 * time.Second, MinErrors: 100,
@@ -107,7 +89,7 @@ func TestFailuresStopAFlushThatKeepsFailing(t *testing.T) {
 		}
 		return nil
 	}))
-	var log syncBuffer
+	var log syncbuf.Buffer
 	stopped := make(chan string, 1)
 	f := &Failures{Logger: Logger{L: slog.New(slog.NewTextHandler(&log, nil))}, What: "test store", Grace: 200 * time.Millisecond,
 		fatalf: func(format string, a ...any) {
