@@ -92,11 +92,24 @@ func fastDecimal(v *fastjson.Value, dst *decimal.Decimal) bool {
 // decimals) without its allocations; false for anything else, which
 // NewFromString parses.
 func plainDecimal(raw []byte) (decimal.Decimal, bool) {
+	c, exp, ok := plainDigits(raw)
+	if !ok {
+		return decimal.Decimal{}, false
+	}
+	return decimal.New(c, int32(exp)), true
+}
+
+// plainDigits reads -?d+(.d+)? with at most 18 digits as the integer of
+// its digits, signed, and minus the number of its decimals; false for
+// anything else.
+func plainDigits(raw []byte) (c int64, exp int, ok bool) {
+	if len(raw) == 0 {
+		return 0, 0, false
+	}
 	i, neg := 0, false
 	if raw[0] == '-' {
 		i, neg = 1, true
 	}
-	var c int64
 	digits, point := 0, -1
 	for ; i < len(raw); i++ {
 		switch b := raw[i]; {
@@ -106,20 +119,19 @@ func plainDecimal(raw []byte) (decimal.Decimal, bool) {
 		case b == '.' && point < 0 && digits > 0:
 			point = digits
 		default:
-			return decimal.Decimal{}, false
+			return 0, 0, false
 		}
 	}
 	if digits == 0 || digits > 18 || point == digits {
-		return decimal.Decimal{}, false
+		return 0, 0, false
 	}
-	exp := 0
 	if point >= 0 {
 		exp = point - digits
 	}
 	if neg {
 		c = -c
 	}
-	return decimal.New(c, int32(exp)), true
+	return c, exp, true
 }
 
 func fastDecimalPtr(v *fastjson.Value, dst **decimal.Decimal) bool {

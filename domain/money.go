@@ -76,26 +76,11 @@ func plainAmount(raw []byte, currency string) (decimal.Decimal, bool) {
 	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' {
 		raw = raw[1 : n-1]
 	}
-	if len(raw) == 0 || len(raw) > 19 { // 18 digits and a point
-		return decimal.Decimal{}, false
+	if len(raw) > 0 && raw[0] == '-' {
+		return decimal.Decimal{}, false // refused by parseAmount, with its message
 	}
-	var coef int64
-	exp, point, digits := 0, false, 0
-	for i, c := range raw {
-		switch {
-		case c >= '0' && c <= '9':
-			coef = coef*10 + int64(c-'0')
-			digits++
-			if point {
-				exp--
-			}
-		case c == '.' && !point && i > 0 && i < len(raw)-1:
-			point = true
-		default:
-			return decimal.Decimal{}, false
-		}
-	}
-	if digits > 18 {
+	coef, exp, ok := plainDigits(raw)
+	if !ok {
 		return decimal.Decimal{}, false
 	}
 	if coef == 0 {
