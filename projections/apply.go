@@ -939,15 +939,9 @@ var itemTypeByte = map[string]byte{ItemConfirmation: 'c', ItemClosing: 'l', Item
 // booked ('x', the entry) and by their value date ('y', an index into 'x').
 // ps are the event's postings (domain.Postings).
 func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Placement, rec journal.Record, hash journal.Hash, ps []domain.Posting) error {
-	e, counted := reconcileEntry(id, before, after, rec, ps)
+	e, counted := reconcileEntry(id, before, after, rec, hash, ps)
 	if !counted {
 		return nil
-	}
-	if hash != (journal.Hash{}) {
-		// The event's, as its state keeps it (Decode leaves the metadata's
-		// out of rec). An event not sealed as the ledger seals has none
-		// there, nor here.
-		e.Hash = hash.String()
 	}
 	if err := t.set(key(t.gen, tReconcile).str(creditor).time(rec.Meta.OccurredAt).pos(rec.Position), encodeEntry(nil, &e)); err != nil {
 		return err
@@ -959,16 +953,22 @@ func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Place
 }
 
 // reconcileEntry is what finance counts of an event, which took the
-// placement id from before to after; false for an event it does not count.
+// placement id from before to after, whose hash in the chain is hash (the
+// one its state keeps: Decode leaves the metadata's out of rec; an event
+// not sealed as the ledger seals has none there, nor here); false for an
+// event it does not count.
 // The entry's figures are its event's postings (ps, which the caller has
 // from domain.Postings), summed per account (reconcile.MovesOf); a
 // recall's are those of the CANCELLATION document it issues
 // (domain.RecallDocument), which its PlacementRecalled, the event the entry
 // cites, comes before in the same command.
-func reconcileEntry(id uuid.UUID, before, after domain.Placement, rec journal.Record, ps []domain.Posting) (reconcile.Entry, bool) {
+func reconcileEntry(id uuid.UUID, before, after domain.Placement, rec journal.Record, hash journal.Hash, ps []domain.Posting) (reconcile.Entry, bool) {
 	booked := rec.Meta.OccurredAt
 	e := reconcile.Entry{Placement: id, ClaimNumber: after.ClaimNumber, Currency: after.Currency, Position: uint64(rec.Position),
-		OccurredAt: booked, ValueDate: domain.ValueDate(rec.Event, booked), Hash: rec.Meta.Hash}
+		OccurredAt: booked, ValueDate: domain.ValueDate(rec.Event, booked)}
+	if hash != (journal.Hash{}) {
+		e.Hash = hash.String()
+	}
 	moved := rec.Event
 	switch ev := rec.Event.(type) {
 	case domain.PaymentReceived:

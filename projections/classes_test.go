@@ -43,7 +43,9 @@ func TestSwitchesAgreeWithTheirClasses(t *testing.T) {
 			assert.Equal(t, FeedEvents.Handles(rec.Type), !items.empty(), "feed")
 
 			var counted bool
-			require.NotPanics(t, func() { _, counted = reconcileEntry(uuid.New(), domain.Placement{}, domain.Placement{}, rec, nil) }, "reconciliation")
+			require.NotPanics(t, func() {
+				_, counted = reconcileEntry(uuid.New(), domain.Placement{}, domain.Placement{}, rec, journal.Hash{}, nil)
+			}, "reconciliation")
 			assert.Equal(t, ReconciledEvents.Handles(rec.Type), counted, "reconciliation")
 
 			var changes bool
@@ -78,7 +80,7 @@ func TestSwitchesPanicOnAnUnclassifiedType(t *testing.T) {
 	}{
 		"feed":           {call: func() { new(commandItems).add(domain.Placement{}, rec) }, who: "the feed"},
 		"status item":    {call: func() { statusChange(rec.Event, "", domain.SchemaVersion) }, who: "a STATUS item"},
-		"reconciliation": {call: func() { reconcileEntry(uuid.Nil, domain.Placement{}, domain.Placement{}, rec, nil) }, who: "reconciliation"},
+		"reconciliation": {call: func() { reconcileEntry(uuid.Nil, domain.Placement{}, domain.Placement{}, rec, journal.Hash{}, nil) }, who: "reconciliation"},
 		"status changes": {call: func() { statusAfter(rec.Event) }, who: "status-change detection"},
 	}
 	for name, tc := range tests {

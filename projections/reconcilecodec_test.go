@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/reconcile"
 )
 
@@ -66,7 +67,7 @@ func TestEntryCodecRoundTripsEntries(t *testing.T) {
 		var before domain.Placement
 		for _, rec := range s.records {
 			after := domain.Evolve(before, rec.Event)
-			if e, counted := reconcileEntry(after.ID, before, after, rec, domain.Postings(before, rec.Event, rec.Meta.OccurredAt)); counted {
+			if e, counted := reconcileEntry(after.ID, before, after, rec, journal.Hash(hashOf(rec.Revision)), domain.Postings(before, rec.Event, rec.Meta.OccurredAt)); counted {
 				kinds[e.Kind]++
 				b := requireEntryRoundTrip(t, e)
 				j, _ := json.Marshal(e)
