@@ -31,26 +31,41 @@ const (
 // control characters or start with '$' (reserved for KurrentDB's system
 // streams). The error wraps ErrInvalidArgument.
 func ValidateStreamName(stream string) error {
-	return validateName("stream name", stream, MaxStreamNameBytes)
+	return validateName("stream name", -1, stream, MaxStreamNameBytes)
 }
 
-func validateName(what, name string, max int) error {
+// validateName refuses a name that breaks the rules of ValidateStreamName,
+// naming it as what (of the event at index, unless index is negative). The
+// description is formatted only for a refusal: a valid append formats
+// nothing.
+func validateName(what string, index int, name string, max int) error {
+	problem := nameProblem(name, max)
+	if problem == "" {
+		return nil
+	}
+	if index >= 0 {
+		what = fmt.Sprintf("event %d %s", index, what)
+	}
+	return fmt.Errorf("%w: %s %s", ErrInvalidArgument, what, problem)
+}
+
+func nameProblem(name string, max int) string {
 	switch {
 	case name == "":
-		return fmt.Errorf("%w: %s is empty", ErrInvalidArgument, what)
+		return "is empty"
 	case len(name) > max:
-		return fmt.Errorf("%w: %s is %d bytes, over the limit of %d", ErrInvalidArgument, what, len(name), max)
+		return fmt.Sprintf("is %d bytes, over the limit of %d", len(name), max)
 	case !utf8.ValidString(name):
-		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalidArgument, what)
+		return "is not valid UTF-8"
 	case name[0] == '$':
-		return fmt.Errorf("%w: %s %q starts with '$', which is reserved for system streams and events", ErrInvalidArgument, what, name)
+		return fmt.Sprintf("%q starts with '$', which is reserved for system streams and events", name)
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) {
-			return fmt.Errorf("%w: %s %q holds a control character", ErrInvalidArgument, what, name)
+			return fmt.Sprintf("%q holds a control character", name)
 		}
 	}
-	return nil
+	return ""
 }
 
 // ValidateAppend checks an append's arguments against the limits. The error
@@ -69,16 +84,15 @@ func ValidateAppend(stream string, expected ExpectedRevision, events []EventData
 		return fmt.Errorf("%w: %d events in one append, over the limit of %d", ErrInvalidArgument, len(events), MaxAppendEvents)
 	}
 	total := 0
-	seen := make(map[uuid.UUID]struct{}, len(events))
+	var seen map[uuid.UUID]struct{} // past a few events; a command appends two or three
 	for i, e := range events {
 		if e.ID == uuid.Nil {
 			return fmt.Errorf("%w: event %d has no ID", ErrInvalidArgument, i)
 		}
-		if _, dup := seen[e.ID]; dup {
+		if repeatsID(events[:i], e.ID, &seen) {
 			return fmt.Errorf("%w: event %d repeats ID %s within the append", ErrInvalidArgument, i, e.ID)
 		}
-		seen[e.ID] = struct{}{}
-		if err := validateName(fmt.Sprintf("event %d type", i), e.Type, MaxEventTypeBytes); err != nil {
+		if err := validateName("type", i, e.Type, MaxEventTypeBytes); err != nil {
 			return err
 		}
 		size := len(e.Data) + len(e.Metadata)
@@ -91,6 +105,32 @@ func ValidateAppend(stream string, expected ExpectedRevision, events []EventData
 		return fmt.Errorf("%w: the append is %d bytes (data and metadata), over the limit of %d", ErrInvalidArgument, total, MaxAppendBytes)
 	}
 	return nil
+}
+
+// repeatsID reports whether id is the id of one of before, the events
+// ahead of it. The first few are compared one by one; past them *seen, made
+// on first use, holds every id so far.
+func repeatsID(before []EventData, id uuid.UUID, seen *map[uuid.UUID]struct{}) bool {
+	const linear = 8
+	if len(before) < linear {
+		for _, e := range before {
+			if e.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	if *seen == nil {
+		*seen = make(map[uuid.UUID]struct{}, 2*linear)
+		for _, e := range before {
+			(*seen)[e.ID] = struct{}{}
+		}
+	}
+	if _, dup := (*seen)[id]; dup {
+		return true
+	}
+	(*seen)[id] = struct{}{}
+	return false
 }
 
 // ValidateReadLimit refuses a read limit outside 1..MaxReadBatch.
