@@ -64,15 +64,15 @@ func eventHash(prev Hash, stream string, revision uint64, id uuid.UUID, eventTyp
 	b = append(b, prev[:]...)
 	b = append(append(b, stream...), '\n')
 	b = append(strconv.AppendUint(b, revision, 10), '\n')
-	b = append(appendUUID(b, id), '\n')
+	b = append(AppendUUID(b, id), '\n')
 	b = append(append(b, eventType...), '\n')
 	b = append(strconv.AppendInt(b, int64(len(data)), 10), '\n')
 	b = append(append(append(b, data...), open...), rest...)
 	return sha256.Sum256(b)
 }
 
-// appendUUID appends id in its canonical form, as id.String() writes it.
-func appendUUID(b []byte, id uuid.UUID) []byte {
+// AppendUUID appends id in its canonical form, as id.String() writes it.
+func AppendUUID(b []byte, id uuid.UUID) []byte {
 	const digits = "0123456789abcdef"
 	for i, c := range id {
 		if i == 4 || i == 6 || i == 8 || i == 10 {

@@ -1,8 +1,10 @@
 package projections
 
 import (
+	"crypto/sha1"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -169,9 +171,20 @@ type LineItem struct {
 
 var itemNamespace = uuid.MustParse("0b8f6a52-3d0e-4f57-9c0a-8f5b1f4d2e61")
 
-// itemID derives an item's id from the event it comes from.
+// itemID derives an item's id from the event it comes from: the name-based
+// (SHA-1, version 5) UUID of "<event>/<k>" in itemNamespace, as
+// uuid.NewSHA1 makes it, built in a buffer on the stack (every event's items
+// are named this way, by the views and by every feed rendered).
 func itemID(event uuid.UUID, k int) uuid.UUID {
-	return uuid.NewSHA1(itemNamespace, []byte(fmt.Sprintf("%s/%d", event, k)))
+	var buf [16 + 36 + 1 + 20]byte
+	b := append(buf[:0], itemNamespace[:]...)
+	b = append(journal.AppendUUID(b, event), '/')
+	sum := sha1.Sum(strconv.AppendInt(b, int64(k), 10))
+	var id uuid.UUID
+	copy(id[:], sum[:])
+	id[6] = id[6]&0x0f | 0x50 // version 5
+	id[8] = id[8]&0x3f | 0x80 // RFC 4122 variant
+	return id
 }
 
 // FeedItems renders a placement's events as its transaction feed, sortNumber
