@@ -593,7 +593,7 @@ func RecallDocument(p Placement, at time.Time) (doc AccountingDocumentIssued, is
 		return AccountingDocumentIssued{}, false
 	}
 	doc = AccountingDocumentIssued{
-		DocumentNumber: documentNumber(p, 0), Type: DocCancellation, Date: at.UTC().Format(time.DateOnly),
+		DocumentNumber: documentNumber(p, 0), Type: DocCancellation, Date: DateOnly(at),
 		Amount: p.TotalOpen().Neg(), Currency: p.Currency, LineItems: []LineItem{},
 	}
 	for _, inv := range p.Invoices {

@@ -2,8 +2,37 @@ package domain
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 )
+
+// DateOnly is t's day in UTC as YYYY-MM-DD (t.UTC().Format(time.DateOnly)).
+// The text of the last day asked for is kept, so the many calls of one day
+// (every posting, value date and feed item of a command, of a run of the log)
+// format and allocate once.
+func DateOnly(t time.Time) string {
+	t = t.UTC()
+	sec := t.Unix()
+	day := sec / secondsPerDay
+	if sec%secondsPerDay < 0 {
+		day--
+	}
+	if last := lastDay.Load(); last != nil && last.day == day {
+		return last.text
+	}
+	text := t.Format(time.DateOnly)
+	lastDay.Store(&dayText{day: day, text: text})
+	return text
+}
+
+const secondsPerDay = 24 * 60 * 60
+
+type dayText struct {
+	day  int64 // days since 1970-01-01
+	text string
+}
+
+var lastDay atomic.Pointer[dayText]
 
 // ValueDate is the value date (YYYY-MM-DD) of an event booked at bookedAt:
 // the day the money moved as the client stated it, which reports and
@@ -32,7 +61,7 @@ func ValueDate(e Event, bookedAt time.Time) string {
 			return own
 		}
 	}
-	return bookedAt.UTC().Format(time.DateOnly)
+	return DateOnly(bookedAt)
 }
 
 // valueDateRefusal checks a value date a client gave (field names it in the
@@ -46,7 +75,7 @@ func valueDateRefusal(date, field string, at time.Time) error {
 	if _, ok := ParseDate(date); !ok {
 		return Invalid(FieldError{Field: field, Message: "must be a date YYYY-MM-DD"})
 	}
-	if today := at.UTC().Format(time.DateOnly); date > today {
+	if today := DateOnly(at); date > today {
 		return Unprocessable("future_value_date", field, fmt.Sprintf("the value date %s is after today (%s, UTC)", date, today))
 	}
 	return nil
@@ -58,5 +87,5 @@ func valueDateOr(date string, at time.Time) string {
 	if date != "" {
 		return date
 	}
-	return at.UTC().Format(time.DateOnly)
+	return DateOnly(at)
 }

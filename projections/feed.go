@@ -281,7 +281,7 @@ func (r itemsOf) opened(e domain.PlacementOpened) {
 
 // add renders the items one event calls for; p is the placement after it.
 func (c *commandItems) add(p domain.Placement, se journal.Record) {
-	r := itemsOf{c: c, p: p, se: se, date: se.Meta.OccurredAt.UTC().Format(time.DateOnly),
+	r := itemsOf{c: c, p: p, se: se, date: domain.DateOnly(se.Meta.OccurredAt),
 		traced: se.Meta.SchemaVersion >= tracedSince, bookedAt: bookedAtOf(se)}
 	date := r.date
 	switch e := se.Event.(type) {

@@ -187,7 +187,7 @@ func (d *itemDecoder) date() string {
 		d.fail("a day %d beyond the calendar", v)
 		return ""
 	}
-	return time.Unix((int64(v)-1-daysBefore1970)*86400, 0).UTC().Format(time.DateOnly)
+	return domain.DateOnly(time.Unix((int64(v)-1-daysBefore1970)*86400, 0))
 }
 
 // end fails unless every byte was read; its error names what was read (the

@@ -94,7 +94,7 @@ var claimRows = true
 // to the stored aggregates once per aggregate when the batch commits
 // (commitTrial), however many postings a batch adds to one.
 func (t *tx) addTrial(creditor string, booked time.Time, pos eventstore.Position, ps []domain.Posting) error {
-	day := booked.Format(time.DateOnly)
+	day := domain.DateOnly(booked)
 	var own []trialRow // the event's rows, folded
 	for _, p := range ps {
 		for _, k := range [2]trialKey{{creditor, 'v', p.ValueDate, p.Account, p.Currency}, {creditor, 'b', day, p.Account, p.Currency}} {
@@ -252,7 +252,7 @@ func decodePostings(b []byte) (postingsRecord, error) {
 		}
 		p.Amount, p.Currency = r.Varint(), r.String()
 		if r.Byte() == 'd' {
-			p.ValueDate = time.Unix(r.Varint()*86400, 0).UTC().Format(time.DateOnly)
+			p.ValueDate = domain.DateOnly(time.Unix(r.Varint()*86400, 0))
 		} else {
 			p.ValueDate = r.String()
 		}
