@@ -42,7 +42,13 @@ import (
 // Hash is a SHA-256 digest in the chain.
 type Hash [32]byte
 
-func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+// String is h in hexadecimal, encoded on the stack (one allocation, the
+// string, where hex.EncodeToString makes two).
+func (h Hash) String() string {
+	var b [2 * len(Hash{})]byte
+	hex.Encode(b[:], h[:])
+	return string(b[:])
+}
 
 const chainDomain = "collections-ledger/event/v1\n"
 
