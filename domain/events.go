@@ -544,6 +544,9 @@ func (c EventClasses) Handles(eventType string) bool { return slices.Contains(c.
 
 // EncodeEvent returns an event's stored type name and payload.
 func EncodeEvent(e Event) (string, []byte, error) {
+	if b, ok := encodeFast(e); ok {
+		return e.EventType(), b, nil
+	}
 	b, err := json.Marshal(e)
 	return e.EventType(), b, err
 }
