@@ -1,12 +1,12 @@
 package domain
 
 import (
-	"encoding/json"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/collections-ledger/ledger/internal/plainjson"
 )
 
 // encodeFast writes the payload of the events every payment appends
@@ -118,19 +118,9 @@ func (w *fastWriter) optString(key, s string) {
 	w.string(key, s)
 }
 
-// string writes key and s as encoding/json does (HTML-safe): a string of
-// printable ASCII without '"', '\\', '<', '>' and '&' as it is, any other
-// through encoding/json itself.
+// string writes key and s as encoding/json does.
 func (w *fastWriter) string(key, s string) {
-	w.b = append(w.b, key...)
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always encodes
-			w.b = append(w.b, q...)
-			return
-		}
-	}
-	w.b = append(append(append(w.b, '"'), s...), '"')
+	w.b = plainjson.AppendString(append(w.b, key...), s)
 }
 
 // decimal writes key and d as decimal.Decimal's MarshalJSON does: its
@@ -148,17 +138,13 @@ func (w *fastWriter) decimal(key string, d decimal.Decimal) {
 	w.b = append(w.b, '"')
 }
 
-// time writes key and t as time.Time's MarshalJSON does, for a time whose
-// year is 0–9999 and whose zone is whole minutes (what RFC 3339 can say);
-// any other makes the event json.Marshal's.
+// time writes key and t as time.Time's MarshalJSON does, or makes the event
+// json.Marshal's when that refuses t.
 func (w *fastWriter) time(key string, t time.Time) {
-	_, offset := t.Zone()
-	if y := t.Year(); y < 0 || y > 9999 || offset%60 != 0 || offset <= -24*60*60 || offset >= 24*60*60 {
+	var ok bool
+	if w.b, ok = plainjson.AppendTime(append(w.b, key...), t); !ok {
 		w.ok = false
-		return
 	}
-	w.b = append(append(w.b, key...), '"')
-	w.b = append(t.AppendFormat(w.b, time.RFC3339Nano), '"')
 }
 
 // appendDecimalString appends c·10^-places (places ≥ 0) as

@@ -1,7 +1,9 @@
 package plainjson
 
 import (
+	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -43,4 +45,25 @@ func TestFields(t *testing.T) {
 	assert.False(t, ok, "a key twice")
 	_, ok = visit(`{"a":"1","b":"2"}`, "b")
 	assert.False(t, ok, "a value set refuses")
+}
+
+func TestAppendStringAndTimeAreJSONMarshal(t *testing.T) {
+	for _, s := range []string{"", "plain 1-2", `"`, `\`, "<", ">", "&", "\x00", "\x1f", "\x7f", "é", "\u2028", "\xff", "🙂"} {
+		want, _ := json.Marshal(s)
+		assert.Equal(t, string(want), string(AppendString([]byte("x"), s))[1:], "%q", s)
+	}
+	at := time.Date(2026, 12, 5, 1, 2, 3, 4500, time.UTC)
+	// Taken: whole-minute zones of years 0-9999. Left to encoding/json:
+	// the years it refuses, and (to be safe) zones of seconds.
+	for tm, take := range map[time.Time]bool{at: true, {}: true, at.In(time.FixedZone("plus", 90*60)): true,
+		at.In(time.FixedZone("secs", 59)): false, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC): false,
+		time.Date(-1, 12, 31, 0, 0, 0, 0, time.UTC): false} {
+		want, err := json.Marshal(tm)
+		got, ok := AppendTime(nil, tm)
+		assert.Equal(t, take, ok, "%s", tm)
+		if ok {
+			assert.NoError(t, err)
+			assert.Equal(t, string(want), string(got))
+		}
+	}
 }
