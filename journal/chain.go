@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -234,7 +233,7 @@ func LastHash(meta []byte) Hash {
 func Chain(prev Hash, stream string, revision uint64, id uuid.UUID, eventType string, data []byte, m Metadata) (eventstore.EventData, Hash, error) {
 	m.SchemaVersion = domain.SchemaVersion
 	m.compact()
-	core, err := json.Marshal(m)
+	core, err := marshalMetadata(&m)
 	if err != nil {
 		return eventstore.EventData{}, Hash{}, err
 	}
