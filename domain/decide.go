@@ -633,11 +633,16 @@ func orEmpty(ids []uuid.UUID) []uuid.UUID {
 // the placement, so numbers are unique within the creditor and never reused.
 // extra counts documents issued earlier in the same decision.
 func documentNumber(p Placement, extra int) string {
-	n := strconv.Itoa(p.Documents + extra + 1)
-	if len(n) < 3 { // %03d
-		n = "00"[len(n)-1:] + n
+	var buf [64]byte
+	b := append(append(buf[:0], p.ClaimNumber...), "-AD"...)
+	n := p.Documents + extra + 1
+	if n >= 0 && n < 100 { // %03d
+		b = append(b, '0')
+		if n < 10 {
+			b = append(b, '0')
+		}
 	}
-	return p.ClaimNumber + "-AD" + n
+	return string(strconv.AppendInt(b, int64(n), 10))
 }
 
 func decidePartialRecall(p Placement, c PartialRecall) Decision {
@@ -826,9 +831,10 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 		principal = principal.Sub(split.Total())
 	}
 	recovered := p.Recovered.Add(principal)
+	document := documentNumber(p, 0)
 	number := c.PaymentNumber
 	if number == "" {
-		number = documentNumber(p, 0) // every payment can be named, to reverse it
+		number = document // every payment can be named, to reverse it
 	}
 	docType := DocDirectPayment
 	if c.agency {
@@ -840,7 +846,7 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReceivedAt: at, Split: split, ReceivedBy: receivedBy(c),
 		},
 		AccountingDocumentIssued{
-			DocumentNumber: documentNumber(p, 0), Type: docType, Date: valueDateOr(c.Date, at),
+			DocumentNumber: document, Type: docType, Date: valueDateOr(c.Date, at),
 			Amount: c.Amount.Neg(), Currency: p.Currency, LineItems: lines, PaymentNumber: number,
 		},
 	}
