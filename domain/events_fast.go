@@ -8,6 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/valyala/fastjson"
 
+	"github.com/collections-ledger/ledger/domain/iso4217"
 	"github.com/collections-ledger/ledger/internal/plainjson"
 )
 
@@ -61,6 +62,49 @@ func fastString(v *fastjson.Value, dst *string) bool {
 		return false
 	}
 	*dst = string(v.GetStringBytes())
+	return true
+}
+
+// fastCode reads a string that is almost always one of a few the ledger
+// writes (a currency code, a document type, what a payment was for): one
+// of them is the shared string, not a copy.
+func fastCode(v *fastjson.Value, dst *string) bool {
+	if v.Type() != fastjson.TypeString {
+		return false
+	}
+	b := v.GetStringBytes()
+	if s, ok := codes[string(b)]; ok {
+		*dst = s
+	} else if s, ok := iso4217.Code(b); ok {
+		*dst = s
+	} else {
+		*dst = string(b)
+	}
+	return true
+}
+
+// codes are the strings other than currency codes fastCode shares.
+var codes = func() map[string]string {
+	m := map[string]string{}
+	for _, s := range []string{DocCreditWaiver, DocCancellation, DocDirectPayment, DocReallocation, DocAgencyPayments, DocWriteOff, DocDebit,
+		AllocatePrincipal, AllocateCosts, AllocateInterests, ReceivedByAgency} {
+		m[s] = s
+	}
+	return m
+}()
+
+// fastDate reads a date, sharing the text of the day DateOnly gave last
+// (under load, today's) when it is that day.
+func fastDate(v *fastjson.Value, dst *string) bool {
+	if v.Type() != fastjson.TypeString {
+		return false
+	}
+	b := v.GetStringBytes()
+	if last := lastDay.Load(); last != nil && last.text == string(b) {
+		*dst = last.text
+	} else {
+		*dst = string(b)
+	}
 	return true
 }
 
@@ -221,7 +265,7 @@ func fastLineItem(o *fastjson.Object, l *LineItem) bool {
 		case 2:
 			return fastDecimal(v, &l.Amount)
 		case 3:
-			return fastString(v, &l.AllocateTo)
+			return fastCode(v, &l.AllocateTo)
 		default:
 			return fastString(v, &l.CreditWaiverNumber)
 		}
@@ -237,17 +281,17 @@ func decodeDocumentFast(o *fastjson.Object) (Event, bool) {
 		case 0:
 			return fastString(v, &e.DocumentNumber)
 		case 1:
-			return fastString(v, &e.Type)
+			return fastCode(v, &e.Type)
 		case 2:
-			return fastString(v, &e.Date)
+			return fastDate(v, &e.Date)
 		case 3:
 			return fastDecimal(v, &e.Amount)
 		case 4:
-			return fastString(v, &e.Currency)
+			return fastCode(v, &e.Currency)
 		case 5:
 			return fastSlice(v, &e.LineItems, fastLineItem)
 		case 6:
-			return fastString(v, &e.OriginalType)
+			return fastCode(v, &e.OriginalType)
 		case 7:
 			return fastString(v, &e.OriginalNumber)
 		default:
@@ -315,15 +359,15 @@ func decodePaymentFast(o *fastjson.Object) (Event, bool) {
 		case 1:
 			return fastString(v, &e.InvoiceNumber)
 		case 2:
-			return fastString(v, &e.Date)
+			return fastDate(v, &e.Date)
 		case 3:
 			return fastString(v, &e.Description)
 		case 4:
-			return fastString(v, &e.AllocateTo)
+			return fastCode(v, &e.AllocateTo)
 		case 5:
 			return fastDecimal(v, &e.Amount)
 		case 6:
-			return fastString(v, &e.Currency)
+			return fastCode(v, &e.Currency)
 		case 7:
 			return fastSlice(v, &e.Allocations, fastAllocation)
 		case 8:
@@ -335,7 +379,7 @@ func decodePaymentFast(o *fastjson.Object) (Event, bool) {
 		case 11:
 			return fastSplit(v, &e.Split)
 		default:
-			return fastString(v, &e.ReceivedBy)
+			return fastCode(v, &e.ReceivedBy)
 		}
 	})
 	if ok {
@@ -357,13 +401,13 @@ func decodeWaiverFast(o *fastjson.Object) (Event, bool) {
 		case 2:
 			return fastString(v, &e.ContractNumber)
 		case 3:
-			return fastString(v, &e.Date)
+			return fastDate(v, &e.Date)
 		case 4:
 			return fastString(v, &e.Description)
 		case 5:
 			return fastDecimal(v, &e.Amount)
 		default:
-			return fastString(v, &e.Currency)
+			return fastCode(v, &e.Currency)
 		}
 	})
 	if ok {
@@ -457,7 +501,7 @@ func decodeOpenedFast(o *fastjson.Object) (Event, bool) {
 		case 3:
 			return fastString(v, &e.CustomerNumber)
 		case 4:
-			return fastString(v, &e.Currency)
+			return fastCode(v, &e.Currency)
 		case 5:
 			return fastDecimal(v, &e.FeeRate)
 		case 6:

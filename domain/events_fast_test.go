@@ -7,10 +7,13 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/domain/iso4217"
 )
 
 // eventGen makes random events of the types with a fast decoder, with
@@ -281,4 +284,30 @@ func BenchmarkDecodeEvent(b *testing.B) {
 			}
 		})
 	}
+}
+
+// A document's type, currency and today's date are decoded as the strings
+// the ledger shares, not as copies; anything else is copied as before.
+func TestFastDecodeSharesCodesAndToday(t *testing.T) {
+	today := DateOnly(time.Now())
+	_, data, err := EncodeEvent(AccountingDocumentIssued{DocumentNumber: "C-AD001", Type: DocDirectPayment, Date: today,
+		Amount: decimal.New(-500, -2), Currency: "EUR", LineItems: []LineItem{{InvoiceNumber: "I", ContractNumber: "K",
+			Amount: decimal.New(-500, -2), AllocateTo: AllocateCosts}}})
+	require.NoError(t, err)
+	e, err := DecodeEvent(TypeAccountingDocumentIssued, data)
+	require.NoError(t, err)
+	doc := e.(AccountingDocumentIssued)
+	same := func(a, b string) bool { return a == b && unsafe.StringData(a) == unsafe.StringData(b) }
+	require.True(t, same(DocDirectPayment, doc.Type))
+	require.True(t, same(AllocateCosts, doc.LineItems[0].AllocateTo))
+	require.True(t, same(today, doc.Date))
+	eur, _ := iso4217.Code([]byte("EUR"))
+	require.True(t, same(eur, doc.Currency))
+	require.Equal(t, "C-AD001", doc.DocumentNumber)
+
+	_, data, err = EncodeEvent(AccountingDocumentIssued{Type: "NEW_KIND", Date: "1999-01-02", Currency: "ZZZ"})
+	require.NoError(t, err)
+	e, err = DecodeEvent(TypeAccountingDocumentIssued, data)
+	require.NoError(t, err)
+	require.Equal(t, AccountingDocumentIssued{Type: "NEW_KIND", Date: "1999-01-02", Currency: "ZZZ", Amount: e.(AccountingDocumentIssued).Amount}, e)
 }

@@ -28,6 +28,7 @@ type table struct {
 
 var (
 	minorUnits = map[string]int32{}
+	codes      = map[string]string{} // each code, to itself
 	// Published is the publication date of the embedded table.
 	Published string
 )
@@ -50,7 +51,16 @@ func init() {
 			panic(fmt.Sprintf("iso4217: %s has minor units %d and %d", e.Code, old, n))
 		}
 		minorUnits[e.Code] = int32(n)
+		codes[e.Code] = e.Code
 	}
+}
+
+// Code returns the code b spells, as a string shared by every caller,
+// and whether ISO 4217 lists it with a minor unit: a decoder reading a
+// currency code need not allocate its own copy.
+func Code(b []byte) (string, bool) {
+	c, ok := codes[string(b)]
+	return c, ok
 }
 
 // MinorUnits returns the number of decimals of a currency's minor unit, and

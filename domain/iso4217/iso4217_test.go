@@ -28,3 +28,19 @@ func TestMinorUnits(t *testing.T) {
 		assert.Regexp(t, upper, code)
 	}
 }
+
+// Code knows exactly the codes MinorUnits knows, and gives each as one
+// shared string.
+func TestCodeIsOneStringPerKnownCode(t *testing.T) {
+	for code := range minorUnits {
+		got, ok := Code([]byte(code))
+		assert.True(t, ok, code)
+		assert.Equal(t, code, got)
+	}
+	for _, code := range []string{"XAU", "XTS", "eur", "", "EURO"} {
+		_, ok := Code([]byte(code))
+		assert.False(t, ok, code)
+	}
+	b := []byte("EUR")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = Code(b) }))
+}
