@@ -73,7 +73,7 @@ func (s *Server) dialCall(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, projections.Render(res.Placement, res.Revision))
+	return placementJSON(c, http.StatusOK, projections.Render(res.Placement, res.Revision))
 }
 
 type completeRequest struct {
@@ -96,5 +96,5 @@ func (s *Server) completeCall(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, projections.Render(res.Placement, res.Revision))
+	return placementJSON(c, http.StatusOK, projections.Render(res.Placement, res.Revision))
 }

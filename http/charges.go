@@ -72,5 +72,5 @@ func (s *Server) addDebit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, projections.Render(res.Placement, res.Revision))
+	return placementJSON(c, http.StatusCreated, projections.Render(res.Placement, res.Revision))
 }

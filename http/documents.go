@@ -33,7 +33,7 @@ func (s *Server) agencyPayment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, projections.Render(res.Placement, res.Revision))
+	return placementJSON(c, http.StatusOK, projections.Render(res.Placement, res.Revision))
 }
 
 type writeOffRequest struct {
@@ -54,7 +54,7 @@ func (s *Server) writeOff(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, projections.Render(res.Placement, res.Revision))
+	return placementJSON(c, http.StatusOK, projections.Render(res.Placement, res.Revision))
 }
 
 type cancellationRequest struct {

@@ -43,7 +43,7 @@ func (s *Server) pausePlacement(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, projections.Render(res.Placement, res.Revision))
+	return placementJSON(c, http.StatusOK, projections.Render(res.Placement, res.Revision))
 }
 
 func (s *Server) resumePlacement(c echo.Context) error {
@@ -55,5 +55,5 @@ func (s *Server) resumePlacement(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, projections.Render(res.Placement, res.Revision))
+	return placementJSON(c, http.StatusOK, projections.Render(res.Placement, res.Revision))
 }

@@ -80,7 +80,7 @@ func (s *Server) place(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/placements/"+res.Placement.ID.String())
-	return c.JSON(http.StatusCreated, projections.Render(res.Placement, res.Revision))
+	return placementJSON(c, http.StatusCreated, projections.Render(res.Placement, res.Revision))
 }
 
 type placementList struct {
@@ -268,7 +268,7 @@ func (s *Server) recallPlacement(c echo.Context) error {
 	if err != nil {
 		return err // a rejection is recorded (a *command.Refused); the answer is still 409
 	}
-	return c.JSON(http.StatusOK, projections.Render(res.Placement, res.Revision))
+	return placementJSON(c, http.StatusOK, projections.Render(res.Placement, res.Revision))
 }
 
 type paymentRequest struct {
@@ -295,7 +295,7 @@ func (s *Server) paymentReceived(c echo.Context) error {
 		return err
 	}
 	setPaymentNumber(c, r.PaymentNumber, res)
-	return c.JSON(http.StatusOK, projections.Render(res.Placement, res.Revision))
+	return placementJSON(c, http.StatusOK, projections.Render(res.Placement, res.Revision))
 }
 
 func (s *Server) audit(c echo.Context) error {

@@ -32,7 +32,7 @@ func (s *Server) reversePayment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, projections.Render(res.Placement, res.Revision))
+	return placementJSON(c, http.StatusOK, projections.Render(res.Placement, res.Revision))
 }
 
 // claimReversePayment is its claims-API twin,

@@ -22,12 +22,22 @@ type placementResourceJSON PlacementResource
 // byte for byte. A time that JSON cannot hold (a year outside 0–9999) goes
 // the reflective way, for its error.
 func (r PlacementResource) MarshalJSON() ([]byte, error) {
-	w := resourceWriter{b: make([]byte, 0, 1024), ok: true}
-	w.resource(&r)
-	if !w.ok {
-		return json.Marshal((*placementResourceJSON)(&r))
+	if b, ok := r.AppendJSON(make([]byte, 0, 1024)); ok {
+		return b, nil
 	}
-	return w.b, nil
+	return json.Marshal((*placementResourceJSON)(&r))
+}
+
+// AppendJSON appends the resource's JSON (MarshalJSON's) to b, for a writer
+// that keeps its buffer. It reports false, with b as it was, for a resource
+// holding a time JSON cannot hold.
+func (r *PlacementResource) AppendJSON(b []byte) ([]byte, bool) {
+	w := resourceWriter{b: b, ok: true}
+	w.resource(r)
+	if !w.ok {
+		return b, false
+	}
+	return w.b, true
 }
 
 type resourceWriter struct {
