@@ -394,6 +394,10 @@ type tx struct {
 	// ahead is, while an event is applied, its placement's state as a
 	// decoder read it from the store ahead of the applier (readAhead).
 	ahead stateAhead
+	// val is where a value is encoded before set copies it (into the
+	// batch, or into a bulk build's sink): one buffer for the batch
+	// rather than one grown for each feed item and entry.
+	val []byte
 }
 
 func (v *Views) begin() *tx { return v.beginAt(v.generation(), v.states, nil) }
@@ -915,14 +919,15 @@ func (t *tx) endCommand(creditor string, id uuid.UUID, st *placementState, rec j
 	}
 	for _, it := range items {
 		it.SortNumber += st.NextSort
-		if err := t.set(key(t.gen, tFeed).id(id).u64(it.SortNumber), encodeFeedItem(nil, &it)); err != nil {
+		t.val = encodeFeedItem(t.val[:0], &it)
+		if err := t.set(key(t.gen, tFeed).id(id).u64(it.SortNumber), t.val); err != nil {
 			return err
 		}
 		// The creditor's feed points at the claim's item rather than
 		// holding a second copy of it.
-		val := binary.BigEndian.AppendUint64(make([]byte, 0, 8+1+16), timeKey(at))
-		val = append(append(val, itemTypeByte[it.Type]), id[:]...)
-		if err := t.set(key(t.gen, tCreditorFeed).str(creditor).pos(rec.Position).u64(it.SortNumber), val); err != nil {
+		t.val = binary.BigEndian.AppendUint64(t.val[:0], timeKey(at))
+		t.val = append(append(t.val, itemTypeByte[it.Type]), id[:]...)
+		if err := t.set(key(t.gen, tCreditorFeed).str(creditor).pos(rec.Position).u64(it.SortNumber), t.val); err != nil {
 			return err
 		}
 	}
@@ -943,7 +948,8 @@ func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Place
 	if !counted {
 		return nil
 	}
-	if err := t.set(key(t.gen, tReconcile).str(creditor).time(rec.Meta.OccurredAt).pos(rec.Position), encodeEntry(nil, &e)); err != nil {
+	t.val = encodeEntry(t.val[:0], &e)
+	if err := t.set(key(t.gen, tReconcile).str(creditor).time(rec.Meta.OccurredAt).pos(rec.Position), t.val); err != nil {
 		return err
 	}
 	// By value date, an index: where the entry is in 'x' (its booking
