@@ -2,7 +2,6 @@ package domain
 
 import (
 	"strconv"
-	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -18,133 +17,80 @@ import (
 // refuses); the caller then uses json.Marshal. FuzzEncodeFast and
 // TestEncodeFastIsJSONMarshal hold it to json.Marshal.
 func encodeFast(e Event) ([]byte, bool) {
-	var w fastWriter
+	w := plainjson.Writer{B: make([]byte, 0, 320)}
 	switch e := e.(type) {
 	case PaymentReceived:
-		w.payment(&e)
+		writePayment(&w, &e)
 	case AccountingDocumentIssued:
-		w.document(&e)
+		writeDocument(&w, &e)
 	default:
 		return nil, false
 	}
-	return w.b, w.ok
+	return w.B, !w.Refused
 }
 
-type fastWriter struct {
-	b  []byte
-	ok bool
-}
-
-func (w *fastWriter) payment(e *PaymentReceived) {
-	w.b, w.ok = make([]byte, 0, 320), true
-	w.b = append(w.b, '{')
-	w.optString(`"paymentNumber":`, e.PaymentNumber)
-	w.optString(`"invoiceNumber":`, e.InvoiceNumber)
-	w.optString(`"date":`, e.Date)
-	w.optString(`"description":`, e.Description)
-	w.optString(`"allocateTo":`, e.AllocateTo)
-	w.decimal(`"amount":`, e.Amount)
-	w.string(`,"currency":`, e.Currency)
-	w.b = append(w.b, `,"allocations":`...)
-	if e.Allocations == nil {
-		w.b = append(w.b, "null"...)
-	} else {
-		w.b = append(w.b, '[')
-		for i, a := range e.Allocations {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.string(`{"invoiceNumber":`, a.InvoiceNumber)
-			w.string(`,"contractNumber":`, a.ContractNumber)
-			w.decimal(`,"amount":`, a.Amount)
-			w.b = append(w.b, '}')
-		}
-		w.b = append(w.b, ']')
-	}
-	w.decimal(`,"recoveredAmount":`, e.RecoveredAmount)
-	w.decimal(`,"feeAmount":`, e.FeeAmount)
-	w.time(`,"receivedAt":`, e.ReceivedAt)
+func writePayment(w *plainjson.Writer, e *PaymentReceived) {
+	w.Open()
+	w.OptString("paymentNumber", e.PaymentNumber)
+	w.OptString("invoiceNumber", e.InvoiceNumber)
+	w.OptString("date", e.Date)
+	w.OptString("description", e.Description)
+	w.OptString("allocateTo", e.AllocateTo)
+	writeDecimal(w, "amount", e.Amount)
+	w.String("currency", e.Currency)
+	w.Array("allocations", e.Allocations == nil, len(e.Allocations), func(i int) {
+		a := &e.Allocations[i]
+		w.String("invoiceNumber", a.InvoiceNumber)
+		w.String("contractNumber", a.ContractNumber)
+		writeDecimal(w, "amount", a.Amount)
+	})
+	writeDecimal(w, "recoveredAmount", e.RecoveredAmount)
+	writeDecimal(w, "feeAmount", e.FeeAmount)
+	w.Time("receivedAt", e.ReceivedAt)
 	if e.Split != nil {
-		w.decimal(`,"split":{"costs":`, e.Split.Costs)
-		w.decimal(`,"interests":`, e.Split.Interests)
-		w.decimal(`,"overpaid":`, e.Split.Overpaid)
-		w.b = append(w.b, '}')
+		w.Key("split")
+		w.Open()
+		writeDecimal(w, "costs", e.Split.Costs)
+		writeDecimal(w, "interests", e.Split.Interests)
+		writeDecimal(w, "overpaid", e.Split.Overpaid)
+		w.Close()
 	}
-	w.optString(`,"receivedBy":`, e.ReceivedBy)
-	w.b = append(w.b, '}')
+	w.OptString("receivedBy", e.ReceivedBy)
+	w.Close()
 }
 
-func (w *fastWriter) document(e *AccountingDocumentIssued) {
-	w.b, w.ok = make([]byte, 0, 320), true
-	w.string(`{"documentNumber":`, e.DocumentNumber)
-	w.string(`,"type":`, e.Type)
-	w.string(`,"date":`, e.Date)
-	w.decimal(`,"amount":`, e.Amount)
-	w.string(`,"currency":`, e.Currency)
-	w.b = append(w.b, `,"lineItems":`...)
-	if e.LineItems == nil {
-		w.b = append(w.b, "null"...)
-	} else {
-		w.b = append(w.b, '[')
-		for i, l := range e.LineItems {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.string(`{"invoiceNumber":`, l.InvoiceNumber)
-			w.string(`,"contractNumber":`, l.ContractNumber)
-			w.decimal(`,"amount":`, l.Amount)
-			w.optString(`,"allocateTo":`, l.AllocateTo)
-			w.optString(`,"creditWaiverNumber":`, l.CreditWaiverNumber)
-			w.b = append(w.b, '}')
-		}
-		w.b = append(w.b, ']')
-	}
-	w.optString(`,"originalType":`, e.OriginalType)
-	w.optString(`,"originalNumber":`, e.OriginalNumber)
-	w.optString(`,"paymentNumber":`, e.PaymentNumber)
-	w.b = append(w.b, '}')
+func writeDocument(w *plainjson.Writer, e *AccountingDocumentIssued) {
+	w.Open()
+	w.String("documentNumber", e.DocumentNumber)
+	w.String("type", e.Type)
+	w.String("date", e.Date)
+	writeDecimal(w, "amount", e.Amount)
+	w.String("currency", e.Currency)
+	w.Array("lineItems", e.LineItems == nil, len(e.LineItems), func(i int) {
+		l := &e.LineItems[i]
+		w.String("invoiceNumber", l.InvoiceNumber)
+		w.String("contractNumber", l.ContractNumber)
+		writeDecimal(w, "amount", l.Amount)
+		w.OptString("allocateTo", l.AllocateTo)
+		w.OptString("creditWaiverNumber", l.CreditWaiverNumber)
+	})
+	w.OptString("originalType", e.OriginalType)
+	w.OptString("originalNumber", e.OriginalNumber)
+	w.OptString("paymentNumber", e.PaymentNumber)
+	w.Close()
 }
 
-// optString writes an omitempty string field. Its key is given without the
-// comma that separates it from a field before it: the comma is added unless
-// the field is the object's first so far.
-func (w *fastWriter) optString(key, s string) {
-	if s == "" {
-		return
-	}
-	if key[0] != ',' && w.b[len(w.b)-1] != '{' {
-		w.b = append(w.b, ',')
-	}
-	w.string(key, s)
-}
-
-// string writes key and s as encoding/json does.
-func (w *fastWriter) string(key, s string) {
-	w.b = plainjson.AppendString(append(w.b, key...), s)
-}
-
-// decimal writes key and d as decimal.Decimal's MarshalJSON does: its
-// String, quoted.
-func (w *fastWriter) decimal(key string, d decimal.Decimal) {
-	if key[0] != ',' && key[0] != '{' && w.b[len(w.b)-1] != '{' {
-		w.b = append(w.b, ',')
-	}
-	w.b = append(append(w.b, key...), '"')
+// writeDecimal writes a decimal field as decimal.Decimal's MarshalJSON does:
+// its String, quoted.
+func writeDecimal(w *plainjson.Writer, k string, d decimal.Decimal) {
+	w.Key(k)
+	w.B = append(w.B, '"')
 	if c, ok := Coefficient18(d); ok && d.Exponent() <= 0 && d.Exponent() >= -maxPlaces {
-		w.b = appendDecimalString(w.b, c, -int(d.Exponent()))
+		w.B = appendDecimalString(w.B, c, -int(d.Exponent()))
 	} else {
-		w.b = append(w.b, d.String()...)
+		w.B = append(w.B, d.String()...)
 	}
-	w.b = append(w.b, '"')
-}
-
-// time writes key and t as time.Time's MarshalJSON does, or makes the event
-// json.Marshal's when that refuses t.
-func (w *fastWriter) time(key string, t time.Time) {
-	var ok bool
-	if w.b, ok = plainjson.AppendTime(append(w.b, key...), t); !ok {
-		w.ok = false
-	}
+	w.B = append(w.B, '"')
 }
 
 // appendDecimalString appends c·10^-places (places ≥ 0) as

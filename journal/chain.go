@@ -12,6 +12,7 @@ import (
 
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/internal/plainjson"
 )
 
 // The hash chain. Every event the ledger writes carries, at the start of its
@@ -69,23 +70,11 @@ func eventHash(prev Hash, stream string, revision uint64, id uuid.UUID, eventTyp
 	b = append(b, prev[:]...)
 	b = append(append(b, stream...), '\n')
 	b = append(strconv.AppendUint(b, revision, 10), '\n')
-	b = append(AppendUUID(b, id), '\n')
+	b = append(plainjson.AppendUUID(b, id), '\n')
 	b = append(append(b, eventType...), '\n')
 	b = append(strconv.AppendInt(b, int64(len(data)), 10), '\n')
 	b = append(append(append(b, data...), open...), rest...)
 	return sha256.Sum256(b)
-}
-
-// AppendUUID appends id in its canonical form, as id.String() writes it.
-func AppendUUID(b []byte, id uuid.UUID) []byte {
-	const digits = "0123456789abcdef"
-	for i, c := range id {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b = append(b, '-')
-		}
-		b = append(b, digits[c>>4], digits[c&0xf])
-	}
-	return b
 }
 
 var (

@@ -2,7 +2,6 @@ package journal
 
 import (
 	"encoding/json"
-	"strconv"
 
 	"github.com/collections-ledger/ledger/internal/plainjson"
 )
@@ -13,52 +12,27 @@ import (
 // byte (TestMarshalMetadataIsJSONMarshal, FuzzMarshalMetadata). A time
 // json.Marshal refuses goes to json.Marshal, for its error.
 func marshalMetadata(m *Metadata) ([]byte, error) {
-	w := metaWriter{b: make([]byte, 0, 256)}
-	w.b = append(w.b, '{')
-	w.opt("hash", m.Hash)
-	w.opt("prevHash", m.PrevHash)
-	w.str("actor", m.Actor)
-	w.str("actorType", m.ActorType)
-	w.str("requestId", m.RequestID)
-	w.opt("idempotencyKey", m.IdempotencyKey)
-	w.opt("requestHash", m.RequestHash)
-	w.opt("bulkKey", m.BulkKey)
-	w.opt("causationId", m.CausationID)
-	w.opt("correlationId", m.CorrelationID)
-	w.int("schemaVersion", m.SchemaVersion)
-	w.key("occurredAt")
-	var ok bool
-	if w.b, ok = plainjson.AppendTime(w.b, m.OccurredAt); !ok {
+	w := plainjson.Writer{B: make([]byte, 0, 256)}
+	w.Open()
+	w.OptString("hash", m.Hash)
+	w.OptString("prevHash", m.PrevHash)
+	w.String("actor", m.Actor)
+	w.String("actorType", m.ActorType)
+	w.String("requestId", m.RequestID)
+	w.OptString("idempotencyKey", m.IdempotencyKey)
+	w.OptString("requestHash", m.RequestHash)
+	w.OptString("bulkKey", m.BulkKey)
+	w.OptString("causationId", m.CausationID)
+	w.OptString("correlationId", m.CorrelationID)
+	w.Int("schemaVersion", int64(m.SchemaVersion))
+	w.Time("occurredAt", m.OccurredAt)
+	w.String("command", m.Command)
+	w.OptString("outcome", m.Outcome)
+	w.Int("index", int64(m.Index))
+	w.Int("count", int64(m.Count))
+	w.Close()
+	if w.Refused {
 		return json.Marshal(m)
 	}
-	w.str("command", m.Command)
-	w.opt("outcome", m.Outcome)
-	w.int("index", m.Index)
-	w.int("count", m.Count)
-	return append(w.b, '}'), nil
+	return w.B, nil
 }
-
-// metaWriter writes an object's fields in order.
-type metaWriter struct {
-	b    []byte
-	more bool // a field was written: the next one needs a comma
-}
-
-func (w *metaWriter) key(k string) {
-	if w.more {
-		w.b = append(w.b, ',')
-	}
-	w.more = true
-	w.b = append(append(append(w.b, '"'), k...), `":`...)
-}
-
-func (w *metaWriter) str(k, s string) { w.key(k); w.b = plainjson.AppendString(w.b, s) }
-
-// opt writes an omitempty string.
-func (w *metaWriter) opt(k, s string) {
-	if s != "" {
-		w.str(k, s)
-	}
-}
-
-func (w *metaWriter) int(k string, n int) { w.key(k); w.b = strconv.AppendInt(w.b, int64(n), 10) }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/internal/plainjson"
 	"github.com/collections-ledger/ledger/journal"
 )
 
@@ -178,7 +179,7 @@ var itemNamespace = uuid.MustParse("0b8f6a52-3d0e-4f57-9c0a-8f5b1f4d2e61")
 func itemID(event uuid.UUID, k int) uuid.UUID {
 	var buf [16 + 36 + 1 + 20]byte
 	b := append(buf[:0], itemNamespace[:]...)
-	b = append(journal.AppendUUID(b, event), '/')
+	b = append(plainjson.AppendUUID(b, event), '/')
 	sum := sha1.Sum(strconv.AppendInt(b, int64(k), 10))
 	var id uuid.UUID
 	copy(id[:], sum[:])
