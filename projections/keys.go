@@ -85,18 +85,33 @@ type keyBuf []byte
 func (k keyBuf) grow(n int) keyBuf { return append(make(keyBuf, 0, len(k)+n), k...) }
 
 // key starts a key of table in its generation in gens (nil: generation 0).
+// (Its buffer is of a constant size, which lets the compiler keep a key
+// that does not escape on the stack.)
 func key(gens *generations, table byte) keyBuf {
+	k := make(keyBuf, 0, 64)
+	return appendKeyStart(k, gens, table)
+}
+
+// keyRoom is key with room for n more bytes: a caller that appends the
+// rest of a key it alone holds (see trialKey.key) makes it in one
+// allocation, where each of keyBuf's methods copies.
+func keyRoom(gens *generations, table byte, n int) keyBuf {
+	return appendKeyStart(make(keyBuf, 0, 5+n), gens, table)
+}
+
+func appendKeyStart(k keyBuf, gens *generations, table byte) keyBuf {
 	var gen uint32
 	if gens != nil {
 		gen = gens[table]
 	}
-	k := make(keyBuf, 0, 64)
-	k = binary.BigEndian.AppendUint32(k, gen)
-	return append(k, table)
+	return append(binary.BigEndian.AppendUint32(k, gen), table)
 }
 
-func (k keyBuf) str(s string) keyBuf {
-	return append(binary.AppendUvarint(k.grow(len(s)+binary.MaxVarintLen64), uint64(len(s))), s...)
+func (k keyBuf) str(s string) keyBuf { return appendKeyStr(k.grow(len(s)+binary.MaxVarintLen64), s) }
+
+// appendKeyStr appends a string as keys hold it: its length, then its bytes.
+func appendKeyStr(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
 func (k keyBuf) u64(n uint64) keyBuf { return binary.BigEndian.AppendUint64(k.grow(8), n) }

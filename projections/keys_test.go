@@ -2,6 +2,7 @@ package projections
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,4 +35,17 @@ func TestKeysDoNotShareArrays(t *testing.T) {
 	assert.Equal(t, key(nil, 'x').str("acme"), prefix, "the prefix is unchanged")
 	a, b := prefix.time(time.Unix(1, 0)), prefix.time(time.Unix(2, 0))
 	assert.NotEqual(t, a, b)
+}
+
+// A trial-balance key built in one allocation is the key keyBuf's methods
+// build, and a row's key is it and the position.
+func TestTrialKeyIsKeyBuf(t *testing.T) {
+	gens := &generations{}
+	gens[tTrial] = 3
+	for _, k := range []trialKey{{}, {"creditor-1", 'v', "2026-12-05", "claim/0b8f6a52-3d0e-4f57-9c0a-8f5b1f4d2e61/principal", "EUR"},
+		{strings.Repeat("c", 300), 'b', "2026-12-05", strings.Repeat("a", 200), "JPY"}} {
+		want := key(gens, tTrial).str(k.creditor).b(k.basis).str(k.date).str(k.account).str(k.currency)
+		assert.Equal(t, want, k.key(gens))
+		assert.Equal(t, want.pos(77), k.rowKey(gens, 77))
+	}
 }

@@ -57,8 +57,22 @@ type trialKey struct {
 	currency string
 }
 
+// key is the aggregate's key, as key(gen, tTrial).str(k.creditor).b(k.basis).str(k.date).str(k.account).str(k.currency)
+// builds it, in one allocation with room for a row's position after it
+// (rowKey): a trial row is written for every posting.
 func (k trialKey) key(gen *generations) keyBuf {
-	return key(gen, tTrial).str(k.creditor).b(k.basis).str(k.date).str(k.account).str(k.currency)
+	b := keyRoom(gen, tTrial, len(k.creditor)+len(k.date)+len(k.account)+len(k.currency)+4*binary.MaxVarintLen64+1+8)
+	b = appendKeyStr(b, k.creditor)
+	b = append(b, k.basis)
+	b = appendKeyStr(b, k.date)
+	b = appendKeyStr(b, k.account)
+	return appendKeyStr(b, k.currency)
+}
+
+// rowKey is the key of a claim account's row of the event at pos: the
+// aggregate's key, then the position.
+func (k trialKey) rowKey(gen *generations, pos eventstore.Position) keyBuf {
+	return binary.BigEndian.AppendUint64(k.key(gen), uint64(pos))
 }
 
 // claimAccountPrefix starts the name of every account of one claim (see
@@ -112,8 +126,8 @@ func (t *tx) addTrial(creditor string, booked time.Time, pos eventstore.Position
 		}
 	}
 	for _, r := range own {
-		v := binary.AppendVarint(binary.AppendVarint(make([]byte, 0, 2*binary.MaxVarintLen64), r.sums[0]), r.sums[1])
-		if err := t.setOnce(r.key.key(t.gen).pos(pos), v); err != nil {
+		t.val = binary.AppendVarint(binary.AppendVarint(t.val[:0], r.sums[0]), r.sums[1])
+		if err := t.setOnce(r.key.rowKey(t.gen, pos), t.val); err != nil {
 			return err
 		}
 	}
