@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
 	"github.com/collections-ledger/ledger/domain"
@@ -38,4 +39,18 @@ func TestFormatMinorAllocatesOnlyItsString(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() { s = domain.FormatMinor(-123456789, "EUR") })
 	require.Equal(t, "-1234567.89", s)
 	require.LessOrEqual(t, allocs, 1.0)
+}
+
+// MajorAmount's zero is the shared zero of the currency's scale: the same
+// value and exponent decimal.New(0, -units) gives, without an allocation.
+func TestMajorAmountOfZeroIsTheScalesZero(t *testing.T) {
+	for _, cur := range []string{"EUR", "JPY", "KWD", "CLF", "ZZZ"} {
+		units, _ := domain.MinorUnits(cur)
+		z := domain.MajorAmount(0, cur)
+		require.True(t, z.Equal(decimal.New(0, -units)), cur)
+		require.Equal(t, -units, z.Exponent(), cur)
+		require.Equal(t, decimal.New(0, -units).String(), z.String(), cur)
+		require.Zero(t, testing.AllocsPerRun(10, func() { _ = domain.MajorAmount(0, cur) }), cur)
+		require.Equal(t, decimal.New(-5, -units).String(), domain.MajorAmount(-5, cur).String(), cur)
+	}
 }

@@ -426,9 +426,14 @@ func MinorAmount(d decimal.Decimal, currency string) int64 {
 	return m
 }
 
-// MajorAmount is MinorAmount's inverse, exact.
+// MajorAmount is MinorAmount's inverse, exact. Zero is ZeroAt's shared
+// zero of the same scale (most of the figures a reconciliation entry counts
+// are zero).
 func MajorAmount(minor int64, currency string) decimal.Decimal {
 	units, _ := MinorUnits(currency)
+	if minor == 0 {
+		return ZeroAt(units)
+	}
 	return decimal.New(minor, -units)
 }
 
