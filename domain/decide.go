@@ -677,7 +677,7 @@ func decidePartialRecall(p Placement, c PartialRecall) Decision {
 	}
 	after := p
 	for _, e := range events {
-		after = evolveFigures(after, e)
+		after = EvolveFigures(after, e)
 	}
 	if paidInFull(after) {
 		events = append(events, closeOut(after, at, true)...)
@@ -852,10 +852,10 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	}
 	after := p
 	for _, e := range events {
-		after = evolveFigures(after, e)
+		after = EvolveFigures(after, e)
 	}
 	for _, e := range planCompletion(after, at) {
-		events, after = append(events, e), evolveFigures(after, e)
+		events, after = append(events, e), EvolveFigures(after, e)
 	}
 	if paidInFull(after) { // close it, from the state the payment leaves
 		events = append(events, closeOut(after, at, false)...)

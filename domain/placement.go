@@ -240,11 +240,12 @@ func Evolve(p Placement, e Event) Placement {
 	return evolve(p, e, true)
 }
 
-// evolveFigures is Evolve without the processed numbers (PaymentNumbers
+// EvolveFigures is Evolve without the processed numbers (PaymentNumbers
 // and WaiverNumbers stay as they were): for a state that only its money,
 // status and documents are read of, such as the state Decide checks a
-// decision's postings and decides its consequences on.
-func evolveFigures(p Placement, e Event) Placement {
+// decision's postings and decides its consequences on, or verify's folds,
+// which check the states' figures and postings and keep no numbers.
+func EvolveFigures(p Placement, e Event) Placement {
 	return evolve(p, e, false)
 }
 

@@ -501,7 +501,7 @@ func checkPostings(p Placement, events []Event, bookedAt time.Time, folded *Plac
 		if folded != nil && len(events) == 1 {
 			after = *folded
 		} else {
-			after = evolveFigures(after, e)
+			after = EvolveFigures(after, e)
 		}
 		if why := Unbalanced(ps); why != "" {
 			return nil, fmt.Errorf("%w: event %d (%s) does not balance: %s", ErrPostingsInvariant, i, e.EventType(), why)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -136,10 +137,13 @@ func TestMoneyPropertyCatchesAMutatedRule(t *testing.T) {
 // world is one run: the claim, its balances from postings, and the numbers
 // of the payments and waivers made so far (to reverse and cancel).
 type world struct {
-	rng      *rand.Rand
-	cur      string
-	at       time.Time
-	p        domain.Placement
+	rng *rand.Rand
+	cur string
+	at  time.Time
+	p   domain.Placement
+	// fig is p folded by EvolveFigures instead of Evolve: equal to p but
+	// for the processed numbers, which it never has.
+	fig      domain.Placement
 	balance  map[string]int64
 	invoices map[string]*subLedger // by principal account: its postings analysed by counter-account
 	payments []string
@@ -260,7 +264,10 @@ func (w *world) step(c domain.Command) string {
 			if _, rejected := e.(domain.RecallRejected); !rejected || dec.Repeat != nil {
 				return fmt.Sprintf("a refusal or a repeat recorded %s (%v)", e.EventType(), dec.Err)
 			}
-			w.p = domain.Evolve(w.p, e)
+			w.p, w.fig = domain.Evolve(w.p, e), domain.EvolveFigures(w.fig, e)
+		}
+		if problem := w.sameFigures(); problem != "" {
+			return problem
 		}
 		w.seen["refused"]++
 		if errors.Is(dec.Err, domain.ErrPostingsInvariant) {
@@ -274,7 +281,10 @@ func (w *world) step(c domain.Command) string {
 	for _, e := range dec.Events {
 		w.saw(e)
 		ps := domain.Postings(w.p, e, w.at)
-		w.p = domain.Evolve(w.p, e)
+		w.p, w.fig = domain.Evolve(w.p, e), domain.EvolveFigures(w.fig, e)
+		if problem := w.sameFigures(); problem != "" {
+			return fmt.Sprintf("%s: %s", e.EventType(), problem)
+		}
 		if why := domain.Unbalanced(ps); why != "" {
 			return fmt.Sprintf("%s does not balance: %s", e.EventType(), why)
 		}
@@ -293,6 +303,18 @@ func (w *world) step(c domain.Command) string {
 		return problem
 	}
 	return w.figures()
+}
+
+// sameFigures reports how the state folded without the processed numbers
+// (EvolveFigures, as verify folds) differs from the whole state without
+// them, if it does.
+func (w *world) sameFigures() string {
+	whole := w.p
+	whole.PaymentNumbers, whole.WaiverNumbers = domain.Numbers{}, domain.Numbers{}
+	if !reflect.DeepEqual(whole, w.fig) {
+		return fmt.Sprintf("EvolveFigures folded %+v, Evolve %+v", w.fig, whole)
+	}
+	return ""
 }
 
 // saw counts the case e is, in the state before it.

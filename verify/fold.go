@@ -19,7 +19,8 @@ import (
 // the views but the placements' states, so it folds them itself (fold)
 // instead of rebuilding the views: each placement's state is kept in a
 // spillMap, encoded in the views' binary form (projections.AppendPlacement)
-// while it waits for its placement's next event, folded (domain.Evolve)
+// while it waits for its placement's next event, folded (domain.EvolveFigures:
+// the processed numbers, which the stored form leaves out, are not built)
 // exactly as the views fold it and checked (books.check). The spillMap
 // keeps the state it returned last decoded until another placement's is
 // asked for: the events of one command follow each other in the log, so
@@ -236,7 +237,7 @@ func (p *part) fold(rec eventstore.RecordedEvent, c *checked, books bool) {
 		f, _ = p.folds.get(id, true)
 	}
 	before := f.p
-	after := domain.Evolve(before, r.Event)
+	after := domain.EvolveFigures(before, r.Event) // the numbers are neither kept nor checked here
 	if books {
 		c.posted = true
 		p.books.checkClaim(&p.v, &f.books, r, before, after)

@@ -105,16 +105,15 @@ func (b *books) post(v *verifier, rec eventstore.RecordedEvent, placement uuid.U
 	}
 	st, _ := b.states.get(placement, true)
 	before := *st
-	after := domain.Evolve(before, e)
+	after := domain.EvolveFigures(before, e) // no processed numbers: the books read none
 	*st = after
-	st.PaymentNumbers, st.WaiverNumbers = domain.Numbers{}, domain.Numbers{}
 	b.check(v, placement, journal.Record{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Event: e,
 		Meta: journal.Metadata{OccurredAt: bookedAt}}, before, after)
 }
 
 // check checks one event of a placement (rec: its event, booked at its
 // time of occurrence, and its place), in log order, given the claim's state
-// before it and after it (after = domain.Evolve(before, rec.Event)).
+// before it and after it (after = domain.EvolveFigures(before, rec.Event)).
 func (b *books) check(v *verifier, placement uuid.UUID, rec journal.Record, before, after domain.Placement) {
 	cb, _ := b.claims.get(placement, false)
 	if cb == nil {
