@@ -251,15 +251,32 @@ func isOpening(e domain.Event) bool {
 }
 
 // checkFolds checks every folded state's invariants, in the order of the
-// placements' ids.
+// placements' ids: each part's states on a goroutine of its own, its
+// findings held (the parts divide the ids in order) and added part after
+// part, as one goroutine visiting the parts in turn would add them. At the
+// end of a pass the parts' states are all decoded once more, on every
+// core rather than one.
 func (s *scan) checkFolds() error {
-	for _, part := range s.parts {
-		err := part.folds.each(func(b []byte) (uuid.UUID, error) { return uuid.FromBytes(b) }, func(id uuid.UUID, f *folded) error {
-			s.v.checkInvariants(journal.PlacementStream(id), f.rev, f.p)
-			return nil
+	held := make([]verifier, len(s.parts))
+	errs := make([]error, len(s.parts))
+	var wg sync.WaitGroup
+	for i, part := range s.parts {
+		wg.Go(func() {
+			v := &held[i]
+			v.holding = true
+			errs[i] = part.folds.each(func(b []byte) (uuid.UUID, error) { return uuid.FromBytes(b) }, func(id uuid.UUID, f *folded) error {
+				v.checkInvariants(journal.PlacementStream(id), f.rev, f.p)
+				return nil
+			})
 		})
-		if err != nil {
-			return err
+	}
+	wg.Wait()
+	for i := range s.parts {
+		for _, h := range held[i].held {
+			s.v.add(h.f)
+		}
+		if errs[i] != nil {
+			return errs[i]
 		}
 	}
 	return nil

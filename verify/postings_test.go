@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,6 +27,13 @@ import (
 // position.
 func forgedCopy(t *testing.T, dir string, match string, edit func(string) string) (string, eventstore.Position) {
 	t.Helper()
+	return forgedCopyOf(t, dir, match, edit, false)
+}
+
+// forgedCopyOf is forgedCopy, with every event whose data contains match
+// edited when every is set (the position returned is the first's).
+func forgedCopyOf(t *testing.T, dir string, match string, edit func(string) string, every bool) (string, eventstore.Position) {
+	t.Helper()
 	ctx := context.Background()
 	src, err := embedded.Open(dir, embedded.Options{})
 	require.NoError(t, err)
@@ -45,8 +53,11 @@ func forgedCopy(t *testing.T, dir string, match string, edit func(string) string
 			continue // the new store's own format marker
 		}
 		data := string(e.Data)
-		if forged == 0 && strings.Contains(data, match) {
-			data, forged = edit(data), e.Position
+		if (forged == 0 || every) && strings.Contains(data, match) {
+			data = edit(data)
+			if forged == 0 {
+				forged = e.Position
+			}
 		}
 		_, _, core, err := journal.Unseal(e.Metadata)
 		require.NoError(t, err)
@@ -150,6 +161,31 @@ func TestErrForgedPaymentNamedByItsPostings(t *testing.T) {
 	require.NotNil(t, named)
 	assert.Equal(t, pos, named.Position)
 	assert.Contains(t, named.Problem, "creditor/collected by 1100, the claim's figures by 1000")
+}
+
+// TestErrForgedPaymentsOfManyPlacementsNamedInOrder forges one payment of
+// every placement of twelve: each folds to a state whose invoice was paid
+// more than the placement recovered. verify names each placement's state
+// once, in the order of the placements' ids, whatever the parts and passes
+// it folds in (mustVerify compares them with the deep rebuild's report).
+func TestErrForgedPaymentsOfManyPlacementsNamedInOrder(t *testing.T) {
+	dir, s, h, req := acmeStore(t)
+	for i := range 12 {
+		placeAndPay(t, h, req, i, 1)
+	}
+	require.NoError(t, s.Close())
+	forged, _ := forgedCopyOf(t, dir, `"allocations":[{"invoiceNumber":"I1","contractNumber":"C1","amount":"10"}]`, func(s string) string {
+		return strings.Replace(s, `"contractNumber":"C1","amount":"10"`, `"contractNumber":"C1","amount":"11"`, 1)
+	}, true)
+	r := mustVerify(t, forged)
+	var states []string
+	for _, f := range r.Findings {
+		if f.Field == "recoveredAmount" {
+			states = append(states, f.Stream)
+		}
+	}
+	require.Len(t, states, 12, "one finding on each placement's state: %v", r.Findings)
+	assert.True(t, slices.IsSorted(states), "in the order of the placements' ids: %v", states)
 }
 
 // TestErrForgedRecallNamedAfterABrokenStream forges CL-2's recall as
