@@ -71,12 +71,14 @@ func conservedMinor(before, after Placement, ps []Posting) bool {
 	if !a.exact || !b.exact || len(before.Invoices) > len(after.Invoices) {
 		return false
 	}
-	var fixed [acctSlots]int64
-	got := fixed[:]
-	if len(after.Invoices) > 0 {
-		got = make([]int64, acctSlots+len(after.Invoices))
+	var fixed [acctSlots + fewInvoices]int64 // most claims have a few invoices: on the stack
+	var got []int64
+	if n := acctSlots + len(after.Invoices); n <= len(fixed) {
+		got = fixed[:n]
+	} else {
+		got = make([]int64, n)
 	}
-	claim := "claim/" + escapeAccountPart(after.ClaimNumber) + "/"
+	claim := escapeAccountPart(after.ClaimNumber)
 	for _, q := range ps {
 		slot, known := accountSlot(q.Account, claim, after.Invoices)
 		if !known {
@@ -105,8 +107,12 @@ func conservedMinor(before, after Placement, ps []Posting) bool {
 	return true
 }
 
+// fewInvoices is how many invoices conservedMinor sums on the stack.
+const fewInvoices = 8
+
 // accountSlot is the slot of an account in conservedMinor's sums; claim is
-// the claim's accounts' prefix ("claim/{claim}/"). An invoice's principal is
+// the claim's number as its accounts name it (escapeAccountPart), whose
+// accounts begin "claim/{claim}/". An invoice's principal is
 // the last invoice of that name (conserved keeps the last too). known is
 // false for an account the claim does not have.
 func accountSlot(name, claim string, invoices []InvoiceState) (slot int, known bool) {
@@ -128,7 +134,13 @@ func accountSlot(name, claim string, invoices []InvoiceState) (slot int, known b
 	case AccountAgencyFees:
 		return slotAgencyFees, true
 	}
-	rest, mine := strings.CutPrefix(name, claim)
+	rest, mine := strings.CutPrefix(name, "claim/")
+	if mine {
+		rest, mine = strings.CutPrefix(rest, claim)
+	}
+	if mine {
+		rest, mine = strings.CutPrefix(rest, "/")
+	}
 	if !mine {
 		return 0, false
 	}
