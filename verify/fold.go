@@ -251,19 +251,20 @@ func isOpening(e domain.Event) bool {
 }
 
 // checkFolds checks every folded state's invariants, in the order of the
-// placements' ids: each part's states on a goroutine of its own, its
-// findings held (the parts divide the ids in order) and added part after
-// part, as one goroutine visiting the parts in turn would add them. At the
-// end of a pass the parts' states are all decoded once more, on every
-// core rather than one.
+// placements' ids: each part's states on a goroutine of its own, into a
+// verifier of its own (as bounded as the scan's, see maxFindings), whose
+// findings and count of those left out are then added part after part: the
+// parts divide the ids in order, so the report is the one a single
+// goroutine visiting the parts in turn makes. At the end of a pass the
+// parts' states are all decoded once more, on every core rather than one.
 func (s *scan) checkFolds() error {
-	held := make([]verifier, len(s.parts))
+	checked := make([]verifier, len(s.parts))
 	errs := make([]error, len(s.parts))
 	var wg sync.WaitGroup
 	for i, part := range s.parts {
 		wg.Go(func() {
-			v := &held[i]
-			v.holding = true
+			v := &checked[i]
+			v.quiet = s.v.quiet
 			errs[i] = part.folds.each(func(b []byte) (uuid.UUID, error) { return uuid.FromBytes(b) }, func(id uuid.UUID, f *folded) error {
 				v.checkInvariants(journal.PlacementStream(id), f.rev, f.p)
 				return nil
@@ -272,9 +273,10 @@ func (s *scan) checkFolds() error {
 	}
 	wg.Wait()
 	for i := range s.parts {
-		for _, h := range held[i].held {
-			s.v.add(h.f)
+		for _, f := range checked[i].report.Findings {
+			s.v.add(f)
 		}
+		s.v.dropped += checked[i].dropped
 		if errs[i] != nil {
 			return errs[i]
 		}

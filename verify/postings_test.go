@@ -272,3 +272,27 @@ func TestExportCheckedInOrderWhateverItsBatches(t *testing.T) {
 	assert.True(t, hash, "the edited amount breaks its event's hash: %v", want.Findings)
 	assert.Equal(t, len(lines)-1, want.Events, "every event but the one left out")
 }
+
+// TestErrForgedPaymentsBeyondTheReportsBound forges a payment of each of
+// more placements than a report holds findings (maxFindings): each names
+// its postings as it is folded and its state at the end of the pass. The
+// report keeps its first findings and counts the others it left out, the
+// same in every shape of parts and passes (mustVerify), though each part
+// checks its states apart from the others.
+func TestErrForgedPaymentsBeyondTheReportsBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 1,010 placements")
+	}
+	dir, s, h, req := acmeStore(t)
+	for i := range 1010 {
+		placeAndPay(t, h, req, i, 1)
+	}
+	require.NoError(t, s.Close())
+	forged, _ := forgedCopyOf(t, dir, `"allocations":[{"invoiceNumber":"I1","contractNumber":"C1","amount":"10"}]`, func(s string) string {
+		return strings.Replace(s, `"contractNumber":"C1","amount":"10"`, `"contractNumber":"C1","amount":"11"`, 1)
+	}, true)
+	r := mustVerify(t, forged)
+	last := r.Findings[len(r.Findings)-1]
+	require.Equal(t, "report", last.Field, "the report says how many it left out")
+	assert.Regexp(t, `^\d+ more findings left out$`, last.Problem)
+}
