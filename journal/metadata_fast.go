@@ -29,17 +29,18 @@ func decodeMetadataFast(b []byte, m *Metadata, hashes bool) (ok bool) {
 		return true // {}
 	}
 	var seen uint64
+	after := 0 // the field after the last key's (see plainjson.IndexFrom)
 	for i := 1; ; {
 		// b is plain: a string is what lies between two quotes.
 		key, next, ok := quoted(b, i)
 		if !ok || next >= len(b) || b[next] != ':' {
 			return false
 		}
-		f := metadataField(key)
-		if f < 0 || seen&(1<<f) != 0 {
+		f := plainjson.IndexFrom(metadataFields, after, key)
+		if f == len(metadataFields) || seen&(1<<f) != 0 {
 			return false
 		}
-		seen |= 1 << f
+		seen, after = seen|1<<f, f+1
 		if i, ok = metadataValue(b, next+1, m, uint(f), hashes); !ok || i >= len(b) {
 			return false
 		}
@@ -65,16 +66,6 @@ func quoted(b []byte, i int) (s []byte, next int, ok bool) {
 		return nil, 0, false
 	}
 	return b[i+1 : i+1+n], i + n + 2, true
-}
-
-// metadataField is the index of key in metadataFields, or -1.
-func metadataField(key []byte) int {
-	for i, name := range metadataFields {
-		if name == string(key) {
-			return i
-		}
-	}
-	return -1
 }
 
 // metadataValue decodes the value at b[i] into m's field f, and returns the

@@ -33,18 +33,19 @@ func Plain(b []byte) bool {
 // exactly (encoding/json would also take another case) and once (it would
 // keep the last); set decodes the value of names[i] and reports whether it
 // could. False when a key is not one of names, comes twice, or set refuses
-// its value.
+// its value. A key is looked for from the name after the last key's on:
+// the ledger writes its fields in the order of names, so a key is found at
+// the first comparison.
 func Fields(o *fastjson.Object, names []string, set func(i int, v *fastjson.Value) bool) bool {
 	var seen uint64
 	ok := true
+	next := 0 // the name after the last key's
 	o.Visit(func(k []byte, v *fastjson.Value) {
 		if !ok {
 			return
 		}
-		i := 0
-		for i < len(names) && names[i] != string(k) {
-			i++
-		}
+		i := IndexFrom(names, next, k)
+		next = i + 1
 		if i == len(names) || seen&(1<<i) != 0 {
 			ok = false
 			return
@@ -53,4 +54,17 @@ func Fields(o *fastjson.Object, names []string, set func(i int, v *fastjson.Valu
 		ok = set(i, v)
 	})
 	return ok
+}
+
+// IndexFrom is the index of k in names, looked for from names[from] to the
+// end and then from the start; len(names) when k is none of them. A decoder
+// of keys the ledger writes in the order of names looks for each from the
+// one after the last's, and finds it at once.
+func IndexFrom(names []string, from int, k []byte) int {
+	for n := range len(names) {
+		if i := (from + n) % len(names); names[i] == string(k) {
+			return i
+		}
+	}
+	return len(names)
 }

@@ -45,6 +45,20 @@ func TestFields(t *testing.T) {
 	assert.False(t, ok, "a key twice")
 	_, ok = visit(`{"a":"1","b":"2"}`, "b")
 	assert.False(t, ok, "a value set refuses")
+
+	// In any order (each key is looked for from the name after the last
+	// key's, round to the start): every key found, each once.
+	names = []string{"a", "b", "c"}
+	for _, in := range []string{`{"a":"1","b":"2","c":"3"}`, `{"c":"3","a":"1","b":"2"}`, `{"b":"2","c":"3","a":"1"}`,
+		`{"c":"3","b":"2","a":"1"}`, `{"a":"1","c":"3","b":"2"}`, `{"b":"2","a":"1","c":"3"}`} {
+		got, ok := visit(in, "")
+		assert.True(t, ok, in)
+		assert.Equal(t, map[string]string{"a": "1", "b": "2", "c": "3"}, got, in)
+	}
+	_, ok = visit(`{"c":"3","a":"1","c":"4"}`, "")
+	assert.False(t, ok, "a key twice, after the search went round")
+	_, ok = visit(`{"c":"3","d":"4"}`, "")
+	assert.False(t, ok, "a key not named, after the last name")
 }
 
 func TestAppendStringAndTimeAreJSONMarshal(t *testing.T) {
