@@ -146,9 +146,7 @@ func TestExportOfACleanStoreSpilled(t *testing.T) {
 // (it pays 11 off the invoice but recovers 10): its postings move
 // creditor/collected by more than the payment's recovered amount.
 func TestErrForgedPaymentNamedByItsPostings(t *testing.T) {
-	dir, pos := forgedCopy(t, MustLedgerStore(t), `"allocations":[{"invoiceNumber":"I1","contractNumber":"C1","amount":"10"}]`, func(s string) string {
-		return strings.Replace(s, `"contractNumber":"C1","amount":"10"`, `"contractNumber":"C1","amount":"11"`, 1)
-	})
+	dir, pos := forgedCopy(t, MustLedgerStore(t), paidTen, paidEleven)
 	r := mustVerify(t, dir)
 	require.False(t, r.OK())
 	var named *verify.Finding
@@ -163,21 +161,36 @@ func TestErrForgedPaymentNamedByItsPostings(t *testing.T) {
 	assert.Contains(t, named.Problem, "creditor/collected by 1100, the claim's figures by 1000")
 }
 
+// paidTen is the allocation of a payment of 10 to CL-i's invoice
+// (placeAndPay); paidEleven forges it into one of 11, which the payment's
+// amount and the placement's recovered amount do not follow.
+const paidTen = `"allocations":[{"invoiceNumber":"I1","contractNumber":"C1","amount":"10"}]`
+
+func paidEleven(s string) string {
+	return strings.Replace(s, `"contractNumber":"C1","amount":"10"`, `"contractNumber":"C1","amount":"11"`, 1)
+}
+
+// forgedPayments is a copy of a store of n placements, each paid once
+// (placeAndPay), with every payment forged by paidEleven and the chains
+// sealed again.
+func forgedPayments(t *testing.T, n int) string {
+	t.Helper()
+	dir, s, h, req := acmeStore(t)
+	for i := range n {
+		placeAndPay(t, h, req, i, 1)
+	}
+	require.NoError(t, s.Close())
+	forged, _ := forgedCopyOf(t, dir, paidTen, paidEleven, true)
+	return forged
+}
+
 // TestErrForgedPaymentsOfManyPlacementsNamedInOrder forges one payment of
 // every placement of twelve: each folds to a state whose invoice was paid
 // more than the placement recovered. verify names each placement's state
 // once, in the order of the placements' ids, whatever the parts and passes
 // it folds in (mustVerify compares them with the deep rebuild's report).
 func TestErrForgedPaymentsOfManyPlacementsNamedInOrder(t *testing.T) {
-	dir, s, h, req := acmeStore(t)
-	for i := range 12 {
-		placeAndPay(t, h, req, i, 1)
-	}
-	require.NoError(t, s.Close())
-	forged, _ := forgedCopyOf(t, dir, `"allocations":[{"invoiceNumber":"I1","contractNumber":"C1","amount":"10"}]`, func(s string) string {
-		return strings.Replace(s, `"contractNumber":"C1","amount":"10"`, `"contractNumber":"C1","amount":"11"`, 1)
-	}, true)
-	r := mustVerify(t, forged)
+	r := mustVerify(t, forgedPayments(t, 12))
 	var states []string
 	for _, f := range r.Findings {
 		if f.Field == "recoveredAmount" {
@@ -280,18 +293,7 @@ func TestExportCheckedInOrderWhateverItsBatches(t *testing.T) {
 // same in every shape of parts and passes (mustVerify), though each part
 // checks its states apart from the others.
 func TestErrForgedPaymentsBeyondTheReportsBound(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes 1,010 placements")
-	}
-	dir, s, h, req := acmeStore(t)
-	for i := range 1010 {
-		placeAndPay(t, h, req, i, 1)
-	}
-	require.NoError(t, s.Close())
-	forged, _ := forgedCopyOf(t, dir, `"allocations":[{"invoiceNumber":"I1","contractNumber":"C1","amount":"10"}]`, func(s string) string {
-		return strings.Replace(s, `"contractNumber":"C1","amount":"10"`, `"contractNumber":"C1","amount":"11"`, 1)
-	}, true)
-	r := mustVerify(t, forged)
+	r := mustVerify(t, forgedPayments(t, 1010))
 	last := r.Findings[len(r.Findings)-1]
 	require.Equal(t, "report", last.Field, "the report says how many it left out")
 	assert.Regexp(t, `^\d+ more findings left out$`, last.Problem)
