@@ -73,9 +73,9 @@ func fastCode(v *fastjson.Value, dst *string) bool {
 		return false
 	}
 	b := v.GetStringBytes()
-	if s, ok := codes[string(b)]; ok {
+	if s, ok := iso4217.Code(b); ok { // a currency, found without hashing
 		*dst = s
-	} else if s, ok := iso4217.Code(b); ok {
+	} else if s, ok := codes[string(b)]; ok {
 		*dst = s
 	} else {
 		*dst = string(b)

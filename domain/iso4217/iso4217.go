@@ -26,12 +26,47 @@ type table struct {
 	} `xml:"CcyTbl>CcyNtry"`
 }
 
+// The currencies known, each once, and where each code is among them: a
+// code of three upper-case letters is a number below 26³ (index), and
+// byIndex holds 1 + its place in known, or 0 for a code not listed. A
+// lookup is an array's read rather than a map's hash and probe: every
+// amount the ledger decodes, folds and checks looks its currency up.
 var (
-	minorUnits = map[string]int32{}
-	codes      = map[string]string{} // each code, to itself
+	known   []currency
+	byIndex [26 * 26 * 26]uint8
 	// Published is the publication date of the embedded table.
 	Published string
 )
+
+type currency struct {
+	code  string
+	units int32
+}
+
+// index is where a code of three upper-case letters is in byIndex; false
+// for any other string.
+func index[S string | []byte](code S) (int, bool) {
+	if len(code) != 3 {
+		return 0, false
+	}
+	i := 0
+	for k := range 3 {
+		c := code[k]
+		if c < 'A' || c > 'Z' {
+			return 0, false
+		}
+		i = i*26 + int(c-'A')
+	}
+	return i, true
+}
+
+// lookup returns the currency a code spells, or nil.
+func lookup[S string | []byte](code S) *currency {
+	if i, ok := index(code); ok && byIndex[i] != 0 {
+		return &known[byIndex[i]-1]
+	}
+	return nil
+}
 
 func init() {
 	var t table
@@ -47,11 +82,21 @@ func init() {
 		if err != nil {
 			continue // N.A.
 		}
-		if old, seen := minorUnits[e.Code]; seen && old != int32(n) {
-			panic(fmt.Sprintf("iso4217: %s has minor units %d and %d", e.Code, old, n))
+		i, ok := index(e.Code)
+		if !ok {
+			panic(fmt.Sprintf("iso4217: %q is not a code of three upper-case letters", e.Code))
 		}
-		minorUnits[e.Code] = int32(n)
-		codes[e.Code] = e.Code
+		if c := lookup(e.Code); c != nil {
+			if c.units != int32(n) {
+				panic(fmt.Sprintf("iso4217: %s has minor units %d and %d", e.Code, c.units, n))
+			}
+			continue // listed again for another country
+		}
+		if len(known) == 255 {
+			panic("iso4217: more than 255 currencies")
+		}
+		known = append(known, currency{e.Code, int32(n)})
+		byIndex[i] = uint8(len(known))
 	}
 }
 
@@ -59,16 +104,20 @@ func init() {
 // and whether ISO 4217 lists it with a minor unit: a decoder reading a
 // currency code need not allocate its own copy.
 func Code(b []byte) (string, bool) {
-	c, ok := codes[string(b)]
-	return c, ok
+	if c := lookup(b); c != nil {
+		return c.code, true
+	}
+	return "", false
 }
 
 // MinorUnits returns the number of decimals of a currency's minor unit, and
 // whether ISO 4217 lists the code (in upper case) with one.
 func MinorUnits(code string) (int32, bool) {
-	n, ok := minorUnits[code]
-	return n, ok
+	if c := lookup(code); c != nil {
+		return c.units, true
+	}
+	return 0, false
 }
 
 // Codes returns the number of currencies known.
-func Codes() int { return len(minorUnits) }
+func Codes() int { return len(known) }

@@ -24,23 +24,36 @@ func TestMinorUnits(t *testing.T) {
 	assert.Greater(t, Codes(), 150)
 	assert.Regexp(t, `^\d{4}-\d{2}-\d{2}$`, Published, "the publication date of the embedded table")
 	upper := regexp.MustCompile(`^[A-Z]{3}$`)
-	for code := range minorUnits {
-		assert.Regexp(t, upper, code)
+	for _, c := range known {
+		assert.Regexp(t, upper, c.code)
+		got, ok := MinorUnits(c.code)
+		assert.True(t, ok, c.code)
+		assert.Equal(t, c.units, got, c.code)
 	}
+	// Every string of three upper-case letters not listed is unknown.
+	listed := 0
+	for i := range 26 * 26 * 26 {
+		code := string([]byte{byte('A' + i/676), byte('A' + i/26%26), byte('A' + i%26)})
+		if _, ok := MinorUnits(code); ok {
+			listed++
+		}
+	}
+	assert.Equal(t, Codes(), listed)
 }
 
 // Code knows exactly the codes MinorUnits knows, and gives each as one
 // shared string.
 func TestCodeIsOneStringPerKnownCode(t *testing.T) {
-	for code := range minorUnits {
-		got, ok := Code([]byte(code))
-		assert.True(t, ok, code)
-		assert.Equal(t, code, got)
+	for _, c := range known {
+		got, ok := Code([]byte(c.code))
+		assert.True(t, ok, c.code)
+		assert.Equal(t, c.code, got)
 	}
-	for _, code := range []string{"XAU", "XTS", "eur", "", "EURO"} {
+	for _, code := range []string{"XAU", "XTS", "eur", "", "EURO", "EU", "E\x00R", "[UR", "@UR"} {
 		_, ok := Code([]byte(code))
 		assert.False(t, ok, code)
 	}
 	b := []byte("EUR")
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = Code(b) }))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = MinorUnits("EUR") }))
 }
