@@ -184,7 +184,12 @@ func (p *Placement) open() openMinor {
 		o.exact = o.exact && exact
 		return v
 	}
-	o.principal = m(p.Original) - m(p.Waived) - m(p.Recovered) - m(p.WrittenOff)
+	ma := func(a Amount) int64 {
+		v, exact := a.Minor(units)
+		o.exact = o.exact && exact
+		return v
+	}
+	o.principal = ma(p.Original) - ma(p.Waived) - ma(p.Recovered) - ma(p.WrittenOff)
 	if b := p.Charges; b != nil {
 		o.costs, o.interests = b.chargedMinor(m)
 		o.costs -= m(b.Paid.Costs) + m(b.Recalled.Costs) + m(b.WrittenOff.Costs)
@@ -213,7 +218,7 @@ func (p *Placement) writtenOffCharges() Split {
 // costs and interests.
 func (p *Placement) TotalWrittenOff() decimal.Decimal {
 	w := p.writtenOffCharges()
-	return p.WrittenOff.Add(w.Total())
+	return p.WrittenOff.Decimal().Add(w.Total())
 }
 
 // Overpaid is what payments brought beyond everything open.

@@ -24,8 +24,13 @@ func figuresOf(p *Placement, units int32) figures {
 		f.exact = f.exact && exact
 		return v
 	}
-	f.placed, f.agencyPaid, f.writtenOff, f.waived, f.fee = m(p.Original), m(p.AgencyPaid), m(p.WrittenOff), m(p.Waived), m(p.Fee)
-	f.collected = m(p.Recovered) - f.agencyPaid
+	ma := func(a Amount) int64 {
+		v, exact := a.Minor(units)
+		f.exact = f.exact && exact
+		return v
+	}
+	f.placed, f.agencyPaid, f.writtenOff, f.waived, f.fee = ma(p.Original), ma(p.AgencyPaid), ma(p.WrittenOff), ma(p.Waived), ma(p.Fee)
+	f.collected = ma(p.Recovered) - f.agencyPaid
 	if b := p.Charges; b != nil {
 		f.costs, f.interests = b.chargedMinor(m)
 		f.placed += f.costs + f.interests
@@ -95,9 +100,9 @@ func conservedMinor(before, after Placement, ps []Posting) bool {
 		return false
 	}
 	for i, inv := range after.Invoices {
-		open, exact := minor(inv.Open, units)
+		open, exact := inv.Open.Minor(units)
 		if i < len(before.Invoices) {
-			was, wasExact := minor(before.Invoices[i].Open, units)
+			was, wasExact := before.Invoices[i].Open.Minor(units)
 			open, exact = open-was, exact && wasExact
 		}
 		if !exact || got[acctSlots+i] != open {

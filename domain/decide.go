@@ -576,7 +576,7 @@ func closeOut(p Placement, at time.Time, recall bool) []Event {
 	events = append(events,
 		SequencesPaused{SequenceIDs: orEmpty(seqs)},
 		CallsCancelled{CallIDs: orEmpty(calls)},
-		OutcomeScoreSnapshotted{Score: OutcomeScore(p.Recovered, p.Original), RecoveredAmount: p.Recovered, OriginalAmount: p.Original},
+		OutcomeScoreSnapshotted{Score: OutcomeScore(p.Recovered.Decimal(), p.Original.Decimal()), RecoveredAmount: p.Recovered.Decimal(), OriginalAmount: p.Original.Decimal()},
 	)
 	if doc, issued := RecallDocument(p, at); recall && issued {
 		events = append(events, doc)
@@ -598,7 +598,7 @@ func RecallDocument(p Placement, at time.Time) (doc AccountingDocumentIssued, is
 	}
 	for _, inv := range p.Invoices {
 		if inv.Open.IsPositive() {
-			doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open.Neg()})
+			doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open.Neg().Decimal()})
 		}
 	}
 	doc.LineItems = append(doc.LineItems, chargeLines(openCharges(p))...)
@@ -729,7 +729,7 @@ func waiverEvents(p Placement, c PartialRecall, field func(i int, name string) s
 	at := c.At.UTC()
 	open := map[string]decimal.Decimal{}
 	for _, inv := range p.Invoices {
-		open[inv.InvoiceNumber] = inv.Open
+		open[inv.InvoiceNumber] = inv.Open.Decimal()
 	}
 	var events []Event
 	var lines []LineItem
@@ -830,7 +830,7 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	if split != nil {
 		principal = principal.Sub(split.Total())
 	}
-	recovered := p.Recovered.Add(principal)
+	recovered := p.Recovered.AddDecimal(principal).Decimal()
 	document := documentNumber(p, 0)
 	number := c.PaymentNumber
 	if number == "" {
@@ -905,7 +905,7 @@ func allocate(p Placement, c ReceivePayment) ([]Allocation, []LineItem) {
 		if !inv.Open.IsPositive() {
 			continue
 		}
-		a := decimal.Min(left, inv.Open)
+		a := decimal.Min(left, inv.Open.Decimal())
 		allocs = append(allocs, Allocation{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: a})
 		lines = append(lines, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: a.Neg(), AllocateTo: principalLine(c.AllocateTo)})
 		left = left.Sub(a)
@@ -979,9 +979,9 @@ func decidePaymentDetails(p Placement, c ReceivePayment) *Decision {
 	if c.ContractNumber != "" && c.ContractNumber != inv.ContractNumber {
 		return fail(Unprocessable("contract_mismatch", "contractNumber", fmt.Sprintf("invoice %q belongs to contract %q", c.InvoiceNumber, inv.ContractNumber)))
 	}
-	if c.Amount.GreaterThan(inv.Open) {
+	if c.Amount.GreaterThan(inv.Open.Decimal()) {
 		return fail(Unprocessable("amount_exceeds_open", "amount",
-			fmt.Sprintf("%s is more than the %s still open on invoice %q", c.Amount, FormatMoney(inv.Open, p.Currency), c.InvoiceNumber)))
+			fmt.Sprintf("%s is more than the %s still open on invoice %q", c.Amount, FormatMoney(inv.Open.Decimal(), p.Currency), c.InvoiceNumber)))
 	}
 	return nil
 }
@@ -1015,7 +1015,7 @@ func decideReversal(p Placement, c ReversePayment) Decision {
 		return refuse(err)
 	}
 	at := c.At.UTC()
-	recovered := p.Recovered.Sub(pay.Amount.Sub(pay.Split.Total()))
+	recovered := p.Recovered.SubDecimal(pay.Amount.Sub(pay.Split.Total())).Decimal()
 	originalType := DocDirectPayment
 	if pay.ReceivedBy == ReceivedByAgency {
 		originalType = DocAgencyPayments

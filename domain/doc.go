@@ -8,6 +8,8 @@
 // same state. The package imports no engine, no HTTP code and no client
 // library; a test keeps it so.
 //
-// Money is decimal.Decimal beside its currency. Amounts are rounded in one
-// place, RoundMoney, half-up to the currency's minor unit.
+// Money is decimal.Decimal beside its currency in commands and events, and
+// Amount (the same exact value, in an int64 while it fits) in a claim's
+// folded figures. Amounts are rounded in one place, RoundMoney, half-up to
+// the currency's minor unit.
 package domain

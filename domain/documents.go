@@ -65,8 +65,8 @@ func decideWriteOff(p Placement, c WriteOff) Decision {
 	lines := []LineItem{}
 	for _, inv := range p.Invoices {
 		if inv.Open.IsPositive() {
-			allocs = append(allocs, Allocation{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open})
-			lines = append(lines, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open.Neg()})
+			allocs = append(allocs, Allocation{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open.Decimal()})
+			lines = append(lines, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open.Neg().Decimal()})
 		}
 	}
 	charges := openCharges(p)
@@ -77,7 +77,7 @@ func decideWriteOff(p Placement, c WriteOff) Decision {
 			SequencesPaused: len(seqs), CallsCancelled: len(calls), WrittenOffAt: at, Charges: charges},
 		SequencesPaused{SequenceIDs: orEmpty(seqs)},
 		CallsCancelled{CallIDs: orEmpty(calls)},
-		OutcomeScoreSnapshotted{Score: OutcomeScore(p.Recovered, p.Original), RecoveredAmount: p.Recovered, OriginalAmount: p.Original},
+		OutcomeScoreSnapshotted{Score: OutcomeScore(p.Recovered.Decimal(), p.Original.Decimal()), RecoveredAmount: p.Recovered.Decimal(), OriginalAmount: p.Original.Decimal()},
 	}
 	if total := outstanding.Add(charges.Total()); total.IsPositive() {
 		events = append(events, AccountingDocumentIssued{

@@ -270,11 +270,11 @@ func TestPaymentFeeAndPaid(t *testing.T) {
 	// Fee is recomputed from the total: 0.20 × 0.03 = 0.006 → 0.01 (half-up),
 	// then 0.20 × 0.06 = 0.012 → 0.01, not 0.01 + 0.01.
 	p = MustApply(t, p, domain.ReceivePayment{Amount: d("0.03"), At: t0})
-	assert.Equal(t, "0.01", domain.FormatMoney(p.Fee, "EUR"))
+	assert.Equal(t, "0.01", domain.FormatMoney(p.Fee.Decimal(), "EUR"))
 	p = MustApply(t, p, domain.ReceivePayment{Amount: d("0.03"), At: t0})
-	assert.Equal(t, "0.01", domain.FormatMoney(p.Fee, "EUR"), "fee from the total, never a sum of rounded parts")
+	assert.Equal(t, "0.01", domain.FormatMoney(p.Fee.Decimal(), "EUR"), "fee from the total, never a sum of rounded parts")
 	p = MustApply(t, p, domain.ReceivePayment{Amount: d("0.02"), At: t0})
-	assert.Equal(t, "0.02", domain.FormatMoney(p.Fee, "EUR"), "0.20 × 0.08 = 0.016 rounds half-up to 0.02")
+	assert.Equal(t, "0.02", domain.FormatMoney(p.Fee.Decimal(), "EUR"), "0.20 × 0.08 = 0.016 rounds half-up to 0.02")
 
 	t.Run("ErrAmountExceedsOutstanding", func(t *testing.T) {
 		dec := domain.Decide(p, domain.ReceivePayment{Amount: d("399.93"), At: t0})
@@ -296,7 +296,7 @@ func TestPaymentFeeAndPaid(t *testing.T) {
 		}
 		assert.Equal(t, domain.StatusPaid, paid.Status)
 		assert.True(t, paid.Outstanding().IsZero())
-		assert.Equal(t, "80.00", domain.FormatMoney(paid.Fee, "EUR"))
+		assert.Equal(t, "80.00", domain.FormatMoney(paid.Fee.Decimal(), "EUR"))
 		assert.Equal(t, "1", paid.OutcomeScore.String())
 		for _, inv := range paid.Invoices {
 			assert.True(t, inv.Open.IsZero(), "invoice %s fully paid", inv.InvoiceNumber)
@@ -640,7 +640,7 @@ func TestReversalOnAPausedPlacementKeepsItPaused(t *testing.T) {
 	assert.Equal(t, domain.StatusPaused, p.Status)
 	assert.True(t, p.Recovered.IsZero())
 	assert.True(t, p.Invoices[0].Paid.IsZero())
-	assert.True(t, p.Invoices[0].Open.Equal(d("100")))
+	assert.True(t, p.Invoices[0].Open.Equal(domain.AmountOf(d("100"))))
 	// A payment is not found by a waiver's or document's number that was no payment.
 	dec := domain.Decide(p, domain.ReversePayment{PaymentNumber: "DE-S242243704005-AD002", Reason: domain.ReversalOther, At: t0})
 	assert.ErrorIs(t, dec.Err, domain.ErrPaymentNotFound)

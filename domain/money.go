@@ -321,7 +321,15 @@ func minor(d decimal.Decimal, units int32) (amount int64, exact bool) {
 	if !fits {
 		return d.Shift(units).IntPart(), false
 	}
-	shift := d.Exponent() + units
+	return minorOf(coef, d.Exponent(), units)
+}
+
+// minorOf is minor for coef·10^exp, a coefficient of at most 18 digits.
+func minorOf(coef int64, exp, units int32) (amount int64, exact bool) {
+	if coef == 0 {
+		return 0, true
+	}
+	shift := exp + units
 	switch {
 	case shift >= 0 && shift <= 18 && -pow10[18-shift] < coef && coef < pow10[18-shift]: // at most 18 digits
 		return coef * pow10[shift], true
@@ -329,5 +337,5 @@ func minor(d decimal.Decimal, units int32) (amount int64, exact bool) {
 		q := pow10[-shift]
 		return coef / q, coef%q == 0
 	}
-	return d.Shift(units).IntPart(), false
+	return decimal.New(coef, exp).Shift(units).IntPart(), false
 }

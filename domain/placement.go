@@ -58,10 +58,10 @@ const (
 // invoice's balances instead (Placement.Books).
 type InvoiceState struct {
 	Invoice
-	Open       decimal.Decimal
-	Waived     decimal.Decimal
-	Paid       decimal.Decimal
-	WrittenOff decimal.Decimal `json:",omitzero"`
+	Open       Amount
+	Waived     Amount
+	Paid       Amount
+	WrittenOff Amount `json:",omitzero"`
 }
 
 type SequenceState struct {
@@ -88,14 +88,14 @@ type Placement struct {
 	Status         Status
 	OpenedAt       time.Time
 	Invoices       []InvoiceState
-	Original       decimal.Decimal
-	Waived         decimal.Decimal
-	Recovered      decimal.Decimal
-	Fee            decimal.Decimal
+	Original       Amount
+	Waived         Amount
+	Recovered      Amount
+	Fee            Amount
 	// AgencyPaid is the part of Recovered the debtor paid to the agency;
 	// WrittenOff what was written off.
-	AgencyPaid   decimal.Decimal `json:",omitzero"`
-	WrittenOff   decimal.Decimal `json:",omitzero"`
+	AgencyPaid   Amount `json:",omitzero"`
+	WrittenOff   Amount `json:",omitzero"`
 	ResolvedAt   *time.Time
 	OutcomeScore *decimal.Decimal
 	Sequences    []SequenceState
@@ -201,10 +201,10 @@ func (p *Placement) Exists() bool { return p.ID != uuid.Nil }
 
 // Outstanding is the principal still owed: original − waived − recovered −
 // written off (TotalOpen adds the costs and interests).
-func (p *Placement) Outstanding() decimal.Decimal {
-	if o := p.open(); o.exact {
-		return o.decimal(o.principal)
-	}
+func (p *Placement) Outstanding() decimal.Decimal { return p.OutstandingAmount().Decimal() }
+
+// OutstandingAmount is Outstanding as an Amount.
+func (p *Placement) OutstandingAmount() Amount {
 	return p.Original.Sub(p.Waived).Sub(p.Recovered).Sub(p.WrittenOff)
 }
 
@@ -295,7 +295,7 @@ func evolve(p Placement, e Event, numbers bool) Placement {
 	}
 	p.Books = p.Books.with(movementOf(e), p.Invoices)
 	if change, currency := feeChange(fee, e); !change.IsZero() {
-		p.Books = p.Books.withFee(MinorAmount(change, currency))
+		p.Books = p.Books.withFee(MinorOf(change, currency))
 	}
 	p.Version = revision + 1
 	return p
@@ -315,11 +315,12 @@ func openedState(e PlacementOpened) Placement {
 	}
 	// Zeros at the currency's scale, which the amounts added to them have
 	// once a state is stored (decimal.Zero would be rescaled at every sum).
-	zero := ZeroOf(e.Currency)
+	zero := AmountOf(ZeroOf(e.Currency))
 	p.Original, p.Waived, p.Recovered, p.Fee = zero, zero, zero, zero
 	for _, inv := range e.Invoices {
-		p.Invoices = append(p.Invoices, InvoiceState{Invoice: inv, Open: inv.Amount, Waived: zero, Paid: zero})
-		p.Original = p.Original.Add(inv.Amount)
+		amount := AmountOf(inv.Amount)
+		p.Invoices = append(p.Invoices, InvoiceState{Invoice: inv, Open: amount, Waived: zero, Paid: zero})
+		p.Original = p.Original.Add(amount)
 	}
 	return p
 }
@@ -370,11 +371,12 @@ func evolveWriteOff(p Placement, e PlacementWrittenOff) Placement {
 	p.Invoices = slices.Clone(p.Invoices)
 	for _, a := range e.Allocations {
 		if inv := p.invoice(a.InvoiceNumber); inv != nil {
-			inv.Open, inv.WrittenOff = inv.Open.Sub(a.Amount), inv.WrittenOff.Add(a.Amount)
+			amount := AmountOf(a.Amount)
+			inv.Open, inv.WrittenOff = inv.Open.Sub(amount), inv.WrittenOff.Add(amount)
 		}
 	}
 	at := e.WrittenOffAt
-	p.WrittenOff = p.WrittenOff.Add(e.OutstandingAmount)
+	p.WrittenOff = p.WrittenOff.AddDecimal(e.OutstandingAmount)
 	p.Status, p.ResolvedAt, p.Pause = StatusWrittenOff, &at, nil
 	return closedBy(p, e.Charges, ReturnedToWrittenOff)
 }
@@ -383,7 +385,7 @@ func evolveWriteOff(p Placement, e PlacementWrittenOff) Placement {
 // allocation, a cancelled waiver) where returnedTo says: open again, or
 // written off again on a written-off claim. A recalled claim's open amount
 // is what its recall cancelled, so money returned to it is open again there.
-func (p *Placement) takenBack(inv *InvoiceState, amount decimal.Decimal, returnedTo string) {
+func (p *Placement) takenBack(inv *InvoiceState, amount Amount, returnedTo string) {
 	if returnedTo == ReturnedToWrittenOff {
 		inv.WrittenOff = inv.WrittenOff.Add(amount)
 		p.WrittenOff = p.WrittenOff.Add(amount)
@@ -399,10 +401,11 @@ func evolveMoney(p Placement, e Event, revision uint64, numbers bool) Placement 
 	p.Invoices = slices.Clone(p.Invoices)
 	switch e := e.(type) {
 	case CreditWaiverIssued:
+		amount := AmountOf(e.Amount)
 		if inv := p.invoice(e.InvoiceNumber); inv != nil {
-			inv.Open, inv.Waived = inv.Open.Sub(e.Amount), inv.Waived.Add(e.Amount)
+			inv.Open, inv.Waived = inv.Open.Sub(amount), inv.Waived.Add(amount)
 		}
-		p.Waived = p.Waived.Add(e.Amount)
+		p.Waived = p.Waived.Add(amount)
 		if numbers && e.CreditWaiverNumber != "" {
 			p.WaiverNumbers = p.WaiverNumbers.With(e.CreditWaiverNumber,
 				Processed{Content: waiverContent(e.InvoiceNumber, e.ContractNumber, e.Date, e.Description, e.Amount, e.Currency), Revision: revision,
@@ -410,11 +413,12 @@ func evolveMoney(p Placement, e Event, revision uint64, numbers bool) Placement 
 						Document: documentNumber(p, 0)}}) // the document follows the waivers of its decision
 		}
 	case CreditWaiverCancelled:
+		amount := AmountOf(e.Amount)
 		if inv := p.invoice(e.InvoiceNumber); inv != nil {
-			inv.Waived = inv.Waived.Sub(e.Amount)
-			p.takenBack(inv, e.Amount, e.ReturnedTo)
+			inv.Waived = inv.Waived.Sub(amount)
+			p.takenBack(inv, amount, e.ReturnedTo)
 		}
-		p.Waived = p.Waived.Sub(e.Amount)
+		p.Waived = p.Waived.Sub(amount)
 		if !numbers {
 			break
 		}
@@ -424,13 +428,14 @@ func evolveMoney(p Placement, e Event, revision uint64, numbers bool) Placement 
 	case PaymentReceived:
 		for _, a := range e.Allocations {
 			if inv := p.invoice(a.InvoiceNumber); inv != nil {
-				inv.Open, inv.Paid = inv.Open.Sub(a.Amount), inv.Paid.Add(a.Amount)
+				amount := AmountOf(a.Amount)
+				inv.Open, inv.Paid = inv.Open.Sub(amount), inv.Paid.Add(amount)
 			}
 		}
-		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
+		p.Recovered, p.Fee = AmountOf(e.RecoveredAmount), AmountOf(e.FeeAmount)
 		p = withSplit(p, e.Split, 1, false)
 		if e.ReceivedBy == ReceivedByAgency {
-			p.AgencyPaid = p.AgencyPaid.Add(e.Amount)
+			p.AgencyPaid = p.AgencyPaid.AddDecimal(e.Amount)
 		}
 		if !numbers {
 			break
@@ -441,14 +446,15 @@ func evolveMoney(p Placement, e Event, revision uint64, numbers bool) Placement 
 	case PaymentReversed:
 		for _, a := range e.Allocations {
 			if inv := p.invoice(a.InvoiceNumber); inv != nil {
-				inv.Paid = inv.Paid.Sub(a.Amount)
-				p.takenBack(inv, a.Amount, e.ReturnedTo)
+				amount := AmountOf(a.Amount)
+				inv.Paid = inv.Paid.Sub(amount)
+				p.takenBack(inv, amount, e.ReturnedTo)
 			}
 		}
-		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
+		p.Recovered, p.Fee = AmountOf(e.RecoveredAmount), AmountOf(e.FeeAmount)
 		p = closedBy(withSplit(p, e.Split, -1, false), e.Split, e.ReturnedTo) // on a closed claim, what it paid of the charges stays closed
 		if e.ReceivedBy == ReceivedByAgency {
-			p.AgencyPaid = p.AgencyPaid.Sub(e.Amount)
+			p.AgencyPaid = p.AgencyPaid.SubDecimal(e.Amount)
 		}
 		if !numbers {
 			break

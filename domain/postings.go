@@ -231,7 +231,7 @@ var feeRule = feePostings
 
 // feeChange is what a payment or a reversal changes the claim's fee (before
 // it: before) by, in the event's currency; zero for any other event.
-func feeChange(before decimal.Decimal, e Event) (decimal.Decimal, string) {
+func feeChange(before Amount, e Event) (Amount, string) {
 	var fee decimal.Decimal
 	var currency string
 	switch e := e.(type) {
@@ -240,12 +240,9 @@ func feeChange(before decimal.Decimal, e Event) (decimal.Decimal, string) {
 	case PaymentReversed:
 		fee, currency = e.FeeAmount, e.Currency
 	default:
-		return decimal.Zero, ""
+		return Amount{}, ""
 	}
-	if fee.Sign() == 0 && before.Sign() == 0 || fee.Equal(before) { // Sign first: it allocates nothing
-		return decimal.Zero, currency
-	}
-	return fee.Sub(before), currency
+	return AmountOf(fee).Sub(before), currency
 }
 
 // feePostings moves creditor/fees and agency/fees by what a payment or a
@@ -260,7 +257,7 @@ func feePostings(before Placement, e Event, bookedAt time.Time) []Posting {
 	if change.IsNegative() {
 		debit, credit, change = credit, debit, change.Neg()
 	}
-	return []Posting{posting(debit, Debit, change, currency, date), posting(credit, Credit, change, currency, date)}
+	return []Posting{posting(debit, Debit, change.Decimal(), currency, date), posting(credit, Credit, change.Decimal(), currency, date)}
 }
 
 // postingsOf names an event's movement on claim, on its value date.
@@ -423,6 +420,13 @@ func posting(account, side string, amount decimal.Decimal, currency, date string
 func MinorAmount(d decimal.Decimal, currency string) int64 {
 	units, _ := MinorUnits(currency)
 	m, _ := minor(d, units)
+	return m
+}
+
+// MinorOf is MinorAmount of an Amount.
+func MinorOf(a Amount, currency string) int64 {
+	units, _ := MinorUnits(currency)
+	m, _ := a.Minor(units)
 	return m
 }
 
@@ -604,7 +608,7 @@ func recallTakesWhatIsOpen(p Placement, doc AccountingDocumentIssued) error {
 		return fmt.Errorf("recalls %s of costs and %s of interests, not the %s and %s open", charges[AllocateCosts], charges[AllocateInterests], r.Costs, r.Interests)
 	}
 	for _, inv := range p.Invoices {
-		if got, want := lines[inv.InvoiceNumber], decimal.Max(inv.Open, decimal.Zero); !got.Equal(want) {
+		if got, want := lines[inv.InvoiceNumber], decimal.Max(inv.Open.Decimal(), decimal.Zero); !got.Equal(want) {
 			return fmt.Errorf("recalls %s of invoice %s, which has %s open", got, inv.InvoiceNumber, want)
 		}
 		delete(lines, inv.InvoiceNumber)
@@ -619,9 +623,11 @@ func recallTakesWhatIsOpen(p Placement, doc AccountingDocumentIssued) error {
 // events moved the claim's figures by, from before to after.
 func conserved(before, after Placement, delta map[string]int64, recalled, returned map[string]decimal.Decimal) error {
 	cur := after.Currency
-	placed := func(p Placement) decimal.Decimal { return p.Original.Add(p.CostsCharged()).Add(p.InterestsCharged()) }
+	placed := func(p Placement) decimal.Decimal {
+		return p.Original.Decimal().Add(p.CostsCharged()).Add(p.InterestsCharged())
+	}
 	collected := func(p Placement) decimal.Decimal { // by the creditor itself
-		paid := p.Recovered.Sub(p.AgencyPaid)
+		paid := p.Recovered.Sub(p.AgencyPaid).Decimal()
 		if p.Charges != nil {
 			paid = paid.Add(p.Charges.Paid.Total())
 		}
@@ -635,15 +641,15 @@ func conserved(before, after Placement, delta map[string]int64, recalled, return
 	want := map[string]decimal.Decimal{
 		AccountPlaced:                         placed(after).Sub(placed(before)).Neg(),
 		AccountCollected:                      collected(after).Sub(collected(before)),
-		AccountAgencyPayable:                  after.AgencyPaid.Sub(before.AgencyPaid),
+		AccountAgencyPayable:                  after.AgencyPaid.Sub(before.AgencyPaid).Decimal(),
 		AccountWrittenOff:                     after.TotalWrittenOff().Sub(before.TotalWrittenOff()),
-		AccountWaived:                         after.Waived.Sub(before.Waived),
+		AccountWaived:                         after.Waived.Sub(before.Waived).Decimal(),
 		AccountRecalled:                       recalled[AllocateCosts].Add(recalled[AllocateInterests]).Add(returned[AllocateCosts]).Add(returned[AllocateInterests]),
 		CostsAccount(after.ClaimNumber):       costs(after).Sub(costs(before)).Sub(recalled[AllocateCosts]).Sub(returned[AllocateCosts]),
 		InterestsAccount(after.ClaimNumber):   interests(after).Sub(interests(before)).Sub(recalled[AllocateInterests]).Sub(returned[AllocateInterests]),
 		OverpaymentAccount(after.ClaimNumber): after.Overpaid().Sub(before.Overpaid()).Neg(),
-		AccountFees:                           after.Fee.Sub(before.Fee),
-		AccountAgencyFees:                     after.Fee.Sub(before.Fee).Neg(),
+		AccountFees:                           after.Fee.Sub(before.Fee).Decimal(),
+		AccountAgencyFees:                     after.Fee.Sub(before.Fee).Neg().Decimal(),
 	}
 	for i, inv := range after.Invoices {
 		open := inv.Open
@@ -654,7 +660,7 @@ func conserved(before, after Placement, delta map[string]int64, recalled, return
 		// claim, moved the invoice's open figure but not its principal.
 		r := recalled[inv.InvoiceNumber].Add(returned[inv.InvoiceNumber])
 		want[AccountRecalled] = want[AccountRecalled].Add(r)
-		want[PrincipalAccount(after.ClaimNumber, inv.InvoiceNumber)] = open.Sub(r)
+		want[PrincipalAccount(after.ClaimNumber, inv.InvoiceNumber)] = open.Decimal().Sub(r)
 	}
 	accounts := make([]string, 0, len(want)+len(delta))
 	for a := range want {

@@ -210,7 +210,7 @@ func (w *world) command() domain.Command {
 			Overpay: w.rng.IntN(3) > 0} // the claims route keeps an overpayment; payment-received refuses it
 		if w.rng.IntN(4) == 0 && len(w.p.Invoices) > 0 {
 			inv := w.p.Invoices[w.rng.IntN(len(w.p.Invoices))]
-			c.InvoiceNumber, c.ContractNumber, c.Amount = inv.InvoiceNumber, inv.ContractNumber, w.amount(w.minor(inv.Open))
+			c.InvoiceNumber, c.ContractNumber, c.Amount = inv.InvoiceNumber, inv.ContractNumber, w.amount(w.minor(inv.Open.Decimal()))
 		}
 		return c
 	case k < 8:
@@ -218,7 +218,7 @@ func (w *world) command() domain.Command {
 	case k < 10:
 		inv := w.p.Invoices[w.rng.IntN(len(w.p.Invoices))]
 		return domain.PartialRecall{Waivers: []domain.Waiver{{CreditWaiverNumber: w.number("W"), InvoiceNumber: inv.InvoiceNumber,
-			ContractNumber: inv.ContractNumber, Date: "2024-08-01", Amount: w.amount(w.minor(inv.Open)), Currency: w.cur}}, At: w.at}
+			ContractNumber: inv.ContractNumber, Date: "2024-08-01", Amount: w.amount(w.minor(inv.Open.Decimal())), Currency: w.cur}}, At: w.at}
 	case k < 12:
 		typ := []string{domain.ChargeCosts, domain.ChargeInterests}[w.rng.IntN(2)]
 		return domain.AddDebit{Charge: domain.Charge{Type: typ, Number: w.number("D"), Amount: w.amount(3000), Date: "2024-08-01"}, At: w.at}

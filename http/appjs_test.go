@@ -139,7 +139,7 @@ func feeWanted(t *testing.T, p domain.Placement, typed string) string {
 	}
 	paid, ok := d.Events[0].(domain.PaymentReceived)
 	require.True(t, ok, "%T", d.Events[0])
-	fee := domain.Fee(p.Recovered.Add(amount), p.FeeRate, p.Currency)
+	fee := domain.Fee(p.Recovered.Add(domain.AmountOf(amount)).Decimal(), p.FeeRate, p.Currency)
 	require.True(t, fee.Equal(paid.FeeAmount), "the payment records domain.Fee")
 	return domain.FormatMoney(fee, p.Currency) + " " + p.Currency
 }
@@ -218,7 +218,7 @@ func waiveWanted(t *testing.T, p domain.Placement, typed []string) waived {
 	var all []domain.Waiver
 	refused := false
 	for i, inv := range p.Invoices {
-		text := domain.FormatMoney(inv.Open, p.Currency)
+		text := domain.FormatMoney(inv.Open.Decimal(), p.Currency)
 		invalid := false
 		if raw := strings.TrimSpace(typed[i]); raw != "" {
 			amount, err := domain.ParseAmount([]byte(raw), p.Currency, "amount") // as the dashboard reads it
@@ -238,7 +238,7 @@ func waiveWanted(t *testing.T, p domain.Placement, typed []string) waived {
 				for _, ev := range d.Events {
 					after = domain.Evolve(after, ev)
 				}
-				text = domain.FormatMoney(after.Invoices[i].Open, p.Currency)
+				text = domain.FormatMoney(after.Invoices[i].Open.Decimal(), p.Currency)
 				all = append(all, waiver)
 			}
 		}

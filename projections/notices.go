@@ -72,7 +72,7 @@ func notices(w journal.WebhookConfigured, before, after domain.Placement, rec jo
 		}
 	}
 	closed := func(reason string, outstanding *decimal.Decimal) {
-		n := Notice{Type: NoticeClaimClosed, NoticeData: NoticeData{Reason: reason, RecoveredAmount: money(after.Recovered), FeeAmount: money(after.Fee)}}
+		n := Notice{Type: NoticeClaimClosed, NoticeData: NoticeData{Reason: reason, RecoveredAmount: money(after.Recovered.Decimal()), FeeAmount: money(after.Fee.Decimal())}}
 		if outstanding != nil {
 			n.OutstandingAmount = money(*outstanding)
 		}
@@ -95,7 +95,7 @@ func notices(w journal.WebhookConfigured, before, after domain.Placement, rec jo
 		closed(string(domain.StatusPaid), nil)
 	case domain.PlacementReopened:
 		add(Notice{Type: NoticeClaimReopened, NoticeData: NoticeData{Reason: e.Reason, PaymentNumber: e.PaymentNumber,
-			RecoveredAmount: money(after.Recovered), FeeAmount: money(after.Fee)}})
+			RecoveredAmount: money(after.Recovered.Decimal()), FeeAmount: money(after.Fee.Decimal())}})
 	case domain.PaymentPlanAgreed:
 		add(Notice{Type: NoticePlanAgreed, NoticeData: NoticeData{PlanNumber: e.PlanNumber, Amount: money(e.Total)}})
 	case domain.PaymentPlanCompleted:

@@ -15,7 +15,7 @@ import (
 func TestNotices(t *testing.T) {
 	all := journal.WebhookConfigured{Events: []string{NoticePaymentReceived, NoticePaymentReversed, NoticeCreditWaiverIssued,
 		NoticeClaimClosed, NoticeClaimReopened, NoticePlanAgreed, NoticePlanCompleted, NoticePlanBroken, NoticePlanCancelled}}
-	p := domain.Placement{ClaimNumber: "CL-1", Currency: "JPY", Recovered: decimal.NewFromInt(500), Fee: decimal.NewFromInt(100)}
+	p := domain.Placement{ClaimNumber: "CL-1", Currency: "JPY", Recovered: domain.AmountOf(decimal.NewFromInt(500)), Fee: domain.AmountOf(decimal.NewFromInt(100))}
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	amt := decimal.RequireFromString
 	cases := []struct {

@@ -209,7 +209,7 @@ func TestViewsLiveRestartedAndRebuiltAreIdentical(t *testing.T) {
 				}
 				assert.Equal(t, string(wantFeed), string(gotFeed), "feed of %s is byte-identical", id)
 				assert.False(t, p.Outstanding().IsNegative())
-				assert.True(t, domain.Fee(p.Recovered, p.FeeRate, "EUR").Equal(p.Fee))
+				assert.True(t, domain.Fee(p.Recovered.Decimal(), p.FeeRate, "EUR").Equal(p.Fee.Decimal()))
 			}
 		})
 	}

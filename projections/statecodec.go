@@ -273,6 +273,20 @@ func (e stateEncoder) timePtr(b []byte, t *time.Time) []byte {
 // money writes an amount of the placement's currency.
 func (e stateEncoder) money(b []byte, d decimal.Decimal) []byte { return e.decimal(b, d, e.known) }
 
+// amount writes a figure of the placement's currency as money writes it,
+// without building a Decimal when the figure is at the currency's scale
+// (what the fold keeps it at).
+func (e stateEncoder) amount(b []byte, a domain.Amount) []byte {
+	if a.IsZero() {
+		return e.byte(b, decZero)
+	}
+	if m, exact := a.Minor(e.scale); e.known && exact && a.Exponent() == -e.scale {
+		b = e.byte(b, decMinor)
+		return e.varint(b, m)
+	}
+	return e.money(b, a.Decimal())
+}
+
 // number writes a decimal that is not an amount (a rate, a score).
 func (e stateEncoder) number(b []byte, d decimal.Decimal) []byte { return e.decimal(b, d, false) }
 
@@ -391,6 +405,15 @@ func (d *stateDecoder) varint() int64 {
 	}
 	d.i += n
 	return v
+}
+
+// peek is the next byte, not read: 0xff (no tag) when there is none, which
+// the read that follows reports.
+func (d *stateDecoder) peek() byte {
+	if d.err != nil || d.i >= len(d.b) {
+		return 0xff
+	}
+	return d.b[d.i]
 }
 
 func (d *stateDecoder) byte() byte {
@@ -545,7 +568,27 @@ func (d *stateDecoder) timeOrNil() (time.Time, bool) {
 	}
 }
 
-func (d *stateDecoder) money() decimal.Decimal  { return d.decimal(true) }
+func (d *stateDecoder) money() decimal.Decimal { return d.decimal(true) }
+
+// amount reads what money reads, as an Amount, without building a Decimal
+// for a figure in minor units.
+func (d *stateDecoder) amount() domain.Amount {
+	switch d.peek() {
+	case decZero:
+		d.byte()
+		if d.known {
+			return domain.AmountAt(0, d.scale)
+		}
+		return domain.Amount{}
+	case decMinor:
+		d.byte()
+		if !d.known {
+			d.fail("minor units of no currency's scale")
+		}
+		return domain.AmountAt(d.varint(), d.scale)
+	}
+	return domain.AmountOf(d.money())
+}
 func (d *stateDecoder) number() decimal.Decimal { return d.decimal(false) }
 
 func (d *stateDecoder) decimal(asMoney bool) decimal.Decimal {
@@ -611,8 +654,8 @@ func (e stateEncoder) placement(b []byte, p *domain.Placement) []byte {
 	for i := range p.Invoices {
 		b = e.invoice(b, &p.Invoices[i])
 	}
-	for _, m := range []decimal.Decimal{p.Original, p.Waived, p.Recovered, p.Fee, p.AgencyPaid, p.WrittenOff} {
-		b = e.money(b, m)
+	for _, m := range []domain.Amount{p.Original, p.Waived, p.Recovered, p.Fee, p.AgencyPaid, p.WrittenOff} {
+		b = e.amount(b, m)
 	}
 	b = e.timePtr(b, p.ResolvedAt)
 	b = e.decimalPtr(b, p.OutcomeScore, false)
@@ -645,10 +688,10 @@ func (e stateEncoder) invoice(b []byte, inv *domain.InvoiceState) []byte {
 	b = e.str(b, inv.DueDate)
 	b = e.str(b, inv.InvoiceDate)
 	b = e.decimalPtr(b, inv.InvoicedAmount, true)
-	b = e.money(b, inv.Open)
-	b = e.money(b, inv.Waived)
-	b = e.money(b, inv.Paid)
-	return e.money(b, inv.WrittenOff)
+	b = e.amount(b, inv.Open)
+	b = e.amount(b, inv.Waived)
+	b = e.amount(b, inv.Paid)
+	return e.amount(b, inv.WrittenOff)
 }
 
 func (e stateEncoder) pause(b []byte, p *domain.PlacementPaused) []byte {
@@ -744,8 +787,8 @@ func (d *stateDecoder) placement(p *domain.Placement) {
 			d.invoice(&p.Invoices[i])
 		}
 	}
-	for _, m := range []*decimal.Decimal{&p.Original, &p.Waived, &p.Recovered, &p.Fee, &p.AgencyPaid, &p.WrittenOff} {
-		*m = d.money()
+	for _, m := range []*domain.Amount{&p.Original, &p.Waived, &p.Recovered, &p.Fee, &p.AgencyPaid, &p.WrittenOff} {
+		*m = d.amount()
 	}
 	p.ResolvedAt = d.timePtr()
 	p.OutcomeScore = d.decimalPtr(false)
@@ -789,10 +832,10 @@ func (d *stateDecoder) invoice(inv *domain.InvoiceState) {
 	inv.DueDate = d.str()
 	inv.InvoiceDate = d.str()
 	inv.InvoicedAmount = d.decimalPtr(true)
-	inv.Open = d.money()
-	inv.Waived = d.money()
-	inv.Paid = d.money()
-	inv.WrittenOff = d.money()
+	inv.Open = d.amount()
+	inv.Waived = d.amount()
+	inv.Paid = d.amount()
+	inv.WrittenOff = d.amount()
 }
 
 func (d *stateDecoder) pause() *domain.PlacementPaused {

@@ -95,7 +95,7 @@ func (w *codecWorld) command() domain.Command {
 	case k < 10:
 		inv := w.p.Invoices[w.rng.IntN(len(w.p.Invoices))]
 		return domain.PartialRecall{Waivers: []domain.Waiver{{CreditWaiverNumber: w.number("W"), InvoiceNumber: inv.InvoiceNumber,
-			ContractNumber: inv.ContractNumber, Date: "2024-08-01", Amount: w.amount(w.minor(inv.Open)), Currency: w.cur}}, At: w.at}
+			ContractNumber: inv.ContractNumber, Date: "2024-08-01", Amount: w.amount(w.minor(inv.Open.Decimal())), Currency: w.cur}}, At: w.at}
 	case k < 12:
 		typ := []string{domain.ChargeCosts, domain.ChargeInterests}[w.rng.IntN(2)]
 		return domain.AddDebit{Charge: domain.Charge{Type: typ, Number: w.number("D"), Amount: w.amount(3000), Date: "2024-08-01"}, At: w.at}
@@ -213,17 +213,22 @@ func requireRoundTrip(t *testing.T, st *placementState) []byte {
 
 var (
 	decimalType = reflect.TypeFor[decimal.Decimal]()
+	amountType  = reflect.TypeFor[domain.Amount]()
 	timeType    = reflect.TypeFor[time.Time]()
 	numbersType = reflect.TypeFor[domain.Numbers]()
 )
 
 // stateDiff compares two values as reflect.DeepEqual does (nil and empty
-// slices apart), but decimals by value and times by instant and offset;
+// slices apart), but decimals and amounts by value and times by instant and offset;
 // "" when they are equal, else where they differ.
 func stateDiff(path string, a, b reflect.Value) string {
 	switch {
 	case a.Type() == decimalType:
 		if x, y := a.Interface().(decimal.Decimal), b.Interface().(decimal.Decimal); !x.Equal(y) {
+			return fmt.Sprintf("%s: %s ≠ %s", path, x, y)
+		}
+	case a.Type() == amountType:
+		if x, y := a.Interface().(domain.Amount), b.Interface().(domain.Amount); !x.Equal(y) {
 			return fmt.Sprintf("%s: %s ≠ %s", path, x, y)
 		}
 	case a.Type() == timeType:
@@ -445,9 +450,9 @@ func edgeState() *placementState {
 	p := domain.Placement{ID: uuid.New(), CreditorID: "acme", ClaimNumber: "C-1", CustomerNumber: "K-1", Currency: "EUR",
 		FeeRate: decimal.RequireFromString("0.125"), Status: domain.StatusPaused, OpenedAt: at,
 		Invoices: []domain.InvoiceState{{Invoice: domain.Invoice{InvoiceNumber: "I-1", ContractNumber: "K", Amount: decimal.RequireFromString("92233720368547758.07"),
-			DueDate: "2024-01-01", InvoiceDate: "2023-12-01", InvoicedAmount: &invoiced}, Open: decimal.RequireFromString("-1.5"), Waived: decimal.Zero,
-			Paid: decimal.RequireFromString("12345678901234567890123.456"), WrittenOff: decimal.Decimal{}}},
-		Original: decimal.RequireFromString("1.005"), Waived: decimal.New(1, 30), Recovered: decimal.Zero, Fee: decimal.RequireFromString("0.01"),
+			DueDate: "2024-01-01", InvoiceDate: "2023-12-01", InvoicedAmount: &invoiced}, Open: domain.AmountOf(decimal.RequireFromString("-1.5")), Waived: domain.AmountOf(decimal.Zero),
+			Paid: domain.AmountOf(decimal.RequireFromString("12345678901234567890123.456")), WrittenOff: domain.AmountOf(decimal.Decimal{})}},
+		Original: domain.AmountOf(decimal.RequireFromString("1.005")), Waived: domain.AmountOf(decimal.New(1, 30)), Recovered: domain.AmountOf(decimal.Zero), Fee: domain.AmountOf(decimal.RequireFromString("0.01")),
 		ResolvedAt: &at, OutcomeScore: &score,
 		Sequences: []domain.SequenceState{{ID: uuid.New(), Status: domain.SequencePaused}, {ID: uuid.New(), Status: domain.SequenceActive, NextSendAt: &resume}},
 		Calls:     []domain.CallState{{ID: uuid.New(), Status: domain.CallCompletedStatus, ScheduledAt: at, Outcome: "ok"}, {ID: uuid.New()}},

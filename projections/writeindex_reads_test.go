@@ -85,7 +85,7 @@ func TestCommandPathViewReads(t *testing.T) {
 	stream := storetest.MustReadStream(t, s, journal.PlacementStream(ids[1]))
 	assert.Equal(t, stream[len(stream)-1].Revision, second.Revision)
 	assert.Greater(t, second.Revision, first.Revision, "decided after the payment the views have not applied")
-	assert.Equal(t, first.Placement.Recovered.Add(decimal.New(1, -2)).String(), second.Placement.Recovered.String())
+	assert.Equal(t, first.Placement.Recovered.Add(domain.AmountOf(decimal.New(1, -2))).String(), second.Placement.Recovered.String())
 	assert.Positive(t, logReads.n.Load()-logBefore, "the log was read for what followed the snapshot")
 }
 

@@ -124,7 +124,7 @@ func TestTotalsEqualSumsOverEvents(t *testing.T) {
 				for _, se := range events {
 					p = domain.Evolve(p, se.Event)
 				}
-				a.Fees = a.Fees.Add(p.Fee) // over all time, the fees add up to each placement's fee
+				a.Fees = a.Fees.Add(p.Fee.Decimal()) // over all time, the fees add up to each placement's fee
 				want[opened.Currency] = a
 			}
 			reversals := 0

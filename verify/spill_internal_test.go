@@ -132,7 +132,7 @@ func TestSpillMapEachVisitsEveryEntryOnce(t *testing.T) {
 func testState(claim string) domain.Placement {
 	return domain.Placement{CreditorID: "creditor-1", ClaimNumber: claim, Currency: "EUR",
 		Invoices: []domain.InvoiceState{{Invoice: domain.Invoice{InvoiceNumber: "INV-1", Amount: decimal.RequireFromString("100.50")},
-			Open: decimal.RequireFromString("100.50")}}}
+			Open: domain.AmountOf(decimal.RequireFromString("100.50"))}}}
 }
 
 // foldedBytes is f as the folds keep it in memory and in the scratch store.

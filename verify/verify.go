@@ -697,11 +697,11 @@ func (v *verifier) checkInvariants(stream string, rev uint64, p domain.Placement
 	at := func(field, problem string) Finding {
 		return Finding{Stream: stream, Revision: rev, Field: field, Problem: problem}
 	}
-	outstanding := p.Outstanding()
+	outstanding := p.OutstandingAmount()
 	if outstanding.IsNegative() {
 		v.add(at("outstandingAmount", fmt.Sprintf("original %s − waived %s − recovered %s − written off %s is negative", p.Original, p.Waived, p.Recovered, p.WrittenOff)))
 	}
-	zero := domain.ZeroOf(p.Currency) // the figures' scale: no rescaling
+	zero := domain.AmountOf(domain.ZeroOf(p.Currency)) // the figures' scale: no rescaling
 	open, paid, waived, writtenOff := zero, zero, zero, zero
 	for _, inv := range p.Invoices {
 		if inv.Open.IsNegative() {
@@ -710,7 +710,7 @@ func (v *verifier) checkInvariants(stream string, rev uint64, p domain.Placement
 		if inv.Paid.IsNegative() || inv.Waived.IsNegative() || inv.WrittenOff.IsNegative() {
 			v.add(at("invoices.paidAmount", fmt.Sprintf("invoice %s has %s paid, %s waived and %s written off; none may be negative", inv.InvoiceNumber, inv.Paid, inv.Waived, inv.WrittenOff)))
 		}
-		if !inv.Amount.Sub(inv.Waived).Sub(inv.Paid).Sub(inv.WrittenOff).Equal(inv.Open) {
+		if !domain.AmountOf(inv.Amount).Sub(inv.Waived).Sub(inv.Paid).Sub(inv.WrittenOff).Equal(inv.Open) {
 			v.add(at("invoices.openAmount", fmt.Sprintf("invoice %s: %s − waived %s − paid %s − written off %s is not its open amount %s", inv.InvoiceNumber, inv.Amount, inv.Waived, inv.Paid, inv.WrittenOff, inv.Open)))
 		}
 		open, paid, waived, writtenOff = open.Add(inv.Open), paid.Add(inv.Paid), waived.Add(inv.Waived), writtenOff.Add(inv.WrittenOff)
@@ -721,15 +721,15 @@ func (v *verifier) checkInvariants(stream string, rev uint64, p domain.Placement
 	}
 	collected := p.Recovered // everything payments brought: the principal, and the costs, interests and overpayment
 	if p.Charges != nil {
-		collected = collected.Add(p.Charges.Paid.Total())
+		collected = collected.AddDecimal(p.Charges.Paid.Total())
 	}
-	if p.AgencyPaid.IsNegative() || p.AgencyPaid.GreaterThan(collected) {
+	if p.AgencyPaid.IsNegative() || p.AgencyPaid.Cmp(collected) > 0 {
 		v.add(at("agencyPaidAmount", fmt.Sprintf("paid to the agency %s is not between 0 and what payments brought, %s", p.AgencyPaid, collected)))
 	}
 	if !open.Equal(outstanding) {
 		v.add(at("outstandingAmount", fmt.Sprintf("the invoices' open amounts add up to %s, but original − waived − recovered is %s", open, outstanding)))
 	}
-	if want := domain.Fee(p.Recovered, p.FeeRate, p.Currency); !want.Equal(p.Fee) {
+	if want := domain.Fee(p.Recovered.Decimal(), p.FeeRate, p.Currency); !want.Equal(p.Fee.Decimal()) {
 		v.add(at("feeAmount", fmt.Sprintf("fee is %s; recovered %s × rate %s rounded half-up is %s", p.Fee, p.Recovered, p.FeeRate, want)))
 	}
 	if p.Status == domain.StatusPaid && !outstanding.IsZero() {
