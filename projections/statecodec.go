@@ -273,14 +273,14 @@ func (e stateEncoder) timePtr(b []byte, t *time.Time) []byte {
 // money writes an amount of the placement's currency.
 func (e stateEncoder) money(b []byte, d decimal.Decimal) []byte { return e.decimal(b, d, e.known) }
 
-// amount writes a figure of the placement's currency as money writes it,
-// without building a Decimal when the figure is at the currency's scale
-// (what the fold keeps it at).
+// amount writes a figure of the placement's currency as money writes it
+// (TestStateCodecAmountIsMoney), without building a Decimal when the
+// figure is a whole number of minor units.
 func (e stateEncoder) amount(b []byte, a domain.Amount) []byte {
 	if a.IsZero() {
 		return e.byte(b, decZero)
 	}
-	if m, exact := a.Minor(e.scale); e.known && exact && a.Exponent() == -e.scale {
+	if m, exact := a.Minor(e.scale); e.known && exact {
 		b = e.byte(b, decMinor)
 		return e.varint(b, m)
 	}
