@@ -36,7 +36,7 @@ func AmountOf(d decimal.Decimal) Amount {
 	if c, ok := Coefficient18(d); ok {
 		return Amount{coef: c, exp: d.Exponent()}
 	}
-	return Amount{big: &d}
+	return Amount{big: new(d)} // not &d: that would move d to the heap on every call
 }
 
 // NewAmount is coef·10^exp, as decimal.New.
