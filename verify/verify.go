@@ -589,23 +589,27 @@ func checkBatch(batch []eventstore.RecordedEvent, out []checked, in pass, hashes
 	return out
 }
 
-// onEveryCore calls fn with the slices [lo, hi) of [0, n), one for each core
-// Go runs goroutines on (GOMAXPROCS), each on a goroutine of its own, and
-// returns when every call has.
+// onEveryCore calls fn with slices [lo, hi) that together cover [0, n)
+// once, on a goroutine for each core Go runs goroutines on (GOMAXPROCS),
+// and returns when every call has. The slices are small (chunk) and taken
+// in turn by whichever goroutine is free, so that a goroutine whose events
+// cost more, or that the scheduler set aside, does not leave the others
+// waiting at the end.
 func onEveryCore(n int, fn func(lo, hi int)) {
 	workers := max(1, runtime.GOMAXPROCS(0))
-	per := (n + workers - 1) / workers
+	const chunk = 64
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := w*per, min(n, (w+1)*per)
-		if lo >= hi {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
+	for range min(workers, (n+chunk-1)/chunk) {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= n {
+					return
+				}
+				fn(lo, min(n, lo+chunk))
+			}
+		})
 	}
 	wg.Wait()
 }
