@@ -32,7 +32,7 @@ func mustStore(t *testing.T) *embedded.Store {
 func placeCmd(claim string) domain.Place {
 	return domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: claim, CustomerNumber: "K1", Currency: "EUR",
 		FeeRate:  decimal.RequireFromString("0.2"),
-		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}}
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}}
 }
 
 func req() command.Request {

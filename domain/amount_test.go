@@ -77,6 +77,7 @@ func TestAmountIsDecimal(t *testing.T) {
 			require.Equal(t, x.StringFixed(places), a.StringFixed(places))
 		}
 		units := int32(r.IntN(5))
+		sameDecimal(t, atScale(x, units), a.atScale(units), "atScale")
 		wantMinor, wantExact := minor(x, units)
 		gotMinor, gotExact := a.Minor(units)
 		require.Equal(t, wantMinor, gotMinor, "%s at %d decimals", x, units)

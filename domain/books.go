@@ -147,7 +147,7 @@ func (b Books) with(m movement, invoices []InvoiceState) Books {
 	}
 	total := int64(0)
 	for _, l := range m.legs {
-		amount, _ := minor(l.amount, units)
+		amount, _ := l.amount.Minor(units)
 		s := sign * amount
 		total += s
 		if l.of == acctOverpayment {

@@ -375,8 +375,8 @@ func decideDebit(p Placement, c AddDebit) Decision {
 	return ok(
 		DebitAdded{Charge: c.Charge, Currency: p.Currency, AddedAt: at},
 		AccountingDocumentIssued{
-			DocumentNumber: documentNumber(p, 0), Type: DocDebit, Date: at.Format(time.DateOnly), Amount: c.Amount, Currency: p.Currency,
-			LineItems: []LineItem{{Amount: c.Amount, AllocateTo: c.allocateTo()}},
+			DocumentNumber: documentNumber(p, 0), Type: DocDebit, Date: at.Format(time.DateOnly), Amount: AmountOf(c.Amount), Currency: p.Currency,
+			LineItems: []LineItem{{Amount: AmountOf(c.Amount), AllocateTo: c.allocateTo()}},
 		},
 	)
 }
@@ -409,7 +409,7 @@ func allocatePayment(p Placement, c ReceivePayment) ([]Allocation, []LineItem, *
 		a, l := allocate(p, pc)
 		allocs, lines = append(allocs, a...), append(lines, l...)
 		for _, x := range a {
-			left = left.Sub(x.Amount)
+			left = left.Sub(x.Amount.Decimal())
 		}
 	}
 	first := c.AllocateTo
@@ -452,7 +452,7 @@ func chargeLines(s *Split) []LineItem {
 		amount decimal.Decimal
 	}{{AllocateCosts, s.Costs}, {AllocateInterests, s.Interests}, {AllocateOverpayment, s.Overpaid}} {
 		if l.amount.IsPositive() {
-			lines = append(lines, LineItem{Amount: l.amount.Neg(), AllocateTo: l.to})
+			lines = append(lines, LineItem{Amount: AmountOf(l.amount.Neg()), AllocateTo: l.to})
 		}
 	}
 	return lines

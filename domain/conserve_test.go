@@ -59,7 +59,7 @@ func TestConservedMinorOnManyInvoices(t *testing.T) {
 	place := domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "CL-7.a_b", CustomerNumber: "K1", Currency: "EUR",
 		FeeRate: d("0.20"), At: t0}
 	for i := range 11 {
-		place.Invoices = append(place.Invoices, domain.Invoice{InvoiceNumber: fmt.Sprintf("I/%d", i), ContractNumber: "C1", Amount: d("100"),
+		place.Invoices = append(place.Invoices, domain.Invoice{InvoiceNumber: fmt.Sprintf("I/%d", i), ContractNumber: "C1", Amount: domain.AmountOf(d("100")),
 			DueDate: fmt.Sprintf("2024-01-%02d", 1+i)})
 	}
 	var p domain.Placement

@@ -541,7 +541,7 @@ func decidePlace(p Placement, c Place) Decision {
 		if _, valid := ParseDate(inv.InvoiceDate); inv.InvoiceDate != "" && !valid {
 			add(f+".invoiceDate", "must be a date YYYY-MM-DD")
 		}
-		if inv.InvoicedAmount != nil && inv.InvoicedAmount.LessThan(inv.Amount) {
+		if inv.InvoicedAmount != nil && inv.InvoicedAmount.LessThan(inv.Amount.Decimal()) {
 			add(f+".originalAmount", "must not be less than what remains of it")
 		}
 	}
@@ -594,11 +594,11 @@ func RecallDocument(p Placement, at time.Time) (doc AccountingDocumentIssued, is
 	}
 	doc = AccountingDocumentIssued{
 		DocumentNumber: documentNumber(p, 0), Type: DocCancellation, Date: DateOnly(at),
-		Amount: p.TotalOpen().Neg(), Currency: p.Currency, LineItems: []LineItem{},
+		Amount: AmountOf(p.TotalOpen().Neg()), Currency: p.Currency, LineItems: []LineItem{},
 	}
 	for _, inv := range p.Invoices {
 		if inv.Open.IsPositive() {
-			doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open.Neg().Decimal()})
+			doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open.Neg()})
 		}
 	}
 	doc.LineItems = append(doc.LineItems, chargeLines(openCharges(p))...)
@@ -747,15 +747,15 @@ func waiverEvents(p Placement, c PartialRecall, field func(i int, name string) s
 		open[w.InvoiceNumber] = open[w.InvoiceNumber].Sub(w.Amount)
 		events = append(events, CreditWaiverIssued{
 			CreditWaiverNumber: w.CreditWaiverNumber, InvoiceNumber: w.InvoiceNumber, ContractNumber: inv.ContractNumber,
-			Date: w.Date, Description: w.Description, Amount: w.Amount, Currency: w.Currency,
+			Date: w.Date, Description: w.Description, Amount: AmountOf(w.Amount), Currency: w.Currency,
 		})
-		lines = append(lines, LineItem{InvoiceNumber: w.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: w.Amount.Neg(), CreditWaiverNumber: w.CreditWaiverNumber})
+		lines = append(lines, LineItem{InvoiceNumber: w.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: AmountOf(w.Amount.Neg()), CreditWaiverNumber: w.CreditWaiverNumber})
 		total = total.Add(w.Amount)
 		date = max(date, valueDateOr(w.Date, at))
 	}
 	events = append(events, AccountingDocumentIssued{
 		DocumentNumber: documentNumber(p, 0), Type: DocCreditWaiver, Date: date,
-		Amount: total.Neg(), Currency: p.Currency, LineItems: lines,
+		Amount: AmountOf(total.Neg()), Currency: p.Currency, LineItems: lines,
 	})
 	return events, nil
 }
@@ -842,12 +842,12 @@ func decidePayment(p Placement, c ReceivePayment) Decision {
 	}
 	events := []Event{
 		PaymentReceived{
-			PaymentNumber: number, InvoiceNumber: c.InvoiceNumber, Date: c.Date, Description: c.Description, AllocateTo: c.AllocateTo, Amount: c.Amount, Currency: p.Currency, Allocations: allocs,
-			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReceivedAt: at, Split: split, ReceivedBy: receivedBy(c),
+			PaymentNumber: number, InvoiceNumber: c.InvoiceNumber, Date: c.Date, Description: c.Description, AllocateTo: c.AllocateTo, Amount: AmountOf(c.Amount), Currency: p.Currency, Allocations: allocs,
+			RecoveredAmount: AmountOf(recovered), FeeAmount: AmountOf(Fee(recovered, p.FeeRate, p.Currency)), ReceivedAt: at, Split: split, ReceivedBy: receivedBy(c),
 		},
 		AccountingDocumentIssued{
 			DocumentNumber: document, Type: docType, Date: valueDateOr(c.Date, at),
-			Amount: c.Amount.Neg(), Currency: p.Currency, LineItems: lines, PaymentNumber: number,
+			Amount: AmountOf(c.Amount.Neg()), Currency: p.Currency, LineItems: lines, PaymentNumber: number,
 		},
 	}
 	after := p
@@ -906,8 +906,8 @@ func allocate(p Placement, c ReceivePayment) ([]Allocation, []LineItem) {
 			continue
 		}
 		a := decimal.Min(left, inv.Open.Decimal())
-		allocs = append(allocs, Allocation{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: a})
-		lines = append(lines, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: a.Neg(), AllocateTo: principalLine(c.AllocateTo)})
+		allocs = append(allocs, Allocation{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: AmountOf(a)})
+		lines = append(lines, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: AmountOf(a.Neg()), AllocateTo: principalLine(c.AllocateTo)})
 		left = left.Sub(a)
 	}
 	return allocs, lines
@@ -1038,15 +1038,15 @@ func decideReversal(p Placement, c ReversePayment) Decision {
 	}
 	events := []Event{
 		PaymentReversed{
-			PaymentNumber: c.PaymentNumber, Reason: c.Reason, Amount: pay.Amount, Currency: p.Currency,
+			PaymentNumber: c.PaymentNumber, Reason: c.Reason, Amount: AmountOf(pay.Amount), Currency: p.Currency,
 			Allocations: slices.Clone(pay.Allocations), OriginalDocument: pay.Document, PaymentRevision: done.Revision,
 			InvoiceNumber: pay.InvoiceNumber, Date: pay.Date, Description: pay.Description, AllocateTo: pay.AllocateTo,
-			RecoveredAmount: recovered, FeeAmount: Fee(recovered, p.FeeRate, p.Currency), ReversedAt: at, ValueDate: c.Date, Split: pay.Split,
+			RecoveredAmount: AmountOf(recovered), FeeAmount: AmountOf(Fee(recovered, p.FeeRate, p.Currency)), ReversedAt: at, ValueDate: c.Date, Split: pay.Split,
 			ReceivedBy: pay.ReceivedBy, ReturnedTo: returnedTo(p.Status),
 		},
 		AccountingDocumentIssued{
 			DocumentNumber: documentNumber(p, 0), Type: docType, Date: valueDateOr(c.Date, at),
-			Amount: pay.Amount, Currency: p.Currency, LineItems: lines,
+			Amount: AmountOf(pay.Amount), Currency: p.Currency, LineItems: lines,
 			OriginalType: originalType, OriginalNumber: pay.Document, PaymentNumber: c.PaymentNumber,
 		},
 	}

@@ -24,9 +24,9 @@ func benchClaim(b *testing.B) domain.Placement {
 		PlacementID: uuid.MustParse("00000000-0000-0000-0000-000000000001"), CreditorID: "acme", ClaimNumber: "CLAIM-1",
 		CustomerNumber: "C-1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"), At: at,
 		Invoices: []domain.Invoice{
-			{InvoiceNumber: "INV-1", ContractNumber: "K-1", Amount: decimal.RequireFromString("400.00"), DueDate: "2026-01-10"},
-			{InvoiceNumber: "INV-2", ContractNumber: "K-1", Amount: decimal.RequireFromString("250.50"), DueDate: "2026-01-20"},
-			{InvoiceNumber: "INV-3", ContractNumber: "K-2", Amount: decimal.RequireFromString("99.99"), DueDate: "2026-02-01"},
+			{InvoiceNumber: "INV-1", ContractNumber: "K-1", Amount: domain.AmountOf(decimal.RequireFromString("400.00")), DueDate: "2026-01-10"},
+			{InvoiceNumber: "INV-2", ContractNumber: "K-1", Amount: domain.AmountOf(decimal.RequireFromString("250.50")), DueDate: "2026-01-20"},
+			{InvoiceNumber: "INV-3", ContractNumber: "K-2", Amount: domain.AmountOf(decimal.RequireFromString("99.99")), DueDate: "2026-02-01"},
 		},
 		Charges: []domain.Charge{{Number: "COST-1", Type: domain.ChargeCosts, Amount: decimal.RequireFromString("5.00"), Date: "2026-02-15"}},
 	})

@@ -65,8 +65,8 @@ func decideWriteOff(p Placement, c WriteOff) Decision {
 	lines := []LineItem{}
 	for _, inv := range p.Invoices {
 		if inv.Open.IsPositive() {
-			allocs = append(allocs, Allocation{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open.Decimal()})
-			lines = append(lines, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open.Neg().Decimal()})
+			allocs = append(allocs, Allocation{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open})
+			lines = append(lines, LineItem{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: inv.Open.Neg()})
 		}
 	}
 	charges := openCharges(p)
@@ -82,7 +82,7 @@ func decideWriteOff(p Placement, c WriteOff) Decision {
 	if total := outstanding.Add(charges.Total()); total.IsPositive() {
 		events = append(events, AccountingDocumentIssued{
 			DocumentNumber: documentNumber(p, 0), Type: DocWriteOff, Date: at.Format(time.DateOnly),
-			Amount: total.Neg(), Currency: p.Currency, LineItems: lines,
+			Amount: AmountOf(total.Neg()), Currency: p.Currency, LineItems: lines,
 		})
 	}
 	return ok(append(events, planEndsWithClaim(p, at)...)...)
@@ -145,12 +145,12 @@ func waiverCancellation(p Placement, c CancelDocument, done Processed) []Event {
 	events := []Event{
 		CreditWaiverCancelled{
 			CreditWaiverNumber: c.ReferenceNumber, InvoiceNumber: w.InvoiceNumber, ContractNumber: w.ContractNumber,
-			Amount: w.Amount, Currency: w.Currency, Date: date, OriginalDocument: w.Document, WaiverRevision: done.Revision,
+			Amount: AmountOf(w.Amount), Currency: w.Currency, Date: date, OriginalDocument: w.Document, WaiverRevision: done.Revision,
 			WaiverContent: done.Content, ReturnedTo: returnedTo(p.Status), CancelledAt: at,
 		},
 		AccountingDocumentIssued{
-			DocumentNumber: documentNumber(p, 0), Type: DocCancellation, Date: date, Amount: w.Amount, Currency: w.Currency,
-			LineItems:    []LineItem{{InvoiceNumber: w.InvoiceNumber, ContractNumber: w.ContractNumber, Amount: w.Amount, CreditWaiverNumber: c.ReferenceNumber}},
+			DocumentNumber: documentNumber(p, 0), Type: DocCancellation, Date: date, Amount: AmountOf(w.Amount), Currency: w.Currency,
+			LineItems:    []LineItem{{InvoiceNumber: w.InvoiceNumber, ContractNumber: w.ContractNumber, Amount: AmountOf(w.Amount), CreditWaiverNumber: c.ReferenceNumber}},
 			OriginalType: DocCreditWaiver, OriginalNumber: w.Document,
 		},
 	}

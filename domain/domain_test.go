@@ -28,8 +28,8 @@ func place() domain.Place {
 		PlacementID: uuid.MustParse("44444444-4444-4444-8444-444444444444"), CreditorID: "acme",
 		ClaimNumber: "DE-S242243704005", CustomerNumber: "K508647", Currency: "EUR", FeeRate: d("0.20"),
 		Invoices: []domain.Invoice{
-			{InvoiceNumber: "I0417211448", ContractNumber: "166271782837", Amount: d("100"), DueDate: "2024-05-01"},
-			{InvoiceNumber: "I0417211449", ContractNumber: "166271782837", Amount: d("300"), DueDate: "2024-06-01"},
+			{InvoiceNumber: "I0417211448", ContractNumber: "166271782837", Amount: domain.AmountOf(d("100")), DueDate: "2024-05-01"},
+			{InvoiceNumber: "I0417211449", ContractNumber: "166271782837", Amount: domain.AmountOf(d("300")), DueDate: "2024-06-01"},
 		},
 		At: t0,
 	}
@@ -259,7 +259,7 @@ func TestRecallStopsOutreach(t *testing.T) {
 	assert.Equal(t, domain.CallInProgressStatus, after.Calls[1].Status)
 	doc := dec.Events[4].(domain.AccountingDocumentIssued)
 	assert.Equal(t, domain.DocCancellation, doc.Type)
-	assert.True(t, d("-400").Equal(doc.Amount))
+	assert.True(t, d("-400").Equal(doc.Amount.Decimal()))
 	assert.Len(t, doc.LineItems, 2)
 	require.NotNil(t, after.OutcomeScore)
 	assert.Equal(t, "0", after.OutcomeScore.String())
@@ -434,7 +434,7 @@ func TestPlaceValidation(t *testing.T) {
 		"ErrNoInvoices":     func(c *domain.Place) { c.Invoices = nil },
 		"ErrDueDate":        func(c *domain.Place) { c.Invoices[0].DueDate = "2024-02-30" },
 		"ErrDuplicate":      func(c *domain.Place) { c.Invoices[1].InvoiceNumber = c.Invoices[0].InvoiceNumber },
-		"ErrAmount":         func(c *domain.Place) { c.Invoices[0].Amount = d("0") },
+		"ErrAmount":         func(c *domain.Place) { c.Invoices[0].Amount = domain.AmountOf(d("0")) },
 	}
 	for name, m := range mut {
 		t.Run(name, func(t *testing.T) {
@@ -610,10 +610,10 @@ func TestReversalOfAPaymentRecordedWithoutANumber(t *testing.T) {
 	// it is named after its accounting document when read.
 	p := domain.Evolve(domain.Placement{}, domain.PlacementOpened{PlacementID: place().PlacementID, CreditorID: "acme",
 		ClaimNumber: "DE-S242243704005", CustomerNumber: "K508647", Currency: "EUR", FeeRate: d("0.20"), Invoices: place().Invoices, OpenedAt: t0})
-	legacy := domain.PaymentReceived{Amount: d("50"), Currency: "EUR", RecoveredAmount: d("50"), FeeAmount: d("10"), ReceivedAt: t0,
-		Allocations: []domain.Allocation{{InvoiceNumber: "I0417211448", ContractNumber: "166271782837", Amount: d("50")}}}
+	legacy := domain.PaymentReceived{Amount: domain.AmountOf(d("50")), Currency: "EUR", RecoveredAmount: domain.AmountOf(d("50")), FeeAmount: domain.AmountOf(d("10")), ReceivedAt: t0,
+		Allocations: []domain.Allocation{{InvoiceNumber: "I0417211448", ContractNumber: "166271782837", Amount: domain.AmountOf(d("50"))}}}
 	p = domain.Evolve(p, legacy)
-	p = domain.Evolve(p, domain.AccountingDocumentIssued{DocumentNumber: "DE-S242243704005-AD001", Type: domain.DocDirectPayment, Amount: d("-50"), Currency: "EUR"})
+	p = domain.Evolve(p, domain.AccountingDocumentIssued{DocumentNumber: "DE-S242243704005-AD001", Type: domain.DocDirectPayment, Amount: domain.AmountOf(d("-50")), Currency: "EUR"})
 	dec := domain.Decide(p, domain.ReversePayment{PaymentNumber: "DE-S242243704005-AD001", Reason: domain.ReversalReturned, At: t0})
 	require.NoError(t, dec.Err)
 	rev := dec.Events[0].(domain.PaymentReversed)

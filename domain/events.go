@@ -58,10 +58,10 @@ type Event interface{ EventType() string }
 
 // Invoice is one invoice of a placement as placed.
 type Invoice struct {
-	InvoiceNumber  string          `json:"invoiceNumber"`
-	ContractNumber string          `json:"contractNumber"`
-	Amount         decimal.Decimal `json:"amount"`
-	DueDate        string          `json:"dueDate"`
+	InvoiceNumber  string `json:"invoiceNumber"`
+	ContractNumber string `json:"contractNumber"`
+	Amount         Amount `json:"amount"`
+	DueDate        string `json:"dueDate"`
 	// From a claims-API handover: the invoice's date and its amount as
 	// invoiced (Amount is what was still due when it was handed over).
 	InvoiceDate    string           `json:"invoiceDate,omitempty"`
@@ -70,9 +70,9 @@ type Invoice struct {
 
 // LineItem is one line of an accounting document.
 type LineItem struct {
-	InvoiceNumber  string          `json:"invoiceNumber"`
-	ContractNumber string          `json:"contractNumber"`
-	Amount         decimal.Decimal `json:"amount"`
+	InvoiceNumber  string `json:"invoiceNumber"`
+	ContractNumber string `json:"contractNumber"`
+	Amount         Amount `json:"amount"`
 	// AllocateTo is what a claims-API payment was for (PRINCIPAL_CLAIM,
 	// CLIENT_COSTS, CLIENT_INTERESTS).
 	AllocateTo string `json:"allocateTo,omitempty"`
@@ -90,9 +90,9 @@ const (
 
 // Allocation is the part of a payment applied to one invoice.
 type Allocation struct {
-	InvoiceNumber  string          `json:"invoiceNumber"`
-	ContractNumber string          `json:"contractNumber"`
-	Amount         decimal.Decimal `json:"amount"`
+	InvoiceNumber  string `json:"invoiceNumber"`
+	ContractNumber string `json:"contractNumber"`
+	Amount         Amount `json:"amount"`
 }
 
 // SealedData is personal data sealed (AES-256-GCM) under a debtor's data
@@ -206,12 +206,12 @@ const (
 // AccountingDocumentIssued records a document; its amount is negative (it
 // lowers the claim) and equals the sum of its lines.
 type AccountingDocumentIssued struct {
-	DocumentNumber string          `json:"documentNumber"`
-	Type           string          `json:"type"`
-	Date           string          `json:"date"`
-	Amount         decimal.Decimal `json:"amount"`
-	Currency       string          `json:"currency"`
-	LineItems      []LineItem      `json:"lineItems"`
+	DocumentNumber string     `json:"documentNumber"`
+	Type           string     `json:"type"`
+	Date           string     `json:"date"`
+	Amount         Amount     `json:"amount"`
+	Currency       string     `json:"currency"`
+	LineItems      []LineItem `json:"lineItems"`
 	// OriginalType and OriginalNumber name the document this one reverses
 	// (a payment reversal's REALLOCATION or CANCELLATION).
 	OriginalType   string `json:"originalType,omitempty"`
@@ -222,13 +222,13 @@ type AccountingDocumentIssued struct {
 }
 
 type CreditWaiverIssued struct {
-	CreditWaiverNumber string          `json:"creditWaiverNumber,omitempty"`
-	InvoiceNumber      string          `json:"invoiceNumber"`
-	ContractNumber     string          `json:"contractNumber"`
-	Date               string          `json:"date"`
-	Description        string          `json:"description"`
-	Amount             decimal.Decimal `json:"amount"`
-	Currency           string          `json:"currency"`
+	CreditWaiverNumber string `json:"creditWaiverNumber,omitempty"`
+	InvoiceNumber      string `json:"invoiceNumber"`
+	ContractNumber     string `json:"contractNumber"`
+	Date               string `json:"date"`
+	Description        string `json:"description"`
+	Amount             Amount `json:"amount"`
+	Currency           string `json:"currency"`
 }
 
 type PaymentReceived struct {
@@ -237,16 +237,16 @@ type PaymentReceived struct {
 	// allocated to that invoice alone), the payment's own date (its value
 	// date; payment-received gives one too, schema 5 on) and description,
 	// and what it was for.
-	InvoiceNumber   string          `json:"invoiceNumber,omitempty"`
-	Date            string          `json:"date,omitempty"`
-	Description     string          `json:"description,omitempty"`
-	AllocateTo      string          `json:"allocateTo,omitempty"`
-	Amount          decimal.Decimal `json:"amount"`
-	Currency        string          `json:"currency"`
-	Allocations     []Allocation    `json:"allocations"`
-	RecoveredAmount decimal.Decimal `json:"recoveredAmount"`
-	FeeAmount       decimal.Decimal `json:"feeAmount"`
-	ReceivedAt      time.Time       `json:"receivedAt"`
+	InvoiceNumber   string       `json:"invoiceNumber,omitempty"`
+	Date            string       `json:"date,omitempty"`
+	Description     string       `json:"description,omitempty"`
+	AllocateTo      string       `json:"allocateTo,omitempty"`
+	Amount          Amount       `json:"amount"`
+	Currency        string       `json:"currency"`
+	Allocations     []Allocation `json:"allocations"`
+	RecoveredAmount Amount       `json:"recoveredAmount"`
+	FeeAmount       Amount       `json:"feeAmount"`
+	ReceivedAt      time.Time    `json:"receivedAt"`
 	// Split is what of Amount went to costs, interests and the overpayment
 	// (the rest is principal, in Allocations); absent when nothing did.
 	// RecoveredAmount and FeeAmount count the principal alone.
@@ -270,23 +270,23 @@ const (
 // remembers of the payment, so a reader that did not see the payment (a
 // state started from a snapshot) knows it as well as one that did.
 type PaymentReversed struct {
-	PaymentNumber string          `json:"paymentNumber"`
-	Reason        string          `json:"reason"`
-	Amount        decimal.Decimal `json:"amount"`
-	Currency      string          `json:"currency"`
-	Allocations   []Allocation    `json:"allocations"`
+	PaymentNumber string       `json:"paymentNumber"`
+	Reason        string       `json:"reason"`
+	Amount        Amount       `json:"amount"`
+	Currency      string       `json:"currency"`
+	Allocations   []Allocation `json:"allocations"`
 	// OriginalDocument is the payment's DIRECT_PAYMENT document;
 	// PaymentRevision the revision of its PaymentReceived.
 	OriginalDocument string `json:"originalDocument"`
 	PaymentRevision  uint64 `json:"paymentRevision"`
 	// What the payment said beyond its amount (claims-API payments).
-	InvoiceNumber   string          `json:"invoiceNumber,omitempty"`
-	Date            string          `json:"date,omitempty"`
-	Description     string          `json:"description,omitempty"`
-	AllocateTo      string          `json:"allocateTo,omitempty"`
-	RecoveredAmount decimal.Decimal `json:"recoveredAmount"`
-	FeeAmount       decimal.Decimal `json:"feeAmount"`
-	ReversedAt      time.Time       `json:"reversedAt"`
+	InvoiceNumber   string    `json:"invoiceNumber,omitempty"`
+	Date            string    `json:"date,omitempty"`
+	Description     string    `json:"description,omitempty"`
+	AllocateTo      string    `json:"allocateTo,omitempty"`
+	RecoveredAmount Amount    `json:"recoveredAmount"`
+	FeeAmount       Amount    `json:"feeAmount"`
+	ReversedAt      time.Time `json:"reversedAt"`
 	// ValueDate is the reversal's own value date (YYYY-MM-DD), when the
 	// client gave one (schema 5 on); Date above is the payment's.
 	ValueDate string `json:"valueDate,omitempty"`
@@ -328,11 +328,11 @@ type PlacementWrittenOff struct {
 // closed it, ReturnedTo). It carries what the placement remembers of the
 // waiver, as PaymentReversed does of a payment.
 type CreditWaiverCancelled struct {
-	CreditWaiverNumber string          `json:"creditWaiverNumber"`
-	InvoiceNumber      string          `json:"invoiceNumber"`
-	ContractNumber     string          `json:"contractNumber"`
-	Amount             decimal.Decimal `json:"amount"`
-	Currency           string          `json:"currency"`
+	CreditWaiverNumber string `json:"creditWaiverNumber"`
+	InvoiceNumber      string `json:"invoiceNumber"`
+	ContractNumber     string `json:"contractNumber"`
+	Amount             Amount `json:"amount"`
+	Currency           string `json:"currency"`
 	// Date is the cancellation's date; OriginalDocument the waiver's
 	// CREDIT_WAIVER document, WaiverRevision the revision of its event
 	// and WaiverContent what it said (to answer a repeat of the waiver).

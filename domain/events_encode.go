@@ -36,16 +36,16 @@ func writePayment(w *plainjson.Writer, e *PaymentReceived) {
 	w.OptString("date", e.Date)
 	w.OptString("description", e.Description)
 	w.OptString("allocateTo", e.AllocateTo)
-	writeDecimal(w, "amount", e.Amount)
+	writeAmount(w, "amount", e.Amount)
 	w.String("currency", e.Currency)
 	w.Array("allocations", e.Allocations == nil, len(e.Allocations), func(i int) {
 		a := &e.Allocations[i]
 		w.String("invoiceNumber", a.InvoiceNumber)
 		w.String("contractNumber", a.ContractNumber)
-		writeDecimal(w, "amount", a.Amount)
+		writeAmount(w, "amount", a.Amount)
 	})
-	writeDecimal(w, "recoveredAmount", e.RecoveredAmount)
-	writeDecimal(w, "feeAmount", e.FeeAmount)
+	writeAmount(w, "recoveredAmount", e.RecoveredAmount)
+	writeAmount(w, "feeAmount", e.FeeAmount)
 	w.Time("receivedAt", e.ReceivedAt)
 	if e.Split != nil {
 		w.Key("split")
@@ -64,13 +64,13 @@ func writeDocument(w *plainjson.Writer, e *AccountingDocumentIssued) {
 	w.String("documentNumber", e.DocumentNumber)
 	w.String("type", e.Type)
 	w.String("date", e.Date)
-	writeDecimal(w, "amount", e.Amount)
+	writeAmount(w, "amount", e.Amount)
 	w.String("currency", e.Currency)
 	w.Array("lineItems", e.LineItems == nil, len(e.LineItems), func(i int) {
 		l := &e.LineItems[i]
 		w.String("invoiceNumber", l.InvoiceNumber)
 		w.String("contractNumber", l.ContractNumber)
-		writeDecimal(w, "amount", l.Amount)
+		writeAmount(w, "amount", l.Amount)
 		w.OptString("allocateTo", l.AllocateTo)
 		w.OptString("creditWaiverNumber", l.CreditWaiverNumber)
 	})
@@ -90,6 +90,18 @@ func writeDecimal(w *plainjson.Writer, k string, d decimal.Decimal) {
 	} else {
 		w.B = append(w.B, d.String()...)
 	}
+	w.B = append(w.B, '"')
+}
+
+// writeAmount is writeDecimal of an Amount, without building a Decimal.
+func writeAmount(w *plainjson.Writer, k string, a Amount) {
+	if a.big != nil || a.exp > 0 || a.exp < -maxPlaces {
+		writeDecimal(w, k, a.Decimal())
+		return
+	}
+	w.Key(k)
+	w.B = append(w.B, '"')
+	w.B = appendDecimalString(w.B, a.coef, -int(a.exp))
 	w.B = append(w.B, '"')
 }
 

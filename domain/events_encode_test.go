@@ -37,14 +37,14 @@ func TestEncodeFastIsJSONMarshal(t *testing.T) {
 	split := &Split{Costs: decimal.New(150, -2), Interests: decimal.Zero, Overpaid: decimal.New(1, -2)}
 	for _, s := range awkwardStrings {
 		for _, a := range awkwardAmounts {
-			requireEncodesAsJSON(t, PaymentReceived{PaymentNumber: s, Amount: a, Currency: "EUR", ReceivedAt: at}, true)
-			requireEncodesAsJSON(t, PaymentReceived{InvoiceNumber: s, Date: "2026-12-01", Description: s, AllocateTo: s, Amount: a, Currency: s,
-				Allocations: []Allocation{{InvoiceNumber: s, ContractNumber: "C", Amount: a}, {Amount: a}}, RecoveredAmount: a, FeeAmount: a,
+			requireEncodesAsJSON(t, PaymentReceived{PaymentNumber: s, Amount: AmountOf(a), Currency: "EUR", ReceivedAt: at}, true)
+			requireEncodesAsJSON(t, PaymentReceived{InvoiceNumber: s, Date: "2026-12-01", Description: s, AllocateTo: s, Amount: AmountOf(a), Currency: s,
+				Allocations: []Allocation{{InvoiceNumber: s, ContractNumber: "C", Amount: AmountOf(a)}, {Amount: AmountOf(a)}}, RecoveredAmount: AmountOf(a), FeeAmount: AmountOf(a),
 				ReceivedAt: at, Split: split, ReceivedBy: s}, true)
-			requireEncodesAsJSON(t, AccountingDocumentIssued{DocumentNumber: s, Type: s, Date: s, Amount: a, Currency: s,
-				LineItems:    []LineItem{{InvoiceNumber: s, ContractNumber: s, Amount: a, AllocateTo: s, CreditWaiverNumber: s}},
+			requireEncodesAsJSON(t, AccountingDocumentIssued{DocumentNumber: s, Type: s, Date: s, Amount: AmountOf(a), Currency: s,
+				LineItems:    []LineItem{{InvoiceNumber: s, ContractNumber: s, Amount: AmountOf(a), AllocateTo: s, CreditWaiverNumber: s}},
 				OriginalType: s, OriginalNumber: s, PaymentNumber: s}, true)
-			requireEncodesAsJSON(t, AccountingDocumentIssued{Amount: a, LineItems: []LineItem{}, PaymentNumber: s}, true)
+			requireEncodesAsJSON(t, AccountingDocumentIssued{Amount: AmountOf(a), LineItems: []LineItem{}, PaymentNumber: s}, true)
 		}
 	}
 	requireEncodesAsJSON(t, PaymentReceived{Allocations: []Allocation{}}, true)
@@ -80,15 +80,15 @@ func TestEncodeFastOfRandomPayments(t *testing.T) {
 		at := time.Unix(r.Int64N(1<<33), r.Int64N(1e9)).UTC()
 		var allocs []Allocation
 		for range r.IntN(4) {
-			allocs = append(allocs, Allocation{InvoiceNumber: str(), ContractNumber: str(), Amount: amount()})
+			allocs = append(allocs, Allocation{InvoiceNumber: str(), ContractNumber: str(), Amount: AmountOf(amount())})
 		}
-		requireEncodesAsJSON(t, PaymentReceived{PaymentNumber: str(), InvoiceNumber: str(), Amount: amount(), Currency: str(),
-			Allocations: allocs, RecoveredAmount: amount(), FeeAmount: amount(), ReceivedAt: at}, true)
+		requireEncodesAsJSON(t, PaymentReceived{PaymentNumber: str(), InvoiceNumber: str(), Amount: AmountOf(amount()), Currency: str(),
+			Allocations: allocs, RecoveredAmount: AmountOf(amount()), FeeAmount: AmountOf(amount()), ReceivedAt: at}, true)
 		var lines []LineItem
 		for range r.IntN(4) {
-			lines = append(lines, LineItem{InvoiceNumber: str(), ContractNumber: str(), Amount: amount(), AllocateTo: str()})
+			lines = append(lines, LineItem{InvoiceNumber: str(), ContractNumber: str(), Amount: AmountOf(amount()), AllocateTo: str()})
 		}
-		requireEncodesAsJSON(t, AccountingDocumentIssued{DocumentNumber: str(), Type: str(), Date: str(), Amount: amount(), Currency: str(),
+		requireEncodesAsJSON(t, AccountingDocumentIssued{DocumentNumber: str(), Type: str(), Date: str(), Amount: AmountOf(amount()), Currency: str(),
 			LineItems: lines, PaymentNumber: str()}, true)
 	}
 }
@@ -98,15 +98,15 @@ func FuzzEncodeFast(f *testing.F) {
 	f.Add("<&>", "\xff", "\u2028", int64(-1), int32(3), int64(-62135596800), int64(0), false)
 	f.Fuzz(func(t *testing.T, number, invoice, contract string, coef int64, exp int32, sec, nsec int64, split bool) {
 		a := decimal.New(coef, exp)
-		e := PaymentReceived{PaymentNumber: number, InvoiceNumber: invoice, Amount: a, Currency: contract,
-			Allocations: []Allocation{{InvoiceNumber: invoice, ContractNumber: contract, Amount: a}}, RecoveredAmount: a,
-			FeeAmount: a, ReceivedAt: time.Unix(sec, nsec).UTC(), ReceivedBy: number}
+		e := PaymentReceived{PaymentNumber: number, InvoiceNumber: invoice, Amount: AmountOf(a), Currency: contract,
+			Allocations: []Allocation{{InvoiceNumber: invoice, ContractNumber: contract, Amount: AmountOf(a)}}, RecoveredAmount: AmountOf(a),
+			FeeAmount: AmountOf(a), ReceivedAt: time.Unix(sec, nsec).UTC(), ReceivedBy: number}
 		if split {
 			e.Split = &Split{Costs: a, Interests: a, Overpaid: a}
 		}
 		requireEncodesAsJSON(t, e, false)
-		requireEncodesAsJSON(t, AccountingDocumentIssued{DocumentNumber: number, Type: invoice, Date: contract, Amount: a,
-			LineItems:      []LineItem{{InvoiceNumber: invoice, ContractNumber: contract, Amount: a, CreditWaiverNumber: number}},
+		requireEncodesAsJSON(t, AccountingDocumentIssued{DocumentNumber: number, Type: invoice, Date: contract, Amount: AmountOf(a),
+			LineItems:      []LineItem{{InvoiceNumber: invoice, ContractNumber: contract, Amount: AmountOf(a), CreditWaiverNumber: number}},
 			OriginalNumber: invoice}, false)
 	})
 }

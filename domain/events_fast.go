@@ -130,6 +130,23 @@ func fastDecimal(v *fastjson.Value, dst *decimal.Decimal) bool {
 	return true
 }
 
+// fastAmount reads what fastDecimal reads, as an Amount: an amount
+// EncodeEvent wrote (plainDigits) without building a Decimal.
+func fastAmount(v *fastjson.Value, dst *Amount) bool {
+	if v.Type() == fastjson.TypeString {
+		if c, exp, ok := plainDigits(v.GetStringBytes()); ok {
+			*dst = NewAmount(c, int32(exp))
+			return true
+		}
+	}
+	var d decimal.Decimal
+	if !fastDecimal(v, &d) {
+		return false
+	}
+	*dst = AmountOf(d)
+	return true
+}
+
 // plainDecimal parses what EncodeEvent writes of an amount, -?d+(.d+)?
 // with at most 18 digits, to the Decimal NewFromString gives for it (the
 // digits as an int64 coefficient, the exponent minus the number of
@@ -263,7 +280,7 @@ func fastLineItem(o *fastjson.Object, l *LineItem) bool {
 		case 1:
 			return fastString(v, &l.ContractNumber)
 		case 2:
-			return fastDecimal(v, &l.Amount)
+			return fastAmount(v, &l.Amount)
 		case 3:
 			return fastCode(v, &l.AllocateTo)
 		default:
@@ -285,7 +302,7 @@ func decodeDocumentFast(o *fastjson.Object) (Event, bool) {
 		case 2:
 			return fastDate(v, &e.Date)
 		case 3:
-			return fastDecimal(v, &e.Amount)
+			return fastAmount(v, &e.Amount)
 		case 4:
 			return fastCode(v, &e.Currency)
 		case 5:
@@ -314,7 +331,7 @@ func fastAllocation(o *fastjson.Object, a *Allocation) bool {
 		case 1:
 			return fastString(v, &a.ContractNumber)
 		default:
-			return fastDecimal(v, &a.Amount)
+			return fastAmount(v, &a.Amount)
 		}
 	})
 }
@@ -365,15 +382,15 @@ func decodePaymentFast(o *fastjson.Object) (Event, bool) {
 		case 4:
 			return fastCode(v, &e.AllocateTo)
 		case 5:
-			return fastDecimal(v, &e.Amount)
+			return fastAmount(v, &e.Amount)
 		case 6:
 			return fastCode(v, &e.Currency)
 		case 7:
 			return fastSlice(v, &e.Allocations, fastAllocation)
 		case 8:
-			return fastDecimal(v, &e.RecoveredAmount)
+			return fastAmount(v, &e.RecoveredAmount)
 		case 9:
-			return fastDecimal(v, &e.FeeAmount)
+			return fastAmount(v, &e.FeeAmount)
 		case 10:
 			return fastTime(v, &e.ReceivedAt)
 		case 11:
@@ -405,7 +422,7 @@ func decodeWaiverFast(o *fastjson.Object) (Event, bool) {
 		case 4:
 			return fastString(v, &e.Description)
 		case 5:
-			return fastDecimal(v, &e.Amount)
+			return fastAmount(v, &e.Amount)
 		default:
 			return fastCode(v, &e.Currency)
 		}
@@ -426,7 +443,7 @@ func fastInvoice(o *fastjson.Object, n *Invoice) bool {
 		case 1:
 			return fastString(v, &n.ContractNumber)
 		case 2:
-			return fastDecimal(v, &n.Amount)
+			return fastAmount(v, &n.Amount)
 		case 3:
 			return fastString(v, &n.DueDate)
 		case 4:

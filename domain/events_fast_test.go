@@ -69,9 +69,9 @@ func genSlice[T any](g eventGen, item func() T) []T {
 func (g eventGen) event(which int) Event {
 	switch which % 4 {
 	case 0:
-		return AccountingDocumentIssued{DocumentNumber: g.text(), Type: g.text(), Date: g.text(), Amount: g.amount(), Currency: g.text(),
+		return AccountingDocumentIssued{DocumentNumber: g.text(), Type: g.text(), Date: g.text(), Amount: AmountOf(g.amount()), Currency: g.text(),
 			LineItems: genSlice(g, func() LineItem {
-				l := LineItem{InvoiceNumber: g.text(), ContractNumber: g.text(), Amount: g.amount()}
+				l := LineItem{InvoiceNumber: g.text(), ContractNumber: g.text(), Amount: AmountOf(g.amount())}
 				if g.maybe() {
 					l.AllocateTo, l.CreditWaiverNumber = g.text(), g.text()
 				}
@@ -79,9 +79,9 @@ func (g eventGen) event(which int) Event {
 			}),
 			OriginalType: g.text(), OriginalNumber: g.text(), PaymentNumber: g.text()}
 	case 1:
-		e := PaymentReceived{PaymentNumber: g.text(), Amount: g.amount(), Currency: g.text(), RecoveredAmount: g.amount(), FeeAmount: g.amount(),
+		e := PaymentReceived{PaymentNumber: g.text(), Amount: AmountOf(g.amount()), Currency: g.text(), RecoveredAmount: AmountOf(g.amount()), FeeAmount: AmountOf(g.amount()),
 			ReceivedAt: g.time(), Allocations: genSlice(g, func() Allocation {
-				return Allocation{InvoiceNumber: g.text(), ContractNumber: g.text(), Amount: g.amount()}
+				return Allocation{InvoiceNumber: g.text(), ContractNumber: g.text(), Amount: AmountOf(g.amount())}
 			})}
 		if g.maybe() {
 			e.InvoiceNumber, e.Date, e.Description, e.AllocateTo, e.ReceivedBy = g.text(), g.text(), g.text(), g.text(), g.text()
@@ -93,7 +93,7 @@ func (g eventGen) event(which int) Event {
 	case 2:
 		e := PlacementOpened{PlacementID: uuid.New(), CreditorID: g.text(), ClaimNumber: g.text(), CustomerNumber: g.text(), Currency: g.text(),
 			FeeRate: g.amount(), OpenedAt: g.time(), Invoices: genSlice(g, func() Invoice {
-				n := Invoice{InvoiceNumber: g.text(), ContractNumber: g.text(), Amount: g.amount(), DueDate: g.text()}
+				n := Invoice{InvoiceNumber: g.text(), ContractNumber: g.text(), Amount: AmountOf(g.amount()), DueDate: g.text()}
 				if g.maybe() {
 					a := g.amount()
 					n.InvoiceDate, n.InvoicedAmount = g.text(), &a
@@ -110,7 +110,7 @@ func (g eventGen) event(which int) Event {
 		return e
 	default:
 		return CreditWaiverIssued{CreditWaiverNumber: g.text(), InvoiceNumber: g.text(), ContractNumber: g.text(), Date: g.text(),
-			Description: g.text(), Amount: g.amount(), Currency: g.text()}
+			Description: g.text(), Amount: AmountOf(g.amount()), Currency: g.text()}
 	}
 }
 
@@ -291,8 +291,8 @@ func BenchmarkDecodeEvent(b *testing.B) {
 func TestFastDecodeSharesCodesAndToday(t *testing.T) {
 	today := DateOnly(time.Now())
 	_, data, err := EncodeEvent(AccountingDocumentIssued{DocumentNumber: "C-AD001", Type: DocDirectPayment, Date: today,
-		Amount: decimal.New(-500, -2), Currency: "EUR", LineItems: []LineItem{{InvoiceNumber: "I", ContractNumber: "K",
-			Amount: decimal.New(-500, -2), AllocateTo: AllocateCosts}}})
+		Amount: AmountOf(decimal.New(-500, -2)), Currency: "EUR", LineItems: []LineItem{{InvoiceNumber: "I", ContractNumber: "K",
+			Amount: AmountOf(decimal.New(-500, -2)), AllocateTo: AllocateCosts}}})
 	require.NoError(t, err)
 	e, err := DecodeEvent(TypeAccountingDocumentIssued, data)
 	require.NoError(t, err)

@@ -16,9 +16,9 @@ import (
 func BenchmarkFoldNumberedPayments(b *testing.B) {
 	for _, n := range []int{100, 1000, 4000} {
 		events := []domain.Event{domain.PlacementOpened{CreditorID: "a", ClaimNumber: "c", Currency: "EUR",
-			Invoices: []domain.Invoice{{InvoiceNumber: "I", Amount: decimal.NewFromInt(1_000_000)}}}}
+			Invoices: []domain.Invoice{{InvoiceNumber: "I", Amount: domain.AmountOf(decimal.NewFromInt(1_000_000))}}}}
 		for i := range n {
-			events = append(events, domain.PaymentReceived{PaymentNumber: fmt.Sprintf("P-%d", i), Amount: decimal.NewFromInt(1), Currency: "EUR"})
+			events = append(events, domain.PaymentReceived{PaymentNumber: fmt.Sprintf("P-%d", i), Amount: domain.AmountOf(decimal.NewFromInt(1)), Currency: "EUR"})
 		}
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			for range b.N {

@@ -318,7 +318,7 @@ func openedState(e PlacementOpened) Placement {
 	zero := AmountOf(ZeroOf(e.Currency))
 	p.Original, p.Waived, p.Recovered, p.Fee = zero, zero, zero, zero
 	for _, inv := range e.Invoices {
-		amount := AmountOf(inv.Amount)
+		amount := inv.Amount
 		p.Invoices = append(p.Invoices, InvoiceState{Invoice: inv, Open: amount, Waived: zero, Paid: zero})
 		p.Original = p.Original.Add(amount)
 	}
@@ -371,7 +371,7 @@ func evolveWriteOff(p Placement, e PlacementWrittenOff) Placement {
 	p.Invoices = slices.Clone(p.Invoices)
 	for _, a := range e.Allocations {
 		if inv := p.invoice(a.InvoiceNumber); inv != nil {
-			amount := AmountOf(a.Amount)
+			amount := a.Amount
 			inv.Open, inv.WrittenOff = inv.Open.Sub(amount), inv.WrittenOff.Add(amount)
 		}
 	}
@@ -401,19 +401,19 @@ func evolveMoney(p Placement, e Event, revision uint64, numbers bool) Placement 
 	p.Invoices = slices.Clone(p.Invoices)
 	switch e := e.(type) {
 	case CreditWaiverIssued:
-		amount := AmountOf(e.Amount)
+		amount := e.Amount
 		if inv := p.invoice(e.InvoiceNumber); inv != nil {
 			inv.Open, inv.Waived = inv.Open.Sub(amount), inv.Waived.Add(amount)
 		}
 		p.Waived = p.Waived.Add(amount)
 		if numbers && e.CreditWaiverNumber != "" {
 			p.WaiverNumbers = p.WaiverNumbers.With(e.CreditWaiverNumber,
-				Processed{Content: waiverContent(e.InvoiceNumber, e.ContractNumber, e.Date, e.Description, e.Amount, e.Currency), Revision: revision,
-					Waiver: &WaiverRecord{InvoiceNumber: e.InvoiceNumber, ContractNumber: e.ContractNumber, Amount: e.Amount, Currency: e.Currency,
+				Processed{Content: waiverContent(e.InvoiceNumber, e.ContractNumber, e.Date, e.Description, e.Amount.Decimal(), e.Currency), Revision: revision,
+					Waiver: &WaiverRecord{InvoiceNumber: e.InvoiceNumber, ContractNumber: e.ContractNumber, Amount: e.Amount.Decimal(), Currency: e.Currency,
 						Document: documentNumber(p, 0)}}) // the document follows the waivers of its decision
 		}
 	case CreditWaiverCancelled:
-		amount := AmountOf(e.Amount)
+		amount := e.Amount
 		if inv := p.invoice(e.InvoiceNumber); inv != nil {
 			inv.Waived = inv.Waived.Sub(amount)
 			p.takenBack(inv, amount, e.ReturnedTo)
@@ -423,45 +423,45 @@ func evolveMoney(p Placement, e Event, revision uint64, numbers bool) Placement 
 			break
 		}
 		p.WaiverNumbers = p.WaiverNumbers.With(e.CreditWaiverNumber, Processed{Content: e.WaiverContent, Revision: e.WaiverRevision,
-			Waiver: &WaiverRecord{InvoiceNumber: e.InvoiceNumber, ContractNumber: e.ContractNumber, Amount: e.Amount, Currency: e.Currency,
+			Waiver: &WaiverRecord{InvoiceNumber: e.InvoiceNumber, ContractNumber: e.ContractNumber, Amount: e.Amount.Decimal(), Currency: e.Currency,
 				Document: e.OriginalDocument, CancelRevision: revision}})
 	case PaymentReceived:
 		for _, a := range e.Allocations {
 			if inv := p.invoice(a.InvoiceNumber); inv != nil {
-				amount := AmountOf(a.Amount)
+				amount := a.Amount
 				inv.Open, inv.Paid = inv.Open.Sub(amount), inv.Paid.Add(amount)
 			}
 		}
-		p.Recovered, p.Fee = AmountOf(e.RecoveredAmount), AmountOf(e.FeeAmount)
+		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
 		p = withSplit(p, e.Split, 1, false)
 		if e.ReceivedBy == ReceivedByAgency {
-			p.AgencyPaid = p.AgencyPaid.AddDecimal(e.Amount)
+			p.AgencyPaid = p.AgencyPaid.Add(e.Amount)
 		}
 		if !numbers {
 			break
 		}
-		p.PaymentNumbers = p.PaymentNumbers.With(PaymentNumberOf(p, e), processedPayment(PaymentRecord{Amount: e.Amount, Document: documentNumber(p, 0),
+		p.PaymentNumbers = p.PaymentNumbers.With(PaymentNumberOf(p, e), processedPayment(PaymentRecord{Amount: e.Amount.Decimal(), Document: documentNumber(p, 0),
 			Allocations: e.Allocations, InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo, Split: e.Split,
 			ReceivedBy: e.ReceivedBy}, revision))
 	case PaymentReversed:
 		for _, a := range e.Allocations {
 			if inv := p.invoice(a.InvoiceNumber); inv != nil {
-				amount := AmountOf(a.Amount)
+				amount := a.Amount
 				inv.Paid = inv.Paid.Sub(amount)
 				p.takenBack(inv, amount, e.ReturnedTo)
 			}
 		}
-		p.Recovered, p.Fee = AmountOf(e.RecoveredAmount), AmountOf(e.FeeAmount)
+		p.Recovered, p.Fee = e.RecoveredAmount, e.FeeAmount
 		p = closedBy(withSplit(p, e.Split, -1, false), e.Split, e.ReturnedTo) // on a closed claim, what it paid of the charges stays closed
 		if e.ReceivedBy == ReceivedByAgency {
-			p.AgencyPaid = p.AgencyPaid.SubDecimal(e.Amount)
+			p.AgencyPaid = p.AgencyPaid.Sub(e.Amount)
 		}
 		if !numbers {
 			break
 		}
 		// Everything about the payment is in the event: a state that never
 		// saw the payment (started from a snapshot) learns it here whole.
-		p.PaymentNumbers = p.PaymentNumbers.With(e.PaymentNumber, processedPayment(PaymentRecord{Amount: e.Amount, Document: e.OriginalDocument,
+		p.PaymentNumbers = p.PaymentNumbers.With(e.PaymentNumber, processedPayment(PaymentRecord{Amount: e.Amount.Decimal(), Document: e.OriginalDocument,
 			Allocations: e.Allocations, InvoiceNumber: e.InvoiceNumber, Date: e.Date, Description: e.Description, AllocateTo: e.AllocateTo, Split: e.Split,
 			ReceivedBy: e.ReceivedBy, Reversal: e.Reason, ReversalRevision: revision}, e.PaymentRevision))
 	default:

@@ -245,12 +245,12 @@ func planPaid(p Placement, e Event) Placement {
 	var change decimal.Decimal
 	switch e := e.(type) {
 	case PaymentReceived:
-		change = e.Amount
+		change = e.Amount.Decimal()
 	case PaymentReversed:
 		if e.PaymentRevision < s.Revision {
 			return p
 		}
-		change = e.Amount.Neg()
+		change = e.Amount.Neg().Decimal()
 	default:
 		return p
 	}

@@ -198,7 +198,7 @@ func runPlanProperty(rng *rand.Rand, cur string, seen map[string]int) string {
 	pl := place()
 	pl.Currency = cur
 	pl.Invoices = pl.Invoices[:1]
-	pl.Invoices[0].Amount = money(1 + rng.Int64N(1_000_000))
+	pl.Invoices[0].Amount = domain.AmountOf(money(1 + rng.Int64N(1_000_000)))
 	p := domain.Placement{}
 	at := t0
 	ended := map[string]string{} // plan number → the event that ended it

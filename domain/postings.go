@@ -232,17 +232,13 @@ var feeRule = feePostings
 // feeChange is what a payment or a reversal changes the claim's fee (before
 // it: before) by, in the event's currency; zero for any other event.
 func feeChange(before Amount, e Event) (Amount, string) {
-	var fee decimal.Decimal
-	var currency string
 	switch e := e.(type) {
 	case PaymentReceived:
-		fee, currency = e.FeeAmount, e.Currency
+		return e.FeeAmount.Sub(before), e.Currency
 	case PaymentReversed:
-		fee, currency = e.FeeAmount, e.Currency
-	default:
-		return Amount{}, ""
+		return e.FeeAmount.Sub(before), e.Currency
 	}
-	return AmountOf(fee).Sub(before), currency
+	return Amount{}, ""
 }
 
 // feePostings moves creditor/fees and agency/fees by what a payment or a
@@ -257,7 +253,9 @@ func feePostings(before Placement, e Event, bookedAt time.Time) []Posting {
 	if change.IsNegative() {
 		debit, credit, change = credit, debit, change.Neg()
 	}
-	return []Posting{posting(debit, Debit, change.Decimal(), currency, date), posting(credit, Credit, change.Decimal(), currency, date)}
+	minor := MinorOf(change, currency)
+	return []Posting{{Account: debit, Side: Debit, Amount: minor, Currency: currency, ValueDate: date},
+		{Account: credit, Side: Credit, Amount: minor, Currency: currency, ValueDate: date}}
 }
 
 // postingsOf names an event's movement on claim, on its value date.
@@ -288,11 +286,11 @@ type leg struct {
 	account account
 	of      account
 	invoice string
-	amount  decimal.Decimal
+	amount  Amount
 }
 
 // on is a leg on a receivable of the claim.
-func on(a account, invoice string, amount decimal.Decimal) leg {
+func on(a account, invoice string, amount Amount) leg {
 	return leg{account: a, of: a, invoice: invoice, amount: amount}
 }
 
@@ -304,11 +302,11 @@ func movementOf(e Event) movement {
 			legs = append(legs, on(acctPrincipal, inv.InvoiceNumber, inv.Amount))
 		}
 		for _, c := range e.Charges {
-			legs = append(legs, on(chargeAccount(c.Type), "", c.Amount))
+			legs = append(legs, on(chargeAccount(c.Type), "", AmountOf(c.Amount)))
 		}
 		return movement{legs, acctPlaced, Debit, e.Currency}
 	case DebitAdded:
-		return movement{[]leg{on(chargeAccount(e.Type), "", e.Amount)}, acctPlaced, Debit, e.Currency}
+		return movement{[]leg{on(chargeAccount(e.Type), "", AmountOf(e.Amount))}, acctPlaced, Debit, e.Currency}
 	case PaymentReceived:
 		return movement{paymentLegs(e.Allocations, e.Split, ""), collectedBy(e.ReceivedBy), Credit, e.Currency}
 	case PaymentReversed:
@@ -355,8 +353,8 @@ func paymentLegs(allocs []Allocation, split *Split, returnedTo string) []leg {
 		legs = append(legs, takenBack(on(acctPrincipal, a.InvoiceNumber, a.Amount), returnedTo))
 	}
 	if split != nil {
-		for _, l := range []leg{takenBack(on(acctCosts, "", split.Costs), returnedTo), takenBack(on(acctInterests, "", split.Interests), returnedTo),
-			on(acctOverpayment, "", split.Overpaid)} {
+		for _, l := range []leg{takenBack(on(acctCosts, "", AmountOf(split.Costs)), returnedTo), takenBack(on(acctInterests, "", AmountOf(split.Interests)), returnedTo),
+			on(acctOverpayment, "", AmountOf(split.Overpaid))} {
 			if l.amount.IsPositive() {
 				legs = append(legs, l)
 			}
@@ -396,16 +394,16 @@ func (m movement) postings(claim, date string) []Posting {
 	out := make([]Posting, 0, len(m.legs)+1)
 	total, exact := int64(0), true
 	for _, l := range m.legs {
-		amount, ok := minor(l.amount, units)
+		amount, ok := l.amount.Minor(units)
 		out = append(out, Posting{Account: l.account.name(claim, l.invoice), Side: m.side, Amount: amount, Currency: m.currency, ValueDate: date})
 		total, exact = total+amount, exact && ok
 	}
 	if !exact { // the counter-account takes the legs' total, cut once
-		sum := decimal.Zero
+		var sum Amount
 		for _, l := range m.legs {
 			sum = sum.Add(l.amount)
 		}
-		total = MinorAmount(sum, m.currency)
+		total = MinorOf(sum, m.currency)
 	}
 	return append(out, Posting{Account: m.counter.name(claim, ""), Side: other, Amount: total, Currency: m.currency, ValueDate: date})
 }
@@ -536,7 +534,7 @@ func checkPostings(p Placement, events []Event, bookedAt time.Time, folded *Plac
 				if l.AllocateTo == AllocateCosts || l.AllocateTo == AllocateInterests {
 					key = l.AllocateTo
 				}
-				recalled[key] = recalled[key].Sub(l.Amount)
+				recalled[key] = recalled[key].Sub(l.Amount.Decimal())
 			}
 		}
 	}
@@ -575,7 +573,7 @@ func returnedToRecall(e Event) map[string]decimal.Decimal {
 		if e.ReturnedTo == ReturnedToRecalled {
 			out = map[string]decimal.Decimal{}
 			for _, a := range e.Allocations {
-				out[a.InvoiceNumber] = out[a.InvoiceNumber].Add(a.Amount)
+				out[a.InvoiceNumber] = out[a.InvoiceNumber].Add(a.Amount.Decimal())
 			}
 			if e.Split != nil {
 				out[AllocateCosts], out[AllocateInterests] = e.Split.Costs, e.Split.Interests
@@ -583,7 +581,7 @@ func returnedToRecall(e Event) map[string]decimal.Decimal {
 		}
 	case CreditWaiverCancelled:
 		if e.ReturnedTo == ReturnedToRecalled {
-			out = map[string]decimal.Decimal{e.InvoiceNumber: e.Amount}
+			out = map[string]decimal.Decimal{e.InvoiceNumber: e.Amount.Decimal()}
 		}
 	}
 	return out
@@ -597,10 +595,10 @@ func recallTakesWhatIsOpen(p Placement, doc AccountingDocumentIssued) error {
 	charges := map[string]decimal.Decimal{}
 	for _, l := range doc.LineItems {
 		if l.AllocateTo == AllocateCosts || l.AllocateTo == AllocateInterests {
-			charges[l.AllocateTo] = charges[l.AllocateTo].Sub(l.Amount)
+			charges[l.AllocateTo] = charges[l.AllocateTo].Sub(l.Amount.Decimal())
 			continue
 		}
-		lines[l.InvoiceNumber] = lines[l.InvoiceNumber].Sub(l.Amount)
+		lines[l.InvoiceNumber] = lines[l.InvoiceNumber].Sub(l.Amount.Decimal())
 	}
 	// p is the claim after the recall, whose open costs and interests the
 	// recall cancelled: what it took of them is what the recall recorded.

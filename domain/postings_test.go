@@ -19,9 +19,11 @@ func p(account, side string, amount int64, currency, date string) domain.Posting
 func TestPostingsOfEachEvent(t *testing.T) {
 	booked := time.Date(2024, 8, 7, 23, 30, 0, 0, time.FixedZone("x", -2*3600)) // 2024-08-08 UTC
 	const day = "2024-08-08"
-	inv := func(n, amount string) domain.Invoice { return domain.Invoice{InvoiceNumber: n, Amount: d(amount)} }
+	inv := func(n, amount string) domain.Invoice {
+		return domain.Invoice{InvoiceNumber: n, Amount: domain.AmountOf(d(amount))}
+	}
 	alloc := func(n, amount string) domain.Allocation {
-		return domain.Allocation{InvoiceNumber: n, Amount: d(amount)}
+		return domain.Allocation{InvoiceNumber: n, Amount: domain.AmountOf(d(amount))}
 	}
 	tests := map[string]struct {
 		event domain.Event
@@ -33,33 +35,33 @@ func TestPostingsOfEachEvent(t *testing.T) {
 				p("creditor/placed", "credit", 40050, "EUR", day)},
 		},
 		"OK_payment_JPY_own_date": {
-			event: domain.PaymentReceived{Currency: "JPY", Date: "2024-08-01", Amount: d("1500"), Allocations: []domain.Allocation{alloc("I1", "1000"), alloc("I2", "500")}},
+			event: domain.PaymentReceived{Currency: "JPY", Date: "2024-08-01", Amount: domain.AmountOf(d("1500")), Allocations: []domain.Allocation{alloc("I1", "1000"), alloc("I2", "500")}},
 			want: []domain.Posting{p("claim/C1/principal/I1", "credit", 1000, "JPY", "2024-08-01"), p("claim/C1/principal/I2", "credit", 500, "JPY", "2024-08-01"),
 				p("creditor/collected", "debit", 1500, "JPY", "2024-08-01")},
 		},
 		"OK_payment_without_date_is_booked_day": {
-			event: domain.PaymentReceived{Currency: "EUR", Amount: d("1"), Allocations: []domain.Allocation{alloc("I1", "1")}},
+			event: domain.PaymentReceived{Currency: "EUR", Amount: domain.AmountOf(d("1")), Allocations: []domain.Allocation{alloc("I1", "1")}},
 			want:  []domain.Posting{p("claim/C1/principal/I1", "credit", 100, "EUR", day), p("creditor/collected", "debit", 100, "EUR", day)},
 		},
 		"OK_reversal_BHD": {
-			event: domain.PaymentReversed{Currency: "BHD", Amount: d("1.234"), Allocations: []domain.Allocation{alloc("I1", "1.234")}, Date: "2024-01-01"},
+			event: domain.PaymentReversed{Currency: "BHD", Amount: domain.AmountOf(d("1.234")), Allocations: []domain.Allocation{alloc("I1", "1.234")}, Date: "2024-01-01"},
 			want:  []domain.Posting{p("claim/C1/principal/I1", "debit", 1234, "BHD", day), p("creditor/collected", "credit", 1234, "BHD", day)},
 		},
 		"OK_waiver_BHD": {
-			event: domain.CreditWaiverIssued{InvoiceNumber: "I/2", Date: "2024-07-31", Amount: d("0.005"), Currency: "BHD"},
+			event: domain.CreditWaiverIssued{InvoiceNumber: "I/2", Date: "2024-07-31", Amount: domain.AmountOf(d("0.005")), Currency: "BHD"},
 			want:  []domain.Posting{p("claim/C1/principal/I%2F2", "credit", 5, "BHD", "2024-07-31"), p("creditor/waived", "debit", 5, "BHD", "2024-07-31")},
 		},
 		"OK_recall_cancellation_EUR": {
-			event: domain.AccountingDocumentIssued{Type: domain.DocCancellation, Date: "2024-08-07", Amount: d("-300"), Currency: "EUR",
-				LineItems: []domain.LineItem{{InvoiceNumber: "I2", Amount: d("-300")}}},
+			event: domain.AccountingDocumentIssued{Type: domain.DocCancellation, Date: "2024-08-07", Amount: domain.AmountOf(d("-300")), Currency: "EUR",
+				LineItems: []domain.LineItem{{InvoiceNumber: "I2", Amount: domain.AmountOf(d("-300"))}}},
 			want: []domain.Posting{p("claim/C1/principal/I2", "credit", 30000, "EUR", "2024-08-07"), p("creditor/recalled", "debit", 30000, "EUR", "2024-08-07")},
 		},
 		"OK_reversal_cancellation_is_its_reversals": {
-			event: domain.AccountingDocumentIssued{Type: domain.DocCancellation, OriginalType: domain.DocDirectPayment, Amount: d("100"), Currency: "EUR",
-				LineItems: []domain.LineItem{{InvoiceNumber: "I2", Amount: d("100")}}},
+			event: domain.AccountingDocumentIssued{Type: domain.DocCancellation, OriginalType: domain.DocDirectPayment, Amount: domain.AmountOf(d("100")), Currency: "EUR",
+				LineItems: []domain.LineItem{{InvoiceNumber: "I2", Amount: domain.AmountOf(d("100"))}}},
 		},
 		"OK_payment_document_is_its_payments": {
-			event: domain.AccountingDocumentIssued{Type: domain.DocDirectPayment, Amount: d("-100"), Currency: "EUR", LineItems: []domain.LineItem{{InvoiceNumber: "I2", Amount: d("-100")}}},
+			event: domain.AccountingDocumentIssued{Type: domain.DocDirectPayment, Amount: domain.AmountOf(d("-100")), Currency: "EUR", LineItems: []domain.LineItem{{InvoiceNumber: "I2", Amount: domain.AmountOf(d("-100"))}}},
 		},
 		"OK_recall_itself_names_no_invoice": {event: domain.PlacementRecalled{OutstandingAmount: d("300")}},
 		"OK_paid":                           {event: domain.PlacementPaid{}},
@@ -205,7 +207,7 @@ func TestPostingsPropertyConservation(t *testing.T) {
 		c.Currency, c.ClaimNumber = cur, fmt.Sprintf("C-%d", run)
 		c.Invoices = nil
 		for i := range 1 + rng.IntN(3) {
-			c.Invoices = append(c.Invoices, domain.Invoice{InvoiceNumber: fmt.Sprintf("I/%d", i), Amount: d(amount(100000)), DueDate: fmt.Sprintf("2024-0%d-01", i+1)})
+			c.Invoices = append(c.Invoices, domain.Invoice{InvoiceNumber: fmt.Sprintf("I/%d", i), Amount: domain.AmountOf(d(amount(100000))), DueDate: fmt.Sprintf("2024-0%d-01", i+1)})
 		}
 		total := balances{}
 		var state domain.Placement

@@ -189,7 +189,7 @@ func (w *world) handover(run int) domain.Place {
 	}
 	for i := range 1 + w.rng.IntN(3) {
 		c.Invoices = append(c.Invoices, domain.Invoice{InvoiceNumber: fmt.Sprintf("INV/%d", i), ContractNumber: "C1",
-			Amount: w.amount(100000), DueDate: fmt.Sprintf("2024-0%d-01", 1+w.rng.IntN(6))})
+			Amount: domain.AmountOf(w.amount(100000)), DueDate: fmt.Sprintf("2024-0%d-01", 1+w.rng.IntN(6))})
 	}
 	for range w.rng.IntN(4) {
 		typ := []string{domain.ChargeCosts, domain.ChargeInterests}[w.rng.IntN(2)]

@@ -31,11 +31,27 @@ func atScale(d decimal.Decimal, units int32) decimal.Decimal {
 	return d
 }
 
+// atScale is a with units decimals when it has fewer and its coefficient
+// at that scale keeps to 18 digits; otherwise a itself (atScale of a
+// Decimal, without building one).
+func (a Amount) atScale(units int32) Amount {
+	switch {
+	case a.big != nil || a.exp+units <= 0:
+		return a
+	case a.coef == 0:
+		return Amount{exp: -units}
+	}
+	if c, ok := rescaled(a.coef, a.exp+units); ok {
+		return Amount{coef: c, exp: -units}
+	}
+	return a
+}
+
 // scalePayment writes a payment's or a reversal's amounts at units.
-func scalePayment(units int32, amount, recovered, fee *decimal.Decimal, allocations []Allocation, split *Split) {
-	*amount, *recovered, *fee = atScale(*amount, units), atScale(*recovered, units), atScale(*fee, units)
+func scalePayment(units int32, amount, recovered, fee *Amount, allocations []Allocation, split *Split) {
+	*amount, *recovered, *fee = amount.atScale(units), recovered.atScale(units), fee.atScale(units)
 	for i := range allocations {
-		allocations[i].Amount = atScale(allocations[i].Amount, units)
+		allocations[i].Amount = allocations[i].Amount.atScale(units)
 	}
 	if split != nil {
 		split.Costs, split.Interests, split.Overpaid = atScale(split.Costs, units), atScale(split.Interests, units), atScale(split.Overpaid, units)
@@ -85,21 +101,21 @@ func (e *PaymentReversed) scaleAmounts() {
 
 func (e *CreditWaiverIssued) scaleAmounts() {
 	if u, ok := MinorUnits(e.Currency); ok {
-		e.Amount = atScale(e.Amount, u)
+		e.Amount = e.Amount.atScale(u)
 	}
 }
 
 func (e *CreditWaiverCancelled) scaleAmounts() {
 	if u, ok := MinorUnits(e.Currency); ok {
-		e.Amount = atScale(e.Amount, u)
+		e.Amount = e.Amount.atScale(u)
 	}
 }
 
 func (e *AccountingDocumentIssued) scaleAmounts() {
 	if u, ok := MinorUnits(e.Currency); ok {
-		e.Amount = atScale(e.Amount, u)
+		e.Amount = e.Amount.atScale(u)
 		for i := range e.LineItems {
-			e.LineItems[i].Amount = atScale(e.LineItems[i].Amount, u)
+			e.LineItems[i].Amount = e.LineItems[i].Amount.atScale(u)
 		}
 	}
 }
@@ -108,7 +124,7 @@ func (e *PlacementOpened) scaleAmounts() {
 	if u, ok := MinorUnits(e.Currency); ok {
 		for i := range e.Invoices {
 			inv := &e.Invoices[i]
-			inv.Amount = atScale(inv.Amount, u)
+			inv.Amount = inv.Amount.atScale(u)
 			if inv.InvoicedAmount != nil {
 				*inv.InvoicedAmount = atScale(*inv.InvoicedAmount, u)
 			}

@@ -62,17 +62,17 @@ func TestDecodedAmountsAreAtTheCurrencyScale(t *testing.T) {
 			units := int32(2)
 			switch e := e.(type) {
 			case PaymentReceived:
-				amounts = append(amounts, e.Amount, e.RecoveredAmount, e.FeeAmount, e.Allocations[0].Amount, e.Split.Costs, e.Split.Interests, e.Split.Overpaid)
+				amounts = append(amounts, e.Amount.Decimal(), e.RecoveredAmount.Decimal(), e.FeeAmount.Decimal(), e.Allocations[0].Amount.Decimal(), e.Split.Costs, e.Split.Interests, e.Split.Overpaid)
 			case PaymentReversed:
-				amounts = append(amounts, e.Amount, e.RecoveredAmount, e.FeeAmount, e.Allocations[0].Amount, e.Split.Costs, e.Split.Interests, e.Split.Overpaid)
+				amounts = append(amounts, e.Amount.Decimal(), e.RecoveredAmount.Decimal(), e.FeeAmount.Decimal(), e.Allocations[0].Amount.Decimal(), e.Split.Costs, e.Split.Interests, e.Split.Overpaid)
 			case CreditWaiverIssued:
-				amounts, units = append(amounts, e.Amount), 3
+				amounts, units = append(amounts, e.Amount.Decimal()), 3
 			case CreditWaiverCancelled:
-				amounts = append(amounts, e.Amount)
+				amounts = append(amounts, e.Amount.Decimal())
 			case AccountingDocumentIssued:
-				amounts = append(amounts, e.Amount, e.LineItems[0].Amount)
+				amounts = append(amounts, e.Amount.Decimal(), e.LineItems[0].Amount.Decimal())
 			case PlacementOpened:
-				amounts = append(amounts, e.Invoices[0].Amount, *e.Invoices[0].InvoicedAmount, e.Charges[0].Amount)
+				amounts = append(amounts, e.Invoices[0].Amount.Decimal(), *e.Invoices[0].InvoicedAmount, e.Charges[0].Amount)
 				assert.Equal(t, int32(-1), e.FeeRate.Exponent(), "a rate is not money: left as written")
 			}
 			for i, a := range amounts {

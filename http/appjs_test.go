@@ -43,7 +43,7 @@ func jsPlacement(t *testing.T, currency, rate string, invoices []string, paid ..
 		Currency: currency, FeeRate: decimal.RequireFromString(rate), At: jsPlacedAt}
 	for i, a := range invoices {
 		place.Invoices = append(place.Invoices, domain.Invoice{InvoiceNumber: fmt.Sprintf("I-%d", i+1),
-			Amount: decimal.RequireFromString(a), DueDate: "2024-08-01"})
+			Amount: domain.AmountOf(decimal.RequireFromString(a)), DueDate: "2024-08-01"})
 	}
 	p := jsDecide(t, domain.Placement{}, place)
 	for _, a := range paid {
@@ -140,7 +140,7 @@ func feeWanted(t *testing.T, p domain.Placement, typed string) string {
 	paid, ok := d.Events[0].(domain.PaymentReceived)
 	require.True(t, ok, "%T", d.Events[0])
 	fee := domain.Fee(p.Recovered.Add(domain.AmountOf(amount)).Decimal(), p.FeeRate, p.Currency)
-	require.True(t, fee.Equal(paid.FeeAmount), "the payment records domain.Fee")
+	require.True(t, fee.Equal(paid.FeeAmount.Decimal()), "the payment records domain.Fee")
 	return domain.FormatMoney(fee, p.Currency) + " " + p.Currency
 }
 

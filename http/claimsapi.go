@@ -142,7 +142,7 @@ func (inv claimInvoice) toInvoice(contractNumber, path string) (domain.Invoice, 
 	if err != nil {
 		return domain.Invoice{}, err
 	}
-	placed := domain.Invoice{InvoiceNumber: inv.InvoiceNumber, ContractNumber: contractNumber, Amount: remaining,
+	placed := domain.Invoice{InvoiceNumber: inv.InvoiceNumber, ContractNumber: contractNumber, Amount: domain.AmountOf(remaining),
 		DueDate: inv.DueDate, InvoiceDate: inv.InvoiceDate}
 	if len(inv.OriginalAmount) > 0 {
 		original, err := parseAmount(inv.OriginalAmount, inv.Currency, path+".originalAmount")

@@ -72,7 +72,7 @@ func TestLegacyClaimNumberReachableEncoded(t *testing.T) {
 	id := uuid.New()
 	opened := domain.PlacementOpened{PlacementID: id, CreditorID: "acme", ClaimNumber: "DE/7 1", CustomerNumber: "K9",
 		Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"), OpenedAt: time.Date(2023, 1, 2, 0, 0, 0, 0, time.UTC),
-		Invoices: []domain.Invoice{{InvoiceNumber: "I1", Amount: decimal.NewFromInt(100), DueDate: "2023-01-01"}}}
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2023-01-01"}}}
 	_, err := journal.AppendSystem(context.Background(), l.store, journal.PlacementStream(id), "acme", journal.ActorCreditor,
 		opened.EventType(), opened, opened.OpenedAt)
 	require.NoError(t, err)

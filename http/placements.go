@@ -69,7 +69,7 @@ func (s *Server) place(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		cmd.Invoices = append(cmd.Invoices, domain.Invoice{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: amount, DueDate: inv.DueDate})
+		cmd.Invoices = append(cmd.Invoices, domain.Invoice{InvoiceNumber: inv.InvoiceNumber, ContractNumber: inv.ContractNumber, Amount: domain.AmountOf(amount), DueDate: inv.DueDate})
 	}
 	req, err := s.commandRequest(c, body)
 	if err != nil {

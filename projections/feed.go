@@ -269,7 +269,7 @@ func (r itemsOf) opened(e domain.PlacementOpened) {
 	if r.bookedAt != nil {
 		for k, inv := range e.Invoices {
 			r.confirm(k, &Confirmation{Date: r.date, Type: ConfirmInvoice, Number: inv.InvoiceNumber, ContractNumber: inv.ContractNumber,
-				Amount: Exact(inv.Amount), Currency: e.Currency})
+				Amount: Exact(inv.Amount.Decimal()), Currency: e.Currency})
 		}
 	}
 	for _, it := range chargeConfirmations(e, r.date, r.base) {
@@ -290,7 +290,7 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 		r.opened(e)
 	case domain.CreditWaiverIssued:
 		cf := &Confirmation{Date: date, Type: "PARTIAL_RECALL", Number: p.CustomerNumber,
-			ContractNumber: e.ContractNumber, Amount: Exact(e.Amount), Currency: e.Currency}
+			ContractNumber: e.ContractNumber, Amount: Exact(e.Amount.Decimal()), Currency: e.Currency}
 		if r.traced {
 			cf.CreditWaiverNumber = e.CreditWaiverNumber
 		}
@@ -314,7 +314,7 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 		if e.ReceivedBy == domain.ReceivedByAgency {
 			typ = domain.DocAgencyPayments
 		}
-		cf := &Confirmation{Date: date, Type: typ, Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.Amount), Currency: e.Currency}
+		cf := &Confirmation{Date: date, Type: typ, Number: p.CustomerNumber, ContractNumber: "", Amount: Exact(e.Amount.Decimal()), Currency: e.Currency}
 		if se.Meta.SchemaVersion >= statusItemsSince {
 			cf.PaymentNumber = e.PaymentNumber
 		}
@@ -338,7 +338,7 @@ func (c *commandItems) add(p domain.Placement, se journal.Record) {
 		r.plan(e)
 	case domain.CreditWaiverCancelled:
 		r.confirm(0, &Confirmation{Date: date, Type: domain.DocCancellation, Number: p.CustomerNumber, ContractNumber: e.ContractNumber,
-			Amount: Exact(e.Amount), Currency: e.Currency, CreditWaiverNumber: e.CreditWaiverNumber})
+			Amount: Exact(e.Amount.Decimal()), Currency: e.Currency, CreditWaiverNumber: e.CreditWaiverNumber})
 	case domain.EmailSequenceStarted, domain.CallScheduled, domain.CallDialed, domain.CallCompleted,
 		domain.SequencesPaused, domain.CallsCancelled, domain.OutcomeScoreSnapshotted, domain.PaymentReversed, domain.DebtorContactChanged,
 		domain.DebitAdded:
@@ -395,10 +395,10 @@ func statusChange(e domain.Event, date string, schema int) *StatusChange {
 // accountingDocument renders a document as its ACCOUNTING_DOCUMENT item
 // shows it.
 func accountingDocument(e domain.AccountingDocumentIssued) *AccountingDocument {
-	doc := &AccountingDocument{Date: e.Date, Type: e.Type, Number: e.DocumentNumber, Amount: Exact(e.Amount), Currency: e.Currency, LineItems: []LineItem{},
+	doc := &AccountingDocument{Date: e.Date, Type: e.Type, Number: e.DocumentNumber, Amount: Exact(e.Amount.Decimal()), Currency: e.Currency, LineItems: []LineItem{},
 		OriginalType: e.OriginalType, OriginalNumber: e.OriginalNumber, PaymentNumber: e.PaymentNumber}
 	for _, l := range e.LineItems {
-		doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: l.InvoiceNumber, ContractNumber: l.ContractNumber, Amount: Exact(l.Amount),
+		doc.LineItems = append(doc.LineItems, LineItem{InvoiceNumber: l.InvoiceNumber, ContractNumber: l.ContractNumber, Amount: Exact(l.Amount.Decimal()),
 			AllocateTo: l.AllocateTo, CreditWaiverNumber: l.CreditWaiverNumber})
 	}
 	return doc

@@ -45,8 +45,8 @@ func (s *stream) add(requestID string, events ...domain.Event) {
 
 func feedInvoices() []domain.Invoice {
 	return []domain.Invoice{
-		{InvoiceNumber: "I-1", ContractNumber: "C-1", Amount: decimal.RequireFromString("100"), DueDate: "2024-05-01"},
-		{InvoiceNumber: "I-2", ContractNumber: "C-1", Amount: decimal.RequireFromString("300"), DueDate: "2024-06-01"},
+		{InvoiceNumber: "I-1", ContractNumber: "C-1", Amount: domain.AmountOf(decimal.RequireFromString("100")), DueDate: "2024-05-01"},
+		{InvoiceNumber: "I-2", ContractNumber: "C-1", Amount: domain.AmountOf(decimal.RequireFromString("300")), DueDate: "2024-06-01"},
 	}
 }
 
@@ -70,15 +70,15 @@ func schema3WaiversThatClearTheClaim() *stream {
 	amt := decimal.RequireFromString
 	s.add("r-open", opened())
 	s.add("r-waive",
-		domain.CreditWaiverIssued{CreditWaiverNumber: "CW-1", InvoiceNumber: "I-1", ContractNumber: "C-1", Date: "2026-11-20", Amount: amt("100"), Currency: "EUR"},
-		domain.CreditWaiverIssued{CreditWaiverNumber: "CW-2", InvoiceNumber: "I-2", ContractNumber: "C-1", Date: "2026-11-20", Amount: amt("300"), Currency: "EUR"},
-		domain.AccountingDocumentIssued{DocumentNumber: "FEED-1-AD001", Type: domain.DocCreditWaiver, Date: "2026-11-21", Amount: amt("-400"), Currency: "EUR",
-			LineItems: []domain.LineItem{{InvoiceNumber: "I-1", ContractNumber: "C-1", Amount: amt("-100")}, {InvoiceNumber: "I-2", ContractNumber: "C-1", Amount: amt("-300")}}},
+		domain.CreditWaiverIssued{CreditWaiverNumber: "CW-1", InvoiceNumber: "I-1", ContractNumber: "C-1", Date: "2026-11-20", Amount: domain.AmountOf(amt("100")), Currency: "EUR"},
+		domain.CreditWaiverIssued{CreditWaiverNumber: "CW-2", InvoiceNumber: "I-2", ContractNumber: "C-1", Date: "2026-11-20", Amount: domain.AmountOf(amt("300")), Currency: "EUR"},
+		domain.AccountingDocumentIssued{DocumentNumber: "FEED-1-AD001", Type: domain.DocCreditWaiver, Date: "2026-11-21", Amount: domain.AmountOf(amt("-400")), Currency: "EUR",
+			LineItems: []domain.LineItem{{InvoiceNumber: "I-1", ContractNumber: "C-1", Amount: domain.AmountOf(amt("-100"))}, {InvoiceNumber: "I-2", ContractNumber: "C-1", Amount: domain.AmountOf(amt("-300"))}}},
 		domain.PlacementRecalled{RecalledAt: feedT0, OutstandingAmount: decimal.Zero},
 		domain.SequencesPaused{SequenceIDs: []uuid.UUID{}},
 		domain.CallsCancelled{CallIDs: []uuid.UUID{}},
 		domain.OutcomeScoreSnapshotted{Score: decimal.Zero, RecoveredAmount: decimal.Zero, OriginalAmount: amt("400")},
-		domain.AccountingDocumentIssued{DocumentNumber: "FEED-1-AD002", Type: domain.DocCancellation, Date: "2026-11-21", Amount: decimal.Zero, Currency: "EUR", LineItems: []domain.LineItem{}},
+		domain.AccountingDocumentIssued{DocumentNumber: "FEED-1-AD002", Type: domain.DocCancellation, Date: "2026-11-21", Amount: domain.AmountOf(decimal.Zero), Currency: "EUR", LineItems: []domain.LineItem{}},
 	)
 	s.add("r-late", domain.RecallRejected{Kind: domain.RecallPartial, Status: domain.StatusRecalled, Reason: domain.RejectedReason, RejectedAt: feedT0})
 	return s

@@ -64,7 +64,7 @@ func TestMoneyFollowsTheEvents(t *testing.T) {
 				place := domain.Place{PlacementID: p.id, CreditorID: "acme", ClaimNumber: p.claim, CustomerNumber: "K1", Currency: cur, FeeRate: p.rate}
 				for k, inv := range p.invoices {
 					place.Invoices = append(place.Invoices, domain.Invoice{InvoiceNumber: inv, ContractNumber: "C",
-						Amount: decimal.New(int64(5000+rng.IntN(100_000)), -int32(scale)), DueDate: fmt.Sprintf("2024-0%d-01", k+1)})
+						Amount: domain.NewAmount(int64(5000+rng.IntN(100_000)), -int32(scale)), DueDate: fmt.Sprintf("2024-0%d-01", k+1)})
 				}
 				_, err := h.Place(ctx, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}, place)
 				require.NoError(t, err)
@@ -120,26 +120,26 @@ func TestMoneyFollowsTheEvents(t *testing.T) {
 					switch e := se.Event.(type) {
 					case domain.PlacementOpened:
 						for _, inv := range e.Invoices {
-							original = original.Add(inv.Amount)
+							original = original.Add(inv.Amount.Decimal())
 						}
 					case domain.PaymentReceived:
-						s.paid = s.paid.Add(e.Amount)
+						s.paid = s.paid.Add(e.Amount.Decimal())
 						a.Payments++
 						for _, al := range e.Allocations {
-							perInvoice[al.InvoiceNumber] = perInvoice[al.InvoiceNumber].Add(al.Amount)
+							perInvoice[al.InvoiceNumber] = perInvoice[al.InvoiceNumber].Add(al.Amount.Decimal())
 						}
 					case domain.PaymentReversed:
-						s.reversed = s.reversed.Add(e.Amount)
+						s.reversed = s.reversed.Add(e.Amount.Decimal())
 						a.Reversals++
 						reversals++
 						for _, al := range e.Allocations {
-							perInvoice[al.InvoiceNumber] = perInvoice[al.InvoiceNumber].Sub(al.Amount)
+							perInvoice[al.InvoiceNumber] = perInvoice[al.InvoiceNumber].Sub(al.Amount.Decimal())
 						}
 						if e.ReturnedTo == domain.ReturnedToRecalled { // back to the bucket that closed the claim
-							s.recalled = s.recalled.Add(e.Amount)
+							s.recalled = s.recalled.Add(e.Amount.Decimal())
 						}
 					case domain.CreditWaiverIssued:
-						s.waived = s.waived.Add(e.Amount)
+						s.waived = s.waived.Add(e.Amount.Decimal())
 					case domain.PlacementRecalled:
 						s.recalled = s.recalled.Add(e.OutstandingAmount)
 					}
@@ -402,7 +402,7 @@ func reconHandover(rng *rand.Rand, i int) (*reconClaim, domain.Place) {
 		FeeRate: decimal.RequireFromString([]string{"0.15", "0.2", "0.1234"}[rng.IntN(3)])}
 	for k, inv := range c.invoices {
 		cmd.Invoices = append(cmd.Invoices, domain.Invoice{InvoiceNumber: inv, ContractNumber: "C",
-			Amount: decimal.New(int64(5000+rng.IntN(50_000)), -int32(scale)), DueDate: fmt.Sprintf("2024-0%d-01", k+1)})
+			Amount: domain.NewAmount(int64(5000+rng.IntN(50_000)), -int32(scale)), DueDate: fmt.Sprintf("2024-0%d-01", k+1)})
 	}
 	for k := range rng.IntN(4) {
 		typ := []string{domain.ChargeCosts, domain.ChargeInterests}[k%2]

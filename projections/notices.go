@@ -80,13 +80,13 @@ func notices(w journal.WebhookConfigured, before, after domain.Placement, rec jo
 	}
 	switch e := rec.Event.(type) {
 	case domain.PaymentReceived:
-		add(Notice{Type: NoticePaymentReceived, NoticeData: NoticeData{PaymentNumber: e.PaymentNumber, Amount: money(e.Amount),
-			RecoveredAmount: money(e.RecoveredAmount), FeeAmount: money(e.FeeAmount)}})
+		add(Notice{Type: NoticePaymentReceived, NoticeData: NoticeData{PaymentNumber: e.PaymentNumber, Amount: money(e.Amount.Decimal()),
+			RecoveredAmount: money(e.RecoveredAmount.Decimal()), FeeAmount: money(e.FeeAmount.Decimal())}})
 	case domain.PaymentReversed:
-		add(Notice{Type: NoticePaymentReversed, NoticeData: NoticeData{PaymentNumber: e.PaymentNumber, Reason: e.Reason, Amount: money(e.Amount),
-			RecoveredAmount: money(e.RecoveredAmount), FeeAmount: money(e.FeeAmount)}})
+		add(Notice{Type: NoticePaymentReversed, NoticeData: NoticeData{PaymentNumber: e.PaymentNumber, Reason: e.Reason, Amount: money(e.Amount.Decimal()),
+			RecoveredAmount: money(e.RecoveredAmount.Decimal()), FeeAmount: money(e.FeeAmount.Decimal())}})
 	case domain.CreditWaiverIssued:
-		add(Notice{Type: NoticeCreditWaiverIssued, NoticeData: NoticeData{CreditWaiverNumber: e.CreditWaiverNumber, Amount: money(e.Amount)}})
+		add(Notice{Type: NoticeCreditWaiverIssued, NoticeData: NoticeData{CreditWaiverNumber: e.CreditWaiverNumber, Amount: money(e.Amount.Decimal())}})
 	case domain.PlacementRecalled:
 		closed(string(domain.StatusRecalled), &e.OutstandingAmount)
 	case domain.PlacementWrittenOff:

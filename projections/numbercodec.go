@@ -67,7 +67,7 @@ func (e *itemEncoder) paymentRecord(b []byte, r *domain.PaymentRecord) []byte {
 	for _, a := range r.Allocations {
 		b = e.text(b, a.InvoiceNumber)
 		b = e.text(b, a.ContractNumber)
-		b = e.money(b, a.Amount)
+		b = e.money(b, a.Amount.Decimal())
 	}
 	for _, s := range []string{r.InvoiceNumber, r.Date, r.Description, r.AllocateTo} {
 		b = e.text(b, s)
@@ -124,7 +124,7 @@ func (d *itemDecoder) paymentRecord() *domain.PaymentRecord {
 	if n, ok := d.count(); ok {
 		r.Allocations = make([]domain.Allocation, n)
 		for i := range r.Allocations {
-			r.Allocations[i] = domain.Allocation{InvoiceNumber: d.text(), ContractNumber: d.text(), Amount: d.money()}
+			r.Allocations[i] = domain.Allocation{InvoiceNumber: d.text(), ContractNumber: d.text(), Amount: domain.AmountOf(d.money())}
 		}
 	}
 	r.InvoiceNumber, r.Date, r.Description, r.AllocateTo = d.text(), d.text(), d.text(), d.text()

@@ -72,7 +72,7 @@ func edgeProcessed() []domain.Processed {
 		{Content: "100.5\x00I-1\x00\x00paid\x00", Revision: 3, Payment: &domain.PaymentRecord{Amount: decimal.New(10050, -2), Document: "D",
 			Allocations: []domain.Allocation{}, InvoiceNumber: "I-1", Description: "paid", Split: &domain.Split{Overpaid: huge},
 			ReceivedBy: domain.ReceivedByAgency, Reversal: "RETURNED", ReversalRevision: 9}},
-		{Content: "x", Payment: &domain.PaymentRecord{Allocations: []domain.Allocation{{InvoiceNumber: "I", ContractNumber: "I", Amount: decimal.New(1, -7)}}},
+		{Content: "x", Payment: &domain.PaymentRecord{Allocations: []domain.Allocation{{InvoiceNumber: "I", ContractNumber: "I", Amount: domain.AmountOf(decimal.New(1, -7))}}},
 			Waiver: &domain.WaiverRecord{InvoiceNumber: "I", Amount: decimal.New(-3, 0), Currency: "XXX", Document: "W", CancelRevision: 4}},
 	}
 }

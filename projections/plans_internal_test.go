@@ -27,7 +27,7 @@ func TestPlansDueCostWhatIsDue(t *testing.T) {
 	at := time.Date(2024, 8, 7, 10, 0, 0, 0, time.UTC)
 	opened := func(id uuid.UUID) domain.Placement {
 		return domain.Evolve(domain.Placement{}, domain.PlacementOpened{PlacementID: id, CreditorID: "acme", ClaimNumber: "PD", Currency: "EUR",
-			Invoices: []domain.Invoice{{InvoiceNumber: "I1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}, OpenedAt: at})
+			Invoices: []domain.Invoice{{InvoiceNumber: "I1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}, OpenedAt: at})
 	}
 	agree := func(p domain.Placement, due ...string) domain.Placement {
 		c := domain.AgreePaymentPlan{PlanNumber: "P-1", StartDate: "2024-08-07", At: at}

@@ -44,7 +44,7 @@ func (f *planFeeder) place(claim string, at time.Time) uuid.UUID {
 	id := uuid.New()
 	f.decide(id, domain.Place{PlacementID: id, CreditorID: "acme", ClaimNumber: claim, CustomerNumber: "K1", Currency: "EUR",
 		FeeRate:  decimal.RequireFromString("0.2"),
-		Invoices: []domain.Invoice{{InvoiceNumber: "I1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}, At: at}, at)
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}, At: at}, at)
 	return id
 }
 

@@ -90,8 +90,8 @@ func drive(t *testing.T, h *command.Handler, seed uint64, n int) []uuid.UUID {
 			PlacementID: uuid.New(), CreditorID: creditor, ClaimNumber: fmt.Sprintf("CL-%d-%03d", seed, i), CustomerNumber: "K1", Currency: "EUR",
 			FeeRate: decimal.RequireFromString("0.15"),
 			Invoices: []domain.Invoice{
-				{InvoiceNumber: "A", ContractNumber: "C", Amount: decimal.RequireFromString("100.10"), DueDate: "2024-01-01"},
-				{InvoiceNumber: "B", ContractNumber: "C", Amount: decimal.RequireFromString("55.55"), DueDate: "2024-02-01"},
+				{InvoiceNumber: "A", ContractNumber: "C", Amount: domain.AmountOf(decimal.RequireFromString("100.10")), DueDate: "2024-01-01"},
+				{InvoiceNumber: "B", ContractNumber: "C", Amount: domain.AmountOf(decimal.RequireFromString("55.55")), DueDate: "2024-02-01"},
 			}})
 		require.NoError(t, err)
 		ids = append(ids, res.Placement.ID)
@@ -384,7 +384,7 @@ func placedThenPaid(t *testing.T) (eventstore.Store, *projections.Views, eventst
 		res, err := h.Place(ctx, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}, domain.Place{
 			PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%04d", i), CustomerNumber: "K1", Currency: "EUR",
 			FeeRate:  decimal.RequireFromString("0.15"),
-			Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: decimal.RequireFromString("100.10"), DueDate: "2024-01-01"}}})
+			Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: domain.AmountOf(decimal.RequireFromString("100.10")), DueDate: "2024-01-01"}}})
 		require.NoError(t, err)
 		ids[i] = res.Placement.ID
 	}

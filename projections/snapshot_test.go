@@ -84,8 +84,8 @@ func TestSnapshotsDecideAsTheStreamDoes(t *testing.T) {
 			for i := range 4 {
 				place := domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%d", i), CustomerNumber: "K1",
 					Currency: "EUR", FeeRate: decimal.RequireFromString("0.15"), Invoices: []domain.Invoice{
-						{InvoiceNumber: "A", ContractNumber: "C", Amount: decimal.RequireFromString("100.10"), DueDate: "2024-01-01"},
-						{InvoiceNumber: "B", ContractNumber: "C", Amount: decimal.RequireFromString("55.55"), DueDate: "2024-02-01"}}}
+						{InvoiceNumber: "A", ContractNumber: "C", Amount: domain.AmountOf(decimal.RequireFromString("100.10")), DueDate: "2024-01-01"},
+						{InvoiceNumber: "B", ContractNumber: "C", Amount: domain.AmountOf(decimal.RequireFromString("55.55")), DueDate: "2024-02-01"}}}
 				req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: fmt.Sprintf("place-%d", i)}
 				a, errA := fh.Place(ctx, req, place)
 				b, errB := sh.Place(ctx, req, place)
@@ -196,7 +196,7 @@ func TestCancelledWaiverFromASnapshot(t *testing.T) {
 	id := uuid.New()
 	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: "r"}
 	_, err = h.Place(ctx, req, domain.Place{PlacementID: id, CreditorID: "acme", ClaimNumber: "CL-S", CustomerNumber: "K1", Currency: "EUR",
-		FeeRate: decimal.RequireFromString("0.1"), Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: decimal.RequireFromString("100"), DueDate: "2024-01-01"}}})
+		FeeRate: decimal.RequireFromString("0.1"), Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: domain.AmountOf(decimal.RequireFromString("100")), DueDate: "2024-01-01"}}})
 	require.NoError(t, err)
 	amount := decimal.RequireFromString("10")
 	cancelW := func(at time.Time) domain.Command {

@@ -23,7 +23,7 @@ func typicalState(tb testing.TB) *placementState {
 		PersonalData: &domain.SealedData{KeyID: "k1", Nonce: make([]byte, 12), Ciphertext: make([]byte, 120), Context: "PlacementOpened"}}
 	for i := range 5 {
 		place.Invoices = append(place.Invoices, domain.Invoice{InvoiceNumber: fmt.Sprintf("INV/%d", i), ContractNumber: "C1",
-			Amount: decimal.New(100000+int64(i)*1234, -2), DueDate: "2024-01-01"})
+			Amount: domain.NewAmount(100000+int64(i)*1234, -2), DueDate: "2024-01-01"})
 	}
 	w.step(place)
 	for i := range 20 {

@@ -66,10 +66,10 @@ func (w *codecWorld) handover(run int) domain.Place {
 		c.PersonalData = &domain.SealedData{KeyID: "k1", Nonce: []byte{1, 2, 3}, Ciphertext: []byte("sealed"), Context: "PlacementOpened"}
 	}
 	for i := range 1 + w.rng.IntN(5) {
-		inv := domain.Invoice{InvoiceNumber: fmt.Sprintf("INV/%d", i), ContractNumber: "C1", Amount: w.amount(100000),
+		inv := domain.Invoice{InvoiceNumber: fmt.Sprintf("INV/%d", i), ContractNumber: "C1", Amount: domain.AmountOf(w.amount(100000)),
 			DueDate: fmt.Sprintf("2024-0%d-01", 1+w.rng.IntN(6))}
 		if w.rng.IntN(2) == 0 {
-			invoiced := inv.Amount.Add(w.amount(500))
+			invoiced := inv.Amount.Decimal().Add(w.amount(500))
 			inv.InvoiceDate, inv.InvoicedAmount = "2024-01-15", &invoiced
 		}
 		c.Invoices = append(c.Invoices, inv)
@@ -449,7 +449,7 @@ func edgeState() *placementState {
 	invoiced := decimal.RequireFromString("100.005")
 	p := domain.Placement{ID: uuid.New(), CreditorID: "acme", ClaimNumber: "C-1", CustomerNumber: "K-1", Currency: "EUR",
 		FeeRate: decimal.RequireFromString("0.125"), Status: domain.StatusPaused, OpenedAt: at,
-		Invoices: []domain.InvoiceState{{Invoice: domain.Invoice{InvoiceNumber: "I-1", ContractNumber: "K", Amount: decimal.RequireFromString("92233720368547758.07"),
+		Invoices: []domain.InvoiceState{{Invoice: domain.Invoice{InvoiceNumber: "I-1", ContractNumber: "K", Amount: domain.AmountOf(decimal.RequireFromString("92233720368547758.07")),
 			DueDate: "2024-01-01", InvoiceDate: "2023-12-01", InvoicedAmount: &invoiced}, Open: domain.AmountOf(decimal.RequireFromString("-1.5")), Waived: domain.AmountOf(decimal.Zero),
 			Paid: domain.AmountOf(decimal.RequireFromString("12345678901234567890123.456")), WrittenOff: domain.AmountOf(decimal.Decimal{})}},
 		Original: domain.AmountOf(decimal.RequireFromString("1.005")), Waived: domain.AmountOf(decimal.New(1, 30)), Recovered: domain.AmountOf(decimal.Zero), Fee: domain.AmountOf(decimal.RequireFromString("0.01")),

@@ -35,7 +35,7 @@ func viewsWithData(t *testing.T, s eventstore.Store, dir string, n int) []uuid.U
 		res, err := h.Place(context.Background(), command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}, domain.Place{
 			PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("LOAD-%03d", i), CustomerNumber: "K9", Currency: "EUR",
 			FeeRate:  decimal.RequireFromString("0.15"),
-			Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: decimal.RequireFromString("1000.00"), DueDate: "2024-01-01"}},
+			Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: domain.AmountOf(decimal.RequireFromString("1000.00")), DueDate: "2024-01-01"}},
 		})
 		require.NoError(t, err)
 		ids = append(ids, res.Placement.ID)
@@ -333,7 +333,7 @@ func richStore(t *testing.T) eventstore.Store {
 		id := uuid.New()
 		_, err := h.Place(ctx, acme, domain.Place{PlacementID: id, CreditorID: "acme", ClaimNumber: fmt.Sprintf("LAST-%d", i), CustomerNumber: "K2",
 			Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-			Invoices: []domain.Invoice{{InvoiceNumber: "I1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+			Invoices: []domain.Invoice{{InvoiceNumber: "I1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}})
 		require.NoError(t, err)
 		_, err = h.Execute(ctx, id, command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: uuid.NewString()},
 			func(time.Time) domain.Command { return cmd })

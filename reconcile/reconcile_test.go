@@ -68,7 +68,7 @@ func TestTotalsEqualSumsOverEvents(t *testing.T) {
 				creditor := []string{"acme", "other"}[rng.IntN(2)]
 				res, err := h.Place(ctx, command.Request{Actor: creditor, RequestID: "r"}, domain.Place{PlacementID: uuid.New(), CreditorID: creditor,
 					ClaimNumber: fmt.Sprintf("CL-%d", i), CustomerNumber: "K", Currency: cur, FeeRate: decimal.New(int64(rng.IntN(3000)), -4),
-					Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: d("1000"), DueDate: "2024-01-01"}}})
+					Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: domain.AmountOf(d("1000")), DueDate: "2024-01-01"}}})
 				require.NoError(t, err)
 				ids = append(ids, res.Placement.ID)
 			}
@@ -106,16 +106,16 @@ func TestTotalsEqualSumsOverEvents(t *testing.T) {
 					switch e := se.Event.(type) {
 					case domain.PaymentReceived:
 						a.Payments++
-						a.Recovered = a.Recovered.Add(e.Amount)
+						a.Recovered = a.Recovered.Add(e.Amount.Decimal())
 					case domain.PaymentReversed:
 						a.Reversals++
-						a.Recovered = a.Recovered.Sub(e.Amount)
-						a.Reversed = a.Reversed.Add(e.Amount)
+						a.Recovered = a.Recovered.Sub(e.Amount.Decimal())
+						a.Reversed = a.Reversed.Add(e.Amount.Decimal())
 						if e.ReturnedTo == domain.ReturnedToRecalled { // back to the bucket that closed the claim
-							a.Recalled = a.Recalled.Add(e.Amount)
+							a.Recalled = a.Recalled.Add(e.Amount.Decimal())
 						}
 					case domain.CreditWaiverIssued:
-						a.Waived = a.Waived.Add(e.Amount)
+						a.Waived = a.Waived.Add(e.Amount.Decimal())
 					case domain.PlacementRecalled:
 						a.Recalled = a.Recalled.Add(e.OutstandingAmount)
 					}
@@ -169,7 +169,7 @@ func TestWindow(t *testing.T) {
 	h := command.NewHandler(s, projections.NewIdempotencyIndex(), func() time.Time { return clock })
 	ctx := context.Background()
 	res, err := h.Place(ctx, command.Request{Actor: "acme", RequestID: "r"}, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "CL-W",
-		CustomerNumber: "K", Currency: "EUR", FeeRate: d("0.2"), Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: d("100"), DueDate: "2024-01-01"}}})
+		CustomerNumber: "K", Currency: "EUR", FeeRate: d("0.2"), Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: domain.AmountOf(d("100")), DueDate: "2024-01-01"}}})
 	require.NoError(t, err)
 	pay := func(amount string) {
 		_, err := h.Execute(ctx, res.Placement.ID, command.Request{Actor: "acme", RequestID: "r"}, func(at time.Time) domain.Command {
@@ -328,7 +328,7 @@ func TestReportSelectsByValueDateOrBookingTime(t *testing.T) {
 	ctx := context.Background()
 	res, err := h.Place(ctx, command.Request{Actor: "acme", RequestID: "r"}, domain.Place{PlacementID: uuid.New(), CreditorID: "acme",
 		ClaimNumber: "VD-1", CustomerNumber: "K", Currency: "EUR", FeeRate: d("0.1"),
-		Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: d("1000"), DueDate: "2024-01-01"}}})
+		Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: domain.AmountOf(d("1000")), DueDate: "2024-01-01"}}})
 	require.NoError(t, err)
 	id := res.Placement.ID
 	for _, c := range []func(at time.Time) domain.Command{
@@ -403,7 +403,7 @@ func TestAgencyPaymentsAndWriteOffs(t *testing.T) {
 	ctx := context.Background()
 	req := command.Request{Actor: "acme", RequestID: "r"}
 	res, err := h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "CL-1", CustomerNumber: "K", Currency: "EUR",
-		FeeRate: d("0.2"), Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: d("400"), DueDate: "2024-01-01"}}})
+		FeeRate: d("0.2"), Invoices: []domain.Invoice{{InvoiceNumber: "A", ContractNumber: "C", Amount: domain.AmountOf(d("400")), DueDate: "2024-01-01"}}})
 	require.NoError(t, err)
 	for _, c := range []func(at time.Time) domain.Command{
 		func(at time.Time) domain.Command {

@@ -54,7 +54,7 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) place(t *testing.T, creditor, customer string, closed bool) uuid.UUID {
 	id := uuid.New()
 	cmd := domain.Place{PlacementID: id, CreditorID: creditor, ClaimNumber: "CL-" + id.String()[:8], CustomerNumber: customer, Currency: "EUR",
-		FeeRate: decimal.RequireFromString("0.1"), Invoices: []domain.Invoice{{InvoiceNumber: "I", Amount: decimal.RequireFromString("10"), DueDate: "2024-01-01"}}}
+		FeeRate: decimal.RequireFromString("0.1"), Invoices: []domain.Invoice{{InvoiceNumber: "I", Amount: domain.AmountOf(decimal.RequireFromString("10")), DueDate: "2024-01-01"}}}
 	sealed, err := pii.Seal(f.keys, creditor, customer, id.String(), domain.TypePlacementOpened, []byte(`{"lastName":"X"}`))
 	require.NoError(t, err)
 	cmd.PersonalData = sealed

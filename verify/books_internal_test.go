@@ -48,8 +48,8 @@ func TestBooksCheckOnGivenStates(t *testing.T) {
 	opened := domain.PlacementOpened{PlacementID: id, CreditorID: "acme", ClaimNumber: "CL/1", CustomerNumber: "K1", Currency: "EUR",
 		FeeRate: decimal.RequireFromString("0.2"), OpenedAt: at,
 		Invoices: []domain.Invoice{
-			{InvoiceNumber: "I 1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"},
-			{InvoiceNumber: "I2", ContractNumber: "C1", Amount: decimal.NewFromInt(50), DueDate: "2024-01-01"},
+			{InvoiceNumber: "I 1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"},
+			{InvoiceNumber: "I2", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(50)), DueDate: "2024-01-01"},
 		}}
 	p := domain.Evolve(domain.Placement{}, opened)
 	cmds := []domain.Command{domain.ReceivePayment{Amount: decimal.NewFromInt(30), At: at}, domain.ReceivePayment{Amount: decimal.NewFromInt(120), At: at}}

@@ -89,7 +89,7 @@ func placeAndRun(t *testing.T, h *command.Handler, req command.Request, claim, c
 	n := decimal.NewFromInt
 	res, err := h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: claim,
 		CustomerNumber: "K1", Currency: cur, FeeRate: decimal.RequireFromString("0.2"),
-		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: n(100), DueDate: "2024-01-01"}},
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(n(100)), DueDate: "2024-01-01"}},
 		Charges: []domain.Charge{{Type: domain.ChargeCosts, Number: "K-1", Amount: n(20), Date: "2024-01-01"},
 			{Type: domain.ChargeInterests, Number: "Z-1", Amount: n(10), Date: "2024-01-01"}}})
 	require.NoError(t, err)

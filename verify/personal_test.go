@@ -41,7 +41,7 @@ func sealedStore(t *testing.T) (dir string, keys *pii.FileKeys) {
 		require.NoError(t, err)
 		_, err = h.Place(ctx, req, domain.Place{PlacementID: id, CreditorID: "acme", ClaimNumber: "CL-" + customer, CustomerNumber: customer,
 			Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"), PersonalData: sealed,
-			Invoices: []domain.Invoice{{InvoiceNumber: "I1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+			Invoices: []domain.Invoice{{InvoiceNumber: "I1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}})
 		require.NoError(t, err)
 		if i == 1 {
 			change := uuid.New()

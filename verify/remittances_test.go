@@ -40,7 +40,7 @@ func mustRemittedStore(t *testing.T) string {
 	agency := command.Request{Actor: "agency", ActorType: journal.ActorAgency, RequestID: uuid.NewString()}
 	res, err := h.Place(ctx, creditor, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "RM", CustomerNumber: "K1",
 		Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}})
 	require.NoError(t, err)
 	for _, build := range []func(at time.Time) domain.Command{
 		func(at time.Time) domain.Command {

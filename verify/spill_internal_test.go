@@ -131,7 +131,7 @@ func TestSpillMapEachVisitsEveryEntryOnce(t *testing.T) {
 // testState is a placement's state whose claim number is claim.
 func testState(claim string) domain.Placement {
 	return domain.Placement{CreditorID: "creditor-1", ClaimNumber: claim, Currency: "EUR",
-		Invoices: []domain.InvoiceState{{Invoice: domain.Invoice{InvoiceNumber: "INV-1", Amount: decimal.RequireFromString("100.50")},
+		Invoices: []domain.InvoiceState{{Invoice: domain.Invoice{InvoiceNumber: "INV-1", Amount: domain.AmountOf(decimal.RequireFromString("100.50"))},
 			Open: domain.AmountOf(decimal.RequireFromString("100.50"))}}}
 }
 
@@ -193,11 +193,11 @@ func TestStatesSpillRoundTrip(t *testing.T) {
 	at := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
 	opened := domain.PlacementOpened{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "CL-1", CustomerNumber: "K1", Currency: "EUR",
 		FeeRate: decimal.RequireFromString("0.2"), OpenedAt: at,
-		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.RequireFromString("100.50"), DueDate: "2026-11-01"}}}
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.RequireFromString("100.50")), DueDate: "2026-11-01"}}}
 	a := domain.Evolve(domain.Placement{}, opened)
-	b := domain.Evolve(a, domain.PaymentReceived{Amount: decimal.RequireFromString("10.25"), Currency: "EUR", ReceivedAt: at,
-		Allocations:     []domain.Allocation{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.RequireFromString("10.25")}},
-		RecoveredAmount: decimal.RequireFromString("10.25"), FeeAmount: decimal.RequireFromString("2.05")})
+	b := domain.Evolve(a, domain.PaymentReceived{Amount: domain.AmountOf(decimal.RequireFromString("10.25")), Currency: "EUR", ReceivedAt: at,
+		Allocations:     []domain.Allocation{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.RequireFromString("10.25"))}},
+		RecoveredAmount: domain.AmountOf(decimal.RequireFromString("10.25")), FeeAmount: domain.AmountOf(decimal.RequireFromString("2.05"))})
 	m := newStates(s, 1)
 	ids := []uuid.UUID{uuid.New(), uuid.New()}
 	for i, p := range []domain.Placement{a, b} {

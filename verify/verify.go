@@ -676,9 +676,9 @@ func (v *verifier) checkSealed(rec eventstore.RecordedEvent, placement uuid.UUID
 func (v *verifier) checkDocument(rec eventstore.RecordedEvent, doc domain.AccountingDocumentIssued) {
 	sum := domain.ZeroOf(doc.Currency) // the lines' scale (domain.DecodeEvent): no rescaling
 	for _, l := range doc.LineItems {
-		sum = sum.Add(l.Amount)
+		sum = sum.Add(l.Amount.Decimal())
 	}
-	if !sum.Equal(doc.Amount) {
+	if !sum.Equal(doc.Amount.Decimal()) {
 		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "accountingDocument.amount",
 			Problem: fmt.Sprintf("document %s is %s but its lines add up to %s", doc.DocumentNumber, doc.Amount, sum)})
 	}
@@ -714,7 +714,7 @@ func (v *verifier) checkInvariants(stream string, rev uint64, p domain.Placement
 		if inv.Paid.IsNegative() || inv.Waived.IsNegative() || inv.WrittenOff.IsNegative() {
 			v.add(at("invoices.paidAmount", fmt.Sprintf("invoice %s has %s paid, %s waived and %s written off; none may be negative", inv.InvoiceNumber, inv.Paid, inv.Waived, inv.WrittenOff)))
 		}
-		if !domain.AmountOf(inv.Amount).Sub(inv.Waived).Sub(inv.Paid).Sub(inv.WrittenOff).Equal(inv.Open) {
+		if !inv.Amount.Sub(inv.Waived).Sub(inv.Paid).Sub(inv.WrittenOff).Equal(inv.Open) {
 			v.add(at("invoices.openAmount", fmt.Sprintf("invoice %s: %s − waived %s − paid %s − written off %s is not its open amount %s", inv.InvoiceNumber, inv.Amount, inv.Waived, inv.Paid, inv.WrittenOff, inv.Open)))
 		}
 		open, paid, waived, writtenOff = open.Add(inv.Open), paid.Add(inv.Paid), waived.Add(inv.Waived), writtenOff.Add(inv.WrittenOff)

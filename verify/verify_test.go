@@ -43,7 +43,7 @@ func placeAndPay(t *testing.T, h *command.Handler, req command.Request, i, payme
 	ctx := context.Background()
 	res, err := h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%d", i),
 		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}})
 	require.NoError(t, err)
 	for range payments {
 		_, err = h.Execute(ctx, res.Placement.ID, req, func(at time.Time) domain.Command {
@@ -267,7 +267,7 @@ func interleavedStore(t *testing.T) string {
 	for i := range 3 {
 		res, err := h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%d", i),
 			CustomerNumber: fmt.Sprintf("K%d", i), Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-			Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+			Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}})
 		require.NoError(t, err)
 		ids = append(ids, res.Placement.ID)
 	}

@@ -61,7 +61,7 @@ func (l *ledger) placeAndPay(t *testing.T, claim string, amounts ...string) (uui
 	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: "r"}
 	res, err := l.h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: claim,
 		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}})
 	require.NoError(t, err)
 	id := res.Placement.ID
 	for i, a := range amounts {

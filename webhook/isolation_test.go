@@ -43,7 +43,7 @@ func (l *ledger) placeFor(t *testing.T, creditor, claim string) uuid.UUID {
 	r := command.Request{Actor: creditor, ActorType: journal.ActorCreditor, RequestID: uuid.NewString()}
 	res, err := l.h.Place(context.Background(), r, domain.Place{PlacementID: uuid.New(), CreditorID: creditor, ClaimNumber: claim,
 		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}})
 	require.NoError(t, err)
 	return res.Placement.ID
 }

@@ -129,7 +129,7 @@ func (l *ledger) placeAndRecall(t *testing.T, claim string) (uuid.UUID, eventsto
 	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: "r"}
 	res, err := l.h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: claim,
 		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}})
 	require.NoError(t, err)
 	rec, err := l.h.Execute(context.Background(), res.Placement.ID, req, func(at time.Time) domain.Command { return domain.Recall{At: at} })
 	require.NoError(t, err)
@@ -300,7 +300,7 @@ func TestPauseAndResumeAreNotified(t *testing.T) {
 	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: "r"}
 	res, err := l.h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "CL-P",
 		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}})
 	require.NoError(t, err)
 	for _, cmd := range []func(time.Time) domain.Command{
 		func(at time.Time) domain.Command { return domain.Pause{Reason: domain.PauseDispute, At: at} },

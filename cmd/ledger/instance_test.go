@@ -104,7 +104,7 @@ func placeAndRecall(t *testing.T, h *command.Handler, claim string) {
 	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: "r-" + claim}
 	res, err := h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: claim,
 		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}})
 	require.NoError(t, err)
 	_, err = h.Execute(context.Background(), res.Placement.ID, req, func(at time.Time) domain.Command { return domain.Recall{At: at} })
 	require.NoError(t, err)
@@ -171,7 +171,7 @@ func TestLeaseLapsesToTheOtherInstance(t *testing.T) {
 	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: "hold"}
 	res, err := in[0].commands.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "H1",
 		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}})
 	require.NoError(t, err)
 	resumeAt := time.Now().Add(200 * time.Millisecond)
 	_, err = in[0].commands.Execute(context.Background(), res.Placement.ID, req, func(at time.Time) domain.Command {

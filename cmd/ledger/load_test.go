@@ -111,7 +111,7 @@ func TestReplayCommand(t *testing.T) {
 	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: "r1"}
 	res, err := h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "CL-1",
 		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}})
 	require.NoError(t, err)
 	id := res.Placement.ID
 	pay, err := h.Execute(context.Background(), id, req, func(at time.Time) domain.Command {
@@ -145,7 +145,7 @@ func TestExportAndVerifyExport(t *testing.T) {
 		req := command.Request{Actor: cred, ActorType: journal.ActorCreditor, RequestID: "r"}
 		res, err := h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: cred, ClaimNumber: fmt.Sprintf("CL-%d", i),
 			CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-			Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+			Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}})
 		require.NoError(t, err)
 		ids = append(ids, res.Placement.ID)
 		_, err = h.Execute(context.Background(), res.Placement.ID, req, func(at time.Time) domain.Command {
@@ -205,7 +205,7 @@ func reconcileStore(t *testing.T) string {
 	for i := range 2 {
 		res, err := h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: fmt.Sprintf("CL-%d", i),
 			CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-			Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+			Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}})
 		require.NoError(t, err)
 		for j := range 2 {
 			_, err = h.Execute(context.Background(), res.Placement.ID, req, func(at time.Time) domain.Command {

@@ -177,8 +177,8 @@ func (l *directLoad) place(ctx context.Context) error {
 		res, err := l.h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: l.c.Creditor,
 			ClaimNumber: fmt.Sprintf("LOAD-%s-%08d", l.runID, i), CustomerNumber: fmt.Sprintf("K%08d", i), Currency: "EUR",
 			FeeRate: decimal.RequireFromString("0.20"), Invoices: []domain.Invoice{
-				{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.RequireFromString("100.00"), DueDate: "2024-05-01"},
-				{InvoiceNumber: "I2", ContractNumber: "C1", Amount: decimal.RequireFromString("300.00"), DueDate: "2024-06-01"}}})
+				{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.RequireFromString("100.00")), DueDate: "2024-05-01"},
+				{InvoiceNumber: "I2", ContractNumber: "C1", Amount: domain.AmountOf(decimal.RequireFromString("300.00")), DueDate: "2024-06-01"}}})
 		if err != nil {
 			return false, fmt.Errorf("placing: %w", err)
 		}

@@ -33,7 +33,7 @@ func TestInstancesBreakAnOverduePlanOnce(t *testing.T) {
 	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: "plan"}
 	res, err := then.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "PLAN-1",
 		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}})
 	require.NoError(t, err)
 	id := res.Placement.ID
 	_, err = then.Execute(context.Background(), id, req, func(at time.Time) domain.Command {

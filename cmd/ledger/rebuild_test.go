@@ -36,8 +36,8 @@ func fillStore(t *testing.T, dir string, n int) eventstore.Position {
 		res, err := h.Place(context.Background(), req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: uuid.NewString(),
 			CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
 			Invoices: []domain.Invoice{
-				{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"},
-				{InvoiceNumber: "I2", ContractNumber: "C1", Amount: decimal.NewFromInt(int64(50 + i)), DueDate: "2024-02-01"},
+				{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"},
+				{InvoiceNumber: "I2", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(int64(50 + i))), DueDate: "2024-02-01"},
 			}})
 		require.NoError(t, err)
 		_, err = h.Execute(context.Background(), res.Placement.ID, req, func(at time.Time) domain.Command {
@@ -179,7 +179,7 @@ func TestViewsOfAnotherHistoryStopTheLedger(t *testing.T) {
 	req := command.Request{Actor: "acme", ActorType: journal.ActorCreditor, RequestID: "r1"}
 	res, err := h.Place(ctx, req, domain.Place{PlacementID: uuid.New(), CreditorID: "acme", ClaimNumber: "CL-1",
 		CustomerNumber: "K1", Currency: "EUR", FeeRate: decimal.RequireFromString("0.2"),
-		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: decimal.NewFromInt(100), DueDate: "2024-01-01"}}})
+		Invoices: []domain.Invoice{{InvoiceNumber: "I1", ContractNumber: "C1", Amount: domain.AmountOf(decimal.NewFromInt(100)), DueDate: "2024-01-01"}}})
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
 	backup := storetest.CopyStoreFiles(t, dir)
