@@ -30,6 +30,9 @@ func decodeMetadataFast(b []byte, m *Metadata, hashes bool) (ok bool) {
 	}
 	var seen uint64
 	after := 0 // the field after the last key's (see plainjson.IndexFrom)
+	// text is b as a string, made at the first string field: every string
+	// field is a part of it, one allocation for them all.
+	var text string
 	for i := 1; ; {
 		// b is plain: a string is what lies between two quotes.
 		key, next, ok := quoted(b, i)
@@ -41,7 +44,7 @@ func decodeMetadataFast(b []byte, m *Metadata, hashes bool) (ok bool) {
 			return false
 		}
 		seen, after = seen|1<<f, f+1
-		if i, ok = metadataValue(b, next+1, m, uint(f), hashes); !ok || i >= len(b) {
+		if i, ok = metadataValue(b, next+1, m, uint(f), hashes, &text); !ok || i >= len(b) {
 			return false
 		}
 		switch b[i] {
@@ -70,8 +73,9 @@ func quoted(b []byte, i int) (s []byte, next int, ok bool) {
 
 // metadataValue decodes the value at b[i] into m's field f, and returns the
 // index after it; false when it is not of the field's type (encoding/json
-// then decides). Without hashes, the two hashes are skipped.
-func metadataValue(b []byte, i int, m *Metadata, f uint, hashes bool) (next int, ok bool) {
+// then decides). Without hashes, the two hashes are skipped. A string
+// field is a part of *text, b as a string (made here when empty).
+func metadataValue(b []byte, i int, m *Metadata, f uint, hashes bool, text *string) (next int, ok bool) {
 	if i >= len(b) {
 		return 0, false
 	}
@@ -90,17 +94,17 @@ func metadataValue(b []byte, i int, m *Metadata, f uint, hashes bool) (next int,
 		if !isJSONInt(b[i:end]) {
 			return 0, false
 		}
-		n, err := strconv.ParseInt(string(b[i:end]), 10, 0)
-		if err != nil {
+		n, ok := jsonInt(b[i:end])
+		if !ok {
 			return 0, false
 		}
 		switch f {
 		case fSchemaVersion:
-			m.SchemaVersion = int(n)
+			m.SchemaVersion = n
 		case fIndex:
-			m.Index = int(n)
+			m.Index = n
 		default:
-			m.Count = int(n)
+			m.Count = n
 		}
 		return end, true
 	}
@@ -111,6 +115,10 @@ func metadataValue(b []byte, i int, m *Metadata, f uint, hashes bool) (next int,
 	if f == fOccurredAt {
 		return next, m.OccurredAt.UnmarshalJSON(b[i:next]) == nil
 	}
+	if *text == "" {
+		*text = string(b)
+	}
+	str := (*text)[i+1 : next-1] // v's bytes
 	switch f {
 	case fHash:
 		if hashes {
@@ -121,25 +129,25 @@ func metadataValue(b []byte, i int, m *Metadata, f uint, hashes bool) (next int,
 			m.PrevHash = hexHashOf(v)
 		}
 	case fActor:
-		m.Actor = string(v)
+		m.Actor = str
 	case fActorType:
-		m.ActorType = string(v)
+		m.ActorType = str
 	case fRequestID:
-		m.RequestID = string(v)
+		m.RequestID = str
 	case fIdempotencyKey:
-		m.IdempotencyKey = string(v)
+		m.IdempotencyKey = str
 	case fRequestHash:
-		m.RequestHash = string(v)
+		m.RequestHash = str
 	case fBulkKey:
-		m.BulkKey = string(v)
+		m.BulkKey = str
 	case fCausationID:
-		m.CausationID = string(v)
+		m.CausationID = str
 	case fCorrelationID:
-		m.CorrelationID = string(v)
+		m.CorrelationID = str
 	case fCommand:
-		m.Command = string(v)
+		m.Command = str
 	case fOutcome:
-		m.Outcome = string(v)
+		m.Outcome = str
 	}
 	return next, true
 }
@@ -166,6 +174,30 @@ const (
 // metadataFields are Metadata's keys, in the order of the constants above.
 var metadataFields = []string{"hash", "prevHash", "actor", "actorType", "requestId", "idempotencyKey", "requestHash",
 	"bulkKey", "causationId", "correlationId", "schemaVersion", "occurredAt", "command", "outcome", "index", "count"}
+
+// jsonInt is the integer b is, which isJSONInt accepted; false when it does
+// not fit an int (encoding/json then reports it). Up to 18 digits it is
+// read without strconv.ParseInt, whose error keeps a copy of its input and
+// so makes every call allocate one.
+func jsonInt(b []byte) (int, bool) {
+	neg := b[0] == '-'
+	digits := b
+	if neg {
+		digits = b[1:]
+	}
+	if len(digits) > 18 || strconv.IntSize < 64 && len(digits) > 9 {
+		n, err := strconv.ParseInt(string(b), 10, 0)
+		return int(n), err == nil
+	}
+	n := 0
+	for _, c := range digits {
+		n = n*10 + int(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
 
 // isJSONInt reports whether b is an integer as JSON writes one:
 // -?(0|[1-9][0-9]*). Leading zeros, a plus sign, a fraction or an exponent

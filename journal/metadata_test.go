@@ -71,6 +71,8 @@ func FuzzDecodeMetadata(f *testing.F) {
 		`{"hash":"ab","prevHash":"cd","actor":"acme","actorType":"creditor","requestId":"r","schemaVersion":2,"occurredAt":"2026-11-21T16:34:12.027917064Z","command":"payment_received","index":1,"count":2}`,
 		`{"actor":"system","actorType":"system","requestId":"r-1","causationId":"","correlationId":"","schemaVersion":1,"occurredAt":"2026-11-21T09:00:00Z","command":"x","index":0,"count":1,"outcome":"placement_closed","idempotencyKey":"k","requestHash":"h","bulkKey":"b"}`,
 		`{"index":1.0}`, `{"index":01}`, `{"index":1e2}`, `{"index":-0}`, `{"index":99999999999999999999}`, `{"count":null,"actor":null}`,
+		`{"index":999999999999999999}`, `{"count":-999999999999999999}`, `{"index":9223372036854775807}`, `{"index":9223372036854775808}`,
+		`{"schemaVersion":-9223372036854775808}`, `{"count":-9223372036854775809}`,
 		`{"Actor":"x"}`, `{"actor":"x","actor":"y"}`, `{"other":1}`, `{"actor":1}`, `{"occurredAt":"2026-13-01T00:00:00Z"}`,
 		`{"occurredAt":"2026-11-21 09:00:00Z"}`, `{"occurredAt":5}`, `[]`, `"s"`, `{"actor":"\u00e9"}`, `{"actor":"é"}`, `{}`, ` {} `,
 	} {
