@@ -684,7 +684,7 @@ func (e stateEncoder) placement(b []byte, p *domain.Placement) []byte {
 func (e stateEncoder) invoice(b []byte, inv *domain.InvoiceState) []byte {
 	b = e.str(b, inv.InvoiceNumber)
 	b = e.str(b, inv.ContractNumber)
-	b = e.money(b, inv.Amount.Decimal())
+	b = e.amount(b, inv.Amount)
 	b = e.str(b, inv.DueDate)
 	b = e.str(b, inv.InvoiceDate)
 	b = e.decimalPtr(b, inv.InvoicedAmount, true)
@@ -828,7 +828,7 @@ func (d *stateDecoder) int() int {
 func (d *stateDecoder) invoice(inv *domain.InvoiceState) {
 	inv.InvoiceNumber = d.str()
 	inv.ContractNumber = d.str()
-	inv.Amount = domain.AmountOf(d.money())
+	inv.Amount = d.amount()
 	inv.DueDate = d.str()
 	inv.InvoiceDate = d.str()
 	inv.InvoicedAmount = d.decimalPtr(true)
