@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
-	"github.com/valyala/fastjson"
 
 	"github.com/collections-ledger/ledger/domain/iso4217"
 	"github.com/collections-ledger/ledger/internal/plainjson"
@@ -15,22 +14,20 @@ import (
 // Every reader of the log decodes every event it reads (the views, verify,
 // rebuilds, replays), and nine in ten events of a collections ledger are
 // one of four types: documents, payments, placements and waivers. Those
-// four are decoded with fastjson's parser and no reflection, as journal
+// four are decoded by a scanner of plain JSON and no reflection, as journal
 // decodes metadata, with the same checks (internal/plainjson). The fast
-// path takes only what EncodeEvent writes: one object whose keys are the
-// type's own (exactly, each once), with values of their JSON types
-// (decimals and times as strings), no escapes, no control characters and
-// valid UTF-8. Anything else (another schema's field, a key
+// path takes only what EncodeEvent writes: one object without whitespace
+// whose keys are the type's own (exactly, each once), with values of their
+// JSON types (decimals and times as strings), no escapes, no control
+// characters and valid UTF-8. Anything else (another schema's field, a key
 // in another case, a number where a string is written, null where a value
 // is, a value its type refuses) goes to encoding/json, so that the result,
 // errors included, is encoding/json's (FuzzDecodeEventFast and
 // TestFastDecodersAgreeWithEncodingJSON check it).
 
-var eventParsers fastjson.ParserPool
-
 // fastDecoders decode an event's object; false means "not in the form the
 // fast path takes".
-var fastDecoders = map[string]func(*fastjson.Object) (Event, bool){
+var fastDecoders = map[string]func(plainjson.Value) (Event, bool){
 	AccountingDocumentIssued{}.EventType(): decodeDocumentFast,
 	PaymentReceived{}.EventType():          decodePaymentFast,
 	PlacementOpened{}.EventType():          decodeOpenedFast,
@@ -44,35 +41,25 @@ func decodeFast(eventType string, data []byte) (e Event, ok bool) {
 	if !known || !plainjson.Plain(data) {
 		return nil, false
 	}
-	p := eventParsers.Get()
-	defer eventParsers.Put(p)
-	v, err := p.ParseBytes(data)
-	if err != nil {
-		return nil, false
-	}
-	o, err := v.Object()
-	if err != nil {
-		return nil, false
-	}
-	return dec(o)
+	return dec(plainjson.Value(data))
 }
 
-func fastString(v *fastjson.Value, dst *string) bool {
-	if v.Type() != fastjson.TypeString {
+func fastString(v plainjson.Value, dst *string) bool {
+	if !v.IsString() {
 		return false
 	}
-	*dst = string(v.GetStringBytes())
+	*dst = string(v.Str())
 	return true
 }
 
 // fastCode reads a string that is almost always one of a few the ledger
 // writes (a currency code, a document type, what a payment was for): one
 // of them is the shared string, not a copy.
-func fastCode(v *fastjson.Value, dst *string) bool {
-	if v.Type() != fastjson.TypeString {
+func fastCode(v plainjson.Value, dst *string) bool {
+	if !v.IsString() {
 		return false
 	}
-	b := v.GetStringBytes()
+	b := v.Str()
 	if s, ok := iso4217.Code(b); ok { // a currency, found without hashing
 		*dst = s
 	} else if s, ok := codes[string(b)]; ok {
@@ -95,11 +82,11 @@ var codes = func() map[string]string {
 
 // fastDate reads a date, sharing the text of the day DateOnly gave last
 // (under load, today's) when it is that day.
-func fastDate(v *fastjson.Value, dst *string) bool {
-	if v.Type() != fastjson.TypeString {
+func fastDate(v plainjson.Value, dst *string) bool {
+	if !v.IsString() {
 		return false
 	}
-	b := v.GetStringBytes()
+	b := v.Str()
 	if last := lastDay.Load(); last != nil && last.text == string(b) {
 		*dst = last.text
 	} else {
@@ -110,11 +97,11 @@ func fastDate(v *fastjson.Value, dst *string) bool {
 
 // fastDecimal reads a decimal written as a string, as Decimal.UnmarshalJSON
 // does: the bytes between the quotes, parsed by NewFromString.
-func fastDecimal(v *fastjson.Value, dst *decimal.Decimal) bool {
-	if v.Type() != fastjson.TypeString {
+func fastDecimal(v plainjson.Value, dst *decimal.Decimal) bool {
+	if !v.IsString() {
 		return false
 	}
-	raw := v.GetStringBytes()
+	raw := v.Str()
 	if len(raw) == 0 {
 		return false // UnmarshalJSON does not unquote "" (and then refuses it)
 	}
@@ -132,9 +119,9 @@ func fastDecimal(v *fastjson.Value, dst *decimal.Decimal) bool {
 
 // fastAmount reads what fastDecimal reads, as an Amount: an amount
 // EncodeEvent wrote (plainDigits) without building a Decimal.
-func fastAmount(v *fastjson.Value, dst *Amount) bool {
-	if v.Type() == fastjson.TypeString {
-		if c, exp, ok := plainDigits(v.GetStringBytes()); ok {
+func fastAmount(v plainjson.Value, dst *Amount) bool {
+	if v.IsString() {
+		if c, exp, ok := plainDigits(v.Str()); ok {
 			*dst = NewAmount(c, int32(exp))
 			return true
 		}
@@ -195,8 +182,8 @@ func plainDigits(raw []byte) (c int64, exp int, ok bool) {
 	return c, exp, true
 }
 
-func fastDecimalPtr(v *fastjson.Value, dst **decimal.Decimal) bool {
-	if v.Type() == fastjson.TypeNull {
+func fastDecimalPtr(v plainjson.Value, dst **decimal.Decimal) bool {
+	if v.IsNull() {
 		*dst = nil
 		return true
 	}
@@ -210,32 +197,32 @@ func fastDecimalPtr(v *fastjson.Value, dst **decimal.Decimal) bool {
 
 // fastTime reads a time as time.Time.UnmarshalJSON does, given the value
 // as it was quoted.
-func fastTime(v *fastjson.Value, dst *time.Time) bool {
-	if v.Type() != fastjson.TypeString {
+func fastTime(v plainjson.Value, dst *time.Time) bool {
+	if !v.IsString() {
 		return false
 	}
-	raw := v.GetStringBytes()
+	raw := v.Str()
 	q := make([]byte, 0, 40)
 	q = append(append(append(q, '"'), raw...), '"')
 	return dst.UnmarshalJSON(q) == nil
 }
 
-func fastUUID(v *fastjson.Value, dst *uuid.UUID) bool {
-	if v.Type() != fastjson.TypeString {
+func fastUUID(v plainjson.Value, dst *uuid.UUID) bool {
+	if !v.IsString() {
 		return false
 	}
-	return dst.UnmarshalText(v.GetStringBytes()) == nil
+	return dst.UnmarshalText(v.Str()) == nil
 }
 
 // fastBytes reads a []byte as encoding/json writes one: base64 (standard,
 // padded) in a string.
-func fastBytes(v *fastjson.Value, dst *[]byte) bool {
-	switch v.Type() {
-	case fastjson.TypeNull:
+func fastBytes(v plainjson.Value, dst *[]byte) bool {
+	switch {
+	case v.IsNull():
 		*dst = nil
 		return true
-	case fastjson.TypeString:
-		raw := v.GetStringBytes()
+	case v.IsString():
+		raw := v.Str()
 		b := make([]byte, base64.StdEncoding.DecodedLen(len(raw)))
 		n, err := base64.StdEncoding.Decode(b, raw)
 		if err != nil {
@@ -249,20 +236,19 @@ func fastBytes(v *fastjson.Value, dst *[]byte) bool {
 
 // fastSlice reads an array of objects, each by item; null leaves the slice
 // nil, and [] makes it empty, as encoding/json does.
-func fastSlice[T any](v *fastjson.Value, dst *[]T, item func(*fastjson.Object, *T) bool) bool {
-	switch v.Type() {
-	case fastjson.TypeNull:
+func fastSlice[T any](v plainjson.Value, dst *[]T, item func(plainjson.Value, *T) bool) bool {
+	if v.IsNull() {
 		*dst = nil
 		return true
-	case fastjson.TypeArray:
-	default:
+	}
+	var buf [8]plainjson.Value
+	a, ok := plainjson.Elements(v, buf[:])
+	if !ok {
 		return false
 	}
-	a, _ := v.Array()
 	out := make([]T, len(a))
 	for i, x := range a {
-		o, err := x.Object()
-		if err != nil || !item(o, &out[i]) {
+		if !item(x, &out[i]) {
 			return false
 		}
 	}
@@ -272,8 +258,8 @@ func fastSlice[T any](v *fastjson.Value, dst *[]T, item func(*fastjson.Object, *
 
 var lineItemFields = []string{"invoiceNumber", "contractNumber", "amount", "allocateTo", "creditWaiverNumber"}
 
-func fastLineItem(o *fastjson.Object, l *LineItem) bool {
-	return plainjson.Fields(o, lineItemFields, func(i int, v *fastjson.Value) bool {
+func fastLineItem(v plainjson.Value, l *LineItem) bool {
+	return plainjson.Fields(v, lineItemFields, func(i int, v plainjson.Value) bool {
 		switch i {
 		case 0:
 			return fastString(v, &l.InvoiceNumber)
@@ -291,9 +277,9 @@ func fastLineItem(o *fastjson.Object, l *LineItem) bool {
 
 var documentFields = []string{"documentNumber", "type", "date", "amount", "currency", "lineItems", "originalType", "originalNumber", "paymentNumber"}
 
-func decodeDocumentFast(o *fastjson.Object) (Event, bool) {
+func decodeDocumentFast(v plainjson.Value) (Event, bool) {
 	var e AccountingDocumentIssued
-	ok := plainjson.Fields(o, documentFields, func(i int, v *fastjson.Value) bool {
+	ok := plainjson.Fields(v, documentFields, func(i int, v plainjson.Value) bool {
 		switch i {
 		case 0:
 			return fastString(v, &e.DocumentNumber)
@@ -323,8 +309,8 @@ func decodeDocumentFast(o *fastjson.Object) (Event, bool) {
 
 var allocationFields = []string{"invoiceNumber", "contractNumber", "amount"}
 
-func fastAllocation(o *fastjson.Object, a *Allocation) bool {
-	return plainjson.Fields(o, allocationFields, func(i int, v *fastjson.Value) bool {
+func fastAllocation(v plainjson.Value, a *Allocation) bool {
+	return plainjson.Fields(v, allocationFields, func(i int, v plainjson.Value) bool {
 		switch i {
 		case 0:
 			return fastString(v, &a.InvoiceNumber)
@@ -338,17 +324,13 @@ func fastAllocation(o *fastjson.Object, a *Allocation) bool {
 
 var splitFields = []string{"costs", "interests", "overpaid"}
 
-func fastSplit(v *fastjson.Value, dst **Split) bool {
-	if v.Type() == fastjson.TypeNull {
+func fastSplit(v plainjson.Value, dst **Split) bool {
+	if v.IsNull() {
 		*dst = nil
 		return true
 	}
-	o, err := v.Object()
-	if err != nil {
-		return false
-	}
 	s := new(Split)
-	if !plainjson.Fields(o, splitFields, func(i int, v *fastjson.Value) bool {
+	if !plainjson.Fields(v, splitFields, func(i int, v plainjson.Value) bool {
 		switch i {
 		case 0:
 			return fastDecimal(v, &s.Costs)
@@ -367,9 +349,9 @@ func fastSplit(v *fastjson.Value, dst **Split) bool {
 var paymentFields = []string{"paymentNumber", "invoiceNumber", "date", "description", "allocateTo", "amount", "currency",
 	"allocations", "recoveredAmount", "feeAmount", "receivedAt", "split", "receivedBy"}
 
-func decodePaymentFast(o *fastjson.Object) (Event, bool) {
+func decodePaymentFast(v plainjson.Value) (Event, bool) {
 	var e PaymentReceived
-	ok := plainjson.Fields(o, paymentFields, func(i int, v *fastjson.Value) bool {
+	ok := plainjson.Fields(v, paymentFields, func(i int, v plainjson.Value) bool {
 		switch i {
 		case 0:
 			return fastString(v, &e.PaymentNumber)
@@ -407,9 +389,9 @@ func decodePaymentFast(o *fastjson.Object) (Event, bool) {
 
 var waiverFields = []string{"creditWaiverNumber", "invoiceNumber", "contractNumber", "date", "description", "amount", "currency"}
 
-func decodeWaiverFast(o *fastjson.Object) (Event, bool) {
+func decodeWaiverFast(v plainjson.Value) (Event, bool) {
 	var e CreditWaiverIssued
-	ok := plainjson.Fields(o, waiverFields, func(i int, v *fastjson.Value) bool {
+	ok := plainjson.Fields(v, waiverFields, func(i int, v plainjson.Value) bool {
 		switch i {
 		case 0:
 			return fastString(v, &e.CreditWaiverNumber)
@@ -435,8 +417,8 @@ func decodeWaiverFast(o *fastjson.Object) (Event, bool) {
 
 var invoiceFields = []string{"invoiceNumber", "contractNumber", "amount", "dueDate", "invoiceDate", "invoicedAmount"}
 
-func fastInvoice(o *fastjson.Object, n *Invoice) bool {
-	return plainjson.Fields(o, invoiceFields, func(i int, v *fastjson.Value) bool {
+func fastInvoice(v plainjson.Value, n *Invoice) bool {
+	return plainjson.Fields(v, invoiceFields, func(i int, v plainjson.Value) bool {
 		switch i {
 		case 0:
 			return fastString(v, &n.InvoiceNumber)
@@ -456,8 +438,8 @@ func fastInvoice(o *fastjson.Object, n *Invoice) bool {
 
 var chargeFields = []string{"type", "number", "amount", "date", "description"}
 
-func fastCharge(o *fastjson.Object, c *Charge) bool {
-	return plainjson.Fields(o, chargeFields, func(i int, v *fastjson.Value) bool {
+func fastCharge(v plainjson.Value, c *Charge) bool {
+	return plainjson.Fields(v, chargeFields, func(i int, v plainjson.Value) bool {
 		switch i {
 		case 0:
 			return fastString(v, &c.Type)
@@ -475,17 +457,13 @@ func fastCharge(o *fastjson.Object, c *Charge) bool {
 
 var sealedFields = []string{"keyId", "nonce", "ciphertext", "context"}
 
-func fastSealed(v *fastjson.Value, dst **SealedData) bool {
-	if v.Type() == fastjson.TypeNull {
+func fastSealed(v plainjson.Value, dst **SealedData) bool {
+	if v.IsNull() {
 		*dst = nil
 		return true
 	}
-	o, err := v.Object()
-	if err != nil {
-		return false
-	}
 	s := new(SealedData)
-	if !plainjson.Fields(o, sealedFields, func(i int, v *fastjson.Value) bool {
+	if !plainjson.Fields(v, sealedFields, func(i int, v plainjson.Value) bool {
 		switch i {
 		case 0:
 			return fastString(v, &s.KeyID)
@@ -505,9 +483,9 @@ func fastSealed(v *fastjson.Value, dst **SealedData) bool {
 
 var openedFields = []string{"placementId", "creditorId", "claimNumber", "customerNumber", "currency", "feeRate", "invoices", "openedAt", "personalData", "charges"}
 
-func decodeOpenedFast(o *fastjson.Object) (Event, bool) {
+func decodeOpenedFast(v plainjson.Value) (Event, bool) {
 	var e PlacementOpened
-	ok := plainjson.Fields(o, openedFields, func(i int, v *fastjson.Value) bool {
+	ok := plainjson.Fields(v, openedFields, func(i int, v plainjson.Value) bool {
 		switch i {
 		case 0:
 			return fastUUID(v, &e.PlacementID)

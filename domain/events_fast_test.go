@@ -244,8 +244,24 @@ func TestFastPathRefusesWhatItDoesNotTake(t *testing.T) {
 		{"PaymentReceived", `{"amount":null}`, false},
 		{"PaymentReceived", `{"other":"x"}`, false},
 		{"PaymentReceived", `{"description":"a\u00e9"}`, false},
-		{"PaymentReceived", `{} `, true},
+		{"PaymentReceived", `{} `, false}, // whitespace, which the ledger does not write
 		{"PaymentReceived", "{\n}", false},
+		{"PaymentReceived", `{"allocations":[{"amount":"1"},{"amount":"2"}]}`, true},
+		{"PaymentReceived", `{"split":{"costs":"1","interests":"2","overpaid":"0"}}`, true},
+		{"PaymentReceived", `{"allocations":[{"amount":"1"}}`, false},
+		{"PaymentReceived", `{"allocations":[{"amount":"1"},]}`, false},
+		{"PaymentReceived", `{"allocations":[{"amount":"1"}]]}`, false},
+		{"PaymentReceived", `{"allocations":[null]}`, false},
+		{"PaymentReceived", `{"allocations":{"amount":"1"}}`, false},
+		{"PaymentReceived", `{"split":["1"]}`, false},
+		{"PaymentReceived", `{"amount":"1",}`, false},
+		{"PaymentReceived", `{"amount":"1"}}`, false},
+		{"PaymentReceived", `{"amount":"1"}x`, false},
+		{"PaymentReceived", `{"amount":"1"`, false},
+		{"PaymentReceived", `{"amount":"1" }`, false},
+		{"PaymentReceived", `{"amount":nul}`, false},
+		{"PaymentReceived", `{"amount":true}`, false},
+		{"PaymentReceived", `{"amount""1"}`, false},
 		{"PlacementRecalled", `{}`, false}, // no fast decoder
 	} {
 		_, ok := decodeFast(c.typ, []byte(c.data))

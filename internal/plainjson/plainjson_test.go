@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/valyala/fastjson"
 )
 
 func TestPlain(t *testing.T) {
@@ -22,14 +21,10 @@ func TestPlain(t *testing.T) {
 func TestFields(t *testing.T) {
 	names := []string{"a", "b"}
 	visit := func(in string, refuse string) (map[string]string, bool) {
-		var p fastjson.Parser
-		v, err := p.Parse(in)
-		require.NoError(t, err)
-		o, err := v.Object()
-		require.NoError(t, err)
 		got := map[string]string{}
-		ok := Fields(o, names, func(i int, v *fastjson.Value) bool {
-			got[names[i]] = string(v.GetStringBytes())
+		ok := Fields(Value(in), names, func(i int, v Value) bool {
+			require.True(t, v.IsString(), "%s", v)
+			got[names[i]] = string(v.Str())
 			return names[i] != refuse
 		})
 		return got, ok
