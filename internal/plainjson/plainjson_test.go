@@ -2,6 +2,7 @@ package plainjson
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,43 @@ func TestPlain(t *testing.T) {
 	} {
 		assert.Equal(t, want, Plain([]byte(in)), "%q", in)
 	}
+}
+
+// TestPlainWordByWord holds Plain's eight bytes at a time to the check byte
+// by byte: every byte value, at every place of texts of one to twenty
+// bytes around it, and each byte value beside every other in one word.
+func TestPlainWordByWord(t *testing.T) {
+	for n := 1; n <= 20; n++ {
+		for at := range n {
+			for c := range 256 {
+				b := []byte(strings.Repeat("a", n))
+				b[at] = byte(c)
+				require.Equal(t, plainBytes(b), Plain(b), "%q", b)
+			}
+		}
+	}
+	for c := range 256 {
+		for d := range 256 {
+			b := []byte{'{', '"', byte(c), byte(d), 'x', '"', ':', '}'}
+			require.Equal(t, plainBytes(b), Plain(b), "%q", b)
+		}
+	}
+	// Valid UTF-8 of two, three and four bytes, and a truncated one.
+	for _, s := range []string{"{\"a\":\"é\"}", "{\"a\":\"€ and more\"}", "{\"🙂🙂🙂\"}", "{\"a\":\"\xe2\x82\"}"} {
+		require.Equal(t, plainBytes([]byte(s)), Plain([]byte(s)), "%q", s)
+	}
+}
+
+// FuzzPlain holds Plain to plainBytes on any text.
+func FuzzPlain(f *testing.F) {
+	for _, s := range []string{`{"a":"b"}`, "{\"a\":\"é\"}", `{"a":"\u00e9"}`, "{\n}", "\xff\xfe"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if plainBytes(b) != Plain(b) {
+			t.Fatalf("%q: Plain %v, byte by byte %v", b, Plain(b), plainBytes(b))
+		}
+	})
 }
 
 func TestFields(t *testing.T) {
