@@ -541,7 +541,7 @@ func decidePlace(p Placement, c Place) Decision {
 		if _, valid := ParseDate(inv.InvoiceDate); inv.InvoiceDate != "" && !valid {
 			add(f+".invoiceDate", "must be a date YYYY-MM-DD")
 		}
-		if inv.InvoicedAmount != nil && inv.InvoicedAmount.LessThan(inv.Amount.Decimal()) {
+		if inv.InvoicedAmount != nil && inv.InvoicedAmount.Cmp(inv.Amount) < 0 {
 			add(f+".originalAmount", "must not be less than what remains of it")
 		}
 	}

@@ -64,8 +64,8 @@ type Invoice struct {
 	DueDate        string `json:"dueDate"`
 	// From a claims-API handover: the invoice's date and its amount as
 	// invoiced (Amount is what was still due when it was handed over).
-	InvoiceDate    string           `json:"invoiceDate,omitempty"`
-	InvoicedAmount *decimal.Decimal `json:"invoicedAmount,omitempty"`
+	InvoiceDate    string  `json:"invoiceDate,omitempty"`
+	InvoicedAmount *Amount `json:"invoicedAmount,omitempty"`
 }
 
 // LineItem is one line of an accounting document.

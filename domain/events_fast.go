@@ -182,16 +182,16 @@ func plainDigits(raw []byte) (c int64, exp int, ok bool) {
 	return c, exp, true
 }
 
-func fastDecimalPtr(v plainjson.Value, dst **decimal.Decimal) bool {
+func fastAmountPtr(v plainjson.Value, dst **Amount) bool {
 	if v.IsNull() {
 		*dst = nil
 		return true
 	}
-	d := new(decimal.Decimal)
-	if !fastDecimal(v, d) {
+	a := new(Amount)
+	if !fastAmount(v, a) {
 		return false
 	}
-	*dst = d
+	*dst = a
 	return true
 }
 
@@ -431,7 +431,7 @@ func fastInvoice(v plainjson.Value, n *Invoice) bool {
 		case 4:
 			return fastString(v, &n.InvoiceDate)
 		default:
-			return fastDecimalPtr(v, &n.InvoicedAmount)
+			return fastAmountPtr(v, &n.InvoicedAmount)
 		}
 	})
 }

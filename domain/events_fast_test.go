@@ -95,7 +95,7 @@ func (g eventGen) event(which int) Event {
 			FeeRate: g.amount(), OpenedAt: g.time(), Invoices: genSlice(g, func() Invoice {
 				n := Invoice{InvoiceNumber: g.text(), ContractNumber: g.text(), Amount: AmountOf(g.amount()), DueDate: g.text()}
 				if g.maybe() {
-					a := g.amount()
+					a := AmountOf(g.amount())
 					n.InvoiceDate, n.InvoicedAmount = g.text(), &a
 				}
 				return n

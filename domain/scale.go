@@ -126,7 +126,7 @@ func (e *PlacementOpened) scaleAmounts() {
 			inv := &e.Invoices[i]
 			inv.Amount = inv.Amount.atScale(u)
 			if inv.InvoicedAmount != nil {
-				*inv.InvoicedAmount = atScale(*inv.InvoicedAmount, u)
+				*inv.InvoicedAmount = inv.InvoicedAmount.atScale(u)
 			}
 		}
 		for i := range e.Charges {

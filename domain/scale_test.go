@@ -72,7 +72,7 @@ func TestDecodedAmountsAreAtTheCurrencyScale(t *testing.T) {
 			case AccountingDocumentIssued:
 				amounts = append(amounts, e.Amount.Decimal(), e.LineItems[0].Amount.Decimal())
 			case PlacementOpened:
-				amounts = append(amounts, e.Invoices[0].Amount.Decimal(), *e.Invoices[0].InvoicedAmount, e.Charges[0].Amount)
+				amounts = append(amounts, e.Invoices[0].Amount.Decimal(), e.Invoices[0].InvoicedAmount.Decimal(), e.Charges[0].Amount)
 				assert.Equal(t, int32(-1), e.FeeRate.Exponent(), "a rate is not money: left as written")
 			}
 			for i, a := range amounts {

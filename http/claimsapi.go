@@ -149,7 +149,8 @@ func (inv claimInvoice) toInvoice(contractNumber, path string) (domain.Invoice, 
 		if err != nil {
 			return domain.Invoice{}, err
 		}
-		placed.InvoicedAmount = &original
+		invoiced := domain.AmountOf(original)
+		placed.InvoicedAmount = &invoiced
 	}
 	return placed, nil
 }

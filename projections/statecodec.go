@@ -287,6 +287,17 @@ func (e stateEncoder) amount(b []byte, a domain.Amount) []byte {
 	return e.money(b, a.Decimal())
 }
 
+// amountPtr writes an optional figure as decimalPtr writes it as money.
+func (e stateEncoder) amountPtr(b []byte, a *domain.Amount) []byte {
+	switch {
+	case a == nil:
+		return e.byte(b, decNil)
+	case e.known: // amount writes what money, and so decimal as money, writes
+		return e.amount(b, *a)
+	}
+	return e.decimal(b, a.Decimal(), true)
+}
+
 // number writes a decimal that is not an amount (a rate, a score).
 func (e stateEncoder) number(b []byte, d decimal.Decimal) []byte { return e.decimal(b, d, false) }
 
@@ -589,6 +600,25 @@ func (d *stateDecoder) amount() domain.Amount {
 	}
 	return domain.AmountOf(d.money())
 }
+
+// amountPtr reads what amountPtr writes (what decimalPtr writes as money).
+func (d *stateDecoder) amountPtr() *domain.Amount {
+	if d.peek() == decNil {
+		d.byte()
+		return nil
+	}
+	var a domain.Amount
+	if d.known {
+		a = d.amount()
+	} else {
+		a = domain.AmountOf(d.money())
+	}
+	if d.err != nil {
+		return nil
+	}
+	return &a
+}
+
 func (d *stateDecoder) number() decimal.Decimal { return d.decimal(false) }
 
 func (d *stateDecoder) decimal(asMoney bool) decimal.Decimal {
@@ -687,7 +717,7 @@ func (e stateEncoder) invoice(b []byte, inv *domain.InvoiceState) []byte {
 	b = e.amount(b, inv.Amount)
 	b = e.str(b, inv.DueDate)
 	b = e.str(b, inv.InvoiceDate)
-	b = e.decimalPtr(b, inv.InvoicedAmount, true)
+	b = e.amountPtr(b, inv.InvoicedAmount)
 	b = e.amount(b, inv.Open)
 	b = e.amount(b, inv.Waived)
 	b = e.amount(b, inv.Paid)
@@ -831,7 +861,7 @@ func (d *stateDecoder) invoice(inv *domain.InvoiceState) {
 	inv.Amount = d.amount()
 	inv.DueDate = d.str()
 	inv.InvoiceDate = d.str()
-	inv.InvoicedAmount = d.decimalPtr(true)
+	inv.InvoicedAmount = d.amountPtr()
 	inv.Open = d.amount()
 	inv.Waived = d.amount()
 	inv.Paid = d.amount()

@@ -69,7 +69,7 @@ func (w *codecWorld) handover(run int) domain.Place {
 		inv := domain.Invoice{InvoiceNumber: fmt.Sprintf("INV/%d", i), ContractNumber: "C1", Amount: domain.AmountOf(w.amount(100000)),
 			DueDate: fmt.Sprintf("2024-0%d-01", 1+w.rng.IntN(6))}
 		if w.rng.IntN(2) == 0 {
-			invoiced := inv.Amount.Decimal().Add(w.amount(500))
+			invoiced := inv.Amount.AddDecimal(w.amount(500))
 			inv.InvoiceDate, inv.InvoicedAmount = "2024-01-15", &invoiced
 		}
 		c.Invoices = append(c.Invoices, inv)
@@ -446,7 +446,7 @@ func edgeState() *placementState {
 	at := time.Date(2025, 2, 3, 4, 5, 6, 789, time.UTC)
 	resume := at.Add(time.Hour)
 	score := decimal.RequireFromString("0.3333333333333333333333333333")
-	invoiced := decimal.RequireFromString("100.005")
+	invoiced := domain.AmountOf(decimal.RequireFromString("100.005"))
 	p := domain.Placement{ID: uuid.New(), CreditorID: "acme", ClaimNumber: "C-1", CustomerNumber: "K-1", Currency: "EUR",
 		FeeRate: decimal.RequireFromString("0.125"), Status: domain.StatusPaused, OpenedAt: at,
 		Invoices: []domain.InvoiceState{{Invoice: domain.Invoice{InvoiceNumber: "I-1", ContractNumber: "K", Amount: domain.AmountOf(decimal.RequireFromString("92233720368547758.07")),
@@ -698,9 +698,33 @@ func TestStateCodecAmountIsMoney(t *testing.T) {
 			require.Equal(t, wantBack.Exponent(), gotBack.Exponent(), "%s in %s", d, cur)
 			require.True(t, wantBack.Equal(gotBack.Decimal()), "%s in %s", d, cur)
 			require.Equal(t, len(want), da.i, "read to the end")
+
+			// An invoice's optional figure: amountPtr as decimalPtr as money.
+			want = e.decimalPtr(nil, &d, true)
+			got = e.amountPtr(nil, &a)
+			require.Equal(t, want, got, "%s in %s, optional", d, cur)
+			dm = stateDecoder{b: want, s: string(want), scale: scale, known: known}
+			wantPtr := dm.decimalPtr(true)
+			da = stateDecoder{b: got, s: string(got), scale: scale, known: known}
+			gotPtr := da.amountPtr()
+			require.Equal(t, dm.err == nil, da.err == nil, "%s in %s, optional: %v, %v", d, cur, dm.err, da.err)
+			if dm.err == nil {
+				require.Equal(t, wantPtr.Exponent(), gotPtr.Exponent(), "%s in %s, optional", d, cur)
+				require.True(t, wantPtr.Equal(gotPtr.Decimal()), "%s in %s, optional", d, cur)
+				require.Equal(t, len(want), da.i, "read to the end")
+			}
 		}
+		none := e.amountPtr(nil, nil)
+		require.Equal(t, e.decimalPtr(nil, nil, true), none)
+		d := stateDecoder{b: none, s: string(none), scale: scale, known: known}
+		require.Nil(t, d.amountPtr())
+		require.NoError(t, d.err)
+		require.Equal(t, len(none), d.i)
 	}
 	var cut stateDecoder
 	cut.amount()
 	require.Error(t, cut.err, "an amount cut short")
+	cut = stateDecoder{}
+	require.Nil(t, cut.amountPtr())
+	require.Error(t, cut.err, "an optional amount cut short")
 }

@@ -112,7 +112,7 @@ func Render(p domain.Placement, revision uint64) PlacementResource {
 			Amount: money(r.Placed), WaivedAmount: money(r.Waived), PaidAmount: money(r.Paid), OpenAmount: money(r.Open()),
 			InvoiceDate: inv.InvoiceDate, WrittenOffAmount: nonZero(r.WrittenOff), RecalledAmount: nonZero(r.Recalled)}
 		if inv.InvoicedAmount != nil {
-			v.Invoices[i].InvoicedAmount = domain.FormatMoney(*inv.InvoicedAmount, p.Currency)
+			v.Invoices[i].InvoicedAmount = domain.FormatMoney(inv.InvoicedAmount.Decimal(), p.Currency)
 		}
 	}
 	for i, s := range p.Sequences {
