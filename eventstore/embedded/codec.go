@@ -96,9 +96,14 @@ func encodeRecord(dst []byte, pos eventstore.Position, id uuid.UUID, stream stri
 }
 
 func recordChecksum(pos eventstore.Position, body []byte) uint32 {
-	var p [8]byte
-	binary.BigEndian.PutUint64(p[:], uint64(pos))
-	return crc32.Update(crc32.Checksum(p[:], castagnoli), castagnoli, body)
+	// The position's 8 big-endian bytes by the table, as crc32.Update does
+	// bytes it has no faster way for: handing crc32 a slice of them moved
+	// them to the heap, an allocation for every record read.
+	crc := ^uint32(0)
+	for shift := 56; shift >= 0; shift -= 8 {
+		crc = castagnoli[byte(crc)^byte(uint64(pos)>>shift)] ^ crc>>8
+	}
+	return crc32.Update(^crc, castagnoli, body)
 }
 
 // decodeRecord decodes one record stored under pos (see decoder).
