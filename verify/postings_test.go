@@ -298,3 +298,22 @@ func TestErrForgedPaymentsBeyondTheReportsBound(t *testing.T) {
 	require.Equal(t, "report", last.Field, "the report says how many it left out")
 	assert.Regexp(t, `^\d+ more findings left out$`, last.Problem)
 }
+
+// TestErrDocumentWhoseLinesDoNotAddUpNamed forges a recall's document so
+// that its amount is no longer the sum of its lines (the chain sealed
+// again, as a forger who knows the format would): verify names the
+// document and both figures.
+func TestErrDocumentWhoseLinesDoNotAddUpNamed(t *testing.T) {
+	dir, doc := forgedCopy(t, MustLedgerStore(t), `"type":"CANCELLATION"`, func(s string) string {
+		return strings.Replace(s, `"amount":"-75"`, `"amount":"-70"`, 1) // the document's, before its lines'
+	})
+	r := mustVerify(t, dir)
+	found := 0
+	for _, f := range r.Findings {
+		if f.Field == "accountingDocument.amount" && f.Position == doc {
+			found++
+			assert.Regexp(t, `document \S+ is -70(\.00)? but its lines add up to -75(\.00)?$`, f.Problem)
+		}
+	}
+	assert.Equal(t, 1, found, "the forged document, named once: %v", r.Findings)
+}

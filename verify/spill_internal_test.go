@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
@@ -244,5 +245,17 @@ func TestPassesFollowTheEventsWherePositionsCountThem(t *testing.T) {
 	for head, want := range map[eventstore.Position]int{0: 1, 1: 1, 1_500_000: 1, 1_500_001: 2, 3_300_125: 3, 11_000_129: 8} {
 		assert.Equal(t, want, passesFor(s, head), "dense, head %d", head)
 		assert.Equal(t, 1, passesFor(struct{ eventstore.Store }{s}, head), "offsets, head %d", head)
+	}
+}
+
+// A stream's key is made for every event verify reads: without an
+// allocation, and the same as the SHA-256 of the name however long it is.
+func TestStreamKeyOfAllocatesNothing(t *testing.T) {
+	name := "placement-" + uuid.NewString()
+	require.Zero(t, testing.AllocsPerRun(100, func() { streamKeyOf(name) }))
+	for _, n := range []string{"", name, strings.Repeat("x", 96), strings.Repeat("y", 97), strings.Repeat("z", 1000)} {
+		sum := sha256.Sum256([]byte(n))
+		k := streamKeyOf(n)
+		require.Equal(t, sum[:len(k)], k[:], "%d bytes", len(n))
 	}
 }

@@ -674,11 +674,11 @@ func (v *verifier) checkSealed(rec eventstore.RecordedEvent, placement uuid.UUID
 // has its sign: a debit raises the claim, a reversal raises it again, any
 // other document lowers it.
 func (v *verifier) checkDocument(rec eventstore.RecordedEvent, doc domain.AccountingDocumentIssued) {
-	sum := domain.ZeroOf(doc.Currency) // the lines' scale (domain.DecodeEvent): no rescaling
+	sum := domain.AmountOf(domain.ZeroOf(doc.Currency)) // the lines' scale (domain.DecodeEvent): no rescaling
 	for _, l := range doc.LineItems {
-		sum = sum.Add(l.Amount.Decimal())
+		sum = sum.Add(l.Amount)
 	}
-	if !sum.Equal(doc.Amount.Decimal()) {
+	if !sum.Equal(doc.Amount) {
 		v.add(Finding{Stream: rec.Stream, Revision: rec.Revision, Position: rec.Position, Field: "accountingDocument.amount",
 			Problem: fmt.Sprintf("document %s is %s but its lines add up to %s", doc.DocumentNumber, doc.Amount, sum)})
 	}
