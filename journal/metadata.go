@@ -59,8 +59,12 @@ func decodeMetadata(b []byte, hashes bool) (Metadata, error) {
 		return m, fmt.Errorf("journal: event has no metadata")
 	}
 	if !decodeMetadataFast(b, &m, hashes) { // which gives the hashes, if asked, in hexadecimal
-		m = Metadata{}
-		if err := json.Unmarshal(b, &m); err != nil {
+		// A value of its own for encoding/json: &m given to it would move m
+		// to the heap on the fast path too, an allocation for every event.
+		slow := new(Metadata)
+		err := json.Unmarshal(b, slow)
+		m = *slow
+		if err != nil {
 			return m, fmt.Errorf("journal: decode metadata: %w", err)
 		}
 		if hashes {

@@ -143,3 +143,15 @@ func TestDecodeWithoutHashesIsDecodeButTheHashes(t *testing.T) {
 		assert.Equal(t, full, bare, meta)
 	}
 }
+
+// The metadata of a payment as the ledger writes it decodes, without its
+// hashes, in one allocation: the copy its strings are cut from.
+func TestDecodeMetadataWithoutHashesAllocatesOnce(t *testing.T) {
+	stored := []byte(`{"hash":"q0Jb3xv2mYhB3oEo6kXQ5p0o1x1iWq3qv6m4Yz0K9nA","prevHash":"Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5","actor":"acme","actorType":"creditor","requestId":"6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f","schemaVersion":2,"occurredAt":"2026-11-21T16:34:12.027917064Z","command":"payment_received","index":0,"count":2}`)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := decodeMetadata(stored, false); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Equal(t, 1.0, allocs)
+}
