@@ -102,21 +102,45 @@ func ParseStream(s string) (kind string, parts []string, err error) {
 	if kind == LegacyKindClaim || kind == LegacyKindWebhook {
 		return kind, []string{rest}, nil
 	}
-	for _, raw := range strings.Split(rest, ":") {
+	escaped := false
+	for raw := range strings.SplitSeq(rest, ":") {
 		p, err := unescape(raw)
 		if err != nil {
 			return "", nil, fmt.Errorf("journal: stream %q: %w", s, err)
 		}
+		escaped = escaped || p != raw
 		parts = append(parts, p)
 	}
-	want := map[string]int{KindPlacement: 1, KindClaim: 2, KindWebhook: 1, KindWebhookProgress: 1, KindLedger: 1, KindLease: 1, KindDebtor: 2, KindAccess: 1, KindRemittance: 1}[kind]
-	if want == 0 || len(parts) != want || name(kind, parts...) != s {
+	// A name without escapes is the one name builds of its parts; one with
+	// them must be that one too (no byte escaped that need not be, the hex
+	// in upper case).
+	if want := partsOf(kind); want == 0 || len(parts) != want || escaped && name(kind, parts...) != s {
 		return "", nil, fmt.Errorf("journal: %q is not a stream name of the ledger", s)
 	}
 	return kind, parts, nil
 }
 
+// partsOf is how many parts a stream of kind has; 0 for no kind of the
+// ledger's.
+func partsOf(kind string) int {
+	switch kind {
+	case KindPlacement, KindWebhook, KindWebhookProgress, KindLedger, KindLease, KindAccess, KindRemittance:
+		return 1
+	case KindClaim, KindDebtor:
+		return 2
+	}
+	return 0
+}
+
+// unescape decodes a part's escapes; a part with none is itself.
 func unescape(s string) (string, error) {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		plain = unreserved(s[i])
+	}
+	if plain {
+		return s, nil
+	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]

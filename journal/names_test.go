@@ -83,3 +83,30 @@ func FuzzStreamNames(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseStreamIsCanonical: whatever name ParseStream takes (the legacy
+// kinds aside) is the one name builds of the parts it gives back.
+func FuzzParseStreamIsCanonical(f *testing.F) {
+	for _, s := range []string{"claim-acme:x-1", "claim-a%3A:b", "claim-a%41:b", "claim-a%2f:b", "placement-" + uuid.Nil.String(), "debtor-a:b", "ledger-format"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		kind, parts, err := ParseStream(s)
+		if err != nil || kind == LegacyKindClaim || kind == LegacyKindWebhook {
+			return
+		}
+		if got := name(kind, parts...); got != s {
+			t.Fatalf("%q parsed to %q %q, which name builds as %q", s, kind, parts, got)
+		}
+	})
+}
+
+// A placement's stream name parses with one allocation (its parts).
+func TestParseStreamOfAPlacementAllocatesOnce(t *testing.T) {
+	s := PlacementStream(uuid.New())
+	require.Equal(t, 1.0, testing.AllocsPerRun(100, func() {
+		if _, _, err := ParseStream(s); err != nil {
+			t.Fatal(err)
+		}
+	}))
+}
