@@ -607,12 +607,7 @@ func (d *stateDecoder) amountPtr() *domain.Amount {
 		d.byte()
 		return nil
 	}
-	var a domain.Amount
-	if d.known {
-		a = d.amount()
-	} else {
-		a = domain.AmountOf(d.money())
-	}
+	a := d.amount() // which reads what decimal reads as money without a known scale
 	if d.err != nil {
 		return nil
 	}
