@@ -276,9 +276,9 @@ func (m *spillMap[K, V]) compact() {
 	var to arena
 	for _, i := range m.mem {
 		sl := &m.slots[i]
-		slab, off, _ := to.alloc(int(sl.room)) // it fit the old arena
-		copy(to.room(memSlot{slab: slab, off: off, room: sl.room}), m.arena.value(*sl))
-		sl.slab, sl.off = slab, off
+		old := m.arena.value(*sl)
+		sl.slab, sl.off, _ = to.alloc(int(sl.room)) // it fit the old arena
+		copy(to.room(*sl), old)
 	}
 	m.arena, m.garbage = to, 0
 }
