@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -171,8 +172,21 @@ type stateCache struct {
 	order *list.List // of *cached, most recent at the front
 	byID  map[uuid.UUID]*list.Element
 	// enc is the encoded tier; nil keeps none.
-	enc     *encRing
-	scratch []byte // to encode in
+	enc *encRing
+	// settle is, when more than 0, the size the encoded tier takes once the
+	// states it holds fill two thirds of it: a bulk build's starts larger
+	// (startLarger), and the ring it started with is then emptied
+	// (retiring).
+	settle int
+	// retiring is the ring the encoded tier started with, once it was two
+	// thirds full: no state is put in it any more, and for each state put
+	// in enc it lets go of its oldest, retireRate times the bytes, giving
+	// its pages back as it goes (up to the offset retired), until it is
+	// empty and released. retireErr is what releasing it returned.
+	retiring  *encRing
+	retired   uint64
+	retireErr error
+	scratch   []byte // to encode in
 	// letGo is set once the cache has let a state go (from both tiers):
 	// until then it holds every state applied since it was made, and the
 	// decoders do not read states ahead (readAhead), which would read the
@@ -205,6 +219,26 @@ func newStateCache(max, encMax int) *stateCache {
 	return c
 }
 
+// startLarger makes the encoded tier times its size until the states it
+// holds fill two thirds of it (checked when it lets one go: a ring lets
+// states go as it wraps, with room left where states were taken out), and
+// its size from then on. A bulk build over 100,000 placements (about 30 MB
+// of states) then reads few states back from the store (a rebuild of 1.1M
+// events 0.93 of the time, docs/PERFORMANCE.md); over many more, its
+// memory is what it was with 16 MiB from the start once the first ring is
+// emptied.
+func (c *stateCache) startLarger(times int) {
+	if c.enc != nil && times > 1 {
+		c.settle = c.enc.size
+		c.enc = newEncRing(c.enc.size * times)
+	}
+}
+
+// retireRate is how many bytes the retiring ring lets go of for each byte
+// put in the encoded tier: the 48 MiB of a bulk build's first ring are
+// written and given back while the next 16 MiB (or so) of states come.
+const retireRate = 3
+
 // get returns a decoded state, or nil.
 func (c *stateCache) get(id uuid.UUID) *placementState {
 	if e, ok := c.byID[id]; ok {
@@ -220,7 +254,10 @@ func (c *stateCache) takeEncoded(id uuid.UUID) (enc []byte, unsaved, ok bool) {
 	if c.enc == nil {
 		return nil, false, false
 	}
-	return c.enc.take(id)
+	if enc, unsaved, ok = c.enc.take(id); ok || c.retiring == nil {
+		return enc, unsaved, ok
+	}
+	return c.retiring.take(id)
 }
 
 // put caches a placement's state decoded, and returns the unsaved states
@@ -248,8 +285,13 @@ func (c *stateCache) put(id uuid.UUID, st *placementState, unsaved bool) (left [
 				left, err = c.enc.put(ce.id, c.scratch, ce.unsaved, left)
 			}
 			if err == nil {
+				left = c.retire(left, ringHeader+len(c.scratch))
 				if c.enc.letGo {
 					c.lettingGo()
+					if c.settle > 0 && c.enc.live > c.enc.size/3*2 {
+						c.retiring, c.retired = c.enc, c.enc.tail
+						c.enc, c.settle = newEncRing(c.settle), 0
+					}
 				}
 				continue
 			}
@@ -265,11 +307,35 @@ func (c *stateCache) put(id uuid.UUID, st *placementState, unsaved bool) (left [
 	return left
 }
 
+// retire lets the retiring ring go of its oldest states, retireRate
+// times n bytes of them, appending the unsaved ones to left, and gives
+// its pages back behind them; emptied, it is released.
+func (c *stateCache) retire(left []*cached, n int) []*cached {
+	r := c.retiring
+	if r == nil {
+		return left
+	}
+	for goal := r.tail + uint64(retireRate*n); r.tail < r.head && r.tail < goal; {
+		left = r.evict(left)
+	}
+	switch {
+	case r.tail == r.head:
+		c.retireErr = errors.Join(c.retireErr, r.release())
+		c.retiring = nil
+	case r.tail-c.retired >= ringDrainStep:
+		c.retired = r.discard(c.retired, r.tail)
+	}
+	return left
+}
+
 // held is how many states the cache holds.
 func (c *stateCache) held() int {
 	n := c.order.Len()
 	if c.enc != nil {
 		n += c.enc.len()
+	}
+	if c.retiring != nil {
+		n += c.retiring.len()
 	}
 	return n
 }
@@ -280,7 +346,13 @@ func (c *stateCache) unsavedStates(fn func(id uuid.UUID, st *placementState, enc
 	if err := c.unsavedDecoded(fn); err != nil || c.enc == nil {
 		return err
 	}
-	return c.enc.unsaved(func(id uuid.UUID, enc []byte) error { return fn(id, nil, enc) })
+	encoded := func(id uuid.UUID, enc []byte) error { return fn(id, nil, enc) }
+	if c.retiring != nil {
+		if err := c.retiring.unsaved(encoded); err != nil {
+			return err
+		}
+	}
+	return c.enc.unsaved(encoded)
 }
 
 func (c *stateCache) unsavedDecoded(fn func(id uuid.UUID, st *placementState, enc []byte) error) error {
@@ -300,8 +372,12 @@ func (c *stateCache) unsavedDecoded(fn func(id uuid.UUID, st *placementState, en
 // the cache, whether fn failed or not.
 func (c *stateCache) drain(fn func(id uuid.UUID, st *placementState, enc []byte) error) error {
 	err := c.unsavedDecoded(fn)
+	encoded := func(id uuid.UUID, enc []byte) error { return fn(id, nil, enc) }
+	if err == nil && c.retiring != nil {
+		err = c.retiring.drain(encoded)
+	}
 	if err == nil && c.enc != nil {
-		err = c.enc.drain(func(id uuid.UUID, enc []byte) error { return fn(id, nil, enc) })
+		err = c.enc.drain(encoded)
 	}
 	if rerr := c.release(); err == nil {
 		err = rerr
@@ -324,6 +400,9 @@ func (c *stateCache) clear() {
 	if c.enc != nil {
 		c.enc.clear()
 	}
+	if c.retiring != nil {
+		c.retiring.clear()
+	}
 }
 
 // release forgets every state and gives its memory back: the encoded
@@ -333,10 +412,16 @@ func (c *stateCache) release() error {
 	c.clear()
 	c.holding.Store(0)
 	c.byID = map[uuid.UUID]*list.Element{}
-	if c.enc == nil {
-		return nil
+	err := c.retireErr
+	c.retireErr = nil
+	if c.retiring != nil {
+		err = errors.Join(err, c.retiring.release())
+		c.retiring = nil
 	}
-	return c.enc.release()
+	if c.enc == nil {
+		return err
+	}
+	return errors.Join(err, c.enc.release())
 }
 
 // idemOverlay holds the idempotency records the command handler has just

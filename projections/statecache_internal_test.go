@@ -109,22 +109,25 @@ func TestStateCacheWithoutEncodedTier(t *testing.T) {
 	require.Nil(t, c.enc)
 }
 
-// A bulk build keeps states encoded by default, and so does a background
-// build's cache; the views a server keeps up to date do not, unless told.
+// A bulk build keeps states encoded by default, three times as many until
+// it first lets one go, and so does a background build's cache; the views
+// a server keeps up to date do not, unless told.
 func TestEncodedTierDefaults(t *testing.T) {
 	for _, tc := range []struct {
-		opts       ViewsOptions
-		live, some int
+		opts                ViewsOptions
+		first, settle, some int
 	}{
-		{ViewsOptions{}, 0, 64 << 20},
-		{ViewsOptions{Bulk: true}, 16 << 20, 16 << 20},
-		{ViewsOptions{StateBytes: 1000}, 1000, 1000},
-		{ViewsOptions{StateBytes: -1, Bulk: true}, 0, 0},
+		{ViewsOptions{}, 0, 0, 64 << 20},
+		{ViewsOptions{Bulk: true}, 48 << 20, 16 << 20, 16 << 20},
+		{ViewsOptions{StateBytes: 1000}, 1000, 0, 1000},
+		{ViewsOptions{StateBytes: 1000, Bulk: true}, 3000, 1000, 1000},
+		{ViewsOptions{StateBytes: -1, Bulk: true}, 0, 0, 0},
 	} {
 		tc.opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		v, err := OpenViews(t.TempDir(), tc.opts)
 		require.NoError(t, err)
-		assert.Equal(t, tc.live, encSize(v.states), "%+v: the views'", tc.opts)
+		assert.Equal(t, tc.first, encSize(v.states), "%+v: the views'", tc.opts)
+		assert.Equal(t, tc.settle, v.states.settle, "%+v: the views' once they let a state go", tc.opts)
 		assert.Equal(t, tc.some, v.opts.StateBytes, "%+v: a background build's", tc.opts)
 		require.NoError(t, v.Close())
 	}
@@ -362,4 +365,146 @@ func TestStateCacheDrainGivesTheRingBackAsItGoes(t *testing.T) {
 	}
 	assert.Nil(t, c.enc.buf, "the ring is released")
 	assert.Zero(t, c.order.Len()+c.enc.len())
+}
+
+// A bulk build's encoded tier starts larger (startLarger) and, once the
+// states it holds fill two thirds of it, becomes a ring of its own size
+// while the first one is emptied behind it, retireRate times the bytes of each state put,
+// its pages given back, then released. States taken back and put again at
+// random throughout: a state the cache holds is always found, every
+// unsaved state is given back to be written exactly once (by put, or at
+// the end by drain with the first ring gone, and by drain and by
+// unsavedStates while it is being emptied), byte for byte as it was
+// encoded, and none that was taken out.
+func TestStateCacheRetiresItsFirstRing(t *testing.T) {
+	defer func(step uint64) { ringDrainStep = step }(ringDrainStep)
+	ringDrainStep = 1
+	page := os.Getpagesize()
+	base := typicalState(t)
+	withRevision := func(rev uint64) *placementState {
+		st := *base
+		st.Revision = rev
+		return &st
+	}
+	encoded := func(rev uint64) []byte {
+		b, err := encodeState(nil, withRevision(rev))
+		require.NoError(t, err)
+		return b
+	}
+	per := len(encoded(1)) + ringHeader
+	size := max(4*per, 4*page) // several pages to give back
+	for _, mode := range []string{"drain after", "drain while retiring", "unsavedStates while retiring"} {
+		drainWhileRetiring := mode != "drain after"
+		rng := rand.New(rand.NewPCG(9, 9))
+		c := newStateCache(1, size)
+		c.startLarger(3)
+		require.Equal(t, 3*size, c.enc.size)
+
+		pending := map[uuid.UUID]uint64{} // unsaved in the cache: the revision last put
+		written := map[uuid.UUID]int{}
+		give := func(left []*cached) {
+			for _, ce := range left {
+				rev, ok := pending[ce.id]
+				require.True(t, ok, "%s given back but not in the cache", ce.id)
+				if ce.st != nil {
+					require.Equal(t, rev, ce.st.Revision)
+				} else {
+					require.Equal(t, encoded(rev), ce.enc, "%s given back as it was put", ce.id)
+				}
+				delete(pending, ce.id)
+				written[ce.id]++
+			}
+		}
+		var ids []uuid.UUID
+		var first *encRing
+		released := false
+		for step := range 3000 {
+			rev := uint64(step + 1)
+			if len(ids) > 0 && rng.IntN(4) == 0 { // an applier takes a state back, then puts it again
+				id := ids[rng.IntN(len(ids))]
+				_, held := pending[id]
+				_, decoded := c.byID[id]
+				if held && !decoded {
+					enc, _, ok := c.takeEncoded(id)
+					require.True(t, ok, "step %d: a state the cache holds encoded is found", step)
+					require.Equal(t, encoded(pending[id]), enc)
+					pending[id] = rev
+					give(c.put(id, withRevision(rev), true))
+					continue
+				}
+			}
+			id := uuid.New()
+			ids = append(ids, id)
+			pending[id] = rev
+			give(c.put(id, withRevision(rev), true))
+			require.Equal(t, len(pending), c.held(), "step %d", step)
+			switch {
+			case first == nil && c.retiring != nil:
+				first = c.retiring
+				require.Equal(t, size, c.enc.size, "the tier is its own size once the first ring filled")
+				require.Greater(t, first.live, 2*size, "two thirds of the first ring held states")
+				require.True(t, c.letGo.Load())
+			case first == nil:
+				require.Equal(t, 3*size, c.enc.size)
+			case c.retiring == nil && !released:
+				released = true
+				require.Nil(t, first.buf, "the first ring is released once empty")
+				if runtime.GOOS == "linux" {
+					assert.Greater(t, first.discarded, 2*page, "its pages given back as it was emptied")
+				}
+				require.Less(t, step, 3000/2, "emptied while states kept coming")
+			}
+			if drainWhileRetiring && first != nil && first.len() > 2 && rng.IntN(3) == 0 {
+				break
+			}
+		}
+		require.NotNil(t, first, "the first ring let a state go")
+		require.Equal(t, !drainWhileRetiring, released)
+		each := c.drain
+		if mode == "unsavedStates while retiring" {
+			each = c.unsavedStates
+		}
+		require.NoError(t, each(func(id uuid.UUID, st *placementState, enc []byte) error {
+			if st != nil {
+				give([]*cached{{id: id, st: st, unsaved: true}})
+			} else {
+				give([]*cached{{id: id, enc: bytes.Clone(enc), unsaved: true}})
+			}
+			return nil
+		}), mode)
+		require.Zero(t, len(pending), "%s: every unsaved state written", mode)
+		for id, n := range written {
+			require.Equal(t, 1, n, "%s: %s written once", mode, id)
+		}
+		if mode != "unsavedStates while retiring" {
+			require.Nil(t, c.retiring)
+			require.Nil(t, first.buf, "released")
+		}
+		require.NoError(t, c.release())
+	}
+}
+
+// A few states put again and again wrap the first ring many times, and it
+// lets states go as it wraps, but they never fill two thirds of it: it
+// stays.
+func TestStateCacheKeepsItsFirstRingWhileItHasRoom(t *testing.T) {
+	st := typicalState(t)
+	enc, err := encodeState(nil, st)
+	require.NoError(t, err)
+	size := 10 * (len(enc) + ringHeader)
+	c := newStateCache(1, size)
+	c.startLarger(3)
+	ids := make([]uuid.UUID, 12) // 11 encoded: a third of the first ring
+	for i := range ids {
+		ids[i] = uuid.New()
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		id := ids[rng.IntN(len(ids))]
+		c.takeEncoded(id)
+		c.put(id, st, true)
+	}
+	require.True(t, c.enc.letGo, "the ring wrapped over states it held")
+	require.Nil(t, c.retiring)
+	require.Equal(t, 3*size, c.enc.size)
 }

@@ -124,7 +124,9 @@ type ViewsOptions struct {
 	// were measured with the tier on Go's heap; it is now mapped outside it
 	// (encRing), where 16 MiB costs 16 MiB, not twice that and an entry of
 	// Go's for each state: 32 MiB kept a rebuild over 300,000 placements no
-	// faster. A negative value keeps none anywhere.
+	// faster. A bulk build starts with bulkFirstRing times StateBytes, until
+	// the first state it must let go of (see stateCache.startLarger). A
+	// negative value keeps none anywhere.
 	StateBytes int
 	// SyncEvery is how often what was committed is made durable: with WAL
 	// by syncing a commit, without by flushing the memtables; 0 means a
@@ -212,6 +214,9 @@ func OpenViews(dir string, opts ViewsOptions) (*Views, error) {
 	}
 	v := &Views{db: db, logger: opts.Logger, opts: opts, states: newStateCache(opts.States, liveStateBytes),
 		trials: newTrialCache(), idem: newIdemOverlay()}
+	if opts.Bulk {
+		v.states.startLarger(bulkFirstRing)
+	}
 	if err := v.loadLayout(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -500,6 +505,12 @@ func (v *Views) compactAll(ctx context.Context) error {
 // bulkSorts: a bulk build from nothing writes the keys it does not read
 // back through its sink (a variable for tests).
 var bulkSorts = true
+
+// bulkFirstRing is how many times StateBytes a bulk build keeps encoded
+// while all its states fit: with 48 MiB, the 100,000 placements of the
+// 1.1M-event store fit (30 MB of states, with the dead ones the ring has
+// not passed yet), and with 32 MiB they did not.
+const bulkFirstRing = 3
 
 // bulkMemTableSize is a bulk build's memtable (a variable for tests); 32 MiB
 // until its sink took most of its keys.
