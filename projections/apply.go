@@ -734,8 +734,11 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 		}
 		st = &placementState{Opened: rec.Position, ChangeKnown: true} // not in the change index yet
 	}
+	// The state is changed in place: the cache holds it, and a batch that
+	// fails is aborted, which empties the cache (tx.abort). before keeps
+	// what it was; Evolve shares none of its slices' arrays to write in.
 	before := st.P
-	next := *st
+	next := st
 	next.P = domain.Evolve(before, rec.Event)
 	if t.folded != nil {
 		t.folded(id, rec, before, next.P)
@@ -756,7 +759,7 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 		return err
 	}
 	if t.builds(tChange) || t.builds(tPlacement) { // the state carries where it is in the index
-		if err := t.recordChange(creditor, id, &next, rec); err != nil {
+		if err := t.recordChange(creditor, id, next, rec); err != nil {
 			return err
 		}
 	}
@@ -775,7 +778,7 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 	if err := t.notify(creditor, id, before, next.P, rec); err != nil {
 		return err
 	}
-	return t.feedAndKeep(creditor, id, &next, rec)
+	return t.feedAndKeep(creditor, id, next, rec)
 }
 
 // applyEventAlone applies a placement's event for a build of units whose
