@@ -483,6 +483,9 @@ type tx struct {
 	// batch, or into a bulk build's sink): one buffer for the batch
 	// rather than one grown for each feed item and entry.
 	val []byte
+	// items is where endCommand gathers a command's feed items, for the
+	// batch.
+	items []FeedItem
 }
 
 func (v *Views) begin() *tx { return v.beginAt(v.generation(), v.states, nil) }
@@ -989,7 +992,8 @@ func resumeAt(p domain.Placement) time.Time {
 // endCommand writes the command's feed items to the claim's feed and the
 // creditor's, and moves the creditor's time envelope on.
 func (t *tx) endCommand(creditor string, id uuid.UUID, st *placementState, rec journal.Record) error {
-	items := t.cmd.end(nil, rec.Position)
+	items := t.cmd.end(t.items[:0], rec.Position)
+	t.items = items[:0]
 	if len(items) == 0 {
 		return nil
 	}
