@@ -214,7 +214,7 @@ type cached struct {
 func newStateCache(max, encMax int) *stateCache {
 	c := &stateCache{max: max, order: list.New(), byID: map[uuid.UUID]*list.Element{}}
 	if encMax > 0 {
-		c.enc = newEncRing(encMax)
+		c.enc = newTier(encMax)
 	}
 	return c
 }
@@ -230,7 +230,7 @@ func newStateCache(max, encMax int) *stateCache {
 func (c *stateCache) startLarger(times int) {
 	if c.enc != nil && times > 1 {
 		c.settle = c.enc.size
-		c.enc = newEncRing(c.enc.size * times)
+		c.enc = newTier(c.enc.size * times)
 	}
 }
 
@@ -238,6 +238,15 @@ func (c *stateCache) startLarger(times int) {
 // put in the encoded tier: the 48 MiB of a bulk build's first ring are
 // written and given back while the next 16 MiB (or so) of states come.
 const retireRate = 3
+
+// newTier makes the encoded tier's ring of size bytes: it moves the states
+// it holds rather than let them go while they fill at most two thirds of
+// it (encRing.moveUnder).
+func newTier(size int) *encRing {
+	r := newEncRing(size)
+	r.moveUnder = size / 3 * 2
+	return r
+}
 
 // get returns a decoded state, or nil.
 func (c *stateCache) get(id uuid.UUID) *placementState {
@@ -290,7 +299,7 @@ func (c *stateCache) put(id uuid.UUID, st *placementState, unsaved bool) (left [
 					c.lettingGo()
 					if c.settle > 0 && c.enc.live > c.enc.size/3*2 {
 						c.retiring, c.retired = c.enc, c.enc.tail
-						c.enc, c.settle = newEncRing(c.settle), 0
+						c.enc, c.settle = newTier(c.settle), 0
 					}
 				}
 				continue

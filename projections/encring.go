@@ -36,6 +36,14 @@ type encRing struct {
 	letGo bool
 	// discarded counts the bytes drain gave back.
 	discarded int
+	// moveUnder, when more than 0: a live state at the tail that is in the
+	// way of a new one is moved to the head, not let go of, while the
+	// states held and the new one take at most moveUnder bytes. A ring
+	// wraps over the states taken out of it as well as over those it
+	// holds; without this it let states go at every wrap however few it
+	// held, and the build read them back from the store.
+	moveUnder int
+	scratch   []byte // a state being moved
 }
 
 const ringHeader = 16 + 4 + 1 // id, length (little endian), flags
@@ -73,6 +81,7 @@ func (r *encRing) put(id uuid.UUID, enc []byte, unsaved bool, left []*cached) ([
 		}
 		r.buf = buf
 	}
+	moved := 0 // bytes moved from the tail to the head for this state: at most a round
 	for {
 		p := int(r.head % uint64(r.size))
 		skip := 0
@@ -92,6 +101,10 @@ func (r *encRing) put(id uuid.UUID, enc []byte, unsaved bool, left []*cached) ([
 			r.tail = r.head
 			continue
 		}
+		if r.live+n <= r.moveUnder && moved < r.size && r.moveTail() {
+			moved += len(r.scratch)
+			continue
+		}
 		left = r.evict(left)
 	}
 	p := int(r.head % uint64(r.size))
@@ -106,6 +119,42 @@ func (r *encRing) put(id uuid.UUID, enc []byte, unsaved bool, left []*cached) ([
 	r.head += uint64(n)
 	r.live += n
 	return left, nil
+}
+
+// moveTail moves a live state at the tail to the head, and reports
+// whether it did: not when the tail holds padding or a dead state (evict
+// passes them), nor when there is no room for it at the head even once it
+// is gone from the tail (when it must start at the buffer's beginning and
+// the tail is not far enough past it).
+func (r *encRing) moveTail() bool {
+	p, flags, enc, next := r.at(r.tail)
+	if p < 0 || flags&(ringDead|ringPad) != 0 {
+		return false
+	}
+	n := ringHeader + len(enc)
+	h := int(r.head % uint64(r.size))
+	skip := 0
+	if h+n > r.size {
+		skip = r.size - h
+	}
+	if r.head+uint64(skip+n)-next > uint64(r.size) {
+		return false
+	}
+	r.scratch = append(r.scratch[:0], r.buf[p:p+n]...) // id, length, flags, state
+	id := uuid.UUID(r.scratch[:16])
+	r.tail = next
+	if skip > 0 {
+		if skip >= ringHeader {
+			r.buf[h+20] = ringPad
+			binary.LittleEndian.PutUint32(r.buf[h+16:], uint32(skip-ringHeader))
+		}
+		r.head += uint64(skip)
+		h = 0
+	}
+	copy(r.buf[h:], r.scratch)
+	r.byID[id] = r.head
+	r.head += uint64(n)
+	return true
 }
 
 // evict lets go of the entry at the tail (or skips the padding there),

@@ -484,9 +484,9 @@ func TestStateCacheRetiresItsFirstRing(t *testing.T) {
 	}
 }
 
-// A few states put again and again wrap the first ring many times, and it
-// lets states go as it wraps, but they never fill two thirds of it: it
-// stays.
+// A few states put again and again wrap the first ring many times, over
+// the places of the states taken out, but never fill two thirds of it: it
+// moves the ones it holds rather than let them go, and stays.
 func TestStateCacheKeepsItsFirstRingWhileItHasRoom(t *testing.T) {
 	st := typicalState(t)
 	enc, err := encodeState(nil, st)
@@ -504,7 +504,77 @@ func TestStateCacheKeepsItsFirstRingWhileItHasRoom(t *testing.T) {
 		c.takeEncoded(id)
 		c.put(id, st, true)
 	}
-	require.True(t, c.enc.letGo, "the ring wrapped over states it held")
+	require.Greater(t, c.enc.head, uint64(4*c.enc.size), "the ring wrapped")
+	require.False(t, c.enc.letGo, "no state let go")
+	require.Equal(t, len(ids)-1, c.enc.len())
 	require.Nil(t, c.retiring)
 	require.Equal(t, 3*size, c.enc.size)
+}
+
+// A ring that moves the states at its tail to its head while they take at
+// most moveUnder bytes: states of random sizes put, taken out and put
+// again at random, the ring wrapping hundreds of times. It gives back
+// every unsaved state it lets go of, holds the others byte for byte,
+// found where it says they are, and lets one go while the states it holds
+// and the new one fit in moveUnder only when there is no room to move it
+// (one that must start again at the buffer's beginning): rarely.
+func TestEncRingMovesStatesWhileTheyFit(t *testing.T) {
+	const size = 1 << 16
+	rng := rand.New(rand.NewPCG(17, 11))
+	r := newEncRing(size)
+	r.moveUnder = size / 3 * 2
+	held := map[uuid.UUID][]byte{}
+	ids := make([]uuid.UUID, 250) // about two thirds of the ring, held: both sides of moveUnder
+	for i := range ids {
+		ids[i] = uuid.New()
+	}
+	puts, fitting, letGoFitting := 0, 0, 0
+	for step := range 100_000 {
+		id := ids[rng.IntN(len(ids))]
+		if rng.IntN(3) == 0 {
+			enc, _, ok := r.take(id)
+			want, isHeld := held[id]
+			require.Equal(t, isHeld, ok, "step %d", step)
+			if ok {
+				require.Equal(t, want, enc, "step %d", step)
+				delete(held, id)
+			}
+			continue
+		}
+		delete(held, id) // put takes the older one out
+		enc := make([]byte, 50+rng.IntN(400))
+		for i := range enc {
+			enc[i] = byte(rng.IntN(256))
+		}
+		before := r.live
+		left, err := r.put(id, enc, true, nil)
+		require.NoError(t, err)
+		puts++
+		if before+ringHeader+len(enc) <= r.moveUnder {
+			fitting++
+			if len(left) > 0 {
+				letGoFitting++
+			}
+		}
+		for _, ce := range left {
+			want, ok := held[ce.id]
+			require.True(t, ok, "step %d: let go of a state it did not hold", step)
+			require.Equal(t, want, ce.enc)
+			delete(held, ce.id)
+		}
+		held[id] = enc
+		require.Equal(t, len(held), r.len(), "step %d", step)
+		if step%97 == 0 {
+			for hid, want := range held {
+				o, ok := r.byID[hid]
+				require.True(t, ok)
+				require.Equal(t, want, r.entry(int(o%size)), "step %d: %s where the ring says", step, hid)
+			}
+		}
+	}
+	require.Greater(t, r.head, uint64(300*size), "the ring wrapped hundreds of times")
+	require.Greater(t, fitting, puts/10, "puts that fit in moveUnder")
+	require.Less(t, fitting, puts-puts/10, "and puts that do not")
+	require.LessOrEqual(t, letGoFitting, fitting/1000, "%d of %d puts that fit let states go", letGoFitting, fitting)
+	t.Logf("%d puts, %d fitting, %d of them let a state go", puts, fitting, letGoFitting)
 }
