@@ -220,13 +220,11 @@ func newStateCache(max, encMax int) *stateCache {
 }
 
 // startLarger makes the encoded tier times its size until the states it
-// holds fill two thirds of it (checked when it lets one go: a ring lets
-// states go as it wraps, with room left where states were taken out), and
-// its size from then on. A bulk build over 100,000 placements (about 30 MB
-// of states) then reads few states back from the store (a rebuild of 1.1M
-// events 0.93 of the time, docs/PERFORMANCE.md); over many more, its
-// memory is what it was with 16 MiB from the start once the first ring is
-// emptied.
+// holds fill two thirds of it (checked when it lets one go), and its size
+// from then on. A bulk build over 100,000 placements (about 30 MB of
+// states) then reads no state back from the store (docs/PERFORMANCE.md,
+// the twenty-eighth round); over many more, its memory is what it was
+// with 16 MiB from the start once the first ring is emptied.
 func (c *stateCache) startLarger(times int) {
 	if c.enc != nil && times > 1 {
 		c.settle = c.enc.size

@@ -507,9 +507,10 @@ func (v *Views) compactAll(ctx context.Context) error {
 var bulkSorts = true
 
 // bulkFirstRing is how many times StateBytes a bulk build keeps encoded
-// while all its states fit: with 48 MiB, the 100,000 placements of the
-// 1.1M-event store fit (30 MB of states, with the dead ones the ring has
-// not passed yet), and with 32 MiB they did not.
+// while all its states fit: with 48 MiB, the states of the 1.1M-event
+// store's 100,000 placements (about 30 MB) fit in the two thirds of it in
+// which a ring moves the states it holds rather than let them go
+// (encRing.moveUnder); with 32 MiB they would not.
 const bulkFirstRing = 3
 
 // bulkMemTableSize is a bulk build's memtable (a variable for tests); 32 MiB
