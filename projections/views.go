@@ -125,7 +125,7 @@ type ViewsOptions struct {
 	// (encRing), where 16 MiB costs 16 MiB, not twice that and an entry of
 	// Go's for each state: 32 MiB kept a rebuild over 300,000 placements no
 	// faster. A bulk build starts with bulkFirstRing times StateBytes, until
-	// the first state it must let go of (see stateCache.startLarger). A
+	// its states fill two thirds of that (see stateCache.startLarger). A
 	// negative value keeps none anywhere.
 	StateBytes int
 	// SyncEvery is how often what was committed is made durable: with WAL
