@@ -83,17 +83,9 @@ func (r *encRing) put(id uuid.UUID, enc []byte, unsaved bool, left []*cached) ([
 	}
 	moved := 0 // bytes moved from the tail to the head for this state: at most a round
 	for {
-		p := int(r.head % uint64(r.size))
-		skip := 0
-		if p+n > r.size {
-			skip = r.size - p // not enough room before the end: start at the beginning
-		}
-		if r.head+uint64(skip+n)-r.tail <= uint64(r.size) {
-			if skip >= ringHeader {
-				r.buf[p+20] = ringPad
-				binary.LittleEndian.PutUint32(r.buf[p+16:], uint32(skip-ringHeader))
-			}
-			r.head += uint64(skip)
+		skip, fits := r.room(n, r.tail)
+		if fits {
+			r.padHead(skip)
 			break
 		}
 		if r.head == r.tail { // empty
@@ -132,29 +124,38 @@ func (r *encRing) moveTail() bool {
 		return false
 	}
 	n := ringHeader + len(enc)
-	h := int(r.head % uint64(r.size))
-	skip := 0
-	if h+n > r.size {
-		skip = r.size - h
-	}
-	if r.head+uint64(skip+n)-next > uint64(r.size) {
+	skip, fits := r.room(n, next)
+	if !fits {
 		return false
 	}
 	r.scratch = append(r.scratch[:0], r.buf[p:p+n]...) // id, length, flags, state
-	id := uuid.UUID(r.scratch[:16])
 	r.tail = next
-	if skip > 0 {
-		if skip >= ringHeader {
-			r.buf[h+20] = ringPad
-			binary.LittleEndian.PutUint32(r.buf[h+16:], uint32(skip-ringHeader))
-		}
-		r.head += uint64(skip)
-		h = 0
-	}
-	copy(r.buf[h:], r.scratch)
-	r.byID[id] = r.head
+	r.padHead(skip)
+	copy(r.buf[r.head%uint64(r.size):], r.scratch)
+	r.byID[uuid.UUID(r.scratch[:16])] = r.head
 	r.head += uint64(n)
 	return true
+}
+
+// room returns the bytes an entry of n bytes must skip at the head (one
+// that does not fit before the end of the buffer starts at its beginning),
+// and whether it then fits with the tail at tail.
+func (r *encRing) room(n int, tail uint64) (skip int, fits bool) {
+	if p := int(r.head % uint64(r.size)); p+n > r.size {
+		skip = r.size - p
+	}
+	return skip, r.head+uint64(skip+n)-tail <= uint64(r.size)
+}
+
+// padHead marks skip bytes at the head as padding (when they can hold a
+// header; shorter, the reader skips them as well) and moves the head past
+// them.
+func (r *encRing) padHead(skip int) {
+	if p := int(r.head % uint64(r.size)); skip >= ringHeader {
+		r.buf[p+20] = ringPad
+		binary.LittleEndian.PutUint32(r.buf[p+16:], uint32(skip-ringHeader))
+	}
+	r.head += uint64(skip)
 }
 
 // evict lets go of the entry at the tail (or skips the padding there),
