@@ -297,7 +297,7 @@ func (c *stateCache) put(id uuid.UUID, st *placementState, unsaved bool) (left [
 				if c.enc.letGo {
 					c.lettingGo()
 				}
-				if c.settle > 0 && c.enc.live > c.enc.size/3*2 {
+				if c.settle > 0 && c.enc.live > c.enc.moveUnder { // two thirds full (newTier)
 					c.retiring, c.retired = c.enc, c.enc.tail
 					c.enc, c.settle = newTier(c.settle), 0
 				}
