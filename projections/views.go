@@ -250,9 +250,9 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 		FormatMajorVersion: pebble.FormatNewest,
 		// Every event writes several keys spread over the key space (its
 		// placement's state, feed items, entries), so much of what the
-		// views cost is compaction. Letting L0 grow to 8 files before
-		// compacting rewrites each byte fewer times (payments on 5,000
-		// placements +8%, p99 47 to 40 ms). The base level keeps Pebble's
+		// views cost is compaction. Letting L0 grow deeper before
+		// compacting rewrites each byte fewer times
+		// (pebbleutil.L0CompactionThreshold). The base level keeps Pebble's
 		// 64 MiB: at 1 GiB everything below L0 sat in L6, and each
 		// compaction of L0 rewrote most of it, which grows with the views
 		// (write amplification 10 on 100,000 placements, 4.5-5 with the
@@ -262,8 +262,8 @@ func pebbleOptions(opts ViewsOptions, cache *pebble.Cache) *pebble.Options {
 		// cache was decompressed from its block on every read; see
 		// pebbleutil.MemTableSize.
 		MemTableSize:          pebbleutil.MemTableSize(opts.CacheBytes),
-		L0CompactionThreshold: 8,
-		L0StopWritesThreshold: 32,
+		L0CompactionThreshold: pebbleutil.L0CompactionThreshold,
+		L0StopWritesThreshold: pebbleutil.L0StopWritesThreshold,
 	}
 	// Bloom filters answer most point reads of a missing key (a new
 	// payment number, an idempotency key, a state not yet written) without

@@ -165,8 +165,8 @@ func pebbleOptions(dir string, fs vfs.FS, cache *pebble.Cache, cacheBytes int64,
 		// reuse, and any an open iterator still reads). Each event writes
 		// its record (in position order) and two index keys spread over the
 		// key space, so compactions rewrite the indexes again and again:
-		// compactions from 8 L0 files rewrite each byte fewer times
-		// (docs/PERFORMANCE.md).
+		// compactions from a deeper L0 rewrite each byte fewer times
+		// (pebbleutil.L0CompactionThreshold).
 		// The base level keeps Pebble's 64 MiB: at 1 GiB everything below
 		// L0 sat in L6 and each compaction of L0 rewrote most of it, a cost
 		// that grows with the log (a payment on 100,000 placements 0.8-0.9x
@@ -175,8 +175,8 @@ func pebbleOptions(dir string, fs vfs.FS, cache *pebble.Cache, cacheBytes int64,
 		// 16 MiB (of 64) a payment on 100,000 placements costs a sixth less
 		// CPU, one on 5,000 about the same.
 		MemTableSize:          pebbleutil.MemTableSize(cacheBytes),
-		L0CompactionThreshold: 8,
-		L0StopWritesThreshold: 32,
+		L0CompactionThreshold: pebbleutil.L0CompactionThreshold,
+		L0StopWritesThreshold: pebbleutil.L0StopWritesThreshold,
 		FormatMajorVersion:    pebble.FormatNewest,
 		// A flush or compaction that keeps failing stops the process
 		// (pebbleutil.Failures): Pebble would retry it at once, forever.
