@@ -1,7 +1,8 @@
 // Package pebbleutil is what the ledger's two Pebble databases (the embedded
 // event store and each instance's view store) share: a logger that never
-// lets Pebble continue after a fatal error, and a commit that turns that
-// error into a value.
+// lets Pebble continue after a fatal error, a commit that turns that
+// error into a value, their memory (memory.go) and the depth of their L0
+// (levels.go).
 package pebbleutil
 
 import (
