@@ -25,6 +25,11 @@ import (
 // Logger): a supervisor restarts it, the event store recovers what it
 // acknowledged from its write-ahead log and the views catch up from their
 // checkpoint, or the restart fails as loudly while the disk stays broken.
+//
+// Listen also logs when Pebble stops writes (its memtables or L0 are full,
+// until flushes and compactions catch up; see L0StopWritesThreshold) and
+// when they go on, with how long they waited: while writes are stopped,
+// commands and the views wait too, and nothing else says why.
 type Failures struct {
 	Logger Logger
 	// What names the database in the log ("view store").
@@ -42,12 +47,15 @@ type Failures struct {
 	errors   int       // in the run
 	logged   time.Time // the run's latest error logged
 	unlogged int       // errors since
+	stalled  time.Time // when writes last stopped
 }
 
-// Listen routes l's background errors, and its ends of flushes and
-// compactions, to f.
+// Listen routes l's background errors, its ends of flushes and
+// compactions, and its write stalls to f.
 func (f *Failures) Listen(l *pebble.EventListener) *pebble.EventListener {
 	l.BackgroundError = f.failed
+	l.WriteStallBegin = f.stallBegins
+	l.WriteStallEnd = f.stallEnds
 	l.FlushEnd = func(info pebble.FlushInfo) {
 		if info.Err == nil {
 			f.succeeded()
@@ -103,6 +111,20 @@ func (f *Failures) succeeded() {
 				"for", f.clock().Sub(f.began).Round(time.Millisecond))
 		}
 	}
+}
+
+func (f *Failures) stallBegins(info pebble.WriteStallBeginInfo) {
+	f.mu.Lock()
+	f.stalled = f.clock()
+	f.mu.Unlock()
+	f.Logger.L.Warn("pebble: writes stopped until background work catches up", "store", f.What, "reason", info.Reason)
+}
+
+func (f *Failures) stallEnds() {
+	f.mu.Lock()
+	waited := f.clock().Sub(f.stalled)
+	f.mu.Unlock()
+	f.Logger.L.Warn("pebble: writes go on", "store", f.What, "stopped", waited.Round(time.Millisecond))
 }
 
 func (f *Failures) clock() time.Time {

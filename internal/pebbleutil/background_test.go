@@ -116,3 +116,19 @@ func TestFailuresStopAFlushThatKeepsFailing(t *testing.T) {
 	require.NoError(t, db.Flush())
 	require.NoError(t, db.Close())
 }
+
+// TestFailuresLogWriteStalls: a stop of writes is logged with its reason,
+// and its end with how long writes waited.
+func TestFailuresLogWriteStalls(t *testing.T) {
+	var log syncbuf.Buffer
+	now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
+	f := &Failures{Logger: Logger{L: slog.New(slog.NewTextHandler(&log, nil))}, What: "event store", now: func() time.Time { return now }}
+	l := f.Listen(&pebble.EventListener{})
+
+	l.WriteStallBegin(pebble.WriteStallBeginInfo{Reason: "L0 file count limit exceeded"})
+	assert.Contains(t, log.String(), `msg="pebble: writes stopped until background work catches up" store="event store" reason="L0 file count limit exceeded"`)
+	now = now.Add(1500 * time.Millisecond)
+	l.WriteStallEnd()
+	assert.Contains(t, log.String(), `msg="pebble: writes go on" store="event store" stopped=1.5s`)
+	assert.Equal(t, 2, strings.Count(log.String(), "level=WARN"))
+}
