@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/collections-ledger/ledger/internal/gcbudget"
 )
 
 // TestCommandLineConventions: settings as lower-case flags, with their
@@ -83,4 +85,23 @@ func TestVerifyLimitsGoMemory(t *testing.T) {
 	assert.Equal(t, before, debug.SetMemoryLimit(-1), "GOMEMLIMIT decides")
 	restore()
 	require.Equal(t, before, debug.SetMemoryLimit(-1))
+}
+
+// serve and rebuild let Go's heap grow to the budget (package gcbudget)
+// unless GOGC is set, and stop it after. Not parallel: the budget is the
+// process's, and a parallel serve would start it too.
+func TestHeapBudgetUnlessGOGC(t *testing.T) {
+	stop := budgetHeap(func(string) string { return "" })
+	assert.NotZero(t, gcbudget.Current(), "the budget runs")
+	stop()
+	assert.Zero(t, gcbudget.Current())
+
+	stop = budgetHeap(func(k string) string {
+		if k == "GOGC" {
+			return "150"
+		}
+		return ""
+	})
+	defer stop()
+	assert.Zero(t, gcbudget.Current(), "GOGC decides")
 }

@@ -314,6 +314,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return code
 	}
 	cfg := set.cfg
+	defer budgetHeap(getenv)()
 	registry := prometheus.NewRegistry()
 	dirs := map[string]string{"views": cfg.viewsDir(), "keys": cfg.keysDir()}
 	if !isSharedStore(cfg.Store) {

@@ -42,6 +42,7 @@ func rebuildCmd(ctx context.Context, args []string, getenv func(string) string, 
 		return code
 	}
 	defer store.Close()
+	defer budgetHeap(getenv)()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
