@@ -62,6 +62,11 @@ var FormatStream = LedgerStream("format")
 
 func name(kind string, parts ...string) string {
 	var b strings.Builder
+	size := len(kind) + len(parts) // the '-' and the ':'s
+	for _, p := range parts {
+		size += len(p) // as it is when nothing needs escaping
+	}
+	b.Grow(size)
 	b.WriteString(kind)
 	b.WriteByte('-')
 	for i, p := range parts {
