@@ -78,12 +78,8 @@ type Store struct {
 
 	// revisions caches each touched stream's last revision. Only the writer
 	// goroutine uses it.
-	revisions map[string]uint64
+	revisions revisionCache
 }
-
-// maxCachedStreams bounds the writer's revision cache; past it the cache is
-// dropped and refilled from disk on demand (one seek per stream).
-const maxCachedStreams = 1 << 20
 
 type appendRequest struct {
 	ctx      context.Context
@@ -132,7 +128,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		done:      make(chan struct{}),
 		broken:    make(chan struct{}),
 		notify:    make(chan struct{}),
-		revisions: make(map[string]uint64),
+		revisions: newRevisionCache(),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -499,11 +495,11 @@ func (s *Store) syncBatch(batch *pebble.Batch) error {
 // the streams' new revisions (pending), the head moves to head, and waiting
 // subscribers wake.
 func (s *Store) publish(pending map[string]streamState, head eventstore.Position) {
-	if len(s.revisions)+len(pending) > maxCachedStreams {
-		clear(s.revisions)
+	if s.revisions.len()+len(pending) > maxCachedStreams {
+		s.revisions.clear()
 	}
 	for stream, st := range pending {
-		s.revisions[stream] = st.rev
+		s.revisions.put(stream, st.rev)
 	}
 	s.head.Store(uint64(head))
 	s.notifyMu.Lock()
@@ -518,7 +514,7 @@ func (s *Store) streamState(stream string, expected eventstore.ExpectedRevision,
 	if st, ok := pending[stream]; ok {
 		return st, nil
 	}
-	if rev, ok := s.revisions[stream]; ok {
+	if rev, ok := s.revisions.get(stream); ok {
 		return streamState{rev: rev, exists: true}, nil
 	}
 	// Confirming what the append expects takes point reads, which the
@@ -540,7 +536,7 @@ func (s *Store) streamState(stream string, expected eventstore.ExpectedRevision,
 				return streamState{}, err
 			}
 			if !after {
-				s.revisions[stream] = r
+				s.revisions.put(stream, r)
 				return streamState{rev: r, exists: true}, nil
 			}
 		}
@@ -556,7 +552,7 @@ func (s *Store) streamState(stream string, expected eventstore.ExpectedRevision,
 	}
 	k := it.Key()
 	rev := binary.BigEndian.Uint64(k[len(k)-8:])
-	s.revisions[stream] = rev
+	s.revisions.put(stream, rev)
 	return streamState{rev: rev, exists: true}, nil
 }
 
