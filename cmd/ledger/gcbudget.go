@@ -7,10 +7,13 @@ import "github.com/collections-ledger/ledger/internal/gcbudget"
 // Their live heaps are small (30 MB serving payments on 5,000 placements,
 // 15-21 MB rebuilding 1.1M events), and Go's default collected at twice that:
 // eleven times a second under payments, 8% of the server's CPU. With this
-// budget a payment costs about 0.9 of the CPU. Where half of it or more is
-// live (45 MB serving 100,000 placements, 60-70 MB rebuilding 11M events)
-// nothing changes, so the peaks docs/PERFORMANCE.md measured stay where they
-// were (docs/PERFORMANCE.md, thirtieth round).
+// budget a payment costs about 0.9 of the CPU and a rebuild 0.9 of the time.
+// Where half of it or more is live (45 MB serving 100,000 placements, 60-70
+// MB rebuilding 11M events) nothing changes: the server's peak there stayed
+// where it was, and the rebuild's over 11M events within 8 MB of it. A server
+// on 5,000 placements peaks about 22 MiB higher, and rebuilds of 1.1M and
+// 3.3M events up to about the 11M-event one's peak (docs/PERFORMANCE.md,
+// thirtieth round).
 const heapBudget = 80 << 20
 
 // budgetHeap starts the heap budget unless GOGC is set, which then rules as
