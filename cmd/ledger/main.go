@@ -336,18 +336,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	viewsDir := cfg.viewsDir()
-	views, err := projections.OpenViews(viewsDir, projections.ViewsOptions{Logger: logger})
-	if err != nil {
-		logger.Error("cannot open the view store", "views", viewsDir, "err", err)
+	views, ok := openServeViews(ctx, viewsDir, store, cfg.Store, logger)
+	if !ok {
 		return 1
 	}
 	defer views.Close()
-	logger.Info("view store open", "views", viewsDir, "checkpoint", views.Checkpoint())
-	if err := views.CheckLog(ctx, store); err != nil {
-		logger.Error("cannot serve views built from another history of the log: if the log is the one to keep, stop the ledger and rebuild them from it with `ledger rebuild -all`; if the log was restored from a backup, what was acknowledged after that backup is not in it",
-			"views", viewsDir, "store", redactStore(cfg.Store), "err", err)
-		return 1
-	}
 	policy := webhook.Policy{AllowPrivate: cfg.AllowPrivateWebhooks}
 	if policy.AllowPrivate {
 		logger.Warn("webhooks may reach loopback and private addresses (LEDGER_WEBHOOK_ALLOW_PRIVATE): for development and tests only")
@@ -387,6 +380,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	code = awaitStop(ctx, errc, runnerDone, logger)
 	return shutDown(srv, stopRunner, inst.runnerStopped, hooksDone, store, code, logger)
+}
+
+// openServeViews opens the view store in dir and checks that its views were built from this log (at location),
+// logging why not; on failure nothing is left open.
+func openServeViews(ctx context.Context, dir string, store eventstore.Store, location string, logger *slog.Logger) (*projections.Views, bool) {
+	views, err := projections.OpenViews(dir, projections.ViewsOptions{Logger: logger})
+	if err != nil {
+		logger.Error("cannot open the view store", "views", dir, "err", err)
+		return nil, false
+	}
+	logger.Info("view store open", "views", dir, "checkpoint", views.Checkpoint())
+	if err := views.CheckLog(ctx, store); err != nil {
+		logger.Error("cannot serve views built from another history of the log: if the log is the one to keep, stop the ledger and rebuild them from it with `ledger rebuild -all`; if the log was restored from a backup, what was acknowledged after that backup is not in it",
+			"views", dir, "store", redactStore(location), "err", err)
+		_ = views.Close()
+		return nil, false
+	}
+	return views, true
 }
 
 // serveSettings are what serve reads from its flags and environment before it opens anything.
