@@ -148,10 +148,6 @@ type sinkBuf struct {
 	arena []byte
 	mem   []byte
 	refs  []sinkRef
-	// scratch is room for as many refs, for the sort's radix passes
-	// (radixByPre); its pages are given back after each sort. Without
-	// it (nil) the sort compares.
-	scratch []sinkRef
 	// gen is the generation of the keys held; mixed, when they are of
 	// several, orders them by their whole keys.
 	gen   [4]byte
@@ -163,19 +159,17 @@ func newBulkSink(fs vfs.FS, dir string, wo sstable.WriterOptions, spans pebble.S
 }
 
 // newSinkBuf maps a run's memory at once (grown by append it would double
-// past sinkRunBytes): the records, a ref for each 48 bytes of them (the
-// views' records are 50 on average), and the sort's scratch for as many.
+// past sinkRunBytes): the records, and a ref for each 48 bytes of them
+// (the views' records are 50 on average).
 func newSinkBuf() (*sinkBuf, error) {
 	memCap := (sinkRunBytes + 7) &^ 7
 	refCap := max(sinkRunBytes/48, 16)
-	refBytes := refCap * int(unsafe.Sizeof(sinkRef{}))
-	arena, err := allocArena(memCap + 2*refBytes)
+	arena, err := allocArena(memCap + refCap*int(unsafe.Sizeof(sinkRef{})))
 	if err != nil {
 		return nil, fmt.Errorf("projections: memory for a bulk build's sort: %w", err)
 	}
 	return &sinkBuf{arena: arena, mem: arena[:0:memCap],
-		refs:    unsafe.Slice((*sinkRef)(unsafe.Pointer(&arena[memCap])), refCap)[:0],
-		scratch: unsafe.Slice((*sinkRef)(unsafe.Pointer(&arena[memCap+refBytes])), refCap)}, nil
+		refs: unsafe.Slice((*sinkRef)(unsafe.Pointer(&arena[memCap])), refCap)[:0]}, nil
 }
 
 // free returns the buffers' memory; the sink takes no more records.
@@ -289,11 +283,7 @@ func (b *sinkBuf) sort() {
 // by their next 8 bytes, and so on: integers compared, each key's bytes
 // read once for each 8 of them.
 func (b *sinkBuf) sortRefs(refs []sinkRef, at int) {
-	if len(refs) >= radixMin && len(b.scratch) >= len(refs) {
-		radixByPre(refs, b.scratch[:len(refs)])
-	} else {
-		slices.SortFunc(refs, func(x, y sinkRef) int { return cmp.Compare(x.pre, y.pre) })
-	}
+	slices.SortFunc(refs, func(x, y sinkRef) int { return cmp.Compare(x.pre, y.pre) })
 	for i := 0; i < len(refs); {
 		j := i + 1
 		for j < len(refs) && refs[j].pre == refs[i].pre {
@@ -303,46 +293,6 @@ func (b *sinkBuf) sortRefs(refs []sinkRef, at int) {
 			b.sortTies(refs[i:j], at+8)
 		}
 		i = j
-	}
-}
-
-// radixMin is the fewest refs sortRefs orders by radix passes rather
-// than by comparing: below it, the passes' counts cost more than they
-// save.
-const radixMin = 256
-
-// radixByPre orders refs by pre with tmp (as long) as scratch: a pass
-// for each of pre's bytes, from the lowest, that not all refs share. A
-// run's refs mostly share their first bytes (a table, a creditor), and
-// differ in a few. Over 270,000 refs shaped as a rebuild's, 3 ms against
-// 16 ms for pdqsort's comparisons (BenchmarkSinkSort).
-func radixByPre(refs, tmp []sinkRef) {
-	var counts [8][256]uint32
-	for _, r := range refs {
-		for d := range 8 {
-			counts[d][byte(r.pre>>(8*d))]++
-		}
-	}
-	src, dst := refs, tmp
-	for d := range 8 {
-		c := &counts[d]
-		if int(c[byte(refs[0].pre>>(8*d))]) == len(refs) {
-			continue // every ref has this byte
-		}
-		var sum uint32
-		for i, n := range c {
-			c[i], sum = sum, sum+n
-		}
-		shift := 8 * d
-		for _, r := range src {
-			k := byte(r.pre >> shift)
-			dst[c[k]] = r
-			c[k]++
-		}
-		src, dst = dst, src
-	}
-	if &src[0] != &refs[0] {
-		copy(refs, src)
 	}
 }
 
@@ -546,9 +496,6 @@ func (s *bulkSink) wait() error {
 // each key only, and empties b.
 func (b *sinkBuf) writeRun(f vfs.File) ([]runMark, error) {
 	b.sort()
-	if b.scratch != nil { // its pages back until the next sort
-		_ = discardArena(unsafe.Slice((*byte)(unsafe.Pointer(&b.scratch[0])), len(b.scratch)*int(unsafe.Sizeof(sinkRef{}))))
-	}
 	w := newRunWriter(f)
 	for i, r := range b.refs {
 		if i+1 < len(b.refs) && bytes.Equal(b.key(r), b.key(b.refs[i+1])) {

@@ -199,20 +199,12 @@ func TestBulkSinkGivesBackWhatItHasWritten(t *testing.T) {
 // TestSinkSortIsByKeyThenWrite holds the run's sort (by 8 bytes at a time)
 // to the order it stands for: the keys' bytes, then the order of the
 // writes. The keys share long prefixes, hold zero bytes where a shorter
-// key ends, and come again; some buffers hold two generations; half are
-// sorted by radix passes where they are long enough (radixMin), half by
-// comparisons alone.
+// key ends, and come again; some buffers hold two generations.
 func TestSinkSortIsByKeyThenWrite(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 22))
 	for round := range 300 {
 		b := &sinkBuf{}
 		n := 1 + rng.IntN(400)
-		if round%4 == 1 {
-			n = 1 + rng.IntN(4000) // the radix passes, at each depth
-		}
-		if round%2 == 1 {
-			b.scratch = make([]sinkRef, n)
-		}
 		gens := [][]byte{{0, 0, 0, 1}, {0, 0, 0, 2}}
 		for i := range n {
 			gen := gens[0]
