@@ -5,9 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/collections-ledger/ledger/domain"
+	"github.com/collections-ledger/ledger/internal/bincodec"
 )
 
 // The items of the views' other binary tables (feed items 'f',
@@ -95,21 +94,10 @@ func (e *itemEncoder) text(b []byte, s string) []byte {
 	} else {
 		e.more = append(e.more, s)
 	}
-	if canonicalUUID(s) {
-		u, _ := uuid.Parse(s) // canonical: no error
+	if u, ok := bincodec.ParseCanonicalUUID(s); ok {
 		return e.id(e.uvarint(b, textUUID), u)
 	}
 	return append(e.uvarint(b, uint64(len(s))<<2|textLiteral), s...)
-}
-
-// canonicalUUID reports whether s is a uuid as uuid.UUID.String writes it
-// (lowercase hex in the 8-4-4-4-12 form): exactly the strings that parse to
-// a uuid whose String gives them back, without building that string.
-func canonicalUUID(s string) bool {
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return false
-	}
-	return isLowerHex(s[:8]) && isLowerHex(s[9:13]) && isLowerHex(s[14:18]) && isLowerHex(s[19:23]) && isLowerHex(s[24:])
 }
 
 // The days of 0000-01-01 before 1970-01-01.

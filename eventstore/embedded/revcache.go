@@ -1,6 +1,10 @@
 package embedded
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/collections-ledger/ledger/internal/bincodec"
+)
 
 // revisionCache is the writer's cache of each touched stream's last
 // revision. Only the writer goroutine uses it.
@@ -77,7 +81,7 @@ func (c *revisionCache) idOf(stream string) (streamID, bool) {
 	if n <= 37 || stream[n-37] != '-' {
 		return streamID{}, false
 	}
-	id, ok := parseCanonicalUUID(stream[n-36:])
+	id, ok := bincodec.ParseCanonicalUUID(stream[n-36:])
 	if !ok {
 		return streamID{}, false
 	}
@@ -91,40 +95,4 @@ func (c *revisionCache) idOf(stream string) (streamID, bool) {
 		c.kinds[strings.Clone(kind)] = k
 	}
 	return streamID{id: id, kind: k}, true
-}
-
-// parseCanonicalUUID parses a UUID in its canonical form only: 36
-// characters, lower-case hexadecimal digits with hyphens at 8, 13, 18 and 23,
-// so that each id has exactly one name.
-func parseCanonicalUUID(s string) (id [16]byte, ok bool) {
-	if len(s) != 36 {
-		return id, false
-	}
-	n := 0
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return id, false
-			}
-			continue
-		}
-		var v byte
-		switch {
-		case '0' <= c && c <= '9':
-			v = c - '0'
-		case 'a' <= c && c <= 'f':
-			v = c - 'a' + 10
-		default:
-			return id, false
-		}
-		if n%2 == 0 {
-			id[n/2] = v << 4
-		} else {
-			id[n/2] |= v
-		}
-		n++
-	}
-	return id, true
 }

@@ -60,16 +60,6 @@ func TestRevisionCacheKeysAreOneToOne(t *testing.T) {
 	assert.Equal(t, k, again)
 }
 
-// Every random UUID parses to itself.
-func TestParseCanonicalUUID(t *testing.T) {
-	for range 1000 {
-		id := uuid.New()
-		got, ok := parseCanonicalUUID(id.String())
-		require.True(t, ok)
-		require.Equal(t, [16]byte(id), got)
-	}
-}
-
 // Past maxKinds, streams of new kinds are held by name, and still one to one.
 func TestRevisionCacheKindsAreBounded(t *testing.T) {
 	c := newRevisionCache()
