@@ -74,8 +74,9 @@ var (
 type sentinel struct{ _ *int }
 
 // Start sets the process's heap budget in bytes and returns what stops it and
-// restores GOGC as it was (once, however often it is called). A second Start while one runs only changes the
-// budget, and its stop does nothing. A budget of 0 does nothing.
+// restores GOGC as it was (once, however often it is called). A second Start
+// while one runs only changes the budget, and its stop does nothing. A budget
+// of 0 does nothing.
 func Start(budget uint64) (stop func()) {
 	if budget == 0 {
 		return func() {}
