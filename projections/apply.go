@@ -997,8 +997,9 @@ func resumeAt(p domain.Placement) time.Time {
 	return time.Time{}
 }
 
-// endCommand writes the command's feed items to the claim's feed and the
-// creditor's, and moves the creditor's time envelope on.
+// endCommand writes the command's feed items to the claim's feed and one
+// row for them to the creditor's, and moves the creditor's time envelope
+// on.
 func (t *tx) endCommand(creditor string, id uuid.UUID, st *placementState, rec journal.Record) error {
 	items := t.cmd.end(t.items[:0], rec.Position)
 	t.items = items[:0]
@@ -1010,30 +1011,64 @@ func (t *tx) endCommand(creditor string, id uuid.UUID, st *placementState, rec j
 		return err
 	}
 	at := rec.Meta.OccurredAt
+	before := envelopeStep(timeKey(f.RunMax))
 	if at.After(f.RunMax) {
 		f.RunMax = at
 	}
 	f.Lateness = max(f.Lateness, f.RunMax.Sub(at))
-	if err := t.set(key(t.gen, tEnvelope).str(creditor).time(f.RunMax).pos(rec.Position), nil); err != nil {
-		return err
+	if mark := envelopeStep(timeKey(f.RunMax)); mark != before || feedVersion2 {
+		if feedVersion2 {
+			mark = timeKey(f.RunMax)
+		}
+		if err := t.set(key(t.gen, tEnvelope).str(creditor).u64(mark).pos(rec.Position), nil); err != nil {
+			return err
+		}
 	}
+	first := st.NextSort
 	for _, it := range items {
-		it.SortNumber += st.NextSort
+		it.SortNumber += first
 		t.val = encodeFeedItem(t.val[:0], &it)
 		if err := t.set(key(t.gen, tFeed).id(id).u64(it.SortNumber), t.val); err != nil {
 			return err
 		}
-		// The creditor's feed points at the claim's item rather than
-		// holding a second copy of it.
-		t.val = binary.BigEndian.AppendUint64(t.val[:0], timeKey(at))
+	}
+	st.NextSort += uint64(len(items))
+	if feedVersion2 {
+		return t.creditorRowsVersion2(creditor, id, first, items, rec)
+	}
+	// The creditor's feed points at the claim's items rather than holding
+	// a second copy of them: one row for the command's items, which are
+	// the claim's from sortNumber first on (see creditorRow).
+	t.val = appendCreditorRow(t.val[:0], at, id, first, items)
+	return t.set(key(t.gen, tCreditorFeed).str(creditor).pos(rec.Position), t.val)
+}
+
+// creditorRowsVersion2 writes the creditor feed's rows of a command's items
+// as the feed's version 2 did: a row for each.
+func (t *tx) creditorRowsVersion2(creditor string, id uuid.UUID, first uint64, items []FeedItem, rec journal.Record) error {
+	for i, it := range items {
+		t.val = binary.BigEndian.AppendUint64(t.val[:0], timeKey(rec.Meta.OccurredAt))
 		t.val = append(append(t.val, itemTypeByte[it.Type]), id[:]...)
-		if err := t.set(key(t.gen, tCreditorFeed).str(creditor).pos(rec.Position).u64(it.SortNumber), t.val); err != nil {
+		if err := t.set(key(t.gen, tCreditorFeed).str(creditor).pos(rec.Position).u64(first+uint64(i)), t.val); err != nil {
 			return err
 		}
 	}
-	st.NextSort += uint64(len(items))
 	return nil
 }
+
+// feedVersion2 is true only in the test of an upgrade from the feed's
+// version 2, whose writes it then makes: a mark of the envelope for every
+// command, at its runMax, and a creditor feed row for every item.
+var feedVersion2 = false
+
+// envelopeNanos is how far apart, at most, the creditor's time envelope
+// ('e') has its marks: a mark is written when a command's runMax enters a
+// new step of this length, not for every command, and a window's read
+// scans at most a step's commands more at either end.
+const envelopeNanos = uint64(10 * time.Millisecond)
+
+// envelopeStep is the start of the step of the envelope a time key is in.
+func envelopeStep(k uint64) uint64 { return k - k%envelopeNanos }
 
 // itemTypeByte codes a feed item's type in the creditor feed, for filtering.
 var itemTypeByte = map[string]byte{ItemConfirmation: 'c', ItemClosing: 'l', ItemRejection: 'r', ItemAccountingDocument: 'a', ItemStatus: 's'}

@@ -325,3 +325,11 @@ func (v *Views) StatesReadAhead() uint64 { return v.statesAhead.Load() }
 
 // ReadsAhead counts the decoders' reads of states from the store.
 func (v *Views) ReadsAhead() uint64 { return v.readsAhead.Load() }
+
+// SetFeedVersion2ForTest makes the feed write its creditor feed and its
+// envelope as its version 2 did, and its version 2.
+func SetFeedVersion2ForTest() func() {
+	restore := SetUnitForTest("feed", 2, 0)
+	feedVersion2 = true
+	return func() { restore(); feedVersion2 = false }
+}

@@ -47,8 +47,11 @@ var units = []Unit{
 	{Name: "placements", Version: 3, Readable: 2, Tables: []byte{tPlacement, tResource, tClaim, tList, tListStatus}},
 	{Name: "search", Version: 1, Tables: []byte{tSearch}, FromEvents: true},
 	// 2: feed items ('f') in binary (feedcodec.go); those of 1 (JSON) are
-	// still read, so the feed serves while it rebuilds.
-	{Name: "feed", Version: 2, Tables: []byte{tFeed, tCreditorFeed, tEnvelope, tCreditor}},
+	// still read, so the feed serves while it rebuilds. 3: a creditor feed
+	// row ('g') per command, not per item, and the envelope ('e') marked
+	// every envelopeNanos, not at every command (creditorfeed.go); version
+	// 2's rows and marks are still read.
+	{Name: "feed", Version: 3, Tables: []byte{tFeed, tCreditorFeed, tEnvelope, tCreditor}},
 	// 2: an entry once, in 'x'; 'y' says where it is (was a second copy).
 	// 3: entries in binary (reconcilecodec.go); those of 2 (JSON) are still
 	// read.

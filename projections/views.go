@@ -660,6 +660,23 @@ func (v *Views) scan(lower, upper []byte, fn func(k, val []byte) (bool, error)) 
 	return it.Error()
 }
 
+// lastKey returns a copy of the last key in [lower, upper), or nil when
+// there is none.
+func (v *Views) lastKey(lower, upper []byte) ([]byte, error) {
+	if v.sink != nil && sunk(lower) {
+		return nil, errSinkPending
+	}
+	it, err := v.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	if !it.Last() {
+		return nil, it.Error()
+	}
+	return append([]byte(nil), it.Key()...), it.Error()
+}
+
 // Diff compares the current generations of two view stores key by key,
 // table by table, and calls fn for each key that only one holds or that
 // they hold with different values (a nil value: not held), until fn
