@@ -1073,6 +1073,11 @@ func envelopeStep(k uint64) uint64 { return k - k%envelopeNanos }
 // itemTypeByte codes a feed item's type in the creditor feed, for filtering.
 var itemTypeByte = map[string]byte{ItemConfirmation: 'c', ItemClosing: 'l', ItemRejection: 'r', ItemAccountingDocument: 'a', ItemStatus: 's'}
 
+// reconcileVersion3 is true only in the test of an upgrade from the
+// reconciliation's version 3, whose writes it then makes: every entry
+// indexed by its value date.
+var reconcileVersion3 = false
+
 // reconcile records what finance counts of an event (payments and their
 // reversals, waivers and their cancellations, recalls, write-offs: what
 // their postings move the creditor's accounts by), by the time they were
@@ -1088,7 +1093,12 @@ func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Place
 		return err
 	}
 	// By value date, an index: where the entry is in 'x' (its booking
-	// time; the position is the key's).
+	// time; the position is the key's). An entry whose value date is the
+	// day it was booked (in UTC) needs none: it is found by its booking
+	// time (see Reconciliation).
+	if e.ValueDate == domain.DateOnly(rec.Meta.OccurredAt) && !reconcileVersion3 {
+		return nil
+	}
 	day, _ := domain.ParseDate(e.ValueDate) // well-formed: Decide checked it
 	return t.set(key(t.gen, tReconcileVal).str(creditor).time(day).pos(rec.Position), u64bytes(timeKey(rec.Meta.OccurredAt)))
 }

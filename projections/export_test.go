@@ -333,3 +333,11 @@ func SetFeedVersion2ForTest() func() {
 	feedVersion2 = true
 	return func() { restore(); feedVersion2 = false }
 }
+
+// SetReconcileVersion3ForTest makes the reconciliation index every entry by
+// its value date, as its version 3 did, and its version 3.
+func SetReconcileVersion3ForTest() func() {
+	restore := SetUnitForTest("reconciliation", 3, 2)
+	reconcileVersion3 = true
+	return func() { restore(); reconcileVersion3 = false }
+}

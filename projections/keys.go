@@ -27,7 +27,7 @@ import (
 //	'e' creditor, step of the latest time so far, command pos. → (empty)       (where a time window starts in 'g': a mark each time the latest time enters a new step)
 //	'm' creditor                                     → creditor figures (JSON)
 //	'x' creditor, occurredAt, position               → reconciliation entry (binary, encodeEntry)
-//	'y' creditor, value date (midnight UTC), position → occurredAt            (the same, by value date: where the entry is in 'x')
+//	'y' creditor, value date (midnight UTC), position → occurredAt            (the same, by value date: where the entry is in 'x'; none for an entry booked on its value date)
 //	'i' actor, idempotency key                       → idempotency record (JSON)
 //	'h' resumeAt, placement id                       → (empty)                 (holds the ledger resumes by itself)
 //	'w' creditor                                     → webhook configuration (JSON)

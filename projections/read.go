@@ -306,33 +306,74 @@ func (v *Views) Reconciliation(creditor, basis string, from, to time.Time) (reco
 	gen := v.generation()
 	booking := key(gen, tReconcile).str(creditor)
 	var entries []reconcile.Entry
-	add := func(k, val []byte) error {
-		e, err := decodeEntry(k, val)
-		entries = append(entries, e)
-		return err
-	}
 	var err error
 	if basis == reconcile.BasisBooking {
-		err = v.scan(booking.time(from), booking.time(to), func(k, val []byte) (bool, error) { return true, add(k, val) })
-	} else {
-		byValue := key(gen, tReconcileVal).str(creditor)
-		err = v.scan(byValue.time(from), byValue.time(to), func(k, val []byte) (bool, error) {
-			if len(val) != 8 || len(k) < 8 {
-				return false, fmt.Errorf("projections: reconciliation index entry %x is malformed", k)
-			}
-			// The entry, written in the same batch as this index entry.
-			at := booking.u64(binary.BigEndian.Uint64(val)).u64(binary.BigEndian.Uint64(k[len(k)-8:]))
-			e, err := v.get(at)
-			if err == nil && e == nil {
-				err = fmt.Errorf("projections: reconciliation index entry %x names no entry", k)
-			}
-			if err != nil {
-				return false, err
-			}
-			return true, add(at, e)
+		err = v.scan(booking.time(from), booking.time(to), func(k, val []byte) (bool, error) {
+			e, err := decodeEntry(k, val)
+			entries = append(entries, e)
+			return true, err
 		})
+	} else {
+		entries, err = v.entriesByValueDate(gen, creditor, from, to)
 	}
 	return reconcile.FromEntries(creditor, basis, from, to, entries), err
+}
+
+// entriesByValueDate returns a creditor's reconciliation entries whose
+// value date (at midnight UTC) is in [from, to): those the value dates'
+// index ('y') names, and those booked on their value date, which it need
+// not name (reconciliation version 4), read by their booking time. Version
+// 3 named every entry: an entry both ways is taken once.
+func (v *Views) entriesByValueDate(gen *generations, creditor string, from, to time.Time) ([]reconcile.Entry, error) {
+	booking := key(gen, tReconcile).str(creditor)
+	byValue := key(gen, tReconcileVal).str(creditor)
+	var entries []reconcile.Entry
+	named := map[uint64]bool{}
+	err := v.scan(byValue.time(from), byValue.time(to), func(k, val []byte) (bool, error) {
+		if len(val) != 8 || len(k) < 8 {
+			return false, fmt.Errorf("projections: reconciliation index entry %x is malformed", k)
+		}
+		// The entry, written in the same batch as this index entry.
+		at := booking.u64(binary.BigEndian.Uint64(val)).u64(binary.BigEndian.Uint64(k[len(k)-8:]))
+		b, err := v.get(at)
+		if err == nil && b == nil {
+			err = fmt.Errorf("projections: reconciliation index entry %x names no entry", k)
+		}
+		if err != nil {
+			return false, err
+		}
+		e, err := decodeEntry(at, b)
+		entries, named[e.Position] = append(entries, e), true
+		return true, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// An entry booked on its value date d, with from <= d < to, was booked
+	// in [d, d + 24h): from the first midnight at or after from to the
+	// first at or after to.
+	err = v.scan(booking.time(nextMidnight(from)), booking.time(nextMidnight(to)), func(k, val []byte) (bool, error) {
+		e, err := decodeEntry(k, val)
+		if err != nil {
+			return false, err
+		}
+		if e.ValueDate == domain.DateOnly(e.OccurredAt) && !named[e.Position] {
+			if day, _ := domain.ParseDate(e.ValueDate); !day.Before(from) && day.Before(to) {
+				entries = append(entries, e)
+			}
+		}
+		return true, nil
+	})
+	return entries, err
+}
+
+// nextMidnight is the first midnight (UTC) at or after t.
+func nextMidnight(t time.Time) time.Time {
+	d := t.UTC().Truncate(24 * time.Hour)
+	if d.Before(t) {
+		d = d.Add(24 * time.Hour)
+	}
+	return d
 }
 
 // DueResume is a held placement whose resumeAt has come.

@@ -54,8 +54,9 @@ var units = []Unit{
 	{Name: "feed", Version: 3, Tables: []byte{tFeed, tCreditorFeed, tEnvelope, tCreditor}},
 	// 2: an entry once, in 'x'; 'y' says where it is (was a second copy).
 	// 3: entries in binary (reconcilecodec.go); those of 2 (JSON) are still
-	// read.
-	{Name: "reconciliation", Version: 3, Readable: 2, Tables: []byte{tReconcile, tReconcileVal}},
+	// read. 4: an entry booked on its value date is not in 'y' (found by
+	// its booking time); version 3's, all in 'y', are still read.
+	{Name: "reconciliation", Version: 4, Readable: 2, Tables: []byte{tReconcile, tReconcileVal}},
 	// 2: an event's postings once, in binary ('j'); the trial balance from
 	// per-account, per-day aggregates ('t'). 3: a claim account's postings
 	// as a row per event in 't', written without reading (see addTrial);
