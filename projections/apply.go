@@ -492,8 +492,9 @@ type tx struct {
 	// rather than one grown for each feed item and entry.
 	val []byte
 	// items is where endCommand gathers a command's feed items, for the
-	// batch.
+	// batch; item is where it encodes one of them into a row of several.
 	items []FeedItem
+	item  []byte
 }
 
 func (v *Views) begin() *tx { return v.beginAt(v.generation(), v.states, nil) }
@@ -1025,14 +1026,20 @@ func (t *tx) endCommand(creditor string, id uuid.UUID, st *placementState, rec j
 		}
 	}
 	first := st.NextSort
-	for _, it := range items {
-		it.SortNumber += first
-		t.val = encodeFeedItem(t.val[:0], &it)
-		if err := t.set(key(t.gen, tFeed).id(id).u64(it.SortNumber), t.val); err != nil {
+	st.NextSort += uint64(len(items))
+	if len(items) == 1 || feedVersion2 {
+		for i := range items {
+			t.val = encodeFeedItem(t.val[:0], &items[i])
+			if err := t.set(key(t.gen, tFeed).id(id).u64(first+uint64(i)), t.val); err != nil {
+				return err
+			}
+		}
+	} else {
+		t.val, t.item = appendFeedRow(t.val[:0], t.item, items)
+		if err := t.set(key(t.gen, tFeed).id(id).u64(first), t.val); err != nil {
 			return err
 		}
 	}
-	st.NextSort += uint64(len(items))
 	if feedVersion2 {
 		return t.creditorRowsVersion2(creditor, id, first, items, rec)
 	}

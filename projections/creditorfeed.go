@@ -123,6 +123,7 @@ func (v *Views) CreditorFeed(creditor string, from, to time.Time, typ string, af
 		if r.at.Before(from) || !r.at.Before(to) {
 			return true, nil
 		}
+		var stored []byte // the claim's, written in the same batch as this row
 		for i, c := range r.types {
 			sort := r.first + uint64(i)
 			if (after != nil && r.command == after.Command && sort <= after.Sort) || (want != 0 && c != want) {
@@ -133,22 +134,41 @@ func (v *Views) CreditorFeed(creditor string, from, to time.Time, typ string, af
 				return false, nil
 			}
 			last = FeedCursor{Command: r.command, Sort: sort}
-			// The item is the claim's, written in the same batch as this row.
-			item, err := v.get(key(gen, tFeed).id(r.id).u64(sort))
-			if err == nil && item == nil {
-				err = fmt.Errorf("projections: creditor feed row %x names no claim feed item %d", k, sort)
+			if stored == nil {
+				if stored, err = v.get(key(gen, tFeed).id(r.id).u64(r.first)); err != nil {
+					return false, err
+				}
 			}
-			if err == nil {
-				item, err = feedItemJSON(item, sort)
-			}
+			item, err := storedItemJSON(stored, r.first, sort)
 			if err != nil {
-				return false, err
+				return false, fmt.Errorf("projections: creditor feed row %x: %w", k, err)
 			}
 			items = append(items, item)
 		}
 		return true, nil
 	})
 	return items, next, err
+}
+
+// storedItemJSON renders the item of sortNumber sort that a value of the
+// claim's feed under first holds (nil: none), as the API serves it.
+func storedItemJSON(stored []byte, first, sort uint64) (json.RawMessage, error) {
+	if stored == nil {
+		return nil, fmt.Errorf("no claim feed item under %d", first)
+	}
+	var item json.RawMessage
+	err := eachStoredItem(stored, first, func(b []byte, at uint64) (bool, error) {
+		if at != sort {
+			return true, nil
+		}
+		var err error
+		item, err = feedItemJSON(b, sort)
+		return false, err
+	})
+	if err == nil && item == nil {
+		err = fmt.Errorf("no claim feed item %d", sort)
+	}
+	return item, err
 }
 
 // feedWindow returns the positions of a creditor's feed that hold its

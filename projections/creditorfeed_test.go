@@ -155,11 +155,54 @@ func readFeedPages(t *testing.T, v *projections.Views, creditor string, from, to
 	}
 }
 
+// requirePlacementFeeds: every placement's feed, read from every
+// sortNumber with every limit, is the log's items from there on.
+func requirePlacementFeeds(t *testing.T, s eventstore.Store, v *projections.Views, ids []uuid.UUID) {
+	t.Helper()
+	several := 0
+	for _, id := range ids {
+		events, err := journal.ReadPlacement(context.Background(), s, id)
+		require.NoError(t, err)
+		var want []string
+		commands := map[eventstore.Position]int{}
+		for _, it := range projections.FeedItems(events) {
+			b, err := json.Marshal(it)
+			require.NoError(t, err)
+			want = append(want, string(b))
+			if commands[it.CommandPosition]++; commands[it.CommandPosition] == 2 {
+				several++
+			}
+		}
+		for from := range len(want) + 2 {
+			for _, limit := range []int{0, 1, 2, 3} {
+				items, err := v.PlacementFeed(id, uint64(from), limit)
+				require.NoError(t, err)
+				got := []string{}
+				for _, it := range items {
+					got = append(got, string(it))
+				}
+				end := len(want)
+				if limit > 0 {
+					end = min(end, from+limit)
+				}
+				exp := []string{}
+				if from < end {
+					exp = want[from:end]
+				}
+				require.Equal(t, exp, got, "placement %s's feed from %d, at most %d", id, from, limit)
+			}
+		}
+	}
+	require.Positive(t, several, "some commands have several items")
+}
+
 // TestCreditorFeedWindowsAreTheItemsInThem: the creditor feed has a row per
 // command and its envelope a mark per 10 ms step of the creditor's latest
-// time; version 2 had a row per item and a mark per command. Over commands
+// time, and the claim's feed a row per command of several items; version 2
+// had a row per item in both and a mark per command. Over commands
 // whose clock steps by less and more than a step and now and then back,
-// every window of the feed, paged and filtered, is the log's items in it:
+// every window of the feed, paged and filtered, is the log's items in it,
+// and so is every claim's feed from every sortNumber:
 // as this code writes the feed, as version 2 wrote it, and with both in
 // one generation (version 2's writes, then this code's, as while the
 // feed's tables are rebuilt after an upgrade).
@@ -192,6 +235,7 @@ func TestCreditorFeedWindowsAreTheItemsInThem(t *testing.T) {
 			}
 			defer restore()
 			requireFeedWindows(t, s, v, ids, 9)
+			requirePlacementFeeds(t, s, v, ids)
 		})
 	}
 }

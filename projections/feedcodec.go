@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -20,6 +21,13 @@ import (
 // served as it is: views of an older feed unit keep serving while they are
 // rebuilt.
 const feedFormat1 byte = 1
+
+// A command's feed items, when it has more than one, are stored in one row
+// of the claim's feed under the first's sortNumber (feed version 3):
+// feedRowFormat, then each item as its length (uvarint) and its form
+// above, in sortNumber order. A command's one item is stored alone, as
+// every item was before.
+const feedRowFormat byte = 2
 
 // The parts of a feed item.
 const (
@@ -127,6 +135,38 @@ func (e *itemEncoder) statusChange(b []byte, s *StatusChange) []byte {
 		b = e.varint(b, int64(*s.ResumedSequences))
 	}
 	return e.text(b, s.PlanNumber)
+}
+
+// appendFeedRow appends the row of items to dst, encoding each in scratch
+// first; it returns the row and scratch, to be used again.
+func appendFeedRow(dst, scratch []byte, items []FeedItem) ([]byte, []byte) {
+	dst = append(dst, feedRowFormat)
+	for i := range items {
+		scratch = encodeFeedItem(scratch[:0], &items[i])
+		dst = append(binary.AppendUvarint(dst, uint64(len(scratch))), scratch...)
+	}
+	return dst, scratch
+}
+
+// eachStoredItem calls fn with each item a value of the claim's feed holds
+// (a row of several, or one item) and its sortNumber, first being the
+// key's, until fn returns false or an error.
+func eachStoredItem(val []byte, first uint64, fn func(item []byte, sort uint64) (bool, error)) error {
+	if len(val) == 0 || val[0] != feedRowFormat {
+		_, err := fn(val, first)
+		return err
+	}
+	for rest, sort := val[1:], first; len(rest) > 0; sort++ {
+		n, w := binary.Uvarint(rest)
+		if w <= 0 || n == 0 || n > uint64(len(rest)-w) {
+			return fmt.Errorf("projections: a row of feed items from sortNumber %d is malformed", first)
+		}
+		if more, err := fn(rest[w:w+int(n)], sort); err != nil || !more {
+			return err
+		}
+		rest = rest[w+int(n):]
+	}
+	return nil
 }
 
 // decodeFeedItem reads an item encodeFeedItem wrote, or one the views

@@ -231,3 +231,43 @@ func FuzzDecodeFeedItem(f *testing.F) {
 		require.Equal(t, string(want), string(got))
 	})
 }
+
+// TestFeedRowsRoundTrip: a row of several items gives each back with its
+// sortNumber, from the row's first on, as the items alone would; a row
+// whose lengths run past it, or that holds an empty item, is refused.
+func TestFeedRowsRoundTrip(t *testing.T) {
+	items := edgeFeedItems()
+	for n := 2; n <= len(items); n++ {
+		row, _ := appendFeedRow([]byte("kept"), nil, items[:n])
+		require.Equal(t, "kept", string(row[:4]))
+		var got []uint64
+		require.NoError(t, eachStoredItem(row[4:], 40, func(b []byte, sort uint64) (bool, error) {
+			i := int(sort - 40)
+			assert.Equal(t, encodeFeedItem(nil, &items[i]), b, "item %d of %d", i, n)
+			got = append(got, sort)
+			return true, nil
+		}))
+		require.Len(t, got, n)
+		for i := range n {
+			alone, err := feedItemJSON(encodeFeedItem(nil, &items[i]), 40+uint64(i))
+			require.NoError(t, err)
+			fromRow, err := storedItemJSON(row[4:], 40, 40+uint64(i))
+			require.NoError(t, err)
+			assert.Equal(t, string(alone), string(fromRow))
+		}
+		_, err := storedItemJSON(row[4:], 40, 40+uint64(n))
+		assert.Error(t, err, "no item past the row's last")
+	}
+	row, _ := appendFeedRow(nil, nil, items[:3])
+	for name, b := range map[string][]byte{
+		"cut short":  row[:len(row)-1],
+		"past it":    {feedRowFormat, 5, feedFormat1},
+		"empty item": {feedRowFormat, 0},
+		"bad length": {feedRowFormat, 0xff},
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := eachStoredItem(b, 0, func([]byte, uint64) (bool, error) { return true, nil })
+			require.Error(t, err)
+		})
+	}
+}

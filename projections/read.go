@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"time"
@@ -255,14 +256,32 @@ func (v *Views) ClaimFeed(creditor, claim string, from uint64, limit int) (items
 // limit (0: all).
 func (v *Views) PlacementFeed(id uuid.UUID, from uint64, limit int) ([]json.RawMessage, error) {
 	prefix := key(v.generation(), tFeed).id(id)
-	items := []json.RawMessage{}
-	err := v.scan(prefix.u64(from), prefix.upper(), func(k, val []byte) (bool, error) {
-		if len(items) == limit && limit > 0 {
-			return false, nil
+	// The row that holds from starts at it or before (see feedRowFormat).
+	start := []byte(prefix.u64(from))
+	if from < math.MaxUint64 {
+		row, err := v.lastKey(prefix, prefix.u64(from+1))
+		if err != nil {
+			return nil, err
 		}
-		item, err := feedItemJSON(val, binary.BigEndian.Uint64(k[len(k)-8:]))
-		items = append(items, item)
-		return err == nil, err
+		if row != nil {
+			start = row
+		}
+	}
+	items := []json.RawMessage{}
+	err := v.scan(start, prefix.upper(), func(k, val []byte) (bool, error) {
+		full := false
+		err := eachStoredItem(val, binary.BigEndian.Uint64(k[len(k)-8:]), func(b []byte, sort uint64) (bool, error) {
+			if sort < from {
+				return true, nil
+			}
+			if full = len(items) == limit && limit > 0; full {
+				return false, nil
+			}
+			item, err := feedItemJSON(b, sort)
+			items = append(items, item)
+			return true, err
+		})
+		return !full, err
 	})
 	return items, err
 }

@@ -48,9 +48,10 @@ var units = []Unit{
 	{Name: "search", Version: 1, Tables: []byte{tSearch}, FromEvents: true},
 	// 2: feed items ('f') in binary (feedcodec.go); those of 1 (JSON) are
 	// still read, so the feed serves while it rebuilds. 3: a creditor feed
-	// row ('g') per command, not per item, and the envelope ('e') marked
-	// every envelopeNanos, not at every command (creditorfeed.go); version
-	// 2's rows and marks are still read.
+	// row ('g') per command, not per item; the envelope ('e') marked every
+	// envelopeNanos, not at every command (creditorfeed.go); a command's
+	// several items in one row of the claim's feed ('f', feedRowFormat).
+	// Version 2's rows, marks and items are still read.
 	{Name: "feed", Version: 3, Tables: []byte{tFeed, tCreditorFeed, tEnvelope, tCreditor}},
 	// 2: an entry once, in 'x'; 'y' says where it is (was a second copy).
 	// 3: entries in binary (reconcilecodec.go); those of 2 (JSON) are still
