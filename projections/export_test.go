@@ -341,3 +341,11 @@ func SetReconcileVersion3ForTest() func() {
 	reconcileVersion3 = true
 	return func() { restore(); reconcileVersion3 = false }
 }
+
+// SetBooksVersion3ForTest makes the books write an event's claim rows on
+// each basis, as their version 3 did, and their version 3.
+func SetBooksVersion3ForTest() func() {
+	restore := SetUnitForTest("books", 3, 2)
+	rowsOncePerBasis = false
+	return func() { restore(); rowsOncePerBasis = true }
+}

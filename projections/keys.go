@@ -38,7 +38,7 @@ import (
 //	'k' position, creditor, customer, placement id   → (empty)                 (contact changes of closed placements, for retention)
 //	'j' placement id, position                       → the event's postings (binary, encodePostings) (a claim's postings, in log order)
 //	't' creditor, basis 'v'/'b', date, account, currency → debit, credit (2 × int64, minor units) (trial-balance aggregates of shared accounts, by value or booking date)
-//	't' creditor, basis 'v'/'b', date, account, currency, position → debit, credit (2 varints) (… a claim account's postings of one event; see addTrial)
+//	't' creditor, basis 'v'/'b', date, account, currency, position → debit, credit (2 varints) (… a claim account's postings of one event; see addTrial; under 'b' with a third byte, rowBothBases, for 'v' too)
 //	'u' creditor, currency, value date, position     → settlement item (JSON)  (agency payments and reversals no remittance settled yet)
 //	'z' creditor, remittance number                  → remittance (JSON)
 //	'a' creditor                                     → the revision of its remittance stream

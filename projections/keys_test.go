@@ -2,11 +2,13 @@ package projections
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestTimeKeysOrderAndClamp: time keys sort like the times, and the ends of
@@ -47,5 +49,38 @@ func TestTrialKeyIsKeyBuf(t *testing.T) {
 		want := key(gens, tTrial).str(k.creditor).b(k.basis).str(k.date).str(k.account).str(k.currency)
 		assert.Equal(t, want, k.key(gens))
 		assert.Equal(t, want.pos(77), k.rowKey(gens, 77))
+	}
+}
+
+// A claim account's row says it counts for both bases only under the
+// booking basis, with rowBothBases as its one byte after the sums; any
+// other byte there, or more of them, is a malformed row.
+func TestDecodeTrialRowBothBases(t *testing.T) {
+	k := trialKey{"acme", 'b', "2026-12-05", "claim/C-1/principal/A", "EUR"}
+	row := func(k trialKey) []byte { return k.rowKey(nil, 9)[5:] }
+	sums := binary.AppendVarint(binary.AppendVarint(nil, 1250), 0)
+	sums = sums[:len(sums):len(sums)] // every append below copies
+	tk, debit, credit, both, err := decodeTrialRow(row(k), sums)
+	require.NoError(t, err)
+	assert.Equal(t, k, tk)
+	assert.Equal(t, [2]int64{1250, 0}, [2]int64{debit, credit})
+	assert.False(t, both)
+	_, debit, _, both, err = decodeTrialRow(row(k), append(sums, rowBothBases))
+	require.NoError(t, err)
+	assert.True(t, both)
+	assert.Equal(t, int64(1250), debit)
+	v := k
+	v.basis = 'v'
+	for name, c := range map[string]struct {
+		k   trialKey
+		val []byte
+	}{
+		"flag under the value basis": {v, append(sums, rowBothBases)},
+		"another byte":               {k, append(sums, 2)},
+		"two bytes":                  {k, append(sums, rowBothBases, rowBothBases)},
+		"sums cut short":             {k, sums[:1]},
+	} {
+		_, _, _, _, err := decodeTrialRow(row(c.k), c.val)
+		assert.Error(t, err, name)
 	}
 }

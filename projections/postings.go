@@ -96,10 +96,25 @@ const claimAccountPrefix = "claim/"
 // TrialBalance sums both kinds alike. Books of version 2 held aggregates
 // only (claim accounts included); version 3 adds rows beside them, so the
 // sums stay right while such tables are served during a rebuild.
+//
+// An event booked on its value date (every posting of it dated the day it
+// was booked, in UTC: a payment without a date, say) has the same rows on
+// both bases. Since version 4 it writes them once, under the booking basis,
+// with a third byte (rowBothBases) saying that they count for the value
+// basis too; version 3 wrote both, unmarked, so the two kinds of table sum
+// alike and neither counts twice.
 
 // claimRows is false only in the test of an upgrade from books version 2,
 // which wrote every account as an aggregate.
 var claimRows = true
+
+// rowsOncePerBasis is false only in the test of an upgrade from books
+// version 3, which wrote an event's claim rows on each basis.
+var rowsOncePerBasis = true
+
+// rowBothBases ends the value of a claim account's row under the booking
+// basis that counts for the value basis too.
+const rowBothBases byte = 1
 
 // addTrial adds postings booked at booked, by the event at pos, to their
 // creditor's trial balance, by value date and by booking day: a claim
@@ -109,10 +124,14 @@ var claimRows = true
 // (commitTrial), however many postings a batch adds to one.
 func (t *tx) addTrial(creditor string, booked time.Time, pos eventstore.Position, ps []domain.Posting) error {
 	day := domain.DateOnly(booked)
+	both := rowsOncePerBasis && !slices.ContainsFunc(ps, func(p domain.Posting) bool { return p.ValueDate != day })
 	var own []trialRow // the event's rows, folded
 	for _, p := range ps {
-		for _, k := range [2]trialKey{{creditor, 'v', p.ValueDate, p.Account, p.Currency}, {creditor, 'b', day, p.Account, p.Currency}} {
+		for i, k := range [2]trialKey{{creditor, 'v', p.ValueDate, p.Account, p.Currency}, {creditor, 'b', day, p.Account, p.Currency}} {
 			if claimRows && strings.HasPrefix(k.account, claimAccountPrefix) {
+				if i == 0 && both { // the booking basis's row counts for it
+					continue
+				}
 				own = foldTrialRow(own, k, p)
 				continue
 			}
@@ -127,6 +146,9 @@ func (t *tx) addTrial(creditor string, booked time.Time, pos eventstore.Position
 	}
 	for _, r := range own {
 		t.val = binary.AppendVarint(binary.AppendVarint(t.val[:0], r.sums[0]), r.sums[1])
+		if both {
+			t.val = append(t.val, rowBothBases)
+		}
 		if err := t.setOnce(r.key.rowKey(t.gen, pos), t.val); err != nil {
 			return err
 		}
@@ -362,26 +384,37 @@ func (v *Views) TrialBalance(creditor, currency, asOf, basis string) (TrialBalan
 	type acct struct{ creditor, account, currency string }
 	type sums struct{ debit, credit int64 }
 	totals := map[acct]*sums{}
-	prefix := key(v.generation(), tTrial)
+	table := key(v.generation(), tTrial)
+	prefixes := []keyBuf{table}
 	if creditor != "" {
-		prefix = prefix.str(creditor).b(bb)
+		prefixes = []keyBuf{table.str(creditor).b(bb)}
+		if bb == 'v' { // and the booking basis's rows that count for it
+			prefixes = append(prefixes, table.str(creditor).b('b'))
+		}
 	}
-	err := v.scan(prefix, prefix.upper(), func(k, val []byte) (bool, error) {
-		tk, debit, credit, err := decodeTrialRow(k[len(key(nil, tTrial)):], val)
-		if err != nil {
-			return false, fmt.Errorf("projections: trial-balance row %x is malformed: %w", k, err)
-		}
-		if tk.basis != bb || tk.date > asOf || (currency != "" && tk.currency != currency) {
+	var err error
+	for _, prefix := range prefixes {
+		err = v.scan(prefix, prefix.upper(), func(k, val []byte) (bool, error) {
+			tk, debit, credit, both, err := decodeTrialRow(k[len(key(nil, tTrial)):], val)
+			if err != nil {
+				return false, fmt.Errorf("projections: trial-balance row %x is malformed: %w", k, err)
+			}
+			counts := tk.basis == bb || (both && bb == 'v')
+			if !counts || tk.date > asOf || (currency != "" && tk.currency != currency) {
+				return true, nil
+			}
+			a := acct{tk.creditor, tk.account, tk.currency}
+			if totals[a] == nil {
+				totals[a] = &sums{}
+			}
+			totals[a].debit += debit
+			totals[a].credit += credit
 			return true, nil
+		})
+		if err != nil {
+			break
 		}
-		a := acct{tk.creditor, tk.account, tk.currency}
-		if totals[a] == nil {
-			totals[a] = &sums{}
-		}
-		totals[a].debit += debit
-		totals[a].credit += credit
-		return true, nil
-	})
+	}
 	tb := TrialBalance{AsOf: asOf, Basis: basis, Currency: currency, Lines: []TrialBalanceLine{}, Totals: []TrialBalanceSum{}}
 	keys := make([]acct, 0, len(totals))
 	for a := range totals {
@@ -413,21 +446,25 @@ func (v *Views) TrialBalance(creditor, currency, asOf, basis string) (TrialBalan
 }
 
 // decodeTrialRow reads a trial-balance row's key (without its generation
-// and table) and value, of either kind (see addTrial).
-func decodeTrialRow(k, val []byte) (tk trialKey, debit, credit int64, err error) {
+// and table) and value, of either kind (see addTrial); both says that a row
+// of the booking basis counts for the value basis too.
+func decodeTrialRow(k, val []byte) (tk trialKey, debit, credit int64, both bool, err error) {
 	r := bincodec.NewReader(k)
 	tk = trialKey{creditor: r.String(), basis: r.Byte(), date: r.String(), account: r.String(), currency: r.String()}
 	switch {
 	case r.Err() != nil:
-		return tk, 0, 0, r.Err()
+		return tk, 0, 0, false, r.Err()
 	case len(r.Rest()) == 0 && len(val) == 16: // an aggregate
-		return tk, int64(binary.BigEndian.Uint64(val)), int64(binary.BigEndian.Uint64(val[8:])), nil
+		return tk, int64(binary.BigEndian.Uint64(val)), int64(binary.BigEndian.Uint64(val[8:])), false, nil
 	case len(r.Rest()) == 8: // an event's row
 		v := bincodec.NewReader(val)
 		debit, credit = v.Varint(), v.Varint()
-		return tk, debit, credit, v.Done()
+		if rest := v.Rest(); v.Err() == nil && len(rest) == 1 && rest[0] == rowBothBases && tk.basis == 'b' {
+			return tk, debit, credit, true, nil
+		}
+		return tk, debit, credit, false, v.Done()
 	}
-	return tk, 0, 0, fmt.Errorf("a key of %d bytes after its currency, a value of %d", len(r.Rest()), len(val))
+	return tk, 0, 0, false, fmt.Errorf("a key of %d bytes after its currency, a value of %d", len(r.Rest()), len(val))
 }
 
 // WriteCSV writes the trial balance as CSV: a row per creditor, account and

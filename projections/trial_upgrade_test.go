@@ -4,14 +4,18 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
 	"github.com/collections-ledger/ledger/command"
+	"github.com/collections-ledger/ledger/domain"
 	"github.com/collections-ledger/ledger/eventstore"
+	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
 )
 
@@ -76,5 +80,152 @@ func TestBooksOfVersion2KeepServingTheTrialBalance(t *testing.T) {
 	require.NoError(t, r.WaitRebuilt(ctx))
 	require.Empty(t, v.ChangedUnits())
 	requireTrialBalancesOfRebuild(t, s, v, "the books rebuilt in the background")
+	requireSameAsRebuild(t, s, v)
+}
+
+// trialOfLog is the trial balance the log gives, as of asOf on basis:
+// every event's postings (domain.Postings) dated up to asOf (by value date
+// or by the day it was booked, UTC), summed per creditor, account and
+// currency, in minor units.
+func trialOfLog(t *testing.T, s eventstore.Store, ids []uuid.UUID, asOf, basis string) map[string][2]int64 {
+	t.Helper()
+	out := map[string][2]int64{}
+	for _, id := range ids {
+		events, err := journal.ReadPlacement(context.Background(), s, id)
+		require.NoError(t, err)
+		var p domain.Placement
+		for _, rec := range events {
+			before := p
+			p = domain.Evolve(p, rec.Event)
+			for _, ps := range domain.Postings(before, rec.Event, rec.Meta.OccurredAt) {
+				date := ps.ValueDate
+				if basis == projections.BasisBooking {
+					date = domain.DateOnly(rec.Meta.OccurredAt)
+				}
+				if date > asOf {
+					continue
+				}
+				k := p.CreditorID + " " + ps.Account + " " + ps.Currency
+				sums := out[k]
+				if ps.Side == domain.Debit {
+					sums[0] += ps.Amount
+				} else {
+					sums[1] += ps.Amount
+				}
+				out[k] = sums
+			}
+		}
+	}
+	return out
+}
+
+// requireTrialOfLog: the views' trial balances, of every creditor and of
+// each, on both bases, as of every day the commands ran on and the days
+// either side, are the log's.
+func requireTrialOfLog(t *testing.T, s eventstore.Store, v *projections.Views, ids []uuid.UUID, first, last time.Time) {
+	t.Helper()
+	for day := first.AddDate(0, 0, -1); !day.After(last.AddDate(0, 0, 1)); day = day.AddDate(0, 0, 1) {
+		asOf := day.Format(time.DateOnly)
+		for _, basis := range []string{projections.BasisValue, projections.BasisBooking} {
+			want := trialOfLog(t, s, ids, asOf, basis)
+			for _, creditor := range []string{"", "acme", "beta"} {
+				tb, err := v.TrialBalance(creditor, "", asOf, basis)
+				require.NoError(t, err)
+				got := map[string][2]string{}
+				for _, l := range tb.Lines {
+					got[l.CreditorID+" "+l.Account+" "+l.Currency] = [2]string{decimal.Decimal(l.Debit).String(), decimal.Decimal(l.Credit).String()}
+				}
+				exp := map[string][2]string{}
+				for k, sums := range want {
+					if creditor == "" || strings.HasPrefix(k, creditor+" ") {
+						cur := k[strings.LastIndexByte(k, ' ')+1:]
+						exp[k] = [2]string{domain.MajorAmount(sums[0], cur).String(), domain.MajorAmount(sums[1], cur).String()}
+					}
+				}
+				require.Equal(t, exp, got, "%q's trial balance as of %s on the %s basis", creditor, asOf, basis)
+			}
+		}
+	}
+}
+
+// TestTrialBalanceIsThePostingsOfTheLog: an event booked on its value date
+// writes its claim accounts' rows once, for both bases (books version 4);
+// version 3 wrote them on each. Over payments without a date, dated the
+// day they are booked and days before, and waivers dated before, the trial
+// balance is the sum of the log's postings on both bases, as of every day:
+// as this code writes the books, as version 3 did, and with both in one
+// generation (as while the books are rebuilt after an upgrade).
+func TestTrialBalanceIsThePostingsOfTheLog(t *testing.T) {
+	for _, mode := range []string{"this code", "version 3", "version 3 then this code"} {
+		t.Run(mode, func(t *testing.T) {
+			s := MustStore(t)
+			restore := func() {}
+			if mode != "this code" { // before the views open: nothing is rebuilt
+				restore = projections.SetBooksVersion3ForTest()
+			}
+			v := MustViews(t, filepath.Join(t.TempDir(), "views"))
+			var first, last time.Time
+			clock := hoursClock(uint64(len(mode)))
+			tick := func() time.Time {
+				last = clock()
+				if first.IsZero() {
+					first = last
+				}
+				return last
+			}
+			r, stop := MustRunner(t, s, v, eventstore.Start)
+			ids := driveDated(t, command.NewHandler(s, projections.NewWriteIndex(v), tick), 41)
+			MustCatchUp(t, s, r)
+			stop()
+			if mode == "version 3 then this code" {
+				// This code's writes into version 3's tables, which
+				// stay at version 3 (not rebuilt), while no runner runs.
+				restore()
+				restore = projections.SetUnitForTest("books", 3, 2)
+				r, stop := MustRunner(t, s, v, v.Checkpoint())
+				ids = append(ids, driveDated(t, command.NewHandler(s, projections.NewWriteIndex(v), tick), 42)...)
+				MustCatchUp(t, s, r)
+				stop()
+			}
+			defer restore()
+			requireTrialOfLog(t, s, v, ids, first, last)
+		})
+	}
+}
+
+// TestBooksOfVersion3AreRebuiltWhileTheyServe: books version 3 wrote open
+// with the books changed, serve the log's trial balance while they are
+// rebuilt in the background, and end up exactly as a rebuild.
+func TestBooksOfVersion3AreRebuiltWhileTheyServe(t *testing.T) {
+	defer setRetireAfter(20 * time.Millisecond)()
+	s := MustStore(t)
+	dir := filepath.Join(t.TempDir(), "views")
+	restore := projections.SetBooksVersion3ForTest()
+	v := MustViews(t, dir)
+	var first, last time.Time
+	clock := hoursClock(6)
+	tick := func() time.Time {
+		last = clock()
+		if first.IsZero() {
+			first = last
+		}
+		return last
+	}
+	r, stop := MustRunner(t, s, v, eventstore.Start)
+	ids := driveDated(t, command.NewHandler(s, projections.NewWriteIndex(v), tick), 43)
+	MustCatchUp(t, s, r)
+	stop()
+	require.NoError(t, v.Close())
+	restore()
+
+	v = MustViews(t, dir)
+	require.Equal(t, []string{"books"}, v.ChangedUnits())
+	requireTrialOfLog(t, s, v, ids, first, last)
+	r, _ = MustRunner(t, s, v, v.Checkpoint())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	require.NoError(t, r.WaitRebuilt(ctx))
+	require.Empty(t, v.ChangedUnits())
+	requireTrialOfLog(t, s, v, ids, first, last)
 	requireSameAsRebuild(t, s, v)
 }

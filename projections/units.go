@@ -62,7 +62,9 @@ var units = []Unit{
 	// per-account, per-day aggregates ('t'). 3: a claim account's postings
 	// as a row per event in 't', written without reading (see addTrial);
 	// version 2's aggregates sum with them, so its tables stay readable.
-	{Name: "books", Version: 3, Readable: 2, Tables: []byte{tPosting, tTrial, tUnsettled, tRemittance, tRemittanceRev}},
+	// 4: an event booked on its value date writes its claim rows once, for
+	// both bases (see rowBothBases); version 3's rows sum with them.
+	{Name: "books", Version: 4, Readable: 2, Tables: []byte{tPosting, tTrial, tUnsettled, tRemittance, tRemittanceRev}},
 	{Name: "holds", Version: 1, Tables: []byte{tHold}},
 	{Name: "plans", Version: 1, Tables: []byte{tPlanBreak}},
 	// 2: no per-placement row ('C' 'p'): the placement's state carries it

@@ -165,7 +165,7 @@ func TestCrashDuringABackgroundRebuild(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "views")
 	viewsWithData(t, s, dir, 0)
 
-	t.Cleanup(projections.SetUnitVersionForTest("books", 4))
+	t.Cleanup(projections.SetUnitVersionForTest("books", unitVersion(t, "books")+1))
 	v, err := projections.OpenViews(dir, projections.ViewsOptions{Logger: quiet()})
 	require.NoError(t, err)
 	before := v.UnitGenerations()
