@@ -549,6 +549,18 @@ func (t *tx) del(k keyBuf) error {
 	return t.b.Delete(k, nil)
 }
 
+// delOnce deletes a key this code wrote once, with one Set, and never
+// again (a row whose key holds the position of the event that wrote it):
+// a single delete, which Pebble drops together with that Set when the two
+// meet in a flush or a compaction, where a delete would be carried down to
+// the bottom level.
+func (t *tx) delOnce(k keyBuf) error {
+	if t.sinking() && sunk(k) {
+		return t.v.sink.stageRecord(sinkDel, k, nil)
+	}
+	return t.b.SingleDelete(k, nil)
+}
+
 // state returns a placement's state as this batch has left it, for its
 // event at revision rev: from the batch, the cache, what Snapshot handed on,
 // or the store; nil when the placement is not known.

@@ -334,6 +334,8 @@ func (b *unitBuild) commit(t *tx) error {
 			err = out.Set(k, val, nil)
 		case pebble.InternalKeyKindDelete:
 			err = out.Delete(k, nil)
+		case pebble.InternalKeyKindSingleDelete:
+			err = out.SingleDelete(k, nil)
 		case pebble.InternalKeyKindRangeDelete:
 			err = out.DeleteRange(k, val, nil)
 		default:

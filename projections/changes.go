@@ -65,8 +65,8 @@ func (t *tx) recordChange(creditor string, id uuid.UUID, st *placementState, rec
 		}
 	}
 	prefix := key(t.gen, tChange).b(changeByCreditor).str(creditor)
-	if st.Change != (changeAt{}) {
-		if err := t.del(append(prefix.grow(16), st.Change[:]...)); err != nil {
+	if st.Change != (changeAt{}) { // its key holds its position: written once
+		if err := t.delOnce(append(prefix.grow(16), st.Change[:]...)); err != nil {
 			return err
 		}
 	}
