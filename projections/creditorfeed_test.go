@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/collections-ledger/ledger/command"
 	"github.com/collections-ledger/ledger/eventstore"
 	"github.com/collections-ledger/ledger/journal"
 	"github.com/collections-ledger/ledger/projections"
@@ -196,44 +194,25 @@ func requirePlacementFeeds(t *testing.T, s eventstore.Store, v *projections.View
 	require.Positive(t, several, "some commands have several items")
 }
 
+// feedVersion2 is the feed before version 3: a row per item in both feeds
+// and an envelope mark per command.
+var feedVersion2 = oldUnit{name: "feed", version: 2, write: projections.SetFeedVersion2ForTest}
+
 // TestCreditorFeedWindowsAreTheItemsInThem: the creditor feed has a row per
 // command and its envelope a mark per 10 ms step of the creditor's latest
 // time, and the claim's feed a row per command of several items; version 2
-// had a row per item in both and a mark per command. Over commands
-// whose clock steps by less and more than a step and now and then back,
-// every window of the feed, paged and filtered, is the log's items in it,
-// and so is every claim's feed from every sortNumber:
-// as this code writes the feed, as version 2 wrote it, and with both in
-// one generation (version 2's writes, then this code's, as while the
-// feed's tables are rebuilt after an upgrade).
+// had a row per item in both and a mark per command. Over commands whose
+// clock steps by less and more than a step and now and then back, every
+// window of the feed, paged and filtered, is the log's items in it, and so
+// is every claim's feed from every sortNumber, however the feed was written
+// (writtenBy).
 func TestCreditorFeedWindowsAreTheItemsInThem(t *testing.T) {
-	for _, mode := range []string{"this code", "version 2", "version 2 then this code"} {
+	for i, mode := range writtenBy {
 		t.Run(mode, func(t *testing.T) {
-			s := MustStore(t)
-			restore := func() {}
-			if mode != "this code" { // before the views open: nothing is rebuilt
-				restore = projections.SetFeedVersion2ForTest()
-			}
-			v := MustViews(t, filepath.Join(t.TempDir(), "views"))
-			clock := steppingClock(uint64(len(mode)))
-			_, stop := MustRunner(t, s, v, eventstore.Start)
-			ids := drive(t, command.NewHandler(s, projections.NewWriteIndex(v), clock), 21, 200)
-			stop()
-			if mode == "version 2 then this code" {
-				// This code's writes into version 2's tables, which
-				// stay at version 2 (not rebuilt), while no runner runs.
-				restore()
-				restore = projections.SetUnitForTest("feed", 2, 0)
-				r, stop := MustRunner(t, s, v, v.Checkpoint())
-				ids = append(ids, drive(t, command.NewHandler(s, projections.NewWriteIndex(v), clock), 22, 200)...)
-				MustCatchUp(t, s, r)
-				stop()
-			} else {
-				r, stop := MustRunner(t, s, v, v.Checkpoint())
-				MustCatchUp(t, s, r)
-				stop()
-			}
-			defer restore()
+			clock := steppingClock(uint64(i))
+			s, v, ids := viewsWrittenBy(t, mode, feedVersion2, func(s eventstore.Store, v *projections.Views, round uint64) []uuid.UUID {
+				return drive(t, handlerOf(s, v, clock), 21+round, 200)
+			})
 			requireFeedWindows(t, s, v, ids, 9)
 			requirePlacementFeeds(t, s, v, ids)
 		})
@@ -241,30 +220,12 @@ func TestCreditorFeedWindowsAreTheItemsInThem(t *testing.T) {
 }
 
 // TestFeedOfVersion2IsRebuiltWhileItServes: views whose feed version 2
-// wrote open at this code's version with the feed changed, serve its
-// windows while it is rebuilt in the background, and end up exactly as a
-// rebuild.
+// wrote serve its windows while it is rebuilt in the background, and end
+// up exactly as a rebuild.
 func TestFeedOfVersion2IsRebuiltWhileItServes(t *testing.T) {
-	defer setRetireAfter(20 * time.Millisecond)()
-	s := MustStore(t)
-	dir := filepath.Join(t.TempDir(), "views")
-	restore := projections.SetFeedVersion2ForTest()
-	v := MustViews(t, dir)
-	r, stop := MustRunner(t, s, v, eventstore.Start)
-	ids := drive(t, command.NewHandler(s, projections.NewWriteIndex(v), steppingClock(4)), 23, 200)
-	MustCatchUp(t, s, r)
-	stop()
-	require.NoError(t, v.Close())
-	restore()
-
-	v = MustViews(t, dir)
-	require.Equal(t, []string{"feed"}, v.ChangedUnits())
-	requireFeedWindows(t, s, v, ids, 10)
-	r, _ = MustRunner(t, s, v, v.Checkpoint())
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	require.NoError(t, r.WaitRebuilt(ctx))
-	require.Empty(t, v.ChangedUnits())
-	requireFeedWindows(t, s, v, ids, 11)
-	requireSameAsRebuild(t, s, v)
+	requireRebuiltWhileServing(t, feedVersion2, func(s eventstore.Store, v *projections.Views) []uuid.UUID {
+		return drive(t, handlerOf(s, v, steppingClock(4)), 23, 200)
+	}, func(s eventstore.Store, v *projections.Views, ids []uuid.UUID, pass uint64) {
+		requireFeedWindows(t, s, v, ids, 10+pass)
+	})
 }

@@ -148,84 +148,51 @@ func requireTrialOfLog(t *testing.T, s eventstore.Store, v *projections.Views, i
 	}
 }
 
+// booksVersion3 are the books before version 4: an event's claim rows on
+// each basis.
+var booksVersion3 = oldUnit{name: "books", version: 3, readable: 2, write: projections.SetBooksVersion3ForTest}
+
+// spanClock is a clock that moves by up to eight hours a reading (see
+// hoursClock) and keeps the first and last times it gave.
+type spanClock struct {
+	next        func() time.Time
+	first, last time.Time
+}
+
+func (c *spanClock) now() time.Time {
+	c.last = c.next()
+	if c.first.IsZero() {
+		c.first = c.last
+	}
+	return c.last
+}
+
 // TestTrialBalanceIsThePostingsOfTheLog: an event booked on its value date
 // writes its claim accounts' rows once, for both bases (books version 4);
 // version 3 wrote them on each. Over payments without a date, dated the
 // day they are booked and days before, and waivers dated before, the trial
-// balance is the sum of the log's postings on both bases, as of every day:
-// as this code writes the books, as version 3 did, and with both in one
-// generation (as while the books are rebuilt after an upgrade).
+// balance is the sum of the log's postings on both bases, as of every day,
+// however the books were written (writtenBy).
 func TestTrialBalanceIsThePostingsOfTheLog(t *testing.T) {
-	for _, mode := range []string{"this code", "version 3", "version 3 then this code"} {
+	for i, mode := range writtenBy {
 		t.Run(mode, func(t *testing.T) {
-			s := MustStore(t)
-			restore := func() {}
-			if mode != "this code" { // before the views open: nothing is rebuilt
-				restore = projections.SetBooksVersion3ForTest()
-			}
-			v := MustViews(t, filepath.Join(t.TempDir(), "views"))
-			var first, last time.Time
-			clock := hoursClock(uint64(len(mode)))
-			tick := func() time.Time {
-				last = clock()
-				if first.IsZero() {
-					first = last
-				}
-				return last
-			}
-			r, stop := MustRunner(t, s, v, eventstore.Start)
-			ids := driveDated(t, command.NewHandler(s, projections.NewWriteIndex(v), tick), 41)
-			MustCatchUp(t, s, r)
-			stop()
-			if mode == "version 3 then this code" {
-				// This code's writes into version 3's tables, which
-				// stay at version 3 (not rebuilt), while no runner runs.
-				restore()
-				restore = projections.SetUnitForTest("books", 3, 2)
-				r, stop := MustRunner(t, s, v, v.Checkpoint())
-				ids = append(ids, driveDated(t, command.NewHandler(s, projections.NewWriteIndex(v), tick), 42)...)
-				MustCatchUp(t, s, r)
-				stop()
-			}
-			defer restore()
-			requireTrialOfLog(t, s, v, ids, first, last)
+			clock := &spanClock{next: hoursClock(uint64(i))}
+			s, v, ids := viewsWrittenBy(t, mode, booksVersion3, func(s eventstore.Store, v *projections.Views, round uint64) []uuid.UUID {
+				return driveDated(t, handlerOf(s, v, clock.now), 41+round)
+			})
+			requireTrialOfLog(t, s, v, ids, clock.first, clock.last)
 		})
 	}
 }
 
-// TestBooksOfVersion3AreRebuiltWhileTheyServe: books version 3 wrote open
-// with the books changed, serve the log's trial balance while they are
-// rebuilt in the background, and end up exactly as a rebuild.
+// TestBooksOfVersion3AreRebuiltWhileTheyServe: books version 3 wrote serve
+// the log's trial balance while they are rebuilt in the background, and
+// end up exactly as a rebuild.
 func TestBooksOfVersion3AreRebuiltWhileTheyServe(t *testing.T) {
-	defer setRetireAfter(20 * time.Millisecond)()
-	s := MustStore(t)
-	dir := filepath.Join(t.TempDir(), "views")
-	restore := projections.SetBooksVersion3ForTest()
-	v := MustViews(t, dir)
-	var first, last time.Time
-	clock := hoursClock(6)
-	tick := func() time.Time {
-		last = clock()
-		if first.IsZero() {
-			first = last
-		}
-		return last
-	}
-	r, stop := MustRunner(t, s, v, eventstore.Start)
-	ids := driveDated(t, command.NewHandler(s, projections.NewWriteIndex(v), tick), 43)
-	MustCatchUp(t, s, r)
-	stop()
-	require.NoError(t, v.Close())
-	restore()
-
-	v = MustViews(t, dir)
-	require.Equal(t, []string{"books"}, v.ChangedUnits())
-	requireTrialOfLog(t, s, v, ids, first, last)
-	r, _ = MustRunner(t, s, v, v.Checkpoint())
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	require.NoError(t, r.WaitRebuilt(ctx))
-	require.Empty(t, v.ChangedUnits())
-	requireTrialOfLog(t, s, v, ids, first, last)
-	requireSameAsRebuild(t, s, v)
+	clock := &spanClock{next: hoursClock(6)}
+	requireRebuiltWhileServing(t, booksVersion3, func(s eventstore.Store, v *projections.Views) []uuid.UUID {
+		return driveDated(t, handlerOf(s, v, clock.now), 43)
+	}, func(s eventstore.Store, v *projections.Views, ids []uuid.UUID, _ uint64) {
+		requireTrialOfLog(t, s, v, ids, clock.first, clock.last)
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -110,67 +109,34 @@ func requireValueDateWindows(t *testing.T, v *projections.Views, seed uint64) {
 	}
 }
 
+// reconciliationVersion3 is the reconciliation before version 4: every
+// entry in the value dates' index.
+var reconciliationVersion3 = oldUnit{name: "reconciliation", version: 3, readable: 2, write: projections.SetReconcileVersion3ForTest}
+
 // TestReconciliationByValueDateFindsEveryEntry: an entry booked on its
 // value date is not in the value dates' index (reconciliation version 4);
 // version 3 indexed every entry. Every window of the reconciliation by
-// value date holds exactly the entries whose value date is in it: as this
-// code writes them, as version 3 did, and with both in one generation (as
-// while the reconciliation is rebuilt after an upgrade).
+// value date holds exactly the entries whose value date is in it, however
+// the reconciliation was written (writtenBy).
 func TestReconciliationByValueDateFindsEveryEntry(t *testing.T) {
-	for _, mode := range []string{"this code", "version 3", "version 3 then this code"} {
+	for i, mode := range writtenBy {
 		t.Run(mode, func(t *testing.T) {
-			s := MustStore(t)
-			restore := func() {}
-			if mode != "this code" { // before the views open: nothing is rebuilt
-				restore = projections.SetReconcileVersion3ForTest()
-			}
-			v := MustViews(t, filepath.Join(t.TempDir(), "views"))
-			clock := hoursClock(uint64(len(mode)))
-			r, stop := MustRunner(t, s, v, eventstore.Start)
-			driveDated(t, command.NewHandler(s, projections.NewWriteIndex(v), clock), 31)
-			MustCatchUp(t, s, r)
-			stop()
-			if mode == "version 3 then this code" {
-				// This code's writes into version 3's tables, which
-				// stay at version 3 (not rebuilt), while no runner runs.
-				restore()
-				restore = projections.SetUnitForTest("reconciliation", 3, 2)
-				r, stop := MustRunner(t, s, v, v.Checkpoint())
-				driveDated(t, command.NewHandler(s, projections.NewWriteIndex(v), clock), 32)
-				MustCatchUp(t, s, r)
-				stop()
-			}
-			defer restore()
+			clock := hoursClock(uint64(i))
+			_, v, _ := viewsWrittenBy(t, mode, reconciliationVersion3, func(s eventstore.Store, v *projections.Views, round uint64) []uuid.UUID {
+				return driveDated(t, handlerOf(s, v, clock), 31+round)
+			})
 			requireValueDateWindows(t, v, 3)
 		})
 	}
 }
 
 // TestReconciliationOfVersion3IsRebuiltWhileItServes: views whose
-// reconciliation version 3 wrote open with it changed, serve it by value
-// date while it is rebuilt in the background, and end up exactly as a
-// rebuild.
+// reconciliation version 3 wrote serve it by value date while it is rebuilt
+// in the background, and end up exactly as a rebuild.
 func TestReconciliationOfVersion3IsRebuiltWhileItServes(t *testing.T) {
-	defer setRetireAfter(20 * time.Millisecond)()
-	s := MustStore(t)
-	dir := filepath.Join(t.TempDir(), "views")
-	restore := projections.SetReconcileVersion3ForTest()
-	v := MustViews(t, dir)
-	r, stop := MustRunner(t, s, v, eventstore.Start)
-	driveDated(t, command.NewHandler(s, projections.NewWriteIndex(v), hoursClock(5)), 33)
-	MustCatchUp(t, s, r)
-	stop()
-	require.NoError(t, v.Close())
-	restore()
-
-	v = MustViews(t, dir)
-	require.Equal(t, []string{"reconciliation"}, v.ChangedUnits())
-	requireValueDateWindows(t, v, 4)
-	r, _ = MustRunner(t, s, v, v.Checkpoint())
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	require.NoError(t, r.WaitRebuilt(ctx))
-	require.Empty(t, v.ChangedUnits())
-	requireValueDateWindows(t, v, 5)
-	requireSameAsRebuild(t, s, v)
+	requireRebuiltWhileServing(t, reconciliationVersion3, func(s eventstore.Store, v *projections.Views) []uuid.UUID {
+		return driveDated(t, handlerOf(s, v, hoursClock(5)), 33)
+	}, func(_ eventstore.Store, v *projections.Views, _ []uuid.UUID, pass uint64) {
+		requireValueDateWindows(t, v, 4+pass)
+	})
 }
