@@ -194,9 +194,9 @@ func requirePlacementFeeds(t *testing.T, s eventstore.Store, v *projections.View
 	require.Positive(t, several, "some commands have several items")
 }
 
-// feedVersion2 is the feed before version 3: a row per item in both feeds
+// oldFeed is the feed before version 3: a row per item in both feeds
 // and an envelope mark per command.
-var feedVersion2 = oldUnit{name: "feed", version: 2, write: projections.SetFeedVersion2ForTest}
+var oldFeed = oldUnit{name: "feed", version: 2, write: projections.SetFeedVersion2ForTest}
 
 // TestCreditorFeedWindowsAreTheItemsInThem: the creditor feed has a row per
 // command and its envelope a mark per 10 ms step of the creditor's latest
@@ -210,7 +210,7 @@ func TestCreditorFeedWindowsAreTheItemsInThem(t *testing.T) {
 	for i, mode := range writtenBy {
 		t.Run(mode, func(t *testing.T) {
 			clock := steppingClock(uint64(i))
-			s, v, ids := viewsWrittenBy(t, mode, feedVersion2, func(s eventstore.Store, v *projections.Views, round uint64) []uuid.UUID {
+			s, v, ids := viewsWrittenBy(t, mode, oldFeed, func(s eventstore.Store, v *projections.Views, round uint64) []uuid.UUID {
 				return drive(t, handlerOf(s, v, clock), 21+round, 200)
 			})
 			requireFeedWindows(t, s, v, ids, 9)
@@ -223,7 +223,7 @@ func TestCreditorFeedWindowsAreTheItemsInThem(t *testing.T) {
 // wrote serve its windows while it is rebuilt in the background, and end
 // up exactly as a rebuild.
 func TestFeedOfVersion2IsRebuiltWhileItServes(t *testing.T) {
-	requireRebuiltWhileServing(t, feedVersion2, func(s eventstore.Store, v *projections.Views) []uuid.UUID {
+	requireRebuiltWhileServing(t, oldFeed, func(s eventstore.Store, v *projections.Views) []uuid.UUID {
 		return drive(t, handlerOf(s, v, steppingClock(4)), 23, 200)
 	}, func(s eventstore.Store, v *projections.Views, ids []uuid.UUID, pass uint64) {
 		requireFeedWindows(t, s, v, ids, 10+pass)

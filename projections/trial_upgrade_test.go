@@ -148,9 +148,9 @@ func requireTrialOfLog(t *testing.T, s eventstore.Store, v *projections.Views, i
 	}
 }
 
-// booksVersion3 are the books before version 4: an event's claim rows on
+// oldBooks are the books before version 4: an event's claim rows on
 // each basis.
-var booksVersion3 = oldUnit{name: "books", version: 3, readable: 2, write: projections.SetBooksVersion3ForTest}
+var oldBooks = oldUnit{name: "books", version: 3, readable: 2, write: projections.SetBooksVersion3ForTest}
 
 // spanClock is a clock that moves by up to eight hours a reading (see
 // hoursClock) and keeps the first and last times it gave.
@@ -177,7 +177,7 @@ func TestTrialBalanceIsThePostingsOfTheLog(t *testing.T) {
 	for i, mode := range writtenBy {
 		t.Run(mode, func(t *testing.T) {
 			clock := &spanClock{next: hoursClock(uint64(i))}
-			s, v, ids := viewsWrittenBy(t, mode, booksVersion3, func(s eventstore.Store, v *projections.Views, round uint64) []uuid.UUID {
+			s, v, ids := viewsWrittenBy(t, mode, oldBooks, func(s eventstore.Store, v *projections.Views, round uint64) []uuid.UUID {
 				return driveDated(t, handlerOf(s, v, clock.now), 41+round)
 			})
 			requireTrialOfLog(t, s, v, ids, clock.first, clock.last)
@@ -190,7 +190,7 @@ func TestTrialBalanceIsThePostingsOfTheLog(t *testing.T) {
 // end up exactly as a rebuild.
 func TestBooksOfVersion3AreRebuiltWhileTheyServe(t *testing.T) {
 	clock := &spanClock{next: hoursClock(6)}
-	requireRebuiltWhileServing(t, booksVersion3, func(s eventstore.Store, v *projections.Views) []uuid.UUID {
+	requireRebuiltWhileServing(t, oldBooks, func(s eventstore.Store, v *projections.Views) []uuid.UUID {
 		return driveDated(t, handlerOf(s, v, clock.now), 43)
 	}, func(s eventstore.Store, v *projections.Views, ids []uuid.UUID, _ uint64) {
 		requireTrialOfLog(t, s, v, ids, clock.first, clock.last)

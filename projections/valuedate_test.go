@@ -109,9 +109,9 @@ func requireValueDateWindows(t *testing.T, v *projections.Views, seed uint64) {
 	}
 }
 
-// reconciliationVersion3 is the reconciliation before version 4: every
+// oldReconciliation is the reconciliation before version 4: every
 // entry in the value dates' index.
-var reconciliationVersion3 = oldUnit{name: "reconciliation", version: 3, readable: 2, write: projections.SetReconcileVersion3ForTest}
+var oldReconciliation = oldUnit{name: "reconciliation", version: 3, readable: 2, write: projections.SetReconcileVersion3ForTest}
 
 // TestReconciliationByValueDateFindsEveryEntry: an entry booked on its
 // value date is not in the value dates' index (reconciliation version 4);
@@ -122,7 +122,7 @@ func TestReconciliationByValueDateFindsEveryEntry(t *testing.T) {
 	for i, mode := range writtenBy {
 		t.Run(mode, func(t *testing.T) {
 			clock := hoursClock(uint64(i))
-			_, v, _ := viewsWrittenBy(t, mode, reconciliationVersion3, func(s eventstore.Store, v *projections.Views, round uint64) []uuid.UUID {
+			_, v, _ := viewsWrittenBy(t, mode, oldReconciliation, func(s eventstore.Store, v *projections.Views, round uint64) []uuid.UUID {
 				return driveDated(t, handlerOf(s, v, clock), 31+round)
 			})
 			requireValueDateWindows(t, v, 3)
@@ -134,7 +134,7 @@ func TestReconciliationByValueDateFindsEveryEntry(t *testing.T) {
 // reconciliation version 3 wrote serve it by value date while it is rebuilt
 // in the background, and end up exactly as a rebuild.
 func TestReconciliationOfVersion3IsRebuiltWhileItServes(t *testing.T) {
-	requireRebuiltWhileServing(t, reconciliationVersion3, func(s eventstore.Store, v *projections.Views) []uuid.UUID {
+	requireRebuiltWhileServing(t, oldReconciliation, func(s eventstore.Store, v *projections.Views) []uuid.UUID {
 		return driveDated(t, handlerOf(s, v, hoursClock(5)), 33)
 	}, func(_ eventstore.Store, v *projections.Views, _ []uuid.UUID, pass uint64) {
 		requireValueDateWindows(t, v, 4+pass)
