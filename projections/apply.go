@@ -1092,6 +1092,14 @@ func envelopeStep(k uint64) uint64 { return k - k%envelopeNanos }
 // itemTypeByte codes a feed item's type in the creditor feed, for filtering.
 var itemTypeByte = map[string]byte{ItemConfirmation: 'c', ItemClosing: 'l', ItemRejection: 'r', ItemAccountingDocument: 'a', ItemStatus: 's'}
 
+// bookedOnValueDate says that a value date (YYYY-MM-DD) is the day, in
+// UTC, of the time booked: what an entry or a posting needs to be found by
+// its booking time alone (Reconciliation, TrialBalance), and so what their
+// writers and readers decide by.
+func bookedOnValueDate(valueDate string, booked time.Time) bool {
+	return valueDate == domain.DateOnly(booked)
+}
+
 // reconcileVersion3 is true only in the test of an upgrade from the
 // reconciliation's version 3, whose writes it then makes: every entry
 // indexed by its value date.
@@ -1115,7 +1123,7 @@ func (t *tx) reconcile(creditor string, id uuid.UUID, before, after domain.Place
 	// time; the position is the key's). An entry whose value date is the
 	// day it was booked (in UTC) needs none: it is found by its booking
 	// time (see Reconciliation).
-	if e.ValueDate == domain.DateOnly(rec.Meta.OccurredAt) && !reconcileVersion3 {
+	if bookedOnValueDate(e.ValueDate, rec.Meta.OccurredAt) && !reconcileVersion3 {
 		return nil
 	}
 	day, _ := domain.ParseDate(e.ValueDate) // well-formed: Decide checked it

@@ -124,7 +124,7 @@ const rowBothBases byte = 1
 // (commitTrial), however many postings a batch adds to one.
 func (t *tx) addTrial(creditor string, booked time.Time, pos eventstore.Position, ps []domain.Posting) error {
 	day := domain.DateOnly(booked)
-	both := rowsOncePerBasis && !slices.ContainsFunc(ps, func(p domain.Posting) bool { return p.ValueDate != day })
+	both := rowsOncePerBasis && !slices.ContainsFunc(ps, func(p domain.Posting) bool { return !bookedOnValueDate(p.ValueDate, booked) })
 	var own []trialRow // the event's rows, folded
 	for _, p := range ps {
 		for i, k := range [2]trialKey{{creditor, 'v', p.ValueDate, p.Account, p.Currency}, {creditor, 'b', day, p.Account, p.Currency}} {

@@ -376,7 +376,7 @@ func (v *Views) entriesByValueDate(gen *generations, creditor string, from, to t
 		if err != nil {
 			return false, err
 		}
-		if e.ValueDate == domain.DateOnly(e.OccurredAt) && !named[e.Position] {
+		if bookedOnValueDate(e.ValueDate, e.OccurredAt) && !named[e.Position] {
 			if day, _ := domain.ParseDate(e.ValueDate); !day.Before(from) && day.Before(to) {
 				entries = append(entries, e)
 			}
