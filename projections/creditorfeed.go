@@ -135,9 +135,11 @@ func (v *Views) CreditorFeed(creditor string, from, to time.Time, typ string, af
 			}
 			last = FeedCursor{Command: r.command, Sort: sort}
 			if stored == nil {
-				if stored, err = v.get(key(gen, tFeed).id(r.id).u64(r.first)); err != nil {
+				b, err := v.get(key(gen, tFeed).id(r.id).u64(r.first))
+				if err != nil {
 					return false, err
 				}
+				stored = b
 			}
 			item, err := storedItemJSON(stored, r.first, sort)
 			if err != nil {
