@@ -495,6 +495,12 @@ type tx struct {
 	// batch; item is where it encodes one of them into a row of several.
 	items []FeedItem
 	item  []byte
+	// stg is where a bulk build's batch stages its records for the sink
+	// (see sinking): the sink's, or its books worker's.
+	stg *stager
+	// books, once the batch has applied booksAfter events, applies its
+	// books and reconciliation beside it (see booksWorker).
+	books *booksWorker
 }
 
 func (v *Views) begin() *tx { return v.beginAt(v.generation(), v.states, nil) }
@@ -510,14 +516,16 @@ func (v *Views) beginAt(gens *generations, states *stateCache, build *unitBuild)
 		evicted: map[uuid.UUID]*placementState{}, spilled: map[uuid.UUID][]byte{}, creditors: map[string]*creditorFigures{}, webhooks: map[string]*webhookView{},
 		trial: map[trialKey][2]int64{}}
 	if t.sinking() {
-		v.sink.stage = v.sink.stage[:0] // what a batch not committed staged
+		t.stg = &v.sink.stager
+		// What a batch not committed staged:
+		v.sink.stage, v.sink.books.stage = v.sink.stage[:0], v.sink.books.stage[:0]
 	}
 	return t
 }
 
 func (t *tx) set(k keyBuf, val []byte) error {
 	if t.sinking() && sunk(k) {
-		return t.v.sink.stageRecord(sinkSet, k, val)
+		return t.stg.stageRecord(sinkSet, k, val)
 	}
 	return t.b.Set(k, val, nil)
 }
@@ -526,7 +534,7 @@ func (t *tx) set(k keyBuf, val []byte) error {
 // whatever table: in a bulk build, to its sink (see bulkSink).
 func (t *tx) setOnce(k keyBuf, val []byte) error {
 	if t.sinking() {
-		return t.v.sink.stageRecord(sinkSet, k, val)
+		return t.stg.stageRecord(sinkSet, k, val)
 	}
 	return t.b.Set(k, val, nil)
 }
@@ -544,7 +552,7 @@ func (t *tx) setJSON(k keyBuf, v any) error {
 
 func (t *tx) del(k keyBuf) error {
 	if t.sinking() && sunk(k) {
-		return t.v.sink.stageRecord(sinkDel, k, nil)
+		return t.stg.stageRecord(sinkDel, k, nil)
 	}
 	return t.b.Delete(k, nil)
 }
@@ -556,7 +564,7 @@ func (t *tx) del(k keyBuf) error {
 // the bottom level.
 func (t *tx) delOnce(k keyBuf) error {
 	if t.sinking() && sunk(k) {
-		return t.v.sink.stageRecord(sinkDel, k, nil)
+		return t.stg.stageRecord(sinkDel, k, nil)
 	}
 	return t.b.SingleDelete(k, nil)
 }
@@ -688,6 +696,9 @@ func (t *tx) webhook(c string) (*webhookView, error) {
 // placement's (placement != uuid.Nil).
 func (t *tx) apply(raw eventstore.RecordedEvent, placement uuid.UUID, rec journal.Record) error {
 	t.events++
+	if t.events == booksAfter {
+		t.startBooks()
+	}
 	t.last = raw.Position
 	t.lastEvent = eventstore.RecordedEvent{ID: raw.ID, Stream: raw.Stream, Revision: raw.Revision, Position: raw.Position}
 	if placement != uuid.Nil {
@@ -726,7 +737,7 @@ func (t *tx) apply(raw eventstore.RecordedEvent, placement uuid.UUID, rec journa
 	case kind == journal.KindDebtor && raw.Type == journal.DebtorPersonalDataErasedType:
 		return t.notifyErased(raw)
 	case kind == journal.KindRemittance && raw.Type == journal.RemittanceIssuedType:
-		return t.applyRemittance(raw, parts[0])
+		return t.remit(raw, parts[0])
 	case kind == journal.KindWebhookProgress && raw.Type == journal.WebhookProgressedType:
 		// Settled notifications leave every instance's outbox.
 		var p journal.WebhookProgressed
@@ -788,11 +799,7 @@ func (t *tx) applyPlacement(id uuid.UUID, rec journal.Record, hash journal.Hash)
 		}
 	}
 	if t.builds(tReconcile) || t.builds(tPosting) {
-		ps := domain.Postings(before, rec.Event, rec.Meta.OccurredAt) // once, for both
-		if err := t.reconcile(creditor, id, before, next.P, rec, hash, ps); err != nil {
-			return err
-		}
-		if err := t.post(id, before, next.P, rec, ps); err != nil {
+		if err := t.book(creditor, id, before, next.P, rec, hash); err != nil {
 			return err
 		}
 	}
@@ -1257,6 +1264,9 @@ func (t *tx) notifyErased(raw eventstore.RecordedEvent) error {
 // reached, in one atomic batch (for a background build, see
 // unitBuild.commit).
 func (t *tx) commit() error {
+	if err := t.joinBooks(); err != nil {
+		return err
+	}
 	if err := t.commitTrial(); err != nil {
 		return err
 	}
@@ -1299,10 +1309,12 @@ func (t *tx) commit() error {
 		return fmt.Errorf("projections: write the views: %w", err)
 	}
 	if t.sinking() {
-		if err := t.v.sink.add(t.v.sink.stage); err != nil {
-			return err
+		for _, st := range []*stager{&t.v.sink.stager, &t.v.sink.books} {
+			if err := t.v.sink.add(st.stage); err != nil {
+				return err
+			}
+			st.stage = st.stage[:0]
 		}
-		t.v.sink.stage = t.v.sink.stage[:0]
 	}
 	if due {
 		started, err := t.v.flushDue()
@@ -1326,6 +1338,7 @@ func (t *tx) keepTrials() {
 }
 
 func (t *tx) abort() {
+	t.dropBooks()
 	_ = t.b.Close()
 	t.states.clear() // it may hold states this batch changed
 	t.trials.clear()

@@ -133,13 +133,14 @@ type bulkSink struct {
 	// marks are each run's marks (see runMark), in the order of runs.
 	marks [][]runMark
 	mu    sync.Mutex // create's, for the merge's two halves
-	// stage holds the records of the batch being applied (in stageArena,
-	// see allocArena), given to cur when it is committed.
-	stage      []byte
-	stageArena []byte
-	runs       []string // oldest first
-	files      int      // files named so far
-	keys       int64    // records taken, for tests
+	// stager holds the records of the batch being applied, given to cur
+	// when it is committed; books, those its books worker writes (see
+	// booksWorker), given after them.
+	stager
+	books stager
+	runs  []string // oldest first
+	files int      // files named so far
+	keys  int64    // records taken, for tests
 }
 
 // sinkBuf holds records, and refs to them in the order they came, both in
@@ -179,15 +180,28 @@ func (s *bulkSink) free() {
 			_ = freeArena(b.arena)
 		}
 	}
+	s.stager.free()
+	s.books.free()
+	s.cur, s.spare = nil, nil
+}
+
+// stager holds the records a batch being applied stages for the sink (in
+// stageArena, see allocArena).
+type stager struct {
+	stage      []byte
+	stageArena []byte
+}
+
+func (s *stager) free() {
 	if s.stageArena != nil {
 		_ = freeArena(s.stageArena)
 	}
-	s.cur, s.spare, s.stage, s.stageArena = nil, nil, nil, nil
+	s.stage, s.stageArena = nil, nil
 }
 
 // stageRecord stages a write of the batch being applied, in memory mapped
 // as the runs' is (a batch of 20,000 events stages about 12 MB).
-func (s *bulkSink) stageRecord(kind byte, k, val []byte) error {
+func (s *stager) stageRecord(kind byte, k, val []byte) error {
 	if need := len(s.stage) + 2*binary.MaxVarintLen64 + 1 + len(k) + len(val); need > cap(s.stage) {
 		arena, err := allocArena(max(2*cap(s.stage), need, 1<<20))
 		if err != nil {
@@ -402,8 +416,10 @@ func (b *sinkBuf) giveBack() {
 // would otherwise hold a batch's worth of staged records (about 12 MB for
 // 20,000 events) beside everything it writes.
 func (s *bulkSink) giveBackStage() {
-	if len(s.stage) == 0 && s.stageArena != nil {
-		_ = discardArena(s.stageArena)
+	for _, st := range []*stager{&s.stager, &s.books} {
+		if len(st.stage) == 0 && st.stageArena != nil {
+			_ = discardArena(st.stageArena)
+		}
 	}
 }
 

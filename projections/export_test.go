@@ -349,3 +349,12 @@ func SetBooksVersion3ForTest() func() {
 	rowsOncePerBasis = false
 	return func() { restore(); rowsOncePerBasis = true }
 }
+
+// SetBooksAfterForTest makes a batch hand its books to a worker once it has
+// applied n events (see booksWorker), until the returned function restores
+// the threshold.
+func SetBooksAfterForTest(n int) func() {
+	old := booksAfter
+	booksAfter = n
+	return func() { booksAfter = old }
+}
