@@ -53,21 +53,22 @@ const maxGroupRequests = 512
 // synced: at 64 connections a group held 3.6 payments, and the syncs were
 // a tenth of the server's CPU. Yielding lets the work that is ready run
 // first, which under load is mostly commands about to append: at 64
-// connections a group then holds 8.3, the rate is a tenth higher and the
-// p99 a fifth lower (docs/PERFORMANCE.md, thirty-third round). With little
-// else to run (one to four connections) each yield returns at once, and a
-// lone append (a group of one) is never held. A pause by the clock instead
-// (1 ms) did as well at 64 connections but halved the rate at four, where
-// the appends it waited for were not coming.
+// connections a group then holds 8 to 9, the rate is 8% higher and the p99
+// an eighth lower (docs/PERFORMANCE.md, thirty-third round). With little
+// else to run each yield returns at once, and a lone append (a group of
+// one) is never held; at four connections, where groups are of two, the
+// rate is about 6% lower. A pause by the clock instead (1 ms) did as well
+// at 64 connections but halved the rate at four, where the appends it
+// waited for were not coming.
 const yieldsBeforeGroup = 16
 
 // maxYield bounds how long the writer yields after a group. Where the
 // ready goroutines run long (on 100,000 placements: commands reading
 // states from disk, the views' applier, compactions), 16 yields could
 // hold the next group for as long, and every append waiting in it: there
-// the p99 of payments was 40-90 ms unbounded, against 33-40 without
-// yielding (noisy runs). 250 µs is about a sync's time here, and groups are
-// nearly as large under it (7.7 payments against 8.3).
+// the p99 of payments was 32-90 ms unbounded in nine runs, 31-41 without
+// yielding and 29-42 with this bound. 250 µs is about a sync's time here,
+// and groups are nearly as large under it (7.7 payments against 8.3).
 const maxYield = 250 * time.Microsecond
 
 // Store is the embedded engine. Open one with Open; it is safe for concurrent
