@@ -55,10 +55,11 @@ type booksWorker struct {
 }
 
 // startBooks starts the batch's books worker, when the batch writes the
-// books or the reconciliation and the process may run two goroutines at
+// books or the reconciliation (a stateless build, whose units come from the
+// events alone, writes neither) and the process may run two goroutines at
 // once.
 func (t *tx) startBooks() {
-	if !(t.builds(tReconcile) || t.builds(tPosting)) || (t.build != nil && t.build.stateless) || runtime.GOMAXPROCS(0) < 2 {
+	if !(t.builds(tReconcile) || t.builds(tPosting)) || runtime.GOMAXPROCS(0) < 2 {
 		return
 	}
 	side := &tx{v: t.v, gen: t.gen, b: t.v.db.NewBatch(), trials: t.trials, build: t.build, trial: t.trial}
@@ -168,9 +169,6 @@ func (t *tx) dropBooks() {
 	if w := t.books; w != nil {
 		t.books = nil
 		_ = w.stop()
-		_ = w.side.b.Close()
-		if w.side.stg != nil {
-			w.side.stg.stage = w.side.stg.stage[:0]
-		}
+		_ = w.side.b.Close() // what it staged for a sink, the next batch drops (beginAt)
 	}
 }
