@@ -340,6 +340,47 @@ func TestExpectationsCheckedWithoutTheCache(t *testing.T) {
 	assert.Equal(t, uint64(0), storetest.MustAppend(t, s, "b", eventstore.NoStream(), storetest.Events(1)).Revision)
 }
 
+// With more placements appended to than the writer's cache holds, it
+// forgets some of them: an expectation on any placement is still checked
+// against its last revision, whether the cache still holds it (no read) or
+// not (point reads), and a refused one changes nothing.
+func TestExpectationsCheckedPastTheCachesBound(t *testing.T) {
+	defer func(n int) { maxRevisionSlots = n }(maxRevisionSlots)
+	maxRevisionSlots = minRevisionSlots
+	s := mustOpen(t, t.TempDir(), Options{})
+	ctx := context.Background()
+	streams := make([]string, 3*minRevisionSlots)
+	revs := make([]uint64, len(streams))
+	for i := range streams {
+		streams[i] = "placement-" + uuid.NewString()
+		storetest.MustAppend(t, s, streams[i], eventstore.NoStream(), storetest.Events(1))
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 4 * len(streams) {
+		i := rng.IntN(len(streams))
+		if rng.IntN(4) == 0 { // a stale or a future revision
+			wrong := revs[i] + 1
+			if revs[i] > 0 && rng.IntN(2) == 0 {
+				wrong = revs[i] - 1
+			}
+			_, err := s.Append(ctx, streams[i], eventstore.Exact(wrong), storetest.Events(1))
+			var conflict *eventstore.ConcurrencyError
+			require.ErrorAs(t, err, &conflict, "stream %d expecting %d at %d", i, wrong, revs[i])
+			require.Equal(t, revs[i], conflict.Actual)
+			continue
+		}
+		res := storetest.MustAppend(t, s, streams[i], eventstore.Exact(revs[i]), storetest.Events(1))
+		revs[i]++
+		require.Equal(t, revs[i], res.Revision)
+	}
+	require.Equal(t, minRevisionSlots, len(s.revisions.ids.slots), "the cache stayed at its bound")
+	for i, stream := range streams {
+		evs, err := s.ReadStream(ctx, stream, 0, 1000)
+		require.NoError(t, err)
+		require.Len(t, evs, int(revs[i])+1, stream)
+	}
+}
+
 // Pebble reserves each memtable's size in the block cache. Once the
 // memtables have grown to their full size (after tens of MiB of appends),
 // the cache must still hold blocks: a stream read twice is read the second

@@ -534,9 +534,6 @@ func (s *Store) syncBatch(batch *pebble.Batch) error {
 // the streams' new revisions (pending), the head moves to head, and waiting
 // subscribers wake.
 func (s *Store) publish(pending map[string]streamState, head eventstore.Position) {
-	if s.revisions.len()+len(pending) > maxCachedStreams {
-		s.revisions.clear()
-	}
 	for stream, st := range pending {
 		s.revisions.put(stream, st.rev)
 	}
