@@ -63,8 +63,6 @@ func (c *revisionCache) put(stream string, rev uint64) {
 	c.names[stream] = rev
 }
 
-func (c *revisionCache) len() int { return c.ids.n + len(c.names) }
-
 // idOf is the key of stream in ids, when its name is a kind (any text,
 // ending in '-') followed by a UUID in its canonical form, and the kind is
 // one of the first maxKinds seen.

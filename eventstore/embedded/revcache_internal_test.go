@@ -36,7 +36,7 @@ func TestRevisionCacheKeysAreOneToOne(t *testing.T) {
 	for i, n := range names {
 		c.put(n, uint64(i))
 	}
-	require.Equal(t, len(names), c.len(), "each name its own entry")
+	require.Equal(t, len(names), c.ids.n+len(c.names), "each name its own entry")
 	for i, n := range names {
 		rev, ok := c.get(n)
 		require.True(t, ok, n)
@@ -74,8 +74,8 @@ func TestRevisionCacheKindsAreBounded(t *testing.T) {
 // The cache may forget a stream, but never answers a revision other than the
 // last one put: against a map of every stream's last revision, over puts
 // that fill the table, grow it, evict from it at its largest, move back the
-// entries after a removed one (many share a home slot), and revisions past
-// the 48 bits a slot holds.
+// entries after a removed one (clusters form at three quarters full), and
+// revisions past the 48 bits a slot holds.
 func TestSlotTableForgetsButNeverLies(t *testing.T) {
 	defer func(n int) { maxRevisionSlots = n }(maxRevisionSlots)
 	maxRevisionSlots = 4 * minRevisionSlots
