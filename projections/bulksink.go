@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -132,7 +134,7 @@ type bulkSink struct {
 	writing chan runWritten
 	// marks are each run's marks (see runMark), in the order of runs.
 	marks [][]runMark
-	mu    sync.Mutex // create's, for the merge's two halves
+	mu    sync.Mutex // create's, for the final merge's writers
 	// stager holds the records of the batch being applied, given to cur
 	// when it is committed; books, those its books worker writes (see
 	// booksWorker), given after them.
@@ -592,9 +594,12 @@ func (s *bulkSink) finish(ctx context.Context, db *pebble.DB) error {
 	return err
 }
 
-// writeTables merges the runs and db's keys into tables: in two halves of
-// the key space at once, split at the median of the runs' marks, one on
-// each core.
+// writeTables merges the runs and db's keys into tables. The key space is
+// cut at quantiles of the runs' marks into sinkRanges ranges, written by a
+// goroutine a core (at most sinkWriters), each taking the next range when
+// it is done. Halves of the keys cost unevenly: on 1.1M events the half
+// with the zstd tables took 1.32 s and the half with the states 0.70 s, so
+// that one core waited for the other (docs/PERFORMANCE.md).
 func (s *bulkSink) writeTables(db *pebble.DB) ([]string, error) {
 	var keys [][]byte
 	for _, marks := range s.marks {
@@ -602,23 +607,48 @@ func (s *bulkSink) writeTables(db *pebble.DB) ([]string, error) {
 			keys = append(keys, m.key)
 		}
 	}
-	halves := []keyRange{{}}
-	if len(keys) >= 2 {
-		slices.SortFunc(keys, bytes.Compare)
-		mid := keys[len(keys)/2]
-		halves = []keyRange{{upper: mid}, {lower: mid}}
-	}
-	tables := make([][]string, len(halves))
-	errs := make([]error, len(halves))
+	slices.SortFunc(keys, bytes.Compare)
+	ranges := cutRanges(keys, sinkRanges)
+	tables := make([][]string, len(ranges))
+	errs := make([]error, len(ranges))
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for i, r := range halves {
-		wg.Go(func() { tables[i], errs[i] = s.writeRange(db, r) })
+	for range min(runtime.GOMAXPROCS(0), sinkWriters, len(ranges)) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(ranges); i = int(next.Add(1)) - 1 {
+				tables[i], errs[i] = s.writeRange(db, ranges[i])
+			}
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("projections: write a bulk build's tables: %w", err)
 	}
 	return slices.Concat(tables...), nil
+}
+
+// sinkRanges is how many ranges a bulk build's final merge is cut into, and
+// sinkWriters the most written at once however many cores there are: each
+// writer holds a block of every run.
+const (
+	sinkRanges  = 16
+	sinkWriters = 4
+)
+
+// cutRanges cuts the key space at up to n-1 quantiles of sorted keys, each
+// cut once: consecutive ranges in key order, the first unbounded below and
+// the last above; one range when there are no keys.
+func cutRanges(keys [][]byte, n int) []keyRange {
+	ranges := []keyRange{{}}
+	for j := 1; j < n && len(keys) > 0; j++ {
+		cut, last := keys[len(keys)*j/n], &ranges[len(ranges)-1]
+		if last.lower != nil && bytes.Compare(cut, last.lower) <= 0 {
+			continue
+		}
+		last.upper = cut
+		ranges = append(ranges, keyRange{lower: cut})
+	}
+	return ranges
 }
 
 // keyRange is [lower, upper); nil: no bound.

@@ -25,9 +25,9 @@ import (
 // sunk tables through a sink in batches, and checks that what the sink
 // ingests into the store is what a map applying the same writes in order
 // holds: the latest write of each key wins, across batches, runs and
-// merges (the final one in two halves, each reading the runs from the
-// last mark before its keys; the runs in compressed blocks), and a key whose latest write is a delete is
-// absent.
+// merges (the final one in ranges cut at the runs' marks, each reading the
+// runs from the last mark before its keys; the runs in compressed blocks),
+// and a key whose latest write is a delete is absent.
 func sinkModelTest(t *testing.T, seed uint64, runBytes, fanIn int, markBytes int64) {
 	defer SetSinkForTest(runBytes, fanIn)()
 	oldMark, oldBlock := sinkMarkBytes, sinkBlockBytes
@@ -112,9 +112,35 @@ func sinkModelTest(t *testing.T, seed uint64, runBytes, fanIn int, markBytes int
 func TestBulkSinkLatestWriteWins(t *testing.T) {
 	for seed := range uint64(6) {
 		sinkModelTest(t, seed, 1<<20, 64, 1<<20) // one run
-		sinkModelTest(t, seed, 256, 64, 1<<20)   // a run every few batches, the final merge in two halves
-		sinkModelTest(t, seed, 256, 64, 40)      // … in blocks of 40 bytes, each half reading the runs from a mark on
+		sinkModelTest(t, seed, 256, 64, 1<<20)   // a run every few batches, the final merge in ranges
+		sinkModelTest(t, seed, 256, 64, 40)      // … in blocks of 40 bytes, each range reading the runs from a mark on
 		sinkModelTest(t, seed, 256, 2, 40)       // and runs merged two at a time first
+	}
+}
+
+// The final merge's ranges follow one another without a gap or an overlap,
+// from no bound to no bound, cut once at each distinct quantile.
+func TestCutRangesCoverTheKeySpaceOnce(t *testing.T) {
+	k := func(s string) []byte { return []byte(s) }
+	assert.Equal(t, []keyRange{{}}, cutRanges(nil, 16))
+	assert.Equal(t, []keyRange{{upper: k("a")}, {lower: k("a")}}, cutRanges([][]byte{k("a")}, 16))
+	assert.Equal(t, []keyRange{{upper: k("c")}, {lower: k("c")}}, cutRanges([][]byte{k("a"), k("b"), k("c"), k("d")}, 2))
+	// Repeated keys give one cut, not an empty range.
+	assert.Equal(t, []keyRange{{upper: k("a")}, {lower: k("a"), upper: k("b")}, {lower: k("b")}},
+		cutRanges([][]byte{k("a"), k("a"), k("a"), k("b")}, 4))
+	var keys [][]byte
+	for i := range 1000 {
+		keys = append(keys, fmt.Appendf(nil, "%04d", i/3))
+	}
+	ranges := cutRanges(keys, 16)
+	require.Len(t, ranges, 16)
+	assert.Nil(t, ranges[0].lower)
+	assert.Nil(t, ranges[len(ranges)-1].upper)
+	for i := 1; i < len(ranges); i++ {
+		assert.Equal(t, ranges[i-1].upper, ranges[i].lower)
+		if i < len(ranges)-1 {
+			assert.Negative(t, bytes.Compare(ranges[i].lower, ranges[i].upper), "range %d", i)
+		}
 	}
 }
 
